@@ -1,0 +1,96 @@
+//===- EffOps.cpp - eff op verifiers and helpers ---------------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// This file holds the verifiers of the eff ops whose results are not inferred (the shape rules of the others
+// are in EffTypeInference.cpp) and small op helpers. Constraints cite docs/spec/eff.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Dialect/Eff/IR/EffOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::eff;
+
+/// Head size of `hidden` channels split into `numHeads` heads, or kDynamic.
+static int64_t headDimOf(int64_t hidden, int64_t numHeads) {
+  if (ShapedType::isDynamic(hidden) || numHeads <= 0)
+    return ShapedType::kDynamic;
+  return hidden / numHeads;
+}
+
+//===----------------------------------------------------------------------===//
+// ParameterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParameterOp::verify() {
+  // eff_parameter_c1 (eff_parameter_c2 is the result's ODS type constraint)
+  if (getName().empty())
+    return emitOpError("requires a non-empty parameter name");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SoftmaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::verify() {
+  // eff_softmax_c1
+  int64_t rank = getInput().getType().getRank();
+  int64_t axis = getAxis();
+  if (axis < -rank || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for an input of rank " << rank;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RotaryOp, AttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t RotaryOp::getHeadDim() {
+  RankedTensorType type = getInput().getType();
+  return headDimOf(type.getDimSize(type.getRank() - 1), getNumHeads());
+}
+
+int64_t AttentionOp::getNumKeyValueHeads() { return getNumKvHeads().value_or(getNumHeads()); }
+
+int64_t AttentionOp::getHeadDim() { return headDimOf(getQuery().getType().getDimSize(2), getNumHeads()); }
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerOp::verifyRegions() {
+  // eff_layer_c1
+  if (static_cast<int64_t>(getIndex()) < 0)
+    return emitOpError("index must be >= 0, got ") << static_cast<int64_t>(getIndex());
+  // eff_layer_c2
+  Block &body = getBody().front();
+  if (body.getArgumentTypes() != getInputs().getTypes())
+    return emitOpError("entry block arguments (")
+           << body.getArgumentTypes() << ") must have the operand types (" << getInputs().getTypes() << ")";
+  // eff_layer_c3
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError("body must end with 'eff.yield'");
+  if (yield.getValues().getTypes() != getResultTypes())
+    return yield.emitOpError("operand types (")
+           << yield.getValues().getTypes() << ") must match the enclosing layer's result types ("
+           << getResultTypes() << ")";
+  // eff_layer_c4
+  if (getInputs().empty() || getNumResults() == 0)
+    return emitOpError("needs the residual stream as its first operand and first result");
+  if (getInputs().front().getType() != getResult(0).getType())
+    return emitOpError("first result type ")
+           << getResult(0).getType() << " must equal the first operand type "
+           << getInputs().front().getType() << " (the residual stream)";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "effc/Dialect/Eff/IR/EffOps.cpp.inc"
