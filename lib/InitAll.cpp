@@ -6,10 +6,11 @@
 
 #include "effc/InitAll.h"
 
+#include "effc/Conversion/Passes.h"
 #include "effc/Dialect/Eff/IR/EffDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 void effc::registerAllDialects(mlir::DialectRegistry &registry) { registry.insert<mlir::eff::EffDialect>(); }
 
-void effc::registerAllPasses() {}
+void effc::registerAllPasses() { registerEffcConversionPasses(); }

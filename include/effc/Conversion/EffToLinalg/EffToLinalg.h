@@ -1,0 +1,33 @@
+//===- EffToLinalg.h - eff to linalg patterns -------------------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Entry points of the eff -> linalg lowering, one populate function per op family.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
+#define EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
+
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
+namespace effc {
+/// eff.linear, eff.matmul, eff.ffn.
+void populateLinearAlgebraLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.activation, eff.glu, eff.add, eff.softmax, eff.layer_norm, eff.rms_norm, eff.ia3.
+void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.embedding, eff.position_ids, eff.rotary, eff.attention.
+void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.lora, eff.prefix, eff.prompt, eff.bottleneck_adapter.
+void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.router, eff.experts, eff.residual_moe.
+void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
+/// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
+void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns);
+} // namespace effc
+
+#endif // EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H

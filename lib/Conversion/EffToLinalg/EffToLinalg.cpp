@@ -1,0 +1,73 @@
+//===- EffToLinalg.cpp - the convert-eff-to-linalg pass --------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// This file only wires the pass: it inlines eff.layer bodies, then runs the per-family patterns (one file
+// per op family in this directory) in a partial conversion that reports any eff op left unlowered.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "effc/Conversion/Passes.h"
+#include "effc/Dialect/Eff/IR/EffOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace effc {
+#define GEN_PASS_DEF_CONVERTEFFTOLINALGPASS
+#include "effc/Conversion/Passes.h.inc"
+} // namespace effc
+
+using namespace mlir;
+
+void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns) {
+  populateLinearAlgebraLoweringPatterns(patterns);
+  populateElementwiseLoweringPatterns(patterns);
+  populateAttentionLoweringPatterns(patterns);
+  populateAdapterLoweringPatterns(patterns);
+  populateMoELoweringPatterns(patterns);
+}
+
+namespace {
+
+/// Replaces each eff.layer by its body: operands for block arguments, yielded values for results.
+void inlineLayers(ModuleOp module) {
+  IRRewriter rewriter(module.getContext());
+  SmallVector<eff::LayerOp> layers;
+  module.walk([&](eff::LayerOp layer) { layers.push_back(layer); });
+  for (eff::LayerOp layer : layers) {
+    Block &body = layer.getBody().front();
+    auto yield = cast<eff::YieldOp>(body.getTerminator());
+    SmallVector<Value> yielded(yield.getValues());
+    rewriter.inlineBlockBefore(&body, layer, layer.getInputs());
+    rewriter.replaceOp(layer, yielded);
+    rewriter.eraseOp(yield);
+  }
+}
+
+struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEffToLinalgPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    inlineLayers(module);
+
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<eff::EffDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    RewritePatternSet patterns(ctx);
+    effc::populateEffToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

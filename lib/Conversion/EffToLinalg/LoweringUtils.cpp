@@ -1,0 +1,261 @@
+//===- LoweringUtils.cpp - builders shared by the eff lowerings ------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace effc::lowering {
+
+SmallVector<OpFoldResult> getSizes(OpBuilder &b, Location loc, Value tensor) {
+  return tensor::getMixedSizes(b, loc, tensor);
+}
+
+Value createEmpty(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Type elementType) {
+  return tensor::EmptyOp::create(b, loc, sizes, elementType);
+}
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(floatType, value));
+  if (type.isIndex())
+    return arith::ConstantIndexOp::create(b, loc, static_cast<int64_t>(value));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value createFilled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Type elementType, double value) {
+  Value empty = createEmpty(b, loc, sizes, elementType);
+  Value scalar = scalarConstant(b, loc, elementType, value);
+  return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{empty}).getResult(0);
+}
+
+Type computeType(Type elementType) {
+  if (elementType.isF16() || elementType.isBF16())
+    return Float32Type::get(elementType.getContext());
+  return elementType;
+}
+
+Value castScalar(OpBuilder &b, Location loc, Value value, Type type) {
+  Type from = value.getType();
+  if (from == type)
+    return value;
+  auto fromFloat = dyn_cast<FloatType>(from), toFloat = dyn_cast<FloatType>(type);
+  if (fromFloat && toFloat)
+    return fromFloat.getWidth() < toFloat.getWidth() ? Value(arith::ExtFOp::create(b, loc, type, value))
+                                                     : Value(arith::TruncFOp::create(b, loc, type, value));
+  if (from.isIndex() || type.isIndex()) {
+    if (toFloat) {
+      Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), value);
+      return arith::SIToFPOp::create(b, loc, type, i64);
+    }
+    return arith::IndexCastOp::create(b, loc, type, value);
+  }
+  if (toFloat) {
+    if (from.isInteger(1))
+      return arith::UIToFPOp::create(b, loc, type, value);
+    return arith::SIToFPOp::create(b, loc, type, value);
+  }
+  if (fromFloat)
+    return arith::FPToSIOp::create(b, loc, type, value);
+  unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = type.getIntOrFloatBitWidth();
+  if (fromWidth < toWidth)
+    return arith::ExtSIOp::create(b, loc, type, value);
+  return arith::TruncIOp::create(b, loc, type, value);
+}
+
+Value flattenToMatrix(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return tensor;
+  if (rank == 1) {
+    auto matrixType = RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType());
+    return tensor::ExpandShapeOp::create(b, loc, matrixType, tensor, ArrayRef<ReassociationIndices>{{0, 1}});
+  }
+  ReassociationIndices leading;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    leading.push_back(i);
+  return tensor::CollapseShapeOp::create(b, loc, tensor, ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+Value unflattenFromMatrix(OpBuilder &b, Location loc, Value matrix, Value like) {
+  auto likeType = cast<RankedTensorType>(like.getType());
+  auto matrixType = cast<RankedTensorType>(matrix.getType());
+  int64_t rank = likeType.getRank();
+  if (rank == 2)
+    return matrix;
+  SmallVector<int64_t> shape(likeType.getShape().drop_back());
+  shape.push_back(matrixType.getDimSize(1));
+  auto resultType = RankedTensorType::get(shape, matrixType.getElementType());
+  if (rank == 1)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, matrix, ArrayRef<ReassociationIndices>{{0, 1}});
+  SmallVector<OpFoldResult> outputShape = getSizes(b, loc, like);
+  outputShape.back() = tensor::getMixedSize(b, loc, matrix, 1);
+  ReassociationIndices leading;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    leading.push_back(i);
+  return tensor::ExpandShapeOp::create(b, loc, resultType, matrix,
+                                       ArrayRef<ReassociationIndices>{leading, {rank - 1}}, outputShape);
+}
+
+Value matmulTransposedB(OpBuilder &b, Location loc, Value a, Value w, Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  auto maps = AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, ctx);
+  Type resultType = init.getType();
+  Type accType = computeType(getElementTypeOrSelf(resultType));
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, ValueRange{a, w}, ValueRange{init}, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value lhs = castScalar(nb, nl, args[0], accType), rhs = castScalar(nb, nl, args[1], accType);
+        Value acc = castScalar(nb, nl, args[2], accType);
+        Value product = arith::MulFOp::create(nb, nl, lhs, rhs);
+        Value sum = arith::AddFOp::create(nb, nl, acc, product);
+        linalg::YieldOp::create(nb, nl, castScalar(nb, nl, sum, args[2].getType()));
+      });
+  return generic.getResult(0);
+}
+
+Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias) {
+  Value matrix = flattenToMatrix(b, loc, x);
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  Type elementType = weightType.getElementType();
+  SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, matrix, 0),
+                                     tensor::getMixedSize(b, loc, weight, 0)};
+  Value init;
+  if (bias) {
+    // Start the accumulation from the bias broadcast over rows.
+    MLIRContext *ctx = b.getContext();
+    AffineExpr m, n;
+    bindDims(ctx, m, n);
+    Value empty = createEmpty(b, loc, sizes, elementType);
+    init = linalg::GenericOp::create(
+               b, loc, TypeRange{empty.getType()}, ValueRange{bias}, ValueRange{empty},
+               AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{n}, {m, n}}, ctx),
+               {utils::IteratorType::parallel, utils::IteratorType::parallel},
+               [](OpBuilder &nb, Location nl, ValueRange args) { linalg::YieldOp::create(nb, nl, args[0]); })
+               .getResult(0);
+  } else {
+    init = createFilled(b, loc, sizes, elementType, 0.0);
+  }
+  Value result = matmulTransposedB(b, loc, matrix, weight, init);
+  return unflattenFromMatrix(b, loc, result, x);
+}
+
+Value buildActivation(OpBuilder &b, Location loc, eff::ActivationKind kind, Value x) {
+  Type elementType = x.getType();
+  Type type = computeType(elementType);
+  Value v = castScalar(b, loc, x, type);
+  auto cst = [&](double value) { return scalarConstant(b, loc, type, value); };
+  auto sigmoid = [&](Value t) {
+    Value negated = arith::NegFOp::create(b, loc, t);
+    Value denominator = arith::AddFOp::create(b, loc, cst(1.0), math::ExpOp::create(b, loc, negated));
+    return Value(arith::DivFOp::create(b, loc, cst(1.0), denominator));
+  };
+  Value result;
+  switch (kind) {
+  case eff::ActivationKind::relu:
+    result = arith::MaximumFOp::create(b, loc, v, cst(0.0));
+    break;
+  case eff::ActivationKind::gelu: {
+    Value scaled = arith::MulFOp::create(b, loc, v, cst(M_SQRT1_2));
+    Value erf = math::ErfOp::create(b, loc, scaled);
+    Value half = arith::MulFOp::create(b, loc, v, cst(0.5));
+    result = arith::MulFOp::create(b, loc, half, arith::AddFOp::create(b, loc, cst(1.0), erf));
+    break;
+  }
+  case eff::ActivationKind::gelu_tanh: {
+    Value cube = arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, v, v), v);
+    Value inner = arith::AddFOp::create(b, loc, v, arith::MulFOp::create(b, loc, cube, cst(0.044715)));
+    Value tanh = math::TanhOp::create(b, loc, arith::MulFOp::create(b, loc, inner, cst(std::sqrt(2.0 / M_PI))));
+    Value half = arith::MulFOp::create(b, loc, v, cst(0.5));
+    result = arith::MulFOp::create(b, loc, half, arith::AddFOp::create(b, loc, cst(1.0), tanh));
+    break;
+  }
+  case eff::ActivationKind::silu:
+    result = arith::MulFOp::create(b, loc, v, sigmoid(v));
+    break;
+  case eff::ActivationKind::sigmoid:
+    result = sigmoid(v);
+    break;
+  }
+  return castScalar(b, loc, result, elementType);
+}
+
+/// The indexing map of an operand broadcast over an iteration space of rank `rank`.
+static AffineMap broadcastMap(Broadcast broadcast, int64_t rank, MLIRContext *ctx) {
+  switch (broadcast) {
+  case Broadcast::Full:
+    return AffineMap::getMultiDimIdentityMap(rank, ctx);
+  case Broadcast::Channel:
+    return AffineMap::get(rank, 0, {getAffineDimExpr(rank - 1, ctx)}, ctx);
+  case Broadcast::Rows:
+    return AffineMap::getMultiDimIdentityMap(rank, ctx).dropResult(rank - 1);
+  }
+  llvm_unreachable("unknown broadcast");
+}
+
+Value buildElementwise(OpBuilder &b, Location loc, Value shapeLike, ValueRange inputs,
+                       ArrayRef<Broadcast> broadcasts, Type resultElementType, BodyBuilder body) {
+  auto shapeType = cast<RankedTensorType>(shapeLike.getType());
+  int64_t rank = shapeType.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Broadcast broadcast : broadcasts)
+    maps.push_back(broadcastMap(broadcast, rank, ctx));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Value init = createEmpty(b, loc, getSizes(b, loc, shapeLike), resultElementType);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     Value result = body(nb, nl, args.drop_back());
+                                     linalg::YieldOp::create(nb, nl, result);
+                                   })
+      .getResult(0);
+}
+
+Value buildLastDimReduction(OpBuilder &b, Location loc, Value input, Type accType, double init, ValueRange extra,
+                            BodyBuilder body) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  int64_t rank = inputType.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, input);
+  sizes.pop_back();
+  Value accInit = createFilled(b, loc, sizes, accType, init);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  SmallVector<Value> inputs = {input};
+  for (Value value : extra) {
+    maps.push_back(broadcastMap(Broadcast::Rows, rank, ctx));
+    inputs.push_back(value);
+  }
+  maps.push_back(broadcastMap(Broadcast::Rows, rank, ctx));
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(b, loc, TypeRange{accInit.getType()}, inputs, ValueRange{accInit}, maps,
+                                   iterators,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+                                   })
+      .getResult(0);
+}
+
+Value lastDimAsScalar(OpBuilder &b, Location loc, Value tensor, Type type) {
+  auto tensorType = cast<RankedTensorType>(tensor.getType());
+  Value dim = tensor::DimOp::create(b, loc, tensor, tensorType.getRank() - 1);
+  return castScalar(b, loc, dim, type);
+}
+
+} // namespace effc::lowering

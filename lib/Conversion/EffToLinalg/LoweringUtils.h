@@ -1,0 +1,85 @@
+//===- LoweringUtils.h - builders shared by the eff lowerings ---*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Small builders of linalg/tensor IR used by every eff -> linalg pattern: sizes and empty tensors,
+// matrix views of [..., K] activations, the nn.Linear contraction, scalar activations, and elementwise and
+// last-dimension reduction generics. Arithmetic on f16/bf16 is carried out in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef EFFC_LIB_CONVERSION_EFFTOLINALG_LOWERINGUTILS_H
+#define EFFC_LIB_CONVERSION_EFFTOLINALG_LOWERINGUTILS_H
+
+#include "effc/Dialect/Eff/IR/EffOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
+
+namespace effc::lowering {
+
+using BodyBuilder = llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+
+/// The static or dynamic extents of a ranked tensor.
+llvm::SmallVector<mlir::OpFoldResult> getSizes(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
+
+/// A `tensor.empty` of the given extents.
+mlir::Value createEmpty(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                        mlir::Type elementType);
+
+/// A tensor of the given extents filled with `value`.
+mlir::Value createFilled(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                         mlir::Type elementType, double value);
+
+/// A scalar constant of a float or integer type.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type, double value);
+
+/// Converts a scalar between float (and integer) types.
+mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value, mlir::Type type);
+
+/// The type arithmetic on `elementType` is carried out in (f32 for f16/bf16).
+mlir::Type computeType(mlir::Type elementType);
+
+/// Views `[d0, ..., dn-2, K]` as `[M, K]` (rank 1 becomes `[1, K]`).
+mlir::Value flattenToMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
+
+/// Views `[M, N]` as `like`'s leading dimensions followed by `N`: the inverse of flattenToMatrix.
+mlir::Value unflattenFromMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix, mlir::Value like);
+
+/// `init[m, n] + Σ_k a[m, k] · w[n, k]`: the contraction of nn.Linear.
+mlir::Value matmulTransposedB(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a, mlir::Value w,
+                              mlir::Value init);
+
+/// `x · Wᵀ + bias` over the last dimension of an activation of any rank >= 1; `bias` may be null.
+mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value weight,
+                        mlir::Value bias);
+
+/// A scalar activation function applied to `x` (computed in computeType, returned in x's type).
+mlir::Value buildActivation(mlir::OpBuilder &b, mlir::Location loc, mlir::eff::ActivationKind kind,
+                            mlir::Value x);
+
+/// How an operand of an elementwise generic is indexed relative to the iteration space (the result's
+/// shape): `Full` has the result's shape, `Channel` is a vector over the last dimension, `Rows` has the
+/// result's shape without its last dimension.
+enum class Broadcast { Full, Channel, Rows };
+
+/// An elementwise `linalg.generic` over the shape of `shapeLike` (a tensor), whose scalar body receives the
+/// elements of `inputs` (indexed as `broadcasts` says) and returns the result element.
+mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::Value shapeLike,
+                             mlir::ValueRange inputs, llvm::ArrayRef<Broadcast> broadcasts,
+                             mlir::Type resultElementType, BodyBuilder body);
+
+/// Reduces the last dimension of `input` into a tensor of its leading shape (type `accType`), starting
+/// from `init`: `body(element, accumulator)` returns the new accumulator. `extra` operands are indexed as
+/// `Rows` (e.g. a mean subtracted before squaring) and passed after the element.
+mlir::Value buildLastDimReduction(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input, mlir::Type accType,
+                                  double init, mlir::ValueRange extra, BodyBuilder body);
+
+/// The number of elements of a tensor's last dimension as a scalar of `type`.
+mlir::Value lastDimAsScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor, mlir::Type type);
+
+} // namespace effc::lowering
+
+#endif // EFFC_LIB_CONVERSION_EFFTOLINALG_LOWERINGUTILS_H

@@ -1,0 +1,4 @@
+#include "LoweringUtils.h"
+#include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "mlir/IR/PatternMatch.h"
+void effc::populateMoELoweringPatterns(mlir::RewritePatternSet &patterns) {}

@@ -1,0 +1,109 @@
+/*===- abi.h - the contract between compiled modules and the runtime -------===*
+ *
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * A module compiled by effc is a shared object that exports one symbol, `effc_module_query`. It returns a
+ * header describing the module's entry points, their tensor signatures and its weights. The runtime checks
+ * the header's version, installs its host services (thread pool, allocator) and calls entry points through
+ * a fixed-signature trampoline. Both the compiler (lib/Target) and the runtime include this file, so the
+ * layout below is the ABI: change it only together with EFFC_ABI_VERSION.
+ *
+ * Tensors cross the boundary as MLIR ranked memref descriptors:
+ *   struct { void *allocated; void *aligned; int64_t offset; int64_t sizes[rank]; int64_t strides[rank]; }
+ * Inputs are borrowed (the caller owns the memory). Each output's `allocated` pointer comes from the host's
+ * `alloc` service and belongs to the caller, who releases it with the host's `free`. An output may alias
+ * an embedded weight (a constant folded to a weight) or an input; the runtime then copies it out.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef EFFC_RUNTIME_ABI_H
+#define EFFC_RUNTIME_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on every incompatible change of the structures below. */
+#define EFFC_ABI_VERSION 1u
+
+/* The symbol a compiled module exports. */
+#define EFFC_MODULE_QUERY_SYMBOL "effc_module_query"
+
+/* Element types. Values are part of the ABI. */
+typedef enum effc_dtype_e {
+  EFFC_DTYPE_INVALID = 0,
+  EFFC_DTYPE_F32 = 1,
+  EFFC_DTYPE_F16 = 2,
+  EFFC_DTYPE_BF16 = 3,
+  EFFC_DTYPE_F64 = 4,
+  EFFC_DTYPE_I64 = 5,
+  EFFC_DTYPE_I32 = 6,
+  EFFC_DTYPE_I8 = 7,
+  EFFC_DTYPE_U8 = 8,
+  EFFC_DTYPE_BOOL = 9, /* i1 stored as one byte */
+} effc_dtype_t;
+
+/* A dimension whose extent is only known at run time. */
+#define EFFC_DYNAMIC_DIM INT64_C(-1)
+
+/* Services the runtime lends to compiled code. Compiled code reads them through the module's host slot. */
+typedef struct effc_abi_host_t {
+  uint32_t version; /* EFFC_ABI_VERSION */
+  /* Runs body(ctx, i) for every i in [0, n), possibly in parallel, and returns when all are done. */
+  void (*parallel_for)(void *host_ctx, void (*body)(void *ctx, int64_t i), void *ctx, int64_t n);
+  /* Aligned allocation of activations and outputs; free accepts what alloc returned. */
+  void *(*alloc)(void *host_ctx, uint64_t size, uint64_t alignment);
+  void (*free)(void *host_ctx, void *ptr);
+  void *host_ctx;
+} effc_abi_host_t;
+
+/* One input or output of an entry point. */
+typedef struct effc_abi_tensor_info_t {
+  const char *name;
+  uint32_t dtype; /* effc_dtype_t */
+  uint32_t rank;
+  const int64_t *dims; /* rank extents; EFFC_DYNAMIC_DIM where dynamic */
+} effc_abi_tensor_info_t;
+
+/* One entry point (a public function of the compiled IR). */
+typedef struct effc_abi_function_t {
+  const char *name;
+  /* args[0 .. num_outputs) point to output descriptors the callee fills in, followed by
+   * args[num_outputs .. num_outputs + num_inputs) pointing to the input descriptors. */
+  void (*invoke)(void **args);
+  uint32_t num_inputs;
+  uint32_t num_outputs;
+  const effc_abi_tensor_info_t *inputs;
+  const effc_abi_tensor_info_t *outputs;
+} effc_abi_function_t;
+
+/* The module header returned by effc_module_query. */
+typedef struct effc_abi_module_t {
+  uint32_t version; /* EFFC_ABI_VERSION of the compiler that wrote it; checked first */
+  uint32_t num_functions;
+  const effc_abi_function_t *functions;
+  const char *producer; /* e.g. "effc 0.1.0" */
+  /* Where compiled code finds the host services; the runtime stores them before the first call. */
+  const effc_abi_host_t **host_slot;
+  /* Weights. Embedded: weights_file is NULL and the bytes are inside the shared object. External:
+   * weights_file names a file beside the shared object, which the runtime maps read-only and whose base
+   * address it stores in *weights_base_slot before the first call. */
+  const char *weights_file;
+  void **weights_base_slot;
+  uint64_t weights_size;     /* bytes */
+  uint64_t weights_checksum; /* FNV-1a 64 of the weight bytes */
+} effc_abi_module_t;
+
+/* Returns the module header, or NULL if the module's ABI is newer than max_version. */
+typedef const effc_abi_module_t *(*effc_module_query_fn_t)(uint32_t max_version);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* EFFC_RUNTIME_ABI_H */
