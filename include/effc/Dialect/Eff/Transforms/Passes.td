@@ -1,0 +1,48 @@
+//===- Passes.td - eff dialect passes ----------------------*- tablegen -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Passes over eff IR. Groups related passes under one banner; alphabetical within a group.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
+#define EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::ModuleOp"> {
+  let summary = "Replace eff.parameter ops by constants read from the weights file";
+  let description = [{
+    Reads every `eff.parameter` from a safetensors file and replaces it by an `arith.constant` holding the
+    bytes as a `dense_resource` blob, so that codegen embeds them in the compiled module. The file is the
+    `weights-file` option if given, else the module's `eff.weights` attribute, resolved relative to
+    `base-dir` (the IR file's directory).
+
+    ```mlir
+    // Before (module attributes {eff.weights = "tiny.safetensors"}):
+    %w = eff.parameter "fc.weight" : tensor<64x32xf32>
+    // After:
+    %w = arith.constant dense_resource<fc.weight> : tensor<64x32xf32>
+    ```
+
+    #### Output IR
+    No `eff.parameter` remains. A missing parameter, or one whose dtype or shape differs from its declared
+    type, is an error at the parameter's location.
+  }];
+  let options = [
+    Option<"weightsFile", "weights-file", "std::string", /*default=*/"\"\"",
+           "Safetensors file to read (overrides the module's eff.weights attribute)">,
+    Option<"baseDir", "base-dir", "std::string", /*default=*/"\"\"",
+           "Directory that a relative eff.weights path is resolved against">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+#endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD

@@ -1,0 +1,49 @@
+//===- Pipelines.h - effc compilation pipelines -----------------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The pass pipelines that take eff IR to the LLVM dialect. effc, effc-opt (--effc-cpu-pipeline) and the
+// Python package all build them from these options, so every face of effc compiles the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef EFFC_PIPELINES_PIPELINES_H
+#define EFFC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
+
+namespace effc {
+
+/// Options of the eff -> LLVM dialect pipeline for the host CPU.
+struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("Optimisation level, 0 to 3"), llvm::cl::init(3)};
+  Option<std::string> weightsFile{*this, "weights-file",
+                                  llvm::cl::desc("Safetensors file for eff.parameter ops (default: the "
+                                                 "module's eff.weights attribute)"),
+                                  llvm::cl::init("")};
+  Option<std::string> baseDir{*this, "base-dir",
+                              llvm::cl::desc("Directory a relative eff.weights path is resolved against"),
+                              llvm::cl::init("")};
+};
+
+/// eff (weights materialised) -> linalg on tensors.
+void buildEffToLinalgPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// linalg on tensors -> LLVM dialect, with the C interfaces that lib/Target wraps into the runtime ABI.
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// The whole CPU pipeline: eff -> LLVM dialect.
+void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers effc-cpu-pipeline (and its halves) with the global pass registry.
+void registerPipelines();
+
+} // namespace effc
+
+#endif // EFFC_PIPELINES_PIPELINES_H

@@ -1,0 +1,60 @@
+//===- Safetensors.h - read safetensors weight files ------------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// A reader of the safetensors format (an 8-byte little-endian header length, a JSON header naming each
+// tensor's dtype, shape and byte range, then the raw bytes). The file is memory-mapped, not copied, and
+// every range is validated against the file so that a truncated or corrupt file gives an error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef EFFC_SUPPORT_SAFETENSORS_H
+#define EFFC_SUPPORT_SAFETENSORS_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace effc {
+
+/// One tensor of a safetensors file; `data` points into the mapped file.
+struct SafetensorsTensor {
+  std::string dtype; ///< "F32", "F16", "BF16", "I64", "I32", "I8", "U8", "BOOL", ...
+  std::vector<int64_t> shape;
+  llvm::ArrayRef<char> data;
+};
+
+/// A memory-mapped safetensors file.
+class SafetensorsFile {
+public:
+  /// Maps and validates `path`.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>> open(llvm::StringRef path);
+
+  /// The tensor named `name`, or null.
+  const SafetensorsTensor *lookup(llvm::StringRef name) const;
+  /// Tensor names in file order.
+  llvm::ArrayRef<std::string> names() const { return order; }
+  llvm::StringRef path() const { return filePath; }
+
+  /// Bytes per element of a safetensors dtype, or 0 if unknown.
+  static unsigned elementSize(llvm::StringRef dtype);
+
+private:
+  std::string filePath;
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  llvm::StringMap<SafetensorsTensor> tensors;
+  std::vector<std::string> order;
+};
+
+} // namespace effc
+
+#endif // EFFC_SUPPORT_SAFETENSORS_H

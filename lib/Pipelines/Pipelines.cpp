@@ -1,0 +1,89 @@
+//===- Pipelines.cpp - effc compilation pipelines --------------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Pipelines/Pipelines.h"
+
+#include "effc/Codegen/Passes.h"
+#include "effc/Conversion/Passes.h"
+#include "effc/Dialect/Eff/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace effc {
+
+void buildEffToLinalgPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  mlir::eff::EffMaterializeParametersPassOptions parameters;
+  parameters.weightsFile = options.weightsFile;
+  parameters.baseDir = options.baseDir;
+  pm.addPass(mlir::eff::createEffMaterializeParametersPass(parameters));
+  pm.addPass(createConvertEffToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (options.optLevel > 0) {
+    pm.addPass(createLinalgElementwiseOpFusionPass());
+    pm.addPass(createCanonicalizerPass());
+  }
+}
+
+void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  // Bufferize with plain row-major memrefs at function boundaries: the runtime passes contiguous tensors.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.bufferAlignment = 64;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createEffcApproximateMathPass());
+  pm.addPass(createEffcPrepareEntryPointsPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addPass(createCanonicalizerPass());
+
+  // To the LLVM dialect. Allocations call the generic _mlir_memref_to_llvm_* functions, which the target
+  // emitter routes to the runtime's allocator.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  memrefToLLVM.useAlignedAlloc = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  buildEffToLinalgPipeline(pm, options);
+  buildLinalgToLLVMPipeline(pm, options);
+}
+
+void registerPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>("effc-cpu-pipeline", "eff -> LLVM dialect for the host CPU",
+                                               buildCpuPipeline);
+  PassPipelineRegistration<CpuPipelineOptions>("effc-eff-to-linalg-pipeline",
+                                               "eff -> linalg on tensors (first half of effc-cpu-pipeline)",
+                                               buildEffToLinalgPipeline);
+  PassPipelineRegistration<CpuPipelineOptions>("effc-linalg-to-llvm-pipeline",
+                                               "linalg on tensors -> LLVM dialect (second half)",
+                                               buildLinalgToLLVMPipeline);
+}
+
+} // namespace effc

@@ -1,0 +1,422 @@
+//===- SharedObject.cpp - emit compiled modules for the runtime ------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Implements the CPU target's last stage. The runtime ABI is emitted directly as LLVM IR: it is a few
+// constant structs and two small functions per entry point, clearer with IRBuilder than in the LLVM
+// dialect. The struct layouts below mirror runtime/include/effc/runtime/abi.h field for field.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Target/SharedObject.h"
+
+#include "effc/runtime/abi.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+namespace effc {
+
+//===----------------------------------------------------------------------===//
+// Entry point signatures
+//===----------------------------------------------------------------------===//
+
+static uint32_t dtypeOf(Type type) {
+  if (type.isF32())
+    return EFFC_DTYPE_F32;
+  if (type.isF16())
+    return EFFC_DTYPE_F16;
+  if (type.isBF16())
+    return EFFC_DTYPE_BF16;
+  if (type.isF64())
+    return EFFC_DTYPE_F64;
+  if (type.isSignlessInteger(64))
+    return EFFC_DTYPE_I64;
+  if (type.isSignlessInteger(32))
+    return EFFC_DTYPE_I32;
+  if (type.isSignlessInteger(8))
+    return EFFC_DTYPE_I8;
+  if (type.isUnsignedInteger(8))
+    return EFFC_DTYPE_U8;
+  if (type.isSignlessInteger(1))
+    return EFFC_DTYPE_BOOL;
+  return EFFC_DTYPE_INVALID;
+}
+
+FailureOr<std::vector<EntryPointSignature>> collectEntryPoints(ModuleOp module) {
+  std::vector<EntryPointSignature> entryPoints;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    EntryPointSignature entry;
+    entry.name = func.getSymName().str();
+    auto describe = [&](Type type, StringAttr nameAttr, StringRef defaultPrefix, unsigned index,
+                        std::vector<TensorSignature> &into) -> LogicalResult {
+      auto tensorType = dyn_cast<RankedTensorType>(type);
+      uint32_t dtype = tensorType ? dtypeOf(tensorType.getElementType()) : EFFC_DTYPE_INVALID;
+      if (dtype == EFFC_DTYPE_INVALID)
+        return func.emitError("entry point '")
+               << entry.name << "': " << defaultPrefix << " #" << index << " has type " << type
+               << "; entry points take and return ranked tensors of f32, f16, bf16, f64, i64, i32, i8, ui8 or i1";
+      TensorSignature signature;
+      signature.name = nameAttr ? nameAttr.getValue().str() : (defaultPrefix + Twine(index)).str();
+      signature.dtype = dtype;
+      for (int64_t dim : tensorType.getShape())
+        signature.dims.push_back(ShapedType::isDynamic(dim) ? EFFC_DYNAMIC_DIM : dim);
+      into.push_back(std::move(signature));
+      return success();
+    };
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (failed(describe(func.getArgument(i).getType(), func.getArgAttrOfType<StringAttr>(i, "eff.name"), "arg", i,
+                          entry.inputs)))
+        return failure();
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      if (failed(describe(func.getResultTypes()[i], func.getResultAttrOfType<StringAttr>(i, "eff.name"), "result", i,
+                          entry.outputs)))
+        return failure();
+    llvm::StringSet<> seen;
+    for (const auto *list : {&entry.inputs, &entry.outputs})
+      for (const TensorSignature &tensor : *list)
+        if (!seen.insert(tensor.name).second)
+          return func.emitError("entry point '") << entry.name << "' uses the name '" << tensor.name << "' twice";
+    entryPoints.push_back(std::move(entry));
+  }
+  if (entryPoints.empty())
+    return module.emitError("the module has no public function to export as an entry point");
+  return entryPoints;
+}
+
+//===----------------------------------------------------------------------===//
+// Target machine
+//===----------------------------------------------------------------------===//
+
+static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOptions &options, std::string &error) {
+  static std::once_flag initialized;
+  std::call_once(initialized, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  std::string cpu = options.cpu, features;
+  if (cpu == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    SmallVector<std::string> enabled;
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      enabled.push_back((feature.second ? "+" : "-") + feature.first().str());
+    features = llvm::join(enabled, ",");
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(target->createMCSubtargetInfo(triple, cpu, ""));
+  if (cpu != "generic" && (!subtarget || !subtarget->isCPUStringValid(cpu))) {
+    error = "unknown CPU '" + options.cpu + "' (try native, x86-64, x86-64-v3 or x86-64-v4)";
+    return nullptr;
+  }
+  llvm::TargetOptions targetOptions;
+  auto level = options.optLevel == 0 ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Aggressive;
+  return std::unique_ptr<llvm::TargetMachine>(
+      target->createTargetMachine(triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt, level));
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime ABI in LLVM IR
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Builds the ABI's globals and functions into one llvm::Module.
+class RuntimeInterfaceEmitter {
+public:
+  explicit RuntimeInterfaceEmitter(llvm::Module &module)
+      : module(module), ctx(module.getContext()), builder(ctx), ptrTy(llvm::PointerType::getUnqual(ctx)),
+        i32Ty(llvm::Type::getInt32Ty(ctx)), i64Ty(llvm::Type::getInt64Ty(ctx)) {
+    // effc_abi_host_t: {u32 version, parallel_for, alloc, free, host_ctx}
+    hostTy = llvm::StructType::get(ctx, {i32Ty, ptrTy, ptrTy, ptrTy, ptrTy});
+    // effc_abi_tensor_info_t: {name, u32 dtype, u32 rank, dims}
+    tensorInfoTy = llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, ptrTy});
+    // effc_abi_function_t: {name, invoke, u32 num_inputs, u32 num_outputs, inputs, outputs}
+    functionTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
+    // effc_abi_module_t: {u32 version, u32 num_functions, functions, producer, host_slot, weights_file,
+    //                     weights_base_slot, u64 weights_size, u64 weights_checksum}
+    moduleTy = llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty});
+  }
+
+  LogicalResult emit(llvm::ArrayRef<EntryPointSignature> entryPoints, std::string &error) {
+    hostSlot = new llvm::GlobalVariable(module, ptrTy, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
+                                        llvm::ConstantPointerNull::get(ptrTy), "effc_host");
+    defineAllocationFunctions();
+    SmallVector<llvm::Constant *> functions;
+    for (const EntryPointSignature &entry : entryPoints) {
+      llvm::Function *trampoline = emitTrampoline(entry, error);
+      if (!trampoline)
+        return failure();
+      functions.push_back(llvm::ConstantStruct::get(
+          functionTy, {string(entry.name), trampoline, llvm::ConstantInt::get(i32Ty, entry.inputs.size()),
+                       llvm::ConstantInt::get(i32Ty, entry.outputs.size()), tensorInfos(entry.inputs),
+                       tensorInfos(entry.outputs)}));
+    }
+    llvm::Constant *functionArray =
+        constantGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(functionTy, functions.size()), functions),
+                       "effc_functions");
+    llvm::Constant *header = constantGlobal(
+        llvm::ConstantStruct::get(
+            moduleTy, {llvm::ConstantInt::get(i32Ty, EFFC_ABI_VERSION), llvm::ConstantInt::get(i32Ty, functions.size()),
+                       functionArray, string("effc 0.1.0"), hostSlot, llvm::ConstantPointerNull::get(ptrTy),
+                       llvm::ConstantPointerNull::get(ptrTy), llvm::ConstantInt::get(i64Ty, 0),
+                       llvm::ConstantInt::get(i64Ty, 0)}),
+        "effc_module_header");
+    emitQueryFunction(header);
+    internalizeAllBut(EFFC_MODULE_QUERY_SYMBOL);
+    return success();
+  }
+
+private:
+  llvm::Constant *constantGlobal(llvm::Constant *init, const llvm::Twine &name) {
+    return new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+                                    init, name);
+  }
+
+  llvm::Constant *string(llvm::StringRef text) {
+    return constantGlobal(llvm::ConstantDataArray::getString(ctx, text), "effc_str");
+  }
+
+  llvm::Constant *tensorInfos(llvm::ArrayRef<TensorSignature> tensors) {
+    if (tensors.empty())
+      return llvm::ConstantPointerNull::get(ptrTy);
+    SmallVector<llvm::Constant *> infos;
+    for (const TensorSignature &tensor : tensors) {
+      llvm::Constant *dims = tensor.dims.empty()
+                                 ? static_cast<llvm::Constant *>(llvm::ConstantPointerNull::get(ptrTy))
+                                 : constantGlobal(llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint64_t>(
+                                                      reinterpret_cast<const uint64_t *>(tensor.dims.data()),
+                                                      tensor.dims.size())),
+                                                  "effc_dims");
+      infos.push_back(llvm::ConstantStruct::get(tensorInfoTy, {string(tensor.name), llvm::ConstantInt::get(i32Ty, tensor.dtype),
+                                                               llvm::ConstantInt::get(i32Ty, tensor.dims.size()), dims}));
+    }
+    return constantGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(tensorInfoTy, infos.size()), infos),
+                          "effc_tensors");
+  }
+
+  /// Loads field `index` of the host services.
+  llvm::Value *hostField(unsigned index) {
+    llvm::Value *host = builder.CreateLoad(ptrTy, hostSlot);
+    return builder.CreateLoad(ptrTy, builder.CreateStructGEP(hostTy, host, index));
+  }
+
+  /// Gives bodies to the generic allocation functions that finalize-memref-to-llvm calls.
+  void defineAllocationFunctions() {
+    auto define = [&](llvm::StringRef name, llvm::FunctionType *type) -> llvm::Function * {
+      llvm::Function *fn = module.getFunction(name);
+      if (!fn)
+        fn = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name, module);
+      if (!fn->isDeclaration())
+        return nullptr;
+      fn->setLinkage(llvm::GlobalValue::InternalLinkage);
+      builder.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
+      return fn;
+    };
+    llvm::FunctionType *allocFnTy = llvm::FunctionType::get(ptrTy, {ptrTy, i64Ty, i64Ty}, false);
+    llvm::FunctionType *freeFnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy}, false);
+    if (llvm::Function *fn = define("_mlir_memref_to_llvm_aligned_alloc",
+                                    llvm::FunctionType::get(ptrTy, {i64Ty, i64Ty}, false))) {
+      llvm::Value *alloc = hostField(2), *hostCtx = hostField(4);
+      builder.CreateRet(builder.CreateCall(allocFnTy, alloc, {hostCtx, fn->getArg(1), fn->getArg(0)}));
+    }
+    if (llvm::Function *fn = define("_mlir_memref_to_llvm_alloc", llvm::FunctionType::get(ptrTy, {i64Ty}, false))) {
+      llvm::Value *alloc = hostField(2), *hostCtx = hostField(4);
+      builder.CreateRet(
+          builder.CreateCall(allocFnTy, alloc, {hostCtx, fn->getArg(0), llvm::ConstantInt::get(i64Ty, 64)}));
+    }
+    if (llvm::Function *fn = define("_mlir_memref_to_llvm_free",
+                                    llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false))) {
+      llvm::Value *free = hostField(3), *hostCtx = hostField(4);
+      builder.CreateCall(freeFnTy, free, {hostCtx, fn->getArg(0)});
+      builder.CreateRetVoid();
+    }
+  }
+
+  /// Size of a ranked memref descriptor: two pointers, the offset, then sizes and strides.
+  static uint64_t descriptorBytes(size_t rank) { return 8 * (3 + 2 * rank); }
+
+  /// void effc_invoke_<name>(void **args): args = [output descriptors..., input descriptors...].
+  llvm::Function *emitTrampoline(const EntryPointSignature &entry, std::string &error) {
+    llvm::Function *ciface = module.getFunction("_mlir_ciface_" + entry.name);
+    size_t numOutputs = entry.outputs.size(), numInputs = entry.inputs.size();
+    if (!ciface || ciface->arg_size() != numInputs + (numOutputs ? 1 : 0)) {
+      error = "internal error: no C interface of the expected arity for entry point '" + entry.name + "'";
+      return nullptr;
+    }
+    auto *trampoline =
+        llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false),
+                               llvm::GlobalValue::InternalLinkage, "effc_invoke_" + entry.name, module);
+    builder.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", trampoline));
+    llvm::Value *args = trampoline->getArg(0);
+    auto argPointer = [&](size_t index) {
+      return builder.CreateLoad(ptrTy, builder.CreateConstInBoundsGEP1_64(ptrTy, args, index));
+    };
+    uint64_t resultBytes = 0;
+    for (const TensorSignature &output : entry.outputs)
+      resultBytes += descriptorBytes(output.dims.size());
+    SmallVector<llvm::Value *> callArgs;
+    llvm::Value *results = nullptr;
+    if (numOutputs) {
+      results = builder.CreateAlloca(llvm::ArrayType::get(builder.getInt8Ty(), resultBytes));
+      cast<llvm::AllocaInst>(results)->setAlignment(llvm::Align(8));
+      callArgs.push_back(results);
+    }
+    for (size_t i = 0; i < numInputs; ++i)
+      callArgs.push_back(argPointer(numOutputs + i));
+    builder.CreateCall(ciface, callArgs);
+    // A function with several results returns them as one struct of descriptors (8-byte fields, no
+    // padding): copy each into the descriptor the caller provided.
+    uint64_t offset = 0;
+    for (size_t i = 0; i < numOutputs; ++i) {
+      uint64_t bytes = descriptorBytes(entry.outputs[i].dims.size());
+      builder.CreateMemCpy(argPointer(i), llvm::Align(8), builder.CreateConstInBoundsGEP1_64(builder.getInt8Ty(), results, offset),
+                           llvm::Align(8), bytes);
+      offset += bytes;
+    }
+    builder.CreateRetVoid();
+    return trampoline;
+  }
+
+  void emitQueryFunction(llvm::Constant *header) {
+    auto *query = llvm::Function::Create(llvm::FunctionType::get(ptrTy, {i32Ty}, false),
+                                         llvm::GlobalValue::ExternalLinkage, EFFC_MODULE_QUERY_SYMBOL, module);
+    builder.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", query));
+    llvm::Value *supported =
+        builder.CreateICmpUGE(query->getArg(0), llvm::ConstantInt::get(i32Ty, EFFC_ABI_VERSION));
+    builder.CreateRet(builder.CreateSelect(supported, header, llvm::ConstantPointerNull::get(ptrTy)));
+  }
+
+  /// Only the query function is exported; everything else may be inlined and dropped.
+  void internalizeAllBut(llvm::StringRef exported) {
+    for (llvm::GlobalValue &value : module.global_values()) {
+      if (value.isDeclaration() || value.getName() == exported)
+        continue;
+      if (!value.hasLocalLinkage())
+        value.setLinkage(llvm::GlobalValue::InternalLinkage);
+    }
+  }
+
+  llvm::Module &module;
+  llvm::LLVMContext &ctx;
+  llvm::IRBuilder<> builder;
+  llvm::PointerType *ptrTy;
+  llvm::IntegerType *i32Ty, *i64Ty;
+  llvm::StructType *hostTy, *tensorInfoTy, *functionTy, *moduleTy;
+  llvm::GlobalVariable *hostSlot = nullptr;
+};
+
+} // namespace
+
+static void optimize(llvm::Module &module, llvm::TargetMachine &machine, unsigned optLevel) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder passBuilder(&machine);
+  passBuilder.registerModuleAnalyses(mam);
+  passBuilder.registerCGSCCAnalyses(cgam);
+  passBuilder.registerFunctionAnalyses(fam);
+  passBuilder.registerLoopAnalyses(lam);
+  passBuilder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel == 0   ? llvm::OptimizationLevel::O0
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager pipeline = optLevel == 0 ? passBuilder.buildO0DefaultPipeline(level)
+                                                   : passBuilder.buildPerModuleDefaultPipeline(level);
+  pipeline.run(module, mam);
+}
+
+FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp module,
+                                                                   llvm::ArrayRef<EntryPointSignature> entryPoints,
+                                                                   llvm::LLVMContext &context,
+                                                                   const TargetOptions &options) {
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine(options, error);
+  if (!machine)
+    return module.emitError(error);
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context, "effc_module");
+  if (!llvmModule)
+    return module.emitError("translation to LLVM IR failed");
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  llvmModule->setDataLayout(machine->createDataLayout());
+  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(entryPoints, error)))
+    return module.emitError(error);
+  for (llvm::Function &function : *llvmModule) {
+    if (function.isDeclaration())
+      continue;
+    function.addFnAttr("target-cpu", machine->getTargetCPU());
+    if (!machine->getTargetFeatureString().empty())
+      function.addFnAttr("target-features", machine->getTargetFeatureString());
+  }
+  std::string verifierMessage;
+  llvm::raw_string_ostream verifierStream(verifierMessage);
+  if (llvm::verifyModule(*llvmModule, &verifierStream))
+    return module.emitError("internal error: invalid LLVM IR: ") << verifierMessage;
+  optimize(*llvmModule, *machine, options.optLevel);
+  return llvmModule;
+}
+
+LogicalResult emitMachineCode(llvm::Module &module, const TargetOptions &options, bool assembly,
+                              llvm::raw_pwrite_stream &os, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine(options, error);
+  if (!machine)
+    return failure();
+  llvm::legacy::PassManager passes;
+  auto fileType = assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
+  if (machine->addPassesToEmitFile(passes, os, nullptr, fileType)) {
+    error = "the target cannot emit this file type";
+    return failure();
+  }
+  passes.run(module);
+  return success();
+}
+
+LogicalResult linkSharedObject(llvm::StringRef objectPath, llvm::StringRef outputPath, std::string &error) {
+  auto linker = llvm::sys::findProgramByName("ld.lld", {EFFC_LLVM_TOOLS_DIR});
+  if (!linker)
+    linker = llvm::sys::findProgramByName("ld.lld");
+  if (!linker) {
+    error = "cannot find ld.lld (install lld-22, or put ld.lld on PATH)";
+    return failure();
+  }
+  SmallString<128> log;
+  llvm::sys::fs::createTemporaryFile("effc-link", "log", log);
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log), llvm::StringRef(log)};
+  llvm::StringRef args[] = {*linker, "-shared", "--hash-style=gnu", "-z", "noexecstack", "-z", "now", "--gc-sections",
+                            "-o", outputPath, objectPath};
+  int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects, 0, 0, &error);
+  if (status != 0) {
+    auto buffer = llvm::MemoryBuffer::getFile(log);
+    error = "linking with " + *linker + " failed" + (buffer ? ": " + (*buffer)->getBuffer().str() : "") + error;
+  }
+  llvm::sys::fs::remove(log);
+  return success(status == 0);
+}
+
+} // namespace effc
