@@ -32,16 +32,16 @@ def Eff_RouterOp : Eff_Op<"router", [Pure, Eff_InferTypes]> {
     is `top_k = 1, gating = softmax, capacity_factor = 1.25`.
 
     ```mlir
-    %w, %i = eff.router %x, %wg {top_k = 2 : i64, gating = softmax, normalize}
+    %w, %i = eff.router softmax %x, %wg {top_k = 2 : i64, normalize}
         : (tensor<?x4096xf32>, tensor<8x4096xf32>) -> (tensor<?x2xf32>, tensor<?x2xi64>)
     ```
     See docs/spec/eff.md#effrouter.
   }];
   let arguments = (ins Eff_FloatTensor:$input, Eff_Float2DTensor:$weight, I64Attr:$top_k,
-                   DefaultValuedAttr<Eff_GatingKindAttr, "::mlir::eff::GatingKind::softmax">:$gating,
+                   Eff_GatingKindAttr:$gating,
                    UnitAttr:$normalize, OptionalAttr<F32Attr>:$capacity_factor);
   let results = (outs Eff_FloatTensor:$weights, TensorOf<[I64]>:$indices);
-  let assemblyFormat = "$input `,` $weight attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$gating $input `,` $weight attr-dict `:` functional-type(operands, results)";
   let extraClassDeclaration = [{
     int64_t getNumExperts() { return getWeight().getType().getDimSize(0); }
   }];

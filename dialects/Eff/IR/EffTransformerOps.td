@@ -356,7 +356,7 @@ def Eff_LayerOp : Eff_Op<"layer", [IsolatedFromAbove, RecursiveMemoryEffects, Si
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $index `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+    $index ` ` `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
   }];
   let hasRegionVerifier = 1;
 }

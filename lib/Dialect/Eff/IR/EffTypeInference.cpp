@@ -349,9 +349,11 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
     return failure();
   if (failed(verifyCompatibleShape(key, value)))
     return rules.fail("key ", formatShape(key), " and value ", formatShape(value), " must have the same shape");
-  int64_t batch = mergeDims(query.getDimSize(0), key.getDimSize(0));
-  if (!dimsCompatible(query.getDimSize(0), key.getDimSize(0)) || !dimsCompatible(batch, value.getDimSize(0)))
-    return rules.fail("query ", formatShape(query), " and key ", formatShape(key), " have different batch sizes");
+  if (!dimsCompatible(query.getDimSize(0), key.getDimSize(0)) ||
+      !dimsCompatible(query.getDimSize(0), value.getDimSize(0)))
+    return rules.fail("query ", formatShape(query), ", key ", formatShape(key), " and value ", formatShape(value),
+                      " must have the same batch size");
+  int64_t batch = mergeDims(mergeDims(query.getDimSize(0), key.getDimSize(0)), value.getDimSize(0));
   // eff_attention_c2
   FailureOr<int64_t> numHeads = positiveInt(rules, adaptor.getNumHeadsAttr(), "num_heads");
   if (failed(numHeads))
@@ -490,11 +492,14 @@ LogicalResult LoraOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   FailureOr<int64_t> rank = positiveInt(rules, adaptor.getRankAttr(), "rank");
   if (failed(rank))
     return failure();
-  if (!dimsCompatible(a.getDimSize(0), *rank) || !dimsCompatible(b.getDimSize(1), *rank))
-    return rules.fail("lora_a ", formatShape(a), " must be [rank, K] and lora_b ", formatShape(b),
-                      " [N, rank] with rank = ", *rank);
+  if (!dimsCompatible(a.getDimSize(0), *rank))
+    return rules.fail("lora_a ", formatShape(a), " must have rank = ", *rank, " rows");
+  if (!dimsCompatible(b.getDimSize(1), *rank))
+    return rules.fail("lora_b ", formatShape(b), " must have rank = ", *rank, " columns");
   // eff_lora_c3
-  if (base.getRank() < 1 || base.getRank() != input.getRank() ||
+  if (base.getRank() < 1)
+    return rules.fail("base must have rank >= 1, got a rank-0 tensor");
+  if (base.getRank() != input.getRank() ||
       failed(verifyCompatibleShape(base.getShape().drop_back(), input.getShape().drop_back())))
     return rules.fail("base ", formatShape(base), " and input ", formatShape(input),
                       " must have the same leading dimensions");

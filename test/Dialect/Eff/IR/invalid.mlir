@@ -374,7 +374,7 @@ func.func @attention$key_value_shape(%q: tensor<2x8x64xf32>, %k: tensor<2x8x64xf
 // -----
 
 func.func @attention$batch_mismatch(%q: tensor<2x8x64xf32>, %k: tensor<3x8x64xf32>, %v: tensor<3x8x64xf32>) -> tensor<2x8x64xf32> {
-  // expected-error @+2 {{'eff.attention' op query [2, 8, 64] and key [3, 8, 64] have different batch sizes}}
+  // expected-error @+2 {{'eff.attention' op query [2, 8, 64], key [3, 8, 64] and value [3, 8, 64] must have the same batch size}}
   // expected-error @+1 {{'eff.attention' op failed to infer returned types}}
   %o = eff.attention %q, %k, %v {num_heads = 4 : i64} : (tensor<2x8x64xf32>, tensor<3x8x64xf32>, tensor<3x8x64xf32>) -> tensor<2x8x64xf32>
   return %o : tensor<2x8x64xf32>
@@ -690,10 +690,28 @@ func.func @lora$zero_rank(%base: tensor<2x32xf32>, %x: tensor<2x16xf32>, %a: ten
 // -----
 
 func.func @lora$rank_mismatch(%base: tensor<2x32xf32>, %x: tensor<2x16xf32>, %a: tensor<8x16xf32>, %b: tensor<32x8xf32>) -> tensor<2x32xf32> {
-  // expected-error @+2 {{'eff.lora' op lora_a [8, 16] must be [rank, K] and lora_b [32, 8] [N, rank] with rank = 4}}
+  // expected-error @+2 {{'eff.lora' op lora_a [8, 16] must have rank = 4 rows}}
   // expected-error @+1 {{'eff.lora' op failed to infer returned types}}
   %y = eff.lora %base, %x, %a, %b {rank = 4 : i64, alpha = 8.0 : f32} : (tensor<2x32xf32>, tensor<2x16xf32>, tensor<8x16xf32>, tensor<32x8xf32>) -> tensor<2x32xf32>
   return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @lora$b_rank_mismatch(%base: tensor<2x32xf32>, %x: tensor<2x16xf32>, %a: tensor<4x16xf32>, %b: tensor<32x8xf32>) -> tensor<2x32xf32> {
+  // expected-error @+2 {{'eff.lora' op lora_b [32, 8] must have rank = 4 columns}}
+  // expected-error @+1 {{'eff.lora' op failed to infer returned types}}
+  %y = eff.lora %base, %x, %a, %b {rank = 4 : i64, alpha = 8.0 : f32} : (tensor<2x32xf32>, tensor<2x16xf32>, tensor<4x16xf32>, tensor<32x8xf32>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @lora$rank0_base(%base: tensor<f32>, %x: tensor<f32>, %a: tensor<4x16xf32>, %b: tensor<32x4xf32>) -> tensor<f32> {
+  // expected-error @+2 {{'eff.lora' op base must have rank >= 1, got a rank-0 tensor}}
+  // expected-error @+1 {{'eff.lora' op failed to infer returned types}}
+  %y = eff.lora %base, %x, %a, %b {rank = 4 : i64, alpha = 8.0 : f32} : (tensor<f32>, tensor<f32>, tensor<4x16xf32>, tensor<32x4xf32>) -> tensor<f32>
+  return %y : tensor<f32>
 }
 
 // -----
@@ -893,7 +911,7 @@ func.func @bottleneck_adapter$up_bias_length(%x: tensor<2x16xf32>, %wd: tensor<4
 func.func @router$rank0_input(%x: tensor<f32>, %w: tensor<4x32xf32>) -> (tensor<1xf32>, tensor<1xi64>) {
   // expected-error @+2 {{'eff.router' op input must have rank >= 1, got a rank-0 tensor}}
   // expected-error @+1 {{'eff.router' op failed to infer returned types}}
-  %rw, %ri = eff.router %x, %w {top_k = 1 : i64} : (tensor<f32>, tensor<4x32xf32>) -> (tensor<1xf32>, tensor<1xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 1 : i64} : (tensor<f32>, tensor<4x32xf32>) -> (tensor<1xf32>, tensor<1xi64>)
   return %rw, %ri : tensor<1xf32>, tensor<1xi64>
 }
 
@@ -902,7 +920,7 @@ func.func @router$rank0_input(%x: tensor<f32>, %w: tensor<4x32xf32>) -> (tensor<
 func.func @router$element_type(%x: tensor<16x32xf32>, %w: tensor<4x32xf16>) -> (tensor<16x1xf32>, tensor<16x1xi64>) {
   // expected-error @+2 {{'eff.router' op weight has element type 'f16', but input has 'f32' (float operands share one element type)}}
   // expected-error @+1 {{'eff.router' op failed to infer returned types}}
-  %rw, %ri = eff.router %x, %w {top_k = 1 : i64} : (tensor<16x32xf32>, tensor<4x32xf16>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 1 : i64} : (tensor<16x32xf32>, tensor<4x32xf16>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
   return %rw, %ri : tensor<16x1xf32>, tensor<16x1xi64>
 }
 
@@ -911,7 +929,7 @@ func.func @router$element_type(%x: tensor<16x32xf32>, %w: tensor<4x32xf16>) -> (
 func.func @router$k_mismatch(%x: tensor<16x32xf32>, %w: tensor<4x31xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>) {
   // expected-error @+2 {{'eff.router' op weight [4, 31] takes 31 features, but input [16, 32] has 32}}
   // expected-error @+1 {{'eff.router' op failed to infer returned types}}
-  %rw, %ri = eff.router %x, %w {top_k = 1 : i64} : (tensor<16x32xf32>, tensor<4x31xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 1 : i64} : (tensor<16x32xf32>, tensor<4x31xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
   return %rw, %ri : tensor<16x1xf32>, tensor<16x1xi64>
 }
 
@@ -920,7 +938,7 @@ func.func @router$k_mismatch(%x: tensor<16x32xf32>, %w: tensor<4x31xf32>) -> (te
 func.func @router$zero_top_k(%x: tensor<16x32xf32>, %w: tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>) {
   // expected-error @+2 {{'eff.router' op top_k must be >= 1, got 0}}
   // expected-error @+1 {{'eff.router' op failed to infer returned types}}
-  %rw, %ri = eff.router %x, %w {top_k = 0 : i64} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 0 : i64} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
   return %rw, %ri : tensor<16x1xf32>, tensor<16x1xi64>
 }
 
@@ -929,7 +947,7 @@ func.func @router$zero_top_k(%x: tensor<16x32xf32>, %w: tensor<4x32xf32>) -> (te
 func.func @router$top_k_exceeds_experts(%x: tensor<16x32xf32>, %w: tensor<4x32xf32>) -> (tensor<16x5xf32>, tensor<16x5xi64>) {
   // expected-error @+2 {{'eff.router' op top_k = 5 exceeds the number of experts 4}}
   // expected-error @+1 {{'eff.router' op failed to infer returned types}}
-  %rw, %ri = eff.router %x, %w {top_k = 5 : i64} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x5xf32>, tensor<16x5xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 5 : i64} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x5xf32>, tensor<16x5xi64>)
   return %rw, %ri : tensor<16x5xf32>, tensor<16x5xi64>
 }
 
@@ -938,7 +956,7 @@ func.func @router$top_k_exceeds_experts(%x: tensor<16x32xf32>, %w: tensor<4x32xf
 func.func @router$negative_capacity_factor(%x: tensor<16x32xf32>, %w: tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>) {
   // expected-error @+2 {{'eff.router' op capacity_factor must be > 0, got -1.250000e+00}}
   // expected-error @+1 {{'eff.router' op failed to infer returned types}}
-  %rw, %ri = eff.router %x, %w {top_k = 1 : i64, capacity_factor = -1.25 : f32} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 1 : i64, capacity_factor = -1.25 : f32} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
   return %rw, %ri : tensor<16x1xf32>, tensor<16x1xi64>
 }
 

@@ -377,7 +377,7 @@ func.func @ffn$gated(%x: tensor<?x?x16xbf16>, %wu: tensor<48x16xbf16>, %wg: tens
 
 // CHECK-LABEL: func.func @layer$block(
 // CHECK-SAME:    %[[H:.*]]: tensor<2x8x16xf32>, %[[M:.*]]: tensor<2x8xi64>, %[[G:.*]]: tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>) {
-// CHECK-NEXT:    %[[OUT:.*]]:2 = eff.layer 3(%[[H]], %[[M]], %[[G]]) : (tensor<2x8x16xf32>, tensor<2x8xi64>, tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>) {
+// CHECK-NEXT:    %[[OUT:.*]]:2 = eff.layer 3 (%[[H]], %[[M]], %[[G]]) : (tensor<2x8x16xf32>, tensor<2x8xi64>, tensor<16xf32>) -> (tensor<2x8x16xf32>, tensor<2x8x16xf32>) {
 // CHECK-NEXT:    ^bb0(%[[X:.*]]: tensor<2x8x16xf32>, %[[MASK:.*]]: tensor<2x8xi64>, %[[GAMMA:.*]]: tensor<16xf32>):
 // CHECK-NEXT:    %[[N:.*]] = eff.rms_norm %[[X]], %[[GAMMA]] : (tensor<2x8x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
 // CHECK-NEXT:    %[[A:.*]] = eff.attention %[[N]], %[[N]], %[[N]] mask(%[[MASK]]) {causal, num_heads = 2 : i64} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8xi64>) -> tensor<2x8x16xf32>
@@ -400,7 +400,7 @@ func.func @layer$block(%h: tensor<2x8x16xf32>, %m: tensor<2x8xi64>, %g: tensor<1
 
 // CHECK-LABEL: func.func @layer$single_operand(
 // CHECK-SAME:    %[[H:.*]]: tensor<?x?x16xf32>) -> tensor<?x?x16xf32> {
-// CHECK-NEXT:    %[[OUT:.*]] = eff.layer 0(%[[H]]) : (tensor<?x?x16xf32>) -> tensor<?x?x16xf32> {
+// CHECK-NEXT:    %[[OUT:.*]] = eff.layer 0 (%[[H]]) : (tensor<?x?x16xf32>) -> tensor<?x?x16xf32> {
 // CHECK-NEXT:    ^bb0(%[[X:.*]]: tensor<?x?x16xf32>):
 // CHECK-NEXT:    eff.yield %[[X]] : tensor<?x?x16xf32>
 // CHECK-NEXT:    }
@@ -487,10 +487,10 @@ func.func @bottleneck_adapter$no_biases(%x: tensor<?x16xf32>, %wd: tensor<4x16xf
 
 // CHECK-LABEL: func.func @router$switch_top1_capacity(
 // CHECK-SAME:    %[[X:.*]]: tensor<16x32xf32>, %[[W:.*]]: tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>) {
-// CHECK-NEXT:    %[[RW:.*]], %[[RI:.*]] = eff.router %[[X]], %[[W]] {capacity_factor = 1.250000e+00 : f32, top_k = 1 : i64} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
+// CHECK-NEXT:    %[[RW:.*]], %[[RI:.*]] = eff.router softmax %[[X]], %[[W]] {capacity_factor = 1.250000e+00 : f32, top_k = 1 : i64} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
 // CHECK-NEXT:    return %[[RW]], %[[RI]] : tensor<16x1xf32>, tensor<16x1xi64>
 func.func @router$switch_top1_capacity(%x: tensor<16x32xf32>, %w: tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>) {
-  %rw, %ri = eff.router %x, %w {top_k = 1 : i64, capacity_factor = 1.250000e+00 : f32} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 1 : i64, capacity_factor = 1.250000e+00 : f32} : (tensor<16x32xf32>, tensor<4x32xf32>) -> (tensor<16x1xf32>, tensor<16x1xi64>)
   return %rw, %ri : tensor<16x1xf32>, tensor<16x1xi64>
 }
 
@@ -498,10 +498,10 @@ func.func @router$switch_top1_capacity(%x: tensor<16x32xf32>, %w: tensor<4x32xf3
 
 // CHECK-LABEL: func.func @router$top2_normalize(
 // CHECK-SAME:    %[[X:.*]]: tensor<?x?x32xf32>, %[[W:.*]]: tensor<8x32xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xi64>) {
-// CHECK-NEXT:    %[[RW:.*]], %[[RI:.*]] = eff.router %[[X]], %[[W]] {normalize, top_k = 2 : i64} : (tensor<?x?x32xf32>, tensor<8x32xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xi64>)
+// CHECK-NEXT:    %[[RW:.*]], %[[RI:.*]] = eff.router softmax %[[X]], %[[W]] {normalize, top_k = 2 : i64} : (tensor<?x?x32xf32>, tensor<8x32xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xi64>)
 // CHECK-NEXT:    return %[[RW]], %[[RI]] : tensor<?x?x2xf32>, tensor<?x?x2xi64>
 func.func @router$top2_normalize(%x: tensor<?x?x32xf32>, %w: tensor<8x32xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xi64>) {
-  %rw, %ri = eff.router %x, %w {top_k = 2 : i64, gating = 0 : i32, normalize} : (tensor<?x?x32xf32>, tensor<8x32xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xi64>)
+  %rw, %ri = eff.router softmax %x, %w {top_k = 2 : i64, normalize} : (tensor<?x?x32xf32>, tensor<8x32xf32>) -> (tensor<?x?x2xf32>, tensor<?x?x2xi64>)
   return %rw, %ri : tensor<?x?x2xf32>, tensor<?x?x2xi64>
 }
 
@@ -509,10 +509,10 @@ func.func @router$top2_normalize(%x: tensor<?x?x32xf32>, %w: tensor<8x32xf32>) -
 
 // CHECK-LABEL: func.func @router$sigmoid(
 // CHECK-SAME:    %[[X:.*]]: tensor<?x32xf16>, %[[W:.*]]: tensor<8x32xf16>) -> (tensor<?x2xf16>, tensor<?x2xi64>) {
-// CHECK-NEXT:    %[[RW:.*]], %[[RI:.*]] = eff.router %[[X]], %[[W]] {gating = 1 : i32, top_k = 2 : i64} : (tensor<?x32xf16>, tensor<8x32xf16>) -> (tensor<?x2xf16>, tensor<?x2xi64>)
+// CHECK-NEXT:    %[[RW:.*]], %[[RI:.*]] = eff.router sigmoid %[[X]], %[[W]] {top_k = 2 : i64} : (tensor<?x32xf16>, tensor<8x32xf16>) -> (tensor<?x2xf16>, tensor<?x2xi64>)
 // CHECK-NEXT:    return %[[RW]], %[[RI]] : tensor<?x2xf16>, tensor<?x2xi64>
 func.func @router$sigmoid(%x: tensor<?x32xf16>, %w: tensor<8x32xf16>) -> (tensor<?x2xf16>, tensor<?x2xi64>) {
-  %rw, %ri = eff.router %x, %w {top_k = 2 : i64, gating = 1 : i32} : (tensor<?x32xf16>, tensor<8x32xf16>) -> (tensor<?x2xf16>, tensor<?x2xi64>)
+  %rw, %ri = eff.router sigmoid %x, %w {top_k = 2 : i64} : (tensor<?x32xf16>, tensor<8x32xf16>) -> (tensor<?x2xf16>, tensor<?x2xi64>)
   return %rw, %ri : tensor<?x2xf16>, tensor<?x2xi64>
 }
 

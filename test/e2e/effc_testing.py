@@ -1,0 +1,92 @@
+"""Compile eff IR with `effc` and run it with `effc-run`, for numeric tests against the numpy reference.
+
+The tools are taken from $EFFC_BIN_DIR, else from build/bin of this checkout. Everything goes through the
+real command-line tools, so these tests exercise the driver, the compiled module and the runtime together.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
+EFFC = BIN_DIR / "effc"
+EFFC_RUN = BIN_DIR / "effc-run"
+
+_OUTPUT_LINE = re.compile(r"^(\S+): (\w+) \[([^\]]*)\]$")
+
+
+class EffcError(RuntimeError):
+    """A tool exited with an error; the message is its stderr."""
+
+
+def _run(args, **kwargs):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise EffcError(f"{Path(args[0]).name} failed (exit {result.returncode}):\n{result.stderr.strip()}")
+    return result
+
+
+def compile_module(ir, workdir, name="module", **flags):
+    """Writes `ir` (text) to workdir and compiles it to a shared object; returns its path.
+
+    Flags map to effc options: opt_level=0 -> -O0, weights="w.safetensors" -> --weights=...
+    """
+    workdir = Path(workdir)
+    source = workdir / f"{name}.mlir"
+    source.write_text(ir)
+    output = workdir / f"{name}.so"
+    args = [EFFC, source, "-o", output]
+    for key, value in flags.items():
+        if key == "opt_level":
+            args.append(f"-O{value}")
+        else:
+            args.append(f"--{key.replace('_', '-')}={value}")
+    _run(args)
+    return output
+
+
+def run_module(module, inputs, workdir, function=None, threads=None):
+    """Runs a compiled module on numpy inputs; returns {output name: array} in signature order."""
+    workdir = Path(workdir)
+    args = [EFFC_RUN, module, "--output-dir", workdir]
+    if function:
+        args += ["--function", function]
+    if threads:
+        args += ["--threads", threads]
+    for name, array in inputs.items():
+        path = workdir / f"input.{name}.npy"
+        np.save(path, np.ascontiguousarray(array))
+        args += ["--input", f"{name}={path}"]
+    result = _run(args)
+    outputs = {}
+    for line in result.stdout.splitlines():
+        match = _OUTPUT_LINE.match(line.strip())
+        if match:
+            outputs[match.group(1)] = np.load(workdir / f"{match.group(1)}.npy")
+    return outputs
+
+
+def compile_and_run(ir, inputs, **flags):
+    """Compiles `ir` and runs its entry point once on `inputs` (a dict of numpy arrays)."""
+    with tempfile.TemporaryDirectory(prefix="effc-test-") as workdir:
+        module = compile_module(ir, workdir, **flags)
+        return run_module(module, inputs, workdir)
+
+
+class CompiledModule:
+    """A module compiled once and run on several inputs (e.g. different dynamic shapes)."""
+
+    def __init__(self, ir, **flags):
+        self._dir = tempfile.TemporaryDirectory(prefix="effc-test-")
+        self.path = compile_module(ir, self._dir.name, **flags)
+
+    def __call__(self, function=None, **inputs):
+        return run_module(self.path, inputs, self._dir.name, function=function)
+
+    def close(self):
+        self._dir.cleanup()
