@@ -11,6 +11,7 @@
 #include "effc/Dialect/Eff/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,6 +37,12 @@ void buildEffToLinalgPipeline(OpPassManager &pm, const CpuPipelineOptions &optio
     pm.addPass(createLinalgElementwiseOpFusionPass());
     pm.addPass(createCanonicalizerPass());
   }
+  pm.addPass(createEffcPackWeightsPass());
+  if (options.optLevel > 0) {
+    pm.addNestedPass<func::FuncOp>(createEffcCpuTileAndVectorizePass());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
 }
 
 void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
@@ -47,6 +54,12 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &opti
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createEffcCpuLowerVectorsPass());
+  VectorTransferToSCFOptions vectorToSCF;
+  vectorToSCF.enableFullUnroll();
+  pm.addPass(createConvertVectorToSCFPass(vectorToSCF));
+  pm.addPass(createEffcCpuLowerVectorsPass());
+  pm.addPass(createEffcOutlineParallelLoopsPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -65,6 +78,7 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &opti
   memrefToLLVM.useGenericFunctions = true;
   memrefToLLVM.useAlignedAlloc = true;
   pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());

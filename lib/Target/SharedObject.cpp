@@ -166,6 +166,8 @@ public:
     hostSlot = new llvm::GlobalVariable(module, ptrTy, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
                                         llvm::ConstantPointerNull::get(ptrTy), "effc_host");
     defineAllocationFunctions();
+    if (failed(defineParallelDispatchers(error)))
+      return failure();
     SmallVector<llvm::Constant *> functions;
     for (const EntryPointSignature &entry : entryPoints) {
       llvm::Function *trampoline = emitTrampoline(entry, error);
@@ -255,6 +257,50 @@ private:
       builder.CreateCall(freeFnTy, free, {hostCtx, fn->getArg(0)});
       builder.CreateRetVoid();
     }
+  }
+
+  /// Defines each `effc_parallel_dispatch.<body>(i64 count, args...)` declared by
+  /// effc-outline-parallel-loops: it stores `args` in a struct and runs `<body>(i, args...)` for every
+  /// i < count through the host's parallel_for, via a trampoline `void(ptr ctx, i64 i)`.
+  LogicalResult defineParallelDispatchers(std::string &error) {
+    static constexpr llvm::StringLiteral prefix = "effc_parallel_dispatch.";
+    SmallVector<llvm::Function *> dispatchers;
+    for (llvm::Function &fn : module)
+      if (fn.isDeclaration() && fn.getName().starts_with(prefix))
+        dispatchers.push_back(&fn);
+    for (llvm::Function *dispatcher : dispatchers) {
+      llvm::Function *body = module.getFunction(dispatcher->getName().drop_front(prefix.size()));
+      if (!body || body->getFunctionType() != dispatcher->getFunctionType()) {
+        error = ("internal error: no body for parallel dispatcher " + dispatcher->getName()).str();
+        return failure();
+      }
+      SmallVector<llvm::Type *> fieldTypes;
+      for (llvm::Argument &arg : llvm::drop_begin(dispatcher->args()))
+        fieldTypes.push_back(arg.getType());
+      llvm::StructType *contextTy = llvm::StructType::get(ctx, fieldTypes);
+
+      auto *trampoline = llvm::Function::Create(
+          llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, i64Ty}, false),
+          llvm::GlobalValue::InternalLinkage, "effc_parallel_trampoline." + body->getName(), module);
+      builder.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", trampoline));
+      SmallVector<llvm::Value *> bodyArgs = {trampoline->getArg(1)};
+      for (auto [index, type] : llvm::enumerate(fieldTypes))
+        bodyArgs.push_back(builder.CreateLoad(type, builder.CreateStructGEP(contextTy, trampoline->getArg(0), index)));
+      builder.CreateCall(body, bodyArgs);
+      builder.CreateRetVoid();
+
+      dispatcher->setLinkage(llvm::GlobalValue::InternalLinkage);
+      builder.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", dispatcher));
+      llvm::Value *context = builder.CreateAlloca(contextTy);
+      for (auto [index, arg] : llvm::enumerate(llvm::drop_begin(dispatcher->args())))
+        builder.CreateStore(&arg, builder.CreateStructGEP(contextTy, context, index));
+      llvm::FunctionType *parallelForTy =
+          llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy, ptrTy, ptrTy, i64Ty}, false);
+      llvm::Value *parallelFor = hostField(1), *hostCtx = hostField(4);
+      builder.CreateCall(parallelForTy, parallelFor, {hostCtx, trampoline, context, dispatcher->getArg(0)});
+      builder.CreateRetVoid();
+    }
+    return success();
   }
 
   /// Size of a ranked memref descriptor: two pointers, the offset, then sizes and strides.

@@ -33,4 +33,58 @@ def EffcPrepareEntryPointsPass : Pass<"effc-prepare-entry-points", "::mlir::Modu
   }];
 }
 
+def EffcCpuLowerVectorsPass : Pass<"effc-cpu-lower-vectors"> {
+  let summary = "Lower vector contractions, transfers and masks for the CPU, after bufferization";
+  let description = [{
+    Lowers `vector.contract` to outer products (FMAs on broadcast rows), transfers to 1-D loads and stores,
+    multi-reductions, transposes, shape casts and masks, so that the LLVM conversion sees only 1-D vectors.
+    Also rewrites `memref.copy` between non-contiguous views into `linalg.copy`, which lowers to loops
+    (the compiled module links no memref runtime library).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
+def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile contractions for threads and registers, and vectorise them";
+  let description = [{
+    On linalg on tensors. Each matmul-like `linalg.generic` ((batch..., m, n, k) with operands read as
+    `[batch..., M, K]`, `[batch..., K, N]` or `[K, N]`) is tiled in two levels: an `scf.forall` over
+    blocks of rows and columns shared out to the runtime's threads, then a register tile of `8 x 32 x 1`
+    (16 AVX-512 accumulators) that is vectorised. The accumulator tile is hoisted out of the K loop, so
+    the inner loop is one broadcast and two FMAs per accumulator row. The register-tile loops are peeled,
+    so full tiles are static and vectorised while the remainder of a dynamic extent stays scalar.
+  }];
+  let options = [
+    Option<"registerTileM", "register-tile-m", "int64_t", /*default=*/"8", "Rows of the register tile">,
+    Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32", "Columns of the register tile">,
+    Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
+    Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
+}
+
+def EffcOutlineParallelLoopsPass : Pass<"effc-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Outline scf.forall bodies into functions run by the runtime's thread pool";
+  let description = [{
+    On memrefs (after bufferization). Each outermost `scf.forall` becomes a private function
+    `@<func>_parallel<N>(%index, captured values...)` that runs one iteration, and a call to the declared
+    dispatcher `@effc_parallel_dispatch.<func>_parallel<N>(%count, captured values...)`. The target emitter
+    defines the dispatcher: it packs the captured values and calls the host's `parallel_for`
+    (runtime/include/effc/runtime/abi.h).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+}
+
+def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Fold layout changes of constant weights at compile time";
+  let description = [{
+    Folds `linalg.transpose` of a constant matrix (a `dense` or `dense_resource` weight) into a new
+    constant, so that kernels read weights in the layout they stream (`[K, N]` for linear layers) with no
+    transpose at run time.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // EFFC_CODEGEN_PASSES_TD

@@ -1,4 +1,521 @@
+//===- Attention.cpp - lower eff.embedding, position_ids, rotary, attention ===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Gathers (embedding), index generators (position_ids) and rotary embedding become one linalg.generic each,
+// reading rows or partner channels with tensor.extract. Attention is lowered without a fused kernel: the
+// query is viewed as [B, S, Hkv, G, Dh] and keys/values as [B, L, Hkv, Dh] (tensor.expand_shape), so that
+// grouped-query and multi-query attention are plain projected-permutation indexing maps; then
+//   scores = Q·Kᵀ (contraction over Dh), scale and masks, softmax over the keys, head mask, P·V,
+// and the result is collapsed back to [B, S, H·Dh]. Scores, probabilities and accumulators are f32 for
+// f16/bf16 inputs.
+//
+//===----------------------------------------------------------------------===//
+
 #include "LoweringUtils.h"
 #include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
-void effc::populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns) {}
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::eff;
+using namespace effc::lowering;
+
+namespace {
+
+using utils::IteratorType;
+
+/// Replaces the single-result `op` with `value`, cast to the op's (possibly more static) result type.
+void replaceWithCast(ConversionPatternRewriter &rewriter, Operation *op, Value value) {
+  rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op->getResult(0).getType(), value);
+}
+
+/// A static extent (an index attribute).
+OpFoldResult indexFoldResult(OpBuilder &b, int64_t value) { return b.getIndexAttr(value); }
+
+/// `linalg.index` values of the loops `0 .. count-1` of the enclosing generic.
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, int64_t count) {
+  SmallVector<Value> indices;
+  for (int64_t i = 0; i < count; ++i)
+    indices.push_back(linalg::IndexOp::create(b, loc, i));
+  return indices;
+}
+
+/// An index-typed value (a constant when `value` is static), from an OpFoldResult.
+Value asIndexValue(OpBuilder &b, Location loc, OpFoldResult value) {
+  if (auto attr = dyn_cast<Attribute>(value))
+    return arith::ConstantIndexOp::create(b, loc, cast<IntegerAttr>(attr).getInt());
+  return cast<Value>(value);
+}
+
+/// The head size `hidden / numHeads` of the last dimension of `tensor`: static when the dimension is.
+OpFoldResult headDimOf(OpBuilder &b, Location loc, Value tensor, int64_t numHeads) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  int64_t last = type.getRank() - 1;
+  int64_t hidden = type.getDimSize(last);
+  if (!ShapedType::isDynamic(hidden))
+    return indexFoldResult(b, hidden / numHeads);
+  Value dim = tensor::DimOp::create(b, loc, tensor, last);
+  Value heads = arith::ConstantIndexOp::create(b, loc, numHeads);
+  return Value(arith::DivUIOp::create(b, loc, dim, heads));
+}
+
+//===----------------------------------------------------------------------===//
+// eff.embedding
+//===----------------------------------------------------------------------===//
+
+/// result[i..., d] = table[indices[i...], d]: a generic over indices.shape + [D] whose body extracts the
+/// table element. Out-of-range indices are undefined behaviour (docs/spec/eff.md#effembedding).
+struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table = adaptor.getTable(), indices = adaptor.getIndices();
+    auto indicesType = cast<RankedTensorType>(indices.getType());
+    int64_t rank = indicesType.getRank() + 1;
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<OpFoldResult> sizes = getSizes(rewriter, loc, indices);
+    sizes.push_back(tensor::getMixedSize(rewriter, loc, table, 1));
+    Type elementType = cast<RankedTensorType>(table.getType()).getElementType();
+    Value init = createEmpty(rewriter, loc, sizes, elementType);
+    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx).dropResult(rank - 1),
+                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+    Value result = linalg::GenericOp::create(
+                       rewriter, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps,
+                       iterators,
+                       [&](OpBuilder &b, Location nl, ValueRange args) {
+                         Value row = arith::IndexCastOp::create(b, nl, b.getIndexType(), args[0]);
+                         Value column = linalg::IndexOp::create(b, nl, rank - 1);
+                         Value element = tensor::ExtractOp::create(b, nl, table, ValueRange{row, column});
+                         linalg::YieldOp::create(b, nl, element);
+                       })
+                       .getResult(0);
+    replaceWithCast(rewriter, op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// eff.position_ids
+//===----------------------------------------------------------------------===//
+
+/// result[b..., s] = offset + s, in the ids' shape and element type.
+struct PositionIdsLowering : OpConversionPattern<PositionIdsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(PositionIdsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Value ids = adaptor.getIds();
+    auto idsType = cast<RankedTensorType>(ids.getType());
+    int64_t last = idsType.getRank() - 1;
+    Value offset = adaptor.getOffset();
+    Type elementType = idsType.getElementType();
+    Value result = buildElementwise(rewriter, op.getLoc(), ids, {}, {}, elementType,
+                                    [&](OpBuilder &b, Location nl, ValueRange) {
+                                      Value position = linalg::IndexOp::create(b, nl, last);
+                                      if (offset)
+                                        position = arith::AddIOp::create(b, nl, offset, position);
+                                      return castScalar(b, nl, position, elementType);
+                                    });
+    replaceWithCast(rewriter, op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// eff.rotary
+//===----------------------------------------------------------------------===//
+
+/// One generic over the input's shape. For channel c, j = c mod Dh is its place in the head; channels with
+/// j >= R pass through. Rotated channels read their pair partner with tensor.extract:
+///   rotate-half: (j, j + R/2) for j < R/2, frequency index i = j mod R/2;
+///   interleaved: (2i, 2i + 1), i = j / 2;
+/// and become x·cos a ∓ partner·sin a (minus for the first of the pair), a = pos · exp(−2i/R · ln θ) in f32.
+struct RotaryLowering : OpConversionPattern<RotaryOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RotaryOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput(), positions = adaptor.getPositions();
+    auto inputType = cast<RankedTensorType>(input.getType());
+    auto positionsType = cast<RankedTensorType>(positions.getType());
+    int64_t rank = inputType.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    Type elementType = inputType.getElementType();
+    Type f32 = rewriter.getF32Type();
+    bool interleaved = op.getInterleaved();
+
+    // Head size and rotary size, as index values (constants when static).
+    Value headDim = asIndexValue(rewriter, loc, headDimOf(rewriter, loc, input, op.getNumHeads()));
+    Value rotaryDim = op.getRotaryDim() ? Value(arith::ConstantIndexOp::create(rewriter, loc, *op.getRotaryDim()))
+                                        : headDim;
+    // −2·ln θ / R: inv_freq[i] = exp(i · coefficient).
+    double lnTheta = std::log(static_cast<double>(op.getTheta().convertToDouble()));
+    Value coefficient;
+    if (auto constant = getConstantIntValue(rotaryDim)) {
+      coefficient = scalarConstant(rewriter, loc, f32, -2.0 * lnTheta / static_cast<double>(*constant));
+    } else {
+      Value rotaryDimF = castScalar(rewriter, loc, rotaryDim, f32);
+      coefficient = arith::DivFOp::create(rewriter, loc, scalarConstant(rewriter, loc, f32, -2.0 * lnTheta),
+                                          rotaryDimF);
+    }
+
+    auto index = [&](int64_t v) { return Value(arith::ConstantIndexOp::create(rewriter, loc, v)); };
+    Value zero = index(0), one = index(1), two = index(2);
+    Value half = getConstantIntValue(rotaryDim) ? index(*getConstantIntValue(rotaryDim) / 2)
+                                                : Value(arith::DivUIOp::create(rewriter, loc, rotaryDim, two));
+
+    // positions are [..., S] (the input's leading shape) or [S].
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap positionsMap = positionsType.getRank() == rank - 1
+                                 ? identity.dropResult(rank - 1)
+                                 : AffineMap::get(rank, 0, {getAffineDimExpr(rank - 2, ctx)}, ctx);
+    Value init = createEmpty(rewriter, loc, getSizes(rewriter, loc, input), elementType);
+    SmallVector<AffineMap> maps = {identity, positionsMap, identity};
+    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{init.getType()}, ValueRange{input, positions}, ValueRange{init}, maps,
+            iterators,
+            [&](OpBuilder &b, Location nl, ValueRange args) {
+              SmallVector<Value> indices = loopIndices(b, nl, rank);
+              Value channel = indices.back();
+              Value j = arith::RemUIOp::create(b, nl, channel, headDim);
+              Value rotated = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::ult, j, rotaryDim);
+              // first: the element is the first of its pair (its partner follows it).
+              Value first, partnerDistance, frequency;
+              if (interleaved) {
+                Value parity = arith::RemUIOp::create(b, nl, j, two);
+                first = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::eq, parity, zero);
+                partnerDistance = one;
+                frequency = arith::DivUIOp::create(b, nl, j, two);
+              } else {
+                first = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::ult, j, half);
+                partnerDistance = half;
+                frequency = arith::SelectOp::create(b, nl, first, j, arith::SubIOp::create(b, nl, j, half));
+              }
+              Value after = arith::AddIOp::create(b, nl, channel, partnerDistance);
+              Value before = arith::SubIOp::create(b, nl, channel, partnerDistance);
+              Value partnerChannel = arith::SelectOp::create(b, nl, first, after, before);
+              // Pass-through channels read themselves, so that the extract stays in bounds.
+              partnerChannel = arith::SelectOp::create(b, nl, rotated, partnerChannel, channel);
+              indices.back() = partnerChannel;
+              Value partner = tensor::ExtractOp::create(b, nl, input, indices);
+
+              Value x = castScalar(b, nl, args[0], f32);
+              Value y = castScalar(b, nl, partner, f32);
+              Value position = castScalar(b, nl, args[1], f32);
+              Value frequencyF = castScalar(b, nl, frequency, f32);
+              Value invFreq = math::ExpOp::create(b, nl, arith::MulFOp::create(b, nl, frequencyF, coefficient));
+              Value angle = arith::MulFOp::create(b, nl, position, invFreq);
+              Value cos = math::CosOp::create(b, nl, angle);
+              Value sin = math::SinOp::create(b, nl, angle);
+              Value xCos = arith::MulFOp::create(b, nl, x, cos);
+              Value ySin = arith::MulFOp::create(b, nl, y, sin);
+              Value minus = arith::SubFOp::create(b, nl, xCos, ySin);
+              Value plus = arith::AddFOp::create(b, nl, xCos, ySin);
+              Value out = arith::SelectOp::create(b, nl, first, minus, plus);
+              out = castScalar(b, nl, out, elementType);
+              linalg::YieldOp::create(b, nl, arith::SelectOp::create(b, nl, rotated, out, args[0]).getResult());
+            })
+            .getResult(0);
+    replaceWithCast(rewriter, op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// eff.attention
+//===----------------------------------------------------------------------===//
+
+/// Concatenates two [B, *, C] tensors along dimension 1: out[b, l, c] = l < P ? past[b, l, c] :
+/// current[b, l − P, c], one generic whose body reads the chosen source under scf.if (so that P = 0 is fine).
+/// Not tensor.concat: it bufferizes to memref.copy into strided subviews, which lowers to a call of the
+/// `memrefCopy` runtime-library function that compiled modules cannot resolve.
+Value concatSequence(OpBuilder &b, Location loc, Value past, Value current) {
+  auto pastType = cast<RankedTensorType>(past.getType());
+  auto currentType = cast<RankedTensorType>(current.getType());
+  Type elementType = pastType.getElementType();
+  OpFoldResult pastLen = tensor::getMixedSize(b, loc, past, 1);
+  OpFoldResult currentLen = tensor::getMixedSize(b, loc, current, 1);
+  Value pastLenValue = asIndexValue(b, loc, pastLen);
+  Value totalLen = arith::AddIOp::create(b, loc, pastLenValue, asIndexValue(b, loc, currentLen));
+  // Take the batch and channel extents from whichever operand has them static.
+  auto extent = [&](int64_t dim) {
+    return ShapedType::isDynamic(pastType.getDimSize(dim)) ? tensor::getMixedSize(b, loc, current, dim)
+                                                           : tensor::getMixedSize(b, loc, past, dim);
+  };
+  OpFoldResult length = totalLen;
+  if (!ShapedType::isDynamic(pastType.getDimSize(1)) && !ShapedType::isDynamic(currentType.getDimSize(1)))
+    length = b.getIndexAttr(pastType.getDimSize(1) + currentType.getDimSize(1));
+  Value init = createEmpty(b, loc, {extent(0), length, extent(2)}, elementType);
+  MLIRContext *ctx = b.getContext();
+  SmallVector<IteratorType> iterators(3, IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx)}, iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               SmallVector<Value> indices = loopIndices(nb, nl, 3);
+               Value inPast = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, indices[1], pastLenValue);
+               auto ifOp = scf::IfOp::create(
+                   nb, nl, inPast,
+                   [&](OpBuilder &tb, Location tl) {
+                     Value element = tensor::ExtractOp::create(tb, tl, past, indices);
+                     scf::YieldOp::create(tb, tl, element);
+                   },
+                   [&](OpBuilder &eb, Location el) {
+                     Value position = arith::SubIOp::create(eb, el, indices[1], pastLenValue);
+                     Value element =
+                         tensor::ExtractOp::create(eb, el, current, ValueRange{indices[0], position, indices[2]});
+                     scf::YieldOp::create(eb, el, element);
+                   });
+               linalg::YieldOp::create(nb, nl, ifOp.getResult(0));
+             })
+      .getResult(0);
+}
+
+/// `tensor` [B, L, heads·Dh] viewed as [B, L, heads, Dh] (or, with `group` > 0, [B, L, heads, group, Dh]).
+/// `headDim` must be static exactly when the tensor's last dimension is (see headDimOf).
+Value splitHeads(OpBuilder &b, Location loc, Value tensor, int64_t heads, int64_t group, OpFoldResult headDim) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, tensor);
+  SmallVector<OpFoldResult> outputShape = {sizes[0], sizes[1], indexFoldResult(b, heads)};
+  SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1), heads};
+  ReassociationIndices last = {2, 3};
+  if (group > 0) {
+    outputShape.push_back(indexFoldResult(b, group));
+    shape.push_back(group);
+    last.push_back(4);
+  }
+  outputShape.push_back(headDim);
+  std::optional<int64_t> staticHeadDim = getConstantIntValue(headDim);
+  shape.push_back(staticHeadDim ? *staticHeadDim : ShapedType::kDynamic);
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  return tensor::ExpandShapeOp::create(b, loc, resultType, tensor, ArrayRef<ReassociationIndices>{{0}, {1}, last},
+                                       outputShape);
+}
+
+/// A generic over the identity map of `init` with inputs indexed by `inputMaps`; the body is `body(args)`
+/// where `args` are the input elements followed by the output element.
+Value buildGeneric(OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<AffineMap> inputMaps, Value init,
+                   AffineMap outputMap, ArrayRef<IteratorType> iterators, BodyBuilder body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(outputMap);
+  return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+                                   })
+      .getResult(0);
+}
+
+/// Whether a padding-mask element means "masked out": it equals `zero` (of the mask's element type).
+Value isMaskedOut(OpBuilder &b, Location loc, Value element, Value zero) {
+  if (isa<FloatType>(element.getType()))
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, element, zero);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, element, zero);
+}
+
+struct AttentionLowering : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    OpBuilder &b = rewriter;
+    Value query = adaptor.getQuery(), key = adaptor.getKey(), value = adaptor.getValue();
+    Value mask = adaptor.getMask(), headMask = adaptor.getHeadMask();
+    Type elementType = cast<RankedTensorType>(query.getType()).getElementType();
+    Type f32 = b.getF32Type();
+    int64_t numHeads = op.getNumHeads(), numKvHeads = op.getNumKeyValueHeads();
+    int64_t group = numHeads / numKvHeads;
+
+    // Keys and values attended to: the KV cache followed by the new ones.
+    if (adaptor.getPastKey()) {
+      key = concatSequence(b, loc, adaptor.getPastKey(), key);
+      value = concatSequence(b, loc, adaptor.getPastValue(), value);
+    }
+
+    OpFoldResult headDim = headDimOf(b, loc, query, numHeads);
+    // Each view takes Dh from its own operand so that it is static exactly when that operand's hidden size is.
+    Value q5 = splitHeads(b, loc, query, numKvHeads, group, headDim); // [B, S, Hkv, G, Dh]
+    Value k4 = splitHeads(b, loc, key, numKvHeads, 0, headDimOf(b, loc, key, numKvHeads));     // [B, L, Hkv, Dh]
+    Value v4 = splitHeads(b, loc, value, numKvHeads, 0, headDimOf(b, loc, value, numKvHeads)); // [B, L, Hkv, Dh]
+    OpFoldResult batch = tensor::getMixedSize(b, loc, query, 0);
+    OpFoldResult queryLen = tensor::getMixedSize(b, loc, query, 1);
+    OpFoldResult keyLen = tensor::getMixedSize(b, loc, key, 1);
+
+    auto dims = [&](int64_t count) {
+      SmallVector<AffineExpr> exprs;
+      for (int64_t i = 0; i < count; ++i)
+        exprs.push_back(getAffineDimExpr(i, ctx));
+      return exprs;
+    };
+    auto map = [&](int64_t numDims, ArrayRef<AffineExpr> results) {
+      return AffineMap::get(numDims, 0, results, ctx);
+    };
+
+    // scores[b, g, r, i, j] = Σ_d Q[b, i, g, r, d] · K[b, j, g, d]   (loops b, g, r, i, j, d)
+    SmallVector<OpFoldResult> scoreSizes = {batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group),
+                                            queryLen, keyLen};
+    Value scores;
+    {
+      SmallVector<AffineExpr> d = dims(6); // b g r i j d
+      Value init = createFilled(b, loc, scoreSizes, f32, 0.0);
+      SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+      iterators.push_back(IteratorType::reduction);
+      scores = buildGeneric(b, loc, {q5, k4},
+                            {map(6, {d[0], d[3], d[1], d[2], d[5]}), map(6, {d[0], d[4], d[1], d[5]})}, init,
+                            map(6, {d[0], d[1], d[2], d[3], d[4]}), iterators,
+                            [&](OpBuilder &nb, Location nl, ValueRange args) {
+                              Value product = arith::MulFOp::create(nb, nl, castScalar(nb, nl, args[0], f32),
+                                                                    castScalar(nb, nl, args[1], f32));
+                              return Value(arith::AddFOp::create(nb, nl, args[2], product));
+                            });
+    }
+
+    // Scale, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
+    Value scale;
+    if (auto attr = op.getScaleAttr()) {
+      scale = scalarConstant(b, loc, f32, attr.getValueAsDouble());
+    } else if (auto staticHeadDim = getConstantIntValue(headDim)) {
+      scale = scalarConstant(b, loc, f32, 1.0 / std::sqrt(static_cast<double>(*staticHeadDim)));
+    } else {
+      // 1 / sqrt(Dh) (not math.rsqrt, which math-to-libm turns into a call to a nonexistent rsqrtf).
+      Value root = math::SqrtOp::create(b, loc, castScalar(b, loc, asIndexValue(b, loc, headDim), f32));
+      scale = arith::DivFOp::create(b, loc, scalarConstant(b, loc, f32, 1.0), root);
+    }
+    Value causalOffset;
+    if (op.getCausal())
+      causalOffset = arith::SubIOp::create(b, loc, asIndexValue(b, loc, keyLen), asIndexValue(b, loc, queryLen));
+    Value negInf = scalarConstant(b, loc, f32, -std::numeric_limits<double>::infinity());
+    {
+      SmallVector<AffineExpr> d = dims(5); // b g r i j
+      SmallVector<Value> inputs = {scores};
+      SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(5, ctx)};
+      Value maskZero;
+      if (mask) {
+        maskZero = scalarConstant(b, loc, cast<RankedTensorType>(mask.getType()).getElementType(), 0.0);
+        inputs.push_back(mask);
+        maps.push_back(map(5, {d[0], d[4]}));
+      }
+      Value init = createEmpty(b, loc, scoreSizes, f32);
+      SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+      scores = buildGeneric(b, loc, inputs, maps, init, AffineMap::getMultiDimIdentityMap(5, ctx), iterators,
+                            [&](OpBuilder &nb, Location nl, ValueRange args) {
+                              Value scaled = arith::MulFOp::create(nb, nl, args[0], scale);
+                              Value masked;
+                              if (causalOffset) {
+                                Value i = linalg::IndexOp::create(nb, nl, 3);
+                                Value j = linalg::IndexOp::create(nb, nl, 4);
+                                Value limit = arith::AddIOp::create(nb, nl, i, causalOffset);
+                                masked = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, j, limit);
+                              }
+                              if (mask) {
+                                Value padded = isMaskedOut(nb, nl, args[1], maskZero);
+                                masked = masked ? Value(arith::OrIOp::create(nb, nl, masked, padded)) : padded;
+                              }
+                              if (!masked)
+                                return Value(scaled);
+                              return Value(arith::SelectOp::create(nb, nl, masked, negInf, scaled));
+                            });
+    }
+
+    // Softmax over j. A fully masked row has max −inf: subtract 0 instead (every exp is then 0) and divide
+    // by 1 instead of 0, so that the row is all zeros.
+    Value zero = scalarConstant(b, loc, f32, 0.0), one = scalarConstant(b, loc, f32, 1.0);
+    auto safeMax = [&](OpBuilder &nb, Location nl, Value max) {
+      Value isNegInf = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, max, negInf);
+      return Value(arith::SelectOp::create(nb, nl, isNegInf, zero, max));
+    };
+    Value rowMax = buildLastDimReduction(b, loc, scores, f32, -std::numeric_limits<double>::infinity(), {},
+                                         [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                           return Value(arith::MaximumFOp::create(nb, nl, args[0], args[1]));
+                                         });
+    Value rowSum = buildLastDimReduction(b, loc, scores, f32, 0.0, {rowMax},
+                                         [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                           Value shifted = arith::SubFOp::create(nb, nl, args[0], safeMax(nb, nl, args[1]));
+                                           Value e = math::ExpOp::create(nb, nl, shifted);
+                                           return Value(arith::AddFOp::create(nb, nl, args[2], e));
+                                         });
+    // P[b, g, r, i, j] = exp(s − max) / sum · head_mask[g·G + r]
+    Value probabilities;
+    {
+      SmallVector<AffineExpr> d = dims(5); // b g r i j
+      AffineMap rows = map(5, {d[0], d[1], d[2], d[3]});
+      SmallVector<Value> inputs = {scores, rowMax, rowSum};
+      SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(5, ctx), rows, rows};
+      if (headMask) {
+        auto headMaskType = cast<RankedTensorType>(headMask.getType());
+        auto viewType = RankedTensorType::get({numKvHeads, group}, headMaskType.getElementType());
+        Value view = tensor::ExpandShapeOp::create(b, loc, viewType, headMask,
+                                                   ArrayRef<ReassociationIndices>{{0, 1}});
+        inputs.push_back(view);
+        maps.push_back(map(5, {d[1], d[2]}));
+      }
+      Value init = createEmpty(b, loc, scoreSizes, f32);
+      SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+      probabilities = buildGeneric(
+          b, loc, inputs, maps, init, AffineMap::getMultiDimIdentityMap(5, ctx), iterators,
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value e = math::ExpOp::create(nb, nl, arith::SubFOp::create(nb, nl, args[0], safeMax(nb, nl, args[1])));
+            Value isZero = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, args[2], zero);
+            Value denominator = arith::SelectOp::create(nb, nl, isZero, one, args[2]);
+            Value p = arith::DivFOp::create(nb, nl, e, denominator);
+            if (headMask)
+              p = arith::MulFOp::create(nb, nl, p, castScalar(nb, nl, args[3], f32));
+            return p;
+          });
+    }
+
+    // out[b, i, g, r, d] = Σ_j P[b, g, r, i, j] · V[b, j, g, d]   (loops b, i, g, r, d, j)
+    SmallVector<OpFoldResult> outSizes = {batch, queryLen, indexFoldResult(b, numKvHeads), indexFoldResult(b, group),
+                                          headDim};
+    Value out;
+    {
+      SmallVector<AffineExpr> d = dims(6); // b i g r d j
+      Value init = createFilled(b, loc, outSizes, f32, 0.0);
+      SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+      iterators.push_back(IteratorType::reduction);
+      out = buildGeneric(b, loc, {probabilities, v4},
+                         {map(6, {d[0], d[2], d[3], d[1], d[5]}), map(6, {d[0], d[5], d[2], d[4]})}, init,
+                         map(6, {d[0], d[1], d[2], d[3], d[4]}), iterators,
+                         [&](OpBuilder &nb, Location nl, ValueRange args) {
+                           Value product =
+                               arith::MulFOp::create(nb, nl, args[0], castScalar(nb, nl, args[1], f32));
+                           return Value(arith::AddFOp::create(nb, nl, args[2], product));
+                         });
+    }
+    if (elementType != f32)
+      out = buildElementwise(b, loc, out, {out}, {Broadcast::Full}, elementType,
+                             [&](OpBuilder &nb, Location nl, ValueRange args) {
+                               return castScalar(nb, nl, args[0], elementType);
+                             });
+    Value collapsed =
+        tensor::CollapseShapeOp::create(b, loc, out, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
+
+    SmallVector<Value> results = {tensor::CastOp::create(b, loc, op.getOutput().getType(), collapsed)};
+    if (adaptor.getPastKey()) {
+      results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[0].getType(), key));
+      results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[1].getType(), value));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+} // namespace
+
+void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, AttentionLowering>(patterns.getContext());
+}

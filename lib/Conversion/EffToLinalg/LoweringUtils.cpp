@@ -129,30 +129,29 @@ Value matmulTransposedB(OpBuilder &b, Location loc, Value a, Value w, Value init
   return generic.getResult(0);
 }
 
-Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias) {
-  Value matrix = flattenToMatrix(b, loc, x);
-  auto weightType = cast<RankedTensorType>(weight.getType());
-  Type elementType = weightType.getElementType();
-  SmallVector<OpFoldResult> sizes = {tensor::getMixedSize(b, loc, matrix, 0),
-                                     tensor::getMixedSize(b, loc, weight, 0)};
-  Value init;
-  if (bias) {
-    // Start the accumulation from the bias broadcast over rows.
-    MLIRContext *ctx = b.getContext();
-    AffineExpr m, n;
-    bindDims(ctx, m, n);
-    Value empty = createEmpty(b, loc, sizes, elementType);
-    init = linalg::GenericOp::create(
-               b, loc, TypeRange{empty.getType()}, ValueRange{bias}, ValueRange{empty},
-               AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{n}, {m, n}}, ctx),
-               {utils::IteratorType::parallel, utils::IteratorType::parallel},
-               [](OpBuilder &nb, Location nl, ValueRange args) { linalg::YieldOp::create(nb, nl, args[0]); })
-               .getResult(0);
-  } else {
-    init = createFilled(b, loc, sizes, elementType, 0.0);
-  }
-  Value result = matmulTransposedB(b, loc, matrix, weight, init);
-  return unflattenFromMatrix(b, loc, result, x);
+Value transpose2D(OpBuilder &b, Location loc, Value matrix) {
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, matrix);
+  Value init = createEmpty(b, loc, {sizes[1], sizes[0]}, getElementTypeOrSelf(matrix.getType()));
+  return linalg::TransposeOp::create(b, loc, matrix, init, ArrayRef<int64_t>{1, 0}).getResult()[0];
+}
+
+Value matmul(OpBuilder &b, Location loc, Value a, Value bKN, Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  auto maps = AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {k, n}, {m, n}}, ctx);
+  Type resultType = init.getType();
+  Type accType = computeType(getElementTypeOrSelf(resultType));
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{resultType}, ValueRange{a, bKN}, ValueRange{init}, maps,
+             {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value lhs = castScalar(nb, nl, args[0], accType), rhs = castScalar(nb, nl, args[1], accType);
+               Value sum = arith::AddFOp::create(nb, nl, castScalar(nb, nl, args[2], accType),
+                                                 arith::MulFOp::create(nb, nl, lhs, rhs));
+               linalg::YieldOp::create(nb, nl, castScalar(nb, nl, sum, args[2].getType()));
+             })
+      .getResult(0);
 }
 
 Value buildActivation(OpBuilder &b, Location loc, eff::ActivationKind kind, Value x) {
@@ -256,6 +255,61 @@ Value lastDimAsScalar(OpBuilder &b, Location loc, Value tensor, Type type) {
   auto tensorType = cast<RankedTensorType>(tensor.getType());
   Value dim = tensor::DimOp::create(b, loc, tensor, tensorType.getRank() - 1);
   return castScalar(b, loc, dim, type);
+}
+
+} // namespace effc::lowering
+
+namespace effc::lowering {
+
+Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias, Type resultElementType) {
+  if (!resultElementType)
+    resultElementType = getElementTypeOrSelf(weight.getType());
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, x);
+  sizes.back() = tensor::getMixedSize(b, loc, weight, 0);
+  Value init;
+  if (bias) {
+    // Start the accumulation from the bias broadcast over the leading dimensions.
+    init = buildElementwise(b, loc, createEmpty(b, loc, sizes, resultElementType), {bias}, {Broadcast::Channel},
+                            resultElementType, [&](OpBuilder &nb, Location nl, ValueRange args) {
+                              return castScalar(nb, nl, args[0], resultElementType);
+                            });
+  } else {
+    init = createFilled(b, loc, sizes, resultElementType, 0.0);
+  }
+  // Loops: x's leading dimensions, n, k. The [N, K] weight is read as [K, N] so that the kernels stream it
+  // row by row; for constant weights the transpose is folded at compile time (effc-pack-weights). No
+  // reshape of x to a matrix: LLVM 22 miscompiles memref.expand_shape with two dynamic sizes in one group
+  // (llvm/llvm-project#186830).
+  int64_t numLoops = rank + 1;
+  SmallVector<AffineExpr> xExprs, outExprs;
+  for (int64_t i = 0; i < rank - 1; ++i) {
+    xExprs.push_back(getAffineDimExpr(i, ctx));
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+  }
+  AffineExpr n = getAffineDimExpr(rank - 1, ctx), k = getAffineDimExpr(rank, ctx);
+  xExprs.push_back(k);
+  outExprs.push_back(n);
+  SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, xExprs, ctx), AffineMap::get(numLoops, 0, {k, n}, ctx),
+                                 AffineMap::get(numLoops, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  Type accType = computeType(resultElementType);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{x, transpose2D(b, loc, weight)}, ValueRange{init}, maps,
+             iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value lhs = castScalar(nb, nl, args[0], accType), rhs = castScalar(nb, nl, args[1], accType);
+               Value sum = arith::AddFOp::create(nb, nl, castScalar(nb, nl, args[2], accType),
+                                                 arith::MulFOp::create(nb, nl, lhs, rhs));
+               linalg::YieldOp::create(nb, nl, castScalar(nb, nl, sum, args[2].getType()));
+             })
+      .getResult(0);
+}
+
+Value buildLinearNd(OpBuilder &b, Location loc, Value x, Value weight, Value bias, Type resultElementType) {
+  return buildLinear(b, loc, x, weight, bias, resultElementType);
 }
 
 } // namespace effc::lowering

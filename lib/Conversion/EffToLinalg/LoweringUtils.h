@@ -52,9 +52,17 @@ mlir::Value unflattenFromMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Va
 mlir::Value matmulTransposedB(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a, mlir::Value w,
                               mlir::Value init);
 
-/// `x · Wᵀ + bias` over the last dimension of an activation of any rank >= 1; `bias` may be null.
+/// The transpose of a matrix (`linalg.transpose`).
+mlir::Value transpose2D(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix);
+
+/// `init[m, n] + Σ_k a[m, k] · bKN[k, n]`.
+mlir::Value matmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a, mlir::Value bKN, mlir::Value init);
+
+/// `x · Wᵀ + bias` over the last dimension of an activation of any rank >= 1, as one contraction over x's
+/// leading dimensions (no reshape to a matrix). `bias` may be null; the result has element type
+/// `resultElementType` (null: the weight's), accumulated in computeType of it.
 mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value weight,
-                        mlir::Value bias);
+                        mlir::Value bias, mlir::Type resultElementType = {});
 
 /// A scalar activation function applied to `x` (computed in computeType, returned in x's type).
 mlir::Value buildActivation(mlir::OpBuilder &b, mlir::Location loc, mlir::eff::ActivationKind kind,
@@ -79,6 +87,14 @@ mlir::Value buildLastDimReduction(mlir::OpBuilder &b, mlir::Location loc, mlir::
 
 /// The number of elements of a tensor's last dimension as a scalar of `type`.
 mlir::Value lastDimAsScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor, mlir::Type type);
+
+} // namespace effc::lowering
+
+namespace effc::lowering {
+
+/// Same as buildLinear (kept for the adapter and MoE lowerings that call it by this name).
+mlir::Value buildLinearNd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value weight,
+                          mlir::Value bias, mlir::Type resultElementType = {});
 
 } // namespace effc::lowering
 

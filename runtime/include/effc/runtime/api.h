@@ -120,7 +120,8 @@ EFFC_API size_t effc_tensor_rank(const effc_tensor_t *tensor);
 EFFC_API const int64_t *effc_tensor_dims(const effc_tensor_t *tensor);
 EFFC_API int64_t effc_tensor_num_elements(const effc_tensor_t *tensor);
 EFFC_API size_t effc_tensor_byte_size(const effc_tensor_t *tensor);
-/// The first element. Writable unless the tensor wraps read-only memory.
+/// The first element. Writable unless the tensor wraps read-only memory. Owning tensors start 64-byte
+/// aligned, except outputs that compiled code returned as a view at an offset into its buffer.
 EFFC_API void *effc_tensor_data(const effc_tensor_t *tensor);
 
 /*===----------------------------------------------------------------------===*

@@ -1,0 +1,206 @@
+//===- TileAndVectorize.cpp - CPU tiling and vectorisation of contractions -===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Implements effc-cpu-tile-and-vectorize. A streaming contraction C[.., m, n] += A[.., m, k] * B[.., k, n]
+// is tiled into thread blocks (scf.forall, its accumulator initialisation fused in), then into 8x32x1
+// register tiles that are vectorised; the accumulator is hoisted out of the K loop. This is the schedule
+// that reaches the machine's FMA peak in ../shared/notes/toolchain.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+namespace effc {
+#define GEN_PASS_DEF_EFFCCPUTILEANDVECTORIZEPASS
+#include "effc/Codegen/Passes.h.inc"
+} // namespace effc
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `op` is C[batch..., m, n] += A[batch..., m, k] * B[(batch...,) k, n] in f32, with k the last
+/// loop: the form whose register tile streams rows of B.
+bool isStreamingContraction(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return false;
+  unsigned numLoops = op.getNumLoops();
+  if (numLoops < 3 || op.getNumReductionLoops() != 1 ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return false;
+  for (Value operand : op->getOperands())
+    if (!getElementTypeOrSelf(operand.getType()).isF32())
+      return false;
+  auto dims = [](AffineMap map) -> std::optional<SmallVector<unsigned>> {
+    SmallVector<unsigned> positions;
+    for (AffineExpr expr : map.getResults()) {
+      auto dim = dyn_cast<AffineDimExpr>(expr);
+      if (!dim)
+        return std::nullopt;
+      positions.push_back(dim.getPosition());
+    }
+    return positions;
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto a = dims(maps[0]), b = dims(maps[1]), c = dims(maps[2]);
+  if (!a || !b || !c)
+    return false;
+  unsigned k = numLoops - 1, n = numLoops - 2, m = numLoops - 3;
+  SmallVector<unsigned> expectedC, expectedA, expectedB;
+  for (unsigned i = 0; i < m; ++i)
+    expectedC.push_back(i);
+  expectedA = expectedC;
+  expectedB = expectedC;
+  expectedC.append({m, n});
+  expectedA.append({m, k});
+  expectedB.append({k, n});
+  SmallVector<unsigned> sharedB = {k, n};
+  return *c == expectedC && *a == expectedA && (*b == expectedB || *b == sharedB);
+}
+
+/// Runs every canonicalisation pattern of the loaded dialects on `func`.
+void canonicalize(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  RewritePatternSet patterns(ctx);
+  for (auto *dialect : ctx->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  (void)applyPatternsGreedily(func, std::move(patterns));
+}
+
+/// Accumulates into a hoisted register tile: folds subsets into transfers and hoists the loop-invariant
+/// accumulator reads and writes out of every scf.for.
+void hoistAccumulators(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  RewritePatternSet patterns(ctx);
+  tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+  vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+  vector::populateVectorReductionToContractPatterns(patterns);
+  vector::populateSinkVectorOpsPatterns(patterns);
+  for (auto *dialect : ctx->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  (void)applyPatternsGreedily(func, std::move(patterns));
+  IRRewriter rewriter(ctx);
+  func.walk([&](scf::ForOp loop) { hoistLoopInvariantSubsets(rewriter, loop); });
+}
+
+struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase<EffcCpuTileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    SmallVector<linalg::GenericOp> contractions;
+    func.walk([&](linalg::GenericOp op) {
+      if (isStreamingContraction(op))
+        contractions.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : contractions)
+      if (failed(tileContraction(rewriter, op)))
+        return signalPassFailure();
+    if (contractions.empty())
+      return;
+    canonicalize(func);
+    vectorizeStaticTiles(func);
+    hoistAccumulators(func);
+  }
+
+  LogicalResult tileContraction(RewriterBase &rewriter, linalg::GenericOp op) {
+    unsigned numLoops = op.getNumLoops();
+    unsigned numBatch = numLoops - 3;
+    auto sizes = [&](int64_t batch, int64_t m, int64_t n, int64_t k) {
+      SmallVector<OpFoldResult> tileSizes(numBatch, rewriter.getIndexAttr(batch));
+      for (int64_t size : {m, n, k})
+        tileSizes.push_back(rewriter.getIndexAttr(size));
+      return tileSizes;
+    };
+
+    // Thread blocks, with the accumulator's initialisation (fill or bias broadcast) fused in.
+    scf::SCFTilingOptions threadTiling;
+    threadTiling.setTileSizes(sizes(1, threadTileM, threadTileN, 0))
+        .setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    scf::SCFTileAndFuseOptions fusion;
+    fusion.setTilingOptions(threadTiling);
+    fusion.setFusionControlFn([](tensor::ExtractSliceOp, OpResult, bool isDestinationOperand)
+                                  -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+      if (!isDestinationOperand)
+        return std::nullopt;
+      return scf::SCFTileAndFuseOptions::ControlFnResult{};
+    });
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTileAndFuseResult> blocks =
+        scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), fusion);
+    if (failed(blocks))
+      return op.emitError("failed to tile a contraction into thread blocks");
+    for (OpResult result : op->getResults())
+      if (Value replacement = blocks->replacements.lookup(result))
+        rewriter.replaceAllUsesWith(result, replacement);
+    rewriter.eraseOp(op);
+
+    Operation *blockContraction = nullptr;
+    for (Operation *tiled : blocks->tiledAndFusedOps)
+      if (auto generic = dyn_cast<linalg::GenericOp>(tiled); generic && generic.getNumReductionLoops() == 1)
+        blockContraction = tiled;
+    if (!blockContraction)
+      return success();
+
+    // Register tiles. Peeling the row and column loops leaves full tiles of static size, which are
+    // vectorised after canonicalisation; the remainder (fewer than 8 rows or 32 columns) stays scalar.
+    scf::SCFTilingOptions registerTiling;
+    registerTiling.setTileSizes(sizes(1, registerTileM, registerTileN, 1));
+    rewriter.setInsertionPoint(blockContraction);
+    FailureOr<scf::SCFTilingResult> registers =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(blockContraction), registerTiling);
+    if (failed(registers))
+      return blockContraction->emitError("failed to tile a contraction into register tiles");
+    rewriter.replaceOp(blockContraction, registers->replacements);
+    for (unsigned loop = numBatch; loop < numBatch + 2 && loop < registers->loops.size(); ++loop) {
+      scf::ForOp partial;
+      if (auto forOp = dyn_cast<scf::ForOp>(registers->loops[loop].getOperation()))
+        (void)scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial);
+    }
+    return success();
+  }
+
+  /// Vectorises every statically shaped linalg op inside the thread blocks (register tiles, and the tiles
+  /// of the fused accumulator initialisation).
+  void vectorizeStaticTiles(func::FuncOp func) {
+    SmallVector<linalg::LinalgOp> candidates;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op->getParentOfType<scf::ForallOp>() && op.hasPureTensorSemantics() && !op.hasDynamicShape() &&
+          llvm::none_of(op.getStaticLoopRanges(), ShapedType::isDynamic))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(func.getContext());
+    for (linalg::LinalgOp op : candidates) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(rewriter, op);
+      if (succeeded(vectorized))
+        rewriter.replaceOp(op, vectorized->replacements);
+    }
+  }
+};
+
+} // namespace

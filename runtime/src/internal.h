@@ -1,0 +1,56 @@
+/*===- internal.h - shared internals of the effc runtime ------------------===*
+ *
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * This file declares what the runtime's source files share but do not export: the tracked allocator,
+ * per-invocation error recording, and tensor construction around an existing allocation.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef EFFC_RUNTIME_INTERNAL_H
+#define EFFC_RUNTIME_INTERNAL_H
+
+#include "effc/runtime/api.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/// Alignment of every buffer the runtime hands out.
+#define EFFC_ALIGNMENT 64
+
+/// What went wrong in host services during one effc_function_invoke. Compiled code cannot return errors,
+/// so the services record them here (through a thread-local pointer that parallel_for carries to the
+/// workers) and the invoke reports them once the call returns.
+typedef struct effc_invoke_context_t {
+  atomic_uint_fast64_t failed_allocs;   ///< allocations refused (memory limit or malloc failure)
+  atomic_uint_fast64_t first_failed_size; ///< size of the first refused allocation
+  atomic_uint_fast64_t bad_requests;    ///< bad alignment, or free of a pointer alloc did not return
+} effc_invoke_context_t;
+
+/// Makes `context` the calling thread's current invocation and returns the previous one.
+effc_invoke_context_t *effc_invoke_context_exchange(effc_invoke_context_t *context);
+
+/// Allocates `size` bytes (64-byte aligned, zero-filled) counted against the memory limit. The block is
+/// marked as claimed (owned by a tensor), so it is never mistaken for a compiled-code output.
+effc_status_t effc_runtime_allocate(effc_runtime_t *runtime, uint64_t size, void **out_ptr);
+/// Releases a block from effc_runtime_allocate or from the host alloc service.
+void effc_runtime_deallocate(effc_runtime_t *runtime, void *ptr);
+/// If `ptr` is a live block from the host alloc service that nothing owns yet, marks it owned, stores its
+/// size and returns 1; otherwise (a weight, an input, unknown memory, already owned) returns 0.
+int effc_runtime_claim(effc_runtime_t *runtime, const void *ptr, uint64_t *out_size);
+uint64_t effc_runtime_memory_limit(const effc_runtime_t *runtime);
+int effc_runtime_verify_weights(const effc_runtime_t *runtime);
+
+/// Creates a tensor owning `allocation` (a claimed runtime block) whose first element is at `data`.
+/// Takes ownership of `allocation` even on failure.
+effc_status_t effc_tensor_adopt(effc_runtime_t *runtime, effc_dtype_t dtype, size_t rank, const int64_t *dims,
+                                void *allocation, void *data, effc_tensor_t **out_tensor);
+
+/// Validates dims and computes element count and byte size (overflow-checked). `what` names the tensor in
+/// messages.
+effc_status_t effc_shape_byte_size(const char *what, effc_dtype_t dtype, size_t rank, const int64_t *dims,
+                                   int64_t *out_num_elements, size_t *out_byte_size);
+
+#endif /* EFFC_RUNTIME_INTERNAL_H */

@@ -1,0 +1,432 @@
+/*===- runtime.c - effc runtime: thread pool and tracked allocator --------===*
+ *
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * This file implements effc_runtime_t and the host services of abi.h that it lends to compiled code:
+ *
+ * - parallel_for runs on a persistent pool of pthreads. The caller publishes a job under the pool mutex and
+ *   wakes the workers, which sleep on a condition variable when idle (no spinning). Everyone, the caller
+ *   included, takes chunks of indices from an atomic counter until none are left. Workers join a job only
+ *   while it is open; the caller closes it after its own last chunk and waits for the workers that joined.
+ *   A nested or concurrent call (the pool is taken) runs serially on its thread, so nothing can deadlock.
+ * - alloc/free use posix_memalign and record every live block in a small open-addressing hash table
+ *   (pointer -> size, claimed flag). The table lets the runtime count live bytes against the memory limit,
+ *   free without a size, and tell a compiled-code output buffer from a view of a weight or an input.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One live block. key 0 marks an empty slot and key 1 a deleted one (blocks are 64-byte aligned). */
+typedef struct alloc_entry_t {
+  uintptr_t key;
+  uint64_t size;
+  int claimed;
+} alloc_entry_t;
+#define SLOT_EMPTY ((uintptr_t)0)
+#define SLOT_DELETED ((uintptr_t)1)
+
+/* A parallel_for in flight. */
+typedef struct job_t {
+  void (*body)(void *ctx, int64_t i);
+  void *ctx;
+  int64_t n;
+  int64_t chunk;
+  effc_invoke_context_t *invoke_context;
+} job_t;
+
+struct effc_runtime_t {
+  atomic_size_t refcount;
+  effc_abi_host_t host;
+  uint64_t memory_limit;
+  int verify_weights;
+
+  /* Allocator. live/peak are atomics so that the limit check needs no lock; the table has one. */
+  atomic_uint_fast64_t live_bytes;
+  atomic_uint_fast64_t peak_bytes;
+  pthread_mutex_t alloc_mutex;
+  alloc_entry_t *table;
+  size_t table_capacity; /* a power of two */
+  size_t table_used;     /* live + deleted slots */
+
+  /* Thread pool. */
+  size_t num_threads; /* counting the caller */
+  size_t num_workers; /* num_threads - 1 */
+  pthread_t *workers;
+  pthread_mutex_t submit_mutex; /* held by the one caller that owns the pool */
+  pthread_mutex_t pool_mutex;   /* guards everything below */
+  pthread_cond_t work_cv;       /* workers wait here for a job or shutdown */
+  pthread_cond_t done_cv;       /* the caller waits here for running == 0 */
+  uint64_t generation;          /* bumped per job */
+  int job_open;                 /* workers may still join the current job */
+  size_t running;               /* workers inside the current job */
+  int shutdown;
+  job_t job;
+  atomic_int_fast64_t next_index;
+};
+
+static _Thread_local effc_invoke_context_t *t_invoke_context;
+static _Thread_local int t_in_parallel;
+
+effc_invoke_context_t *effc_invoke_context_exchange(effc_invoke_context_t *context) {
+  effc_invoke_context_t *previous = t_invoke_context;
+  t_invoke_context = context;
+  return previous;
+}
+
+/*===----------------------------------------------------------------------===*
+ * Thread pool
+ *===----------------------------------------------------------------------===*/
+
+/* Takes chunks of the runtime's current job until its index range is exhausted. */
+static void run_chunks(effc_runtime_t *rt, const job_t *job) {
+  for (;;) {
+    int64_t begin = atomic_fetch_add_explicit(&rt->next_index, job->chunk, memory_order_relaxed);
+    if (begin >= job->n)
+      return;
+    int64_t end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
+    for (int64_t i = begin; i < end; ++i)
+      job->body(job->ctx, i);
+  }
+}
+
+static void *worker_main(void *arg) {
+  effc_runtime_t *rt = arg;
+  uint64_t seen = 0;
+  pthread_mutex_lock(&rt->pool_mutex);
+  for (;;) {
+    while (!rt->shutdown && !(rt->job_open && rt->generation != seen))
+      pthread_cond_wait(&rt->work_cv, &rt->pool_mutex);
+    if (rt->shutdown)
+      break;
+    seen = rt->generation;
+    job_t job = rt->job;
+    ++rt->running;
+    pthread_mutex_unlock(&rt->pool_mutex);
+
+    t_invoke_context = job.invoke_context;
+    t_in_parallel = 1;
+    run_chunks(rt, &job);
+    t_in_parallel = 0;
+    t_invoke_context = NULL;
+
+    pthread_mutex_lock(&rt->pool_mutex);
+    if (--rt->running == 0)
+      pthread_cond_signal(&rt->done_cv);
+  }
+  pthread_mutex_unlock(&rt->pool_mutex);
+  return NULL;
+}
+
+static void host_parallel_for(void *host_ctx, void (*body)(void *ctx, int64_t i), void *ctx, int64_t n) {
+  effc_runtime_t *rt = host_ctx;
+  if (n <= 0)
+    return;
+  /* Serial when there is nothing to share, when nested, or when another caller owns the pool. */
+  if (n == 1 || rt->num_workers == 0 || t_in_parallel || pthread_mutex_trylock(&rt->submit_mutex) != 0) {
+    for (int64_t i = 0; i < n; ++i)
+      body(ctx, i);
+    return;
+  }
+  /* About 8 chunks per thread balances load without much counter traffic. */
+  int64_t chunk = n / (int64_t)(rt->num_threads * 8);
+  job_t job = {body, ctx, n, chunk > 0 ? chunk : 1, t_invoke_context};
+
+  pthread_mutex_lock(&rt->pool_mutex);
+  rt->job = job;
+  atomic_store_explicit(&rt->next_index, 0, memory_order_relaxed);
+  rt->job_open = 1;
+  ++rt->generation;
+  pthread_cond_broadcast(&rt->work_cv);
+  pthread_mutex_unlock(&rt->pool_mutex);
+
+  t_in_parallel = 1;
+  run_chunks(rt, &job);
+  t_in_parallel = 0;
+
+  pthread_mutex_lock(&rt->pool_mutex);
+  rt->job_open = 0; /* late risers keep sleeping */
+  while (rt->running > 0)
+    pthread_cond_wait(&rt->done_cv, &rt->pool_mutex);
+  pthread_mutex_unlock(&rt->pool_mutex);
+  pthread_mutex_unlock(&rt->submit_mutex);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Allocation table (callers hold alloc_mutex)
+ *===----------------------------------------------------------------------===*/
+
+static size_t slot_of(uintptr_t key, size_t capacity) {
+  return (size_t)(((uint64_t)key >> 6) * UINT64_C(0x9E3779B97F4A7C15) >> 20) & (capacity - 1);
+}
+
+static alloc_entry_t *table_find(effc_runtime_t *rt, uintptr_t key) {
+  if (!rt->table || key <= SLOT_DELETED) /* (void *)1 must not match a deleted slot */
+    return NULL;
+  for (size_t i = slot_of(key, rt->table_capacity);; i = (i + 1) & (rt->table_capacity - 1)) {
+    if (rt->table[i].key == key)
+      return &rt->table[i];
+    if (rt->table[i].key == SLOT_EMPTY)
+      return NULL;
+  }
+}
+
+/* Rehashes into a table sized for the live entries (dropping deleted slots). Returns 0 on OOM. */
+static int table_rehash(effc_runtime_t *rt, size_t live) {
+  size_t capacity = 64;
+  while (capacity < (live + 1) * 4)
+    capacity *= 2;
+  alloc_entry_t *table = calloc(capacity, sizeof(*table));
+  if (!table)
+    return 0;
+  for (size_t i = 0; i < rt->table_capacity; ++i) {
+    uintptr_t key = rt->table[i].key;
+    if (key == SLOT_EMPTY || key == SLOT_DELETED)
+      continue;
+    size_t j = slot_of(key, capacity);
+    while (table[j].key != SLOT_EMPTY)
+      j = (j + 1) & (capacity - 1);
+    table[j] = rt->table[i];
+  }
+  free(rt->table);
+  rt->table = table;
+  rt->table_capacity = capacity;
+  rt->table_used = live;
+  return 1;
+}
+
+static size_t table_live(effc_runtime_t *rt) {
+  size_t live = 0;
+  for (size_t i = 0; i < rt->table_capacity; ++i)
+    live += rt->table[i].key > SLOT_DELETED;
+  return live;
+}
+
+static int table_insert(effc_runtime_t *rt, uintptr_t key, uint64_t size, int claimed) {
+  if ((rt->table_used + 1) * 2 > rt->table_capacity && !table_rehash(rt, rt->table ? table_live(rt) : 0))
+    return 0;
+  size_t i = slot_of(key, rt->table_capacity);
+  while (rt->table[i].key > SLOT_DELETED)
+    i = (i + 1) & (rt->table_capacity - 1);
+  if (rt->table[i].key == SLOT_EMPTY)
+    ++rt->table_used;
+  rt->table[i] = (alloc_entry_t){key, size, claimed};
+  return 1;
+}
+
+/*===----------------------------------------------------------------------===*
+ * Allocation
+ *===----------------------------------------------------------------------===*/
+
+/* Counts `bytes` against the limit; returns 0 if they do not fit. */
+static int reserve_bytes(effc_runtime_t *rt, uint64_t bytes) {
+  uint_fast64_t live = atomic_load(&rt->live_bytes);
+  do {
+    if (rt->memory_limit && (bytes > rt->memory_limit || live > rt->memory_limit - bytes))
+      return 0;
+  } while (!atomic_compare_exchange_weak(&rt->live_bytes, &live, live + bytes));
+  uint_fast64_t peak = atomic_load(&rt->peak_bytes);
+  while (live + bytes > peak && !atomic_compare_exchange_weak(&rt->peak_bytes, &peak, live + bytes)) {
+  }
+  return 1;
+}
+
+/* Allocates a tracked block; NULL if the limit or the heap refuses it. */
+static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignment, int claimed) {
+  uint64_t bytes = size ? size : 1; /* distinct non-NULL pointers even for empty tensors */
+  if (bytes > SIZE_MAX || !reserve_bytes(rt, bytes))
+    return NULL;
+  void *ptr = NULL;
+  if (posix_memalign(&ptr, (size_t)alignment, (size_t)bytes) != 0) {
+    atomic_fetch_sub(&rt->live_bytes, bytes);
+    return NULL;
+  }
+  pthread_mutex_lock(&rt->alloc_mutex);
+  int inserted = table_insert(rt, (uintptr_t)ptr, bytes, claimed);
+  pthread_mutex_unlock(&rt->alloc_mutex);
+  if (!inserted) {
+    free(ptr);
+    atomic_fetch_sub(&rt->live_bytes, bytes);
+    return NULL;
+  }
+  return ptr;
+}
+
+/* Frees a tracked block; returns 0 (and frees nothing) if `ptr` is not one. */
+static int free_tracked(effc_runtime_t *rt, void *ptr) {
+  pthread_mutex_lock(&rt->alloc_mutex);
+  alloc_entry_t *entry = table_find(rt, (uintptr_t)ptr);
+  uint64_t size = entry ? entry->size : 0;
+  if (entry)
+    entry->key = SLOT_DELETED;
+  pthread_mutex_unlock(&rt->alloc_mutex);
+  if (!entry)
+    return 0;
+  free(ptr);
+  atomic_fetch_sub(&rt->live_bytes, size);
+  return 1;
+}
+
+static void *host_alloc(void *host_ctx, uint64_t size, uint64_t alignment) {
+  effc_runtime_t *rt = host_ctx;
+  effc_invoke_context_t *context = t_invoke_context;
+  if (alignment & (alignment - 1)) { /* not a power of two: a compiler bug */
+    if (context)
+      atomic_fetch_add(&context->bad_requests, 1);
+    return NULL;
+  }
+  void *ptr = allocate_tracked(rt, size, alignment > EFFC_ALIGNMENT ? alignment : EFFC_ALIGNMENT, 0);
+  if (!ptr && context) {
+    uint_fast64_t none = 0;
+    atomic_compare_exchange_strong(&context->first_failed_size, &none, size ? size : 1);
+    atomic_fetch_add(&context->failed_allocs, 1);
+  }
+  return ptr;
+}
+
+static void host_free(void *host_ctx, void *ptr) {
+  effc_runtime_t *rt = host_ctx;
+  if (ptr && !free_tracked(rt, ptr) && t_invoke_context)
+    atomic_fetch_add(&t_invoke_context->bad_requests, 1);
+}
+
+effc_status_t effc_runtime_allocate(effc_runtime_t *runtime, uint64_t size, void **out_ptr) {
+  *out_ptr = allocate_tracked(runtime, size, EFFC_ALIGNMENT, 1);
+  if (!*out_ptr) {
+    if (runtime->memory_limit)
+      return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED,
+                              "cannot allocate %llu bytes: memory limit is %llu bytes, %llu in use",
+                              (unsigned long long)size, (unsigned long long)runtime->memory_limit,
+                              (unsigned long long)atomic_load(&runtime->live_bytes));
+    return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "cannot allocate %llu bytes: out of memory",
+                            (unsigned long long)size);
+  }
+  memset(*out_ptr, 0, (size_t)size);
+  return NULL;
+}
+
+void effc_runtime_deallocate(effc_runtime_t *runtime, void *ptr) {
+  if (ptr)
+    free_tracked(runtime, ptr);
+}
+
+int effc_runtime_claim(effc_runtime_t *runtime, const void *ptr, uint64_t *out_size) {
+  int claimed = 0;
+  pthread_mutex_lock(&runtime->alloc_mutex);
+  alloc_entry_t *entry = ptr ? table_find(runtime, (uintptr_t)ptr) : NULL;
+  if (entry && !entry->claimed) {
+    entry->claimed = 1;
+    *out_size = entry->size;
+    claimed = 1;
+  }
+  pthread_mutex_unlock(&runtime->alloc_mutex);
+  return claimed;
+}
+
+/*===----------------------------------------------------------------------===*
+ * Runtime
+ *===----------------------------------------------------------------------===*/
+
+void effc_runtime_options_initialize(effc_runtime_options_t *out_options) {
+  memset(out_options, 0, sizeof(*out_options));
+  out_options->verify_weights = 1;
+}
+
+/* Stops and joins the first `count` workers. */
+static void stop_workers(effc_runtime_t *rt, size_t count) {
+  pthread_mutex_lock(&rt->pool_mutex);
+  rt->shutdown = 1;
+  pthread_cond_broadcast(&rt->work_cv);
+  pthread_mutex_unlock(&rt->pool_mutex);
+  for (size_t i = 0; i < count; ++i)
+    pthread_join(rt->workers[i], NULL);
+}
+
+static void destroy(effc_runtime_t *rt) {
+  pthread_mutex_destroy(&rt->alloc_mutex);
+  pthread_mutex_destroy(&rt->submit_mutex);
+  pthread_mutex_destroy(&rt->pool_mutex);
+  pthread_cond_destroy(&rt->work_cv);
+  pthread_cond_destroy(&rt->done_cv);
+  free(rt->workers);
+  free(rt->table);
+  free(rt);
+}
+
+effc_status_t effc_runtime_create(const effc_runtime_options_t *options, effc_runtime_t **out_runtime) {
+  *out_runtime = NULL;
+  effc_runtime_options_t defaults;
+  effc_runtime_options_initialize(&defaults);
+  if (!options)
+    options = &defaults;
+  size_t num_threads = options->num_threads;
+  if (num_threads == 0) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    num_threads = online > 0 ? (size_t)online : 1;
+  }
+  if (num_threads > 4096)
+    return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "num_threads %zu is too large (at most 4096)",
+                            num_threads);
+
+  effc_runtime_t *rt = calloc(1, sizeof(*rt));
+  if (!rt || !(rt->workers = calloc(num_threads, sizeof(pthread_t)))) {
+    free(rt);
+    return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory creating the runtime");
+  }
+  atomic_init(&rt->refcount, 1);
+  rt->host = (effc_abi_host_t){EFFC_ABI_VERSION, host_parallel_for, host_alloc, host_free, rt};
+  rt->memory_limit = options->memory_limit_bytes;
+  rt->verify_weights = options->verify_weights;
+  atomic_init(&rt->live_bytes, 0);
+  atomic_init(&rt->peak_bytes, 0);
+  atomic_init(&rt->next_index, 0);
+  pthread_mutex_init(&rt->alloc_mutex, NULL);
+  pthread_mutex_init(&rt->submit_mutex, NULL);
+  pthread_mutex_init(&rt->pool_mutex, NULL);
+  pthread_cond_init(&rt->work_cv, NULL);
+  pthread_cond_init(&rt->done_cv, NULL);
+  rt->num_threads = num_threads;
+  rt->num_workers = num_threads - 1;
+  for (size_t i = 0; i < rt->num_workers; ++i) {
+    int error = pthread_create(&rt->workers[i], NULL, worker_main, rt);
+    if (error) {
+      stop_workers(rt, i);
+      destroy(rt);
+      return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "cannot start worker thread %zu of %zu: %s",
+                              i + 1, num_threads - 1, strerror(error));
+    }
+  }
+  *out_runtime = rt;
+  return NULL;
+}
+
+void effc_runtime_retain(effc_runtime_t *runtime) {
+  if (runtime)
+    atomic_fetch_add(&runtime->refcount, 1);
+}
+
+void effc_runtime_release(effc_runtime_t *runtime) {
+  if (!runtime || atomic_fetch_sub(&runtime->refcount, 1) != 1)
+    return;
+  stop_workers(runtime, runtime->num_workers);
+  /* Every tensor and module holds a reference, so no block can still be live here; free any stragglers
+   * that compiled code leaked. */
+  for (size_t i = 0; i < runtime->table_capacity; ++i)
+    if (runtime->table[i].key > SLOT_DELETED)
+      free((void *)runtime->table[i].key);
+  destroy(runtime);
+}
+
+size_t effc_runtime_num_threads(const effc_runtime_t *runtime) { return runtime->num_threads; }
+uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->live_bytes); }
+uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->peak_bytes); }
+const effc_abi_host_t *effc_runtime_host(const effc_runtime_t *runtime) { return &runtime->host; }
+uint64_t effc_runtime_memory_limit(const effc_runtime_t *runtime) { return runtime->memory_limit; }
+int effc_runtime_verify_weights(const effc_runtime_t *runtime) { return runtime->verify_weights; }
