@@ -20,9 +20,16 @@ using namespace mlir;
 namespace {
 struct EffcPrepareEntryPointsPass : effc::impl::EffcPrepareEntryPointsPassBase<EffcPrepareEntryPointsPass> {
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func.isPublic() && !func.isExternal())
-        func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(&getContext()));
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func.isPublic() || func.isExternal())
+        continue;
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(&getContext()));
+      // Names were recorded in the entry point's signature; LLVM has no use for them.
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        func.removeArgAttr(i, "eff.name");
+      for (unsigned i = 0; i < func.getNumResults(); ++i)
+        func.removeResultAttr(i, StringAttr::get(&getContext(), "eff.name"));
+    }
   }
 };
 } // namespace

@@ -21,11 +21,13 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/ReplaceConstant.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -145,6 +147,98 @@ static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOpti
 
 namespace {
 
+/// Weights moved out of the module into a file beside it (--external-weights).
+struct ExternalWeights {
+  std::string fileName;             ///< as recorded in the module header (relative to the .so)
+  llvm::GlobalVariable *baseSlot;   ///< where the runtime stores the mapped file's address
+  uint64_t size = 0, checksum = 0;
+};
+
+/// FNV-1a, 64 bit: the checksum the runtime verifies (runtime/src/module.c).
+uint64_t fnv1a64(llvm::ArrayRef<char> bytes, uint64_t hash = 14695981039346656037ull) {
+  for (char byte : bytes) {
+    hash ^= static_cast<unsigned char>(byte);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+/// Appends the in-memory bytes of a constant array (possibly nested, possibly all zeros) to `out`;
+/// returns false for any other constant.
+bool appendConstantBytes(llvm::Constant *constant, const llvm::DataLayout &layout, std::string &out) {
+  if (auto *data = dyn_cast<llvm::ConstantDataSequential>(constant)) {
+    out += data->getRawDataValues();
+    return true;
+  }
+  if (isa<llvm::ConstantAggregateZero>(constant)) {
+    out.append(layout.getTypeAllocSize(constant->getType()), '\0');
+    return true;
+  }
+  if (auto *array = dyn_cast<llvm::ConstantArray>(constant)) {
+    for (llvm::Use &element : array->operands())
+      if (!appendConstantBytes(cast<llvm::Constant>(element.get()), layout, out))
+        return false;
+    return true;
+  }
+  return false;
+}
+
+/// Moves every constant global of at least `threshold` bytes into `path` (64-byte aligned) and rewrites
+/// its uses as offsets from a base pointer that the runtime fills in when it maps the file.
+FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::StringRef path, uint64_t threshold,
+                                              std::string &error) {
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  ExternalWeights weights;
+  weights.fileName = llvm::sys::path::filename(path).str();
+  weights.baseSlot = new llvm::GlobalVariable(module, ptrTy, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
+                                              llvm::ConstantPointerNull::get(ptrTy), "effc_weights_base");
+  std::error_code ec;
+  llvm::raw_fd_ostream file(path, ec);
+  if (ec) {
+    error = "cannot write weights file " + path.str() + ": " + ec.message();
+    return failure();
+  }
+  const llvm::DataLayout &layout = module.getDataLayout();
+  SmallVector<llvm::GlobalVariable *> moved;
+  uint64_t checksum = 14695981039346656037ull;
+  for (llvm::GlobalVariable &global : module.globals()) {
+    if (!global.isConstant() || !global.hasInitializer() ||
+        layout.getTypeAllocSize(global.getValueType()) < threshold)
+      continue;
+    std::string bytes;
+    if (!appendConstantBytes(global.getInitializer(), layout, bytes))
+      continue;
+    uint64_t offset = llvm::alignTo(weights.size, 64);
+    static const char zeros[64] = {};
+    llvm::ArrayRef<char> padding(zeros, offset - weights.size);
+    file << llvm::StringRef(padding.data(), padding.size()) << bytes;
+    checksum = fnv1a64(llvm::ArrayRef<char>(bytes.data(), bytes.size()), fnv1a64(padding, checksum));
+    weights.size = offset + bytes.size();
+
+    // Uses become `base + offset`, computed where they are used.
+    llvm::convertUsersOfConstantsToInstructions({&global});
+    for (llvm::Use &use : llvm::make_early_inc_range(global.uses())) {
+      auto *user = dyn_cast<llvm::Instruction>(use.getUser());
+      if (!user) {
+        error = "internal error: a weight is used outside a function";
+        return failure();
+      }
+      llvm::Instruction *insertBefore = user;
+      if (auto *phi = dyn_cast<llvm::PHINode>(user))
+        insertBefore = phi->getIncomingBlock(use)->getTerminator();
+      llvm::IRBuilder<> builder(insertBefore);
+      llvm::Value *base = builder.CreateLoad(ptrTy, weights.baseSlot);
+      use.set(builder.CreateConstInBoundsGEP1_64(builder.getInt8Ty(), base, offset));
+    }
+    moved.push_back(&global);
+  }
+  for (llvm::GlobalVariable *global : moved)
+    global->eraseFromParent();
+  weights.checksum = checksum;
+  return weights;
+}
+
 /// Builds the ABI's globals and functions into one llvm::Module.
 class RuntimeInterfaceEmitter {
 public:
@@ -162,7 +256,8 @@ public:
     moduleTy = llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty});
   }
 
-  LogicalResult emit(llvm::ArrayRef<EntryPointSignature> entryPoints, std::string &error) {
+  LogicalResult emit(llvm::ArrayRef<EntryPointSignature> entryPoints, const ExternalWeights *weights,
+                     std::string &error) {
     hostSlot = new llvm::GlobalVariable(module, ptrTy, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
                                         llvm::ConstantPointerNull::get(ptrTy), "effc_host");
     defineAllocationFunctions();
@@ -184,9 +279,11 @@ public:
     llvm::Constant *header = constantGlobal(
         llvm::ConstantStruct::get(
             moduleTy, {llvm::ConstantInt::get(i32Ty, EFFC_ABI_VERSION), llvm::ConstantInt::get(i32Ty, functions.size()),
-                       functionArray, string("effc 0.1.0"), hostSlot, llvm::ConstantPointerNull::get(ptrTy),
-                       llvm::ConstantPointerNull::get(ptrTy), llvm::ConstantInt::get(i64Ty, 0),
-                       llvm::ConstantInt::get(i64Ty, 0)}),
+                       functionArray, string("effc 0.1.0"), hostSlot,
+                       weights ? string(weights->fileName) : llvm::ConstantPointerNull::get(ptrTy),
+                       weights ? static_cast<llvm::Constant *>(weights->baseSlot) : llvm::ConstantPointerNull::get(ptrTy),
+                       llvm::ConstantInt::get(i64Ty, weights ? weights->size : 0),
+                       llvm::ConstantInt::get(i64Ty, weights ? weights->checksum : 0)}),
         "effc_module_header");
     emitQueryFunction(header);
     internalizeAllBut(EFFC_MODULE_QUERY_SYMBOL);
@@ -411,7 +508,15 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
     return module.emitError("translation to LLVM IR failed");
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
-  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(entryPoints, error)))
+  std::optional<ExternalWeights> weights;
+  if (!options.externalWeightsPath.empty()) {
+    FailureOr<ExternalWeights> written =
+        externalizeWeights(*llvmModule, options.externalWeightsPath, options.externalWeightsThreshold, error);
+    if (failed(written))
+      return module.emitError(error);
+    weights = *written;
+  }
+  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(entryPoints, weights ? &*weights : nullptr, error)))
     return module.emitError(error);
   for (llvm::Function &function : *llvmModule) {
     if (function.isDeclaration())

@@ -97,6 +97,10 @@ cl::opt<std::string> weightsPath("weights",
                                  cl::desc("Safetensors file holding the eff.parameter weights (default: the "
                                           "module's eff.weights attribute, relative to the input)"),
                                  cl::value_desc("file"), cl::cat(category));
+cl::opt<bool> externalWeights("external-weights",
+                              cl::desc("Write the weights to OUTPUT.weights beside the shared object instead of "
+                                       "embedding them (the runtime maps the file and checks its checksum)"),
+                              cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
 
@@ -220,6 +224,11 @@ int main(int argc, char **argv) {
   effc::TargetOptions targetOptions;
   targetOptions.cpu = cpu;
   targetOptions.optLevel = optLevel;
+  if (externalWeights) {
+    if (kind != Emit::So)
+      return fail("--external-weights needs --emit=so");
+    targetOptions.externalWeightsPath = outputPath + ".weights";
+  }
   auto llvmModule = effc::translateToRuntimeModule(*module, *entryPoints, llvmContext, targetOptions);
   if (failed(llvmModule))
     return 1;

@@ -28,7 +28,8 @@ def EffcPrepareEntryPointsPass : Pass<"effc-prepare-entry-points", "::mlir::Modu
   let summary = "Mark public functions as entry points with a C interface";
   let description = [{
     Requests `_mlir_ciface_<name>` wrappers (`llvm.emit_c_interface`) for every public `func.func`, which
-    the target emitter wraps in the fixed-signature trampolines of runtime/include/effc/runtime/abi.h.
+    the target emitter wraps in the fixed-signature trampolines of runtime/include/effc/runtime/abi.h, and
+    drops their `eff.name` argument and result attributes (the emitter records names before lowering).
     Private functions stay internal.
   }];
 }

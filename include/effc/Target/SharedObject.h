@@ -53,6 +53,10 @@ mlir::FailureOr<std::vector<EntryPointSignature>> collectEntryPoints(mlir::Modul
 struct TargetOptions {
   std::string cpu = "native"; ///< "native", "x86-64", "x86-64-v4", or an LLVM CPU name
   unsigned optLevel = 3;
+  /// When set, constant weights of at least `externalWeightsThreshold` bytes are written to this file
+  /// (which must sit beside the shared object) instead of being embedded.
+  std::string externalWeightsPath;
+  uint64_t externalWeightsThreshold = 1024;
 };
 
 /// Translates a module in the LLVM dialect into LLVM IR implementing the runtime ABI for `entryPoints`,
