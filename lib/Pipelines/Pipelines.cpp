@@ -35,7 +35,7 @@ void buildEffToLinalgPipeline(OpPassManager &pm, const CpuPipelineOptions &optio
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.optLevel > 0) {
-    pm.addPass(createLinalgElementwiseOpFusionPass());
+    pm.addPass(createEffcFuseElementwisePass());
     pm.addPass(createCanonicalizerPass());
   }
   pm.addPass(createEffcPackWeightsPass());

@@ -66,6 +66,18 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
                            "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
 }
 
+def EffcFuseElementwisePass : Pass<"effc-fuse-elementwise"> {
+  let summary = "Fuse chains of elementwise linalg ops, but never into contractions or reductions";
+  let description = [{
+    Fuses an elementwise `linalg.generic` into its elementwise consumer (so a bias add, activation and
+    residual add become one loop nest). Unlike upstream's `linalg-fuse-elementwise-ops`, it never fuses
+    into a consumer with reduction loops: a layer norm fused into the matmul that reads it would be
+    recomputed for every output column, and the matmul would no longer be a contraction the
+    vectoriser recognises.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def EffcOutlineParallelLoopsPass : Pass<"effc-outline-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Outline scf.forall bodies into functions run by the runtime's thread pool";
   let description = [{
