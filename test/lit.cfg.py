@@ -2,6 +2,7 @@
 # lit configuration of effc's test suite: FileCheck tests of the IR and the tools.
 
 import os
+import platform
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -22,4 +23,9 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [os.path.join(config.effc_obj_root, "bin"), config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["effc-opt", ToolSubst("%PYTHON", "/usr/bin/python3")], tool_dirs)
+llvm_config.add_tool_substitutions(["effc-opt", "effc", "effc-run", ToolSubst("%PYTHON", "/usr/bin/python3")],
+                                   tool_dirs)
+
+# Tests that check x86 machine code (test/effc/emit-asm-x86.mlir).
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")

@@ -61,6 +61,10 @@ struct EffcOutlineParallelLoopsPass : effc::impl::EffcOutlineParallelLoopsPassBa
         return signalPassFailure();
       }
       auto parent = loop->getParentOfType<func::FuncOp>();
+      if (!parent) {
+        loop.emitError("scf.forall outside a func.func cannot be outlined");
+        return signalPassFailure();
+      }
       std::string name = (parent.getSymName() + "_parallel" + Twine(counters[parent.getSymName()]++)).str();
       outline(loop, parent, name);
     }
@@ -80,7 +84,9 @@ struct EffcOutlineParallelLoopsPass : effc::impl::EffcOutlineParallelLoopsPassBa
       Value ub = getValueOrCreateConstantIndexOp(builder, loc, loop.getMixedUpperBound()[i]);
       Value step = getValueOrCreateConstantIndexOp(builder, loc, loop.getMixedStep()[i]);
       Value extent = arith::SubIOp::create(builder, loc, ub, lb);
-      Value count = arith::CeilDivSIOp::create(builder, loc, extent, step);
+      // An empty dimension must give an empty loop even when another one is also empty.
+      Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+      Value count = arith::MaxSIOp::create(builder, loc, arith::CeilDivSIOp::create(builder, loc, extent, step), zero);
       counts.push_back(count);
       lowerBounds.push_back(lb);
       steps.push_back(step);

@@ -111,6 +111,13 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
+                               {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
+                               {"thread-tile-n", threadTileN}})
+      if (value <= 0) {
+        func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be > 0, got " << value;
+        return signalPassFailure();
+      }
     SmallVector<linalg::GenericOp> contractions;
     func.walk([&](linalg::GenericOp op) {
       if (isStreamingContraction(op))
@@ -184,12 +191,14 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     return success();
   }
 
-  /// Vectorises every statically shaped linalg op inside the thread blocks (register tiles, and the tiles
-  /// of the fused accumulator initialisation).
+  /// Vectorises every statically shaped linalg op inside tiled loops: the register tiles, and the tiles of
+  /// the fused accumulator initialisation. (A thread block loop of one iteration folds away, so the
+  /// register loops alone also count.)
   void vectorizeStaticTiles(func::FuncOp func) {
     SmallVector<linalg::LinalgOp> candidates;
     func.walk([&](linalg::LinalgOp op) {
-      if (op->getParentOfType<scf::ForallOp>() && op.hasPureTensorSemantics() && !op.hasDynamicShape() &&
+      bool inTiledLoops = op->getParentOfType<scf::ForallOp>() || op->getParentOfType<scf::ForOp>();
+      if (inTiledLoops && op.hasPureTensorSemantics() && !op.hasDynamicShape() &&
           llvm::none_of(op.getStaticLoopRanges(), ShapedType::isDynamic))
         candidates.push_back(op);
     });

@@ -130,7 +130,7 @@ static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOpti
       enabled.push_back((feature.second ? "+" : "-") + feature.first().str());
     features = llvm::join(enabled, ",");
   }
-  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(target->createMCSubtargetInfo(triple, cpu, ""));
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(target->createMCSubtargetInfo(triple, "", ""));
   if (cpu != "generic" && (!subtarget || !subtarget->isCPUStringValid(cpu))) {
     error = "unknown CPU '" + options.cpu + "' (try native, x86-64, x86-64-v3 or x86-64-v4)";
     return nullptr;
@@ -139,6 +139,10 @@ static std::unique_ptr<llvm::TargetMachine> createTargetMachine(const TargetOpti
   auto level = options.optLevel == 0 ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Aggressive;
   return std::unique_ptr<llvm::TargetMachine>(
       target->createTargetMachine(triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt, level));
+}
+
+LogicalResult checkTargetOptions(const TargetOptions &options, std::string &error) {
+  return success(createTargetMachine(options, error) != nullptr);
 }
 
 //===----------------------------------------------------------------------===//

@@ -161,6 +161,7 @@ int main(int argc, char **argv) {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   MLIRContext context(registry, threads == 1 ? MLIRContext::Threading::DISABLED : MLIRContext::Threading::ENABLED);
+  context.printOpOnDiagnostic(false); // a diagnostic points at the op's location; never dump a whole model
   std::unique_ptr<llvm::DefaultThreadPool> threadPool;
   if (threads > 1) {
     threadPool = std::make_unique<llvm::DefaultThreadPool>(llvm::hardware_concurrency(threads));
@@ -185,6 +186,12 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   parseTiming.stop();
+
+  effc::TargetOptions targetOptions;
+  targetOptions.cpu = cpu;
+  targetOptions.optLevel = optLevel;
+  if (failed(effc::checkTargetOptions(targetOptions, error)))
+    return fail(error);
 
   FailureOr<std::vector<effc::EntryPointSignature>> entryPoints = effc::collectEntryPoints(*module);
   if (failed(entryPoints))
@@ -221,9 +228,6 @@ int main(int argc, char **argv) {
   stage("translating to LLVM IR and optimising for --cpu=" + cpu);
   TimingScope llvmTiming = rootTiming.nest("LLVM IR + optimisation");
   llvm::LLVMContext llvmContext;
-  effc::TargetOptions targetOptions;
-  targetOptions.cpu = cpu;
-  targetOptions.optLevel = optLevel;
   if (externalWeights) {
     if (kind != Emit::So)
       return fail("--external-weights needs --emit=so");

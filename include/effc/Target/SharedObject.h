@@ -59,6 +59,9 @@ struct TargetOptions {
   uint64_t externalWeightsThreshold = 1024;
 };
 
+/// Checks that `options` name a CPU this LLVM can generate code for.
+mlir::LogicalResult checkTargetOptions(const TargetOptions &options, std::string &error);
+
 /// Translates a module in the LLVM dialect into LLVM IR implementing the runtime ABI for `entryPoints`,
 /// configured for `options.cpu` and optimised at `options.optLevel`.
 mlir::FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(mlir::ModuleOp module,

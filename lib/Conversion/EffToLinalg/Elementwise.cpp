@@ -176,7 +176,10 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
     Value input = adaptor.getInput();
     auto type = cast<RankedTensorType>(input.getType());
     int64_t rank = type.getRank();
-    int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+    // The I64Attr getter returns uint64_t: read it as signed before normalising a negative axis.
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += rank;
     // Move the softmax axis last so that the shared last-dimension builders apply.
     SmallVector<int64_t> permutation;
     for (int64_t i = 0; i < rank; ++i)

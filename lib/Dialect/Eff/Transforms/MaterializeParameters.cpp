@@ -43,8 +43,10 @@ std::string safetensorsDtype(Type type) {
     return "I64";
   if (type.isInteger(32))
     return "I32";
-  if (type.isInteger(8))
+  if (type.isSignlessInteger(8) || type.isSignedInteger(8))
     return "I8";
+  if (type.isUnsignedInteger(8))
+    return "U8";
   if (type.isInteger(1))
     return "BOOL";
   return "";

@@ -1,0 +1,135 @@
+// RUN: effc-opt %s -split-input-file --effc-pack-weights | FileCheck %s
+
+// effc-pack-weights (lib/Codegen/PackWeights.cpp): a 2-D linalg.transpose of a constant becomes a
+// constant holding the transposed elements. Non-splat constants become a `<name>.packed` dense_resource
+// blob, printed in the split's dialect_resources section after the function: the blob is the 4-byte
+// alignment (0x40000000) followed by the little-endian elements.
+
+// [[1, 2, 3], [4, 5, 6]] transposed is [[1, 4], [2, 5], [3, 6]]: f32 1.0 = 0000803F, 4.0 = 00008040,
+// 2.0 = 00000040, 5.0 = 0000A040, 3.0 = 00004040, 6.0 = 0000C040.
+// CHECK-LABEL: func.func @dense$transposed_values(
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[PACKED:.+]] = arith.constant dense_resource<[[BLOB:weight\.packed[^>]*]]> : tensor<3x2xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK:         return %[[PACKED]] : tensor<3x2xf32>
+// CHECK:       [[BLOB]]: "0x400000000000803F00008040000000400000A040000040400000C040"
+func.func @dense$transposed_values(%init: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
+  return %t : tensor<3x2xf32>
+}
+
+// -----
+
+// f16 elements are moved two bytes at a time: [[1, 2], [3, 4]] -> [[1, 3], [2, 4]]
+// (f16 1.0 = 003C, 2.0 = 0040, 3.0 = 0042, 4.0 = 0044).
+// CHECK-LABEL: func.func @dense$f16(
+// CHECK:         %[[PACKED:.+]] = arith.constant dense_resource<[[BLOB:weight\.packed[^>]*]]> : tensor<2x2xf16>
+// CHECK:         return %[[PACKED]]
+// CHECK:       [[BLOB]]: "0x40000000003C004200400044"
+func.func @dense$f16(%init: tensor<2x2xf16>) -> tensor<2x2xf16> {
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf16>
+  %t = linalg.transpose ins(%w : tensor<2x2xf16>) outs(%init : tensor<2x2xf16>) permutation = [1, 0]
+  return %t : tensor<2x2xf16>
+}
+
+// -----
+
+// A dense_resource weight (as eff-materialize-parameters produces) keeps its name with a `.packed`
+// suffix: [[1, 2], [3, 4]] -> [[1, 3], [2, 4]].
+// CHECK-LABEL: func.func @dense_resource$transposed_values(
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[PACKED:.+]] = arith.constant dense_resource<fc.weight.packed> : tensor<2x2xf32>
+// CHECK:         return %[[PACKED]] : tensor<2x2xf32>
+// CHECK:       fc.weight.packed: "0x400000000000803F000040400000004000008040"
+func.func @dense_resource$transposed_values(%init: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense_resource<fc.weight> : tensor<2x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x2xf32>) outs(%init : tensor<2x2xf32>) permutation = [1, 0]
+  return %t : tensor<2x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      fc.weight: "0x040000000000803F000000400000404000008040"
+    }
+  }
+#-}
+
+// -----
+
+// A splat stays a (resized) splat; no blob is made.
+// CHECK-LABEL: func.func @splat(
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[SPLAT:.+]] = arith.constant dense<1.500000e+00> : tensor<3x2xf32>
+// CHECK:         return %[[SPLAT]] : tensor<3x2xf32>
+// CHECK-NOT:   dense_resource
+func.func @splat(%init: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.5> : tensor<2x3xf32>
+  %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
+  return %t : tensor<3x2xf32>
+}
+
+// -----
+
+// Two weights of one function get two distinct blobs.
+// CHECK-LABEL: func.func @two_weights(
+// CHECK-DAG:     arith.constant dense_resource<[[A:weight\.packed[^>]*]]> : tensor<2x2xf32>
+// CHECK-DAG:     arith.constant dense_resource<[[B:weight\.packed[^>]*]]> : tensor<2x2xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK-DAG:   [[A]]: "0x400000000000803F000040400000004000008040"
+// CHECK-DAG:   [[B]]: "0x400000000000A0400000E0400000C04000000041"
+func.func @two_weights(%init: tensor<2x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+  %a = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %b = arith.constant dense<[[5.0, 6.0], [7.0, 8.0]]> : tensor<2x2xf32>
+  %ta = linalg.transpose ins(%a : tensor<2x2xf32>) outs(%init : tensor<2x2xf32>) permutation = [1, 0]
+  %tb = linalg.transpose ins(%b : tensor<2x2xf32>) outs(%init : tensor<2x2xf32>) permutation = [1, 0]
+  return %ta, %tb : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// A transpose of a function argument is run-time work and stays.
+// CHECK-LABEL: func.func @non_constant_input(
+// CHECK-SAME:      %[[X:.+]]: tensor<2x3xf32>, %[[INIT:.+]]: tensor<3x2xf32>)
+// CHECK:         %[[T:.+]] = linalg.transpose ins(%[[X]] : tensor<2x3xf32>) outs(%[[INIT]] : tensor<3x2xf32>) permutation = [1, 0]
+// CHECK:         return %[[T]]
+func.func @non_constant_input(%x: tensor<2x3xf32>, %init: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %t = linalg.transpose ins(%x : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
+  return %t : tensor<3x2xf32>
+}
+
+// -----
+
+// Only matrices are packed: a 3-D transpose of a constant stays.
+// CHECK-LABEL: func.func @rank3_untouched(
+// CHECK:         %[[W:.+]] = arith.constant dense<{{.+}}> : tensor<1x2x2xf32>
+// CHECK:         linalg.transpose ins(%[[W]] : tensor<1x2x2xf32>) {{.*}} permutation = [0, 2, 1]
+// CHECK-NOT:   dense_resource
+func.func @rank3_untouched(%init: tensor<1x2x2xf32>) -> tensor<1x2x2xf32> {
+  %w = arith.constant dense<[[[1.0, 2.0], [3.0, 4.0]]]> : tensor<1x2x2xf32>
+  %t = linalg.transpose ins(%w : tensor<1x2x2xf32>) outs(%init : tensor<1x2x2xf32>) permutation = [0, 2, 1]
+  return %t : tensor<1x2x2xf32>
+}
+
+// -----
+
+// i1 elements are not whole bytes; the transpose stays.
+// CHECK-LABEL: func.func @i1_untouched(
+// CHECK:         linalg.transpose
+// CHECK-NOT:   dense_resource
+func.func @i1_untouched(%init: tensor<2x2xi1>) -> tensor<2x2xi1> {
+  %w = arith.constant dense<[[true, false], [true, true]]> : tensor<2x2xi1>
+  %t = linalg.transpose ins(%w : tensor<2x2xi1>) outs(%init : tensor<2x2xi1>) permutation = [1, 0]
+  return %t : tensor<2x2xi1>
+}
+
+// -----
+
+// On buffers the pass does nothing.
+// CHECK-LABEL: func.func @memref_untouched(
+// CHECK:         linalg.transpose ins(%{{.+}} : memref<2x3xf32>) outs(%{{.+}} : memref<3x2xf32>)
+func.func @memref_untouched(%x: memref<2x3xf32>, %y: memref<3x2xf32>) {
+  linalg.transpose ins(%x : memref<2x3xf32>) outs(%y : memref<3x2xf32>) permutation = [1, 0]
+  return
+}
