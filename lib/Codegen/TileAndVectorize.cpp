@@ -111,6 +111,10 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    if (cacheTileK < 0) {
+      func.emitError() << "effc-cpu-tile-and-vectorize: cache-tile-k must be >= 0, got " << cacheTileK;
+      return signalPassFailure();
+    }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
                                {"thread-tile-n", threadTileN}})
@@ -172,6 +176,20 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
         blockContraction = tiled;
     if (!blockContraction)
       return success();
+
+    // Cache blocks of K, so that the B panel of a register column (cacheTileK x 32) stays in L1 while the
+    // register rows of the block sweep over it.
+    if (cacheTileK > 0) {
+      scf::SCFTilingOptions cacheTiling;
+      cacheTiling.setTileSizes(sizes(0, 0, 0, cacheTileK));
+      rewriter.setInsertionPoint(blockContraction);
+      FailureOr<scf::SCFTilingResult> cacheBlocks =
+          scf::tileUsingSCF(rewriter, cast<TilingInterface>(blockContraction), cacheTiling);
+      if (failed(cacheBlocks))
+        return blockContraction->emitError("failed to tile a contraction into cache blocks");
+      rewriter.replaceOp(blockContraction, cacheBlocks->replacements);
+      blockContraction = cacheBlocks->tiledOps.front();
+    }
 
     // Register tiles. Peeling the row and column loops leaves full tiles of static size, which are
     // vectorised after canonicalisation; the remainder (fewer than 8 rows or 32 columns) stays scalar.

@@ -1,10 +1,12 @@
-// RUN: effc-opt %s -split-input-file --effc-cpu-tile-and-vectorize | FileCheck %s
-// RUN: effc-opt %s -split-input-file '--effc-cpu-tile-and-vectorize=register-tile-m=4 register-tile-n=16 thread-tile-m=32' | FileCheck %s --check-prefix=OPTS
+// RUN: effc-opt %s -split-input-file --effc-cpu-tile-and-vectorize=cache-tile-k=0 | FileCheck %s
+// RUN: effc-opt %s -split-input-file '--effc-cpu-tile-and-vectorize=register-tile-m=4 register-tile-n=16 thread-tile-m=32 cache-tile-k=0' | FileCheck %s --check-prefix=OPTS
+// RUN: effc-opt %s -split-input-file --effc-cpu-tile-and-vectorize | FileCheck %s --check-prefix=KBLOCK
 
 // effc-cpu-tile-and-vectorize (lib/Codegen/TileAndVectorize.cpp): a streaming f32 contraction
 // C[m, n] += A[m, k] * B[k, n] is tiled into thread blocks (scf.forall, default 64 x 128, its accumulator
-// initialisation fused in), then into register tiles (default 8 x 32 x 1) that are vectorised, with the
-// accumulator hoisted out of the K loop as a vector iter_arg.
+// initialisation fused in), then into K blocks (default 128 deep; the first RUN turns them off to show the
+// rest plainly), then into register tiles (default 8 x 32 x 1) that are vectorised, with the accumulator
+// hoisted out of the K loop as a vector iter_arg.
 
 #map_a = affine_map<(m, n, k) -> (m, k)>
 #map_b = affine_map<(m, n, k) -> (k, n)>
@@ -42,6 +44,16 @@
 // CHECK-NOT:     linalg.generic
 // CHECK-NOT:     linalg.fill
 // CHECK:         return %[[FORALL]] : tensor<128x64xf32>
+
+// KBLOCK-LABEL: func.func @matmul$static(
+// KBLOCK:         scf.forall
+// KBLOCK:           %[[FILLED:.+]] = vector.transfer_write
+// K blocks of 128 around the register tile loops; the inner K loop covers one block.
+// KBLOCK:           scf.for %[[KB:.+]] = %c0 to %c256 step %c128 iter_args(%{{.+}} = %[[FILLED]]) -> (tensor<64x64xf32>) {
+// KBLOCK:             scf.for %{{.+}} step %c8
+// KBLOCK:               scf.for %{{.+}} step %c32
+// KBLOCK:                 scf.for %{{.+}} = %c0 to %c128 step %c1 {{.+}} -> (tensor<64x64xf32>, vector<8x32xf32>)
+// KBLOCK:                   vector.contract
 
 // OPTS-LABEL: func.func @matmul$static(
 // OPTS:         scf.forall (%{{.+}}) = (0) to (128) step (32)

@@ -61,6 +61,8 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32", "Columns of the register tile">,
     Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
+    Option<"cacheTileK", "cache-tile-k", "int64_t", /*default=*/"128",
+           "Depth of the K blocks a thread's block is split into (0: no K blocking)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
