@@ -112,7 +112,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     if (cacheTileK < 0) {
-      func.emitError() << "effc-cpu-tile-and-vectorize: cache-tile-k must be >= 0, got " << cacheTileK;
+      func.emitError() << "effc-cpu-tile-and-vectorize: cache-tile-k must be >= 0, got " << static_cast<int64_t>(cacheTileK);
       return signalPassFailure();
     }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
