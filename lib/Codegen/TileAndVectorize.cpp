@@ -201,10 +201,36 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     if (failed(registers))
       return blockContraction->emitError("failed to tile a contraction into register tiles");
     rewriter.replaceOp(blockContraction, registers->replacements);
+    SmallVector<scf::ForOp> remainders;
     for (unsigned loop = numBatch; loop < numBatch + 2 && loop < registers->loops.size(); ++loop) {
       scf::ForOp partial;
       if (auto forOp = dyn_cast<scf::ForOp>(registers->loops[loop].getOperation()))
-        (void)scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial);
+        if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial)) && partial)
+          remainders.push_back(partial);
+    }
+    // The rows left over (fewer than registerTileM: all of them in a single-token decode step) are split
+    // into single rows, whose 1 x 32 tiles are static and vectorise like the full ones.
+    if (!remainders.empty())
+      return splitRemainderRows(rewriter, remainders.front(), numBatch);
+    return success();
+  }
+
+  LogicalResult splitRemainderRows(RewriterBase &rewriter, scf::ForOp remainder, unsigned numBatch) {
+    SmallVector<linalg::GenericOp> tails;
+    remainder.walk([&](linalg::GenericOp op) {
+      if (op.getNumReductionLoops() == 1)
+        tails.push_back(op);
+    });
+    for (linalg::GenericOp tail : tails) {
+      SmallVector<OpFoldResult> rowTiles(numBatch, rewriter.getIndexAttr(0));
+      rowTiles.append({rewriter.getIndexAttr(1), rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)});
+      scf::SCFTilingOptions rows;
+      rows.setTileSizes(rowTiles);
+      rewriter.setInsertionPoint(tail);
+      FailureOr<scf::SCFTilingResult> split = scf::tileUsingSCF(rewriter, cast<TilingInterface>(tail.getOperation()), rows);
+      if (failed(split))
+        return tail.emitError("failed to split a contraction's remaining rows");
+      rewriter.replaceOp(tail, split->replacements);
     }
     return success();
   }
