@@ -200,3 +200,29 @@ func.func @elementwise_untouched(%a: tensor<128x64xf32>, %c: tensor<128x64xf32>)
   } -> tensor<128x64xf32>
   return %r : tensor<128x64xf32>
 }
+
+// -----
+
+// A decode step: M is dynamic (one token at run time) and N fills whole thread blocks. The rows left
+// over by the 8-row register tiles are split into single rows whose 1 x 32 tiles are vectorised.
+// KBLOCK-LABEL: func.func @matmul$decode_rows(
+// KBLOCK:         vector.contract {{.+}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// KBLOCK:         vector.contract {{.+}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+#map_a = affine_map<(m, n, k) -> (m, k)>
+#map_b = affine_map<(m, n, k) -> (k, n)>
+#map_c = affine_map<(m, n, k) -> (m, n)>
+func.func @matmul$decode_rows(%a: tensor<?x64xf32>, %b: tensor<64x128xf32>) -> tensor<?x128xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %a, %c0 : tensor<?x64xf32>
+  %empty = tensor.empty(%m) : tensor<?x128xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x128xf32>) -> tensor<?x128xf32>
+  %r = linalg.generic {indexing_maps = [#map_a, #map_b, #map_c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<?x64xf32>, tensor<64x128xf32>) outs(%init : tensor<?x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
