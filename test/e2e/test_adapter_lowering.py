@@ -4,7 +4,7 @@ Each test compiles a small eff function with `effc` (the full CPU pipeline, thro
 lib/Conversion/EffToLinalg/Adapters.cpp), runs it with `effc-run` and compares every output with the numpy
 oracle of docs/spec/eff.md (test/reference/eff_reference.py). Tolerances: f32 rtol 1e-4 / atol 1e-5; f16
 rtol/atol 4e-3 (one f16 ulp of the result on top of an f32 computation); prefix and prompt only move data,
-so they must match exactly. Dynamic-shape tests run one compiled module on several input shapes.
+so they must match exactly. Dynamic-shape tests run one compile_ir module on several input shapes.
 
 Each test also checks that the effect under test is visible (the LoRA update with its alpha/rank scaling,
 the prepended rows, the adapter branch and its biases, the trained BitFit bias), so that a lowering that
@@ -57,21 +57,6 @@ def assert_differs(actual, other, what):
     assert not np.allclose(actual.astype(np.float64), other.astype(np.float64), rtol=1e-3, atol=1e-3), what
 
 
-@pytest.fixture
-def compiled():
-    """Compiles IR once for several runs (dynamic shapes); cleaned up after the test."""
-    modules = []
-
-    def compile_(ir):
-        module = CompiledModule(ir)
-        modules.append(module)
-        return module
-
-    yield compile_
-    for module in modules:
-        module.close()
-
-
 # ----------------------------------------------------------------------------------------------------------
 # eff.lora
 
@@ -103,10 +88,10 @@ def test_lora_scaling_static(rank, alpha):
         assert_differs(y, base + alpha * (x @ a.T) @ b.T, "scaled by alpha instead of alpha/rank")
 
 
-def test_lora_dynamic_batch_and_sequence(compiled):
+def test_lora_dynamic_batch_and_sequence(compile_ir):
     rank, alpha, k, n = 4, 8.0, 16, 12
     ir = lora_ir(ttype((None, None, n)), ttype((None, None, k)), ttype((rank, k)), ttype((n, rank)), rank, alpha)
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(20)
     a, b = randn(gen, rank, k), randn(gen, n, rank)
     for batch, seq in ((1, 1), (3, 7), (2, 13)):
@@ -116,11 +101,11 @@ def test_lora_dynamic_batch_and_sequence(compiled):
         assert_differs(y, base, f"LoRA update missing at {(batch, seq)}")
 
 
-def test_lora_dynamic_rows_rank2(compiled):
+def test_lora_dynamic_rows_rank2(compile_ir):
     # A rank-2 [M, K] activation with a dynamic row count (no reshape on the way).
     rank, alpha, k, n = 2, 3.0, 8, 8
     ir = lora_ir(ttype((None, n)), ttype((None, k)), ttype((rank, k)), ttype((n, rank)), rank, alpha)
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(21)
     a, b = randn(gen, rank, k), randn(gen, n, rank)
     for rows in (1, 6):
@@ -169,7 +154,7 @@ def test_lora_f16():
 # eff.prefix
 
 
-def test_prefix_dynamic_batch_and_length(compiled):
+def test_prefix_dynamic_batch_and_length(compile_ir):
     p, d = 3, 8
     kv_t, pre_t = ttype((None, None, d)), ttype((p, d))
     ir = f"""
@@ -178,7 +163,7 @@ func.func @main(%k: {kv_t} {{eff.name = "k"}}, %v: {kv_t} {{eff.name = "v"}}, %p
   %k2, %v2 = eff.prefix %k, %v, %pk, %pv : ({kv_t}, {kv_t}, {pre_t}, {pre_t}) -> ({kv_t}, {kv_t})
   return %k2, %v2 : {kv_t}, {kv_t}
 }}"""
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(30)
     pk, pv = randn(gen, p, d), randn(gen, p, d)
     for batch, length in ((1, 1), (2, 5), (4, 9)):
@@ -239,7 +224,7 @@ func.func @main(%e: tensor<3x{s}x{d}xf32> {{eff.name = "e"}}, %p: tensor<{p}x{d}
     assert_close(out, ref.prompt(e, soft), EXACT)
 
 
-def test_prompt_dynamic_batch_and_sequence(compiled):
+def test_prompt_dynamic_batch_and_sequence(compile_ir):
     p, d = 4, 16
     ir = f"""
 func.func @main(%e: tensor<?x?x{d}xf32> {{eff.name = "e"}}, %p: tensor<{p}x{d}xf32> {{eff.name = "p"}})
@@ -247,7 +232,7 @@ func.func @main(%e: tensor<?x?x{d}xf32> {{eff.name = "e"}}, %p: tensor<{p}x{d}xf
   %r = eff.prompt %e, %p : (tensor<?x?x{d}xf32>, tensor<{p}x{d}xf32>) -> tensor<?x?x{d}xf32>
   return %r : tensor<?x?x{d}xf32>
 }}"""
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(41)
     soft = randn(gen, p, d)
     for batch, seq in ((1, 1), (2, 7), (5, 3)):
@@ -330,9 +315,9 @@ def test_bottleneck_adapter(kind, biases):
 
 
 @pytest.mark.parametrize("kind", ["silu", "gelu_tanh", "sigmoid"])
-def test_bottleneck_adapter_dynamic_other_activations(kind, compiled):
+def test_bottleneck_adapter_dynamic_other_activations(kind, compile_ir):
     d, r = 12, 3
-    module = compiled(bottleneck_ir(ttype((None, None, d)), d, r, kind, True, True))
+    module = compile_ir(bottleneck_ir(ttype((None, None, d)), d, r, kind, True, True))
     gen = rng(51)
     wd, wu, bd, bu = randn(gen, r, d), randn(gen, d, r), randn(gen, r), randn(gen, d)
     for batch, seq in ((1, 1), (3, 4)):
@@ -342,9 +327,9 @@ def test_bottleneck_adapter_dynamic_other_activations(kind, compiled):
         assert_close(y, expected, F32_TOL, f"{kind} {(batch, seq)}")
 
 
-def test_bottleneck_adapter_rank2_dynamic_rows(compiled):
+def test_bottleneck_adapter_rank2_dynamic_rows(compile_ir):
     d, r = 8, 2
-    module = compiled(bottleneck_ir(ttype((None, d)), d, r, "relu", False, True))
+    module = compile_ir(bottleneck_ir(ttype((None, d)), d, r, "relu", False, True))
     gen = rng(52)
     wd, wu, bu = randn(gen, r, d), randn(gen, d, r), randn(gen, d)
     for rows in (1, 9):
@@ -370,8 +355,8 @@ def test_bottleneck_adapter_f16():
 
 
 @pytest.mark.parametrize("rank", [2, 3])
-def test_bitfit_linear_trained_bias_operand(rank, compiled):
-    # One compiled module run with the base model's bias and with the BitFit-trained bias: each run gives
+def test_bitfit_linear_trained_bias_operand(rank, compile_ir):
+    # One compile_ir module run with the base model's bias and with the BitFit-trained bias: each run gives
     # the reference output for the bias it was given, and the trained bias changes the output. Rank 3 is
     # the [batch, seq, hidden] activation of a model, with dynamic batch and sequence.
     k, n = 12, 10
@@ -382,7 +367,7 @@ func.func @main(%x: {x_t} {{eff.name = "x"}}, %w: tensor<{n}x{k}xf32> {{eff.name
   %y = eff.linear %x, %w, %bias : ({x_t}, tensor<{n}x{k}xf32>, tensor<{n}xf32>) -> {y_t}
   return %y : {y_t}
 }}"""
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(60)
     w, base_bias = randn(gen, n, k), randn(gen, n)
     trained_bias = base_bias + 0.5 * randn(gen, n)
@@ -401,7 +386,7 @@ func.func @main(%x: {x_t} {{eff.name = "x"}}, %w: tensor<{n}x{k}xf32> {{eff.name
 
 def test_bitfit_linear_trained_bias_constant():
     # The frozen weight and the trained bias embedded in the IR as constants (a BitFit checkpoint applied to
-    # a base model): the compiled output is the reference with the trained bias, not the base bias.
+    # a base model): the compile_ir output is the reference with the trained bias, not the base bias.
     k, n = 4, 3
     gen = rng(61)
     w, base_bias = randn(gen, n, k), randn(gen, n)

@@ -5,7 +5,7 @@ lib/Conversion/EffToLinalg/Attention.cpp), runs it with `effc-run` and compares 
 oracle of docs/spec/eff.md (test/reference/eff_reference.py). Tolerances: f32 rtol 1e-4 / atol 1e-5
 (rotary included: positions stay below 50 so that the f32 angles pos·θ^(−2i/R) stay accurate to that);
 f16 rtol/atol 4e-3 (about one f16 ulp of the result on top of an f32 computation). Dynamic-shape tests run
-one compiled module on two different input shapes.
+one compile_ir module on two different input shapes.
 
 Run with: /usr/bin/python3 -m pytest test/e2e/test_attention_lowering.py
 """
@@ -49,33 +49,18 @@ def assert_close(actual, expected, tol, what=""):
     np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), err_msg=what, **tol)
 
 
-@pytest.fixture
-def compiled():
-    """Compiles IR once for several runs (dynamic shapes); cleaned up after the test."""
-    modules = []
-
-    def compile_(ir):
-        module = CompiledModule(ir)
-        modules.append(module)
-        return module
-
-    yield compile_
-    for module in modules:
-        module.close()
-
-
 # ----------------------------------------------------------------------------------------------------------
 # eff.embedding
 
 
-def test_embedding_token_dynamic_batch(compiled):
+def test_embedding_token_dynamic_batch(compile_ir):
     ir = f"""
 func.func @main(%table: tensor<50x16xf32> {{eff.name = "table"}}, %ids: tensor<?x7xi64> {{eff.name = "ids"}})
     -> (tensor<?x7x16xf32> {{eff.name = "out"}}) {{
   %e = eff.embedding token %table[%ids] : (tensor<50x16xf32>, tensor<?x7xi64>) -> tensor<?x7x16xf32>
   return %e : tensor<?x7x16xf32>
 }}"""
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(0)
     table = randn(gen, 50, 16)
     for batch in (2, 3):
@@ -102,7 +87,7 @@ func.func @main(%table: tensor<8x5xf32>, %ids: tensor<?xi32>) -> tensor<?x5xf32>
 # eff.position_ids
 
 
-def test_position_ids_offset_from_cache_length(compiled):
+def test_position_ids_offset_from_cache_length(compile_ir):
     # The offset is the KV cache's length, read from the shape of a dynamic `past` tensor.
     ir = """
 func.func @main(%ids: tensor<?x?xi64> {eff.name = "ids"}, %past: tensor<?x?x4xf32> {eff.name = "past"})
@@ -112,7 +97,7 @@ func.func @main(%ids: tensor<?x?xi64> {eff.name = "ids"}, %past: tensor<?x?x4xf3
   %p = eff.position_ids %ids offset %len : tensor<?x?xi64>
   return %p : tensor<?x?xi64>
 }"""
-    module = compiled(ir)
+    module = compile_ir(ir)
     for batch, seq, past_len in ((2, 5, 3), (1, 1, 17)):
         ids = np.zeros((batch, seq), np.int64)
         past = np.zeros((batch, past_len, 4), np.float32)
@@ -151,7 +136,7 @@ ROTARY_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(ROTARY_CASES))
-def test_rotary(case, compiled):
+def test_rotary(case, compile_ir):
     attrs, kwargs, heads, head_dim, per_token = ROTARY_CASES[case]
     hidden = heads * head_dim
     x_t = ttype((None, None, hidden), "f32")
@@ -161,7 +146,7 @@ func.func @main(%x: {x_t} {{eff.name = "x"}}, %pos: {pos_t} {{eff.name = "pos"}}
   %r = eff.rotary %x, %pos {{{attrs}}} : ({x_t}, {pos_t}) -> {x_t}
   return %r : {x_t}
 }}"""
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(2)
     for batch, seq in ((2, 5), (1, 9)):
         x = randn(gen, batch, seq, hidden)
@@ -329,11 +314,11 @@ def test_attention_past_present():
     check_attention(out, inputs, F32_TOL, num_heads=4, num_kv_heads=2, causal=True)
 
 
-def test_attention_dynamic_shapes(compiled):
-    # Dynamic B, S, L and P: one compiled module, two different input shapes.
+def test_attention_dynamic_shapes(compile_ir):
+    # Dynamic B, S, L and P: one compile_ir module, two different input shapes.
     attrs = "num_heads = 4 : i64, num_kv_heads = 2 : i64, causal"
     ir = attention_ir((None, None, 32), (None, None, 16), attrs, mask="i64", past_shape=(None, None, 16))
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(60)
     for batch, seq, new, past in ((1, 3, 3, 2), (3, 1, 1, 6)):
         inputs = qkv(gen, batch, seq, new, 4, 2, 8)
@@ -345,9 +330,9 @@ def test_attention_dynamic_shapes(compiled):
         check_attention(out, inputs, F32_TOL, num_heads=4, num_kv_heads=2, causal=True)
 
 
-def test_attention_dynamic_shapes_without_past(compiled):
+def test_attention_dynamic_shapes_without_past(compile_ir):
     ir = attention_ir((None, None, 24), (None, None, 24), "num_heads = 3 : i64")
-    module = compiled(ir)
+    module = compile_ir(ir)
     gen = rng(61)
     for batch, seq, kv_len in ((2, 3, 5), (1, 6, 2)):
         inputs = qkv(gen, batch, seq, kv_len, 3, 3, 8)

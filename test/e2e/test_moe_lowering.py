@@ -1,7 +1,7 @@
 """Compiled numerics of the Mixture-of-Experts lowering (eff.router, eff.experts, eff.residual_moe) against
 the numpy reference (test/reference/eff_reference.py).
 
-Every module has a dynamic token dimension and is compiled once, then run at two token counts. Routing
+Every module has a dynamic token dimension and is compile_ir once, then run at two token counts. Routing
 indices must match the reference exactly; weights and outputs to rtol 1e-4, atol 1e-5.
 
 Run with: /usr/bin/python3 -m pytest test/e2e/test_moe_lowering.py
@@ -36,20 +36,6 @@ def assert_routing(out, expected_weights, expected_indices, what):
     assert_close(out["weights"], expected_weights, f"{what}: weights")
     # Dropped assignments are exactly 0, like the reference's.
     np.testing.assert_array_equal(out["weights"] == 0, expected_weights == 0, err_msg=f"{what}: dropped")
-
-
-@pytest.fixture
-def compiled():
-    modules = []
-
-    def compile_(ir):
-        module = CompiledModule(ir)
-        modules.append(module)
-        return module
-
-    yield compile_
-    for module in modules:
-        module.close()
 
 
 def f32(rng, *shape, scale=1.0):
@@ -88,10 +74,10 @@ def router_ir(hidden, experts, top_k, gating="softmax", normalize=False, capacit
     return ROUTER_IR.format(D=hidden, E=experts, K=top_k, gating=gating, attrs=", ".join(attrs))
 
 
-def test_router_switch_top1_capacity_drops(compiled):
+def test_router_switch_top1_capacity_drops(compile_ir):
     """Switch routing (top-1, softmax, capacity 1.25) with one popular expert: capacity drops tokens."""
     hidden, experts = 16, 4
-    module = compiled(router_ir(hidden, experts, 1, capacity_factor=1.25))
+    module = compile_ir(router_ir(hidden, experts, 1, capacity_factor=1.25))
     rng = np.random.default_rng(1)
     for tokens in TOKEN_COUNTS:
         x, w = skewed_router(rng, tokens, hidden, experts)
@@ -103,10 +89,10 @@ def test_router_switch_top1_capacity_drops(compiled):
         assert_routing(out, expected_w, expected_i, f"switch T={tokens}")
 
 
-def test_router_top2_normalized(compiled):
+def test_router_top2_normalized(compile_ir):
     """Mixtral routing: top-2 of 8 experts, softmax, weights normalised over the two choices."""
     hidden, experts = 16, 8
-    module = compiled(router_ir(hidden, experts, 2, normalize=True))
+    module = compile_ir(router_ir(hidden, experts, 2, normalize=True))
     rng = np.random.default_rng(2)
     for tokens in TOKEN_COUNTS:
         x, w = f32(rng, tokens, hidden), f32(rng, experts, hidden)
@@ -116,10 +102,10 @@ def test_router_top2_normalized(compiled):
         np.testing.assert_allclose(out["weights"].sum(-1), 1.0, rtol=1e-5)
 
 
-def test_router_top2_normalized_with_capacity(compiled):
+def test_router_top2_normalized_with_capacity(compile_ir):
     """Normalisation first, then capacity: second choices are dropped before first choices."""
     hidden, experts = 16, 4
-    module = compiled(router_ir(hidden, experts, 2, normalize=True, capacity_factor=1.0))
+    module = compile_ir(router_ir(hidden, experts, 2, normalize=True, capacity_factor=1.0))
     rng = np.random.default_rng(3)
     for tokens in TOKEN_COUNTS:
         x, w = skewed_router(rng, tokens, hidden, experts, popular=2)
@@ -129,10 +115,10 @@ def test_router_top2_normalized_with_capacity(compiled):
         assert_routing(out, expected_w, expected_i, f"top-2 capacity T={tokens}")
 
 
-def test_router_sigmoid_top3(compiled):
+def test_router_sigmoid_top3(compile_ir):
     """Sigmoid gating, top-3, raw (unnormalised) scores."""
     hidden, experts = 16, 6
-    module = compiled(router_ir(hidden, experts, 3, gating="sigmoid"))
+    module = compile_ir(router_ir(hidden, experts, 3, gating="sigmoid"))
     rng = np.random.default_rng(4)
     for tokens in TOKEN_COUNTS:
         x, w = f32(rng, tokens, hidden, scale=0.5), f32(rng, experts, hidden, scale=0.5)
@@ -142,10 +128,10 @@ def test_router_sigmoid_top3(compiled):
 
 
 @pytest.mark.parametrize("gating", ["softmax", "sigmoid"])
-def test_router_ties_go_to_lower_index(compiled, gating):
+def test_router_ties_go_to_lower_index(compile_ir, gating):
     """Exact ties: duplicated expert rows and all-zero tokens (all scores equal) pick lower indices first."""
     hidden, experts, top_k = 8, 6, 3
-    module = compiled(router_ir(hidden, experts, top_k, gating=gating, normalize=True))
+    module = compile_ir(router_ir(hidden, experts, top_k, gating=gating, normalize=True))
     rng = np.random.default_rng(5)
     for tokens in TOKEN_COUNTS:
         w = f32(rng, experts, hidden)
@@ -215,8 +201,8 @@ def explicit_routing(rng, tokens, experts=4, empty=2, dropped_only=3):
     return weights, indices
 
 
-def test_experts_gated_silu_explicit_routing(compiled):
-    module = compiled(GATED_EXPERTS_IR)
+def test_experts_gated_silu_explicit_routing(compile_ir):
+    module = compile_ir(GATED_EXPERTS_IR)
     rng = np.random.default_rng(7)
     wu, wg, wd = f32(rng, 4, 32, 16, scale=0.3), f32(rng, 4, 32, 16, scale=0.3), f32(rng, 4, 16, 32, scale=0.3)
     for tokens in TOKEN_COUNTS:
@@ -233,8 +219,8 @@ def test_experts_gated_silu_explicit_routing(compiled):
         assert_close(out["y"], expected, f"gated experts, unused experts poisoned, T={tokens}")
 
 
-def test_experts_all_tokens_dropped_is_zero(compiled):
-    module = compiled(GATED_EXPERTS_IR)
+def test_experts_all_tokens_dropped_is_zero(compile_ir):
+    module = compile_ir(GATED_EXPERTS_IR)
     rng = np.random.default_rng(8)
     wu, wg, wd = f32(rng, 4, 32, 16), f32(rng, 4, 32, 16), f32(rng, 4, 16, 32)
     for tokens in TOKEN_COUNTS:
@@ -260,9 +246,9 @@ func.func @main(%x: tensor<?x16xf32> {eff.name = "x"}, %wr: tensor<4x16xf32> {ef
 """
 
 
-def test_experts_gelu_biases_routed_in_function(compiled):
+def test_experts_gelu_biases_routed_in_function(compile_ir):
     """Router (top-2, normalised, capacity 1.0) feeding plain GELU experts with biases in one function."""
-    module = compiled(ROUTED_GELU_IR)
+    module = compile_ir(ROUTED_GELU_IR)
     rng = np.random.default_rng(9)
     wu, bu = f32(rng, 4, 24, 16, scale=0.3), f32(rng, 4, 24, scale=0.3)
     wd, bd = f32(rng, 4, 16, 24, scale=0.3), f32(rng, 4, 16, scale=0.3)
@@ -316,8 +302,8 @@ func.func @main(%x: tensor<?x16xf32> {eff.name = "x"}, %d: tensor<?x16xf32> {eff
 """
 
 
-def test_residual_moe(compiled):
-    module = compiled(RESIDUAL_IR)
+def test_residual_moe(compile_ir):
+    module = compile_ir(RESIDUAL_IR)
     rng = np.random.default_rng(11)
     wc, bc = f32(rng, 2, 16), np.array([0.3, -0.7], np.float32)
     for tokens in TOKEN_COUNTS:
@@ -327,7 +313,7 @@ def test_residual_moe(compiled):
         assert_close(out["y"], expected, f"residual_moe T={tokens}")
 
 
-def test_residual_moe_pipeline(compiled):
+def test_residual_moe_pipeline(compile_ir):
     """Dense FFN, router and experts, then the residual mix, all in one function."""
     ir = """
 func.func @main(%x: tensor<?x16xf32> {eff.name = "x"}, %w1: tensor<32x16xf32> {eff.name = "w1"},
@@ -345,7 +331,7 @@ func.func @main(%x: tensor<?x16xf32> {eff.name = "x"}, %w1: tensor<32x16xf32> {e
   return %y : tensor<?x16xf32>
 }
 """
-    module = compiled(ir)
+    module = compile_ir(ir)
     rng = np.random.default_rng(12)
     w1, w2 = f32(rng, 32, 16, scale=0.3), f32(rng, 16, 32, scale=0.3)
     wu, wg, wd = f32(rng, 4, 32, 16, scale=0.3), f32(rng, 4, 32, 16, scale=0.3), f32(rng, 4, 16, 32, scale=0.3)
@@ -361,7 +347,7 @@ func.func @main(%x: tensor<?x16xf32> {eff.name = "x"}, %w1: tensor<32x16xf32> {e
         assert_close(out["y"], expected, f"residual pipeline T={tokens}")
 
 
-def test_moe_rank3_dynamic(compiled):
+def test_moe_rank3_dynamic(compile_ir):
     """[?, ?, D] activations (two dynamic leading dimensions) through router, experts and residual mix."""
     ir = """
 func.func @main(%x: tensor<?x?x16xf32> {eff.name = "x"}, %wr: tensor<4x16xf32> {eff.name = "wr"},
@@ -380,7 +366,7 @@ func.func @main(%x: tensor<?x?x16xf32> {eff.name = "x"}, %wr: tensor<4x16xf32> {
   return %y, %rw, %ri : tensor<?x?x16xf32>, tensor<?x?x2xf32>, tensor<?x?x2xi64>
 }
 """
-    module = compiled(ir)
+    module = compile_ir(ir)
     rng = np.random.default_rng(13)
     wu, wg, wd = f32(rng, 4, 32, 16, scale=0.3), f32(rng, 4, 32, 16, scale=0.3), f32(rng, 4, 16, 32, scale=0.3)
     bd, wc, bc = f32(rng, 4, 16), f32(rng, 2, 16), f32(rng, 2)

@@ -109,26 +109,6 @@ Value unflattenFromMatrix(OpBuilder &b, Location loc, Value matrix, Value like) 
                                        ArrayRef<ReassociationIndices>{leading, {rank - 1}}, outputShape);
 }
 
-Value matmulTransposedB(OpBuilder &b, Location loc, Value a, Value w, Value init) {
-  MLIRContext *ctx = b.getContext();
-  AffineExpr m, n, k;
-  bindDims(ctx, m, n, k);
-  auto maps = AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, ctx);
-  Type resultType = init.getType();
-  Type accType = computeType(getElementTypeOrSelf(resultType));
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{resultType}, ValueRange{a, w}, ValueRange{init}, maps,
-      {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value lhs = castScalar(nb, nl, args[0], accType), rhs = castScalar(nb, nl, args[1], accType);
-        Value acc = castScalar(nb, nl, args[2], accType);
-        Value product = arith::MulFOp::create(nb, nl, lhs, rhs);
-        Value sum = arith::AddFOp::create(nb, nl, acc, product);
-        linalg::YieldOp::create(nb, nl, castScalar(nb, nl, sum, args[2].getType()));
-      });
-  return generic.getResult(0);
-}
-
 Value transpose2D(OpBuilder &b, Location loc, Value matrix) {
   SmallVector<OpFoldResult> sizes = getSizes(b, loc, matrix);
   Value init = createEmpty(b, loc, {sizes[1], sizes[0]}, getElementTypeOrSelf(matrix.getType()));
@@ -257,9 +237,6 @@ Value lastDimAsScalar(OpBuilder &b, Location loc, Value tensor, Type type) {
   return castScalar(b, loc, dim, type);
 }
 
-} // namespace effc::lowering
-
-namespace effc::lowering {
 
 Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias, Type resultElementType) {
   if (!resultElementType)
@@ -306,10 +283,6 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
                linalg::YieldOp::create(nb, nl, castScalar(nb, nl, sum, args[2].getType()));
              })
       .getResult(0);
-}
-
-Value buildLinearNd(OpBuilder &b, Location loc, Value x, Value weight, Value bias, Type resultElementType) {
-  return buildLinear(b, loc, x, weight, bias, resultElementType);
 }
 
 } // namespace effc::lowering

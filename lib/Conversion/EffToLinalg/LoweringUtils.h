@@ -48,10 +48,6 @@ mlir::Value flattenToMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value 
 /// Views `[M, N]` as `like`'s leading dimensions followed by `N`: the inverse of flattenToMatrix.
 mlir::Value unflattenFromMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix, mlir::Value like);
 
-/// `init[m, n] + Σ_k a[m, k] · w[n, k]`: the contraction of nn.Linear.
-mlir::Value matmulTransposedB(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a, mlir::Value w,
-                              mlir::Value init);
-
 /// The transpose of a matrix (`linalg.transpose`).
 mlir::Value transpose2D(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix);
 
@@ -87,14 +83,6 @@ mlir::Value buildLastDimReduction(mlir::OpBuilder &b, mlir::Location loc, mlir::
 
 /// The number of elements of a tensor's last dimension as a scalar of `type`.
 mlir::Value lastDimAsScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor, mlir::Type type);
-
-} // namespace effc::lowering
-
-namespace effc::lowering {
-
-/// Same as buildLinear (kept for the adapter and MoE lowerings that call it by this name).
-mlir::Value buildLinearNd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value weight,
-                          mlir::Value bias, mlir::Type resultElementType = {});
 
 } // namespace effc::lowering
 

@@ -160,7 +160,7 @@ struct RouterLowering : OpConversionPattern<RouterOp> {
 
     // scores [T, E] in f32.
     Value matrix = flattenToMatrix(b, loc, input);
-    Value logits = buildLinearNd(b, loc, matrix, weight, Value(), f32); // accumulated in f32
+    Value logits = buildLinear(b, loc, matrix, weight, Value(), f32); // accumulated in f32
     Value scores;
     if (op.getGating() == GatingKind::softmax)
       scores = buildSoftmaxF32(b, loc, logits);
@@ -537,7 +537,7 @@ struct ResidualMoeLowering : OpConversionPattern<ResidualMoeOp> {
 
     // c = softmax(x · W_coefᵀ + b_coef) over the 2 coefficients, in f32: [..., 2]. The activations keep
     // their rank (no matrix view), so no reshape is needed on the way back.
-    Value logits = buildLinearNd(b, loc, adaptor.getInput(), adaptor.getCoefficientWeight(),
+    Value logits = buildLinear(b, loc, adaptor.getInput(), adaptor.getCoefficientWeight(),
                                  adaptor.getCoefficientBias(), b.getF32Type());
     Value coefficients = buildSoftmaxF32(b, loc, logits);
 

@@ -1,0 +1,27 @@
+"""Shared fixtures of the end-to-end tests."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "reference"))
+
+from effc_testing import CompiledModule  # noqa: E402
+
+
+@pytest.fixture
+def compile_ir():
+    """Compiles IR text once for several runs (e.g. dynamic shapes); the modules are removed after the test."""
+    modules = []
+
+    def compile_(ir):
+        module = CompiledModule(ir)
+        modules.append(module)
+        return module
+
+    yield compile_
+    for module in modules:
+        module.close()
