@@ -56,6 +56,8 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &opti
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.optLevel > 0)
+    pm.addNestedPass<func::FuncOp>(createEffcPlanActivationArenaPass());
   pm.addPass(createEffcCpuLowerVectorsPass());
   VectorTransferToSCFOptions vectorToSCF;
   vectorToSCF.enableFullUnroll();

@@ -92,6 +92,28 @@ def EffcOutlineParallelLoopsPass : Pass<"effc-outline-parallel-loops", "::mlir::
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
 }
 
+def EffcPlanActivationArenaPass : Pass<"effc-plan-activation-arena", "::mlir::func::FuncOp"> {
+  let summary = "Place a function's intermediate buffers in one arena, planned at compile time";
+  let description = [{
+    On memrefs, before deallocation is inserted. The buffers a function allocates at its top level and
+    does not return (its activations) get lifetimes: from their allocation to the last top-level op that
+    uses them or a view of them. Buffers whose lifetimes do not overlap share a slot (greedy interval
+    colouring), so memory is reused between layers. Each slot is as large as its largest buffer, sizes may
+    be dynamic (computed at the function's entry from the argument shapes), and the slots are laid out
+    one after another, 64-byte aligned, in one arena:
+
+    ```mlir
+    %arena = memref.alloc(%bytes) {alignment = 64 : i64} : memref<?xi8>
+    %h = memref.view %arena[%offset][%rows] : memref<?xi8> to memref<?x768xf32>
+    ```
+
+    A call thus makes one allocation for all its activations instead of one per op. Buffers that escape
+    (returned, yielded from a loop) or whose dynamic sizes are not computable at the entry keep their own
+    allocation.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
   let summary = "Fold layout changes of constant weights at compile time";
   let description = [{
