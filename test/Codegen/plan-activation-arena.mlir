@@ -33,7 +33,7 @@ func.func @static_reuse(%x: memref<16xf32>) -> memref<16xf32> {
 
 // Dynamic sizes: the slot sizes and the arena are computed at the entry from the argument's shape.
 // CHECK-LABEL: func.func @dynamic_rows(
-// CHECK-SAME:      %[[X:.+]]: memref<?x64xf32>
+// CHECK-SAME:      %[[X:[^:]+]]: memref<?x64xf32>
 // CHECK:         %[[ROWS:.+]] = memref.dim %[[X]], %{{.+}} : memref<?x64xf32>
 // CHECK:         %[[BYTES:.+]] = arith.muli %[[ROWS]], %{{.+}} : index
 // CHECK:         %[[ARENA:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?xi8>
