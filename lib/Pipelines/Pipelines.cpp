@@ -26,7 +26,7 @@ using namespace mlir;
 
 namespace effc {
 
-void buildEffToLinalgPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+void buildEffToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
   mlir::eff::EffMaterializeParametersPassOptions parameters;
   parameters.weightsFile = options.weightsFile;
   parameters.baseDir = options.baseDir;
@@ -46,7 +46,7 @@ void buildEffToLinalgPipeline(OpPassManager &pm, const CpuPipelineOptions &optio
   }
 }
 
-void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Bufferize with plain row-major memrefs at function boundaries: the runtime passes contiguous tensors.
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -92,18 +92,31 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &opti
   pm.addPass(createCanonicalizerPass());
 }
 
-void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+void buildCpuPipeline(OpPassManager &pm, const PipelineOptions &options) {
   buildEffToLinalgPipeline(pm, options);
   buildLinalgToLLVMPipeline(pm, options);
 }
 
+llvm::ArrayRef<llvm::StringRef> supportedTargets() {
+  static constexpr llvm::StringRef targets[] = {"cpu"};
+  return targets;
+}
+
+LogicalResult buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  if (options.target == "cpu") {
+    buildCpuPipeline(pm, options);
+    return success();
+  }
+  return failure();
+}
+
 void registerPipelines() {
-  PassPipelineRegistration<CpuPipelineOptions>("effc-cpu-pipeline", "eff -> LLVM dialect for the host CPU",
-                                               buildCpuPipeline);
-  PassPipelineRegistration<CpuPipelineOptions>("effc-eff-to-linalg-pipeline",
+  PassPipelineRegistration<PipelineOptions>("effc-cpu-pipeline", "eff -> LLVM dialect for the host CPU",
+                                            buildCpuPipeline);
+  PassPipelineRegistration<PipelineOptions>("effc-eff-to-linalg-pipeline",
                                                "eff -> linalg on tensors (first half of effc-cpu-pipeline)",
                                                buildEffToLinalgPipeline);
-  PassPipelineRegistration<CpuPipelineOptions>("effc-linalg-to-llvm-pipeline",
+  PassPipelineRegistration<PipelineOptions>("effc-linalg-to-llvm-pipeline",
                                                "linalg on tensors -> LLVM dialect (second half)",
                                                buildLinalgToLLVMPipeline);
 }

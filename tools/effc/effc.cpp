@@ -26,6 +26,7 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -151,8 +152,8 @@ int main(int argc, char **argv) {
                               "effc: compile eff IR into a shared object for the effc runtime\n\n"
                               "  effc model.mlir -o model.so     compile ahead of time\n"
                               "  effc-run model.so --input x=x.npy   run it\n");
-  if (target != "cpu")
-    return fail("unknown --target '" + target + "' (supported: cpu)");
+  if (!llvm::is_contained(effc::supportedTargets(), llvm::StringRef(target)))
+    return fail("unknown --target '" + target + "' (supported: " + llvm::join(effc::supportedTargets(), ", ") + ")");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -202,7 +203,8 @@ int main(int argc, char **argv) {
   if (outputPath.empty())
     outputPath = defaultOutput(kind);
   stage("lowering eff to the LLVM dialect (-O" + std::to_string(optLevel) + ")");
-  effc::CpuPipelineOptions options;
+  effc::PipelineOptions options;
+  options.target = target;
   options.optLevel = optLevel;
   options.weightsFile = weightsPath;
   llvm::SmallString<256> baseDir(inputPath);
@@ -210,7 +212,8 @@ int main(int argc, char **argv) {
   options.baseDir = std::string(baseDir);
   PassManager pm(&context);
   pm.enableTiming(rootTiming);
-  effc::buildCpuPipeline(pm, options);
+  if (failed(effc::buildPipeline(pm, options)))
+    return fail("no pipeline for --target " + target);
   if (failed(pm.run(*module)))
     return 1;
 

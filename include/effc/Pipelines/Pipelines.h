@@ -13,6 +13,7 @@
 #define EFFC_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
 
 namespace mlir {
 class OpPassManager;
@@ -20,8 +21,11 @@ class OpPassManager;
 
 namespace effc {
 
-/// Options of the eff -> LLVM dialect pipeline for the host CPU.
-struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions> {
+/// Options of the eff -> LLVM dialect pipelines. `target` selects the pipeline; the target-independent
+/// options (weights, optimisation level) are shared by every target.
+struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
+  Option<std::string> target{*this, "target", llvm::cl::desc("Target to compile for (cpu)"),
+                             llvm::cl::init("cpu")};
   Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("Optimisation level, 0 to 3"), llvm::cl::init(3)};
   Option<std::string> weightsFile{*this, "weights-file",
                                   llvm::cl::desc("Safetensors file for eff.parameter ops (default: the "
@@ -33,13 +37,19 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
 };
 
 /// eff (weights materialised) -> linalg on tensors.
-void buildEffToLinalgPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
+void buildEffToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// linalg on tensors -> LLVM dialect, with the C interfaces that lib/Target wraps into the runtime ABI.
-void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// The whole CPU pipeline: eff -> LLVM dialect.
-void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
+void buildCpuPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+
+/// Names of the targets buildPipeline knows.
+llvm::ArrayRef<llvm::StringRef> supportedTargets();
+
+/// The pipeline of `options.target`; fails (adding nothing) for a target it does not know.
+mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// Registers effc-cpu-pipeline (and its halves) with the global pass registry.
 void registerPipelines();
