@@ -38,6 +38,7 @@ void buildEffToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options)
     pm.addPass(createEffcFuseElementwisePass());
     pm.addPass(createCanonicalizerPass());
   }
+  pm.addPass(createEffcInferDimensionGroupsPass());
   pm.addPass(createEffcPackWeightsPass());
   if (options.optLevel > 0) {
     pm.addNestedPass<func::FuncOp>(createEffcCpuTileAndVectorizePass());

@@ -251,8 +251,8 @@ public:
         i32Ty(llvm::Type::getInt32Ty(ctx)), i64Ty(llvm::Type::getInt64Ty(ctx)) {
     // effc_abi_host_t: {u32 version, parallel_for, alloc, free, host_ctx}
     hostTy = llvm::StructType::get(ctx, {i32Ty, ptrTy, ptrTy, ptrTy, ptrTy});
-    // effc_abi_tensor_info_t: {name, u32 dtype, u32 rank, dims}
-    tensorInfoTy = llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, ptrTy});
+    // effc_abi_tensor_info_t: {name, u32 dtype, u32 rank, dims, dim_groups}
+    tensorInfoTy = llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
     // effc_abi_function_t: {name, invoke, u32 num_inputs, u32 num_outputs, inputs, outputs}
     functionTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
     // effc_abi_module_t: {u32 version, u32 num_functions, functions, producer, host_slot, weights_file,
@@ -315,8 +315,16 @@ private:
                                                       reinterpret_cast<const uint64_t *>(tensor.dims.data()),
                                                       tensor.dims.size())),
                                                   "effc_dims");
+      bool grouped = llvm::any_of(tensor.dimGroups, [](int32_t group) { return group >= 0; });
+      llvm::Constant *groups =
+          grouped ? constantGlobal(llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint32_t>(
+                                       reinterpret_cast<const uint32_t *>(tensor.dimGroups.data()),
+                                       tensor.dimGroups.size())),
+                                   "effc_dim_groups")
+                  : static_cast<llvm::Constant *>(llvm::ConstantPointerNull::get(ptrTy));
       infos.push_back(llvm::ConstantStruct::get(tensorInfoTy, {string(tensor.name), llvm::ConstantInt::get(i32Ty, tensor.dtype),
-                                                               llvm::ConstantInt::get(i32Ty, tensor.dims.size()), dims}));
+                                                               llvm::ConstantInt::get(i32Ty, tensor.dims.size()), dims,
+                                                               groups}));
     }
     return constantGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(tensorInfoTy, infos.size()), infos),
                           "effc_tensors");
@@ -512,6 +520,14 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
     return module.emitError("translation to LLVM IR failed");
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
+  // Dimension groups of the inputs, found by effc-infer-dimension-groups before lowering.
+  std::vector<EntryPointSignature> signatures(entryPoints.begin(), entryPoints.end());
+  if (auto groups = module->getAttrOfType<DictionaryAttr>("effc.dimension_groups"))
+    for (EntryPointSignature &entry : signatures)
+      if (auto arguments = groups.getAs<ArrayAttr>(entry.name))
+        for (auto [input, attr] : llvm::zip(entry.inputs, arguments))
+          if (auto perDim = dyn_cast<DenseI32ArrayAttr>(attr); perDim && perDim.size() == (int64_t)input.dims.size())
+            input.dimGroups.assign(perDim.asArrayRef().begin(), perDim.asArrayRef().end());
   std::optional<ExternalWeights> weights;
   if (!options.externalWeightsPath.empty()) {
     FailureOr<ExternalWeights> written =
@@ -520,7 +536,7 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
       return module.emitError(error);
     weights = *written;
   }
-  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(entryPoints, weights ? &*weights : nullptr, error)))
+  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(signatures, weights ? &*weights : nullptr, error)))
     return module.emitError(error);
   for (llvm::Function &function : *llvmModule) {
     if (function.isDeclaration())

@@ -91,10 +91,14 @@ static effc_status_t validate_tensor_info(const effc_abi_tensor_info_t *info) {
   if (info->rank > EFFC_MAX_RANK || (info->rank && !info->dims))
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "tensor '%s' has invalid rank %u", info->name,
                             info->rank);
-  for (uint32_t d = 0; d < info->rank; ++d)
+  for (uint32_t d = 0; d < info->rank; ++d) {
     if (info->dims[d] < 0 && info->dims[d] != EFFC_DYNAMIC_DIM)
       return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "tensor '%s' dimension %u has invalid extent %lld",
                               info->name, d, (long long)info->dims[d]);
+    if (info->dim_groups && info->dim_groups[d] < -1)
+      return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "tensor '%s' dimension %u has invalid group %d",
+                              info->name, d, (int)info->dim_groups[d]);
+  }
   return NULL;
 }
 
@@ -428,6 +432,26 @@ static effc_status_t check_inputs(const effc_abi_function_t *fn, const effc_tens
       if (dims[d] < 0 || (info->dims[d] != EFFC_DYNAMIC_DIM && dims[d] != info->dims[d]))
         return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "input '%s' dimension %u: expected %lld, got %lld",
                                 info->name, d, (long long)info->dims[d], (long long)dims[d]);
+    /* Dimensions the compiled code requires to be equal: compare with the first earlier one of the group. */
+    for (uint32_t d = 0; info->dim_groups && d < info->rank; ++d) {
+      int32_t group = info->dim_groups[d];
+      for (size_t j = 0; group >= 0 && j <= i; ++j) {
+        const effc_abi_tensor_info_t *other = &fn->inputs[j];
+        uint32_t end = j == i ? d : other->rank;
+        for (uint32_t e = 0; other->dim_groups && e < end; ++e) {
+          if (other->dim_groups[e] != group)
+            continue;
+          int64_t extent = effc_tensor_dims(inputs[j])[e];
+          if (extent != dims[d])
+            return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT,
+                                    "input '%s' dimension %u is %lld, but input '%s' dimension %u is %lld; the model "
+                                    "needs them equal",
+                                    info->name, d, (long long)dims[d], other->name, e, (long long)extent);
+          group = -1; /* checked against the group's first dimension */
+          break;
+        }
+      }
+    }
     int64_t num_elements;
     size_t byte_size; /* tensors are validated on creation; this guards against overflow all the same */
     EFFC_RETURN_IF_ERROR(effc_status_annotate(

@@ -16,7 +16,7 @@
  *   same_twice(x[?]) -> y1[?], y2[?]         returns one new buffer twice
  *   embed(ids: i64[?]) -> out[?,2]           out[i,:] = ids[i]
  *   sum(x[?]) -> s[]                         rank-0 output
- * Build variants (-D): FAKE_ABI_VERSION=N (header version; N > 1 makes the query return NULL),
+ * Build variants (-D): FAKE_ABI_VERSION=N (header version; N > EFFC_ABI_VERSION makes the query return NULL),
  * FAKE_NO_QUERY (exports no query symbol), FAKE_BAD_HEADER (an invalid dtype), FAKE_EXTERNAL_WEIGHTS
  * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i).
  *
@@ -207,23 +207,23 @@ static const int64_t k_dyn_4[] = {EFFC_DYNAMIC_DIM, 4}, k_dyn_8[] = {EFFC_DYNAMI
 #define ADD_A_DTYPE EFFC_DTYPE_F32
 #endif
 
-static const effc_abi_tensor_info_t k_add_in[] = {{"a", ADD_A_DTYPE, 2, k_dyn_4}, {"b", EFFC_DTYPE_F32, 2, k_dyn_4}};
-static const effc_abi_tensor_info_t k_add_out[] = {{"out", EFFC_DTYPE_F32, 2, k_dyn_4}};
-static const effc_abi_tensor_info_t k_scale_in[] = {{"x", EFFC_DTYPE_F32, 2, k_dyn_8}, {"s", EFFC_DTYPE_F32, 1, k_dyn}};
-static const effc_abi_tensor_info_t k_scale_out[] = {{"out", EFFC_DTYPE_F32, 2, k_dyn_8}};
-static const effc_abi_tensor_info_t k_x1[] = {{"x", EFFC_DTYPE_F32, 1, k_dyn}};
-static const effc_abi_tensor_info_t k_y1[] = {{"y", EFFC_DTYPE_F32, 1, k_dyn}};
-static const effc_abi_tensor_info_t k_const_out[] = {{"c", EFFC_DTYPE_F32, 2, k_2_3}};
-static const effc_abi_tensor_info_t k_strided_in[] = {{"x", EFFC_DTYPE_F32, 2, k_dyn_3}};
-static const effc_abi_tensor_info_t k_strided_out[] = {{"y", EFFC_DTYPE_F32, 2, k_3_dyn}};
-static const effc_abi_tensor_info_t k_twice_out[] = {{"y1", EFFC_DTYPE_F32, 1, k_dyn}, {"y2", EFFC_DTYPE_F32, 1, k_dyn}};
-static const effc_abi_tensor_info_t k_embed_in[] = {{"ids", EFFC_DTYPE_I64, 1, k_dyn}};
-static const effc_abi_tensor_info_t k_embed_out[] = {{"out", EFFC_DTYPE_F32, 2, k_dyn_2}};
-static const effc_abi_tensor_info_t k_sum_out[] = {{"s", EFFC_DTYPE_F32, 0, NULL}};
+static const effc_abi_tensor_info_t k_add_in[] = {{"a", ADD_A_DTYPE, 2, k_dyn_4, NULL}, {"b", EFFC_DTYPE_F32, 2, k_dyn_4, NULL}};
+static const effc_abi_tensor_info_t k_add_out[] = {{"out", EFFC_DTYPE_F32, 2, k_dyn_4, NULL}};
+static const effc_abi_tensor_info_t k_scale_in[] = {{"x", EFFC_DTYPE_F32, 2, k_dyn_8, NULL}, {"s", EFFC_DTYPE_F32, 1, k_dyn, NULL}};
+static const effc_abi_tensor_info_t k_scale_out[] = {{"out", EFFC_DTYPE_F32, 2, k_dyn_8, NULL}};
+static const effc_abi_tensor_info_t k_x1[] = {{"x", EFFC_DTYPE_F32, 1, k_dyn, NULL}};
+static const effc_abi_tensor_info_t k_y1[] = {{"y", EFFC_DTYPE_F32, 1, k_dyn, NULL}};
+static const effc_abi_tensor_info_t k_const_out[] = {{"c", EFFC_DTYPE_F32, 2, k_2_3, NULL}};
+static const effc_abi_tensor_info_t k_strided_in[] = {{"x", EFFC_DTYPE_F32, 2, k_dyn_3, NULL}};
+static const effc_abi_tensor_info_t k_strided_out[] = {{"y", EFFC_DTYPE_F32, 2, k_3_dyn, NULL}};
+static const effc_abi_tensor_info_t k_twice_out[] = {{"y1", EFFC_DTYPE_F32, 1, k_dyn, NULL}, {"y2", EFFC_DTYPE_F32, 1, k_dyn, NULL}};
+static const effc_abi_tensor_info_t k_embed_in[] = {{"ids", EFFC_DTYPE_I64, 1, k_dyn, NULL}};
+static const effc_abi_tensor_info_t k_embed_out[] = {{"out", EFFC_DTYPE_F32, 2, k_dyn_2, NULL}};
+static const effc_abi_tensor_info_t k_sum_out[] = {{"s", EFFC_DTYPE_F32, 0, NULL, NULL}};
 #ifdef FAKE_EXTERNAL_WEIGHTS
 static const int64_t k_16[] = {16};
-static const effc_abi_tensor_info_t k_w_in[] = {{"x", EFFC_DTYPE_F32, 1, k_16}};
-static const effc_abi_tensor_info_t k_w_out[] = {{"y", EFFC_DTYPE_F32, 1, k_16}};
+static const effc_abi_tensor_info_t k_w_in[] = {{"x", EFFC_DTYPE_F32, 1, k_16, NULL}};
+static const effc_abi_tensor_info_t k_w_out[] = {{"y", EFFC_DTYPE_F32, 1, k_16, NULL}};
 #endif
 
 static const effc_abi_function_t k_functions[] = {

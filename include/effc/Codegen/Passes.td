@@ -80,6 +80,19 @@ def EffcFuseElementwisePass : Pass<"effc-fuse-elementwise"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def EffcInferDimensionGroupsPass : Pass<"effc-infer-dimension-groups", "::mlir::ModuleOp"> {
+  let summary = "Find the dynamic input dimensions that the lowered code requires to be equal";
+  let description = [{
+    On linalg on tensors, before tiling. Every loop of a linalg op indexes its operands' dimensions
+    together, so their extents must agree; `tensor.dim`, `tensor.empty`, casts and reshapes carry
+    dimensions across ops. A union-find over these facts groups the dynamic dimensions of each public
+    function's arguments. The groups are recorded in the module attribute `effc.dimension_groups`
+    (`{function = [array<i32: group per dimension, or -1>, ...]}`). The target writes them into the
+    module's ABI tables, and the runtime then refuses inputs whose grouped dimensions differ, instead of
+    letting compiled code read out of bounds.
+  }];
+}
+
 def EffcOutlineParallelLoopsPass : Pass<"effc-outline-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Outline scf.forall bodies into functions run by the runtime's thread pool";
   let description = [{

@@ -36,6 +36,7 @@ struct TensorSignature {
   std::string name;
   uint32_t dtype = 0;         ///< effc_dtype_t
   std::vector<int64_t> dims; ///< EFFC_DYNAMIC_DIM (-1) where dynamic
+  std::vector<int32_t> dimGroups; ///< inputs only: group of each dimension that must agree, or -1
 };
 
 /// A public function of the compiled module.

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of the structures below. */
-#define EFFC_ABI_VERSION 1u
+#define EFFC_ABI_VERSION 2u
 
 /* The symbol a compiled module exports. */
 #define EFFC_MODULE_QUERY_SYMBOL "effc_module_query"
@@ -68,6 +68,9 @@ typedef struct effc_abi_tensor_info_t {
   uint32_t dtype; /* effc_dtype_t */
   uint32_t rank;
   const int64_t *dims; /* rank extents; EFFC_DYNAMIC_DIM where dynamic */
+  /* Optional (NULL: none). For each dimension, -1, or a group id: every input dimension of a function with
+   * the same group id must have the same extent at run time (the compiled code assumes it). */
+  const int32_t *dim_groups;
 } effc_abi_tensor_info_t;
 
 /* One entry point (a public function of the compiled IR). */

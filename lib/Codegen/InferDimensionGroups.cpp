@@ -1,0 +1,159 @@
+//===- InferDimensionGroups.cpp - which input dimensions must agree --------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Implements effc-infer-dimension-groups: a union-find over (value, dimension) pairs, joined wherever the
+// lowered IR assumes two extents are equal, projected onto the dynamic dimensions of each entry point's
+// arguments.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+
+namespace effc {
+#define GEN_PASS_DEF_EFFCINFERDIMENSIONGROUPSPASS
+#include "effc/Codegen/Passes.h.inc"
+} // namespace effc
+
+using namespace mlir;
+
+namespace {
+
+/// A dimension of a tensor value, or (with dim == -1) an index value used as an extent.
+using DimKey = std::pair<void *, int64_t>;
+
+class DimensionClasses {
+public:
+  DimKey dimOf(Value value, int64_t dim) { return {value.getAsOpaquePointer(), dim}; }
+  DimKey extent(Value index) { return {index.getAsOpaquePointer(), -1}; }
+  void join(DimKey a, DimKey b) { classes.unionSets(a, b); }
+  bool same(DimKey a, DimKey b) const {
+    return classes.contains(a) && classes.contains(b) && classes.isEquivalent(a, b);
+  }
+
+  /// Records the equalities one op assumes.
+  void visit(Operation *op) {
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+      if (!linalgOp.hasPureTensorSemantics())
+        return;
+      // Operand dimensions indexed by the same loop have the loop's extent.
+      SmallVector<std::optional<DimKey>> loopDims(linalgOp.getNumLoops());
+      for (OpOperand &operand : op->getOpOperands()) {
+        if (!isa<RankedTensorType>(operand.get().getType()))
+          continue;
+        AffineMap map = linalgOp.getMatchingIndexingMap(&operand);
+        for (auto [position, expr] : llvm::enumerate(map.getResults())) {
+          auto dim = dyn_cast<AffineDimExpr>(expr);
+          if (!dim)
+            continue;
+          DimKey key = dimOf(operand.get(), position);
+          if (auto &loop = loopDims[dim.getPosition()])
+            join(*loop, key);
+          else
+            loop = key;
+        }
+      }
+      // Results have their init's shape.
+      for (auto [result, init] : llvm::zip(op->getResults(), linalgOp.getDpsInits()))
+        joinShapes(result, init);
+      return;
+    }
+    if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+      for (auto [dim, size] : llvm::enumerate(empty.getMixedSizes()))
+        if (auto value = dyn_cast<Value>(size))
+          join(dimOf(empty, dim), extent(value));
+      return;
+    }
+    if (auto dimOp = dyn_cast<tensor::DimOp>(op)) {
+      if (std::optional<int64_t> index = dimOp.getConstantIndex())
+        join(extent(dimOp), dimOf(dimOp.getSource(), *index));
+      return;
+    }
+    if (auto cast = dyn_cast<tensor::CastOp>(op)) {
+      joinShapes(cast.getResult(), cast.getSource());
+      return;
+    }
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      joinReshape(expand.getSrc(), expand.getResult(), expand.getReassociationIndices(), /*expanding=*/true);
+      for (auto [dim, size] : llvm::enumerate(expand.getMixedOutputShape()))
+        if (auto value = dyn_cast<Value>(size))
+          join(dimOf(expand.getResult(), dim), extent(value));
+      return;
+    }
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+      joinReshape(collapse.getSrc(), collapse.getResult(), collapse.getReassociationIndices(), /*expanding=*/false);
+  }
+
+private:
+  void joinShapes(Value a, Value b) {
+    auto type = dyn_cast<RankedTensorType>(a.getType());
+    auto other = dyn_cast<RankedTensorType>(b.getType());
+    if (!type || !other || type.getRank() != other.getRank())
+      return;
+    for (int64_t dim = 0; dim < type.getRank(); ++dim)
+      join(dimOf(a, dim), dimOf(b, dim));
+  }
+
+  /// Groups of one dimension are the same dimension on both sides of a reshape.
+  void joinReshape(Value source, Value result, ArrayRef<ReassociationIndices> groups, bool expanding) {
+    for (auto [collapsedDim, group] : llvm::enumerate(groups)) {
+      if (group.size() != 1)
+        continue;
+      int64_t expandedDim = group.front();
+      Value collapsed = expanding ? source : result, expanded = expanding ? result : source;
+      join(dimOf(collapsed, collapsedDim), dimOf(expanded, expandedDim));
+    }
+  }
+
+  llvm::EquivalenceClasses<DimKey> classes;
+};
+
+struct EffcInferDimensionGroupsPass
+    : effc::impl::EffcInferDimensionGroupsPassBase<EffcInferDimensionGroupsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Builder builder(&getContext());
+    SmallVector<NamedAttribute> functions;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (!func.isPublic() || func.isExternal())
+        continue;
+      DimensionClasses classes;
+      func.walk([&](Operation *op) { classes.visit(op); });
+
+      // Number the classes of the arguments' dynamic dimensions in order of first appearance.
+      SmallVector<std::pair<DimKey, int32_t>> representatives;
+      SmallVector<Attribute> arguments;
+      for (BlockArgument argument : func.getArguments()) {
+        SmallVector<int32_t> groups;
+        auto type = dyn_cast<RankedTensorType>(argument.getType());
+        for (int64_t dim = 0; type && dim < type.getRank(); ++dim) {
+          int32_t group = -1;
+          if (type.isDynamicDim(dim)) {
+            DimKey key = classes.dimOf(argument, dim);
+            for (auto &[representative, id] : representatives)
+              if (classes.same(representative, key))
+                group = id;
+            if (group < 0) {
+              group = static_cast<int32_t>(representatives.size());
+              representatives.push_back({key, group});
+            }
+          }
+          groups.push_back(group);
+        }
+        arguments.push_back(builder.getDenseI32ArrayAttr(groups));
+      }
+      functions.push_back(builder.getNamedAttr(func.getSymName(), builder.getArrayAttr(arguments)));
+    }
+    module->setAttr("effc.dimension_groups", builder.getDictionaryAttr(functions));
+  }
+};
+
+} // namespace

@@ -1,0 +1,46 @@
+// RUN: effc-opt %s --effc-infer-dimension-groups | FileCheck %s
+
+// effc-infer-dimension-groups (lib/Codegen/InferDimensionGroups.cpp): dynamic argument dimensions indexed
+// by one linalg loop (directly, or through tensor.dim / tensor.empty / casts / reshapes) share a group.
+
+// %a and %b are added elementwise: their rows share group 0. %c is only read through tensor.dim into
+// an unrelated tensor.empty, and its second (dynamic) dimension is used nowhere: own groups 1 and 2.
+// Static dimensions are -1.
+// CHECK: module attributes {effc.dimension_groups = {
+// CHECK-SAME: add_rows = [array<i32: 0, -1>, array<i32: 0, -1>, array<i32: 1, 2>]
+// The mask's length is the key length of the attention scores: it joins the keys' rows (group 1), and the
+// batch of both joins group 0 through the 3-D contraction.
+// CHECK-SAME: scores = [array<i32: 0, 1, -1>, array<i32: 0, 1>]
+#id = affine_map<(i, j) -> (i, j)>
+func.func @add_rows(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>, %c: tensor<?x?xf32>) -> tensor<?x4xf32> {
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %a, %c0 : tensor<?x4xf32>
+  %init = tensor.empty(%rows) : tensor<?x4xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<?x4xf32>, tensor<?x4xf32>) outs(%init : tensor<?x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4xf32>
+  %crows = tensor.dim %c, %c0 : tensor<?x?xf32>
+  %unused = tensor.empty(%crows) : tensor<?x8xf32>
+  return %sum : tensor<?x4xf32>
+}
+
+#k = affine_map<(b, j, d) -> (b, j, d)>
+#m = affine_map<(b, j, d) -> (b, j)>
+func.func @scores(%k: tensor<?x?x8xf32>, %mask: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %k, %c0 : tensor<?x?x8xf32>
+  %l = tensor.dim %k, %c1 : tensor<?x?x8xf32>
+  %init = tensor.empty(%b, %l) : tensor<?x?xf32>
+  %r = linalg.generic {indexing_maps = [#k, #m, #m], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%k, %mask : tensor<?x?x8xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
