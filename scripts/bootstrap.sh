@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-PACKAGES=(cmake ninja-build clang-22 lld-22 llvm-22-dev libmlir-22-dev mlir-22-tools
+PACKAGES=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
           python3-numpy python3-pytest python3-torch libopenblas0-pthread)
 missing=()
 for package in "${PACKAGES[@]}"; do
