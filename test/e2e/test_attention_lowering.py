@@ -10,18 +10,11 @@ one compile_ir module on two different input shapes.
 Run with: /usr/bin/python3 -m pytest test/e2e/test_attention_lowering.py
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "reference"))
-
-import eff_reference as ref  # noqa: E402
-from effc_testing import CompiledModule, compile_and_run  # noqa: E402
+import eff_reference as ref
+from effc_testing import compile_and_run
 
 F32_TOL = dict(rtol=1e-4, atol=1e-5)
 F16_TOL = dict(rtol=4e-3, atol=4e-3)

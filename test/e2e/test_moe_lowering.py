@@ -7,18 +7,11 @@ indices must match the reference exactly; weights and outputs to rtol 1e-4, atol
 Run with: /usr/bin/python3 -m pytest test/e2e/test_moe_lowering.py
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "reference"))
-
-import eff_reference as ref  # noqa: E402
-from effc_testing import CompiledModule  # noqa: E402
+import eff_reference as ref
+from effc_testing import CompiledModule
 
 RTOL, ATOL = 1e-4, 1e-5
 TOKEN_COUNTS = (16, 7)
