@@ -365,23 +365,42 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       return AffineMap::get(numDims, 0, results, ctx);
     };
 
-    // scores[b, g, r, i, j] = Σ_d Q[b, i, g, r, d] · K[b, j, g, d]   (loops b, g, r, i, j, d)
+    // Both contractions are batched matmuls over (b, g) in the streaming form the CPU schedule tiles and
+    // vectorises (effc-cpu-tile-and-vectorize): rows are (r, i) flattened, and the right-hand operand is
+    // read [K, N]. The transposes are O(L·D) copies next to O(S·L·D) contractions.
+    //   scores[b, g, (r, i), j] = Σ_d Q[b, g, (r, i), d] · Kᵀ[b, g, d, j]
+    OpFoldResult rows;
+    if (std::optional<int64_t> staticLen = getConstantIntValue(queryLen))
+      rows = b.getIndexAttr(group * *staticLen);
+    else
+      rows = arith::MulIOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, group),
+                                   asIndexValue(b, loc, queryLen))
+                 .getResult();
+    Value qRows = tensor::CollapseShapeOp::create(b, loc, buildTranspose(b, loc, q5, {0, 2, 3, 1, 4}),
+                                                  ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
+    Value kT = buildTranspose(b, loc, k4, {0, 2, 3, 1}); // [B, Hkv, Dh, L]
     SmallVector<OpFoldResult> scoreSizes = {batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group),
                                             queryLen, keyLen};
     Value scores;
     {
-      SmallVector<AffineExpr> d = dims(6); // b g r i j d
-      Value init = createFilled(b, loc, scoreSizes, f32, 0.0);
-      SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+      SmallVector<AffineExpr> d = dims(5); // b g m j d
+      Value init = createFilled(b, loc, {batch, indexFoldResult(b, numKvHeads), rows, keyLen}, f32, 0.0);
+      SmallVector<IteratorType> iterators(4, IteratorType::parallel);
       iterators.push_back(IteratorType::reduction);
-      scores = buildGeneric(b, loc, {q5, k4},
-                            {map(6, {d[0], d[3], d[1], d[2], d[5]}), map(6, {d[0], d[4], d[1], d[5]})}, init,
-                            map(6, {d[0], d[1], d[2], d[3], d[4]}), iterators,
-                            [&](OpBuilder &nb, Location nl, ValueRange args) {
-                              Value product = arith::MulFOp::create(nb, nl, castScalar(nb, nl, args[0], f32),
-                                                                    castScalar(nb, nl, args[1], f32));
-                              return Value(arith::AddFOp::create(nb, nl, args[2], product));
-                            });
+      Value flat = buildGeneric(b, loc, {qRows, kT}, {map(5, {d[0], d[1], d[2], d[4]}), map(5, {d[0], d[1], d[4], d[3]})},
+                                init, map(5, {d[0], d[1], d[2], d[3]}), iterators,
+                                [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                  Value product = arith::MulFOp::create(nb, nl, castScalar(nb, nl, args[0], f32),
+                                                                        castScalar(nb, nl, args[1], f32));
+                                  return Value(arith::AddFOp::create(nb, nl, args[2], product));
+                                });
+      auto type = cast<RankedTensorType>(flat.getType());
+      auto scoresType = RankedTensorType::get({type.getDimSize(0), numKvHeads, group,
+                                               getConstantIntValue(queryLen).value_or(ShapedType::kDynamic),
+                                               type.getDimSize(3)},
+                                              f32);
+      scores = tensor::ExpandShapeOp::create(b, loc, scoresType, flat,
+                                             ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}}, scoreSizes);
     }
 
     // Scale, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
@@ -478,23 +497,33 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           });
     }
 
-    // out[b, i, g, r, d] = Σ_j P[b, g, r, i, j] · V[b, j, g, d]   (loops b, i, g, r, d, j)
-    SmallVector<OpFoldResult> outSizes = {batch, queryLen, indexFoldResult(b, numKvHeads), indexFoldResult(b, group),
-                                          headDim};
+    //   out[b, g, (r, i), d] = Σ_j P[b, g, (r, i), j] · V[b, g, j, d], then back to [B, S, Hkv, G, Dh]
     Value out;
     {
-      SmallVector<AffineExpr> d = dims(6); // b i g r d j
-      Value init = createFilled(b, loc, outSizes, f32, 0.0);
-      SmallVector<IteratorType> iterators(5, IteratorType::parallel);
+      Value pRows = tensor::CollapseShapeOp::create(b, loc, probabilities,
+                                                    ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
+      Value vT = buildTranspose(b, loc, v4, {0, 2, 1, 3}); // [B, Hkv, L, Dh]
+      SmallVector<AffineExpr> d = dims(5); // b g m d j
+      Value init = createFilled(b, loc, {batch, indexFoldResult(b, numKvHeads), rows, headDim}, f32, 0.0);
+      SmallVector<IteratorType> iterators(4, IteratorType::parallel);
       iterators.push_back(IteratorType::reduction);
-      out = buildGeneric(b, loc, {probabilities, v4},
-                         {map(6, {d[0], d[2], d[3], d[1], d[5]}), map(6, {d[0], d[5], d[2], d[4]})}, init,
-                         map(6, {d[0], d[1], d[2], d[3], d[4]}), iterators,
-                         [&](OpBuilder &nb, Location nl, ValueRange args) {
-                           Value product =
-                               arith::MulFOp::create(nb, nl, args[0], castScalar(nb, nl, args[1], f32));
-                           return Value(arith::AddFOp::create(nb, nl, args[2], product));
-                         });
+      Value flat = buildGeneric(b, loc, {pRows, vT}, {map(5, {d[0], d[1], d[2], d[4]}), map(5, {d[0], d[1], d[4], d[3]})},
+                                init, map(5, {d[0], d[1], d[2], d[3]}), iterators,
+                                [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                  Value product =
+                                      arith::MulFOp::create(nb, nl, args[0], castScalar(nb, nl, args[1], f32));
+                                  return Value(arith::AddFOp::create(nb, nl, args[2], product));
+                                });
+      auto type = cast<RankedTensorType>(flat.getType());
+      auto outType = RankedTensorType::get({type.getDimSize(0), numKvHeads, group,
+                                            getConstantIntValue(queryLen).value_or(ShapedType::kDynamic),
+                                            type.getDimSize(3)},
+                                           f32);
+      Value heads = tensor::ExpandShapeOp::create(
+          b, loc, outType, flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}},
+          SmallVector<OpFoldResult>{batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group), queryLen,
+                                    headDim});
+      out = buildTranspose(b, loc, heads, {0, 3, 1, 2, 4}); // [B, S, Hkv, G, Dh]
     }
     if (elementType != f32)
       out = buildElementwise(b, loc, out, {out}, {Broadcast::Full}, elementType,

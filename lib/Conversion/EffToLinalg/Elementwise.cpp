@@ -186,23 +186,13 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
       if (i != axis)
         permutation.push_back(i);
     permutation.push_back(axis);
-    Value moved = transpose(rewriter, loc, input, permutation);
+    Value moved = buildTranspose(rewriter, loc, input, permutation);
     Value result = buildLastDimSoftmax(rewriter, loc, moved, type.getElementType());
     SmallVector<int64_t> inverse(rank);
     for (int64_t i = 0; i < rank; ++i)
       inverse[permutation[i]] = i;
-    replaceWithCast(rewriter, op, transpose(rewriter, loc, result, inverse));
+    replaceWithCast(rewriter, op, buildTranspose(rewriter, loc, result, inverse));
     return success();
-  }
-
-  static Value transpose(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> permutation) {
-    if (llvm::equal(permutation, llvm::seq<int64_t>(0, permutation.size())))
-      return input;
-    SmallVector<OpFoldResult> sizes = getSizes(b, loc, input), permuted;
-    for (int64_t p : permutation)
-      permuted.push_back(sizes[p]);
-    Value init = createEmpty(b, loc, permuted, getElementTypeOrSelf(input.getType()));
-    return linalg::TransposeOp::create(b, loc, input, init, permutation).getResult()[0];
   }
 
   static Value buildLastDimSoftmax(OpBuilder &b, Location loc, Value input, Type elementType) {

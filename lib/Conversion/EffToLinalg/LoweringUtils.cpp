@@ -109,11 +109,17 @@ Value unflattenFromMatrix(OpBuilder &b, Location loc, Value matrix, Value like) 
                                        ArrayRef<ReassociationIndices>{leading, {rank - 1}}, outputShape);
 }
 
-Value transpose2D(OpBuilder &b, Location loc, Value matrix) {
-  SmallVector<OpFoldResult> sizes = getSizes(b, loc, matrix);
-  Value init = createEmpty(b, loc, {sizes[1], sizes[0]}, getElementTypeOrSelf(matrix.getType()));
-  return linalg::TransposeOp::create(b, loc, matrix, init, ArrayRef<int64_t>{1, 0}).getResult()[0];
+Value buildTranspose(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> permutation) {
+  if (llvm::equal(permutation, llvm::seq<int64_t>(0, permutation.size())))
+    return input;
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, input), permuted;
+  for (int64_t p : permutation)
+    permuted.push_back(sizes[p]);
+  Value init = createEmpty(b, loc, permuted, getElementTypeOrSelf(input.getType()));
+  return linalg::TransposeOp::create(b, loc, input, init, permutation).getResult()[0];
 }
+
+Value transpose2D(OpBuilder &b, Location loc, Value matrix) { return buildTranspose(b, loc, matrix, {1, 0}); }
 
 Value matmul(OpBuilder &b, Location loc, Value a, Value bKN, Value init) {
   MLIRContext *ctx = b.getContext();

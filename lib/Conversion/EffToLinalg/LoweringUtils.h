@@ -48,6 +48,10 @@ mlir::Value flattenToMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value 
 /// Views `[M, N]` as `like`'s leading dimensions followed by `N`: the inverse of flattenToMatrix.
 mlir::Value unflattenFromMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix, mlir::Value like);
 
+/// `input` with its dimensions permuted (`linalg.transpose`; `input` itself for the identity).
+mlir::Value buildTranspose(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                           llvm::ArrayRef<int64_t> permutation);
+
 /// The transpose of a matrix (`linalg.transpose`).
 mlir::Value transpose2D(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix);
 

@@ -163,39 +163,44 @@ func.func @rotary_bf16_dynamic_hidden(%q: tensor<?x?x?xbf16>, %pos: tensor<?x?xi
 
 // -----
 
-// Multi-head attention (G = 1): Q·Kᵀ contraction, scale 1/√16, softmax over j, P·V contraction.
-// CHECK-DAG: #[[$Q:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1, d2, d5)>
-// CHECK-DAG: #[[$K:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d4, d1, d5)>
-// CHECK-DAG: #[[$OUT6:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
+// Multi-head attention (G = 1): Q·Kᵀ and P·V as batched matmuls over (b, g) in the streaming form (rows
+// (r, i) flattened, right-hand side read [K, N] after a transpose), scale 1/√16, softmax over j.
+// CHECK-DAG: #[[$MM_A:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-DAG: #[[$MM_B:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+// CHECK-DAG: #[[$MM_C:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[$ID5:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
-// CHECK-DAG: #[[$ROWS:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
-// CHECK-DAG: #[[$P:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d3, d1, d5)>
-// CHECK-DAG: #[[$V:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d5, d2, d4)>
 // CHECK-LABEL: func.func @attention_mha(
 // CHECK-SAME:      %[[Q:.+]]: tensor<2x8x64xf32>, %[[K:.+]]: tensor<2x8x64xf32>, %[[V:.+]]: tensor<2x8x64xf32>)
 // CHECK-DAG:     %[[Q5:.+]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1], [2, 3, 4]] output_shape [2, 8, 4, 1, 16] : tensor<2x8x64xf32> into tensor<2x8x4x1x16xf32>
 // CHECK-DAG:     %[[K4:.+]] = tensor.expand_shape %[[K]] {{\[}}[0], [1], [2, 3]] output_shape [2, 8, 4, 16] : tensor<2x8x64xf32> into tensor<2x8x4x16xf32>
 // CHECK-DAG:     %[[V4:.+]] = tensor.expand_shape %[[V]] {{\[}}[0], [1], [2, 3]] output_shape [2, 8, 4, 16] : tensor<2x8x64xf32> into tensor<2x8x4x16xf32>
-// CHECK:         %[[ZERO:.+]] = linalg.fill {{.*}} -> tensor<2x4x1x8x8xf32>
-// CHECK:         %[[QK:.+]] = linalg.generic {indexing_maps = [#[[$Q]], #[[$K]], #[[$OUT6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
-// CHECK-SAME:        ins(%[[Q5]], %[[K4]] : tensor<2x8x4x1x16xf32>, tensor<2x8x4x16xf32>) outs(%[[ZERO]] : tensor<2x4x1x8x8xf32>)
+// CHECK:         %[[QT:.+]] = linalg.transpose ins(%[[Q5]] : tensor<2x8x4x1x16xf32>) {{.*}} permutation = [0, 2, 3, 1, 4]
+// CHECK:         %[[QROWS:.+]] = tensor.collapse_shape %[[QT]] {{\[}}[0], [1], [2, 3], [4]] : tensor<2x4x1x8x16xf32> into tensor<2x4x8x16xf32>
+// CHECK:         %[[KT:.+]] = linalg.transpose ins(%[[K4]] : tensor<2x8x4x16xf32>) {{.*}} permutation = [0, 2, 3, 1]
+// CHECK:         %[[QK:.+]] = linalg.generic {indexing_maps = [#[[$MM_A]], #[[$MM_B]], #[[$MM_C]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[QROWS]], %[[KT]] : tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32>) outs(%{{.+}} : tensor<2x4x8x8xf32>)
 // CHECK:           arith.mulf
 // CHECK:           arith.addf
+// CHECK:         %[[QK5:.+]] = tensor.expand_shape %[[QK]] {{\[}}[0], [1], [2, 3], [4]] output_shape [2, 4, 1, 8, 8] : tensor<2x4x8x8xf32> into tensor<2x4x1x8x8xf32>
 // CHECK:         %[[SCALE:.+]] = arith.constant 2.500000e-01 : f32
-// CHECK:         %[[SCORES:.+]] = linalg.generic {indexing_maps = [#[[$ID5]], #[[$ID5]]], {{.*}} ins(%[[QK]]
+// CHECK:         %[[SCORES:.+]] = linalg.generic {indexing_maps = [#[[$ID5]], #[[$ID5]]], {{.*}} ins(%[[QK5]]
 // CHECK:           arith.mulf %{{.+}}, %[[SCALE]] : f32
 // CHECK-NOT:       arith.select
-// CHECK:         %[[MAX:.+]] = linalg.generic {indexing_maps = [#[[$ID5]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[SCORES]]
+// CHECK:         %[[MAX:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[SCORES]]
 // CHECK:           arith.maximumf
-// CHECK:         %[[SUM:.+]] = linalg.generic {indexing_maps = [#[[$ID5]], #[[$ROWS]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[SCORES]], %[[MAX]]
+// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[SCORES]], %[[MAX]]
 // CHECK:           math.exp
 // CHECK:           arith.addf
-// CHECK:         %[[PROB:.+]] = linalg.generic {indexing_maps = [#[[$ID5]], #[[$ROWS]], #[[$ROWS]], #[[$ID5]]], {{.*}} ins(%[[SCORES]], %[[MAX]], %[[SUM]]
+// CHECK:         %[[PROB:.+]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[MAX]], %[[SUM]]
 // CHECK:           math.exp
 // CHECK:           arith.divf
-// CHECK:         %[[PV:.+]] = linalg.generic {indexing_maps = [#[[$P]], #[[$V]], #[[$OUT6]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
-// CHECK-SAME:        ins(%[[PROB]], %[[V4]] : tensor<2x4x1x8x8xf32>, tensor<2x8x4x16xf32>) outs(%{{.+}} : tensor<2x8x4x1x16xf32>)
-// CHECK:         %[[OUT:.+]] = tensor.collapse_shape %[[PV]] {{\[}}[0], [1], [2, 3, 4]] : tensor<2x8x4x1x16xf32> into tensor<2x8x64xf32>
+// CHECK:         %[[PROWS:.+]] = tensor.collapse_shape %[[PROB]] {{\[}}[0], [1], [2, 3], [4]] : tensor<2x4x1x8x8xf32> into tensor<2x4x8x8xf32>
+// CHECK:         %[[VT:.+]] = linalg.transpose ins(%[[V4]] : tensor<2x8x4x16xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK:         %[[PV:.+]] = linalg.generic {indexing_maps = [#[[$MM_A]], #[[$MM_B]], #[[$MM_C]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[PROWS]], %[[VT]] : tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) outs(%{{.+}} : tensor<2x4x8x16xf32>)
+// CHECK:         %[[PV5:.+]] = tensor.expand_shape %[[PV]] {{\[}}[0], [1], [2, 3], [4]] output_shape [2, 4, 1, 8, 16]
+// CHECK:         %[[HEADS:.+]] = linalg.transpose ins(%[[PV5]] : tensor<2x4x1x8x16xf32>) {{.*}} permutation = [0, 3, 1, 2, 4]
+// CHECK:         %[[OUT:.+]] = tensor.collapse_shape %[[HEADS]] {{\[}}[0], [1], [2, 3, 4]] : tensor<2x8x4x1x16xf32> into tensor<2x8x64xf32>
 // CHECK:         %[[CAST:.+]] = tensor.cast %[[OUT]] : tensor<2x8x64xf32> to tensor<2x8x64xf32>
 // CHECK:         return %[[CAST]]
 func.func @attention_mha(%q: tensor<2x8x64xf32>, %k: tensor<2x8x64xf32>, %v: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
@@ -214,8 +219,8 @@ func.func @attention_mha(%q: tensor<2x8x64xf32>, %k: tensor<2x8x64xf32>, %v: ten
 // CHECK:         tensor.expand_shape %[[Q]] {{\[}}[0], [1], [2, 3, 4]] output_shape [%{{.+}}, %{{.+}}, 4, 2, 8] : tensor<?x?x64xf32> into tensor<?x?x4x2x8xf32>
 // CHECK:         tensor.expand_shape %[[K]] {{\[}}[0], [1], [2, 3]] output_shape [%{{.+}}, %{{.+}}, 4, 8] : tensor<?x?x32xf32> into tensor<?x?x4x8xf32>
 // CHECK:         tensor.expand_shape %[[V]] {{\[}}[0], [1], [2, 3]] output_shape [%{{.+}}, %{{.+}}, 4, 8] : tensor<?x?x32xf32> into tensor<?x?x4x8xf32>
-// CHECK:         tensor.empty(%{{[^,]+}}, %[[S:[^,]+]], %[[L:[^)]+]]) : tensor<?x4x2x?x?xf32>
-// CHECK:         %[[QK:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<?x4x2x?x?xf32>)
+// CHECK:         %[[QKF:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<?x4x?x?xf32>)
+// CHECK:         %[[QK:.+]] = tensor.expand_shape %[[QKF]] {{\[}}[0], [1], [2, 3], [4]] output_shape [%{{.+}}, 4, 2, %[[S:[a-z0-9_]+]], %[[L:[a-z0-9_]+]]] : tensor<?x4x?x?xf32> into tensor<?x4x2x?x?xf32>
 // CHECK:         %[[SCALE:.+]] = arith.constant 5.000000e-01 : f32
 // CHECK:         %[[SHIFT:.+]] = arith.subi %[[L]], %[[S]] : index
 // CHECK:         %[[NEGINF:.+]] = arith.constant 0xFF800000 : f32
@@ -241,7 +246,7 @@ func.func @attention_mha(%q: tensor<2x8x64xf32>, %k: tensor<2x8x64xf32>, %v: ten
 // CHECK:           %[[EMPTYROW:.+]] = arith.cmpf oeq, %{{.+}}, %{{.+}} : f32
 // CHECK:           %[[DEN:.+]] = arith.select %[[EMPTYROW]], %{{.+}}, %{{.+}} : f32
 // CHECK:           arith.divf %{{.+}}, %[[DEN]] : f32
-// CHECK:         linalg.generic {{.*}} outs(%{{.+}} : tensor<?x?x4x2x8xf32>)
+// CHECK:         linalg.transpose {{.*}} outs(%{{.+}} : tensor<?x?x4x2x8xf32>)
 // CHECK:         tensor.collapse_shape %{{.+}} {{\[}}[0], [1], [2, 3, 4]] : tensor<?x?x4x2x8xf32> into tensor<?x?x64xf32>
 func.func @attention_gqa_causal_mask(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf32>, %v: tensor<?x?x32xf32>, %m: tensor<?x?xi64>) -> tensor<?x?x64xf32> {
   %o = eff.attention %q, %k, %v mask(%m) {num_heads = 8 : i64, num_kv_heads = 4 : i64, causal, scale = 0.5 : f32} : (tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?xi64>) -> tensor<?x?x64xf32>
@@ -256,7 +261,7 @@ func.func @attention_gqa_causal_mask(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf
 // CHECK-SAME:      %[[HM:[^:]+]]: tensor<4xf32>)
 // CHECK:         tensor.expand_shape %{{.+}} {{\[}}[0], [1], [2, 3, 4]] output_shape [1, 4, 1, 4, 16] : tensor<1x4x64xf32> into tensor<1x4x1x4x16xf32>
 // CHECK:         tensor.expand_shape %{{.+}} {{\[}}[0], [1], [2, 3]] output_shape [1, 6, 1, 16] : tensor<1x6x16xf32> into tensor<1x6x1x16xf32>
-// CHECK:         linalg.generic {{.*}} outs(%{{.+}} : tensor<1x1x4x4x6xf32>)
+// CHECK:         linalg.generic {{.*}} outs(%{{.+}} : tensor<1x1x16x6xf32>)
 // CHECK:         %[[FALSE:.+]] = arith.constant false
 // CHECK:         linalg.generic {{.*}} tensor<1x6xi1>
 // CHECK:           arith.cmpi eq, %{{.+}}, %[[FALSE]] : i1
@@ -301,7 +306,7 @@ func.func @attention_mqa_bool_mask_head_mask(%q: tensor<1x4x64xf32>, %k: tensor<
 // CHECK:         tensor.expand_shape %[[Q]] {{.*}} into tensor<1x1x2x2x16xf16>
 // CHECK:         tensor.expand_shape %[[KALL]] {{.*}} into tensor<1x?x2x16xf16>
 // CHECK:         tensor.expand_shape %[[VALL]] {{.*}} into tensor<1x?x2x16xf16>
-// CHECK:         linalg.generic {{.*}} outs(%{{.+}} : tensor<1x2x2x1x?xf32>)
+// CHECK:         linalg.generic {{.*}} outs(%{{.+}} : tensor<1x2x2x?xf32>)
 // CHECK:           arith.extf %{{.+}} : f16 to f32
 // CHECK:           arith.extf %{{.+}} : f16 to f32
 // CHECK:         arith.constant 2.500000e-01 : f32
@@ -309,7 +314,7 @@ func.func @attention_mqa_bool_mask_head_mask(%q: tensor<1x4x64xf32>, %k: tensor<
 // CHECK:         linalg.generic {{.*}} ins(%{{.+}}, %[[M]] : tensor<1x2x2x1x?xf32>, tensor<1x?xf16>)
 // CHECK:           arith.cmpi sgt
 // CHECK:           arith.cmpf oeq, %{{.+}}, %[[FZERO]] : f16
-// CHECK:         linalg.generic {{.*}} outs(%{{.+}} : tensor<1x1x2x2x16xf32>)
+// CHECK:         linalg.transpose {{.*}} outs(%{{.+}} : tensor<1x1x2x2x16xf32>)
 // CHECK:         %[[TRUNC:.+]] = linalg.generic {{.*}} outs(%{{.+}} : tensor<1x1x2x2x16xf16>)
 // CHECK:           arith.truncf %{{.+}} : f32 to f16
 // CHECK:         %[[OUT:.+]] = tensor.collapse_shape %[[TRUNC]] {{.*}} into tensor<1x1x64xf16>
