@@ -376,18 +376,13 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       rows = arith::MulIOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, group),
                                    asIndexValue(b, loc, queryLen))
                  .getResult();
-    Value qRows = tensor::CollapseShapeOp::create(b, loc, buildTranspose(b, loc, q5, {0, 2, 3, 1, 4}),
-                                                  ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
-    Value kT = buildTranspose(b, loc, k4, {0, 2, 3, 1}); // [B, Hkv, Dh, L]
-    SmallVector<OpFoldResult> scoreSizes = {batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group),
-                                            queryLen, keyLen};
-    Value scores;
-    {
-      SmallVector<AffineExpr> d = dims(5); // b g m j d
-      Value init = createFilled(b, loc, {batch, indexFoldResult(b, numKvHeads), rows, keyLen}, f32, 0.0);
+    // lhs [B, Hkv, G·S, K] · rhs [B, Hkv, K, N] accumulated in f32, viewed as [B, Hkv, G, S, N].
+    auto headsMatmul = [&](Value lhs, Value rhs, OpFoldResult cols) {
+      SmallVector<AffineExpr> d = dims(5); // b g m n k
+      Value init = createFilled(b, loc, {batch, indexFoldResult(b, numKvHeads), rows, cols}, f32, 0.0);
       SmallVector<IteratorType> iterators(4, IteratorType::parallel);
       iterators.push_back(IteratorType::reduction);
-      Value flat = buildGeneric(b, loc, {qRows, kT}, {map(5, {d[0], d[1], d[2], d[4]}), map(5, {d[0], d[1], d[4], d[3]})},
+      Value flat = buildGeneric(b, loc, {lhs, rhs}, {map(5, {d[0], d[1], d[2], d[4]}), map(5, {d[0], d[1], d[4], d[3]})},
                                 init, map(5, {d[0], d[1], d[2], d[3]}), iterators,
                                 [&](OpBuilder &nb, Location nl, ValueRange args) {
                                   Value product = arith::MulFOp::create(nb, nl, castScalar(nb, nl, args[0], f32),
@@ -395,13 +390,20 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                                   return Value(arith::AddFOp::create(nb, nl, args[2], product));
                                 });
       auto type = cast<RankedTensorType>(flat.getType());
-      auto scoresType = RankedTensorType::get({type.getDimSize(0), numKvHeads, group,
-                                               getConstantIntValue(queryLen).value_or(ShapedType::kDynamic),
-                                               type.getDimSize(3)},
-                                              f32);
-      scores = tensor::ExpandShapeOp::create(b, loc, scoresType, flat,
-                                             ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}}, scoreSizes);
-    }
+      auto headsType = RankedTensorType::get({type.getDimSize(0), numKvHeads, group,
+                                              getConstantIntValue(queryLen).value_or(ShapedType::kDynamic),
+                                              type.getDimSize(3)},
+                                             f32);
+      return Value(tensor::ExpandShapeOp::create(
+          b, loc, headsType, flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}},
+          SmallVector<OpFoldResult>{batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group), queryLen,
+                                    cols}));
+    };
+    SmallVector<OpFoldResult> scoreSizes = {batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group),
+                                            queryLen, keyLen};
+    Value qRows = tensor::CollapseShapeOp::create(b, loc, buildTranspose(b, loc, q5, {0, 2, 3, 1, 4}),
+                                                  ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
+    Value scores = headsMatmul(qRows, buildTranspose(b, loc, k4, {0, 2, 3, 1}), keyLen); // Kᵀ: [B, Hkv, Dh, L]
 
     // Scale, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
     Value scale;
@@ -498,33 +500,10 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     }
 
     //   out[b, g, (r, i), d] = Σ_j P[b, g, (r, i), j] · V[b, g, j, d], then back to [B, S, Hkv, G, Dh]
-    Value out;
-    {
-      Value pRows = tensor::CollapseShapeOp::create(b, loc, probabilities,
-                                                    ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
-      Value vT = buildTranspose(b, loc, v4, {0, 2, 1, 3}); // [B, Hkv, L, Dh]
-      SmallVector<AffineExpr> d = dims(5); // b g m d j
-      Value init = createFilled(b, loc, {batch, indexFoldResult(b, numKvHeads), rows, headDim}, f32, 0.0);
-      SmallVector<IteratorType> iterators(4, IteratorType::parallel);
-      iterators.push_back(IteratorType::reduction);
-      Value flat = buildGeneric(b, loc, {pRows, vT}, {map(5, {d[0], d[1], d[2], d[4]}), map(5, {d[0], d[1], d[4], d[3]})},
-                                init, map(5, {d[0], d[1], d[2], d[3]}), iterators,
-                                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                                  Value product =
-                                      arith::MulFOp::create(nb, nl, args[0], castScalar(nb, nl, args[1], f32));
-                                  return Value(arith::AddFOp::create(nb, nl, args[2], product));
-                                });
-      auto type = cast<RankedTensorType>(flat.getType());
-      auto outType = RankedTensorType::get({type.getDimSize(0), numKvHeads, group,
-                                            getConstantIntValue(queryLen).value_or(ShapedType::kDynamic),
-                                            type.getDimSize(3)},
-                                           f32);
-      Value heads = tensor::ExpandShapeOp::create(
-          b, loc, outType, flat, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}},
-          SmallVector<OpFoldResult>{batch, indexFoldResult(b, numKvHeads), indexFoldResult(b, group), queryLen,
-                                    headDim});
-      out = buildTranspose(b, loc, heads, {0, 3, 1, 2, 4}); // [B, S, Hkv, G, Dh]
-    }
+    Value pRows = tensor::CollapseShapeOp::create(b, loc, probabilities,
+                                                  ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
+    Value heads = headsMatmul(pRows, buildTranspose(b, loc, v4, {0, 2, 1, 3}), headDim); // V: [B, Hkv, L, Dh]
+    Value out = buildTranspose(b, loc, heads, {0, 3, 1, 2, 4});                          // [B, S, Hkv, G, Dh]
     if (elementType != f32)
       out = buildElementwise(b, loc, out, {out}, {Broadcast::Full}, elementType,
                              [&](OpBuilder &nb, Location nl, ValueRange args) {
