@@ -90,3 +90,24 @@ class CompiledModule:
 
     def close(self):
         self._dir.cleanup()
+
+
+def ttype(shape, element="f32"):
+    """`tensor<...>` text; None in `shape` is a dynamic dimension."""
+    dims = "".join(("?" if d is None else str(d)) + "x" for d in shape)
+    return f"tensor<{dims}{element}>"
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def randn(gen, *shape, dtype=np.float32):
+    return gen.standard_normal(shape).astype(dtype)
+
+
+def assert_close(actual, expected, tol, what=""):
+    """Shapes and dtypes equal, values within `tol` (allclose arguments), compared in float64."""
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), err_msg=what, **tol)

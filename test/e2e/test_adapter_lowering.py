@@ -17,31 +17,11 @@ import numpy as np
 import pytest
 
 import eff_reference as ref
-from effc_testing import compile_and_run
+from effc_testing import assert_close, compile_and_run, randn, rng, ttype
 
 F32_TOL = dict(rtol=1e-4, atol=1e-5)
 F16_TOL = dict(rtol=4e-3, atol=4e-3)
 EXACT = dict(rtol=0, atol=0)
-
-
-def ttype(shape, element="f32"):
-    """`tensor<...>` text; None in `shape` is a dynamic dimension."""
-    dims = "".join(("?" if d is None else str(d)) + "x" for d in shape)
-    return f"tensor<{dims}{element}>"
-
-
-def rng(seed):
-    return np.random.default_rng(seed)
-
-
-def randn(gen, *shape, dtype=np.float32):
-    return gen.standard_normal(shape).astype(dtype)
-
-
-def assert_close(actual, expected, tol, what=""):
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
-    np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), err_msg=what, **tol)
 
 
 def assert_differs(actual, other, what):

@@ -10,18 +10,10 @@ import numpy as np
 import pytest
 
 import eff_reference as ref
-from effc_testing import compile_and_run
+from effc_testing import compile_and_run, randn, ttype
 
 F32 = dict(rtol=1e-4, atol=1e-5)
 ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu", "sigmoid"]
-
-
-def rand(rng, *shape):
-    return rng.standard_normal(shape).astype(np.float32)
-
-
-def ttype(shape):
-    return "tensor<" + "x".join("?" if d is None else str(d) for d in shape) + "xf32>"
 
 
 @pytest.mark.parametrize("rows", [5, 37])
@@ -38,9 +30,9 @@ func.func @main({args}) -> {ttype([None, n])} {{
   return %y : {ttype([None, n])}
 }}""")
     for m in (rows, rows * 2 + 1):
-        inputs = {"arg0": rand(rng, m, k), "arg1": rand(rng, n, k)}
+        inputs = {"arg0": randn(rng, m, k), "arg1": randn(rng, n, k)}
         if bias:
-            inputs["arg2"] = rand(rng, n)
+            inputs["arg2"] = randn(rng, n)
         out = module(**inputs)["result0"]
         expected = ref.linear(inputs["arg0"], inputs["arg1"], bias=inputs.get("arg2"))
         np.testing.assert_allclose(out, expected, **F32)
@@ -49,7 +41,7 @@ func.func @main({args}) -> {ttype([None, n])} {{
 def test_linear_constant_weight_rank3(compile_ir):
     """A constant weight is packed at compile time; a [?, ?, K] activation needs no reshape."""
     rng = np.random.default_rng(3)
-    w = rand(rng, 40, 24)
+    w = randn(rng, 40, 24)
     weight = "dense<[" + ", ".join("[" + ", ".join(f"{v:.8e}" for v in row) + "]" for row in w) + "]>"
     module = compile_ir(f"""
 func.func @main(%x: {ttype([None, None, 24])}) -> {ttype([None, None, 40])} {{
@@ -58,15 +50,15 @@ func.func @main(%x: {ttype([None, None, 24])}) -> {ttype([None, None, 40])} {{
   return %y : {ttype([None, None, 40])}
 }}""")
     for shape in ((2, 9, 24), (3, 1, 24)):
-        x = rand(rng, *shape)
+        x = randn(rng, *shape)
         np.testing.assert_allclose(module(arg0=x)["result0"], ref.linear(x, w), **F32)
 
 
 @pytest.mark.parametrize("case", ["plain", "transpose_b", "shared_rhs"])
 def test_matmul(compile_ir, case):
     rng = np.random.default_rng(4)
-    a = rand(rng, 2, 19, 16)
-    b = {"plain": rand(rng, 2, 16, 40), "transpose_b": rand(rng, 2, 40, 16), "shared_rhs": rand(rng, 16, 40)}[case]
+    a = randn(rng, 2, 19, 16)
+    b = {"plain": randn(rng, 2, 16, 40), "transpose_b": randn(rng, 2, 40, 16), "shared_rhs": randn(rng, 16, 40)}[case]
     attrs = " {transpose_b}" if case == "transpose_b" else ""
     module = compile_ir(f"""
 func.func @main(%a: {ttype(a.shape)}, %b: {ttype(b.shape)}) -> {ttype([2, 19, 40])} {{
@@ -80,7 +72,7 @@ func.func @main(%a: {ttype(a.shape)}, %b: {ttype(b.shape)}) -> {ttype([2, 19, 40
 @pytest.mark.parametrize("kind", ACTIVATIONS)
 def test_activation(compile_ir, kind):
     rng = np.random.default_rng(5)
-    x = rand(rng, 3, 50) * 3
+    x = randn(rng, 3, 50) * 3
     module = compile_ir(f"""
 func.func @main(%x: {ttype([None, 50])}) -> {ttype([None, 50])} {{
   %y = eff.activation {kind} %x : {ttype([None, 50])}
@@ -92,7 +84,7 @@ func.func @main(%x: {ttype([None, 50])}) -> {ttype([None, 50])} {{
 @pytest.mark.parametrize("kind", ["silu", "gelu"])
 def test_glu_and_add(compile_ir, kind):
     rng = np.random.default_rng(6)
-    g, u, r = rand(rng, 4, 33), rand(rng, 4, 33), rand(rng, 4, 33)
+    g, u, r = randn(rng, 4, 33), randn(rng, 4, 33), randn(rng, 4, 33)
     t = ttype([None, 33])
     module = compile_ir(f"""
 func.func @main(%g: {t}, %u: {t}, %r: {t}) -> {t} {{
@@ -107,7 +99,7 @@ func.func @main(%g: {t}, %u: {t}, %r: {t}) -> {t} {{
 @pytest.mark.parametrize("axis", [-1, 0, 1])
 def test_softmax(compile_ir, axis):
     rng = np.random.default_rng(7)
-    x = rand(rng, 3, 5, 7) * 4
+    x = randn(rng, 3, 5, 7) * 4
     t = ttype([3, 5, 7])
     module = compile_ir(f"""
 func.func @main(%x: {t}) -> {t} {{
@@ -119,7 +111,7 @@ func.func @main(%x: {t}) -> {t} {{
 
 def test_norms(compile_ir):
     rng = np.random.default_rng(8)
-    x, g, b = rand(rng, 2, 6, 40) * 2 + 1, rand(rng, 40), rand(rng, 40)
+    x, g, b = randn(rng, 2, 6, 40) * 2 + 1, randn(rng, 40), randn(rng, 40)
     t, v = ttype([None, None, 40]), ttype([40])
     module = compile_ir(f"""
 func.func @main(%x: {t}, %g: {v}, %b: {v}) -> ({t}, {t}, {t}) {{
@@ -138,8 +130,8 @@ func.func @main(%x: {t}, %g: {v}, %b: {v}) -> ({t}, {t}, {t}) {{
 def test_ffn(compile_ir, gated):
     rng = np.random.default_rng(9)
     d, f = 32, 80
-    x, wu, wg, wd = rand(rng, 2, 9, d), rand(rng, f, d) * 0.2, rand(rng, f, d) * 0.2, rand(rng, d, f) * 0.2
-    bu, bd = rand(rng, f), rand(rng, d)
+    x, wu, wg, wd = randn(rng, 2, 9, d), randn(rng, f, d) * 0.2, randn(rng, f, d) * 0.2, randn(rng, d, f) * 0.2
+    bu, bd = randn(rng, f), randn(rng, d)
     t = ttype([None, None, d])
     if gated:
         body = f"%y = eff.ffn %x up(%wu) gate(%wg) down(%wd) silu : ({t}, {ttype([f, d])}, {ttype([f, d])}, {ttype([d, f])}) -> {t}"
@@ -163,7 +155,7 @@ func.func @main({args}) -> {t} {{
 @pytest.mark.parametrize("target", ["key", "value", "ffn"])
 def test_ia3(target):
     rng = np.random.default_rng(10)
-    x, s = rand(rng, 2, 5, 24), rand(rng, 24)
+    x, s = randn(rng, 2, 5, 24), randn(rng, 24)
     t, v = ttype([2, 5, 24]), ttype([24])
     out = compile_and_run(f"""
 func.func @main(%x: {t}, %s: {v}) -> {t} {{
@@ -176,7 +168,7 @@ func.func @main(%x: {t}, %s: {v}) -> {t} {{
 def test_optimisation_levels_agree(compile_ir):
     """-O0 (scalar loops, no tiling) and -O3 (tiled, vectorised, threaded) compute the same layer."""
     rng = np.random.default_rng(11)
-    x, w, b = rand(rng, 21, 64), rand(rng, 72, 64), rand(rng, 72)
+    x, w, b = randn(rng, 21, 64), randn(rng, 72, 64), randn(rng, 72)
     ir = f"""
 func.func @main(%x: {ttype([None, 64])}, %w: {ttype([72, 64])}, %b: {ttype([72])}) -> {ttype([None, 72])} {{
   %y = eff.linear %x, %w, %b : ({ttype([None, 64])}, {ttype([72, 64])}, {ttype([72])}) -> {ttype([None, 72])}
