@@ -36,11 +36,6 @@ namespace {
 
 using utils::IteratorType;
 
-/// Replaces the single-result `op` with `value`, cast to the op's (possibly more static) result type.
-void replaceWithCast(ConversionPatternRewriter &rewriter, Operation *op, Value value) {
-  rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op->getResult(0).getType(), value);
-}
-
 /// A static extent (an index attribute).
 OpFoldResult indexFoldResult(OpBuilder &b, int64_t value) { return b.getIndexAttr(value); }
 

@@ -26,11 +26,6 @@ using namespace effc::lowering;
 
 namespace {
 
-/// Replaces `op` with `value`, cast to the op's (possibly more static) result type.
-void replaceWithCast(ConversionPatternRewriter &rewriter, Operation *op, Value value) {
-  rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op->getResult(0).getType(), value);
-}
-
 struct ActivationLowering : OpConversionPattern<ActivationOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ActivationOp op, OpAdaptor adaptor,

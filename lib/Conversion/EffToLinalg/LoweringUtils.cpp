@@ -18,6 +18,10 @@ using namespace mlir;
 
 namespace effc::lowering {
 
+void replaceWithCast(RewriterBase &rewriter, Operation *op, Value value) {
+  rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op->getResult(0).getType(), value);
+}
+
 SmallVector<OpFoldResult> getSizes(OpBuilder &b, Location loc, Value tensor) {
   return tensor::getMixedSizes(b, loc, tensor);
 }

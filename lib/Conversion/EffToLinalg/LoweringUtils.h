@@ -17,10 +17,14 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace effc::lowering {
 
 using BodyBuilder = llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+
+/// Replaces the single-result `op` with `value`, cast to the op's (possibly more static) result type.
+void replaceWithCast(mlir::RewriterBase &rewriter, mlir::Operation *op, mlir::Value value);
 
 /// The static or dynamic extents of a ranked tensor.
 llvm::SmallVector<mlir::OpFoldResult> getSizes(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
