@@ -134,7 +134,25 @@ class IndexType:
 INDEX = IndexType()
 
 
-class Value:
+class _Typed:
+    """Shape accessors of anything with a TensorType `type`."""
+
+    __slots__ = ()
+
+    @property
+    def shape(self):
+        return self.type.shape
+
+    @property
+    def element(self):
+        return self.type.element
+
+    @property
+    def rank(self):
+        return len(self.type.shape)
+
+
+class Value(_Typed):
     """An SSA value: a function or layer argument, or an op result."""
 
     __slots__ = ("block", "type", "hint", "owner")
@@ -145,23 +163,11 @@ class Value:
         self.hint = hint
         self.owner = owner
 
-    @property
-    def shape(self):
-        return self.type.shape
-
-    @property
-    def element(self):
-        return self.type.element
-
-    @property
-    def rank(self):
-        return len(self.type.shape)
-
     def __repr__(self):
         return f"<Value {self.hint or ''}: {self.type}>"
 
 
-class Parameter:
+class Parameter(_Typed):
     """A named weight of a Module (an `eff.parameter` wherever it is used)."""
 
     __slots__ = ("name", "array", "type")
@@ -170,18 +176,6 @@ class Parameter:
         self.name = name
         self.array = array
         self.type = TensorType(array.shape, element_type(array.dtype))
-
-    @property
-    def shape(self):
-        return self.type.shape
-
-    @property
-    def element(self):
-        return self.type.element
-
-    @property
-    def rank(self):
-        return len(self.type.shape)
 
     def __repr__(self):
         return f"<Parameter {self.name!r}: {self.type}>"
