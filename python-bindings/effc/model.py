@@ -1,0 +1,333 @@
+"""Compiled models: `effc.compile`, `effc.load` and `Model` (run, signature, save, report, generate).
+
+A Model wraps a module loaded by the effc runtime (extension `effc._effc`). `compile` is JIT: it compiles
+in-process into a temporary directory, copies the shared object into memory (a memfd), loads that copy and
+removes the directory, so nothing stays on disk unless `Model.save` writes it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import _effc
+from ._effc import Error, InputError
+
+__all__ = ["compile", "load", "default_runtime", "Model", "Signature", "FunctionSignature", "TensorSpec"]
+
+_SOURCE_SUFFIXES = (".mlir", ".mlirbc")
+
+# ----------------------------------------------------------------------------------------------------------
+# The runtime shared by models loaded without an explicit one
+
+_default_runtime = None
+_runtime_lock = threading.Lock()
+
+
+def default_runtime() -> _effc.Runtime:
+    """The process-wide runtime (thread pool over all cores, no memory limit) that models use by default.
+    A module file can be loaded by one runtime at a time, so sharing this one is the simple choice; pass
+    `runtime=effc.Runtime(num_threads=..., memory_limit_bytes=...)` to `compile`/`load` for another."""
+    global _default_runtime
+    with _runtime_lock:
+        if _default_runtime is None:
+            _default_runtime = _effc.Runtime()
+        return _default_runtime
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Signatures
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """An input or output: its name, numpy dtype, effc element type and shape (None = dynamic extent).
+    bf16 tensors travel as numpy uint16 arrays holding the raw bits."""
+
+    name: str
+    dtype: np.dtype
+    element: str
+    shape: tuple
+
+    def __str__(self):
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"{self.name}: {self.element}[{dims}]"
+
+
+@dataclass(frozen=True)
+class FunctionSignature:
+    """The inputs and outputs of one entry point, in call order."""
+
+    name: str
+    inputs: tuple
+    outputs: tuple
+
+    @property
+    def input_names(self):
+        return [spec.name for spec in self.inputs]
+
+    @property
+    def output_names(self):
+        return [spec.name for spec in self.outputs]
+
+    def __str__(self):
+        return (f"{self.name}({', '.join(map(str, self.inputs))}) -> "
+                f"({', '.join(map(str, self.outputs))})")
+
+
+class Signature(Mapping):
+    """{function name: FunctionSignature}, in the module's order. For a model with one function,
+    `inputs` and `outputs` are that function's."""
+
+    def __init__(self, functions):
+        self._functions = {fn.name: fn for fn in functions}
+
+    def __getitem__(self, name):
+        return self._functions[name]
+
+    def __iter__(self):
+        return iter(self._functions)
+
+    def __len__(self):
+        return len(self._functions)
+
+    def _only(self):
+        if len(self._functions) != 1:
+            raise AttributeError(f"the model has {len(self._functions)} functions ({', '.join(self._functions)}): "
+                                 "use signature[name]")
+        return next(iter(self._functions.values()))
+
+    @property
+    def inputs(self):
+        return self._only().inputs
+
+    @property
+    def outputs(self):
+        return self._only().outputs
+
+    def __repr__(self):
+        return "Signature(\n" + "".join(f"  {fn}\n" for fn in self._functions.values()) + ")"
+
+
+def _spec(entry):
+    name, element, shape = entry
+    return TensorSpec(name=name, dtype=_effc.dtype_of(element), element=element, shape=tuple(shape))
+
+
+def _check_inputs(signature, inputs):
+    """The inputs as arrays in signature order, checked: names, dtype, rank and static extents. Arrays that
+    fit are passed through untouched (zero copy); non-contiguous ones are copied; lists and scalars are
+    converted to the signature's dtype."""
+    if not isinstance(inputs, Mapping):
+        raise InputError(f"{signature.name}: inputs must be a mapping of name to array, got {type(inputs).__name__}")
+    names = signature.input_names
+    missing = [n for n in names if n not in inputs]
+    unknown = [n for n in inputs if n not in names]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing input{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"unknown input{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
+        raise InputError(f"{signature.name}: {'; '.join(parts)} (the function takes {', '.join(names)})")
+    arrays = []
+    for spec in signature.inputs:
+        value = inputs[spec.name]
+        if isinstance(value, np.ndarray):
+            if value.dtype != spec.dtype:
+                raise InputError(f"{signature.name}: input '{spec.name}' has dtype {value.dtype}, expected "
+                                 f"{spec.dtype} ({spec})")
+        else:
+            try:
+                value = np.asarray(value, dtype=spec.dtype)
+            except (TypeError, ValueError) as error:
+                raise InputError(f"{signature.name}: input '{spec.name}' cannot be converted to {spec.dtype}: "
+                                 f"{error}") from None
+        if value.ndim != len(spec.shape) or any(d is not None and d != n for d, n in zip(spec.shape, value.shape)):
+            raise InputError(f"{signature.name}: input '{spec.name}' has shape {list(value.shape)}, expected "
+                             f"{spec}")
+        if not (value.flags.c_contiguous and value.flags.aligned):
+            value = np.ascontiguousarray(value)
+        arrays.append(value)
+    return arrays
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Models
+
+
+class Model:
+    """A compiled model loaded in this process. `model(**inputs)` and `model.run(inputs)` return
+    {output name: numpy array}; outputs are views of runtime-owned buffers (no copy)."""
+
+    def __init__(self, module, *, report=None, description=""):
+        self._module = module
+        self._functions = {fn.name: fn for fn in module.functions}
+        self._signature = Signature(
+            FunctionSignature(fn.name, tuple(map(_spec, fn.inputs)), tuple(map(_spec, fn.outputs)))
+            for fn in module.functions)
+        self._report = report
+        self._description = description
+
+    # -- introspection
+
+    @property
+    def signature(self) -> Signature:
+        """{function: FunctionSignature} with input/output names, dtypes and shapes (None = dynamic)."""
+        return self._signature
+
+    @property
+    def functions(self):
+        """The entry points' names."""
+        return list(self._functions)
+
+    @property
+    def producer(self):
+        """The compiler that wrote the module, e.g. "effc 0.1.0"."""
+        return self._module.producer
+
+    def __repr__(self):
+        what = f" from {self._description}" if self._description else ""
+        return f"<effc.Model{what}: {'; '.join(str(fn) for fn in self._signature.values())}>"
+
+    # -- running
+
+    def _default_function(self, names):
+        if "main" in self._functions:
+            return "main"
+        if len(self._functions) == 1:
+            return next(iter(self._functions))
+        matches = [fn for fn, sig in self._signature.items() if set(sig.input_names) == set(names)]
+        if len(matches) == 1:
+            return matches[0]
+        raise InputError(f"the model has functions {', '.join(self._functions)}: pass function=NAME "
+                         f"(inputs given: {', '.join(names) or 'none'})")
+
+    def run(self, inputs, function=None):
+        """Runs `function` (default: "main", the only function, or the one whose inputs are exactly the
+        names given) on `inputs` {name: array}; returns {output name: array}. The GIL is released while the
+        compiled code runs."""
+        if function is None:
+            function = self._default_function(list(inputs) if isinstance(inputs, Mapping) else [])
+        if function not in self._functions:
+            raise InputError(f"no function '{function}' in the model (it has {', '.join(self._functions)})")
+        signature = self._signature[function]
+        outputs = self._functions[function].invoke(_check_inputs(signature, inputs))
+        return dict(zip(signature.output_names, outputs))
+
+    def __call__(self, function=None, **inputs):
+        return self.run(inputs, function=function)
+
+    # -- saving and reporting
+
+    def save(self, path):
+        """Writes the compiled module as a shared object that `effc-run` and `effc.load` accept; returns
+        the path. A module loaded with external weights (MODEL.so.weights) has them copied beside it."""
+        path = Path(path)
+        shutil.copyfile(self._module.load_path, path)
+        if not self._module.in_memory:
+            weights = Path(self._module.load_path + ".weights")
+            if weights.exists():
+                shutil.copyfile(weights, path.parent / weights.name)
+        return path
+
+    def report(self):
+        """The compiler's report of this model (what `effc --report` prints), as data."""
+        if self._report is None:
+            raise Error("this model has no compile report: it was loaded from a file (effc.load); reports come "
+                        "from effc.compile")
+        return self._report
+
+    # -- text generation
+
+    def generate(self, input_ids, max_new_tokens, *, temperature=0.0, top_k=None, seed=None, eos_token_id=None,
+                 prefill="prefill", decode="decode"):
+        """Generates up to `max_new_tokens` tokens after `input_ids` ([batch, seq] or [seq]) with the model's
+        `prefill` and `decode` functions, carrying the KV cache: each `decode` input `past_X` is fed the
+        previous step's output `present_X`.
+
+        temperature 0 (default) is greedy (argmax); temperature > 0 samples from softmax(logits /
+        temperature), restricted to the `top_k` most likely tokens if given, with numpy's default_rng(seed).
+        Sequences that produce `eos_token_id` are padded with it, and generation stops once all have.
+        Returns input_ids followed by the new tokens, with input_ids' shape convention."""
+        for name in (prefill, decode):
+            if name not in self._functions:
+                raise Error(f"generate needs '{prefill}' and '{decode}' functions; the model has "
+                            f"{', '.join(self._functions)}")
+        prefill_sig, decode_sig = self._signature[prefill], self._signature[decode]
+        if prefill_sig.input_names != ["input_ids"] or "input_ids" not in decode_sig.input_names:
+            raise Error(f"generate needs {prefill}(input_ids) and {decode}(input_ids, past_...); the model has "
+                        f"{prefill_sig} and {decode_sig}")
+        cache_inputs = [n for n in decode_sig.input_names if n != "input_ids"]
+        for name in cache_inputs:
+            present = "present_" + name[len("past_"):] if name.startswith("past_") else None
+            if present is None or present not in prefill_sig.output_names or present not in decode_sig.output_names:
+                raise Error(f"{decode} input '{name}' has no matching 'present_...' output in {prefill} and {decode}")
+        for sig in (prefill_sig, decode_sig):
+            if "logits" not in sig.output_names:
+                raise Error(f"generate needs a 'logits' output from {sig.name}")
+        if temperature < 0 or not math.isfinite(temperature):
+            raise ValueError(f"temperature must be finite and >= 0, got {temperature}")
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+
+        ids_dtype = prefill_sig.inputs[0].dtype
+        ids = np.asarray(input_ids)
+        squeeze = ids.ndim == 1
+        if squeeze:
+            ids = ids[None, :]
+        if ids.ndim != 2 or ids.shape[1] == 0:
+            raise InputError(f"input_ids must be [batch, seq] or [seq] with seq > 0, got shape {list(ids.shape)}")
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise InputError(f"input_ids must hold integers, got dtype {ids.dtype}")
+        ids = ids.astype(ids_dtype, copy=False)
+        rng = np.random.default_rng(seed)
+
+        def pick(logits):
+            logits = logits.astype(np.float64)
+            if temperature == 0:
+                return logits.argmax(axis=-1)
+            logits = logits / temperature
+            if top_k is not None and top_k < logits.shape[-1]:
+                kth = np.partition(logits, -top_k, axis=-1)[:, -top_k][:, None]
+                logits = np.where(logits >= kth, logits, -np.inf)
+            probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            probs /= probs.sum(axis=-1, keepdims=True)
+            return np.array([rng.choice(probs.shape[-1], p=row) for row in probs])
+
+        tokens = [ids]
+        finished = np.zeros(ids.shape[0], dtype=bool)
+        out = self.run({"input_ids": ids}, function=prefill)
+        for step in range(max_new_tokens):
+            token = pick(out["logits"][:, -1]).astype(ids_dtype)
+            if eos_token_id is not None:
+                token = np.where(finished, eos_token_id, token).astype(ids_dtype)
+                finished |= token == eos_token_id
+            tokens.append(token[:, None])
+            if step + 1 == max_new_tokens or finished.all():
+                break
+            cache = {name: out["present_" + name[len("past_"):]] for name in cache_inputs}
+            out = self.run({"input_ids": token[:, None], **cache}, function=decode)
+        result = np.concatenate(tokens, axis=1)
+        return result[0] if squeeze else result
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loading and compiling
+
+
+def load(path, *, runtime=None) -> Model:
+    """Loads a shared object compiled by effc (`effc model.mlir -o model.so`, or `Model.save`)."""
+    path = Path(path)
+    module = _effc.load_module(runtime or default_runtime(), str(path))
+    return Model(module, description=str(path))
