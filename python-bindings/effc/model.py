@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -331,3 +332,105 @@ def load(path, *, runtime=None) -> Model:
     path = Path(path)
     module = _effc.load_module(runtime or default_runtime(), str(path))
     return Model(module, description=str(path))
+
+
+# Driver flags other than compression, as keyword options: name -> (CompileOptions attribute, type).
+_GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
+                    "calibration": str, "verbose": bool, "timing": bool}
+_JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
+                                     "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
+
+
+def compression_options():
+    """The compression options `compile` accepts ({keyword: description}), one per driver flag."""
+    return {flag["flag"].replace("-", "_"): flag["help"] for flag in _effc.compression_flags()}
+
+
+def _compile_options(target, options):
+    compile_options = _effc.CompileOptions()
+    compile_options.target = target
+    compression = {flag["flag"].replace("-", "_"): flag for flag in _effc.compression_flags()}
+    for key, value in options.items():  # keyword order is the order the compression passes run in
+        if key in _JIT_EXCLUDED:
+            raise TypeError(f"effc.compile: {_JIT_EXCLUDED[key]}")
+        if key in _GENERAL_OPTIONS:
+            kind = _GENERAL_OPTIONS[key]
+            if value is None:
+                continue
+            if kind is str and isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            if kind is int and (isinstance(value, bool) or not isinstance(value, int)) or \
+                    kind is not int and not isinstance(value, kind):
+                raise TypeError(f"effc.compile: option {key} takes a {kind.__name__}, got {value!r}")
+            if key in ("weights", "calibration", "base_dir"):
+                value = os.path.abspath(value)
+            setattr(compile_options, key, value)
+        elif key in compression:
+            flag = compression[key]
+            if not flag["option"]:  # a switch: merge_adapters=True
+                if not isinstance(value, bool):
+                    raise TypeError(f"effc.compile: option {key} is a switch (True/False), got {value!r}")
+                if value:
+                    compile_options.add_compression(flag["flag"])
+            else:
+                if value is None or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                    raise TypeError(f"effc.compile: option {key} takes a {flag['option']} (str or number), "
+                                    f"got {value!r}")
+                compile_options.add_compression(flag["flag"], str(value))
+        else:
+            known = sorted(list(_GENERAL_OPTIONS) + list(compression))
+            raise TypeError(f"effc.compile: unknown option {key!r} (options: {', '.join(known)})")
+    return compile_options
+
+
+def _looks_like_ir(text):
+    return "\n" in text or text.lstrip().startswith(("module", "func.func", "//", "#", "{", "\"builtin.module\""))
+
+
+def _compile_source(source, compile_options, output):
+    """Compiles `source` to `output`; returns (diagnostic text, description of the source)."""
+    from . import ir  # noqa: PLC0415 (numpy-only module, imported when a builder module is compiled)
+
+    if isinstance(source, ir.Module):
+        # The builder's weights go to a safetensors file next to the output, named by the weights option.
+        if source.parameters and not compile_options.weights:
+            weights = Path(output).with_suffix(".safetensors")
+            ir.write_safetensors(weights, {name: p.array for name, p in source.parameters.items()})
+            compile_options.weights = str(weights)
+        text = source.to_mlir().encode()
+        return _effc.compile_source(compile_options, text, "<effc.ir.Module>", str(output)), "an effc.ir.Module"
+    if isinstance(source, (bytes, bytearray)):
+        return _effc.compile_source(compile_options, bytes(source), "<source>", str(output)), "IR bytes"
+    if isinstance(source, str) and _looks_like_ir(source):
+        return _effc.compile_source(compile_options, source.encode(), "<source>", str(output)), "IR text"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir() or path.suffix == ".onnx":
+            raise NotImplementedError(f"effc.compile: {path} is an ONNX model or a model folder; effc imports "
+                                      "eff IR (.mlir, .mlirbc) only so far")
+        if not path.exists():
+            raise FileNotFoundError(f"effc.compile: no such file: {path} (a source is a .mlir/.mlirbc path, IR "
+                                    "text, bytes or an effc.ir.Module)")
+        return _effc.compile_file(compile_options, str(path), str(output)), str(path)
+    raise TypeError(f"effc.compile: cannot compile a {type(source).__name__} (a source is a .mlir/.mlirbc path, "
+                    "IR text, bytes or an effc.ir.Module)")
+
+
+def compile(source, target="cpu", *, runtime=None, **options) -> Model:  # noqa: A001
+    """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, IR text (str) or bytecode
+    (bytes), or an `effc.ir.Module` built in Python. Keyword options mirror the effc driver's flags with
+    underscores: opt_level (0-3), cpu, weights, base_dir (for IR text's relative eff.weights), threads,
+    calibration, verbose, timing, and the compression flags in the order given (`compression_options()`):
+    drop_layers="top:4", prune_heads=0.25, prune_ffn=0.5, prune_experts=2, sparsity="2:4",
+    quantize="int8", merge_adapters=True, keep_adapters=True.
+
+    Nothing is left on disk: the shared object is compiled in a temporary directory, copied into memory and
+    loaded from there. Raises effc.CompileError with the compiler's diagnostics (file:line:col) on failure."""
+    compile_options = _compile_options(target, options)
+    with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
+        output = Path(workdir) / "model.so"
+        log, description = _compile_source(source, compile_options, output)
+        module = _effc.load_module_in_memory(runtime or default_runtime(), str(output))
+    if log:
+        sys.stderr.write(log)
+    return Model(module, description=description)
