@@ -169,8 +169,11 @@ class Model:
     """A compiled model loaded in this process. `model(**inputs)` and `model.run(inputs)` return
     {output name: numpy array}; outputs are views of runtime-owned buffers (no copy)."""
 
-    def __init__(self, module, *, report=None, description=""):
+    def __init__(self, module, *, report=None, description="", compile_log=""):
         self._module = module
+        #: What the compiler printed while compiling this model (warnings; progress and timing when asked
+        #: for with verbose=True / timing=True); "" for a loaded model.
+        self.compile_log = compile_log
         self._functions = {fn.name: fn for fn in module.functions}
         self._signature = Signature(
             FunctionSignature(fn.name, tuple(map(_spec, fn.inputs)), tuple(map(_spec, fn.outputs)))
@@ -341,7 +344,7 @@ _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a f
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
 
-def compression_options():
+def compression_options() -> dict:
     """The compression options `compile` accepts ({keyword: description}), one per driver flag."""
     return {flag["flag"].replace("-", "_"): flag["help"] for flag in _effc.compression_flags()}
 
@@ -433,4 +436,4 @@ def compile(source, target="cpu", *, runtime=None, **options) -> Model:  # noqa:
         module = _effc.load_module_in_memory(runtime or default_runtime(), str(output))
     if log:
         sys.stderr.write(log)
-    return Model(module, description=description)
+    return Model(module, description=description, compile_log=log)
