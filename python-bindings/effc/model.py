@@ -22,7 +22,8 @@ import numpy as np
 from . import _effc
 from ._effc import Error, InputError
 
-__all__ = ["compile", "load", "default_runtime", "Model", "Signature", "FunctionSignature", "TensorSpec"]
+__all__ = ["compile", "load", "default_runtime", "compression_options", "Model", "Signature", "FunctionSignature",
+           "TensorSpec", "Report", "ReportPart"]
 
 _SOURCE_SUFFIXES = (".mlir", ".mlirbc")
 
@@ -162,6 +163,42 @@ def _check_inputs(signature, inputs):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Reports
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    """One row of the report: an eff.layer ("layer 3"), "outside layers" (embeddings, final norm, head) or
+    "total". `parameters` counts the weights a model keeps (pruned or sparse ones count what is left),
+    `bytes` what they take as stored (packed, quantized, with scales), `flops_per_token` 2 x the weight
+    multiply-adds per token (attention scores, norms and activations are not counted)."""
+
+    name: str
+    parameters: int
+    bytes: int
+    flops_per_token: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `effc --report` prints, as data: the model's size and cost after compression, per layer and in
+    total, for one entry point. `str(report)` is the driver's table."""
+
+    function: str
+    parts: tuple
+    total: ReportPart
+    text: str
+
+    def __str__(self):
+        return self.text
+
+    @staticmethod
+    def _from_dict(data):
+        return Report(function=data["function"], parts=tuple(ReportPart(**part) for part in data["parts"]),
+                      total=ReportPart(**data["total"]), text=data["text"])
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Models
 
 
@@ -243,8 +280,9 @@ class Model:
                 shutil.copyfile(weights, path.parent / weights.name)
         return path
 
-    def report(self):
-        """The compiler's report of this model (what `effc --report` prints), as data."""
+    def report(self) -> Report:
+        """The compiler's report of this model, as data (what `effc --report` prints: parameters, weight
+        bytes and FLOPs per token, per layer and in total, after compression)."""
         if self._report is None:
             raise Error("this model has no compile report: it was loaded from a file (effc.load); reports come "
                         "from effc.compile")
@@ -391,7 +429,7 @@ def _looks_like_ir(text):
 
 
 def _compile_source(source, compile_options, output):
-    """Compiles `source` to `output`; returns (diagnostic text, description of the source)."""
+    """Compiles `source` to `output`; returns ((diagnostic text, report dict), description of the source)."""
     from . import ir  # noqa: PLC0415 (numpy-only module, imported when a builder module is compiled)
 
     if isinstance(source, ir.Module):
@@ -432,8 +470,8 @@ def compile(source, target="cpu", *, runtime=None, **options) -> Model:  # noqa:
     compile_options = _compile_options(target, options)
     with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
         output = Path(workdir) / "model.so"
-        log, description = _compile_source(source, compile_options, output)
+        (log, report), description = _compile_source(source, compile_options, output)
         module = _effc.load_module_in_memory(runtime or default_runtime(), str(output))
     if log:
         sys.stderr.write(log)
-    return Model(module, description=description, compile_log=log)
+    return Model(module, report=Report._from_dict(report), description=description, compile_log=log)

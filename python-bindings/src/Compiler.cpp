@@ -7,13 +7,15 @@
 // Binds include/effc/Compiler/Compiler.h: CompileOptions (the driver's flags as attributes, compression
 // flags in the order added) and compilation of a file or of IR text (or bytecode) to an output file.
 // Diagnostics are collected as text: a failure raises effc.CompileError with them; on success the text
-// (warnings, and progress or timing when asked for) is returned.
+// (warnings, and progress or timing when asked for) is returned with the model's statistics (what
+// `effc --report` prints) as a dict.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Bindings.h"
 
 #include "effc/Compiler/Compiler.h"
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/InitAll.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -59,25 +61,54 @@ OutputKind outputKind(const std::string &kind) {
                     attributes};
 }
 
-/// Parses with `parse` and compiles to `output`; returns the diagnostic text, or raises CompileError.
+py::dict partStatistics(const PartStatistics &part) {
+  py::dict result;
+  result["name"] = part.name;
+  result["parameters"] = part.parameters;
+  result["bytes"] = part.bytes;
+  result["flops_per_token"] = part.flopsPerToken;
+  return result;
+}
+
+/// The report as data: {function, parts: [{name, parameters, bytes, flops_per_token}], total, text}, where
+/// `text` is the driver's table.
+py::dict statisticsDict(const ModelStatistics &statistics) {
+  py::dict result;
+  result["function"] = statistics.function;
+  py::list parts;
+  for (const PartStatistics &part : statistics.parts)
+    parts.append(partStatistics(part));
+  result["parts"] = parts;
+  result["total"] = partStatistics(statistics.total);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printModelStatistics(statistics, os);
+  os.flush();
+  result["text"] = text;
+  return result;
+}
+
+/// Parses with `parse` and compiles to `output`; returns (diagnostic text, statistics), or raises
+/// CompileError.
 template <typename ParseFn>
-std::string compileWith(const CompileOptions &options, const std::string &output, const std::string &kind,
-                        ParseFn parse) {
+py::tuple compileWith(const CompileOptions &options, const std::string &output, const std::string &kind,
+                      ParseFn parse) {
   registerPassesOnce();
   OutputKind outputType = outputKind(kind);
   std::string diagnostics;
+  ModelStatistics statistics;
   bool ok;
   {
     py::gil_scoped_release release;
     llvm::raw_string_ostream stream(diagnostics);
     Compiler compiler(options, stream);
     auto module = parse(compiler);
-    ok = succeeded(module) && succeeded(compiler.compile(**module, outputType, output));
+    ok = succeeded(module) && succeeded(compiler.compile(**module, outputType, output, &statistics));
     stream.flush();
   }
   if (!ok)
     compileError(std::move(diagnostics));
-  return diagnostics;
+  return py::make_tuple(diagnostics, statisticsDict(statistics));
 }
 
 } // namespace
@@ -140,8 +171,9 @@ void bindCompiler(py::module_ &m) {
         return compileWith(options, output, kind, [&](Compiler &compiler) { return compiler.parseFile(path); });
       },
       py::arg("options"), py::arg("path"), py::arg("output"), py::arg("kind") = "so",
-      "Compiles the .mlir/.mlirbc file at `path` into `output` (kind: so, mlir, llvm, asm, obj). Returns the "
-      "diagnostic text (warnings, progress); raises CompileError with it on failure. Releases the GIL.");
+      "Compiles the .mlir/.mlirbc file at `path` into `output` (kind: so, mlir, llvm, asm, obj). Returns "
+      "(diagnostic text: warnings, progress; the report: {function, parts, total, text}); raises "
+      "CompileError with the diagnostics on failure. Releases the GIL.");
   m.def(
       "compile_source",
       [](const CompileOptions &options, const py::bytes &source, const std::string &bufferName,

@@ -219,3 +219,24 @@ def test_generate_needs_a_decoder(example_model):
         example_model("llama_tiny").generate(np.array([[1, 2]]), 3)
     with pytest.raises(ValueError, match="temperature"):
         example_model("gpt_tiny").generate(np.array([[1, 2]]), 3, temperature=-1)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# report
+
+
+def test_report_is_the_drivers_table_as_data(example_model, tmp_path):
+    model = example_model("bert_tiny")
+    report = model.report()
+    driver = subprocess.run([str(BIN_DIR / "effc"), str(EXAMPLES / "bert_tiny.mlir"), "--report", "-o",
+                             str(tmp_path / "b.so")], check=True, capture_output=True, text=True)
+    assert str(report) == driver.stdout
+    assert report.function == "main" and [p.name for p in report.parts] == ["layer 0", "layer 1", "outside layers"]
+    # Uncompressed f32: every committed weight counted once, 4 bytes each; the parts add up to the total.
+    weights = ir.read_safetensors(EXAMPLES / "bert_tiny.safetensors")
+    assert report.total.parameters == sum(w.size for w in weights.values())
+    assert report.total.bytes == 4 * report.total.parameters
+    for field in ("parameters", "bytes", "flops_per_token"):
+        assert getattr(report.total, field) == sum(getattr(p, field) for p in report.parts)
+    # A layer's FLOPs per token: 2 x its weight matrices' elements (q, k, v, o: 64x64; FFN: 2 x 64x256).
+    assert report.parts[0].flops_per_token == 2 * (4 * 64 * 64 + 2 * 64 * 256)
