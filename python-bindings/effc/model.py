@@ -264,8 +264,9 @@ class Model:
         outputs = self._functions[function].invoke(_check_inputs(signature, inputs))
         return dict(zip(signature.output_names, outputs))
 
-    def __call__(self, function=None, **inputs):
-        return self.run(inputs, function=function)
+    def __call__(self, **inputs):
+        """`model(input_ids=..., ...)`: run(inputs) with the default function."""
+        return self.run(inputs)
 
     # -- saving and reporting
 
