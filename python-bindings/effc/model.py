@@ -300,7 +300,8 @@ class Model:
         temperature 0 (default) is greedy (argmax); temperature > 0 samples from softmax(logits /
         temperature), restricted to the `top_k` most likely tokens if given, with numpy's default_rng(seed).
         Sequences that produce `eos_token_id` are padded with it, and generation stops once all have.
-        Returns input_ids followed by the new tokens, with input_ids' shape convention."""
+        Returns input_ids followed by the new tokens, with input_ids' shape convention. Prompt plus new
+        tokens must fit the model's positions (128 for examples/gpt_tiny.mlir)."""
         for name in (prefill, decode):
             if name not in self._functions:
                 raise Error(f"generate needs '{prefill}' and '{decode}' functions; the model has "
@@ -334,6 +335,11 @@ class Model:
         if not np.issubdtype(ids.dtype, np.integer):
             raise InputError(f"input_ids must hold integers, got dtype {ids.dtype}")
         ids = ids.astype(ids_dtype, copy=False)
+        vocab = dict(zip(prefill_sig.output_names, prefill_sig.outputs))["logits"].shape[-1]
+        if vocab is not None and ids.size and (ids.min() < 0 or ids.max() >= vocab):
+            # An out-of-range id is undefined behaviour in compiled code (docs/spec/eff.md, eff.embedding).
+            raise InputError(f"input_ids must lie in [0, {vocab}) (the vocabulary of the logits), got ids from "
+                             f"{ids.min()} to {ids.max()}")
         rng = np.random.default_rng(seed)
 
         def pick(logits):

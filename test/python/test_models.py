@@ -217,6 +217,8 @@ def test_generate_stops_at_eos(example_model):
 def test_generate_needs_a_decoder(example_model):
     with pytest.raises(effc.Error, match="generate needs 'prefill' and 'decode'"):
         example_model("llama_tiny").generate(np.array([[1, 2]]), 3)
+    with pytest.raises(effc.InputError, match=r"input_ids must lie in \[0, 1000\).*from 1 to 1000"):
+        example_model("gpt_tiny").generate(np.array([[1, 1000]]), 3)
     with pytest.raises(ValueError, match="temperature"):
         example_model("gpt_tiny").generate(np.array([[1, 2]]), 3, temperature=-1)
 
