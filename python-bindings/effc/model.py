@@ -23,7 +23,7 @@ from . import _effc
 from ._effc import Error, InputError
 
 __all__ = ["compile", "load", "default_runtime", "compression_options", "Model", "Signature", "FunctionSignature",
-           "TensorSpec", "Report", "ReportPart"]
+           "TensorSpec", "Report", "ReportPart", "OutputErrorReport"]
 
 _SOURCE_SUFFIXES = (".mlir", ".mlirbc")
 
@@ -180,13 +180,29 @@ class ReportPart:
 
 
 @dataclass(frozen=True)
+class OutputErrorReport:
+    """How far the compressed model's first output (`output` of `function`) moves from the uncompressed
+    model's on the calibration inputs: max and mean absolute difference, cosine similarity of the flattened
+    outputs, and the mean KL(softmax(uncompressed) || softmax(compressed)) over the last dimension."""
+
+    function: str
+    output: str
+    max_abs: float
+    mean_abs: float
+    cosine: float
+    kl_divergence: float
+
+
+@dataclass(frozen=True)
 class Report:
     """What `effc --report` prints, as data: the model's size and cost after compression, per layer and in
-    total, for one entry point. `str(report)` is the driver's table."""
+    total, for one entry point, and, for a compressed model compiled with `calibration=`, its
+    `output_error` (else None). `str(report)` is the driver's text."""
 
     function: str
     parts: tuple
     total: ReportPart
+    output_error: OutputErrorReport | None
     text: str
 
     def __str__(self):
@@ -194,8 +210,10 @@ class Report:
 
     @staticmethod
     def _from_dict(data):
+        error = data["output_error"]
         return Report(function=data["function"], parts=tuple(ReportPart(**part) for part in data["parts"]),
-                      total=ReportPart(**data["total"]), text=data["text"])
+                      total=ReportPart(**data["total"]),
+                      output_error=None if error is None else OutputErrorReport(**error), text=data["text"])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -283,10 +301,11 @@ class Model:
 
     def report(self) -> Report:
         """The compiler's report of this model, as data (what `effc --report` prints: parameters, weight
-        bytes and FLOPs per token, per layer and in total, after compression)."""
+        bytes and FLOPs per token, per layer and in total, after compression; with calibration data, the
+        compressed model's output error)."""
         if self._report is None:
-            raise Error("this model has no compile report: it was loaded from a file (effc.load); reports come "
-                        "from effc.compile")
+            raise Error("this model has no compile report: it was loaded from a file (effc.load) or compiled "
+                        "with report=False; reports come from effc.compile")
         return self._report
 
     # -- text generation
@@ -435,9 +454,14 @@ def _looks_like_ir(text):
     return "\n" in text or text.lstrip().startswith(("module", "func.func", "//", "#", "{", "\"builtin.module\""))
 
 
-def _compile_source(source, compile_options, output):
-    """Compiles `source` to `output`; returns ((diagnostic text, report dict), description of the source)."""
+def _compile_source(source, compile_options, output, report):
+    """Compiles `source` to `output`; returns ((diagnostic text, report dict or None), description of the
+    source)."""
     from . import ir  # noqa: PLC0415 (numpy-only module, imported when a builder module is compiled)
+
+    def from_text(text, buffer_name, description):
+        result = _effc.compile_source(compile_options, text, buffer_name, str(output), report=report)
+        return result, description
 
     if isinstance(source, ir.Module):
         # The builder's weights go to a safetensors file next to the output, named by the weights option.
@@ -445,12 +469,11 @@ def _compile_source(source, compile_options, output):
             weights = Path(output).with_suffix(".safetensors")
             ir.write_safetensors(weights, {name: p.array for name, p in source.parameters.items()})
             compile_options.weights = str(weights)
-        text = source.to_mlir().encode()
-        return _effc.compile_source(compile_options, text, "<effc.ir.Module>", str(output)), "an effc.ir.Module"
+        return from_text(source.to_mlir().encode(), "<effc.ir.Module>", "an effc.ir.Module")
     if isinstance(source, (bytes, bytearray)):
-        return _effc.compile_source(compile_options, bytes(source), "<source>", str(output)), "IR bytes"
+        return from_text(bytes(source), "<source>", "IR bytes")
     if isinstance(source, str) and _looks_like_ir(source):
-        return _effc.compile_source(compile_options, source.encode(), "<source>", str(output)), "IR text"
+        return from_text(source.encode(), "<source>", "IR text")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir() or path.suffix == ".onnx":
@@ -459,12 +482,12 @@ def _compile_source(source, compile_options, output):
         if not path.exists():
             raise FileNotFoundError(f"effc.compile: no such file: {path} (a source is a .mlir/.mlirbc path, IR "
                                     "text, bytes or an effc.ir.Module)")
-        return _effc.compile_file(compile_options, str(path), str(output)), str(path)
+        return _effc.compile_file(compile_options, str(path), str(output), report=report), str(path)
     raise TypeError(f"effc.compile: cannot compile a {type(source).__name__} (a source is a .mlir/.mlirbc path, "
                     "IR text, bytes or an effc.ir.Module)")
 
 
-def compile(source, target="cpu", *, runtime=None, **options) -> Model:  # noqa: A001
+def compile(source, target="cpu", *, runtime=None, report=True, **options) -> Model:  # noqa: A001
     """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, IR text (str) or bytecode
     (bytes), or an `effc.ir.Module` built in Python. Keyword options mirror the effc driver's flags with
     underscores: opt_level (0-3), cpu, weights, base_dir (for IR text's relative eff.weights), threads,
@@ -473,12 +496,17 @@ def compile(source, target="cpu", *, runtime=None, **options) -> Model:  # noqa:
     quantize="int8", merge_adapters=True, keep_adapters=True.
 
     Nothing is left on disk: the shared object is compiled in a temporary directory, copied into memory and
-    loaded from there. Raises effc.CompileError with the compiler's diagnostics (file:line:col) on failure."""
+    loaded from there. Raises effc.CompileError with the compiler's diagnostics (file:line:col) on failure.
+
+    `report` (default True) makes `Model.report()` available; with `calibration=` on a compressed model it
+    measures the output error, which compiles the model a second time, uncompressed (report=False skips it).
+    `runtime` is the effc.Runtime that runs the model (default: `default_runtime()`)."""
     compile_options = _compile_options(target, options)
     with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
         output = Path(workdir) / "model.so"
-        (log, report), description = _compile_source(source, compile_options, output)
+        (log, report_data), description = _compile_source(source, compile_options, output, bool(report))
         module = _effc.load_module_in_memory(runtime or default_runtime(), str(output))
     if log:
         sys.stderr.write(log)
-    return Model(module, report=Report._from_dict(report), description=description, compile_log=log)
+    return Model(module, report=None if report_data is None else Report._from_dict(report_data),
+                 description=description, compile_log=log)

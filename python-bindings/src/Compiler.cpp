@@ -7,7 +7,7 @@
 // Binds include/effc/Compiler/Compiler.h: CompileOptions (the driver's flags as attributes, compression
 // flags in the order added) and compilation of a file or of IR text (or bytecode) to an output file.
 // Diagnostics are collected as text: a failure raises effc.CompileError with them; on success the text
-// (warnings, and progress or timing when asked for) is returned with the model's statistics (what
+// (warnings, and progress or timing when asked for) is returned with the compile report (what
 // `effc --report` prints) as a dict.
 //
 //===----------------------------------------------------------------------===//
@@ -15,7 +15,6 @@
 #include "Bindings.h"
 
 #include "effc/Compiler/Compiler.h"
-#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/InitAll.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -70,9 +69,11 @@ py::dict partStatistics(const PartStatistics &part) {
   return result;
 }
 
-/// The report as data: {function, parts: [{name, parameters, bytes, flops_per_token}], total, text}, where
+/// The report as data: {function, parts: [{name, parameters, bytes, flops_per_token}], total, output_error,
+/// text}, where `output_error` is None or {function, output, max_abs, mean_abs, cosine, kl_divergence} and
 /// `text` is the driver's table.
-py::dict statisticsDict(const ModelStatistics &statistics) {
+py::dict reportDict(const CompileReport &report) {
+  const ModelStatistics &statistics = report.statistics;
   py::dict result;
   result["function"] = statistics.function;
   py::list parts;
@@ -80,35 +81,47 @@ py::dict statisticsDict(const ModelStatistics &statistics) {
     parts.append(partStatistics(part));
   result["parts"] = parts;
   result["total"] = partStatistics(statistics.total);
+  result["output_error"] = py::none();
+  if (const std::optional<OutputError> &error = report.outputError) {
+    py::dict measured;
+    measured["function"] = error->function;
+    measured["output"] = error->output;
+    measured["max_abs"] = error->maxAbs;
+    measured["mean_abs"] = error->meanAbs;
+    measured["cosine"] = error->cosine;
+    measured["kl_divergence"] = error->klDivergence;
+    result["output_error"] = measured;
+  }
   std::string text;
   llvm::raw_string_ostream os(text);
-  printModelStatistics(statistics, os);
+  printCompileReport(report, os);
   os.flush();
   result["text"] = text;
   return result;
 }
 
-/// Parses with `parse` and compiles to `output`; returns (diagnostic text, statistics), or raises
-/// CompileError.
+/// Parses with `parse` and compiles to `output`; returns (diagnostic text, report dict or None), or raises
+/// CompileError. Without `withReport` no report is made (with calibration data and compression, the report
+/// compiles the model a second time, uncompressed, to measure the output error).
 template <typename ParseFn>
 py::tuple compileWith(const CompileOptions &options, const std::string &output, const std::string &kind,
-                      ParseFn parse) {
+                      bool withReport, ParseFn parse) {
   registerPassesOnce();
   OutputKind outputType = outputKind(kind);
   std::string diagnostics;
-  ModelStatistics statistics;
+  CompileReport report;
   bool ok;
   {
     py::gil_scoped_release release;
     llvm::raw_string_ostream stream(diagnostics);
     Compiler compiler(options, stream);
     auto module = parse(compiler);
-    ok = succeeded(module) && succeeded(compiler.compile(**module, outputType, output, &statistics));
+    ok = succeeded(module) && succeeded(compiler.compile(**module, outputType, output, withReport ? &report : nullptr));
     stream.flush();
   }
   if (!ok)
     compileError(std::move(diagnostics));
-  return py::make_tuple(diagnostics, statisticsDict(statistics));
+  return py::make_tuple(diagnostics, withReport ? py::object(reportDict(report)) : py::object(py::none()));
 }
 
 } // namespace
@@ -167,22 +180,26 @@ void bindCompiler(py::module_ &m) {
 
   m.def(
       "compile_file",
-      [](const CompileOptions &options, const std::string &path, const std::string &output, const std::string &kind) {
-        return compileWith(options, output, kind, [&](Compiler &compiler) { return compiler.parseFile(path); });
+      [](const CompileOptions &options, const std::string &path, const std::string &output, const std::string &kind,
+         bool report) {
+        return compileWith(options, output, kind, report,
+                           [&](Compiler &compiler) { return compiler.parseFile(path); });
       },
-      py::arg("options"), py::arg("path"), py::arg("output"), py::arg("kind") = "so",
+      py::arg("options"), py::arg("path"), py::arg("output"), py::arg("kind") = "so", py::arg("report") = true,
       "Compiles the .mlir/.mlirbc file at `path` into `output` (kind: so, mlir, llvm, asm, obj). Returns "
-      "(diagnostic text: warnings, progress; the report: {function, parts, total, text}); raises "
+      "(diagnostic text: warnings, progress; the report: {function, parts, total, output_error, text}, or "
+      "None without `report`); raises "
       "CompileError with the diagnostics on failure. Releases the GIL.");
   m.def(
       "compile_source",
       [](const CompileOptions &options, const py::bytes &source, const std::string &bufferName,
-         const std::string &output, const std::string &kind) {
+         const std::string &output, const std::string &kind, bool report) {
         std::string text = source;
-        return compileWith(options, output, kind,
+        return compileWith(options, output, kind, report,
                            [&](Compiler &compiler) { return compiler.parseSource(text, bufferName); });
       },
       py::arg("options"), py::arg("source"), py::arg("buffer_name"), py::arg("output"), py::arg("kind") = "so",
+      py::arg("report") = true,
       "Compiles IR text or bytecode (bytes); `buffer_name` names it in diagnostics. Otherwise as compile_file.");
 }
 

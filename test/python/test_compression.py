@@ -95,3 +95,33 @@ def test_compile_with_flag(example_model, keyword):
 def test_bad_compression_value_is_a_compile_error():
     with pytest.raises(effc.CompileError, match="quantize|eff-quantize"):
         effc.compile(EXAMPLES / "bert_tiny.mlir", quantize="int3-nonsense")
+
+
+def test_report_measures_output_error_with_calibration(example_model, tmp_path):
+    """report() of a compressed model compiled with calibration data: the output error against the
+    uncompressed model, recomputed here from both models' outputs (rel 1e-3)."""
+    if not _effc.is_pass_registered("eff-drop-layers"):
+        pytest.skip("pass eff-drop-layers (--drop-layers) is not registered in this build")
+    inputs = {"input_ids": np.random.default_rng(3).integers(0, 1000, (2, 9), dtype=np.int64),
+              "attention_mask": np.ones((2, 9), np.int64), "token_type_ids": np.zeros((2, 9), np.int64)}
+    np.savez(tmp_path / "calibration.npz", **inputs)
+    model = effc.compile(EXAMPLES / "bert_tiny.mlir", drop_layers="top:1", calibration=tmp_path / "calibration.npz")
+    report = model.report()
+    assert [p.name for p in report.parts] == ["layer 0", "outside layers"]
+    error = report.output_error
+    assert (error.function, error.output) == ("main", "last_hidden_state")
+    reference = example_model("bert_tiny")(**inputs)["last_hidden_state"].astype(np.float64)
+    dropped = model(**inputs)["last_hidden_state"].astype(np.float64)
+    diff = np.abs(reference - dropped)
+    assert error.max_abs == pytest.approx(diff.max(), rel=1e-3)
+    assert error.mean_abs == pytest.approx(diff.mean(), rel=1e-3)
+    assert error.cosine == pytest.approx(reference.ravel() @ dropped.ravel() / np.linalg.norm(reference)
+                                         / np.linalg.norm(dropped), abs=1e-5)
+    assert "output error on the calibration data" in str(report)
+    assert effc.compile(EXAMPLES / "bert_tiny.mlir", drop_layers="top:1").report().output_error is None
+
+
+def test_compile_without_report():
+    model = effc.compile(EXAMPLES / "adapter_tiny.mlir", opt_level=0, report=False)
+    with pytest.raises(effc.Error, match="report=False"):
+        model.report()
