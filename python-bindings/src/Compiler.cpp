@@ -47,7 +47,9 @@ OutputKind outputKind(const std::string &kind) {
     return OutputKind::Assembly;
   if (kind == "obj")
     return OutputKind::Object;
-  throw PythonError{exceptionTypes().error, "unknown output kind '" + kind + "' (so, mlir, llvm, asm, obj)",
+  if (kind == "eff")
+    return OutputKind::Eff;
+  throw PythonError{exceptionTypes().error, "unknown output kind '" + kind + "' (so, mlir, llvm, asm, obj, eff)",
                     py::dict()};
 }
 
@@ -186,7 +188,7 @@ void bindCompiler(py::module_ &m) {
                            [&](Compiler &compiler) { return compiler.parseFile(path); });
       },
       py::arg("options"), py::arg("path"), py::arg("output"), py::arg("kind") = "so", py::arg("report") = true,
-      "Compiles the .mlir/.mlirbc file at `path` into `output` (kind: so, mlir, llvm, asm, obj). Returns "
+      "Compiles the .mlir/.mlirbc file at `path` into `output` (kind: so, mlir, llvm, asm, obj, eff). Returns "
       "(diagnostic text: warnings, progress; the report: {function, parts, total, output_error, text}, or "
       "None without `report`); raises "
       "CompileError with the diagnostics on failure. Releases the GIL.");

@@ -3,8 +3,8 @@
 The flags come from the compiler itself (`effc._effc.compression_flags()`, the table the driver builds its
 options from), so a flag added there without a case here fails test_every_flag_has_a_case.
 
-- Mapping (no pass needed): keyword options become the driver's pass specs, in keyword order, with
-  `calibration` added to the passes that take it.
+- Mapping (no pass needed): keyword options become the driver's flags and pass specs, in keyword order;
+  `calibration` becomes the driver's --calibration.
 - Compiling: each flag on an example it applies to, checked to run its pass (the compile log under
   verbose=True names it) and to give a model that runs on the example's inputs with finite outputs of the
   uncompressed shapes. merge_adapters folds adapters exactly, so its outputs must match the unmerged numpy
@@ -35,12 +35,9 @@ CASES = {
 }
 
 
-def spec(keyword, value, calibration=None):
+def spec(keyword, value):
     flag = FLAGS[keyword]
-    options = [f"{flag['option']}={value}"] if flag["option"] else []
-    if calibration and flag["takes_calibration"]:
-        options.append(f"calibration={calibration}")
-    return flag["pass"] + ("{" + " ".join(options) + "}" if options else "")
+    return flag["pass"] + (f"{{{flag['option']}={value}}}" if flag["option"] else "")
 
 
 @pytest.mark.parametrize("keyword", FLAGS)
@@ -53,7 +50,9 @@ def test_every_flag_has_a_case(keyword):
 def test_keyword_maps_to_the_pass(keyword):
     value = CASES[keyword][1]
     options = _compile_options("cpu", {keyword: value, "calibration": "/data/calib.npz"})
-    assert options.compression_passes() == [spec(keyword, value, "/data/calib.npz")]
+    assert options.compression_passes() == [spec(keyword, value)]
+    assert options.calibration == "/data/calib.npz" and options.compression == [(FLAGS[keyword]["flag"],
+                                                                                 "" if value is True else str(value))]
 
 
 def test_keyword_order_is_pass_order():
