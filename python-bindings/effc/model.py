@@ -451,7 +451,12 @@ def _compile_options(target, options):
 
 
 def _looks_like_ir(text):
-    return "\n" in text or text.lstrip().startswith(("module", "func.func", "//", "#", "{", "\"builtin.module\""))
+    """IR text rather than a path: several lines, or one line that starts like IR and names no file."""
+    if "\n" in text:
+        return True
+    if text.endswith(_SOURCE_SUFFIXES) or text.endswith(".onnx") or os.path.exists(text):
+        return False
+    return text.lstrip().startswith(("module", "func.func", "//", "#", "{", "\"builtin.module\""))
 
 
 def _compile_source(source, compile_options, output, report):

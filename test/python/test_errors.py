@@ -129,6 +129,8 @@ def test_bad_options():
 def test_bad_sources(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file: missing.mlir"):
         effc.compile("missing.mlir")
+    with pytest.raises(FileNotFoundError, match="no such file: module.mlir"):  # a path, though it starts like IR
+        effc.compile("module.mlir")
     with pytest.raises(TypeError, match="cannot compile a int"):
         effc.compile(42)
     with pytest.raises(NotImplementedError, match="ONNX"):
