@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
@@ -35,7 +36,7 @@ struct EffPruneFfnPass : mlir::eff::impl::EffPruneFfnPassBase<EffPruneFfnPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!(fraction >= 0.0 && fraction <= 1.0)) {
-      module.emitError("eff-prune-ffn: fraction ") << fraction << " is not in [0, 1]";
+      module.emitError("eff-prune-ffn: fraction ") << llvm::formatv("{0}", fraction.getValue()).str() << " is not in [0, 1]";
       return signalPassFailure();
     }
     std::optional<CalibrationData> calibrationData;

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mlir::eff {
@@ -224,7 +225,7 @@ struct EffPruneHeadsPass : mlir::eff::impl::EffPruneHeadsPassBase<EffPruneHeadsP
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!(fraction >= 0.0 && fraction <= 1.0)) {
-      module.emitError("eff-prune-heads: fraction ") << fraction << " is not in [0, 1]";
+      module.emitError("eff-prune-heads: fraction ") << llvm::formatv("{0}", fraction.getValue()).str() << " is not in [0, 1]";
       return signalPassFailure();
     }
     std::optional<CalibrationData> calibrationData;
