@@ -188,3 +188,156 @@ def test_drop_layers_too_many_is_an_error():
     module = models.build_bert(cfg, models.init_bert(cfg, np.random.default_rng(1)))
     with pytest.raises(EffcError, match="cannot drop 3 layers, function @main has 2"):
         Compiled(module, ["--drop-layers=top:3"])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# eff-prune-heads / eff-prune-ffn: against the numpy reference of weights pruned here the way the passes
+# document (EffPruneHeadsPass / EffPruneFfnPass in Passes.td)
+
+
+def prune_count(fraction, count, keep_at_least=1):
+    return int(min(max(np.floor(fraction * count + 0.5), 0), max(count - keep_at_least, 0)))
+
+
+def keep_strongest(scores, remove):
+    """Indices without the `remove` lowest scores, ascending; among ties the higher index goes first."""
+    order = sorted(range(len(scores)), key=lambda i: (scores[i], -i))
+    return sorted(order[remove:])
+
+
+def head_channels(heads, dh):
+    return np.concatenate([np.arange(h * dh, (h + 1) * dh) for h in heads])
+
+
+def prune_heads_mha(weights, prefix, names, heads, fraction):
+    """Multi-head attention: whole heads (query, key, value rows, output columns) by summed squared norms."""
+    q, k, v, o = (f"{prefix}.{n}" for n in names)
+    dh = weights[f"{q}.weight"].shape[0] // heads
+    sq = lambda w, axis: (w.astype(np.float64) ** 2).sum(axis=axis)  # noqa: E731
+    per_channel = sq(weights[f"{q}.weight"], 1) + sq(weights[f"{k}.weight"], 1) + sq(weights[f"{v}.weight"], 1) \
+        + sq(weights[f"{o}.weight"], 0)
+    scores = per_channel.reshape(heads, dh).sum(axis=1)
+    kept = keep_strongest(list(scores), prune_count(fraction, heads))
+    ch = head_channels(kept, dh)
+    out = dict(weights)
+    for n in (q, k, v):
+        out[f"{n}.weight"] = weights[f"{n}.weight"][ch]
+        if f"{n}.bias" in weights:
+            out[f"{n}.bias"] = weights[f"{n}.bias"][ch]
+    out[f"{o}.weight"] = weights[f"{o}.weight"][:, ch]
+    return out, len(kept)
+
+
+def test_prune_heads_gpt_prefill_and_decode():
+    """Multi-head attention with a KV cache: the cache gets narrower in prefill's presents and decode's pasts."""
+    cfg = models.GptConfig(layers=2, hidden=64, heads=4, ffn=128)
+    weights = models.init_gpt(cfg, np.random.default_rng(43))
+    pruned = dict(weights)
+    for i in range(cfg.layers):
+        pruned, kept = prune_heads_mha(pruned, f"h.{i}.attn", ("q_proj", "k_proj", "v_proj", "out_proj"), cfg.heads,
+                                       0.5)
+    # build_gpt types the decode step's past_* inputs [B, P, hidden]: the pruned cache is kept·Dh wide.
+    small = models.build_gpt(models.GptConfig(layers=2, hidden=kept * 16, heads=kept, ffn=128), pruned)
+    compiled = Compiled(models.build_gpt(cfg, weights), ["--prune-heads=0.5"])
+    try:
+        ids = np.random.default_rng(7).integers(0, cfg.vocab_size, (2, 6), dtype=np.int64)
+        prefill = compiled.run("prefill", {"input_ids": ids})
+        assert prefill["present_key_0"].shape == (2, 6, kept * 16)
+        assert_outputs_close(prefill, small.evaluate("prefill", {"input_ids": ids}), TOL, "gpt prune-heads prefill")
+        # Decode with the narrower cache continues the prefill.
+        step = {"input_ids": ids[:, :1]}
+        step.update({n.replace("present", "past"): a[:, :5] for n, a in prefill.items() if n != "logits"})
+        decoded = compiled.run("decode", {"input_ids": ids[:, 5:6], **{k: v for k, v in step.items() if k != "input_ids"}})
+        np.testing.assert_allclose(decoded["logits"][:, 0], prefill["logits"][:, 5], **TOL)
+        assert_differs(prefill["logits"], models.build_gpt(cfg, weights).evaluate("prefill", {"input_ids": ids})["logits"],
+                       "pruning changed nothing")
+    finally:
+        compiled.close()
+
+
+def test_prune_heads_llama_gqa_and_ffn():
+    """Grouped-query attention with RoPE (query heads pruned within each KV group) and SwiGLU FFN pruning,
+    applied in one compile (--prune-heads then --prune-ffn)."""
+    cfg = models.LlamaConfig(layers=2, hidden=64, heads=4, kv_heads=2, ffn=96)
+    weights = models.init_llama(cfg, np.random.default_rng(44))
+    dh, group = cfg.hidden // cfg.heads, cfg.heads // cfg.kv_heads
+    pruned = dict(weights)
+    sq = lambda w, axis: (w.astype(np.float64) ** 2).sum(axis=axis)  # noqa: E731
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}"
+        wq, wo = weights[f"{p}.self_attn.q_proj.weight"], weights[f"{p}.self_attn.o_proj.weight"]
+        scores = (sq(wq, 1) + sq(wo, 0)).reshape(cfg.heads, dh).sum(axis=1)
+        remove = prune_count(0.5, group)
+        kept = [g * group + h for g in range(cfg.kv_heads)
+                for h in keep_strongest(list(scores[g * group:(g + 1) * group]), remove)]
+        ch = head_channels(kept, dh)
+        pruned[f"{p}.self_attn.q_proj.weight"] = wq[ch]
+        pruned[f"{p}.self_attn.o_proj.weight"] = wo[:, ch]
+        up, gate, down = (weights[f"{p}.mlp.{n}_proj.weight"] for n in ("up", "gate", "down"))
+        neuron_scores = np.sqrt(sq(up, 1) * sq(down, 0) * sq(gate, 1))
+        keep = keep_strongest(list(neuron_scores), prune_count(0.25, cfg.ffn))
+        pruned[f"{p}.mlp.up_proj.weight"], pruned[f"{p}.mlp.gate_proj.weight"] = up[keep], gate[keep]
+        pruned[f"{p}.mlp.down_proj.weight"] = down[:, keep]
+    small = models.build_llama(models.LlamaConfig(layers=2, hidden=64, heads=len(kept), kv_heads=2, ffn=len(keep)),
+                               pruned)
+    flags = ["--prune-heads=0.5", "--prune-ffn=0.25"]
+    shapes = constant_shapes(compressed_ir(models.build_llama(cfg, weights),
+                                           ["--eff-prune-heads=fraction=0.5", "--eff-prune-ffn=fraction=0.25"]))
+    assert shapes["model.layers.0.self_attn.q_proj.weight.pruned"] == (len(kept) * dh, cfg.hidden)
+    assert shapes["model.layers.0.mlp.down_proj.weight.pruned"] == (cfg.hidden, len(keep))
+    compiled = Compiled(models.build_llama(cfg, weights), flags)
+    try:
+        ids = np.random.default_rng(8).integers(0, cfg.vocab_size, (2, 7), dtype=np.int64)
+        actual = compiled.run("main", {"input_ids": ids})
+        assert_outputs_close(actual, small.evaluate("main", {"input_ids": ids}), TOL, "llama prune-heads + prune-ffn")
+    finally:
+        compiled.close()
+
+
+def test_prune_ffn_with_calibration_npz(tmp_path):
+    """BERT (plain GELU FFN): importance scores from a calibration .npz choose the neurons."""
+    cfg = models.BertConfig(layers=2, ffn=64)
+    weights = models.init_bert(cfg, np.random.default_rng(45))
+    gen = np.random.default_rng(9)
+    importance = {f"layer{i}.ffn_importance": gen.random(cfg.ffn).astype(np.float32) for i in range(cfg.layers)}
+    np.savez(tmp_path / "calib.npz", **importance)
+    pruned = dict(weights)
+    for i in range(cfg.layers):
+        p = f"encoder.layer.{i}"
+        keep = keep_strongest(list(importance[f"layer{i}.ffn_importance"].astype(np.float64)), prune_count(0.5, cfg.ffn))
+        pruned[f"{p}.intermediate.dense.weight"] = weights[f"{p}.intermediate.dense.weight"][keep]
+        pruned[f"{p}.intermediate.dense.bias"] = weights[f"{p}.intermediate.dense.bias"][keep]
+        pruned[f"{p}.output.dense.weight"] = weights[f"{p}.output.dense.weight"][:, keep]
+    small = models.build_bert(models.BertConfig(layers=2, ffn=len(keep)), pruned)
+    compiled = Compiled(models.build_bert(cfg, weights), ["--prune-ffn=0.5", f"--calibration={tmp_path / 'calib.npz'}"])
+    try:
+        inputs = models.sample_inputs("bert_tiny", np.random.default_rng(10), batch=2, seq=6)["main"]
+        assert_outputs_close(compiled.run("main", inputs), small.evaluate("main", inputs), TOL, "bert prune-ffn calib")
+    finally:
+        compiled.close()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Composition (issue 4 item 7): layer dropping and head pruning commute
+
+
+def test_drop_layers_and_prune_heads_commute():
+    cfg = models.BertConfig(layers=3)
+    weights = models.init_bert(cfg, np.random.default_rng(46))
+    module = lambda: models.build_bert(cfg, weights)  # noqa: E731
+    orders = [["--drop-layers=top:1", "--prune-heads=0.5"], ["--prune-heads=0.5", "--drop-layers=top:1"]]
+    irs = [compressed_ir(module(), [f.replace("--drop-layers=", "--eff-drop-layers=layers=")
+                                    .replace("--prune-heads=", "--eff-prune-heads=fraction=") for f in o])
+           for o in orders]
+    assert constant_shapes(irs[0]) == constant_shapes(irs[1])
+    assert constant_shapes(irs[0])["encoder.layer.0.attention.self.query.weight.pruned"] == (32, 64)
+    assert "encoder.layer.2." not in irs[0]
+    inputs = models.sample_inputs("bert_tiny", np.random.default_rng(11), batch=2, seq=5)["main"]
+    outputs = []
+    for flags in orders:
+        compiled = Compiled(module(), flags)
+        try:
+            outputs.append(compiled.run("main", inputs))
+        finally:
+            compiled.close()
+    assert_outputs_close(outputs[0], outputs[1], EXACT_TOL, "drop-layers/prune-heads in either order")
