@@ -14,8 +14,11 @@
 #include "effc/Dialect/Eff/IR/EffOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -46,7 +49,13 @@ void inlineLayers(ModuleOp module) {
   for (eff::LayerOp layer : layers) {
     Block &body = layer.getBody().front();
     auto yield = cast<eff::YieldOp>(body.getTerminator());
-    SmallVector<Value> yielded(yield.getValues());
+    // A layer may yield its own arguments (an identity path); those become the layer's inputs.
+    SmallVector<Value> yielded;
+    for (Value value : yield.getValues()) {
+      auto argument = dyn_cast<BlockArgument>(value);
+      yielded.push_back(argument && argument.getOwner() == &body ? layer.getInputs()[argument.getArgNumber()]
+                                                                 : value);
+    }
     rewriter.inlineBlockBefore(&body, layer, layer.getInputs());
     rewriter.replaceOp(layer, yielded);
     rewriter.eraseOp(yield);
@@ -61,7 +70,8 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<eff::EffDialect>();
-    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+    target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect, func::FuncDialect,
+                           linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
     effc::populateEffToLinalgPatterns(patterns);
