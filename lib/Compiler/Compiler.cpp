@@ -138,7 +138,6 @@ struct Compiler::Impl {
     mlir::registerAllDialects(registry);
     registerAllExtensions(registry);
     effc::registerAllDialects(registry);
-    // The compression flags name passes in textual pipelines, which are looked up in the global registry.
     registerBuiltinDialectTranslation(registry);
     registerLLVMDialectTranslation(registry);
     return registry;
