@@ -104,9 +104,10 @@ std::vector<std::string> CompileOptions::compressionPasses() const {
 void printCompileReport(const CompileReport &report, llvm::raw_ostream &os) {
   printModelStatistics(report.statistics, os);
   if (const std::optional<OutputError> &error = report.outputError)
-    os << llvm::format("output error on the calibration data (first output of '%s', against the uncompressed "
-                       "model):\n  max abs %.4g, mean abs %.4g, cosine %.6f, KL(softmax) %.4g\n",
-                       error->function.c_str(), error->maxAbs, error->meanAbs, error->cosine, error->klDivergence);
+    os << llvm::format("output error on the calibration data ('%s' of '%s', against the uncompressed model):\n"
+                       "  max abs %.4g, mean abs %.4g, cosine %.6f, KL(softmax) %.4g\n",
+                       error->output.c_str(), error->function.c_str(), error->maxAbs, error->meanAbs,
+                       error->cosine, error->klDivergence);
 }
 
 OutputKind outputKindForPath(llvm::StringRef path) {
