@@ -139,6 +139,9 @@ struct Compiler::Impl {
     mlir::registerAllDialects(registry);
     registerAllExtensions(registry);
     effc::registerAllDialects(registry);
+    // The compression flags name passes in textual pipelines, which are looked up in the global registry.
+    static const bool passesRegistered = (effc::registerAllPasses(), true);
+    (void)passesRegistered;
     registerBuiltinDialectTranslation(registry);
     registerLLVMDialectTranslation(registry);
     return registry;
