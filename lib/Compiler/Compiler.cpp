@@ -15,6 +15,7 @@
 #include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
+#include "effc/Import/HuggingFace.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/SharedObject.h"
@@ -207,6 +208,13 @@ Compiler::~Compiler() = default;
 const CompileOptions &Compiler::options() const { return impl->options; }
 
 FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
+  if (llvm::sys::fs::is_directory(path)) {
+    // A Hugging Face model folder: its weights files are named relative to it.
+    impl->stage("importing " + path);
+    if (impl->options.baseDir.empty())
+      impl->options.baseDir = path.str();
+    return effc::importHuggingFace(&impl->context, path);
+  }
   impl->stage("parsing " + path);
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &error);
