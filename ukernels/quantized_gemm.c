@@ -73,6 +73,7 @@ typedef struct {
   float *y;
   int64_t ldy, m, n, kp;
   int64_t bpt;        // column blocks per task
+  int64_t mc;         // rows per task
   // Quantization step inputs.
   const float *x;
   int64_t x_stride0, x_stride1, k;
@@ -94,13 +95,35 @@ static void int8_quantize_row(void *p, int64_t i) {
     inv = 1.0f / scale;
   } else {
     float amax = 0.0f;
-    for (int64_t k = 0; k < c->k; ++k)
+    int64_t k0 = 0;
+#if defined(QG_AVX512)
+    if (c->x_stride1 == 1) {
+      __m512 vmax = _mm512_setzero_ps();
+      for (; k0 + 16 <= c->k; k0 += 16)
+        vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k0)));
+      amax = _mm512_reduce_max_ps(vmax);
+    }
+#endif
+    for (int64_t k = k0; k < c->k; ++k)
       amax = fmaxf(amax, fabsf(x[k * c->x_stride1]));
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
     inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     zero = 128;
   }
-  for (int64_t k = 0; k < c->k; ++k) {
+  int64_t k0 = 0;
+#if defined(QG_AVX512)
+  if (c->x_stride1 == 1) {
+    // Same arithmetic as the scalar loop: round to nearest even (MXCSR default), add, saturate to u8.
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i vzero = _mm512_set1_epi32(zero), vmin = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(255);
+    for (; k0 + 16 <= c->k; k0 += 16) {
+      __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k0), vinv));
+      q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, vzero), vmin), vmax);
+      _mm_storeu_si128((__m128i *)(a + k0), _mm512_cvtepi32_epi8(q));
+    }
+  }
+#endif
+  for (int64_t k = k0; k < c->k; ++k) {
     float q = nearbyintf(x[k * c->x_stride1] * inv) + (float)zero;
     q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
     a[k] = (uint8_t)q;
@@ -194,14 +217,19 @@ static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int m
 }
 #endif
 
+/// One task: `bpt` column blocks for one chunk of `mc` rows. Chunks bound the activation block that the
+/// panels re-read (mc · K bytes, L2-resident); a panel's weights (64 · K bytes) stay in L1/L2 across its rows.
 static void int8_gemm_task(void *p, int64_t task) {
   const Int8Ctx *c = (const Int8Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
-  int64_t first = task * c->bpt, last = min_i64(blocks, first + c->bpt);
+  int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
+  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
+  int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
+  int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
   for (int64_t blk = first; blk < last; blk += I8_NB) {
     int nb = (int)min_i64(I8_NB, last - blk);
-    for (int64_t m0 = 0; m0 < c->m; m0 += I8_MR)
-      int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, c->m - m0), nb);
+    for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
+      int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb);
   }
 }
 
@@ -222,13 +250,16 @@ static void int8_linear(const float *x, int64_t m, int64_t k, int64_t xs0, int64
   c.static_scale = static_scale, c.static_zero = static_zero;
   effc_uk_parallel_for(int8_quantize_row, &c, m);
   int64_t blocks = (n + 15) / 16;
-  // Tasks of whole 64-column panels: a panel's weights (64 · K bytes) stay in L2 across all rows.
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
-  // Small M: weight streaming dominates, so larger tasks cost nothing and dispatch less.
+  // Row chunks of about 96 KiB of activations (also bounding the pages of y a panel writes, for the TLB); tasks of one 64-column panel, or for small M (weight
+  // streaming dominates) of several panels to dispatch less.
+  c.mc = 98304 / kp / I8_MR * I8_MR;
+  c.mc = c.mc < I8_MR ? I8_MR : c.mc;
   c.bpt = I8_NB;
   if (m < 16 && panels > 16)
     c.bpt = round_up(blocks_per_task(blocks), I8_NB);
-  effc_uk_parallel_for(int8_gemm_task, &c, (blocks + c.bpt - 1) / c.bpt);
+  int64_t chunks = (m + c.mc - 1) / c.mc;
+  effc_uk_parallel_for(int8_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
   effc_uk_free(a);
   effc_uk_free(a_scale);
   effc_uk_free(a_zero);
@@ -251,8 +282,11 @@ static void stage_row(void *p, int64_t i) {
   const StageCtx *c = (const StageCtx *)p;
   float *d = c->dst + i * c->ld;
   const float *x = c->x + i * c->xs0;
-  for (int64_t k = 0; k < c->k; ++k)
-    d[k] = x[k * c->xs1];
+  if (c->xs1 == 1)
+    memcpy(d, x, (size_t)c->k * sizeof(float));
+  else
+    for (int64_t k = 0; k < c->k; ++k)
+      d[k] = x[k * c->xs1];
   for (int64_t k = c->k; k < c->ld; ++k)
     d[k] = 0.0f;
   if (c->group > 0) {
