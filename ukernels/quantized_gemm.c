@@ -40,12 +40,6 @@
 
 #define QG_INLINE static inline __attribute__((always_inline))
 
-// Parameter lists of memref arguments in MLIR's default calling convention.
-#define QG_MEMREF1(T, name) T *name##_allocated, T *name##_aligned, int64_t name##_offset, int64_t name##_size0, \
-    int64_t name##_stride0
-#define QG_MEMREF2(T, name)                                                                                    \
-  T *name##_allocated, T *name##_aligned, int64_t name##_offset, int64_t name##_size0, int64_t name##_size1,  \
-      int64_t name##_stride0, int64_t name##_stride1
 
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -648,39 +642,40 @@ static void bf16_task(void *p, int64_t task) {
 }
 
 //===----------------------------------------------------------------------===//
-// Exported kernels (MLIR memref calling convention: allocated, aligned, offset, sizes..., strides...)
+// Exported kernels (ukernel.h's calling convention; the result buffer y [M, N] comes last and is filled
+// entirely)
 //===----------------------------------------------------------------------===//
 
 /// int8 W8A8. x [M, K] f32; w packed int8 bytes; colsum [Np] i32; w_scale [Np] f32; bias [N] f32 (read
 /// only when has_bias); y [M, N] f32. static_scale > 0 selects static activation quantization with
 /// static_zero (0..255); otherwise per-row dynamic.
-void effc_uk_quantized_linear_int8(QG_MEMREF2(float, x), QG_MEMREF1(int8_t, w),
-                                   QG_MEMREF1(int32_t, colsum), QG_MEMREF1(float, w_scale),
-                                   QG_MEMREF1(float, bias), QG_MEMREF2(float, y), int64_t has_bias,
-                                   float static_scale, int64_t static_zero) {
-  int8_linear(x_aligned + x_offset, x_size0, x_size1, x_stride0, x_stride1, w_aligned + w_offset,
-              colsum_aligned + colsum_offset, w_scale_aligned + w_scale_offset,
-              has_bias ? bias_aligned + bias_offset : 0, y_aligned + y_offset, y_stride0, y_size1,
+void effc_uk_quantized_linear_int8(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(int8_t, w),
+                                   EFFC_UK_MEMREF1(int32_t, colsum), EFFC_UK_MEMREF1(float, w_scale),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t has_bias, float static_scale,
+                                   int64_t static_zero, EFFC_UK_MEMREF2(float, y)) {
+  int8_linear(x + x_offset, x_size0, x_size1, x_stride0, x_stride1, w + w_offset,
+              colsum + colsum_offset, w_scale + w_scale_offset,
+              has_bias ? bias + bias_offset : 0, y + y_offset, y_stride0, y_size1,
               static_scale, (int32_t)static_zero);
 }
 
 /// int4 weight-only. x [M, K]; w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when
 /// has_zero; else symmetric, zero point 8); bias [N] when has_bias; y [M, N].
-void effc_uk_quantized_linear_int4(QG_MEMREF2(float, x), QG_MEMREF1(uint8_t, w),
-                                   QG_MEMREF1(float, scale), QG_MEMREF1(float, zero),
-                                   QG_MEMREF1(float, bias), QG_MEMREF2(float, y), int64_t group,
-                                   int64_t has_zero, int64_t has_bias) {
+void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uint8_t, w),
+                                   EFFC_UK_MEMREF1(float, scale), EFFC_UK_MEMREF1(float, zero),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t group, int64_t has_zero,
+                                   int64_t has_bias, EFFC_UK_MEMREF2(float, y)) {
   int64_t m = x_size0, k = x_size1, n = y_size1;
   if (m == 0 || n == 0)
     return;
   float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
   float *sums = (float *)effc_uk_alloc((uint64_t)(m * (k / group)) * sizeof(float));
-  StageCtx stage = {x_aligned + x_offset, x_stride0, x_stride1, k, k, staged, group, sums};
+  StageCtx stage = {x + x_offset, x_stride0, x_stride1, k, k, staged, group, sums};
   effc_uk_parallel_for(stage_row, &stage, m);
   int64_t blocks = (n + 15) / 16;
-  Int4Ctx c = {staged, sums, w_aligned + w_offset, scale_aligned + scale_offset,
-               has_zero ? zero_aligned + zero_offset : 0, has_bias ? bias_aligned + bias_offset : 0,
-               y_aligned + y_offset, y_stride0, m, n, k, group, blocks_per_task(blocks)};
+  Int4Ctx c = {staged, sums, w + w_offset, scale + scale_offset,
+               has_zero ? zero + zero_offset : 0, has_bias ? bias + bias_offset : 0,
+               y + y_offset, y_stride0, m, n, k, group, blocks_per_task(blocks)};
   effc_uk_parallel_for(int4_task, &c, (blocks + c.bpt - 1) / c.bpt);
   effc_uk_free(staged);
   effc_uk_free(sums);
@@ -688,19 +683,19 @@ void effc_uk_quantized_linear_int4(QG_MEMREF2(float, x), QG_MEMREF1(uint8_t, w),
 
 /// LUT (binary coding), `bits` planes. x [M, K]; w packed sign patterns; alpha [Np · K/G · bits]; bias [N]
 /// when has_bias; y [M, N].
-void effc_uk_quantized_linear_lut(QG_MEMREF2(float, x), QG_MEMREF1(uint8_t, w),
-                                  QG_MEMREF1(float, alpha), QG_MEMREF1(float, bias),
-                                  QG_MEMREF2(float, y), int64_t group, int64_t bits, int64_t has_bias) {
+void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uint8_t, w),
+                                  EFFC_UK_MEMREF1(float, alpha), EFFC_UK_MEMREF1(float, bias),
+                                  int64_t group, int64_t bits, int64_t has_bias, EFFC_UK_MEMREF2(float, y)) {
   int64_t m = x_size0, k = x_size1, n = y_size1;
   if (m == 0 || n == 0)
     return;
   float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
   float *tables = (float *)effc_uk_alloc((uint64_t)(m * k * 4) * sizeof(float));
-  StageCtx stage = {x_aligned + x_offset, x_stride0, x_stride1, k, k, staged, 0, 0};
+  StageCtx stage = {x + x_offset, x_stride0, x_stride1, k, k, staged, 0, 0};
   effc_uk_parallel_for(stage_row, &stage, m);
   int64_t blocks = (n + 15) / 16;
-  LutCtx c = {staged, tables, w_aligned + w_offset, alpha_aligned + alpha_offset,
-              has_bias ? bias_aligned + bias_offset : 0, y_aligned + y_offset, y_stride0, m, n, k, group, bits,
+  LutCtx c = {staged, tables, w + w_offset, alpha + alpha_offset,
+              has_bias ? bias + bias_offset : 0, y + y_offset, y_stride0, m, n, k, group, bits,
               blocks_per_task(blocks)};
   effc_uk_parallel_for(lut_build_tables, &c, m);
   effc_uk_parallel_for(lut_task, &c, (blocks + c.bpt - 1) / c.bpt);
@@ -710,17 +705,17 @@ void effc_uk_quantized_linear_lut(QG_MEMREF2(float, x), QG_MEMREF1(uint8_t, w),
 
 /// bf16 weights and activations, f32 accumulation. x [M, K]; w packed bf16 pairs (K padded to even); bias
 /// [N] when has_bias.
-void effc_uk_quantized_linear_bf16(QG_MEMREF2(float, x), QG_MEMREF1(uint16_t, w),
-                                   QG_MEMREF1(float, bias), QG_MEMREF2(float, y), int64_t has_bias) {
+void effc_uk_quantized_linear_bf16(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uint16_t, w),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t has_bias, EFFC_UK_MEMREF2(float, y)) {
   int64_t m = x_size0, k = x_size1, n = y_size1;
   if (m == 0 || n == 0)
     return;
   int64_t kp = round_up(k, 2);
   float *staged = (float *)effc_uk_alloc((uint64_t)(m * kp) * sizeof(float));
-  StageCtx stage = {x_aligned + x_offset, x_stride0, x_stride1, k, kp, staged, 0, 0};
+  StageCtx stage = {x + x_offset, x_stride0, x_stride1, k, kp, staged, 0, 0};
   effc_uk_parallel_for(bf16_stage_row, &stage, m);
   int64_t blocks = (n + 15) / 16;
-  Bf16Ctx c = {staged, w_aligned + w_offset, has_bias ? bias_aligned + bias_offset : 0, y_aligned + y_offset,
+  Bf16Ctx c = {staged, w + w_offset, has_bias ? bias + bias_offset : 0, y + y_offset,
                y_stride0, m, n, kp, BF_NB};
   if (m < 16 && blocks > 64)
     c.bpt = round_up(blocks_per_task(blocks), BF_NB);

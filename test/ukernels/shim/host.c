@@ -1,3 +1,5 @@
+// Stand-in for the host services a compiled module provides to micro-kernels (ukernels/ukernel.h), for
+// testing kernels outside effc: parallel_for on a few pthreads, aligned allocation.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
