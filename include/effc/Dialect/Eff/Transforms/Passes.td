@@ -45,4 +45,62 @@ def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::M
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def EffQuantizePass : Pass<"eff-quantize", "::mlir::ModuleOp"> {
+  let summary = "Quantize constant linear weights and pack them for the quantized micro-kernels";
+  let description = [{
+    Rewrites every `eff.linear` whose weight is an f32 constant, and every `eff.ffn` whose weights are
+    (its up, gate and down projections become quantized linears around `eff.activation` / `eff.glu`), into
+    `eff.quantized_linear` ops whose weights are packed at compile time into the layout the kernels in
+    ukernels/quantized_gemm.c read. Linears with non-constant weights (and `eff.experts`) are left as they are.
+
+    `scheme`:
+    * `int8`: per-output-channel symmetric int8 weights (scale max|w|/127) with their column sums;
+      activations are quantized to u8 per row at run time (`activations=dynamic`), or with the per-linear
+      range of `calibration` (`activations=static`), and multiplied with VNNI dot products (W8A8).
+    * `int4`, `int4:gG`, `int4:asym`, `int4:gG:asym`: weight-only int4 in groups of G (default 128) along the
+      input features; symmetric (scale max|w|/7, zero point 8) or, with `asym` or `symmetric=false`,
+      asymmetric (scale (max−min)/15 and a zero point per group). G must be even and divide K.
+    * `lut:B`, `lut:B:gG`: binary-coding quantization with B ∈ [1, 4] planes, W ≈ Σ_i α_i·b_i, b ∈ {−1, +1},
+      α per output row and group of G (default 128, a multiple of 8 dividing K), fitted greedily and then
+      refined by alternating least squares; the kernel multiplies through lookup tables (LUT-GEMM).
+    * `bf16`: bf16 weights and activations with f32 accumulation.
+
+    `calibration` is an `.npz` file (numpy.savez) holding, for each linear to quantize statically, an f32
+    array `[min, max]` of its input activations, keyed by the name of the linear's weight (its
+    `dense_resource` key, i.e. the `eff.parameter` name). Linears without an entry keep dynamic activations.
+
+    ```mlir
+    // Before (eff-quantize{scheme=int4:g64}):
+    %w = arith.constant dense_resource<fc.weight> : tensor<256x768xf32>
+    %y = eff.linear %x, %w, %b : (tensor<?x768xf32>, tensor<256x768xf32>, tensor<256xf32>) -> tensor<?x256xf32>
+    // After:
+    %p = arith.constant dense_resource<fc.weight.int4> : tensor<98304xi8>
+    %s = arith.constant dense_resource<fc.weight.scales> : tensor<3072xf32>
+    %y = eff.quantized_linear int4 %x, %p scales(%s) bias(%b)
+        {group_size = 64 : i64, in_features = 768 : i64, out_features = 256 : i64}
+        : (tensor<?x768xf32>, tensor<98304xi8>, tensor<3072xf32>, tensor<256xf32>) -> tensor<?x256xf32>
+    ```
+
+    #### Errors
+    An unknown scheme, `lut` bits outside [1, 4], a malformed group, `activations=static` without
+    `calibration`, or an unreadable calibration file fail the pass; a group size that does not divide a
+    layer's input features is an error at that layer.
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", /*default=*/"\"int8\"",
+           "int8, int4[:gGROUP][:asym], lut:BITS[:gGROUP] or bf16">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "int4: symmetric quantization (false: asymmetric, with zero points)">,
+    Option<"activations", "activations", "std::string", /*default=*/"\"dynamic\"",
+           "int8 activations: dynamic (per row at run time) or static (from calibration)">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "numpy .npz with [min, max] input ranges per linear, keyed by weight name">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
