@@ -10,6 +10,9 @@
 
 #include "effc/Compiler/Compiler.h"
 
+#include "OutputError.h"
+
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/SharedObject.h"
@@ -29,6 +32,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -97,6 +101,14 @@ std::vector<std::string> CompileOptions::compressionPasses() const {
   return passes;
 }
 
+void printCompileReport(const CompileReport &report, llvm::raw_ostream &os) {
+  printModelStatistics(report.statistics, os);
+  if (const std::optional<OutputError> &error = report.outputError)
+    os << llvm::format("output error on the calibration data (first output of '%s', against the uncompressed "
+                       "model):\n  max abs %.4g, mean abs %.4g, cosine %.6f, KL(softmax) %.4g\n",
+                       error->function.c_str(), error->maxAbs, error->meanAbs, error->cosine, error->klDivergence);
+}
+
 OutputKind outputKindForPath(llvm::StringRef path) {
   llvm::StringRef ext = llvm::sys::path::extension(path);
   if (ext == ".mlir")
@@ -140,6 +152,9 @@ struct Compiler::Impl {
     if (options.verbose)
       diagnostics << "effc: " << what << "\n";
   }
+
+  LogicalResult compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath, ModelStatistics *statistics,
+                        const std::vector<std::string> &compressionPasses);
 
   LogicalResult fail(const llvm::Twine &message) {
     llvm::WithColor::error(diagnostics, "effc") << message << "\n";
@@ -194,21 +209,50 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, l
   return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));
 }
 
-LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath) {
-  const CompileOptions &options = impl->options;
+LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath, CompileReport *report) {
+  bool measureError = report && !impl->options.calibration.empty() && !impl->options.compression.empty();
+  if (!measureError)
+    return impl->compile(module, kind, outputPath, report ? &report->statistics : nullptr,
+                         impl->options.compressionPasses());
+  if (kind != OutputKind::SharedObject)
+    return impl->fail("measuring the output error on calibration data (--report with --calibration) needs a "
+                      "shared object output");
+  // The same model uncompressed, as the reference.
+  OwningOpRef<ModuleOp> baseline = module.clone();
+  llvm::SmallString<128> baselinePath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc-baseline", "so", baselinePath))
+    return impl->fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeBaseline(baselinePath);
+  llvm::FileRemover removeBaselineWeights(baselinePath + ".weights");
+  if (failed(impl->compile(module, kind, outputPath, &report->statistics, impl->options.compressionPasses())))
+    return failure();
+  impl->stage("compiling the uncompressed model to measure the compression error");
+  if (failed(impl->compile(*baseline, kind, baselinePath, nullptr, {})))
+    return failure();
+  std::string error;
+  FailureOr<OutputError> measured = measureOutputError(baselinePath, outputPath, impl->options.calibration,
+                                                       report->statistics.function, error);
+  if (failed(measured))
+    return impl->fail(error);
+  report->outputError = *measured;
+  return success();
+}
+
+LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
+                                      ModelStatistics *statistics, const std::vector<std::string> &compressionPasses) {
   std::string error;
   if (!llvm::is_contained(supportedTargets(), llvm::StringRef(options.target)))
-    return impl->fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
+    return fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
                       ")");
   if (options.optLevel > 3)
-    return impl->fail("optimisation level must be 0 to 3, not " + llvm::Twine(options.optLevel));
+    return fail("optimisation level must be 0 to 3, not " + llvm::Twine(options.optLevel));
   TargetOptions targetOptions;
   targetOptions.cpu = options.cpu;
   targetOptions.optLevel = options.optLevel;
   if (failed(checkTargetOptions(targetOptions, error)))
-    return impl->fail(error);
+    return fail(error);
   if (options.externalWeights && kind != OutputKind::SharedObject)
-    return impl->fail("external weights need a shared object output");
+    return fail("external weights need a shared object output");
 
   DefaultTimingManager timingManager;
   timingManager.setEnabled(options.timing);
@@ -220,29 +264,31 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
   pipelineOptions.optLevel = options.optLevel;
   pipelineOptions.weightsFile = options.weightsFile;
   pipelineOptions.baseDir = options.baseDir;
-  pipelineOptions.compression = options.compressionPasses();
-  PassManager compression(&impl->context), lowering(&impl->context);
+  pipelineOptions.compression = compressionPasses;
+  PassManager compression(&context), lowering(&context);
   if (failed(buildCompressionPipeline(compression, pipelineOptions, error)) ||
       failed(buildTargetPipeline(lowering, pipelineOptions, error)))
-    return impl->fail(error);
+    return fail(error);
   compression.enableTiming(rootTiming);
   lowering.enableTiming(rootTiming);
-  impl->stage(pipelineOptions.compression.empty()
+  stage(pipelineOptions.compression.empty()
                   ? llvm::Twine("reading weights")
                   : "reading weights and compressing: " + llvm::join(pipelineOptions.compression, ", "));
   if (failed(compression.run(module)))
     return failure();
+  if (statistics)
+    *statistics = computeModelStatistics(module);
   FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
   if (failed(entryPoints))
     return failure();
-  impl->stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
+  stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
   if (failed(lowering.run(module)))
     return failure();
 
   std::string outputError;
   std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &outputError);
   if (!output)
-    return impl->fail(outputError);
+    return fail(outputError);
   if (kind == OutputKind::Mlir) {
     module->print(output->os());
     output->keep();
@@ -250,7 +296,7 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
   }
 
   // LLVM IR with the runtime ABI, optimised for the target CPU.
-  impl->stage("translating to LLVM IR and optimising for --cpu=" + options.cpu);
+  stage("translating to LLVM IR and optimising for --cpu=" + options.cpu);
   TimingScope llvmTiming = rootTiming.nest("LLVM IR + optimisation");
   llvm::LLVMContext llvmContext;
   if (options.externalWeights)
@@ -267,31 +313,31 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
   }
 
   // Machine code.
-  impl->stage("generating machine code");
+  stage("generating machine code");
   TimingScope codegenTiming = rootTiming.nest("Machine code");
   if (kind == OutputKind::Assembly || kind == OutputKind::Object) {
     if (failed(emitMachineCode(**llvmModule, targetOptions, kind == OutputKind::Assembly, output->os(), error)))
-      return impl->fail(error);
+      return fail(error);
     output->keep();
     return success();
   }
   llvm::SmallString<128> objectPath;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc", "o", objectPath))
-    return impl->fail("cannot create a temporary file: " + ec.message());
+    return fail("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeObject(objectPath);
   {
     std::error_code ec;
     llvm::raw_fd_ostream object(objectPath, ec);
     if (ec)
-      return impl->fail("cannot write " + objectPath + ": " + ec.message());
+      return fail("cannot write " + objectPath + ": " + ec.message());
     if (failed(emitMachineCode(**llvmModule, targetOptions, /*assembly=*/false, object, error)))
-      return impl->fail(error);
+      return fail(error);
   }
   codegenTiming.stop();
-  impl->stage("linking " + outputPath);
+  stage("linking " + outputPath);
   TimingScope linkTiming = rootTiming.nest("Link");
   if (failed(linkSharedObject(objectPath, outputPath, error)))
-    return impl->fail(error);
+    return fail(error);
   output->keep();
   return success();
 }

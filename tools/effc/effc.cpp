@@ -84,8 +84,14 @@ cl::opt<bool> externalWeights("external-weights",
                                        "embedding them (the runtime maps the file and checks its checksum)"),
                               cl::cat(category));
 cl::opt<std::string> calibrationPath("calibration",
-                                     cl::desc("Calibration inputs (.npz) for the compression passes that use data"),
+                                     cl::desc("Calibration inputs: a .npz (np.savez) with one array per model input, used by --report and "
+                      "the compression passes that use data"),
                                      cl::value_desc("file.npz"), cl::cat(category));
+cl::opt<bool> report("report",
+                     cl::desc("Print parameters, weight bytes and FLOPs per token, per layer and in total, of the "
+                              "model as compiled (after compression); with --calibration, also the error of the "
+                              "compressed model's output against the uncompressed one on those inputs"),
+                     cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
 
@@ -186,5 +192,11 @@ int main(int argc, char **argv) {
   auto module = compiler.parseFile(inputPath);
   if (failed(module))
     return 1;
-  return failed(compiler.compile(**module, static_cast<effc::OutputKind>(kind), outputPath)) ? 1 : 0;
+  effc::CompileReport compileReport;
+  if (failed(compiler.compile(**module, static_cast<effc::OutputKind>(kind), outputPath,
+                              report ? &compileReport : nullptr)))
+    return 1;
+  if (report)
+    effc::printCompileReport(compileReport, llvm::outs());
+  return 0;
 }

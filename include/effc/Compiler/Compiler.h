@@ -20,12 +20,15 @@
 #ifndef EFFC_COMPILER_COMPILER_H
 #define EFFC_COMPILER_COMPILER_H
 
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +61,22 @@ struct CompressionFlag {
 
 /// Every compression flag, in the order --help lists them.
 llvm::ArrayRef<CompressionFlag> compressionFlags();
+
+/// How far the compressed model's first output moves from the uncompressed model's on calibration inputs.
+struct OutputError {
+  std::string function, output;
+  double maxAbs = 0, meanAbs = 0;
+  double cosine = 0;       ///< of the flattened outputs
+  double klDivergence = 0; ///< KL(softmax(uncompressed) || softmax(compressed)) over the last dimension, mean
+};
+
+/// What `effc --report` prints: size and cost after compression and, with calibration data, the error.
+struct CompileReport {
+  ModelStatistics statistics;
+  std::optional<OutputError> outputError;
+};
+
+void printCompileReport(const CompileReport &report, llvm::raw_ostream &os);
 
 struct CompileOptions {
   std::string target = "cpu";
@@ -102,8 +121,11 @@ public:
                                                                  llvm::StringRef bufferName = "<source>");
 
   /// Runs the pipeline of options().target on `module` (modified in place), then writes `kind` to
-  /// `outputPath`. Errors are reported to the diagnostic stream.
-  mlir::LogicalResult compile(mlir::ModuleOp module, OutputKind kind, llvm::StringRef outputPath);
+  /// `outputPath`. Errors are reported to the diagnostic stream. With `report`, fills in the model's size
+  /// and cost once its weights are read and compressed; if options().calibration is set and the model is
+  /// compressed, also compiles it uncompressed and measures the output error on the calibration inputs.
+  mlir::LogicalResult compile(mlir::ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
+                              CompileReport *report = nullptr);
 
 private:
   struct Impl;

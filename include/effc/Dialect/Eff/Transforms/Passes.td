@@ -103,4 +103,36 @@ def EffQuantizePass : Pass<"eff-quantize", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def EffExposeCalibrationProbesPass : Pass<"eff-expose-calibration-probes", "::mlir::ModuleOp"> {
+  let summary = "Make the tensors calibration measures extra results of the entry point";
+  let description = [{
+    The first step of calibration (see include/effc/Dialect/Eff/Transforms/CalibrationProbes.h): the output
+    of every `eff.attention`, the expert indices of every `eff.router`, and the input of every `eff.linear`
+    and `eff.ffn` of the entry point become extra results named `calibration_probe_<k>`, in a fixed order
+    (each distinct tensor once). Probes inside an `eff.layer` leave it as extra layer results. The compiler
+    runs the instrumented copy on the calibration inputs and attaches the statistics to the original ops.
+
+    ```mlir
+    // Before:
+    func.func @f(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+      %y = eff.linear %x, %w : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
+      return %y : tensor<?x4xf32>
+    }
+    // After:
+    func.func @f(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x8xf32> {eff.name = "calibration_probe_0"}) {
+      %y = eff.linear %x, %w : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
+      return %y, %x : tensor<?x4xf32>, tensor<?x8xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "Entry point to instrument (default: the first public function)">,
+  ];
+}
+
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
