@@ -26,7 +26,6 @@
 
 #include "ukernel.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,6 +39,17 @@
 
 #define QG_INLINE static inline __attribute__((always_inline))
 
+
+// Compiled models link only libc, so no libm calls: these inline on every target.
+static float abs_f32(float v) { return __builtin_fabsf(v); }
+static float max_f32(float a, float b) { return a > b ? a : b; }
+/// Round to nearest, ties to even (as vcvtps2dq and numpy.rint do), for any float.
+static float round_even_f32(float v) {
+  const float big = 8388608.0f; // 2^23: adding and subtracting it rounds to an integer in the default mode
+  if (!(abs_f32(v) < big))
+    return v;
+  return v >= 0.0f ? (v + big) - big : (v - big) + big;
+}
 
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -99,7 +109,7 @@ static void int8_quantize_row(void *p, int64_t i) {
     }
 #endif
     for (int64_t k = k0; k < c->k; ++k)
-      amax = fmaxf(amax, fabsf(x[k * c->x_stride1]));
+      amax = max_f32(amax, abs_f32(x[k * c->x_stride1]));
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
     inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     zero = 128;
@@ -118,7 +128,7 @@ static void int8_quantize_row(void *p, int64_t i) {
   }
 #endif
   for (int64_t k = k0; k < c->k; ++k) {
-    float q = nearbyintf(x[k * c->x_stride1] * inv) + (float)zero;
+    float q = round_even_f32(x[k * c->x_stride1] * inv) + (float)zero;
     q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
     a[k] = (uint8_t)q;
   }
@@ -373,12 +383,12 @@ static void int4_tile_dispatch(const Int4Ctx *c, int64_t m0, int64_t blk, int mr
         float acc = 0.0f;
         for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 2) {
           uint8_t byte = w[(k / 2) * 16 + col];
-          acc = fmaf((float)(byte & 15), xr[k], acc);
-          acc = fmaf((float)(byte >> 4), xr[k + 1], acc);
+          acc = (float)(byte & 15) * xr[k] + acc;
+          acc = (float)(byte >> 4) * xr[k + 1] + acc;
         }
         float s = c->scale[(blk * groups + g) * 16 + col];
         float z = c->zero ? c->zero[(blk * groups + g) * 16 + col] : 8.0f;
-        total = fmaf(s, fmaf(-z, c->xsum[(m0 + r) * groups + g], acc), total);
+        total += s * (acc - z * c->xsum[(m0 + r) * groups + g]);
       }
       c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
     }
@@ -512,7 +522,7 @@ static void lut_tile_dispatch(const LutCtx *c, int64_t m0, int64_t blk, int mr) 
             acc += t[(2 * c8) * 16 + (byte & 15)];
             acc += t[(2 * c8 + 1) * 16 + (byte >> 4)];
           }
-          total = fmaf(alpha[(g * q + i) * 16 + col], acc, total);
+          total = alpha[(g * q + i) * 16 + col] * acc + total;
         }
       c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
     }
@@ -621,7 +631,7 @@ static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int m
           uint32_t bits = (uint32_t)b[(k / 2) * 32 + col * 2 + (k & 1)] << 16;
           float wv;
           memcpy(&wv, &bits, 4);
-          acc = fmaf(wv, xr[k], acc);
+          acc = wv * xr[k] + acc;
         }
         c->y[(m0 + i) * c->ldy + n0 + col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);
       }
