@@ -67,16 +67,24 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
       break;
     }
 
-    auto xType = cast<RankedTensorType>(x.getType());
-    UkernelResult result{RankedTensorType::get({xType.getDimSize(0), static_cast<int64_t>(op.getOutFeatures())},
-                                                 rewriter.getF32Type()),
-                         {}};
-    if (xType.isDynamicDim(0))
-      result.dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
+    // One declaration serves every layer: tensor operands and the result are passed with dynamic shapes.
+    for (Value &operand : operands)
+      if (auto type = dyn_cast<RankedTensorType>(operand.getType()))
+        operand = tensor::CastOp::create(
+            rewriter, loc,
+            RankedTensorType::get(SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic), type.getElementType()),
+            operand);
+    UkernelResult result{RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, rewriter.getF32Type()),
+                         {tensor::DimOp::create(rewriter, loc, x, 0),
+                          arith::ConstantIndexOp::create(rewriter, loc, op.getOutFeatures())}};
     FailureOr<SmallVector<Value>> y = buildUkernelCall(rewriter, loc, name, operands, {result});
     if (failed(y))
       return failure();
-    replaceWithCast(rewriter, op, unflattenFromMatrix(rewriter, loc, (*y)[0], adaptor.getInput()));
+    auto matrixType = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getDimSize(0), static_cast<int64_t>(op.getOutFeatures())},
+        rewriter.getF32Type());
+    Value matrix = tensor::CastOp::create(rewriter, loc, matrixType, (*y)[0]);
+    replaceWithCast(rewriter, op, unflattenFromMatrix(rewriter, loc, matrix, adaptor.getInput()));
     return success();
   }
 };
