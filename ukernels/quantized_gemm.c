@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The kernels behind eff.quantized_linear: y[M, N] = x[M, K] · Wᵀ + bias with W stored as the eff-quantize
+// The kernels behind eff.quantized_linear: y[B, S, N] = x[B, S, K] · Wᵀ + bias (M = B · S rows) with W stored as the eff-quantize
 // pass packed it (docs/spec/eff.md#effquantized_linear gives the layouts; the pass and these kernels are
 // the two halves of one format):
 //
@@ -20,7 +20,8 @@
 //  * bf16  weights [N/16][K/2][16][2] bf16, activations rounded to bf16, products accumulated in f32.
 //
 // Every kernel has an AVX-512 path and a portable C path computing the same sums (int8 bit-exactly).
-// Activations are first copied or quantized into scratch, so `x` may have any strides.
+// Activations are first copied or quantized into scratch, so `x` may have any strides; rows are walked
+// through the [B, S] strides, so the lowering never reshapes a [?, ?, K] activation to a matrix.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +55,23 @@ static float round_even_f32(float v) {
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/// Row i = b · S + s of an activation x [B, S, K] with arbitrary strides.
+typedef struct {
+  const float *x;
+  int64_t rows_per_batch; // S
+  int64_t batch_stride, row_stride, col_stride;
+} RowView;
+
+static RowView row_view(const float *x, int64_t rows_per_batch, int64_t batch_stride, int64_t row_stride,
+                        int64_t col_stride) {
+  RowView v = {x, rows_per_batch, batch_stride, row_stride, col_stride};
+  return v;
+}
+
+static const float *row_of(const RowView *v, int64_t i) {
+  return v->x + (i / v->rows_per_batch) * v->batch_stride + (i % v->rows_per_batch) * v->row_stride;
+}
+
 /// Column blocks per parallel task: enough tasks to balance, few enough to amortise dispatch.
 static int64_t blocks_per_task(int64_t blocks) {
   int64_t per = blocks / 64;
@@ -79,8 +97,8 @@ typedef struct {
   int64_t bpt;        // column blocks per task
   int64_t mc;         // rows per task
   // Quantization step inputs.
-  const float *x;
-  int64_t x_stride0, x_stride1, k;
+  RowView x;
+  int64_t k;
   float static_scale; // > 0: static activation quantization with static_zero
   int32_t static_zero;
 } Int8Ctx;
@@ -89,7 +107,8 @@ typedef struct {
 /// range. Padding columns get the zero point so they add nothing.
 static void int8_quantize_row(void *p, int64_t i) {
   Int8Ctx *c = (Int8Ctx *)p;
-  const float *x = c->x + i * c->x_stride0;
+  const float *x = row_of(&c->x, i);
+  const int64_t xs = c->x.col_stride;
   uint8_t *a = (uint8_t *)c->a + i * c->kp;
   float scale, inv;
   int32_t zero;
@@ -101,7 +120,7 @@ static void int8_quantize_row(void *p, int64_t i) {
     float amax = 0.0f;
     int64_t k0 = 0;
 #if defined(QG_AVX512)
-    if (c->x_stride1 == 1) {
+    if (xs == 1) {
       __m512 vmax = _mm512_setzero_ps();
       for (; k0 + 16 <= c->k; k0 += 16)
         vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k0)));
@@ -109,14 +128,14 @@ static void int8_quantize_row(void *p, int64_t i) {
     }
 #endif
     for (int64_t k = k0; k < c->k; ++k)
-      amax = max_f32(amax, abs_f32(x[k * c->x_stride1]));
+      amax = max_f32(amax, abs_f32(x[k * xs]));
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
     inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     zero = 128;
   }
   int64_t k0 = 0;
 #if defined(QG_AVX512)
-  if (c->x_stride1 == 1) {
+  if (xs == 1) {
     // Same arithmetic as the scalar loop: round to nearest even (MXCSR default), add, saturate to u8.
     const __m512 vinv = _mm512_set1_ps(inv);
     const __m512i vzero = _mm512_set1_epi32(zero), vmin = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(255);
@@ -128,7 +147,7 @@ static void int8_quantize_row(void *p, int64_t i) {
   }
 #endif
   for (int64_t k = k0; k < c->k; ++k) {
-    float q = round_even_f32(x[k * c->x_stride1] * inv) + (float)zero;
+    float q = round_even_f32(x[k * xs] * inv) + (float)zero;
     q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
     a[k] = (uint8_t)q;
   }
@@ -237,7 +256,7 @@ static void int8_gemm_task(void *p, int64_t task) {
   }
 }
 
-static void int8_linear(const float *x, int64_t m, int64_t k, int64_t xs0, int64_t xs1, const int8_t *w,
+static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
                         const int32_t *colsum, const float *w_scale, const float *bias, float *y, int64_t ldy,
                         int64_t n, float static_scale, int32_t static_zero) {
   if (m == 0 || n == 0)
@@ -250,7 +269,7 @@ static void int8_linear(const float *x, int64_t m, int64_t k, int64_t xs0, int64
   int32_t *a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
   c.a = a, c.a_scale = a_scale, c.a_zero = a_zero, c.w = w, c.colsum = colsum, c.w_scale = w_scale;
   c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
-  c.x = x, c.x_stride0 = xs0, c.x_stride1 = xs1, c.k = k;
+  c.x = x, c.k = k;
   c.static_scale = static_scale, c.static_zero = static_zero;
   effc_uk_parallel_for(int8_quantize_row, &c, m);
   int64_t blocks = (n + 15) / 16;
@@ -274,8 +293,8 @@ static void int8_linear(const float *x, int64_t m, int64_t k, int64_t xs0, int64
 //===----------------------------------------------------------------------===//
 
 typedef struct {
-  const float *x;
-  int64_t xs0, xs1, k;
+  RowView x;
+  int64_t k;
   int64_t ld;    // row length of dst (>= k; the padding is zeroed)
   float *dst;    // [M][ld]
   int64_t group; // > 0: also write per-group sums to sums[M][k / group]
@@ -285,12 +304,12 @@ typedef struct {
 static void stage_row(void *p, int64_t i) {
   const StageCtx *c = (const StageCtx *)p;
   float *d = c->dst + i * c->ld;
-  const float *x = c->x + i * c->xs0;
-  if (c->xs1 == 1)
+  const float *x = row_of(&c->x, i);
+  if (c->x.col_stride == 1)
     memcpy(d, x, (size_t)c->k * sizeof(float));
   else
     for (int64_t k = 0; k < c->k; ++k)
-      d[k] = x[k * c->xs1];
+      d[k] = x[k * c->x.col_stride];
   for (int64_t k = c->k; k < c->ld; ++k)
     d[k] = 0.0f;
   if (c->group > 0) {
@@ -652,60 +671,62 @@ static void bf16_task(void *p, int64_t task) {
 }
 
 //===----------------------------------------------------------------------===//
-// Exported kernels (ukernel.h's calling convention; the result buffer y [M, N] comes last and is filled
-// entirely)
+// Exported kernels (ukernel.h's calling convention). x [B, S, K] f32 with any strides; the result y
+// [B, S, N] comes last, is the dense buffer the lowering allocates (rows of N contiguous, row b · S + s at
+// (b · S + s) · y_stride1) and is filled entirely.
 //===----------------------------------------------------------------------===//
 
-/// int8 W8A8. x [M, K] f32; w packed int8 bytes; colsum [Np] i32; w_scale [Np] f32; bias [N] f32 (read
-/// only when has_bias); y [M, N] f32. static_scale > 0 selects static activation quantization with
-/// static_zero (0..255); otherwise per-row dynamic.
-void effc_uk_quantized_linear_int8(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(int8_t, w),
+#define QG_ROWS(x) row_view(x + x##_offset, x##_size1, x##_stride0, x##_stride1, x##_stride2)
+
+/// int8 W8A8. w packed int8 bytes; colsum [Np] i32; w_scale [Np] f32; bias [N] f32 (read only when
+/// has_bias). static_scale > 0 selects static activation quantization with static_zero (0..255); otherwise
+/// per-row dynamic.
+void effc_uk_quantized_linear_int8(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(int8_t, w),
                                    EFFC_UK_MEMREF1(int32_t, colsum), EFFC_UK_MEMREF1(float, w_scale),
                                    EFFC_UK_MEMREF1(float, bias), int64_t has_bias, float static_scale,
-                                   int64_t static_zero, EFFC_UK_MEMREF2(float, y)) {
-  int8_linear(x + x_offset, x_size0, x_size1, x_stride0, x_stride1, w + w_offset,
-              colsum + colsum_offset, w_scale + w_scale_offset,
-              has_bias ? bias + bias_offset : 0, y + y_offset, y_stride0, y_size1,
+                                   int64_t static_zero, EFFC_UK_MEMREF3(float, y)) {
+  int8_linear(QG_ROWS(x), x_size0 * x_size1, x_size2, w + w_offset, colsum + colsum_offset,
+              w_scale + w_scale_offset, has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, y_size2,
               static_scale, (int32_t)static_zero);
 }
 
-/// int4 weight-only. x [M, K]; w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when
-/// has_zero; else symmetric, zero point 8); bias [N] when has_bias; y [M, N].
-void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uint8_t, w),
+/// int4 weight-only. w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when has_zero; else
+/// symmetric, zero point 8); bias [N] when has_bias.
+void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint8_t, w),
                                    EFFC_UK_MEMREF1(float, scale), EFFC_UK_MEMREF1(float, zero),
                                    EFFC_UK_MEMREF1(float, bias), int64_t group, int64_t has_zero,
-                                   int64_t has_bias, EFFC_UK_MEMREF2(float, y)) {
-  int64_t m = x_size0, k = x_size1, n = y_size1;
+                                   int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
   if (m == 0 || n == 0)
     return;
   float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
   float *sums = (float *)effc_uk_alloc((uint64_t)(m * (k / group)) * sizeof(float));
-  StageCtx stage = {x + x_offset, x_stride0, x_stride1, k, k, staged, group, sums};
+  StageCtx stage = {QG_ROWS(x), k, k, staged, group, sums};
   effc_uk_parallel_for(stage_row, &stage, m);
   int64_t blocks = (n + 15) / 16;
   Int4Ctx c = {staged, sums, w + w_offset, scale + scale_offset,
                has_zero ? zero + zero_offset : 0, has_bias ? bias + bias_offset : 0,
-               y + y_offset, y_stride0, m, n, k, group, blocks_per_task(blocks)};
+               y + y_offset, y_stride1, m, n, k, group, blocks_per_task(blocks)};
   effc_uk_parallel_for(int4_task, &c, (blocks + c.bpt - 1) / c.bpt);
   effc_uk_free(staged);
   effc_uk_free(sums);
 }
 
-/// LUT (binary coding), `bits` planes. x [M, K]; w packed sign patterns; alpha [Np · K/G · bits]; bias [N]
-/// when has_bias; y [M, N].
-void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uint8_t, w),
+/// LUT (binary coding), `bits` planes. w packed sign patterns; alpha [Np · K/G · bits]; bias [N] when
+/// has_bias.
+void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint8_t, w),
                                   EFFC_UK_MEMREF1(float, alpha), EFFC_UK_MEMREF1(float, bias),
-                                  int64_t group, int64_t bits, int64_t has_bias, EFFC_UK_MEMREF2(float, y)) {
-  int64_t m = x_size0, k = x_size1, n = y_size1;
+                                  int64_t group, int64_t bits, int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
   if (m == 0 || n == 0)
     return;
   float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
   float *tables = (float *)effc_uk_alloc((uint64_t)(m * k * 4) * sizeof(float));
-  StageCtx stage = {x + x_offset, x_stride0, x_stride1, k, k, staged, 0, 0};
+  StageCtx stage = {QG_ROWS(x), k, k, staged, 0, 0};
   effc_uk_parallel_for(stage_row, &stage, m);
   int64_t blocks = (n + 15) / 16;
   LutCtx c = {staged, tables, w + w_offset, alpha + alpha_offset,
-              has_bias ? bias + bias_offset : 0, y + y_offset, y_stride0, m, n, k, group, bits,
+              has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, m, n, k, group, bits,
               blocks_per_task(blocks)};
   effc_uk_parallel_for(lut_build_tables, &c, m);
   effc_uk_parallel_for(lut_task, &c, (blocks + c.bpt - 1) / c.bpt);
@@ -713,20 +734,20 @@ void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uin
   effc_uk_free(tables);
 }
 
-/// bf16 weights and activations, f32 accumulation. x [M, K]; w packed bf16 pairs (K padded to even); bias
-/// [N] when has_bias.
-void effc_uk_quantized_linear_bf16(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF1(uint16_t, w),
-                                   EFFC_UK_MEMREF1(float, bias), int64_t has_bias, EFFC_UK_MEMREF2(float, y)) {
-  int64_t m = x_size0, k = x_size1, n = y_size1;
+/// bf16 weights and activations, f32 accumulation. w packed bf16 pairs (K padded to even); bias [N] when
+/// has_bias.
+void effc_uk_quantized_linear_bf16(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint16_t, w),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
   if (m == 0 || n == 0)
     return;
   int64_t kp = round_up(k, 2);
   float *staged = (float *)effc_uk_alloc((uint64_t)(m * kp) * sizeof(float));
-  StageCtx stage = {x + x_offset, x_stride0, x_stride1, k, kp, staged, 0, 0};
+  StageCtx stage = {QG_ROWS(x), k, kp, staged, 0, 0};
   effc_uk_parallel_for(bf16_stage_row, &stage, m);
   int64_t blocks = (n + 15) / 16;
   Bf16Ctx c = {staged, w + w_offset, has_bias ? bias + bias_offset : 0, y + y_offset,
-               y_stride0, m, n, kp, BF_NB};
+               y_stride1, m, n, kp, BF_NB};
   if (m < 16 && blocks > 64)
     c.bpt = round_up(blocks_per_task(blocks), BF_NB);
   effc_uk_parallel_for(bf16_task, &c, (blocks + c.bpt - 1) / c.bpt);

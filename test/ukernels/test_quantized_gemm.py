@@ -56,7 +56,12 @@ def _memref(array):
         [ctypes.c_int64(s) for s in strides]
 
 
-def call(lib, name, *args):
+def call(lib, name, x, *args):
+    """Calls a kernel on x [M, K] or [B, S, K]; the last argument is the result y [M, N] or [B, S, N]. The
+    kernels take both as rank 3, so matrices are passed as [1, M, ...] views."""
+    args = (x,) + args
+    args = tuple(a[None] if isinstance(a, np.ndarray) and i in (0, len(args) - 1) and a.ndim == 2 else a
+                 for i, a in enumerate(args))
     flat = []
     for a in args:
         if isinstance(a, np.ndarray):
@@ -141,3 +146,32 @@ def test_bf16(kernels, m, k, n):
     call(kernels, "bf16", x, qm.pack_bf16(w), b, 1, y)
     expected = qm.linear_bf16(x, w, b)
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("scheme", ["int8", "int4", "lut", "bf16"])
+def test_rows_walked_through_batch_strides(kernels, scheme):
+    """x [B, S, K] is a transposed view of a [S, B, K] array (batch stride < row stride, column stride 2):
+    the kernels must find row (b, s) through the strides alone."""
+    b_, s_, k, n = 3, 5, 128, 40
+    x, w, bias = _data(b_ * s_, k, n, seed=6)
+    storage = np.zeros((s_, b_, 2 * k), np.float32)
+    storage[:, :, ::2] = x.reshape(b_, s_, k).transpose(1, 0, 2)
+    view = storage[:, :, ::2].transpose(1, 0, 2)
+    y = np.zeros((b_, s_, n), np.float32)
+    if scheme == "int8":
+        q, sc = qm.quantize_int8(w)
+        call(kernels, "int8", view, *qm.pack_int8(q, sc), bias, 1, 0.0, 0, y)
+        expected = qm.linear_int8(x, w, bias)
+    elif scheme == "int4":
+        q, sc, z = qm.quantize_int4(w, 64, True)
+        packed, scale, zero = qm.pack_int4(q, sc, z)
+        call(kernels, "int4", view, packed, scale, zero, bias, 64, 0, 1, y)
+        expected = qm.linear_int4(x, w, bias, 64, True)
+    elif scheme == "lut":
+        signs, alpha = qm.fit_binary_coding(w, 2, 64)
+        call(kernels, "lut", view, *qm.pack_lut(signs, alpha), bias, 64, 2, 1, y)
+        expected = (x.astype(np.float64) @ qm.dequantize_lut(signs, alpha).T + bias).astype(np.float32)
+    else:
+        call(kernels, "bf16", view, qm.pack_bf16(w), bias, 1, y)
+        expected = qm.linear_bf16(x, w, bias)
+    np.testing.assert_allclose(y.reshape(-1, n), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

@@ -5,8 +5,10 @@
 //===----------------------------------------------------------------------===//
 //
 // eff.quantized_linear becomes one call of its scheme's kernel in ukernels/quantized_gemm.c
-// (effc_uk_quantized_linear_{int8,int4,lut,bf16}) on the activation viewed as a matrix [M, K]; the packed
-// operands are passed as they are, since eff-quantize laid them out for exactly these kernels.
+// (effc_uk_quantized_linear_{int8,int4,lut,bf16}) on the activation viewed as [B, S, K] (flattenTo3D: the
+// kernels walk the B · S rows through the strides, and the [B, S, N] result is reshaped back without an
+// expand_shape of two dynamic sizes, which LLVM 22 cannot lower); the packed operands are passed as they
+// are, since eff-quantize laid them out for exactly these kernels.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,7 +30,7 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
   LogicalResult matchAndRewrite(QuantizedLinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value x = flattenToMatrix(rewriter, loc, adaptor.getInput());
+    Value x = flattenTo3D(rewriter, loc, adaptor.getInput());
     auto i64 = [&](int64_t v) { return Value(arith::ConstantIntOp::create(rewriter, loc, v, 64)); };
     Value bias = adaptor.getBias();
     // Absent optional operands are passed as a placeholder buffer with a flag saying so.
@@ -74,17 +76,19 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
             rewriter, loc,
             RankedTensorType::get(SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic), type.getElementType()),
             operand);
-    UkernelResult result{RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, rewriter.getF32Type()),
-                         {tensor::DimOp::create(rewriter, loc, x, 0),
+    int64_t kDynamic = ShapedType::kDynamic;
+    UkernelResult result{RankedTensorType::get({kDynamic, kDynamic, kDynamic}, rewriter.getF32Type()),
+                         {tensor::DimOp::create(rewriter, loc, x, 0), tensor::DimOp::create(rewriter, loc, x, 1),
                           arith::ConstantIndexOp::create(rewriter, loc, op.getOutFeatures())}};
     FailureOr<SmallVector<Value>> y = buildUkernelCall(rewriter, loc, name, operands, {result});
     if (failed(y))
       return failure();
-    auto matrixType = RankedTensorType::get(
-        {cast<RankedTensorType>(x.getType()).getDimSize(0), static_cast<int64_t>(op.getOutFeatures())},
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto resultType = RankedTensorType::get(
+        {xType.getDimSize(0), xType.getDimSize(1), static_cast<int64_t>(op.getOutFeatures())},
         rewriter.getF32Type());
-    Value matrix = tensor::CastOp::create(rewriter, loc, matrixType, (*y)[0]);
-    replaceWithCast(rewriter, op, unflattenFromMatrix(rewriter, loc, matrix, adaptor.getInput()));
+    Value result3D = tensor::CastOp::create(rewriter, loc, resultType, (*y)[0]);
+    replaceWithCast(rewriter, op, unflattenFrom3D(rewriter, loc, result3D, adaptor.getInput()));
     return success();
   }
 };
