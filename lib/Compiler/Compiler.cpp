@@ -10,9 +10,11 @@
 
 #include "effc/Compiler/Compiler.h"
 
-#include "OutputError.h"
+#include "Calibration.h"
 
 #include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
+#include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
+#include "effc/Dialect/Eff/Transforms/Passes.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/SharedObject.h"
@@ -91,8 +93,6 @@ std::vector<std::string> CompileOptions::compressionPasses() const {
     llvm::SmallVector<std::string> passOptions;
     if (!known->option.empty())
       passOptions.push_back((known->option + "=" + value).str());
-    if (known->takesCalibration && !calibration.empty())
-      passOptions.push_back("calibration=" + calibration);
     std::string spec = known->pass.str();
     if (!passOptions.empty())
       spec += "{" + llvm::join(passOptions, " ") + "}";
@@ -153,8 +153,24 @@ struct Compiler::Impl {
       diagnostics << "effc: " << what << "\n";
   }
 
+  /// Compiles `module`; with `calibrationData`, annotates it with calibration statistics before compressing.
   LogicalResult compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath, ModelStatistics *statistics,
-                        const std::vector<std::string> &compressionPasses);
+                        const std::vector<std::string> &compressionPasses, CalibrationData *calibrationData);
+
+  /// Compiles a copy of `module` (weights read, uncompressed) instrumented with calibration probes, runs it on
+  /// the data and attaches the statistics to `module`'s ops.
+  LogicalResult calibrate(ModuleOp module, CalibrationData &data);
+
+  /// Prints `module` to `path`.
+  LogicalResult writeModule(ModuleOp module, llvm::StringRef path) {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(path, &error);
+    if (!output)
+      return fail(error);
+    module->print(output->os());
+    output->keep();
+    return success();
+  }
 
   LogicalResult fail(const llvm::Twine &message) {
     llvm::WithColor::error(diagnostics, "effc") << message << "\n";
@@ -210,10 +226,25 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, l
 }
 
 LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath, CompileReport *report) {
-  bool measureError = report && !impl->options.calibration.empty() && !impl->options.compression.empty();
-  if (!measureError)
+  const CompileOptions &options = impl->options;
+  bool dataDriven = llvm::any_of(options.compression, [](const auto &flag) {
+    const CompressionFlag *known = lookupCompressionFlag(flag.first);
+    return known && known->takesCalibration;
+  });
+  // --emit=eff shows the statistics even without a data-driven pass.
+  dataDriven |= kind == OutputKind::Eff;
+  bool measureError = report && !options.compression.empty();
+  std::unique_ptr<CalibrationData> data;
+  if (!options.calibration.empty() && (dataDriven || measureError)) {
+    std::string error;
+    FailureOr<std::unique_ptr<CalibrationData>> read = CalibrationData::read(options.calibration, error);
+    if (failed(read))
+      return impl->fail(error);
+    data = std::move(*read);
+  }
+  if (!data || !measureError)
     return impl->compile(module, kind, outputPath, report ? &report->statistics : nullptr,
-                         impl->options.compressionPasses());
+                         options.compressionPasses(), dataDriven ? data.get() : nullptr);
   if (kind != OutputKind::SharedObject)
     return impl->fail("measuring the output error on calibration data (--report with --calibration) needs a "
                       "shared object output");
@@ -224,14 +255,15 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
     return impl->fail("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeBaseline(baselinePath);
   llvm::FileRemover removeBaselineWeights(baselinePath + ".weights");
-  if (failed(impl->compile(module, kind, outputPath, &report->statistics, impl->options.compressionPasses())))
+  if (failed(impl->compile(module, kind, outputPath, &report->statistics, options.compressionPasses(),
+                           dataDriven ? data.get() : nullptr)))
     return failure();
   impl->stage("compiling the uncompressed model to measure the compression error");
-  if (failed(impl->compile(*baseline, kind, baselinePath, nullptr, {})))
+  if (failed(impl->compile(*baseline, kind, baselinePath, nullptr, {}, nullptr)))
     return failure();
   std::string error;
-  FailureOr<OutputError> measured = measureOutputError(baselinePath, outputPath, impl->options.calibration,
-                                                       report->statistics.function, error);
+  FailureOr<OutputError> measured =
+      data->measureOutputError(baselinePath, outputPath, report->statistics.function, error);
   if (failed(measured))
     return impl->fail(error);
   report->outputError = *measured;
@@ -239,7 +271,8 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
 }
 
 LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
-                                      ModelStatistics *statistics, const std::vector<std::string> &compressionPasses) {
+                                      ModelStatistics *statistics, const std::vector<std::string> &compressionPasses,
+                                      CalibrationData *calibrationData) {
   std::string error;
   if (!llvm::is_contained(supportedTargets(), llvm::StringRef(options.target)))
     return fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
@@ -265,19 +298,34 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.weightsFile = options.weightsFile;
   pipelineOptions.baseDir = options.baseDir;
   pipelineOptions.compression = compressionPasses;
-  PassManager compression(&context), lowering(&context);
-  if (failed(buildCompressionPipeline(compression, pipelineOptions, error)) ||
+  PassManager weights(&context), compression(&context), lowering(&context);
+  PipelineOptions weightsOnly;
+  weightsOnly.weightsFile = options.weightsFile;
+  weightsOnly.baseDir = options.baseDir;
+  if (failed(buildCompressionPipeline(weights, weightsOnly, error)) ||
+      failed(addCompressionPasses(compression, pipelineOptions, error)) ||
       failed(buildTargetPipeline(lowering, pipelineOptions, error)))
     return fail(error);
+  weights.enableTiming(rootTiming);
   compression.enableTiming(rootTiming);
   lowering.enableTiming(rootTiming);
-  stage(pipelineOptions.compression.empty()
-                  ? llvm::Twine("reading weights")
-                  : "reading weights and compressing: " + llvm::join(pipelineOptions.compression, ", "));
-  if (failed(compression.run(module)))
+  stage("reading weights");
+  if (failed(weights.run(module)))
     return failure();
+  if (calibrationData) {
+    stage("calibrating: running the model on " + options.calibration);
+    if (failed(calibrate(module, *calibrationData)))
+      return failure();
+  }
+  if (!compressionPasses.empty()) {
+    stage("compressing: " + llvm::join(compressionPasses, ", "));
+    if (failed(compression.run(module)))
+      return failure();
+  }
   if (statistics)
     *statistics = computeModelStatistics(module);
+  if (kind == OutputKind::Eff)
+    return writeModule(module, outputPath);
   FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
   if (failed(entryPoints))
     return failure();
@@ -339,6 +387,31 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   if (failed(linkSharedObject(objectPath, outputPath, error)))
     return fail(error);
   output->keep();
+  return success();
+}
+
+LogicalResult Compiler::Impl::calibrate(ModuleOp module, CalibrationData &data) {
+  func::FuncOp entry = calibrationEntryPoint(module);
+  if (!entry)
+    return success();
+  OwningOpRef<ModuleOp> instrumented = module.clone();
+  PassManager probes(&context);
+  probes.addPass(mlir::eff::createEffExposeCalibrationProbesPass());
+  if (failed(probes.run(*instrumented)))
+    return failure();
+  llvm::SmallString<128> path;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc-calibration", "so", path))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeInstrumented(path);
+  bool verbose = options.verbose;
+  options.verbose = false; // one "calibrating" stage, not a second compile's worth of lines
+  LogicalResult compiled = compile(*instrumented, OutputKind::SharedObject, path, nullptr, {}, nullptr);
+  options.verbose = verbose;
+  if (failed(compiled))
+    return failure();
+  std::string error;
+  if (failed(data.annotate(module, path, entry.getNumResults(), error)))
+    return fail(error);
   return success();
 }
 

@@ -32,13 +32,15 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input .mlir or .mlirbc
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: the input's name with the --emit extension)"),
                                 cl::value_desc("file"), cl::cat(category));
 
-enum class Emit { Mlir, Llvm, Asm, Obj, So };
+enum class Emit { Mlir, Llvm, Asm, Obj, So, Eff };
 cl::opt<Emit> emit("emit", cl::desc("What to write (default: from the output's extension, else so)"),
                    cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR after the pipeline (LLVM dialect)"),
                               clEnumValN(Emit::Llvm, "llvm", "LLVM IR (.ll)"),
                               clEnumValN(Emit::Asm, "asm", "assembly (.s)"),
                               clEnumValN(Emit::Obj, "obj", "object file (.o)"),
-                              clEnumValN(Emit::So, "so", "shared object for the effc runtime (.so)")),
+                              clEnumValN(Emit::So, "so", "shared object for the effc runtime (.so)"),
+                              clEnumValN(Emit::Eff, "eff",
+                                         "eff IR after reading weights, calibration and compression (.mlir)")),
                    cl::cat(category));
 
 enum OptLevel { O0, O1, O2, O3 };
@@ -108,7 +110,7 @@ Emit emitKind() {
 
 std::string defaultOutput(Emit kind) {
   llvm::SmallString<128> path(llvm::sys::path::filename(inputPath));
-  const char *ext[] = {".llvm.mlir", ".ll", ".s", ".o", ".so"};
+  const char *ext[] = {".llvm.mlir", ".ll", ".s", ".o", ".so", ".eff.mlir"};
   llvm::sys::path::replace_extension(path, ext[static_cast<int>(kind)]);
   return std::string(path);
 }

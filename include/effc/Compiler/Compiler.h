@@ -44,7 +44,8 @@ enum class OutputKind {
   LlvmIr,      ///< LLVM IR with the runtime ABI (.ll)
   Assembly,    ///< target assembly (.s)
   Object,      ///< object file (.o)
-  SharedObject ///< shared object for the effc runtime (.so)
+  SharedObject, ///< shared object for the effc runtime (.so)
+  Eff          ///< eff IR with its weights read and compressed, before lowering
 };
 
 /// The output kind a file name suggests (.mlir, .ll, .s, .o; anything else: a shared object).
@@ -55,7 +56,7 @@ struct CompressionFlag {
   llvm::StringRef flag;   ///< e.g. "quantize"
   llvm::StringRef pass;   ///< e.g. "eff-quantize"
   llvm::StringRef option; ///< the pass option the value goes to; empty for flags without a value
-  bool takesCalibration;  ///< the pass reads --calibration data (its `calibration` option)
+  bool takesCalibration;  ///< the pass uses calibration statistics (`calibration.*` attributes) when given data
   llvm::StringRef help;   ///< one line for --help
 };
 
@@ -90,7 +91,8 @@ struct CompileOptions {
   bool externalWeights = false;
   /// Compiler threads: 0 uses every core, 1 disables threading.
   unsigned threads = 0;
-  /// Calibration data (.npz) given to the compression passes that use it.
+  /// Calibration inputs: a .npz (np.savez) with one array per input of the entry point. When a data-driven
+  /// compression is asked for, the model is run on them first and the statistics are attached to its ops.
   std::string calibration;
   /// Compression flags (see compressionFlags()) with their values, in the order the user gave them.
   std::vector<std::pair<std::string, std::string>> compression;
@@ -102,7 +104,7 @@ struct CompileOptions {
   /// message naming the flag if it is unknown or needs a value it was not given.
   mlir::LogicalResult addCompression(llvm::StringRef flag, llvm::StringRef value, std::string &error);
 
-  /// The textual pass specs of `compression`, with `calibration` added where a pass uses it.
+  /// The textual pass specs of `compression`.
   std::vector<std::string> compressionPasses() const;
 };
 
