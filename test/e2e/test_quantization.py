@@ -10,14 +10,13 @@ ukernels/quantized_gemm.c, run with effc-run.
 (c) Invalid options are clean errors of effc.
 """
 
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from effc_testing import CompiledModule, EffcError, compile_and_run, compile_module, rng, ttype
+from effc_testing import EffcError, compile_and_run, compile_module, rng, run_module, ttype
 
 import quantization_model as qm
 
@@ -83,40 +82,30 @@ def test_quantized_linear_any_rank_input(scheme, shape, leading):
 
 
 def test_static_activations_from_calibration(tmp_path):
+    """--quantize=int8:static --calibration=FILE: effc runs the model on the calibration inputs, attaches
+    calibration.input_absmax to the linear, and eff-quantize fixes the activation scale to absmax / 127 (zero
+    point 128). Run on other inputs (some beyond the calibrated range, which saturate), the result matches the
+    numpy model with that static range."""
     gen = rng(6)
-    x = gen.standard_normal((5, 64)).astype(np.float32)
+    calib = gen.standard_normal((16, 64)).astype(np.float32)
+    x = np.concatenate([0.5 * calib[:4], 1.5 * calib[4:6]])
     w = gen.standard_normal((16, 64)).astype(np.float32)
-    # The calibration file gives the input range of the linear whose weight is the resource "w".
-    lo, hi = float(x.min()) * 1.1, float(x.max()) * 1.1
-    np.savez(tmp_path / "ranges.npz", w=np.array([lo, hi], np.float32))
-    ir = linear_ir(w, None, [None]).replace(f"arith.constant {dense(w)}", "eff.parameter \"w\"")
-    ir = f'module attributes {{eff.weights = "w.safetensors"}} {{\n{ir}\n}}'
-    write_safetensors(tmp_path / "w.safetensors", {"w": w})
-    module = compile_module(ir, tmp_path, quantize="int8", calibration=str(tmp_path / "ranges.npz"))
-    # effc passes calibration=FILE to eff-quantize; activations=static is chosen through effc-opt only, so
-    # here check the pass directly and the dynamic build still running.
-    assert module.exists()
-    from effc_testing import BIN_DIR
-    import subprocess
-    src = tmp_path / "module.mlir"
-    out = subprocess.run([str(BIN_DIR / "effc-opt"), str(src), "--eff-materialize-parameters=base-dir=" + str(tmp_path),
-                          f"--eff-quantize=scheme=int8 activations=static calibration={tmp_path / 'ranges.npz'}"],
-                         capture_output=True, text=True, check=True).stdout
-    scale = np.float32((max(hi, 0) - min(lo, 0)) / 255)
-    assert "input_scale" in out and "input_zero_point" in out, out[:2000]
+    b = gen.standard_normal(16).astype(np.float32)
+    np.savez(tmp_path / "calib.npz", x=calib)
+    module = compile_module(linear_ir(w, b, [None]), tmp_path, quantize="int8:static",
+                            calibration=str(tmp_path / "calib.npz"))
+    y = run_module(module, {"x": x}, tmp_path)["y"]
+    static = (float(np.float32(np.abs(calib).max()) / np.float32(127)), 128)
+    expected = qm.linear_int8(x, w, b, static=static)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    # Static and dynamic differ (the rows scaled by 0.5 use half the dynamic range).
+    assert np.abs(expected - qm.linear_int8(x, w, b)).max() > 1e-3
 
 
-def write_safetensors(path, tensors):
-    import json
-    import struct
-    header, offset, blobs = {}, 0, []
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array, np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    encoded = json.dumps(header).encode()
-    Path(path).write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+def test_static_activations_need_calibration():
+    w = np.ones((8, 64), np.float32)
+    with pytest.raises(EffcError, match="static activations need calibration data: pass --calibration"):
+        compile_and_run(linear_ir(w, None, [None]), {"x": np.ones((1, 64), np.float32)}, quantize="int8:static")
 
 
 # Relative error bounds (max |y − y_f32| / max |y_f32|) of whole tiny models; measured values are far below.
@@ -140,7 +129,6 @@ def test_example_models_stay_close(scheme, name, output):
                 (Path(d) / f.name).write_bytes(f.read_bytes())
         f32 = compile_module(source, d, name="f32")
         quant = compile_module(source, d, name="quant", quantize=scheme)
-        from effc_testing import run_module
         y32 = run_module(f32, inputs, d)[output]
         yq = run_module(quant, inputs, d)[output]
     error = np.abs(yq - y32).max() / np.abs(y32).max()

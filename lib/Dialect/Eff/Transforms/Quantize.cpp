@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Dialect/Eff/IR/EffOps.h"
+#include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,11 +19,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 #include <cstring>
-#include <map>
 
 namespace mlir::eff {
 #define GEN_PASS_DEF_EFFQUANTIZEPASS
@@ -40,24 +39,42 @@ constexpr int kLutIterations = 4; // alternating least squares rounds after the 
 /// A parsed `scheme` option.
 struct SchemeSpec {
   QuantScheme scheme = QuantScheme::int8;
-  int64_t group = 0; // int4 / lut
-  int64_t bits = 0;  // lut
+  int64_t group = 0;          // int4 / lut
+  bool explicitGroup = false; // false: the default, adapted to each layer (defaultGroup)
+  int64_t bits = 0;           // lut
   bool symmetric = true;
+  bool staticActivations = false; // int8
 };
 
-/// Parses int8 | int4[:gG][:asym] | lut:B[:gG] | bf16, or returns an error message.
-FailureOr<SchemeSpec> parseScheme(StringRef text, bool symmetric, std::string &error) {
+/// The group of a layer with `k` input features when the scheme gives none: the largest multiple of 8 up to
+/// kDefaultGroup that divides k (k itself for small layers), or 0 if there is none.
+int64_t defaultGroup(int64_t k) {
+  for (int64_t group = kDefaultGroup; group >= 8; group -= 8)
+    if (k % group == 0)
+      return group;
+  return 0;
+}
+
+/// Parses int8[:static|:dynamic] | int4[:gG][:asym] | lut:B[:gG] | bf16, or returns an error message.
+FailureOr<SchemeSpec> parseScheme(StringRef text, bool symmetric, bool staticActivations, std::string &error) {
   SmallVector<StringRef> parts;
   text.split(parts, ':');
   SchemeSpec spec;
   spec.symmetric = symmetric;
+  spec.staticActivations = staticActivations;
   auto parseGroup = [&](StringRef part) {
     if (!part.consume_front("g") || part.getAsInteger(10, spec.group) || spec.group < 1) {
       error = ("malformed group '" + part + "' in scheme '" + text + "' (expected gGROUP, e.g. g128)").str();
       return false;
     }
+    spec.explicitGroup = true;
     return true;
   };
+  if (parts[0] == "int8" && parts.size() == 2 && (parts[1] == "static" || parts[1] == "dynamic")) {
+    // The spelling effc's --quantize flag can express: int8:static selects activations=static.
+    spec.staticActivations = parts[1] == "static";
+    return spec;
+  }
   if (parts[0] == "int8" || parts[0] == "bf16") {
     spec.scheme = parts[0] == "int8" ? QuantScheme::int8 : QuantScheme::bf16;
     if (parts.size() != 1) {
@@ -102,84 +119,10 @@ FailureOr<SchemeSpec> parseScheme(StringRef text, bool symmetric, std::string &e
     }
     return spec;
   }
-  error = ("unknown quantization scheme '" + text + "' (expected int8, int4[:gGROUP][:asym], lut:BITS or bf16)")
+  error = ("unknown quantization scheme '" + text +
+           "' (expected int8[:static], int4[:gGROUP][:asym], lut:BITS[:gGROUP] or bf16)")
               .str();
   return failure();
-}
-
-//===----------------------------------------------------------------------===//
-// Calibration file (.npz of [min, max] per weight name)
-//===----------------------------------------------------------------------===//
-
-/// Reads an uncompressed .npz (numpy.savez) of small f32/f64 arrays into name -> values.
-FailureOr<std::map<std::string, std::vector<double>>> readNpz(StringRef path, std::string &error) {
-  auto file = llvm::MemoryBuffer::getFile(path);
-  if (!file) {
-    error = ("cannot read calibration file '" + path + "': " + file.getError().message()).str();
-    return failure();
-  }
-  StringRef data = (*file)->getBuffer();
-  auto le = [&](size_t at, int bytes) {
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i)
-      v = (v << 8) | static_cast<uint8_t>(data[at + i]);
-    return v;
-  };
-  std::map<std::string, std::vector<double>> arrays;
-  size_t at = 0;
-  while (at + 30 <= data.size() && le(at, 4) == 0x04034b50) {
-    uint64_t method = le(at + 8, 2), size = le(at + 18, 4);
-    uint64_t nameLength = le(at + 26, 2), extraLength = le(at + 28, 2);
-    if (at + 30 + nameLength + extraLength > data.size())
-      break;
-    std::string name = data.substr(at + 30, nameLength).str();
-    StringRef extra = data.substr(at + 30 + nameLength, extraLength);
-    if (size == 0xffffffffu) // zip64: the sizes are in the extra field (id 1: uncompressed, compressed)
-      for (size_t e = 0; e + 4 <= extra.size();) {
-        uint64_t id = le(extra.data() - data.data() + e, 2), length = le(extra.data() - data.data() + e + 2, 2);
-        if (id == 1 && length >= 16)
-          size = le(extra.data() - data.data() + e + 12, 8);
-        e += 4 + length;
-      }
-    size_t payload = at + 30 + nameLength + extraLength;
-    if (method != 0 || payload + size > data.size()) {
-      error = ("calibration file '" + path + "' must be an uncompressed .npz (numpy.savez), entry '" + name +
-               "' is not")
-                  .str();
-      return failure();
-    }
-    StringRef npy = data.substr(payload, size);
-    if (!npy.starts_with("\x93NUMPY") || npy.size() < 10) {
-      error = "calibration entry '" + name + "' is not a .npy array";
-      return failure();
-    }
-    bool v1 = npy[6] == 1;
-    size_t headerLength = v1 ? le(npy.data() - data.data() + 8, 2) : le(npy.data() - data.data() + 8, 4);
-    size_t body = (v1 ? 10 : 12) + headerLength;
-    StringRef header = npy.substr(v1 ? 10 : 12, headerLength);
-    int width = header.contains("'<f4'") ? 4 : header.contains("'<f8'") ? 8 : 0;
-    if (!width || header.contains("'fortran_order': True") || body > npy.size()) {
-      error = "calibration entry '" + name + "' must be a little-endian f32 or f64 array";
-      return failure();
-    }
-    std::vector<double> values;
-    for (size_t i = body; i + width <= npy.size(); i += width) {
-      if (width == 4) {
-        float f;
-        std::memcpy(&f, npy.data() + i, 4);
-        values.push_back(f);
-      } else {
-        double d;
-        std::memcpy(&d, npy.data() + i, 8);
-        values.push_back(d);
-      }
-    }
-    StringRef key(name);
-    key.consume_back(".npy");
-    arrays[key.str()] = std::move(values);
-    at = payload + size;
-  }
-  return arrays;
 }
 
 //===----------------------------------------------------------------------===//
@@ -430,11 +373,12 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
   using Base::Base;
 
   SchemeSpec spec;
-  std::map<std::string, std::vector<double>> ranges; // static activation ranges by weight name
 
   /// The quantized linear replacing x · Wᵀ + b, or null (with an error emitted when `failed` is set) if W
-  /// is not a constant.
-  Value quantizeLinear(OpBuilder &b, Location loc, Value input, Value weight, Value bias, bool &failed) {
+  /// is not a constant. With static int8 activations, `inputAbsMax` is the calibrated max |x| (null: keep
+  /// dynamic quantization).
+  Value quantizeLinear(OpBuilder &b, Location loc, Value input, Value weight, Value bias, FloatAttr inputAbsMax,
+                       bool &failed) {
     std::optional<std::vector<float>> values = constantValues(weight);
     auto inputType = cast<RankedTensorType>(input.getType());
     if (!values || !inputType.getElementType().isF32() ||
@@ -442,8 +386,18 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
       return {};
     auto shape = cast<RankedTensorType>(weight.getType()).getShape();
     int64_t n = shape[0], k = shape[1];
-    if (spec.group && k % spec.group != 0) {
-      emitError(loc) << stringifyQuantScheme(spec.scheme) << " group size " << spec.group
+    int64_t group = spec.group;
+    if (group && !spec.explicitGroup)
+      group = defaultGroup(k);
+    if (group == 0 && spec.group) {
+      emitError(loc) << stringifyQuantScheme(spec.scheme) << " has no default group size for the layer's " << k
+                     << " input features (no multiple of 8 up to " << kDefaultGroup
+                     << " divides it); give one with :gGROUP";
+      failed = true;
+      return {};
+    }
+    if (group && k % group != 0) {
+      emitError(loc) << stringifyQuantScheme(spec.scheme) << " group size " << group
                      << " does not divide the layer's " << k << " input features";
       failed = true;
       return {};
@@ -458,10 +412,10 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
       packed = packInt8(*values, n, k);
       break;
     case QuantScheme::int4:
-      packed = packInt4(*values, n, k, spec.group, spec.symmetric);
+      packed = packInt4(*values, n, k, group, spec.symmetric);
       break;
     case QuantScheme::lut:
-      packed = packLut(*values, n, k, spec.group, static_cast<int>(spec.bits));
+      packed = packLut(*values, n, k, group, static_cast<int>(spec.bits));
       break;
     case QuantScheme::bf16:
       packed = packBf16(*values, n, k);
@@ -482,49 +436,49 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
 
     FloatAttr inputScale;
     IntegerAttr inputZeroPoint;
-    if (spec.scheme == QuantScheme::int8 && activations == "static") {
-      auto range = ranges.find(name);
-      if (range != ranges.end() && range->second.size() == 2) {
-        // An asymmetric u8 range that includes 0: scale (max − min)/255, zero point round(−min/scale).
-        double lo = std::min(0.0, range->second[0]), hi = std::max(0.0, range->second[1]);
-        float scale = hi > lo ? static_cast<float>((hi - lo) / 255.0) : 1.0f;
-        int64_t zero = std::min<int64_t>(255, std::max<int64_t>(0, std::llround(-lo / scale)));
-        inputScale = b.getF32FloatAttr(scale);
-        inputZeroPoint = b.getI64IntegerAttr(zero);
-      }
+    if (inputAbsMax) {
+      // Symmetric in the kernels' u8 form: x ≈ scale · (q − 128), scale = max|x| / 127.
+      float absMax = inputAbsMax.getValue().convertToFloat();
+      inputScale = b.getF32FloatAttr(absMax > 0.0f ? absMax / 127.0f : 1.0f);
+      inputZeroPoint = b.getI64IntegerAttr(128);
     }
     auto op = QuantizedLinearOp::create(
         b, loc, input, packedValue, scales, zeroPoints, columnSums, bias, QuantSchemeAttr::get(ctx, spec.scheme),
-        b.getI64IntegerAttr(k), b.getI64IntegerAttr(n), spec.group ? b.getI64IntegerAttr(spec.group) : IntegerAttr(),
+        b.getI64IntegerAttr(k), b.getI64IntegerAttr(n), group ? b.getI64IntegerAttr(group) : IntegerAttr(),
         spec.bits ? b.getI64IntegerAttr(spec.bits) : IntegerAttr(), inputScale, inputZeroPoint);
     return op.getResult();
   }
 
   void runOnOperation() override {
     std::string error;
-    FailureOr<SchemeSpec> parsed = parseScheme(scheme, symmetric, error);
-    if (failed(parsed)) {
-      getOperation().emitError() << "eff-quantize: " << error;
-      return signalPassFailure();
-    }
-    spec = *parsed;
     if (activations != "dynamic" && activations != "static") {
       getOperation().emitError() << "eff-quantize: activations must be dynamic or static, got '" << activations
                                  << "'";
       return signalPassFailure();
     }
-    if (activations == "static") {
-      if (spec.scheme != QuantScheme::int8 || calibration.empty()) {
-        getOperation().emitError() << "eff-quantize: activations=static needs scheme int8 and a calibration file";
-        return signalPassFailure();
-      }
-      FailureOr<std::map<std::string, std::vector<double>>> read = readNpz(calibration, error);
-      if (failed(read)) {
-        getOperation().emitError() << "eff-quantize: " << error;
-        return signalPassFailure();
-      }
-      ranges = std::move(*read);
+    FailureOr<SchemeSpec> parsed = parseScheme(scheme, symmetric, activations == "static", error);
+    if (failed(parsed)) {
+      getOperation().emitError() << "eff-quantize: " << error;
+      return signalPassFailure();
     }
+    spec = *parsed;
+    if (spec.staticActivations && spec.scheme != QuantScheme::int8) {
+      getOperation().emitError() << "eff-quantize: activations=static needs scheme int8";
+      return signalPassFailure();
+    }
+    // The calibrated input range of a linear or FFN (its up and gate projections; the FFN's hidden
+    // activation has no statistic, so its down projection stays dynamic).
+    auto staticRange = [&](Operation *op, bool &failedAny) -> FloatAttr {
+      if (!spec.staticActivations)
+        return {};
+      auto absMax = op->getAttrOfType<FloatAttr>(effc::calibration::kInputAbsMax);
+      if (!absMax) {
+        op->emitError() << "static activations need calibration data: pass --calibration (no '"
+                        << effc::calibration::kInputAbsMax << "' attribute)";
+        failedAny = true;
+      }
+      return absMax;
+    };
 
     bool failedAny = false;
     SmallVector<Operation *> ops;
@@ -536,7 +490,10 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
       OpBuilder b(op);
       Location loc = op->getLoc();
       if (auto linear = dyn_cast<LinearOp>(op)) {
-        Value result = quantizeLinear(b, loc, linear.getInput(), linear.getWeight(), linear.getBias(), failedAny);
+        if (!constantValues(linear.getWeight()))
+          continue;
+        Value result = quantizeLinear(b, loc, linear.getInput(), linear.getWeight(), linear.getBias(),
+                                      staticRange(op, failedAny), failedAny);
         if (!result)
           continue;
         linear.getResult().replaceAllUsesWith(result);
@@ -548,19 +505,20 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
                          (!ffn.getGateWeight() || constantValues(ffn.getGateWeight()));
       if (!allConstant || !ffn.getType().getElementType().isF32())
         continue;
-      Value up = quantizeLinear(b, loc, ffn.getInput(), ffn.getUpWeight(), ffn.getUpBias(), failedAny);
+      FloatAttr inputAbsMax = staticRange(op, failedAny);
+      Value up = quantizeLinear(b, loc, ffn.getInput(), ffn.getUpWeight(), ffn.getUpBias(), inputAbsMax, failedAny);
       if (!up)
         continue;
       Value hidden;
       if (Value gateWeight = ffn.getGateWeight()) {
-        Value gate = quantizeLinear(b, loc, ffn.getInput(), gateWeight, Value(), failedAny);
+        Value gate = quantizeLinear(b, loc, ffn.getInput(), gateWeight, Value(), inputAbsMax, failedAny);
         if (!gate)
           continue;
         hidden = GluOp::create(b, loc, ffn.getActivation(), gate, up);
       } else {
         hidden = ActivationOp::create(b, loc, ffn.getActivation(), up);
       }
-      Value down = quantizeLinear(b, loc, hidden, ffn.getDownWeight(), ffn.getDownBias(), failedAny);
+      Value down = quantizeLinear(b, loc, hidden, ffn.getDownWeight(), ffn.getDownBias(), FloatAttr(), failedAny);
       if (!down)
         continue;
       ffn.getResult().replaceAllUsesWith(down);

@@ -8,3 +8,4 @@ func.func @group_does_not_divide(%x: tensor<?x96xf32>) -> tensor<?x4xf32> {
   %y = eff.linear %x, %w : (tensor<?x96xf32>, tensor<4x96xf32>) -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+

@@ -58,20 +58,22 @@ def EffQuantizePass : Pass<"eff-quantize", "::mlir::ModuleOp"> {
     ukernels/quantized_gemm.c read. Linears with non-constant weights (and `eff.experts`) are left as they are.
 
     `scheme`:
-    * `int8`: per-output-channel symmetric int8 weights (scale max|w|/127) with their column sums;
-      activations are quantized to u8 per row at run time (`activations=dynamic`), or with the per-linear
-      range of `calibration` (`activations=static`), and multiplied with VNNI dot products (W8A8).
-    * `int4`, `int4:gG`, `int4:asym`, `int4:gG:asym`: weight-only int4 in groups of G (default 128) along the
-      input features; symmetric (scale max|w|/7, zero point 8) or, with `asym` or `symmetric=false`,
-      asymmetric (scale (max−min)/15 and a zero point per group). G must be even and divide K.
+    * `int8`, `int8:static`: per-output-channel symmetric int8 weights (scale max|w|/127) with their column
+      sums, multiplied with VNNI dot products (W8A8). Activations are quantized to u8 per row at run time
+      (`activations=dynamic`), or statically (`int8:static` or `activations=static`, the spelling effc's
+      `--quantize` can express) with scale `calibration.input_absmax / 127` and zero point 128, read from
+      the `calibration.input_absmax` attribute that effc's `--calibration` attaches to each `eff.linear` and
+      `eff.ffn`. An FFN's down projection stays dynamic (its hidden activation has no statistic).
+    * `int4`, `int4:gG`, `int4:asym`, `int4:gG:asym`: weight-only int4 in groups of G along the input
+      features; symmetric (scale max|w|/7, zero point 8) or, with `asym` or `symmetric=false`, asymmetric
+      (scale (max−min)/15 and a zero point per group). G must be even and divide K.
     * `lut:B`, `lut:B:gG`: binary-coding quantization with B ∈ [1, 4] planes, W ≈ Σ_i α_i·b_i, b ∈ {−1, +1},
-      α per output row and group of G (default 128, a multiple of 8 dividing K), fitted greedily and then
-      refined by alternating least squares; the kernel multiplies through lookup tables (LUT-GEMM).
+      α per output row and group of G (a multiple of 8 dividing K), fitted greedily and then refined by
+      alternating least squares; the kernel multiplies through lookup tables (LUT-GEMM).
     * `bf16`: bf16 weights and activations with f32 accumulation.
 
-    `calibration` is an `.npz` file (numpy.savez) holding, for each linear to quantize statically, an f32
-    array `[min, max]` of its input activations, keyed by the name of the linear's weight (its
-    `dense_resource` key, i.e. the `eff.parameter` name). Linears without an entry keep dynamic activations.
+    Without `:gG`, a layer's group is the largest multiple of 8 up to 128 that divides its K (128 for
+    transformer widths, K itself for K = 64).
 
     ```mlir
     // Before (eff-quantize{scheme=int4:g64}):
@@ -86,19 +88,18 @@ def EffQuantizePass : Pass<"eff-quantize", "::mlir::ModuleOp"> {
     ```
 
     #### Errors
-    An unknown scheme, `lut` bits outside [1, 4], a malformed group, `activations=static` without
-    `calibration`, or an unreadable calibration file fail the pass; a group size that does not divide a
-    layer's input features is an error at that layer.
+    An unknown scheme, `lut` bits outside [1, 4], a malformed group, or static activations with another
+    scheme than int8 fail the pass. At a layer: a group size that does not divide its input features, a K
+    that no default group divides, or static activations without a `calibration.input_absmax` attribute
+    ("static activations need calibration data: pass --calibration").
   }];
   let options = [
     Option<"scheme", "scheme", "std::string", /*default=*/"\"int8\"",
-           "int8, int4[:gGROUP][:asym], lut:BITS[:gGROUP] or bf16">,
+           "int8[:static], int4[:gGROUP][:asym], lut:BITS[:gGROUP] or bf16">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "int4: symmetric quantization (false: asymmetric, with zero points)">,
     Option<"activations", "activations", "std::string", /*default=*/"\"dynamic\"",
-           "int8 activations: dynamic (per row at run time) or static (from calibration)">,
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "numpy .npz with [min, max] input ranges per linear, keyed by weight name">,
+           "int8 activations: dynamic (per row at run time) or static (calibration.input_absmax)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
