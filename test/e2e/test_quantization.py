@@ -4,13 +4,12 @@ ukernels/quantized_gemm.c, run with effc-run.
 (a) A compiled quantized linear matches the numpy model of exactly that quantisation
     (test/e2e/quantization_model.py): rtol 1e-4 of the output's largest magnitude (int8's integer dot products
     are exact; int4/LUT/bf16 differ from the float64 model only by f32 accumulation order).
-(b) Whole example models (llama_tiny: gated FFNs; bert_tiny: plain FFNs and attention projections; gpt_tiny
-    prefill) quantized stay close to their f32 build; the relative errors are loose bounds per scheme
-    (printed with -s).
+(b) Whole example models (bert_tiny: plain FFNs and attention projections; llama_tiny: gated FFNs; gpt_tiny
+    prefill: a tied LM head) quantized with each scheme's defaults stay close to their f32 build (relative
+    mean error bounds per scheme, printed with -s).
 (c) Invalid options are clean errors of effc.
 """
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -108,31 +107,37 @@ def test_static_activations_need_calibration():
         compile_and_run(linear_ir(w, None, [None]), {"x": np.ones((1, 64), np.float32)}, quantize="int8:static")
 
 
-# Relative error bounds (max |y − y_f32| / max |y_f32|) of whole tiny models; measured values are far below.
-MODEL_BOUNDS = {"int8": 0.05, "int4:g32": 0.25, "lut:3:g32": 0.35, "bf16": 0.02}
+# Whole example models (random, untrained weights scaled so that every op matters) on their sample inputs,
+# quantized with each scheme's defaults, against their f32 build: bounds on the relative mean error
+# mean|y − y_f32| / mean|y_f32|, about 1.5x the measured values (printed with -s). Weight-only int4 and
+# 3-bit LUT lose far more on random weights than on trained ones; per-layer exactness is checked above.
+EXAMPLE_MODELS = {"bert_tiny": (None, "last_hidden_state"), "llama_tiny": (None, "logits"),
+                  "gpt_tiny": ("prefill", "logits")}
+MODEL_BOUNDS = {"int8": 0.04, "int4": 0.3, "lut:3": 0.5, "bf16": 0.01}
+
+
+def run_example(name, workdir, **flags):
+    function, output = EXAMPLE_MODELS[name]
+    inputs_dir = EXAMPLES / f"{name}.inputs" / (function or "")
+    inputs = {p.stem: np.load(p) for p in sorted(inputs_dir.glob("*.npy"))}
+    module = compile_module((EXAMPLES / f"{name}.mlir").read_text(), workdir, name=f"{name}_{len(flags)}",
+                            weights=str(EXAMPLES / f"{name}.safetensors"), **flags)
+    return run_module(module, inputs, workdir, function=function)[output]
+
+
+@pytest.fixture(scope="module")
+def f32_outputs(tmp_path_factory):
+    return {name: run_example(name, tmp_path_factory.mktemp(name)) for name in EXAMPLE_MODELS}
 
 
 @pytest.mark.parametrize("scheme", list(MODEL_BOUNDS))
-@pytest.mark.parametrize("name,output", [("llama_tiny", "logits"), ("bert_tiny", "last_hidden_state")])
-def test_example_models_stay_close(scheme, name, output):
-    source = (EXAMPLES / f"{name}.mlir").read_text()
-    gen = rng(7)
-    ids = gen.integers(0, 100, size=(2, 8)).astype(np.int64)
-    inputs = {"input_ids": ids}
-    if "attention_mask" in source:
-        inputs["attention_mask"] = np.ones((2, 8), np.int64)
-    if "token_type_ids" in source:
-        inputs["token_type_ids"] = np.zeros((2, 8), np.int64)
-    with tempfile.TemporaryDirectory() as d:
-        for f in EXAMPLES.glob(f"{name}.*"):
-            if f.is_file():
-                (Path(d) / f.name).write_bytes(f.read_bytes())
-        f32 = compile_module(source, d, name="f32")
-        quant = compile_module(source, d, name="quant", quantize=scheme)
-        y32 = run_module(f32, inputs, d)[output]
-        yq = run_module(quant, inputs, d)[output]
-    error = np.abs(yq - y32).max() / np.abs(y32).max()
-    print(f"{name} {scheme}: relative max error {error:.4f}")
+@pytest.mark.parametrize("name", list(EXAMPLE_MODELS))
+def test_example_models_stay_close(f32_outputs, tmp_path, scheme, name):
+    y32 = f32_outputs[name].astype(np.float64)
+    yq = run_example(name, tmp_path, quantize=scheme).astype(np.float64)
+    error = np.abs(yq - y32).mean() / np.abs(y32).mean()
+    cosine = (yq.ravel() @ y32.ravel()) / (np.linalg.norm(yq) * np.linalg.norm(y32))
+    print(f"{name} {scheme}: relative mean error {error:.4f}, cosine {cosine:.5f}")
     assert error < MODEL_BOUNDS[scheme]
 
 
