@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import effc
-from conftest import EXAMPLES, committed_module, sample_inputs
+from package_testing import EXAMPLES, committed_module, sample_inputs
 from effc import _effc
 from effc.model import _compile_options
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import effc
-from conftest import EXAMPLES, sample_inputs
+from package_testing import EXAMPLES, sample_inputs
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import effc
-from conftest import (BIN_DIR, EXAMPLES, TOL, assert_outputs_close, committed_module, models, sample_inputs)
+from package_testing import (BIN_DIR, EXAMPLES, TOL, assert_outputs_close, committed_module, models, sample_inputs)
 from effc import ir
 
 NAMES = list(models.EXAMPLES)

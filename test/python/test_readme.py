@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from conftest import BUILD, EXAMPLES, REPO
+from package_testing import BUILD, EXAMPLES, REPO
 
 
 def readme_example():
