@@ -39,8 +39,9 @@ DEFAULT_VARIANTS = {
 }
 
 
-def build_models(work, which):
-    """Writes MODEL.mlir + weights and the inputs of each model; returns {name: (mlir, function, inputs)}."""
+def build_models(work, which, rebuild=True):
+    """Writes MODEL.mlir + weights (unless `rebuild` is false and they exist) and the inputs of each model;
+    returns {name: (mlir, function, inputs)}."""
     import numpy as np
 
     sys.path[:0] = [str(REPO / "examples"), str(REPO / "python-bindings")]
@@ -51,7 +52,8 @@ def build_models(work, which):
     if "bert" in which:
         cfg = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072, layers=12, max_positions=512)
         weights = models.init_bert(cfg, np.random.default_rng(0))
-        models.build_bert(cfg, weights, weights_file="bert.safetensors").save(work / "bert.mlir")
+        if rebuild or not (work / "bert.mlir").exists():
+            models.build_bert(cfg, weights, weights_file="bert.safetensors").save(work / "bert.mlir")
         inputs = {"input_ids": rng.integers(0, cfg.vocab_size, (8, 128), dtype=np.int64),
                   "attention_mask": np.ones((8, 128), np.int64), "token_type_ids": np.zeros((8, 128), np.int64)}
         built["bert"] = (work / "bert.mlir", None, inputs)
@@ -60,9 +62,10 @@ def build_models(work, which):
         weights = models.init_gpt(cfg, np.random.default_rng(0))
         # Small weights keep 12 random layers numerically tame (GPT-2's initialiser uses std 0.02).
         weights = {k: (v * 0.04 if v.ndim == 2 else v) for k, v in weights.items()}
-        module = models.build_gpt(cfg, weights, weights_file="gpt2.safetensors")
-        del module.functions["prefill"]  # decode is what is measured; compiling it alone halves compile time
-        module.save(work / "gpt2.mlir")
+        if rebuild or not (work / "gpt2.mlir").exists():
+            module = models.build_gpt(cfg, weights, weights_file="gpt2.safetensors")
+            del module.functions["prefill"]  # decode is what is measured; compiling it alone halves compile time
+            module.save(work / "gpt2.mlir")
         inputs = {"input_ids": rng.integers(0, cfg.vocab_size, (1, 1), dtype=np.int64)}
         for i in range(cfg.layers):
             for kind in ("key", "value"):
@@ -76,18 +79,21 @@ def artifact_bytes(so):
     return so.stat().st_size + (weights.stat().st_size if weights.exists() else 0)
 
 
-def run_variant(work, model, mlir, function, inputs, flags, runs, threads):
-    """Compiles and times one variant; returns a dict of figures or {'error': message}."""
+def run_variant(work, model, mlir, function, inputs, flags, runs, threads, reuse=False):
+    """Compiles (unless `reuse` finds it compiled) and times one variant; returns a dict of figures or
+    {'error': message}."""
     import numpy as np
 
     tag = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(flags)) or "f32"
     so = work / f"{model}_{tag}.so"
-    start = time.perf_counter()
-    compiled = subprocess.run([BIN / "effc", mlir, "-o", so, "--external-weights", *flags],
-                              capture_output=True, text=True)
-    compile_s = time.perf_counter() - start
-    if compiled.returncode != 0:
-        return {"error": compiled.stderr.strip().splitlines()[0] if compiled.stderr.strip() else "effc failed"}
+    compile_s = float("nan")
+    if not (reuse and so.exists()):
+        start = time.perf_counter()
+        compiled = subprocess.run([BIN / "effc", mlir, "-o", so, "--external-weights", *flags],
+                                  capture_output=True, text=True)
+        compile_s = time.perf_counter() - start
+        if compiled.returncode != 0:
+            return {"error": compiled.stderr.strip().splitlines()[0] if compiled.stderr.strip() else "effc failed"}
     out_dir = work / f"out_{model}_{tag}"
     command = [BIN / "effc-run", so, "--output-dir", out_dir, "--bench", str(runs), "--threads", str(threads)]
     if function:
@@ -120,13 +126,15 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", default="/tmp/effc-compression")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the shared objects already compiled in WORKDIR instead of recompiling")
     args = parser.parse_args()
     import numpy as np
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     which = args.models.split(",")
-    for model, (mlir, function, inputs) in build_models(work, which).items():
+    for model, (mlir, function, inputs) in build_models(work, which, rebuild=not args.reuse).items():
         for name, array in inputs.items():
             np.save(work / f"{model}_{name}.npy", array)
         names = args.variants.split(",") if args.variants else DEFAULT_VARIANTS[model]
@@ -138,7 +146,8 @@ def main():
               f"{'speed-up':>10}  error vs f32")
         baseline = None
         for name in names:
-            result = run_variant(work, model, mlir, function, inputs, VARIANTS[name], args.runs, args.threads)
+            result = run_variant(work, model, mlir, function, inputs, VARIANTS[name], args.runs, args.threads,
+                                 args.reuse)
             if "error" in result:
                 print(f"{name:<16}  not available: {result['error']}")
                 continue
