@@ -155,16 +155,20 @@ def EffPruneHeadsPass : Pass<"eff-prune-heads", "::mlir::ModuleOp"> {
       attention output; the head mask loses the removed entries.
 
     Scores: by default the squared L2 norm of the head's rows of `Wq` (and `Wk`, `Wv` for multi-head
-    attention) plus its columns of `Wo`. With `calibration=FILE`, the per-head importance vector
-    `layer<i>.head_importance` (`H` values, higher is more important; `i` is the enclosing `eff.layer`'s
-    index) from a `.npz` written by `np.savez` (uncompressed) or a `.safetensors` file. Ties keep the lower head.
+    attention) plus its columns of `Wo`. When the attention carries `calibration.head_importance`
+    (`array<f32>` of `H` values, higher is more important; attached by `effc --calibration=INPUTS.npz`,
+    which runs the model on those inputs: the mean over tokens of the L2 norm of the head's slice of the
+    attention output), those scores are used instead. Ties keep the lower head. The statistic, and the
+    `calibration.input_rms` of the output projection, are sliced with the heads.
 
     Grouped-query attention (`1 < H/Hkv`): the same number of query heads, `round(fraction · H/Hkv)`, goes
     from every group (at least one stays per group), so keys, values and the KV cache keep all `Hkv` heads.
     Multi-head attention (`Hkv = H`): a removed head takes its key and value head with it, so the KV cache
     gets narrower: the layer results and function results that return it (`present_*`) and the function
     arguments that feed `past(...)` (`past_*`) are retyped to `[B, P, H'·Dh]`. The selection is a pure
-    function of the weights (or the calibration file), so `prefill` and `decode` stay consistent.
+    function of the weights (or of the statistics), so `prefill` and `decode` stay consistent: calibration
+    measures one entry point, and an attention of another function without statistics takes those of the
+    attention at the same place (same `eff.layer` index, same position in the layer).
 
     ```mlir
     // Before (2 heads of 2 channels, fraction = 0.5):
@@ -187,13 +191,11 @@ def EffPruneHeadsPass : Pass<"eff-prune-heads", "::mlir::ModuleOp"> {
 
     #### Output IR
     Narrower weights and attention ops, `dense_resource` blobs named `<parameter>.pruned`. Errors: a
-    fraction outside [0, 1], an unreadable calibration file, a missing or mis-sized importance vector.
+    fraction outside [0, 1], a `calibration.head_importance` that is not an `array<f32>` of `H` values.
   }];
   let options = [
     Option<"fraction", "fraction", "double", /*default=*/"0.0",
            "Fraction of the query heads of each attention to remove">,
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Per-head importance scores (.npz or .safetensors with layer<i>.head_importance)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
@@ -205,10 +207,13 @@ def EffPruneFfnPass : Pass<"eff-prune-ffn", "::mlir::ModuleOp"> {
     `round(fraction · F)` weakest intermediate neurons (at least one stays): rows of `W_up`, `b_up` and
     `W_gate`, and columns of `W_down`. `b_down` and the output are unchanged, so the rest of the model is too.
 
-    Scores: by default `‖W_up[f]‖ · ‖W_down[:, f]‖` (times `‖W_gate[f]‖` when gated), the neuron's weight
-    magnitude on the way in and out. With `calibration=FILE`, the vector `layer<i>.ffn_importance` (`F`
-    values, higher is more important; `i` is the enclosing `eff.layer`'s index) from a `.npz` (`np.savez`)
-    or `.safetensors` file. Ties keep the lower neuron.
+    Scores: by default `‖W_up[f, :]‖₂ · ‖W_down[:, f]‖₂` (times `‖W_gate[f, :]‖₂` when gated), the neuron's
+    weight magnitude on the way in and out. When the FFN carries `calibration.input_rms` (`array<f32>` of
+    `D` values: the RMS over the calibration tokens of each input channel, attached by
+    `effc --calibration=INPUTS.npz`), the input rows are weighted by it as in Wanda (Sun et al., 2023,
+    `|W|·‖X‖` per weight): `score_f = ‖W_up[f, :] ⊙ rms‖₂ · ‖W_down[:, f]‖₂` (times `‖W_gate[f, :] ⊙ rms‖₂`
+    when gated), so a neuron with large weights on channels that are quiet in practice scores low.
+    Ties keep the lower neuron.
 
     ```mlir
     // Before (fraction = 0.5):
@@ -224,13 +229,11 @@ def EffPruneFfnPass : Pass<"eff-prune-ffn", "::mlir::ModuleOp"> {
 
     #### Output IR
     Narrower FFN weights, `dense_resource` blobs named `<parameter>.pruned`. Errors: a fraction outside
-    [0, 1], an unreadable calibration file, a missing or mis-sized importance vector.
+    [0, 1], a `calibration.input_rms` that is not an `array<f32>` of `D` values.
   }];
   let options = [
     Option<"fraction", "fraction", "double", /*default=*/"0.0",
            "Fraction of the intermediate neurons of each FFN to remove">,
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Per-neuron importance scores (.npz or .safetensors with layer<i>.ffn_importance)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
