@@ -238,4 +238,50 @@ def EffPruneFfnPass : Pass<"eff-prune-ffn", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def EffPruneExpertsPass : Pass<"eff-prune-experts", "::mlir::ModuleOp"> {
+  let summary = "Remove experts from every Mixture-of-Experts layer, shrinking the router to match";
+  let description = [{
+    For every `eff.router` with `E` experts and the `eff.experts` ops that consume its indices, removes
+    experts by slicing the expert axis: the rows of the router weight `[E, D]`, and the slices of the
+    experts' `W_up`, `W_gate` (`[E, F, D]`), `W_down` (`[E, D, F]`), `b_up` (`[E, F]`) and `b_down`
+    (`[E, D]`). Kept experts are renumbered in order; the router's outputs keep their shapes (`top_k`
+    choices per token), so the rest of the model is unchanged. `eff.residual_moe` carries no expert-indexed
+    weights (its coefficient is `[2, D]`) and needs no change.
+
+    `experts=N` removes `N` experts per router: those with the fewest assignments on the calibration data
+    when the router carries `calibration.expert_usage` (`array<i64>` of `E` counts, attached by
+    `effc --calibration=INPUTS.npz`), else those with the smallest router rows (squared L2 norm). Ties keep
+    the lower expert. `experts=list:i,j,...` removes the listed experts from every router. The statistic is
+    sliced with the experts. A router of another function without statistics (`decode` beside `prefill`)
+    takes those of the router at the same place (same `eff.layer` index and position in the layer).
+
+    Note that with a `capacity_factor` the per-expert capacity `ceil(c · T · k / E)` is recomputed from
+    the new `E`, as a model trained with fewer experts would.
+
+    ```mlir
+    // Before (experts=1; expert 2 was used least):
+    %w, %i = eff.router softmax %x, %wr {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<3x8xf32>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
+    %y = eff.experts %x, %w, %i up(%wu) down(%wd) relu : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<3x16x8xf32>, tensor<3x8x16xf32>) -> tensor<?x8xf32>
+    // After:
+    %w, %i = eff.router softmax %x, %wr2 {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<2x8xf32>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
+    %y = eff.experts %x, %w, %i up(%wu2) down(%wd2) relu : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x16x8xf32>, tensor<2x8x16xf32>) -> tensor<?x8xf32>
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters. A router whose indices are used by anything but the routing
+    indices of `eff.experts`, or whose (or whose experts') weights are not constants with one slice per
+    expert, is left unchanged with a warning.
+
+    #### Output IR
+    Routers and experts with fewer experts, `dense_resource` blobs named `<parameter>.pruned`. Errors: a
+    malformed spec, `N >= E` or a list of every expert, fewer than `top_k` experts left, a listed expert
+    out of range or listed twice, a `calibration.expert_usage` that is not an `array<i64>` of `E` counts.
+  }];
+  let options = [
+    Option<"experts", "experts", "std::string", /*default=*/"\"\"",
+           "Experts to remove per router: a count N (least used, else smallest router rows) or list:i,j,...">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
