@@ -398,6 +398,82 @@ module {{
 
 
 # ----------------------------------------------------------------------------------------------------------
+# eff-prune-experts: against the numpy reference of the experts sliced here (EffPruneExpertsPass)
+
+
+@pytest.mark.parametrize("spec", ["1", "list:0,3"])
+def test_prune_experts_moe_switch(spec):
+    """moe_switch_tiny (Switch layer + residual-MoE layer, 4 experts, capacity factor 1.25): by router-row
+    norm, or an explicit list; the model with 3 or 2 experts built from weights sliced in numpy."""
+    cfg = models.MoeConfig()
+    weights = models.init_moe(cfg, np.random.default_rng(49))
+    sliced = dict(weights)
+    for i in range(cfg.layers):
+        p = f"layers.{i}.moe"
+        router = weights[f"{p}.router.weight"].astype(np.float64)
+        if spec.startswith("list:"):
+            keep = [e for e in range(cfg.experts) if e not in (0, 3)]
+        else:
+            keep = keep_strongest(list((router ** 2).sum(axis=1)), int(spec))
+        sliced[f"{p}.router.weight"] = weights[f"{p}.router.weight"][keep]
+        for n in ("up.weight", "up.bias", "down.weight", "down.bias"):
+            sliced[f"{p}.experts.{n}"] = weights[f"{p}.experts.{n}"][keep]
+    small = models.build_moe(models.MoeConfig(experts=len(keep)), sliced)
+    shapes = constant_shapes(compressed_ir(models.build_moe(cfg, weights), [f"--eff-prune-experts=experts={spec}"]))
+    assert shapes["layers.0.moe.experts.up.weight.pruned"] == (len(keep), cfg.expert_ffn, cfg.hidden)
+    assert shapes["layers.1.moe.router.weight.pruned"] == (len(keep), cfg.hidden)
+    compiled = Compiled(models.build_moe(cfg, weights), [f"--prune-experts={spec}"])
+    try:
+        inputs = models.sample_inputs("moe_switch_tiny", np.random.default_rng(12), batch=2, seq=9)["main"]
+        actual = compiled.run("main", inputs)
+        assert_outputs_close(actual, small.evaluate("main", inputs), TOL, f"moe prune-experts {spec}")
+        assert_differs(actual["last_hidden_state"],
+                       models.build_moe(cfg, weights).evaluate("main", inputs)["last_hidden_state"],
+                       "pruning experts changed nothing")
+    finally:
+        compiled.close()
+
+
+def test_prune_experts_calibration_usage(tmp_path):
+    """effc --prune-experts=1 --calibration=inputs.npz: expert 0 has the largest router row but reads only a
+    channel that is quiet on the calibration inputs, so it is chosen least; by router-row norm expert 1
+    (the smallest row) would go instead. Usage is recomputed here with the numpy reference router."""
+    gen = np.random.default_rng(50)
+    d, e, f = 4, 4, 6
+    router = np.zeros((e, d), np.float32)
+    router[0, 0] = 5.0                      # large row on the quiet channel 0
+    router[1, 1], router[2, 2], router[3, 3] = 0.5, 1.0, 1.5
+    w_up = gen.standard_normal((e, f, d)).astype(np.float32)
+    w_down = gen.standard_normal((e, d, f)).astype(np.float32)
+    ir = f"""
+module {{
+  func.func @main(%x: tensor<?x{d}xf32> {{eff.name = "x"}}) -> (tensor<?x{d}xf32> {{eff.name = "y"}}) {{
+    {dense("router", router)}
+    {dense("up", w_up)}
+    {dense("down", w_down)}
+    %w, %i = eff.router softmax %x, %router {{top_k = 1 : i64}} : (tensor<?x{d}xf32>, tensor<{e}x{d}xf32>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
+    %y = eff.experts %x, %w, %i up(%up) down(%down) relu : (tensor<?x{d}xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<{e}x{f}x{d}xf32>, tensor<{e}x{d}x{f}xf32>) -> tensor<?x{d}xf32>
+    return %y : tensor<?x{d}xf32>
+  }}
+}}"""
+    calib, path = calibration_inputs(gen, (64, d), [0], tmp_path)
+    calib[:, 1:] = np.abs(calib[:, 1:])  # positive activity on channels 1-3, so experts 1-3 win tokens
+    np.savez(path, x=calib)
+    _, indices = ref.router(calib, router, top_k=1)
+    usage = np.bincount(indices.reshape(-1), minlength=e)
+    by_usage = keep_strongest(list(usage.astype(np.float64)), 1)
+    by_norm = keep_strongest(list((router.astype(np.float64) ** 2).sum(axis=1)), 1)
+    assert 0 not in by_usage and 0 in by_norm, f"the model no longer separates the two scores (usage {usage})"
+
+    x = np.abs(gen.standard_normal((10, d))).astype(np.float32)
+    for keep, flags in ((by_usage, dict(calibration=path)), (by_norm, {})):
+        weights, idx = ref.router(x, router[keep], top_k=1)
+        expected = ref.experts(x, weights, idx, w_up[keep], w_down[keep], kind="relu")
+        actual = compile_and_run(ir, {"x": x}, prune_experts=1, **flags)["y"]
+        np.testing.assert_allclose(actual, expected, err_msg=f"experts kept {keep}", **TOL)
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Composition (issue 4 item 7): layer dropping and head pruning commute
 
 
