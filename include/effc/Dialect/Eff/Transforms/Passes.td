@@ -23,7 +23,9 @@ def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::M
     Reads every `eff.parameter` from a safetensors file and replaces it by an `arith.constant` holding the
     bytes as a `dense_resource` blob, so that codegen embeds them in the compiled module. The file is the
     `weights-file` option if given, else the module's `eff.weights` attribute, resolved relative to
-    `base-dir` (the IR file's directory).
+    `base-dir` (the IR file's directory). `eff.weights` may also be an array of files (the shards of a
+    Hugging Face checkpoint); each parameter must then be in exactly one of them. A parameter with a view
+    (`transpose`, `row_offset`, `stack`; see eff.parameter) is assembled from the stored tensors.
 
     ```mlir
     // Before (module attributes {eff.weights = "tiny.safetensors"}):
@@ -33,8 +35,8 @@ def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::M
     ```
 
     #### Output IR
-    No `eff.parameter` remains. A missing parameter, or one whose dtype or shape differs from its declared
-    type, is an error at the parameter's location.
+    No `eff.parameter` remains. A missing parameter, one found in two shards, or one whose dtype or shape
+    differs from its declared type (through its view), is an error at the parameter's location.
   }];
   let options = [
     Option<"weightsFile", "weights-file", "std::string", /*default=*/"\"\"",
