@@ -286,4 +286,90 @@ def EffPruneExpertsPass : Pass<"eff-prune-experts", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def EffMergeAdaptersPass : Pass<"eff-merge-adapters", "::mlir::ModuleOp"> {
+  let summary = "Fold LoRA and (IA)^3 adapters into the weights they adapt";
+  let description = [{
+    Removes the adapter ops whose effect is linear, so that the compiled model costs what the base model
+    costs:
+
+    - `eff.lora` (`y = base + (alpha / rank) · (x · Aᵀ) · Bᵀ`) whose `base` is an `eff.linear` of the same
+      `input` with a constant weight `W`: the linear takes the merged weight `W + (alpha / rank) · B · A`
+      (computed in double, rounded once) and replaces the `eff.lora`.
+    - `eff.ia3` with a constant vector `l`: when the scaled tensor is the output of an `eff.linear` with
+      constant weight (and bias), row `n` of the weight and `b[n]` are multiplied by `l[n]`
+      (`(x · Wᵀ + b) ⊙ l = x · (diag(l) · W)ᵀ + l ⊙ b`); the key and value cases. Otherwise, when every user
+      of the scaled tensor reads it as the input of an `eff.linear` with a constant weight, column `k` of
+      each such weight is multiplied by `l[k]`; the FFN case, where the vector rescales the activation that
+      the down projection reads. LoRA is merged first, so a linear -> lora -> ia3 chain folds completely.
+    - `eff.prefix` and `eff.prompt` are left as they are: with constant prefixes they already are constant
+      prefixes, concatenated with the sequence at run time; there is nothing to fold.
+    - `eff.bottleneck_adapter` is left with a remark: its activation makes it nonlinear.
+
+    A merged linear is a copy of the original with new constants; the original goes once nothing else uses
+    it, so a base layer shared with another user stays intact for that user.
+
+    ```mlir
+    // Before:
+    %y = eff.linear %x, %w, %b : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    %z = eff.lora %y, %x, %a, %bb {rank = 2 : i64, alpha = 4.0 : f32} : (tensor<?x4xf32>, tensor<?x8xf32>, tensor<2x8xf32>, tensor<4x2xf32>) -> tensor<?x4xf32>
+    %s = eff.ia3 value %z, %l : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    // After (%w2 = diag(l) · (W + 2 · B · A), %b2 = l ⊙ b):
+    %s = eff.linear %x, %w2, %b2 : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters, before passes that change how weights are stored (eff-quantize,
+    eff-sparsify): the weights it merges must be float `arith.constant`s.
+
+    #### Output IR
+    No `eff.lora` or `eff.ia3` left where they could be folded; merged weights are `dense_resource` blobs
+    named `<parameter>.merged` (inline constants stay inline). Every adapter left in place gets a remark
+    saying why: a LoRA whose base is not an `eff.linear` of the same input or whose weights are not
+    constants, an (IA)^3 vector that is not constant or whose tensor is neither produced by nor only read
+    by such linears, and every bottleneck adapter. The pass has no options and never fails.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def EffKeepAdaptersPass : Pass<"eff-keep-adapters", "::mlir::ModuleOp"> {
+  let summary = "Turn constant adapter weights into entry-point arguments, to choose adapters at run time";
+  let description = [{
+    Makes one compiled base model serve several adapters: every constant operand of an adapter op (LoRA
+    `lora_a` and `lora_b`, the (IA)^3 `scale`, prefix `prefix_key` and `prefix_value`, the soft `prompt`,
+    and the bottleneck adapter's weights and biases) becomes an extra argument of each entry point
+    (`func.func` with a body) that uses it, with an `eff.name` argument attribute, so callers pass the
+    adapter's tensors by name beside the model's inputs.
+
+    Names: the weight's parameter name, i.e. the key of its `dense_resource` blob, which
+    eff-materialize-parameters sets to the safetensors tensor name (the `_N` suffix that MLIR adds to a key
+    used twice, e.g. for the same parameter in `prefill` and `decode`, is dropped when the unsuffixed blob
+    holds the same data, so both entry points name the argument alike). An inline constant is named after
+    its role (`lora_a`, `lora_b`, `ia3_scale`, `prefix_key`, `prefix_value`, `prompt`,
+    `bottleneck_down_weight`, ...). A name that would clash with another weight or an existing input gets
+    a `.1`, `.2`, ... suffix. One weight is one name module-wide: entry points sharing an adapter weight get
+    arguments of the same name. Arguments are appended after the original ones, in the order in which the
+    weights are first used in the function (model order). An adapter inside an `eff.layer` (isolated from
+    above) receives its argument through a new trailing layer operand.
+
+    ```mlir
+    // Before (the blob of %a is named "layer.0.q.lora_A"):
+    func.func @main(%x: tensor<?x8xf32> {eff.name = "x"}) -> ... {
+      %a = arith.constant dense_resource<layer.0.q.lora_A> : tensor<2x8xf32>
+      %z = eff.lora %y, %x, %a, %b {rank = 2 : i64, alpha = 4.0 : f32} : ...
+    // After:
+    func.func @main(%x: tensor<?x8xf32> {eff.name = "x"},
+                    %arg1: tensor<2x8xf32> {eff.name = "layer.0.q.lora_A"}, %arg2: ...) -> ... {
+      %z = eff.lora %y, %x, %arg1, %arg2 {rank = 2 : i64, alpha = 4.0 : f32} : ...
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters. Adapter operands that are not constants (already arguments, say)
+    are left alone. An adapter nested in an op isolated from above other than `eff.layer` is an error.
+
+    #### Output IR
+    Entry points with extra, statically shaped adapter arguments; the adapter constants are gone. The pass
+    has no options; running eff-merge-adapters before it leaves only the adapters that could not be folded.
+  }];
+}
+
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
