@@ -1,5 +1,6 @@
-"""Numerics of the structural compression passes: eff-drop-layers, eff-prune-heads, eff-prune-ffn,
-eff-prune-experts, eff-merge-adapters and eff-keep-adapters (lib/Dialect/Eff/Transforms/).
+"""Numerics of the structural compression passes: eff-drop-layers, eff-prune-heads, eff-prune-ffn and
+eff-prune-experts (lib/Dialect/Eff/Transforms/). Adapter folding and live adapters (eff-merge-adapters,
+eff-keep-adapters) are tested in test_compression_adapters.py.
 
 Each test builds a small seeded model with examples/models.py, compiles it with `effc` and a compression flag
 (--drop-layers=..., --prune-heads=..., ...), runs it with `effc-run`, and compares it with
@@ -9,9 +10,7 @@ Each test builds a small seeded model with examples/models.py, compiles it with 
 - for pruning: the numpy reference (Module.evaluate over test/reference/eff_reference.py) of the model built
   with weights compressed *independently here in numpy* the way each pass documents (which heads, neurons or
   experts go, and how the weights are sliced): rtol/atol 1e-4 (f32 through whole models, as
-  test/e2e/test_examples.py);
-- for adapter folding: the uncompressed model's compiled outputs: rtol/atol 1e-4 (folding is exact up to
-  float rounding).
+  test/e2e/test_examples.py).
 
 Each pruning test also checks that the compressed artifact really is smaller (weight shapes in the IR after
 compression) and that the pruned model differs from the dense one, so that a pass that does nothing fails.

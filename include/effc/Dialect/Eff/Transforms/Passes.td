@@ -323,7 +323,8 @@ def EffMergeAdaptersPass : Pass<"eff-merge-adapters", "::mlir::ModuleOp"> {
 
     #### Output IR
     No `eff.lora` or `eff.ia3` left where they could be folded; merged weights are `dense_resource` blobs
-    named `<parameter>.merged` (inline constants stay inline). Every adapter left in place gets a remark
+    named `<parameter>.merged` (`<parameter>.merged.merged` when a LoRA and then an (IA)^3 vector fold into
+    the same weight; inline constants stay inline). Every adapter left in place gets a remark
     saying why: a LoRA whose base is not an `eff.linear` of the same input or whose weights are not
     constants, an (IA)^3 vector that is not constant or whose tensor is neither produced by nor only read
     by such linears, and every bottleneck adapter. The pass has no options and never fails.
