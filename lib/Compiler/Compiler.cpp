@@ -56,7 +56,7 @@ llvm::ArrayRef<CompressionFlag> compressionFlags() {
       {"prune-experts", "eff-prune-experts", "experts", true,
        "Prune N experts per MoE layer (least used), or list:i,j,..."},
       {"sparsity", "eff-sparsify", "pattern", false, "Sparsify weights: N:M (e.g. 2:4) or unstructured:FRACTION"},
-      {"quantize", "eff-quantize", "scheme", true, "Quantize weights: int8, int4[:gGROUP], lut:BITS or bf16"},
+      {"quantize", "eff-quantize", "scheme", true, "Quantize weights: int8[:static], int4[:gGROUP][:asym], lut:BITS[:gGROUP] or bf16"},
       {"merge-adapters", "eff-merge-adapters", "", false, "Fold LoRA, (IA)^3 and prefix/prompt adapters into the base"},
       {"keep-adapters", "eff-keep-adapters", "", false,
        "Keep adapter weights as run-time inputs (one base, many adapters)"},

@@ -1,5 +1,6 @@
 // effc --report: parameters, weight bytes and FLOPs per token, per eff.layer and in total.
 // RUN: effc %s --report -o %t.so | FileCheck %s
+// RUN: effc %s --quantize=int8 --report -o %t.int8.so | FileCheck %s --check-prefix=INT8
 
 // CHECK: effc report: function 'forward'
 // CHECK-NEXT: part parameters bytes FLOPs/token
@@ -10,6 +11,12 @@
 // Outside layers: the [10, 8] embedding table is a lookup (no FLOPs); the head [4, 8] costs 2 * 32.
 // CHECK-NEXT: outside layers 112 448 B 64
 // CHECK-NEXT: total 440 1.76 kB 960
+
+// int8: the same logical weights and work; bytes are the packed weights ([Np/16][Kp/4][16][4] i8 with N and K
+// padded to 16 and 4), per-channel scales and column sums (Np each, 4 bytes) and f32 biases. W_up, used by
+// two linears, is quantized for each.
+// INT8: layer 0 72 288 B 128
+// INT8-NEXT: layer 1 384 896 B 768
 module {
   func.func @forward(%ids: tensor<?x?xi64>) -> tensor<?x?x4xf32> {
     %table = arith.constant dense<0.5> : tensor<10x8xf32>

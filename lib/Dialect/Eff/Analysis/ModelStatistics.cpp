@@ -7,8 +7,8 @@
 // Weights are the ranked-tensor constants eff ops use. FLOPs per token: a weight matrix [N, K] used by a
 // matmul-like op costs 2·N·K per token; stacked experts cost the share of the experts a token visits
 // (top_k of E); lookups (embeddings, prefixes, prompts) and 1-D vectors (biases, norms, scales) cost
-// nothing. Compressed linear ops describe themselves with `in_features`/`out_features` attributes (and
-// `n`/`m` for N:M sparsity), which these rules use instead of their packed storage shapes.
+// nothing. Compressed linear ops count their logical weights (the ones they keep), not their packed
+// storage shapes; their bytes are everything they store.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,29 +51,17 @@ bool isLookup(Operation *op) { return isa<eff::EmbeddingOp, eff::PrefixOp, eff::
 
 /// Adds what `op` costs and stores to `part`; `seen` holds the constants already counted in this part.
 void accumulate(Operation *op, PartStatistics &part, llvm::DenseSet<Operation *> &seen) {
-  auto inFeatures = op->getAttrOfType<IntegerAttr>("in_features");
-  auto outFeatures = op->getAttrOfType<IntegerAttr>("out_features");
-  if (inFeatures && outFeatures) {
-    // A compressed linear layer: its logical weight, at the density it keeps.
-    double density = 1.0;
-    auto n = op->getAttrOfType<IntegerAttr>("n"), m = op->getAttrOfType<IntegerAttr>("m");
-    if (n && m && m.getInt() > 0)
-      density = double(n.getInt()) / double(m.getInt());
-    if (auto kept = op->getAttrOfType<FloatAttr>("density"))
-      density = kept.getValueAsDouble();
-    auto weights = int64_t(double(inFeatures.getInt()) * double(outFeatures.getInt()) * density);
+  if (auto quantized = dyn_cast<eff::QuantizedLinearOp>(op)) {
+    // Logical weights [N, K]; bytes are the packed weight, its scales and the other side tensors.
+    int64_t weights = quantized.getInFeatures() * quantized.getOutFeatures();
     part.flopsPerToken += 2 * weights;
-    bool first = true;
+    part.parameters += weights;
+    if (Value bias = quantized.getBias())
+      if (arith::ConstantOp constant = weightConstant(bias))
+        part.parameters += cast<RankedTensorType>(constant.getType()).getNumElements();
     for (Value operand : op->getOperands())
-      if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second) {
-        auto type = cast<RankedTensorType>(constant.getType());
-        part.bytes += storageBytes(type);
-        if (first)
-          part.parameters += weights;
-        else if (type.getRank() == 1 && type.getDimSize(0) == outFeatures.getInt())
-          part.parameters += type.getNumElements(); // the bias
-        first = false;
-      }
+      if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second)
+        part.bytes += storageBytes(cast<RankedTensorType>(constant.getType()));
     return;
   }
 
