@@ -1,5 +1,6 @@
-"""Numerics of the structural compression passes: eff-drop-layers, eff-prune-heads, eff-prune-ffn,
-eff-prune-experts, eff-merge-adapters and eff-keep-adapters (lib/Dialect/Eff/Transforms/).
+"""Numerics of the structural compression passes: eff-drop-layers, eff-prune-heads, eff-prune-ffn and
+eff-prune-experts (lib/Dialect/Eff/Transforms/). Adapter folding and live adapters (eff-merge-adapters,
+eff-keep-adapters) are tested in test_compression_adapters.py.
 
 Each test builds a small seeded model with examples/models.py, compiles it with `effc` and a compression flag
 (--drop-layers=..., --prune-heads=..., ...), runs it with `effc-run`, and compares it with
@@ -9,9 +10,7 @@ Each test builds a small seeded model with examples/models.py, compiles it with 
 - for pruning: the numpy reference (Module.evaluate over test/reference/eff_reference.py) of the model built
   with weights compressed *independently here in numpy* the way each pass documents (which heads, neurons or
   experts go, and how the weights are sliced): rtol/atol 1e-4 (f32 through whole models, as
-  test/e2e/test_examples.py);
-- for adapter folding: the uncompressed model's compiled outputs: rtol/atol 1e-4 (folding is exact up to
-  float rounding).
+  test/e2e/test_examples.py).
 
 Each pruning test also checks that the compressed artifact really is smaller (weight shapes in the IR after
 compression) and that the pruned model differs from the dense one, so that a pass that does nothing fails.
@@ -33,9 +32,11 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "examples"))
 sys.path.insert(0, str(REPO / "python-bindings"))
+sys.path.insert(0, str(REPO / "test" / "reference"))
 
 import models  # noqa: E402
-from effc_testing import EFFC, EFFC_RUN, EffcError, run_module  # noqa: E402
+import eff_reference as ref  # noqa: E402
+from effc_testing import EFFC, EFFC_RUN, EffcError, compile_and_run, run_module, ttype  # noqa: E402
 
 EXACT_TOL = dict(rtol=0, atol=1e-6)
 TOL = dict(rtol=1e-4, atol=1e-4)
@@ -294,30 +295,181 @@ def test_prune_heads_llama_gqa_and_ffn():
         compiled.close()
 
 
-def test_prune_ffn_with_calibration_npz(tmp_path):
-    """BERT (plain GELU FFN): importance scores from a calibration .npz choose the neurons."""
-    cfg = models.BertConfig(layers=2, ffn=64)
-    weights = models.init_bert(cfg, np.random.default_rng(45))
-    gen = np.random.default_rng(9)
-    importance = {f"layer{i}.ffn_importance": gen.random(cfg.ffn).astype(np.float32) for i in range(cfg.layers)}
-    np.savez(tmp_path / "calib.npz", **importance)
-    pruned = dict(weights)
+def dense(name, array):
+    """`%name = arith.constant dense<...>` of `array` (exact decimal literal)."""
+    body = np.array2string(array, separator=", ", threshold=1 << 30, floatmode="unique").replace("\n", "")
+    return f"%{name} = arith.constant dense<{body}> : {ttype(array.shape)}"
+
+
+def calibration_inputs(gen, shape, quiet_channels, tmp_path):
+    """Inputs whose `quiet_channels` are ~100x smaller than the others, saved as a calibration .npz."""
+    x = gen.standard_normal(shape).astype(np.float32)
+    x[..., quiet_channels] *= 0.01
+    path = tmp_path / "inputs.npz"
+    np.savez(path, x=x)
+    return x, path
+
+
+def test_prune_heads_calibration_overrides_magnitude(tmp_path):
+    """effc --prune-heads=0.5 --calibration=inputs.npz: the head with the larger weights reads input channels
+    that are quiet on the calibration inputs, so by magnitude it stays and by measured importance (mean L2
+    norm of the head's slice of the attention output) it goes. Both choices are checked against the numpy
+    reference of the weights sliced here."""
+    gen = np.random.default_rng(47)
+    d, heads, dh = 4, 2, 2
+    wq, wk = (0.5 * gen.standard_normal((d, d))).astype(np.float32), (0.5 * gen.standard_normal((d, d))).astype(np.float32)
+    wv = np.zeros((d, d), np.float32)
+    wv[0:2, 0:2] = 10 * np.eye(2, dtype=np.float32)  # head 0 reads the quiet channels 0, 1 with large weights
+    wv[2:4, 2:4] = np.eye(2, dtype=np.float32)       # head 1 reads channels 2, 3
+    wo = gen.standard_normal((d, d)).astype(np.float32)
+    ir = f"""
+module {{
+  func.func @main(%x: tensor<?x?x{d}xf32> {{eff.name = "x"}}) -> (tensor<?x?x{d}xf32> {{eff.name = "y"}}) {{
+    {dense("wq", wq)}
+    {dense("wk", wk)}
+    {dense("wv", wv)}
+    {dense("wo", wo)}
+    %q = eff.linear %x, %wq : (tensor<?x?x{d}xf32>, tensor<{d}x{d}xf32>) -> tensor<?x?x{d}xf32>
+    %k = eff.linear %x, %wk : (tensor<?x?x{d}xf32>, tensor<{d}x{d}xf32>) -> tensor<?x?x{d}xf32>
+    %v = eff.linear %x, %wv : (tensor<?x?x{d}xf32>, tensor<{d}x{d}xf32>) -> tensor<?x?x{d}xf32>
+    %a = eff.attention %q, %k, %v {{num_heads = {heads} : i64}} : (tensor<?x?x{d}xf32>, tensor<?x?x{d}xf32>, tensor<?x?x{d}xf32>) -> tensor<?x?x{d}xf32>
+    %y = eff.linear %a, %wo : (tensor<?x?x{d}xf32>, tensor<{d}x{d}xf32>) -> tensor<?x?x{d}xf32>
+    return %y : tensor<?x?x{d}xf32>
+  }}
+}}"""
+    calib, path = calibration_inputs(gen, (4, 6, d), [0, 1], tmp_path)
+
+    def attend(x, wq, wk, wv):
+        return ref.attention(ref.linear(x, wq), ref.linear(x, wk), ref.linear(x, wv), num_heads=len(wq) // dh)
+
+    a = attend(calib, wq, wk, wv).reshape(-1, heads, dh).astype(np.float64)
+    importance = np.linalg.norm(a, axis=-1).mean(axis=0)
+    sq = lambda w, axis: (w.astype(np.float64) ** 2).sum(axis=axis)  # noqa: E731
+    magnitude = (sq(wq, 1) + sq(wk, 1) + sq(wv, 1) + sq(wo, 0)).reshape(heads, dh).sum(axis=1)
+    by_calibration, by_magnitude = keep_strongest(list(importance), 1), keep_strongest(list(magnitude), 1)
+    assert by_calibration == [1] and by_magnitude == [0], "the model no longer separates the two scores"
+
+    x = gen.standard_normal((2, 5, d)).astype(np.float32)
+    x[..., :2] *= 0.01
+    for kept, flags in ((by_calibration, dict(calibration=path)), (by_magnitude, {})):
+        ch = head_channels(kept, dh)
+        expected = ref.linear(attend(x, wq[ch], wk[ch], wv[ch]), wo[:, ch])
+        actual = compile_and_run(ir, {"x": x}, prune_heads=0.5, **flags)["y"]
+        np.testing.assert_allclose(actual, expected, err_msg=f"heads kept {kept}", **TOL)
+
+
+def test_prune_ffn_calibration_wanda(tmp_path):
+    """effc --prune-ffn=0.5 --calibration=inputs.npz on a gated FFN: neurons 0-3 have large weights on input
+    channels that are quiet on the calibration inputs. Wanda-style scores (EffPruneFfnPass: ||W_up[f] * rms||
+    * ||W_down[:, f]|| * ||W_gate[f] * rms||, rms the per-channel RMS of the FFN input) drop them; magnitude
+    keeps them. Both against the numpy reference of the weights sliced here."""
+    gen = np.random.default_rng(48)
+    d, f = 4, 8
+    w_up = (0.1 * gen.standard_normal((f, d))).astype(np.float32)
+    w_up[:4, :2] += 3.0
+    w_up[4:, 2:] += 1.0
+    w_gate = (0.1 * gen.standard_normal((f, d))).astype(np.float32) + 0.5
+    w_down = gen.standard_normal((d, f)).astype(np.float32)
+    ir = f"""
+module {{
+  func.func @main(%x: tensor<?x{d}xf32> {{eff.name = "x"}}) -> (tensor<?x{d}xf32> {{eff.name = "y"}}) {{
+    {dense("up", w_up)}
+    {dense("gate", w_gate)}
+    {dense("down", w_down)}
+    %y = eff.ffn %x up(%up) gate(%gate) down(%down) silu : (tensor<?x{d}xf32>, tensor<{f}x{d}xf32>, tensor<{f}x{d}xf32>, tensor<{d}x{f}xf32>) -> tensor<?x{d}xf32>
+    return %y : tensor<?x{d}xf32>
+  }}
+}}"""
+    calib, path = calibration_inputs(gen, (32, d), [0, 1], tmp_path)
+    rms = np.sqrt((calib.astype(np.float64) ** 2).mean(axis=0))
+    sq = lambda w, axis: (w.astype(np.float64) ** 2).sum(axis=axis)  # noqa: E731
+    wanda = np.sqrt(sq(w_up * rms, 1) * sq(w_down, 0) * sq(w_gate * rms, 1))
+    magnitude = np.sqrt(sq(w_up, 1) * sq(w_down, 0) * sq(w_gate, 1))
+    by_calibration = keep_strongest(list(wanda), prune_count(0.5, f))
+    by_magnitude = keep_strongest(list(magnitude), prune_count(0.5, f))
+    assert by_calibration == [4, 5, 6, 7] and by_magnitude == [0, 1, 2, 3], "the model no longer separates them"
+
+    x = gen.standard_normal((6, d)).astype(np.float32)
+    for keep, flags in ((by_calibration, dict(calibration=path)), (by_magnitude, {})):
+        expected = ref.ffn(x, w_up[keep], w_down[:, keep], kind="silu", w_gate=w_gate[keep])
+        actual = compile_and_run(ir, {"x": x}, prune_ffn=0.5, **flags)["y"]
+        np.testing.assert_allclose(actual, expected, err_msg=f"neurons kept {keep}", **TOL)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# eff-prune-experts: against the numpy reference of the experts sliced here (EffPruneExpertsPass)
+
+
+@pytest.mark.parametrize("spec", ["1", "list:0,3"])
+def test_prune_experts_moe_switch(spec):
+    """moe_switch_tiny (Switch layer + residual-MoE layer, 4 experts, capacity factor 1.25): by router-row
+    norm, or an explicit list; the model with 3 or 2 experts built from weights sliced in numpy."""
+    cfg = models.MoeConfig()
+    weights = models.init_moe(cfg, np.random.default_rng(49))
+    sliced = dict(weights)
     for i in range(cfg.layers):
-        p = f"encoder.layer.{i}"
-        keep = keep_strongest(list(importance[f"layer{i}.ffn_importance"].astype(np.float64)), prune_count(0.5, cfg.ffn))
-        pruned[f"{p}.intermediate.dense.weight"] = weights[f"{p}.intermediate.dense.weight"][keep]
-        pruned[f"{p}.intermediate.dense.bias"] = weights[f"{p}.intermediate.dense.bias"][keep]
-        pruned[f"{p}.output.dense.weight"] = weights[f"{p}.output.dense.weight"][:, keep]
-    small = models.build_bert(models.BertConfig(layers=2, ffn=len(keep)), pruned)
-    # effc's --calibration now names calibration *inputs* (run through the model by the driver), so the
-    # importance file goes to the pass directly; the compressed IR is then compiled without flags.
-    text = compressed_ir(models.build_bert(cfg, weights),
-                         [f"--eff-prune-ffn=fraction=0.5 calibration={tmp_path / 'calib.npz'}"], elide=False)
-    (tmp_path / "pruned.mlir").write_text(text)
-    subprocess.run([str(EFFC), str(tmp_path / "pruned.mlir"), "-o", str(tmp_path / "pruned.so")], check=True)
-    inputs = models.sample_inputs("bert_tiny", np.random.default_rng(10), batch=2, seq=6)["main"]
-    actual = run_module(tmp_path / "pruned.so", inputs, tmp_path, function="main")
-    assert_outputs_close(actual, small.evaluate("main", inputs), TOL, "bert prune-ffn calib")
+        p = f"layers.{i}.moe"
+        router = weights[f"{p}.router.weight"].astype(np.float64)
+        if spec.startswith("list:"):
+            keep = [e for e in range(cfg.experts) if e not in (0, 3)]
+        else:
+            keep = keep_strongest(list((router ** 2).sum(axis=1)), int(spec))
+        sliced[f"{p}.router.weight"] = weights[f"{p}.router.weight"][keep]
+        for n in ("up.weight", "up.bias", "down.weight", "down.bias"):
+            sliced[f"{p}.experts.{n}"] = weights[f"{p}.experts.{n}"][keep]
+    small = models.build_moe(models.MoeConfig(experts=len(keep)), sliced)
+    shapes = constant_shapes(compressed_ir(models.build_moe(cfg, weights), [f"--eff-prune-experts=experts={spec}"]))
+    assert shapes["layers.0.moe.experts.up.weight.pruned"] == (len(keep), cfg.expert_ffn, cfg.hidden)
+    assert shapes["layers.1.moe.router.weight.pruned"] == (len(keep), cfg.hidden)
+    compiled = Compiled(models.build_moe(cfg, weights), [f"--prune-experts={spec}"])
+    try:
+        inputs = models.sample_inputs("moe_switch_tiny", np.random.default_rng(12), batch=2, seq=9)["main"]
+        actual = compiled.run("main", inputs)
+        assert_outputs_close(actual, small.evaluate("main", inputs), TOL, f"moe prune-experts {spec}")
+        assert_differs(actual["last_hidden_state"],
+                       models.build_moe(cfg, weights).evaluate("main", inputs)["last_hidden_state"],
+                       "pruning experts changed nothing")
+    finally:
+        compiled.close()
+
+
+def test_prune_experts_calibration_usage(tmp_path):
+    """effc --prune-experts=1 --calibration=inputs.npz: expert 0 has the largest router row but reads only a
+    channel that is quiet on the calibration inputs, so it is chosen least; by router-row norm expert 1
+    (the smallest row) would go instead. Usage is recomputed here with the numpy reference router."""
+    gen = np.random.default_rng(50)
+    d, e, f = 4, 4, 6
+    router = np.zeros((e, d), np.float32)
+    router[0, 0] = 5.0                      # large row on the quiet channel 0
+    router[1, 1], router[2, 2], router[3, 3] = 0.5, 1.0, 1.5
+    w_up = gen.standard_normal((e, f, d)).astype(np.float32)
+    w_down = gen.standard_normal((e, d, f)).astype(np.float32)
+    ir = f"""
+module {{
+  func.func @main(%x: tensor<?x{d}xf32> {{eff.name = "x"}}) -> (tensor<?x{d}xf32> {{eff.name = "y"}}) {{
+    {dense("router", router)}
+    {dense("up", w_up)}
+    {dense("down", w_down)}
+    %w, %i = eff.router softmax %x, %router {{top_k = 1 : i64}} : (tensor<?x{d}xf32>, tensor<{e}x{d}xf32>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
+    %y = eff.experts %x, %w, %i up(%up) down(%down) relu : (tensor<?x{d}xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<{e}x{f}x{d}xf32>, tensor<{e}x{d}x{f}xf32>) -> tensor<?x{d}xf32>
+    return %y : tensor<?x{d}xf32>
+  }}
+}}"""
+    calib, path = calibration_inputs(gen, (64, d), [0], tmp_path)
+    calib[:, 1:] = np.abs(calib[:, 1:])  # positive activity on channels 1-3, so experts 1-3 win tokens
+    np.savez(path, x=calib)
+    _, indices = ref.router(calib, router, top_k=1)
+    usage = np.bincount(indices.reshape(-1), minlength=e)
+    by_usage = keep_strongest(list(usage.astype(np.float64)), 1)
+    by_norm = keep_strongest(list((router.astype(np.float64) ** 2).sum(axis=1)), 1)
+    assert 0 not in by_usage and 0 in by_norm, f"the model no longer separates the two scores (usage {usage})"
+
+    x = np.abs(gen.standard_normal((10, d))).astype(np.float32)
+    for keep, flags in ((by_usage, dict(calibration=path)), (by_norm, {})):
+        weights, idx = ref.router(x, router[keep], top_k=1)
+        expected = ref.experts(x, weights, idx, w_up[keep], w_down[keep], kind="relu")
+        actual = compile_and_run(ir, {"x": x}, prune_experts=1, **flags)["y"]
+        np.testing.assert_allclose(actual, expected, err_msg=f"experts kept {keep}", **TOL)
 
 
 # ----------------------------------------------------------------------------------------------------------

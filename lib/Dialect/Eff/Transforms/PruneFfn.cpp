@@ -12,6 +12,7 @@
 #include "WeightUtils.h"
 
 #include "effc/Dialect/Eff/IR/EffOps.h"
+#include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,23 +40,15 @@ struct EffPruneFfnPass : mlir::eff::impl::EffPruneFfnPassBase<EffPruneFfnPass> {
       module.emitError("eff-prune-ffn: fraction ") << llvm::formatv("{0}", fraction.getValue()).str() << " is not in [0, 1]";
       return signalPassFailure();
     }
-    std::optional<CalibrationData> calibrationData;
-    if (!calibration.empty()) {
-      auto loaded = CalibrationData::load(calibration);
-      if (!loaded) {
-        module.emitError("eff-prune-ffn: ") << llvm::toString(loaded.takeError());
-        return signalPassFailure();
-      }
-      calibrationData = std::move(*loaded);
-    }
+    shareCalibrationAcrossFunctions(module, FfnOp::getOperationName(), effc::calibration::kInputRms);
     SmallVector<FfnOp> ffns;
     module.walk([&](FfnOp op) { ffns.push_back(op); });
     for (FfnOp ffn : ffns)
-      if (failed(prune(ffn, calibrationData ? &*calibrationData : nullptr)))
+      if (failed(prune(ffn)))
         return signalPassFailure();
   }
 
-  LogicalResult prune(FfnOp ffn, const CalibrationData *data) {
+  LogicalResult prune(FfnOp ffn) {
     SmallVector<OpOperand *> rows{&ffn.getUpWeightMutable()}; // [F, ...] operands, sliced along axis 0
     if (ffn.getUpBias())
       rows.push_back(&ffn.getUpBiasMutable()[0]);
@@ -68,24 +61,35 @@ struct EffPruneFfnPass : mlir::eff::impl::EffPruneFfnPassBase<EffPruneFfnPass> {
     }
     int64_t width = ffn.getUpWeight().getType().getDimSize(0);
 
-    std::vector<double> scores;
-    if (data) {
-      auto layer = ffn->getParentOfType<LayerOp>();
-      std::string key = "layer" + std::to_string(layer ? (int64_t)layer.getIndex() : -1) + ".ffn_importance";
-      const std::vector<double> *values = layer ? data->lookup(key) : nullptr;
-      if (!values || static_cast<int64_t>(values->size()) != width)
-        return ffn.emitError("eff-prune-ffn: calibration file ")
-               << data->path() << " has no array '" << key << "' of " << width << " neuron scores";
-      scores = *values;
-    } else {
-      // ||up_f|| · ||down[:, f]|| (· ||gate_f|| when gated): the neuron's largest possible contribution.
-      scores = squaredNormsAlong(*readWeight(ffn.getUpWeight()), 0);
-      std::vector<double> downNorms = squaredNormsAlong(*readWeight(down.get()), 1);
-      std::vector<double> gateNorms = ffn.getGateWeight() ? squaredNormsAlong(*readWeight(ffn.getGateWeight()), 0)
-                                                          : std::vector<double>(width, 1.0);
-      for (int64_t f = 0; f < width; ++f)
-        scores[f] = std::sqrt(scores[f] * downNorms[f] * gateNorms[f]);
+    // Magnitude: ||up_f|| · ||down[:, f]|| (· ||gate_f|| when gated), the neuron's largest possible
+    // contribution. With calibration (Wanda, Sun et al. 2023): the input rows are weighted by the RMS of the
+    // input channel they read, ||up_f ⊙ rms||, so that neurons reading quiet channels score low.
+    std::vector<double> inputScale(ffn.getUpWeight().getType().getDimSize(1), 1.0);
+    if (ffn->hasAttr(effc::calibration::kInputRms)) {
+      std::optional<std::vector<double>> rms = readCalibrationArray(ffn, effc::calibration::kInputRms);
+      if (!rms || rms->size() != inputScale.size())
+        return ffn.emitError("eff-prune-ffn: ")
+               << effc::calibration::kInputRms << " must be an array<f32> of " << inputScale.size()
+               << " input channel RMS values, got " << ffn->getAttr(effc::calibration::kInputRms);
+      inputScale = std::move(*rms);
     }
+    auto scaledRowNorms = [&](Value weightValue) {
+      Weight weight = *readWeight(weightValue);
+      int64_t rows = weight.dim(0), columns = weight.dim(1);
+      std::vector<double> norms(rows, 0.0);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < columns; ++c) {
+          double v = weight.values[r * columns + c] * inputScale[c];
+          norms[r] += v * v;
+        }
+      return norms;
+    };
+    std::vector<double> scores = scaledRowNorms(ffn.getUpWeight());
+    std::vector<double> downNorms = squaredNormsAlong(*readWeight(down.get()), 1);
+    std::vector<double> gateNorms =
+        ffn.getGateWeight() ? scaledRowNorms(ffn.getGateWeight()) : std::vector<double>(width, 1.0);
+    for (int64_t f = 0; f < width; ++f)
+      scores[f] = std::sqrt(scores[f] * downNorms[f] * gateNorms[f]);
     SmallVector<int64_t> keep = keepStrongest(scores, pruneCount(fraction, width));
     if (static_cast<int64_t>(keep.size()) == width)
       return success();

@@ -14,6 +14,7 @@
 #include "WeightUtils.h"
 
 #include "effc/Dialect/Eff/IR/EffOps.h"
+#include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -49,12 +50,6 @@ struct Plan {
   llvm::SetVector<Value> retyped;         // values whose last dimension becomes the kept KV width
   int64_t heads, kvHeads, headDim;
 };
-
-/// The enclosing layer's index, or -1.
-int64_t layerIndexOf(Operation *op) {
-  auto layer = op->getParentOfType<LayerOp>();
-  return layer ? static_cast<int64_t>(layer.getIndex()) : -1;
-}
 
 /// Why `value` cannot be traced to a constant eff.linear, or "" when `projection` was filled in.
 std::string traceProjection(Value value, StringRef what, Projection &projection) {
@@ -228,34 +223,27 @@ struct EffPruneHeadsPass : mlir::eff::impl::EffPruneHeadsPassBase<EffPruneHeadsP
       module.emitError("eff-prune-heads: fraction ") << llvm::formatv("{0}", fraction.getValue()).str() << " is not in [0, 1]";
       return signalPassFailure();
     }
-    std::optional<CalibrationData> calibrationData;
-    if (!calibration.empty()) {
-      auto loaded = CalibrationData::load(calibration);
-      if (!loaded) {
-        module.emitError("eff-prune-heads: ") << llvm::toString(loaded.takeError());
-        return signalPassFailure();
-      }
-      calibrationData = std::move(*loaded);
-    }
+    shareCalibrationAcrossFunctions(module, AttentionOp::getOperationName(), effc::calibration::kHeadImportance);
     SmallVector<AttentionOp> attentions;
     module.walk([&](AttentionOp op) { attentions.push_back(op); });
     for (AttentionOp attention : attentions)
-      if (failed(prune(attention, calibrationData ? &*calibrationData : nullptr)))
+      if (failed(prune(attention)))
         return signalPassFailure();
     for (auto func : module.getOps<func::FuncOp>())
       refreshFunctionType(func);
   }
 
-  /// Importance of each query head: from calibration data, or the weights' magnitude.
-  FailureOr<std::vector<double>> scoreHeads(Plan &plan, const CalibrationData *data) {
-    if (data) {
-      int64_t layer = layerIndexOf(plan.attention);
-      std::string key = "layer" + std::to_string(layer) + ".head_importance";
-      const std::vector<double> *scores = layer >= 0 ? data->lookup(key) : nullptr;
-      if (!scores || static_cast<int64_t>(scores->size()) != plan.heads)
-        return plan.attention.emitError("eff-prune-heads: calibration file ")
-               << data->path() << " has no array '" << key << "' of " << plan.heads << " head scores";
-      return *scores;
+  /// Importance of each query head: the calibration statistic when the attention carries one, else the
+  /// weights' magnitude.
+  FailureOr<std::vector<double>> scoreHeads(Plan &plan) {
+    if (plan.attention->hasAttr(effc::calibration::kHeadImportance)) {
+      std::optional<std::vector<double>> measured =
+          readCalibrationArray(plan.attention, effc::calibration::kHeadImportance);
+      if (!measured || static_cast<int64_t>(measured->size()) != plan.heads)
+        return plan.attention.emitError("eff-prune-heads: ")
+               << effc::calibration::kHeadImportance << " must be an array<f32> of " << plan.heads
+               << " head scores, got " << plan.attention->getAttr(effc::calibration::kHeadImportance);
+      return *measured;
     }
     std::vector<double> scores(plan.heads, 0.0);
     auto addRows = [&](Value weight, int axis) {
@@ -274,13 +262,13 @@ struct EffPruneHeadsPass : mlir::eff::impl::EffPruneHeadsPassBase<EffPruneHeadsP
     return scores;
   }
 
-  LogicalResult prune(AttentionOp attention, const CalibrationData *data) {
+  LogicalResult prune(AttentionOp attention) {
     Plan plan;
     if (std::string why = buildPlan(attention, plan); !why.empty()) {
       attention.emitWarning("eff-prune-heads: attention left unpruned: ") << why;
       return success();
     }
-    FailureOr<std::vector<double>> scores = scoreHeads(plan, data);
+    FailureOr<std::vector<double>> scores = scoreHeads(plan);
     if (failed(scores))
       return failure();
 
@@ -310,6 +298,10 @@ struct EffPruneHeadsPass : mlir::eff::impl::EffPruneHeadsPassBase<EffPruneHeadsP
       replaceWeight(attention.getHeadMaskMutable()[0], gatherWeight(*readWeight(attention.getHeadMask()), 0, keptHeads),
                     ".pruned");
     attention.setNumHeads(kept);
+    // Keep the statistics aligned with the sliced weights, for passes that run later.
+    sliceCalibrationArray(attention, effc::calibration::kHeadImportance, keptHeads);
+    for (OpOperand *weight : plan.outputWeights)
+      sliceCalibrationArray(weight->getOwner(), effc::calibration::kInputRms, channels);
     setLastDim(attention.getOutput(), channels.size());
     if (groupSize == 1) {
       sliceProjection(plan.key, channels, kept);

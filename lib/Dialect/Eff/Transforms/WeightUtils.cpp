@@ -6,8 +6,7 @@
 
 #include "WeightUtils.h"
 
-#include "effc/Support/Npz.h"
-#include "effc/Support/Safetensors.h"
+#include "effc/Dialect/Eff/IR/EffOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <numeric>
 
 using namespace mlir;
@@ -172,62 +172,50 @@ void mlir::eff::setLastDim(Value value, int64_t size) {
   value.setType(type.clone(shape));
 }
 
-llvm::Expected<CalibrationData> CalibrationData::load(StringRef path) {
-  CalibrationData data;
-  data.filePath = path.str();
-  if (path.ends_with(".safetensors")) {
-    auto file = effc::SafetensorsFile::open(path);
-    if (!file)
-      return file.takeError();
-    for (const std::string &name : (*file)->names()) {
-      const effc::SafetensorsTensor *tensor = (*file)->lookup(name);
-      int64_t count = 1;
-      for (int64_t d : tensor->shape)
-        count *= d;
-      std::vector<double> values(count);
-      StringRef dtype = tensor->dtype;
-      for (int64_t i = 0; i < count; ++i) {
-        const char *p = tensor->data.data() + i * effc::SafetensorsFile::elementSize(dtype);
-        if (dtype == "F32") {
-          float f;
-          std::memcpy(&f, p, 4);
-          values[i] = f;
-        } else if (dtype == "F64") {
-          std::memcpy(&values[i], p, 8);
-        } else if (dtype == "I64") {
-          int64_t v;
-          std::memcpy(&v, p, 8);
-          values[i] = static_cast<double>(v);
-        } else if (dtype == "I32") {
-          int32_t v;
-          std::memcpy(&v, p, 4);
-          values[i] = v;
-        } else {
-          return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                         path + ": tensor '" + name + "' has dtype " + dtype +
-                                             "; calibration arrays must be F32, F64, I64 or I32");
-        }
-      }
-      data.arrays[name] = std::move(values);
-    }
-    return data;
-  }
-  auto file = effc::NpzFile::open(path);
-  if (!file)
-    return file.takeError();
-  for (const std::string &name : (*file)->names()) {
-    auto values = (*file)->lookup(name)->toDoubles();
-    if (!values)
-      return llvm::createStringError(llvm::inconvertibleErrorCode(), path + ": array '" + name +
-                                                                         "': " + llvm::toString(values.takeError()));
-    data.arrays[name] = std::move(*values);
-  }
-  return data;
+std::optional<std::vector<double>> mlir::eff::readCalibrationArray(Operation *op, StringRef name) {
+  Attribute attr = op->getAttr(name);
+  if (auto f32 = dyn_cast_or_null<DenseF32ArrayAttr>(attr))
+    return std::vector<double>(f32.asArrayRef().begin(), f32.asArrayRef().end());
+  if (auto i64 = dyn_cast_or_null<DenseI64ArrayAttr>(attr))
+    return std::vector<double>(i64.asArrayRef().begin(), i64.asArrayRef().end());
+  return std::nullopt;
 }
 
-const std::vector<double> *CalibrationData::lookup(StringRef name) const {
-  auto it = arrays.find(name);
-  return it == arrays.end() ? nullptr : &it->second;
+void mlir::eff::sliceCalibrationArray(Operation *op, StringRef name, ArrayRef<int64_t> keep) {
+  Attribute attr = op->getAttr(name);
+  auto inRange = [&](size_t size) { return llvm::all_of(keep, [&](int64_t k) { return k >= 0 && size_t(k) < size; }); };
+  if (auto f32 = dyn_cast_or_null<DenseF32ArrayAttr>(attr); f32 && inRange(f32.size())) {
+    SmallVector<float> kept;
+    for (int64_t k : keep)
+      kept.push_back(f32[k]);
+    op->setAttr(name, DenseF32ArrayAttr::get(op->getContext(), kept));
+  } else if (auto i64 = dyn_cast_or_null<DenseI64ArrayAttr>(attr); i64 && inRange(i64.size())) {
+    SmallVector<int64_t> kept;
+    for (int64_t k : keep)
+      kept.push_back(i64[k]);
+    op->setAttr(name, DenseI64ArrayAttr::get(op->getContext(), kept));
+  }
+}
+
+void mlir::eff::shareCalibrationAcrossFunctions(Operation *module, StringRef opName, StringRef name) {
+  // (layer index, position among the layer's `opName` ops) -> statistic.
+  std::map<std::pair<int64_t, int64_t>, Attribute> measured;
+  SmallVector<std::pair<Operation *, std::pair<int64_t, int64_t>>> missing;
+  module->walk([&](LayerOp layer) {
+    int64_t position = 0;
+    layer->walk([&](Operation *op) {
+      if (op->getName().getStringRef() != opName)
+        return;
+      std::pair<int64_t, int64_t> place{static_cast<int64_t>(layer.getIndex()), position++};
+      if (Attribute attr = op->getAttr(name))
+        measured.emplace(place, attr);
+      else
+        missing.push_back({op, place});
+    });
+  });
+  for (auto &[op, place] : missing)
+    if (auto it = measured.find(place); it != measured.end())
+      op->setAttr(name, it->second);
 }
 
 void mlir::eff::refreshFunctionType(Operation *op) {

@@ -8,7 +8,7 @@
 // folding), which run after eff-materialize-parameters on eff IR whose weights are `arith.constant`s: reading
 // a constant weight into doubles, gathering slices along an axis, writing a new constant (a dense_resource
 // blob when the original was one, so that big weights never become IR text), ranking slices by magnitude,
-// and reading per-layer importance vectors from a calibration file (.npz or .safetensors).
+// and reading the `calibration.*` statistics the compiler attaches to ops (CalibrationProbes.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,8 +18,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
-#include "llvm/ADT/StringMap.h"
-#include "llvm/Support/Error.h"
 
 #include <optional>
 #include <vector>
@@ -64,19 +62,18 @@ int64_t pruneCount(double fraction, int64_t count, int64_t keepAtLeast = 1);
 /// Replaces the last dimension of `value`'s tensor type by `size`.
 void setLastDim(Value value, int64_t size);
 
-/// Named vectors from a calibration file: `.safetensors` (any float or integer dtype) or `.npz` written with
-/// `np.savez` (uncompressed). Arrays are flattened to doubles.
-class CalibrationData {
-public:
-  static llvm::Expected<CalibrationData> load(StringRef path);
-  /// The array `name`, or nullptr when the file has none.
-  const std::vector<double> *lookup(StringRef name) const;
-  StringRef path() const { return filePath; }
+/// The calibration statistic `name` of `op` (an `array<f32>` or `array<i64>` attribute such as
+/// `calibration.head_importance`) as doubles; nullopt when `op` has no such attribute or it is of another kind.
+std::optional<std::vector<double>> readCalibrationArray(Operation *op, StringRef name);
 
-private:
-  std::string filePath;
-  llvm::StringMap<std::vector<double>> arrays;
-};
+/// Restricts the array attribute `name` of `op`, if present, to the indices `keep`, so that the statistics
+/// stay aligned with sliced weights (a later pass may read them).
+void sliceCalibrationArray(Operation *op, StringRef name, ArrayRef<int64_t> keep);
+
+/// Calibration measures one entry point (`prefill`, say). Gives every op of kind `OpTy` inside an eff.layer
+/// that has no attribute `name` the one of the op at the same place in another function (same eff.layer
+/// index, same position among the layer's `OpTy` ops), so that `decode` makes the same choices as `prefill`.
+void shareCalibrationAcrossFunctions(Operation *module, StringRef opName, StringRef name);
 
 /// Recomputes every `func.func`'s function type from its entry block arguments and its `func.return`
 /// operands (after a pass retyped values or erased return operands).

@@ -84,3 +84,45 @@ func.func @decode(%x: tensor<1x1x2xf32>, %pk: tensor<1x?x2xf32> {eff.name = "pas
   }
   return %h, %k2, %v2 : tensor<1x1x2xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>
 }
+
+// -----
+
+// Calibration statistics decide: by magnitude head 1 (the larger rows) would stay, but the measured
+// importance [0.9, 0.1] keeps head 0. The statistics are sliced with the heads (the attention's importance,
+// the output projection's input RMS). @step has no statistics of its own: its attention takes those of the
+// attention at the same place (layer 0, first attention) in @prefill, so both keep head 0.
+// CHECK-LABEL: func.func @prefill
+// CHECK: arith.constant dense<1.000000e+00> : tensor<2x1xf32>
+// CHECK: eff.attention {{.*}} {calibration.head_importance = array<f32: 0.899999976>, num_heads = 1 : i64}
+// CHECK: eff.linear {{.*}} {calibration.input_rms = array<f32: 1.000000e+00, 2.000000e+00>} : (tensor<1x3x2xf32>, tensor<1x2xf32>) -> tensor<1x3x1xf32>
+// CHECK-LABEL: func.func @step
+// CHECK: arith.constant dense<1.000000e+00> : tensor<2x1xf32>
+// CHECK: eff.attention {{.*}} {calibration.head_importance = array<f32: 0.899999976>, num_heads = 1 : i64}
+func.func @prefill(%x: tensor<1x3x1xf32>) -> tensor<1x3x1xf32> {
+  %h = eff.layer 0 (%x) : (tensor<1x3x1xf32>) -> tensor<1x3x1xf32> {
+  ^bb0(%a0: tensor<1x3x1xf32>):
+    %w = arith.constant dense<[[1.0], [1.0], [5.0], [5.0]]> : tensor<4x1xf32>
+    %q = eff.linear %a0, %w : (tensor<1x3x1xf32>, tensor<4x1xf32>) -> tensor<1x3x4xf32>
+    %k = eff.linear %a0, %w : (tensor<1x3x1xf32>, tensor<4x1xf32>) -> tensor<1x3x4xf32>
+    %v = eff.linear %a0, %w : (tensor<1x3x1xf32>, tensor<4x1xf32>) -> tensor<1x3x4xf32>
+    %a = eff.attention %q, %k, %v {num_heads = 2 : i64, calibration.head_importance = array<f32: 0.9, 0.1>} : (tensor<1x3x4xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<1x3x4xf32>
+    %wo = arith.constant dense<1.0> : tensor<1x4xf32>
+    %o = eff.linear %a, %wo {calibration.input_rms = array<f32: 1.0, 2.0, 3.0, 4.0>} : (tensor<1x3x4xf32>, tensor<1x4xf32>) -> tensor<1x3x1xf32>
+    eff.yield %o : tensor<1x3x1xf32>
+  }
+  return %h : tensor<1x3x1xf32>
+}
+func.func @step(%x: tensor<1x3x1xf32>) -> tensor<1x3x1xf32> {
+  %h = eff.layer 0 (%x) : (tensor<1x3x1xf32>) -> tensor<1x3x1xf32> {
+  ^bb0(%a0: tensor<1x3x1xf32>):
+    %w = arith.constant dense<[[1.0], [1.0], [5.0], [5.0]]> : tensor<4x1xf32>
+    %q = eff.linear %a0, %w : (tensor<1x3x1xf32>, tensor<4x1xf32>) -> tensor<1x3x4xf32>
+    %k = eff.linear %a0, %w : (tensor<1x3x1xf32>, tensor<4x1xf32>) -> tensor<1x3x4xf32>
+    %v = eff.linear %a0, %w : (tensor<1x3x1xf32>, tensor<4x1xf32>) -> tensor<1x3x4xf32>
+    %a = eff.attention %q, %k, %v {num_heads = 2 : i64} : (tensor<1x3x4xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<1x3x4xf32>
+    %wo = arith.constant dense<1.0> : tensor<1x4xf32>
+    %o = eff.linear %a, %wo : (tensor<1x3x4xf32>, tensor<1x4xf32>) -> tensor<1x3x1xf32>
+    eff.yield %o : tensor<1x3x1xf32>
+  }
+  return %h : tensor<1x3x1xf32>
+}

@@ -216,16 +216,20 @@ def EffPruneHeadsPass : Pass<"eff-prune-heads", "::mlir::ModuleOp"> {
       attention output; the head mask loses the removed entries.
 
     Scores: by default the squared L2 norm of the head's rows of `Wq` (and `Wk`, `Wv` for multi-head
-    attention) plus its columns of `Wo`. With `calibration=FILE`, the per-head importance vector
-    `layer<i>.head_importance` (`H` values, higher is more important; `i` is the enclosing `eff.layer`'s
-    index) from a `.npz` written by `np.savez` (uncompressed) or a `.safetensors` file. Ties keep the lower head.
+    attention) plus its columns of `Wo`. When the attention carries `calibration.head_importance`
+    (`array<f32>` of `H` values, higher is more important; attached by `effc --calibration=INPUTS.npz`,
+    which runs the model on those inputs: the mean over tokens of the L2 norm of the head's slice of the
+    attention output), those scores are used instead. Ties keep the lower head. The statistic, and the
+    `calibration.input_rms` of the output projection, are sliced with the heads.
 
     Grouped-query attention (`1 < H/Hkv`): the same number of query heads, `round(fraction · H/Hkv)`, goes
     from every group (at least one stays per group), so keys, values and the KV cache keep all `Hkv` heads.
     Multi-head attention (`Hkv = H`): a removed head takes its key and value head with it, so the KV cache
     gets narrower: the layer results and function results that return it (`present_*`) and the function
     arguments that feed `past(...)` (`past_*`) are retyped to `[B, P, H'·Dh]`. The selection is a pure
-    function of the weights (or the calibration file), so `prefill` and `decode` stay consistent.
+    function of the weights (or of the statistics), so `prefill` and `decode` stay consistent: calibration
+    measures one entry point, and an attention of another function without statistics takes those of the
+    attention at the same place (same `eff.layer` index, same position in the layer).
 
     ```mlir
     // Before (2 heads of 2 channels, fraction = 0.5):
@@ -248,13 +252,11 @@ def EffPruneHeadsPass : Pass<"eff-prune-heads", "::mlir::ModuleOp"> {
 
     #### Output IR
     Narrower weights and attention ops, `dense_resource` blobs named `<parameter>.pruned`. Errors: a
-    fraction outside [0, 1], an unreadable calibration file, a missing or mis-sized importance vector.
+    fraction outside [0, 1], a `calibration.head_importance` that is not an `array<f32>` of `H` values.
   }];
   let options = [
     Option<"fraction", "fraction", "double", /*default=*/"0.0",
            "Fraction of the query heads of each attention to remove">,
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Per-head importance scores (.npz or .safetensors with layer<i>.head_importance)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
@@ -266,10 +268,13 @@ def EffPruneFfnPass : Pass<"eff-prune-ffn", "::mlir::ModuleOp"> {
     `round(fraction · F)` weakest intermediate neurons (at least one stays): rows of `W_up`, `b_up` and
     `W_gate`, and columns of `W_down`. `b_down` and the output are unchanged, so the rest of the model is too.
 
-    Scores: by default `‖W_up[f]‖ · ‖W_down[:, f]‖` (times `‖W_gate[f]‖` when gated), the neuron's weight
-    magnitude on the way in and out. With `calibration=FILE`, the vector `layer<i>.ffn_importance` (`F`
-    values, higher is more important; `i` is the enclosing `eff.layer`'s index) from a `.npz` (`np.savez`)
-    or `.safetensors` file. Ties keep the lower neuron.
+    Scores: by default `‖W_up[f, :]‖₂ · ‖W_down[:, f]‖₂` (times `‖W_gate[f, :]‖₂` when gated), the neuron's
+    weight magnitude on the way in and out. When the FFN carries `calibration.input_rms` (`array<f32>` of
+    `D` values: the RMS over the calibration tokens of each input channel, attached by
+    `effc --calibration=INPUTS.npz`), the input rows are weighted by it as in Wanda (Sun et al., 2023,
+    `|W|·‖X‖` per weight): `score_f = ‖W_up[f, :] ⊙ rms‖₂ · ‖W_down[:, f]‖₂` (times `‖W_gate[f, :] ⊙ rms‖₂`
+    when gated), so a neuron with large weights on channels that are quiet in practice scores low.
+    Ties keep the lower neuron.
 
     ```mlir
     // Before (fraction = 0.5):
@@ -285,15 +290,146 @@ def EffPruneFfnPass : Pass<"eff-prune-ffn", "::mlir::ModuleOp"> {
 
     #### Output IR
     Narrower FFN weights, `dense_resource` blobs named `<parameter>.pruned`. Errors: a fraction outside
-    [0, 1], an unreadable calibration file, a missing or mis-sized importance vector.
+    [0, 1], a `calibration.input_rms` that is not an `array<f32>` of `D` values.
   }];
   let options = [
     Option<"fraction", "fraction", "double", /*default=*/"0.0",
            "Fraction of the intermediate neurons of each FFN to remove">,
-    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Per-neuron importance scores (.npz or .safetensors with layer<i>.ffn_importance)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def EffPruneExpertsPass : Pass<"eff-prune-experts", "::mlir::ModuleOp"> {
+  let summary = "Remove experts from every Mixture-of-Experts layer, shrinking the router to match";
+  let description = [{
+    For every `eff.router` with `E` experts and the `eff.experts` ops that consume its indices, removes
+    experts by slicing the expert axis: the rows of the router weight `[E, D]`, and the slices of the
+    experts' `W_up`, `W_gate` (`[E, F, D]`), `W_down` (`[E, D, F]`), `b_up` (`[E, F]`) and `b_down`
+    (`[E, D]`). Kept experts are renumbered in order; the router's outputs keep their shapes (`top_k`
+    choices per token), so the rest of the model is unchanged. `eff.residual_moe` carries no expert-indexed
+    weights (its coefficient is `[2, D]`) and needs no change.
+
+    `experts=N` removes `N` experts per router: those with the fewest assignments on the calibration data
+    when the router carries `calibration.expert_usage` (`array<i64>` of `E` counts, attached by
+    `effc --calibration=INPUTS.npz`), else those with the smallest router rows (squared L2 norm). Ties keep
+    the lower expert. `experts=list:i,j,...` removes the listed experts from every router. The statistic is
+    sliced with the experts. A router of another function without statistics (`decode` beside `prefill`)
+    takes those of the router at the same place (same `eff.layer` index and position in the layer).
+
+    Note that with a `capacity_factor` the per-expert capacity `ceil(c · T · k / E)` is recomputed from
+    the new `E`, as a model trained with fewer experts would.
+
+    ```mlir
+    // Before (experts=1; expert 2 was used least):
+    %w, %i = eff.router softmax %x, %wr {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<3x8xf32>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
+    %y = eff.experts %x, %w, %i up(%wu) down(%wd) relu : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<3x16x8xf32>, tensor<3x8x16xf32>) -> tensor<?x8xf32>
+    // After:
+    %w, %i = eff.router softmax %x, %wr2 {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<2x8xf32>) -> (tensor<?x1xf32>, tensor<?x1xi64>)
+    %y = eff.experts %x, %w, %i up(%wu2) down(%wd2) relu : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x16x8xf32>, tensor<2x8x16xf32>) -> tensor<?x8xf32>
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters. A router whose indices are used by anything but the routing
+    indices of `eff.experts`, or whose (or whose experts') weights are not constants with one slice per
+    expert, is left unchanged with a warning.
+
+    #### Output IR
+    Routers and experts with fewer experts, `dense_resource` blobs named `<parameter>.pruned`. Errors: a
+    malformed spec, `N >= E` or a list of every expert, fewer than `top_k` experts left, a listed expert
+    out of range or listed twice, a `calibration.expert_usage` that is not an `array<i64>` of `E` counts.
+  }];
+  let options = [
+    Option<"experts", "experts", "std::string", /*default=*/"\"\"",
+           "Experts to remove per router: a count N (least used, else smallest router rows) or list:i,j,...">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def EffMergeAdaptersPass : Pass<"eff-merge-adapters", "::mlir::ModuleOp"> {
+  let summary = "Fold LoRA and (IA)^3 adapters into the weights they adapt";
+  let description = [{
+    Removes the adapter ops whose effect is linear, so that the compiled model costs what the base model
+    costs:
+
+    - `eff.lora` (`y = base + (alpha / rank) · (x · Aᵀ) · Bᵀ`) whose `base` is an `eff.linear` of the same
+      `input` with a constant weight `W`: the linear takes the merged weight `W + (alpha / rank) · B · A`
+      (computed in double, rounded once) and replaces the `eff.lora`.
+    - `eff.ia3` with a constant vector `l`: when the scaled tensor is the output of an `eff.linear` with
+      constant weight (and bias), row `n` of the weight and `b[n]` are multiplied by `l[n]`
+      (`(x · Wᵀ + b) ⊙ l = x · (diag(l) · W)ᵀ + l ⊙ b`); the key and value cases. Otherwise, when every user
+      of the scaled tensor reads it as the input of an `eff.linear` with a constant weight, column `k` of
+      each such weight is multiplied by `l[k]`; the FFN case, where the vector rescales the activation that
+      the down projection reads. LoRA is merged first, so a linear -> lora -> ia3 chain folds completely.
+    - `eff.prefix` and `eff.prompt` are left as they are: with constant prefixes they already are constant
+      prefixes, concatenated with the sequence at run time; there is nothing to fold.
+    - `eff.bottleneck_adapter` is left with a remark: its activation makes it nonlinear.
+
+    A merged linear is a copy of the original with new constants; the original goes once nothing else uses
+    it, so a base layer shared with another user stays intact for that user.
+
+    ```mlir
+    // Before:
+    %y = eff.linear %x, %w, %b : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    %z = eff.lora %y, %x, %a, %bb {rank = 2 : i64, alpha = 4.0 : f32} : (tensor<?x4xf32>, tensor<?x8xf32>, tensor<2x8xf32>, tensor<4x2xf32>) -> tensor<?x4xf32>
+    %s = eff.ia3 value %z, %l : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    // After (%w2 = diag(l) · (W + 2 · B · A), %b2 = l ⊙ b):
+    %s = eff.linear %x, %w2, %b2 : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters, before passes that change how weights are stored (eff-quantize,
+    eff-sparsify): the weights it merges must be float `arith.constant`s.
+
+    #### Output IR
+    No `eff.lora` or `eff.ia3` left where they could be folded; merged weights are `dense_resource` blobs
+    named `<parameter>.merged` (`<parameter>.merged.merged` when a LoRA and then an (IA)^3 vector fold into
+    the same weight; inline constants stay inline). Every adapter left in place gets a remark
+    saying why: a LoRA whose base is not an `eff.linear` of the same input or whose weights are not
+    constants, an (IA)^3 vector that is not constant or whose tensor is neither produced by nor only read
+    by such linears, and every bottleneck adapter. The pass has no options and never fails.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def EffKeepAdaptersPass : Pass<"eff-keep-adapters", "::mlir::ModuleOp"> {
+  let summary = "Turn constant adapter weights into entry-point arguments, to choose adapters at run time";
+  let description = [{
+    Makes one compiled base model serve several adapters: every constant operand of an adapter op (LoRA
+    `lora_a` and `lora_b`, the (IA)^3 `scale`, prefix `prefix_key` and `prefix_value`, the soft `prompt`,
+    and the bottleneck adapter's weights and biases) becomes an extra argument of each entry point
+    (`func.func` with a body) that uses it, with an `eff.name` argument attribute, so callers pass the
+    adapter's tensors by name beside the model's inputs.
+
+    Names: the weight's parameter name, i.e. the key of its `dense_resource` blob, which
+    eff-materialize-parameters sets to the safetensors tensor name (the `_N` suffix that MLIR adds to a key
+    used twice, e.g. for the same parameter in `prefill` and `decode`, is dropped when the unsuffixed blob
+    holds the same data, so both entry points name the argument alike). An inline constant is named after
+    its role (`lora_a`, `lora_b`, `ia3_scale`, `prefix_key`, `prefix_value`, `prompt`,
+    `bottleneck_down_weight`, ...). A name that would clash with another weight or an existing input gets
+    a `.1`, `.2`, ... suffix. One weight is one name module-wide: entry points sharing an adapter weight get
+    arguments of the same name. Arguments are appended after the original ones, in the order in which the
+    weights are first used in the function (model order). An adapter inside an `eff.layer` (isolated from
+    above) receives its argument through a new trailing layer operand.
+
+    ```mlir
+    // Before (the blob of %a is named "layer.0.q.lora_A"):
+    func.func @main(%x: tensor<?x8xf32> {eff.name = "x"}) -> ... {
+      %a = arith.constant dense_resource<layer.0.q.lora_A> : tensor<2x8xf32>
+      %z = eff.lora %y, %x, %a, %b {rank = 2 : i64, alpha = 4.0 : f32} : ...
+    // After:
+    func.func @main(%x: tensor<?x8xf32> {eff.name = "x"},
+                    %arg1: tensor<2x8xf32> {eff.name = "layer.0.q.lora_A"}, %arg2: ...) -> ... {
+      %z = eff.lora %y, %x, %arg1, %arg2 {rank = 2 : i64, alpha = 4.0 : f32} : ...
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters. Adapter operands that are not constants (already arguments, say)
+    are left alone. An adapter nested in an op isolated from above other than `eff.layer` is an error.
+
+    #### Output IR
+    Entry points with extra, statically shaped adapter arguments; the adapter constants are gone. The pass
+    has no options; running eff-merge-adapters before it leaves only the adapters that could not be folded.
+  }];
 }
 
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
