@@ -254,19 +254,31 @@ static effc_status_t read_file(effc_runtime_t *runtime, const char *path, FILE *
   return NULL;
 }
 
-effc_status_t effc_npy_read(effc_runtime_t *runtime, const char *path, effc_tensor_t **out_tensor) {
-  *out_tensor = NULL;
-  if (!runtime || !path)
-    return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "effc_npy_read: runtime and path are required");
+/* Opens `path` for reading and gives its size. */
+static effc_status_t open_for_reading(const char *path, FILE **out_file, uint64_t *out_size) {
   FILE *file = fopen(path, "rb");
   if (!file)
     return effc_status_make(errno == ENOENT ? EFFC_STATUS_NOT_FOUND : EFFC_STATUS_UNAVAILABLE, "cannot open %s: %s",
                             path, strerror(errno));
   struct stat st;
-  effc_status_t status =
-      fstat(fileno(file), &st) != 0
-          ? effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat %s: %s", path, strerror(errno))
-          : read_file(runtime, path, file, (uint64_t)st.st_size, out_tensor);
+  if (fstat(fileno(file), &st) != 0) {
+    effc_status_t status = effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat %s: %s", path, strerror(errno));
+    fclose(file);
+    return status;
+  }
+  *out_file = file;
+  *out_size = (uint64_t)st.st_size;
+  return NULL;
+}
+
+effc_status_t effc_npy_read(effc_runtime_t *runtime, const char *path, effc_tensor_t **out_tensor) {
+  *out_tensor = NULL;
+  if (!runtime || !path)
+    return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "effc_npy_read: runtime and path are required");
+  FILE *file;
+  uint64_t size;
+  EFFC_RETURN_IF_ERROR(open_for_reading(path, &file, &size));
+  effc_status_t status = read_file(runtime, path, file, size, out_tensor);
   fclose(file);
   return status;
 }
@@ -391,15 +403,10 @@ effc_status_t effc_npz_read(effc_runtime_t *runtime, const char *path, size_t *o
     *out_entries = NULL;
   if (!runtime || !path || !out_count || !out_entries)
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "effc_npz_read: runtime, path and outputs are required");
-  FILE *file = fopen(path, "rb");
-  if (!file)
-    return effc_status_make(errno == ENOENT ? EFFC_STATUS_NOT_FOUND : EFFC_STATUS_UNAVAILABLE, "cannot open %s: %s",
-                            path, strerror(errno));
-  struct stat st;
-  effc_status_t status =
-      fstat(fileno(file), &st) != 0
-          ? effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat %s: %s", path, strerror(errno))
-          : read_archive(runtime, path, file, (uint64_t)st.st_size, out_count, out_entries);
+  FILE *file;
+  uint64_t size;
+  EFFC_RETURN_IF_ERROR(open_for_reading(path, &file, &size));
+  effc_status_t status = read_archive(runtime, path, file, size, out_count, out_entries);
   fclose(file);
   return status;
 }

@@ -8,6 +8,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "reference"))
+sys.path.insert(0, str(HERE.parents[1] / "examples"))  # models.py: the example model builders
+sys.path.insert(0, str(HERE.parents[1] / "python-bindings"))  # effc.ir, the IR builder
 
 from effc_testing import CompiledModule  # noqa: E402
 

@@ -17,18 +17,12 @@ Run with: /usr/bin/python3 -m pytest test/e2e/test_compression_adapters.py
 
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "examples"))
-sys.path.insert(0, str(REPO / "python-bindings"))
 
 import models  # noqa: E402
 from effc import ir  # noqa: E402

@@ -20,19 +20,12 @@ Run with: /usr/bin/python3 -m pytest test/e2e/test_compression_structural.py
 
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "examples"))
-sys.path.insert(0, str(REPO / "python-bindings"))
-sys.path.insert(0, str(REPO / "test" / "reference"))
 
 import models  # noqa: E402
 import eff_reference as ref  # noqa: E402
