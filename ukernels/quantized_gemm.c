@@ -28,7 +28,6 @@
 #include "ukernel.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
@@ -172,7 +171,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
       w[j] = _mm512_loadu_si512((const void *)(b + j * bstride + k * 16));
     for (int i = 0; i < mr; ++i) {
       int32_t word;
-      memcpy(&word, a + i * c->kp + k, 4);
+      __builtin_memcpy(&word, a + i * c->kp + k, 4);
       __m512i av = _mm512_set1_epi32(word);
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
@@ -263,7 +262,7 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
     return;
   int64_t kp = round_up(k, 4);
   Int8Ctx c;
-  memset(&c, 0, sizeof(c));
+  __builtin_memset(&c, 0, sizeof(c));
   uint8_t *a = (uint8_t *)effc_uk_alloc((uint64_t)(m * kp + 64));
   float *a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
   int32_t *a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
@@ -306,7 +305,7 @@ static void stage_row(void *p, int64_t i) {
   float *d = c->dst + i * c->ld;
   const float *x = row_of(&c->x, i);
   if (c->x.col_stride == 1)
-    memcpy(d, x, (size_t)c->k * sizeof(float));
+    __builtin_memcpy(d, x, (size_t)c->k * sizeof(float));
   else
     for (int64_t k = 0; k < c->k; ++k)
       d[k] = x[k * c->x.col_stride];
@@ -574,11 +573,11 @@ typedef struct {
 /// Rounds an f32 to the nearest bf16 (ties to even), as the f32 with the low 16 bits cleared.
 static float round_to_bf16(float v) {
   uint32_t bits;
-  memcpy(&bits, &v, 4);
+  __builtin_memcpy(&bits, &v, 4);
   if ((bits & 0x7f800000u) != 0x7f800000u)
     bits += 0x7fffu + ((bits >> 16) & 1u);
   bits &= 0xffff0000u;
-  memcpy(&v, &bits, 4);
+  __builtin_memcpy(&v, &bits, 4);
   return v;
 }
 
@@ -649,7 +648,7 @@ static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int m
         for (int64_t k = 0; k < c->k; ++k) {
           uint32_t bits = (uint32_t)b[(k / 2) * 32 + col * 2 + (k & 1)] << 16;
           float wv;
-          memcpy(&wv, &bits, 4);
+          __builtin_memcpy(&wv, &bits, 4);
           acc = wv * xr[k] + acc;
         }
         c->y[(m0 + i) * c->ldy + n0 + col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);

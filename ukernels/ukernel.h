@@ -13,6 +13,9 @@
  * Guard intrinsics with the feature macros (__AVX512F__, __AVX512VNNI__) and keep a portable path that computes
  * the same results. AVX512-BF16 is not assumed (Ice Lake lacks it): a kernel needing it needs a third variant.
  *
+ * Kernels are built freestanding (-ffreestanding, so -fno-builtin): call __builtin_memcpy / __builtin_memset,
+ * which the compiler inlines for small sizes, never memcpy, which would be a real call into libc per use.
+ *
  * Calling convention: exported kernels are named effc_uk_<name> and called from IR with func.call. Each
  * memref operand arrives as MLIR's expanded descriptor: (allocated, aligned, offset, sizes..., strides...);
  * element (i, j) of a 2-D operand `x` is x[x_offset + i * x_stride0 + j * x_stride1]. The EFFC_UK_MEMREF
