@@ -21,16 +21,32 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 
 namespace effc {
 
-void buildEffToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
+LogicalResult addCompressionPasses(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+  for (const std::string &spec : options.compression) {
+    llvm::raw_string_ostream errorStream(error);
+    if (failed(parsePassPipeline(spec, pm, errorStream))) {
+      error = "invalid compression pass '" + spec + "': " + error;
+      return failure();
+    }
+  }
+  return success();
+}
+
+LogicalResult buildCompressionPipeline(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
   mlir::eff::EffMaterializeParametersPassOptions parameters;
   parameters.weightsFile = options.weightsFile;
   parameters.baseDir = options.baseDir;
   pm.addPass(mlir::eff::createEffMaterializeParametersPass(parameters));
+  return addCompressionPasses(pm, options, error);
+}
+
+void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createConvertEffToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -45,6 +61,13 @@ void buildEffToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options)
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
+}
+
+LogicalResult buildEffToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+  if (failed(buildCompressionPipeline(pm, options, error)))
+    return failure();
+  buildEffToLinalgLoweringPipeline(pm, options);
+  return success();
 }
 
 void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
@@ -93,9 +116,11 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createCanonicalizerPass());
 }
 
-void buildCpuPipeline(OpPassManager &pm, const PipelineOptions &options) {
-  buildEffToLinalgPipeline(pm, options);
+LogicalResult buildCpuPipeline(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+  if (failed(buildEffToLinalgPipeline(pm, options, error)))
+    return failure();
   buildLinalgToLLVMPipeline(pm, options);
+  return success();
 }
 
 llvm::ArrayRef<llvm::StringRef> supportedTargets() {
@@ -103,23 +128,51 @@ llvm::ArrayRef<llvm::StringRef> supportedTargets() {
   return targets;
 }
 
-LogicalResult buildPipeline(OpPassManager &pm, const PipelineOptions &options) {
+LogicalResult buildTargetPipeline(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
   if (options.target == "cpu") {
-    buildCpuPipeline(pm, options);
+    buildEffToLinalgLoweringPipeline(pm, options);
+    buildLinalgToLLVMPipeline(pm, options);
     return success();
   }
+  error = "no pipeline for target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") + ")";
   return failure();
 }
 
+LogicalResult buildPipeline(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+  if (failed(buildCompressionPipeline(pm, options, error)))
+    return failure();
+  return buildTargetPipeline(pm, options, error);
+}
+
+namespace {
+/// Registers a pipeline whose builder can fail; its message reaches the pipeline parser's error handler.
+void registerPipeline(llvm::StringRef name, llvm::StringRef description,
+                      std::function<LogicalResult(OpPassManager &, const PipelineOptions &, std::string &)> build) {
+  registerPassPipeline(
+      name, description,
+      [build](OpPassManager &pm, llvm::StringRef optionsText,
+              llvm::function_ref<LogicalResult(const llvm::Twine &)> errorHandler) {
+        PipelineOptions options;
+        if (failed(options.parseFromString(optionsText)))
+          return failure();
+        std::string error;
+        if (failed(build(pm, options, error)))
+          return errorHandler(error);
+        return success();
+      },
+      [](llvm::function_ref<void(const detail::PassOptions &)> optionHandler) { optionHandler(PipelineOptions()); });
+}
+} // namespace
+
 void registerPipelines() {
-  PassPipelineRegistration<PipelineOptions>("effc-cpu-pipeline", "eff -> LLVM dialect for the host CPU",
-                                            buildCpuPipeline);
-  PassPipelineRegistration<PipelineOptions>("effc-eff-to-linalg-pipeline",
-                                               "eff -> linalg on tensors (first half of effc-cpu-pipeline)",
-                                               buildEffToLinalgPipeline);
-  PassPipelineRegistration<PipelineOptions>("effc-linalg-to-llvm-pipeline",
-                                               "linalg on tensors -> LLVM dialect (second half)",
-                                               buildLinalgToLLVMPipeline);
+  registerPipeline("effc-cpu-pipeline", "eff -> LLVM dialect for the host CPU", buildCpuPipeline);
+  registerPipeline("effc-eff-to-linalg-pipeline", "eff -> linalg on tensors (first half of effc-cpu-pipeline)",
+                   buildEffToLinalgPipeline);
+  registerPipeline("effc-linalg-to-llvm-pipeline", "linalg on tensors -> LLVM dialect (second half)",
+                   [](OpPassManager &pm, const PipelineOptions &options, std::string &) {
+                     buildLinalgToLLVMPipeline(pm, options);
+                     return success();
+                   });
 }
 
 } // namespace effc

@@ -57,6 +57,10 @@
 // HELP-DAG: --weights=<file>
 // HELP-DAG: --threads=<N>
 // HELP-DAG: --target=<string>
+// HELP-DAG: compression options (applied in the order given):
+// HELP-DAG: --quantize=<scheme>
+// HELP-DAG: --drop-layers=<layers>
+// HELP-DAG: --calibration=<file.npz>
 
 //===----------------------------------------------------------------------===//
 // Errors
@@ -65,8 +69,10 @@
 // Checks that carry a line number sit in the input they describe (split-file --leading-lines keeps lines).
 
 // RUN: not effc --target=gpu %t/model.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=TARGET
-// TARGET: effc: error: unknown --target 'gpu' (supported: cpu)
+// TARGET: effc: error: unknown target 'gpu' (supported: cpu)
 
+// RUN: not effc --quantize= %t/model.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=COMPRESSION-VALUE
+// COMPRESSION-VALUE: effc: error: --quantize needs a value
 // RUN: not effc --cpu=no-such-cpu %t/model.mlir --emit=llvm -o %t/x.ll 2>&1 | FileCheck %s --check-prefix=CPU
 // CPU: error: unknown CPU 'no-such-cpu' (try native, x86-64, x86-64-v3 or x86-64-v4)
 

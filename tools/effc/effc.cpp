@@ -9,34 +9,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "effc/Dialect/Eff/IR/EffDialect.h"
-#include "effc/InitAll.h"
-#include "effc/Pipelines/Pipelines.h"
-#include "effc/Target/SharedObject.h"
+#include "effc/Compiler/Compiler.h"
 
 #include "mlir/IR/AsmState.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Support/FileUtilities.h"
-#include "mlir/Support/Timing.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ThreadPool.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -102,14 +83,11 @@ cl::opt<bool> externalWeights("external-weights",
                               cl::desc("Write the weights to OUTPUT.weights beside the shared object instead of "
                                        "embedding them (the runtime maps the file and checks its checksum)"),
                               cl::cat(category));
+cl::opt<std::string> calibrationPath("calibration",
+                                     cl::desc("Calibration inputs (.npz) for the compression passes that use data"),
+                                     cl::value_desc("file.npz"), cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
-
-/// Prints "effc: <stage>" progress lines under -v.
-void stage(llvm::StringRef what) {
-  if (verbose)
-    llvm::errs() << "effc: " << what << "\n";
-}
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "effc") << message << "\n";
@@ -119,16 +97,7 @@ int fail(const llvm::Twine &message) {
 Emit emitKind() {
   if (emit.getNumOccurrences())
     return emit;
-  llvm::StringRef ext = llvm::sys::path::extension(outputPath);
-  if (ext == ".mlir")
-    return Emit::Mlir;
-  if (ext == ".ll")
-    return Emit::Llvm;
-  if (ext == ".s")
-    return Emit::Asm;
-  if (ext == ".o")
-    return Emit::Obj;
-  return Emit::So;
+  return static_cast<Emit>(effc::outputKindForPath(outputPath));
 }
 
 std::string defaultOutput(Emit kind) {
@@ -138,140 +107,84 @@ std::string defaultOutput(Emit kind) {
   return std::string(path);
 }
 
+
+/// One option per compression flag; their command-line positions give the order the passes run in.
+struct CompressionOptions {
+  CompressionOptions() {
+    for (const effc::CompressionFlag &flag : effc::compressionFlags()) {
+      if (flag.option.empty())
+        valueless.emplace_back(flag.flag, std::make_unique<cl::opt<bool>>(flag.flag, cl::desc(flag.help),
+                                                                          cl::cat(compressionCategory)));
+      else
+        valued.emplace_back(flag.flag, std::make_unique<cl::opt<std::string>>(
+                                           flag.flag, cl::desc(flag.help), cl::value_desc(flag.option),
+                                           cl::cat(compressionCategory)));
+    }
+  }
+
+  /// Adds the flags given, in command-line order, to `options`.
+  bool addTo(effc::CompileOptions &options) {
+    std::vector<std::tuple<unsigned, llvm::StringRef, std::string>> given;
+    for (auto &[name, opt] : valued)
+      if (opt->getNumOccurrences())
+        given.emplace_back(opt->getPosition(), name, opt->getValue());
+    for (auto &[name, opt] : valueless)
+      if (opt->getNumOccurrences() && opt->getValue())
+        given.emplace_back(opt->getPosition(), name, "");
+    llvm::sort(given, [](const auto &a, const auto &b) { return std::get<0>(a) < std::get<0>(b); });
+    for (auto &[position, name, value] : given) {
+      std::string error;
+      if (failed(options.addCompression(name, value, error))) {
+        fail(error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  cl::OptionCategory compressionCategory{"compression options (applied in the order given)"};
+  std::vector<std::pair<llvm::StringRef, std::unique_ptr<cl::opt<std::string>>>> valued;
+  std::vector<std::pair<llvm::StringRef, std::unique_ptr<cl::opt<bool>>>> valueless;
+};
+
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
-  cl::HideUnrelatedOptions(category);
+  CompressionOptions compression;
+  cl::HideUnrelatedOptions({&category, &compression.compressionCategory});
   llvm::SmallVector<const char *> args(argv, argv + argc);
   if (!extractThreads(args))
     return fail("--threads expects a number");
   cl::ParseCommandLineOptions(args.size(), args.data(),
                               "effc: compile eff IR into a shared object for the effc runtime\n\n"
-                              "  effc model.mlir -o model.so     compile ahead of time\n"
-                              "  effc-run model.so --input x=x.npy   run it\n");
-  if (!llvm::is_contained(effc::supportedTargets(), llvm::StringRef(target)))
-    return fail("unknown --target '" + target + "' (supported: " + llvm::join(effc::supportedTargets(), ", ") + ")");
+                              "  effc model.mlir -o model.so               compile ahead of time\n"
+                              "  effc model.mlir --quantize=int8 -o q.so   compile with compression\n"
+                              "  effc-run model.so --input x=x.npy         run it\n");
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  effc::registerAllDialects(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
-  MLIRContext context(registry, threads == 1 ? MLIRContext::Threading::DISABLED : MLIRContext::Threading::ENABLED);
-  context.printOpOnDiagnostic(false); // a diagnostic points at the op's location; never dump a whole model
-  std::unique_ptr<llvm::DefaultThreadPool> threadPool;
-  if (threads > 1) {
-    threadPool = std::make_unique<llvm::DefaultThreadPool>(llvm::hardware_concurrency(threads));
-    context.setThreadPool(*threadPool);
-  }
-
-  DefaultTimingManager timingManager;
-  timingManager.setEnabled(timing);
-  TimingScope rootTiming = timingManager.getRootScope();
-
-  // Parse.
-  stage("parsing " + inputPath);
-  TimingScope parseTiming = rootTiming.nest("Parse");
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  std::string error;
-  auto file = openInputFile(inputPath, &error);
-  if (!file)
-    return fail(error);
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
-  if (!module)
+  effc::CompileOptions options;
+  options.target = target;
+  options.cpu = cpu;
+  options.optLevel = optLevel;
+  options.weightsFile = weightsPath;
+  options.externalWeights = externalWeights;
+  options.threads = threads;
+  options.calibration = calibrationPath;
+  options.verbose = verbose;
+  options.timing = timing;
+  if (!compression.addTo(options))
     return 1;
-  parseTiming.stop();
-
-  effc::TargetOptions targetOptions;
-  targetOptions.cpu = cpu;
-  targetOptions.optLevel = optLevel;
-  if (failed(effc::checkTargetOptions(targetOptions, error)))
-    return fail(error);
-
-  FailureOr<std::vector<effc::EntryPointSignature>> entryPoints = effc::collectEntryPoints(*module);
-  if (failed(entryPoints))
-    return 1;
-
-  // eff -> LLVM dialect.
   Emit kind = emitKind();
   if (outputPath.empty())
     outputPath = defaultOutput(kind);
-  stage("lowering eff to the LLVM dialect (-O" + std::to_string(optLevel) + ")");
-  effc::PipelineOptions options;
-  options.target = target;
-  options.optLevel = optLevel;
-  options.weightsFile = weightsPath;
-  llvm::SmallString<256> baseDir(inputPath);
-  llvm::sys::path::remove_filename(baseDir);
-  options.baseDir = std::string(baseDir);
-  PassManager pm(&context);
-  pm.enableTiming(rootTiming);
-  if (failed(effc::buildPipeline(pm, options)))
-    return fail("no pipeline for --target " + target);
-  if (failed(pm.run(*module)))
+  if (externalWeights && kind != Emit::So)
+    return fail("--external-weights needs --emit=so");
+
+  effc::Compiler compiler(options, llvm::errs());
+  auto module = compiler.parseFile(inputPath);
+  if (failed(module))
     return 1;
-
-  std::string outputError;
-  auto output = openOutputFile(outputPath, &outputError);
-  if (!output)
-    return fail(outputError);
-  if (kind == Emit::Mlir) {
-    module->print(output->os());
-    output->keep();
-    return 0;
-  }
-
-  // LLVM IR with the runtime ABI, optimised for the target CPU.
-  stage("translating to LLVM IR and optimising for --cpu=" + cpu);
-  TimingScope llvmTiming = rootTiming.nest("LLVM IR + optimisation");
-  llvm::LLVMContext llvmContext;
-  if (externalWeights) {
-    if (kind != Emit::So)
-      return fail("--external-weights needs --emit=so");
-    targetOptions.externalWeightsPath = outputPath + ".weights";
-  }
-  auto llvmModule = effc::translateToRuntimeModule(*module, *entryPoints, llvmContext, targetOptions);
-  if (failed(llvmModule))
-    return 1;
-  llvmTiming.stop();
-  if (kind == Emit::Llvm) {
-    (*llvmModule)->print(output->os(), nullptr);
-    output->keep();
-    return 0;
-  }
-
-  // Machine code.
-  stage("generating machine code");
-  TimingScope codegenTiming = rootTiming.nest("Machine code");
-  if (kind == Emit::Asm || kind == Emit::Obj) {
-    if (failed(effc::emitMachineCode(**llvmModule, targetOptions, kind == Emit::Asm, output->os(), error)))
-      return fail(error);
-    output->keep();
-    return 0;
-  }
-  llvm::SmallString<128> objectPath;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc", "o", objectPath))
-    return fail("cannot create a temporary file: " + ec.message());
-  llvm::FileRemover removeObject(objectPath);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream object(objectPath, ec);
-    if (ec)
-      return fail("cannot write " + objectPath + ": " + ec.message());
-    if (failed(effc::emitMachineCode(**llvmModule, targetOptions, /*assembly=*/false, object, error)))
-      return fail(error);
-  }
-  codegenTiming.stop();
-  stage("linking " + outputPath);
-  TimingScope linkTiming = rootTiming.nest("Link");
-  if (failed(effc::linkSharedObject(objectPath, outputPath, error)))
-    return fail(error);
-  output->keep();
-  return 0;
+  return failed(compiler.compile(**module, static_cast<effc::OutputKind>(kind), outputPath)) ? 1 : 0;
 }

@@ -34,22 +34,44 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
   Option<std::string> baseDir{*this, "base-dir",
                               llvm::cl::desc("Directory a relative eff.weights path is resolved against"),
                               llvm::cl::init("")};
+  ListOption<std::string> compression{
+      *this, "compression",
+      llvm::cl::desc("Compression passes run after the weights are materialised, in order (textual pass specs, "
+                     "e.g. eff-quantize{scheme=int8})")};
 };
 
-/// eff (weights materialised) -> linalg on tensors.
-void buildEffToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// Adds the `compression` passes of `options` in order; fails with a message in `error` for a spec that does
+/// not parse (an unknown pass or option).
+mlir::LogicalResult addCompressionPasses(mlir::OpPassManager &pm, const PipelineOptions &options,
+                                         std::string &error);
+
+/// eff -> eff with constant weights, compressed: eff-materialize-parameters, then the `compression` passes.
+mlir::LogicalResult buildCompressionPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
+                                             std::string &error);
+
+/// eff with constant weights -> linalg on tensors, tiled and vectorised for the CPU.
+void buildEffToLinalgLoweringPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+
+/// buildCompressionPipeline, then buildEffToLinalgLoweringPipeline.
+mlir::LogicalResult buildEffToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
+                                             std::string &error);
 
 /// linalg on tensors -> LLVM dialect, with the C interfaces that lib/Target wraps into the runtime ABI.
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// The whole CPU pipeline: eff -> LLVM dialect.
-void buildCpuPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm, const PipelineOptions &options, std::string &error);
 
 /// Names of the targets buildPipeline knows.
 llvm::ArrayRef<llvm::StringRef> supportedTargets();
 
-/// The pipeline of `options.target`; fails (adding nothing) for a target it does not know.
-mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// What follows buildCompressionPipeline for `options.target`: eff with constant weights -> LLVM dialect.
+mlir::LogicalResult buildTargetPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
+                                        std::string &error);
+
+/// buildCompressionPipeline then buildTargetPipeline; fails with a message in `error` for a target it does not know or
+/// compression passes that do not parse.
+mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options, std::string &error);
 
 /// Registers effc-cpu-pipeline (and its halves) with the global pass registry.
 void registerPipelines();

@@ -1,0 +1,299 @@
+//===- Compiler.cpp - effc's compiler API ----------------------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Parse -> pipeline of the target -> LLVM IR with the runtime ABI -> machine code -> shared object.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Compiler/Compiler.h"
+
+#include "effc/InitAll.h"
+#include "effc/Pipelines/Pipelines.h"
+#include "effc/Target/SharedObject.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+
+namespace effc {
+
+llvm::ArrayRef<CompressionFlag> compressionFlags() {
+  static const CompressionFlag flags[] = {
+      {"drop-layers", "eff-drop-layers", "layers", false,
+       "Drop layers: top:K, bottom:K, alternate, symmetric:K or list:i,j,..."},
+      {"prune-heads", "eff-prune-heads", "fraction", true, "Prune this fraction of attention heads per layer"},
+      {"prune-ffn", "eff-prune-ffn", "fraction", true, "Prune this fraction of FFN neurons per layer"},
+      {"prune-experts", "eff-prune-experts", "experts", true,
+       "Prune N experts per MoE layer (least used), or list:i,j,..."},
+      {"sparsity", "eff-sparsify", "pattern", false, "Sparsify weights: N:M (e.g. 2:4) or unstructured:FRACTION"},
+      {"quantize", "eff-quantize", "scheme", true, "Quantize weights: int8, int4[:gGROUP], lut:BITS or bf16"},
+      {"merge-adapters", "eff-merge-adapters", "", false, "Fold LoRA, (IA)^3 and prefix/prompt adapters into the base"},
+      {"keep-adapters", "eff-keep-adapters", "", false,
+       "Keep adapter weights as run-time inputs (one base, many adapters)"},
+  };
+  return flags;
+}
+
+static const CompressionFlag *lookupCompressionFlag(llvm::StringRef flag) {
+  for (const CompressionFlag &candidate : compressionFlags())
+    if (candidate.flag == flag)
+      return &candidate;
+  return nullptr;
+}
+
+LogicalResult CompileOptions::addCompression(llvm::StringRef flag, llvm::StringRef value, std::string &error) {
+  const CompressionFlag *known = lookupCompressionFlag(flag);
+  if (!known) {
+    error = ("unknown compression flag '" + flag + "'").str();
+    return failure();
+  }
+  if (!known->option.empty() && value.empty()) {
+    error = ("--" + flag + " needs a value").str();
+    return failure();
+  }
+  compression.emplace_back(flag.str(), known->option.empty() ? "" : value.str());
+  return success();
+}
+
+std::vector<std::string> CompileOptions::compressionPasses() const {
+  std::vector<std::string> passes;
+  for (const auto &[flag, value] : compression) {
+    const CompressionFlag *known = lookupCompressionFlag(flag);
+    if (!known)
+      continue; // addCompression admits only known flags
+    llvm::SmallVector<std::string> passOptions;
+    if (!known->option.empty())
+      passOptions.push_back((known->option + "=" + value).str());
+    if (known->takesCalibration && !calibration.empty())
+      passOptions.push_back("calibration=" + calibration);
+    std::string spec = known->pass.str();
+    if (!passOptions.empty())
+      spec += "{" + llvm::join(passOptions, " ") + "}";
+    passes.push_back(std::move(spec));
+  }
+  return passes;
+}
+
+OutputKind outputKindForPath(llvm::StringRef path) {
+  llvm::StringRef ext = llvm::sys::path::extension(path);
+  if (ext == ".mlir")
+    return OutputKind::Mlir;
+  if (ext == ".ll")
+    return OutputKind::LlvmIr;
+  if (ext == ".s")
+    return OutputKind::Assembly;
+  if (ext == ".o")
+    return OutputKind::Object;
+  return OutputKind::SharedObject;
+}
+
+struct Compiler::Impl {
+  Impl(CompileOptions options, llvm::raw_ostream &diagnostics)
+      : options(std::move(options)), diagnostics(diagnostics), context(makeRegistry(), contextThreading()),
+        diagnosticHandler(sourceMgr, &context, diagnostics) {
+    context.printOpOnDiagnostic(false); // a diagnostic points at the op's location; never dump a whole model
+    if (this->options.threads > 1) {
+      threadPool = std::make_unique<llvm::DefaultThreadPool>(llvm::hardware_concurrency(this->options.threads));
+      context.setThreadPool(*threadPool);
+    }
+  }
+
+  static DialectRegistry makeRegistry() {
+    DialectRegistry registry;
+    mlir::registerAllDialects(registry);
+    registerAllExtensions(registry);
+    effc::registerAllDialects(registry);
+    registerBuiltinDialectTranslation(registry);
+    registerLLVMDialectTranslation(registry);
+    return registry;
+  }
+
+  MLIRContext::Threading contextThreading() const {
+    return options.threads == 1 ? MLIRContext::Threading::DISABLED : MLIRContext::Threading::ENABLED;
+  }
+
+  /// Prints "effc: <stage>" progress lines when verbose.
+  void stage(const llvm::Twine &what) {
+    if (options.verbose)
+      diagnostics << "effc: " << what << "\n";
+  }
+
+  LogicalResult fail(const llvm::Twine &message) {
+    llvm::WithColor::error(diagnostics, "effc") << message << "\n";
+    return failure();
+  }
+
+  FailureOr<OwningOpRef<ModuleOp>> parse(std::unique_ptr<llvm::MemoryBuffer> buffer) {
+    unsigned id = sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+    // Parse this buffer only (the manager keeps earlier ones so their diagnostics stay printable).
+    llvm::SourceMgr single;
+    single.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(sourceMgr.getMemoryBuffer(id)->getMemBufferRef()),
+                              llvm::SMLoc());
+    SourceMgrDiagnosticHandler handler(single, &context, diagnostics);
+    OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(single, ParserConfig(&context));
+    if (!module)
+      return failure();
+    return module;
+  }
+
+  CompileOptions options;
+  llvm::raw_ostream &diagnostics;
+  MLIRContext context;
+  std::unique_ptr<llvm::DefaultThreadPool> threadPool;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnosticHandler;
+};
+
+Compiler::Compiler(CompileOptions options, llvm::raw_ostream &diagnostics)
+    : impl(std::make_unique<Impl>(std::move(options), diagnostics)) {}
+
+Compiler::~Compiler() = default;
+
+const CompileOptions &Compiler::options() const { return impl->options; }
+
+FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
+  impl->stage("parsing " + path);
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &error);
+  if (!file) {
+    (void)impl->fail(error);
+    return failure();
+  }
+  if (impl->options.baseDir.empty()) {
+    llvm::SmallString<256> baseDir(path);
+    llvm::sys::path::remove_filename(baseDir);
+    impl->options.baseDir = std::string(baseDir);
+  }
+  return impl->parse(std::move(file));
+}
+
+FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, llvm::StringRef bufferName) {
+  return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));
+}
+
+LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath) {
+  const CompileOptions &options = impl->options;
+  std::string error;
+  if (!llvm::is_contained(supportedTargets(), llvm::StringRef(options.target)))
+    return impl->fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
+                      ")");
+  if (options.optLevel > 3)
+    return impl->fail("optimisation level must be 0 to 3, not " + llvm::Twine(options.optLevel));
+  TargetOptions targetOptions;
+  targetOptions.cpu = options.cpu;
+  targetOptions.optLevel = options.optLevel;
+  if (failed(checkTargetOptions(targetOptions, error)))
+    return impl->fail(error);
+  if (options.externalWeights && kind != OutputKind::SharedObject)
+    return impl->fail("external weights need a shared object output");
+
+  DefaultTimingManager timingManager;
+  timingManager.setEnabled(options.timing);
+  TimingScope rootTiming = timingManager.getRootScope();
+
+  // Weights and compression, then the signatures (compression may change them), then lowering.
+  PipelineOptions pipelineOptions;
+  pipelineOptions.target = options.target;
+  pipelineOptions.optLevel = options.optLevel;
+  pipelineOptions.weightsFile = options.weightsFile;
+  pipelineOptions.baseDir = options.baseDir;
+  pipelineOptions.compression = options.compressionPasses();
+  PassManager compression(&impl->context), lowering(&impl->context);
+  if (failed(buildCompressionPipeline(compression, pipelineOptions, error)) ||
+      failed(buildTargetPipeline(lowering, pipelineOptions, error)))
+    return impl->fail(error);
+  compression.enableTiming(rootTiming);
+  lowering.enableTiming(rootTiming);
+  impl->stage(pipelineOptions.compression.empty()
+                  ? llvm::Twine("reading weights")
+                  : "reading weights and compressing: " + llvm::join(pipelineOptions.compression, ", "));
+  if (failed(compression.run(module)))
+    return failure();
+  FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
+  if (failed(entryPoints))
+    return failure();
+  impl->stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
+  if (failed(lowering.run(module)))
+    return failure();
+
+  std::string outputError;
+  std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &outputError);
+  if (!output)
+    return impl->fail(outputError);
+  if (kind == OutputKind::Mlir) {
+    module->print(output->os());
+    output->keep();
+    return success();
+  }
+
+  // LLVM IR with the runtime ABI, optimised for the target CPU.
+  impl->stage("translating to LLVM IR and optimising for --cpu=" + options.cpu);
+  TimingScope llvmTiming = rootTiming.nest("LLVM IR + optimisation");
+  llvm::LLVMContext llvmContext;
+  if (options.externalWeights)
+    targetOptions.externalWeightsPath = (outputPath + ".weights").str();
+  FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
+      translateToRuntimeModule(module, *entryPoints, llvmContext, targetOptions);
+  if (failed(llvmModule))
+    return failure();
+  llvmTiming.stop();
+  if (kind == OutputKind::LlvmIr) {
+    (*llvmModule)->print(output->os(), nullptr);
+    output->keep();
+    return success();
+  }
+
+  // Machine code.
+  impl->stage("generating machine code");
+  TimingScope codegenTiming = rootTiming.nest("Machine code");
+  if (kind == OutputKind::Assembly || kind == OutputKind::Object) {
+    if (failed(emitMachineCode(**llvmModule, targetOptions, kind == OutputKind::Assembly, output->os(), error)))
+      return impl->fail(error);
+    output->keep();
+    return success();
+  }
+  llvm::SmallString<128> objectPath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc", "o", objectPath))
+    return impl->fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObject(objectPath);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream object(objectPath, ec);
+    if (ec)
+      return impl->fail("cannot write " + objectPath + ": " + ec.message());
+    if (failed(emitMachineCode(**llvmModule, targetOptions, /*assembly=*/false, object, error)))
+      return impl->fail(error);
+  }
+  codegenTiming.stop();
+  impl->stage("linking " + outputPath);
+  TimingScope linkTiming = rootTiming.nest("Link");
+  if (failed(linkSharedObject(objectPath, outputPath, error)))
+    return impl->fail(error);
+  output->keep();
+  return success();
+}
+
+} // namespace effc
