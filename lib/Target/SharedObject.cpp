@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Target/SharedObject.h"
+#include "effc/Target/Ukernels.h"
 
 #include "effc/runtime/abi.h"
 
@@ -265,6 +266,7 @@ public:
     hostSlot = new llvm::GlobalVariable(module, ptrTy, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
                                         llvm::ConstantPointerNull::get(ptrTy), "effc_host");
     defineAllocationFunctions();
+    defineUkernelServices();
     if (failed(defineParallelDispatchers(error)))
       return failure();
     SmallVector<llvm::Constant *> functions;
@@ -364,6 +366,36 @@ private:
                                     llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false))) {
       llvm::Value *free = hostField(3), *hostCtx = hostField(4);
       builder.CreateCall(freeFnTy, free, {hostCtx, fn->getArg(0)});
+      builder.CreateRetVoid();
+    }
+  }
+
+  /// Defines the host services that linked micro-kernels declare (ukernels/ukernel.h) over the host table.
+  void defineUkernelServices() {
+    auto defineIfDeclared = [&](llvm::StringRef name) -> llvm::Function * {
+      llvm::Function *fn = module.getFunction(name);
+      if (!fn || !fn->isDeclaration())
+        return nullptr;
+      fn->setLinkage(llvm::GlobalValue::InternalLinkage);
+      builder.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
+      return fn;
+    };
+    llvm::Type *voidTy = llvm::Type::getVoidTy(ctx);
+    if (llvm::Function *fn = defineIfDeclared("effc_uk_parallel_for")) {
+      auto *parallelForTy = llvm::FunctionType::get(voidTy, {ptrTy, ptrTy, ptrTy, i64Ty}, false);
+      llvm::Value *parallelFor = hostField(1), *hostCtx = hostField(4);
+      builder.CreateCall(parallelForTy, parallelFor, {hostCtx, fn->getArg(0), fn->getArg(1), fn->getArg(2)});
+      builder.CreateRetVoid();
+    }
+    if (llvm::Function *fn = defineIfDeclared("effc_uk_alloc")) {
+      auto *allocTy = llvm::FunctionType::get(ptrTy, {ptrTy, i64Ty, i64Ty}, false);
+      llvm::Value *alloc = hostField(2), *hostCtx = hostField(4);
+      builder.CreateRet(builder.CreateCall(allocTy, alloc, {hostCtx, fn->getArg(0), llvm::ConstantInt::get(i64Ty, 64)}));
+    }
+    if (llvm::Function *fn = defineIfDeclared("effc_uk_free")) {
+      auto *freeTy = llvm::FunctionType::get(voidTy, {ptrTy, ptrTy}, false);
+      llvm::Value *free = hostField(3), *hostCtx = hostField(4);
+      builder.CreateCall(freeTy, free, {hostCtx, fn->getArg(0)});
       builder.CreateRetVoid();
     }
   }
@@ -528,6 +560,8 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
         for (auto [input, attr] : llvm::zip(entry.inputs, arguments))
           if (auto perDim = dyn_cast<DenseI32ArrayAttr>(attr); perDim && perDim.size() == (int64_t)input.dims.size())
             input.dimGroups.assign(perDim.asArrayRef().begin(), perDim.asArrayRef().end());
+  if (failed(linkUkernels(*llvmModule, *machine, error)))
+    return module.emitError(error);
   std::optional<ExternalWeights> weights;
   if (!options.externalWeightsPath.empty()) {
     FailureOr<ExternalWeights> written =

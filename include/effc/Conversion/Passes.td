@@ -20,11 +20,15 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     `eff.parameter` ops have been materialised (`eff-materialize-parameters`).
 
     #### Output IR
-    No eff ops remain; any op that cannot be lowered is reported with its location.
+    No eff ops remain; any op that cannot be lowered is reported with its location. Compressed linear
+    layers become calls of micro-kernels (`func.call @effc_uk_*` on buffers, see ukernels/ukernel.h).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",

@@ -14,8 +14,11 @@
 #include "effc/Dialect/Eff/IR/EffOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -61,7 +64,8 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<eff::EffDialect>();
-    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+    target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect, func::FuncDialect,
+                           linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
     effc::populateEffToLinalgPatterns(patterns);

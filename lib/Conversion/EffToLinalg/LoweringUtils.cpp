@@ -7,8 +7,11 @@
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 
@@ -293,6 +296,54 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
                linalg::YieldOp::create(nb, nl, castScalar(nb, nl, sum, args[2].getType()));
              })
       .getResult(0);
+}
+
+/// A memref type of `tensorType`'s shape with a fully dynamic strided layout, which any buffer casts to.
+static MemRefType dynamicallyStridedBuffer(RankedTensorType tensorType) {
+  SmallVector<int64_t> strides(tensorType.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(tensorType.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(tensorType.getShape(), tensorType.getElementType(), layout);
+}
+
+FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
+                                               ArrayRef<UkernelResult> results) {
+  SmallVector<Value> arguments;
+  for (Value operand : operands) {
+    auto tensorType = dyn_cast<RankedTensorType>(operand.getType());
+    if (!tensorType) {
+      arguments.push_back(operand);
+      continue;
+    }
+    arguments.push_back(bufferization::ToBufferOp::create(b, loc, dynamicallyStridedBuffer(tensorType), operand,
+                                                          /*read_only=*/true));
+  }
+  SmallVector<Value> buffers;
+  for (const UkernelResult &result : results) {
+    auto bufferType = MemRefType::get(result.type.getShape(), result.type.getElementType());
+    Value buffer = memref::AllocOp::create(b, loc, bufferType, result.dynamicSizes, b.getI64IntegerAttr(64));
+    buffers.push_back(buffer);
+    arguments.push_back(memref::CastOp::create(b, loc, dynamicallyStridedBuffer(result.type), buffer));
+  }
+
+  auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  auto calleeType = b.getFunctionType(ValueRange(arguments).getTypes(), {});
+  auto callee = module.lookupSymbol<func::FuncOp>(name);
+  if (!callee) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    callee = func::FuncOp::create(b, module.getLoc(), name, calleeType);
+    callee.setPrivate();
+  } else if (callee.getFunctionType() != calleeType) {
+    return emitError(loc) << "internal error: micro-kernel '" << name << "' called with type " << calleeType
+                          << " but declared as " << callee.getFunctionType();
+  }
+  func::CallOp::create(b, loc, callee, arguments);
+
+  SmallVector<Value> tensors;
+  for (auto [result, buffer] : llvm::zip_equal(results, buffers))
+    tensors.push_back(bufferization::ToTensorOp::create(b, loc, result.type, buffer, /*restrict=*/true,
+                                                        /*writable=*/true));
+  return tensors;
 }
 
 } // namespace effc::lowering

@@ -92,6 +92,21 @@ mlir::Value buildLastDimReduction(mlir::OpBuilder &b, mlir::Location loc, mlir::
 /// The number of elements of a tensor's last dimension as a scalar of `type`.
 mlir::Value lastDimAsScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor, mlir::Type type);
 
+/// A result of a micro-kernel call: its type and the extents of its dynamic dimensions, in order.
+struct UkernelResult {
+  mlir::RankedTensorType type;
+  llvm::SmallVector<mlir::Value> dynamicSizes;
+};
+
+/// Calls the micro-kernel `name` (see ukernels/ukernel.h), declaring it in the enclosing module on first use.
+/// The kernel's arguments are `operands` (ranked tensors are passed as read-only buffers, scalars as they
+/// are), then one fresh 64-byte-aligned buffer per entry of `results`, which the kernel must fill entirely.
+/// Buffers use MLIR's expanded memref calling convention with fully dynamic strides. Returns the filled
+/// results as tensors; fails (with a diagnostic) if `name` is already declared with another type.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>> buildUkernelCall(mlir::OpBuilder &b, mlir::Location loc,
+                                                                llvm::StringRef name, mlir::ValueRange operands,
+                                                                llvm::ArrayRef<UkernelResult> results);
+
 } // namespace effc::lowering
 
 #endif // EFFC_LIB_CONVERSION_EFFTOLINALG_LOWERINGUTILS_H
