@@ -28,8 +28,6 @@
 
 #include "ukernel.h"
 
-#include <stdint.h>
-#include <string.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -91,8 +89,14 @@ typedef struct {
   float v[SG_TB];
 } sg_acc;
 
-static inline void sg_load(sg_acc *a, const float *p) { memcpy(a->v, p, sizeof(a->v)); }
-static inline void sg_store(const sg_acc *a, float *p) { memcpy(p, a->v, sizeof(a->v)); }
+static inline void sg_load(sg_acc *a, const float *p) {
+  for (int i = 0; i < SG_TB; ++i)
+    a->v[i] = p[i];
+}
+static inline void sg_store(const sg_acc *a, float *p) {
+  for (int i = 0; i < SG_TB; ++i)
+    p[i] = a->v[i];
+}
 static inline void sg_fma(sg_acc *a, float w, const float *row) {
   for (int i = 0; i < SG_TB; ++i)
     a->v[i] += w * row[i];
@@ -159,7 +163,8 @@ static void sg_task(void *ctx, int64_t task) {
 
   float *yt = (float *)effc_uk_alloc((uint64_t)(SG_OB * SG_TB) * sizeof(float) + (uint64_t)SG_OB * sizeof(int32_t));
   int32_t *cursor = (int32_t *)(yt + SG_OB * SG_TB);
-  memset(yt, 0, (size_t)(outs * SG_TB) * sizeof(float));
+  for (int64_t i = 0; i < outs * SG_TB; ++i)
+    yt[i] = 0.0f;
 
   if (p->m > 0) {
     int64_t n = p->n, m = p->m;
@@ -214,19 +219,11 @@ static void sg_run(sg_problem *p) {
  * Exported kernels (memref operands in MLIR's default calling convention)
  *===----------------------------------------------------------------------===*/
 
-#define SG_MEMREF1(T, name) T *name##_alloc, T *name, int64_t name##_offset, int64_t name##_size0, int64_t name##_stride0
-#define SG_MEMREF2(T, name)                                                                                    \
-  T *name##_alloc, T *name, int64_t name##_offset, int64_t name##_size0, int64_t name##_size1,                  \
-      int64_t name##_stride0, int64_t name##_stride1
-
 /* x [T, K], values [N, K·n/m], indices [N, K·n/m] (i8, 0 <= index < m), bias [N], y [T, N]. Unit stride in
  * the last dimension of every operand. */
-void effc_uk_sparse_nm_linear(SG_MEMREF2(const float, x), SG_MEMREF2(const float, values),
-                              SG_MEMREF2(const int8_t, indices), SG_MEMREF1(const float, bias),
-                              SG_MEMREF2(float, y), int64_t n, int64_t m) {
-  (void)x_alloc, (void)x_size1, (void)x_stride1, (void)values_alloc, (void)values_size0, (void)values_size1,
-      (void)values_stride1, (void)indices_alloc, (void)indices_size0, (void)indices_size1, (void)indices_stride1,
-      (void)bias_alloc, (void)bias_size0, (void)bias_stride0, (void)y_alloc, (void)y_size0, (void)y_stride1;
+void effc_uk_sparse_nm_linear(EFFC_UK_MEMREF2(const float, x), EFFC_UK_MEMREF2(const float, values),
+                              EFFC_UK_MEMREF2(const int8_t, indices), EFFC_UK_MEMREF1(const float, bias),
+                              EFFC_UK_MEMREF2(float, y), int64_t n, int64_t m) {
   sg_problem p = {0};
   p.x = x + x_offset;
   p.ldx = x_stride0;
@@ -246,13 +243,9 @@ void effc_uk_sparse_nm_linear(SG_MEMREF2(const float, x), SG_MEMREF2(const float
 }
 
 /* x [T, K], values [nnz], columns [nnz] (i32, ascending within a row), row_ptr [N + 1], bias [N], y [T, N]. */
-void effc_uk_sparse_csr_linear(SG_MEMREF2(const float, x), SG_MEMREF1(const float, values),
-                               SG_MEMREF1(const int32_t, columns), SG_MEMREF1(const int32_t, row_ptr),
-                               SG_MEMREF1(const float, bias), SG_MEMREF2(float, y)) {
-  (void)x_alloc, (void)x_size1, (void)x_stride1, (void)values_alloc, (void)values_size0, (void)values_stride0,
-      (void)columns_alloc, (void)columns_size0, (void)columns_stride0, (void)row_ptr_alloc, (void)row_ptr_size0,
-      (void)row_ptr_stride0, (void)bias_alloc, (void)bias_size0, (void)bias_stride0, (void)y_alloc,
-      (void)y_size0, (void)y_stride1;
+void effc_uk_sparse_csr_linear(EFFC_UK_MEMREF2(const float, x), EFFC_UK_MEMREF1(const float, values),
+                               EFFC_UK_MEMREF1(const int32_t, columns), EFFC_UK_MEMREF1(const int32_t, row_ptr),
+                               EFFC_UK_MEMREF1(const float, bias), EFFC_UK_MEMREF2(float, y)) {
   sg_problem p = {0};
   p.x = x + x_offset;
   p.ldx = x_stride0;

@@ -1,0 +1,71 @@
+//===- Sparse.cpp - lower eff.sparse_linear to micro-kernel calls ----------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// eff.sparse_linear becomes a call of the sparse GEMM micro-kernels of ukernels/sparse_gemm.c on the
+// activation viewed as a matrix: effc_uk_sparse_nm_linear (N:M) or effc_uk_sparse_csr_linear (CSR). The
+// kernels read only the compressed weights; a missing bias is passed as zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::eff;
+using namespace effc::lowering;
+
+namespace {
+
+struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SparseLinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    int64_t outFeatures = op.getOutFeatures();
+    if (ShapedType::isDynamic(outFeatures))
+      return rewriter.notifyMatchFailure(op, "the number of output features must be static");
+    Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+
+    Value x = flattenToMatrix(rewriter, loc, adaptor.getInput());
+    Value bias = adaptor.getBias();
+    if (!bias) {
+      auto biasType = RankedTensorType::get({outFeatures}, f32);
+      bias = arith::ConstantOp::create(rewriter, loc, biasType,
+                                       DenseElementsAttr::get(biasType, rewriter.getF32FloatAttr(0.0f)));
+    }
+
+    auto xType = cast<RankedTensorType>(x.getType());
+    UkernelResult result{RankedTensorType::get({xType.getDimSize(0), outFeatures}, f32), {}};
+    if (xType.isDynamicDim(0))
+      result.dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
+
+    FailureOr<SmallVector<Value>> outputs;
+    if (op.getFormat() == SparseFormat::nm) {
+      Value n = arith::ConstantIntOp::create(rewriter, loc, *op.getN(), 64);
+      Value m = arith::ConstantIntOp::create(rewriter, loc, *op.getM(), 64);
+      outputs = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
+                                 {x, adaptor.getValues(), adaptor.getIndices(), bias, n, m}, {result});
+    } else {
+      outputs = buildUkernelCall(rewriter, loc, "effc_uk_sparse_csr_linear",
+                                 {x, adaptor.getValues(), adaptor.getIndices(), adaptor.getRowPtr(), bias},
+                                 {result});
+    }
+    if (failed(outputs))
+      return failure();
+    replaceWithCast(rewriter, op, unflattenFromMatrix(rewriter, loc, outputs->front(), adaptor.getInput()));
+    return success();
+  }
+};
+
+} // namespace
+
+void effc::populateSparseLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<SparseLinearLowering>(patterns.getContext());
+}
