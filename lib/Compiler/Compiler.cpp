@@ -10,6 +10,7 @@
 
 #include "effc/Compiler/Compiler.h"
 
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/SharedObject.h"
@@ -194,7 +195,8 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, l
   return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));
 }
 
-LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath) {
+LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
+                                ModelStatistics *statistics) {
   const CompileOptions &options = impl->options;
   std::string error;
   if (!llvm::is_contained(supportedTargets(), llvm::StringRef(options.target)))
@@ -232,6 +234,8 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
                   : "reading weights and compressing: " + llvm::join(pipelineOptions.compression, ", "));
   if (failed(compression.run(module)))
     return failure();
+  if (statistics)
+    *statistics = computeModelStatistics(module);
   FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
   if (failed(entryPoints))
     return failure();

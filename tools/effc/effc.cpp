@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Compiler/Compiler.h"
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -86,6 +87,10 @@ cl::opt<bool> externalWeights("external-weights",
 cl::opt<std::string> calibrationPath("calibration",
                                      cl::desc("Calibration inputs (.npz) for the compression passes that use data"),
                                      cl::value_desc("file.npz"), cl::cat(category));
+cl::opt<bool> report("report",
+                     cl::desc("Print parameters, weight bytes and FLOPs per token, per layer and in total, of the "
+                              "model as compiled (after compression)"),
+                     cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
 
@@ -186,5 +191,11 @@ int main(int argc, char **argv) {
   auto module = compiler.parseFile(inputPath);
   if (failed(module))
     return 1;
-  return failed(compiler.compile(**module, static_cast<effc::OutputKind>(kind), outputPath)) ? 1 : 0;
+  effc::ModelStatistics statistics;
+  if (failed(compiler.compile(**module, static_cast<effc::OutputKind>(kind), outputPath,
+                              report ? &statistics : nullptr)))
+    return 1;
+  if (report)
+    effc::printModelStatistics(statistics, llvm::outs());
+  return 0;
 }

@@ -35,6 +35,8 @@ class raw_ostream;
 
 namespace effc {
 
+struct ModelStatistics;
+
 /// What Compiler::compile writes.
 enum class OutputKind {
   Mlir,        ///< MLIR after the pipeline (LLVM dialect)
@@ -102,8 +104,10 @@ public:
                                                                  llvm::StringRef bufferName = "<source>");
 
   /// Runs the pipeline of options().target on `module` (modified in place), then writes `kind` to
-  /// `outputPath`. Errors are reported to the diagnostic stream.
-  mlir::LogicalResult compile(mlir::ModuleOp module, OutputKind kind, llvm::StringRef outputPath);
+  /// `outputPath`. Errors are reported to the diagnostic stream. With `statistics`, fills it with the
+  /// model's size and cost once its weights are read and compressed (what `effc --report` prints).
+  mlir::LogicalResult compile(mlir::ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
+                              ModelStatistics *statistics = nullptr);
 
 private:
   struct Impl;

@@ -1,0 +1,170 @@
+//===- ModelStatistics.cpp - size and cost of an eff model -----------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Weights are the ranked-tensor constants eff ops use. FLOPs per token: a weight matrix [N, K] used by a
+// matmul-like op costs 2·N·K per token; stacked experts cost the share of the experts a token visits
+// (top_k of E); lookups (embeddings, prefixes, prompts) and 1-D vectors (biases, norms, scales) cost
+// nothing. Compressed linear ops describe themselves with `in_features`/`out_features` attributes (and
+// `n`/`m` for N:M sparsity), which these rules use instead of their packed storage shapes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
+
+#include "effc/Dialect/Eff/IR/EffOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace effc {
+namespace {
+
+/// The constant tensor `value` is, if any.
+arith::ConstantOp weightConstant(Value value) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  if (!constant || !isa<RankedTensorType>(constant.getType()))
+    return nullptr;
+  return constant;
+}
+
+int64_t storageBytes(RankedTensorType type) {
+  int64_t bits = type.getElementType().getIntOrFloatBitWidth();
+  return (type.getNumElements() * bits + 7) / 8;
+}
+
+/// Experts a token visits in the MoE layer `experts` belongs to: the router's top_k, or 1.
+int64_t expertsPerToken(eff::ExpertsOp experts) {
+  if (auto router = experts.getRoutingIndices().getDefiningOp<eff::RouterOp>())
+    return router.getTopK();
+  return 1;
+}
+
+bool isLookup(Operation *op) { return isa<eff::EmbeddingOp, eff::PrefixOp, eff::PromptOp>(op); }
+
+/// Adds what `op` costs and stores to `part`; `seen` holds the constants already counted in this part.
+void accumulate(Operation *op, PartStatistics &part, llvm::DenseSet<Operation *> &seen) {
+  auto inFeatures = op->getAttrOfType<IntegerAttr>("in_features");
+  auto outFeatures = op->getAttrOfType<IntegerAttr>("out_features");
+  if (inFeatures && outFeatures) {
+    // A compressed linear layer: its logical weight, at the density it keeps.
+    double density = 1.0;
+    auto n = op->getAttrOfType<IntegerAttr>("n"), m = op->getAttrOfType<IntegerAttr>("m");
+    if (n && m && m.getInt() > 0)
+      density = double(n.getInt()) / double(m.getInt());
+    if (auto kept = op->getAttrOfType<FloatAttr>("density"))
+      density = kept.getValueAsDouble();
+    auto weights = int64_t(double(inFeatures.getInt()) * double(outFeatures.getInt()) * density);
+    part.flopsPerToken += 2 * weights;
+    bool first = true;
+    for (Value operand : op->getOperands())
+      if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second) {
+        auto type = cast<RankedTensorType>(constant.getType());
+        part.bytes += storageBytes(type);
+        if (first)
+          part.parameters += weights;
+        else if (type.getRank() == 1 && type.getDimSize(0) == outFeatures.getInt())
+          part.parameters += type.getNumElements(); // the bias
+        first = false;
+      }
+    return;
+  }
+
+  int64_t share = 1, of = 1;
+  if (auto experts = dyn_cast<eff::ExpertsOp>(op)) {
+    share = expertsPerToken(experts);
+    of = experts.getNumExperts();
+  }
+  for (Value operand : op->getOperands()) {
+    arith::ConstantOp constant = weightConstant(operand);
+    if (!constant)
+      continue;
+    auto type = cast<RankedTensorType>(constant.getType());
+    if (type.getRank() >= 2 && !isLookup(op))
+      part.flopsPerToken += 2 * type.getNumElements() * share / of;
+    if (!seen.insert(constant).second)
+      continue;
+    part.parameters += type.getNumElements();
+    part.bytes += storageBytes(type);
+  }
+}
+
+void add(PartStatistics &into, const PartStatistics &part) {
+  into.parameters += part.parameters;
+  into.bytes += part.bytes;
+  into.flopsPerToken += part.flopsPerToken;
+}
+
+} // namespace
+
+ModelStatistics computeModelStatistics(ModuleOp module, llvm::StringRef function) {
+  ModelStatistics statistics;
+  func::FuncOp entry;
+  for (auto candidate : module.getOps<func::FuncOp>())
+    if (!candidate.isExternal() && (function.empty() ? candidate.isPublic() : candidate.getName() == function)) {
+      entry = candidate;
+      break;
+    }
+  statistics.total.name = "total";
+  if (!entry)
+    return statistics;
+  statistics.function = entry.getName().str();
+
+  PartStatistics outside{"outside layers"};
+  llvm::DenseSet<Operation *> outsideSeen;
+  for (Operation &op : entry.getBody().getOps()) {
+    if (auto layer = dyn_cast<eff::LayerOp>(op)) {
+      PartStatistics part{"layer " + std::to_string(layer.getIndex())};
+      llvm::DenseSet<Operation *> seen;
+      layer.getBody().walk([&](Operation *nested) {
+        if (isa<eff::EffDialect>(nested->getDialect()))
+          accumulate(nested, part, seen);
+      });
+      statistics.parts.push_back(part);
+      continue;
+    }
+    if (isa<eff::EffDialect>(op.getDialect()))
+      accumulate(&op, outside, outsideSeen);
+  }
+  statistics.parts.push_back(outside);
+  for (const PartStatistics &part : statistics.parts)
+    add(statistics.total, part);
+  return statistics;
+}
+
+static std::string humanCount(int64_t value, llvm::StringRef unit) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (value >= 1000000000)
+    os << llvm::format("%.2f G", value / 1e9);
+  else if (value >= 1000000)
+    os << llvm::format("%.2f M", value / 1e6);
+  else if (value >= 1000)
+    os << llvm::format("%.2f k", value / 1e3);
+  else
+    os << value << " ";
+  os << unit;
+  return text;
+}
+
+void printModelStatistics(const ModelStatistics &statistics, llvm::raw_ostream &os) {
+  os << "effc report: function '" << statistics.function
+     << "' (FLOPs per token count weight multiply-adds, not attention scores)\n";
+  os << llvm::format("%-16s %16s %14s %16s\n", "part", "parameters", "bytes", "FLOPs/token");
+  auto row = [&](const PartStatistics &part) {
+    os << llvm::format("%-16s %16s %14s %16s\n", part.name.c_str(), humanCount(part.parameters, "").c_str(),
+                       humanCount(part.bytes, "B").c_str(), humanCount(part.flopsPerToken, "").c_str());
+  };
+  for (const PartStatistics &part : statistics.parts)
+    row(part);
+  row(statistics.total);
+}
+
+} // namespace effc
