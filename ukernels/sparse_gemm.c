@@ -219,11 +219,12 @@ static void sg_run(sg_problem *p) {
  * Exported kernels (memref operands in MLIR's default calling convention)
  *===----------------------------------------------------------------------===*/
 
-/* x [T, K], values [N, K·n/m], indices [N, K·n/m] (i8, 0 <= index < m), bias [N], y [T, N]. Unit stride in
- * the last dimension of every operand. */
+/* x [T, K], values [N, K·n/m], indices [N, K·n/m] (i8, 0 <= index < m), bias [N], the pattern n:m, and the
+ * result y [T, N] (operands first, then results: buildUkernelCall's order). Unit stride in the last dimension
+ * of every operand. */
 void effc_uk_sparse_nm_linear(EFFC_UK_MEMREF2(const float, x), EFFC_UK_MEMREF2(const float, values),
                               EFFC_UK_MEMREF2(const int8_t, indices), EFFC_UK_MEMREF1(const float, bias),
-                              EFFC_UK_MEMREF2(float, y), int64_t n, int64_t m) {
+                              int64_t n, int64_t m, EFFC_UK_MEMREF2(float, y)) {
   sg_problem p = {0};
   p.x = x + x_offset;
   p.ldx = x_stride0;

@@ -123,6 +123,9 @@ struct Compiler::Impl {
   }
 
   static DialectRegistry makeRegistry() {
+    // Compression passes are parsed from their textual specs, so they must be registered (once).
+    static const bool passesRegistered = (effc::registerAllPasses(), true);
+    (void)passesRegistered;
     DialectRegistry registry;
     mlir::registerAllDialects(registry);
     registerAllExtensions(registry);

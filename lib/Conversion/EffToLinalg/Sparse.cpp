@@ -28,8 +28,6 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
   LogicalResult matchAndRewrite(SparseLinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     int64_t outFeatures = op.getOutFeatures();
-    if (ShapedType::isDynamic(outFeatures))
-      return rewriter.notifyMatchFailure(op, "the number of output features must be static");
     Location loc = op.getLoc();
     Type f32 = rewriter.getF32Type();
 

@@ -30,7 +30,7 @@ bool mismatch(int64_t actual, int64_t expected) {
   return !ShapedType::isDynamic(actual) && !ShapedType::isDynamic(expected) && actual != expected;
 }
 
-/// The number of output features: rows of an N:M `values`, or CSR row_ptr's length minus one.
+/// The rows a weight stores: those of an N:M `values`, or CSR row_ptr's length minus one.
 int64_t outFeaturesOf(SparseFormat format, Value values, Value rowPtr) {
   if (format == SparseFormat::nm) {
     auto type = dyn_cast<RankedTensorType>(values.getType());
@@ -43,8 +43,6 @@ int64_t outFeaturesOf(SparseFormat format, Value values, Value rowPtr) {
 }
 
 } // namespace
-
-int64_t SparseLinearOp::getOutFeatures() { return outFeaturesOf(getFormat(), getValues(), getRowPtr()); }
 
 LogicalResult SparseLinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                                SmallVectorImpl<Type> &results) {
@@ -108,14 +106,17 @@ LogicalResult SparseLinearOp::inferReturnTypes(MLIRContext *, std::optional<Loca
       return error("row_ptr must have N + 1 >= 1 elements");
   }
   // eff_sparse_linear_c4
-  int64_t outFeatures = outFeaturesOf(format, adaptor.getValues(), rowPtr);
+  int64_t outFeatures = adaptor.getOutFeatures();
+  if (outFeatures < 1)
+    return error("out_features must be >= 1, got " + Twine(outFeatures));
+  if (int64_t stored = outFeaturesOf(format, adaptor.getValues(), rowPtr); mismatch(stored, outFeatures))
+    return error(Twine(format == SparseFormat::nm ? "values" : "row_ptr") + " store " + Twine(stored) +
+                 " rows, but out_features = " + Twine(outFeatures));
   if (Value bias = adaptor.getBias()) {
     auto biasType = cast<RankedTensorType>(bias.getType());
     if (mismatch(biasType.getDimSize(0), outFeatures))
-      return error("bias " + formatShape(biasType) + " must have " + Twine(outFeatures) +
-                   " elements (the output features)");
-    if (ShapedType::isDynamic(outFeatures))
-      outFeatures = biasType.getDimSize(0);
+      return error("bias " + formatShape(biasType) + " must have out_features = " + Twine(outFeatures) +
+                   " elements");
   }
   SmallVector<int64_t> shape(input.getShape());
   shape.back() = outFeatures;

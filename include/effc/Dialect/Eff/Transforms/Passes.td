@@ -75,7 +75,7 @@ def EffSparsifyPass : Pass<"eff-sparsify", "::mlir::ModuleOp"> {
     // After:
     %v = arith.constant dense<[[-3.0, 2.0]]> : tensor<1x2xf32>
     %i = arith.constant dense<[[1, 3]]> : tensor<1x2xi8>
-    %y = eff.sparse_linear nm %x, %v, %i {in_features = 4 : i64, m = 4 : i64, n = 2 : i64}
+    %y = eff.sparse_linear nm %x, %v, %i {in_features = 4 : i64, m = 4 : i64, n = 2 : i64, out_features = 1 : i64}
         : (tensor<?x4xf32>, tensor<1x2xf32>, tensor<1x2xi8>) -> tensor<?x1xf32>
     ```
 
