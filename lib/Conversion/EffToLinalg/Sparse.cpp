@@ -39,25 +39,36 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
                                        DenseElementsAttr::get(biasType, rewriter.getF32FloatAttr(0.0f)));
     }
 
-    auto xType = cast<RankedTensorType>(x.getType());
-    UkernelResult result{RankedTensorType::get({xType.getDimSize(0), outFeatures}, f32), {}};
-    if (xType.isDynamicDim(0))
-      result.dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
+    // One declaration serves every layer: operands and the result are passed with dynamic shapes.
+    auto dynamic = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      SmallVector<int64_t> shape(type.getRank(), ShapedType::kDynamic);
+      return tensor::CastOp::create(rewriter, loc, RankedTensorType::get(shape, type.getElementType()), tensor);
+    };
+    Value tokens = tensor::DimOp::create(rewriter, loc, x, 0);
+    Value outputs = arith::ConstantIndexOp::create(rewriter, loc, outFeatures);
+    UkernelResult result{RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32), {tokens, outputs}};
 
-    FailureOr<SmallVector<Value>> outputs;
+    FailureOr<SmallVector<Value>> called;
     if (op.getFormat() == SparseFormat::nm) {
       Value n = arith::ConstantIntOp::create(rewriter, loc, *op.getN(), 64);
       Value m = arith::ConstantIntOp::create(rewriter, loc, *op.getM(), 64);
-      outputs = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
-                                 {x, adaptor.getValues(), adaptor.getIndices(), bias, n, m}, {result});
+      called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
+                                {dynamic(x), dynamic(adaptor.getValues()), dynamic(adaptor.getIndices()),
+                                 dynamic(bias), n, m},
+                                {result});
     } else {
-      outputs = buildUkernelCall(rewriter, loc, "effc_uk_sparse_csr_linear",
-                                 {x, adaptor.getValues(), adaptor.getIndices(), adaptor.getRowPtr(), bias},
-                                 {result});
+      called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_csr_linear",
+                                {dynamic(x), dynamic(adaptor.getValues()), dynamic(adaptor.getIndices()),
+                                 dynamic(adaptor.getRowPtr()), dynamic(bias)},
+                                {result});
     }
-    if (failed(outputs))
+    if (failed(called))
       return failure();
-    replaceWithCast(rewriter, op, unflattenFromMatrix(rewriter, loc, outputs->front(), adaptor.getInput()));
+    auto xType = cast<RankedTensorType>(x.getType());
+    Value y = tensor::CastOp::create(rewriter, loc, RankedTensorType::get({xType.getDimSize(0), outFeatures}, f32),
+                                     called->front());
+    replaceWithCast(rewriter, op, unflattenFromMatrix(rewriter, loc, y, adaptor.getInput()));
     return success();
   }
 };
