@@ -40,8 +40,8 @@
 #define SG_OB 128
 
 typedef struct {
-  const float *x;
-  int64_t ldx;
+  const float *x; /* [batch, rows, K]: token t is row t % rows of batch t / rows */
+  int64_t x_batch_stride, x_row_stride, rows_per_batch;
   int64_t tokens, in_features, out_features;
   const float *values;
   int64_t ld_values; /* N:M: row stride of values and indices */
@@ -50,12 +50,20 @@ typedef struct {
   const int32_t *columns; /* CSR */
   const int32_t *row_ptr;
   const float *bias;
-  float *y;
-  int64_t ldy;
+  float *y; /* [batch, rows, N] */
+  int64_t y_batch_stride, y_row_stride;
   int64_t n, m; /* N:M pattern; m == 0 for CSR */
   int64_t out_blocks;
   float *xt; /* [token blocks][K][TB]: x transposed per token block */
 } sg_problem;
+
+static inline const float *sg_x_row(const sg_problem *p, int64_t t) {
+  return p->x + (t / p->rows_per_batch) * p->x_batch_stride + (t % p->rows_per_batch) * p->x_row_stride;
+}
+
+static inline float *sg_y_row(const sg_problem *p, int64_t t) {
+  return p->y + (t / p->rows_per_batch) * p->y_batch_stride + (t % p->rows_per_batch) * p->y_row_stride;
+}
 
 /*===----------------------------------------------------------------------===*
  * Inner loops: acc[0:TB] += Σ w · xt[k, 0:TB] over a list of stored weights
@@ -141,12 +149,13 @@ static void sg_transpose_task(void *ctx, int64_t block) {
   int64_t t0 = block * SG_TB, k_total = p->in_features;
   int64_t rows = p->tokens - t0 < SG_TB ? p->tokens - t0 : SG_TB;
   float *xt = p->xt + block * k_total * SG_TB;
-  const float *x = p->x + t0 * p->ldx;
   for (int64_t k0 = 0; k0 < k_total; k0 += 16) {
     int64_t k1 = k0 + 16 < k_total ? k0 + 16 : k_total;
-    for (int64_t r = 0; r < SG_TB; ++r)
+    for (int64_t r = 0; r < SG_TB; ++r) {
+      const float *x = r < rows ? sg_x_row(p, t0 + r) : 0;
       for (int64_t k = k0; k < k1; ++k)
-        xt[k * SG_TB + r] = r < rows ? x[r * p->ldx + k] : 0.0f;
+        xt[k * SG_TB + r] = x ? x[k] : 0.0f;
+    }
   }
 }
 
@@ -197,7 +206,7 @@ static void sg_task(void *ctx, int64_t task) {
 
   /* y[t0 + r, o0 + o] = yt[o, r] + bias[o0 + o]. */
   for (int64_t r = 0; r < rows; ++r) {
-    float *yr = p->y + (t0 + r) * p->ldy + o0;
+    float *yr = sg_y_row(p, t0 + r) + o0;
     for (int64_t o = 0; o < outs; ++o)
       yr[o] = yt[o * SG_TB + r] + p->bias[o0 + o];
   }
@@ -219,45 +228,52 @@ static void sg_run(sg_problem *p) {
  * Exported kernels (memref operands in MLIR's default calling convention)
  *===----------------------------------------------------------------------===*/
 
-/* x [T, K], values [N, K·n/m], indices [N, K·n/m] (i8, 0 <= index < m), bias [N], the pattern n:m, and the
- * result y [T, N] (operands first, then results: buildUkernelCall's order). Unit stride in the last dimension
- * of every operand. */
-void effc_uk_sparse_nm_linear(EFFC_UK_MEMREF2(const float, x), EFFC_UK_MEMREF2(const float, values),
+/* x [B, S, K], values [N, K·n/m], indices [N, K·n/m] (i8, 0 <= index < m), bias [N], the pattern n:m, and the
+ * result y [B, S, N] (operands first, then results: buildUkernelCall's order). Activations are 3-D so that
+ * [batch, seq, hidden] needs no reshape; unit stride in the last dimension of every operand. */
+void effc_uk_sparse_nm_linear(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF2(const float, values),
                               EFFC_UK_MEMREF2(const int8_t, indices), EFFC_UK_MEMREF1(const float, bias),
-                              int64_t n, int64_t m, EFFC_UK_MEMREF2(float, y)) {
+                              int64_t n, int64_t m, EFFC_UK_MEMREF3(float, y)) {
   sg_problem p = {0};
   p.x = x + x_offset;
-  p.ldx = x_stride0;
-  p.tokens = x_size0;
-  p.in_features = x_size1;
-  p.out_features = y_size1;
+  p.x_batch_stride = x_stride0;
+  p.x_row_stride = x_stride1;
+  p.rows_per_batch = x_size1;
+  p.tokens = x_size0 * x_size1;
+  p.in_features = x_size2;
+  p.out_features = y_size2;
   p.values = values + values_offset;
   p.ld_values = values_stride0;
   p.nm_indices = indices + indices_offset;
   p.ld_indices = indices_stride0;
   p.bias = bias + bias_offset;
   p.y = y + y_offset;
-  p.ldy = y_stride0;
+  p.y_batch_stride = y_stride0;
+  p.y_row_stride = y_stride1;
   p.n = n;
   p.m = m;
   sg_run(&p);
 }
 
-/* x [T, K], values [nnz], columns [nnz] (i32, ascending within a row), row_ptr [N + 1], bias [N], y [T, N]. */
-void effc_uk_sparse_csr_linear(EFFC_UK_MEMREF2(const float, x), EFFC_UK_MEMREF1(const float, values),
+/* x [B, S, K], values [nnz], columns [nnz] (i32, ascending within a row), row_ptr [N + 1], bias [N],
+ * y [B, S, N]. */
+void effc_uk_sparse_csr_linear(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF1(const float, values),
                                EFFC_UK_MEMREF1(const int32_t, columns), EFFC_UK_MEMREF1(const int32_t, row_ptr),
-                               EFFC_UK_MEMREF1(const float, bias), EFFC_UK_MEMREF2(float, y)) {
+                               EFFC_UK_MEMREF1(const float, bias), EFFC_UK_MEMREF3(float, y)) {
   sg_problem p = {0};
   p.x = x + x_offset;
-  p.ldx = x_stride0;
-  p.tokens = x_size0;
-  p.in_features = x_size1;
-  p.out_features = y_size1;
+  p.x_batch_stride = x_stride0;
+  p.x_row_stride = x_stride1;
+  p.rows_per_batch = x_size1;
+  p.tokens = x_size0 * x_size1;
+  p.in_features = x_size2;
+  p.out_features = y_size2;
   p.values = values + values_offset;
   p.columns = columns + columns_offset;
   p.row_ptr = row_ptr + row_ptr_offset;
   p.bias = bias + bias_offset;
   p.y = y + y_offset;
-  p.ldy = y_stride0;
+  p.y_batch_stride = y_stride0;
+  p.y_row_stride = y_stride1;
   sg_run(&p);
 }
