@@ -20,18 +20,15 @@
  * gathering, and the FMA ports do only useful work: an N:M layer runs at about the dense FMA rate on
  * n/m of the work.
  *
- * Work is split into (token block, output block) tasks run by effc_uk_parallel_for. Without AVX-512 the same
- * loops are plain C (the compiler vectorises the TB-wide loops); results differ from the AVX-512 path only
- * by FMA rounding.
+ * Work is split into (token block, output block) tasks run by effc_uk_parallel_for. The accumulators are
+ * 16-float vector types (see sg_v16), so one source serves both variants; results differ between CPUs only
+ * by FMA contraction.
  *
  *===----------------------------------------------------------------------===*/
 
 #include "ukernel.h"
 
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 /* Tokens per block (xt's row length; 8 AVX-512 vectors), columns per K chunk (xt chunk = 32 KiB), and
  * output channels per task. */
@@ -69,48 +66,31 @@ static inline float *sg_y_row(const sg_problem *p, int64_t t) {
  * Inner loops: acc[0:TB] += Σ w · xt[k, 0:TB] over a list of stored weights
  *===----------------------------------------------------------------------===*/
 
-#if defined(__AVX512F__)
+/* 16 floats: one AVX-512 register. Written with vector types rather than intrinsics so that both variants
+ * get it: lib/Target compiles the kernels for the model's CPU, which turns these into zmm FMAs where the CPU
+ * has AVX-512 (also when it lacks the BF16 that the `avx512` variant requires) and into narrower vectors
+ * elsewhere; `acc + w * x` contracts to an FMA where the CPU has one. */
+typedef float sg_v16 __attribute__((vector_size(64)));
+typedef float sg_v16_unaligned __attribute__((vector_size(64), aligned(4)));
 
 typedef struct {
-  __m512 v[SG_TB / 16];
+  sg_v16 v[SG_TB / 16];
 } sg_acc;
 
 static inline __attribute__((always_inline)) void sg_load(sg_acc *a, const float *p) {
   for (int i = 0; i < SG_TB / 16; ++i)
-    a->v[i] = _mm512_loadu_ps(p + 16 * i);
+    a->v[i] = *(const sg_v16_unaligned *)(p + 16 * i);
 }
 
 static inline __attribute__((always_inline)) void sg_store(const sg_acc *a, float *p) {
   for (int i = 0; i < SG_TB / 16; ++i)
-    _mm512_storeu_ps(p + 16 * i, a->v[i]);
+    *(sg_v16_unaligned *)(p + 16 * i) = a->v[i];
 }
 
 static inline __attribute__((always_inline)) void sg_fma(sg_acc *a, float w, const float *row) {
-  __m512 wv = _mm512_set1_ps(w);
   for (int i = 0; i < SG_TB / 16; ++i)
-    a->v[i] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(row + 16 * i), a->v[i]);
+    a->v[i] = a->v[i] + w * *(const sg_v16_unaligned *)(row + 16 * i);
 }
-
-#else
-
-typedef struct {
-  float v[SG_TB];
-} sg_acc;
-
-static inline void sg_load(sg_acc *a, const float *p) {
-  for (int i = 0; i < SG_TB; ++i)
-    a->v[i] = p[i];
-}
-static inline void sg_store(const sg_acc *a, float *p) {
-  for (int i = 0; i < SG_TB; ++i)
-    p[i] = a->v[i];
-}
-static inline void sg_fma(sg_acc *a, float w, const float *row) {
-  for (int i = 0; i < SG_TB; ++i)
-    a->v[i] += w * row[i];
-}
-
-#endif
 
 /* One N:M row over groups [g0, g1): n is a compile-time constant where the caller specialises it. */
 static inline __attribute__((always_inline)) void sg_nm_row(float *acc_mem, const float *xt, const float *values,
