@@ -32,9 +32,15 @@
 
 /* Tokens per block (xt's row length; 8 AVX-512 vectors), columns per K chunk (xt chunk = 32 KiB), and
  * output channels per task. */
+#ifndef SG_TB
 #define SG_TB 128
+#endif
+#ifndef SG_KC
 #define SG_KC 64
+#endif
+#ifndef SG_OB
 #define SG_OB 128
+#endif
 
 typedef struct {
   const float *x; /* [batch, rows, K]: token t is row t % rows of batch t / rows */
@@ -123,19 +129,20 @@ static inline void sg_csr_row(float *acc_mem, const float *xt, const float *valu
  * Tasks
  *===----------------------------------------------------------------------===*/
 
-/* Phase 1: xt[block][k, r] = x[block·TB + r, k], zero for tokens past the end. */
-static void sg_transpose_task(void *ctx, int64_t block) {
+/* Phase 1, one task per (token block, SG_KC columns): xt[block][k, r] = x[block·TB + r, k], zero for tokens
+ * past the end. */
+static void sg_transpose_task(void *ctx, int64_t task) {
   const sg_problem *p = (const sg_problem *)ctx;
-  int64_t t0 = block * SG_TB, k_total = p->in_features;
+  int64_t k_total = p->in_features, chunks = (k_total + SG_KC - 1) / SG_KC;
+  int64_t block = task / chunks, k0 = (task % chunks) * SG_KC;
+  int64_t k1 = k0 + SG_KC < k_total ? k0 + SG_KC : k_total;
+  int64_t t0 = block * SG_TB;
   int64_t rows = p->tokens - t0 < SG_TB ? p->tokens - t0 : SG_TB;
   float *xt = p->xt + block * k_total * SG_TB;
-  for (int64_t k0 = 0; k0 < k_total; k0 += 16) {
-    int64_t k1 = k0 + 16 < k_total ? k0 + 16 : k_total;
-    for (int64_t r = 0; r < SG_TB; ++r) {
-      const float *x = r < rows ? sg_x_row(p, t0 + r) : 0;
-      for (int64_t k = k0; k < k1; ++k)
-        xt[k * SG_TB + r] = x ? x[k] : 0.0f;
-    }
+  for (int64_t r = 0; r < SG_TB; ++r) {
+    const float *x = r < rows ? sg_x_row(p, t0 + r) : 0;
+    for (int64_t k = k0; k < k1; ++k)
+      xt[k * SG_TB + r] = x ? x[k] : 0.0f;
   }
 }
 
@@ -199,7 +206,7 @@ static void sg_run(sg_problem *p) {
   int64_t token_blocks = (p->tokens + SG_TB - 1) / SG_TB;
   p->out_blocks = (p->out_features + SG_OB - 1) / SG_OB;
   p->xt = (float *)effc_uk_alloc((uint64_t)(token_blocks * p->in_features * SG_TB) * sizeof(float));
-  effc_uk_parallel_for(sg_transpose_task, p, token_blocks);
+  effc_uk_parallel_for(sg_transpose_task, p, token_blocks * ((p->in_features + SG_KC - 1) / SG_KC));
   effc_uk_parallel_for(sg_task, p, token_blocks * p->out_blocks);
   effc_uk_free(p->xt);
 }
