@@ -94,6 +94,18 @@ std::optional<std::vector<float>> readF32Constant(Value value) {
   return std::nullopt;
 }
 
+/// Whether readF32Constant can read `value`.
+bool isF32Constant(Value value) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!constant || !type || !type.getElementType().isF32() || !type.hasStaticShape())
+    return false;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    return resource.getRawHandle().getBlob() &&
+           resource.getRawHandle().getBlob()->getData().size() == size_t(type.getNumElements()) * sizeof(float);
+  return isa<DenseElementsAttr>(constant.getValue());
+}
+
 /// A constant holding `data`: inline if `asResource` is false, else a dense_resource blob named `name`.
 template <typename T>
 Value buildConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType, ArrayRef<T> data,
@@ -172,17 +184,26 @@ struct EffSparsifyPass : mlir::eff::impl::EffSparsifyPassBase<EffSparsifyPass> {
     module.walk([&](LinearOp op) {
       if (!cast<RankedTensorType>(op.getInput().getType()).getElementType().isF32())
         return;
-      std::optional<std::vector<float>> weight = readF32Constant(op.getWeight());
-      if (!weight)
+      if (!isF32Constant(op.getWeight()))
         return;
       auto type = cast<RankedTensorType>(op.getWeight().getType());
-      targets.push_back({op, std::move(*weight), type.getDimSize(0), type.getDimSize(1)});
+      targets.push_back({op, {}, type.getDimSize(0), type.getDimSize(1)});
     });
+    // Weights are read when needed (all at once only for a global threshold), so that a large model's
+    // weights are not all copied at once.
+    auto load = [](Target &target) {
+      if (target.weight.empty())
+        target.weight = *readF32Constant(target.op.getWeight());
+    };
 
+    // Layer by layer, each weight copy is released once its layer is rewritten.
     if (parsed->structured) {
       bool ok = true;
-      for (Target &target : targets)
+      for (Target &target : targets) {
+        load(target);
         ok &= succeeded(rewriteNM(target, parsed->n, parsed->m));
+        std::vector<float>().swap(target.weight);
+      }
       if (!ok)
         signalPassFailure();
       return;
@@ -192,16 +213,19 @@ struct EffSparsifyPass : mlir::eff::impl::EffSparsifyPassBase<EffSparsifyPass> {
       SmallVector<std::vector<float> *> all;
       int64_t total = 0;
       for (Target &target : targets) {
+        load(target);
         all.push_back(&target.weight);
         total += target.weight.size();
       }
       pruneSmallest(all, int64_t(std::floor(parsed->fraction * double(total))));
-    } else {
-      for (Target &target : targets)
-        pruneSmallest({&target.weight}, int64_t(std::floor(parsed->fraction * double(target.weight.size()))));
     }
-    for (Target &target : targets)
+    for (Target &target : targets) {
+      load(target);
+      if (scope == "layer")
+        pruneSmallest({&target.weight}, int64_t(std::floor(parsed->fraction * double(target.weight.size()))));
       rewriteUnstructured(target);
+      std::vector<float>().swap(target.weight);
+    }
   }
 
   /// Splits each eff.ffn whose weights are all f32 constants into eff.linear ops (and its activation or
@@ -229,13 +253,6 @@ struct EffSparsifyPass : mlir::eff::impl::EffSparsifyPassBase<EffSparsifyPass> {
       op.replaceAllUsesWith(down);
       op.erase();
     }
-  }
-
-  static bool isF32Constant(Value value) {
-    auto constant = value.getDefiningOp<arith::ConstantOp>();
-    auto type = dyn_cast<RankedTensorType>(value.getType());
-    return constant && type && type.getElementType().isF32() && type.hasStaticShape() &&
-           isa<DenseElementsAttr, DenseResourceElementsAttr>(constant.getValue());
   }
 
   /// Replaces `target.op` by an N:M eff.sparse_linear.
