@@ -9,9 +9,9 @@
  * linked into each model that calls them, then compiled for the model's target CPU together with it
  * (lib/Target/Ukernels.cpp). So they are part of the compiled artifact, not of the runtime.
  *
- * Two variants are built: `avx512` (x86-64-v4 with VNNI and BF16: Zen 4, Ice Lake and later) and `generic`
- * (x86-64). Guard intrinsics with the feature macros (__AVX512F__, __AVX512VNNI__, __AVX512BF16__) and keep
- * a portable path that computes the same results.
+ * Two variants are built: `avx512` (x86-64-v4 with VNNI: Ice Lake, Zen 4 and later) and `generic` (x86-64).
+ * Guard intrinsics with the feature macros (__AVX512F__, __AVX512VNNI__) and keep a portable path that computes
+ * the same results. AVX512-BF16 is not assumed (Ice Lake lacks it): a kernel needing it needs a third variant.
  *
  * Calling convention: exported kernels are named effc_uk_<name> and called from IR with func.call. Each
  * memref operand arrives as MLIR's expanded descriptor: (allocated, aligned, offset, sizes..., strides...);

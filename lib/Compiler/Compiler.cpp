@@ -10,7 +10,11 @@
 
 #include "effc/Compiler/Compiler.h"
 
+#include "Calibration.h"
+
 #include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
+#include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
+#include "effc/Dialect/Eff/Transforms/Passes.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/SharedObject.h"
@@ -30,6 +34,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -88,14 +93,20 @@ std::vector<std::string> CompileOptions::compressionPasses() const {
     llvm::SmallVector<std::string> passOptions;
     if (!known->option.empty())
       passOptions.push_back((known->option + "=" + value).str());
-    if (known->takesCalibration && !calibration.empty())
-      passOptions.push_back("calibration=" + calibration);
     std::string spec = known->pass.str();
     if (!passOptions.empty())
       spec += "{" + llvm::join(passOptions, " ") + "}";
     passes.push_back(std::move(spec));
   }
   return passes;
+}
+
+void printCompileReport(const CompileReport &report, llvm::raw_ostream &os) {
+  printModelStatistics(report.statistics, os);
+  if (const std::optional<OutputError> &error = report.outputError)
+    os << llvm::format("output error on the calibration data (first output of '%s', against the uncompressed "
+                       "model):\n  max abs %.4g, mean abs %.4g, cosine %.6f, KL(softmax) %.4g\n",
+                       error->function.c_str(), error->maxAbs, error->meanAbs, error->cosine, error->klDivergence);
 }
 
 OutputKind outputKindForPath(llvm::StringRef path) {
@@ -143,6 +154,25 @@ struct Compiler::Impl {
   void stage(const llvm::Twine &what) {
     if (options.verbose)
       diagnostics << "effc: " << what << "\n";
+  }
+
+  /// Compiles `module`; with `calibrationData`, annotates it with calibration statistics before compressing.
+  LogicalResult compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath, ModelStatistics *statistics,
+                        const std::vector<std::string> &compressionPasses, CalibrationData *calibrationData);
+
+  /// Compiles a copy of `module` (weights read, uncompressed) instrumented with calibration probes, runs it on
+  /// the data and attaches the statistics to `module`'s ops.
+  LogicalResult calibrate(ModuleOp module, CalibrationData &data);
+
+  /// Prints `module` to `path`.
+  LogicalResult writeModule(ModuleOp module, llvm::StringRef path) {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(path, &error);
+    if (!output)
+      return fail(error);
+    module->print(output->os());
+    output->keep();
+    return success();
   }
 
   LogicalResult fail(const llvm::Twine &message) {
@@ -198,22 +228,67 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, l
   return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));
 }
 
-LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
-                                ModelStatistics *statistics) {
+LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath, CompileReport *report) {
   const CompileOptions &options = impl->options;
+  bool dataDriven = llvm::any_of(options.compression, [](const auto &flag) {
+    const CompressionFlag *known = lookupCompressionFlag(flag.first);
+    return known && known->takesCalibration;
+  });
+  // --emit=eff shows the statistics even without a data-driven pass.
+  dataDriven |= kind == OutputKind::Eff;
+  bool measureError = report && !options.compression.empty();
+  std::unique_ptr<CalibrationData> data;
+  if (!options.calibration.empty() && (dataDriven || measureError)) {
+    std::string error;
+    FailureOr<std::unique_ptr<CalibrationData>> read = CalibrationData::read(options.calibration, error);
+    if (failed(read))
+      return impl->fail(error);
+    data = std::move(*read);
+  }
+  if (!data || !measureError)
+    return impl->compile(module, kind, outputPath, report ? &report->statistics : nullptr,
+                         options.compressionPasses(), dataDriven ? data.get() : nullptr);
+  if (kind != OutputKind::SharedObject)
+    return impl->fail("measuring the output error on calibration data (--report with --calibration) needs a "
+                      "shared object output");
+  // The same model uncompressed, as the reference.
+  OwningOpRef<ModuleOp> baseline = module.clone();
+  llvm::SmallString<128> baselinePath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc-baseline", "so", baselinePath))
+    return impl->fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeBaseline(baselinePath);
+  llvm::FileRemover removeBaselineWeights(baselinePath + ".weights");
+  if (failed(impl->compile(module, kind, outputPath, &report->statistics, options.compressionPasses(),
+                           dataDriven ? data.get() : nullptr)))
+    return failure();
+  impl->stage("compiling the uncompressed model to measure the compression error");
+  if (failed(impl->compile(*baseline, kind, baselinePath, nullptr, {}, nullptr)))
+    return failure();
+  std::string error;
+  FailureOr<OutputError> measured =
+      data->measureOutputError(baselinePath, outputPath, report->statistics.function, error);
+  if (failed(measured))
+    return impl->fail(error);
+  report->outputError = *measured;
+  return success();
+}
+
+LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
+                                      ModelStatistics *statistics, const std::vector<std::string> &compressionPasses,
+                                      CalibrationData *calibrationData) {
   std::string error;
   if (!llvm::is_contained(supportedTargets(), llvm::StringRef(options.target)))
-    return impl->fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
+    return fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
                       ")");
   if (options.optLevel > 3)
-    return impl->fail("optimisation level must be 0 to 3, not " + llvm::Twine(options.optLevel));
+    return fail("optimisation level must be 0 to 3, not " + llvm::Twine(options.optLevel));
   TargetOptions targetOptions;
   targetOptions.cpu = options.cpu;
   targetOptions.optLevel = options.optLevel;
   if (failed(checkTargetOptions(targetOptions, error)))
-    return impl->fail(error);
+    return fail(error);
   if (options.externalWeights && kind != OutputKind::SharedObject)
-    return impl->fail("external weights need a shared object output");
+    return fail("external weights need a shared object output");
 
   DefaultTimingManager timingManager;
   timingManager.setEnabled(options.timing);
@@ -225,31 +300,46 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
   pipelineOptions.optLevel = options.optLevel;
   pipelineOptions.weightsFile = options.weightsFile;
   pipelineOptions.baseDir = options.baseDir;
-  pipelineOptions.compression = options.compressionPasses();
-  PassManager compression(&impl->context), lowering(&impl->context);
-  if (failed(buildCompressionPipeline(compression, pipelineOptions, error)) ||
+  pipelineOptions.compression = compressionPasses;
+  PassManager weights(&context), compression(&context), lowering(&context);
+  PipelineOptions weightsOnly;
+  weightsOnly.weightsFile = options.weightsFile;
+  weightsOnly.baseDir = options.baseDir;
+  if (failed(buildCompressionPipeline(weights, weightsOnly, error)) ||
+      failed(addCompressionPasses(compression, pipelineOptions, error)) ||
       failed(buildTargetPipeline(lowering, pipelineOptions, error)))
-    return impl->fail(error);
+    return fail(error);
+  weights.enableTiming(rootTiming);
   compression.enableTiming(rootTiming);
   lowering.enableTiming(rootTiming);
-  impl->stage(pipelineOptions.compression.empty()
-                  ? llvm::Twine("reading weights")
-                  : "reading weights and compressing: " + llvm::join(pipelineOptions.compression, ", "));
-  if (failed(compression.run(module)))
+  stage("reading weights");
+  if (failed(weights.run(module)))
     return failure();
+  if (calibrationData) {
+    stage("calibrating: running the model on " + options.calibration);
+    if (failed(calibrate(module, *calibrationData)))
+      return failure();
+  }
+  if (!compressionPasses.empty()) {
+    stage("compressing: " + llvm::join(compressionPasses, ", "));
+    if (failed(compression.run(module)))
+      return failure();
+  }
   if (statistics)
     *statistics = computeModelStatistics(module);
+  if (kind == OutputKind::Eff)
+    return writeModule(module, outputPath);
   FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
   if (failed(entryPoints))
     return failure();
-  impl->stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
+  stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
   if (failed(lowering.run(module)))
     return failure();
 
   std::string outputError;
   std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &outputError);
   if (!output)
-    return impl->fail(outputError);
+    return fail(outputError);
   if (kind == OutputKind::Mlir) {
     module->print(output->os());
     output->keep();
@@ -257,7 +347,7 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
   }
 
   // LLVM IR with the runtime ABI, optimised for the target CPU.
-  impl->stage("translating to LLVM IR and optimising for --cpu=" + options.cpu);
+  stage("translating to LLVM IR and optimising for --cpu=" + options.cpu);
   TimingScope llvmTiming = rootTiming.nest("LLVM IR + optimisation");
   llvm::LLVMContext llvmContext;
   if (options.externalWeights)
@@ -274,32 +364,57 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
   }
 
   // Machine code.
-  impl->stage("generating machine code");
+  stage("generating machine code");
   TimingScope codegenTiming = rootTiming.nest("Machine code");
   if (kind == OutputKind::Assembly || kind == OutputKind::Object) {
     if (failed(emitMachineCode(**llvmModule, targetOptions, kind == OutputKind::Assembly, output->os(), error)))
-      return impl->fail(error);
+      return fail(error);
     output->keep();
     return success();
   }
   llvm::SmallString<128> objectPath;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc", "o", objectPath))
-    return impl->fail("cannot create a temporary file: " + ec.message());
+    return fail("cannot create a temporary file: " + ec.message());
   llvm::FileRemover removeObject(objectPath);
   {
     std::error_code ec;
     llvm::raw_fd_ostream object(objectPath, ec);
     if (ec)
-      return impl->fail("cannot write " + objectPath + ": " + ec.message());
+      return fail("cannot write " + objectPath + ": " + ec.message());
     if (failed(emitMachineCode(**llvmModule, targetOptions, /*assembly=*/false, object, error)))
-      return impl->fail(error);
+      return fail(error);
   }
   codegenTiming.stop();
-  impl->stage("linking " + outputPath);
+  stage("linking " + outputPath);
   TimingScope linkTiming = rootTiming.nest("Link");
   if (failed(linkSharedObject(objectPath, outputPath, error)))
-    return impl->fail(error);
+    return fail(error);
   output->keep();
+  return success();
+}
+
+LogicalResult Compiler::Impl::calibrate(ModuleOp module, CalibrationData &data) {
+  func::FuncOp entry = calibrationEntryPoint(module);
+  if (!entry)
+    return success();
+  OwningOpRef<ModuleOp> instrumented = module.clone();
+  PassManager probes(&context);
+  probes.addPass(mlir::eff::createEffExposeCalibrationProbesPass());
+  if (failed(probes.run(*instrumented)))
+    return failure();
+  llvm::SmallString<128> path;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("effc-calibration", "so", path))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeInstrumented(path);
+  bool verbose = options.verbose;
+  options.verbose = false; // one "calibrating" stage, not a second compile's worth of lines
+  LogicalResult compiled = compile(*instrumented, OutputKind::SharedObject, path, nullptr, {}, nullptr);
+  options.verbose = verbose;
+  if (failed(compiled))
+    return failure();
+  std::string error;
+  if (failed(data.annotate(module, path, entry.getNumResults(), error)))
+    return fail(error);
   return success();
 }
 

@@ -28,6 +28,9 @@ using namespace mlir;
 namespace effc {
 
 LogicalResult addCompressionPasses(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+  // The textual specs name eff passes, which must be registered for the parser (once per process).
+  static const bool registered = (mlir::eff::registerEffTransformsPasses(), true);
+  (void)registered;
   for (const std::string &spec : options.compression) {
     llvm::raw_string_ostream errorStream(error);
     if (failed(parsePassPipeline(spec, pm, errorStream))) {

@@ -43,7 +43,7 @@ mlir::LogicalResult linkUkernels(llvm::Module &module, const llvm::TargetMachine
     return mlir::success();
 
   const llvm::MCSubtargetInfo *subtarget = machine.getMCSubtargetInfo();
-  bool avx512 = subtarget->checkFeatures("+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512vnni,+avx512bf16");
+  bool avx512 = subtarget->checkFeatures("+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512vnni");
   llvm::StringRef bitcode = avx512 ? llvm::StringRef(reinterpret_cast<const char *>(avx512Bitcode), sizeof(avx512Bitcode))
                                    : llvm::StringRef(reinterpret_cast<const char *>(genericBitcode), sizeof(genericBitcode));
   llvm::Expected<std::unique_ptr<llvm::Module>> kernels = llvm::parseBitcodeFile(

@@ -191,7 +191,9 @@ malformed:
  * Reading
  *===----------------------------------------------------------------------===*/
 
-static effc_status_t read_file(effc_runtime_t *runtime, const char *path, FILE *file, effc_tensor_t **out_tensor) {
+/* Reads one .npy from the current position of `file`, whose data must end exactly at offset `end`. */
+static effc_status_t read_file(effc_runtime_t *runtime, const char *path, FILE *file, uint64_t end,
+                               effc_tensor_t **out_tensor) {
   unsigned char prefix[12];
   size_t got = fread(prefix, 1, 8, file);
   if (got < 8 || memcmp(prefix, k_magic, sizeof(k_magic)))
@@ -230,11 +232,8 @@ static effc_status_t read_file(effc_runtime_t *runtime, const char *path, FILE *
                             "%s: Fortran-order arrays are not supported; save np.ascontiguousarray(arr)", path);
 
   /* Compare the data size with what the shape needs before allocating. */
-  struct stat st;
-  if (fstat(fileno(file), &st) != 0)
-    return effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat %s: %s", path, strerror(errno));
   long offset = ftell(file);
-  uint64_t available = (uint64_t)st.st_size > (uint64_t)offset ? (uint64_t)st.st_size - (uint64_t)offset : 0;
+  uint64_t available = end > (uint64_t)offset ? end - (uint64_t)offset : 0;
   effc_tensor_t *tensor;
   EFFC_RETURN_IF_ERROR(effc_status_annotate(effc_tensor_create(runtime, dtype, header.rank, header.dims, &tensor),
                                             "%s", path));
@@ -263,7 +262,144 @@ effc_status_t effc_npy_read(effc_runtime_t *runtime, const char *path, effc_tens
   if (!file)
     return effc_status_make(errno == ENOENT ? EFFC_STATUS_NOT_FOUND : EFFC_STATUS_UNAVAILABLE, "cannot open %s: %s",
                             path, strerror(errno));
-  effc_status_t status = read_file(runtime, path, file, out_tensor);
+  struct stat st;
+  effc_status_t status =
+      fstat(fileno(file), &st) != 0
+          ? effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat %s: %s", path, strerror(errno))
+          : read_file(runtime, path, file, (uint64_t)st.st_size, out_tensor);
+  fclose(file);
+  return status;
+}
+
+/*===----------------------------------------------------------------------===*
+ * .npz: a zip archive of .npy files, as np.savez writes it (entries stored, not compressed)
+ *===----------------------------------------------------------------------===*/
+
+static uint32_t le16(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8; }
+static uint32_t le32(const unsigned char *p) { return le16(p) | le16(p + 2) << 16; }
+
+void effc_npz_free(effc_npz_entry_t *entries, size_t count) {
+  if (!entries)
+    return;
+  for (size_t i = 0; i < count; ++i) {
+    free(entries[i].name);
+    effc_tensor_release(entries[i].tensor);
+  }
+  free(entries);
+}
+
+/* Reads the archive's entries; `size` is the file's size. */
+static effc_status_t read_archive(effc_runtime_t *runtime, const char *path, FILE *file, uint64_t size,
+                                  size_t *out_count, effc_npz_entry_t **out_entries) {
+  /* The end-of-central-directory record: 22 bytes plus a comment of up to 65535, at the end. */
+  uint64_t tail_size = size < 22 + 65535 ? size : 22 + 65535;
+  unsigned char *tail = malloc(tail_size ? tail_size : 1);
+  if (!tail)
+    return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  if (fseek(file, (long)(size - tail_size), SEEK_SET) || fread(tail, 1, tail_size, file) != tail_size) {
+    free(tail);
+    return effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: read error", path);
+  }
+  long eocd = -1;
+  for (long i = (long)tail_size - 22; i >= 0; --i)
+    if (le32(tail + i) == 0x06054b50u) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0) {
+    free(tail);
+    return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "%s is not a .npz file (no zip directory; truncated?)",
+                            path);
+  }
+  uint32_t count = le16(tail + eocd + 10), directory_size = le32(tail + eocd + 12);
+  uint32_t directory_offset = le32(tail + eocd + 16);
+  free(tail);
+  if (directory_offset == 0xffffffffu || count == 0xffffu)
+    return effc_status_make(EFFC_STATUS_UNIMPLEMENTED, "%s: zip64 archives are not supported", path);
+  if ((uint64_t)directory_offset + directory_size > size)
+    return effc_status_make(EFFC_STATUS_DATA_LOSS, "%s is truncated (zip directory past the end)", path);
+
+  unsigned char *directory = malloc(directory_size ? directory_size : 1);
+  effc_npz_entry_t *entries = calloc(count ? count : 1, sizeof(*entries));
+  effc_status_t status = NULL;
+  if (!directory || !entries)
+    status = effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  else if (fseek(file, (long)directory_offset, SEEK_SET) || fread(directory, 1, directory_size, file) != directory_size)
+    status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: read error", path);
+  size_t filled = 0, at = 0;
+  for (; !status && filled < count; ++filled) {
+    const unsigned char *record = directory + at;
+    if (at + 46 > directory_size || le32(record) != 0x02014b50u) {
+      status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: corrupt zip directory", path);
+      break;
+    }
+    uint32_t method = le16(record + 10), stored = le32(record + 20), name_length = le16(record + 28);
+    uint32_t extra_length = le16(record + 30), comment_length = le16(record + 32), local = le32(record + 42);
+    if (at + 46 + name_length > directory_size) {
+      status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: corrupt zip directory", path);
+      break;
+    }
+    char *name = malloc(name_length + 1);
+    if (!name) {
+      status = effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    memcpy(name, record + 46, name_length);
+    name[name_length] = 0;
+    if (name_length > 4 && !strcmp(name + name_length - 4, ".npy"))
+      name[name_length - 4] = 0; /* entries are named after the arrays */
+    entries[filled].name = name;
+    at += 46 + name_length + extra_length + comment_length;
+    if (method != 0) {
+      status = effc_status_make(EFFC_STATUS_UNIMPLEMENTED,
+                                "%s: array '%s' is compressed; save the file with np.savez, not np.savez_compressed",
+                                path, name);
+      break;
+    }
+    unsigned char header[30];
+    if (fseek(file, (long)local, SEEK_SET) || fread(header, 1, 30, file) != 30 || le32(header) != 0x04034b50u) {
+      status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: corrupt zip entry for array '%s'", path, name);
+      break;
+    }
+    uint64_t data = (uint64_t)local + 30 + le16(header + 26) + le16(header + 28);
+    if (data + stored > size) {
+      status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s is truncated (array '%s')", path, name);
+      break;
+    }
+    if (fseek(file, (long)data, SEEK_SET)) {
+      status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: read error", path);
+      break;
+    }
+    status = effc_status_annotate(read_file(runtime, name, file, data + stored, &entries[filled].tensor),
+                                  "in %s", path);
+  }
+  free(directory);
+  if (status) {
+    effc_npz_free(entries, count);
+    return status;
+  }
+  *out_count = count;
+  *out_entries = entries;
+  return NULL;
+}
+
+effc_status_t effc_npz_read(effc_runtime_t *runtime, const char *path, size_t *out_count,
+                            effc_npz_entry_t **out_entries) {
+  if (out_count)
+    *out_count = 0;
+  if (out_entries)
+    *out_entries = NULL;
+  if (!runtime || !path || !out_count || !out_entries)
+    return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "effc_npz_read: runtime, path and outputs are required");
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return effc_status_make(errno == ENOENT ? EFFC_STATUS_NOT_FOUND : EFFC_STATUS_UNAVAILABLE, "cannot open %s: %s",
+                            path, strerror(errno));
+  struct stat st;
+  effc_status_t status =
+      fstat(fileno(file), &st) != 0
+          ? effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat %s: %s", path, strerror(errno))
+          : read_archive(runtime, path, file, (uint64_t)st.st_size, out_count, out_entries);
   fclose(file);
   return status;
 }

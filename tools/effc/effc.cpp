@@ -10,7 +10,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Compiler/Compiler.h"
-#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -33,13 +32,15 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input .mlir or .mlirbc
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: the input's name with the --emit extension)"),
                                 cl::value_desc("file"), cl::cat(category));
 
-enum class Emit { Mlir, Llvm, Asm, Obj, So };
+enum class Emit { Mlir, Llvm, Asm, Obj, So, Eff };
 cl::opt<Emit> emit("emit", cl::desc("What to write (default: from the output's extension, else so)"),
                    cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR after the pipeline (LLVM dialect)"),
                               clEnumValN(Emit::Llvm, "llvm", "LLVM IR (.ll)"),
                               clEnumValN(Emit::Asm, "asm", "assembly (.s)"),
                               clEnumValN(Emit::Obj, "obj", "object file (.o)"),
-                              clEnumValN(Emit::So, "so", "shared object for the effc runtime (.so)")),
+                              clEnumValN(Emit::So, "so", "shared object for the effc runtime (.so)"),
+                              clEnumValN(Emit::Eff, "eff",
+                                         "eff IR after reading weights, calibration and compression (.mlir)")),
                    cl::cat(category));
 
 enum OptLevel { O0, O1, O2, O3 };
@@ -85,11 +86,13 @@ cl::opt<bool> externalWeights("external-weights",
                                        "embedding them (the runtime maps the file and checks its checksum)"),
                               cl::cat(category));
 cl::opt<std::string> calibrationPath("calibration",
-                                     cl::desc("Calibration inputs (.npz) for the compression passes that use data"),
+                                     cl::desc("Calibration inputs: a .npz (np.savez) with one array per model input, used by --report and "
+                      "the compression passes that use data"),
                                      cl::value_desc("file.npz"), cl::cat(category));
 cl::opt<bool> report("report",
                      cl::desc("Print parameters, weight bytes and FLOPs per token, per layer and in total, of the "
-                              "model as compiled (after compression)"),
+                              "model as compiled (after compression); with --calibration, also the error of the "
+                              "compressed model's output against the uncompressed one on those inputs"),
                      cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
@@ -107,7 +110,7 @@ Emit emitKind() {
 
 std::string defaultOutput(Emit kind) {
   llvm::SmallString<128> path(llvm::sys::path::filename(inputPath));
-  const char *ext[] = {".llvm.mlir", ".ll", ".s", ".o", ".so"};
+  const char *ext[] = {".llvm.mlir", ".ll", ".s", ".o", ".so", ".eff.mlir"};
   llvm::sys::path::replace_extension(path, ext[static_cast<int>(kind)]);
   return std::string(path);
 }
@@ -191,11 +194,11 @@ int main(int argc, char **argv) {
   auto module = compiler.parseFile(inputPath);
   if (failed(module))
     return 1;
-  effc::ModelStatistics statistics;
+  effc::CompileReport compileReport;
   if (failed(compiler.compile(**module, static_cast<effc::OutputKind>(kind), outputPath,
-                              report ? &statistics : nullptr)))
+                              report ? &compileReport : nullptr)))
     return 1;
   if (report)
-    effc::printModelStatistics(statistics, llvm::outs());
+    effc::printCompileReport(compileReport, llvm::outs());
   return 0;
 }

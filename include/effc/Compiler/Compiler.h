@@ -20,12 +20,15 @@
 #ifndef EFFC_COMPILER_COMPILER_H
 #define EFFC_COMPILER_COMPILER_H
 
+#include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,15 +38,14 @@ class raw_ostream;
 
 namespace effc {
 
-struct ModelStatistics;
-
 /// What Compiler::compile writes.
 enum class OutputKind {
   Mlir,        ///< MLIR after the pipeline (LLVM dialect)
   LlvmIr,      ///< LLVM IR with the runtime ABI (.ll)
   Assembly,    ///< target assembly (.s)
   Object,      ///< object file (.o)
-  SharedObject ///< shared object for the effc runtime (.so)
+  SharedObject, ///< shared object for the effc runtime (.so)
+  Eff          ///< eff IR with its weights read and compressed, before lowering
 };
 
 /// The output kind a file name suggests (.mlir, .ll, .s, .o; anything else: a shared object).
@@ -54,12 +56,28 @@ struct CompressionFlag {
   llvm::StringRef flag;   ///< e.g. "quantize"
   llvm::StringRef pass;   ///< e.g. "eff-quantize"
   llvm::StringRef option; ///< the pass option the value goes to; empty for flags without a value
-  bool takesCalibration;  ///< the pass reads --calibration data (its `calibration` option)
+  bool takesCalibration;  ///< the pass uses calibration statistics (`calibration.*` attributes) when given data
   llvm::StringRef help;   ///< one line for --help
 };
 
 /// Every compression flag, in the order --help lists them.
 llvm::ArrayRef<CompressionFlag> compressionFlags();
+
+/// How far the compressed model's first output moves from the uncompressed model's on calibration inputs.
+struct OutputError {
+  std::string function, output;
+  double maxAbs = 0, meanAbs = 0;
+  double cosine = 0;       ///< of the flattened outputs
+  double klDivergence = 0; ///< KL(softmax(uncompressed) || softmax(compressed)) over the last dimension, mean
+};
+
+/// What `effc --report` prints: size and cost after compression and, with calibration data, the error.
+struct CompileReport {
+  ModelStatistics statistics;
+  std::optional<OutputError> outputError;
+};
+
+void printCompileReport(const CompileReport &report, llvm::raw_ostream &os);
 
 struct CompileOptions {
   std::string target = "cpu";
@@ -73,7 +91,8 @@ struct CompileOptions {
   bool externalWeights = false;
   /// Compiler threads: 0 uses every core, 1 disables threading.
   unsigned threads = 0;
-  /// Calibration data (.npz) given to the compression passes that use it.
+  /// Calibration inputs: a .npz (np.savez) with one array per input of the entry point. When a data-driven
+  /// compression is asked for, the model is run on them first and the statistics are attached to its ops.
   std::string calibration;
   /// Compression flags (see compressionFlags()) with their values, in the order the user gave them.
   std::vector<std::pair<std::string, std::string>> compression;
@@ -85,7 +104,7 @@ struct CompileOptions {
   /// message naming the flag if it is unknown or needs a value it was not given.
   mlir::LogicalResult addCompression(llvm::StringRef flag, llvm::StringRef value, std::string &error);
 
-  /// The textual pass specs of `compression`, with `calibration` added where a pass uses it.
+  /// The textual pass specs of `compression`.
   std::vector<std::string> compressionPasses() const;
 };
 
@@ -104,10 +123,11 @@ public:
                                                                  llvm::StringRef bufferName = "<source>");
 
   /// Runs the pipeline of options().target on `module` (modified in place), then writes `kind` to
-  /// `outputPath`. Errors are reported to the diagnostic stream. With `statistics`, fills it with the
-  /// model's size and cost once its weights are read and compressed (what `effc --report` prints).
+  /// `outputPath`. Errors are reported to the diagnostic stream. With `report`, fills in the model's size
+  /// and cost once its weights are read and compressed; if options().calibration is set and the model is
+  /// compressed, also compiles it uncompressed and measures the output error on the calibration inputs.
   mlir::LogicalResult compile(mlir::ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
-                              ModelStatistics *statistics = nullptr);
+                              CompileReport *report = nullptr);
 
 private:
   struct Impl;

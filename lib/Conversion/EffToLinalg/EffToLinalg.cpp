@@ -50,7 +50,13 @@ void inlineLayers(ModuleOp module) {
   for (eff::LayerOp layer : layers) {
     Block &body = layer.getBody().front();
     auto yield = cast<eff::YieldOp>(body.getTerminator());
-    SmallVector<Value> yielded(yield.getValues());
+    // A layer may yield its own arguments (an identity path); those become the layer's inputs.
+    SmallVector<Value> yielded;
+    for (Value value : yield.getValues()) {
+      auto argument = dyn_cast<BlockArgument>(value);
+      yielded.push_back(argument && argument.getOwner() == &body ? layer.getInputs()[argument.getArgNumber()]
+                                                                 : value);
+    }
     rewriter.inlineBlockBefore(&body, layer, layer.getInputs());
     rewriter.replaceOp(layer, yielded);
     rewriter.eraseOp(yield);

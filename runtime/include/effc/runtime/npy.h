@@ -27,6 +27,21 @@ extern "C" {
 /// order, big-endian or unsupported dtype), DATA_LOSS (truncated data or trailing bytes).
 EFFC_API effc_status_t effc_npy_read(effc_runtime_t *runtime, const char *path, effc_tensor_t **out_tensor);
 
+/// One array of a .npz archive.
+typedef struct effc_npz_entry_t {
+  char *name;            /* the array's name (the entry's name without ".npy") */
+  effc_tensor_t *tensor; /* owning */
+} effc_npz_entry_t;
+
+/// Reads every array of the .npz archive at `path` (as np.savez writes it: entries stored uncompressed; not
+/// zip64). On success the caller owns `*out_entries` and releases it with effc_npz_free. Errors: as
+/// effc_npy_read, plus UNIMPLEMENTED for compressed entries or zip64 archives.
+EFFC_API effc_status_t effc_npz_read(effc_runtime_t *runtime, const char *path, size_t *out_count,
+                                     effc_npz_entry_t **out_entries);
+
+/// Releases what effc_npz_read returned.
+EFFC_API void effc_npz_free(effc_npz_entry_t *entries, size_t count);
+
 /// Writes `tensor` to `path` as a version 1.0 .npy file (replacing it).
 EFFC_API effc_status_t effc_npy_write(const effc_tensor_t *tensor, const char *path);
 

@@ -46,6 +46,196 @@ def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::M
 }
 
 //===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def EffExposeCalibrationProbesPass : Pass<"eff-expose-calibration-probes", "::mlir::ModuleOp"> {
+  let summary = "Make the tensors calibration measures extra results of the entry point";
+  let description = [{
+    The first step of calibration (see include/effc/Dialect/Eff/Transforms/CalibrationProbes.h): the output
+    of every `eff.attention`, the expert indices of every `eff.router`, and the input of every `eff.linear`
+    and `eff.ffn` of the entry point become extra results named `calibration_probe_<k>`, in a fixed order
+    (each distinct tensor once). Probes inside an `eff.layer` leave it as extra layer results. The compiler
+    runs the instrumented copy on the calibration inputs and attaches the statistics to the original ops.
+
+    ```mlir
+    // Before:
+    func.func @f(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
+      %y = eff.linear %x, %w : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
+      return %y : tensor<?x4xf32>
+    }
+    // After:
+    func.func @f(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x8xf32> {eff.name = "calibration_probe_0"}) {
+      %y = eff.linear %x, %w : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
+      return %y, %x : tensor<?x4xf32>, tensor<?x8xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "Entry point to instrument (default: the first public function)">,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// Structural compression (issue 4): passes that remove layers, heads, FFN neurons and experts, or fold
+// adapters, by rewriting constant weights. They run right after eff-materialize-parameters.
+//===----------------------------------------------------------------------===//
+
+def EffDropLayersPass : Pass<"eff-drop-layers", "::mlir::ModuleOp"> {
+  let summary = "Remove whole transformer layers (Sajjad et al., \"Poor man's BERT\")";
+  let description = [{
+    Removes `eff.layer` ops from every function of the module, with the same selection in each, so that
+    e.g. `prefill` and `decode` stay consistent. Layers are ordered by their `index` attribute; with `n`
+    layers the strategies of Sajjad et al. are:
+
+    - `top:K`: the last K layers (the paper's best strategy for BERT-like models);
+    - `bottom:K`: the first K layers;
+    - `alternate`: every other layer starting at position 1 (0-based positions 1, 3, 5, ..., i.e. the
+      paper's even-numbered layers when counting from 1); the first layer is always kept;
+    - `symmetric:K`: K consecutive layers from the middle, positions `(n-K)/2 .. (n-K)/2 + K - 1`, keeping
+      the bottom and top layers;
+    - `list:i,j,...`: the layers whose `index` attribute is listed.
+
+    A dropped layer's first result (the residual stream) is replaced by its first operand. Its other results
+    (the KV cache `present_key_<i>`/`present_value_<i>` of a decoder) may only be returned by the function:
+    those function results are removed. Function arguments that only fed dropped layers (`past_key_<i>`...)
+    are removed; a remaining `tensor.dim` of such an argument (the decode step reads the past length from
+    `past_key_0`) is rewired to the argument in the same operand position of the first kept layer.
+
+    The kept layers are renumbered `0 .. n-K-1` in order, and so are the `eff.name`s of the arguments and
+    results that belong to one layer: a name ending in `_<old index>` becomes `_<new index>`
+    (`past_key_3` -> `past_key_1`), so that a generation loop written for an `m`-layer model works unchanged.
+
+    ```mlir
+    // Before (drop "bottom:1"):
+    func.func @decode(%x: tensor<?x1x8xf32>, %pk0: tensor<?x?x8xf32> {eff.name = "past_key_0"}, ...,
+                      %pk1: tensor<?x?x8xf32> {eff.name = "past_key_1"}, ...) -> (...) {
+      %len = tensor.dim %pk0, %c1 : tensor<?x?x8xf32>
+      %h0, %k0, %v0 = eff.layer 0 (%x, %pk0, %pv0) ...
+      %h1, %k1, %v1 = eff.layer 1 (%h0, %pk1, %pv1) ...
+      return %h1, %k0, %v0, %k1, %v1 : ...
+    }
+    // After:
+    func.func @decode(%x: tensor<?x1x8xf32>, %pk1: tensor<?x?x8xf32> {eff.name = "past_key_0"}, ...) -> (...) {
+      %len = tensor.dim %pk1, %c1 : tensor<?x?x8xf32>
+      %h1, %k1, %v1 = eff.layer 0 (%x, %pk1, %pv1) ...
+      return %h1, %k1, %v1 : ...
+    }
+    ```
+
+    #### Input invariant
+    Layers are `eff.layer` ops directly in a function body; each one's first operand and first result are
+    the residual stream, of the same type.
+
+    #### Output IR
+    The same functions without the dropped layers, with fewer arguments and results where the dropped
+    layers had their own. Errors: a malformed spec, `K` larger than the number of layers, a listed index
+    that is not a layer or is listed twice, and a dropped layer's result or argument used in a way that
+    cannot be rewired.
+  }];
+  let options = [
+    Option<"layers", "layers", "std::string", /*default=*/"\"\"",
+           "Layers to drop: top:K, bottom:K, alternate, symmetric:K or list:i,j,...">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def EffPruneHeadsPass : Pass<"eff-prune-heads", "::mlir::ModuleOp"> {
+  let summary = "Structured pruning of attention heads, shrinking the projection weights";
+  let description = [{
+    For every `eff.attention` with `H` query and `Hkv` key/value heads of size `Dh`, removes the
+    `round(fraction · H)` weakest heads (at least one head stays) by slicing the constant weights around it:
+
+    - the query (and, for multi-head attention, key and value) projection: the rows `h·Dh .. h·Dh+Dh-1` of
+      each removed head `h` from the `eff.linear` weight and bias, from LoRA B (`[N, r]`) of an `eff.lora`
+      on it, from an `eff.ia3` vector on it, and the columns of an `eff.prefix` key/value prefix;
+      `eff.rotary` stays per head and gets the new `num_heads`;
+    - the output projection: the same columns of every `eff.linear` weight (and LoRA A) that reads the
+      attention output; the head mask loses the removed entries.
+
+    Scores: by default the squared L2 norm of the head's rows of `Wq` (and `Wk`, `Wv` for multi-head
+    attention) plus its columns of `Wo`. With `calibration=FILE`, the per-head importance vector
+    `layer<i>.head_importance` (`H` values, higher is more important; `i` is the enclosing `eff.layer`'s
+    index) from a `.npz` written by `np.savez` (uncompressed) or a `.safetensors` file. Ties keep the lower head.
+
+    Grouped-query attention (`1 < H/Hkv`): the same number of query heads, `round(fraction · H/Hkv)`, goes
+    from every group (at least one stays per group), so keys, values and the KV cache keep all `Hkv` heads.
+    Multi-head attention (`Hkv = H`): a removed head takes its key and value head with it, so the KV cache
+    gets narrower: the layer results and function results that return it (`present_*`) and the function
+    arguments that feed `past(...)` (`past_*`) are retyped to `[B, P, H'·Dh]`. The selection is a pure
+    function of the weights (or the calibration file), so `prefill` and `decode` stay consistent.
+
+    ```mlir
+    // Before (2 heads of 2 channels, fraction = 0.5):
+    %q = eff.linear %x, %wq, %bq : (tensor<?x?x8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<?x?x4xf32>
+    ...
+    %a = eff.attention %q, %k, %v {num_heads = 2 : i64} : (...) -> tensor<?x?x4xf32>
+    %o = eff.linear %a, %wo : (tensor<?x?x4xf32>, tensor<8x4xf32>) -> tensor<?x?x8xf32>
+    // After (head 0 was the weaker):
+    %q = eff.linear %x, %wq2, %bq2 : (tensor<?x?x8xf32>, tensor<2x8xf32>, tensor<2xf32>) -> tensor<?x?x2xf32>
+    ...
+    %a = eff.attention %q, %k, %v {num_heads = 1 : i64} : (...) -> tensor<?x?x2xf32>
+    %o = eff.linear %a, %wo2 : (tensor<?x?x2xf32>, tensor<8x2xf32>) -> tensor<?x?x8xf32>
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters: projection weights are `arith.constant`s. An attention whose
+    projections are not recognised (an input not computed by a constant `eff.linear` through
+    `eff.lora`/`eff.ia3`/`eff.rotary`/`eff.prefix`, an output not read only by output projections, a KV
+    tensor used elsewhere) is left unchanged with a warning that says why.
+
+    #### Output IR
+    Narrower weights and attention ops, `dense_resource` blobs named `<parameter>.pruned`. Errors: a
+    fraction outside [0, 1], an unreadable calibration file, a missing or mis-sized importance vector.
+  }];
+  let options = [
+    Option<"fraction", "fraction", "double", /*default=*/"0.0",
+           "Fraction of the query heads of each attention to remove">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Per-head importance scores (.npz or .safetensors with layer<i>.head_importance)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def EffPruneFfnPass : Pass<"eff-prune-ffn", "::mlir::ModuleOp"> {
+  let summary = "Structured pruning of FFN neurons, shrinking the FFN weights";
+  let description = [{
+    For every `eff.ffn` (plain, or gated such as Llama's SwiGLU) of width `F`, removes the
+    `round(fraction · F)` weakest intermediate neurons (at least one stays): rows of `W_up`, `b_up` and
+    `W_gate`, and columns of `W_down`. `b_down` and the output are unchanged, so the rest of the model is too.
+
+    Scores: by default `‖W_up[f]‖ · ‖W_down[:, f]‖` (times `‖W_gate[f]‖` when gated), the neuron's weight
+    magnitude on the way in and out. With `calibration=FILE`, the vector `layer<i>.ffn_importance` (`F`
+    values, higher is more important; `i` is the enclosing `eff.layer`'s index) from a `.npz` (`np.savez`)
+    or `.safetensors` file. Ties keep the lower neuron.
+
+    ```mlir
+    // Before (fraction = 0.5):
+    %y = eff.ffn %x up(%wu, %bu) down(%wd, %bd) gelu : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<8x4xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+    // After:
+    %y = eff.ffn %x up(%wu2, %bu2) down(%wd2, %bd) gelu : (tensor<?x8xf32>, tensor<2x8xf32>, tensor<2xf32>, tensor<8x2xf32>, tensor<8xf32>) -> tensor<?x8xf32>
+    ```
+
+    #### Input invariant
+    Runs after eff-materialize-parameters. An FFN whose weights are not constants is left unchanged with a
+    warning. (LoRA and (IA)^3 attach to unfused `eff.linear`s, not to the fused `eff.ffn`; FFNs written as
+    separate linear ops are not pruned by this pass.)
+
+    #### Output IR
+    Narrower FFN weights, `dense_resource` blobs named `<parameter>.pruned`. Errors: a fraction outside
+    [0, 1], an unreadable calibration file, a missing or mis-sized importance vector.
+  }];
+  let options = [
+    Option<"fraction", "fraction", "double", /*default=*/"0.0",
+           "Fraction of the intermediate neurons of each FFN to remove">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Per-neuron importance scores (.npz or .safetensors with layer<i>.ffn_importance)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Sparsity
 //===----------------------------------------------------------------------===//
 
