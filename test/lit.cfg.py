@@ -23,7 +23,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [os.path.join(config.effc_obj_root, "bin"), config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["effc-opt", "effc", "effc-run", ToolSubst("%PYTHON", "/usr/bin/python3")],
+llvm_config.add_tool_substitutions(["effc-opt", "effc", "effc-import", "effc-run", ToolSubst("%PYTHON", "/usr/bin/python3")],
                                    tool_dirs)
 
 # Tests that check x86 machine code (test/effc/emit-asm-x86.mlir).

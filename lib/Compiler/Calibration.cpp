@@ -55,7 +55,8 @@ using TensorPtr = std::unique_ptr<effc_tensor_t, TensorDeleter>;
 
 /// Runs `function` of the module at `path` on the calibration arrays; returns every output.
 FailureOr<std::vector<TensorPtr>> runModule(effc_runtime_t *runtime, llvm::StringRef path, llvm::StringRef function,
-                                            effc_npz_entry_t *entries, size_t count, std::string &error) {
+                                            effc_npz_entry_t *entries, size_t count, std::string &error,
+                                            std::string *firstOutputName = nullptr) {
   effc_module_t *rawModule = nullptr;
   if (failedWith(effc_module_load(runtime, path.str().c_str(), &rawModule), "loading " + path, error))
     return failure();
@@ -79,6 +80,8 @@ FailureOr<std::vector<TensorPtr>> runModule(effc_runtime_t *runtime, llvm::Strin
     }
     inputs.push_back(entry->tensor);
   }
+  if (firstOutputName && effc_function_num_outputs(fn) > 0)
+    *firstOutputName = effc_function_output(fn, 0).name;
   std::vector<effc_tensor_t *> raw(effc_function_num_outputs(fn), nullptr);
   if (failedWith(effc_function_invoke(fn, inputs.data(), inputs.size(), raw.data(), raw.size()),
                  "running '" + function + "' on the calibration data", error))
@@ -218,8 +221,9 @@ LogicalResult CalibrationData::annotate(ModuleOp module, llvm::StringRef instrum
 FailureOr<OutputError> CalibrationData::measureOutputError(llvm::StringRef baselinePath, llvm::StringRef modulePath,
                                                            llvm::StringRef function, std::string &error) {
   effc_runtime_t *runtime = impl->runtime.get();
+  std::string outputName;
   FailureOr<std::vector<TensorPtr>> referenceOutputs =
-      runModule(runtime, baselinePath, function, impl->entries, impl->count, error);
+      runModule(runtime, baselinePath, function, impl->entries, impl->count, error, &outputName);
   if (failed(referenceOutputs))
     return failure();
   FailureOr<std::vector<TensorPtr>> compressedOutputs =
@@ -241,6 +245,7 @@ FailureOr<OutputError> CalibrationData::measureOutputError(llvm::StringRef basel
 
   OutputError result;
   result.function = function.str();
+  result.output = outputName;
   const float *x = static_cast<const float *>(effc_tensor_data(a));
   const float *y = static_cast<const float *>(effc_tensor_data(b));
   int64_t n = effc_tensor_num_elements(a), rowLength = shapeA.back();

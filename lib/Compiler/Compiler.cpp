@@ -15,6 +15,7 @@
 #include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
+#include "effc/Import/HuggingFace.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/SharedObject.h"
@@ -55,7 +56,7 @@ llvm::ArrayRef<CompressionFlag> compressionFlags() {
       {"prune-experts", "eff-prune-experts", "experts", true,
        "Prune N experts per MoE layer (least used), or list:i,j,..."},
       {"sparsity", "eff-sparsify", "pattern", false, "Sparsify weights: N:M (e.g. 2:4) or unstructured:FRACTION"},
-      {"quantize", "eff-quantize", "scheme", true, "Quantize weights: int8, int4[:gGROUP], lut:BITS or bf16"},
+      {"quantize", "eff-quantize", "scheme", true, "Quantize weights: int8[:static], int4[:gGROUP][:asym], lut:BITS[:gGROUP] or bf16"},
       {"merge-adapters", "eff-merge-adapters", "", false, "Fold LoRA, (IA)^3 and prefix/prompt adapters into the base"},
       {"keep-adapters", "eff-keep-adapters", "", false,
        "Keep adapter weights as run-time inputs (one base, many adapters)"},
@@ -104,9 +105,10 @@ std::vector<std::string> CompileOptions::compressionPasses() const {
 void printCompileReport(const CompileReport &report, llvm::raw_ostream &os) {
   printModelStatistics(report.statistics, os);
   if (const std::optional<OutputError> &error = report.outputError)
-    os << llvm::format("output error on the calibration data (first output of '%s', against the uncompressed "
-                       "model):\n  max abs %.4g, mean abs %.4g, cosine %.6f, KL(softmax) %.4g\n",
-                       error->function.c_str(), error->maxAbs, error->meanAbs, error->cosine, error->klDivergence);
+    os << llvm::format("output error on the calibration data ('%s' of '%s', against the uncompressed model):\n"
+                       "  max abs %.4g, mean abs %.4g, cosine %.6f, KL(softmax) %.4g\n",
+                       error->output.c_str(), error->function.c_str(), error->maxAbs, error->meanAbs,
+                       error->cosine, error->klDivergence);
 }
 
 OutputKind outputKindForPath(llvm::StringRef path) {
@@ -134,9 +136,6 @@ struct Compiler::Impl {
   }
 
   static DialectRegistry makeRegistry() {
-    // Compression passes are parsed from their textual specs, so they must be registered (once).
-    static const bool passesRegistered = (effc::registerAllPasses(), true);
-    (void)passesRegistered;
     DialectRegistry registry;
     mlir::registerAllDialects(registry);
     registerAllExtensions(registry);
@@ -209,6 +208,13 @@ Compiler::~Compiler() = default;
 const CompileOptions &Compiler::options() const { return impl->options; }
 
 FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
+  if (llvm::sys::fs::is_directory(path)) {
+    // A Hugging Face model folder: its weights files are named relative to it.
+    impl->stage("importing " + path);
+    if (impl->options.baseDir.empty())
+      impl->options.baseDir = path.str();
+    return effc::importHuggingFace(&impl->context, path);
+  }
   impl->stage("parsing " + path);
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &error);

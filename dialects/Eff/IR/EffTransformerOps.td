@@ -37,9 +37,21 @@ def Eff_ParameterOp : Eff_Op<"parameter", [Pure]> {
     ```mlir
     %w = eff.parameter "encoder.layer.0.attention.query.weight" : tensor<768x768xf32>
     ```
+    Imported checkpoints that store a weight in another layout are read through a view, so the IR still sees
+    the `[N, K]` weights the ops expect: `transpose` reads a 2-D stored tensor transposed (GPT-2's Conv1D keeps
+    `[K, N]`), `row_offset` takes the result's rows from that row on (the query, key and value parts of a fused
+    projection), and `stack` names the stored tensors to stack along a new leading dimension (one per expert;
+    `name` then only names the result).
+
+    ```mlir
+    %k = eff.parameter "h.0.attn.c_attn.weight" {transpose, row_offset = 768 : i64} : tensor<768x768xf32>
+    %up = eff.parameter "layers.0.w3" {stack = ["layers.0.experts.0.w3.weight", "layers.0.experts.1.w3.weight"]}
+        : tensor<2x14336x4096xf32>
+    ```
     See docs/spec/eff.md#effparameter.
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<StrArrayAttr>:$stack, UnitAttr:$transpose,
+                   OptionalAttr<I64Attr>:$row_offset);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;

@@ -37,6 +37,7 @@ void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns) {
   populateAttentionLoweringPatterns(patterns);
   populateAdapterLoweringPatterns(patterns);
   populateMoELoweringPatterns(patterns);
+  populateQuantizedLoweringPatterns(patterns);
   populateSparseLoweringPatterns(patterns);
 }
 

@@ -116,6 +116,50 @@ Value unflattenFromMatrix(OpBuilder &b, Location loc, Value matrix, Value like) 
                                        ArrayRef<ReassociationIndices>{leading, {rank - 1}}, outputShape);
 }
 
+/// The reassociation between a rank-`rank` tensor and its [B, S, K] view.
+static SmallVector<ReassociationIndices> threeDimGroups(int64_t rank) {
+  if (rank == 1)
+    return {{0, 1, 2}};
+  if (rank == 2)
+    return {{0, 1}, {2}};
+  ReassociationIndices middle;
+  for (int64_t i = 1; i < rank - 1; ++i)
+    middle.push_back(i);
+  return {{0}, middle, {rank - 1}};
+}
+
+Value flattenTo3D(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  int64_t rank = type.getRank();
+  if (rank == 3)
+    return tensor;
+  if (rank > 3)
+    return tensor::CollapseShapeOp::create(b, loc, tensor, threeDimGroups(rank));
+  // Rank 1 and 2 gain unit dimensions: one dynamic size at most per group.
+  SmallVector<int64_t> shape(3 - rank, 1);
+  llvm::append_range(shape, type.getShape());
+  SmallVector<OpFoldResult> sizes(3 - rank, b.getIndexAttr(1));
+  llvm::append_range(sizes, getSizes(b, loc, tensor));
+  return tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), tensor,
+                                       threeDimGroups(rank), sizes);
+}
+
+Value unflattenFrom3D(OpBuilder &b, Location loc, Value result, Value like) {
+  auto likeType = cast<RankedTensorType>(like.getType());
+  auto resultType = cast<RankedTensorType>(result.getType());
+  int64_t rank = likeType.getRank();
+  if (rank == 3)
+    return result;
+  SmallVector<int64_t> shape(likeType.getShape());
+  shape.back() = resultType.getDimSize(2);
+  auto type = RankedTensorType::get(shape, resultType.getElementType());
+  if (rank < 3)
+    return tensor::CollapseShapeOp::create(b, loc, type, result, threeDimGroups(rank));
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, like);
+  sizes.back() = tensor::getMixedSize(b, loc, result, 2);
+  return tensor::ExpandShapeOp::create(b, loc, type, result, threeDimGroups(rank), sizes);
+}
+
 Value buildTranspose(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> permutation) {
   if (llvm::equal(permutation, llvm::seq<int64_t>(0, permutation.size())))
     return input;

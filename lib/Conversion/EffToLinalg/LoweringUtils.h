@@ -52,6 +52,16 @@ mlir::Value flattenToMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value 
 /// Views `[M, N]` as `like`'s leading dimensions followed by `N`: the inverse of flattenToMatrix.
 mlir::Value unflattenFromMatrix(mlir::OpBuilder &b, mlir::Location loc, mlir::Value matrix, mlir::Value like);
 
+/// Views `[..., K]` as `[B, S, K]`: rank 3 as it is, lower ranks with leading unit dimensions, higher ranks
+/// with their middle dimensions folded into S. Unlike flattenToMatrix, the inverse (unflattenFrom3D) never
+/// needs an expand_shape with two dynamic sizes in one group, which LLVM 22 cannot lower to memrefs
+/// (llvm/llvm-project#186830), so kernels that take activations as buffers use this view.
+mlir::Value flattenTo3D(mlir::OpBuilder &b, mlir::Location loc, mlir::Value tensor);
+
+/// Views a `[B, S, N]` result of a `[..., K]` activation `like` as `like`'s leading dimensions followed by
+/// `N`: the inverse of flattenTo3D.
+mlir::Value unflattenFrom3D(mlir::OpBuilder &b, mlir::Location loc, mlir::Value result, mlir::Value like);
+
 /// `input` with its dimensions permuted (`linalg.transpose`; `input` itself for the identity).
 mlir::Value buildTranspose(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
                            llvm::ArrayRef<int64_t> permutation);

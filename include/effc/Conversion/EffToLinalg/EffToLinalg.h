@@ -26,6 +26,8 @@ void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.router, eff.experts, eff.residual_moe.
 void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.quantized_linear (micro-kernel calls).
+void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.sparse_linear (Sparse.cpp).
 void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)

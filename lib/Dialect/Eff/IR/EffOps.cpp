@@ -32,6 +32,17 @@ LogicalResult ParameterOp::verify() {
   // eff_parameter_c1 (eff_parameter_c2 is the result's ODS type constraint)
   if (getName().empty())
     return emitOpError("requires a non-empty parameter name");
+  // eff_parameter_c3, eff_parameter_c4
+  int64_t rank = cast<RankedTensorType>(getType()).getRank() - (getStack() ? 1 : 0);
+  if (getStack() && (getStack()->empty() || cast<RankedTensorType>(getType()).getDimSize(0) !=
+                                                static_cast<int64_t>(getStack()->size())))
+    return emitOpError("stacks ") << (getStack() ? getStack()->size() : 0)
+                                  << " tensors, but its leading dimension is " << cast<RankedTensorType>(getType()).getDimSize(0);
+  if (getTranspose() && rank != 2)
+    return emitOpError("reads a transposed tensor, which must be 2-D, but each part has rank ") << rank;
+  std::optional<int64_t> rowOffset = getRowOffset();
+  if (rowOffset && (rank < 1 || *rowOffset < 0))
+    return emitOpError("has row_offset ") << *rowOffset << ", which needs a non-negative offset into parts of rank >= 1";
   return success();
 }
 

@@ -26,6 +26,32 @@ func.func @parameter$dynamic_shape() -> tensor<?xf32> {
 
 // -----
 
+// eff_parameter_c3
+func.func @parameter$stack_count() -> tensor<3x4xf32> {
+  // expected-error @+1 {{'eff.parameter' op stacks 2 tensors, but its leading dimension is 3}}
+  %w = eff.parameter "w" {stack = ["w.0", "w.1"]} : tensor<3x4xf32>
+  return %w : tensor<3x4xf32>
+}
+
+// -----
+
+// eff_parameter_c4
+func.func @parameter$transpose_rank() -> tensor<2x3x4xf32> {
+  // expected-error @+1 {{'eff.parameter' op reads a transposed tensor, which must be 2-D, but each part has rank 3}}
+  %w = eff.parameter "w" {transpose} : tensor<2x3x4xf32>
+  return %w : tensor<2x3x4xf32>
+}
+
+// -----
+
+func.func @parameter$negative_row_offset() -> tensor<4xf32> {
+  // expected-error @+1 {{'eff.parameter' op has row_offset -1, which needs a non-negative offset into parts of rank >= 1}}
+  %w = eff.parameter "w" {row_offset = -1 : i64} : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // eff.embedding
 //===----------------------------------------------------------------------===//

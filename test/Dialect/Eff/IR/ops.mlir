@@ -25,6 +25,18 @@ func.func @parameter$bf16_with_attr() -> tensor<4xbf16> {
 
 // -----
 
+// CHECK-LABEL: func.func @parameter$views() -> (tensor<8x16xf32>, tensor<2x8x16xf32>) {
+// CHECK-NEXT:    %[[K:.*]] = eff.parameter "h.0.attn.c_attn.weight" {row_offset = 16 : i64, transpose} : tensor<8x16xf32>
+// CHECK-NEXT:    %[[E:.*]] = eff.parameter "experts.w1" {stack = ["experts.0.w1.weight", "experts.1.w1.weight"]} : tensor<2x8x16xf32>
+// CHECK-NEXT:    return %[[K]], %[[E]] : tensor<8x16xf32>, tensor<2x8x16xf32>
+func.func @parameter$views() -> (tensor<8x16xf32>, tensor<2x8x16xf32>) {
+  %k = eff.parameter "h.0.attn.c_attn.weight" {transpose, row_offset = 16 : i64} : tensor<8x16xf32>
+  %e = eff.parameter "experts.w1" {stack = ["experts.0.w1.weight", "experts.1.w1.weight"]} : tensor<2x8x16xf32>
+  return %k, %e : tensor<8x16xf32>, tensor<2x8x16xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @embedding$token(
 // CHECK-SAME:    %[[TABLE:.*]]: tensor<100x16xf32>, %[[IDS:.*]]: tensor<2x8xi64>) -> tensor<2x8x16xf32> {
 // CHECK-NEXT:    %[[E:.*]] = eff.embedding token %[[TABLE]][%[[IDS]]] : (tensor<100x16xf32>, tensor<2x8xi64>) -> tensor<2x8x16xf32>

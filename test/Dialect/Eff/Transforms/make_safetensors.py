@@ -68,6 +68,21 @@ def main():
     write(join("bad_offsets.safetensors"), {"w": {"dtype": "F32", "shape": [2], "data_offsets": [8, 0]}}, eight)
     write(join("bad_dtype.safetensors"), {"w": {"dtype": "C64", "shape": [2], "data_offsets": [0, 8]}}, eight)
     write(join("size_mismatch.safetensors"), {"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, eight)
+    # A sharded checkpoint: shard_a.safetensors holds a = [1, 2], conv f32 [2, 3] = [[1, 2, 3], [4, 5, 6]] (a
+    # GPT-2 Conv1D weight, stored [in, out]) and e0 f32 [1, 2] = [[5, 6]]; shard_b.safetensors holds b = [3, 4] and
+    # e1 f32 [1, 2] = [[7, 8]]; dup_a.safetensors holds another a.
+    def tensors_file(name, tensors):
+        header, data = {}, b""
+        for tensor, shape, values in tensors:
+            raw = struct.pack(f"<{len(values)}f", *values)
+            header[tensor] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+            data += raw
+        write(join(name), header, data)
+
+    tensors_file("shard_a.safetensors", [("a", [2], [1, 2]), ("conv", [2, 3], [1, 2, 3, 4, 5, 6]),
+                                         ("e0", [1, 2], [5, 6])])
+    tensors_file("shard_b.safetensors", [("b", [2], [3, 4]), ("e1", [1, 2], [7, 8])])
+    tensors_file("dup_a.safetensors", [("a", [2], [9, 9])])
     # The data section ends before the tensor does.
     write(join("truncated_data.safetensors"), {"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, eight)
 

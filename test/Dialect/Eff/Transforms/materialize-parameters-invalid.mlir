@@ -194,3 +194,89 @@ module attributes {eff.weights = "size_mismatch.safetensors"} {
     return %w : tensor<3xf32>
   }
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Sharded checkpoints and parameter views
+//===----------------------------------------------------------------------===//
+
+module attributes {eff.weights = ["shard_a.safetensors", "dup_a.safetensors"]} {
+  func.func @in_two_shards() -> tensor<2xf32> {
+    // expected-error-re @+1 {{'eff.parameter' op parameter 'a' is in two weights files, {{.*}}shard_a.safetensors and {{.*}}dup_a.safetensors}}
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+module attributes {eff.weights = ["shard_a.safetensors", "shard_b.safetensors"]} {
+  func.func @in_no_shard() -> tensor<2xf32> {
+    // expected-error-re @+1 {{'eff.parameter' op parameter 'c' is not in weights files {{.*}}shard_a.safetensors {{.*}}shard_b.safetensors{{$}}}}
+    %c = eff.parameter "c" : tensor<2xf32>
+    return %c : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error-re @+1 {{{{.*}}absent.safetensors: cannot open weights file: No such file or directory}}
+module attributes {eff.weights = ["shard_a.safetensors", "absent.safetensors"]} {
+  func.func @missing_shard() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{eff.weights must be a file name or an array of file names, but has element 1 : i64}}
+module attributes {eff.weights = ["shard_a.safetensors", 1]} {
+  func.func @not_a_name() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{eff.weights is an empty array of file names}}
+module attributes {eff.weights = []} {
+  func.func @no_names() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{eff.weights must be a file name or an array of file names, not 7 : i64}}
+module attributes {eff.weights = 7} {
+  func.func @not_a_file_name() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// The view's shape is checked against the stored tensor: conv^T is [3, 2], so rows 2 and 3 do not exist.
+module attributes {eff.weights = ["shard_a.safetensors"]} {
+  func.func @view_out_of_range() -> tensor<2x2xf32> {
+    // expected-error-re @+1 {{'eff.parameter' op parameter 'conv' is F32 [2, 3] in {{.*}}shard_a.safetensors, but the IR declares 'tensor<2x2xf32>' (each part [2, 2] transposed from row 2)}}
+    %w = eff.parameter "conv" {transpose, row_offset = 2 : i64} : tensor<2x2xf32>
+    return %w : tensor<2x2xf32>
+  }
+}
+
+// -----
+
+// A stacked part with the wrong shape is named.
+module attributes {eff.weights = ["shard_a.safetensors", "shard_b.safetensors"]} {
+  func.func @stack_part_shape() -> tensor<2x2x1xf32> {
+    // expected-error-re @+1 {{'eff.parameter' op parameter 'e0' is F32 [1, 2] in {{.*}}shard_a.safetensors, but the IR declares 'tensor<2x2x1xf32>' (each part [2, 1])}}
+    %e = eff.parameter "experts" {stack = ["e0", "e1"]} : tensor<2x2x1xf32>
+    return %e : tensor<2x2x1xf32>
+  }
+}

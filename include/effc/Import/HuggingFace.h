@@ -1,0 +1,46 @@
+//===- HuggingFace.h - import Hugging Face model folders --------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Imports a Hugging Face model folder (config.json and one or more *.safetensors files, sharded ones with
+// model.safetensors.index.json) into `eff` IR. The architecture comes from config.json ("architectures", else
+// "model_type"); each weight becomes an `eff.parameter` naming the checkpoint's tensor, so the weights stay in
+// the (memory-mapped) safetensors files until eff-materialize-parameters reads them. The module's
+// `eff.weights` names the weights files relative to the folder.
+//
+// Every parameter's shape is checked against the one config.json implies when importing, so an inconsistent
+// folder fails here with the tensor's name, not later.
+//
+//   effc::importHuggingFace(context, "bert-base/")  // -> module { func.func @main(%input_ids, ...) }
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef EFFC_IMPORT_HUGGINGFACE_H
+#define EFFC_IMPORT_HUGGINGFACE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace effc {
+
+/// The architectures importHuggingFace supports, as config.json's "architectures" names them.
+llvm::ArrayRef<llvm::StringRef> supportedHuggingFaceArchitectures();
+
+/// True if `path` is a directory holding a config.json (a folder to import rather than an IR file).
+bool isHuggingFaceFolder(llvm::StringRef path);
+
+/// Imports the model folder `dir`. Encoders get `@main(input_ids, attention_mask[, token_type_ids]) ->
+/// last_hidden_state`; decoders `@prefill(input_ids) -> (logits, present_key_<i>, present_value_<i>...)` and
+/// `@decode(input_ids [batch, 1], past_key_<i>, past_value_<i>...) -> (logits, present...)` with a KV cache.
+/// Errors are reported to `context`'s diagnostic handler (at config.json's location) and return failure.
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importHuggingFace(mlir::MLIRContext *context,
+                                                                   llvm::StringRef dir);
+
+} // namespace effc
+
+#endif // EFFC_IMPORT_HUGGINGFACE_H

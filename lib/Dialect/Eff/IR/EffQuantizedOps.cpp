@@ -1,0 +1,145 @@
+//===- EffQuantizedOps.cpp - shape rules of eff.quantized_linear ----------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Result type and verification of eff.quantized_linear: which side operands and attributes each scheme
+// takes, and the exact lengths of the packed operands (docs/spec/eff.md#effquantized_linear, constraints
+// eff_quantized_linear_c1..c6).
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Dialect/Eff/IR/EffOps.h"
+
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+using namespace mlir::eff;
+
+namespace {
+
+/// Reports "'eff.quantized_linear' op <message>" at `loc` (silently fails without a location).
+struct Diagnoser {
+  std::optional<Location> loc;
+  template <typename... Args>
+  LogicalResult fail(const Args &...args) const {
+    if (loc) {
+      InFlightDiagnostic diag = emitError(*loc) << "'eff.quantized_linear' op ";
+      (diag << ... << args);
+    }
+    return failure();
+  }
+};
+
+int64_t lengthOf(Value value) { return cast<RankedTensorType>(value.getType()).getDimSize(0); }
+
+/// Requires `value` to be present (or absent) as the scheme says, and of length `expected` when present.
+LogicalResult checkOperand(const Diagnoser &d, Value value, StringRef name, bool required, bool allowed,
+                           int64_t expected, StringRef scheme) {
+  if (!value) {
+    if (required)
+      return d.fail("scheme ", scheme, " requires operand '", name, "'");
+    return success();
+  }
+  if (!allowed)
+    return d.fail("scheme ", scheme, " takes no operand '", name, "'");
+  int64_t length = lengthOf(value);
+  if (!ShapedType::isDynamic(length) && length != expected)
+    return d.fail(name, " has ", length, " elements, but scheme ", scheme, " with these features needs ",
+                  expected);
+  return success();
+}
+
+} // namespace
+
+LogicalResult QuantizedLinearOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+                                                  SmallVectorImpl<Type> &results) {
+  Diagnoser d{loc};
+  auto input = cast<RankedTensorType>(adaptor.getInput().getType());
+  int64_t k = adaptor.getInFeatures(), n = adaptor.getOutFeatures();
+  // eff_quantized_linear_c1
+  if (k < 1 || n < 1)
+    return d.fail("in_features and out_features must be >= 1, got ", k, " and ", n);
+  if (input.getRank() < 1)
+    return d.fail("input must have rank >= 1, got a rank-0 tensor");
+  int64_t inputK = input.getDimSize(input.getRank() - 1);
+  if (!ShapedType::isDynamic(inputK) && inputK != k)
+    return d.fail("input has ", inputK, " features, but in_features is ", k);
+
+  QuantScheme scheme = adaptor.getScheme();
+  StringRef name = stringifyQuantScheme(scheme);
+  int64_t np = (n + 15) / 16 * 16;
+  std::optional<int64_t> group = adaptor.getGroupSize(), bits = adaptor.getBits();
+  bool grouped = scheme == QuantScheme::int4 || scheme == QuantScheme::lut;
+  // eff_quantized_linear_c2
+  if (grouped && !group)
+    return d.fail("scheme ", name, " requires attribute 'group_size'");
+  if (!grouped && group)
+    return d.fail("scheme ", name, " takes no attribute 'group_size'");
+  if ((scheme == QuantScheme::lut) != bits.has_value())
+    return d.fail(bits ? "only scheme lut takes attribute 'bits'" : "scheme lut requires attribute 'bits'");
+  if ((adaptor.getInputScale() || adaptor.getInputZeroPoint()) && scheme != QuantScheme::int8)
+    return d.fail("only scheme int8 takes static activation attributes 'input_scale' and 'input_zero_point'");
+  if (adaptor.getInputScale().has_value() != adaptor.getInputZeroPoint().has_value())
+    return d.fail("'input_scale' and 'input_zero_point' go together");
+  if (auto scale = adaptor.getInputScale(); scale && !(scale->convertToFloat() > 0.0f))
+    return d.fail("input_scale must be > 0");
+  if (auto zero = adaptor.getInputZeroPoint(); zero && (*zero < 0 || *zero > 255))
+    return d.fail("input_zero_point must be in [0, 255], got ", *zero);
+  // eff_quantized_linear_c3
+  if (group) {
+    int64_t multiple = scheme == QuantScheme::lut ? 8 : 2;
+    if (*group < multiple || *group % multiple != 0)
+      return d.fail("group_size must be a positive multiple of ", multiple, " for scheme ", name, ", got ", *group);
+    if (k % *group != 0)
+      return d.fail("group_size ", *group, " does not divide in_features ", k);
+  }
+  if (bits && (*bits < 1 || *bits > 4))
+    return d.fail("bits must be in [1, 4], got ", *bits);
+
+  // eff_quantized_linear_c4: the packed weight's element type and length.
+  Type packedElement = cast<RankedTensorType>(adaptor.getPacked().getType()).getElementType();
+  Type expectedElement = scheme == QuantScheme::bf16 ? Type(BFloat16Type::get(ctx)) : IntegerType::get(ctx, 8);
+  if (packedElement != expectedElement)
+    return d.fail("packed weight of scheme ", name, " must have element type ", expectedElement, ", got ",
+                  packedElement);
+  int64_t packedLength = 0, scaleLength = 0;
+  switch (scheme) {
+  case QuantScheme::int8:
+    packedLength = np * ((k + 3) / 4 * 4);
+    scaleLength = np;
+    break;
+  case QuantScheme::int4:
+    packedLength = np * k / 2;
+    scaleLength = np * (k / *group);
+    break;
+  case QuantScheme::lut:
+    packedLength = np * *bits * k / 8;
+    scaleLength = np * (k / *group) * *bits;
+    break;
+  case QuantScheme::bf16:
+    packedLength = np * ((k + 1) / 2 * 2);
+    break;
+  }
+  if (failed(checkOperand(d, adaptor.getPacked(), "packed", true, true, packedLength, name)))
+    return failure();
+  // eff_quantized_linear_c5: side operands by scheme.
+  bool scaled = scheme != QuantScheme::bf16;
+  if (failed(checkOperand(d, adaptor.getScales(), "scales", scaled, scaled, scaleLength, name)) ||
+      failed(checkOperand(d, adaptor.getZeroPoints(), "zero_points", false, scheme == QuantScheme::int4,
+                          scaleLength, name)) ||
+      failed(checkOperand(d, adaptor.getColumnSums(), "column_sums", scheme == QuantScheme::int8,
+                          scheme == QuantScheme::int8, np, name)))
+    return failure();
+  // eff_quantized_linear_c6
+  if (Value bias = adaptor.getBias()) {
+    int64_t length = lengthOf(bias);
+    if (!ShapedType::isDynamic(length) && length != n)
+      return d.fail("bias has ", length, " elements, but out_features is ", n);
+  }
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() = n;
+  results.push_back(RankedTensorType::get(shape, Float32Type::get(ctx)));
+  return success();
+}

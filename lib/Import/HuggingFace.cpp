@@ -1,0 +1,729 @@
+//===- HuggingFace.cpp - import Hugging Face model folders -----------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The importer builds the same op structure as examples/models.py (known to match PyTorch): BERT as a post-LN
+// encoder, GPT-2, Llama and Mixtral as pre-norm decoders with a prefill function and a decode function that
+// extends a KV cache (the layout of examples/gpt_tiny.mlir). Weights are `eff.parameter`s named as in the
+// checkpoint; layouts that differ from eff's `[N, K]` (GPT-2's Conv1D `[K, N]` and fused QKV, Mixtral's
+// per-expert tensors) are read through the parameter's view attributes (transpose, row_offset, stack).
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Import/HuggingFace.h"
+
+#include "effc/Dialect/Eff/IR/EffOps.h"
+#include "effc/Support/Safetensors.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::eff;
+namespace json = llvm::json;
+
+namespace effc {
+
+llvm::ArrayRef<llvm::StringRef> supportedHuggingFaceArchitectures() {
+  static const llvm::StringRef names[] = {"BertModel", "GPT2LMHeadModel", "LlamaForCausalLM",
+                                          "MixtralForCausalLM"};
+  return names;
+}
+
+bool isHuggingFaceFolder(llvm::StringRef path) {
+  SmallString<256> config(path);
+  llvm::sys::path::append(config, "config.json");
+  return llvm::sys::fs::is_directory(path) && llvm::sys::fs::exists(config);
+}
+
+namespace {
+
+std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// A model folder: its config.json and the tensors of its safetensors files (mapped, headers parsed).
+class ModelFolder {
+public:
+  ModelFolder(MLIRContext *context, StringRef dir) : context(context), dir(dir.str()) {
+    SmallString<256> config(dir);
+    llvm::sys::path::append(config, "config.json");
+    configPath = std::string(config);
+    loc = FileLineColLoc::get(context, configPath, 0, 0);
+  }
+
+  /// Reads config.json and opens the weights files; reports any error.
+  LogicalResult open() {
+    if (!llvm::sys::fs::is_directory(dir))
+      return emitError(loc) << dir << " is not a model folder (a directory with config.json and *.safetensors)";
+    auto text = llvm::MemoryBuffer::getFile(configPath);
+    if (!text)
+      return emitError(loc) << "cannot read " << configPath << ": " << text.getError().message()
+                            << " (a Hugging Face model folder needs config.json)";
+    llvm::Expected<json::Value> parsed = json::parse((*text)->getBuffer());
+    if (!parsed)
+      return emitError(loc) << "config.json is not valid JSON: " << llvm::toString(parsed.takeError());
+    if (!parsed->getAsObject())
+      return emitError(loc) << "config.json is not a JSON object";
+    config = std::move(*parsed->getAsObject());
+    return openWeights();
+  }
+
+  Location location() const { return loc; }
+  MLIRContext *getContext() const { return context; }
+  const json::Object &getConfig() const { return config; }
+  /// The weights files relative to the folder, for the module's eff.weights.
+  ArrayRef<std::string> weightsFiles() const { return fileNames; }
+  bool hasTensor(StringRef name) const { return tensors.count(name); }
+
+  /// The tensor `name` if its shape is `shape`; else reports which tensor is missing or mis-shaped.
+  FailureOr<const SafetensorsTensor *> tensor(StringRef name, ArrayRef<int64_t> shape) const {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      InFlightDiagnostic diag = emitError(loc) << "tensor '" << name << "' is missing from the weights (";
+      llvm::interleaveComma(fileNames, diag);
+      return diag << ")";
+    }
+    const auto &[tensor, file] = it->second;
+    if (ArrayRef<int64_t>(tensor->shape) != shape)
+      return emitError(loc) << "tensor '" << name << "' has shape " << formatShape(tensor->shape) << " in "
+                            << fileNames[file] << ", but config.json implies " << formatShape(shape);
+    if (tensor->dtype != "F32")
+      return emitError(loc) << "tensor '" << name << "' is " << tensor->dtype << " in " << fileNames[file]
+                            << "; the importer reads F32 checkpoints only";
+    return tensor;
+  }
+
+private:
+  LogicalResult openWeights() {
+    SmallString<256> index(dir);
+    llvm::sys::path::append(index, "model.safetensors.index.json");
+    std::vector<std::string> names;
+    if (llvm::sys::fs::exists(index)) {
+      // Sharded: the index's weight_map names each tensor's shard.
+      auto text = llvm::MemoryBuffer::getFile(index);
+      llvm::Expected<json::Value> parsed =
+          text ? json::parse((*text)->getBuffer()) : llvm::Expected<json::Value>(llvm::errorCodeToError(text.getError()));
+      if (!parsed)
+        return emitError(loc) << "cannot read model.safetensors.index.json: " << llvm::toString(parsed.takeError());
+      const json::Object *weightMap = parsed->getAsObject() ? parsed->getAsObject()->getObject("weight_map") : nullptr;
+      if (!weightMap)
+        return emitError(loc) << "model.safetensors.index.json has no \"weight_map\" object";
+      for (const auto &[tensor, file] : *weightMap) {
+        std::optional<StringRef> name = file.getAsString();
+        if (!name)
+          return emitError(loc) << "model.safetensors.index.json maps '" << tensor.str() << "' to a non-string";
+        if (!llvm::is_contained(names, *name))
+          names.push_back(name->str());
+      }
+      llvm::sort(names);
+    } else {
+      std::error_code ec;
+      for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+        if (llvm::sys::path::extension(it->path()) == ".safetensors")
+          names.push_back(llvm::sys::path::filename(it->path()).str());
+      llvm::sort(names);
+    }
+    if (names.empty())
+      return emitError(loc) << "no *.safetensors weights in " << dir;
+    for (const std::string &name : names) {
+      SmallString<256> path(dir);
+      llvm::sys::path::append(path, name);
+      auto file = SafetensorsFile::open(path);
+      if (!file)
+        return emitError(loc) << llvm::toString(file.takeError());
+      unsigned fileIndex = files.size();
+      for (const std::string &tensorName : (*file)->names()) {
+        auto [it, inserted] = tensors.try_emplace(tensorName, (*file)->lookup(tensorName), fileIndex);
+        if (!inserted)
+          return emitError(loc) << "tensor '" << tensorName << "' is in two weights files, "
+                                << fileNames[it->second.second] << " and " << name;
+      }
+      files.push_back(std::move(*file));
+      fileNames.push_back(name);
+    }
+    return success();
+  }
+
+  MLIRContext *context;
+  std::string dir, configPath;
+  Location loc = UnknownLoc();
+  json::Object config;
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  std::vector<std::string> fileNames;
+  llvm::StringMap<std::pair<const SafetensorsTensor *, unsigned>> tensors;
+};
+
+/// Reads config.json fields with defaults; a missing required field or a wrong type is an error.
+class Config {
+public:
+  Config(const ModelFolder &folder) : folder(folder), object(folder.getConfig()) {}
+
+  int64_t integer(StringRef key, std::optional<int64_t> fallback = std::nullopt) {
+    const json::Value *value = object.get(key);
+    if (!value || value->kind() == json::Value::Null) {
+      if (!fallback)
+        return fail("config.json lacks the integer \"" + key + "\"");
+      return *fallback;
+    }
+    std::optional<int64_t> result = value->getAsInteger();
+    if (!result || *result <= 0)
+      return fail("config.json's \"" + key + "\" must be a positive integer");
+    return *result;
+  }
+
+  double number(StringRef key, double fallback) {
+    const json::Value *value = object.get(key);
+    if (!value || value->kind() == json::Value::Null)
+      return fallback;
+    std::optional<double> result = value->getAsNumber();
+    if (!result)
+      return fail("config.json's \"" + key + "\" must be a number");
+    return *result;
+  }
+
+  std::string string(StringRef key, StringRef fallback) {
+    const json::Value *value = object.get(key);
+    if (!value || value->kind() == json::Value::Null)
+      return fallback.str();
+    std::optional<StringRef> result = value->getAsString();
+    if (!result)
+      return fail("config.json's \"" + key + "\" must be a string"), fallback.str();
+    return result->str();
+  }
+
+  bool boolean(StringRef key, bool fallback) {
+    const json::Value *value = object.get(key);
+    if (!value || value->kind() == json::Value::Null)
+      return fallback;
+    std::optional<bool> result = value->getAsBoolean();
+    if (!result)
+      return fail("config.json's \"" + key + "\" must be true or false");
+    return *result;
+  }
+
+  /// Reports an error unless the config field `key` is absent or null (an unsupported feature).
+  void unsupported(StringRef key, StringRef what) {
+    const json::Value *value = object.get(key);
+    if (value && value->kind() != json::Value::Null)
+      reject(key, what);
+  }
+
+  /// Reports that the config's `key` asks for an unsupported feature.
+  void reject(StringRef key, StringRef what) { fail("config.json sets \"" + key + "\": " + what + " is not supported"); }
+
+  /// `divisor` divides `value` (e.g. heads divide the hidden size).
+  void divides(StringRef divisorKey, int64_t divisor, StringRef valueKey, int64_t value) {
+    if (!failed && value % divisor != 0)
+      fail("config.json's \"" + valueKey + "\" (" + Twine(value) + ") is not a multiple of \"" + divisorKey +
+           "\" (" + Twine(divisor) + ")");
+  }
+
+  /// The eff activation of a Hugging Face activation name.
+  ActivationKind activation(StringRef key, StringRef fallback) {
+    std::string name = string(key, fallback);
+    if (name == "gelu")
+      return ActivationKind::gelu;
+    if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast")
+      return ActivationKind::gelu_tanh;
+    if (name == "relu")
+      return ActivationKind::relu;
+    if (name == "silu" || name == "swish")
+      return ActivationKind::silu;
+    fail("config.json's \"" + key + "\" is \"" + name + "\"; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu");
+    return ActivationKind::gelu;
+  }
+
+  bool hasFailed() const { return failed; }
+
+private:
+  int64_t fail(const Twine &message) {
+    if (!failed) // the first problem is the one to fix
+      emitError(folder.location()) << message;
+    failed = true;
+    return 1;
+  }
+
+  const ModelFolder &folder;
+  const json::Object &object;
+  bool failed = false;
+};
+
+/// Builds eff IR with parameters checked against the folder's tensors.
+class Builder {
+public:
+  Builder(ModelFolder &folder, ModuleOp module)
+      : folder(folder), builder(module.getBodyRegion()), loc(folder.location()) {
+    builder.setInsertionPointToEnd(module.getBody());
+  }
+
+  OpBuilder &b() { return builder; }
+  MLIRContext *getContext() { return builder.getContext(); }
+  Location location() const { return loc; }
+  bool hasFailed() const { return failed; }
+
+  RankedTensorType f32(ArrayRef<int64_t> shape) { return RankedTensorType::get(shape, builder.getF32Type()); }
+  RankedTensorType i64(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, builder.getIntegerType(64));
+  }
+
+  /// `eff.parameter "name"` of shape `shape`, checked against the weights (an error leaves a placeholder so
+  /// that building continues; the caller checks hasFailed()).
+  Value param(StringRef name, ArrayRef<int64_t> shape) { return view(name, shape, shape, false, std::nullopt); }
+
+  /// A parameter read through a view: the stored tensor has shape `stored`; transposed if `transpose`; rows
+  /// from `rowOffset`.
+  Value view(StringRef name, ArrayRef<int64_t> stored, ArrayRef<int64_t> shape, bool transpose,
+             std::optional<int64_t> rowOffset) {
+    check(name, stored);
+    return ParameterOp::create(builder, loc, f32(shape), name, /*stack=*/nullptr, transpose,
+                               rowOffset ? builder.getI64IntegerAttr(*rowOffset) : nullptr);
+  }
+
+  /// The tensors `names` (each of shape `part`) stacked along a new leading dimension, named `name`.
+  Value stack(StringRef name, ArrayRef<std::string> names, ArrayRef<int64_t> part) {
+    SmallVector<Attribute> parts;
+    for (const std::string &partName : names) {
+      check(partName, part);
+      parts.push_back(builder.getStringAttr(partName));
+    }
+    SmallVector<int64_t> shape{static_cast<int64_t>(names.size())};
+    shape.append(part.begin(), part.end());
+    return ParameterOp::create(builder, loc, f32(shape), name, builder.getArrayAttr(parts), false, nullptr);
+  }
+
+  /// A parameter if the checkpoint has it, else null (optional biases).
+  Value optionalParam(StringRef name, ArrayRef<int64_t> shape) {
+    return folder.hasTensor(name) ? param(name, shape) : Value();
+  }
+
+  /// Creates `@name(inputs) -> ...` and positions the builder in its body; results are set by `ret`.
+  func::FuncOp function(StringRef name, ArrayRef<std::pair<StringRef, Type>> inputs) {
+    SmallVector<Type> types;
+    for (const auto &input : inputs)
+      types.push_back(input.second);
+    auto fn = func::FuncOp::create(builder, loc, name, builder.getFunctionType(types, {}));
+    Block *entry = fn.addEntryBlock();
+    for (auto [i, input] : llvm::enumerate(inputs))
+      fn.setArgAttr(i, "eff.name", builder.getStringAttr(input.first));
+    moduleInsertion = builder.saveInsertionPoint();
+    builder.setInsertionPointToStart(entry);
+    return fn;
+  }
+
+  /// Returns `values` named `names` from `fn` and leaves its body.
+  void ret(func::FuncOp fn, ValueRange values, ArrayRef<std::string> names) {
+    func::ReturnOp::create(builder, loc, values);
+    fn.setFunctionType(builder.getFunctionType(fn.getArgumentTypes(), values.getTypes()));
+    for (auto [i, name] : llvm::enumerate(names))
+      fn.setResultAttr(i, "eff.name", builder.getStringAttr(name));
+    builder.restoreInsertionPoint(moduleInsertion);
+  }
+
+  /// `eff.layer index (inputs)`: `body` gets the block arguments and returns the values to yield, which
+  /// become the layer's results.
+  SmallVector<Value> layer(int64_t index, ValueRange inputs,
+                           llvm::function_ref<SmallVector<Value>(ValueRange)> body) {
+    auto *bodyBlock = new Block();
+    for (Value input : inputs)
+      bodyBlock->addArgument(input.getType(), loc);
+    SmallVector<Value> yielded;
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPointToStart(bodyBlock);
+      yielded = body(bodyBlock->getArguments());
+      YieldOp::create(builder, loc, yielded);
+    }
+    auto op = LayerOp::create(builder, loc, ValueRange(yielded).getTypes(), index, inputs);
+    op.getBody().push_back(bodyBlock);
+    return SmallVector<Value>(op.getResults());
+  }
+
+  // Op shorthands at the importer's location.
+  Value linear(Value x, Value weight, Value bias = {}) { return LinearOp::create(builder, loc, x, weight, bias); }
+  Value add(Value lhs, Value rhs) { return AddOp::create(builder, loc, lhs, rhs); }
+  Value layerNorm(Value x, Value gamma, Value beta, double epsilon) {
+    return LayerNormOp::create(builder, loc, x, gamma, beta, builder.getF32FloatAttr(epsilon));
+  }
+  Value rmsNorm(Value x, Value gamma, double epsilon) {
+    return RmsNormOp::create(builder, loc, x, gamma, builder.getF32FloatAttr(epsilon));
+  }
+  Value embedding(EmbeddingKind kind, Value table, Value ids) {
+    return EmbeddingOp::create(builder, loc, kind, table, ids);
+  }
+  Value positionIds(Value ids, Value offset = {}) { return PositionIdsOp::create(builder, loc, ids, offset); }
+  Value rotary(Value x, Value positions, int64_t heads, double theta) {
+    return RotaryOp::create(builder, loc, x, positions, builder.getI64IntegerAttr(heads),
+                            builder.getF32FloatAttr(theta), /*rotary_dim=*/nullptr);
+  }
+  Value ffn(Value x, Value up, Value upBias, Value gate, Value down, Value downBias, ActivationKind activation) {
+    return FfnOp::create(builder, loc, x, up, upBias, gate, down, downBias, activation);
+  }
+  /// Multi-head attention; with a past (decode) also returns the presents, else the key and value themselves.
+  std::array<Value, 3> attention(Value q, Value k, Value v, Value mask, Value pastKey, Value pastValue,
+                                 int64_t heads, int64_t kvHeads, bool causal) {
+    auto op = AttentionOp::create(builder, loc, q, k, v, mask, /*head_mask=*/Value(), pastKey, pastValue,
+                                  builder.getI64IntegerAttr(heads),
+                                  kvHeads != heads ? builder.getI64IntegerAttr(kvHeads) : nullptr,
+                                  /*scale=*/nullptr, causal ? builder.getUnitAttr() : nullptr);
+    if (pastKey)
+      return {op.getOutput(), op.getPresent()[0], op.getPresent()[1]};
+    return {op.getOutput(), k, v};
+  }
+
+private:
+  void check(StringRef name, ArrayRef<int64_t> shape) {
+    if (failed)
+      return;
+    failed = ::mlir::failed(folder.tensor(name, shape));
+  }
+
+  ModelFolder &folder;
+  OpBuilder builder;
+  Location loc;
+  OpBuilder::InsertPoint moduleInsertion;
+  bool failed = false;
+};
+
+
+//===----------------------------------------------------------------------===//
+// Decoders: prefill and decode with a KV cache
+//===----------------------------------------------------------------------===//
+
+/// What differs between decoder families; the functions share their structure (examples/gpt_tiny.mlir).
+struct Decoder {
+  int64_t layers = 0, kvDim = 0;
+  /// Whether blocks need the token positions (rotary embeddings) as a layer input.
+  bool blocksUsePositions = false;
+  /// The embedded tokens.
+  std::function<Value(Value ids, Value positions)> embed;
+  /// Block `i` on `x`; returns (x, key, value) where key and value are the cache entries (with a past: the
+  /// presents).
+  std::function<std::array<Value, 3>(int64_t i, Value x, Value positions, Value pastKey, Value pastValue)> block;
+  /// Final norm and LM head: the logits.
+  std::function<Value(Value h)> head;
+};
+
+void buildDecoder(Builder &b, const Decoder &decoder) {
+  Location loc = b.location();
+  std::vector<std::string> names = {"logits"};
+  for (int64_t i = 0; i < decoder.layers; ++i)
+    for (StringRef kind : {"key", "value"})
+      names.push_back(("present_" + kind + "_" + Twine(i)).str());
+
+  auto layers = [&](Value h, Value positions, ArrayRef<Value> past, SmallVector<Value> &presents) {
+    for (int64_t i = 0; i < decoder.layers; ++i) {
+      SmallVector<Value> inputs{h};
+      if (decoder.blocksUsePositions)
+        inputs.push_back(positions);
+      if (!past.empty())
+        inputs.append({past[2 * i], past[2 * i + 1]});
+      SmallVector<Value> results = b.layer(i, inputs, [&](ValueRange args) {
+        Value pos = decoder.blocksUsePositions ? args[1] : Value();
+        Value pastKey = past.empty() ? Value() : args[args.size() - 2];
+        Value pastValue = past.empty() ? Value() : args[args.size() - 1];
+        auto [x, key, value] = decoder.block(i, args[0], pos, pastKey, pastValue);
+        return SmallVector<Value>{x, key, value};
+      });
+      h = results[0];
+      presents.append({results[1], results[2]});
+    }
+    return h;
+  };
+
+  // prefill: the whole prompt; the keys and values of every layer are the cache.
+  {
+    func::FuncOp fn = b.function("prefill", {{"input_ids", b.i64({ShapedType::kDynamic, ShapedType::kDynamic})}});
+    Value ids = fn.getArgument(0);
+    Value positions = b.positionIds(ids);
+    SmallVector<Value> results{Value()};
+    Value h = layers(decoder.embed(ids, positions), positions, {}, results);
+    results[0] = decoder.head(h);
+    b.ret(fn, results, names);
+  }
+  // decode: one new token per sequence at position past_length, attending to the cache.
+  {
+    std::vector<std::pair<StringRef, Type>> inputs = {{"input_ids", b.i64({ShapedType::kDynamic, 1})}};
+    std::vector<std::string> pastNames;
+    for (int64_t i = 0; i < decoder.layers; ++i)
+      for (StringRef kind : {"key", "value"})
+        pastNames.push_back(("past_" + kind + "_" + Twine(i)).str());
+    for (const std::string &name : pastNames)
+      inputs.push_back({name, b.f32({ShapedType::kDynamic, ShapedType::kDynamic, decoder.kvDim})});
+    func::FuncOp fn = b.function("decode", inputs);
+    Value ids = fn.getArgument(0);
+    SmallVector<Value> past(fn.getArguments().drop_front());
+    Value one = arith::ConstantIndexOp::create(b.b(), loc, 1);
+    Value pastLength = tensor::DimOp::create(b.b(), loc, past[0], one);
+    Value positions = b.positionIds(ids, pastLength);
+    SmallVector<Value> results{Value()};
+    Value h = layers(decoder.embed(ids, positions), positions, past, results);
+    results[0] = decoder.head(h);
+    b.ret(fn, results, names);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Architectures
+//===----------------------------------------------------------------------===//
+
+/// BertModel: post-LN encoder with token, position and segment embeddings and a padding mask.
+void importBert(Builder &b, Config &config, StringRef prefix) {
+  int64_t vocab = config.integer("vocab_size"), d = config.integer("hidden_size");
+  int64_t layers = config.integer("num_hidden_layers"), heads = config.integer("num_attention_heads");
+  int64_t ffnDim = config.integer("intermediate_size", 4 * d);
+  int64_t positions = config.integer("max_position_embeddings"), types = config.integer("type_vocab_size", 2);
+  double eps = config.number("layer_norm_eps", 1e-12);
+  ActivationKind act = config.activation("hidden_act", "gelu");
+  if (config.string("position_embedding_type", "absolute") != "absolute")
+    config.reject("position_embedding_type", "a position embedding type other than \"absolute\"");
+  config.divides("num_attention_heads", heads, "hidden_size", d);
+  if (config.hasFailed())
+    return;
+
+  auto P = [&](const Twine &name, ArrayRef<int64_t> shape) { return b.param((prefix + name).str(), shape); };
+  auto dyn = ShapedType::kDynamic;
+  func::FuncOp fn = b.function("main", {{"input_ids", b.i64({dyn, dyn})},
+                                        {"attention_mask", b.i64({dyn, dyn})},
+                                        {"token_type_ids", b.i64({dyn, dyn})}});
+  Value ids = fn.getArgument(0), mask = fn.getArgument(1), typeIds = fn.getArgument(2);
+  Value e = b.embedding(EmbeddingKind::token, P("embeddings.word_embeddings.weight", {vocab, d}), ids);
+  Value pos = b.positionIds(ids);
+  e = b.add(e, b.embedding(EmbeddingKind::position, P("embeddings.position_embeddings.weight", {positions, d}), pos));
+  e = b.add(e, b.embedding(EmbeddingKind::segment, P("embeddings.token_type_embeddings.weight", {types, d}), typeIds));
+  Value h = b.layerNorm(e, P("embeddings.LayerNorm.weight", {d}), P("embeddings.LayerNorm.bias", {d}), eps);
+  for (int64_t i = 0; i < layers; ++i) {
+    std::string p = "encoder.layer." + std::to_string(i) + ".";
+    h = b.layer(i, {h, mask}, [&](ValueRange args) {
+      Value x = args[0], mk = args[1];
+      auto proj = [&](const std::string &name, int64_t n, int64_t k) {
+        return b.linear(x, P(p + name + ".weight", {n, k}), P(p + name + ".bias", {n}));
+      };
+      Value q = proj("attention.self.query", d, d), k = proj("attention.self.key", d, d);
+      Value v = proj("attention.self.value", d, d);
+      Value a = b.attention(q, k, v, mk, {}, {}, heads, heads, /*causal=*/false)[0];
+      a = b.linear(a, P(p + "attention.output.dense.weight", {d, d}), P(p + "attention.output.dense.bias", {d}));
+      x = b.layerNorm(b.add(x, a), P(p + "attention.output.LayerNorm.weight", {d}),
+                      P(p + "attention.output.LayerNorm.bias", {d}), eps);
+      Value f = b.ffn(x, P(p + "intermediate.dense.weight", {ffnDim, d}), P(p + "intermediate.dense.bias", {ffnDim}),
+                      {}, P(p + "output.dense.weight", {d, ffnDim}), P(p + "output.dense.bias", {d}), act);
+      x = b.layerNorm(b.add(x, f), P(p + "output.LayerNorm.weight", {d}), P(p + "output.LayerNorm.bias", {d}), eps);
+      return SmallVector<Value>{x};
+    })[0];
+  }
+  b.ret(fn, {h}, {"last_hidden_state"});
+}
+
+/// GPT2LMHeadModel: pre-LN decoder with learned positions and a tied LM head. Its Conv1D weights are stored
+/// [in, out] and the query, key and value projections fused into c_attn: read through transposed views.
+void importGpt2(Builder &b, Config &config, StringRef prefix, bool hasLmHead) {
+  int64_t vocab = config.integer("vocab_size"), d = config.integer("n_embd");
+  int64_t layers = config.integer("n_layer"), heads = config.integer("n_head");
+  int64_t positions = config.integer("n_positions"), ffnDim = config.integer("n_inner", 4 * d);
+  double eps = config.number("layer_norm_epsilon", 1e-5);
+  ActivationKind act = config.activation("activation_function", "gelu_new");
+  config.divides("n_head", heads, "n_embd", d);
+  if (!config.boolean("scale_attn_weights", true))
+    config.reject("scale_attn_weights", "attention without 1/sqrt(head_dim) scaling");
+  if (config.boolean("scale_attn_by_inverse_layer_idx", false))
+    config.reject("scale_attn_by_inverse_layer_idx", "scaling attention by the inverse layer index");
+  if (config.hasFailed())
+    return;
+
+  auto name = [&](const Twine &n) { return (prefix + n).str(); };
+  // A Conv1D weight [k, n] read as an [n, k] linear weight, from row `offset` of its transpose.
+  auto conv = [&](const std::string &p, int64_t k, int64_t total, int64_t n, int64_t offset) {
+    Value w = b.view(p + ".weight", {k, total}, {n, k}, /*transpose=*/true,
+                     total != n ? std::optional<int64_t>(offset) : std::nullopt);
+    Value bias = b.view(p + ".bias", {total}, {n}, false, total != n ? std::optional<int64_t>(offset) : std::nullopt);
+    return std::make_pair(w, bias);
+  };
+  Decoder decoder;
+  decoder.layers = layers;
+  decoder.kvDim = d;
+  decoder.embed = [&](Value ids, Value pos) {
+    Value tokens = b.embedding(EmbeddingKind::token, b.param(name("wte.weight"), {vocab, d}), ids);
+    return b.add(tokens, b.embedding(EmbeddingKind::position, b.param(name("wpe.weight"), {positions, d}), pos));
+  };
+  decoder.block = [&](int64_t i, Value x, Value, Value pastKey, Value pastValue) -> std::array<Value, 3> {
+    std::string p = name("h." + Twine(i) + ".");
+    Value n = b.layerNorm(x, b.param(p + "ln_1.weight", {d}), b.param(p + "ln_1.bias", {d}), eps);
+    Value qkv[3];
+    for (int part = 0; part < 3; ++part) {
+      auto [w, bias] = conv(p + "attn.c_attn", d, 3 * d, d, part * d);
+      qkv[part] = b.linear(n, w, bias);
+    }
+    auto [a, key, value] = b.attention(qkv[0], qkv[1], qkv[2], {}, pastKey, pastValue, heads, heads, true);
+    auto [ow, ob] = conv(p + "attn.c_proj", d, d, d, 0);
+    x = b.add(x, b.linear(a, ow, ob));
+    n = b.layerNorm(x, b.param(p + "ln_2.weight", {d}), b.param(p + "ln_2.bias", {d}), eps);
+    auto [upW, upB] = conv(p + "mlp.c_fc", d, ffnDim, ffnDim, 0);
+    auto [downW, downB] = conv(p + "mlp.c_proj", ffnDim, d, d, 0);
+    return {b.add(x, b.ffn(n, upW, upB, {}, downW, downB, act)), key, value};
+  };
+  decoder.head = [&](Value h) {
+    h = b.layerNorm(h, b.param(name("ln_f.weight"), {d}), b.param(name("ln_f.bias"), {d}), eps);
+    // Tied with the token embeddings unless the checkpoint has its own head.
+    return b.linear(h, hasLmHead ? b.param("lm_head.weight", {vocab, d}) : b.param(name("wte.weight"), {vocab, d}));
+  };
+  buildDecoder(b, decoder);
+}
+
+/// LlamaForCausalLM and MixtralForCausalLM: RMSNorm, rotary positions, grouped-query attention, and a SwiGLU
+/// FFN (Llama) or top-k routed SwiGLU experts (Mixtral).
+void importLlama(Builder &b, Config &config, bool mixtral) {
+  int64_t vocab = config.integer("vocab_size"), d = config.integer("hidden_size");
+  int64_t layers = config.integer("num_hidden_layers"), heads = config.integer("num_attention_heads");
+  int64_t kvHeads = config.integer("num_key_value_heads", heads);
+  int64_t ffnDim = config.integer("intermediate_size");
+  int64_t headDim = config.integer("head_dim", d / std::max<int64_t>(heads, 1));
+  double eps = config.number("rms_norm_eps", 1e-6), theta = config.number("rope_theta", 10000.0);
+  bool tied = config.boolean("tie_word_embeddings", false);
+  ActivationKind act = config.activation("hidden_act", "silu");
+  int64_t experts = mixtral ? config.integer("num_local_experts") : 0;
+  int64_t topK = mixtral ? config.integer("num_experts_per_tok", 2) : 0;
+  config.unsupported("rope_scaling", "rope scaling");
+  if (config.boolean("mlp_bias", false))
+    config.reject("mlp_bias", "an MLP with biases");
+  config.divides("num_key_value_heads", kvHeads, "num_attention_heads", heads);
+  if (mixtral && topK > experts)
+    config.reject("num_experts_per_tok", "routing to more experts than num_local_experts");
+  if (config.hasFailed())
+    return;
+
+  int64_t qDim = heads * headDim;
+  Decoder decoder;
+  decoder.layers = layers;
+  decoder.kvDim = kvHeads * headDim;
+  decoder.blocksUsePositions = true;
+  decoder.embed = [&](Value ids, Value) {
+    return b.embedding(EmbeddingKind::token, b.param("model.embed_tokens.weight", {vocab, d}), ids);
+  };
+  decoder.block = [&](int64_t i, Value x, Value pos, Value pastKey, Value pastValue) -> std::array<Value, 3> {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    auto proj = [&](const std::string &name, int64_t n, int64_t k, Value in) {
+      return b.linear(in, b.param(p + name + ".weight", {n, k}), b.optionalParam(p + name + ".bias", {n}));
+    };
+    Value n = b.rmsNorm(x, b.param(p + "input_layernorm.weight", {d}), eps);
+    Value q = b.rotary(proj("self_attn.q_proj", qDim, d, n), pos, heads, theta);
+    Value k = b.rotary(proj("self_attn.k_proj", decoder.kvDim, d, n), pos, kvHeads, theta);
+    Value v = proj("self_attn.v_proj", decoder.kvDim, d, n);
+    auto [a, key, value] = b.attention(q, k, v, {}, pastKey, pastValue, heads, kvHeads, true);
+    x = b.add(x, proj("self_attn.o_proj", d, qDim, a));
+    n = b.rmsNorm(x, b.param(p + "post_attention_layernorm.weight", {d}), eps);
+    Value f;
+    if (!mixtral) {
+      f = b.ffn(n, b.param(p + "mlp.up_proj.weight", {ffnDim, d}), {}, b.param(p + "mlp.gate_proj.weight", {ffnDim, d}),
+                b.param(p + "mlp.down_proj.weight", {d, ffnDim}), {}, act);
+    } else {
+      std::string moe = p + "block_sparse_moe.";
+      auto router = RouterOp::create(b.b(), b.location(), n, b.param(moe + "gate.weight", {experts, d}),
+                                     b.b().getI64IntegerAttr(topK),
+                                     GatingKindAttr::get(b.getContext(), GatingKind::softmax), b.b().getUnitAttr(),
+                                     /*capacity_factor=*/nullptr);
+      auto stacked = [&](StringRef w, ArrayRef<int64_t> part) {
+        std::vector<std::string> names;
+        for (int64_t e = 0; e < experts; ++e)
+          names.push_back(moe + "experts." + std::to_string(e) + "." + w.str() + ".weight");
+        return b.stack(moe + "experts." + w.str(), names, part);
+      };
+      Value up = stacked("w3", {ffnDim, d}), gate = stacked("w1", {ffnDim, d}), down = stacked("w2", {d, ffnDim});
+      f = ExpertsOp::create(b.b(), b.location(), n, router.getWeights(), router.getIndices(), up, Value(), gate,
+                            down, Value(), act);
+    }
+    return {b.add(x, f), key, value};
+  };
+  decoder.head = [&](Value h) {
+    h = b.rmsNorm(h, b.param("model.norm.weight", {d}), eps);
+    return b.linear(h, tied ? b.param("model.embed_tokens.weight", {vocab, d}) : b.param("lm_head.weight", {vocab, d}));
+  };
+  buildDecoder(b, decoder);
+}
+
+/// The architecture config.json names: its first "architectures" entry, else one derived from "model_type".
+std::string architectureOf(const json::Object &config) {
+  if (const json::Array *architectures = config.getArray("architectures"))
+    if (!architectures->empty())
+      if (std::optional<StringRef> name = (*architectures)[0].getAsString())
+        return name->str();
+  std::optional<StringRef> type = config.getString("model_type");
+  if (!type)
+    return "";
+  if (*type == "bert")
+    return "BertModel";
+  if (*type == "gpt2")
+    return "GPT2LMHeadModel";
+  if (*type == "llama")
+    return "LlamaForCausalLM";
+  if (*type == "mixtral")
+    return "MixtralForCausalLM";
+  return ("model_type " + *type).str();
+}
+
+} // namespace
+
+FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringRef dir) {
+  context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect>();
+  ModelFolder folder(context, dir);
+  if (failed(folder.open()))
+    return failure();
+  Location loc = folder.location();
+  std::string architecture = architectureOf(folder.getConfig());
+  if (!llvm::is_contained(supportedHuggingFaceArchitectures(), architecture)) {
+    InFlightDiagnostic diag = emitError(loc);
+    if (architecture.empty())
+      diag << "config.json names no architecture (\"architectures\" or \"model_type\")";
+    else
+      diag << "unsupported architecture " << architecture;
+    diag << "; supported: ";
+    llvm::interleaveComma(supportedHuggingFaceArchitectures(), diag);
+    return failure();
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder attrs(context);
+  ArrayRef<std::string> files = folder.weightsFiles();
+  if (files.size() == 1) {
+    (*module)->setAttr("eff.weights", attrs.getStringAttr(files[0]));
+  } else {
+    SmallVector<Attribute> names;
+    for (const std::string &file : files)
+      names.push_back(attrs.getStringAttr(file));
+    (*module)->setAttr("eff.weights", attrs.getArrayAttr(names));
+  }
+
+  Builder builder(folder, *module);
+  Config config(folder);
+  if (architecture == "BertModel")
+    importBert(builder, config, folder.hasTensor("bert.embeddings.word_embeddings.weight") ? "bert." : "");
+  else if (architecture == "GPT2LMHeadModel")
+    importGpt2(builder, config, folder.hasTensor("transformer.wte.weight") ? "transformer." : "",
+               folder.hasTensor("lm_head.weight"));
+  else
+    importLlama(builder, config, architecture == "MixtralForCausalLM");
+  if (config.hasFailed() || builder.hasFailed())
+    return failure();
+  if (failed(verify(*module)))
+    return failure();
+  return module;
+}
+
+} // namespace effc

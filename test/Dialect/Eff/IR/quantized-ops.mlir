@@ -1,0 +1,42 @@
+// RUN: effc-opt %s | effc-opt | FileCheck %s
+
+// Round trip of eff.quantized_linear in each scheme (K = 8, N = 4, so Np = 16).
+
+// CHECK-LABEL: func.func @quantized_linear$int8
+// CHECK: eff.quantized_linear int8 %{{.*}}, %{{.*}} scales(%{{.*}}) column_sums(%{{.*}}) bias(%{{.*}}) {in_features = 8 : i64, out_features = 4 : i64}
+func.func @quantized_linear$int8(%x: tensor<?x8xf32>, %p: tensor<128xi8>, %s: tensor<16xf32>, %cs: tensor<16xi32>, %b: tensor<4xf32>) -> tensor<?x4xf32> {
+  %y = eff.quantized_linear int8 %x, %p scales(%s) column_sums(%cs) bias(%b) {in_features = 8 : i64, out_features = 4 : i64}
+      : (tensor<?x8xf32>, tensor<128xi8>, tensor<16xf32>, tensor<16xi32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// CHECK-LABEL: func.func @quantized_linear$int8_static
+// CHECK: input_scale = 5.000000e-01 : f32, input_zero_point = 128 : i64
+func.func @quantized_linear$int8_static(%x: tensor<2x3x8xf32>, %p: tensor<128xi8>, %s: tensor<16xf32>, %cs: tensor<16xi32>) -> tensor<2x3x4xf32> {
+  %y = eff.quantized_linear int8 %x, %p scales(%s) column_sums(%cs) {in_features = 8 : i64, out_features = 4 : i64, input_scale = 0.5 : f32, input_zero_point = 128 : i64}
+      : (tensor<2x3x8xf32>, tensor<128xi8>, tensor<16xf32>, tensor<16xi32>) -> tensor<2x3x4xf32>
+  return %y : tensor<2x3x4xf32>
+}
+
+// CHECK-LABEL: func.func @quantized_linear$int4_asym
+// CHECK: eff.quantized_linear int4 %{{.*}}, %{{.*}} scales(%{{.*}}) zero_points(%{{.*}}) {group_size = 4 : i64
+func.func @quantized_linear$int4_asym(%x: tensor<?x8xf32>, %p: tensor<64xi8>, %s: tensor<32xf32>, %z: tensor<32xf32>) -> tensor<?x4xf32> {
+  %y = eff.quantized_linear int4 %x, %p scales(%s) zero_points(%z) {group_size = 4 : i64, in_features = 8 : i64, out_features = 4 : i64}
+      : (tensor<?x8xf32>, tensor<64xi8>, tensor<32xf32>, tensor<32xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// CHECK-LABEL: func.func @quantized_linear$lut
+// CHECK: eff.quantized_linear lut %{{.*}}, %{{.*}} scales(%{{.*}}) {bits = 2 : i64, group_size = 8 : i64
+func.func @quantized_linear$lut(%x: tensor<8xf32>, %p: tensor<32xi8>, %a: tensor<32xf32>) -> tensor<4xf32> {
+  %y = eff.quantized_linear lut %x, %p scales(%a) {bits = 2 : i64, group_size = 8 : i64, in_features = 8 : i64, out_features = 4 : i64}
+      : (tensor<8xf32>, tensor<32xi8>, tensor<32xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// CHECK-LABEL: func.func @quantized_linear$bf16
+// CHECK: eff.quantized_linear bf16 %{{.*}}, %{{.*}} {in_features = 8 : i64, out_features = 4 : i64} : (tensor<?x8xf32>, tensor<128xbf16>) -> tensor<?x4xf32>
+func.func @quantized_linear$bf16(%x: tensor<?x8xf32>, %p: tensor<128xbf16>) -> tensor<?x4xf32> {
+  %y = eff.quantized_linear bf16 %x, %p {in_features = 8 : i64, out_features = 4 : i64} : (tensor<?x8xf32>, tensor<128xbf16>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

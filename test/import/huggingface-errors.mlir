@@ -1,0 +1,39 @@
+// RUN: rm -rf %t && %PYTHON %S/make_hf_folder.py %t
+// RUN: not effc-import %t/empty 2>&1 | FileCheck %s --check-prefix=NO-CONFIG
+// RUN: not effc-import %t/absent 2>&1 | FileCheck %s --check-prefix=NOT-A-FOLDER
+// RUN: not effc-import %t/bad_json 2>&1 | FileCheck %s --check-prefix=BAD-JSON
+// RUN: not effc-import %t/no_weights 2>&1 | FileCheck %s --check-prefix=NO-WEIGHTS
+// RUN: not effc-import %t/unknown_arch 2>&1 | FileCheck %s --check-prefix=UNKNOWN-ARCH
+// RUN: not effc-import %t/no_arch 2>&1 | FileCheck %s --check-prefix=NO-ARCH
+// RUN: not effc-import %t/missing_key 2>&1 | FileCheck %s --check-prefix=MISSING-KEY
+// RUN: not effc-import %t/bad_heads 2>&1 | FileCheck %s --check-prefix=BAD-HEADS
+// RUN: not effc-import %t/bad_act 2>&1 | FileCheck %s --check-prefix=BAD-ACT
+// RUN: not effc-import %t/rope_scaling 2>&1 | FileCheck %s --check-prefix=ROPE-SCALING
+// RUN: not effc-import %t/bad_shape 2>&1 | FileCheck %s --check-prefix=BAD-SHAPE
+// RUN: not effc-import %t/missing_tensor 2>&1 | FileCheck %s --check-prefix=MISSING-TENSOR
+// RUN: not effc-import %t/f16 2>&1 | FileCheck %s --check-prefix=F16
+// RUN: not effc-import %t/truncated 2>&1 | FileCheck %s --check-prefix=TRUNCATED
+// RUN: not effc-import %t/corrupt 2>&1 | FileCheck %s --check-prefix=CORRUPT
+// RUN: not effc-import %t/duplicate 2>&1 | FileCheck %s --check-prefix=DUPLICATE
+// RUN: not effc %t/unknown_arch -o %t/model.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN-ARCH
+
+// Every diagnostic of the Hugging Face importer (lib/Import/HuggingFace.cpp), one broken folder each
+// (make_hf_folder.py), through effc-import and, for one case, through effc (which imports a directory).
+// Errors are reported at config.json and never crash.
+
+// NO-CONFIG: empty/config.json:0:0: error: cannot read {{.*}}empty/config.json: No such file or directory (a Hugging Face model folder needs config.json)
+// NOT-A-FOLDER: error: {{.*}}absent is not a model folder (a directory with config.json and *.safetensors)
+// BAD-JSON: error: config.json is not valid JSON: [1:33, byte=33]: Expected object key
+// NO-WEIGHTS: error: no *.safetensors weights in {{.*}}no_weights
+// UNKNOWN-ARCH: error: unsupported architecture FalconForCausalLM; supported: BertModel, GPT2LMHeadModel, LlamaForCausalLM, MixtralForCausalLM
+// NO-ARCH: error: config.json names no architecture ("architectures" or "model_type"); supported: BertModel, GPT2LMHeadModel, LlamaForCausalLM, MixtralForCausalLM
+// MISSING-KEY: error: config.json lacks the integer "hidden_size"
+// BAD-HEADS: error: config.json's "hidden_size" (16) is not a multiple of "num_attention_heads" (3)
+// BAD-ACT: error: config.json's "hidden_act" is "mish"; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu
+// ROPE-SCALING: error: config.json sets "rope_scaling": rope scaling is not supported
+// BAD-SHAPE: error: tensor 'encoder.layer.0.intermediate.dense.weight' has shape [32, 16] in model.safetensors, but config.json implies [48, 16]
+// MISSING-TENSOR: error: tensor 'encoder.layer.1.output.dense.bias' is missing from the weights (model.safetensors)
+// F16: error: tensor 'embeddings.word_embeddings.weight' is F16 in model.safetensors; the importer reads F32 checkpoints only
+// TRUNCATED: error: {{.*}}truncated/model.safetensors: truncated safetensors file: tensor 'encoder.layer.1.output.dense.weight' ends at byte 23232 of a 23196-byte data section
+// CORRUPT: error: {{.*}}corrupt/model.safetensors: malformed safetensors header: [1:1, byte=1]: Invalid JSON value
+// DUPLICATE: error: tensor 'model.embed_tokens.weight' is in two weights files, model-00001-of-00002.safetensors and model-00002-of-00002.safetensors

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+# ===- make_hf_folder.py - Hugging Face model folders for the lit tests --=== #
+#
+# SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+#
+# ===----------------------------------------------------------------------=== #
+#
+# Writes small Hugging Face-style model folders (config.json + safetensors, with the checkpoint tensor names
+# of each architecture) into the directory given as the first argument, one sub-folder per case; the
+# importer's lit tests (test/import/*.mlir) read them. Weights are seeded random f32. Also used by
+# test/e2e/test_huggingface_import.py for its safetensors writer.
+#
+# ===----------------------------------------------------------------------=== #
+
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+
+def write_safetensors(path, tensors):
+    """Writes {name: ndarray} as safetensors (8-byte header length, JSON header, raw little-endian bytes)."""
+    dtypes = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16", np.dtype(np.int64): "I64"}
+    header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name, array in tensors.items():
+        raw = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": dtypes[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in chunks:
+            f.write(raw)
+
+
+def write_folder(path, config, tensors, shards=1):
+    """A model folder: config.json and the tensors in `shards` files (with an index when sharded)."""
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    if shards == 1:
+        write_safetensors(os.path.join(path, "model.safetensors"), tensors)
+        return
+    names = list(tensors)
+    weight_map = {}
+    for s in range(shards):
+        file = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        part = {n: tensors[n] for n in names[s::shards]}
+        weight_map.update({n: file for n in part})
+        write_safetensors(os.path.join(path, file), part)
+    with open(os.path.join(path, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f)
+
+
+# Configs and tensor shapes of each architecture, following the Hugging Face checkpoints.
+
+def bert(layers=2, d=16, heads=2, ffn=32, vocab=50, positions=32, types=2):
+    config = {"architectures": ["BertModel"], "model_type": "bert", "vocab_size": vocab, "hidden_size": d,
+              "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": ffn,
+              "max_position_embeddings": positions, "type_vocab_size": types, "layer_norm_eps": 1e-12,
+              "hidden_act": "gelu", "position_embedding_type": "absolute"}
+    shapes = {"embeddings.word_embeddings.weight": (vocab, d), "embeddings.position_embeddings.weight": (positions, d),
+              "embeddings.token_type_embeddings.weight": (types, d), "embeddings.LayerNorm.weight": (d,),
+              "embeddings.LayerNorm.bias": (d,)}
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            shapes.update({p + name + ".weight": (d, d), p + name + ".bias": (d,)})
+        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes.update({p + name + ".weight": (d,), p + name + ".bias": (d,)})
+        shapes.update({p + "intermediate.dense.weight": (ffn, d), p + "intermediate.dense.bias": (ffn,),
+                       p + "output.dense.weight": (d, ffn), p + "output.dense.bias": (d,)})
+    return config, shapes
+
+
+def gpt2(layers=2, d=16, heads=2, vocab=50, positions=32):
+    config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": vocab, "n_embd": d,
+              "n_layer": layers, "n_head": heads, "n_positions": positions, "n_inner": None,
+              "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "scale_attn_weights": True,
+              "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False}
+    shapes = {"transformer.wte.weight": (vocab, d), "transformer.wpe.weight": (positions, d),
+              "transformer.ln_f.weight": (d,), "transformer.ln_f.bias": (d,)}
+    for i in range(layers):
+        p = f"transformer.h.{i}."
+        shapes.update({p + "ln_1.weight": (d,), p + "ln_1.bias": (d,), p + "ln_2.weight": (d,), p + "ln_2.bias": (d,),
+                       p + "attn.c_attn.weight": (d, 3 * d), p + "attn.c_attn.bias": (3 * d,),
+                       p + "attn.c_proj.weight": (d, d), p + "attn.c_proj.bias": (d,),
+                       p + "mlp.c_fc.weight": (d, 4 * d), p + "mlp.c_fc.bias": (4 * d,),
+                       p + "mlp.c_proj.weight": (4 * d, d), p + "mlp.c_proj.bias": (d,)})
+    return config, shapes
+
+
+def llama(layers=2, d=16, heads=4, kv_heads=2, ffn=24, vocab=50, experts=0, top_k=2):
+    hd = d // heads
+    config = {"architectures": ["MixtralForCausalLM" if experts else "LlamaForCausalLM"],
+              "model_type": "mixtral" if experts else "llama", "vocab_size": vocab, "hidden_size": d,
+              "num_hidden_layers": layers, "num_attention_heads": heads, "num_key_value_heads": kv_heads,
+              "intermediate_size": ffn, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
+              "tie_word_embeddings": False, "rope_scaling": None, "attention_bias": False}
+    if experts:
+        config.update({"num_local_experts": experts, "num_experts_per_tok": top_k})
+    shapes = {"model.embed_tokens.weight": (vocab, d), "model.norm.weight": (d,), "lm_head.weight": (vocab, d)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        shapes.update({p + "input_layernorm.weight": (d,), p + "post_attention_layernorm.weight": (d,),
+                       p + "self_attn.q_proj.weight": (heads * hd, d), p + "self_attn.k_proj.weight": (kv_heads * hd, d),
+                       p + "self_attn.v_proj.weight": (kv_heads * hd, d), p + "self_attn.o_proj.weight": (d, heads * hd)})
+        if experts:
+            m = p + "block_sparse_moe."
+            shapes[m + "gate.weight"] = (experts, d)
+            for e in range(experts):
+                shapes.update({f"{m}experts.{e}.w1.weight": (ffn, d), f"{m}experts.{e}.w3.weight": (ffn, d),
+                               f"{m}experts.{e}.w2.weight": (d, ffn)})
+        else:
+            shapes.update({p + "mlp.gate_proj.weight": (ffn, d), p + "mlp.up_proj.weight": (ffn, d),
+                           p + "mlp.down_proj.weight": (d, ffn)})
+    return config, shapes
+
+
+def random_tensors(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return {n: (rng.standard_normal(s) * 0.1).astype(np.float32) for n, s in shapes.items()}
+
+
+def main():
+    out = sys.argv[1]
+    join = lambda name: os.path.join(out, name)
+    for name, (config, shapes) in {"bert": bert(), "gpt2": gpt2(), "llama": llama(),
+                                   "mixtral": llama(experts=4, top_k=2)}.items():
+        write_folder(join(name), config, random_tensors(shapes))
+    config, shapes = llama()
+    write_folder(join("llama_sharded"), config, random_tensors(shapes), shards=3)
+
+    # Broken folders, one problem each.
+    os.makedirs(join("empty"), exist_ok=True)
+    config, shapes = bert()
+    write_folder(join("no_weights"), config, {})
+    os.remove(join("no_weights/model.safetensors"))
+    write_folder(join("unknown_arch"), dict(config, architectures=["FalconForCausalLM"]), random_tensors(shapes))
+    write_folder(join("no_arch"), {k: v for k, v in config.items() if k not in ("architectures", "model_type")},
+                 random_tensors(shapes))
+    write_folder(join("bad_shape"), dict(config, intermediate_size=48), random_tensors(shapes))
+    missing = random_tensors(shapes)
+    del missing["encoder.layer.1.output.dense.bias"]
+    write_folder(join("missing_tensor"), config, missing)
+    write_folder(join("missing_key"), {k: v for k, v in config.items() if k != "hidden_size"}, random_tensors(shapes))
+    write_folder(join("bad_heads"), dict(config, num_attention_heads=3), random_tensors(shapes))
+    write_folder(join("bad_act"), dict(config, hidden_act="mish"), random_tensors(shapes))
+    write_folder(join("truncated"), config, random_tensors(shapes))
+    with open(join("truncated/model.safetensors"), "r+b") as f:
+        f.truncate(os.path.getsize(join("truncated/model.safetensors")) - 100)
+    write_folder(join("corrupt"), config, random_tensors(shapes))
+    with open(join("corrupt/model.safetensors"), "r+b") as f:
+        f.seek(8)
+        f.write(b"#not json")
+    write_folder(join("bad_json"), config, random_tensors(shapes))
+    with open(join("bad_json/config.json"), "w") as f:
+        f.write('{"architectures": ["BertModel"], ')
+    f16 = {n: a.astype(np.float16) for n, a in random_tensors(shapes).items()}
+    write_folder(join("f16"), config, f16)
+    lconfig, lshapes = llama()
+    write_folder(join("rope_scaling"), dict(lconfig, rope_scaling={"type": "linear", "factor": 2.0}),
+                 random_tensors(lshapes))
+    write_folder(join("duplicate"), lconfig, random_tensors(lshapes), shards=2)
+    with open(join("duplicate/model.safetensors.index.json")) as f:
+        index = json.load(f)
+    files = sorted(set(index["weight_map"].values()))
+    write_safetensors(join("duplicate/") + files[1], dict(random_tensors({"model.norm.weight": (16,)}),
+                                                          **random_tensors({"model.embed_tokens.weight": (50, 16)})))
+
+
+if __name__ == "__main__":
+    main()

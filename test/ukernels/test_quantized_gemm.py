@@ -1,0 +1,177 @@
+"""Unit tests of ukernels/quantized_gemm.c on their own: both variants (AVX-512 and portable C) are built with
+clang-22 into a shared library with a stand-in host (test/ukernels/shim/host.c: parallel_for on 2 threads,
+aligned allocation), called through ctypes with the MLIR memref calling convention, and compared with the
+numpy model of each scheme (test/e2e/quantization_model.py) on packed weights produced by that model.
+
+Tolerances: int8 does exact integer dot products, so only the f32 epilogue rounds (rtol 1e-5); int4, LUT and
+bf16 accumulate in f32 in a different order than the float64 model (rtol 1e-4 of the output's scale).
+"""
+
+import ctypes
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "test" / "e2e"))
+
+import quantization_model as qm  # noqa: E402
+
+CLANG = shutil.which("clang-22")
+VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
+
+pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
+
+
+def _cpu_has_avx512_vnni():
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_vnni" in flags and " avx512bw" in flags
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def kernels(request, tmp_path_factory):
+    if request.param == "avx512" and not _cpu_has_avx512_vnni():
+        pytest.skip("CPU without AVX-512 VNNI")
+    out = tmp_path_factory.mktemp("qg") / f"qg_{request.param}.so"
+    include = REPO / "ukernels"
+    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], "-shared", "-fPIC", "-I", str(include),
+                    str(REPO / "ukernels" / "quantized_gemm.c"), str(HERE / "shim" / "host.c"), "-o", str(out),
+                    "-lpthread", "-lm"], check=True)
+    return ctypes.CDLL(str(out))
+
+
+def _memref(array):
+    """The expanded memref arguments of a numpy array: allocated, aligned, offset, sizes..., strides..."""
+    ptr = ctypes.c_void_p(array.ctypes.data)
+    strides = [s // array.itemsize for s in array.strides]
+    return [ptr, ptr, ctypes.c_int64(0)] + [ctypes.c_int64(d) for d in array.shape] + \
+        [ctypes.c_int64(s) for s in strides]
+
+
+def call(lib, name, x, *args):
+    """Calls a kernel on x [M, K] or [B, S, K]; the last argument is the result y [M, N] or [B, S, N]. The
+    kernels take both as rank 3, so matrices are passed as [1, M, ...] views."""
+    args = (x,) + args
+    args = tuple(a[None] if isinstance(a, np.ndarray) and i in (0, len(args) - 1) and a.ndim == 2 else a
+                 for i, a in enumerate(args))
+    flat = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            flat += _memref(a)
+        elif isinstance(a, float):
+            flat.append(ctypes.c_float(a))
+        else:
+            flat.append(ctypes.c_int64(a))
+    getattr(lib, f"effc_uk_quantized_linear_{name}")(*flat)
+
+
+SHAPES = [(1, 64, 16), (3, 40, 50), (7, 256, 96), (13, 128, 200), (64, 384, 80)]  # (M, K, N)
+
+
+def _data(m, k, n, seed=0):
+    gen = np.random.default_rng(seed)
+    return (gen.standard_normal((m, k)).astype(np.float32), gen.standard_normal((n, k)).astype(np.float32),
+            gen.standard_normal(n).astype(np.float32))
+
+
+@pytest.mark.parametrize("m,k,n", SHAPES)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_int8_dynamic(kernels, m, k, n, with_bias):
+    x, w, b = _data(m, k, n)
+    q, s = qm.quantize_int8(w)
+    packed, colsum, scale = qm.pack_int8(q, s)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "int8", x, packed, colsum, scale, b, int(with_bias), 0.0, 0, y)
+    expected = qm.linear_int8(x, w, b if with_bias else None)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+def test_int8_static_and_strided_input(kernels):
+    x, w, b = _data(9, 100, 33, seed=1)
+    wide = np.zeros((9, 2 * 100), np.float32)
+    wide[:, ::2] = x
+    view = wide[:, ::2]  # inner stride 2
+    q, s = qm.quantize_int8(w)
+    packed, colsum, scale = qm.pack_int8(q, s)
+    static = (float(np.float32(np.abs(x).max() / 120)), 121)
+    y = np.zeros((9, 33), np.float32)
+    call(kernels, "int8", view, packed, colsum, scale, b, 1, static[0], static[1], y)
+    expected = qm.linear_int8(x, w, b, static=static)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 256, 16), (3, 128, 50), (9, 512, 100), (20, 256, 33)])
+@pytest.mark.parametrize("group,symmetric", [(128, True), (64, False), (32, True)])
+def test_int4(kernels, m, k, n, group, symmetric):
+    x, w, b = _data(m, k, n, seed=2)
+    q, s, z = qm.quantize_int4(w, group, symmetric)
+    packed, scale, zero = qm.pack_int4(q, s, z)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "int4", x, packed, scale, zero, b, group, int(not symmetric), 1, y)
+    expected = qm.linear_int4(x, w, b, group, symmetric)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 256, 16), (2, 128, 50), (6, 256, 70)])
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_lut(kernels, m, k, n, bits):
+    x, w, b = _data(m, k, n, seed=3)
+    group = 64
+    signs, alpha = qm.fit_binary_coding(w, bits, group)
+    packed, alpha_packed = qm.pack_lut(signs, alpha)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "lut", x, packed, alpha_packed, b, group, bits, 1, y)
+    expected = (x.astype(np.float64) @ qm.dequantize_lut(signs, alpha).T + b).astype(np.float32)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_lut_fit_improves_with_bits():
+    _, w, _ = _data(1, 256, 32, seed=4)
+    errors = [np.abs(qm.dequantize_lut(*qm.fit_binary_coding(w, q, 64)) - w).mean() for q in (1, 2, 3, 4)]
+    assert all(a > b for a, b in zip(errors, errors[1:])), errors
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 64, 16), (5, 41, 30), (13, 128, 100)])
+def test_bf16(kernels, m, k, n):
+    x, w, b = _data(m, k, n, seed=5)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "bf16", x, qm.pack_bf16(w), b, 1, y)
+    expected = qm.linear_bf16(x, w, b)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("scheme", ["int8", "int4", "lut", "bf16"])
+def test_rows_walked_through_batch_strides(kernels, scheme):
+    """x [B, S, K] is a transposed view of a [S, B, K] array (batch stride < row stride, column stride 2):
+    the kernels must find row (b, s) through the strides alone."""
+    b_, s_, k, n = 3, 5, 128, 40
+    x, w, bias = _data(b_ * s_, k, n, seed=6)
+    storage = np.zeros((s_, b_, 2 * k), np.float32)
+    storage[:, :, ::2] = x.reshape(b_, s_, k).transpose(1, 0, 2)
+    view = storage[:, :, ::2].transpose(1, 0, 2)
+    y = np.zeros((b_, s_, n), np.float32)
+    if scheme == "int8":
+        q, sc = qm.quantize_int8(w)
+        call(kernels, "int8", view, *qm.pack_int8(q, sc), bias, 1, 0.0, 0, y)
+        expected = qm.linear_int8(x, w, bias)
+    elif scheme == "int4":
+        q, sc, z = qm.quantize_int4(w, 64, True)
+        packed, scale, zero = qm.pack_int4(q, sc, z)
+        call(kernels, "int4", view, packed, scale, zero, bias, 64, 0, 1, y)
+        expected = qm.linear_int4(x, w, bias, 64, True)
+    elif scheme == "lut":
+        signs, alpha = qm.fit_binary_coding(w, 2, 64)
+        call(kernels, "lut", view, *qm.pack_lut(signs, alpha), bias, 64, 2, 1, y)
+        expected = (x.astype(np.float64) @ qm.dequantize_lut(signs, alpha).T + bias).astype(np.float32)
+    else:
+        call(kernels, "bf16", view, qm.pack_bf16(w), bias, 1, y)
+        expected = qm.linear_bf16(x, w, bias)
+    np.testing.assert_allclose(y.reshape(-1, n), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

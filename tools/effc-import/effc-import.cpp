@@ -1,0 +1,52 @@
+//===- effc-import.cpp - import models into eff IR ------------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// effc-import prints the eff IR of a Hugging Face model folder (config.json + *.safetensors), the module that
+// `effc DIR -o model.so` compiles. The weights stay in the folder: the IR names them with eff.parameter and
+// its eff.weights attribute names the files, relative to the folder.
+//
+//   effc-import bert-base/ -o bert.mlir
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Import/HuggingFace.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace cl = llvm::cl;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::opt<std::string> input(cl::Positional, cl::desc("<model folder>"), cl::Required);
+  cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"), cl::value_desc("file"),
+                              cl::init("-"));
+  cl::ParseCommandLineOptions(argc, argv, "effc-import: Hugging Face model folder -> eff IR\n");
+
+  mlir::MLIRContext context;
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  auto module = effc::importHuggingFace(&context, input);
+  if (mlir::failed(module))
+    return 1;
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> file = mlir::openOutputFile(output, &error);
+  if (!file) {
+    llvm::errs() << "effc-import: " << error << "\n";
+    return 1;
+  }
+  (*module)->print(file->os());
+  file->keep();
+  return 0;
+}

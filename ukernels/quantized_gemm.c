@@ -1,0 +1,755 @@
+//===- quantized_gemm.c - GEMM/GEMV micro-kernels on quantized weights ----===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The kernels behind eff.quantized_linear: y[B, S, N] = x[B, S, K] · Wᵀ + bias (M = B · S rows) with W stored as the eff-quantize
+// pass packed it (docs/spec/eff.md#effquantized_linear gives the layouts; the pass and these kernels are
+// the two halves of one format):
+//
+//  * int8  (W8A8): W per output channel symmetric int8, tiled [N/16][K/4][16][4] for vpdpbusd; activations
+//          quantized per row to u8 with a zero point (dynamic, or static from calibration), int32 dot
+//          products, and the epilogue y = s_x · s_w · (acc − z_x · Σ_k w) + b.
+//  * int4  weight-only, group-wise: nibbles [N/16][K/2][16] (byte = w[k] | w[k+1] << 4), scales and zero
+//          points [N/16][K/G][16]; dequantised in registers: y = Σ_g s_g · (Σ_k q·x − z_g · Σ_k x).
+//  * lut   binary-coding quantization (LUT-GEMM): W ≈ Σ_i α_i · b_i, b ∈ {−1, +1}. For every 4 activations a
+//          16-entry table of all ± sums is built once per row; the packed sign patterns
+//          [N/16][q][K/8][16] (byte = pattern[c] | pattern[c+1] << 4) index it (vpermps: 16 lookups per
+//          instruction, no multiplies on weights); y = Σ_g Σ_i α_{g,i} · Σ lookups.
+//  * bf16  weights [N/16][K/2][16][2] bf16, activations rounded to bf16, products accumulated in f32.
+//
+// Every kernel has an AVX-512 path and a portable C path computing the same sums (int8 bit-exactly).
+// Activations are first copied or quantized into scratch, so `x` may have any strides; rows are walked
+// through the [B, S] strides, so the lowering never reshapes a [?, ?, K] activation to a matrix.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ukernel.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define QG_AVX512 1
+#endif
+#if defined(QG_AVX512) && defined(__AVX512VNNI__)
+#define QG_VNNI 1
+#endif
+
+#define QG_INLINE static inline __attribute__((always_inline))
+
+
+// Compiled models link only libc, so no libm calls: these inline on every target.
+static float abs_f32(float v) { return __builtin_fabsf(v); }
+static float max_f32(float a, float b) { return a > b ? a : b; }
+/// Round to nearest, ties to even (as vcvtps2dq and numpy.rint do), for any float.
+static float round_even_f32(float v) {
+  const float big = 8388608.0f; // 2^23: adding and subtracting it rounds to an integer in the default mode
+  if (!(abs_f32(v) < big))
+    return v;
+  return v >= 0.0f ? (v + big) - big : (v - big) + big;
+}
+
+static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/// Row i = b · S + s of an activation x [B, S, K] with arbitrary strides.
+typedef struct {
+  const float *x;
+  int64_t rows_per_batch; // S
+  int64_t batch_stride, row_stride, col_stride;
+} RowView;
+
+static RowView row_view(const float *x, int64_t rows_per_batch, int64_t batch_stride, int64_t row_stride,
+                        int64_t col_stride) {
+  RowView v = {x, rows_per_batch, batch_stride, row_stride, col_stride};
+  return v;
+}
+
+static const float *row_of(const RowView *v, int64_t i) {
+  return v->x + (i / v->rows_per_batch) * v->batch_stride + (i % v->rows_per_batch) * v->row_stride;
+}
+
+/// Column blocks per parallel task: enough tasks to balance, few enough to amortise dispatch.
+static int64_t blocks_per_task(int64_t blocks) {
+  int64_t per = blocks / 64;
+  return per < 1 ? 1 : per;
+}
+
+//===----------------------------------------------------------------------===//
+// int8 W8A8
+//===----------------------------------------------------------------------===//
+
+enum { I8_MR = 6, I8_NB = 4 }; // register tile: 6 rows x 4 blocks of 16 columns
+
+typedef struct {
+  const uint8_t *a;   // quantized activations [M][kp] (u8, zero point per row)
+  const float *a_scale;
+  const int32_t *a_zero;
+  const int8_t *w;    // [np/16][kp/4][16][4]
+  const int32_t *colsum;
+  const float *w_scale;
+  const float *bias;  // null: none
+  float *y;
+  int64_t ldy, m, n, kp;
+  int64_t bpt;        // column blocks per task
+  int64_t mc;         // rows per task
+  // Quantization step inputs.
+  RowView x;
+  int64_t k;
+  float static_scale; // > 0: static activation quantization with static_zero
+  int32_t static_zero;
+} Int8Ctx;
+
+/// Quantizes activation row `i` to u8: dynamically (scale amax/127, zero point 128) or with the static
+/// range. Padding columns get the zero point so they add nothing.
+static void int8_quantize_row(void *p, int64_t i) {
+  Int8Ctx *c = (Int8Ctx *)p;
+  const float *x = row_of(&c->x, i);
+  const int64_t xs = c->x.col_stride;
+  uint8_t *a = (uint8_t *)c->a + i * c->kp;
+  float scale, inv;
+  int32_t zero;
+  if (c->static_scale > 0.0f) {
+    scale = c->static_scale;
+    zero = c->static_zero;
+    inv = 1.0f / scale;
+  } else {
+    float amax = 0.0f;
+    int64_t k0 = 0;
+#if defined(QG_AVX512)
+    if (xs == 1) {
+      __m512 vmax = _mm512_setzero_ps();
+      for (; k0 + 16 <= c->k; k0 += 16)
+        vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k0)));
+      amax = _mm512_reduce_max_ps(vmax);
+    }
+#endif
+    for (int64_t k = k0; k < c->k; ++k)
+      amax = max_f32(amax, abs_f32(x[k * xs]));
+    scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+    inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    zero = 128;
+  }
+  int64_t k0 = 0;
+#if defined(QG_AVX512)
+  if (xs == 1) {
+    // Same arithmetic as the scalar loop: round to nearest even (MXCSR default), add, saturate to u8.
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i vzero = _mm512_set1_epi32(zero), vmin = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(255);
+    for (; k0 + 16 <= c->k; k0 += 16) {
+      __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k0), vinv));
+      q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, vzero), vmin), vmax);
+      _mm_storeu_si128((__m128i *)(a + k0), _mm512_cvtepi32_epi8(q));
+    }
+  }
+#endif
+  for (int64_t k = k0; k < c->k; ++k) {
+    float q = round_even_f32(x[k * xs] * inv) + (float)zero;
+    q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
+    a[k] = (uint8_t)q;
+  }
+  for (int64_t k = c->k; k < c->kp; ++k)
+    a[k] = (uint8_t)zero;
+  ((float *)c->a_scale)[i] = scale;
+  ((int32_t *)c->a_zero)[i] = zero;
+}
+
+#if defined(QG_VNNI)
+QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+  __m512i acc[I8_MR][I8_NB];
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nb; ++j)
+      acc[i][j] = _mm512_setzero_si512();
+  const int64_t bstride = c->kp * 16;
+  const int8_t *b = c->w + blk0 * bstride;
+  const uint8_t *a = c->a + m0 * c->kp;
+  for (int64_t k = 0; k < c->kp; k += 4) {
+    __m512i w[I8_NB];
+    for (int j = 0; j < nb; ++j)
+      w[j] = _mm512_loadu_si512((const void *)(b + j * bstride + k * 16));
+    for (int i = 0; i < mr; ++i) {
+      int32_t word;
+      memcpy(&word, a + i * c->kp + k, 4);
+      __m512i av = _mm512_set1_epi32(word);
+      for (int j = 0; j < nb; ++j)
+        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
+    }
+  }
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16;
+    int64_t cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 ws = _mm512_maskz_loadu_ps(mask, c->w_scale + n0);
+    __m512i cs = _mm512_maskz_loadu_epi32(mask, c->colsum + n0);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr; ++i) {
+      int64_t row = m0 + i;
+      __m512i corrected = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(_mm512_set1_epi32(c->a_zero[row]), cs));
+      __m512 t = _mm512_cvtepi32_ps(corrected);
+      __m512 scale = _mm512_mul_ps(_mm512_set1_ps(c->a_scale[row]), ws);
+      __m512 v = c->bias ? _mm512_add_ps(_mm512_mul_ps(t, scale), bias) : _mm512_mul_ps(t, scale);
+      _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, v);
+    }
+  }
+}
+
+#define I8_CASE(MR, NB)                                                                                        \
+  case (MR) * 8 + (NB):                                                                                        \
+    int8_tile(c, m0, blk0, MR, NB);                                                                            \
+    break;
+#define I8_CASES(MR) I8_CASE(MR, 1) I8_CASE(MR, 2) I8_CASE(MR, 3) I8_CASE(MR, 4)
+
+static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+  switch (mr * 8 + nb) {
+    I8_CASES(1) I8_CASES(2) I8_CASES(3) I8_CASES(4) I8_CASES(5) I8_CASES(6)
+  default:
+    break;
+  }
+}
+#else
+/// y = s_x · s_w · (acc − z_x · colsum) + b for one row and up to 16 columns starting at n0.
+static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const int32_t *acc, int64_t cols) {
+  float sx = c->a_scale[row];
+  int32_t zx = c->a_zero[row];
+  float *y = c->y + row * c->ldy + n0;
+  for (int64_t j = 0; j < cols; ++j) {
+    float t = (float)(acc[j] - zx * c->colsum[n0 + j]);
+    float v = t * (sx * c->w_scale[n0 + j]);
+    y[j] = c->bias ? v + c->bias[n0 + j] : v;
+  }
+}
+
+static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+  const int64_t bstride = c->kp * 16;
+  for (int i = 0; i < mr; ++i) {
+    const uint8_t *a = c->a + (m0 + i) * c->kp;
+    for (int j = 0; j < nb; ++j) {
+      const int8_t *b = c->w + (blk0 + j) * bstride;
+      int32_t acc[16] = {0};
+      for (int64_t k = 0; k < c->kp; k += 4)
+        for (int col = 0; col < 16; ++col)
+          for (int t = 0; t < 4; ++t)
+            acc[col] += (int32_t)a[k + t] * (int32_t)b[k * 16 + col * 4 + t];
+      int64_t n0 = (blk0 + j) * 16;
+      int8_epilogue_row(c, m0 + i, n0, acc, min_i64(16, c->n - n0));
+    }
+  }
+}
+#endif
+
+/// One task: `bpt` column blocks for one chunk of `mc` rows. Chunks bound the activation block that the
+/// panels re-read (mc · K bytes, L2-resident); a panel's weights (64 · K bytes) stay in L1/L2 across its rows.
+static void int8_gemm_task(void *p, int64_t task) {
+  const Int8Ctx *c = (const Int8Ctx *)p;
+  int64_t blocks = (c->n + 15) / 16;
+  int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
+  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
+  int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
+  int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
+  for (int64_t blk = first; blk < last; blk += I8_NB) {
+    int nb = (int)min_i64(I8_NB, last - blk);
+    for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
+      int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb);
+  }
+}
+
+static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
+                        const int32_t *colsum, const float *w_scale, const float *bias, float *y, int64_t ldy,
+                        int64_t n, float static_scale, int32_t static_zero) {
+  if (m == 0 || n == 0)
+    return;
+  int64_t kp = round_up(k, 4);
+  Int8Ctx c;
+  memset(&c, 0, sizeof(c));
+  uint8_t *a = (uint8_t *)effc_uk_alloc((uint64_t)(m * kp + 64));
+  float *a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
+  int32_t *a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
+  c.a = a, c.a_scale = a_scale, c.a_zero = a_zero, c.w = w, c.colsum = colsum, c.w_scale = w_scale;
+  c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
+  c.x = x, c.k = k;
+  c.static_scale = static_scale, c.static_zero = static_zero;
+  effc_uk_parallel_for(int8_quantize_row, &c, m);
+  int64_t blocks = (n + 15) / 16;
+  int64_t panels = (blocks + I8_NB - 1) / I8_NB;
+  // Row chunks of about 96 KiB of activations (also bounding the pages of y a panel writes, for the TLB); tasks of one 64-column panel, or for small M (weight
+  // streaming dominates) of several panels to dispatch less.
+  c.mc = 98304 / kp / I8_MR * I8_MR;
+  c.mc = c.mc < I8_MR ? I8_MR : c.mc;
+  c.bpt = I8_NB;
+  if (m < 16 && panels > 16)
+    c.bpt = round_up(blocks_per_task(blocks), I8_NB);
+  int64_t chunks = (m + c.mc - 1) / c.mc;
+  effc_uk_parallel_for(int8_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
+  effc_uk_free(a);
+  effc_uk_free(a_scale);
+  effc_uk_free(a_zero);
+}
+
+//===----------------------------------------------------------------------===//
+// Activation staging shared by int4, LUT and bf16: rows copied to contiguous f32
+//===----------------------------------------------------------------------===//
+
+typedef struct {
+  RowView x;
+  int64_t k;
+  int64_t ld;    // row length of dst (>= k; the padding is zeroed)
+  float *dst;    // [M][ld]
+  int64_t group; // > 0: also write per-group sums to sums[M][k / group]
+  float *sums;
+} StageCtx;
+
+static void stage_row(void *p, int64_t i) {
+  const StageCtx *c = (const StageCtx *)p;
+  float *d = c->dst + i * c->ld;
+  const float *x = row_of(&c->x, i);
+  if (c->x.col_stride == 1)
+    memcpy(d, x, (size_t)c->k * sizeof(float));
+  else
+    for (int64_t k = 0; k < c->k; ++k)
+      d[k] = x[k * c->x.col_stride];
+  for (int64_t k = c->k; k < c->ld; ++k)
+    d[k] = 0.0f;
+  if (c->group > 0) {
+    int64_t groups = c->k / c->group;
+    for (int64_t g = 0; g < groups; ++g) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < c->group; ++k)
+        s += d[g * c->group + k];
+      c->sums[i * groups + g] = s;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// int4 weight-only, group-wise
+//===----------------------------------------------------------------------===//
+
+enum { I4_MR = 8 };
+
+typedef struct {
+  const float *x;    // staged [M][K]
+  const float *xsum; // [M][K/G]
+  const uint8_t *w;  // [np/16][K/2][16]
+  const float *scale, *zero; // [np/16][K/G][16]; zero null: symmetric (8)
+  const float *bias;
+  float *y;
+  int64_t ldy, m, n, k, group, bpt;
+} Int4Ctx;
+
+#if defined(QG_AVX512)
+QG_INLINE void int4_tile(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
+  const int64_t groups = c->k / c->group;
+  const uint8_t *w = c->w + blk * (c->k / 2) * 16;
+  const float *sc = c->scale + blk * groups * 16;
+  const float *zp = c->zero ? c->zero + blk * groups * 16 : 0;
+  const __m512i low = _mm512_set1_epi32(15);
+  __m512 total[I4_MR];
+  for (int r = 0; r < mr; ++r)
+    total[r] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 acc[I4_MR];
+    for (int r = 0; r < mr; ++r)
+      acc[r] = _mm512_setzero_ps();
+    const int64_t k0 = g * c->group;
+    for (int64_t k = k0; k < k0 + c->group; k += 2) {
+      __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + (k / 2) * 16)));
+      __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(v, low));
+      __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
+      for (int r = 0; r < mr; ++r) {
+        const float *xr = c->x + (m0 + r) * c->k + k;
+        acc[r] = _mm512_fmadd_ps(lo, _mm512_set1_ps(xr[0]), acc[r]);
+        acc[r] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xr[1]), acc[r]);
+      }
+    }
+    __m512 s = _mm512_loadu_ps(sc + g * 16);
+    __m512 z = zp ? _mm512_loadu_ps(zp + g * 16) : _mm512_set1_ps(8.0f);
+    for (int r = 0; r < mr; ++r) {
+      __m512 xs = _mm512_set1_ps(c->xsum[(m0 + r) * groups + g]);
+      total[r] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xs, acc[r]), total[r]);
+    }
+  }
+  int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+  for (int r = 0; r < mr; ++r)
+    _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
+}
+
+#define I4_CASE(MR)                                                                                            \
+  case MR:                                                                                                     \
+    int4_tile(c, m0, blk, MR);                                                                                 \
+    break;
+static void int4_tile_dispatch(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
+  switch (mr) {
+    I4_CASE(1) I4_CASE(2) I4_CASE(3) I4_CASE(4) I4_CASE(5) I4_CASE(6) I4_CASE(7) I4_CASE(8)
+  default:
+    break;
+  }
+}
+#else
+static void int4_tile_dispatch(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
+  const int64_t groups = c->k / c->group;
+  const uint8_t *w = c->w + blk * (c->k / 2) * 16;
+  int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  for (int r = 0; r < mr; ++r) {
+    const float *xr = c->x + (m0 + r) * c->k;
+    for (int64_t col = 0; col < cols; ++col) {
+      float total = 0.0f;
+      for (int64_t g = 0; g < groups; ++g) {
+        float acc = 0.0f;
+        for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 2) {
+          uint8_t byte = w[(k / 2) * 16 + col];
+          acc = (float)(byte & 15) * xr[k] + acc;
+          acc = (float)(byte >> 4) * xr[k + 1] + acc;
+        }
+        float s = c->scale[(blk * groups + g) * 16 + col];
+        float z = c->zero ? c->zero[(blk * groups + g) * 16 + col] : 8.0f;
+        total += s * (acc - z * c->xsum[(m0 + r) * groups + g]);
+      }
+      c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
+    }
+  }
+}
+#endif
+
+static void int4_task(void *p, int64_t task) {
+  const Int4Ctx *c = (const Int4Ctx *)p;
+  int64_t blocks = (c->n + 15) / 16;
+  for (int64_t blk = task * c->bpt; blk < min_i64(blocks, (task + 1) * c->bpt); ++blk)
+    for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR)
+      int4_tile_dispatch(c, m0, blk, (int)min_i64(I4_MR, c->m - m0));
+}
+
+//===----------------------------------------------------------------------===//
+// LUT (binary-coding quantization)
+//===----------------------------------------------------------------------===//
+
+enum { LUT_MR = 4, LUT_MAX_BITS = 4 };
+
+typedef struct {
+  const float *x; // staged [M][K]
+  float *tables;  // [M][K/4][16]
+  const uint8_t *w;     // [np/16][q][K/8][16]
+  const float *alpha;   // [np/16][K/G][q][16]
+  const float *bias;
+  float *y;
+  int64_t ldy, m, n, k, group, bits, bpt;
+} LutCtx;
+
+/// Builds row i's tables: table[c][p] = Σ_{j<4} (bit j of p ? +x[4c+j] : −x[4c+j]), summed in j order.
+static void lut_build_tables(void *p, int64_t i) {
+  const LutCtx *c = (const LutCtx *)p;
+  const float *x = c->x + i * c->k;
+  float *t = c->tables + i * (c->k / 4) * 16;
+  for (int64_t ch = 0; ch < c->k / 4; ++ch) {
+    const float *xc = x + ch * 4;
+#if defined(QG_AVX512)
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 sum = _mm512_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      __mmask16 plus = _mm512_test_epi32_mask(lane, _mm512_set1_epi32(1 << j));
+      __m512 v = _mm512_mask_blend_ps(plus, _mm512_set1_ps(-xc[j]), _mm512_set1_ps(xc[j]));
+      sum = j == 0 ? v : _mm512_add_ps(sum, v);
+    }
+    _mm512_store_ps(t + ch * 16, sum);
+#else
+    for (int p16 = 0; p16 < 16; ++p16) {
+      float s = 0.0f;
+      for (int j = 0; j < 4; ++j) {
+        float v = (p16 >> j) & 1 ? xc[j] : -xc[j];
+        s = j == 0 ? v : s + v;
+      }
+      t[ch * 16 + p16] = s;
+    }
+#endif
+  }
+}
+
+#if defined(QG_AVX512)
+QG_INLINE void lut_tile(const LutCtx *c, int64_t m0, int64_t blk, int mr, int q) {
+  const int64_t groups = c->k / c->group, chunks8 = c->k / 8;
+  const uint8_t *w = c->w + blk * q * chunks8 * 16;
+  const float *alpha = c->alpha + blk * groups * q * 16;
+  const float *tables = c->tables + m0 * (c->k / 4) * 16;
+  const int64_t row_tables = (c->k / 4) * 16;
+  __m512 total[LUT_MR];
+  for (int r = 0; r < mr; ++r)
+    total[r] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 acc[LUT_MR][LUT_MAX_BITS];
+    for (int r = 0; r < mr; ++r)
+      for (int i = 0; i < q; ++i)
+        acc[r][i] = _mm512_setzero_ps();
+    for (int64_t c8 = g * (c->group / 8); c8 < (g + 1) * (c->group / 8); ++c8) {
+      __m512 t0[LUT_MR], t1[LUT_MR];
+      for (int r = 0; r < mr; ++r) {
+        t0[r] = _mm512_load_ps(tables + r * row_tables + (2 * c8) * 16);
+        t1[r] = _mm512_load_ps(tables + r * row_tables + (2 * c8 + 1) * 16);
+      }
+      for (int i = 0; i < q; ++i) {
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + (i * chunks8 + c8) * 16)));
+        __m512i hi = _mm512_srli_epi32(v, 4);
+        for (int r = 0; r < mr; ++r) {
+          acc[r][i] = _mm512_add_ps(acc[r][i], _mm512_permutexvar_ps(v, t0[r]));
+          acc[r][i] = _mm512_add_ps(acc[r][i], _mm512_permutexvar_ps(hi, t1[r]));
+        }
+      }
+    }
+    for (int i = 0; i < q; ++i) {
+      __m512 a = _mm512_loadu_ps(alpha + (g * q + i) * 16);
+      for (int r = 0; r < mr; ++r)
+        total[r] = _mm512_fmadd_ps(a, acc[r][i], total[r]);
+    }
+  }
+  int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+  for (int r = 0; r < mr; ++r)
+    _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
+}
+
+#define LUT_CASE(MR, Q)                                                                                        \
+  case (MR) * 8 + (Q):                                                                                         \
+    lut_tile(c, m0, blk, MR, Q);                                                                               \
+    break;
+#define LUT_CASES(MR) LUT_CASE(MR, 1) LUT_CASE(MR, 2) LUT_CASE(MR, 3) LUT_CASE(MR, 4)
+static void lut_tile_dispatch(const LutCtx *c, int64_t m0, int64_t blk, int mr) {
+  switch (mr * 8 + (int)c->bits) {
+    LUT_CASES(1) LUT_CASES(2) LUT_CASES(3) LUT_CASES(4)
+  default:
+    break;
+  }
+}
+#else
+static void lut_tile_dispatch(const LutCtx *c, int64_t m0, int64_t blk, int mr) {
+  const int64_t groups = c->k / c->group, chunks8 = c->k / 8, q = c->bits;
+  const uint8_t *w = c->w + blk * q * chunks8 * 16;
+  const float *alpha = c->alpha + blk * groups * q * 16;
+  int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  for (int r = 0; r < mr; ++r) {
+    const float *t = c->tables + (m0 + r) * (c->k / 4) * 16;
+    for (int64_t col = 0; col < cols; ++col) {
+      float total = 0.0f;
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t i = 0; i < q; ++i) {
+          float acc = 0.0f;
+          for (int64_t c8 = g * (c->group / 8); c8 < (g + 1) * (c->group / 8); ++c8) {
+            uint8_t byte = w[(i * chunks8 + c8) * 16 + col];
+            acc += t[(2 * c8) * 16 + (byte & 15)];
+            acc += t[(2 * c8 + 1) * 16 + (byte >> 4)];
+          }
+          total = alpha[(g * q + i) * 16 + col] * acc + total;
+        }
+      c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
+    }
+  }
+}
+#endif
+
+static void lut_task(void *p, int64_t task) {
+  const LutCtx *c = (const LutCtx *)p;
+  int64_t blocks = (c->n + 15) / 16;
+  for (int64_t blk = task * c->bpt; blk < min_i64(blocks, (task + 1) * c->bpt); ++blk)
+    for (int64_t m0 = 0; m0 < c->m; m0 += LUT_MR)
+      lut_tile_dispatch(c, m0, blk, (int)min_i64(LUT_MR, c->m - m0));
+}
+
+//===----------------------------------------------------------------------===//
+// bf16
+//===----------------------------------------------------------------------===//
+
+enum { BF_MR = 6, BF_NB = 4 };
+
+typedef struct {
+  const float *x; // staged [M][k], values already rounded to bf16; k even (padded)
+  const uint16_t *w; // [np/16][K/2][16][2]
+  const float *bias;
+  float *y;
+  int64_t ldy, m, n, k, bpt;
+} Bf16Ctx;
+
+/// Rounds an f32 to the nearest bf16 (ties to even), as the f32 with the low 16 bits cleared.
+static float round_to_bf16(float v) {
+  uint32_t bits;
+  memcpy(&bits, &v, 4);
+  if ((bits & 0x7f800000u) != 0x7f800000u)
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+  bits &= 0xffff0000u;
+  memcpy(&v, &bits, 4);
+  return v;
+}
+
+static void bf16_stage_row(void *p, int64_t i) {
+  const StageCtx *c = (const StageCtx *)p;
+  stage_row(p, i);
+  float *d = c->dst + i * c->ld;
+  for (int64_t k = 0; k < c->k; ++k)
+    d[k] = round_to_bf16(d[k]);
+}
+
+#if defined(QG_AVX512)
+QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+  __m512 acc[BF_MR][BF_NB];
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nb; ++j)
+      acc[i][j] = _mm512_setzero_ps();
+  const int64_t bstride = c->k * 16;
+  const uint16_t *b = c->w + blk0 * bstride;
+  const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+  for (int64_t k = 0; k < c->k; k += 2) {
+    __m512 even[BF_NB], odd[BF_NB];
+    for (int j = 0; j < nb; ++j) {
+      __m512i v = _mm512_loadu_si512((const void *)(b + j * bstride + k * 16));
+      even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+      odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high));
+    }
+    for (int i = 0; i < mr; ++i) {
+      const float *xr = c->x + (m0 + i) * c->k + k;
+      __m512 x0 = _mm512_set1_ps(xr[0]), x1 = _mm512_set1_ps(xr[1]);
+      for (int j = 0; j < nb; ++j) {
+        acc[i][j] = _mm512_fmadd_ps(even[j], x0, acc[i][j]);
+        acc[i][j] = _mm512_fmadd_ps(odd[j], x1, acc[i][j]);
+      }
+    }
+  }
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr; ++i)
+      _mm512_mask_storeu_ps(c->y + (m0 + i) * c->ldy + n0, mask, _mm512_add_ps(acc[i][j], bias));
+  }
+}
+
+#define BF_CASE(MR, NB)                                                                                        \
+  case (MR) * 8 + (NB):                                                                                        \
+    bf16_tile(c, m0, blk0, MR, NB);                                                                            \
+    break;
+#define BF_CASES(MR) BF_CASE(MR, 1) BF_CASE(MR, 2) BF_CASE(MR, 3) BF_CASE(MR, 4)
+static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+  switch (mr * 8 + nb) {
+    BF_CASES(1) BF_CASES(2) BF_CASES(3) BF_CASES(4) BF_CASES(5) BF_CASES(6)
+  default:
+    break;
+  }
+}
+#else
+static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+  const int64_t bstride = c->k * 16;
+  for (int i = 0; i < mr; ++i) {
+    const float *xr = c->x + (m0 + i) * c->k;
+    for (int j = 0; j < nb; ++j) {
+      const uint16_t *b = c->w + (blk0 + j) * bstride;
+      int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+      for (int64_t col = 0; col < cols; ++col) {
+        float acc = 0.0f;
+        for (int64_t k = 0; k < c->k; ++k) {
+          uint32_t bits = (uint32_t)b[(k / 2) * 32 + col * 2 + (k & 1)] << 16;
+          float wv;
+          memcpy(&wv, &bits, 4);
+          acc = wv * xr[k] + acc;
+        }
+        c->y[(m0 + i) * c->ldy + n0 + col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);
+      }
+    }
+  }
+}
+#endif
+
+static void bf16_task(void *p, int64_t task) {
+  const Bf16Ctx *c = (const Bf16Ctx *)p;
+  int64_t blocks = (c->n + 15) / 16;
+  int64_t first = task * c->bpt, last = min_i64(blocks, first + c->bpt);
+  for (int64_t blk = first; blk < last; blk += BF_NB) {
+    int nb = (int)min_i64(BF_NB, last - blk);
+    for (int64_t m0 = 0; m0 < c->m; m0 += BF_MR)
+      bf16_tile_dispatch(c, m0, blk, (int)min_i64(BF_MR, c->m - m0), nb);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Exported kernels (ukernel.h's calling convention). x [B, S, K] f32 with any strides; the result y
+// [B, S, N] comes last, is the dense buffer the lowering allocates (rows of N contiguous, row b · S + s at
+// (b · S + s) · y_stride1) and is filled entirely.
+//===----------------------------------------------------------------------===//
+
+#define QG_ROWS(x) row_view(x + x##_offset, x##_size1, x##_stride0, x##_stride1, x##_stride2)
+
+/// int8 W8A8. w packed int8 bytes; colsum [Np] i32; w_scale [Np] f32; bias [N] f32 (read only when
+/// has_bias). static_scale > 0 selects static activation quantization with static_zero (0..255); otherwise
+/// per-row dynamic.
+void effc_uk_quantized_linear_int8(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(int8_t, w),
+                                   EFFC_UK_MEMREF1(int32_t, colsum), EFFC_UK_MEMREF1(float, w_scale),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t has_bias, float static_scale,
+                                   int64_t static_zero, EFFC_UK_MEMREF3(float, y)) {
+  int8_linear(QG_ROWS(x), x_size0 * x_size1, x_size2, w + w_offset, colsum + colsum_offset,
+              w_scale + w_scale_offset, has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, y_size2,
+              static_scale, (int32_t)static_zero);
+}
+
+/// int4 weight-only. w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when has_zero; else
+/// symmetric, zero point 8); bias [N] when has_bias.
+void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint8_t, w),
+                                   EFFC_UK_MEMREF1(float, scale), EFFC_UK_MEMREF1(float, zero),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t group, int64_t has_zero,
+                                   int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
+  if (m == 0 || n == 0)
+    return;
+  float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
+  float *sums = (float *)effc_uk_alloc((uint64_t)(m * (k / group)) * sizeof(float));
+  StageCtx stage = {QG_ROWS(x), k, k, staged, group, sums};
+  effc_uk_parallel_for(stage_row, &stage, m);
+  int64_t blocks = (n + 15) / 16;
+  Int4Ctx c = {staged, sums, w + w_offset, scale + scale_offset,
+               has_zero ? zero + zero_offset : 0, has_bias ? bias + bias_offset : 0,
+               y + y_offset, y_stride1, m, n, k, group, blocks_per_task(blocks)};
+  effc_uk_parallel_for(int4_task, &c, (blocks + c.bpt - 1) / c.bpt);
+  effc_uk_free(staged);
+  effc_uk_free(sums);
+}
+
+/// LUT (binary coding), `bits` planes. w packed sign patterns; alpha [Np · K/G · bits]; bias [N] when
+/// has_bias.
+void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint8_t, w),
+                                  EFFC_UK_MEMREF1(float, alpha), EFFC_UK_MEMREF1(float, bias),
+                                  int64_t group, int64_t bits, int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
+  if (m == 0 || n == 0)
+    return;
+  float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
+  float *tables = (float *)effc_uk_alloc((uint64_t)(m * k * 4) * sizeof(float));
+  StageCtx stage = {QG_ROWS(x), k, k, staged, 0, 0};
+  effc_uk_parallel_for(stage_row, &stage, m);
+  int64_t blocks = (n + 15) / 16;
+  LutCtx c = {staged, tables, w + w_offset, alpha + alpha_offset,
+              has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, m, n, k, group, bits,
+              blocks_per_task(blocks)};
+  effc_uk_parallel_for(lut_build_tables, &c, m);
+  effc_uk_parallel_for(lut_task, &c, (blocks + c.bpt - 1) / c.bpt);
+  effc_uk_free(staged);
+  effc_uk_free(tables);
+}
+
+/// bf16 weights and activations, f32 accumulation. w packed bf16 pairs (K padded to even); bias [N] when
+/// has_bias.
+void effc_uk_quantized_linear_bf16(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint16_t, w),
+                                   EFFC_UK_MEMREF1(float, bias), int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
+  if (m == 0 || n == 0)
+    return;
+  int64_t kp = round_up(k, 2);
+  float *staged = (float *)effc_uk_alloc((uint64_t)(m * kp) * sizeof(float));
+  StageCtx stage = {QG_ROWS(x), k, kp, staged, 0, 0};
+  effc_uk_parallel_for(bf16_stage_row, &stage, m);
+  int64_t blocks = (n + 15) / 16;
+  Bf16Ctx c = {staged, w + w_offset, has_bias ? bias + bias_offset : 0, y + y_offset,
+               y_stride1, m, n, kp, BF_NB};
+  if (m < 16 && blocks > 64)
+    c.bpt = round_up(blocks_per_task(blocks), BF_NB);
+  effc_uk_parallel_for(bf16_task, &c, (blocks + c.bpt - 1) / c.bpt);
+  effc_uk_free(staged);
+}
