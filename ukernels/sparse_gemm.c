@@ -73,9 +73,9 @@ static inline float *sg_y_row(const sg_problem *p, int64_t t) {
  *===----------------------------------------------------------------------===*/
 
 /* 16 floats: one AVX-512 register. Written with vector types rather than intrinsics so that both variants
- * get it: lib/Target compiles the kernels for the model's CPU, which turns these into zmm FMAs where the CPU
- * has AVX-512 (also when it lacks the BF16 that the `avx512` variant requires) and into narrower vectors
- * elsewhere; `acc + w * x` contracts to an FMA where the CPU has one. */
+ * share it: lib/Target compiles the kernels for the model's CPU, which turns these into zmm FMAs where the
+ * CPU has AVX-512 and into narrower vectors elsewhere; `acc + w * x` contracts to an FMA where the CPU has
+ * one. */
 typedef float sg_v16 __attribute__((vector_size(64)));
 typedef float sg_v16_unaligned __attribute__((vector_size(64), aligned(4)));
 
