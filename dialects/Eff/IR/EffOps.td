@@ -16,5 +16,6 @@ include "Eff/IR/EffTransformerOps.td"
 include "Eff/IR/EffAdapterOps.td"
 include "Eff/IR/EffMoEOps.td"
 include "Eff/IR/EffQuantizedOps.td"
+include "Eff/IR/EffSparseOps.td"
 
 #endif // EFF_OPS_TD

@@ -38,6 +38,7 @@ void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns) {
   populateAdapterLoweringPatterns(patterns);
   populateMoELoweringPatterns(patterns);
   populateQuantizedLoweringPatterns(patterns);
+  populateSparseLoweringPatterns(patterns);
 }
 
 namespace {

@@ -28,6 +28,8 @@ void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.quantized_linear (micro-kernel calls).
 void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.sparse_linear (Sparse.cpp).
+void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
 void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns);
 } // namespace effc

@@ -1,0 +1,131 @@
+//===- Sparse.cpp - lower eff.sparse_linear to micro-kernel calls ----------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// eff.sparse_linear becomes a call of the sparse GEMM micro-kernels of ukernels/sparse_gemm.c:
+// effc_uk_sparse_nm_linear (N:M) or effc_uk_sparse_csr_linear (CSR). The kernels read only the compressed
+// weights; a missing bias is passed as zeros. Activations are passed as [B, S, K] (the hidden layout as it
+// is; lower ranks get unit dimensions, higher ranks fold their middle dimensions), so that the result needs
+// no expand_shape with two dynamic sizes in one group, which LLVM 22 cannot lower to memrefs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::eff;
+using namespace effc::lowering;
+
+namespace {
+
+/// Reassociation between a rank-`rank` activation and its [B, S, C] view.
+SmallVector<ReassociationIndices> threeDimGroups(int64_t rank) {
+  if (rank == 1)
+    return {{0, 1, 2}};
+  if (rank == 2)
+    return {{0, 1}, {2}};
+  ReassociationIndices middle;
+  for (int64_t i = 1; i < rank - 1; ++i)
+    middle.push_back(i);
+  return {{0}, middle, {rank - 1}};
+}
+
+/// `tensor` [..., C] as [B, S, C].
+Value to3D(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  int64_t rank = type.getRank();
+  if (rank == 3)
+    return tensor;
+  int64_t c = type.getDimSize(rank - 1);
+  if (rank > 3)
+    return tensor::CollapseShapeOp::create(b, loc, tensor, threeDimGroups(rank));
+  SmallVector<int64_t> shape = rank == 1 ? SmallVector<int64_t>{1, 1, c}
+                                         : SmallVector<int64_t>{1, type.getDimSize(0), c};
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, tensor);
+  sizes.insert(sizes.begin(), rank == 1 ? 2 : 1, b.getIndexAttr(1));
+  return tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), tensor,
+                                       threeDimGroups(rank), sizes);
+}
+
+/// The inverse of to3D for a result [B, S, N] of an activation `like` [..., C].
+Value from3D(OpBuilder &b, Location loc, Value result, Value like) {
+  auto likeType = cast<RankedTensorType>(like.getType());
+  int64_t rank = likeType.getRank();
+  if (rank == 3)
+    return result;
+  auto resultType = cast<RankedTensorType>(result.getType());
+  SmallVector<int64_t> shape(likeType.getShape());
+  shape.back() = resultType.getDimSize(2);
+  auto type = RankedTensorType::get(shape, resultType.getElementType());
+  if (rank < 3)
+    return tensor::CollapseShapeOp::create(b, loc, type, result, threeDimGroups(rank));
+  SmallVector<OpFoldResult> sizes = getSizes(b, loc, like);
+  sizes.back() = b.getIndexAttr(resultType.getDimSize(2));
+  return tensor::ExpandShapeOp::create(b, loc, type, result, threeDimGroups(rank), sizes);
+}
+
+struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SparseLinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    int64_t outFeatures = op.getOutFeatures();
+    Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+
+    Value x = to3D(rewriter, loc, adaptor.getInput());
+    Value bias = adaptor.getBias();
+    if (!bias) {
+      auto biasType = RankedTensorType::get({outFeatures}, f32);
+      bias = arith::ConstantOp::create(rewriter, loc, biasType,
+                                       DenseElementsAttr::get(biasType, rewriter.getF32FloatAttr(0.0f)));
+    }
+
+    // One declaration serves every layer: operands and the result are passed with dynamic shapes.
+    auto dynamic = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      SmallVector<int64_t> shape(type.getRank(), ShapedType::kDynamic);
+      return tensor::CastOp::create(rewriter, loc, RankedTensorType::get(shape, type.getElementType()), tensor);
+    };
+    Value batch = tensor::DimOp::create(rewriter, loc, x, 0);
+    Value rows = tensor::DimOp::create(rewriter, loc, x, 1);
+    Value outputs = arith::ConstantIndexOp::create(rewriter, loc, outFeatures);
+    int64_t kDynamic = ShapedType::kDynamic;
+    UkernelResult result{RankedTensorType::get({kDynamic, kDynamic, kDynamic}, f32), {batch, rows, outputs}};
+
+    FailureOr<SmallVector<Value>> called;
+    if (op.getFormat() == SparseFormat::nm) {
+      Value n = arith::ConstantIntOp::create(rewriter, loc, *op.getN(), 64);
+      Value m = arith::ConstantIntOp::create(rewriter, loc, *op.getM(), 64);
+      called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
+                                {dynamic(x), dynamic(adaptor.getValues()), dynamic(adaptor.getIndices()),
+                                 dynamic(bias), n, m},
+                                {result});
+    } else {
+      called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_csr_linear",
+                                {dynamic(x), dynamic(adaptor.getValues()), dynamic(adaptor.getIndices()),
+                                 dynamic(adaptor.getRowPtr()), dynamic(bias)},
+                                {result});
+    }
+    if (failed(called))
+      return failure();
+    auto xType = cast<RankedTensorType>(x.getType());
+    Value y = tensor::CastOp::create(
+        rewriter, loc, RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1), outFeatures}, f32),
+        called->front());
+    replaceWithCast(rewriter, op, from3D(rewriter, loc, y, adaptor.getInput()));
+    return success();
+  }
+};
+
+} // namespace
+
+void effc::populateSparseLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<SparseLinearLowering>(patterns.getContext());
+}
