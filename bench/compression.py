@@ -29,13 +29,12 @@ VARIANTS = {
     "int4": ["--quantize=int4"],
     "lut3": ["--quantize=lut:3"],
     "2:4": ["--sparsity=2:4"],
-    "2:4+int8": ["--sparsity=2:4", "--quantize=int8"],
     "unstructured90": ["--sparsity=unstructured:0.9"],
     "drop40%": ["--drop-layers=top:5"],
 }
 DEFAULT_VARIANTS = {
-    "bert": ["f32", "bf16", "int8", "int4", "lut3", "2:4", "2:4+int8", "unstructured90", "drop40%"],
-    "gpt2": ["f32", "int8", "int4", "lut3", "2:4", "drop40%"],
+    "bert": ["f32", "bf16", "int8", "int4", "lut3", "2:4", "unstructured90", "drop40%"],
+    "gpt2": ["f32", "int8", "int4", "lut3", "bf16", "drop40%"],
 }
 
 

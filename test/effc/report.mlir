@@ -1,6 +1,7 @@
 // effc --report: parameters, weight bytes and FLOPs per token, per eff.layer and in total.
 // RUN: effc %s --report -o %t.so | FileCheck %s
 // RUN: effc %s --quantize=int8 --report -o %t.int8.so | FileCheck %s --check-prefix=INT8
+// RUN: effc %s --sparsity=2:4 --report -o %t.sparse.so | FileCheck %s --check-prefix=SPARSE
 
 // CHECK: effc report: function 'forward'
 // CHECK-NEXT: part parameters bytes FLOPs/token
@@ -17,6 +18,10 @@
 // two linears, is quantized for each.
 // INT8: layer 0 72 288 B 128
 // INT8-NEXT: layer 1 384 896 B 768
+
+// 2:4: half the weights and half the work; bytes are the kept f32 values, their i8 indices and the biases.
+// SPARSE: layer 0 40 192 B 64
+// SPARSE-NEXT: layer 1 192 960 B 384
 module {
   func.func @forward(%ids: tensor<?x?xi64>) -> tensor<?x?x4xf32> {
     %table = arith.constant dense<0.5> : tensor<10x8xf32>

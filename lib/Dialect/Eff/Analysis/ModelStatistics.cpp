@@ -65,6 +65,20 @@ void accumulate(Operation *op, PartStatistics &part, llvm::DenseSet<Operation *>
     return;
   }
 
+  if (auto sparse = dyn_cast<eff::SparseLinearOp>(op)) {
+    // The weights it keeps are its stored values (N:M: N of every M; CSR: the nonzeros).
+    int64_t kept = sparse.getValues().getType().getNumElements();
+    part.flopsPerToken += 2 * kept;
+    part.parameters += kept;
+    if (Value bias = sparse.getBias())
+      if (arith::ConstantOp constant = weightConstant(bias))
+        part.parameters += cast<RankedTensorType>(constant.getType()).getNumElements();
+    for (Value operand : op->getOperands())
+      if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second)
+        part.bytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+    return;
+  }
+
   int64_t share = 1, of = 1;
   if (auto experts = dyn_cast<eff::ExpertsOp>(op)) {
     share = expertsPerToken(experts);
