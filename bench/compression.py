@@ -97,8 +97,14 @@ def run_variant(work, model, mlir, function, inputs, flags, runs, threads, reuse
     command = [BIN / "effc-run", so, "--output-dir", out_dir, "--bench", str(runs), "--threads", str(threads)]
     if function:
         command += ["--function", function]
+    # Compression may remove inputs (a dropped layer's KV cache): pass those the compiled function takes.
+    listing = subprocess.run([BIN / "effc-run", so, "--list"], capture_output=True, text=True).stdout
+    signature = next((line for line in listing.splitlines() if line.startswith(f"{function or ''}(")
+                      or (not function and "(" in line and not line.startswith("module"))), "")
+    taken = set(re.findall(r"(\w+): \w+ \[", signature.split("->")[0]))
     for name in inputs:
-        command += ["--input", f"{name}={work / (model + '_' + name + '.npy')}"]
+        if not taken or name in taken:
+            command += ["--input", f"{name}={work / (model + '_' + name + '.npy')}"]
     ran = subprocess.run(command, capture_output=True, text=True)
     if ran.returncode != 0:
         return {"error": ran.stderr.strip().splitlines()[-1] if ran.stderr.strip() else "effc-run failed"}
