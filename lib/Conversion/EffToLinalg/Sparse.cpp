@@ -25,52 +25,6 @@ using namespace effc::lowering;
 
 namespace {
 
-/// Reassociation between a rank-`rank` activation and its [B, S, C] view.
-SmallVector<ReassociationIndices> threeDimGroups(int64_t rank) {
-  if (rank == 1)
-    return {{0, 1, 2}};
-  if (rank == 2)
-    return {{0, 1}, {2}};
-  ReassociationIndices middle;
-  for (int64_t i = 1; i < rank - 1; ++i)
-    middle.push_back(i);
-  return {{0}, middle, {rank - 1}};
-}
-
-/// `tensor` [..., C] as [B, S, C].
-Value to3D(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  int64_t rank = type.getRank();
-  if (rank == 3)
-    return tensor;
-  int64_t c = type.getDimSize(rank - 1);
-  if (rank > 3)
-    return tensor::CollapseShapeOp::create(b, loc, tensor, threeDimGroups(rank));
-  SmallVector<int64_t> shape = rank == 1 ? SmallVector<int64_t>{1, 1, c}
-                                         : SmallVector<int64_t>{1, type.getDimSize(0), c};
-  SmallVector<OpFoldResult> sizes = getSizes(b, loc, tensor);
-  sizes.insert(sizes.begin(), rank == 1 ? 2 : 1, b.getIndexAttr(1));
-  return tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), tensor,
-                                       threeDimGroups(rank), sizes);
-}
-
-/// The inverse of to3D for a result [B, S, N] of an activation `like` [..., C].
-Value from3D(OpBuilder &b, Location loc, Value result, Value like) {
-  auto likeType = cast<RankedTensorType>(like.getType());
-  int64_t rank = likeType.getRank();
-  if (rank == 3)
-    return result;
-  auto resultType = cast<RankedTensorType>(result.getType());
-  SmallVector<int64_t> shape(likeType.getShape());
-  shape.back() = resultType.getDimSize(2);
-  auto type = RankedTensorType::get(shape, resultType.getElementType());
-  if (rank < 3)
-    return tensor::CollapseShapeOp::create(b, loc, type, result, threeDimGroups(rank));
-  SmallVector<OpFoldResult> sizes = getSizes(b, loc, like);
-  sizes.back() = b.getIndexAttr(resultType.getDimSize(2));
-  return tensor::ExpandShapeOp::create(b, loc, type, result, threeDimGroups(rank), sizes);
-}
-
 struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(SparseLinearOp op, OpAdaptor adaptor,
@@ -79,7 +33,7 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
     Location loc = op.getLoc();
     Type f32 = rewriter.getF32Type();
 
-    Value x = to3D(rewriter, loc, adaptor.getInput());
+    Value x = flattenTo3D(rewriter, loc, adaptor.getInput());
     Value bias = adaptor.getBias();
     if (!bias) {
       auto biasType = RankedTensorType::get({outFeatures}, f32);
@@ -119,7 +73,7 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
     Value y = tensor::CastOp::create(
         rewriter, loc, RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1), outFeatures}, f32),
         called->front());
-    replaceWithCast(rewriter, op, from3D(rewriter, loc, y, adaptor.getInput()));
+    replaceWithCast(rewriter, op, unflattenFrom3D(rewriter, loc, y, adaptor.getInput()));
     return success();
   }
 };

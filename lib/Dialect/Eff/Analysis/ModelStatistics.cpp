@@ -49,33 +49,33 @@ int64_t expertsPerToken(eff::ExpertsOp experts) {
 
 bool isLookup(Operation *op) { return isa<eff::EmbeddingOp, eff::PrefixOp, eff::PromptOp>(op); }
 
+/// A compressed linear layer keeping `weights` logical weights: they and the bias are its parameters, 2 FLOPs
+/// per weight, and everything it stores (packed weights, scales, indices) its bytes.
+void accumulateCompressedLinear(Operation *op, int64_t weights, Value bias, PartStatistics &part,
+                                llvm::DenseSet<Operation *> &seen) {
+  part.flopsPerToken += 2 * weights;
+  part.parameters += weights;
+  if (bias)
+    if (arith::ConstantOp constant = weightConstant(bias))
+      part.parameters += cast<RankedTensorType>(constant.getType()).getNumElements();
+  for (Value operand : op->getOperands())
+    if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second)
+      part.bytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+}
+
 /// Adds what `op` costs and stores to `part`; `seen` holds the constants already counted in this part.
 void accumulate(Operation *op, PartStatistics &part, llvm::DenseSet<Operation *> &seen) {
   if (auto quantized = dyn_cast<eff::QuantizedLinearOp>(op)) {
     // Logical weights [N, K]; bytes are the packed weight, its scales and the other side tensors.
     int64_t weights = quantized.getInFeatures() * quantized.getOutFeatures();
-    part.flopsPerToken += 2 * weights;
-    part.parameters += weights;
-    if (Value bias = quantized.getBias())
-      if (arith::ConstantOp constant = weightConstant(bias))
-        part.parameters += cast<RankedTensorType>(constant.getType()).getNumElements();
-    for (Value operand : op->getOperands())
-      if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second)
-        part.bytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+    accumulateCompressedLinear(op, weights, quantized.getBias(), part, seen);
     return;
   }
 
   if (auto sparse = dyn_cast<eff::SparseLinearOp>(op)) {
     // The weights it keeps are its stored values (N:M: N of every M; CSR: the nonzeros).
     int64_t kept = sparse.getValues().getType().getNumElements();
-    part.flopsPerToken += 2 * kept;
-    part.parameters += kept;
-    if (Value bias = sparse.getBias())
-      if (arith::ConstantOp constant = weightConstant(bias))
-        part.parameters += cast<RankedTensorType>(constant.getType()).getNumElements();
-    for (Value operand : op->getOperands())
-      if (arith::ConstantOp constant = weightConstant(operand); constant && seen.insert(constant).second)
-        part.bytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+    accumulateCompressedLinear(op, kept, sparse.getBias(), part, seen);
     return;
   }
 
