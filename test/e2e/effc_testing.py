@@ -111,3 +111,33 @@ def assert_close(actual, expected, tol, what=""):
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
     np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), err_msg=what, **tol)
+
+
+class CompiledIrModule:
+    """An effc.ir Module saved with its weights and compiled by effc with `flags` (e.g. ["--drop-layers=top:1"]).
+    `log` holds effc's stderr (remarks); remove the files with close()."""
+
+    def __init__(self, module, flags=(), name="model"):
+        self._dir = tempfile.TemporaryDirectory(prefix="effc-test-")
+        self.dir = Path(self._dir.name)
+        module.weights_file = f"{name}.safetensors"
+        source, _ = module.save(self.dir / f"{name}.mlir")
+        self.path = self.dir / f"{name}.so"
+        result = subprocess.run([str(EFFC), str(source), "-o", str(self.path), *flags], capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            raise EffcError(f"effc {' '.join(flags)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+        self.log = result.stderr
+
+    def run(self, function, inputs):
+        workdir = self.dir / f"run-{function}"
+        workdir.mkdir(exist_ok=True)
+        return run_module(self.path, inputs, workdir, function=function)
+
+    def input_names(self, function="main"):
+        listing = _run([EFFC_RUN, self.path, "--list"]).stdout
+        arguments = re.search(rf"^{function}\((.*)\) ->", listing, re.M).group(1)
+        return re.findall(r"([^\s,]+): \w+ \[", arguments)
+
+    def close(self):
+        self._dir.cleanup()

@@ -26,7 +26,7 @@ import pytest
 
 import models  # noqa: E402
 from effc import ir  # noqa: E402
-from effc_testing import EFFC, EFFC_RUN, EffcError, run_module  # noqa: E402
+from effc_testing import EFFC, EFFC_RUN, CompiledIrModule as Compiled, EffcError  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 WEIGHT_TOL = dict(rtol=1e-6, atol=1e-6)
@@ -37,34 +37,6 @@ pytestmark = pytest.mark.skipif(not (EFFC.exists() and EFFC_RUN.exists()),
 
 # The adapter weights of adapter_tiny (everything eff-keep-adapters turns into an input).
 ADAPTER_WEIGHT = re.compile(r"lora_[AB]$|\.ia3$|prefix_(key|value)$|^prompt\.|\.adapter\.")
-
-
-class Compiled:
-    """An ir.Module saved with its weights and compiled by effc with `flags`."""
-
-    def __init__(self, module, flags=(), name="model"):
-        self._dir = tempfile.TemporaryDirectory(prefix="effc-adapters-")
-        self.dir = Path(self._dir.name)
-        module.weights_file = f"{name}.safetensors"
-        source, _ = module.save(self.dir / f"{name}.mlir")
-        self.path = self.dir / f"{name}.so"
-        result = subprocess.run([str(EFFC), str(source), "-o", str(self.path), *flags], capture_output=True,
-                                text=True)
-        if result.returncode != 0:
-            raise EffcError(f"effc {' '.join(flags)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
-        self.log = result.stderr
-
-    def run(self, inputs):
-        return run_module(self.path, inputs, self.dir)
-
-    def signature(self):
-        listing = subprocess.run([str(EFFC_RUN), str(self.path), "--list"], capture_output=True, text=True,
-                                 check=True).stdout
-        arguments = re.search(r"main\((.*)\) ->", listing).group(1)
-        return re.findall(r"([^\s,]+): \w+ \[", arguments)
-
-    def close(self):
-        self._dir.cleanup()
 
 
 def merged_ir(module, flags=("--eff-merge-adapters",)):
@@ -110,7 +82,7 @@ def test_merged_adapter_tiny_equals_unmerged():
     merged, plain = Compiled(module, ["--merge-adapters"]), Compiled(models.build_adapter(cfg, weights))
     try:
         inputs = adapter_inputs()
-        out, expected = merged.run(inputs), plain.run(inputs)
+        out, expected = merged.run("main", inputs), plain.run("main", inputs)
         assert list(out) == list(expected) == ["last_hidden_state"]
         assert out["last_hidden_state"].shape == (2, cfg.prompt_tokens + 7, cfg.hidden)
         np.testing.assert_allclose(out["last_hidden_state"], expected["last_hidden_state"], **TOL)
@@ -170,7 +142,7 @@ def test_merged_weights_equal_numpy():
     reference = lora_ia3_model(plain).evaluate("main", {"x": x})
     merged = Compiled(module, ["--merge-adapters"])
     try:
-        out = merged.run({"x": x})
+        out = merged.run("main", {"x": x})
     finally:
         merged.close()
     assert list(out) == ["q", "v", "f"]
@@ -198,17 +170,17 @@ def test_kept_adapters_are_inputs_that_select_the_adapter():
         other[name] = (weights[name] + 0.3 * rng.standard_normal(weights[name].shape)).astype(np.float32)
     baked = Compiled(models.build_adapter(cfg, other), name="other")
     try:
-        signature = kept.signature()
+        signature = kept.input_names()
         assert signature[0] == "input_ids"
         assert sorted(signature[1:]) == sorted(adapter_names)
         # Model order: the prompt first, then layer 0's LoRA A/B of the query.
         assert signature[1:4] == ["prompt.embeddings", "encoder.layer.0.attention.query.lora_A",
                                   "encoder.layer.0.attention.query.lora_B"]
         inputs = adapter_inputs()
-        own = kept.run({**inputs, **{n: weights[n] for n in adapter_names}})
-        np.testing.assert_allclose(own["last_hidden_state"], baseline.run(inputs)["last_hidden_state"], **TOL)
-        swapped = kept.run({**inputs, **{n: other[n] for n in adapter_names}})
-        expected = baked.run(inputs)["last_hidden_state"]
+        own = kept.run("main", {**inputs, **{n: weights[n] for n in adapter_names}})
+        np.testing.assert_allclose(own["last_hidden_state"], baseline.run("main", inputs)["last_hidden_state"], **TOL)
+        swapped = kept.run("main", {**inputs, **{n: other[n] for n in adapter_names}})
+        expected = baked.run("main", inputs)["last_hidden_state"]
         np.testing.assert_allclose(swapped["last_hidden_state"], expected, **TOL)
         assert not np.allclose(expected, own["last_hidden_state"], rtol=1e-3, atol=1e-3)
     finally:
@@ -220,11 +192,11 @@ def test_merge_then_keep_leaves_only_unfoldable_adapters():
     cfg, weights = adapter_weights()
     kept = Compiled(models.build_adapter(cfg, weights), ["--merge-adapters", "--keep-adapters"])
     try:
-        names = kept.signature()[1:]
+        names = kept.input_names()[1:]
         assert names and all("lora" not in n and "ia3" not in n for n in names), names
         assert "prompt.embeddings" in names and "encoder.layer.1.attention.prefix_key" in names
         inputs = adapter_inputs(3)
-        out = kept.run({**inputs, **{n: weights[n] for n in names}})
+        out = kept.run("main", {**inputs, **{n: weights[n] for n in names}})
         expected = models.build_adapter(cfg, weights).evaluate("main", inputs)
         np.testing.assert_allclose(out["last_hidden_state"], expected["last_hidden_state"], rtol=1e-4, atol=1e-4)
     finally:

@@ -29,36 +29,13 @@ import pytest
 
 import models  # noqa: E402
 import eff_reference as ref  # noqa: E402
-from effc_testing import EFFC, EFFC_RUN, EffcError, compile_and_run, run_module, ttype  # noqa: E402
+from effc_testing import EFFC, EFFC_RUN, CompiledIrModule as Compiled, EffcError, compile_and_run, ttype  # noqa: E402
 
 EXACT_TOL = dict(rtol=0, atol=1e-6)
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 pytestmark = pytest.mark.skipif(not (EFFC.exists() and EFFC_RUN.exists()),
                                 reason=f"effc/effc-run not built ({EFFC.parent})")
-
-
-class Compiled:
-    """A models.py Module saved with its weights, compiled by effc with `flags` (e.g. ["--drop-layers=top:1"])."""
-
-    def __init__(self, module, flags=(), name="model"):
-        self._dir = tempfile.TemporaryDirectory(prefix="effc-compress-")
-        self.dir = Path(self._dir.name)
-        module.weights_file = f"{name}.safetensors"
-        source, _ = module.save(self.dir / f"{name}.mlir")
-        self.path = self.dir / f"{name}.so"
-        result = subprocess.run([str(EFFC), str(source), "-o", str(self.path), *flags], capture_output=True,
-                                text=True)
-        if result.returncode != 0:
-            raise EffcError(f"effc {' '.join(flags)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
-
-    def run(self, function, inputs):
-        workdir = self.dir / f"run-{function}"
-        workdir.mkdir(exist_ok=True)
-        return run_module(self.path, inputs, workdir, function=function)
-
-    def close(self):
-        self._dir.cleanup()
 
 
 def compressed_ir(module, flags, elide=True):
