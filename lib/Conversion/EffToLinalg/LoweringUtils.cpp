@@ -342,11 +342,16 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
       .getResult(0);
 }
 
-/// A memref type of `tensorType`'s shape with a fully dynamic strided layout, which any buffer casts to.
-static MemRefType dynamicallyStridedBuffer(RankedTensorType tensorType) {
-  SmallVector<int64_t> strides(tensorType.getRank(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(tensorType.getContext(), ShapedType::kDynamic, strides);
-  return MemRefType::get(tensorType.getShape(), tensorType.getElementType(), layout);
+/// The fully dynamic type of `type`'s rank: what a micro-kernel declaration takes, so that one declaration
+/// serves every shape. Tensors cast to it; buffers additionally get a fully dynamic strided layout.
+static RankedTensorType dynamicTensor(RankedTensorType type) {
+  return RankedTensorType::get(SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic), type.getElementType());
+}
+
+static MemRefType dynamicBuffer(RankedTensorType type) {
+  SmallVector<int64_t> dynamic(type.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic, dynamic);
+  return MemRefType::get(dynamic, type.getElementType(), layout);
 }
 
 FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
@@ -358,7 +363,9 @@ FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, Strin
       arguments.push_back(operand);
       continue;
     }
-    arguments.push_back(bufferization::ToBufferOp::create(b, loc, dynamicallyStridedBuffer(tensorType), operand,
+    if (tensorType != dynamicTensor(tensorType))
+      operand = tensor::CastOp::create(b, loc, dynamicTensor(tensorType), operand);
+    arguments.push_back(bufferization::ToBufferOp::create(b, loc, dynamicBuffer(tensorType), operand,
                                                           /*read_only=*/true));
   }
   SmallVector<Value> buffers;
@@ -366,7 +373,7 @@ FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, Strin
     auto bufferType = MemRefType::get(result.type.getShape(), result.type.getElementType());
     Value buffer = memref::AllocOp::create(b, loc, bufferType, result.dynamicSizes, b.getI64IntegerAttr(64));
     buffers.push_back(buffer);
-    arguments.push_back(memref::CastOp::create(b, loc, dynamicallyStridedBuffer(result.type), buffer));
+    arguments.push_back(memref::CastOp::create(b, loc, dynamicBuffer(result.type), buffer));
   }
 
   auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();

@@ -111,8 +111,9 @@ struct UkernelResult {
 /// Calls the micro-kernel `name` (see ukernels/ukernel.h), declaring it in the enclosing module on first use.
 /// The kernel's arguments are `operands` (ranked tensors are passed as read-only buffers, scalars as they
 /// are), then one fresh 64-byte-aligned buffer per entry of `results`, which the kernel must fill entirely.
-/// Buffers use MLIR's expanded memref calling convention with fully dynamic strides. Returns the filled
-/// results as tensors; fails (with a diagnostic) if `name` is already declared with another type.
+/// Buffers use MLIR's expanded memref calling convention with fully dynamic shapes and strides, so one
+/// declaration serves every shape. Returns the filled results as tensors of the requested types; fails (with
+/// a diagnostic) if `name` is already declared with another type.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>> buildUkernelCall(mlir::OpBuilder &b, mlir::Location loc,
                                                                 llvm::StringRef name, mlir::ValueRange operands,
                                                                 llvm::ArrayRef<UkernelResult> results);

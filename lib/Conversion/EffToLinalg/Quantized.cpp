@@ -69,25 +69,18 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
       break;
     }
 
-    // One declaration serves every layer: tensor operands and the result are passed with dynamic shapes.
-    for (Value &operand : operands)
-      if (auto type = dyn_cast<RankedTensorType>(operand.getType()))
-        operand = tensor::CastOp::create(
-            rewriter, loc,
-            RankedTensorType::get(SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic), type.getElementType()),
-            operand);
-    int64_t kDynamic = ShapedType::kDynamic;
-    UkernelResult result{RankedTensorType::get({kDynamic, kDynamic, kDynamic}, rewriter.getF32Type()),
-                         {tensor::DimOp::create(rewriter, loc, x, 0), tensor::DimOp::create(rewriter, loc, x, 1),
-                          arith::ConstantIndexOp::create(rewriter, loc, op.getOutFeatures())}};
+    auto xType = cast<RankedTensorType>(x.getType());
+    UkernelResult result{RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1),
+                                                static_cast<int64_t>(op.getOutFeatures())},
+                                               rewriter.getF32Type()),
+                         {}};
+    for (int64_t dim : {0, 1})
+      if (xType.isDynamicDim(dim))
+        result.dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, x, dim));
     FailureOr<SmallVector<Value>> y = buildUkernelCall(rewriter, loc, name, operands, {result});
     if (failed(y))
       return failure();
-    auto xType = cast<RankedTensorType>(x.getType());
-    auto resultType = RankedTensorType::get(
-        {xType.getDimSize(0), xType.getDimSize(1), static_cast<int64_t>(op.getOutFeatures())},
-        rewriter.getF32Type());
-    Value result3D = tensor::CastOp::create(rewriter, loc, resultType, (*y)[0]);
+    Value result3D = (*y)[0];
     replaceWithCast(rewriter, op, unflattenFrom3D(rewriter, loc, result3D, adaptor.getInput()));
     return success();
   }

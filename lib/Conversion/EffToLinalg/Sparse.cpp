@@ -41,39 +41,27 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
                                        DenseElementsAttr::get(biasType, rewriter.getF32FloatAttr(0.0f)));
     }
 
-    // One declaration serves every layer: operands and the result are passed with dynamic shapes.
-    auto dynamic = [&](Value tensor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      SmallVector<int64_t> shape(type.getRank(), ShapedType::kDynamic);
-      return tensor::CastOp::create(rewriter, loc, RankedTensorType::get(shape, type.getElementType()), tensor);
-    };
-    Value batch = tensor::DimOp::create(rewriter, loc, x, 0);
-    Value rows = tensor::DimOp::create(rewriter, loc, x, 1);
-    Value outputs = arith::ConstantIndexOp::create(rewriter, loc, outFeatures);
-    int64_t kDynamic = ShapedType::kDynamic;
-    UkernelResult result{RankedTensorType::get({kDynamic, kDynamic, kDynamic}, f32), {batch, rows, outputs}};
+    auto xType = cast<RankedTensorType>(x.getType());
+    UkernelResult result{RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1), outFeatures}, f32), {}};
+    for (int64_t dim : {0, 1})
+      if (xType.isDynamicDim(dim))
+        result.dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, x, dim));
 
     FailureOr<SmallVector<Value>> called;
     if (op.getFormat() == SparseFormat::nm) {
       Value n = arith::ConstantIntOp::create(rewriter, loc, *op.getN(), 64);
       Value m = arith::ConstantIntOp::create(rewriter, loc, *op.getM(), 64);
       called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
-                                {dynamic(x), dynamic(adaptor.getValues()), dynamic(adaptor.getIndices()),
-                                 dynamic(bias), n, m},
+                                {x, adaptor.getValues(), adaptor.getIndices(), bias, n, m},
                                 {result});
     } else {
       called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_csr_linear",
-                                {dynamic(x), dynamic(adaptor.getValues()), dynamic(adaptor.getIndices()),
-                                 dynamic(adaptor.getRowPtr()), dynamic(bias)},
+                                {x, adaptor.getValues(), adaptor.getIndices(), adaptor.getRowPtr(), bias},
                                 {result});
     }
     if (failed(called))
       return failure();
-    auto xType = cast<RankedTensorType>(x.getType());
-    Value y = tensor::CastOp::create(
-        rewriter, loc, RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1), outFeatures}, f32),
-        called->front());
-    replaceWithCast(rewriter, op, unflattenFrom3D(rewriter, loc, y, adaptor.getInput()));
+    replaceWithCast(rewriter, op, unflattenFrom3D(rewriter, loc, called->front(), adaptor.getInput()));
     return success();
   }
 };

@@ -11,7 +11,7 @@
 // CHECK-NOT: collapse_shape
 // CHECK: %[[B:.*]] = tensor.dim %arg0, %c0 : tensor<?x?x8xf32>
 // CHECK: %[[S:.*]] = tensor.dim %arg0, %c1 : tensor<?x?x8xf32>
-// CHECK: %[[OUT:.*]] = memref.alloc(%[[B]], %[[S]], %c4) {alignment = 64 : i64} : memref<?x?x?xf32>
+// CHECK: %[[OUT:.*]] = memref.alloc(%[[B]], %[[S]]) {alignment = 64 : i64} : memref<?x?x4xf32>
 // CHECK: call @effc_uk_quantized_linear_bf16(
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: expand_shape
