@@ -19,11 +19,9 @@ dense model's (random weights: this says nothing about accuracy on a task).
 """
 
 import argparse
-import json
 import math
 import os
 import re
-import struct
 import subprocess
 import sys
 import time
@@ -31,6 +29,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
+
+from linear_layers import linear_module, write_safetensors  # noqa: E402  (bench/ is the script's directory)
 SHAPES = [(768, 768), (768, 3072), (3072, 768)]  # (K, N): attention projections, FFN up, FFN down
 VARIANTS = {
     "dense": None,
@@ -38,17 +38,6 @@ VARIANTS = {
     "unstructured 50%": "unstructured:0.5 csr-threshold=0",
     "unstructured 90%": "unstructured:0.9 csr-threshold=0",
 }
-
-
-def write_safetensors(path, tensors):
-    header, offset, blobs = {}, 0, []
-    for name, array in tensors.items():
-        data = array.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    encoded = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
 
 
 def prune(w, spec):
@@ -105,18 +94,6 @@ def timed_rounds(built, so_name, inputs, args):
             median, _, _ = run_bench(vdir / so_name, inputs, vdir, args.runs, args.threads)
             best[variant] = min(best.get(variant, math.inf), median)
     return best
-
-
-def linear_module(m, k, n):
-    return f"""module attributes {{eff.weights = "weights.safetensors"}} {{
-  func.func @main(%x: tensor<{m}x{k}xf32> {{eff.name = "x"}}) -> (tensor<{m}x{n}xf32> {{eff.name = "y"}}) {{
-    %w = eff.parameter "w" : tensor<{n}x{k}xf32>
-    %b = eff.parameter "b" : tensor<{n}xf32>
-    %y = eff.linear %x, %w, %b : (tensor<{m}x{k}xf32>, tensor<{n}x{k}xf32>, tensor<{n}xf32>) -> tensor<{m}x{n}xf32>
-    return %y : tensor<{m}x{n}xf32>
-  }}
-}}
-"""
 
 
 def bench_linear_layers(args, work):

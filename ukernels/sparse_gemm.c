@@ -215,6 +215,24 @@ static void sg_run(sg_problem *p) {
  * Exported kernels (memref operands in MLIR's default calling convention)
  *===----------------------------------------------------------------------===*/
 
+/* The [B, S, K] activation and the [B, S, N] result of a problem, from their memref descriptors. */
+static void sg_set_activations(sg_problem *p, const float *x, int64_t batch, int64_t rows, int64_t in_features,
+                               int64_t batch_stride, int64_t row_stride, int64_t out_features) {
+  p->x = x;
+  p->x_batch_stride = batch_stride;
+  p->x_row_stride = row_stride;
+  p->rows_per_batch = rows;
+  p->tokens = batch * rows;
+  p->in_features = in_features;
+  p->out_features = out_features;
+}
+
+static void sg_set_result(sg_problem *p, float *y, int64_t batch_stride, int64_t row_stride) {
+  p->y = y;
+  p->y_batch_stride = batch_stride;
+  p->y_row_stride = row_stride;
+}
+
 /* x [B, S, K], values [N, K·n/m], indices [N, K·n/m] (i8, 0 <= index < m), bias [N], the pattern n:m, and the
  * result y [B, S, N] (operands first, then results: buildUkernelCall's order). Activations are 3-D so that
  * [batch, seq, hidden] needs no reshape; unit stride in the last dimension of every operand. */
@@ -222,21 +240,13 @@ void effc_uk_sparse_nm_linear(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF2(c
                               EFFC_UK_MEMREF2(const int8_t, indices), EFFC_UK_MEMREF1(const float, bias),
                               int64_t n, int64_t m, EFFC_UK_MEMREF3(float, y)) {
   sg_problem p = {0};
-  p.x = x + x_offset;
-  p.x_batch_stride = x_stride0;
-  p.x_row_stride = x_stride1;
-  p.rows_per_batch = x_size1;
-  p.tokens = x_size0 * x_size1;
-  p.in_features = x_size2;
-  p.out_features = y_size2;
+  sg_set_activations(&p, x + x_offset, x_size0, x_size1, x_size2, x_stride0, x_stride1, y_size2);
   p.values = values + values_offset;
   p.ld_values = values_stride0;
   p.nm_indices = indices + indices_offset;
   p.ld_indices = indices_stride0;
   p.bias = bias + bias_offset;
-  p.y = y + y_offset;
-  p.y_batch_stride = y_stride0;
-  p.y_row_stride = y_stride1;
+  sg_set_result(&p, y + y_offset, y_stride0, y_stride1);
   p.n = n;
   p.m = m;
   sg_run(&p);
@@ -248,19 +258,11 @@ void effc_uk_sparse_csr_linear(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF1(
                                EFFC_UK_MEMREF1(const int32_t, columns), EFFC_UK_MEMREF1(const int32_t, row_ptr),
                                EFFC_UK_MEMREF1(const float, bias), EFFC_UK_MEMREF3(float, y)) {
   sg_problem p = {0};
-  p.x = x + x_offset;
-  p.x_batch_stride = x_stride0;
-  p.x_row_stride = x_stride1;
-  p.rows_per_batch = x_size1;
-  p.tokens = x_size0 * x_size1;
-  p.in_features = x_size2;
-  p.out_features = y_size2;
+  sg_set_activations(&p, x + x_offset, x_size0, x_size1, x_size2, x_stride0, x_stride1, y_size2);
   p.values = values + values_offset;
   p.columns = columns + columns_offset;
   p.row_ptr = row_ptr + row_ptr_offset;
   p.bias = bias + bias_offset;
-  p.y = y + y_offset;
-  p.y_batch_stride = y_stride0;
-  p.y_row_stride = y_stride1;
+  sg_set_result(&p, y + y_offset, y_stride0, y_stride1);
   sg_run(&p);
 }
