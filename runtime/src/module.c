@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -566,7 +567,7 @@ static effc_status_t invoke_errors(effc_runtime_t *runtime, const effc_abi_funct
                             "%llu bytes, %llu in use)",
                             fn->name, (unsigned long long)atomic_load(&context->first_failed_size),
                             (unsigned long long)effc_runtime_memory_limit(runtime),
-                            (unsigned long long)effc_runtime_live_bytes(runtime));
+                            (unsigned long long)atomic_load(&context->live_at_failure));
   if (atomic_load(&context->bad_requests))
     return effc_status_make(EFFC_STATUS_INTERNAL,
                             "function '%s' made an invalid allocator request (bad alignment or foreign free)",
@@ -621,18 +622,31 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
     }
   }
 
+  /* A refused allocation longjmps back here (runtime.c); nothing below setjmp is modified before it. */
   effc_invoke_context_t context;
-  atomic_init(&context.failed_allocs, 0);
-  atomic_init(&context.first_failed_size, 0);
-  atomic_init(&context.bad_requests, 0);
+  effc_invoke_context_init(&context);
+  jmp_buf unwind;
+  context.unwind = &unwind;
   effc_invoke_context_t *previous = effc_invoke_context_exchange(&context);
-  fn->invoke(args);
+  int unwound = 0;
+  if (setjmp(unwind) == 0)
+    fn->invoke(args);
+  else
+    unwound = 1;
   effc_invoke_context_exchange(previous);
 
-  /* Claim every output block first, so that on any error all of them are freed exactly once. */
-  for (size_t i = 0; i < num_outputs; ++i)
-    claimed[i] = effc_runtime_claim(runtime, ((descriptor_t *)args[i])->allocated, &claimed_size[i]);
+  if (unwound) {
+    /* The output descriptors are unfinished: free everything the call allocated instead of claiming. */
+    effc_runtime_free_invoke_blocks(runtime, &context);
+    memset(claimed, 0, num_outputs * sizeof(int));
+  } else {
+    /* Claim every output block first, so that on any error all of them are freed exactly once. */
+    for (size_t i = 0; i < num_outputs; ++i)
+      claimed[i] = effc_runtime_claim(runtime, ((descriptor_t *)args[i])->allocated, &claimed_size[i]);
+  }
   effc_status_t status = invoke_errors(runtime, fn, &context);
+  if (!status && unwound)
+    status = effc_status_make(EFFC_STATUS_INTERNAL, "function '%s' was interrupted", fn->name);
   for (uint32_t i = 0; i < num_outputs && !status; ++i)
     status = make_output(runtime, fn, i, args[i], claimed, claimed_size, &outputs[i]);
   for (size_t i = 0; i < num_outputs; ++i)

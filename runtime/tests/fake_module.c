@@ -16,6 +16,9 @@
  *   same_twice(x[?]) -> y1[?], y2[?]         returns one new buffer twice
  *   embed(ids: i64[?]) -> out[?,2]           out[i,:] = ids[i]
  *   sum(x[?]) -> s[]                         rank-0 output
+ *   unchecked(x[?,8]) -> out[?,8]            out = 2 * x like effc-generated code: it never checks an
+ *                                            allocation (out, a whole-call temporary, and a scratch row
+ *                                            allocated and freed inside each parallel_for iteration)
  * Build variants (-D): FAKE_ABI_VERSION=N (header version; N > EFFC_ABI_VERSION makes the query return NULL),
  * FAKE_NO_QUERY (exports no query symbol), FAKE_BAD_HEADER (an invalid dtype), FAKE_EXTERNAL_WEIGHTS
  * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i).
@@ -183,6 +186,33 @@ static void sum(void **args) {
   *out = (memref0_t){buffer, buffer, 0};
 }
 
+typedef struct unchecked_ctx_t {
+  const memref2_t *x;
+  float *tmp;
+} unchecked_ctx_t;
+
+static void unchecked_row(void *ctx, int64_t i) {
+  unchecked_ctx_t *c = ctx;
+  float *scratch = alloc_floats(8);
+  for (int64_t j = 0; j < 8; ++j)
+    scratch[j] = 2 * at2(c->x, i, j);
+  memcpy(c->tmp + i * 8, scratch, 8 * sizeof(float));
+  g_host->free(g_host->host_ctx, scratch);
+}
+
+static void unchecked(void **args) {
+  memref2_t *out = args[0];
+  const memref2_t *x = args[1];
+  int64_t n = x->sizes[0];
+  unchecked_ctx_t ctx = {x, alloc_floats(n * 8)};
+  ctx.tmp[0] = 0; /* what generated code does with a NULL it was not told about: crash */
+  g_host->parallel_for(g_host->host_ctx, unchecked_row, &ctx, n);
+  float *buffer = alloc_floats(n * 8);
+  memcpy(buffer, ctx.tmp, (size_t)n * 8 * sizeof(float));
+  g_host->free(g_host->host_ctx, ctx.tmp);
+  set2(out, buffer, n, 8);
+}
+
 #ifdef FAKE_EXTERNAL_WEIGHTS
 static void add_weights(void **args) {
   memref1_t *out = args[0];
@@ -236,6 +266,7 @@ static const effc_abi_function_t k_functions[] = {
     {"same_twice", same_twice, 1, 2, k_x1, k_twice_out},
     {"embed", embed, 1, 1, k_embed_in, k_embed_out},
     {"sum", sum, 1, 1, k_x1, k_sum_out},
+    {"unchecked", unchecked, 1, 1, k_scale_in, k_scale_out},
 #ifdef FAKE_EXTERNAL_WEIGHTS
     {"add_weights", add_weights, 1, 1, k_w_in, k_w_out},
 #endif

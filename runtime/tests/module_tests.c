@@ -70,7 +70,7 @@ int test_module_load_and_introspect(void) {
   effc_module_t *module = load(rt, fake_module_path(""));
   CHECK(module);
   CHECK(!strcmp(effc_module_producer(module), "fake 1.0"));
-  CHECK(effc_module_num_functions(module) == 9);
+  CHECK(effc_module_num_functions(module) == 10);
   const effc_function_t *add = effc_module_function(module, 0);
   CHECK(add && !strcmp(effc_function_name(add), "add"));
   CHECK(effc_function_num_inputs(add) == 2 && effc_function_num_outputs(add) == 1);
@@ -80,7 +80,7 @@ int test_module_load_and_introspect(void) {
   effc_tensor_info_t out = effc_function_output(add, 0);
   CHECK(!strcmp(out.name, "out") && out.rank == 2);
   CHECK(effc_function_input(add, 2).name == NULL && effc_function_output(add, 1).dtype == EFFC_DTYPE_INVALID);
-  CHECK(effc_module_function(module, 9) == NULL);
+  CHECK(effc_module_function(module, 10) == NULL);
 
   const effc_function_t *fn = NULL;
   CHECK_OK(effc_module_lookup_function(module, "embed", &fn));
@@ -546,6 +546,72 @@ int test_memory_limit_weights(void) {
   effc_module_t *module;
   CHECK_ERROR(effc_module_load(rt, path, &module), EFFC_STATUS_RESOURCE_EXHAUSTED,
               "has 64 bytes of weights, more than the memory limit of 32 bytes");
+  effc_runtime_release(rt);
+  return 0;
+}
+
+/* Runs `unchecked` (which never checks an allocation) on `rows` rows under the runtime's limit. */
+static effc_status_t run_unchecked(const effc_function_t *fn, int64_t rows, effc_tensor_t *x, int *values_ok) {
+  effc_tensor_t *out = NULL;
+  const effc_tensor_t *inputs[] = {x};
+  effc_status_t status = effc_function_invoke(fn, inputs, 1, &out, 1);
+  *values_ok = status ? out == NULL : 1;
+  if (!status) {
+    const float *xd = effc_tensor_data(x), *od = effc_tensor_data(out);
+    for (int64_t i = 0; i < rows * 8; ++i)
+      *values_ok &= od[i] == 2 * xd[i];
+  }
+  effc_tensor_release(out);
+  return status;
+}
+
+int test_memory_limit_unwinds_compiled_code(void) {
+  /* x takes 2048 bytes; the call allocates a 2048-byte temporary, a 32-byte scratch row per parallel
+   * iteration (at most one per thread at a time) and a 2048-byte output. */
+  const int64_t rows = 64, xdims[] = {64, 8};
+  struct {
+    uint64_t limit;
+    const char *message;
+  } cases[] = {
+      {2048 + 1000, "an allocation of 2048 bytes failed"},          /* the temporary, on the calling thread */
+      {2048 + 2048 + 16, "an allocation of 32 bytes failed"},       /* a scratch row, inside parallel_for */
+      {2048 + 2048 + 4 * 32 + 1000, "an allocation of 2048 bytes failed"}, /* the output, after it */
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
+    effc_runtime_t *rt = make_runtime(4, cases[c].limit);
+    effc_module_t *module = load(rt, fake_module_path(""));
+    CHECK(module);
+    const effc_function_t *fn = lookup(module, "unchecked");
+    effc_tensor_t *x = make_f32(rt, 2, xdims, NULL);
+    CHECK(x);
+    float *xd = effc_tensor_data(x);
+    for (int64_t i = 0; i < rows * 8; ++i)
+      xd[i] = (float)i;
+    /* Repeatedly, so that the pool is shown to recover from aborted jobs. */
+    for (int round = 0; round < 20; ++round) {
+      int values_ok = 0;
+      CHECK_ERROR(run_unchecked(fn, rows, x, &values_ok), EFFC_STATUS_RESOURCE_EXHAUSTED, cases[c].message);
+      CHECK(values_ok);
+      CHECK(effc_runtime_live_bytes(rt) == 2048); /* everything the call held was freed */
+    }
+    /* The runtime still works: a call that fits succeeds, in parallel. */
+    CHECK_PASS(run_scale_rows(lookup(module, "scale_rows"), rt, 4));
+    CHECK(effc_runtime_live_bytes(rt) == 2048);
+    effc_tensor_release(x);
+    effc_module_release(module);
+    effc_runtime_release(rt);
+  }
+  /* Without a limit the same call succeeds. */
+  effc_runtime_t *rt = make_runtime(4, 0);
+  effc_module_t *module = load(rt, fake_module_path(""));
+  CHECK(module);
+  effc_tensor_t *x = make_f32(rt, 2, xdims, NULL);
+  CHECK(x);
+  int values_ok = 0;
+  CHECK_OK(run_unchecked(lookup(module, "unchecked"), rows, x, &values_ok));
+  CHECK(values_ok && effc_runtime_live_bytes(rt) == 2048);
+  effc_tensor_release(x);
+  effc_module_release(module);
   effc_runtime_release(rt);
   return 0;
 }

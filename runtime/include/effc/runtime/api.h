@@ -173,8 +173,9 @@ EFFC_API effc_tensor_info_t effc_function_output(const effc_function_t *function
 
 /// Runs `function`. Each input must match its signature (dtype, rank, static extents); inputs are only
 /// read. On success `outputs[0 .. num_outputs)` receive new owned tensors (release each one); on failure
-/// they are set to NULL. An allocation failure inside compiled code (memory limit) is reported as
-/// RESOURCE_EXHAUSTED when the compiled code survives it; see docs/runtime-abi.md.
+/// they are set to NULL. An allocation refused inside compiled code (memory limit, or malloc failing) is
+/// reported as RESOURCE_EXHAUSTED: the runtime unwinds out of the compiled code (which never sees the
+/// refusal) and frees every buffer the call held, so the runtime and module stay usable.
 EFFC_API effc_status_t effc_function_invoke(const effc_function_t *function,
                                             const effc_tensor_t *const *inputs, size_t num_inputs,
                                             effc_tensor_t **outputs, size_t num_outputs);
