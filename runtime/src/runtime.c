@@ -506,6 +506,9 @@ void effc_runtime_release(effc_runtime_t *runtime) {
 size_t effc_runtime_num_threads(const effc_runtime_t *runtime) { return runtime->num_threads; }
 uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->live_bytes); }
 uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->peak_bytes); }
+void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime) {
+  atomic_store(&runtime->peak_bytes, atomic_load(&runtime->live_bytes));
+}
 const effc_abi_host_t *effc_runtime_host(const effc_runtime_t *runtime) { return &runtime->host; }
 uint64_t effc_runtime_memory_limit(const effc_runtime_t *runtime) { return runtime->memory_limit; }
 int effc_runtime_verify_weights(const effc_runtime_t *runtime) { return runtime->verify_weights; }

@@ -511,6 +511,8 @@ int test_memory_limit_tensors(void) {
   effc_tensor_release(big);
   CHECK_OK(effc_tensor_create(rt, EFFC_DTYPE_F32, 1, &n100, &more));
   CHECK(effc_runtime_live_bytes(rt) == 400 && effc_runtime_peak_bytes(rt) == 800);
+  effc_runtime_reset_peak_bytes(rt);
+  CHECK(effc_runtime_peak_bytes(rt) == 400);
   effc_tensor_release(more);
   effc_runtime_release(rt);
   return 0;

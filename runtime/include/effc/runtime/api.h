@@ -83,6 +83,8 @@ EFFC_API size_t effc_runtime_num_threads(const effc_runtime_t *runtime);
 /// Bytes currently allocated through the runtime, and the high-water mark.
 EFFC_API uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime);
 EFFC_API uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime);
+/// Restarts the high-water mark from the bytes live now (to measure the peak of one phase or call).
+EFFC_API void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime);
 
 /// The host services this runtime installs into modules (abi.h). Exposed for tests and for embedders that
 /// call compiled code directly; the pointer lives as long as the runtime.
