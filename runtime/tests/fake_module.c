@@ -21,7 +21,8 @@
  *                                            allocated and freed inside each parallel_for iteration)
  * Build variants (-D): FAKE_ABI_VERSION=N (header version; N > EFFC_ABI_VERSION makes the query return NULL),
  * FAKE_NO_QUERY (exports no query symbol), FAKE_BAD_HEADER (an invalid dtype), FAKE_EXTERNAL_WEIGHTS
- * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i).
+ * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i, after
+ * the file's header with compile id FAKE_COMPILE_ID). CMake appends effc's trailer to every variant.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -34,6 +35,9 @@
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* The weights identity the external-weights variant expects in fake_weights.bin's header. */
+#define FAKE_COMPILE_ID UINT64_C(0x0123456789abcdef)
 
 typedef struct memref0_t {
   float *allocated, *aligned;
@@ -275,9 +279,9 @@ static const effc_abi_function_t k_functions[] = {
 static effc_abi_module_t g_header = {
     FAKE_ABI_VERSION, sizeof(k_functions) / sizeof(k_functions[0]), k_functions, "fake 1.0", &g_host,
 #ifdef FAKE_EXTERNAL_WEIGHTS
-    "fake_weights.bin", &g_weights, 16 * sizeof(float), 0,
+    "fake_weights.bin", &g_weights, 16 * sizeof(float), 0, FAKE_COMPILE_ID,
 #else
-    NULL, &g_weights, 0, 0,
+    NULL, &g_weights, 0, 0, 0,
 #endif
 };
 

@@ -37,6 +37,8 @@
   X(weights_truncated) \
   X(weights_corrupt) \
   X(weights_missing) \
+  X(weights_from_another_compile) \
+  X(module_file_tampered) \
   X(memory_limit_tensors) \
   X(memory_limit_invoke) \
   X(memory_limit_weights) \
