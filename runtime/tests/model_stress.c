@@ -220,7 +220,7 @@ static int run_limited(const char *copy_path, uint32_t pool_threads) {
         if (job->peak <= limit)
           result = fail("%s needs %llu bytes but was refused under a limit of %llu: %s", job->line,
                         (unsigned long long)job->peak, (unsigned long long)limit, effc_status_message(status));
-        if (round == 0 && j + 1 == g_num_jobs)
+        if (refused == 1)
           printf("limited example error: %s\n", effc_status_message(status));
         effc_status_free(status);
       } else {
