@@ -14,6 +14,7 @@
 #include "effc/Target/Ukernels.h"
 
 #include "effc/runtime/abi.h"
+#include "effc/runtime/checksum.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -164,26 +165,26 @@ struct ExternalWeights {
   uint64_t compileId = 0;           ///< shared by the module header and the file's header
 };
 
-/// FNV-1a, 64 bit: the checksum the runtime verifies (runtime/src/module.c).
-uint64_t fnv1a64(llvm::ArrayRef<char> bytes, uint64_t hash = EFFC_FNV1A64_OFFSET_BASIS) {
-  for (char byte : bytes) {
-    hash ^= static_cast<unsigned char>(byte);
-    hash *= EFFC_FNV1A64_PRIME;
+/// A streaming checksum (runtime/include/effc/runtime/checksum.h, the one the runtime verifies).
+class Checksum {
+public:
+  Checksum() { effc_checksum_init(&state); }
+  Checksum &add(llvm::StringRef bytes) {
+    effc_checksum_update(&state, bytes.data(), bytes.size());
+    return *this;
   }
-  return hash;
-}
+  /// Adds the bytes of an integer (little-endian, as the runtime reads them).
+  Checksum &add(uint64_t value) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i)
+      bytes[i] = static_cast<char>(value >> (8 * i));
+    return add(llvm::StringRef(bytes, 8));
+  }
+  uint64_t value() const { return effc_checksum_final(&state); }
 
-uint64_t fnv1a64(llvm::StringRef text, uint64_t hash) {
-  return fnv1a64(llvm::ArrayRef<char>(text.data(), text.size()), hash);
-}
-
-/// Continues an FNV-1a hash over the bytes of an integer (little-endian, as the runtime reads them).
-uint64_t fnv1a64Value(uint64_t value, uint64_t hash) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i)
-    bytes[i] = static_cast<char>(value >> (8 * i));
-  return fnv1a64(llvm::ArrayRef<char>(bytes, 8), hash);
-}
+private:
+  effc_checksum_t state;
+};
 
 /// Appends the in-memory bytes of a constant array (possibly nested, possibly all zeros) to `out`;
 /// returns false for any other constant.
@@ -226,8 +227,8 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
   }
   const llvm::DataLayout &layout = module.getDataLayout();
   SmallVector<llvm::GlobalVariable *> moved;
-  uint64_t checksum = EFFC_FNV1A64_OFFSET_BASIS;
-  uint64_t compileId = fnv1a64Value(EFFC_ABI_VERSION, fnv1a64(kProducer, EFFC_FNV1A64_OFFSET_BASIS));
+  Checksum checksum, compileId;
+  compileId.add(kProducer).add(uint64_t{EFFC_ABI_VERSION});
   effc_abi_weights_header_t header = {};
   file.write(reinterpret_cast<const char *>(&header), sizeof(header)); // the real one is written last
   for (llvm::GlobalVariable &global : module.globals()) {
@@ -241,9 +242,9 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
     static const char zeros[64] = {};
     llvm::ArrayRef<char> padding(zeros, offset - weights.size);
     file << llvm::StringRef(padding.data(), padding.size()) << bytes;
-    checksum = fnv1a64(llvm::ArrayRef<char>(bytes.data(), bytes.size()), fnv1a64(padding, checksum));
+    checksum.add(llvm::StringRef(padding.data(), padding.size())).add(bytes);
     weights.size = offset + bytes.size();
-    compileId = fnv1a64Value(bytes.size(), fnv1a64Value(offset, fnv1a64(global.getName(), compileId)));
+    compileId.add(global.getName()).add(offset).add(uint64_t{bytes.size()});
 
     // Uses become `base + offset`, computed where they are used.
     llvm::convertUsersOfConstantsToInstructions({&global});
@@ -264,8 +265,8 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
   }
   for (llvm::GlobalVariable *global : moved)
     global->eraseFromParent();
-  weights.checksum = checksum;
-  weights.compileId = fnv1a64Value(checksum, fnv1a64Value(weights.size, compileId));
+  weights.checksum = checksum.value();
+  weights.compileId = compileId.add(weights.size).add(weights.checksum).value();
 
   std::memcpy(header.magic, EFFC_WEIGHTS_MAGIC, sizeof(EFFC_WEIGHTS_MAGIC));
   header.abi_version = EFFC_ABI_VERSION;
@@ -676,7 +677,7 @@ LogicalResult sealSharedObject(llvm::StringRef path, std::string &error) {
   }
   effc_abi_module_trailer_t trailer = {};
   trailer.payload_size = (*image)->getBufferSize();
-  trailer.checksum = fnv1a64(llvm::ArrayRef<char>((*image)->getBufferStart(), (*image)->getBufferSize()));
+  trailer.checksum = effc_checksum((*image)->getBufferStart(), (*image)->getBufferSize());
   trailer.abi_version = EFFC_ABI_VERSION;
   trailer.trailer_size = sizeof(trailer);
   std::memcpy(trailer.magic, EFFC_TRAILER_MAGIC, sizeof(EFFC_TRAILER_MAGIC));

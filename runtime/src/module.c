@@ -16,6 +16,8 @@
 
 #include "internal.h"
 
+#include "effc/runtime/checksum.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -76,14 +78,6 @@ static size_t descriptor_bytes(size_t rank) { return sizeof(descriptor_t) + 2 * 
  * Loading
  *===----------------------------------------------------------------------===*/
 
-/* FNV-1a, 64 bit. */
-static uint64_t fnv1a64(const unsigned char *data, size_t size) {
-  uint64_t hash = EFFC_FNV1A64_OFFSET_BASIS;
-  for (size_t i = 0; i < size; ++i)
-    hash = (hash ^ data[i]) * EFFC_FNV1A64_PRIME;
-  return hash;
-}
-
 /* Checks the trailer effc appends to a module file (abi.h), and with verification its checksum, before the
  * file is handed to dlopen. */
 static effc_status_t verify_module_file(effc_runtime_t *runtime, const char *path, int fd, uint64_t file_size) {
@@ -116,7 +110,7 @@ static effc_status_t verify_module_file(effc_runtime_t *runtime, const char *pat
   void *data = mmap(NULL, (size_t)trailer.payload_size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (data == MAP_FAILED)
     return effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot map '%s' to verify it: %s", path, strerror(errno));
-  uint64_t checksum = fnv1a64(data, (size_t)trailer.payload_size);
+  uint64_t checksum = effc_checksum(data, (size_t)trailer.payload_size);
   munmap(data, (size_t)trailer.payload_size);
   if (checksum != trailer.checksum)
     return effc_status_make(EFFC_STATUS_DATA_LOSS, "'%s' is corrupt: checksum %016llx, expected %016llx", path,
@@ -247,7 +241,7 @@ static effc_status_t map_weights(effc_runtime_t *runtime, const char *module_pat
       status = effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "cannot map weights file %s: %s", path,
                                 strerror(errno));
     } else if (effc_runtime_verify_weights(runtime) &&
-               (checksum = fnv1a64(map + header_size, (size_t)header->weights_size)) != header->weights_checksum) {
+               (checksum = effc_checksum(map + header_size, (size_t)header->weights_size)) != header->weights_checksum) {
       status = effc_status_make(EFFC_STATUS_DATA_LOSS,
                                 "weights file %s is corrupt: checksum %016llx, expected %016llx", path,
                                 (unsigned long long)checksum, (unsigned long long)header->weights_checksum);

@@ -27,6 +27,7 @@
  *===----------------------------------------------------------------------===*/
 
 #include "effc/runtime/abi.h"
+#include "effc/runtime/checksum.h"
 
 #include <string.h>
 
@@ -291,14 +292,11 @@ EXPORT const effc_abi_module_t *effc_module_query(uint32_t max_version) {
   if (version > max_version)
     return NULL;
 #ifdef FAKE_EXTERNAL_WEIGHTS
-  /* The checksum of the file the tests write: FNV-1a 64 of float w[16] = {0, 0.25, 0.5, ...}. */
+  /* The checksum of the file the tests write: float w[16] = {0, 0.25, 0.5, ...}. */
   float w[16];
   for (int i = 0; i < 16; ++i)
     w[i] = 0.25f * (float)i;
-  uint64_t hash = UINT64_C(0xcbf29ce484222325);
-  for (size_t i = 0; i < sizeof(w); ++i)
-    hash = (hash ^ ((const unsigned char *)w)[i]) * UINT64_C(0x100000001b3);
-  g_header.weights_checksum = hash;
+  g_header.weights_checksum = effc_checksum(w, sizeof(w));
 #endif
   return &g_header;
 }

@@ -14,6 +14,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
+#include "effc/runtime/checksum.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -437,12 +439,10 @@ static effc_abi_weights_header_t fake_weights_header(void) {
   header.header_size = sizeof(header);
   header.compile_id = UINT64_C(0x0123456789abcdef);
   header.data_size = 16 * sizeof(float);
-  header.checksum = EFFC_FNV1A64_OFFSET_BASIS;
-  for (int i = 0; i < 16; ++i) {
-    float w = 0.25f * (float)i;
-    for (size_t b = 0; b < sizeof(w); ++b)
-      header.checksum = (header.checksum ^ ((const unsigned char *)&w)[b]) * EFFC_FNV1A64_PRIME;
-  }
+  float weights[16];
+  for (int i = 0; i < 16; ++i)
+    weights[i] = 0.25f * (float)i;
+  header.checksum = effc_checksum(weights, sizeof(weights));
   strcpy(header.producer, "fake 1.0");
   return header;
 }

@@ -4,13 +4,14 @@
  *
  *===----------------------------------------------------------------------===*
  *
- * `effc_seal_module FILE.so` appends the trailer of abi.h (size, FNV-1a 64 checksum, ABI version) that effc
+ * `effc_seal_module FILE.so` appends the trailer of abi.h (size, checksum, ABI version) that effc
  * writes after linking a module, so that the hand-written fake modules load like compiled ones. The tests
  * also use it to re-seal files they tamper with on purpose.
  *
  *===----------------------------------------------------------------------===*/
 
 #include "effc/runtime/abi.h"
+#include "effc/runtime/checksum.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +29,15 @@ int main(int argc, char **argv) {
   }
   effc_abi_module_trailer_t trailer;
   memset(&trailer, 0, sizeof(trailer));
-  trailer.checksum = EFFC_FNV1A64_OFFSET_BASIS;
-  int byte;
-  while ((byte = fgetc(file)) != EOF) {
-    trailer.checksum = (trailer.checksum ^ (uint64_t)byte) * EFFC_FNV1A64_PRIME;
-    ++trailer.payload_size;
+  effc_checksum_t checksum;
+  effc_checksum_init(&checksum);
+  unsigned char chunk[1 << 16];
+  size_t read;
+  while ((read = fread(chunk, 1, sizeof(chunk), file)) > 0) {
+    effc_checksum_update(&checksum, chunk, read);
+    trailer.payload_size += read;
   }
+  trailer.checksum = effc_checksum_final(&checksum);
   trailer.abi_version = EFFC_ABI_VERSION;
   trailer.trailer_size = sizeof(trailer);
   memcpy(trailer.magic, EFFC_TRAILER_MAGIC, sizeof(EFFC_TRAILER_MAGIC));

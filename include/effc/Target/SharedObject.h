@@ -77,7 +77,7 @@ mlir::LogicalResult emitMachineCode(llvm::Module &module, const TargetOptions &o
 /// Links an object file into a shared object with ld.lld, then seals it (sealSharedObject).
 mlir::LogicalResult linkSharedObject(llvm::StringRef objectPath, llvm::StringRef outputPath, std::string &error);
 
-/// Appends the module trailer of runtime/include/effc/runtime/abi.h (size, FNV-1a 64 checksum and ABI
+/// Appends the module trailer of runtime/include/effc/runtime/abi.h (size, XXH64 checksum and ABI
 /// version of everything before it) to the shared object at `path`; linkSharedObject does this itself.
 mlir::LogicalResult sealSharedObject(llvm::StringRef path, std::string &error);
 

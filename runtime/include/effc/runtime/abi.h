@@ -99,8 +99,8 @@ typedef struct effc_abi_module_t {
   const char *weights_file;
   void **weights_base_slot;
   uint64_t weights_size;     /* bytes (of the data, after the weights file's header) */
-  uint64_t weights_checksum; /* FNV-1a 64 of the weight bytes */
-  /* (v3) Identity of the weights this code was compiled against: FNV-1a 64 over the producer, the ABI
+  uint64_t weights_checksum; /* checksum.h's XXH64 of the weight bytes */
+  /* (v3) Identity of the weights this code was compiled against: XXH64 over the producer, the ABI
    * version and the weights' layout, size and checksum. The external weights file records the same value;
    * 0 when the weights are embedded. */
   uint64_t compile_id;
@@ -115,7 +115,7 @@ typedef struct effc_abi_weights_header_t {
   uint32_t header_size;  /* sizeof(effc_abi_weights_header_t) */
   uint64_t compile_id;   /* equal to the module header's compile_id */
   uint64_t data_size;    /* equal to the module header's weights_size */
-  uint64_t checksum;     /* FNV-1a 64 of the data; equal to the module header's weights_checksum */
+  uint64_t checksum;     /* XXH64 of the data; equal to the module header's weights_checksum */
   char producer[24];     /* the module's producer string, NUL-padded */
 } effc_abi_weights_header_t;
 
@@ -125,15 +125,13 @@ typedef struct effc_abi_weights_header_t {
 #define EFFC_TRAILER_MAGIC "EFFCMOD"
 typedef struct effc_abi_module_trailer_t {
   uint64_t payload_size; /* bytes before the trailer */
-  uint64_t checksum;     /* FNV-1a 64 of those bytes */
+  uint64_t checksum;     /* XXH64 of those bytes */
   uint32_t abi_version;  /* EFFC_ABI_VERSION */
   uint32_t trailer_size; /* sizeof(effc_abi_module_trailer_t) */
   char magic[8];         /* EFFC_TRAILER_MAGIC, NUL-terminated: the file's last 8 bytes */
 } effc_abi_module_trailer_t;
 
-/* FNV-1a 64 parameters of every checksum above: hash = (hash ^ byte) * prime, from the offset basis. */
-#define EFFC_FNV1A64_OFFSET_BASIS UINT64_C(0xcbf29ce484222325)
-#define EFFC_FNV1A64_PRIME UINT64_C(0x100000001b3)
+/* Every checksum above is XXH64 with seed 0 (checksum.h). */
 
 /* Returns the module header, or NULL if the module's ABI is newer than max_version. */
 typedef const effc_abi_module_t *(*effc_module_query_fn_t)(uint32_t max_version);

@@ -64,7 +64,7 @@ typedef struct effc_runtime_options_t {
   uint32_t num_threads;
   /// Cap on live bytes allocated through the runtime (activations, outputs, tensors). 0 = no limit.
   uint64_t memory_limit_bytes;
-  /// Verify an external weights file's FNV-1a checksum when loading (reads every byte). Default 1.
+  /// Verify an module file's and external weights file's checksums when loading (reads every byte). Default 1.
   int verify_weights;
 } effc_runtime_options_t;
 
