@@ -354,7 +354,8 @@ bool fusedKernelApplies(AttentionOp op) {
 
 /// eff.attention as one call of effc_uk_attention_f32 (ukernels/attention.c), which never materialises the
 /// [S, L] scores: operands in the hidden layout as they are, the KV cache read in place (the `present`
-/// results are still the concatenations), a padding mask first turned into f32 0/1. Absent operands are passed as placeholders the kernel does not read (flags say which).
+/// results are still the concatenations), a padding mask of another element type first turned into f32
+/// 0/1. Absent operands are passed as placeholders the kernel does not read (flags say which).
 LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   OpBuilder &b = rewriter;
@@ -367,25 +368,18 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
     auto placeholderType = RankedTensorType::get({1, 1}, f32);
     maskOperand = arith::ConstantOp::create(b, loc, placeholderType,
                                             DenseElementsAttr::get(placeholderType, b.getF32FloatAttr(1.0f)));
+  } else if (cast<RankedTensorType>(mask.getType()).getElementType().isF32()) {
+    maskOperand = mask;
   } else {
-    // mask != 0 as f32 1/0, in a tensor whose extents are the query's batch and the number of keys, so that
-    // effc-infer-dimension-groups still sees that the mask must agree with them (the kernel call is opaque).
     Type maskElement = cast<RankedTensorType>(mask.getType()).getElementType();
     Value maskZero = scalarConstant(b, loc, maskElement, 0.0);
-    OpFoldResult keys = tensor::getMixedSize(b, loc, key, 1);
-    if (pastKey)
-      keys = Value(arith::AddIOp::create(b, loc, asIndexValue(b, loc, tensor::getMixedSize(b, loc, pastKey, 1)),
-                                         asIndexValue(b, loc, keys)));
-    Value init = createEmpty(b, loc, {tensor::getMixedSize(b, loc, query, 0), keys}, f32);
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
-    SmallVector<IteratorType> iterators(2, IteratorType::parallel);
-    maskOperand = buildGeneric(b, loc, {mask}, {identity}, init, identity, iterators,
-                               [&](OpBuilder &nb, Location nl, ValueRange args) {
-                                 Value hidden = isMaskedOut(nb, nl, args[0], maskZero);
-                                 return Value(arith::SelectOp::create(nb, nl, hidden,
-                                                                      scalarConstant(nb, nl, f32, 0.0),
-                                                                      scalarConstant(nb, nl, f32, 1.0)));
-                               });
+    maskOperand = buildElementwise(b, loc, mask, {mask}, {Broadcast::Full}, f32,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     Value hidden = isMaskedOut(nb, nl, args[0], maskZero);
+                                     return Value(arith::SelectOp::create(nb, nl, hidden,
+                                                                          scalarConstant(nb, nl, f32, 0.0),
+                                                                          scalarConstant(nb, nl, f32, 1.0)));
+                                   });
   }
 
   auto flag = [&](bool set) { return Value(arith::ConstantIntOp::create(b, loc, set ? 1 : 0, 64)); };
