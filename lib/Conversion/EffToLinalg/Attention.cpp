@@ -392,11 +392,22 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
   for (int64_t dim = 0; dim < 3; ++dim)
     if (queryType.isDynamicDim(dim))
       result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, query, dim));
+  // What the kernel assumes of the extents (operands: 0 query, 1 key, 2 value, 3 past key, 4 past value,
+  // 5 mask), for effc-infer-dimension-groups: one batch; keys and values of one length and width; a mask
+  // over the batch and, without a cache, over the keys.
+  SmallVector<UkernelEqualExtents> equalExtents = {{1, 0, 0, 0}, {2, 0, 0, 0}, {2, 1, 1, 1}, {2, 2, 1, 2}};
+  if (pastKey)
+    equalExtents.append({{3, 0, 0, 0}, {4, 0, 0, 0}, {4, 1, 3, 1}, {3, 2, 1, 2}, {4, 2, 2, 2}});
+  if (mask) {
+    equalExtents.push_back({5, 0, 0, 0});
+    if (!pastKey)
+      equalExtents.push_back({5, 1, 1, 1});
+  }
   FailureOr<SmallVector<Value>> called = buildUkernelCall(
       b, loc, "effc_uk_attention_f32",
       {query, key, value, pastKey ? pastKey : key, pastValue ? pastValue : value, maskOperand, numHeads,
        numKvHeads, scale, flag(op.getCausal()), flag(mask != nullptr), flag(pastKey != nullptr)},
-      {result});
+      {result}, equalExtents);
   if (failed(called))
     return failure();
 
