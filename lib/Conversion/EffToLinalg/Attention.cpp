@@ -12,6 +12,10 @@
 // and the result is collapsed back to [B, S, H·Dh]. Scores, probabilities and accumulators are f32 for
 // f16/bf16 inputs.
 //
+// f32 attention without head_mask (the common case) instead becomes one call of the fused micro-kernel
+// effc_uk_attention_f32 (ukernels/attention.c: online softmax over key tiles, nothing of size S×L stored);
+// the linalg lowering stays for the other cases and when the pass option `fused-attention` is off.
+//
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
@@ -321,10 +325,115 @@ Value isMaskedOut(OpBuilder &b, Location loc, Value element, Value zero) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, element, zero);
 }
 
+/// The f32 score scale of `op`: its `scale` attribute, or 1/√Dh.
+Value attentionScale(OpBuilder &b, Location loc, AttentionOp op, OpFoldResult headDim) {
+  Type f32 = b.getF32Type();
+  if (auto attr = op.getScaleAttr())
+    return scalarConstant(b, loc, f32, attr.getValueAsDouble());
+  if (auto staticHeadDim = getConstantIntValue(headDim))
+    return scalarConstant(b, loc, f32, 1.0 / std::sqrt(static_cast<double>(*staticHeadDim)));
+  // 1 / sqrt(Dh) (not math.rsqrt, which math-to-libm turns into a call to a nonexistent rsqrtf).
+  Value root = math::SqrtOp::create(b, loc, castScalar(b, loc, asIndexValue(b, loc, headDim), f32));
+  return arith::DivFOp::create(b, loc, scalarConstant(b, loc, f32, 1.0), root);
+}
+
+/// Whether the fused kernel effc_uk_attention_f32 implements `op`: every floating-point operand is f32 and
+/// the op has no operand beyond query, key, value, mask and the KV cache (head_mask, or operands added to
+/// eff.attention later, take the linalg lowering).
+bool fusedKernelApplies(AttentionOp op) {
+  if (op.getHeadMask())
+    return false;
+  unsigned supported = 3 + (op.getMask() ? 1 : 0) + (op.getPastKey() ? 2 : 0);
+  if (op->getNumOperands() != supported)
+    return false;
+  for (Value operand : {op.getQuery(), op.getKey(), op.getValue(), op.getPastKey(), op.getPastValue()})
+    if (operand && !cast<RankedTensorType>(operand.getType()).getElementType().isF32())
+      return false;
+  return true;
+}
+
+/// eff.attention as one call of effc_uk_attention_f32 (ukernels/attention.c), which never materialises the
+/// [S, L] scores: operands in the hidden layout as they are, the KV cache read in place (the `present`
+/// results are still the concatenations), a padding mask of another element type first turned into f32
+/// 0/1. Absent operands are passed as placeholders the kernel does not read (flags say which).
+LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  OpBuilder &b = rewriter;
+  Type f32 = b.getF32Type();
+  Value query = adaptor.getQuery(), key = adaptor.getKey(), value = adaptor.getValue();
+  Value pastKey = adaptor.getPastKey(), pastValue = adaptor.getPastValue(), mask = adaptor.getMask();
+
+  Value maskOperand;
+  if (!mask) {
+    auto placeholderType = RankedTensorType::get({1, 1}, f32);
+    maskOperand = arith::ConstantOp::create(b, loc, placeholderType,
+                                            DenseElementsAttr::get(placeholderType, b.getF32FloatAttr(1.0f)));
+  } else if (cast<RankedTensorType>(mask.getType()).getElementType().isF32()) {
+    maskOperand = mask;
+  } else {
+    Type maskElement = cast<RankedTensorType>(mask.getType()).getElementType();
+    Value maskZero = scalarConstant(b, loc, maskElement, 0.0);
+    maskOperand = buildElementwise(b, loc, mask, {mask}, {Broadcast::Full}, f32,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     Value hidden = isMaskedOut(nb, nl, args[0], maskZero);
+                                     return Value(arith::SelectOp::create(nb, nl, hidden,
+                                                                          scalarConstant(nb, nl, f32, 0.0),
+                                                                          scalarConstant(nb, nl, f32, 1.0)));
+                                   });
+  }
+
+  auto flag = [&](bool set) { return Value(arith::ConstantIntOp::create(b, loc, set ? 1 : 0, 64)); };
+  Value numHeads = arith::ConstantIntOp::create(b, loc, op.getNumHeads(), 64);
+  Value numKvHeads = arith::ConstantIntOp::create(b, loc, op.getNumKeyValueHeads(), 64);
+  Value scale = attentionScale(b, loc, op, headDimOf(b, loc, query, op.getNumHeads()));
+
+  auto queryType = cast<RankedTensorType>(query.getType());
+  UkernelResult result{RankedTensorType::get(queryType.getShape(), f32), {}};
+  for (int64_t dim = 0; dim < 3; ++dim)
+    if (queryType.isDynamicDim(dim))
+      result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, query, dim));
+  // What the kernel assumes of the extents (operands: 0 query, 1 key, 2 value, 3 past key, 4 past value,
+  // 5 mask), for effc-infer-dimension-groups: one batch; keys and values of one length and width; a mask
+  // over the batch and, without a cache, over the keys.
+  SmallVector<UkernelEqualExtents> equalExtents = {{1, 0, 0, 0}, {2, 0, 0, 0}, {2, 1, 1, 1}, {2, 2, 1, 2}};
+  if (pastKey)
+    equalExtents.append({{3, 0, 0, 0}, {4, 0, 0, 0}, {4, 1, 3, 1}, {3, 2, 1, 2}, {4, 2, 2, 2}});
+  if (mask) {
+    equalExtents.push_back({5, 0, 0, 0});
+    if (!pastKey)
+      equalExtents.push_back({5, 1, 1, 1});
+  }
+  FailureOr<SmallVector<Value>> called = buildUkernelCall(
+      b, loc, "effc_uk_attention_f32",
+      {query, key, value, pastKey ? pastKey : key, pastValue ? pastValue : value, maskOperand, numHeads,
+       numKvHeads, scale, flag(op.getCausal()), flag(mask != nullptr), flag(pastKey != nullptr)},
+      {result}, equalExtents);
+  if (failed(called))
+    return failure();
+
+  SmallVector<Value> results = {tensor::CastOp::create(b, loc, op.getOutput().getType(), called->front())};
+  if (pastKey) {
+    results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[0].getType(),
+                                             concatSequence(b, loc, pastKey, key)));
+    results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[1].getType(),
+                                             concatSequence(b, loc, pastValue, value)));
+  }
+  rewriter.replaceOp(op, results);
+  return success();
+}
+
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  AttentionLowering(MLIRContext *ctx, bool fusedAttention)
+      : OpConversionPattern(ctx), fusedAttention(fusedAttention) {}
   LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
+    if (fusedAttention && fusedKernelApplies(op))
+      return lowerToFusedKernel(op, adaptor, rewriter);
+    return lowerToLinalg(op, adaptor, rewriter);
+  }
+
+  /// Scores, softmax and P·V as linalg contractions and generics (see the file comment).
+  static LogicalResult lowerToLinalg(AttentionOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     OpBuilder &b = rewriter;
@@ -401,16 +510,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value scores = headsMatmul(qRows, buildTranspose(b, loc, k4, {0, 2, 3, 1}), keyLen); // Kᵀ: [B, Hkv, Dh, L]
 
     // Scale, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
-    Value scale;
-    if (auto attr = op.getScaleAttr()) {
-      scale = scalarConstant(b, loc, f32, attr.getValueAsDouble());
-    } else if (auto staticHeadDim = getConstantIntValue(headDim)) {
-      scale = scalarConstant(b, loc, f32, 1.0 / std::sqrt(static_cast<double>(*staticHeadDim)));
-    } else {
-      // 1 / sqrt(Dh) (not math.rsqrt, which math-to-libm turns into a call to a nonexistent rsqrtf).
-      Value root = math::SqrtOp::create(b, loc, castScalar(b, loc, asIndexValue(b, loc, headDim), f32));
-      scale = arith::DivFOp::create(b, loc, scalarConstant(b, loc, f32, 1.0), root);
-    }
+    Value scale = attentionScale(b, loc, op, headDim);
     Value causalOffset;
     if (op.getCausal())
       causalOffset = arith::SubIOp::create(b, loc, asIndexValue(b, loc, keyLen), asIndexValue(b, loc, queryLen));
@@ -515,10 +615,13 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     rewriter.replaceOp(op, results);
     return success();
   }
+
+  bool fusedAttention;
 };
 
 } // namespace
 
-void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, AttentionLowering>(patterns.getContext());
+void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns, bool fusedAttention) {
+  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering>(patterns.getContext());
+  patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention);
 }

@@ -1,7 +1,8 @@
-// RUN: effc-opt %s -split-input-file --convert-eff-to-linalg | FileCheck %s
+// RUN: effc-opt %s -split-input-file --convert-eff-to-linalg="fused-attention=false" | FileCheck %s
 
 // Lowering of eff.embedding, eff.position_ids, eff.rotary and eff.attention (lib/Conversion/EffToLinalg/
-// Attention.cpp). Affine maps are printed before the function of their split, so their CHECK-DAGs stand
+// Attention.cpp), with eff.attention on the linalg path (fused-attention=false; the fused micro-kernel call
+// is checked in attention-fused.mlir). Affine maps are printed before the function of their split, so their CHECK-DAGs stand
 // before the CHECK-LABEL of the function that uses them and capture global ($) variables.
 
 // CHECK-DAG: #[[$EMB_IDS:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
