@@ -31,9 +31,14 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(StringRef path)
   auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buffer)
     return fail(path, "cannot open weights file: " + buffer.getError().message());
+  return parse(std::move(*buffer), path);
+}
+
+Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(std::unique_ptr<MemoryBuffer> buffer,
+                                                                  StringRef path) {
   auto file = std::make_unique<SafetensorsFile>();
   file->filePath = path.str();
-  file->buffer = std::move(*buffer);
+  file->buffer = std::move(buffer);
   StringRef bytes = file->buffer->getBuffer();
   if (bytes.size() < 8)
     return fail(path, "truncated safetensors file: " + Twine(bytes.size()) + " bytes, no header");
