@@ -75,7 +75,9 @@ if has_step pytest; then
   PYTEST_FILES=("$ROOT/test")
   [ "$MODE" = ci ] && PYTEST_FILES=("$ROOT/test/python/test_errors.py" "$ROOT/test/e2e/test_core_lowering.py"
                                     "$ROOT/tools/effc-run/effc_run_test.py")
+  # test/ukernels builds the micro-kernels natively with these flags, so they run under the sanitizers too.
   timed env LD_PRELOAD="$RUNTIME" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" PYTHONMALLOC=malloc \
+    EFFC_UKERNEL_SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -shared-libsan" \
     EFFC_BIN_DIR="$BUILD/bin" EFFC_BUILD_DIR="$BUILD" \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider "${PYTEST_FILES[@]}" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}
 fi
