@@ -4,8 +4,8 @@
 # what is instrumented and how to read a report.
 #
 #   scripts/sanitize.sh                 everything: lit, CTest, pytest, every fuzzer for 60 s (~1.5 h here)
-#   scripts/sanitize.sh --ci            the part CI runs: CTest (runtime, fuzz replays), the lit suites of the
-#                                       tools and the dialect, the runtime/driver pytest files, fuzzers 60 s
+#   scripts/sanitize.sh --ci            the part CI runs: lit, CTest (runtime, fuzz replays), three pytest
+#                                       files (extension errors, core lowerings, micro-kernels), fuzzers 60 s
 #   scripts/sanitize.sh --fuzz-seconds N   how long each fuzzer runs (0: skip fuzzing)
 #   scripts/sanitize.sh --steps "lit ctest"  only these of: build lit ctest pytest fuzz
 #
@@ -41,7 +41,7 @@ fi
 # Sanitizer settings for every process of the tests. UBSan findings already abort (-fno-sanitize-recover);
 # the suppression files hold findings in code that is not ours, each with its reason.
 SUPP="$ROOT/scripts/sanitizers"
-export ASAN_OPTIONS="abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:detect_odr_violation=0:suppressions=$SUPP/asan.supp"
+export ASAN_OPTIONS="abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:suppressions=$SUPP/asan.supp"
 export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$SUPP/ubsan.supp"
 
@@ -55,13 +55,7 @@ fi
 RUNTIME=$(sed -n 's/^EFFC_SANITIZER_RUNTIME:INTERNAL=//p' "$BUILD/CMakeCache.txt")
 
 if has_step lit; then
-  if [ "$MODE" = ci ]; then
-    # Through the instrumented effc, effc-opt, effc-import and effc-run: the drivers end to end and the
-    # dialect's parsers, verifiers and transformations.
-    timed /usr/lib/llvm-22/bin/lit -sv "$BUILD/test/effc" "$BUILD/test/Dialect" "$BUILD/test/import"
-  else
-    timed /usr/lib/llvm-22/bin/lit -sv "$BUILD/test"
-  fi
+  timed /usr/lib/llvm-22/bin/lit -sv "$BUILD/test"
 fi
 
 if has_step ctest; then
@@ -73,8 +67,10 @@ if has_step pytest; then
   # checking is off in this step (CPython and NumPy keep memory until exit); lit and CTest check leaks.
   # Child processes (effc, effc-run) inherit the preload, which is the runtime they link anyway.
   PYTEST_FILES=("$ROOT/test")
+  # CI: the Python package's error paths (the extension), the core lowerings end to end (effc, effc-run) and
+  # the micro-kernels.
   [ "$MODE" = ci ] && PYTEST_FILES=("$ROOT/test/python/test_errors.py" "$ROOT/test/e2e/test_core_lowering.py"
-                                    "$ROOT/tools/effc-run/effc_run_test.py")
+                                    "$ROOT/test/ukernels")
   # test/ukernels builds the micro-kernels natively with these flags, so they run under the sanitizers too.
   timed env LD_PRELOAD="$RUNTIME" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" PYTHONMALLOC=malloc \
     EFFC_UKERNEL_SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -shared-libsan" \
