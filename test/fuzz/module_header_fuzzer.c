@@ -19,6 +19,7 @@
 
 #include "effc/runtime/abi.h"
 #include "effc/runtime/api.h"
+#include "effc/runtime/checksum.h"
 
 #include <dlfcn.h>
 #include <string.h>
@@ -192,19 +193,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t weights = u8(&r);
   char path[64] = "";
   if (weights & 1) {
-    uint8_t size_kind = u8(&r), checksum_kind = u8(&r);
+    uint8_t size_kind = u8(&r), checksum_kind = u8(&r), file_kind = u8(&r);
     uint64_t claimed_size = u64(&r), claimed_checksum = u64(&r);
+    header.compile_id = u64(&r);
     const uint8_t *bytes = r.p;
     size_t num_bytes = (size_t)(r.end - r.p);
-    fuzz_write_memfd(&g_weights_fd, path, bytes, num_bytes);
+    uint64_t checksum = effc_checksum(bytes, num_bytes);
+    header.weights_size = (size_kind & 1) ? claimed_size : num_bytes;
+    header.weights_checksum = (checksum_kind & 1) ? claimed_checksum : checksum;
+    /* The file: a weights header (abi.h) that matches the module header or differs in one field, then the
+     * bytes; or the bytes alone. */
+    effc_abi_weights_header_t file_header;
+    memset(&file_header, 0, sizeof(file_header));
+    memcpy(file_header.magic, EFFC_WEIGHTS_MAGIC, sizeof(EFFC_WEIGHTS_MAGIC));
+    file_header.abi_version = (file_kind & 2) ? file_kind : EFFC_ABI_VERSION;
+    file_header.header_size = sizeof(file_header);
+    file_header.compile_id = header.compile_id ^ ((file_kind & 4) ? 1 : 0);
+    file_header.data_size = header.weights_size;
+    file_header.checksum = header.weights_checksum;
+    if (header.producer)
+      strncpy(file_header.producer, header.producer, sizeof(file_header.producer));
+    uint8_t *file = malloc(sizeof(file_header) + num_bytes);
+    if (!file)
+      abort();
+    memcpy(file, &file_header, sizeof(file_header));
+    if (num_bytes)
+      memcpy(file + sizeof(file_header), bytes, num_bytes);
+    size_t file_size = (file_kind & 1) ? num_bytes : sizeof(file_header) + num_bytes;
+    fuzz_write_memfd(&g_weights_fd, path, (file_kind & 1) ? bytes : file, file_size);
+    free(file);
     static const char *const k_other_names[] = {"", "no-such-weights.bin", "/", "/dev/null"};
     header.weights_file = (weights & 2) ? k_other_names[(weights >> 2) % 4] : path;
     header.weights_base_slot = (weights & 0x40) ? NULL : &weights_base;
-    header.weights_size = (size_kind & 1) ? claimed_size : num_bytes;
-    uint64_t hash = UINT64_C(0xcbf29ce484222325); /* FNV-1a 64, as abi.h specifies */
-    for (size_t i = 0; i < num_bytes; ++i)
-      hash = (hash ^ bytes[i]) * UINT64_C(0x100000001b3);
-    header.weights_checksum = (checksum_kind & 1) ? claimed_checksum : hash;
   } else {
     header.weights_size = u64(&r) & 0xffff; /* embedded weights: only counted against the memory limit */
   }
