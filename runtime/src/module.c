@@ -647,6 +647,9 @@ static effc_status_t invoke_errors(effc_runtime_t *runtime, const effc_abi_funct
 
 effc_status_t effc_function_invoke(const effc_function_t *function, const effc_tensor_t *const *inputs,
                                    size_t num_inputs, effc_tensor_t **outputs, size_t num_outputs) {
+  /* Every failure, including a wrong output count, leaves the caller's outputs NULL. */
+  for (size_t i = 0; outputs && i < num_outputs; ++i)
+    outputs[i] = NULL;
   if (!function)
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "effc_function_invoke: function is NULL");
   const effc_abi_function_t *fn = function->abi;
@@ -654,8 +657,6 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
   if (num_outputs != fn->num_outputs || (num_outputs && !outputs))
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "function '%s' has %u outputs, got room for %zu",
                             fn->name, fn->num_outputs, outputs ? num_outputs : 0);
-  for (size_t i = 0; i < num_outputs; ++i)
-    outputs[i] = NULL;
   EFFC_RETURN_IF_ERROR(check_inputs(fn, inputs, num_inputs));
 
   /* One block for: args, the claimed flags and sizes of outputs, then the descriptors. */

@@ -38,6 +38,9 @@ class SafetensorsFile {
 public:
   /// Maps and validates `path`.
   static llvm::Expected<std::unique_ptr<SafetensorsFile>> open(llvm::StringRef path);
+  /// Validates the safetensors bytes of `buffer`, which the result keeps; `path` names it in messages.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>> parse(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                                                llvm::StringRef path);
 
   /// The tensor named `name`, or null.
   const SafetensorsTensor *lookup(llvm::StringRef name) const;
