@@ -42,7 +42,7 @@ __all__ = [
     "write_safetensors", "read_safetensors", "element_type", "numpy_dtype",
 ]
 
-ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid")
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh")
 EMBEDDING_KINDS = ("token", "position", "segment")
 IA3_TARGETS = ("key", "value", "ffn")
 GATINGS = ("softmax", "sigmoid")
@@ -449,7 +449,7 @@ class Block:
         return self._append(Op("eff.softmax", {"input": x}, {"axis": int(axis)}), [x.type], name)
 
     def activation(self, kind, x, name=None):
-        """`eff.activation kind x` (relu, gelu, gelu_tanh, silu, sigmoid)."""
+        """`eff.activation kind x` (relu, gelu, gelu_tanh, silu, sigmoid, tanh)."""
         _check(kind in ACTIVATIONS, f"activation kind must be one of {ACTIVATIONS}, got {kind!r}")
         x = self._use(x)
         self._float(x, "input")

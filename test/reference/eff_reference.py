@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
-_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid")
+_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh")
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
@@ -70,6 +70,8 @@ def _act64(kind, x):
         return x / (1.0 + np.exp(-x))
     if kind == "sigmoid":
         return 1.0 / (1.0 + np.exp(-x))
+    if kind == "tanh":
+        return np.tanh(x)
     raise ValueError(f"activation kind must be one of {_ACTIVATIONS}, got {kind!r}")
 
 

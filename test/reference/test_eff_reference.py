@@ -769,7 +769,7 @@ def test_torch_activations():
     x = np.linspace(-8, 8, 161)
     t = torch.from_numpy(x)
     expected = {"relu": F.relu(t), "gelu": F.gelu(t, approximate="none"), "gelu_tanh": F.gelu(t, approximate="tanh"),
-                "silu": F.silu(t), "sigmoid": torch.sigmoid(t)}
+                "silu": F.silu(t), "sigmoid": torch.sigmoid(t), "tanh": torch.tanh(t)}
     for kind, y in expected.items():
         np.testing.assert_allclose(ref.activation(kind, x), y.numpy(), err_msg=kind, **F64)
         np.testing.assert_allclose(ref.activation(kind, x.astype(np.float32)), y.float().numpy(), err_msg=kind, **F32)

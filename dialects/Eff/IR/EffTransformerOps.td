@@ -201,7 +201,7 @@ def Eff_SoftmaxOp : Eff_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 }
 
 def Eff_ActivationOp : Eff_Op<"activation", [Pure, SameOperandsAndResultType]> {
-  let summary = "Elementwise activation (relu, gelu, gelu_tanh, silu, sigmoid)";
+  let summary = "Elementwise activation (relu, gelu, gelu_tanh, silu, sigmoid, tanh)";
   let description = [{
     `gelu` is the exact erf form (BERT), `gelu_tanh` the tanh approximation (GPT-2), `silu` is `x·sigmoid(x)`.
 

@@ -232,14 +232,16 @@ func.func @softmax$axis(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // CHECK-NEXT:    %[[GELU_TANH:.*]] = eff.activation gelu_tanh %[[GELU]] : tensor<2x8x16xf32>
 // CHECK-NEXT:    %[[SILU:.*]] = eff.activation silu %[[GELU_TANH]] : tensor<2x8x16xf32>
 // CHECK-NEXT:    %[[SIGMOID:.*]] = eff.activation sigmoid %[[SILU]] : tensor<2x8x16xf32>
-// CHECK-NEXT:    return %[[SIGMOID]] : tensor<2x8x16xf32>
+// CHECK-NEXT:    %[[TANH:.*]] = eff.activation tanh %[[SIGMOID]] : tensor<2x8x16xf32>
+// CHECK-NEXT:    return %[[TANH]] : tensor<2x8x16xf32>
 func.func @activation$kinds(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
   %relu = eff.activation relu %x : tensor<2x8x16xf32>
   %gelu = eff.activation gelu %relu : tensor<2x8x16xf32>
   %gelu_tanh = eff.activation gelu_tanh %gelu : tensor<2x8x16xf32>
   %silu = eff.activation silu %gelu_tanh : tensor<2x8x16xf32>
   %sigmoid = eff.activation sigmoid %silu : tensor<2x8x16xf32>
-  return %sigmoid : tensor<2x8x16xf32>
+  %tanh = eff.activation tanh %sigmoid : tensor<2x8x16xf32>
+  return %tanh : tensor<2x8x16xf32>
 }
 
 // -----
