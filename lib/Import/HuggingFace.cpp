@@ -246,10 +246,13 @@ public:
   }
 
   /// The eff activation of a Hugging Face activation name.
-  ActivationKind activation(StringRef key, StringRef fallback) { return activationNamed(key, string(key, fallback)); }
+  ActivationKind activation(StringRef key, StringRef fallback) {
+    std::string name = string(key, fallback);
+    return activationNamed(key, name, name);
+  }
 
-  /// The eff activation `name` (read from the config's `key`).
-  ActivationKind activationNamed(StringRef key, StringRef name) {
+  /// The eff activation `name`, which the config's `key` names with `value` (e.g. "gated-gelu").
+  ActivationKind activationNamed(StringRef key, StringRef value, StringRef name) {
     if (name == "gelu")
       return ActivationKind::gelu;
     if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast")
@@ -260,8 +263,9 @@ public:
       return ActivationKind::silu;
     if (name == "tanh")
       return ActivationKind::tanh;
-    fail("config.json's \"" + key + "\" is \"" + name +
-         "\"; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu, tanh");
+    fail("config.json's \"" + key + "\" is \"" + value + "\"" +
+         (value != name ? " (activation \"" + name + "\")" : Twine()) +
+         "; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu, tanh");
     return ActivationKind::gelu;
   }
 
@@ -758,7 +762,7 @@ void importT5(Builder &b, Config &config, StringRef architecture) {
   if (isSwitch && gated)
     config.reject("feed_forward_proj", "a gated feed-forward network in Switch Transformers");
   ActivationKind act = isSwitch ? config.activation("dense_act_fn", "relu")
-                                : config.activationNamed("feed_forward_proj", actName);
+                                : config.activationNamed("feed_forward_proj", proj, actName);
   int64_t experts = isSwitch ? config.integer("num_experts") : 0;
   int64_t encoderStep = isSwitch ? config.integer("encoder_sparse_step", 1) : 0;
   int64_t decoderStep = isSwitch ? config.integer("decoder_sparse_step", 1) : 0;

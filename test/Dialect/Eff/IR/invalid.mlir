@@ -1127,7 +1127,7 @@ func.func @residual_moe$coefficient_bias(%x: tensor<2x8x16xf32>, %d: tensor<2x8x
 //===----------------------------------------------------------------------===//
 
 func.func @activation$unknown_kind(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{custom op 'eff.activation' expected string or keyword containing one of the following enum values for attribute 'kind' [relu, gelu, gelu_tanh, silu, sigmoid]}}
+  // expected-error @+1 {{custom op 'eff.activation' expected string or keyword containing one of the following enum values for attribute 'kind' [relu, gelu, gelu_tanh, silu, sigmoid, tanh]}}
   %y = eff.activation swish %x : tensor<4xf32>
   return %y : tensor<4xf32>
 }
@@ -1159,7 +1159,7 @@ func.func @ffn$missing_up(%x: tensor<2x16xf32>, %wu: tensor<64x16xf32>, %wd: ten
 // -----
 
 func.func @ffn$missing_activation(%x: tensor<2x16xf32>, %wu: tensor<64x16xf32>, %wd: tensor<16x64xf32>) -> tensor<2x16xf32> {
-  // expected-error @+1 {{custom op 'eff.ffn' expected string or keyword containing one of the following enum values for attribute 'activation' [relu, gelu, gelu_tanh, silu, sigmoid]}}
+  // expected-error @+1 {{custom op 'eff.ffn' expected string or keyword containing one of the following enum values for attribute 'activation' [relu, gelu, gelu_tanh, silu, sigmoid, tanh]}}
   %y = eff.ffn %x up(%wu) down(%wd) : (tensor<2x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>) -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }

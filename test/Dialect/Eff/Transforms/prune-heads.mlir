@@ -134,7 +134,7 @@ func.func @step(%x: tensor<1x3x1xf32>) -> tensor<1x3x1xf32> {
 // eff.relative_position_bias reading column 1 of the table (the original, now unused, is erased).
 // CHECK-LABEL: func.func @bias
 // CHECK: %[[T:.*]] = arith.constant dense<{{\[\[}}2.000000e+00], [4.000000e+00], [6.000000e+00]]> : tensor<3x1xf32>
-// CHECK-NEXT: %[[PB:.*]] = eff.relative_position_bias %[[T]][%{{.*}}, %{{.*}}] : tensor<3x1xf32> -> tensor<1x1x3x3xf32>
+// CHECK-NEXT: %[[PB:.*]] = eff.relative_position_bias %[[T]][%{{.*}}, %{{.*}}] {max_distance = 8 : i64} : tensor<3x1xf32> -> tensor<1x1x3x3xf32>
 // CHECK-NOT: eff.relative_position_bias
 // CHECK: eff.layer 0 (%{{.*}}, %[[PB]]) : (tensor<1x3x2xf32>, tensor<1x1x3x3xf32>) -> tensor<1x3x2xf32> {
 // CHECK: ^bb0(%{{.*}}: tensor<1x3x2xf32>, %[[ARG:.*]]: tensor<1x1x3x3xf32>):
