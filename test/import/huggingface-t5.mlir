@@ -38,10 +38,12 @@
 // T5-NEXT:   eff.linear %[[H]], %[[W]] : (tensor<?x?x16xf32>, tensor<50x16xf32>) -> tensor<?x?x50xf32>
 
 // T5 v1.1: gated-gelu (gelu_new, the tanh form) FFN, its own LM head.
-// GATED:     eff.ffn {{.*}} up(%{{.*}}) gate(%{{.*}}) down(%{{.*}}) gelu_tanh
-// GATED:     eff.parameter "encoder.block.0.layer.1.DenseReluDense.wi_1.weight"
-// GATED-SAME: tensor<24x16xf32>
-// GATED:     %[[N:.*]] = eff.rms_norm %{{.*}}, %{{.*}} :
+// GATED:     %[[UP:.*]] = eff.parameter "encoder.block.0.layer.1.DenseReluDense.wi_1.weight" : tensor<24x16xf32>
+// GATED-NEXT: %[[GATE:.*]] = eff.parameter "encoder.block.0.layer.1.DenseReluDense.wi_0.weight" : tensor<24x16xf32>
+// GATED-NEXT: %[[DOWN:.*]] = eff.parameter "encoder.block.0.layer.1.DenseReluDense.wo.weight" : tensor<16x24xf32>
+// GATED-NEXT: eff.ffn %{{.*}} up(%[[UP]]) gate(%[[GATE]]) down(%[[DOWN]]) gelu_tanh
+// GATED:     %[[FINAL:.*]] = eff.parameter "decoder.final_layer_norm.weight"
+// GATED-NEXT: %[[N:.*]] = eff.rms_norm %{{.*}}, %[[FINAL]] :
 // GATED-NEXT: %[[HEAD:.*]] = eff.parameter "lm_head.weight" : tensor<50x16xf32>
 // GATED-NEXT: eff.linear %[[N]], %[[HEAD]]
 
