@@ -6,7 +6,9 @@
 //
 // The importer builds the same op structure as examples/models.py (known to match PyTorch): BERT as a post-LN
 // encoder, GPT-2, Llama and Mixtral as pre-norm decoders with a prefill function and a decode function that
-// extends a KV cache (the layout of examples/gpt_tiny.mlir). Weights are `eff.parameter`s named as in the
+// extends a KV cache (the layout of examples/gpt_tiny.mlir), T5 and Switch Transformers as pre-norm
+// encoder-decoders with one function over encoder and decoder inputs (no KV cache), whose relative position
+// bias is one eff.relative_position_bias per stack fed to every block's attention. Weights are `eff.parameter`s named as in the
 // checkpoint; layouts that differ from eff's `[N, K]` (GPT-2's Conv1D `[K, N]` and fused QKV, Mixtral's
 // per-expert tensors) are read through the parameter's view attributes (transpose, row_offset, stack).
 //
