@@ -10,7 +10,8 @@
 // grouped-query and multi-query attention are plain projected-permutation indexing maps; then
 //   scores = Q·Kᵀ (contraction over Dh), scale and masks, softmax over the keys, head mask, P·V,
 // and the result is collapsed back to [B, S, H·Dh]. Scores, probabilities and accumulators are f32 for
-// f16/bf16 inputs.
+// f16/bf16 inputs. T5's relative position bias (eff.relative_position_bias) is one generic that reads its
+// table at a bucket found by comparing the distance with thresholds computed at compile time.
 //
 // f32 attention without head_mask (the common case) instead becomes one call of the fused micro-kernel
 // effc_uk_attention_f32 (ukernels/attention.c: online softmax over key tiles, nothing of size S×L stored);
@@ -341,7 +342,7 @@ Value attentionScale(OpBuilder &b, Location loc, AttentionOp op, OpFoldResult he
 /// the op has no operand beyond query, key, value, mask and the KV cache (head_mask, or operands added to
 /// eff.attention later, take the linalg lowering).
 bool fusedKernelApplies(AttentionOp op) {
-  if (op.getHeadMask())
+  if (op.getHeadMask() || op.getBias())
     return false;
   unsigned supported = 3 + (op.getMask() ? 1 : 0) + (op.getPastKey() ? 2 : 0);
   if (op->getNumOperands() != supported)
@@ -509,7 +510,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                                                   ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
     Value scores = headsMatmul(qRows, buildTranspose(b, loc, k4, {0, 2, 3, 1}), keyLen); // Kᵀ: [B, Hkv, Dh, L]
 
-    // Scale, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
+    // Scale, add the bias, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
     Value scale = attentionScale(b, loc, op, headDim);
     Value causalOffset;
     if (op.getCausal())
@@ -525,11 +526,23 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         inputs.push_back(mask);
         maps.push_back(map(5, {d[0], d[4]}));
       }
+      // bias[b or 0, g·G + r, i, j]: a static batch of 1 broadcasts.
+      Value bias = adaptor.getBias();
+      if (bias) {
+        AffineExpr biasBatch = cast<RankedTensorType>(bias.getType()).getDimSize(0) == 1
+                                   ? getAffineConstantExpr(0, ctx)
+                                   : d[0];
+        inputs.push_back(bias);
+        maps.push_back(map(5, {biasBatch, d[1] * group + d[2], d[3], d[4]}));
+      }
       Value init = createEmpty(b, loc, scoreSizes, f32);
       SmallVector<IteratorType> iterators(5, IteratorType::parallel);
       scores = buildGeneric(b, loc, inputs, maps, init, AffineMap::getMultiDimIdentityMap(5, ctx), iterators,
                             [&](OpBuilder &nb, Location nl, ValueRange args) {
                               Value scaled = arith::MulFOp::create(nb, nl, args[0], scale);
+                              if (bias)
+                                scaled = arith::AddFOp::create(nb, nl, scaled,
+                                                               castScalar(nb, nl, args[mask ? 2 : 1], f32));
                               Value masked;
                               if (causalOffset) {
                                 Value i = linalg::IndexOp::create(nb, nl, 3);
@@ -619,9 +632,93 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
   bool fusedAttention;
 };
 
+//===----------------------------------------------------------------------===//
+// eff.relative_position_bias
+//===----------------------------------------------------------------------===//
+
+/// result[0, h, i, j] = table[bucket(j − i − (L − S)), h]. The logarithmic buckets are found without a log
+/// at run time: the distances at which each bucket starts are computed here with the op's own bucketOf, and
+/// the body counts the thresholds a distance reaches.
+struct RelativePositionBiasLowering : OpConversionPattern<RelativePositionBiasOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RelativePositionBiasOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table = adaptor.getTable();
+    auto tableType = cast<RankedTensorType>(table.getType());
+    int64_t numBuckets = tableType.getDimSize(0), maxDistance = op.getMaxDistance();
+    bool bidirectional = op.getBidirectional();
+    int64_t buckets = bidirectional ? numBuckets / 2 : numBuckets, maxExact = buckets / 2;
+    // thresholds[k]: the smallest distance whose bucket (within its half) is at least maxExact + k + 1. The
+    // bucket grows monotonically with the distance, so a binary search finds it.
+    auto bucketOfDistance = [&](int64_t distance) { // an earlier key: the same bucket in both modes
+      return RelativePositionBiasOp::bucketOf(-distance, numBuckets, maxDistance, bidirectional);
+    };
+    SmallVector<int64_t> thresholds;
+    for (int64_t k = maxExact + 1; k < buckets; ++k) {
+      int64_t low = maxExact, high = int64_t(1) << 40;
+      while (low < high) {
+        int64_t mid = low + (high - low) / 2;
+        if (bucketOfDistance(mid) >= k)
+          high = mid;
+        else
+          low = mid + 1;
+      }
+      thresholds.push_back(low);
+    }
+
+    OpFoldResult queryLen = adaptor.getQueryLength(), keyLen = adaptor.getKeyLength();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    SmallVector<OpFoldResult> sizes = {rewriter.getIndexAttr(1), rewriter.getIndexAttr(tableType.getDimSize(1)),
+                                       queryLen, keyLen};
+    Value init = createEmpty(rewriter, loc, sizes, resultType.getElementType());
+    Value offset = arith::SubIOp::create(rewriter, loc, adaptor.getKeyLength(), adaptor.getQueryLength());
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<IteratorType> iterators(4, IteratorType::parallel);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+            ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(4, ctx)}, iterators,
+            [&](OpBuilder &b, Location nl, ValueRange) {
+              SmallVector<Value> idx = loopIndices(b, nl, 4);
+              Type i64 = b.getI64Type();
+              auto constant = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, nl, i64, v)); };
+              auto cast = [&](Value v) { return Value(arith::IndexCastOp::create(b, nl, i64, v)); };
+              // relative = j − (i + L − S)
+              Value queryPosition = arith::AddIOp::create(b, nl, cast(idx[2]), cast(offset));
+              Value relative = arith::SubIOp::create(b, nl, cast(idx[3]), queryPosition);
+              Value zero = constant(0);
+              Value bucket = zero, distance;
+              Value negated = arith::SubIOp::create(b, nl, zero, relative);
+              if (bidirectional) {
+                Value later = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::sgt, relative, zero);
+                bucket = arith::SelectOp::create(b, nl, later, constant(buckets), zero);
+                distance = arith::MaxSIOp::create(b, nl, relative, negated);
+              } else {
+                distance = arith::MaxSIOp::create(b, nl, negated, zero);
+              }
+              // Exact below maxExact, else maxExact plus the number of thresholds reached.
+              Value large = constant(maxExact);
+              for (int64_t threshold : thresholds) {
+                Value reached = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::sge, distance, constant(threshold));
+                large = arith::AddIOp::create(b, nl, large, arith::ExtUIOp::create(b, nl, i64, reached));
+              }
+              Value small = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::slt, distance, constant(maxExact));
+              bucket = arith::AddIOp::create(b, nl, bucket, arith::SelectOp::create(b, nl, small, distance, large));
+              Value row = arith::IndexCastOp::create(b, nl, b.getIndexType(), bucket);
+              Value element = tensor::ExtractOp::create(b, nl, table, ValueRange{row, idx[1]});
+              linalg::YieldOp::create(b, nl, element);
+            })
+            .getResult(0);
+    replaceWithCast(rewriter, op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns, bool fusedAttention) {
-  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering>(patterns.getContext());
+  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, RelativePositionBiasLowering>(
+      patterns.getContext());
   patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention);
 }

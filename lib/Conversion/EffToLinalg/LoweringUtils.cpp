@@ -227,6 +227,9 @@ Value buildActivation(OpBuilder &b, Location loc, eff::ActivationKind kind, Valu
   case eff::ActivationKind::sigmoid:
     result = sigmoid(v);
     break;
+  case eff::ActivationKind::tanh:
+    result = math::TanhOp::create(b, loc, v);
+    break;
   }
   return castScalar(b, loc, result, elementType);
 }
