@@ -29,6 +29,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -312,6 +313,8 @@ private:
   Value elementwise(ValueRange inputs, Type resultElementType, const BodyBuilder &body,
                     ArrayRef<OpFoldResult> outSizes = {});
   Value reshape(Value input, ArrayRef<OpFoldResult> sizes);
+  Value power(Value base, Value exponent);
+  FailureOr<SmallVector<Tensor>> layerNormalization(const Node &node, Value x, Value scale, Value bias, int64_t axis);
   Value transpose(Value input, ArrayRef<int64_t> permutation);
   Value reduce(Value input, ArrayRef<int64_t> axes, bool keepDims, StringRef kind);
   FailureOr<Value> sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
@@ -591,6 +594,82 @@ Value Importer::reshape(Value input, ArrayRef<OpFoldResult> sizes) {
   Value shapeTensor = tensor::FromElementsOp::create(
       b, loc, RankedTensorType::get({int64_t(elements.size())}, b.getIndexType()), elements);
   return tensor::ReshapeOp::create(b, loc, resultType, input, shapeTensor);
+}
+
+Value Importer::power(Value base, Value exponent) {
+  auto baseType = cast<RankedTensorType>(base.getType());
+  Type elementType = baseType.getElementType();
+  // A constant integer exponent (x^2, x^3 in models) is a product: exact, and cheap.
+  DenseElementsAttr splat;
+  if (matchPattern(exponent, m_Constant(&splat)) && splat.isSplat() && isa<FloatType>(elementType)) {
+    double e = isa<FloatType>(splat.getElementType()) ? splat.getSplatValue<APFloat>().convertToDouble()
+                                                      : double(splat.getSplatValue<APInt>().getSExtValue());
+    if (e == std::floor(e) && e >= 1 && e <= 4)
+      return elementwise({base}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value r = a[0];
+        for (int i = 1; i < int(e); ++i)
+          r = arith::MulFOp::create(nb, nl, r, a[0]);
+        return r;
+      });
+  }
+  // x^y = exp(y · log|x|), negated for a negative x and an odd integer y, NaN for a negative x and a fractional
+  // y, 1 for y = 0. Integer bases are computed in f32 (exact to 2^24) and rounded. (math.powf would need libm at load time.)
+  Type computeType = isa<FloatType>(elementType) ? elementType : Type(b.getF32Type());
+  return elementwise({base, exponent}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    Value x = convertScalar(nb, nl, a[0], computeType), y = convertScalar(nb, nl, a[1], computeType);
+    auto cst = [&](double v) { return arith::ConstantOp::create(nb, nl, computeType, nb.getFloatAttr(computeType, v)); };
+    Value magnitude = math::ExpOp::create(nb, nl, arith::MulFOp::create(nb, nl, y, math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, x))));
+    Value yFloor = math::FloorOp::create(nb, nl, y);
+    Value isInteger = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, yFloor, y);
+    Value half = math::FloorOp::create(nb, nl, arith::MulFOp::create(nb, nl, y, cst(0.5)));
+    Value isOdd = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE, arith::MulFOp::create(nb, nl, half, cst(2.0)), y);
+    Value negative = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, x, cst(0.0));
+    Value signed_ = arith::SelectOp::create(nb, nl, isOdd, arith::NegFOp::create(nb, nl, magnitude), magnitude);
+    Value forNegative = arith::SelectOp::create(nb, nl, isInteger, signed_, cst(std::nan("")));
+    Value r = arith::SelectOp::create(nb, nl, negative, forNegative, magnitude);
+    Value zeroExponent = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, y, cst(0.0));
+    r = arith::SelectOp::create(nb, nl, zeroExponent, cst(1.0), r);
+    if (!isa<FloatType>(elementType))
+      r = math::RoundEvenOp::create(nb, nl, r);
+    return convertScalar(nb, nl, r, elementType);
+  });
+}
+
+FailureOr<SmallVector<Tensor>> Importer::layerNormalization(const Node &node, Value x, Value scale, Value bias,
+                                                           int64_t axis) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type elementType = type.getElementType();
+  if (!isa<FloatType>(elementType))
+    return error(node) << "expects a float input", failure();
+  double epsilon = floatAttr(node, "epsilon", 1e-5);
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < type.getRank(); ++d)
+    axes.push_back(d);
+  Value mean = reduce(x, axes, /*keepDims=*/true, "ReduceMean");
+  Value centered = elementwise({x, mean}, elementType, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    return arith::SubFOp::create(nb, nl, a[0], a[1]);
+  });
+  Value squared = elementwise({centered}, elementType, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    return arith::MulFOp::create(nb, nl, a[0], a[0]);
+  });
+  Value variance = reduce(squared, axes, /*keepDims=*/true, "ReduceMean");
+  Value invStdDev = elementwise({variance}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    Value eps = arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, epsilon));
+    return math::RsqrtOp::create(nb, nl, arith::AddFOp::create(nb, nl, a[0], eps));
+  });
+  SmallVector<Value> operands{centered, invStdDev, scale};
+  if (bias)
+    operands.push_back(bias);
+  Value y = elementwise(operands, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    Value r = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
+    return a.size() > 3 ? Value(arith::AddFOp::create(nb, nl, r, a[3])) : r;
+  });
+  SmallVector<Tensor> results(3);
+  results[0].value = y;
+  results[1].value = mean;
+  results[2].value = invStdDev;
+  results.resize(std::min<size_t>(3, node.output_size()));
+  return results;
 }
 
 Value Importer::transpose(Value input, ArrayRef<int64_t> permutation) {
@@ -1178,6 +1257,20 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     return results.push_back(*inputs[0]), success();
   static const llvm::StringSet<> binary = {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less",
                                            "Greater", "And", "Or", "Max", "Min"};
+  if ((op == "Max" || op == "Min") && inputs.size() != 2) {
+    // Variadic: one input is the identity, more are reduced pairwise.
+    Value acc = in(0);
+    bool isFloat = isa<FloatType>(typeOf(acc).getElementType());
+    for (unsigned i = 1; i < inputs.size(); ++i)
+      acc = elementwise({acc, in(i)}, typeOf(acc).getElementType(), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        if (isFloat)
+          return op == "Max" ? Value(arith::MaximumFOp::create(nb, nl, a[0], a[1]))
+                             : Value(arith::MinimumFOp::create(nb, nl, a[0], a[1]));
+        return op == "Max" ? Value(arith::MaxSIOp::create(nb, nl, a[0], a[1]))
+                           : Value(arith::MinSIOp::create(nb, nl, a[0], a[1]));
+      });
+    return push(acc);
+  }
   if (binary.contains(op)) {
     if (failed(need(2)))
       return failure();
@@ -1187,18 +1280,14 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (op == "Add" && isFloat && lhs.getType() == rhs.getType() && isa<FloatType>(elementType) &&
         elementType.getIntOrFloatBitWidth() <= 32)
       return push(AddOp::create(b, loc, lhs, rhs));
-    if (op == "Pow" && !isFloat)
-      return error(node) << "integer Pow is not supported";
+    if (op == "Pow")
+      return push(power(lhs, rhs));
     if (op != "Pow" && typeOf(rhs).getElementType() != elementType)
       return error(node) << "operands have different element types (" << elementType << " and "
                          << typeOf(rhs).getElementType() << ")";
     Type resultType = isComparison(op) ? b.getI1Type() : elementType;
     return push(elementwise({lhs, rhs}, resultType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
       Value x = a[0], y = a[1];
-      if (op == "Pow") {
-        y = convertScalar(nb, nl, y, elementType);
-        return math::PowFOp::create(nb, nl, x, y);
-      }
       if (isFloat) {
         if (op == "Add") return arith::AddFOp::create(nb, nl, x, y);
         if (op == "Sub") return arith::SubFOp::create(nb, nl, x, y);
@@ -1377,19 +1466,27 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     return push(reshape(SoftmaxOp::create(b, loc, flat, b.getI64IntegerAttr(1)), sizes));
   }
   if (op == "LayerNormalization") {
+    if (failed(need(2)))
+      return failure();
     Value x = in(0);
     int64_t rank = typeOf(x).getRank();
     std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", -1), rank);
-    if (node.output_size() > 1 && llvm::any_of(llvm::drop_begin(node.output()), [](const std::string &o) { return !o.empty(); }))
-      return error(node) << "the Mean and InvStdDev outputs are not supported";
-    if (!axis || *axis != rank - 1)
-      return error(node) << "normalisation over several axes (axis " << intAttr(node, "axis", -1)
-                         << " of rank " << rank << ") is not supported; only the last axis";
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", -1) << " is out of range for rank " << rank;
     Value scale = in(1), bias = inputs.size() > 2 && inputs[2] ? in(2) : Value();
+    bool statistics = node.output_size() > 1 &&
+                      llvm::any_of(llvm::drop_begin(node.output()), [](const std::string &o) { return !o.empty(); });
     auto isVector = [&](Value v) { return !v || typeOf(v).getRank() == 1; };
-    if (!isVector(scale) || !isVector(bias))
-      return error(node) << "expects 1-D scale and bias";
-    return push(LayerNormOp::create(b, loc, x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5))));
+    Type elementType = typeOf(x).getElementType();
+    if (!statistics && *axis == rank - 1 && isVector(scale) && isVector(bias) &&
+        (elementType.isF32() || elementType.isF16() || elementType.isBF16()))
+      return push(LayerNormOp::create(b, loc, x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5))));
+    // Over several axes, or with the Mean and InvStdDev outputs: the reductions themselves.
+    FailureOr<SmallVector<Tensor>> outputs = layerNormalization(node, x, scale, bias, *axis);
+    if (failed(outputs))
+      return failure();
+    results.append(outputs->begin(), outputs->end());
+    return success();
   }
   if (op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax") {
     Value x = in(0);
@@ -1431,9 +1528,21 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     FailureOr<std::optional<SmallVector<OpFoldResult>>> dims = dimsOf(node.input(shapeInput));
     if (failed(dims))
       return failure();
-    if (!*dims)
-      return error(node) << "the shape ('" << node.input(shapeInput)
-                         << "') must be known while importing (a constant or a folded shape computation)";
+    // A shape only known at run time (a 1-D tensor of static length) is read element by element.
+    bool fromData = false;
+    if (!*dims) {
+      Value shape = in(shapeInput);
+      auto shapeType = typeOf(shape);
+      if (shapeType.getRank() != 1 || shapeType.isDynamicDim(0) || !shapeType.getElementType().isInteger(64))
+        return error(node) << "the shape ('" << node.input(shapeInput)
+                           << "') must be an i64 vector of static length or known while importing";
+      dims->emplace();
+      for (int64_t i = 0; i < shapeType.getDimSize(0); ++i) {
+        Value element = tensor::ExtractOp::create(b, loc, shape, ValueRange{index(i)});
+        (*dims)->push_back(arith::IndexCastOp::create(b, loc, b.getIndexType(), element).getResult());
+      }
+      fromData = true;
+    }
     SmallVector<OpFoldResult> sizes = **dims;
     if (op == "ConstantOfShape") {
       Known value;
@@ -1472,6 +1581,30 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     // Reshape: 0 copies the input's dimension (unless allowzero), -1 is inferred.
     SmallVector<OpFoldResult> inSizes = sizesOf(x);
     bool allowZero = intAttr(node, "allowzero", 0);
+    if (fromData) {
+      // Resolved at run time: d = (s == 0 && !allowzero) ? input dim : s; then the -1 (if any) is inferred.
+      Value total = index(1), known = index(1);
+      for (OpFoldResult size : inSizes)
+        total = arith::MulIOp::create(b, loc, total, toIndex(size));
+      SmallVector<Value> resolved;
+      Value minusOne = index(-1);
+      for (auto [i, size] : llvm::enumerate(sizes)) {
+        Value s = toIndex(size);
+        if (!allowZero && i < inSizes.size()) {
+          Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, index(0));
+          s = arith::SelectOp::create(b, loc, isZero, toIndex(inSizes[i]), s);
+        }
+        resolved.push_back(s);
+        Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
+        known = arith::MulIOp::create(b, loc, known, arith::SelectOp::create(b, loc, isInferred, index(1), s));
+      }
+      Value inferredSize = arith::DivSIOp::create(b, loc, total, known);
+      for (auto [i, s] : llvm::enumerate(resolved)) {
+        Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
+        sizes[i] = arith::SelectOp::create(b, loc, isInferred, inferredSize, s).getResult();
+      }
+      return push(reshape(x, sizes));
+    }
     int64_t inferred = -1;
     OpFoldResult known = indexAttr(1);
     for (auto [i, size] : llvm::enumerate(sizes)) {
@@ -1698,21 +1831,22 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     int64_t rank = typeOf(x).getRank();
     if (rank < 2)
       return error(node) << "expects rank >= 2";
-    int64_t k = 0;
+    // k (default 0) may be a run-time scalar: it only moves the diagonal.
+    Value k = index(0);
     if (inputs.size() > 1 && inputs[1]) {
-      FailureOr<SmallVector<int64_t>> kv = knownInts(1);
-      if (failed(kv))
-        return failure();
-      k = kv->empty() ? 0 : (*kv)[0];
+      Value kTensor = in(1);
+      if (typeOf(kTensor).getNumElements() != 1)
+        return error(node) << "k must be a scalar";
+      SmallVector<Value> zeros(typeOf(kTensor).getRank(), index(0));
+      k = arith::IndexCastOp::create(b, loc, b.getIndexType(), tensor::ExtractOp::create(b, loc, kTensor, zeros));
     }
     bool upper = intAttr(node, "upper", 1);
     Type elementType = typeOf(x).getElementType();
     return push(elementwise({x}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
       Value i = linalg::IndexOp::create(nb, nl, rank - 2), j = linalg::IndexOp::create(nb, nl, rank - 1);
       Value diff = arith::SubIOp::create(nb, nl, j, i);
-      Value kk = arith::ConstantIndexOp::create(nb, nl, k);
       Value keep = arith::CmpIOp::create(nb, nl, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-                                         diff, kk);
+                                         diff, k);
       Value zero = isa<FloatType>(elementType)
                        ? Value(arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, 0.0)))
                        : Value(arith::ConstantOp::create(nb, nl, elementType, nb.getIntegerAttr(elementType, 0)));
