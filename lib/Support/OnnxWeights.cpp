@@ -106,7 +106,7 @@ struct Wire {
   bool skip(WireType type) {
     uint64_t ignored;
     StringRef ignoredBytes;
-    switch (type) {
+    switch (int(type)) { // any wire type may come from a corrupt file
     case Varint: return varint(ignored);
     case Length: return bytes(ignoredBytes);
     case Fixed64:
@@ -156,7 +156,7 @@ public:
       fieldStart = wire.pos;
     }
     if (!error.empty())
-      return fail("not a valid ONNX model (truncated or corrupt protobuf: " + error + ")");
+      return fail(semantic ? error : "not a valid ONNX model (truncated or corrupt protobuf: " + error + ")");
     if (!sawGraph)
       return fail("not a valid ONNX model (no graph)");
     return Error::success();
@@ -355,13 +355,16 @@ private:
   }
 
   bool failTensor(StringRef name, const Twine &message) {
-    if (error.empty())
+    if (error.empty()) {
       error = ("initializer '" + name + "' " + message).str();
+      semantic = true;
+    }
     return false;
   }
 
   OnnxWeightsFile &file;
   std::string error;
+  bool semantic = false; ///< the error is about a tensor's contents, not the wire format
 };
 
 Expected<std::unique_ptr<OnnxWeightsFile>> OnnxWeightsFile::open(StringRef path) {
