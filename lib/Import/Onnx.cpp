@@ -79,8 +79,6 @@ struct Known {
   bool isFloat() const { return isa<FloatType>(elementType); }
   int64_t size() const { return isFloat() ? floats.size() : ints.size(); }
   double at(int64_t i) const { return isFloat() ? floats[i] : double(ints[i]); }
-  int64_t intAt(int64_t i) const { return isFloat() ? int64_t(floats[i]) : ints[i]; }
-  bool isScalar() const { return size() == 1; }
 };
 
 /// An imported ONNX value: IR, known contents, or a shape vector (an integer tensor of rank <= 1 whose elements
@@ -521,39 +519,33 @@ Value Importer::elementwise(ValueRange inputs, Type resultElementType, const Bod
   int64_t rank = outSizes.size();
   for (Value input : inputs)
     rank = std::max<int64_t>(rank, cast<RankedTensorType>(input.getType()).getRank());
-  // Each output dimension: the first static extent other than 1, else the first dynamic one, else 1.
+  // Each output dimension: the first static extent other than 1, else the first dynamic one, else 1 (dynamic
+  // extents are assumed to agree with each other, as numpy broadcasting requires unless one of them is 1).
   SmallVector<OpFoldResult> sizes(rank, indexAttr(1));
-  SmallVector<bool> decided(rank, false);
-  auto consider = [&](int64_t d, OpFoldResult size, bool isStatic, int64_t extent) {
-    if (decided[d])
-      return;
-    if (isStatic && extent == 1)
-      return;
-    sizes[d] = size;
-    decided[d] = isStatic;
-    if (!isStatic && isa<Attribute>(sizes[d]))
-      sizes[d] = size;
-  };
+  SmallVector<bool> isStatic(rank, false);
   SmallVector<OpFoldResult> dynamicCandidate(rank, OpFoldResult());
+  auto consider = [&](int64_t d, OpFoldResult size) {
+    std::optional<int64_t> extent = constantDim(size);
+    if (!extent) {
+      if (!dynamicCandidate[d])
+        dynamicCandidate[d] = size;
+    } else if (*extent != 1 && !isStatic[d]) {
+      sizes[d] = size;
+      isStatic[d] = true;
+    }
+  };
   for (Value input : inputs) {
     auto type = cast<RankedTensorType>(input.getType());
     int64_t offset = rank - type.getRank();
-    for (int64_t i = 0; i < type.getRank(); ++i) {
-      if (!type.isDynamicDim(i))
-        consider(offset + i, indexAttr(type.getDimSize(i)), true, type.getDimSize(i));
-      else if (!dynamicCandidate[offset + i])
-        dynamicCandidate[offset + i] = tensor::DimOp::create(b, loc, input, i).getResult();
-    }
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      consider(offset + i, type.isDynamicDim(i) ? OpFoldResult(tensor::DimOp::create(b, loc, input, i).getResult())
+                                                : indexAttr(type.getDimSize(i)));
   }
   int64_t outOffset = rank - int64_t(outSizes.size());
-  for (auto [i, size] : llvm::enumerate(outSizes)) {
-    if (std::optional<int64_t> c = constantDim(size))
-      consider(outOffset + i, size, true, *c);
-    else if (!dynamicCandidate[outOffset + i])
-      dynamicCandidate[outOffset + i] = size;
-  }
+  for (auto [i, size] : llvm::enumerate(outSizes))
+    consider(outOffset + i, size);
   for (int64_t d = 0; d < rank; ++d)
-    if (!decided[d] && dynamicCandidate[d])
+    if (!isStatic[d] && dynamicCandidate[d])
       sizes[d] = dynamicCandidate[d];
   SmallVector<int64_t> staticSizes;
   for (OpFoldResult size : sizes)
@@ -955,7 +947,7 @@ LogicalResult Importer::foldKnown(const Node &node, ArrayRef<Tensor *> inputs, S
     });
     return k ? emitKnown(std::move(*k)) : success();
   }
-  if (op == "Unsqueeze" || op == "Squeeze" || op == "Flatten") {
+  if (op == "Unsqueeze" || op == "Squeeze") {
     // Known contents keep their elements; only the shape changes.
     SmallVector<int64_t> axes;
     if (opset >= 13 && inputs.size() > 1 && known[1]) {
@@ -971,21 +963,17 @@ LogicalResult Importer::foldKnown(const Node &node, ArrayRef<Tensor *> inputs, S
         a = a < 0 ? a + rank : a;
       for (int64_t d = 0, src = 0; d < rank; ++d)
         shape.push_back(llvm::is_contained(axes, d) ? 1 : k.shape[src++]);
-    } else if (op == "Squeeze") {
+    } else {
       int64_t rank = k.shape.size();
       for (int64_t &a : axes)
         a = a < 0 ? a + rank : a;
       for (int64_t d = 0; d < rank; ++d)
         if (axes.empty() ? k.shape[d] != 1 : !llvm::is_contained(axes, d))
           shape.push_back(k.shape[d]);
-    } else {
-      return success();
     }
     k.shape = shape;
     return emitKnown(std::move(k));
   }
-  if (op == "ConstantOfShape" || op == "Range")
-    return success(); // folded through shape vectors (dims) below
   return success();
 }
 
@@ -1943,9 +1931,12 @@ FailureOr<Value> Raiser::linear() {
       return fail("Gemm with transA or alpha != 1"), Value();
     if (!isWeight(root.input(1), 2))
       return fail("B is not a 2-D float initializer"), Value();
+    const SafetensorsTensor *b = im.weights->lookup(root.input(1));
+    int64_t n = b->shape[Importer::intAttr(root, "transB", 0) ? 0 : 1];
     if (root.input_size() > 2 && !root.input(2).empty()) {
-      if (!isWeight(root.input(2), 1) || Importer::floatAttr(root, "beta", 1.0) != 1.0)
-        return fail("C is not a 1-D float initializer with beta = 1"), Value();
+      if (!isWeight(root.input(2), 1) || Importer::floatAttr(root, "beta", 1.0) != 1.0 ||
+          im.weights->lookup(root.input(2))->shape[0] != n)
+        return fail("C is not a float initializer [N] with beta = 1"), Value();
       bias = root.input(2);
     }
     FailureOr<Value> x = im.value(root.input(0));
