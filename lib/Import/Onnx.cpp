@@ -1913,6 +1913,9 @@ public:
   FailureOr<Value> layerNorm();
   FailureOr<Value> rmsNorm();
   FailureOr<Value> attention();
+  /// `name` = x * cos + rotate_half(x) * sin with cos/sin rows 0..S-1 of constant tables [P, Dh] that match
+  /// RoPE: (x, theta).
+  std::optional<std::pair<std::string, double>> rotaryOf(StringRef name);
 
   std::string what, detail;
 
@@ -2222,6 +2225,69 @@ FailureOr<Value> Raiser::rmsNorm() {
                                  im.b.getF32FloatAttr(shifted->second)));
 }
 
+std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
+  const Node *add = prod(name, "Add");
+  if (!add)
+    return std::nullopt;
+  // The table read from row 0: Slice(constant [P, Dh], starts 0, axes 0) or the constant itself.
+  auto table = [&](StringRef t) -> std::optional<Known> {
+    if (const Node *slice = prod(t, "Slice")) {
+      std::optional<Known> starts = slice->input_size() > 1 ? im.constantOf(slice->input(1)) : std::nullopt;
+      std::optional<Known> axes = slice->input_size() > 3 ? im.constantOf(slice->input(3)) : std::nullopt;
+      if (!starts || starts->size() != 1 || starts->at(0) != 0 || (axes && (axes->size() != 1 || axes->at(0) != 0)))
+        return std::nullopt;
+      t = slice->input(0);
+    }
+    std::optional<Known> k = im.constantOf(t);
+    if (!k || k->shape.size() != 2 || !k->isFloat())
+      return std::nullopt;
+    return k;
+  };
+  auto isLastAxisSlice = [&](const Node *slice, StringRef of, int64_t start, int64_t end) {
+    if (!slice || slice->input(0) != of || slice->input_size() < 4)
+      return false;
+    std::optional<Known> s = im.constantOf(slice->input(1)), e = im.constantOf(slice->input(2)),
+                         a = im.constantOf(slice->input(3));
+    return s && e && a && s->size() == 1 && e->size() == 1 && a->size() == 1 && s->at(0) == start &&
+           (end < 0 ? e->at(0) >= 1e9 : e->at(0) == end) && (a->at(0) == -1 || a->at(0) == 3);
+  };
+  for (int i = 0; i < 2; ++i) {
+    const Node *direct = prod(add->input(i), "Mul"), *rotated = prod(add->input(1 - i), "Mul");
+    if (!direct || !rotated)
+      continue;
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 2; ++k) {
+        std::string x = direct->input(j);
+        const Node *concat = prod(rotated->input(k), "Concat");
+        std::optional<Known> cos = table(direct->input(1 - j)), sin = table(rotated->input(1 - k));
+        if (!concat || concat->input_size() != 2 || !cos || !sin || cos->shape != sin->shape)
+          continue;
+        int64_t rows = cos->shape[0], dh = cos->shape[1], half = dh / 2;
+        const Node *neg = prod(concat->input(0), "Neg");
+        if (dh < 4 || dh % 2 || rows < 2 || !neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
+            !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
+          continue;
+        // theta from position 1's angle of pair 1 (inv_freq[1] = theta^(-2/Dh)); then every entry is checked.
+        double freq1 = std::atan2(sin->at(dh + 1), cos->at(dh + 1));
+        if (freq1 <= 0)
+          continue;
+        double theta = std::pow(freq1, -double(dh) / 2);
+        if (std::fabs(theta - std::round(theta)) < 1e-5 * theta) // f32 tables: 9999.9986 is 10000
+          theta = std::round(theta);
+        bool matches = true;
+        for (int64_t p = 0; p < rows && matches; ++p)
+          for (int64_t c = 0; c < dh && matches; ++c) {
+            double angle = double(p) * std::pow(theta, -2.0 * double(c % half) / double(dh));
+            matches = std::fabs(cos->at(p * dh + c) - std::cos(angle)) < 1e-4 &&
+                      std::fabs(sin->at(p * dh + c) - std::sin(angle)) < 1e-4;
+          }
+        if (matches)
+          return std::make_pair(x, theta);
+      }
+  }
+  return std::nullopt;
+}
+
 FailureOr<Value> Raiser::attention() {
   what = "attention";
   auto perm = [](const Node *node) { return Importer::intsAttr(*node, "perm").value_or(SmallVector<int64_t>()); };
@@ -2372,6 +2438,12 @@ FailureOr<Value> Raiser::attention() {
     scale *= scaled->second;
     qName = scaled->first;
   }
+  // Rotary embeddings on the query and key heads (rotate-half form, positions 0..S-1).
+  std::optional<double> qTheta, kTheta;
+  if (auto rotary = rotaryOf(qName)) {
+    qName = rotary->first;
+    qTheta = rotary->second;
+  }
   std::string kName = qk->input(1);
   if (auto scaled = withScalar(prod(kName, "Mul"))) {
     scale *= scaled->second;
@@ -2388,12 +2460,16 @@ FailureOr<Value> Raiser::attention() {
   if (!*k) {
     const Node *t = prod(kName, "Transpose");
     if (isPerm(t, {0, 1, 3, 2})) {
-      if (auto scaled = withScalar(prod(t->input(0), "Mul"))) {
+      std::string heads = t->input(0);
+      if (auto scaled = withScalar(prod(heads, "Mul"))) {
         scale *= scaled->second;
-        k = headsOf(scaled->first, {0, 2, 1, 3});
-      } else {
-        k = headsOf(t->input(0), {0, 2, 1, 3});
+        heads = scaled->first;
       }
+      if (auto rotary = rotaryOf(heads)) {
+        heads = rotary->first;
+        kTheta = rotary->second;
+      }
+      k = headsOf(heads, {0, 2, 1, 3});
       if (failed(k))
         return failure();
     }
@@ -2425,12 +2501,36 @@ FailureOr<Value> Raiser::attention() {
   if ((*k)->heads != (*q)->heads || (*v)->heads != (*q)->heads)
     return fail("K or V have a different head count than Q (repeated key/value heads are not raised)"), Value();
   im.loc = im.locOf(root);
+  Value queries = *qv, keys = *kv;
+  if (qTheta || kTheta) {
+    // Positions 0..S-1 (the tables are read from row 0), as eff.rotary's [S] positions.
+    Value length = tensor::DimOp::create(im.b, im.loc, *qv, 1);
+    Value init = tensor::EmptyOp::create(im.b, im.loc, ArrayRef<OpFoldResult>{length}, im.b.getI64Type());
+    Value positions =
+        linalg::GenericOp::create(im.b, im.loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+                                  ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, im.context)},
+                                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                                  [](OpBuilder &nb, Location nl, ValueRange) {
+                                    Value i = linalg::IndexOp::create(nb, nl, 0);
+                                    linalg::YieldOp::create(nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i).getResult());
+                                  })
+            .getResult(0);
+    auto rotate = [&](Value x, double theta) {
+      return RotaryOp::create(im.b, im.loc, x, positions, im.b.getI64IntegerAttr(heads),
+                              im.b.getF32FloatAttr(theta), /*rotary_dim=*/nullptr).getResult();
+    };
+    if (qTheta)
+      queries = rotate(queries, *qTheta);
+    if (kTheta)
+      keys = rotate(keys, *kTheta);
+  }
   bool defaultScale = std::fabs(scale * std::sqrt(double(headDim)) - 1.0) < 1e-5;
-  auto op = AttentionOp::create(im.b, im.loc, *qv, *kv, *vv, mask, /*head_mask=*/Value(), Value(), Value(),
+  auto op = AttentionOp::create(im.b, im.loc, queries, keys, *vv, mask, /*head_mask=*/Value(), Value(), Value(),
                                 im.b.getI64IntegerAttr(heads), /*num_kv_heads=*/nullptr,
                                 defaultScale ? nullptr : im.b.getF32FloatAttr(scale),
                                 causal ? im.b.getUnitAttr() : nullptr);
   detail = std::to_string(heads) + " heads of " + std::to_string(headDim) + (causal ? ", causal" : "") +
+           (qTheta || kTheta ? ", rotary theta " + std::to_string(qTheta ? *qTheta : *kTheta) : "") +
            (mask ? ", padding mask '" + maskName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale));
   return Value(op.getOutput());
 }

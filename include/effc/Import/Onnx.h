@@ -14,8 +14,8 @@
 // axes) are folded while importing, symbolically where dimensions are dynamic. Common subgraphs are raised to
 // eff ops: linear layers (MatMul/Gemm on an initializer, + bias), embeddings (Gather on an initializer), layer
 // and RMS norms (LayerNormalization or the decomposed reductions), GELU (erf and tanh forms), SiLU and SwiGLU,
-// and multi-head attention (Q/K/V -> Reshape -> Transpose -> MatMul -> scale -> mask -> Softmax -> MatMul ->
-// Transpose -> Reshape). Everything else maps op by op to eff, linalg, tensor and arith ops.
+// and multi-head attention (Q/K/V -> Reshape -> Transpose [-> rotary] -> MatMul -> scale -> mask -> Softmax ->
+// MatMul -> Transpose -> Reshape). Everything else maps op by op to eff, linalg, tensor and arith ops.
 //
 //   effc::importOnnx(context, "bert.onnx")  // -> module { func.func @main(%input_ids, %attention_mask) }
 //

@@ -3,8 +3,8 @@
 The seeded BERT-, GPT-2- and Llama-style models of onnx_models.py are exported with torch.onnx.export (dynamic
 batch and sequence axes), compiled with `effc model.onnx -o model.so`, run with effc-run on two shapes, and
 compared with the PyTorch forward pass. Tolerance: max |effc - torch| / max |torch| <= 1e-3 (f32). The imported
-IR (effc-import) must show the subgraphs raised to eff ops: attention, layer/RMS norm, GELU, SwiGLU, linears
-and embeddings.
+IR (effc-import) must show the subgraphs raised to eff ops: attention (with rotary embeddings for Llama),
+layer/RMS norm, GELU, SwiGLU, linears and embeddings.
 """
 
 import re
@@ -29,7 +29,8 @@ EXPECTED_OPS = {
     "bert": {"eff.attention": 2, "eff.layer_norm": 5, "eff.activation gelu": 2, "eff.linear": 12, "eff.embedding": 3},
     "gpt2": {"eff.attention": 2, "eff.layer_norm": 5, "eff.activation gelu_tanh": 2, "eff.linear": 13,
              "eff.embedding": 2},
-    "llama": {"eff.rms_norm": 5, "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
+    "llama": {"eff.attention": 2, "eff.rotary": 4, "eff.rms_norm": 5, "eff.glu silu": 2, "eff.linear": 15,
+              "eff.embedding": 1},
 }
 
 
@@ -87,12 +88,14 @@ def test_subgraphs_are_raised(exported, name, opset):
         found = len(re.findall(re.escape(op) + r"\b", ir))
         assert found == count, f"{name}: expected {count} x {op}, found {found}\n{result.stderr}"
     # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh.
-    if name in ("bert", "gpt2"):
-        assert "linalg.transpose" not in ir and "math.erf" not in ir and "math.tanh" not in ir
+    assert "linalg.transpose" not in ir and "math.erf" not in ir and "math.tanh" not in ir
     assert re.search(r"raised \d+ subgraphs to eff ops", result.stderr)
 
 
-def test_llama_reports_why_attention_is_not_raised(exported):
+def test_report_names_patterns(exported):
+    """--report-raising names each raised subgraph's node and what it became."""
     _, path, _ = exported("llama", 17)
     result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
-    assert "not raised: attention at node '/blocks.0/attn/Reshape_3'" in result.stderr
+    assert ("raised attention at node '/blocks.0/attn/Reshape_3' (Reshape) -> eff.attention "
+            "(4 heads of 8, causal, rotary theta 10000.000000)") in result.stderr
+    assert "raised swiglu at node '/blocks.1/Mul_1' (Mul) -> eff.glu (silu(gate) * up)" in result.stderr
