@@ -80,13 +80,25 @@ static int64_t blocks_per_task(int64_t blocks) {
 //===----------------------------------------------------------------------===//
 // int8 W8A8
 //===----------------------------------------------------------------------===//
+//
+// Activations are quantized straight into the order the register tile reads them: row panels of I8_MR
+// rows, [ceil(M/MR)][Kp/4][MR][4] u8, so a tile's broadcasts walk one contiguous stream (MR · 4 bytes per
+// k step) instead of MR rows Kp apart, and each quantization task owns whole cache lines of one panel. The
+// weight panel of a tile (NB · 16 columns · Kp bytes) streams from L2 with a software prefetch a few
+// k steps ahead; row chunks of about I8_CHUNK_BYTES of packed activations stay in L2 while every column
+// panel passes over them, so weights come from L3 once per chunk rather than once per tile.
 
-enum { I8_MR = 6, I8_NB = 4 }; // register tile: 6 rows x 4 blocks of 16 columns
+enum {
+  I8_MR = 6,                       // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
+  I8_NB = 4,
+  I8_PREFETCH_STEPS = 16,          // k steps (64-byte weight lines per block) prefetched ahead
+  I8_CHUNK_BYTES = 256 * 1024,     // packed activations per row chunk
+};
 
 typedef struct {
-  const uint8_t *a;   // quantized activations [M][kp] (u8, zero point per row)
-  const float *a_scale;
-  const int32_t *a_zero;
+  uint8_t *a;         // packed activations [ceil(M/MR)][kp/4][MR][4] (u8, zero point per row)
+  float *a_scale;     // [M]
+  int32_t *a_zero;    // [M]
   const int8_t *w;    // [np/16][kp/4][16][4]
   const int32_t *colsum;
   const float *w_scale;
@@ -94,7 +106,8 @@ typedef struct {
   float *y;
   int64_t ldy, m, n, kp;
   int64_t bpt;        // column blocks per task
-  int64_t mc;         // rows per task
+  int64_t mc;         // rows per task (a multiple of I8_MR)
+  uint32_t *panel_state; // [ceil(M/MR)]: pending, claimed or ready (int8_ensure_panel)
   // Quantization step inputs.
   RowView x;
   int64_t k;
@@ -102,13 +115,14 @@ typedef struct {
   int32_t static_zero;
 } Int8Ctx;
 
-/// Quantizes activation row `i` to u8: dynamically (scale amax/127, zero point 128) or with the static
-/// range. Padding columns get the zero point so they add nothing.
-static void int8_quantize_row(void *p, int64_t i) {
-  Int8Ctx *c = (Int8Ctx *)p;
+/// Quantizes activation row `i` to u8 into its panel slot: dynamically (scale amax/127, zero point 128) or
+/// with the static range. Padding columns get the zero point so they add nothing.
+static void int8_quantize_row(Int8Ctx *c, int64_t i) {
   const float *x = row_of(&c->x, i);
   const int64_t xs = c->x.col_stride;
-  uint8_t *a = (uint8_t *)c->a + i * c->kp;
+  // Element k of the row lives at a[(k / 4) * stride + k % 4].
+  uint8_t *a = c->a + (i / I8_MR) * c->kp * I8_MR + (i % I8_MR) * 4;
+  const int64_t stride = I8_MR * 4;
   float scale, inv;
   int32_t zero;
   if (c->static_scale > 0.0f) {
@@ -141,19 +155,36 @@ static void int8_quantize_row(void *p, int64_t i) {
     for (; k0 + 16 <= c->k; k0 += 16) {
       __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k0), vinv));
       q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, vzero), vmin), vmax);
-      _mm_storeu_si128((__m128i *)(a + k0), _mm512_cvtepi32_epi8(q));
+      __m128i bytes = _mm512_cvtepi32_epi8(q);
+      uint8_t *dst = a + (k0 / 4) * stride;
+      _mm_storeu_si32(dst, bytes);
+      _mm_storeu_si32(dst + stride, _mm_srli_si128(bytes, 4));
+      _mm_storeu_si32(dst + 2 * stride, _mm_srli_si128(bytes, 8));
+      _mm_storeu_si32(dst + 3 * stride, _mm_srli_si128(bytes, 12));
     }
   }
 #endif
   for (int64_t k = k0; k < c->k; ++k) {
     float q = round_even_f32(x[k * xs] * inv) + (float)zero;
     q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
-    a[k] = (uint8_t)q;
+    a[(k / 4) * stride + k % 4] = (uint8_t)q;
   }
   for (int64_t k = c->k; k < c->kp; ++k)
-    a[k] = (uint8_t)zero;
-  ((float *)c->a_scale)[i] = scale;
-  ((int32_t *)c->a_zero)[i] = zero;
+    a[(k / 4) * stride + k % 4] = (uint8_t)zero;
+  c->a_scale[i] = scale;
+  c->a_zero[i] = zero;
+}
+
+/// Quantizes the rows of one panel; rows past M are zeroed (tiles read them, nothing stores them).
+static void int8_quantize_panel(void *p, int64_t panel) {
+  Int8Ctx *c = (Int8Ctx *)p;
+  int64_t first = panel * I8_MR, last = min_i64(c->m, first + I8_MR);
+  for (int64_t i = first; i < last; ++i)
+    int8_quantize_row(c, i);
+  if (last - first < I8_MR)
+    for (int64_t k = 0; k < c->kp; k += 4)
+      __builtin_memset(c->a + panel * c->kp * I8_MR + k * I8_MR + (last - first) * 4, 0,
+                       (size_t)(first + I8_MR - last) * 4);
 }
 
 #if defined(QG_VNNI)
@@ -164,14 +195,17 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
       acc[i][j] = _mm512_setzero_si512();
   const int64_t bstride = c->kp * 16;
   const int8_t *b = c->w + blk0 * bstride;
-  const uint8_t *a = c->a + m0 * c->kp;
+  const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
   for (int64_t k = 0; k < c->kp; k += 4) {
     __m512i w[I8_NB];
-    for (int j = 0; j < nb; ++j)
-      w[j] = _mm512_loadu_si512((const void *)(b + j * bstride + k * 16));
+    for (int j = 0; j < nb; ++j) {
+      const int8_t *line = b + j * bstride + k * 16;
+      _mm_prefetch((const char *)(line + I8_PREFETCH_STEPS * 64), _MM_HINT_T0);
+      w[j] = _mm512_loadu_si512((const void *)line);
+    }
     for (int i = 0; i < mr; ++i) {
       int32_t word;
-      __builtin_memcpy(&word, a + i * c->kp + k, 4);
+      __builtin_memcpy(&word, a + k * I8_MR + i * 4, 4);
       __m512i av = _mm512_set1_epi32(word);
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
@@ -223,15 +257,15 @@ static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const i
 
 static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
   const int64_t bstride = c->kp * 16;
+  const uint8_t *panel = c->a + m0 * c->kp;
   for (int i = 0; i < mr; ++i) {
-    const uint8_t *a = c->a + (m0 + i) * c->kp;
     for (int j = 0; j < nb; ++j) {
       const int8_t *b = c->w + (blk0 + j) * bstride;
       int32_t acc[16] = {0};
       for (int64_t k = 0; k < c->kp; k += 4)
         for (int col = 0; col < 16; ++col)
           for (int t = 0; t < 4; ++t)
-            acc[col] += (int32_t)a[k + t] * (int32_t)b[k * 16 + col * 4 + t];
+            acc[col] += (int32_t)panel[k * I8_MR + i * 4 + t] * (int32_t)b[k * 16 + col * 4 + t];
       int64_t n0 = (blk0 + j) * 16;
       int8_epilogue_row(c, m0 + i, n0, acc, min_i64(16, c->n - n0));
     }
@@ -239,19 +273,49 @@ static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int m
 }
 #endif
 
-/// One task: `bpt` column blocks for one chunk of `mc` rows. Chunks bound the activation block that the
-/// panels re-read (mc · K bytes, L2-resident); a panel's weights (64 · K bytes) stay in L1/L2 across its rows.
+/// Makes sure row panel `panel` is quantized before a tile reads it. Quantization happens inside the GEMM's
+/// one parallel loop (no second dispatch, and a chunk's activations are read just before its tiles use
+/// them): the first task to need a panel claims and quantizes it; a task finding it claimed quantizes later
+/// unclaimed panels of the chunk meanwhile, then waits (a panel takes microseconds; the claimant never
+/// waits on anything, so this cannot deadlock, also when the runtime runs the tasks serially).
+static void int8_ensure_panel(Int8Ctx *c, int64_t panel, int64_t chunk_end_panel) {
+  enum { PENDING = 0, CLAIMED = 1, READY = 2 };
+  uint32_t *state = c->panel_state + panel;
+  if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == READY)
+    return;
+  for (int64_t p = panel; p < chunk_end_panel; ++p) {
+    uint32_t expected = PENDING;
+    if (__atomic_compare_exchange_n(c->panel_state + p, &expected, CLAIMED, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      int8_quantize_panel(c, p);
+      __atomic_store_n(c->panel_state + p, READY, __ATOMIC_RELEASE);
+    }
+    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == READY)
+      return;
+  }
+  while (__atomic_load_n(state, __ATOMIC_ACQUIRE) != READY) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+/// One task: `bpt` column blocks for one chunk of `mc` rows. Tasks are numbered chunk-major, so the
+/// threads sweep the column panels over one L2-resident chunk of activations at a time.
 static void int8_gemm_task(void *p, int64_t task) {
-  const Int8Ctx *c = (const Int8Ctx *)p;
+  Int8Ctx *c = (Int8Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
   int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
   int64_t chunk = task / col_tasks, col_task = task % col_tasks;
   int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
   int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
+  int64_t end_panel = (row_end + I8_MR - 1) / I8_MR;
   for (int64_t blk = first; blk < last; blk += I8_NB) {
     int nb = (int)min_i64(I8_NB, last - blk);
-    for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
+    for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR) {
+      int8_ensure_panel(c, m0 / I8_MR, end_panel);
       int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb);
+    }
   }
 }
 
@@ -261,30 +325,33 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   if (m == 0 || n == 0)
     return;
   int64_t kp = round_up(k, 4);
+  int64_t row_panels = (m + I8_MR - 1) / I8_MR;
   Int8Ctx c;
   __builtin_memset(&c, 0, sizeof(c));
-  uint8_t *a = (uint8_t *)effc_uk_alloc((uint64_t)(m * kp + 64));
-  float *a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
-  int32_t *a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
-  c.a = a, c.a_scale = a_scale, c.a_zero = a_zero, c.w = w, c.colsum = colsum, c.w_scale = w_scale;
+  c.a = (uint8_t *)effc_uk_alloc((uint64_t)(row_panels * I8_MR * kp));
+  c.a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
+  c.a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
+  c.panel_state = (uint32_t *)effc_uk_alloc((uint64_t)row_panels * sizeof(uint32_t));
+  __builtin_memset(c.panel_state, 0, (size_t)row_panels * sizeof(uint32_t));
+  c.w = w, c.colsum = colsum, c.w_scale = w_scale;
   c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
   c.x = x, c.k = k;
   c.static_scale = static_scale, c.static_zero = static_zero;
-  effc_uk_parallel_for(int8_quantize_row, &c, m);
   int64_t blocks = (n + 15) / 16;
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
-  // Row chunks of about 96 KiB of activations (also bounding the pages of y a panel writes, for the TLB); tasks of one 64-column panel, or for small M (weight
-  // streaming dominates) of several panels to dispatch less.
-  c.mc = 98304 / kp / I8_MR * I8_MR;
+  // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
+  // panels, to dispatch less.
+  c.mc = I8_CHUNK_BYTES / kp / I8_MR * I8_MR;
   c.mc = c.mc < I8_MR ? I8_MR : c.mc;
   c.bpt = I8_NB;
   if (m < 16 && panels > 16)
     c.bpt = round_up(blocks_per_task(blocks), I8_NB);
   int64_t chunks = (m + c.mc - 1) / c.mc;
   effc_uk_parallel_for(int8_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
-  effc_uk_free(a);
-  effc_uk_free(a_scale);
-  effc_uk_free(a_zero);
+  effc_uk_free(c.a);
+  effc_uk_free(c.a_scale);
+  effc_uk_free(c.a_zero);
+  effc_uk_free(c.panel_state);
 }
 
 //===----------------------------------------------------------------------===//
