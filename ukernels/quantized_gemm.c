@@ -393,7 +393,7 @@ static void stage_row(void *p, int64_t i) {
 // int4 weight-only, group-wise
 //===----------------------------------------------------------------------===//
 
-enum { I4_MR = 8 };
+enum { I4_MR = 8, I4_NB = 4 }; // row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks
 
 typedef struct {
   const float *x;    // staged [M][K]
@@ -444,6 +444,57 @@ QG_INLINE void int4_tile(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
     _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
 }
 
+/// One row against `nb` column blocks (the M < 4 path: decode). Each block's nibbles are one weight stream
+/// and its low and high nibbles feed separate accumulators, so 2 · nb FMA chains are in flight where the
+/// row tile above would have one: at M = 1 that tile waits on FMA latency, this one on memory.
+QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
+  const int64_t groups = c->k / c->group;
+  const int64_t bstride = (c->k / 2) * 16;
+  const __m512 nibbles = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const float *xr = c->x + row * c->k;
+  __m512 total[I4_NB];
+  for (int j = 0; j < nb; ++j)
+    total[j] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 acc_lo[I4_NB], acc_hi[I4_NB];
+    for (int j = 0; j < nb; ++j)
+      acc_lo[j] = acc_hi[j] = _mm512_setzero_ps();
+    const int64_t k0 = g * c->group;
+    for (int64_t k = k0; k < k0 + c->group; k += 2) {
+      __m512 x0 = _mm512_set1_ps(xr[k]), x1 = _mm512_set1_ps(xr[k + 1]);
+      for (int j = 0; j < nb; ++j) {
+        const uint8_t *w = c->w + (blk0 + j) * bstride + (k / 2) * 16;
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w));
+        // vpermps reads the index's low 4 bits: one lookup in {0, ..., 15} dequantizes a nibble.
+        acc_lo[j] = _mm512_fmadd_ps(_mm512_permutexvar_ps(v, nibbles), x0, acc_lo[j]);
+        acc_hi[j] = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), nibbles), x1, acc_hi[j]);
+      }
+    }
+    __m512 xs = _mm512_set1_ps(c->xsum[row * groups + g]);
+    for (int j = 0; j < nb; ++j) {
+      int64_t at = ((blk0 + j) * groups + g) * 16;
+      __m512 s = _mm512_loadu_ps(c->scale + at);
+      __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+      total[j] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xs, _mm512_add_ps(acc_lo[j], acc_hi[j])), total[j]);
+    }
+  }
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total[j], bias));
+  }
+}
+
+static void int4_row_tile_dispatch(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
+  switch (nb) {
+  case 1: int4_row_tile(c, row, blk0, 1); break;
+  case 2: int4_row_tile(c, row, blk0, 2); break;
+  case 3: int4_row_tile(c, row, blk0, 3); break;
+  default: int4_row_tile(c, row, blk0, I4_NB); break;
+  }
+}
+
 #define I4_CASE(MR)                                                                                            \
   case MR:                                                                                                     \
     int4_tile(c, m0, blk, MR);                                                                                 \
@@ -479,12 +530,24 @@ static void int4_tile_dispatch(const Int4Ctx *c, int64_t m0, int64_t blk, int mr
     }
   }
 }
+
+static void int4_row_tile_dispatch(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
+  for (int j = 0; j < nb; ++j)
+    int4_tile_dispatch(c, row, blk0 + j, 1);
+}
 #endif
 
 static void int4_task(void *p, int64_t task) {
   const Int4Ctx *c = (const Int4Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
-  for (int64_t blk = task * c->bpt; blk < min_i64(blocks, (task + 1) * c->bpt); ++blk)
+  int64_t last = min_i64(blocks, (task + 1) * c->bpt);
+  if (c->m < 4) {
+    for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
+      for (int64_t row = 0; row < c->m; ++row)
+        int4_row_tile_dispatch(c, row, blk, (int)min_i64(I4_NB, last - blk));
+    return;
+  }
+  for (int64_t blk = task * c->bpt; blk < last; ++blk)
     for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR)
       int4_tile_dispatch(c, m0, blk, (int)min_i64(I4_MR, c->m - m0));
 }
@@ -493,7 +556,7 @@ static void int4_task(void *p, int64_t task) {
 // LUT (binary-coding quantization)
 //===----------------------------------------------------------------------===//
 
-enum { LUT_MR = 4, LUT_MAX_BITS = 4 };
+enum { LUT_MR = 4, LUT_NB = 4, LUT_MAX_BITS = 4 }; // tiles of 4 rows x 1 block; for M < 4, 1 row x 4 blocks
 
 typedef struct {
   const float *x; // staged [M][K]
@@ -577,6 +640,58 @@ QG_INLINE void lut_tile(const LutCtx *c, int64_t m0, int64_t blk, int mr, int q)
     _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
 }
 
+/// One row against `nb` column blocks (the M < LUT_MR path: decode): each pair of table loads serves nb · q
+/// lookups instead of q, and the nb · q sums are independent chains, so the kernel waits on weights rather
+/// than on the tables (16x the activations' size) or on add latency.
+QG_INLINE void lut_row_tile(const LutCtx *c, int64_t row, int64_t blk0, int nb, int q) {
+  const int64_t groups = c->k / c->group, chunks8 = c->k / 8;
+  const float *tables = c->tables + row * (c->k / 4) * 16;
+  __m512 total[LUT_NB];
+  for (int j = 0; j < nb; ++j)
+    total[j] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 acc[LUT_NB][LUT_MAX_BITS];
+    for (int j = 0; j < nb; ++j)
+      for (int i = 0; i < q; ++i)
+        acc[j][i] = _mm512_setzero_ps();
+    for (int64_t c8 = g * (c->group / 8); c8 < (g + 1) * (c->group / 8); ++c8) {
+      __m512 t0 = _mm512_load_ps(tables + (2 * c8) * 16), t1 = _mm512_load_ps(tables + (2 * c8 + 1) * 16);
+      for (int j = 0; j < nb; ++j) {
+        const uint8_t *w = c->w + (blk0 + j) * q * chunks8 * 16;
+        for (int i = 0; i < q; ++i) {
+          __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + (i * chunks8 + c8) * 16)));
+          acc[j][i] = _mm512_add_ps(acc[j][i], _mm512_permutexvar_ps(v, t0));
+          acc[j][i] = _mm512_add_ps(acc[j][i], _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t1));
+        }
+      }
+    }
+    for (int j = 0; j < nb; ++j) {
+      const float *alpha = c->alpha + (blk0 + j) * groups * q * 16;
+      for (int i = 0; i < q; ++i)
+        total[j] = _mm512_fmadd_ps(_mm512_loadu_ps(alpha + (g * q + i) * 16), acc[j][i], total[j]);
+    }
+  }
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total[j], bias));
+  }
+}
+
+#define LUT_ROW_CASE(NB, Q)                                                                                    \
+  case (NB) * 8 + (Q):                                                                                         \
+    lut_row_tile(c, row, blk0, NB, Q);                                                                         \
+    break;
+#define LUT_ROW_CASES(NB) LUT_ROW_CASE(NB, 1) LUT_ROW_CASE(NB, 2) LUT_ROW_CASE(NB, 3) LUT_ROW_CASE(NB, 4)
+static void lut_row_tile_dispatch(const LutCtx *c, int64_t row, int64_t blk0, int nb) {
+  switch (nb * 8 + (int)c->bits) {
+    LUT_ROW_CASES(1) LUT_ROW_CASES(2) LUT_ROW_CASES(3) LUT_ROW_CASES(4)
+  default:
+    break;
+  }
+}
+
 #define LUT_CASE(MR, Q)                                                                                        \
   case (MR) * 8 + (Q):                                                                                         \
     lut_tile(c, m0, blk, MR, Q);                                                                               \
@@ -613,12 +728,24 @@ static void lut_tile_dispatch(const LutCtx *c, int64_t m0, int64_t blk, int mr) 
     }
   }
 }
+
+static void lut_row_tile_dispatch(const LutCtx *c, int64_t row, int64_t blk0, int nb) {
+  for (int j = 0; j < nb; ++j)
+    lut_tile_dispatch(c, row, blk0 + j, 1);
+}
 #endif
 
 static void lut_task(void *p, int64_t task) {
   const LutCtx *c = (const LutCtx *)p;
   int64_t blocks = (c->n + 15) / 16;
-  for (int64_t blk = task * c->bpt; blk < min_i64(blocks, (task + 1) * c->bpt); ++blk)
+  int64_t last = min_i64(blocks, (task + 1) * c->bpt);
+  if (c->m < LUT_MR) {
+    for (int64_t blk = task * c->bpt; blk < last; blk += LUT_NB)
+      for (int64_t row = 0; row < c->m; ++row)
+        lut_row_tile_dispatch(c, row, blk, (int)min_i64(LUT_NB, last - blk));
+    return;
+  }
+  for (int64_t blk = task * c->bpt; blk < last; ++blk)
     for (int64_t m0 = 0; m0 < c->m; m0 += LUT_MR)
       lut_tile_dispatch(c, m0, blk, (int)min_i64(LUT_MR, c->m - m0));
 }
@@ -773,6 +900,8 @@ void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(ui
   Int4Ctx c = {staged, sums, w + w_offset, scale + scale_offset,
                has_zero ? zero + zero_offset : 0, has_bias ? bias + bias_offset : 0,
                y + y_offset, y_stride1, m, n, k, group, blocks_per_task(blocks)};
+  if (m < 4)
+    c.bpt = round_up(c.bpt, I4_NB);
   effc_uk_parallel_for(int4_task, &c, (blocks + c.bpt - 1) / c.bpt);
   effc_uk_free(staged);
   effc_uk_free(sums);
@@ -794,6 +923,8 @@ void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uin
   LutCtx c = {staged, tables, w + w_offset, alpha + alpha_offset,
               has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, m, n, k, group, bits,
               blocks_per_task(blocks)};
+  if (m < LUT_MR)
+    c.bpt = round_up(c.bpt, LUT_NB);
   effc_uk_parallel_for(lut_build_tables, &c, m);
   effc_uk_parallel_for(lut_task, &c, (blocks + c.bpt - 1) / c.bpt);
   effc_uk_free(staged);
