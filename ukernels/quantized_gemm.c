@@ -196,6 +196,10 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   const int64_t bstride = c->kp * 16;
   const int8_t *b = c->w + blk0 * bstride;
   const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
+  // Fetch the tile's result lines for writing now, so the epilogue's stores do not wait on them.
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nb; ++j)
+      __builtin_prefetch(c->y + (m0 + i) * c->ldy + (blk0 + j) * 16, 1, 3);
   for (int64_t k = 0; k < c->kp; k += 4) {
     __m512i w[I8_NB];
     for (int j = 0; j < nb; ++j) {
@@ -341,12 +345,15 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
   // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
   // panels, to dispatch less.
-  c.mc = I8_CHUNK_BYTES / kp / I8_MR * I8_MR;
-  c.mc = c.mc < I8_MR ? I8_MR : c.mc;
+  // Row chunks of at most I8_CHUNK_BYTES of packed activations, of equal size (whole panels).
+  int64_t max_panels = I8_CHUNK_BYTES / (kp * I8_MR);
+  max_panels = max_panels < 1 ? 1 : max_panels;
+  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
+  c.mc = (row_panels + chunks - 1) / chunks * I8_MR;
+  chunks = (m + c.mc - 1) / c.mc;
   c.bpt = I8_NB;
   if (m < 16 && panels > 16)
     c.bpt = round_up(blocks_per_task(blocks), I8_NB);
-  int64_t chunks = (m + c.mc - 1) / c.mc;
   effc_uk_parallel_for(int8_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
   effc_uk_free(c.a);
   effc_uk_free(c.a_scale);
