@@ -196,10 +196,6 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   const int64_t bstride = c->kp * 16;
   const int8_t *b = c->w + blk0 * bstride;
   const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
-  // Fetch the tile's result lines for writing now, so the epilogue's stores do not wait on them.
-  for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nb; ++j)
-      __builtin_prefetch(c->y + (m0 + i) * c->ldy + (blk0 + j) * 16, 1, 3);
   for (int64_t k = 0; k < c->kp; k += 4) {
     __m512i w[I8_NB];
     for (int j = 0; j < nb; ++j) {
