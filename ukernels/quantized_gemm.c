@@ -38,6 +38,9 @@
 #endif
 
 #define QG_INLINE static inline __attribute__((always_inline))
+// Register tiles index arrays of vectors by loop counters: unrolled fully, every index is a constant and
+// the arrays live in registers (a loop left rolled would keep them in memory, a store per instruction).
+#define I8_UNROLL _Pragma("clang loop unroll(full)")
 
 
 // Compiled models link only libc, so no libm calls: these inline on every target.
@@ -93,6 +96,7 @@ enum {
   I8_NB = 4,
   I8_PREFETCH_STEPS = 16,          // k steps (64-byte weight lines per block) prefetched ahead
   I8_CHUNK_BYTES = 256 * 1024,     // packed activations per row chunk
+  I8_KC = 256,                     // k block: 256 x 64 weight bytes (16 KiB) stay in L1
 };
 
 typedef struct {
@@ -108,6 +112,7 @@ typedef struct {
   int64_t bpt;        // column blocks per task
   int64_t mc;         // rows per task (a multiple of I8_MR)
   uint32_t *panel_state; // [ceil(M/MR)]: pending, claimed or ready (int8_ensure_panel)
+  int x_contiguous;      // row i of x starts at x.x + i * k
   // Quantization step inputs.
   RowView x;
   int64_t k;
@@ -188,29 +193,64 @@ static void int8_quantize_panel(void *p, int64_t panel) {
 }
 
 #if defined(QG_VNNI)
-QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+/// The tile's sums over k in [k0, k1): started from zero when k0 = 0, else from the int32 partial sums
+/// that the previous k block left in y; left there as int32 when k1 < kp, else finished by the epilogue.
+/// `ahead` (or null): f32 activations to pull into cache while the tile computes, four lines per k step
+/// (the next row panel's rows, when they are contiguous and not yet quantized), so quantizing that panel
+/// waits less on memory.
+QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1,
+                         const char *ahead, const char *ahead_end) {
   __m512i acc[I8_MR][I8_NB];
+  float *yt = c->y + m0 * c->ldy + blk0 * 16;
+  // Only the last block can be partial; its mask covers the columns below n.
+  const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->n - (blk0 + nb - 1) * 16)) - 1u);
+  I8_UNROLL
   for (int i = 0; i < mr; ++i)
+    I8_UNROLL
     for (int j = 0; j < nb; ++j)
       acc[i][j] = _mm512_setzero_si512();
+  if (k0 != 0)
+    I8_UNROLL
+    for (int i = 0; i < mr; ++i)
+      I8_UNROLL
+      for (int j = 0; j < nb; ++j)
+        acc[i][j] = _mm512_maskz_loadu_epi32(j == nb - 1 ? last_mask : 0xffff, yt + i * c->ldy + j * 16);
   const int64_t bstride = c->kp * 16;
   const int8_t *b = c->w + blk0 * bstride;
   const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
-  for (int64_t k = 0; k < c->kp; k += 4) {
+  for (int64_t k = k0; k < k1; k += 4) {
     __m512i w[I8_NB];
+    I8_UNROLL
     for (int j = 0; j < nb; ++j) {
       const int8_t *line = b + j * bstride + k * 16;
       _mm_prefetch((const char *)(line + I8_PREFETCH_STEPS * 64), _MM_HINT_T0);
       w[j] = _mm512_loadu_si512((const void *)line);
     }
+    if (ahead < ahead_end) {
+      I8_UNROLL
+      for (int l = 0; l < 4; ++l)
+        _mm_prefetch(ahead + l * 64, _MM_HINT_T0);
+      ahead += 256;
+    }
+    I8_UNROLL
     for (int i = 0; i < mr; ++i) {
       int32_t word;
       __builtin_memcpy(&word, a + k * I8_MR + i * 4, 4);
       __m512i av = _mm512_set1_epi32(word);
+      I8_UNROLL
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
     }
   }
+  if (k1 < c->kp) {
+    I8_UNROLL
+    for (int i = 0; i < mr; ++i)
+      I8_UNROLL
+      for (int j = 0; j < nb; ++j)
+        _mm512_mask_storeu_epi32(yt + i * c->ldy + j * 16, j == nb - 1 ? last_mask : 0xffff, acc[i][j]);
+    return;
+  }
+  I8_UNROLL
   for (int j = 0; j < nb; ++j) {
     int64_t n0 = (blk0 + j) * 16;
     int64_t cols = min_i64(16, c->n - n0);
@@ -218,6 +258,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
     __m512 ws = _mm512_maskz_loadu_ps(mask, c->w_scale + n0);
     __m512i cs = _mm512_maskz_loadu_epi32(mask, c->colsum + n0);
     __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    I8_UNROLL
     for (int i = 0; i < mr; ++i) {
       int64_t row = m0 + i;
       __m512i corrected = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(_mm512_set1_epi32(c->a_zero[row]), cs));
@@ -231,11 +272,12 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
 
 #define I8_CASE(MR, NB)                                                                                        \
   case (MR) * 8 + (NB):                                                                                        \
-    int8_tile(c, m0, blk0, MR, NB);                                                                            \
+    int8_tile(c, m0, blk0, MR, NB, k0, k1, ahead, ahead_end);                                                                            \
     break;
 #define I8_CASES(MR) I8_CASE(MR, 1) I8_CASE(MR, 2) I8_CASE(MR, 3) I8_CASE(MR, 4)
 
-static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
+                               int64_t k1, const char *ahead, const char *ahead_end) {
   switch (mr * 8 + nb) {
     I8_CASES(1) I8_CASES(2) I8_CASES(3) I8_CASES(4) I8_CASES(5) I8_CASES(6)
   default:
@@ -255,7 +297,10 @@ static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const i
   }
 }
 
-static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+/// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = kp).
+static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
+                               int64_t k1, const char *ahead, const char *ahead_end) {
+  (void)k0, (void)k1, (void)ahead, (void)ahead_end;
   const int64_t bstride = c->kp * 16;
   const uint8_t *panel = c->a + m0 * c->kp;
   for (int i = 0; i < mr; ++i) {
@@ -310,11 +355,31 @@ static void int8_gemm_task(void *p, int64_t task) {
   int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
   int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
   int64_t end_panel = (row_end + I8_MR - 1) / I8_MR;
+#if defined(QG_VNNI)
+  const int64_t kc = I8_KC;
+#else
+  const int64_t kc = c->kp;
+#endif
   for (int64_t blk = first; blk < last; blk += I8_NB) {
     int nb = (int)min_i64(I8_NB, last - blk);
-    for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR) {
-      int8_ensure_panel(c, m0 / I8_MR, end_panel);
-      int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb);
+    // k blocks: the weights of one (kc x 64-column) block stay in L1 while every row panel of the chunk
+    // passes over them.
+    for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
+      int64_t k1 = min_i64(c->kp, k0 + kc);
+      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR) {
+        int64_t panel = m0 / I8_MR;
+        const char *ahead = 0, *ahead_end = 0;
+        if (k0 == 0) {
+          int8_ensure_panel(c, panel, end_panel);
+          // While the panel after this one is pending, fetch its activations during this tile.
+          if (c->x_contiguous && panel + 1 < end_panel &&
+              __atomic_load_n(c->panel_state + panel + 1, __ATOMIC_RELAXED) == 0) {
+            ahead = (const char *)(c->x.x + (m0 + I8_MR) * c->k);
+            ahead_end = (const char *)(c->x.x + min_i64(c->m, m0 + 2 * I8_MR) * c->k);
+          }
+        }
+        int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb, k0, k1, ahead, ahead_end);
+      }
     }
   }
 }
@@ -336,6 +401,7 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   c.w = w, c.colsum = colsum, c.w_scale = w_scale;
   c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
   c.x = x, c.k = k;
+  c.x_contiguous = x.col_stride == 1 && x.row_stride == k && x.batch_stride == x.rows_per_batch * k;
   c.static_scale = static_scale, c.static_zero = static_zero;
   int64_t blocks = (n + 15) / 16;
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
