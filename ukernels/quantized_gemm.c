@@ -40,7 +40,7 @@
 #define QG_INLINE static inline __attribute__((always_inline))
 // Register tiles index arrays of vectors by loop counters: unrolled fully, every index is a constant and
 // the arrays live in registers (a loop left rolled would keep them in memory, a store per instruction).
-#define I8_UNROLL _Pragma("clang loop unroll(full)")
+#define QG_UNROLL _Pragma("clang loop unroll(full)")
 
 
 // Compiled models link only libc, so no libm calls: these inline on every target.
@@ -204,15 +204,15 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   float *yt = c->y + m0 * c->ldy + blk0 * 16;
   // Only the last block can be partial; its mask covers the columns below n.
   const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->n - (blk0 + nb - 1) * 16)) - 1u);
-  I8_UNROLL
+  QG_UNROLL
   for (int i = 0; i < mr; ++i)
-    I8_UNROLL
+    QG_UNROLL
     for (int j = 0; j < nb; ++j)
       acc[i][j] = _mm512_setzero_si512();
   if (k0 != 0)
-    I8_UNROLL
+    QG_UNROLL
     for (int i = 0; i < mr; ++i)
-      I8_UNROLL
+      QG_UNROLL
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_maskz_loadu_epi32(j == nb - 1 ? last_mask : 0xffff, yt + i * c->ldy + j * 16);
   const int64_t bstride = c->kp * 16;
@@ -220,37 +220,37 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
   for (int64_t k = k0; k < k1; k += 4) {
     __m512i w[I8_NB];
-    I8_UNROLL
+    QG_UNROLL
     for (int j = 0; j < nb; ++j) {
       const int8_t *line = b + j * bstride + k * 16;
       _mm_prefetch((const char *)(line + I8_PREFETCH_STEPS * 64), _MM_HINT_T0);
       w[j] = _mm512_loadu_si512((const void *)line);
     }
     if (ahead < ahead_end) {
-      I8_UNROLL
+      QG_UNROLL
       for (int l = 0; l < 4; ++l)
         _mm_prefetch(ahead + l * 64, _MM_HINT_T0);
       ahead += 256;
     }
-    I8_UNROLL
+    QG_UNROLL
     for (int i = 0; i < mr; ++i) {
       int32_t word;
       __builtin_memcpy(&word, a + k * I8_MR + i * 4, 4);
       __m512i av = _mm512_set1_epi32(word);
-      I8_UNROLL
+      QG_UNROLL
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
     }
   }
   if (k1 < c->kp) {
-    I8_UNROLL
+    QG_UNROLL
     for (int i = 0; i < mr; ++i)
-      I8_UNROLL
+      QG_UNROLL
       for (int j = 0; j < nb; ++j)
         _mm512_mask_storeu_epi32(yt + i * c->ldy + j * 16, j == nb - 1 ? last_mask : 0xffff, acc[i][j]);
     return;
   }
-  I8_UNROLL
+  QG_UNROLL
   for (int j = 0; j < nb; ++j) {
     int64_t n0 = (blk0 + j) * 16;
     int64_t cols = min_i64(16, c->n - n0);
@@ -258,7 +258,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
     __m512 ws = _mm512_maskz_loadu_ps(mask, c->w_scale + n0);
     __m512i cs = _mm512_maskz_loadu_epi32(mask, c->colsum + n0);
     __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-    I8_UNROLL
+    QG_UNROLL
     for (int i = 0; i < mr; ++i) {
       int64_t row = m0 + i;
       __m512i corrected = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(_mm512_set1_epi32(c->a_zero[row]), cs));
@@ -522,15 +522,18 @@ QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb
   const __m512 nibbles = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const float *xr = c->x + row * c->k;
   __m512 total[I4_NB];
+  QG_UNROLL
   for (int j = 0; j < nb; ++j)
     total[j] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     __m512 acc_lo[I4_NB], acc_hi[I4_NB];
+    QG_UNROLL
     for (int j = 0; j < nb; ++j)
       acc_lo[j] = acc_hi[j] = _mm512_setzero_ps();
     const int64_t k0 = g * c->group;
     for (int64_t k = k0; k < k0 + c->group; k += 2) {
       __m512 x0 = _mm512_set1_ps(xr[k]), x1 = _mm512_set1_ps(xr[k + 1]);
+      QG_UNROLL
       for (int j = 0; j < nb; ++j) {
         const uint8_t *w = c->w + (blk0 + j) * bstride + (k / 2) * 16;
         __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w));
@@ -540,6 +543,7 @@ QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb
       }
     }
     __m512 xs = _mm512_set1_ps(c->xsum[row * groups + g]);
+    QG_UNROLL
     for (int j = 0; j < nb; ++j) {
       int64_t at = ((blk0 + j) * groups + g) * 16;
       __m512 s = _mm512_loadu_ps(c->scale + at);
@@ -547,6 +551,7 @@ QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb
       total[j] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xs, _mm512_add_ps(acc_lo[j], acc_hi[j])), total[j]);
     }
   }
+  QG_UNROLL
   for (int j = 0; j < nb; ++j) {
     int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
     __mmask16 mask = (__mmask16)((1u << cols) - 1u);
@@ -716,17 +721,22 @@ QG_INLINE void lut_row_tile(const LutCtx *c, int64_t row, int64_t blk0, int nb, 
   const int64_t groups = c->k / c->group, chunks8 = c->k / 8;
   const float *tables = c->tables + row * (c->k / 4) * 16;
   __m512 total[LUT_NB];
+  QG_UNROLL
   for (int j = 0; j < nb; ++j)
     total[j] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     __m512 acc[LUT_NB][LUT_MAX_BITS];
+    QG_UNROLL
     for (int j = 0; j < nb; ++j)
+      QG_UNROLL
       for (int i = 0; i < q; ++i)
         acc[j][i] = _mm512_setzero_ps();
     for (int64_t c8 = g * (c->group / 8); c8 < (g + 1) * (c->group / 8); ++c8) {
       __m512 t0 = _mm512_load_ps(tables + (2 * c8) * 16), t1 = _mm512_load_ps(tables + (2 * c8 + 1) * 16);
+      QG_UNROLL
       for (int j = 0; j < nb; ++j) {
         const uint8_t *w = c->w + (blk0 + j) * q * chunks8 * 16;
+        QG_UNROLL
         for (int i = 0; i < q; ++i) {
           __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + (i * chunks8 + c8) * 16)));
           acc[j][i] = _mm512_add_ps(acc[j][i], _mm512_permutexvar_ps(v, t0));
@@ -734,12 +744,15 @@ QG_INLINE void lut_row_tile(const LutCtx *c, int64_t row, int64_t blk0, int nb, 
         }
       }
     }
+    QG_UNROLL
     for (int j = 0; j < nb; ++j) {
       const float *alpha = c->alpha + (blk0 + j) * groups * q * 16;
+      QG_UNROLL
       for (int i = 0; i < q; ++i)
         total[j] = _mm512_fmadd_ps(_mm512_loadu_ps(alpha + (g * q + i) * 16), acc[j][i], total[j]);
     }
   }
+  QG_UNROLL
   for (int j = 0; j < nb; ++j) {
     int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
     __mmask16 mask = (__mmask16)((1u << cols) - 1u);
