@@ -355,6 +355,8 @@ static void int8_gemm_task(void *p, int64_t task) {
   int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
   int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
   int64_t end_panel = (row_end + I8_MR - 1) / I8_MR;
+  int64_t first_panel = chunk * c->mc / I8_MR, chunk_panels = end_panel - first_panel;
+  int64_t start = chunk_panels * col_task / col_tasks;
 #if defined(QG_VNNI)
   const int64_t kc = I8_KC;
 #else
@@ -366,8 +368,10 @@ static void int8_gemm_task(void *p, int64_t task) {
     // passes over them.
     for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
       int64_t k1 = min_i64(c->kp, k0 + kc);
-      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR) {
-        int64_t panel = m0 / I8_MR;
+      // Tasks of one chunk start at different row panels (and wrap around), so threads working on the
+      // chunk together quantize different panels rather than wait for each other.
+      for (int64_t t = 0; t < chunk_panels; ++t) {
+        int64_t panel = first_panel + (start + t) % chunk_panels, m0 = panel * I8_MR;
         const char *ahead = 0, *ahead_end = 0;
         if (k0 == 0) {
           int8_ensure_panel(c, panel, end_panel);
