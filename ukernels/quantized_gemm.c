@@ -84,12 +84,14 @@ static int64_t blocks_per_task(int64_t blocks) {
 // int8 W8A8
 //===----------------------------------------------------------------------===//
 //
-// Activations are quantized straight into the order the register tile reads them: row panels of I8_MR
-// rows, [ceil(M/MR)][Kp/4][MR][4] u8, so a tile's broadcasts walk one contiguous stream (MR · 4 bytes per
-// k step) instead of MR rows Kp apart, and each quantization task owns whole cache lines of one panel. The
-// weight panel of a tile (NB · 16 columns · Kp bytes) streams from L2 with a software prefetch a few
-// k steps ahead; row chunks of about I8_CHUNK_BYTES of packed activations stay in L2 while every column
-// panel passes over them, so weights come from L3 once per chunk rather than once per tile.
+// Activations are quantized (one parallel task per panel) straight into the order the register tile reads
+// them: row panels of I8_MR rows, [ceil(M/MR)][Kp/4][MR][4] u8, so a tile's broadcasts walk one contiguous
+// stream (MR · 4 bytes per k step) instead of MR rows Kp apart, and each task owns whole cache lines. The
+// GEMM's tasks are (row chunk, 64-column panel) pairs, chunk-major: a chunk of about I8_CHUNK_BYTES of
+// packed activations stays in L2 while the column panels pass over it, so weights come from L3 once per
+// chunk rather than once per tile; within a task, K is split into blocks of I8_KC, so a 16 KiB block of
+// the panel's weights stays in L1 while every row panel of the chunk passes over it (int32 partial sums
+// wait in y between blocks), and weight lines are prefetched a few k steps ahead.
 
 enum {
   I8_MR = 6,                       // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
@@ -111,8 +113,6 @@ typedef struct {
   int64_t ldy, m, n, kp;
   int64_t bpt;        // column blocks per task
   int64_t mc;         // rows per task (a multiple of I8_MR)
-  uint32_t *panel_state; // [ceil(M/MR)]: pending, claimed or ready (int8_ensure_panel)
-  int x_contiguous;      // row i of x starts at x.x + i * k
   // Quantization step inputs.
   RowView x;
   int64_t k;
@@ -195,11 +195,7 @@ static void int8_quantize_panel(void *p, int64_t panel) {
 #if defined(QG_VNNI)
 /// The tile's sums over k in [k0, k1): started from zero when k0 = 0, else from the int32 partial sums
 /// that the previous k block left in y; left there as int32 when k1 < kp, else finished by the epilogue.
-/// `ahead` (or null): f32 activations to pull into cache while the tile computes, four lines per k step
-/// (the next row panel's rows, when they are contiguous and not yet quantized), so quantizing that panel
-/// waits less on memory.
-QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1,
-                         const char *ahead, const char *ahead_end) {
+QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
   __m512i acc[I8_MR][I8_NB];
   float *yt = c->y + m0 * c->ldy + blk0 * 16;
   // Only the last block can be partial; its mask covers the columns below n.
@@ -225,12 +221,6 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
       const int8_t *line = b + j * bstride + k * 16;
       _mm_prefetch((const char *)(line + I8_PREFETCH_STEPS * 64), _MM_HINT_T0);
       w[j] = _mm512_loadu_si512((const void *)line);
-    }
-    if (ahead < ahead_end) {
-      QG_UNROLL
-      for (int l = 0; l < 4; ++l)
-        _mm_prefetch(ahead + l * 64, _MM_HINT_T0);
-      ahead += 256;
     }
     QG_UNROLL
     for (int i = 0; i < mr; ++i) {
@@ -272,12 +262,12 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
 
 #define I8_CASE(MR, NB)                                                                                        \
   case (MR) * 8 + (NB):                                                                                        \
-    int8_tile(c, m0, blk0, MR, NB, k0, k1, ahead, ahead_end);                                                                            \
+    int8_tile(c, m0, blk0, MR, NB, k0, k1);                                                                            \
     break;
 #define I8_CASES(MR) I8_CASE(MR, 1) I8_CASE(MR, 2) I8_CASE(MR, 3) I8_CASE(MR, 4)
 
 static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
-                               int64_t k1, const char *ahead, const char *ahead_end) {
+                               int64_t k1) {
   switch (mr * 8 + nb) {
     I8_CASES(1) I8_CASES(2) I8_CASES(3) I8_CASES(4) I8_CASES(5) I8_CASES(6)
   default:
@@ -299,8 +289,8 @@ static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const i
 
 /// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = kp).
 static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
-                               int64_t k1, const char *ahead, const char *ahead_end) {
-  (void)k0, (void)k1, (void)ahead, (void)ahead_end;
+                               int64_t k1) {
+  (void)k0, (void)k1;
   const int64_t bstride = c->kp * 16;
   const uint8_t *panel = c->a + m0 * c->kp;
   for (int i = 0; i < mr; ++i) {
@@ -318,45 +308,15 @@ static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int m
 }
 #endif
 
-/// Makes sure row panel `panel` is quantized before a tile reads it. Quantization happens inside the GEMM's
-/// one parallel loop (no second dispatch, and a chunk's activations are read just before its tiles use
-/// them): the first task to need a panel claims and quantizes it; a task finding it claimed quantizes later
-/// unclaimed panels of the chunk meanwhile, then waits (a panel takes microseconds; the claimant never
-/// waits on anything, so this cannot deadlock, also when the runtime runs the tasks serially).
-static void int8_ensure_panel(Int8Ctx *c, int64_t panel, int64_t chunk_end_panel) {
-  enum { PENDING = 0, CLAIMED = 1, READY = 2 };
-  uint32_t *state = c->panel_state + panel;
-  if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == READY)
-    return;
-  for (int64_t p = panel; p < chunk_end_panel; ++p) {
-    uint32_t expected = PENDING;
-    if (__atomic_compare_exchange_n(c->panel_state + p, &expected, CLAIMED, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE)) {
-      int8_quantize_panel(c, p);
-      __atomic_store_n(c->panel_state + p, READY, __ATOMIC_RELEASE);
-    }
-    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == READY)
-      return;
-  }
-  while (__atomic_load_n(state, __ATOMIC_ACQUIRE) != READY) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#endif
-  }
-}
-
 /// One task: `bpt` column blocks for one chunk of `mc` rows. Tasks are numbered chunk-major, so the
 /// threads sweep the column panels over one L2-resident chunk of activations at a time.
 static void int8_gemm_task(void *p, int64_t task) {
-  Int8Ctx *c = (Int8Ctx *)p;
+  const Int8Ctx *c = (const Int8Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
   int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
   int64_t chunk = task / col_tasks, col_task = task % col_tasks;
   int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
   int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
-  int64_t end_panel = (row_end + I8_MR - 1) / I8_MR;
-  int64_t first_panel = chunk * c->mc / I8_MR, chunk_panels = end_panel - first_panel;
-  int64_t start = chunk_panels * col_task / col_tasks;
 #if defined(QG_VNNI)
   const int64_t kc = I8_KC;
 #else
@@ -368,22 +328,8 @@ static void int8_gemm_task(void *p, int64_t task) {
     // passes over them.
     for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
       int64_t k1 = min_i64(c->kp, k0 + kc);
-      // Tasks of one chunk start at different row panels (and wrap around), so threads working on the
-      // chunk together quantize different panels rather than wait for each other.
-      for (int64_t t = 0; t < chunk_panels; ++t) {
-        int64_t panel = first_panel + (start + t) % chunk_panels, m0 = panel * I8_MR;
-        const char *ahead = 0, *ahead_end = 0;
-        if (k0 == 0) {
-          int8_ensure_panel(c, panel, end_panel);
-          // While the panel after this one is pending, fetch its activations during this tile.
-          if (c->x_contiguous && panel + 1 < end_panel &&
-              __atomic_load_n(c->panel_state + panel + 1, __ATOMIC_RELAXED) == 0) {
-            ahead = (const char *)(c->x.x + (m0 + I8_MR) * c->k);
-            ahead_end = (const char *)(c->x.x + min_i64(c->m, m0 + 2 * I8_MR) * c->k);
-          }
-        }
-        int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb, k0, k1, ahead, ahead_end);
-      }
+      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
+        int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb, k0, k1);
     }
   }
 }
@@ -400,13 +346,11 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   c.a = (uint8_t *)effc_uk_alloc((uint64_t)(row_panels * I8_MR * kp));
   c.a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
   c.a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
-  c.panel_state = (uint32_t *)effc_uk_alloc((uint64_t)row_panels * sizeof(uint32_t));
-  __builtin_memset(c.panel_state, 0, (size_t)row_panels * sizeof(uint32_t));
   c.w = w, c.colsum = colsum, c.w_scale = w_scale;
   c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
   c.x = x, c.k = k;
-  c.x_contiguous = x.col_stride == 1 && x.row_stride == k && x.batch_stride == x.rows_per_batch * k;
   c.static_scale = static_scale, c.static_zero = static_zero;
+  effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
   int64_t blocks = (n + 15) / 16;
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
   // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
@@ -424,7 +368,6 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   effc_uk_free(c.a);
   effc_uk_free(c.a_scale);
   effc_uk_free(c.a_zero);
-  effc_uk_free(c.panel_state);
 }
 
 //===----------------------------------------------------------------------===//
