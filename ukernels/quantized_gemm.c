@@ -353,14 +353,14 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
   int64_t blocks = (n + 15) / 16;
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
-  // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
-  // panels, to dispatch less.
   // Row chunks of at most I8_CHUNK_BYTES of packed activations, of equal size (whole panels).
   int64_t max_panels = I8_CHUNK_BYTES / (kp * I8_MR);
   max_panels = max_panels < 1 ? 1 : max_panels;
   int64_t chunks = (row_panels + max_panels - 1) / max_panels;
   c.mc = (row_panels + chunks - 1) / chunks * I8_MR;
   chunks = (m + c.mc - 1) / c.mc;
+  // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
+  // panels, to dispatch less.
   c.bpt = I8_NB;
   if (m < 16 && panels > 16)
     c.bpt = round_up(blocks_per_task(blocks), I8_NB);
