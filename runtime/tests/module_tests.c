@@ -389,12 +389,12 @@ int test_load_no_query_symbol(void) {
 
 int test_load_old_abi_version(void) {
   return expect_load_error(fake_module_path("abi0"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "was compiled for ABI v0, this runtime supports v2; recompile with a matching effc");
+                           "was compiled for ABI v0, this runtime supports v3; recompile with a matching effc");
 }
 
 int test_load_new_abi_version(void) {
-  return expect_load_error(fake_module_path("abi3"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "compiled for a newer ABI than v2");
+  return expect_load_error(fake_module_path("abinext"), EFFC_STATUS_INCOMPATIBLE_VERSION,
+                           "compiled for a newer ABI than v3");
 }
 
 int test_load_bad_header(void) {
