@@ -30,19 +30,20 @@ _SOURCE_SUFFIXES = (".mlir", ".mlirbc")
 # ----------------------------------------------------------------------------------------------------------
 # The runtime shared by models loaded without an explicit one
 
-_default_runtime = None
+_default_runtimes = {}  # device kind -> Runtime
 _runtime_lock = threading.Lock()
 
 
-def default_runtime() -> _effc.Runtime:
-    """The process-wide runtime (thread pool over all cores, no memory limit) that models use by default.
-    A module file can be loaded by one runtime at a time, so sharing this one is the simple choice; pass
-    `runtime=effc.Runtime(num_threads=..., memory_limit_bytes=...)` to `compile`/`load` for another."""
-    global _default_runtime
+def default_runtime(device="cpu") -> _effc.Runtime:
+    """The process-wide runtime of `device` ("cpu", or "cuda" for models compiled with target="cuda"; a
+    thread pool over all cores, no memory limit) that models use by default. A module file can be loaded by
+    one runtime at a time, so sharing this one is the simple choice; pass
+    `runtime=effc.Runtime(num_threads=..., memory_limit_bytes=..., device=...)` to `compile`/`load` for
+    another. Without a CUDA driver, the cuda runtime raises effc.RuntimeError (code UNAVAILABLE)."""
     with _runtime_lock:
-        if _default_runtime is None:
-            _default_runtime = _effc.Runtime()
-        return _default_runtime
+        if device not in _default_runtimes:
+            _default_runtimes[device] = _effc.Runtime(device=device)
+        return _default_runtimes[device]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -403,7 +404,7 @@ def load(path, *, runtime=None) -> Model:
 
 # Driver flags other than compression, as keyword options: name -> (CompileOptions attribute, type).
 _GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
-                    "calibration": str, "verbose": bool, "timing": bool}
+                    "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str}
 _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
@@ -496,7 +497,7 @@ def compile(source, target="cpu", *, runtime=None, report=True, **options) -> Mo
     """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, IR text (str) or bytecode
     (bytes), or an `effc.ir.Module` built in Python. Keyword options mirror the effc driver's flags with
     underscores: opt_level (0-3), cpu, weights, base_dir (for IR text's relative eff.weights), threads,
-    calibration, verbose, timing, and the compression flags in the order given (`compression_options()`):
+    calibration, verbose, timing, cuda_arch and cuda_format (target="cuda"), and the compression flags in the order given (`compression_options()`):
     drop_layers="top:4", prune_heads=0.25, prune_ffn=0.5, prune_experts=2, sparsity="2:4",
     quantize="int8", merge_adapters=True, keep_adapters=True.
 
@@ -510,7 +511,8 @@ def compile(source, target="cpu", *, runtime=None, report=True, **options) -> Mo
     with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
         output = Path(workdir) / "model.so"
         (log, report_data), description = _compile_source(source, compile_options, output, bool(report))
-        module = _effc.load_module_in_memory(runtime or default_runtime(), str(output))
+        module = _effc.load_module_in_memory(runtime or default_runtime("cuda" if target == "cuda" else "cpu"),
+                                             str(output))
     if log:
         sys.stderr.write(log)
     return Model(module, report=None if report_data is None else Report._from_dict(report_data),
