@@ -81,7 +81,7 @@ struct GpuMapParallelLoopsPass
     func::FuncOp func = getOperation();
     if (blockSize < 32 || blockSize > 1024 || !llvm::isPowerOf2_32(blockSize)) {
       func.emitError("effc-gpu-map-parallel-loops: block-size must be a power of two from 32 to 1024, not ")
-          << blockSize;
+          << static_cast<unsigned>(blockSize);
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outermost;
