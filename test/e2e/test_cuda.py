@@ -162,6 +162,59 @@ def test_python_compile_cuda_without_driver(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# A stand-in driver (runtime/tests/fake_cuda.c): the plumbing between compiled code, runtime and driver
+
+FAKE_CUDA = EFFC.parent.parent / "runtime" / "tests" / "effc_fake_cuda.so"
+needs_fake_cuda = pytest.mark.skipif(not FAKE_CUDA.exists(), reason=f"{FAKE_CUDA} not built")
+
+
+def _fake_run(so, tmp_path, name, *extra, **env):
+    log = tmp_path / "fake_cuda.log"
+    log.unlink(missing_ok=True)
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    args = [EFFC_RUN, so, "--device=cuda", "--output-dir", out, *extra]
+    for npy in sorted((EXAMPLES / f"{name}.inputs").glob("*.npy")):
+        args += ["--input", f"{npy.stem}={npy}"]
+    result = _run(args, env=dict(os.environ, EFFC_CUDA_DRIVER=str(FAKE_CUDA), FAKE_CUDA_LOG=str(log), **env))
+    counts = dict(item.split("=") for item in log.read_text().split()) if log.exists() else {}
+    return result, {key: int(value) for key, value in counts.items()}
+
+
+@needs_tools
+@needs_fake_cuda
+@pytest.mark.parametrize("fmt", ["isa", "fatbin"] if TOOLKIT else ["isa"])
+def test_fake_driver_plumbing(tmp_path, fmt):
+    """bert_tiny on the stand-in driver (kernels are not executed, so values are not checked): three
+    invocations load the kernels once, launch the same number of valid kernels each time, and free every
+    device allocation; the module image is one the driver accepts."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_90", [], fmt=fmt)
+    result, counts = _fake_run(so, tmp_path, "bert_tiny", "--bench", "2", "--warmup", "0")
+    assert result.returncode == 0, result.stderr
+    assert counts["bad"] == 0, counts
+    assert counts["loads"] == 1 and counts["unloads"] == 1, counts
+    assert counts["launches"] > 0 and counts["launches"] % 3 == 0, counts
+    assert counts["allocs"] == counts["frees"] > 0, counts
+    single, one = _fake_run(so, tmp_path, "bert_tiny")
+    assert single.returncode == 0, single.stderr
+    assert counts["launches"] == 3 * one["launches"], (counts, one)
+
+
+@needs_tools
+@needs_fake_cuda
+def test_fake_driver_launch_failure(tmp_path):
+    """A failing launch is reported by the invocation, with the driver's error, and nothing leaks."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_80", [], fmt="isa")
+    result, counts = _fake_run(so, tmp_path, "bert_tiny", FAKE_CUDA_FAIL_LAUNCH="1")
+    assert result.returncode == 1, result
+    assert "function 'main' failed on effc fake CUDA device (cuda:0, sm_90): cuLaunchKernel failed: " \
+           "CUDA_ERROR_LAUNCH_FAILED (719)" in result.stderr, result.stderr
+    assert counts["launches"] == 0 and counts["allocs"] == counts["frees"], counts
+
+
+# ----------------------------------------------------------------------------------------------------------
 # On a GPU
 
 
