@@ -38,7 +38,7 @@ DEFAULT_VARIANTS = {
 }
 
 
-def build_models(work, which, rebuild=True):
+def build_models(work, which, rebuild=True, layers=12):
     """Writes MODEL.mlir + weights (unless `rebuild` is false and they exist) and the inputs of each model;
     returns {name: (mlir, function, inputs)}."""
     import numpy as np
@@ -49,7 +49,7 @@ def build_models(work, which, rebuild=True):
     built = {}
     rng = np.random.default_rng(1)
     if "bert" in which:
-        cfg = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072, layers=12, max_positions=512)
+        cfg = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072, layers=layers, max_positions=512)
         weights = models.init_bert(cfg, np.random.default_rng(0))
         if rebuild or not (work / "bert.mlir").exists():
             models.build_bert(cfg, weights, weights_file="bert.safetensors").save(work / "bert.mlir")
@@ -57,7 +57,7 @@ def build_models(work, which, rebuild=True):
                   "attention_mask": np.ones((8, 128), np.int64), "token_type_ids": np.zeros((8, 128), np.int64)}
         built["bert"] = (work / "bert.mlir", None, inputs)
     if "gpt2" in which:
-        cfg = models.GptConfig(vocab_size=50257, hidden=768, heads=12, ffn=3072, layers=12, max_positions=1024)
+        cfg = models.GptConfig(vocab_size=50257, hidden=768, heads=12, ffn=3072, layers=layers, max_positions=1024)
         weights = models.init_gpt(cfg, np.random.default_rng(0))
         # Small weights keep 12 random layers numerically tame (GPT-2's initialiser uses std 0.02).
         weights = {k: (v * 0.04 if v.ndim == 2 else v) for k, v in weights.items()}
@@ -131,6 +131,8 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", default="/tmp/effc-compression")
+    parser.add_argument("--layers", type=int, default=12,
+                        help="layers of both models (fewer for a quick comparison of per-layer speed)")
     parser.add_argument("--reuse", action="store_true",
                         help="time the shared objects already compiled in WORKDIR instead of recompiling")
     args = parser.parse_args()
@@ -139,14 +141,14 @@ def main():
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     which = args.models.split(",")
-    for model, (mlir, function, inputs) in build_models(work, which, rebuild=not args.reuse).items():
+    for model, (mlir, function, inputs) in build_models(work, which, rebuild=not args.reuse, layers=args.layers).items():
         for name, array in inputs.items():
             np.save(work / f"{model}_{name}.npy", array)
         names = args.variants.split(",") if args.variants else DEFAULT_VARIANTS[model]
         if "f32" not in names:
             names = ["f32"] + names
         what = "batch 8, seq 128" if model == "bert" else "decode 1 token, 128-token KV cache"
-        print(f"\n{model} ({what}), {args.threads} threads, median of {args.runs} runs")
+        print(f"\n{model} ({what}, {args.layers} layers), {args.threads} threads, median of {args.runs} runs")
         print(f"{'variant':<16}{'size MB':>9}{'compile s':>11}{'median ms':>11}{'min':>9}{'max':>9}"
               f"{'speed-up':>10}  error vs f32")
         baseline = None

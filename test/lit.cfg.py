@@ -11,7 +11,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "EFFC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "reference", "e2e", "python"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "reference", "e2e", "python", "fuzz"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.effc_obj_root, "test")
 
@@ -19,6 +19,8 @@ config.test_exec_root = os.path.join(config.effc_obj_root, "test")
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+# Sanitizer builds (scripts/sanitize.sh) configure the sanitizers through the environment.
+llvm_config.with_system_environment(["ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -12,8 +12,10 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/EquivalenceClasses.h"
@@ -88,11 +90,40 @@ public:
           join(dimOf(expand.getResult(), dim), extent(value));
       return;
     }
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      // A micro-kernel call states the extents it assumes equal (buildUkernelCall in the eff lowering).
+      auto quadruples = call->getAttrOfType<DenseI64ArrayAttr>("effc.equal_extents");
+      if (!quadruples || quadruples.size() % 4)
+        return;
+      ArrayRef<int64_t> ties = quadruples.asArrayRef();
+      for (size_t i = 0; i + 4 <= ties.size(); i += 4) {
+        Value lhs = tensorBehind(call, ties[i]), rhs = tensorBehind(call, ties[i + 2]);
+        if (lhs && rhs)
+          join(dimOf(lhs, ties[i + 1]), dimOf(rhs, ties[i + 3]));
+      }
+      return;
+    }
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
       joinReshape(collapse.getSrc(), collapse.getResult(), collapse.getReassociationIndices(), /*expanding=*/false);
   }
 
 private:
+  /// The tensor a call operand was made from (through casts and bufferization.to_buffer), if any.
+  static Value tensorBehind(func::CallOp call, int64_t operand) {
+    if (operand < 0 || operand >= static_cast<int64_t>(call.getNumOperands()))
+      return {};
+    Value value = call.getOperand(operand);
+    while (Operation *def = value.getDefiningOp()) {
+      if (auto cast = dyn_cast<memref::CastOp>(def))
+        value = cast.getSource();
+      else if (auto toBuffer = dyn_cast<bufferization::ToBufferOp>(def))
+        value = toBuffer.getTensor();
+      else
+        break;
+    }
+    return isa<RankedTensorType>(value.getType()) ? value : Value();
+  }
+
   void joinShapes(Value a, Value b) {
     auto type = dyn_cast<RankedTensorType>(a.getType());
     auto other = dyn_cast<RankedTensorType>(b.getType());

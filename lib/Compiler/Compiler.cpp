@@ -16,6 +16,7 @@
 #include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
 #include "effc/Import/HuggingFace.h"
+#include "effc/Import/Onnx.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/Cuda.h"
@@ -224,6 +225,18 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
     if (impl->options.baseDir.empty())
       impl->options.baseDir = path.str();
     return effc::importHuggingFace(&impl->context, path);
+  }
+  if (effc::isOnnxFile(path)) {
+    // An ONNX model: its initializers (eff.weights) are named relative to it.
+    impl->stage("importing " + path);
+    if (impl->options.baseDir.empty()) {
+      llvm::SmallString<256> baseDir(path);
+      llvm::sys::path::remove_filename(baseDir);
+      impl->options.baseDir = std::string(baseDir);
+    }
+    effc::OnnxImportOptions onnxOptions;
+    onnxOptions.raisingReport = impl->options.reportRaising ? &impl->diagnostics : nullptr;
+    return effc::importOnnx(&impl->context, path, onnxOptions);
   }
   impl->stage("parsing " + path);
   std::string error;

@@ -6,7 +6,9 @@
 //
 // The importer builds the same op structure as examples/models.py (known to match PyTorch): BERT as a post-LN
 // encoder, GPT-2, Llama and Mixtral as pre-norm decoders with a prefill function and a decode function that
-// extends a KV cache (the layout of examples/gpt_tiny.mlir). Weights are `eff.parameter`s named as in the
+// extends a KV cache (the layout of examples/gpt_tiny.mlir), T5 and Switch Transformers as pre-norm
+// encoder-decoders with one function over encoder and decoder inputs (no KV cache), whose relative position
+// bias is one eff.relative_position_bias per stack fed to every block's attention. Weights are `eff.parameter`s named as in the
 // checkpoint; layouts that differ from eff's `[N, K]` (GPT-2's Conv1D `[K, N]` and fused QKV, Mixtral's
 // per-expert tensors) are read through the parameter's view attributes (transpose, row_offset, stack).
 //
@@ -31,6 +33,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <cstring>
 #include <functional>
 
 using namespace mlir;
@@ -40,8 +43,15 @@ namespace json = llvm::json;
 namespace effc {
 
 llvm::ArrayRef<llvm::StringRef> supportedHuggingFaceArchitectures() {
-  static const llvm::StringRef names[] = {"BertModel", "GPT2LMHeadModel", "LlamaForCausalLM",
-                                          "MixtralForCausalLM"};
+  static const llvm::StringRef names[] = {"BertModel",
+                                          "BertForSequenceClassification",
+                                          "GPT2LMHeadModel",
+                                          "LlamaForCausalLM",
+                                          "MixtralForCausalLM",
+                                          "T5Model",
+                                          "T5ForConditionalGeneration",
+                                          "T5EncoderModel",
+                                          "SwitchTransformersForConditionalGeneration"};
   return names;
 }
 
@@ -240,6 +250,11 @@ public:
   /// The eff activation of a Hugging Face activation name.
   ActivationKind activation(StringRef key, StringRef fallback) {
     std::string name = string(key, fallback);
+    return activationNamed(key, name, name);
+  }
+
+  /// The eff activation `name`, which the config's `key` names with `value` (e.g. "gated-gelu").
+  ActivationKind activationNamed(StringRef key, StringRef value, StringRef name) {
     if (name == "gelu")
       return ActivationKind::gelu;
     if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast")
@@ -248,7 +263,11 @@ public:
       return ActivationKind::relu;
     if (name == "silu" || name == "swish")
       return ActivationKind::silu;
-    fail("config.json's \"" + key + "\" is \"" + name + "\"; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu");
+    if (name == "tanh")
+      return ActivationKind::tanh;
+    fail("config.json's \"" + key + "\" is \"" + value + "\"" +
+         (value != name ? " (activation \"" + name + "\")" : Twine()) +
+         "; supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu, tanh");
     return ActivationKind::gelu;
   }
 
@@ -315,6 +334,23 @@ public:
     return folder.hasTensor(name) ? param(name, shape) : Value();
   }
 
+  /// The vector `name` (shape [n]) multiplied by `factor`, as an inline constant: for folding a scalar
+  /// scale into a norm's gamma.
+  Value scaledVector(StringRef name, int64_t n, double factor) {
+    FailureOr<const SafetensorsTensor *> tensor = folder.tensor(name, {n});
+    if (::mlir::failed(tensor)) {
+      failed = true;
+      return ParameterOp::create(builder, loc, f32({n}), name, nullptr, false, nullptr);
+    }
+    SmallVector<float> values(n);
+    std::memcpy(values.data(), (*tensor)->data.data(), n * sizeof(float));
+    for (float &v : values)
+      v = static_cast<float>(v * factor);
+    return arith::ConstantOp::create(builder, loc, DenseElementsAttr::get(f32({n}), ArrayRef<float>(values)));
+  }
+
+  bool hasTensor(StringRef name) const { return folder.hasTensor(name); }
+
   /// Creates `@name(inputs) -> ...` and positions the builder in its body; results are set by `ret`.
   func::FuncOp function(StringRef name, ArrayRef<std::pair<StringRef, Type>> inputs) {
     SmallVector<Type> types;
@@ -376,6 +412,25 @@ public:
   }
   Value ffn(Value x, Value up, Value upBias, Value gate, Value down, Value downBias, ActivationKind activation) {
     return FfnOp::create(builder, loc, x, up, upBias, gate, down, downBias, activation);
+  }
+  /// `tensor.dim` of `value`'s dimension `dim`.
+  Value dim(Value value, int64_t dim) {
+    return tensor::DimOp::create(builder, loc, value, arith::ConstantIndexOp::create(builder, loc, dim));
+  }
+  /// T5's relative position bias [1, H, S, L] from a [buckets, H] table.
+  Value relativePositionBias(Value table, Value queryLength, Value keyLength, int64_t maxDistance,
+                             bool bidirectional) {
+    return RelativePositionBiasOp::create(builder, loc, table, queryLength, keyLength,
+                                          builder.getI64IntegerAttr(maxDistance),
+                                          bidirectional ? builder.getUnitAttr() : nullptr);
+  }
+  /// Multi-head attention with an additive bias and an explicit scale (no KV cache).
+  Value biasedAttention(Value q, Value k, Value v, Value mask, Value bias, int64_t heads, double scale,
+                        bool causal) {
+    return AttentionOp::create(builder, loc, q, k, v, mask, bias, /*head_mask=*/Value(), Value(), Value(),
+                               builder.getI64IntegerAttr(heads), nullptr, builder.getF32FloatAttr(scale),
+                               causal ? builder.getUnitAttr() : nullptr)
+        .getOutput();
   }
   /// Multi-head attention; with a past (decode) also returns the presents, else the key and value themselves.
   std::array<Value, 3> attention(Value q, Value k, Value v, Value mask, Value pastKey, Value pastValue,
@@ -485,8 +540,19 @@ void buildDecoder(Builder &b, const Decoder &decoder) {
 // Architectures
 //===----------------------------------------------------------------------===//
 
+/// The number of labels of a classifier: config.json's "num_labels", else the size of its "id2label" (what
+/// Hugging Face saves), else 2 (its default).
+int64_t numLabelsOf(Config &config, const json::Object &object) {
+  if (object.get("num_labels"))
+    return config.integer("num_labels");
+  if (const json::Object *labels = object.getObject("id2label"))
+    return labels->size();
+  return 2;
+}
+
 /// BertModel: post-LN encoder with token, position and segment embeddings and a padding mask.
-void importBert(Builder &b, Config &config, StringRef prefix) {
+/// BertForSequenceClassification (`numLabels` > 0) adds the pooler, tanh(dense(h[:, 0])), and the classifier.
+void importBert(Builder &b, Config &config, StringRef prefix, int64_t numLabels) {
   int64_t vocab = config.integer("vocab_size"), d = config.integer("hidden_size");
   int64_t layers = config.integer("num_hidden_layers"), heads = config.integer("num_attention_heads");
   int64_t ffnDim = config.integer("intermediate_size", 4 * d);
@@ -529,7 +595,19 @@ void importBert(Builder &b, Config &config, StringRef prefix) {
       return SmallVector<Value>{x};
     })[0];
   }
-  b.ret(fn, {h}, {"last_hidden_state"});
+  if (numLabels == 0)
+    return b.ret(fn, {h}, {"last_hidden_state"});
+
+  // The first token of each sequence, [B, D] (a rank-reducing slice of [B, 1, D]).
+  OpBuilder &ob = b.b();
+  Location loc = b.location();
+  SmallVector<OpFoldResult> offsets(3, ob.getIndexAttr(0)), strides(3, ob.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = {OpFoldResult(b.dim(h, 0)), ob.getIndexAttr(1), ob.getIndexAttr(d)};
+  Value first = tensor::ExtractSliceOp::create(ob, loc, b.f32({dyn, d}), h, offsets, sizes, strides);
+  Value pooled = b.linear(first, P("pooler.dense.weight", {d, d}), P("pooler.dense.bias", {d}));
+  pooled = ActivationOp::create(ob, loc, ActivationKind::tanh, pooled);
+  Value logits = b.linear(pooled, b.param("classifier.weight", {numLabels, d}), b.param("classifier.bias", {numLabels}));
+  b.ret(fn, {logits}, {"logits"});
 }
 
 /// GPT2LMHeadModel: pre-LN decoder with learned positions and a tied LM head. Its Conv1D weights are stored
@@ -658,6 +736,143 @@ void importLlama(Builder &b, Config &config, bool mixtral) {
   buildDecoder(b, decoder);
 }
 
+/// T5Model, T5ForConditionalGeneration, T5EncoderModel and SwitchTransformersForConditionalGeneration: a
+/// pre-norm encoder-decoder with T5's RMS norm, unscaled attention and a bucketed relative position bias,
+/// which the first block of each stack owns and every block shares (computed once, before the blocks, and
+/// passed to each). The feed-forward network is relu (v1.0) or gated-gelu (v1.1); Switch Transformers
+/// replace it in every `*_sparse_step`-th block by top-1 routed experts (router jitter is a training-time
+/// noise and is off; capacity is unlimited, which equals Hugging Face's unless more than `expert_capacity`
+/// tokens of one sequence choose one expert). With tied embeddings the decoder output is scaled by
+/// d_model^-0.5 before the LM head: the scale is folded into the final norm's weights.
+void importT5(Builder &b, Config &config, StringRef architecture) {
+  bool isSwitch = architecture.starts_with("SwitchTransformers");
+  bool encoderOnly = architecture == "T5EncoderModel";
+  bool lmHead = architecture.ends_with("ForConditionalGeneration");
+  int64_t vocab = config.integer("vocab_size"), d = config.integer("d_model"), dKv = config.integer("d_kv");
+  int64_t ffnDim = config.integer("d_ff"), heads = config.integer("num_heads");
+  int64_t layers = config.integer("num_layers"), decoderLayers = config.integer("num_decoder_layers", layers);
+  int64_t buckets = config.integer("relative_attention_num_buckets", 32);
+  int64_t maxDistance = config.integer("relative_attention_max_distance", 128);
+  double eps = config.number("layer_norm_epsilon", 1e-6);
+  bool tied = config.boolean("tie_word_embeddings", true);
+  // "relu", "gelu", "gated-gelu" (v1.1: gelu_new), "gated-silu", ...: Hugging Face's T5Config.
+  std::string proj = config.string("feed_forward_proj", "relu");
+  bool gated = StringRef(proj).starts_with("gated-");
+  std::string actName = gated ? proj.substr(6) : proj;
+  if (proj == "gated-gelu")
+    actName = "gelu_new";
+  if (isSwitch && gated)
+    config.reject("feed_forward_proj", "a gated feed-forward network in Switch Transformers");
+  ActivationKind act = isSwitch ? config.activation("dense_act_fn", "relu")
+                                : config.activationNamed("feed_forward_proj", proj, actName);
+  int64_t experts = isSwitch ? config.integer("num_experts") : 0;
+  int64_t encoderStep = isSwitch ? config.integer("encoder_sparse_step", 1) : 0;
+  int64_t decoderStep = isSwitch ? config.integer("decoder_sparse_step", 1) : 0;
+  if (isSwitch && config.boolean("router_bias", false))
+    config.reject("router_bias", "a router with a bias");
+  if (2 * (buckets / 2) < 4 || maxDistance <= buckets / 4)
+    config.reject("relative_attention_num_buckets", "fewer than 4 buckets, or relative_attention_max_distance "
+                                                    "within the exact buckets,");
+  if (config.hasFailed())
+    return;
+
+  int64_t inner = heads * dKv;
+  std::string embedName = b.hasTensor("shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight";
+  auto dyn = ShapedType::kDynamic;
+  Type ids = b.i64({dyn, dyn});
+  std::vector<std::pair<StringRef, Type>> inputs = {{"input_ids", ids}, {"attention_mask", ids}};
+  if (!encoderOnly)
+    inputs.insert(inputs.end(), {{"decoder_input_ids", ids}, {"decoder_attention_mask", ids}});
+  func::FuncOp fn = b.function("main", inputs);
+  Value inputIds = fn.getArgument(0), mask = fn.getArgument(1);
+
+  // Sparse blocks: Hugging Face's SwitchTransformersStack.
+  auto isSparse = [](int64_t i, int64_t step) { return step > 0 && (i % step == 1 || step == 1); };
+  auto feedForward = [&](const std::string &p, Value n, bool sparse) -> Value {
+    if (!isSwitch)
+      return gated ? b.ffn(n, b.param(p + "DenseReluDense.wi_1.weight", {ffnDim, d}), {},
+                           b.param(p + "DenseReluDense.wi_0.weight", {ffnDim, d}),
+                           b.param(p + "DenseReluDense.wo.weight", {d, ffnDim}), {}, act)
+                   : b.ffn(n, b.param(p + "DenseReluDense.wi.weight", {ffnDim, d}), {}, {},
+                           b.param(p + "DenseReluDense.wo.weight", {d, ffnDim}), {}, act);
+    if (!sparse)
+      return b.ffn(n, b.param(p + "mlp.wi.weight", {ffnDim, d}), {}, {}, b.param(p + "mlp.wo.weight", {d, ffnDim}),
+                   {}, act);
+    std::string moe = p + "mlp.";
+    auto router = RouterOp::create(b.b(), b.location(), n, b.param(moe + "router.classifier.weight", {experts, d}),
+                                   b.b().getI64IntegerAttr(1),
+                                   GatingKindAttr::get(b.getContext(), GatingKind::softmax), /*normalize=*/nullptr,
+                                   /*capacity_factor=*/nullptr);
+    auto stacked = [&](StringRef w, ArrayRef<int64_t> part) {
+      std::vector<std::string> names;
+      for (int64_t e = 0; e < experts; ++e)
+        names.push_back(moe + "experts.expert_" + std::to_string(e) + "." + w.str() + ".weight");
+      return b.stack(moe + "experts." + w.str(), names, part);
+    };
+    return ExpertsOp::create(b.b(), b.location(), n, router.getWeights(), router.getIndices(),
+                             stacked("wi", {ffnDim, d}), Value(), Value(), stacked("wo", {d, ffnDim}), Value(), act);
+  };
+  auto linear = [&](Value in, const std::string &name, int64_t n, int64_t k) {
+    return b.linear(in, b.param(name, {n, k}));
+  };
+  auto norm = [&](Value x, const std::string &name) { return b.rmsNorm(x, b.param(name, {d}), eps); };
+  /// Attention of block `p` ("...SelfAttention." or "...EncDecAttention.") from `x` to `memory`, projected out.
+  auto attend = [&](const std::string &p, Value x, Value memory, Value memoryMask, Value bias, bool causal) {
+    Value q = linear(x, p + "q.weight", inner, d), k = linear(memory, p + "k.weight", inner, d);
+    Value v = linear(memory, p + "v.weight", inner, d);
+    Value a = b.biasedAttention(q, k, v, memoryMask, bias, heads, /*scale=*/1.0, causal);
+    return linear(a, p + "o.weight", d, inner);
+  };
+
+  // Encoder: blocks (x, mask, bias) -> x.
+  Value h = b.embedding(EmbeddingKind::token, b.param(embedName, {vocab, d}), inputIds);
+  Value length = b.dim(inputIds, 1);
+  Value encoderBias = b.relativePositionBias(
+      b.param("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", {buckets, heads}), length,
+      length, maxDistance, /*bidirectional=*/true);
+  for (int64_t i = 0; i < layers; ++i) {
+    std::string p = "encoder.block." + std::to_string(i) + ".layer.";
+    h = b.layer(i, {h, mask, encoderBias}, [&](ValueRange args) {
+      Value x = args[0], n = norm(x, p + "0.layer_norm.weight");
+      x = b.add(x, attend(p + "0.SelfAttention.", n, n, args[1], args[2], false));
+      x = b.add(x, feedForward(p + "1.", norm(x, p + "1.layer_norm.weight"), isSparse(i, encoderStep)));
+      return SmallVector<Value>{x};
+    })[0];
+  }
+  Value encoded = norm(h, "encoder.final_layer_norm.weight");
+  if (encoderOnly)
+    return b.ret(fn, {encoded}, {"last_hidden_state"});
+
+  // Decoder: blocks (y, decoder mask, bias, encoder output, encoder mask) -> y.
+  Value decoderIds = fn.getArgument(2), decoderMask = fn.getArgument(3);
+  Value y = b.embedding(EmbeddingKind::token, b.param(embedName, {vocab, d}), decoderIds);
+  Value decoderLength = b.dim(decoderIds, 1);
+  Value decoderBias = b.relativePositionBias(
+      b.param("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", {buckets, heads}),
+      decoderLength, decoderLength, maxDistance, /*bidirectional=*/false);
+  for (int64_t i = 0; i < decoderLayers; ++i) {
+    std::string p = "decoder.block." + std::to_string(i) + ".layer.";
+    y = b.layer(layers + i, {y, decoderMask, decoderBias, encoded, mask}, [&](ValueRange args) {
+      Value x = args[0], n = norm(x, p + "0.layer_norm.weight");
+      x = b.add(x, attend(p + "0.SelfAttention.", n, n, args[1], args[2], /*causal=*/true));
+      n = norm(x, p + "1.layer_norm.weight");
+      x = b.add(x, attend(p + "1.EncDecAttention.", n, args[3], args[4], Value(), false));
+      x = b.add(x, feedForward(p + "2.", norm(x, p + "2.layer_norm.weight"), isSparse(i, decoderStep)));
+      return SmallVector<Value>{x};
+    })[0];
+  }
+  if (!lmHead)
+    return b.ret(fn, {norm(y, "decoder.final_layer_norm.weight")}, {"last_hidden_state"});
+  Value logits;
+  if (tied) {
+    Value gamma = b.scaledVector("decoder.final_layer_norm.weight", d, 1.0 / std::sqrt(static_cast<double>(d)));
+    logits = b.linear(b.rmsNorm(y, gamma, eps), b.param(embedName, {vocab, d}));
+  } else {
+    logits = b.linear(norm(y, "decoder.final_layer_norm.weight"), b.param("lm_head.weight", {vocab, d}));
+  }
+  b.ret(fn, {logits}, {"logits"});
+}
+
 /// The architecture config.json names: its first "architectures" entry, else one derived from "model_type".
 std::string architectureOf(const json::Object &config) {
   if (const json::Array *architectures = config.getArray("architectures"))
@@ -675,6 +890,10 @@ std::string architectureOf(const json::Object &config) {
     return "LlamaForCausalLM";
   if (*type == "mixtral")
     return "MixtralForCausalLM";
+  if (*type == "t5")
+    return "T5ForConditionalGeneration";
+  if (*type == "switch_transformers")
+    return "SwitchTransformersForConditionalGeneration";
   return ("model_type " + *type).str();
 }
 
@@ -712,8 +931,12 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
 
   Builder builder(folder, *module);
   Config config(folder);
-  if (architecture == "BertModel")
-    importBert(builder, config, folder.hasTensor("bert.embeddings.word_embeddings.weight") ? "bert." : "");
+  StringRef arch = architecture;
+  if (arch.starts_with("Bert"))
+    importBert(builder, config, folder.hasTensor("bert.embeddings.word_embeddings.weight") ? "bert." : "",
+               arch == "BertForSequenceClassification" ? numLabelsOf(config, folder.getConfig()) : 0);
+  else if (arch.starts_with("T5") || arch.starts_with("SwitchTransformers"))
+    importT5(builder, config, arch);
   else if (architecture == "GPT2LMHeadModel")
     importGpt2(builder, config, folder.hasTensor("transformer.wte.weight") ? "transformer." : "",
                folder.hasTensor("lm_head.weight"));

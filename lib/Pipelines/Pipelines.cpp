@@ -61,6 +61,7 @@ void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createEffcPackWeightsPass());
   if (options.optLevel > 0) {
     pm.addNestedPass<func::FuncOp>(createEffcCpuTileAndVectorizePass());
+    pm.addNestedPass<func::FuncOp>(createEffcCpuParallelizeElementwisePass());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }

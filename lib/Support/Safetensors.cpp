@@ -6,7 +6,9 @@
 
 #include "effc/Support/Safetensors.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/JSON.h"
 
@@ -31,9 +33,14 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(StringRef path)
   auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buffer)
     return fail(path, "cannot open weights file: " + buffer.getError().message());
+  return parse(std::move(*buffer), path);
+}
+
+Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(std::unique_ptr<MemoryBuffer> buffer,
+                                                                  StringRef path) {
   auto file = std::make_unique<SafetensorsFile>();
   file->filePath = path.str();
-  file->buffer = std::move(*buffer);
+  file->buffer = std::move(buffer);
   StringRef bytes = file->buffer->getBuffer();
   if (bytes.size() < 8)
     return fail(path, "truncated safetensors file: " + Twine(bytes.size()) + " bytes, no header");
@@ -63,13 +70,11 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(StringRef path)
       return fail(path, "tensor '" + name + "' lacks dtype, shape or data_offsets");
     SafetensorsTensor tensor;
     tensor.dtype = dtype->str();
-    uint64_t numElements = 1;
     for (const json::Value &dim : *shape) {
       std::optional<int64_t> extent = dim.getAsInteger();
       if (!extent || *extent < 0)
         return fail(path, "tensor '" + name + "' has an invalid shape");
       tensor.shape.push_back(*extent);
-      numElements *= static_cast<uint64_t>(*extent);
     }
     std::optional<int64_t> begin = (*offsets)[0].getAsInteger(), end = (*offsets)[1].getAsInteger();
     if (!begin || !end || *begin < 0 || *end < *begin)
@@ -77,14 +82,20 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(StringRef path)
     unsigned elementBytes = elementSize(tensor.dtype);
     if (elementBytes == 0)
       return fail(path, "tensor '" + name + "' has unsupported dtype " + tensor.dtype);
-    uint64_t expected = numElements * elementBytes;
-    if (static_cast<uint64_t>(*end - *begin) != expected)
+    // The byte size, checked for overflow (a wrapped product could match a short byte range).
+    std::optional<uint64_t> expected = is_contained(tensor.shape, 0) ? 0 : elementBytes;
+    for (int64_t extent : tensor.shape)
+      if (expected)
+        expected = checkedMulUnsigned<uint64_t>(*expected, static_cast<uint64_t>(extent));
+    if (!expected)
+      return fail(path, "tensor '" + name + "' has a shape too large to address");
+    if (static_cast<uint64_t>(*end - *begin) != *expected)
       return fail(path, "tensor '" + name + "' occupies " + Twine(*end - *begin) + " bytes, its shape needs " +
-                            Twine(expected));
+                            Twine(*expected));
     if (static_cast<uint64_t>(*end) > dataSize)
       return fail(path, "truncated safetensors file: tensor '" + name + "' ends at byte " + Twine(*end) +
                             " of a " + Twine(dataSize) + "-byte data section");
-    tensor.data = ArrayRef<char>(bytes.data() + dataStart + *begin, expected);
+    tensor.data = ArrayRef<char>(bytes.data() + dataStart + *begin, *expected);
     file->order.push_back(name.str());
     file->tensors[name] = std::move(tensor);
   }

@@ -15,6 +15,7 @@
 #include "effc/Target/Ukernels.h"
 
 #include "effc/runtime/abi.h"
+#include "effc/runtime/checksum.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -35,6 +36,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstring>
 #include <mutex>
 
 using namespace mlir;
@@ -153,21 +155,37 @@ LogicalResult checkTargetOptions(const TargetOptions &options, std::string &erro
 
 namespace {
 
+/// The module header's producer string; also recorded in external weights files.
+constexpr llvm::StringLiteral kProducer = "effc 0.1.0";
+
 /// Weights moved out of the module into a file beside it (--external-weights).
 struct ExternalWeights {
   std::string fileName;             ///< as recorded in the module header (relative to the .so)
   llvm::GlobalVariable *baseSlot;   ///< where the runtime stores the mapped file's address
   uint64_t size = 0, checksum = 0;
+  uint64_t compileId = 0;           ///< shared by the module header and the file's header
 };
 
-/// FNV-1a, 64 bit: the checksum the runtime verifies (runtime/src/module.c).
-uint64_t fnv1a64(llvm::ArrayRef<char> bytes, uint64_t hash = 14695981039346656037ull) {
-  for (char byte : bytes) {
-    hash ^= static_cast<unsigned char>(byte);
-    hash *= 1099511628211ull;
+/// A streaming checksum (runtime/include/effc/runtime/checksum.h, the one the runtime verifies).
+class Checksum {
+public:
+  Checksum() { effc_checksum_init(&state); }
+  Checksum &add(llvm::StringRef bytes) {
+    effc_checksum_update(&state, bytes.data(), bytes.size());
+    return *this;
   }
-  return hash;
-}
+  /// Adds the bytes of an integer (little-endian, as the runtime reads them).
+  Checksum &add(uint64_t value) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i)
+      bytes[i] = static_cast<char>(value >> (8 * i));
+    return add(llvm::StringRef(bytes, 8));
+  }
+  uint64_t value() const { return effc_checksum_final(&state); }
+
+private:
+  effc_checksum_t state;
+};
 
 /// Appends the in-memory bytes of a constant array (possibly nested, possibly all zeros) to `out`;
 /// returns false for any other constant.
@@ -189,8 +207,11 @@ bool appendConstantBytes(llvm::Constant *constant, const llvm::DataLayout &layou
   return false;
 }
 
-/// Moves every constant global of at least `threshold` bytes into `path` (64-byte aligned) and rewrites
-/// its uses as offsets from a base pointer that the runtime fills in when it maps the file.
+/// Moves every constant global of at least `threshold` bytes into `path` (64-byte aligned, after the
+/// file's header, effc_abi_weights_header_t) and rewrites its uses as offsets from a base pointer that the
+/// runtime fills in when it maps the file. The compile id hashes the producer, the ABI version and every
+/// moved weight's name, offset and size, then the data's size and checksum: a module accepts exactly the
+/// weights file written with it (or a byte-identical one).
 FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::StringRef path, uint64_t threshold,
                                               std::string &error) {
   llvm::LLVMContext &ctx = module.getContext();
@@ -207,7 +228,10 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
   }
   const llvm::DataLayout &layout = module.getDataLayout();
   SmallVector<llvm::GlobalVariable *> moved;
-  uint64_t checksum = 14695981039346656037ull;
+  Checksum checksum, compileId;
+  compileId.add(kProducer).add(uint64_t{EFFC_ABI_VERSION});
+  effc_abi_weights_header_t header = {};
+  file.write(reinterpret_cast<const char *>(&header), sizeof(header)); // the real one is written last
   for (llvm::GlobalVariable &global : module.globals()) {
     if (!global.isConstant() || !global.hasInitializer() ||
         layout.getTypeAllocSize(global.getValueType()) < threshold)
@@ -219,8 +243,9 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
     static const char zeros[64] = {};
     llvm::ArrayRef<char> padding(zeros, offset - weights.size);
     file << llvm::StringRef(padding.data(), padding.size()) << bytes;
-    checksum = fnv1a64(llvm::ArrayRef<char>(bytes.data(), bytes.size()), fnv1a64(padding, checksum));
+    checksum.add(llvm::StringRef(padding.data(), padding.size())).add(bytes);
     weights.size = offset + bytes.size();
+    compileId.add(global.getName()).add(offset).add(uint64_t{bytes.size()});
 
     // Uses become `base + offset`, computed where they are used.
     llvm::convertUsersOfConstantsToInstructions({&global});
@@ -241,7 +266,24 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
   }
   for (llvm::GlobalVariable *global : moved)
     global->eraseFromParent();
-  weights.checksum = checksum;
+  weights.checksum = checksum.value();
+  weights.compileId = compileId.add(weights.size).add(weights.checksum).value();
+
+  std::memcpy(header.magic, EFFC_WEIGHTS_MAGIC, sizeof(EFFC_WEIGHTS_MAGIC));
+  header.abi_version = EFFC_ABI_VERSION;
+  header.header_size = sizeof(header);
+  header.compile_id = weights.compileId;
+  header.data_size = weights.size;
+  header.checksum = weights.checksum;
+  static_assert(kProducer.size() < sizeof(header.producer), "the producer must fit the weights header");
+  std::memcpy(header.producer, kProducer.data(), kProducer.size());
+  file.pwrite(reinterpret_cast<const char *>(&header), sizeof(header), 0);
+  file.close();
+  if (file.has_error()) {
+    error = "cannot write weights file " + path.str() + ": " + file.error().message();
+    file.clear_error();
+    return failure();
+  }
   return weights;
 }
 
@@ -258,8 +300,8 @@ public:
     // effc_abi_function_t: {name, invoke, u32 num_inputs, u32 num_outputs, inputs, outputs}
     functionTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
     // effc_abi_module_t: {u32 version, u32 num_functions, functions, producer, host_slot, weights_file,
-    //                     weights_base_slot, u64 weights_size, u64 weights_checksum}
-    moduleTy = llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty});
+    //                     weights_base_slot, u64 weights_size, u64 weights_checksum, u64 compile_id}
+    moduleTy = llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty, i64Ty});
   }
 
   LogicalResult emit(llvm::ArrayRef<EntryPointSignature> entryPoints, const ExternalWeights *weights,
@@ -286,11 +328,12 @@ public:
     llvm::Constant *header = constantGlobal(
         llvm::ConstantStruct::get(
             moduleTy, {llvm::ConstantInt::get(i32Ty, EFFC_ABI_VERSION), llvm::ConstantInt::get(i32Ty, functions.size()),
-                       functionArray, string("effc 0.1.0"), hostSlot,
+                       functionArray, string(kProducer), hostSlot,
                        weights ? string(weights->fileName) : llvm::ConstantPointerNull::get(ptrTy),
                        weights ? static_cast<llvm::Constant *>(weights->baseSlot) : llvm::ConstantPointerNull::get(ptrTy),
                        llvm::ConstantInt::get(i64Ty, weights ? weights->size : 0),
-                       llvm::ConstantInt::get(i64Ty, weights ? weights->checksum : 0)}),
+                       llvm::ConstantInt::get(i64Ty, weights ? weights->checksum : 0),
+                       llvm::ConstantInt::get(i64Ty, weights ? weights->compileId : 0)}),
         "effc_module_header");
     emitQueryFunction(header);
     internalizeAllBut(EFFC_MODULE_QUERY_SYMBOL);
@@ -624,7 +667,37 @@ LogicalResult linkSharedObject(llvm::StringRef objectPath, llvm::StringRef outpu
     error = "linking with " + *linker + " failed" + (buffer ? ": " + (*buffer)->getBuffer().str() : "") + error;
   }
   llvm::sys::fs::remove(log);
-  return success(status == 0);
+  if (status != 0)
+    return failure();
+  return sealSharedObject(outputPath, error);
+}
+
+LogicalResult sealSharedObject(llvm::StringRef path, std::string &error) {
+  auto image = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!image) {
+    error = "cannot read " + path.str() + " to seal it: " + image.getError().message();
+    return failure();
+  }
+  effc_abi_module_trailer_t trailer = {};
+  trailer.payload_size = (*image)->getBufferSize();
+  trailer.checksum = effc_checksum((*image)->getBufferStart(), (*image)->getBufferSize());
+  trailer.abi_version = EFFC_ABI_VERSION;
+  trailer.trailer_size = sizeof(trailer);
+  std::memcpy(trailer.magic, EFFC_TRAILER_MAGIC, sizeof(EFFC_TRAILER_MAGIC));
+  image->reset(); // unmap before appending
+  std::error_code ec;
+  llvm::raw_fd_ostream file(path, ec, llvm::sys::fs::OF_Append);
+  if (!ec) {
+    file.write(reinterpret_cast<const char *>(&trailer), sizeof(trailer));
+    file.close();
+    ec = file.error();
+    file.clear_error();
+  }
+  if (ec) {
+    error = "cannot seal " + path.str() + ": " + ec.message();
+    return failure();
+  }
+  return success();
 }
 
 } // namespace effc

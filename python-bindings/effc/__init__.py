@@ -52,11 +52,12 @@ except ImportError:  # e.g. numpy is missing: `import effc` still works, `effc.i
 if _effc is not None:
     from ._effc import CompileError, Error, InputError, Runtime, RuntimeError  # noqa: F401,A004
     from .model import (FunctionSignature, Model, OutputErrorReport, Report, ReportPart,  # noqa: F401
-                        Signature, TensorSpec, compile, compression_options, default_runtime, load)  # noqa: A004
+                        Signature, TensorSpec, compile, compression_options, default_runtime, load,  # noqa: A004
+                        parse_size)
 
     __all__ = ["compile", "load", "Model", "Signature", "FunctionSignature", "TensorSpec", "Report", "ReportPart",
                "OutputErrorReport", "Runtime", "default_runtime", "compression_options", "Error", "CompileError",
-               "InputError", "RuntimeError", "ir"]
+               "InputError", "RuntimeError", "parse_size", "ir"]
 else:
 
     def _missing(*args, **kwargs):

@@ -42,7 +42,7 @@ __all__ = [
     "write_safetensors", "read_safetensors", "element_type", "numpy_dtype",
 ]
 
-ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid")
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh")
 EMBEDDING_KINDS = ("token", "position", "segment")
 IA3_TARGETS = ("key", "value", "ffn")
 GATINGS = ("softmax", "sigmoid")
@@ -449,7 +449,7 @@ class Block:
         return self._append(Op("eff.softmax", {"input": x}, {"axis": int(axis)}), [x.type], name)
 
     def activation(self, kind, x, name=None):
-        """`eff.activation kind x` (relu, gelu, gelu_tanh, silu, sigmoid)."""
+        """`eff.activation kind x` (relu, gelu, gelu_tanh, silu, sigmoid, tanh)."""
         _check(kind in ACTIVATIONS, f"activation kind must be one of {ACTIVATIONS}, got {kind!r}")
         x = self._use(x)
         self._float(x, "input")
@@ -494,16 +494,16 @@ class Block:
         return self._append(Op("eff.rotary", {"input": x, "positions": positions}, attrs), [x.type], name)
 
     def attention(self, q, k, v, num_heads, num_kv_heads=None, scale=None, causal=False, mask=None,
-                  head_mask=None, past=None, name=None):
-        """`eff.attention q, k, v [mask(m)] [head_mask(hm)] [past(pk, pv)] {...}`.
+                  head_mask=None, past=None, name=None, bias=None):
+        """`eff.attention q, k, v [mask(m)] [bias(b)] [head_mask(hm)] [past(pk, pv)] {...}`.
 
         Returns the output, or with `past=(past_key, past_value)` the tuple (output, present_key,
         present_value)."""
         q, k, v = self._use(q), self._use(k), self._use(v)
-        mask, head_mask = self._opt(mask), self._opt(head_mask)
+        mask, head_mask, bias = self._opt(mask), self._opt(head_mask), self._opt(bias)
         past_key, past_value = (None, None) if past is None else (self._use(past[0]), self._use(past[1]))
         self._float(q, "query")
-        self._same_element("eff.attention", q, k, v, head_mask, past_key, past_value)
+        self._same_element("eff.attention", q, k, v, bias, head_mask, past_key, past_value)
         _check(q.rank == 3 and k.rank == 3 and v.rank == 3, "eff_attention_c1: query, key, value must have rank 3")
         _check(_shapes_compatible(k.shape, v.shape), f"eff_attention_c1: key {_fmt(k.shape)} != value "
                                                      f"{_fmt(v.shape)}")
@@ -536,6 +536,11 @@ class Block:
         _check(scale is None or scale > 0, "eff_attention_c8: scale must be > 0")
         if causal and q.shape[1] is not None and total is not None:
             _check(q.shape[1] <= total, "eff_attention_c9: causal attention needs S <= L")
+        if bias is not None:
+            _check(bias.rank == 4 and (bias.shape[0] == 1 or _compatible(bias.shape[0], batch))
+                   and _compatible(bias.shape[1], num_heads) and _compatible(bias.shape[2], q.shape[1])
+                   and _compatible(bias.shape[3], total),
+                   f"eff_attention_c10: bias {_fmt(bias.shape)} must be [{batch} or 1, {num_heads}, S, L]")
         attrs = {"num_heads": int(num_heads)}
         if num_kv_heads is not None:
             attrs["num_kv_heads"] = int(num_kv_heads)
@@ -545,7 +550,7 @@ class Block:
         results = [TensorType((batch, q.shape[1], q.shape[2]), q.element)]
         if past_key is not None:
             results += [TensorType((batch, total, kv_hidden), k.element)] * 2
-        operands = {"query": q, "key": k, "value": v, "mask": mask, "head_mask": head_mask,
+        operands = {"query": q, "key": k, "value": v, "mask": mask, "bias": bias, "head_mask": head_mask,
                     "past_key": past_key, "past_value": past_value}
         return self._append(Op("eff.attention", operands, attrs), results, name)
 
@@ -920,6 +925,8 @@ def _print_op(op, n, indent):
         text = f"{n(o['query'])}, {n(o['key'])}, {n(o['value'])}"
         if o["mask"] is not None:
             text += f" mask({n(o['mask'])})"
+        if o.get("bias") is not None:
+            text += f" bias({n(o['bias'])})"
         if o["head_mask"] is not None:
             text += f" head_mask({n(o['head_mask'])})"
         if o["past_key"] is not None:
@@ -1072,7 +1079,7 @@ def _eval_op(ref, op, args, params):
                             num_kv_heads=at.get("num_kv_heads"),
                             scale=None if "scale" not in at else _f32(at["scale"]), causal=at["causal"],
                             mask=a["mask"], head_mask=a["head_mask"], past_key=a["past_key"],
-                            past_value=a["past_value"])
+                            past_value=a["past_value"], bias=a.get("bias"))
         return list(out) if isinstance(out, tuple) else [out]
     if name == "eff.ffn":
         return [ref.ffn(a["input"], a["up_weight"], a["down_weight"], kind=op.keyword, b_up=a["up_bias"],

@@ -22,7 +22,7 @@ import numpy as np
 from . import _effc
 from ._effc import Error, InputError
 
-__all__ = ["compile", "load", "default_runtime", "compression_options", "Model", "Signature", "FunctionSignature",
+__all__ = ["compile", "load", "default_runtime", "parse_size", "compression_options", "Model", "Signature", "FunctionSignature",
            "TensorSpec", "Report", "ReportPart", "OutputErrorReport"]
 
 _SOURCE_SUFFIXES = (".mlir", ".mlirbc")
@@ -44,6 +44,40 @@ def default_runtime(device="cpu") -> _effc.Runtime:
         if device not in _default_runtimes:
             _default_runtimes[device] = _effc.Runtime(device=device)
         return _default_runtimes[device]
+
+
+_SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(value) -> int:
+    """Bytes from a non-negative int or a string with an optional K, M, G or T suffix (powers of 1024, an
+    optional trailing B, as effc-run's --memory-limit): 4096, "512M", "2G", "1.5GB"."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"a size is an int or a string like '512M', not {type(value).__name__}")
+    if isinstance(value, int):
+        number, scale = value, 1
+    else:
+        text = value.strip().upper()
+        text = text[:-1] if text.endswith("B") else text
+        unit = text[-1:] if text[-1:] in _SIZE_SUFFIXES else ""
+        try:
+            number, scale = float(text[:len(text) - len(unit)]), _SIZE_SUFFIXES[unit]
+        except ValueError:
+            raise ValueError(f"invalid size '{value}' (expected bytes, optionally with K, M, G or T: '512M')") from None
+    if not number >= 0 or number * scale >= 1 << 64:
+        raise ValueError(f"invalid size '{value}': must be between 0 and 2**64 - 1 bytes")
+    return int(number * scale)
+
+
+def _runtime_for(runtime, memory_limit, caller, device="cpu"):
+    """The runtime a model loads into: `runtime`, a new one of `device` capped at `memory_limit`, or the
+    default runtime of `device`."""
+    if memory_limit is None:
+        return runtime or default_runtime(device)
+    if runtime is not None:
+        raise ValueError(f"effc.{caller}: pass either runtime= or memory_limit= (a runtime has its own limit: "
+                         "effc.Runtime(memory_limit_bytes=...))")
+    return _effc.Runtime(memory_limit_bytes=parse_size(memory_limit), device=device)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -395,10 +429,15 @@ class Model:
 # Loading and compiling
 
 
-def load(path, *, runtime=None) -> Model:
-    """Loads a shared object compiled by effc (`effc model.mlir -o model.so`, or `Model.save`)."""
+def load(path, *, runtime=None, memory_limit=None) -> Model:
+    """Loads a shared object compiled by effc (`effc model.mlir -o model.so`, or `Model.save`).
+
+    `memory_limit` (bytes, or a string like "512M") runs the model on a runtime of its own that refuses to
+    hold more: weights over it fail here, and a call whose activations and outputs would exceed it raises
+    effc.RuntimeError (code RESOURCE_EXHAUSTED) and leaves the model usable. A file can be loaded by one
+    runtime at a time, so a path already loaded by the default runtime cannot be loaded again with a limit."""
     path = Path(path)
-    module = _effc.load_module(runtime or default_runtime(), str(path))
+    module = _effc.load_module(_runtime_for(runtime, memory_limit, "load"), str(path))
     return Model(module, description=str(path))
 
 
@@ -493,7 +532,8 @@ def _compile_source(source, compile_options, output, report):
                     "IR text, bytes or an effc.ir.Module)")
 
 
-def compile(source, target="cpu", *, runtime=None, report=True, **options) -> Model:  # noqa: A001
+def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=True,  # noqa: A001
+            **options) -> Model:
     """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, IR text (str) or bytecode
     (bytes), or an `effc.ir.Module` built in Python. Keyword options mirror the effc driver's flags with
     underscores: opt_level (0-3), cpu, weights, base_dir (for IR text's relative eff.weights), threads,
@@ -506,13 +546,15 @@ def compile(source, target="cpu", *, runtime=None, report=True, **options) -> Mo
 
     `report` (default True) makes `Model.report()` available; with `calibration=` on a compressed model it
     measures the output error, which compiles the model a second time, uncompressed (report=False skips it).
-    `runtime` is the effc.Runtime that runs the model (default: `default_runtime()`)."""
+    `runtime` is the effc.Runtime that runs the model (default: `default_runtime()`, or
+    `default_runtime("cuda")` for target="cuda"); `memory_limit` (bytes,
+    or "512M") gives it a runtime of its own with that limit instead (see `load`)."""
+    model_runtime = _runtime_for(runtime, memory_limit, "compile", device="cuda" if target == "cuda" else "cpu")
     compile_options = _compile_options(target, options)
     with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
         output = Path(workdir) / "model.so"
         (log, report_data), description = _compile_source(source, compile_options, output, bool(report))
-        module = _effc.load_module_in_memory(runtime or default_runtime("cuda" if target == "cuda" else "cpu"),
-                                             str(output))
+        module = _effc.load_module_in_memory(model_runtime, str(output))
     if log:
         sys.stderr.write(log)
     return Model(module, report=None if report_data is None else Report._from_dict(report_data),

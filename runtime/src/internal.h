@@ -14,20 +14,28 @@
 
 #include "effc/runtime/api.h"
 
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 /// Alignment of every buffer the runtime hands out.
 #define EFFC_ALIGNMENT 64
 
-/// What went wrong in host services during one effc_function_invoke. Compiled code cannot return errors,
-/// so the services record them here (through a thread-local pointer that parallel_for carries to the
-/// workers) and the invoke reports them once the call returns.
+/// One effc_function_invoke, as the host services see it (through a thread-local pointer that parallel_for
+/// carries to the workers). Compiled code never sees a failed allocation: when `unwind` is set, a refused
+/// allocation records itself here and longjmps out of the compiled code (see runtime.c), and the invoke
+/// frees every block the call still holds (they carry its `id`) and reports the error.
 typedef struct effc_invoke_context_t {
   atomic_uint_fast64_t failed_allocs;   ///< allocations refused (memory limit or malloc failure)
   atomic_uint_fast64_t first_failed_size; ///< size of the first refused allocation
+  atomic_uint_fast64_t live_at_failure; ///< the runtime's live bytes when it was refused
   atomic_uint_fast64_t bad_requests;    ///< bad alignment, or free of a pointer alloc did not return
+  uint64_t id;                          ///< tags the blocks allocated during the call (never 0)
+  jmp_buf *unwind;                      ///< where the invoking thread resumes after a refusal; NULL: none
 } effc_invoke_context_t;
+
+/// Initializes `context` for a new call with a fresh id and no unwind target.
+void effc_invoke_context_init(effc_invoke_context_t *context);
 
 /// Makes `context` the calling thread's current invocation and returns the previous one.
 effc_invoke_context_t *effc_invoke_context_exchange(effc_invoke_context_t *context);
@@ -40,6 +48,9 @@ void effc_runtime_deallocate(effc_runtime_t *runtime, void *ptr);
 /// If `ptr` is a live block from the host alloc service that nothing owns yet, marks it owned, stores its
 /// size and returns 1; otherwise (a weight, an input, unknown memory, already owned) returns 0.
 int effc_runtime_claim(effc_runtime_t *runtime, const void *ptr, uint64_t *out_size);
+/// Frees every unclaimed block the host alloc service handed out during the call `context` (after an
+/// unwind, those are the call's activations and its half-built outputs). Returns the bytes freed.
+uint64_t effc_runtime_free_invoke_blocks(effc_runtime_t *runtime, const effc_invoke_context_t *context);
 uint64_t effc_runtime_memory_limit(const effc_runtime_t *runtime);
 int effc_runtime_verify_weights(const effc_runtime_t *runtime);
 

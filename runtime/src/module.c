@@ -16,10 +16,13 @@
 
 #include "internal.h"
 
+#include "effc/runtime/checksum.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +42,9 @@ typedef struct loaded_t {
   const effc_abi_module_t *header;
   effc_runtime_t *runtime; /* whose host services sit in *header->host_slot */
   size_t refcount;         /* modules using this entry */
-  void *weights;           /* mapping of an external weights file, or NULL */
-  size_t weights_size;
+  void *weights;           /* mapping of an external weights file (its header included), or NULL */
+  size_t weights_size;     /* bytes mapped */
+  void *weights_base;      /* the weight data inside the mapping */
 } loaded_t;
 
 static pthread_mutex_t g_loaded_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -74,12 +78,44 @@ static size_t descriptor_bytes(size_t rank) { return sizeof(descriptor_t) + 2 * 
  * Loading
  *===----------------------------------------------------------------------===*/
 
-/* FNV-1a, 64 bit. */
-static uint64_t fnv1a64(const unsigned char *data, size_t size) {
-  uint64_t hash = UINT64_C(0xcbf29ce484222325);
-  for (size_t i = 0; i < size; ++i)
-    hash = (hash ^ data[i]) * UINT64_C(0x100000001b3);
-  return hash;
+/* Checks the trailer effc appends to a module file (abi.h), and with verification its checksum, before the
+ * file is handed to dlopen. */
+static effc_status_t verify_module_file(effc_runtime_t *runtime, const char *path, int fd, uint64_t file_size) {
+  effc_abi_module_trailer_t trailer;
+  static const char k_elf_magic[4] = {0x7f, 'E', 'L', 'F'};
+  char elf_magic[4] = {0};
+  if (pread(fd, elf_magic, sizeof(elf_magic), 0) != (ssize_t)sizeof(elf_magic) ||
+      memcmp(elf_magic, k_elf_magic, sizeof(elf_magic)))
+    return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "cannot load '%s' as a shared object: not an ELF file",
+                            path);
+  if (file_size < sizeof(trailer) ||
+      pread(fd, &trailer, sizeof(trailer), (off_t)(file_size - sizeof(trailer))) != (ssize_t)sizeof(trailer) ||
+      memcmp(trailer.magic, EFFC_TRAILER_MAGIC, sizeof(EFFC_TRAILER_MAGIC)) ||
+      trailer.trailer_size != sizeof(trailer))
+    return effc_status_make(EFFC_STATUS_DATA_LOSS,
+                            "'%s' is not an effc module, or it is truncated: it does not end with the trailer "
+                            "effc writes",
+                            path);
+  if (trailer.abi_version != EFFC_ABI_VERSION)
+    return effc_status_make(EFFC_STATUS_INCOMPATIBLE_VERSION,
+                            "'%s' was written for ABI v%u, this runtime supports v%u; recompile with a matching "
+                            "effc",
+                            path, trailer.abi_version, EFFC_ABI_VERSION);
+  if (trailer.payload_size != file_size - sizeof(trailer))
+    return effc_status_make(EFFC_STATUS_DATA_LOSS, "'%s' has %llu bytes before its trailer, expected %llu", path,
+                            (unsigned long long)(file_size - sizeof(trailer)),
+                            (unsigned long long)trailer.payload_size);
+  if (!effc_runtime_verify_weights(runtime) || !trailer.payload_size)
+    return NULL;
+  void *data = mmap(NULL, (size_t)trailer.payload_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (data == MAP_FAILED)
+    return effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot map '%s' to verify it: %s", path, strerror(errno));
+  uint64_t checksum = effc_checksum(data, (size_t)trailer.payload_size);
+  munmap(data, (size_t)trailer.payload_size);
+  if (checksum != trailer.checksum)
+    return effc_status_make(EFFC_STATUS_DATA_LOSS, "'%s' is corrupt: checksum %016llx, expected %016llx", path,
+                            (unsigned long long)checksum, (unsigned long long)trailer.checksum);
+  return NULL;
 }
 
 static effc_status_t validate_tensor_info(const effc_abi_tensor_info_t *info) {
@@ -142,8 +178,9 @@ static effc_status_t validate_header(const effc_abi_module_t *header) {
 
 /* Maps `weights_file` (relative to the directory of `module_path`), checking size and checksum. */
 static effc_status_t map_weights(effc_runtime_t *runtime, const char *module_path, const effc_abi_module_t *header,
-                                 void **out_base) {
-  *out_base = NULL;
+                                 void **out_map, size_t *out_map_size, void **out_base) {
+  *out_map = *out_base = NULL;
+  *out_map_size = 0;
   const char *file = header->weights_file;
   const char *slash = strrchr(module_path, '/');
   int dir_len = slash ? (int)(slash - module_path) : 1;
@@ -161,31 +198,58 @@ static effc_status_t map_weights(effc_runtime_t *runtime, const char *module_pat
   effc_status_t status = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
+  effc_abi_weights_header_t file_header;
+  const uint64_t header_size = sizeof(file_header);
+  const char *producer = header->producer ? header->producer : "";
   if (fd < 0) {
     status = effc_status_make(errno == ENOENT ? EFFC_STATUS_NOT_FOUND : EFFC_STATUS_UNAVAILABLE,
                               "cannot open weights file %s: %s", path, strerror(errno));
   } else if (fstat(fd, &st) != 0) {
     status = effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot stat weights file %s: %s", path, strerror(errno));
-  } else if ((uint64_t)st.st_size < header->weights_size) {
+  } else if ((uint64_t)st.st_size < header_size ||
+             pread(fd, &file_header, sizeof(file_header), 0) != (ssize_t)sizeof(file_header) ||
+             memcmp(file_header.magic, EFFC_WEIGHTS_MAGIC, sizeof(EFFC_WEIGHTS_MAGIC)) ||
+             file_header.header_size != header_size) {
+    status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s is not an effc weights file (no valid header)", path);
+  } else if (file_header.abi_version != EFFC_ABI_VERSION ||
+             strncmp(file_header.producer, producer, sizeof(file_header.producer))) {
+    status = effc_status_make(EFFC_STATUS_INCOMPATIBLE_VERSION,
+                              "weights file %s was written by '%.*s' for ABI v%u, but the module by '%s' for ABI "
+                              "v%u",
+                              path, (int)strnlen(file_header.producer, sizeof(file_header.producer)),
+                              file_header.producer, file_header.abi_version, producer, EFFC_ABI_VERSION);
+  } else if (file_header.compile_id != header->compile_id || file_header.data_size != header->weights_size ||
+             file_header.checksum != header->weights_checksum) {
+    status = effc_status_make(EFFC_STATUS_FAILED_PRECONDITION,
+                              "weights file %s belongs to another compile (weights id %016llx, %llu bytes; the module "
+                              "expects id %016llx, %llu bytes): use the weights file written with this module",
+                              path, (unsigned long long)file_header.compile_id,
+                              (unsigned long long)file_header.data_size, (unsigned long long)header->compile_id,
+                              (unsigned long long)header->weights_size);
+  } else if ((uint64_t)st.st_size - header_size < header->weights_size) {
     status = effc_status_make(EFFC_STATUS_DATA_LOSS, "weights file %s is truncated: %llu bytes, expected %llu",
-                              path, (unsigned long long)st.st_size, (unsigned long long)header->weights_size);
-  } else if ((uint64_t)st.st_size > header->weights_size) {
+                              path, (unsigned long long)st.st_size,
+                              (unsigned long long)(header_size + header->weights_size));
+  } else if ((uint64_t)st.st_size - header_size > header->weights_size) {
     status = effc_status_make(EFFC_STATUS_DATA_LOSS, "weights file %s has %llu bytes, expected %llu", path,
-                              (unsigned long long)st.st_size, (unsigned long long)header->weights_size);
-  } else if (header->weights_size) {
-    void *base = mmap(NULL, (size_t)header->weights_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (base == MAP_FAILED) {
+                              (unsigned long long)st.st_size, (unsigned long long)(header_size + header->weights_size));
+  } else {
+    size_t map_size = (size_t)(header_size + header->weights_size);
+    unsigned char *map = mmap(NULL, map_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    uint64_t checksum = 0;
+    if (map == MAP_FAILED) {
       status = effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "cannot map weights file %s: %s", path,
                                 strerror(errno));
     } else if (effc_runtime_verify_weights(runtime) &&
-               fnv1a64(base, (size_t)header->weights_size) != header->weights_checksum) {
+               (checksum = effc_checksum(map + header_size, (size_t)header->weights_size)) != header->weights_checksum) {
       status = effc_status_make(EFFC_STATUS_DATA_LOSS,
                                 "weights file %s is corrupt: checksum %016llx, expected %016llx", path,
-                                (unsigned long long)fnv1a64(base, (size_t)header->weights_size),
-                                (unsigned long long)header->weights_checksum);
-      munmap(base, (size_t)header->weights_size);
+                                (unsigned long long)checksum, (unsigned long long)header->weights_checksum);
+      munmap(map, map_size);
     } else {
-      *out_base = base;
+      *out_map = map;
+      *out_map_size = map_size;
+      *out_base = map + header_size;
     }
   }
   if (fd >= 0)
@@ -211,16 +275,16 @@ static effc_status_t register_loaded(effc_runtime_t *runtime, const char *path, 
     ++loaded->refcount;
   } else if (!(loaded = calloc(1, sizeof(*loaded)))) {
     status = effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-  } else if (header->weights_file && (status = map_weights(runtime, path, header, &loaded->weights))) {
+  } else if (header->weights_file && (status = map_weights(runtime, path, header, &loaded->weights,
+                                                          &loaded->weights_size, &loaded->weights_base))) {
     free(loaded);
     loaded = NULL;
   } else {
     loaded->header = header;
     loaded->runtime = runtime;
     loaded->refcount = 1;
-    loaded->weights_size = (size_t)header->weights_size;
     if (header->weights_file)
-      *header->weights_base_slot = loaded->weights;
+      *header->weights_base_slot = loaded->weights_base;
     *header->host_slot = effc_runtime_host(runtime);
     loaded->next = g_loaded;
     g_loaded = loaded;
@@ -257,6 +321,13 @@ static effc_status_t open_module(effc_runtime_t *runtime, const char *path, void
                             "cannot open module '%s': %s", path, strerror(errno));
   if (S_ISDIR(st.st_mode))
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "module '%s' is a directory", path);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return effc_status_make(EFFC_STATUS_UNAVAILABLE, "cannot open module '%s': %s", path, strerror(errno));
+  effc_status_t verified = verify_module_file(runtime, path, fd, (uint64_t)st.st_size);
+  close(fd);
+  if (verified)
+    return verified;
 
   /* A name without a slash would make dlopen search the library path instead of the current directory. */
   char *dl_path = malloc(strlen(path) + 3);
@@ -572,7 +643,7 @@ static effc_status_t invoke_errors(effc_runtime_t *runtime, const effc_abi_funct
                             "%llu bytes, %llu in use)",
                             fn->name, (unsigned long long)atomic_load(&context->first_failed_size),
                             (unsigned long long)effc_runtime_memory_limit(runtime),
-                            (unsigned long long)effc_runtime_live_bytes(runtime));
+                            (unsigned long long)atomic_load(&context->live_at_failure));
   if (atomic_load(&context->bad_requests))
     return effc_status_make(EFFC_STATUS_INTERNAL,
                             "function '%s' made an invalid allocator request (bad alignment or foreign free)",
@@ -582,6 +653,9 @@ static effc_status_t invoke_errors(effc_runtime_t *runtime, const effc_abi_funct
 
 effc_status_t effc_function_invoke(const effc_function_t *function, const effc_tensor_t *const *inputs,
                                    size_t num_inputs, effc_tensor_t **outputs, size_t num_outputs) {
+  /* Every failure, including a wrong output count, leaves the caller's outputs NULL. */
+  for (size_t i = 0; outputs && i < num_outputs; ++i)
+    outputs[i] = NULL;
   if (!function)
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "effc_function_invoke: function is NULL");
   const effc_abi_function_t *fn = function->abi;
@@ -589,8 +663,6 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
   if (num_outputs != fn->num_outputs || (num_outputs && !outputs))
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "function '%s' has %u outputs, got room for %zu",
                             fn->name, fn->num_outputs, outputs ? num_outputs : 0);
-  for (size_t i = 0; i < num_outputs; ++i)
-    outputs[i] = NULL;
   EFFC_RETURN_IF_ERROR(check_inputs(fn, inputs, num_inputs));
 
   /* One block for: args, the claimed flags and sizes of outputs, then the descriptors. */
@@ -648,12 +720,17 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
     }
   }
 
+  /* A refused allocation longjmps back here (runtime.c); nothing below setjmp is modified before it. */
   effc_invoke_context_t context;
-  atomic_init(&context.failed_allocs, 0);
-  atomic_init(&context.first_failed_size, 0);
-  atomic_init(&context.bad_requests, 0);
+  effc_invoke_context_init(&context);
+  jmp_buf unwind;
+  context.unwind = &unwind;
   effc_invoke_context_t *previous = effc_invoke_context_exchange(&context);
-  fn->invoke(args);
+  int unwound = 0;
+  if (setjmp(unwind) == 0)
+    fn->invoke(args);
+  else
+    unwound = 1;
   effc_invoke_context_exchange(previous);
   effc_status_t device_status = NULL;
   if (device) {
@@ -668,12 +745,20 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
     free(staged);
   }
 
-  /* Claim every output block first, so that on any error all of them are freed exactly once. */
-  for (size_t i = 0; i < num_outputs; ++i)
-    claimed[i] = effc_runtime_claim(runtime, ((descriptor_t *)args[i])->allocated, &claimed_size[i]);
+  if (unwound) {
+    /* The output descriptors are unfinished: free everything the call allocated instead of claiming. */
+    effc_runtime_free_invoke_blocks(runtime, &context);
+    memset(claimed, 0, num_outputs * sizeof(int));
+  } else {
+    /* Claim every output block first, so that on any error all of them are freed exactly once. */
+    for (size_t i = 0; i < num_outputs; ++i)
+      claimed[i] = effc_runtime_claim(runtime, ((descriptor_t *)args[i])->allocated, &claimed_size[i]);
+  }
   effc_status_t status = device_status ? device_status : invoke_errors(runtime, fn, &context);
   if (device_status)
     effc_status_free(invoke_errors(runtime, fn, &context));
+  if (!status && unwound)
+    status = effc_status_make(EFFC_STATUS_INTERNAL, "function '%s' was interrupted", fn->name);
   for (uint32_t i = 0; i < num_outputs && !status; ++i)
     status = make_output(runtime, fn, i, args[i], claimed, claimed_size, &outputs[i]);
   for (size_t i = 0; i < num_outputs; ++i)

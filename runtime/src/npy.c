@@ -14,6 +14,8 @@
 
 #include "effc/runtime/npy.h"
 
+#include "internal.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,20 +233,23 @@ static effc_status_t read_file(effc_runtime_t *runtime, const char *path, FILE *
     return effc_status_make(EFFC_STATUS_UNIMPLEMENTED,
                             "%s: Fortran-order arrays are not supported; save np.ascontiguousarray(arr)", path);
 
-  /* Compare the data size with what the shape needs before allocating. */
+  /* Compare the data size with what the shape needs before allocating: the header is not to be trusted. */
   long offset = ftell(file);
-  uint64_t available = end > (uint64_t)offset ? end - (uint64_t)offset : 0;
+  uint64_t available = offset >= 0 && end > (uint64_t)offset ? end - (uint64_t)offset : 0;
+  int64_t num_elements;
+  size_t needed;
+  EFFC_RETURN_IF_ERROR(effc_status_annotate(
+      effc_shape_byte_size("shape", dtype, header.rank, header.dims, &num_elements, &needed), "%s", path));
+  if (available < needed)
+    return effc_status_make(EFFC_STATUS_DATA_LOSS, "%s is truncated: %llu bytes of data, expected %zu", path,
+                            (unsigned long long)available, needed);
+  if (available > needed)
+    return effc_status_make(EFFC_STATUS_DATA_LOSS, "%s has %llu bytes of data, expected %zu", path,
+                            (unsigned long long)available, needed);
   effc_tensor_t *tensor;
   EFFC_RETURN_IF_ERROR(effc_status_annotate(effc_tensor_create(runtime, dtype, header.rank, header.dims, &tensor),
                                             "%s", path));
-  size_t needed = effc_tensor_byte_size(tensor);
-  if (available < needed)
-    status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s is truncated: %llu bytes of data, expected %zu", path,
-                              (unsigned long long)available, needed);
-  else if (available > needed)
-    status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s has %llu bytes of data, expected %zu", path,
-                              (unsigned long long)available, needed);
-  else if (fread(effc_tensor_data(tensor), 1, needed, file) != needed)
+  if (fread(effc_tensor_data(tensor), 1, needed, file) != needed)
     status = effc_status_make(EFFC_STATUS_DATA_LOSS, "%s: read error", path);
   if (status) {
     effc_tensor_release(tensor);

@@ -11,6 +11,13 @@
  *   included, takes chunks of indices from an atomic counter until none are left. Workers join a job only
  *   while it is open; the caller closes it after its own last chunk and waits for the workers that joined.
  *   A nested or concurrent call (the pool is taken) runs serially on its thread, so nothing can deadlock.
+ * - Out of memory unwinds. Compiled code does not check allocation results, so during an invoke a refused
+ *   allocation never returns: host_alloc records it in the invoke context and longjmps. On the invoking
+ *   thread it jumps straight back to effc_function_invoke; on a thread running chunks of a parallel_for it
+ *   jumps to that thread's chunk loop, which marks the job aborted (no more chunks are handed out) and
+ *   leaves it normally, so the pool's bookkeeping stays consistent; the caller of the parallel_for then
+ *   jumps back to effc_function_invoke once every worker has left. Compiled code and micro-kernels hold
+ *   no locks and need no cleanup beyond their heap blocks, which carry the invoke's id and are freed by it.
  * - alloc/free use posix_memalign and record every live block in a small open-addressing hash table
  *   (pointer -> size, claimed flag). The table lets the runtime count live bytes against the memory limit,
  *   free without a size, and tell a compiled-code output buffer from a view of a weight or an input.
@@ -28,6 +35,7 @@
 typedef struct alloc_entry_t {
   uintptr_t key;
   uint64_t size;
+  uint64_t invoke_id; /* the effc_invoke_context_t::id of the call that allocated it; 0 outside calls */
   int claimed;
 } alloc_entry_t;
 #define SLOT_EMPTY ((uintptr_t)0)
@@ -66,6 +74,7 @@ struct effc_runtime_t {
   pthread_cond_t done_cv;       /* the caller waits here for running == 0 */
   uint64_t generation;          /* bumped per job */
   int job_open;                 /* workers may still join the current job */
+  int job_aborted;              /* a thread left the current job after a refused allocation */
   size_t running;               /* workers inside the current job */
   int shutdown;
   job_t job;
@@ -77,11 +86,24 @@ struct effc_runtime_t {
 
 static _Thread_local effc_invoke_context_t *t_invoke_context;
 static _Thread_local int t_in_parallel;
+/* Set while this thread runs chunks of a pool job that may unwind: where a refused allocation jumps. */
+static _Thread_local jmp_buf *t_chunk_unwind;
+
+static atomic_uint_fast64_t g_next_invoke_id = 1;
 
 effc_invoke_context_t *effc_invoke_context_exchange(effc_invoke_context_t *context) {
   effc_invoke_context_t *previous = t_invoke_context;
   t_invoke_context = context;
   return previous;
+}
+
+void effc_invoke_context_init(effc_invoke_context_t *context) {
+  atomic_init(&context->failed_allocs, 0);
+  atomic_init(&context->first_failed_size, 0);
+  atomic_init(&context->bad_requests, 0);
+  atomic_init(&context->live_at_failure, 0);
+  context->id = atomic_fetch_add(&g_next_invoke_id, 1);
+  context->unwind = NULL;
 }
 
 /*===----------------------------------------------------------------------===*
@@ -100,6 +122,24 @@ static void run_chunks(effc_runtime_t *rt, const job_t *job) {
   }
 }
 
+/* Runs chunks of `job`; returns early if a refused allocation unwinds out of one (see the file comment).
+ * Returns 1 if this thread aborted the job. */
+static int run_job(effc_runtime_t *rt, const job_t *job) {
+  if (!job->invoke_context || !job->invoke_context->unwind) {
+    run_chunks(rt, job);
+    return 0;
+  }
+  jmp_buf unwind;
+  if (setjmp(unwind) != 0) {
+    t_chunk_unwind = NULL;
+    return 1;
+  }
+  t_chunk_unwind = &unwind;
+  run_chunks(rt, job);
+  t_chunk_unwind = NULL;
+  return 0;
+}
+
 static void *worker_main(void *arg) {
   effc_runtime_t *rt = arg;
   uint64_t seen = 0;
@@ -116,11 +156,12 @@ static void *worker_main(void *arg) {
 
     t_invoke_context = job.invoke_context;
     t_in_parallel = 1;
-    run_chunks(rt, &job);
+    int aborted = run_job(rt, &job);
     t_in_parallel = 0;
     t_invoke_context = NULL;
 
     pthread_mutex_lock(&rt->pool_mutex);
+    rt->job_aborted |= aborted;
     if (--rt->running == 0)
       pthread_cond_signal(&rt->done_cv);
   }
@@ -151,15 +192,20 @@ static void host_parallel_for(void *host_ctx, void (*body)(void *ctx, int64_t i)
   pthread_mutex_unlock(&rt->pool_mutex);
 
   t_in_parallel = 1;
-  run_chunks(rt, &job);
+  int aborted = run_job(rt, &job);
   t_in_parallel = 0;
 
   pthread_mutex_lock(&rt->pool_mutex);
   rt->job_open = 0; /* late risers keep sleeping */
   while (rt->running > 0)
     pthread_cond_wait(&rt->done_cv, &rt->pool_mutex);
+  aborted |= rt->job_aborted;
+  rt->job_aborted = 0;
   pthread_mutex_unlock(&rt->pool_mutex);
   pthread_mutex_unlock(&rt->submit_mutex);
+  /* The pool is free again; leave the compiled code that called us. */
+  if (aborted)
+    longjmp(*job.invoke_context->unwind, 1);
 }
 
 /*===----------------------------------------------------------------------===*
@@ -212,7 +258,7 @@ static size_t table_live(effc_runtime_t *rt) {
   return live;
 }
 
-static int table_insert(effc_runtime_t *rt, uintptr_t key, uint64_t size, int claimed) {
+static int table_insert(effc_runtime_t *rt, uintptr_t key, uint64_t size, uint64_t invoke_id, int claimed) {
   if ((rt->table_used + 1) * 2 > rt->table_capacity && !table_rehash(rt, rt->table ? table_live(rt) : 0))
     return 0;
   size_t i = slot_of(key, rt->table_capacity);
@@ -220,7 +266,7 @@ static int table_insert(effc_runtime_t *rt, uintptr_t key, uint64_t size, int cl
     i = (i + 1) & (rt->table_capacity - 1);
   if (rt->table[i].key == SLOT_EMPTY)
     ++rt->table_used;
-  rt->table[i] = (alloc_entry_t){key, size, claimed};
+  rt->table[i] = (alloc_entry_t){key, size, invoke_id, claimed};
   return 1;
 }
 
@@ -250,7 +296,8 @@ static void release_block(effc_runtime_t *rt, void *ptr) {
 }
 
 /* Allocates a tracked block; NULL if the limit or the heap refuses it. */
-static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignment, int claimed) {
+static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignment, uint64_t invoke_id,
+                              int claimed) {
   uint64_t bytes = size ? size : 1; /* distinct non-NULL pointers even for empty tensors */
   if (bytes > SIZE_MAX || !reserve_bytes(rt, bytes))
     return NULL;
@@ -264,7 +311,7 @@ static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignm
     return NULL;
   }
   pthread_mutex_lock(&rt->alloc_mutex);
-  int inserted = table_insert(rt, (uintptr_t)ptr, bytes, claimed);
+  int inserted = table_insert(rt, (uintptr_t)ptr, bytes, invoke_id, claimed);
   pthread_mutex_unlock(&rt->alloc_mutex);
   if (!inserted) {
     release_block(rt, ptr);
@@ -289,19 +336,35 @@ static int free_tracked(effc_runtime_t *rt, void *ptr) {
   return 1;
 }
 
+/* After a refused request during an invoke that can unwind, leaves the compiled code (file comment). */
+static void unwind_if_possible(effc_runtime_t *rt, effc_invoke_context_t *context) {
+  if (!context || !context->unwind)
+    return;
+  if (t_chunk_unwind) {
+    /* Hand out no more chunks: the call is lost. run_chunks stops at n, so n is a safe upper bound. */
+    atomic_store_explicit(&rt->next_index, INT64_MAX / 2, memory_order_relaxed);
+    longjmp(*t_chunk_unwind, 1);
+  }
+  longjmp(*context->unwind, 1);
+}
+
 static void *host_alloc(void *host_ctx, uint64_t size, uint64_t alignment) {
   effc_runtime_t *rt = host_ctx;
   effc_invoke_context_t *context = t_invoke_context;
   if (alignment & (alignment - 1)) { /* not a power of two: a compiler bug */
     if (context)
       atomic_fetch_add(&context->bad_requests, 1);
+    unwind_if_possible(rt, context);
     return NULL;
   }
-  void *ptr = allocate_tracked(rt, size, alignment > EFFC_ALIGNMENT ? alignment : EFFC_ALIGNMENT, 0);
+  void *ptr = allocate_tracked(rt, size, alignment > EFFC_ALIGNMENT ? alignment : EFFC_ALIGNMENT,
+                               context ? context->id : 0, 0);
   if (!ptr && context) {
     uint_fast64_t none = 0;
-    atomic_compare_exchange_strong(&context->first_failed_size, &none, size ? size : 1);
+    if (atomic_compare_exchange_strong(&context->first_failed_size, &none, size ? size : 1))
+      atomic_store(&context->live_at_failure, atomic_load(&rt->live_bytes));
     atomic_fetch_add(&context->failed_allocs, 1);
+    unwind_if_possible(rt, context);
   }
   return ptr;
 }
@@ -313,7 +376,7 @@ static void host_free(void *host_ctx, void *ptr) {
 }
 
 effc_status_t effc_runtime_allocate(effc_runtime_t *runtime, uint64_t size, void **out_ptr) {
-  *out_ptr = allocate_tracked(runtime, size, EFFC_ALIGNMENT, 1);
+  *out_ptr = allocate_tracked(runtime, size, EFFC_ALIGNMENT, 0, 1);
   if (!*out_ptr) {
     if (runtime->memory_limit)
       return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED,
@@ -343,6 +406,22 @@ int effc_runtime_claim(effc_runtime_t *runtime, const void *ptr, uint64_t *out_s
   }
   pthread_mutex_unlock(&runtime->alloc_mutex);
   return claimed;
+}
+
+uint64_t effc_runtime_free_invoke_blocks(effc_runtime_t *runtime, const effc_invoke_context_t *context) {
+  uint64_t freed = 0;
+  pthread_mutex_lock(&runtime->alloc_mutex);
+  for (size_t i = 0; i < runtime->table_capacity; ++i) {
+    alloc_entry_t *entry = &runtime->table[i];
+    if (entry->key <= SLOT_DELETED || entry->claimed || entry->invoke_id != context->id)
+      continue;
+    free((void *)entry->key);
+    freed += entry->size;
+    entry->key = SLOT_DELETED;
+  }
+  pthread_mutex_unlock(&runtime->alloc_mutex);
+  atomic_fetch_sub(&runtime->live_bytes, freed);
+  return freed;
 }
 
 /*===----------------------------------------------------------------------===*
@@ -451,6 +530,9 @@ void effc_runtime_release(effc_runtime_t *runtime) {
 size_t effc_runtime_num_threads(const effc_runtime_t *runtime) { return runtime->num_threads; }
 uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->live_bytes); }
 uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->peak_bytes); }
+void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime) {
+  atomic_store(&runtime->peak_bytes, atomic_load(&runtime->live_bytes));
+}
 const effc_abi_host_t *effc_runtime_host(const effc_runtime_t *runtime) { return &runtime->host; }
 uint64_t effc_runtime_memory_limit(const effc_runtime_t *runtime) { return runtime->memory_limit; }
 int effc_runtime_verify_weights(const effc_runtime_t *runtime) { return runtime->verify_weights; }

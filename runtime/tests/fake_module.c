@@ -16,14 +16,19 @@
  *   same_twice(x[?]) -> y1[?], y2[?]         returns one new buffer twice
  *   embed(ids: i64[?]) -> out[?,2]           out[i,:] = ids[i]
  *   sum(x[?]) -> s[]                         rank-0 output
+ *   unchecked(x[?,8]) -> out[?,8]            out = 2 * x like effc-generated code: it never checks an
+ *                                            allocation (out, a whole-call temporary, and a scratch row
+ *                                            allocated and freed inside each parallel_for iteration)
  * Build variants (-D): FAKE_ABI_VERSION=N (header version; N > EFFC_ABI_VERSION makes the query return NULL),
  * FAKE_NO_QUERY (exports no query symbol), FAKE_BAD_HEADER (an invalid dtype), FAKE_EXTERNAL_WEIGHTS
- * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i),
+ * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i, after
+ * the file's header with compile id FAKE_COMPILE_ID). CMake appends effc's trailer to every variant,
  * FAKE_GPU_TARGET (exports effc_module_target = "cuda:sm_80", as modules compiled for a GPU do).
  *
  *===----------------------------------------------------------------------===*/
 
 #include "effc/runtime/abi.h"
+#include "effc/runtime/checksum.h"
 
 #include <string.h>
 
@@ -32,6 +37,9 @@
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* The weights identity the external-weights variant expects in fake_weights.bin's header. */
+#define FAKE_COMPILE_ID UINT64_C(0x0123456789abcdef)
 
 typedef struct memref0_t {
   float *allocated, *aligned;
@@ -184,6 +192,33 @@ static void sum(void **args) {
   *out = (memref0_t){buffer, buffer, 0};
 }
 
+typedef struct unchecked_ctx_t {
+  const memref2_t *x;
+  float *tmp;
+} unchecked_ctx_t;
+
+static void unchecked_row(void *ctx, int64_t i) {
+  unchecked_ctx_t *c = ctx;
+  float *scratch = alloc_floats(8);
+  for (int64_t j = 0; j < 8; ++j)
+    scratch[j] = 2 * at2(c->x, i, j);
+  memcpy(c->tmp + i * 8, scratch, 8 * sizeof(float));
+  g_host->free(g_host->host_ctx, scratch);
+}
+
+static void unchecked(void **args) {
+  memref2_t *out = args[0];
+  const memref2_t *x = args[1];
+  int64_t n = x->sizes[0];
+  unchecked_ctx_t ctx = {x, alloc_floats(n * 8)};
+  ctx.tmp[0] = 0; /* what generated code does with a NULL it was not told about: crash */
+  g_host->parallel_for(g_host->host_ctx, unchecked_row, &ctx, n);
+  float *buffer = alloc_floats(n * 8);
+  memcpy(buffer, ctx.tmp, (size_t)n * 8 * sizeof(float));
+  g_host->free(g_host->host_ctx, ctx.tmp);
+  set2(out, buffer, n, 8);
+}
+
 #ifdef FAKE_EXTERNAL_WEIGHTS
 static void add_weights(void **args) {
   memref1_t *out = args[0];
@@ -237,6 +272,7 @@ static const effc_abi_function_t k_functions[] = {
     {"same_twice", same_twice, 1, 2, k_x1, k_twice_out},
     {"embed", embed, 1, 1, k_embed_in, k_embed_out},
     {"sum", sum, 1, 1, k_x1, k_sum_out},
+    {"unchecked", unchecked, 1, 1, k_scale_in, k_scale_out},
 #ifdef FAKE_EXTERNAL_WEIGHTS
     {"add_weights", add_weights, 1, 1, k_w_in, k_w_out},
 #endif
@@ -245,9 +281,9 @@ static const effc_abi_function_t k_functions[] = {
 static effc_abi_module_t g_header = {
     FAKE_ABI_VERSION, sizeof(k_functions) / sizeof(k_functions[0]), k_functions, "fake 1.0", &g_host,
 #ifdef FAKE_EXTERNAL_WEIGHTS
-    "fake_weights.bin", &g_weights, 16 * sizeof(float), 0,
+    "fake_weights.bin", &g_weights, 16 * sizeof(float), 0, FAKE_COMPILE_ID,
 #else
-    NULL, &g_weights, 0, 0,
+    NULL, &g_weights, 0, 0, 0,
 #endif
 };
 
@@ -257,14 +293,11 @@ EXPORT const effc_abi_module_t *effc_module_query(uint32_t max_version) {
   if (version > max_version)
     return NULL;
 #ifdef FAKE_EXTERNAL_WEIGHTS
-  /* The checksum of the file the tests write: FNV-1a 64 of float w[16] = {0, 0.25, 0.5, ...}. */
+  /* The checksum of the file the tests write: float w[16] = {0, 0.25, 0.5, ...}. */
   float w[16];
   for (int i = 0; i < 16; ++i)
     w[i] = 0.25f * (float)i;
-  uint64_t hash = UINT64_C(0xcbf29ce484222325);
-  for (size_t i = 0; i < sizeof(w); ++i)
-    hash = (hash ^ ((const unsigned char *)w)[i]) * UINT64_C(0x100000001b3);
-  g_header.weights_checksum = hash;
+  g_header.weights_checksum = effc_checksum(w, sizeof(w));
 #endif
   return &g_header;
 }

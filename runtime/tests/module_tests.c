@@ -14,6 +14,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_util.h"
 
+#include "effc/runtime/checksum.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -70,7 +72,7 @@ int test_module_load_and_introspect(void) {
   effc_module_t *module = load(rt, fake_module_path(""));
   CHECK(module);
   CHECK(!strcmp(effc_module_producer(module), "fake 1.0"));
-  CHECK(effc_module_num_functions(module) == 9);
+  CHECK(effc_module_num_functions(module) == 10);
   const effc_function_t *add = effc_module_function(module, 0);
   CHECK(add && !strcmp(effc_function_name(add), "add"));
   CHECK(effc_function_num_inputs(add) == 2 && effc_function_num_outputs(add) == 1);
@@ -80,7 +82,7 @@ int test_module_load_and_introspect(void) {
   effc_tensor_info_t out = effc_function_output(add, 0);
   CHECK(!strcmp(out.name, "out") && out.rank == 2);
   CHECK(effc_function_input(add, 2).name == NULL && effc_function_output(add, 1).dtype == EFFC_DTYPE_INVALID);
-  CHECK(effc_module_function(module, 9) == NULL);
+  CHECK(effc_module_function(module, 10) == NULL);
 
   const effc_function_t *fn = NULL;
   CHECK_OK(effc_module_lookup_function(module, "embed", &fn));
@@ -378,7 +380,7 @@ int test_load_missing_file(void) {
 int test_load_not_a_shared_object(void) {
   const char *path = test_path("text.so");
   CHECK(write_file(path, "this is not an ELF file\n", 24) == 0);
-  CHECK_PASS(expect_load_error(path, EFFC_STATUS_INVALID_ARGUMENT, "as a shared object: "));
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_INVALID_ARGUMENT, "as a shared object: not an ELF file"));
   return 0;
 }
 
@@ -389,12 +391,12 @@ int test_load_no_query_symbol(void) {
 
 int test_load_old_abi_version(void) {
   return expect_load_error(fake_module_path("abi0"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "was compiled for ABI v0, this runtime supports v3; recompile with a matching effc");
+                           "was compiled for ABI v0, this runtime supports v4; recompile with a matching effc");
 }
 
 int test_load_new_abi_version(void) {
   return expect_load_error(fake_module_path("abinext"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "compiled for a newer ABI than v3");
+                           "compiled for a newer ABI than v4");
 }
 
 int test_load_bad_header(void) {
@@ -428,19 +430,45 @@ int test_load_same_module_twice(void) {
  * External weights
  *===----------------------------------------------------------------------===*/
 
-/* Copies the weights variant to the test directory as model.so and writes fake_weights.bin beside it,
- * `size` bytes of w[i] = 0.25 i with byte `corrupt` flipped (when >= 0). Returns the module path. */
-static const char *setup_weights(size_t size, int corrupt) {
-  float w[17];
-  for (int i = 0; i < 17; ++i)
-    w[i] = 0.25f * (float)i;
+/* The header fake_weights.bin needs (abi.h): what the weights variant of the fake module expects. */
+static effc_abi_weights_header_t fake_weights_header(void) {
+  effc_abi_weights_header_t header;
+  memset(&header, 0, sizeof(header));
+  memcpy(header.magic, EFFC_WEIGHTS_MAGIC, sizeof(EFFC_WEIGHTS_MAGIC));
+  header.abi_version = EFFC_ABI_VERSION;
+  header.header_size = sizeof(header);
+  header.compile_id = UINT64_C(0x0123456789abcdef);
+  header.data_size = 16 * sizeof(float);
+  float weights[16];
+  for (int i = 0; i < 16; ++i)
+    weights[i] = 0.25f * (float)i;
+  header.checksum = effc_checksum(weights, sizeof(weights));
+  strcpy(header.producer, "fake 1.0");
+  return header;
+}
+
+/* Copies the weights variant to the test directory as model.so and writes fake_weights.bin beside it:
+ * `header` (NULL: fake_weights_header()), then w[i] = 0.25 i with byte `corrupt` flipped (when >= 0), `size`
+ * bytes of the whole file. Returns the module path. */
+static const char *setup_weights_with(size_t size, int corrupt, const effc_abi_weights_header_t *header) {
+  effc_abi_weights_header_t fallback = fake_weights_header();
+  unsigned char file[sizeof(effc_abi_weights_header_t) + 17 * sizeof(float)];
+  memcpy(file, header ? header : &fallback, sizeof(effc_abi_weights_header_t));
+  for (int i = 0; i < 17; ++i) {
+    float w = 0.25f * (float)i;
+    memcpy(file + sizeof(effc_abi_weights_header_t) + (size_t)i * sizeof(float), &w, sizeof(w));
+  }
   if (corrupt >= 0)
-    ((unsigned char *)w)[corrupt] ^= 0x40;
+    file[sizeof(effc_abi_weights_header_t) + (size_t)corrupt] ^= 0x40;
   const char *module = test_path("model.so");
   if (copy_file(fake_module_path("weights"), module) ||
-      (size != (size_t)-1 && write_file(test_path("fake_weights.bin"), w, size)))
+      (size != (size_t)-1 && write_file(test_path("fake_weights.bin"), file, size)))
     return NULL;
   return module;
+}
+
+static const char *setup_weights(size_t size, int corrupt) {
+  return setup_weights_with(size == (size_t)-1 ? size : sizeof(effc_abi_weights_header_t) + size, corrupt, NULL);
 }
 
 int test_weights_external_ok(void) {
@@ -468,9 +496,13 @@ int test_weights_external_ok(void) {
 int test_weights_truncated(void) {
   const char *path = setup_weights(60, -1);
   CHECK(path);
-  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "fake_weights.bin is truncated: 60 bytes, expected 64"));
+  CHECK_PASS(
+      expect_load_error(path, EFFC_STATUS_DATA_LOSS, "fake_weights.bin is truncated: 124 bytes, expected 128"));
   CHECK(setup_weights(68, -1));
-  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "fake_weights.bin has 68 bytes, expected 64"));
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "fake_weights.bin has 132 bytes, expected 128"));
+  /* Cut inside the header. */
+  CHECK(setup_weights_with(40, -1, NULL));
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "fake_weights.bin is not an effc weights file"));
   return 0;
 }
 
@@ -497,6 +529,96 @@ int test_weights_missing(void) {
   return expect_load_error(path, EFFC_STATUS_NOT_FOUND, "cannot open weights file");
 }
 
+int test_weights_from_another_compile(void) {
+  /* Another model's weights (another compile id), and one of the same size and checksum: the id decides. */
+  effc_abi_weights_header_t header = fake_weights_header();
+  header.compile_id ^= 1;
+  const char *path = setup_weights_with(sizeof(header) + 64, -1, &header);
+  CHECK(path);
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_FAILED_PRECONDITION,
+                               "fake_weights.bin belongs to another compile (weights id 0123456789abcdee, 64 bytes; "
+                               "the module expects id 0123456789abcdef, 64 bytes)"));
+  /* Written by another effc version, or for another ABI. */
+  header = fake_weights_header();
+  strcpy(header.producer, "fake 2.0");
+  CHECK(setup_weights_with(sizeof(header) + 64, -1, &header));
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_INCOMPATIBLE_VERSION,
+                               "fake_weights.bin was written by 'fake 2.0' for ABI v4, but the module by 'fake 1.0'"));
+  header = fake_weights_header();
+  header.abi_version = 2;
+  CHECK(setup_weights_with(sizeof(header) + 64, -1, &header));
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_INCOMPATIBLE_VERSION, "written by 'fake 1.0' for ABI v2"));
+  /* A raw weights file without a header (what effc wrote before ABI v3). */
+  float raw[16];
+  for (int i = 0; i < 16; ++i)
+    raw[i] = 0.25f * (float)i;
+  CHECK(write_file(test_path("fake_weights.bin"), raw, sizeof(raw)) == 0);
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "is not an effc weights file (no valid header)"));
+  return 0;
+}
+
+/* Reads a whole file into a malloc'ed buffer. */
+static unsigned char *read_all(const char *path, size_t *out_size) {
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return NULL;
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  unsigned char *data = malloc(size > 0 ? (size_t)size : 1);
+  if (data && fread(data, 1, (size_t)size, file) != (size_t)size) {
+    free(data);
+    data = NULL;
+  }
+  fclose(file);
+  *out_size = (size_t)size;
+  return data;
+}
+
+/* Writes `path` by rename, never in place: a loaded copy of the old file may still be mapped. */
+static int replace_file(const char *path, const void *data, size_t size) {
+  const char *temporary = test_path("replacement.tmp");
+  return write_file(temporary, data, size) || rename(temporary, path);
+}
+
+int test_module_file_tampered(void) {
+  size_t size = 0;
+  unsigned char *image = read_all(fake_module_path(""), &size);
+  CHECK(image && size > sizeof(effc_abi_module_trailer_t));
+  const char *path = test_path("tampered.so");
+  /* One flipped byte: in the producer string, so that the module still loads without verification. */
+  unsigned char *producer = NULL;
+  for (size_t i = 0; i + 8 < size && !producer; ++i)
+    if (!memcmp(image + i, "fake 1.0", 8))
+      producer = image + i;
+  CHECK(producer);
+  producer[3] ^= 0x03; /* "fake" -> "fakf" */
+  CHECK(replace_file(path, image, size) == 0);
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "tampered.so' is corrupt: checksum"));
+  effc_runtime_options_t options;
+  effc_runtime_options_initialize(&options);
+  options.verify_weights = 0;
+  effc_runtime_t *rt;
+  effc_module_t *module;
+  CHECK_OK(effc_runtime_create(&options, &rt));
+  CHECK_OK(effc_module_load(rt, path, &module));
+  CHECK(!strcmp(effc_module_producer(module), "fakf 1.0")); /* what verification would have caught */
+  effc_module_release(module);
+  effc_runtime_release(rt);
+  producer[3] ^= 0x03;
+  /* Truncated: the trailer is gone (or, cut short by less than the trailer, no longer at the end). */
+  CHECK(replace_file(path, image, size - 100) == 0);
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "is not an effc module, or it is truncated"));
+  CHECK(replace_file(path, image, size - 3) == 0);
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "is not an effc module, or it is truncated"));
+  /* A byte cut from the middle, trailer intact: the size no longer matches (without verification too). */
+  memmove(image + 1000, image + 1001, size - 1001);
+  CHECK(replace_file(path, image, size - 1) == 0);
+  CHECK_PASS(expect_load_error(path, EFFC_STATUS_DATA_LOSS, "bytes before its trailer, expected"));
+  free(image);
+  return 0;
+}
+
 /*===----------------------------------------------------------------------===*
  * Memory limit
  *===----------------------------------------------------------------------===*/
@@ -511,6 +633,8 @@ int test_memory_limit_tensors(void) {
   effc_tensor_release(big);
   CHECK_OK(effc_tensor_create(rt, EFFC_DTYPE_F32, 1, &n100, &more));
   CHECK(effc_runtime_live_bytes(rt) == 400 && effc_runtime_peak_bytes(rt) == 800);
+  effc_runtime_reset_peak_bytes(rt);
+  CHECK(effc_runtime_peak_bytes(rt) == 400);
   effc_tensor_release(more);
   effc_runtime_release(rt);
   return 0;
@@ -546,6 +670,72 @@ int test_memory_limit_weights(void) {
   effc_module_t *module;
   CHECK_ERROR(effc_module_load(rt, path, &module), EFFC_STATUS_RESOURCE_EXHAUSTED,
               "has 64 bytes of weights, more than the memory limit of 32 bytes");
+  effc_runtime_release(rt);
+  return 0;
+}
+
+/* Runs `unchecked` (which never checks an allocation) on `rows` rows under the runtime's limit. */
+static effc_status_t run_unchecked(const effc_function_t *fn, int64_t rows, effc_tensor_t *x, int *values_ok) {
+  effc_tensor_t *out = NULL;
+  const effc_tensor_t *inputs[] = {x};
+  effc_status_t status = effc_function_invoke(fn, inputs, 1, &out, 1);
+  *values_ok = status ? out == NULL : 1;
+  if (!status) {
+    const float *xd = effc_tensor_data(x), *od = effc_tensor_data(out);
+    for (int64_t i = 0; i < rows * 8; ++i)
+      *values_ok &= od[i] == 2 * xd[i];
+  }
+  effc_tensor_release(out);
+  return status;
+}
+
+int test_memory_limit_unwinds_compiled_code(void) {
+  /* x takes 2048 bytes; the call allocates a 2048-byte temporary, a 32-byte scratch row per parallel
+   * iteration (at most one per thread at a time) and a 2048-byte output. */
+  const int64_t rows = 64, xdims[] = {64, 8};
+  struct {
+    uint64_t limit;
+    const char *message;
+  } cases[] = {
+      {2048 + 1000, "an allocation of 2048 bytes failed"},          /* the temporary, on the calling thread */
+      {2048 + 2048 + 16, "an allocation of 32 bytes failed"},       /* a scratch row, inside parallel_for */
+      {2048 + 2048 + 4 * 32 + 1000, "an allocation of 2048 bytes failed"}, /* the output, after it */
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
+    effc_runtime_t *rt = make_runtime(4, cases[c].limit);
+    effc_module_t *module = load(rt, fake_module_path(""));
+    CHECK(module);
+    const effc_function_t *fn = lookup(module, "unchecked");
+    effc_tensor_t *x = make_f32(rt, 2, xdims, NULL);
+    CHECK(x);
+    float *xd = effc_tensor_data(x);
+    for (int64_t i = 0; i < rows * 8; ++i)
+      xd[i] = (float)i;
+    /* Repeatedly, so that the pool is shown to recover from aborted jobs. */
+    for (int round = 0; round < 20; ++round) {
+      int values_ok = 0;
+      CHECK_ERROR(run_unchecked(fn, rows, x, &values_ok), EFFC_STATUS_RESOURCE_EXHAUSTED, cases[c].message);
+      CHECK(values_ok);
+      CHECK(effc_runtime_live_bytes(rt) == 2048); /* everything the call held was freed */
+    }
+    /* The runtime still works: a call that fits succeeds, in parallel. */
+    CHECK_PASS(run_scale_rows(lookup(module, "scale_rows"), rt, 4));
+    CHECK(effc_runtime_live_bytes(rt) == 2048);
+    effc_tensor_release(x);
+    effc_module_release(module);
+    effc_runtime_release(rt);
+  }
+  /* Without a limit the same call succeeds. */
+  effc_runtime_t *rt = make_runtime(4, 0);
+  effc_module_t *module = load(rt, fake_module_path(""));
+  CHECK(module);
+  effc_tensor_t *x = make_f32(rt, 2, xdims, NULL);
+  CHECK(x);
+  int values_ok = 0;
+  CHECK_OK(run_unchecked(lookup(module, "unchecked"), rows, x, &values_ok));
+  CHECK(values_ok && effc_runtime_live_bytes(rt) == 2048);
+  effc_tensor_release(x);
+  effc_module_release(module);
   effc_runtime_release(rt);
   return 0;
 }

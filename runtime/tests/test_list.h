@@ -37,9 +37,12 @@
   X(weights_truncated) \
   X(weights_corrupt) \
   X(weights_missing) \
+  X(weights_from_another_compile) \
+  X(module_file_tampered) \
   X(memory_limit_tensors) \
   X(memory_limit_invoke) \
   X(memory_limit_weights) \
+  X(memory_limit_unwinds_compiled_code) \
   X(npy_round_trip) \
   X(npy_malformed) \
   X(npy_write_errors) \

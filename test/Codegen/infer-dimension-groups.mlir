@@ -11,6 +11,10 @@
 // The mask's length is the key length of the attention scores: it joins the keys' rows (group 1), and the
 // batch of both joins group 0 through the 3-D contraction.
 // CHECK-SAME: scores = [array<i32: 0, 1, -1>, array<i32: 0, 1>]
+// A micro-kernel call is opaque except for the extents it says it assumes equal (effc.equal_extents,
+// quadruples of operand, dimension, operand, dimension), followed through to_buffer and casts: the query's
+// and the mask's batch (group 0), the keys' and the mask's length (group 2); the query's length is its own.
+// CHECK-SAME: ukernel = [array<i32: 0, 1, -1>, array<i32: 0, 2, -1>, array<i32: 0, 2>]
 #id = affine_map<(i, j) -> (i, j)>
 func.func @add_rows(%a: tensor<?x4xf32>, %b: tensor<?x4xf32>, %c: tensor<?x?xf32>) -> tensor<?x4xf32> {
   %c0 = arith.constant 0 : index
@@ -43,4 +47,18 @@ func.func @scores(%k: tensor<?x?x8xf32>, %mask: tensor<?x?xf32>) -> tensor<?x?xf
     linalg.yield %s : f32
   } -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
+}
+
+func.func private @effc_uk_example(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>,
+    memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>)
+func.func @ukernel(%q: tensor<?x?x8xf32>, %k: tensor<?x?x8xf32>, %m: tensor<?x?xf32>) {
+  %qd = tensor.cast %q : tensor<?x?x8xf32> to tensor<?x?x?xf32>
+  %qb = bufferization.to_buffer %qd read_only : tensor<?x?x?xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+  %kd = tensor.cast %k : tensor<?x?x8xf32> to tensor<?x?x?xf32>
+  %kb = bufferization.to_buffer %kd read_only : tensor<?x?x?xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+  %mb = bufferization.to_buffer %m read_only : tensor<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+  func.call @effc_uk_example(%qb, %kb, %mb) {effc.equal_extents = array<i64: 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 1, 1>}
+      : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>,
+         memref<?x?xf32, strided<[?, ?], offset: ?>>) -> ()
+  return
 }

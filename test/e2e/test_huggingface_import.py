@@ -212,14 +212,19 @@ def test_decode_matches_torch(model):
 
 
 def test_bert_base_import_takes_seconds(tmp_path):
-    """Importing a 110M-parameter BERT-base folder reads only the safetensors header: it takes seconds."""
+    """Importing a 110M-parameter BERT-base folder (seeded random weights) reads only the safetensors header:
+    it takes seconds (the median of three imports)."""
     config, shapes = make_hf_folder.bert(layers=12, d=768, heads=12, ffn=3072, vocab=30522, positions=512)
-    tensors = {n: np.zeros(s, np.float32) for n, s in shapes.items()}
+    rng = np.random.default_rng(0)
+    tensors = {n: rng.standard_normal(s, dtype=np.float32) * 0.02 for n, s in shapes.items()}
     assert sum(a.size for a in tensors.values()) > 108e6
     make_hf_folder.write_folder(tmp_path / "bert-base", config, tensors)
-    start = time.perf_counter()
-    _run([EFFC_IMPORT, tmp_path / "bert-base", "-o", tmp_path / "bert-base.mlir"])
-    seconds = time.perf_counter() - start
-    print(f"effc-import of BERT-base (110M parameters): {seconds:.2f} s")
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        _run([EFFC_IMPORT, tmp_path / "bert-base", "-o", tmp_path / "bert-base.mlir"])
+        times.append(time.perf_counter() - start)
+    seconds = sorted(times)[1]
+    print(f"effc-import of BERT-base (110M parameters): {seconds:.2f} s (median of 3)")
     assert seconds < 10
     assert (tmp_path / "bert-base.mlir").stat().st_size < 1 << 20  # weights are not in the IR text

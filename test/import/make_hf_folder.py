@@ -122,6 +122,72 @@ def llama(layers=2, d=16, heads=4, kv_heads=2, ffn=24, vocab=50, experts=0, top_
     return config, shapes
 
 
+def bert_classifier(num_labels=3, **kwargs):
+    """BertForSequenceClassification: the encoder under "bert.", its pooler and the classifier."""
+    config, shapes = bert(**kwargs)
+    d = config["hidden_size"]
+    config = dict(config, architectures=["BertForSequenceClassification"],
+                  id2label={str(i): f"LABEL_{i}" for i in range(num_labels)},
+                  label2id={f"LABEL_{i}": i for i in range(num_labels)})
+    shapes = {"bert." + n: s for n, s in shapes.items()}
+    shapes.update({"bert.pooler.dense.weight": (d, d), "bert.pooler.dense.bias": (d,),
+                   "classifier.weight": (num_labels, d), "classifier.bias": (num_labels,)})
+    return config, shapes
+
+
+def t5(layers=2, decoder_layers=2, d=16, d_kv=4, heads=2, ffn=24, vocab=50, buckets=8, max_distance=20,
+       gated=False, tied=True, architecture="T5ForConditionalGeneration", experts=0, sparse_step=2,
+       expert_capacity=64):
+    """T5 (relu or gated-gelu FFN) or, with experts, SwitchTransformers (top-1 experts every sparse_step)."""
+    switch = experts > 0
+    config = {"architectures": [architecture], "model_type": "switch_transformers" if switch else "t5",
+              "vocab_size": vocab, "d_model": d, "d_kv": d_kv, "d_ff": ffn, "num_layers": layers,
+              "num_decoder_layers": decoder_layers, "num_heads": heads, "relative_attention_num_buckets": buckets,
+              "relative_attention_max_distance": max_distance, "layer_norm_epsilon": 1e-6,
+              "feed_forward_proj": "gated-gelu" if gated else "relu", "tie_word_embeddings": tied,
+              "is_encoder_decoder": True}
+    if switch:
+        config.update({"num_experts": experts, "expert_capacity": expert_capacity, "encoder_sparse_step": sparse_step,
+                       "decoder_sparse_step": sparse_step, "router_bias": False, "router_jitter_noise": 0.01,
+                       "dense_act_fn": "relu", "router_dtype": "float32"})
+    inner = heads * d_kv
+    shapes = {"shared.weight": (vocab, d), "encoder.final_layer_norm.weight": (d,),
+              "decoder.final_layer_norm.weight": (d,)}
+    if not tied:
+        shapes["lm_head.weight"] = (vocab, d)
+
+    def attention(p):
+        shapes.update({p + n + ".weight": (inner, d) for n in "qkv"})
+        shapes[p + "o.weight"] = (d, inner)
+
+    def ffn_block(p, i):
+        if switch and (i % sparse_step == 1 or sparse_step == 1):
+            shapes[p + "mlp.router.classifier.weight"] = (experts, d)
+            for e in range(experts):
+                shapes.update({f"{p}mlp.experts.expert_{e}.wi.weight": (ffn, d),
+                               f"{p}mlp.experts.expert_{e}.wo.weight": (d, ffn)})
+        elif switch:
+            shapes.update({p + "mlp.wi.weight": (ffn, d), p + "mlp.wo.weight": (d, ffn)})
+        elif gated:
+            shapes.update({p + "DenseReluDense.wi_0.weight": (ffn, d), p + "DenseReluDense.wi_1.weight": (ffn, d),
+                           p + "DenseReluDense.wo.weight": (d, ffn)})
+        else:
+            shapes.update({p + "DenseReluDense.wi.weight": (ffn, d), p + "DenseReluDense.wo.weight": (d, ffn)})
+        shapes[p + "layer_norm.weight"] = (d,)
+
+    for stack, count in (("encoder", layers), ("decoder", decoder_layers)):
+        shapes[f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"] = (buckets, heads)
+        for i in range(count):
+            p = f"{stack}.block.{i}.layer."
+            attention(p + "0.SelfAttention.")
+            shapes[p + "0.layer_norm.weight"] = (d,)
+            if stack == "decoder":
+                attention(p + "1.EncDecAttention.")
+                shapes[p + "1.layer_norm.weight"] = (d,)
+            ffn_block(p + ("2." if stack == "decoder" else "1."), i)
+    return config, shapes
+
+
 def random_tensors(shapes, seed=0):
     rng = np.random.default_rng(seed)
     return {n: (rng.standard_normal(s) * 0.1).astype(np.float32) for n, s in shapes.items()}
@@ -135,6 +201,12 @@ def main():
         write_folder(join(name), config, random_tensors(shapes))
     config, shapes = llama()
     write_folder(join("llama_sharded"), config, random_tensors(shapes), shards=3)
+    for name, (config, shapes) in {"t5": t5(), "t5_gated": t5(gated=True, tied=False, decoder_layers=1),
+                                   "t5_encoder": t5(architecture="T5EncoderModel"),
+                                   "switch": t5(layers=3, experts=4, sparse_step=2,
+                                                architecture="SwitchTransformersForConditionalGeneration"),
+                                   "bert_classifier": bert_classifier()}.items():
+        write_folder(join(name), config, random_tensors(shapes))
 
     # Broken folders, one problem each.
     os.makedirs(join("empty"), exist_ok=True)
@@ -163,6 +235,24 @@ def main():
         f.write('{"architectures": ["BertModel"], ')
     f16 = {n: a.astype(np.float16) for n, a in random_tensors(shapes).items()}
     write_folder(join("f16"), config, f16)
+    write_folder(join("header_too_long"), config, random_tensors(shapes))
+    with open(join("header_too_long/model.safetensors"), "r+b") as f:
+        f.write(struct.pack("<Q", 1 << 40))
+    write_folder(join("byte_mismatch"), config, random_tensors(shapes))
+    with open(join("byte_mismatch/model.safetensors"), "r+b") as f:  # a [50, 16] F32 tensor declared F16
+        text = f.read(struct.unpack("<Q", f.read(8))[0])
+        f.seek(8)
+        f.write(text.replace(b'"F32","shape":[50,16]', b'"F16","shape":[50,16]', 1))
+    tconfig, tshapes = t5()
+    missing = random_tensors(tshapes)
+    del missing["decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]
+    write_folder(join("t5_missing_bias"), tconfig, missing)
+    write_folder(join("t5_bad_proj"), dict(tconfig, feed_forward_proj="gated-mish"), random_tensors(tshapes))
+    write_folder(join("t5_bad_kv"), dict(tconfig, d_kv=6), random_tensors(tshapes))
+    sconfig, sshapes = t5(layers=3, experts=4, architecture="SwitchTransformersForConditionalGeneration")
+    write_folder(join("switch_router_bias"), dict(sconfig, router_bias=True), random_tensors(sshapes))
+    write_folder(join("switch_missing_expert"), sconfig,
+                 {n: a for n, a in random_tensors(sshapes).items() if "expert_3.wo" not in n})
     lconfig, lshapes = llama()
     write_folder(join("rope_scaling"), dict(lconfig, rope_scaling={"type": "linear", "factor": 2.0}),
                  random_tensors(lshapes))

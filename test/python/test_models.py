@@ -242,3 +242,21 @@ def test_report_is_the_drivers_table_as_data(example_model, tmp_path):
         assert getattr(report.total, field) == sum(getattr(p, field) for p in report.parts)
     # A layer's FLOPs per token: 2 x its weight matrices' elements (q, k, v, o: 64x64; FFN: 2 x 64x256).
     assert report.parts[0].flops_per_token == 2 * (4 * 64 * 64 + 2 * 64 * 256)
+
+
+def test_builder_attention_bias_matches_reference():
+    """eff.attention's additive bias through the builder, compiled, against the numpy reference."""
+    rng = np.random.default_rng(6)
+    m = ir.Module()
+    fn = m.function("main", inputs=[("q", (None, 5, 8), "f32"), ("k", (None, 7, 8), "f32"),
+                                    ("bias", (1, 2, 5, 7), "f32")])
+    q, k, bias = fn.args
+    fn.ret([fn.attention(q, k, k, num_heads=2, scale=1.0, bias=bias)], names=["out"])
+    assert "bias(%" in m.to_mlir()
+    inputs = {"q": rng.standard_normal((2, 5, 8)).astype(np.float32),
+              "k": rng.standard_normal((2, 7, 8)).astype(np.float32),
+              "bias": 3 * rng.standard_normal((1, 2, 5, 7)).astype(np.float32)}
+    expected = m.evaluate("main", inputs)
+    assert_outputs_close(effc.compile(m)(**inputs), expected, "attention with bias")
+    without = dict(inputs, bias=np.zeros_like(inputs["bias"]))
+    assert not np.allclose(m.evaluate("main", without)["out"], expected["out"], atol=1e-3)

@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
-_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid")
+_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh")
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
@@ -70,6 +70,8 @@ def _act64(kind, x):
         return x / (1.0 + np.exp(-x))
     if kind == "sigmoid":
         return 1.0 / (1.0 + np.exp(-x))
+    if kind == "tanh":
+        return np.tanh(x)
     raise ValueError(f"activation kind must be one of {_ACTIVATIONS}, got {kind!r}")
 
 
@@ -189,8 +191,8 @@ def rotary(x, positions, *, num_heads, theta, rotary_dim=None, interleaved=False
 
 
 def attention(q, k, v, *, num_heads, num_kv_heads=None, scale=None, causal=False, mask=None, head_mask=None,
-              past_key=None, past_value=None):
-    dtype, (q, k, v, head_mask, past_key, past_value) = _floats(q, k, v, head_mask, past_key, past_value)
+              past_key=None, past_value=None, bias=None):
+    dtype, (q, k, v, head_mask, past_key, past_value, bias) = _floats(q, k, v, head_mask, past_key, past_value, bias)
     _check(q.ndim == 3 and k.ndim == 3 and k.shape == v.shape and q.shape[0] == k.shape[0],
            f"eff_attention_c1: query/key/value must be rank 3 with equal batch and key == value shape, "
            f"got {q.shape}, {k.shape}, {v.shape}")
@@ -215,6 +217,9 @@ def attention(q, k, v, *, num_heads, num_kv_heads=None, scale=None, causal=False
         _shape(head_mask, (num_heads,), "eff_attention_c6: head_mask")
     _check(scale is None or scale > 0, "eff_attention_c8: scale must be > 0")
     _check(not causal or s <= l, f"eff_attention_c9: causal needs S <= L, got S={s}, L={l}")
+    if bias is not None:
+        _check(bias.ndim == 4 and bias.shape[0] in (1, b) and bias.shape[1:] == (num_heads, s, l),
+               f"eff_attention_c10: bias must be [{b} or 1, {num_heads}, {s}, {l}], got {bias.shape}")
     scale = 1.0 / math.sqrt(dh) if scale is None else float(scale)
 
     g = np.arange(num_heads) // (num_heads // hkv)  # key/value head of each query head
@@ -222,6 +227,8 @@ def attention(q, k, v, *, num_heads, num_kv_heads=None, scale=None, causal=False
     kh = k.reshape(b, l, hkv, dh).transpose(0, 2, 1, 3)[:, g]  # [B, H, L, Dh]
     vh = v.reshape(b, l, hkv, dh).transpose(0, 2, 1, 3)[:, g]
     scores = scale * np.einsum("bhid,bhjd->bhij", qh, kh)
+    if bias is not None:
+        scores = scores + bias
 
     allowed = np.ones((b, 1, s, l), dtype=bool)
     if causal:
@@ -239,6 +246,39 @@ def attention(q, k, v, *, num_heads, num_kv_heads=None, scale=None, causal=False
     if past_key is None:
         return out
     return out, k.astype(dtype), v.astype(dtype)
+
+
+def relative_position_bucket(relative, *, num_buckets, max_distance, bidirectional):
+    """T5's bucket of each key − query position in `relative` (Hugging Face's _relative_position_bucket, in
+    exact arithmetic: float64 plus a margin for results that are integers)."""
+    relative = np.asarray(relative, dtype=np.int64)
+    bucket = np.zeros_like(relative)
+    if bidirectional:
+        num_buckets //= 2
+        bucket += (relative > 0) * num_buckets
+        distance = np.abs(relative)
+    else:
+        distance = -np.minimum(relative, 0)
+    max_exact = num_buckets // 2
+    with np.errstate(divide="ignore"):
+        scaled = np.log(np.maximum(distance, 1) / max_exact) / math.log(max_distance / max_exact)
+    large = max_exact + np.floor(scaled * (num_buckets - max_exact) + 1e-9).astype(np.int64)
+    return bucket + np.where(distance < max_exact, distance, np.minimum(large, num_buckets - 1))
+
+
+def relative_position_bias(table, *, query_length, key_length, max_distance=128, bidirectional=False):
+    """[1, H, S, L]: table[bucket(j - (i + L - S)), h]."""
+    dtype, (table,) = _floats(table)
+    _check(table.ndim == 2, f"table must be [num_buckets, H], got {table.shape}")
+    nb = table.shape[0]
+    buckets = nb // 2 if bidirectional else nb
+    _check(buckets >= 2, f"eff_relative_position_bias_c1: too few buckets ({nb}, bidirectional={bidirectional})")
+    _check(max_distance > buckets // 2, f"eff_relative_position_bias_c2: max_distance={max_distance} <= {buckets // 2}")
+    s, l = query_length, key_length
+    relative = np.arange(l)[None, :] - (np.arange(s)[:, None] + (l - s))
+    buckets_ij = relative_position_bucket(relative, num_buckets=nb, max_distance=max_distance,
+                                          bidirectional=bidirectional)
+    return table[buckets_ij].transpose(2, 0, 1)[None].astype(dtype)
 
 
 def ffn(x, w_up, w_down, *, kind, b_up=None, w_gate=None, b_down=None):

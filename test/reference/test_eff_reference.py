@@ -353,6 +353,40 @@ def test_attention_causal_output_ignores_later_tokens():
     assert not np.allclose(out2[:, 4:], out[:, 4:])
 
 
+def test_attention_bias_is_added_to_scaled_scores_before_masking():
+    # One head, Dh = 1, scale 1: scores [0, 0] + bias [0, ln 3] -> P = [0.25, 0.75] -> 7.
+    q, k, v = a64([[[1]]]), a64([[[0], [0]]]), a64([[[4], [8]]])
+    bias = a64([0.0, LN3]).reshape(1, 1, 1, 2)
+    np.testing.assert_allclose(ref.attention(q, k, v, num_heads=1, bias=bias), [[[7]]], **F64)
+    # the padding mask still wins over a large bias; a bias with batch 1 broadcasts.
+    out = ref.attention(np.repeat(q, 2, 0), np.repeat(k, 2, 0), np.repeat(v, 2, 0), num_heads=1, bias=bias,
+                        mask=np.array([[1, 0], [1, 1]]))
+    np.testing.assert_allclose(out, [[[4]], [[7]]], **F64)
+    with pytest.raises(ValueError, match="eff_attention_c10"):
+        ref.attention(q, k, v, num_heads=1, bias=a64(np.zeros((1, 2, 1, 2))))
+
+
+def test_relative_position_buckets_match_t5_hand_values():
+    # Bidirectional, 32 buckets, max_distance 128: 16 per side, 8 exact, then log-spaced up to 128.
+    rel = np.array([-1, 0, 1, 7, 8, 12, 16, 32, 64, 127, 128, 1000, -8, -16, -1000])
+    got = ref.relative_position_bucket(rel, num_buckets=32, max_distance=128, bidirectional=True)
+    np.testing.assert_array_equal(got, [1, 0, 17, 23, 24, 25, 26, 28, 30, 31, 31, 31, 8, 10, 15])
+    # Causal: later keys share bucket 0; earlier ones count their distance.
+    got = ref.relative_position_bucket(np.array([3, 0, -1, -15, -16, -20, -1000]), num_buckets=32, max_distance=128,
+                                       bidirectional=False)
+    np.testing.assert_array_equal(got, [0, 0, 1, 15, 16, 17, 31])
+
+
+def test_relative_position_bias_reads_the_table_per_head_with_queries_at_the_end():
+    table = rand(32, 3)
+    full = ref.relative_position_bias(table, query_length=5, key_length=5, bidirectional=False)
+    assert full.shape == (1, 3, 5, 5)
+    np.testing.assert_array_equal(full[0, :, 4, 1], table[3])  # key 1, query 4: distance 3
+    # A query at the end of a cache sees the last row of the full bias.
+    last = ref.relative_position_bias(table, query_length=1, key_length=5, bidirectional=False)
+    np.testing.assert_array_equal(last, full[:, :, 4:])
+
+
 def test_attention_with_past_equals_attention_over_concatenation():
     b, p, s, h, hkv, dh = 2, 5, 3, 4, 2, 4
     q, k, v = rand(b, p + s, h * dh), rand(b, p + s, hkv * dh, seed=1), rand(b, p + s, hkv * dh, seed=2)
@@ -735,7 +769,7 @@ def test_torch_activations():
     x = np.linspace(-8, 8, 161)
     t = torch.from_numpy(x)
     expected = {"relu": F.relu(t), "gelu": F.gelu(t, approximate="none"), "gelu_tanh": F.gelu(t, approximate="tanh"),
-                "silu": F.silu(t), "sigmoid": torch.sigmoid(t)}
+                "silu": F.silu(t), "sigmoid": torch.sigmoid(t), "tanh": torch.tanh(t)}
     for kind, y in expected.items():
         np.testing.assert_allclose(ref.activation(kind, x), y.numpy(), err_msg=kind, **F64)
         np.testing.assert_allclose(ref.activation(kind, x.astype(np.float32)), y.float().numpy(), err_msg=kind, **F32)

@@ -8,6 +8,7 @@ bf16 accumulate in f32 in a different order than the float64 model (rtol 1e-4 of
 """
 
 import ctypes
+import os
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,10 @@ def kernels(request, tmp_path_factory):
         pytest.skip("CPU without AVX-512 VNNI")
     out = tmp_path_factory.mktemp("qg") / f"qg_{request.param}.so"
     include = REPO / "ukernels"
-    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], "-shared", "-fPIC", "-I", str(include),
+    # scripts/sanitize.sh sets EFFC_UKERNEL_SANITIZE (e.g. -fsanitize=address,undefined) to check the kernels
+    # themselves under the sanitizers; numpy's buffers then come from the sanitizer's malloc.
+    sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
+    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], *sanitize, "-shared", "-fPIC", "-I", str(include),
                     str(REPO / "ukernels" / "quantized_gemm.c"), str(HERE / "shim" / "host.c"), "-o", str(out),
                     "-lpthread", "-lm"], check=True)
     return ctypes.CDLL(str(out))

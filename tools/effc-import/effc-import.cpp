@@ -4,15 +4,18 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// effc-import prints the eff IR of a Hugging Face model folder (config.json + *.safetensors), the module that
-// `effc DIR -o model.so` compiles. The weights stay in the folder: the IR names them with eff.parameter and
-// its eff.weights attribute names the files, relative to the folder.
+// effc-import prints the eff IR of a Hugging Face model folder (config.json + *.safetensors) or of an ONNX
+// model (.onnx), the module that `effc DIR -o model.so` / `effc model.onnx -o model.so` compiles. The weights
+// stay in the folder or the .onnx file: the IR names them with eff.parameter and its eff.weights attribute names
+// the files, relative to the folder (or to the model's directory).
 //
 //   effc-import bert-base/ -o bert.mlir
+//   effc-import bert.onnx --report-raising -o bert.mlir
 //
 //===----------------------------------------------------------------------===//
 
 #include "effc/Import/HuggingFace.h"
+#include "effc/Import/Onnx.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -27,16 +30,26 @@ namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::opt<std::string> input(cl::Positional, cl::desc("<model folder>"), cl::Required);
+  cl::opt<std::string> input(cl::Positional, cl::desc("<model folder or .onnx file>"), cl::Required);
   cl::opt<std::string> output("o", cl::desc("Output file (default: stdout)"), cl::value_desc("file"),
                               cl::init("-"));
-  cl::ParseCommandLineOptions(argc, argv, "effc-import: Hugging Face model folder -> eff IR\n");
+  cl::opt<bool> reportRaising("report-raising",
+                              cl::desc("For an .onnx model: print to stderr which subgraphs were raised to eff ops "
+                                       "and, where a pattern did not match, why"));
+  cl::ParseCommandLineOptions(argc, argv, "effc-import: Hugging Face model folder or ONNX model -> eff IR\n");
 
   mlir::MLIRContext context;
   context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  auto module = effc::importHuggingFace(&context, input);
+  mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> module = mlir::failure();
+  if (effc::isOnnxFile(input)) {
+    effc::OnnxImportOptions options;
+    options.raisingReport = reportRaising ? &llvm::errs() : nullptr;
+    module = effc::importOnnx(&context, input, options);
+  } else {
+    module = effc::importHuggingFace(&context, input);
+  }
   if (mlir::failed(module))
     return 1;
 

@@ -66,6 +66,7 @@ np.save("ids.npy", np.array([4, -1, 9], dtype=np.int64))
 np.save("v.npy", np.arange(5, dtype=np.float32))
 np.save("x8.npy", rng.standard_normal((40, 8), dtype=np.float32))
 np.save("s8.npy", rng.standard_normal((40,), dtype=np.float32))
+np.save("big8.npy", rng.standard_normal((64, 8), dtype=np.float32))
 with open("junk.npy", "w") as f:
     f.write("this is not numpy\n")
 
@@ -108,7 +109,7 @@ expect_ok("bench", [MODULE, "--function", "add", "--input", "a=a.npy", "--input"
 # Errors: exit code 1 and a message, never a crash.
 add = [MODULE, "--function", "add"]
 expect_error("no function chosen", [MODULE, "--input", "a=a.npy"],
-             "the module has 9 functions and none is 'main'; choose one with --function (add, scale_rows")
+             "the module has 10 functions and none is 'main'; choose one with --function (add, scale_rows")
 expect_error("unknown function", [MODULE, "--function", "nope"], "module has no function 'nope' (it has: add")
 expect_error("missing input", add + ["--input", "a=a.npy"], "missing input 'b' of function 'add'")
 expect_error("unknown input", add + ["--input", "a=a.npy", "--input", "b=b.npy", "--input", "c=a.npy"],
@@ -129,6 +130,11 @@ expect_error("mismatched rows", add + ["--input", "a=a.npy", "--input", "b=x8.np
              "input 'b' dimension 1: expected 4, got 8")
 expect_error("memory limit", add + ["--memory-limit", "64", "--input", "a=a.npy", "--input", "b=b.npy"],
              "memory limit is 64 bytes")
+# Compiled code that never checks its allocations: a refused one is a clean error, not a crash.
+expect_error("memory limit in compiled code",
+             [MODULE, "--function", "unchecked", "--memory-limit=3K", "--threads", "4", "--input", "x=big8.npy"],
+             "running 'unchecked': function 'unchecked' ran out of memory: an allocation of 2048 bytes failed "
+             "(memory limit 3072 bytes")
 expect_error("missing model", ["nothere.so", "--list"], "cannot open module 'nothere.so': No such file or directory")
 expect_error("not a shared object", ["junk.npy", "--list"], "cannot load 'junk.npy' as a shared object")
 expect_error("not an effc module", [NO_QUERY, "--list"], "is not an effc module")

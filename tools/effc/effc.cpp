@@ -103,6 +103,10 @@ cl::opt<bool> report("report",
                               "model as compiled (after compression); with --calibration, also the error of the "
                               "compressed model's output against the uncompressed one on those inputs"),
                      cl::cat(category));
+cl::opt<bool> reportRaising("report-raising",
+                            cl::desc("For an .onnx input: print which subgraphs were raised to eff ops and, where a "
+                                     "pattern did not match, why"),
+                            cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
 
@@ -193,6 +197,7 @@ int main(int argc, char **argv) {
   options.calibration = calibrationPath;
   options.verbose = verbose;
   options.timing = timing;
+  options.reportRaising = reportRaising;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

@@ -47,7 +47,8 @@ def Eff_ActivationKindAttr : I32EnumAttr<"ActivationKind", "elementwise activati
     I32EnumAttrCase<"gelu", 1>,       // exact (erf) form
     I32EnumAttrCase<"gelu_tanh", 2>,  // tanh approximation
     I32EnumAttrCase<"silu", 3>,
-    I32EnumAttrCase<"sigmoid", 4>]> {
+    I32EnumAttrCase<"sigmoid", 4>,
+    I32EnumAttrCase<"tanh", 5>]> {
   let cppNamespace = "::mlir::eff";
 }
 

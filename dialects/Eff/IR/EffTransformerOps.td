@@ -201,7 +201,7 @@ def Eff_SoftmaxOp : Eff_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 }
 
 def Eff_ActivationOp : Eff_Op<"activation", [Pure, SameOperandsAndResultType]> {
-  let summary = "Elementwise activation (relu, gelu, gelu_tanh, silu, sigmoid)";
+  let summary = "Elementwise activation (relu, gelu, gelu_tanh, silu, sigmoid, tanh)";
   let description = [{
     `gelu` is the exact erf form (BERT), `gelu_tanh` the tanh approximation (GPT-2), `silu` is `x·sigmoid(x)`.
 
@@ -281,7 +281,8 @@ def Eff_AttentionOp : Eff_Op<"attention", [Pure, AttrSizedOperandSegments, Eff_I
   let description = [{
     Attention over heads in the hidden layout: `query` `[B, S, H·Dh]`, `key` and `value` `[B, L, Hkv·Dh]`.
     Query head `h` reads key/value head `h / (H / Hkv)`. Scores are scaled by `scale` (default `1/√Dh`),
-    masked causally (query `i` sees keys `j ≤ i + L − S`) when `causal` is set and where the padding `mask`
+    plus the optional additive `bias` (`[B or 1, H, S, L]`: T5's relative position bias, ALiBi), masked
+    causally (query `i` sees keys `j ≤ i + L − S`) when `causal` is set and where the padding `mask`
     (`[B, L]`) is zero, normalised with softmax, multiplied by the optional `head_mask` (`[H]`) and applied
     to the values.
 
@@ -295,24 +296,68 @@ def Eff_AttentionOp : Eff_Op<"attention", [Pure, AttrSizedOperandSegments, Eff_I
     %o, %pk, %pv = eff.attention %q, %k, %v past(%kc, %vc) {num_heads = 32 : i64, num_kv_heads = 8 : i64, causal}
         : (tensor<1x1x4096xf32>, tensor<1x1x1024xf32>, tensor<1x1x1024xf32>, tensor<1x?x1024xf32>, tensor<1x?x1024xf32>)
           -> (tensor<1x1x4096xf32>, tensor<1x?x1024xf32>, tensor<1x?x1024xf32>)
+    %t5 = eff.attention %q, %k, %v mask(%m) bias(%pb) {num_heads = 8 : i64, scale = 1.0 : f32}
+        : (tensor<?x?x512xf32>, tensor<?x?x512xf32>, tensor<?x?x512xf32>, tensor<?x?xi64>, tensor<1x8x?x?xf32>)
+          -> tensor<?x?x512xf32>
     ```
     See docs/spec/eff.md#effattention.
   }];
   let arguments = (ins Eff_Float3DTensor:$query, Eff_Float3DTensor:$key, Eff_Float3DTensor:$value,
-                   Optional<Eff_MaskTensor>:$mask, Optional<Eff_Float1DTensor>:$head_mask,
+                   Optional<Eff_MaskTensor>:$mask, Optional<4DTensorOf<[F32, F16, BF16]>>:$bias,
+                   Optional<Eff_Float1DTensor>:$head_mask,
                    Optional<Eff_Float3DTensor>:$past_key, Optional<Eff_Float3DTensor>:$past_value,
                    I64Attr:$num_heads, OptionalAttr<I64Attr>:$num_kv_heads, OptionalAttr<F32Attr>:$scale,
                    UnitAttr:$causal);
   let results = (outs Eff_Float3DTensor:$output, Variadic<Eff_Float3DTensor>:$present);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` `(` $mask^ `)`)? (`head_mask` `(` $head_mask^ `)`)?
+    $query `,` $key `,` $value (`mask` `(` $mask^ `)`)? (`bias` `(` $bias^ `)`)? (`head_mask` `(` $head_mask^ `)`)?
     (`past` `(` $past_key^ `,` $past_value `)`)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    // Without a bias: the operands in their order before `bias` was added (types inferred).
+    OpBuilder<(ins "Value":$query, "Value":$key, "Value":$value, "Value":$mask, "Value":$head_mask,
+                   "Value":$past_key, "Value":$past_value, "IntegerAttr":$num_heads, "IntegerAttr":$num_kv_heads,
+                   "FloatAttr":$scale, "UnitAttr":$causal), [{
+      build($_builder, $_state, query, key, value, mask, /*bias=*/Value(), head_mask, past_key, past_value,
+            num_heads, num_kv_heads, scale, causal);
+    }]>
+  ];
   let extraClassDeclaration = [{
     /// Number of key/value heads (num_kv_heads, defaulting to num_heads).
     int64_t getNumKeyValueHeads();
     /// Head size, or kDynamic when the query's hidden size is dynamic.
     int64_t getHeadDim();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// eff.relative_position_bias
+//===----------------------------------------------------------------------===//
+
+def Eff_RelativePositionBiasOp : Eff_Op<"relative_position_bias", [Pure, Eff_InferTypes]> {
+  let summary = "T5's bucketed relative position bias, `[1, H, S, L]`, for eff.attention's `bias`";
+  let description = [{
+    `result[0, h, i, j] = table[bucket(j − (i + L − S)), h]` for `S = query_length` queries (the last `S`
+    of `L` positions, as for a KV cache) and `L = key_length` keys, with `table` `[num_buckets, H]`. The bucket
+    of a relative position is exact for small distances and logarithmic up to `max_distance`; `bidirectional`
+    (encoders) gives later keys their own half of the buckets, otherwise (decoders) later keys share bucket 0.
+
+    ```mlir
+    %pb = eff.relative_position_bias %table[%s, %l] {max_distance = 128 : i64, bidirectional}
+        : tensor<32x8xf32> -> tensor<1x8x?x?xf32>
+    ```
+    See docs/spec/eff.md#effrelative_position_bias.
+  }];
+  let arguments = (ins Eff_Float2DTensor:$table, Index:$query_length, Index:$key_length,
+                   DefaultValuedAttr<I64Attr, "128">:$max_distance, UnitAttr:$bidirectional);
+  let results = (outs 4DTensorOf<[F32, F16, BF16]>:$result);
+  let assemblyFormat = [{
+    $table `[` $query_length `,` $key_length `]` attr-dict `:` type($table) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The bucket of the relative position `relative` (key position − query position) for a table of
+    /// `numBuckets` rows (docs/spec/eff.md#effrelative_position_bias); the verifier guarantees valid sizes.
+    static int64_t bucketOf(int64_t relative, int64_t numBuckets, int64_t maxDistance, bool bidirectional);
   }];
 }
 

@@ -68,6 +68,37 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
                            "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];
 }
 
+def EffcCpuParallelizeElementwisePass : Pass<"effc-cpu-parallelize-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Share elementwise and row-reduction linalg ops out to the runtime's threads";
+  let description = [{
+    On linalg on tensors, after `effc-cpu-tile-and-vectorize`. Every `linalg.generic` at the top level of
+    the function that has at least two loops and starts with a parallel loop (elementwise ops such as bias,
+    activation and residual adds; the row reductions of layer norm, RMS norm and softmax; gathers) is tiled
+    into an `scf.forall` over its leading parallel loops, which `effc-outline-parallel-loops` later hands to
+    the thread pool. The last loop of an all-parallel op (the channels) and every loop from the first
+    reduction on stay whole in each task; the innermost tiled loop takes `rows-per-task` rows, the others
+    one. Ops with fewer than `min-elements` iterations (static shapes) are left alone.
+
+    ```mlir
+    %r = linalg.generic {iterator_types = ["parallel", "parallel", "parallel"]}
+        ins(%x, %y : tensor<?x?x768xf32>, tensor<?x?x768xf32>) outs(%e : tensor<?x?x768xf32>) {...}
+    // becomes
+    %r = scf.forall (%b, %s) = (0, 0) to (%B, %S) step (1, 8) shared_outs(%o = %e) -> (tensor<?x?x768xf32>) {
+      %t = linalg.generic ... ins(slices of %x, %y) outs(slice of %o) -> tensor<1x?x768xf32>
+      scf.forall.in_parallel { tensor.parallel_insert_slice %t into %o[%b, %s, 0] ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"rowsPerTask", "rows-per-task", "int64_t", /*default=*/"8",
+           "Iterations of the innermost tiled loop per task">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"16384",
+           "Statically shaped ops with fewer iterations in all stay sequential">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def EffcFuseElementwisePass : Pass<"effc-fuse-elementwise"> {
   let summary = "Fuse chains of elementwise linalg ops, but never into contractions or reductions";
   let description = [{

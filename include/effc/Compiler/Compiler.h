@@ -105,6 +105,9 @@ struct CompileOptions {
   /// Print "effc: <stage>" progress lines and per-pass timing to the diagnostic stream.
   bool verbose = false;
   bool timing = false;
+  /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
+  /// stream.
+  bool reportRaising = false;
 
   /// Appends a compression flag (see compressionFlags()); `value` is ignored by value-less flags. Fails with a
   /// message naming the flag if it is unknown or needs a value it was not given.
@@ -122,7 +125,8 @@ public:
 
   const CompileOptions &options() const;
 
-  /// Parses a .mlir or .mlirbc file; sets options().baseDir to its directory if none was given.
+  /// Parses a .mlir or .mlirbc file, or imports an .onnx model or a Hugging Face folder; sets options().baseDir
+  /// to its directory if none was given.
   mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> parseFile(llvm::StringRef path);
   /// Parses IR text; `bufferName` names it in diagnostics.
   mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> parseSource(llvm::StringRef source,

@@ -22,7 +22,24 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     #### Output IR
     No eff ops remain; any op that cannot be lowered is reported with its location. Compressed linear
     layers become calls of micro-kernels (`func.call @effc_uk_*` on buffers, see ukernels/ukernel.h).
+
+    With `fused-attention` (the default), f32 `eff.attention` without `head_mask` becomes one call of the
+    fused attention micro-kernel instead of linalg contractions and a softmax over a materialised score
+    tensor:
+    ```mlir
+    %o = eff.attention %q, %k, %v mask(%m) {num_heads = 12 : i64}
+        : (tensor<?x?x768xf32>, tensor<?x?x768xf32>, tensor<?x?x768xf32>, tensor<?x?xf32>) -> tensor<?x?x768xf32>
+    // becomes
+    %buf = memref.alloc(%b, %s) {alignment = 64 : i64} : memref<?x?x768xf32>
+    func.call @effc_uk_attention_f32(%qb, %kb, %vb, %kb, %vb, %mb, %c12, %c12, %scale, %false, %true,
+                                     %false, %bufcast) : (...) -> ()
+    %o = bufferization.to_tensor %buf restrict writable : memref<?x?x768xf32> to tensor<?x?x768xf32>
+    ```
   }];
+  let options = [
+    Option<"fusedAttention", "fused-attention", "bool", /*default=*/"true",
+           "Lower f32 eff.attention without head_mask to the fused micro-kernel effc_uk_attention_f32">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

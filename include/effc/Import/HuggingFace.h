@@ -35,7 +35,9 @@ llvm::ArrayRef<llvm::StringRef> supportedHuggingFaceArchitectures();
 bool isHuggingFaceFolder(llvm::StringRef path);
 
 /// Imports the model folder `dir`. Encoders get `@main(input_ids, attention_mask[, token_type_ids]) ->
-/// last_hidden_state`; decoders `@prefill(input_ids) -> (logits, present_key_<i>, present_value_<i>...)` and
+/// last_hidden_state` (a sequence classifier: `-> logits`); encoder-decoders (T5, Switch Transformers)
+/// `@main(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask) -> logits` (the bare model:
+/// `-> last_hidden_state`); decoders `@prefill(input_ids) -> (logits, present_key_<i>, present_value_<i>...)` and
 /// `@decode(input_ids [batch, 1], past_key_<i>, past_value_<i>...) -> (logits, present...)` with a KV cache.
 /// Errors are reported to `context`'s diagnostic handler (at config.json's location) and return failure.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importHuggingFace(mlir::MLIRContext *context,

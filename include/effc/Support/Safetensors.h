@@ -13,6 +13,8 @@
 #ifndef EFFC_SUPPORT_SAFETENSORS_H
 #define EFFC_SUPPORT_SAFETENSORS_H
 
+#include "effc/Support/WeightsFile.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
@@ -26,24 +28,20 @@
 
 namespace effc {
 
-/// One tensor of a safetensors file; `data` points into the mapped file.
-struct SafetensorsTensor {
-  std::string dtype; ///< "F32", "F16", "BF16", "I64", "I32", "I8", "U8", "BOOL", ...
-  std::vector<int64_t> shape;
-  llvm::ArrayRef<char> data;
-};
-
 /// A memory-mapped safetensors file.
-class SafetensorsFile {
+class SafetensorsFile : public WeightsFile {
 public:
   /// Maps and validates `path`.
   static llvm::Expected<std::unique_ptr<SafetensorsFile>> open(llvm::StringRef path);
+  /// Validates the safetensors bytes of `buffer`, which the result keeps; `path` names it in messages.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>> parse(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                                                llvm::StringRef path);
 
   /// The tensor named `name`, or null.
-  const SafetensorsTensor *lookup(llvm::StringRef name) const;
+  const SafetensorsTensor *lookup(llvm::StringRef name) const override;
   /// Tensor names in file order.
-  llvm::ArrayRef<std::string> names() const { return order; }
-  llvm::StringRef path() const { return filePath; }
+  llvm::ArrayRef<std::string> names() const override { return order; }
+  llvm::StringRef path() const override { return filePath; }
 
   /// Bytes per element of a safetensors dtype, or 0 if unknown.
   static unsigned elementSize(llvm::StringRef dtype);

@@ -77,8 +77,12 @@ mlir::FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(mlir::Mo
 mlir::LogicalResult emitMachineCode(llvm::Module &module, const TargetOptions &options, bool assembly,
                                     llvm::raw_pwrite_stream &os, std::string &error);
 
-/// Links an object file into a shared object with ld.lld.
+/// Links an object file into a shared object with ld.lld, then seals it (sealSharedObject).
 mlir::LogicalResult linkSharedObject(llvm::StringRef objectPath, llvm::StringRef outputPath, std::string &error);
+
+/// Appends the module trailer of runtime/include/effc/runtime/abi.h (size, XXH64 checksum and ABI
+/// version of everything before it) to the shared object at `path`; linkSharedObject does this itself.
+mlir::LogicalResult sealSharedObject(llvm::StringRef path, std::string &error);
 
 } // namespace effc
 

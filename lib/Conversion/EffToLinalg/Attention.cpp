@@ -10,7 +10,12 @@
 // grouped-query and multi-query attention are plain projected-permutation indexing maps; then
 //   scores = Q·Kᵀ (contraction over Dh), scale and masks, softmax over the keys, head mask, P·V,
 // and the result is collapsed back to [B, S, H·Dh]. Scores, probabilities and accumulators are f32 for
-// f16/bf16 inputs.
+// f16/bf16 inputs. T5's relative position bias (eff.relative_position_bias) is one generic that reads its
+// table at a bucket found by comparing the distance with thresholds computed at compile time.
+//
+// f32 attention without head_mask (the common case) instead becomes one call of the fused micro-kernel
+// effc_uk_attention_f32 (ukernels/attention.c: online softmax over key tiles, nothing of size S×L stored);
+// the linalg lowering stays for the other cases and when the pass option `fused-attention` is off.
 //
 //===----------------------------------------------------------------------===//
 
@@ -321,10 +326,115 @@ Value isMaskedOut(OpBuilder &b, Location loc, Value element, Value zero) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, element, zero);
 }
 
+/// The f32 score scale of `op`: its `scale` attribute, or 1/√Dh.
+Value attentionScale(OpBuilder &b, Location loc, AttentionOp op, OpFoldResult headDim) {
+  Type f32 = b.getF32Type();
+  if (auto attr = op.getScaleAttr())
+    return scalarConstant(b, loc, f32, attr.getValueAsDouble());
+  if (auto staticHeadDim = getConstantIntValue(headDim))
+    return scalarConstant(b, loc, f32, 1.0 / std::sqrt(static_cast<double>(*staticHeadDim)));
+  // 1 / sqrt(Dh) (not math.rsqrt, which math-to-libm turns into a call to a nonexistent rsqrtf).
+  Value root = math::SqrtOp::create(b, loc, castScalar(b, loc, asIndexValue(b, loc, headDim), f32));
+  return arith::DivFOp::create(b, loc, scalarConstant(b, loc, f32, 1.0), root);
+}
+
+/// Whether the fused kernel effc_uk_attention_f32 implements `op`: every floating-point operand is f32 and
+/// the op has no operand beyond query, key, value, mask and the KV cache (head_mask, or operands added to
+/// eff.attention later, take the linalg lowering).
+bool fusedKernelApplies(AttentionOp op) {
+  if (op.getHeadMask() || op.getBias())
+    return false;
+  unsigned supported = 3 + (op.getMask() ? 1 : 0) + (op.getPastKey() ? 2 : 0);
+  if (op->getNumOperands() != supported)
+    return false;
+  for (Value operand : {op.getQuery(), op.getKey(), op.getValue(), op.getPastKey(), op.getPastValue()})
+    if (operand && !cast<RankedTensorType>(operand.getType()).getElementType().isF32())
+      return false;
+  return true;
+}
+
+/// eff.attention as one call of effc_uk_attention_f32 (ukernels/attention.c), which never materialises the
+/// [S, L] scores: operands in the hidden layout as they are, the KV cache read in place (the `present`
+/// results are still the concatenations), a padding mask of another element type first turned into f32
+/// 0/1. Absent operands are passed as placeholders the kernel does not read (flags say which).
+LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  OpBuilder &b = rewriter;
+  Type f32 = b.getF32Type();
+  Value query = adaptor.getQuery(), key = adaptor.getKey(), value = adaptor.getValue();
+  Value pastKey = adaptor.getPastKey(), pastValue = adaptor.getPastValue(), mask = adaptor.getMask();
+
+  Value maskOperand;
+  if (!mask) {
+    auto placeholderType = RankedTensorType::get({1, 1}, f32);
+    maskOperand = arith::ConstantOp::create(b, loc, placeholderType,
+                                            DenseElementsAttr::get(placeholderType, b.getF32FloatAttr(1.0f)));
+  } else if (cast<RankedTensorType>(mask.getType()).getElementType().isF32()) {
+    maskOperand = mask;
+  } else {
+    Type maskElement = cast<RankedTensorType>(mask.getType()).getElementType();
+    Value maskZero = scalarConstant(b, loc, maskElement, 0.0);
+    maskOperand = buildElementwise(b, loc, mask, {mask}, {Broadcast::Full}, f32,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     Value hidden = isMaskedOut(nb, nl, args[0], maskZero);
+                                     return Value(arith::SelectOp::create(nb, nl, hidden,
+                                                                          scalarConstant(nb, nl, f32, 0.0),
+                                                                          scalarConstant(nb, nl, f32, 1.0)));
+                                   });
+  }
+
+  auto flag = [&](bool set) { return Value(arith::ConstantIntOp::create(b, loc, set ? 1 : 0, 64)); };
+  Value numHeads = arith::ConstantIntOp::create(b, loc, op.getNumHeads(), 64);
+  Value numKvHeads = arith::ConstantIntOp::create(b, loc, op.getNumKeyValueHeads(), 64);
+  Value scale = attentionScale(b, loc, op, headDimOf(b, loc, query, op.getNumHeads()));
+
+  auto queryType = cast<RankedTensorType>(query.getType());
+  UkernelResult result{RankedTensorType::get(queryType.getShape(), f32), {}};
+  for (int64_t dim = 0; dim < 3; ++dim)
+    if (queryType.isDynamicDim(dim))
+      result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, query, dim));
+  // What the kernel assumes of the extents (operands: 0 query, 1 key, 2 value, 3 past key, 4 past value,
+  // 5 mask), for effc-infer-dimension-groups: one batch; keys and values of one length and width; a mask
+  // over the batch and, without a cache, over the keys.
+  SmallVector<UkernelEqualExtents> equalExtents = {{1, 0, 0, 0}, {2, 0, 0, 0}, {2, 1, 1, 1}, {2, 2, 1, 2}};
+  if (pastKey)
+    equalExtents.append({{3, 0, 0, 0}, {4, 0, 0, 0}, {4, 1, 3, 1}, {3, 2, 1, 2}, {4, 2, 2, 2}});
+  if (mask) {
+    equalExtents.push_back({5, 0, 0, 0});
+    if (!pastKey)
+      equalExtents.push_back({5, 1, 1, 1});
+  }
+  FailureOr<SmallVector<Value>> called = buildUkernelCall(
+      b, loc, "effc_uk_attention_f32",
+      {query, key, value, pastKey ? pastKey : key, pastValue ? pastValue : value, maskOperand, numHeads,
+       numKvHeads, scale, flag(op.getCausal()), flag(mask != nullptr), flag(pastKey != nullptr)},
+      {result}, equalExtents);
+  if (failed(called))
+    return failure();
+
+  SmallVector<Value> results = {tensor::CastOp::create(b, loc, op.getOutput().getType(), called->front())};
+  if (pastKey) {
+    results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[0].getType(),
+                                             concatSequence(b, loc, pastKey, key)));
+    results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[1].getType(),
+                                             concatSequence(b, loc, pastValue, value)));
+  }
+  rewriter.replaceOp(op, results);
+  return success();
+}
+
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  AttentionLowering(MLIRContext *ctx, bool fusedAttention)
+      : OpConversionPattern(ctx), fusedAttention(fusedAttention) {}
   LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
+    if (fusedAttention && fusedKernelApplies(op))
+      return lowerToFusedKernel(op, adaptor, rewriter);
+    return lowerToLinalg(op, adaptor, rewriter);
+  }
+
+  /// Scores, softmax and P·V as linalg contractions and generics (see the file comment).
+  static LogicalResult lowerToLinalg(AttentionOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     OpBuilder &b = rewriter;
@@ -400,17 +510,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                                                   ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4}});
     Value scores = headsMatmul(qRows, buildTranspose(b, loc, k4, {0, 2, 3, 1}), keyLen); // Kᵀ: [B, Hkv, Dh, L]
 
-    // Scale, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
-    Value scale;
-    if (auto attr = op.getScaleAttr()) {
-      scale = scalarConstant(b, loc, f32, attr.getValueAsDouble());
-    } else if (auto staticHeadDim = getConstantIntValue(headDim)) {
-      scale = scalarConstant(b, loc, f32, 1.0 / std::sqrt(static_cast<double>(*staticHeadDim)));
-    } else {
-      // 1 / sqrt(Dh) (not math.rsqrt, which math-to-libm turns into a call to a nonexistent rsqrtf).
-      Value root = math::SqrtOp::create(b, loc, castScalar(b, loc, asIndexValue(b, loc, headDim), f32));
-      scale = arith::DivFOp::create(b, loc, scalarConstant(b, loc, f32, 1.0), root);
-    }
+    // Scale, add the bias, then −inf where causal (j > i + L − S) or padded (mask[b, j] == 0).
+    Value scale = attentionScale(b, loc, op, headDim);
     Value causalOffset;
     if (op.getCausal())
       causalOffset = arith::SubIOp::create(b, loc, asIndexValue(b, loc, keyLen), asIndexValue(b, loc, queryLen));
@@ -425,11 +526,23 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         inputs.push_back(mask);
         maps.push_back(map(5, {d[0], d[4]}));
       }
+      // bias[b or 0, g·G + r, i, j]: a static batch of 1 broadcasts.
+      Value bias = adaptor.getBias();
+      if (bias) {
+        AffineExpr biasBatch = cast<RankedTensorType>(bias.getType()).getDimSize(0) == 1
+                                   ? getAffineConstantExpr(0, ctx)
+                                   : d[0];
+        inputs.push_back(bias);
+        maps.push_back(map(5, {biasBatch, d[1] * group + d[2], d[3], d[4]}));
+      }
       Value init = createEmpty(b, loc, scoreSizes, f32);
       SmallVector<IteratorType> iterators(5, IteratorType::parallel);
       scores = buildGeneric(b, loc, inputs, maps, init, AffineMap::getMultiDimIdentityMap(5, ctx), iterators,
                             [&](OpBuilder &nb, Location nl, ValueRange args) {
                               Value scaled = arith::MulFOp::create(nb, nl, args[0], scale);
+                              if (bias)
+                                scaled = arith::AddFOp::create(nb, nl, scaled,
+                                                               castScalar(nb, nl, args[mask ? 2 : 1], f32));
                               Value masked;
                               if (causalOffset) {
                                 Value i = linalg::IndexOp::create(nb, nl, 3);
@@ -515,10 +628,97 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     rewriter.replaceOp(op, results);
     return success();
   }
+
+  bool fusedAttention;
+};
+
+//===----------------------------------------------------------------------===//
+// eff.relative_position_bias
+//===----------------------------------------------------------------------===//
+
+/// result[0, h, i, j] = table[bucket(j − i − (L − S)), h]. The logarithmic buckets are found without a log
+/// at run time: the distances at which each bucket starts are computed here with the op's own bucketOf, and
+/// the body counts the thresholds a distance reaches.
+struct RelativePositionBiasLowering : OpConversionPattern<RelativePositionBiasOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RelativePositionBiasOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table = adaptor.getTable();
+    auto tableType = cast<RankedTensorType>(table.getType());
+    int64_t numBuckets = tableType.getDimSize(0), maxDistance = op.getMaxDistance();
+    bool bidirectional = op.getBidirectional();
+    int64_t buckets = bidirectional ? numBuckets / 2 : numBuckets, maxExact = buckets / 2;
+    // thresholds[k]: the smallest distance whose bucket (within its half) is at least maxExact + k + 1. The
+    // bucket grows monotonically with the distance, so a binary search finds it.
+    auto bucketOfDistance = [&](int64_t distance) { // an earlier key: the same bucket in both modes
+      return RelativePositionBiasOp::bucketOf(-distance, numBuckets, maxDistance, bidirectional);
+    };
+    SmallVector<int64_t> thresholds;
+    for (int64_t k = maxExact + 1; k < buckets; ++k) {
+      int64_t low = maxExact, high = int64_t(1) << 40;
+      while (low < high) {
+        int64_t mid = low + (high - low) / 2;
+        if (bucketOfDistance(mid) >= k)
+          high = mid;
+        else
+          low = mid + 1;
+      }
+      thresholds.push_back(low);
+    }
+
+    OpFoldResult queryLen = adaptor.getQueryLength(), keyLen = adaptor.getKeyLength();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    SmallVector<OpFoldResult> sizes = {rewriter.getIndexAttr(1), rewriter.getIndexAttr(tableType.getDimSize(1)),
+                                       queryLen, keyLen};
+    Value init = createEmpty(rewriter, loc, sizes, resultType.getElementType());
+    Value offset = arith::SubIOp::create(rewriter, loc, adaptor.getKeyLength(), adaptor.getQueryLength());
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<IteratorType> iterators(4, IteratorType::parallel);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+            ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(4, ctx)}, iterators,
+            [&](OpBuilder &b, Location nl, ValueRange) {
+              SmallVector<Value> idx = loopIndices(b, nl, 4);
+              Type i64 = b.getI64Type();
+              auto constant = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, nl, i64, v)); };
+              auto cast = [&](Value v) { return Value(arith::IndexCastOp::create(b, nl, i64, v)); };
+              // relative = j − (i + L − S)
+              Value queryPosition = arith::AddIOp::create(b, nl, cast(idx[2]), cast(offset));
+              Value relative = arith::SubIOp::create(b, nl, cast(idx[3]), queryPosition);
+              Value zero = constant(0);
+              Value bucket = zero, distance;
+              Value negated = arith::SubIOp::create(b, nl, zero, relative);
+              if (bidirectional) {
+                Value later = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::sgt, relative, zero);
+                bucket = arith::SelectOp::create(b, nl, later, constant(buckets), zero);
+                distance = arith::MaxSIOp::create(b, nl, relative, negated);
+              } else {
+                distance = arith::MaxSIOp::create(b, nl, negated, zero);
+              }
+              // Exact below maxExact, else maxExact plus the number of thresholds reached.
+              Value large = constant(maxExact);
+              for (int64_t threshold : thresholds) {
+                Value reached = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::sge, distance, constant(threshold));
+                large = arith::AddIOp::create(b, nl, large, arith::ExtUIOp::create(b, nl, i64, reached));
+              }
+              Value small = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::slt, distance, constant(maxExact));
+              bucket = arith::AddIOp::create(b, nl, bucket, arith::SelectOp::create(b, nl, small, distance, large));
+              Value row = arith::IndexCastOp::create(b, nl, b.getIndexType(), bucket);
+              Value element = tensor::ExtractOp::create(b, nl, table, ValueRange{row, idx[1]});
+              linalg::YieldOp::create(b, nl, element);
+            })
+            .getResult(0);
+    replaceWithCast(rewriter, op, result);
+    return success();
+  }
 };
 
 } // namespace
 
-void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, AttentionLowering>(patterns.getContext());
+void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns, bool fusedAttention) {
+  patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, RelativePositionBiasLowering>(
+      patterns.getContext());
+  patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention);
 }

@@ -31,10 +31,10 @@ namespace effc {
 
 using namespace mlir;
 
-void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns) {
+void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention) {
   populateLinearAlgebraLoweringPatterns(patterns);
   populateElementwiseLoweringPatterns(patterns);
-  populateAttentionLoweringPatterns(patterns);
+  populateAttentionLoweringPatterns(patterns, fusedAttention);
   populateAdapterLoweringPatterns(patterns);
   populateMoELoweringPatterns(patterns);
   populateQuantizedLoweringPatterns(patterns);
@@ -65,6 +65,7 @@ void inlineLayers(ModuleOp module) {
 }
 
 struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEffToLinalgPass> {
+  using ConvertEffToLinalgPassBase::ConvertEffToLinalgPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     inlineLayers(module);
@@ -76,7 +77,7 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
                            linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
-    effc::populateEffToLinalgPatterns(patterns);
+    effc::populateEffToLinalgPatterns(patterns, fusedAttention);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

@@ -227,6 +227,9 @@ Value buildActivation(OpBuilder &b, Location loc, eff::ActivationKind kind, Valu
   case eff::ActivationKind::sigmoid:
     result = sigmoid(v);
     break;
+  case eff::ActivationKind::tanh:
+    result = math::TanhOp::create(b, loc, v);
+    break;
   }
   return castScalar(b, loc, result, elementType);
 }
@@ -355,7 +358,8 @@ static MemRefType dynamicBuffer(RankedTensorType type) {
 }
 
 FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
-                                               ArrayRef<UkernelResult> results) {
+                                               ArrayRef<UkernelResult> results,
+                                               ArrayRef<UkernelEqualExtents> equalExtents) {
   SmallVector<Value> arguments;
   for (Value operand : operands) {
     auto tensorType = dyn_cast<RankedTensorType>(operand.getType());
@@ -388,7 +392,13 @@ FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, Strin
     return emitError(loc) << "internal error: micro-kernel '" << name << "' called with type " << calleeType
                           << " but declared as " << callee.getFunctionType();
   }
-  func::CallOp::create(b, loc, callee, arguments);
+  auto call = func::CallOp::create(b, loc, callee, arguments);
+  if (!equalExtents.empty()) {
+    SmallVector<int64_t> quadruples;
+    for (const UkernelEqualExtents &tie : equalExtents)
+      quadruples.append({tie.lhs, tie.lhsDim, tie.rhs, tie.rhsDim});
+    call->setAttr(kUkernelEqualExtentsAttr, b.getDenseI64ArrayAttr(quadruples));
+  }
 
   SmallVector<Value> tensors;
   for (auto [result, buffer] : llvm::zip_equal(results, buffers))

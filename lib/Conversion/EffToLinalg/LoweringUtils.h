@@ -108,15 +108,29 @@ struct UkernelResult {
   llvm::SmallVector<mlir::Value> dynamicSizes;
 };
 
+/// Two operand dimensions of a micro-kernel call that must have the same extent: operand `lhs`'s dimension
+/// `lhsDim` and operand `rhs`'s dimension `rhsDim` (indices into the call's `operands`).
+struct UkernelEqualExtents {
+  unsigned lhs;
+  int64_t lhsDim;
+  unsigned rhs;
+  int64_t rhsDim;
+};
+
+/// The attribute of a micro-kernel call listing its UkernelEqualExtents as flattened quadruples; the call is
+/// opaque otherwise, and effc-infer-dimension-groups reads it to tie the entry point's input dimensions.
+inline constexpr llvm::StringLiteral kUkernelEqualExtentsAttr = "effc.equal_extents";
+
 /// Calls the micro-kernel `name` (see ukernels/ukernel.h), declaring it in the enclosing module on first use.
 /// The kernel's arguments are `operands` (ranked tensors are passed as read-only buffers, scalars as they
 /// are), then one fresh 64-byte-aligned buffer per entry of `results`, which the kernel must fill entirely.
 /// Buffers use MLIR's expanded memref calling convention with fully dynamic shapes and strides, so one
 /// declaration serves every shape. Returns the filled results as tensors of the requested types; fails (with
-/// a diagnostic) if `name` is already declared with another type.
-mlir::FailureOr<llvm::SmallVector<mlir::Value>> buildUkernelCall(mlir::OpBuilder &b, mlir::Location loc,
-                                                                llvm::StringRef name, mlir::ValueRange operands,
-                                                                llvm::ArrayRef<UkernelResult> results);
+/// a diagnostic) if `name` is already declared with another type. `equalExtents` records which operand
+/// extents the kernel assumes equal (kUkernelEqualExtentsAttr).
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+buildUkernelCall(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef name, mlir::ValueRange operands,
+                 llvm::ArrayRef<UkernelResult> results, llvm::ArrayRef<UkernelEqualExtents> equalExtents = {});
 
 } // namespace effc::lowering
 

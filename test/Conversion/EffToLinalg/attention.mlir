@@ -1,7 +1,8 @@
-// RUN: effc-opt %s -split-input-file --convert-eff-to-linalg | FileCheck %s
+// RUN: effc-opt %s -split-input-file --convert-eff-to-linalg="fused-attention=false" | FileCheck %s
 
 // Lowering of eff.embedding, eff.position_ids, eff.rotary and eff.attention (lib/Conversion/EffToLinalg/
-// Attention.cpp). Affine maps are printed before the function of their split, so their CHECK-DAGs stand
+// Attention.cpp), with eff.attention on the linalg path (fused-attention=false; the fused micro-kernel call
+// is checked in attention-fused.mlir). Affine maps are printed before the function of their split, so their CHECK-DAGs stand
 // before the CHECK-LABEL of the function that uses them and capture global ($) variables.
 
 // CHECK-DAG: #[[$EMB_IDS:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
@@ -344,4 +345,47 @@ func.func @attention_past_f16(%q: tensor<1x1x64xf16>, %k: tensor<1x1x32xf16>, %v
 func.func @attention_dynamic_hidden(%q: tensor<?x?x?xf32>, %k: tensor<?x?x?xf32>, %v: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> {
   %o = eff.attention %q, %k, %v {num_heads = 4 : i64, num_kv_heads = 2 : i64} : (tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x?x?xf32>) -> tensor<?x?x?xf32>
   return %o : tensor<?x?x?xf32>
+}
+
+// -----
+
+// The bias is added to the scaled scores, before masking; a static batch of 1 broadcasts and query head
+// g·G + r reads bias head g·G + r (here G = 2).
+// CHECK-DAG: #[[$BIAS_MAP:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (0, d1 * 2 + d2, d3, d4)>
+// CHECK-LABEL: func.func @attention_bias(
+// CHECK-SAME:      %[[Q:.+]]: tensor<?x?x64xf32>, %[[K:.+]]: tensor<?x?x32xf32>, %[[BIAS:.+]]: tensor<1x4x?x?xf32>)
+// CHECK:         linalg.generic {indexing_maps = [#{{.+}}, #[[$BIAS_MAP]], #{{.+}}]
+// CHECK-SAME:        ins(%{{.+}}, %[[BIAS]] : tensor<?x2x2x?x?xf32>, tensor<1x4x?x?xf32>)
+// CHECK:         ^bb0(%[[S:.+]]: f32, %[[B:.+]]: f32, %{{.+}}: f32):
+// CHECK:           %[[SCALED:.+]] = arith.mulf %[[S]], %{{.+}} : f32
+// CHECK:           %[[BIASED:.+]] = arith.addf %[[SCALED]], %[[B]] : f32
+// CHECK:           arith.select %{{.+}}, %{{.+}}, %[[BIASED]] : f32
+func.func @attention_bias(%q: tensor<?x?x64xf32>, %k: tensor<?x?x32xf32>, %b: tensor<1x4x?x?xf32>) -> tensor<?x?x64xf32> {
+  %o = eff.attention %q, %k, %k bias(%b) {num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 1.0 : f32, causal} : (tensor<?x?x64xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<1x4x?x?xf32>) -> tensor<?x?x64xf32>
+  return %o : tensor<?x?x64xf32>
+}
+
+// -----
+
+// Bidirectional, 32 buckets, max_distance 128: later keys take the upper 16 buckets; distances below 8 are
+// exact, and the logarithmic buckets 9..15 start at the distances 12, 16, 23, 32, 46, 64 and 91.
+// CHECK-LABEL: func.func @relative_position_bias(
+// CHECK-SAME:      %[[TABLE:.+]]: tensor<32x4xf32>, %[[S:.+]]: index, %[[L:.+]]: index)
+// CHECK:         %[[INIT:.+]] = tensor.empty(%[[S]], %[[L]]) : tensor<1x4x?x?xf32>
+// CHECK:         %[[OFFSET:.+]] = arith.subi %[[L]], %[[S]] : index
+// CHECK:         linalg.generic {{.*}} outs(%[[INIT]] : tensor<1x4x?x?xf32>)
+// CHECK:           %[[H:.+]] = linalg.index 1 : index
+// CHECK:           %[[REL:.+]] = arith.subi
+// CHECK:           %[[LATER:.+]] = arith.cmpi sgt, %[[REL]], %{{.+}} : i64
+// CHECK:           %[[HALF:.+]] = arith.select %[[LATER]], %{{.+}}, %{{.+}} : i64
+// CHECK:           %[[DIST:.+]] = arith.maxsi
+// CHECK-COUNT-7:   arith.cmpi sge, %[[DIST]]
+// CHECK:           %[[SMALL:.+]] = arith.cmpi slt, %[[DIST]], %{{.+}} : i64
+// CHECK:           %[[IN_HALF:.+]] = arith.select %[[SMALL]], %[[DIST]], %{{.+}} : i64
+// CHECK:           %[[BUCKET:.+]] = arith.addi %[[HALF]], %[[IN_HALF]] : i64
+// CHECK:           %[[ROW:.+]] = arith.index_cast %[[BUCKET]] : i64 to index
+// CHECK:           tensor.extract %[[TABLE]][%[[ROW]], %[[H]]] : tensor<32x4xf32>
+func.func @relative_position_bias(%t: tensor<32x4xf32>, %s: index, %l: index) -> tensor<1x4x?x?xf32> {
+  %b = eff.relative_position_bias %t[%s, %l] {bidirectional} : tensor<32x4xf32> -> tensor<1x4x?x?xf32>
+  return %b : tensor<1x4x?x?xf32>
 }

@@ -20,8 +20,9 @@ namespace effc {
 void populateLinearAlgebraLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.activation, eff.glu, eff.add, eff.softmax, eff.layer_norm, eff.rms_norm, eff.ia3.
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
-/// eff.embedding, eff.position_ids, eff.rotary, eff.attention.
-void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.embedding, eff.position_ids, eff.rotary, eff.attention. With `fusedAttention`, f32 attention without
+/// head_mask becomes a call of the fused micro-kernel effc_uk_attention_f32.
+void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true);
 /// eff.lora, eff.prefix, eff.prompt, eff.bottleneck_adapter.
 void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.router, eff.experts, eff.residual_moe.
@@ -31,7 +32,7 @@ void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.sparse_linear (Sparse.cpp).
 void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
-void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true);
 } // namespace effc
 
 #endif // EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H

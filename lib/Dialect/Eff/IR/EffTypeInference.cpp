@@ -14,9 +14,11 @@
 #include "effc/Dialect/Eff/IR/EffOps.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
 #include <string>
 
 using namespace mlir;
@@ -343,6 +345,7 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   if (failed(rules.sameElementType({{"query", adaptor.getQuery()},
                                     {"key", adaptor.getKey()},
                                     {"value", adaptor.getValue()},
+                                    {"bias", adaptor.getBias()},
                                     {"head_mask", adaptor.getHeadMask()},
                                     {"past_key", adaptor.getPastKey()},
                                     {"past_value", adaptor.getPastValue()}})))
@@ -419,12 +422,69 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
   if (adaptor.getCausal() && !ShapedType::isDynamic(queryLen) && !ShapedType::isDynamic(totalLen) &&
       queryLen > totalLen)
     return rules.fail("causal attention needs at least as many keys (", totalLen, ") as queries (", queryLen, ")");
+  // eff_attention_c10
+  if (Value biasValue = adaptor.getBias()) {
+    auto bias = cast<RankedTensorType>(biasValue.getType()); // rank 4 by ODS
+    int64_t biasBatch = bias.getDimSize(0);
+    if (!(biasBatch == 1 || dimsCompatible(biasBatch, batch)) || !dimsCompatible(bias.getDimSize(1), *numHeads) ||
+        !dimsCompatible(bias.getDimSize(2), queryLen) || !dimsCompatible(bias.getDimSize(3), totalLen))
+      return rules.fail("bias ", formatShape(bias), " must be [batch or 1, num_heads, query length, key length] = [",
+                        formatDim(batch), " or 1, ", *numHeads, ", ", formatDim(queryLen), ", ", formatDim(totalLen),
+                        "]");
+  }
 
   results.push_back(withElementType({batch, queryLen, query.getDimSize(2)}, query.getElementType()));
   if (pastKey) {
     Type present = withElementType({batch, totalLen, kvHidden}, key.getElementType());
     results.append({present, present});
   }
+  return success();
+}
+
+int64_t RelativePositionBiasOp::bucketOf(int64_t relative, int64_t numBuckets, int64_t maxDistance,
+                                         bool bidirectional) {
+  int64_t bucket = 0, distance;
+  if (bidirectional) {
+    numBuckets /= 2;
+    bucket = relative > 0 ? numBuckets : 0;
+    distance = relative < 0 ? -relative : relative;
+  } else {
+    distance = relative < 0 ? -relative : 0;
+  }
+  int64_t maxExact = numBuckets / 2;
+  if (distance < maxExact)
+    return bucket + distance;
+  // maxExact + floor(log(distance / maxExact) / log(maxDistance / maxExact) · (numBuckets − maxExact)), in
+  // double with a margin so that results that are integers in exact arithmetic stay on them.
+  double scaled = std::log(static_cast<double>(distance) / maxExact) /
+                  std::log(static_cast<double>(maxDistance) / maxExact) * static_cast<double>(numBuckets - maxExact);
+  int64_t large = maxExact + static_cast<int64_t>(std::floor(scaled + 1e-9));
+  return bucket + std::min(large, numBuckets - 1);
+}
+
+LogicalResult RelativePositionBiasOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                       SmallVectorImpl<Type> &results) {
+  ShapeRules rules(loc, getOperationName());
+  // eff_relative_position_bias_c1
+  auto table = cast<RankedTensorType>(adaptor.getTable().getType()); // rank 2 by ODS
+  int64_t numBuckets = table.getDimSize(0);
+  int64_t buckets = adaptor.getBidirectional() ? numBuckets / 2 : numBuckets;
+  if (ShapedType::isDynamic(numBuckets) || buckets < 2)
+    return rules.fail("table ", formatShape(table), " must have a static number of buckets >= ",
+                      adaptor.getBidirectional() ? "4 (bidirectional)" : "2");
+  // eff_relative_position_bias_c2
+  int64_t maxExact = buckets / 2;
+  if (adaptor.getMaxDistance() <= maxExact)
+    return rules.fail("max_distance = ", adaptor.getMaxDistance(), " must exceed the ", maxExact,
+                      " exact buckets");
+  // eff_relative_position_bias_c3
+  auto length = [](Value value) {
+    APInt constant;
+    return value && matchPattern(value, m_ConstantInt(&constant)) ? constant.getSExtValue() : kDynamic;
+  };
+  results.push_back(withElementType({1, table.getDimSize(1), length(adaptor.getQueryLength()),
+                                     length(adaptor.getKeyLength())},
+                                    table.getElementType()));
   return success();
 }
 

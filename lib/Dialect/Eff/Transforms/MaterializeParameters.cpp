@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 //
 // Implements eff-materialize-parameters: reads named weights from a safetensors file (or the shards of a
-// sharded checkpoint) into dense_resource constants, checking each one's dtype and shape against the type the
+// sharded checkpoint, or the initializers of an .onnx model and its external data) into dense_resource constants, checking each one's dtype and shape against the type the
 // IR declares, and applying the parameter's view (transpose, row_offset, stack) if it has one.
 //
 //===----------------------------------------------------------------------===//
@@ -64,7 +64,7 @@ std::string formatShape(llvm::ArrayRef<int64_t> shape) {
 
 /// The weights files of a module: one, or the shards of a sharded checkpoint.
 struct WeightsFiles {
-  std::vector<std::unique_ptr<effc::SafetensorsFile>> files;
+  std::vector<std::unique_ptr<effc::WeightsFile>> files;
 
   /// The tensor `name` and its file, or an error at `op` if it is in none or in several of the files.
   FailureOr<std::pair<const effc::SafetensorsTensor *, StringRef>> lookup(Operation *op, StringRef name) const {
@@ -186,7 +186,7 @@ struct EffMaterializeParametersPass
       return signalPassFailure();
     WeightsFiles weights;
     for (const std::string &path : *paths) {
-      auto file = effc::SafetensorsFile::open(path);
+      auto file = effc::WeightsFile::open(path);
       if (!file) {
         module.emitError() << llvm::toString(file.takeError());
         return signalPassFailure();

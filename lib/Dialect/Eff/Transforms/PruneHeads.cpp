@@ -7,7 +7,8 @@
 // Implements eff-prune-heads: removes the weakest attention heads of every eff.attention by slicing the
 // constant weights of the projections that feed it (eff.linear, through eff.lora, eff.ia3, eff.rotary and
 // eff.prefix) and of the output projection, and retypes what carries the heads: the attention's results, its
-// KV cache, and the layer and function signatures through which the cache flows.
+// KV cache, and the layer and function signatures through which the cache flows. A head bias (a constant, or
+// T5's eff.relative_position_bias shared by the layers) keeps the kept heads' slices.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +48,13 @@ struct Plan {
   AttentionOp attention;
   Projection query, key, value;
   SmallVector<OpOperand *> outputWeights; // weights [N, H·Dh] of the output projection (and LoRA A)
+  // The additive bias [B|1, H, S, L]: a constant (biasWeight), or an eff.relative_position_bias of a constant
+  // table (positionBias) reaching the attention through biasUse (the attention's operand, or the operand of
+  // the enclosing layer whose block argument biasArgument the attention reads).
+  OpOperand *biasWeight = nullptr;
+  RelativePositionBiasOp positionBias;
+  OpOperand *biasUse = nullptr;
+  BlockArgument biasArgument;
   llvm::SetVector<Value> retyped;         // values whose last dimension becomes the kept KV width
   int64_t heads, kvHeads, headDim;
 };
@@ -127,6 +135,60 @@ std::string tracePast(Value value, Plan &plan) {
   return "";
 }
 
+/// How the attention's bias loses the pruned heads; returns why it cannot, or "".
+std::string traceBias(AttentionOp attention, Plan &plan) {
+  OpOperand &operand = attention.getBiasMutable()[0];
+  if (readWeight(operand.get())) {
+    plan.biasWeight = &operand;
+    return "";
+  }
+  Value value = operand.get();
+  plan.biasUse = &operand;
+  if (auto argument = dyn_cast<BlockArgument>(value)) {
+    auto layer = dyn_cast<LayerOp>(argument.getOwner()->getParentOp());
+    if (!layer)
+      return "the attention bias is a block argument of something other than an eff.layer";
+    for (Operation *user : argument.getUsers())
+      if (user != attention.getOperation())
+        return ("the attention bias is also used by '" + user->getName().getStringRef() + "' in the layer").str();
+    plan.biasUse = &layer.getInputsMutable()[argument.getArgNumber()];
+    plan.biasArgument = argument;
+    value = plan.biasUse->get();
+  }
+  plan.positionBias = value.getDefiningOp<RelativePositionBiasOp>();
+  if (!plan.positionBias || !readWeight(plan.positionBias.getTable()))
+    return "the attention bias is neither a constant nor an eff.relative_position_bias of a constant table";
+  return "";
+}
+
+/// Gives the attention a bias with only the heads `keptHeads`: a sliced constant, or a copy of its
+/// eff.relative_position_bias reading the kept columns of the table (the original stays for other users).
+void sliceBias(Plan &plan, ArrayRef<int64_t> keptHeads) {
+  if (plan.biasWeight) {
+    replaceWeight(*plan.biasWeight, gatherWeight(*readWeight(plan.biasWeight->get()), 1, keptHeads), ".pruned");
+    return;
+  }
+  if (!plan.positionBias)
+    return;
+  RelativePositionBiasOp original = plan.positionBias;
+  OpBuilder builder(original);
+  builder.setInsertionPointAfter(original);
+  auto copy = cast<RelativePositionBiasOp>(builder.clone(*original));
+  replaceWeight(copy.getTableMutable(), gatherWeight(*readWeight(copy.getTable()), 1, keptHeads), ".pruned");
+  SmallVector<int64_t> shape(copy.getType().getShape());
+  shape[1] = keptHeads.size();
+  copy.getResult().setType(copy.getType().clone(shape));
+  plan.biasUse->set(copy.getResult());
+  if (plan.biasArgument)
+    plan.biasArgument.setType(copy.getType());
+  if (original->use_empty()) {
+    Operation *table = original.getTable().getDefiningOp();
+    original->erase();
+    if (table && table->use_empty())
+      table->erase();
+  }
+}
+
 std::string buildPlan(AttentionOp attention, Plan &plan) {
   plan.attention = attention;
   plan.heads = attention.getNumHeads();
@@ -136,6 +198,9 @@ std::string buildPlan(AttentionOp attention, Plan &plan) {
     return "the query's hidden size is dynamic";
   if (attention.getHeadMask() && !readWeight(attention.getHeadMask()))
     return "the head mask is not a constant";
+  if (attention.getBias())
+    if (std::string why = traceBias(attention, plan); !why.empty())
+      return why;
   if (std::string why = traceProjection(attention.getQuery(), "the query", plan.query); !why.empty())
     return why;
   for (Value q : plan.query.values)
@@ -297,6 +362,7 @@ struct EffPruneHeadsPass : mlir::eff::impl::EffPruneHeadsPassBase<EffPruneHeadsP
     if (attention.getHeadMask())
       replaceWeight(attention.getHeadMaskMutable()[0], gatherWeight(*readWeight(attention.getHeadMask()), 0, keptHeads),
                     ".pruned");
+    sliceBias(plan, keptHeads);
     attention.setNumHeads(kept);
     // Keep the statistics aligned with the sliced weights, for passes that run later.
     sliceCalibrationArray(attention, effc::calibration::kHeadImportance, keptHeads);

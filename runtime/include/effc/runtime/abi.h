@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of the structures below. */
-#define EFFC_ABI_VERSION 3u
+#define EFFC_ABI_VERSION 4u
 
 /* The symbol a compiled module exports. */
 #define EFFC_MODULE_QUERY_SYMBOL "effc_module_query"
@@ -102,9 +102,40 @@ typedef struct effc_abi_module_t {
    * address it stores in *weights_base_slot before the first call. */
   const char *weights_file;
   void **weights_base_slot;
-  uint64_t weights_size;     /* bytes */
-  uint64_t weights_checksum; /* FNV-1a 64 of the weight bytes */
+  uint64_t weights_size;     /* bytes (of the data, after the weights file's header) */
+  uint64_t weights_checksum; /* checksum.h's XXH64 of the weight bytes */
+  /* (v3) Identity of the weights this code was compiled against: XXH64 over the producer, the ABI
+   * version and the weights' layout, size and checksum. The external weights file records the same value;
+   * 0 when the weights are embedded. */
+  uint64_t compile_id;
 } effc_abi_module_t;
+
+/* (v3) The header of an external weights file: 64 bytes, followed by weights_size bytes of data (so the
+ * data stays 64-byte aligned in the mapping). */
+#define EFFC_WEIGHTS_MAGIC "EFFCWTS"
+typedef struct effc_abi_weights_header_t {
+  char magic[8];         /* EFFC_WEIGHTS_MAGIC, NUL-terminated */
+  uint32_t abi_version;  /* EFFC_ABI_VERSION of the compiler that wrote it */
+  uint32_t header_size;  /* sizeof(effc_abi_weights_header_t) */
+  uint64_t compile_id;   /* equal to the module header's compile_id */
+  uint64_t data_size;    /* equal to the module header's weights_size */
+  uint64_t checksum;     /* XXH64 of the data; equal to the module header's weights_checksum */
+  char producer[24];     /* the module's producer string, NUL-padded */
+} effc_abi_weights_header_t;
+
+/* (v3) The trailer effc appends to every module file, after the ELF image (loaders ignore trailing bytes).
+ * The runtime reads it before dlopen: a file without it, of another size, or whose checksum differs is
+ * refused before any of its code is mapped. */
+#define EFFC_TRAILER_MAGIC "EFFCMOD"
+typedef struct effc_abi_module_trailer_t {
+  uint64_t payload_size; /* bytes before the trailer */
+  uint64_t checksum;     /* XXH64 of those bytes */
+  uint32_t abi_version;  /* EFFC_ABI_VERSION */
+  uint32_t trailer_size; /* sizeof(effc_abi_module_trailer_t) */
+  char magic[8];         /* EFFC_TRAILER_MAGIC, NUL-terminated: the file's last 8 bytes */
+} effc_abi_module_trailer_t;
+
+/* Every checksum above is XXH64 with seed 0 (checksum.h). */
 
 /* GPU services: the functions that host code lowered from the MLIR gpu dialect calls (MLIR's mgpu* runtime
  * API, with the device context first). `device_ctx` is passed back as the first argument of every call.

@@ -70,7 +70,7 @@ typedef struct effc_runtime_options_t {
   uint32_t num_threads;
   /// Cap on live bytes allocated through the runtime (activations, outputs, tensors). 0 = no limit.
   uint64_t memory_limit_bytes;
-  /// Verify an external weights file's FNV-1a checksum when loading (reads every byte). Default 1.
+  /// Verify an module file's and external weights file's checksums when loading (reads every byte). Default 1.
   int verify_weights;
   /// Device that runs modules compiled for a GPU (EFFC_DEVICE_CPU: none). With EFFC_DEVICE_CUDA the
   /// runtime opens the CUDA driver and the device at creation (UNAVAILABLE without them), and its
@@ -95,6 +95,8 @@ EFFC_API size_t effc_runtime_num_threads(const effc_runtime_t *runtime);
 /// Bytes currently allocated through the runtime, and the high-water mark.
 EFFC_API uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime);
 EFFC_API uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime);
+/// Restarts the high-water mark from the bytes live now (to measure the peak of one phase or call).
+EFFC_API void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime);
 
 /// The host services this runtime installs into modules (abi.h). Exposed for tests and for embedders that
 /// call compiled code directly; the pointer lives as long as the runtime.
@@ -185,8 +187,9 @@ EFFC_API effc_tensor_info_t effc_function_output(const effc_function_t *function
 
 /// Runs `function`. Each input must match its signature (dtype, rank, static extents); inputs are only
 /// read. On success `outputs[0 .. num_outputs)` receive new owned tensors (release each one); on failure
-/// they are set to NULL. An allocation failure inside compiled code (memory limit) is reported as
-/// RESOURCE_EXHAUSTED when the compiled code survives it; see docs/runtime-abi.md.
+/// they are set to NULL. An allocation refused inside compiled code (memory limit, or malloc failing) is
+/// reported as RESOURCE_EXHAUSTED: the runtime unwinds out of the compiled code (which never sees the
+/// refusal) and frees every buffer the call held, so the runtime and module stay usable.
 EFFC_API effc_status_t effc_function_invoke(const effc_function_t *function,
                                             const effc_tensor_t *const *inputs, size_t num_inputs,
                                             effc_tensor_t **outputs, size_t num_outputs);

@@ -457,7 +457,7 @@ func.func @attention$key_channels(%q: tensor<2x8x64xf32>, %k: tensor<2x8x64xf32>
 func.func @attention$past_key_without_value(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v: tensor<1x1x64xf32>, %pk: tensor<1x5x64xf32>) -> tensor<1x1x64xf32> {
   // expected-error @+2 {{'eff.attention' op past_key and past_value must be given together}}
   // expected-error @+1 {{'eff.attention' op failed to infer returned types}}
-  %o = "eff.attention"(%q, %k, %v, %pk) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0>, num_heads = 4 : i64}> : (tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x5x64xf32>) -> tensor<1x1x64xf32>
+  %o = "eff.attention"(%q, %k, %v, %pk) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 1, 0>, num_heads = 4 : i64}> : (tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x5x64xf32>) -> tensor<1x1x64xf32>
   return %o : tensor<1x1x64xf32>
 }
 
@@ -1127,7 +1127,7 @@ func.func @residual_moe$coefficient_bias(%x: tensor<2x8x16xf32>, %d: tensor<2x8x
 //===----------------------------------------------------------------------===//
 
 func.func @activation$unknown_kind(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{custom op 'eff.activation' expected string or keyword containing one of the following enum values for attribute 'kind' [relu, gelu, gelu_tanh, silu, sigmoid]}}
+  // expected-error @+1 {{custom op 'eff.activation' expected string or keyword containing one of the following enum values for attribute 'kind' [relu, gelu, gelu_tanh, silu, sigmoid, tanh]}}
   %y = eff.activation swish %x : tensor<4xf32>
   return %y : tensor<4xf32>
 }
@@ -1159,7 +1159,7 @@ func.func @ffn$missing_up(%x: tensor<2x16xf32>, %wu: tensor<64x16xf32>, %wd: ten
 // -----
 
 func.func @ffn$missing_activation(%x: tensor<2x16xf32>, %wu: tensor<64x16xf32>, %wd: tensor<16x64xf32>) -> tensor<2x16xf32> {
-  // expected-error @+1 {{custom op 'eff.ffn' expected string or keyword containing one of the following enum values for attribute 'activation' [relu, gelu, gelu_tanh, silu, sigmoid]}}
+  // expected-error @+1 {{custom op 'eff.ffn' expected string or keyword containing one of the following enum values for attribute 'activation' [relu, gelu, gelu_tanh, silu, sigmoid, tanh]}}
   %y = eff.ffn %x up(%wu) down(%wd) : (tensor<2x16xf32>, tensor<64x16xf32>, tensor<16x64xf32>) -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }
@@ -1180,4 +1180,49 @@ func.func @position_ids$unranked(%ids: tensor<*xi64>) -> tensor<*xi64> {
   // expected-error @+1 {{custom op 'eff.position_ids' invalid kind of type specified: expected builtin.tensor, but found 'tensor<*xi64>'}}
   %p = eff.position_ids %ids : tensor<*xi64>
   return %p : tensor<*xi64>
+}
+
+// -----
+
+func.func @attention$bias_shape(%q: tensor<2x8x64xf32>, %k: tensor<2x6x64xf32>, %v: tensor<2x6x64xf32>, %b: tensor<1x4x8x8xf32>) -> tensor<2x8x64xf32> {
+  // expected-error @+2 {{'eff.attention' op bias [1, 4, 8, 8] must be [batch or 1, num_heads, query length, key length] = [2 or 1, 4, 8, 6]}}
+  // expected-error @+1 {{'eff.attention' op failed to infer returned types}}
+  %o = eff.attention %q, %k, %v bias(%b) {num_heads = 4 : i64} : (tensor<2x8x64xf32>, tensor<2x6x64xf32>, tensor<2x6x64xf32>, tensor<1x4x8x8xf32>) -> tensor<2x8x64xf32>
+  return %o : tensor<2x8x64xf32>
+}
+
+// -----
+
+func.func @attention$bias_element_type(%q: tensor<2x8x64xf32>, %b: tensor<1x4x8x8xf16>) -> tensor<2x8x64xf32> {
+  // expected-error @+2 {{'eff.attention' op bias has element type 'f16', but query has 'f32' (float operands share one element type)}}
+  // expected-error @+1 {{'eff.attention' op failed to infer returned types}}
+  %o = eff.attention %q, %q, %q bias(%b) {num_heads = 4 : i64} : (tensor<2x8x64xf32>, tensor<2x8x64xf32>, tensor<2x8x64xf32>, tensor<1x4x8x8xf16>) -> tensor<2x8x64xf32>
+  return %o : tensor<2x8x64xf32>
+}
+
+// -----
+
+func.func @relative_position_bias$too_few_buckets(%t: tensor<3x4xf32>, %s: index) -> tensor<1x4x?x?xf32> {
+  // expected-error @+2 {{'eff.relative_position_bias' op table [3, 4] must have a static number of buckets >= 4 (bidirectional)}}
+  // expected-error @+1 {{'eff.relative_position_bias' op failed to infer returned types}}
+  %b = eff.relative_position_bias %t[%s, %s] {bidirectional} : tensor<3x4xf32> -> tensor<1x4x?x?xf32>
+  return %b : tensor<1x4x?x?xf32>
+}
+
+// -----
+
+func.func @relative_position_bias$max_distance(%t: tensor<32x4xf32>, %s: index) -> tensor<1x4x?x?xf32> {
+  // expected-error @+2 {{'eff.relative_position_bias' op max_distance = 8 must exceed the 8 exact buckets}}
+  // expected-error @+1 {{'eff.relative_position_bias' op failed to infer returned types}}
+  %b = eff.relative_position_bias %t[%s, %s] {max_distance = 8 : i64, bidirectional} : tensor<32x4xf32> -> tensor<1x4x?x?xf32>
+  return %b : tensor<1x4x?x?xf32>
+}
+
+// -----
+
+func.func @relative_position_bias$result_type(%t: tensor<32x4xf32>, %s: index) -> tensor<1x8x?x?xf32> {
+  // expected-error @+2 {{'eff.relative_position_bias' op inferred type(s) 'tensor<1x4x?x?xf32>' are incompatible with return type(s) of operation 'tensor<1x8x?x?xf32>'}}
+  // expected-error @+1 {{'eff.relative_position_bias' op failed to infer returned types}}
+  %b = eff.relative_position_bias %t[%s, %s] : tensor<32x4xf32> -> tensor<1x8x?x?xf32>
+  return %b : tensor<1x8x?x?xf32>
 }

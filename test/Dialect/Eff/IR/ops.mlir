@@ -232,14 +232,16 @@ func.func @softmax$axis(%x: tensor<?x4x8xf32>) -> tensor<?x4x8xf32> {
 // CHECK-NEXT:    %[[GELU_TANH:.*]] = eff.activation gelu_tanh %[[GELU]] : tensor<2x8x16xf32>
 // CHECK-NEXT:    %[[SILU:.*]] = eff.activation silu %[[GELU_TANH]] : tensor<2x8x16xf32>
 // CHECK-NEXT:    %[[SIGMOID:.*]] = eff.activation sigmoid %[[SILU]] : tensor<2x8x16xf32>
-// CHECK-NEXT:    return %[[SIGMOID]] : tensor<2x8x16xf32>
+// CHECK-NEXT:    %[[TANH:.*]] = eff.activation tanh %[[SIGMOID]] : tensor<2x8x16xf32>
+// CHECK-NEXT:    return %[[TANH]] : tensor<2x8x16xf32>
 func.func @activation$kinds(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
   %relu = eff.activation relu %x : tensor<2x8x16xf32>
   %gelu = eff.activation gelu %relu : tensor<2x8x16xf32>
   %gelu_tanh = eff.activation gelu_tanh %gelu : tensor<2x8x16xf32>
   %silu = eff.activation silu %gelu_tanh : tensor<2x8x16xf32>
   %sigmoid = eff.activation sigmoid %silu : tensor<2x8x16xf32>
-  return %sigmoid : tensor<2x8x16xf32>
+  %tanh = eff.activation tanh %sigmoid : tensor<2x8x16xf32>
+  return %tanh : tensor<2x8x16xf32>
 }
 
 // -----
@@ -570,4 +572,40 @@ func.func @residual_moe$bias(%x: tensor<2x8x16xf32>, %d: tensor<2x8x16xf32>, %e:
 func.func @residual_moe$no_bias(%x: tensor<?x?x16xf32>, %d: tensor<?x?x16xf32>, %e: tensor<?x?x16xf32>, %wc: tensor<2x16xf32>) -> tensor<?x?x16xf32> {
   %y = eff.residual_moe %x, %d, %e, %wc : (tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<2x16xf32>) -> tensor<?x?x16xf32>
   return %y : tensor<?x?x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attention$bias(
+// CHECK-SAME:    %[[Q:.*]]: tensor<?x?x64xf32>, %[[K:.*]]: tensor<?x?x64xf32>, %[[V:.*]]: tensor<?x?x64xf32>, %[[M:.*]]: tensor<?x?xi64>, %[[B:.*]]: tensor<1x4x?x?xf32>) -> tensor<?x?x64xf32> {
+// CHECK-NEXT:    %[[O:.*]] = eff.attention %[[Q]], %[[K]], %[[V]] mask(%[[M]]) bias(%[[B]]) {num_heads = 4 : i64, scale = 1.000000e+00 : f32} : (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?xi64>, tensor<1x4x?x?xf32>) -> tensor<?x?x64xf32>
+// CHECK-NEXT:    return %[[O]] : tensor<?x?x64xf32>
+func.func @attention$bias(%q: tensor<?x?x64xf32>, %k: tensor<?x?x64xf32>, %v: tensor<?x?x64xf32>, %m: tensor<?x?xi64>, %b: tensor<1x4x?x?xf32>) -> tensor<?x?x64xf32> {
+  %o = eff.attention %q, %k, %v mask(%m) bias(%b) {num_heads = 4 : i64, scale = 1.0 : f32} : (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?xi64>, tensor<1x4x?x?xf32>) -> tensor<?x?x64xf32>
+  return %o : tensor<?x?x64xf32>
+}
+
+// -----
+
+// A per-batch bias over a KV cache: [B, H, S, P + S].
+// CHECK-LABEL: func.func @attention$bias_past(
+// CHECK:         eff.attention %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}) past(%{{.*}}, %{{.*}}) {causal, num_heads = 2 : i64} : (tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x2x1x5xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> (tensor<2x1x8xf32>, tensor<2x5x8xf32>, tensor<2x5x8xf32>)
+func.func @attention$bias_past(%q: tensor<2x1x8xf32>, %k: tensor<2x1x8xf32>, %v: tensor<2x1x8xf32>, %b: tensor<2x2x1x5xf32>, %pk: tensor<2x4x8xf32>, %pv: tensor<2x4x8xf32>) -> tensor<2x1x8xf32> {
+  %o, %k2, %v2 = eff.attention %q, %k, %v bias(%b) past(%pk, %pv) {num_heads = 2 : i64, causal} : (tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x2x1x5xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> (tensor<2x1x8xf32>, tensor<2x5x8xf32>, tensor<2x5x8xf32>)
+  return %o : tensor<2x1x8xf32>
+}
+
+// -----
+
+// Static lengths when the operands are constants, dynamic otherwise.
+// CHECK-LABEL: func.func @relative_position_bias(
+// CHECK-SAME:    %[[T:.*]]: tensor<32x4xf32>, %[[S:.*]]: index, %[[L:.*]]: index)
+// CHECK:         eff.relative_position_bias %[[T]][%[[S]], %[[L]]] {bidirectional} : tensor<32x4xf32> -> tensor<1x4x?x?xf32>
+// CHECK:         eff.relative_position_bias %[[T]][%{{.*}}, %{{.*}}] {max_distance = 64 : i64} : tensor<32x4xf32> -> tensor<1x4x3x7xf32>
+func.func @relative_position_bias(%t: tensor<32x4xf32>, %s: index, %l: index) -> (tensor<1x4x?x?xf32>, tensor<1x4x3x7xf32>) {
+  %a = eff.relative_position_bias %t[%s, %l] {bidirectional} : tensor<32x4xf32> -> tensor<1x4x?x?xf32>
+  %c3 = arith.constant 3 : index
+  %c7 = arith.constant 7 : index
+  %b = eff.relative_position_bias %t[%c3, %c7] {max_distance = 64 : i64} : tensor<32x4xf32> -> tensor<1x4x3x7xf32>
+  return %a, %b : tensor<1x4x?x?xf32>, tensor<1x4x3x7xf32>
 }

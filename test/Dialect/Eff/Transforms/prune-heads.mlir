@@ -126,3 +126,43 @@ func.func @step(%x: tensor<1x3x1xf32>) -> tensor<1x3x1xf32> {
   }
   return %h : tensor<1x3x1xf32>
 }
+
+// -----
+
+// Two heads with a constant bias [1, 2, S, L] and a T5 relative position bias shared through a layer
+// argument: head 0 goes, so the constant keeps head 1's slice and the layer gets its own
+// eff.relative_position_bias reading column 1 of the table (the original, now unused, is erased).
+// CHECK-LABEL: func.func @bias
+// CHECK: %[[T:.*]] = arith.constant dense<{{\[\[}}2.000000e+00], [4.000000e+00], [6.000000e+00]]> : tensor<3x1xf32>
+// CHECK-NEXT: %[[PB:.*]] = eff.relative_position_bias %[[T]][%{{.*}}, %{{.*}}] {max_distance = 8 : i64} : tensor<3x1xf32> -> tensor<1x1x3x3xf32>
+// CHECK-NOT: eff.relative_position_bias
+// CHECK: eff.layer 0 (%{{.*}}, %[[PB]]) : (tensor<1x3x2xf32>, tensor<1x1x3x3xf32>) -> tensor<1x3x2xf32> {
+// CHECK: ^bb0(%{{.*}}: tensor<1x3x2xf32>, %[[ARG:.*]]: tensor<1x1x3x3xf32>):
+// CHECK: %[[A:.*]] = eff.attention %{{.*}}, %{{.*}}, %{{.*}} bias(%[[ARG]]) {num_heads = 1 : i64} : (tensor<1x3x2xf32>, tensor<1x3x2xf32>, tensor<1x3x2xf32>, tensor<1x1x3x3xf32>) -> tensor<1x3x2xf32>
+// CHECK: %[[C:.*]] = arith.constant dense<7.000000e+00> : tensor<1x1x3x3xf32>
+// CHECK-NEXT: eff.attention %{{.*}}, %{{.*}}, %{{.*}} bias(%[[C]]) {num_heads = 1 : i64}
+func.func @bias(%x: tensor<1x3x2xf32>) -> tensor<1x3x2xf32> {
+  %c3 = arith.constant 3 : index
+  %t = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %pb = eff.relative_position_bias %t[%c3, %c3] {max_distance = 8 : i64} : tensor<3x2xf32> -> tensor<1x2x3x3xf32>
+  %h = eff.layer 0 (%x, %pb) : (tensor<1x3x2xf32>, tensor<1x2x3x3xf32>) -> tensor<1x3x2xf32> {
+  ^bb0(%in: tensor<1x3x2xf32>, %bias: tensor<1x2x3x3xf32>):
+    %w = arith.constant dense<[[1.0, 1.0], [1.0, 1.0], [3.0, 3.0], [4.0, 4.0]]> : tensor<4x2xf32>
+    %q = eff.linear %in, %w : (tensor<1x3x2xf32>, tensor<4x2xf32>) -> tensor<1x3x4xf32>
+    %k = eff.linear %in, %w : (tensor<1x3x2xf32>, tensor<4x2xf32>) -> tensor<1x3x4xf32>
+    %v = eff.linear %in, %w : (tensor<1x3x2xf32>, tensor<4x2xf32>) -> tensor<1x3x4xf32>
+    %a = eff.attention %q, %k, %v bias(%bias) {num_heads = 2 : i64} : (tensor<1x3x4xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>, tensor<1x2x3x3xf32>) -> tensor<1x3x4xf32>
+    %wo = arith.constant dense<[[1.0, 1.0, 3.0, 4.0], [1.0, 1.0, 3.0, 4.0]]> : tensor<2x4xf32>
+    %o = eff.linear %a, %wo : (tensor<1x3x4xf32>, tensor<2x4xf32>) -> tensor<1x3x2xf32>
+    eff.yield %o : tensor<1x3x2xf32>
+  }
+  %w2 = arith.constant dense<[[1.0, 1.0], [1.0, 1.0], [3.0, 3.0], [4.0, 4.0]]> : tensor<4x2xf32>
+  %q2 = eff.linear %h, %w2 : (tensor<1x3x2xf32>, tensor<4x2xf32>) -> tensor<1x3x4xf32>
+  %k2 = eff.linear %h, %w2 : (tensor<1x3x2xf32>, tensor<4x2xf32>) -> tensor<1x3x4xf32>
+  %v2 = eff.linear %h, %w2 : (tensor<1x3x2xf32>, tensor<4x2xf32>) -> tensor<1x3x4xf32>
+  %cb = arith.constant dense<[[[[5.0, 5.0, 5.0], [5.0, 5.0, 5.0], [5.0, 5.0, 5.0]], [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0], [7.0, 7.0, 7.0]]]]> : tensor<1x2x3x3xf32>
+  %a2 = eff.attention %q2, %k2, %v2 bias(%cb) {num_heads = 2 : i64} : (tensor<1x3x4xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>, tensor<1x2x3x3xf32>) -> tensor<1x3x4xf32>
+  %wo2 = arith.constant dense<[[1.0, 1.0, 3.0, 4.0], [1.0, 1.0, 3.0, 4.0]]> : tensor<2x4xf32>
+  %o2 = eff.linear %a2, %wo2 : (tensor<1x3x4xf32>, tensor<2x4xf32>) -> tensor<1x3x2xf32>
+  return %o2 : tensor<1x3x2xf32>
+}

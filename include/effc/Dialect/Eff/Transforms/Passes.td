@@ -20,8 +20,9 @@ include "mlir/Pass/PassBase.td"
 def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::ModuleOp"> {
   let summary = "Replace eff.parameter ops by constants read from the weights file";
   let description = [{
-    Reads every `eff.parameter` from a safetensors file and replaces it by an `arith.constant` holding the
-    bytes as a `dense_resource` blob, so that codegen embeds them in the compiled module. The file is the
+    Reads every `eff.parameter` from a safetensors file (or the initializers of an `.onnx` model) and replaces
+    it by an `arith.constant` holding the bytes as a `dense_resource` blob, so that codegen embeds them in the
+    compiled module. The file is the
     `weights-file` option if given, else the module's `eff.weights` attribute, resolved relative to
     `base-dir` (the IR file's directory). `eff.weights` may also be an array of files (the shards of a
     Hugging Face checkpoint); each parameter must then be in exactly one of them. A parameter with a view

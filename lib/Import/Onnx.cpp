@@ -1,0 +1,2676 @@
+//===- Onnx.cpp - import ONNX models ----------------------------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The graph is imported on demand, from its outputs back: asking for a value emits the node producing it,
+// after trying to raise the subgraph that ends there to an eff op (so a raised subgraph's inner nodes are never
+// emitted). Values known while importing (constants, shapes, and what is computed from them) are kept as
+// `Known` contents or, for shape vectors with dynamic dimensions, as a list of constants and `index` values,
+// and folded; only what a computation on real tensors needs is materialised as IR.
+//
+// The protobuf parser reads the model without its initializers (OnnxWeightsFile::skeleton): their bytes stay
+// in the mapped file, where eff-materialize-parameters reads the large ones and the importer the small ones.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Import/Onnx.h"
+
+#include "effc/Dialect/Eff/IR/EffOps.h"
+#include "effc/Support/OnnxWeights.h"
+#include "effc/Support/Safetensors.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/Path.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::eff;
+
+namespace effc {
+
+bool isOnnxFile(llvm::StringRef path) { return path.ends_with_insensitive(".onnx"); }
+
+llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
+  static const llvm::StringRef ops[] = {
+      "Abs",       "Add",     "And",        "Cast",       "Ceil",       "Concat",    "Constant",  "ConstantOfShape",
+      "Cos",       "Div",     "Equal",      "Erf",        "Exp",        "Expand",    "Floor",     "Gather",
+      "Gemm",      "Greater", "Identity",   "LayerNormalization", "Less", "Log",       "MatMul",    "Max",
+      "Min",       "Mul",     "Neg",        "Not",        "Or",         "Pow",       "Range",     "Reciprocal",
+      "ReduceMax", "ReduceMean", "ReduceSum", "Relu",     "Reshape",    "Sigmoid",   "Shape",     "Sin",
+      "Slice",     "Softmax", "Split",      "Sqrt",       "Squeeze",    "Sub",       "Tanh",      "Transpose",
+      "Trilu",     "Unsqueeze", "Where"};
+  return ops;
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Values known while importing
+//===----------------------------------------------------------------------===//
+
+/// The contents of a tensor known at import time: row-major elements, as doubles for floats and int64 for
+/// integers and booleans.
+struct Known {
+  Type elementType;
+  SmallVector<int64_t> shape;
+  std::vector<double> floats;
+  std::vector<int64_t> ints;
+
+  bool isFloat() const { return isa<FloatType>(elementType); }
+  int64_t size() const { return isFloat() ? floats.size() : ints.size(); }
+  double at(int64_t i) const { return isFloat() ? floats[i] : double(ints[i]); }
+};
+
+/// An imported ONNX value: IR, known contents, or a shape vector (an integer tensor of rank <= 1 whose elements
+/// are constants or `index` values), materialised as IR when a computation needs it.
+struct Tensor {
+  Value value;
+  std::optional<Known> known;
+  std::optional<SmallVector<OpFoldResult>> dims;
+  bool dimsAreScalar = false; ///< the shape vector is a 0-D tensor (one element)
+  Type dimsElementType;       ///< i64 unless cast
+};
+
+int64_t product(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (ShapedType::isDynamic(shape[i]) ? std::string("?") : std::to_string(shape[i]));
+  return s + "]";
+}
+
+/// The MLIR element type of an ONNX TensorProto.DataType, or null.
+Type elementTypeOf(MLIRContext *ctx, int dataType) {
+  switch (dataType) {
+  case onnx::TensorProto::FLOAT: return Float32Type::get(ctx);
+  case onnx::TensorProto::DOUBLE: return Float64Type::get(ctx);
+  case onnx::TensorProto::FLOAT16: return Float16Type::get(ctx);
+  case onnx::TensorProto::BFLOAT16: return BFloat16Type::get(ctx);
+  case onnx::TensorProto::INT64: return IntegerType::get(ctx, 64);
+  case onnx::TensorProto::INT32: return IntegerType::get(ctx, 32);
+  case onnx::TensorProto::INT16: return IntegerType::get(ctx, 16);
+  case onnx::TensorProto::INT8: return IntegerType::get(ctx, 8);
+  case onnx::TensorProto::UINT8: return IntegerType::get(ctx, 8);
+  case onnx::TensorProto::BOOL: return IntegerType::get(ctx, 1);
+  default: return {};
+  }
+}
+
+/// Decodes `count` little-endian elements of `dtype` (a safetensors dtype name) into `known`.
+LogicalResult decodeElements(StringRef dtype, const char *data, int64_t count, Known &known) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (dtype == "F32") {
+      float f;
+      std::memcpy(&f, data + 4 * i, 4);
+      known.floats.push_back(f);
+    } else if (dtype == "F64") {
+      double f;
+      std::memcpy(&f, data + 8 * i, 8);
+      known.floats.push_back(f);
+    } else if (dtype == "I64") {
+      known.ints.push_back(int64_t(llvm::support::endian::read64le(data + 8 * i)));
+    } else if (dtype == "I32") {
+      known.ints.push_back(int32_t(llvm::support::endian::read32le(data + 4 * i)));
+    } else if (dtype == "I16") {
+      known.ints.push_back(int16_t(llvm::support::endian::read16le(data + 2 * i)));
+    } else if (dtype == "I8") {
+      known.ints.push_back(int8_t(data[i]));
+    } else if (dtype == "U8" || dtype == "BOOL") {
+      known.ints.push_back(uint8_t(data[i]));
+    } else {
+      return failure();
+    }
+  }
+  return success();
+}
+
+/// The contents of a TensorProto held in the graph (a Constant's value), or failure with a reason.
+FailureOr<Known> knownFromProto(MLIRContext *ctx, const onnx::TensorProto &proto, std::string &why) {
+  Known known;
+  known.elementType = elementTypeOf(ctx, proto.data_type());
+  StringRef dtype = OnnxWeightsFile::dtypeName(proto.data_type());
+  if (!known.elementType || dtype.empty() || dtype == "F16" || dtype == "BF16") {
+    why = "has unsupported data type " + std::to_string(proto.data_type());
+    return failure();
+  }
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    why = "is stored externally (only initializers may be)";
+    return failure();
+  }
+  for (int64_t d : proto.dims())
+    known.shape.push_back(d);
+  int64_t count = product(known.shape);
+  if (proto.has_raw_data()) {
+    if (int64_t(proto.raw_data().size()) != count * int64_t(SafetensorsFile::elementSize(dtype))) {
+      why = "has " + std::to_string(proto.raw_data().size()) + " bytes of data for shape " + formatShape(known.shape);
+      return failure();
+    }
+    (void)decodeElements(dtype, proto.raw_data().data(), count, known);
+    return known;
+  }
+  if (known.isFloat()) {
+    for (float f : proto.float_data())
+      known.floats.push_back(f);
+    for (double f : proto.double_data())
+      known.floats.push_back(f);
+  } else {
+    for (int64_t v : proto.int64_data())
+      known.ints.push_back(v);
+    for (int32_t v : proto.int32_data())
+      known.ints.push_back(v);
+  }
+  if (known.size() != count) {
+    why = "has " + std::to_string(known.size()) + " elements for shape " + formatShape(known.shape);
+    return failure();
+  }
+  return known;
+}
+
+//===----------------------------------------------------------------------===//
+// The importer
+//===----------------------------------------------------------------------===//
+
+using Node = onnx::NodeProto;
+using BodyBuilder = std::function<Value(OpBuilder &, Location, ValueRange)>;
+
+class Importer {
+public:
+  Importer(MLIRContext *context, StringRef path, const OnnxImportOptions &options)
+      : context(context), path(path.str()), options(options), b(context),
+        fileLoc(FileLineColLoc::get(context, path, 0, 0)), loc(fileLoc) {}
+
+  FailureOr<OwningOpRef<ModuleOp>> run();
+
+private:
+  friend class Raiser;
+
+  //===--- Graph queries ---===//
+  const Node *producer(StringRef name) const {
+    auto it = producers.find(name);
+    return it == producers.end() ? nullptr : it->second;
+  }
+  /// The node producing `name` if it is an `opType` node.
+  const Node *producerIs(StringRef name, StringRef opType) const {
+    const Node *node = producer(name);
+    return node && node->op_type() == opType ? node : nullptr;
+  }
+  unsigned useCount(StringRef name) const { return uses.lookup(name); }
+  bool isInitializer(StringRef name) const { return weights->lookup(name) != nullptr; }
+  /// The contents of `name` if it is a constant (an initializer or a Constant node), without emitting anything.
+  std::optional<Known> constantOf(StringRef name);
+  /// The single value of a constant scalar (or one-element tensor).
+  std::optional<double> scalarOf(StringRef name) {
+    std::optional<Known> known = constantOf(name);
+    if (!known || known->size() != 1)
+      return std::nullopt;
+    return known->at(0);
+  }
+
+  //===--- Attributes ---===//
+  static const onnx::AttributeProto *attr(const Node &node, StringRef name) {
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+  static int64_t intAttr(const Node &node, StringRef name, int64_t fallback) {
+    const onnx::AttributeProto *a = attr(node, name);
+    return a ? a->i() : fallback;
+  }
+  static double floatAttr(const Node &node, StringRef name, double fallback) {
+    const onnx::AttributeProto *a = attr(node, name);
+    return a ? a->f() : fallback;
+  }
+  static std::optional<SmallVector<int64_t>> intsAttr(const Node &node, StringRef name) {
+    const onnx::AttributeProto *a = attr(node, name);
+    if (!a)
+      return std::nullopt;
+    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+
+  //===--- Locations and errors ---===//
+  static std::string describe(const Node &node) {
+    return "node '" + (node.name().empty() ? (node.output_size() ? node.output(0) : std::string("?")) : node.name()) +
+           "' (" + node.op_type() + ")";
+  }
+  Location locOf(const Node &node) {
+    std::string name = node.name().empty() && node.output_size() ? node.output(0) : node.name();
+    return NameLoc::get(StringAttr::get(context, name), fileLoc);
+  }
+  InFlightDiagnostic error(const Node &node) { return emitError(locOf(node)) << describe(node) << ": "; }
+
+  //===--- Values ---===//
+  /// The imported value `name`, emitting its producer if needed.
+  FailureOr<Tensor *> get(StringRef name);
+  /// `name` as IR.
+  FailureOr<Value> value(StringRef name) {
+    FailureOr<Tensor *> t = get(name);
+    if (failed(t))
+      return failure();
+    return materialize(**t);
+  }
+  Value materialize(Tensor &t);
+  Value constant(const Known &known);
+  /// `name` as a shape vector (constants and index values), if it is one or a small known integer tensor.
+  FailureOr<std::optional<SmallVector<OpFoldResult>>> dimsOf(StringRef name);
+
+  //===--- Emission ---===//
+  LogicalResult emitNode(const Node &node);
+  LogicalResult emitGeneric(const Node &node, SmallVectorImpl<Tensor> &results);
+  LogicalResult foldKnown(const Node &node, ArrayRef<Tensor *> inputs, SmallVectorImpl<Tensor> &results, bool &folded);
+  LogicalResult foldDims(const Node &node, ArrayRef<Tensor *> inputs, SmallVectorImpl<Tensor> &results, bool &folded);
+
+  // IR helpers at location `loc`.
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value toIndex(OpFoldResult ofr) {
+    if (auto v = dyn_cast<Value>(ofr))
+      return v;
+    return index(cast<IntegerAttr>(cast<Attribute>(ofr)).getInt());
+  }
+  OpFoldResult indexAttr(int64_t v) { return b.getIndexAttr(v); }
+  static std::optional<int64_t> constantDim(OpFoldResult ofr) {
+    if (auto attr = dyn_cast<Attribute>(ofr))
+      return cast<IntegerAttr>(attr).getInt();
+    return std::nullopt;
+  }
+  OpFoldResult indexBinary(StringRef op, OpFoldResult lhs, OpFoldResult rhs);
+  SmallVector<OpFoldResult> sizesOf(Value v) { return tensor::getMixedSizes(b, loc, v); }
+  Value empty(ArrayRef<OpFoldResult> sizes, Type elementType) {
+    return tensor::EmptyOp::create(b, loc, sizes, elementType);
+  }
+  Value fill(Value init, double value);
+  Value scalar(Type type, double value);
+  Value convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource = false);
+  /// A numpy-broadcasting elementwise linalg.generic; `outSizes` (right-aligned) joins the broadcast (Expand).
+  Value elementwise(ValueRange inputs, Type resultElementType, const BodyBuilder &body,
+                    ArrayRef<OpFoldResult> outSizes = {});
+  Value reshape(Value input, ArrayRef<OpFoldResult> sizes);
+  Value power(Value base, Value exponent);
+  FailureOr<SmallVector<Tensor>> layerNormalization(const Node &node, Value x, Value scale, Value bias, int64_t axis);
+  Value transpose(Value input, ArrayRef<int64_t> permutation);
+  Value reduce(Value input, ArrayRef<int64_t> axes, bool keepDims, StringRef kind);
+  FailureOr<Value> sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                              ArrayRef<int64_t> axes, ArrayRef<int64_t> steps, ArrayRef<OpFoldResult> symbolicEnds);
+
+  // Raising.
+  void report(const Twine &line) {
+    if (options.raisingReport)
+      *options.raisingReport << line << "\n";
+  }
+  FailureOr<bool> tryRaise(const Node &node, SmallVectorImpl<Tensor> &results);
+  Value parameter(StringRef name, bool transpose);
+
+  MLIRContext *context;
+  std::string path;
+  OnnxImportOptions options;
+  OpBuilder b;
+  Location fileLoc, loc;
+  std::unique_ptr<OnnxWeightsFile> weights;
+  onnx::ModelProto model;
+  int64_t opset = 0;
+  llvm::StringMap<const Node *> producers;
+  llvm::StringMap<unsigned> uses;
+  llvm::StringMap<Tensor> values;
+  llvm::StringMap<Value> parameters;
+  llvm::StringSet<> emitting; // nodes being emitted (a cycle is an error)
+  Block *entry = nullptr; // @main's body
+  unsigned raisedCount = 0;
+};
+
+std::optional<Known> Importer::constantOf(StringRef name) {
+  auto it = values.find(name);
+  if (it != values.end() && it->second.known)
+    return it->second.known;
+  if (const SafetensorsTensor *tensor = weights->lookup(name)) {
+    if (product(tensor->shape) > (1 << 22))
+      return std::nullopt;
+    Known known;
+    for (int64_t d : tensor->shape)
+      known.shape.push_back(d);
+    StringRef dtype = tensor->dtype;
+    MLIRContext *ctx = context;
+    known.elementType = llvm::StringSwitch<Type>(dtype)
+                            .Case("F32", Float32Type::get(ctx))
+                            .Case("F64", Float64Type::get(ctx))
+                            .Case("I64", IntegerType::get(ctx, 64))
+                            .Case("I32", IntegerType::get(ctx, 32))
+                            .Case("I16", IntegerType::get(ctx, 16))
+                            .Cases({"I8", "U8"}, IntegerType::get(ctx, 8))
+                            .Case("BOOL", IntegerType::get(ctx, 1))
+                            .Default(Type());
+    if (!known.elementType || failed(decodeElements(dtype, tensor->data.data(), product(known.shape), known)))
+      return std::nullopt;
+    return known;
+  }
+  if (const Node *node = producerIs(name, "Constant")) {
+    if (const onnx::AttributeProto *a = attr(*node, "value")) {
+      std::string why;
+      FailureOr<Known> known = knownFromProto(context, a->t(), why);
+      if (succeeded(known))
+        return *known;
+      return std::nullopt;
+    }
+    Known known;
+    if (const onnx::AttributeProto *a = attr(*node, "value_float")) {
+      known.elementType = Float32Type::get(context);
+      known.floats.push_back(a->f());
+    } else if (const onnx::AttributeProto *a = attr(*node, "value_floats")) {
+      known.elementType = Float32Type::get(context);
+      known.floats.assign(a->floats().begin(), a->floats().end());
+      known.shape.push_back(a->floats_size());
+    } else if (const onnx::AttributeProto *a = attr(*node, "value_int")) {
+      known.elementType = IntegerType::get(context, 64);
+      known.ints.push_back(a->i());
+    } else if (const onnx::AttributeProto *a = attr(*node, "value_ints")) {
+      known.elementType = IntegerType::get(context, 64);
+      known.ints.assign(a->ints().begin(), a->ints().end());
+      known.shape.push_back(a->ints_size());
+    } else {
+      return std::nullopt;
+    }
+    return known;
+  }
+  return std::nullopt;
+}
+
+Value Importer::constant(const Known &known) {
+  auto type = RankedTensorType::get(known.shape, known.elementType);
+  DenseElementsAttr attr;
+  if (auto floatType = dyn_cast<FloatType>(known.elementType)) {
+    SmallVector<APFloat> values;
+    for (double v : known.floats) {
+      APFloat f(v);
+      bool lost;
+      f.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      values.push_back(f);
+    }
+    attr = DenseElementsAttr::get(type, values);
+  } else {
+    unsigned width = known.elementType.getIntOrFloatBitWidth();
+    SmallVector<APInt> values;
+    for (int64_t v : known.ints)
+      values.push_back(APInt(width, uint64_t(v), /*isSigned=*/width > 1, /*implicitTrunc=*/true));
+    attr = DenseElementsAttr::get(type, values);
+  }
+  return arith::ConstantOp::create(b, loc, type, attr);
+}
+
+Value Importer::materialize(Tensor &t) {
+  if (t.value)
+    return t.value;
+  if (t.known) {
+    t.value = constant(*t.known);
+  } else if (t.dims) {
+    Type elementType = t.dimsElementType ? t.dimsElementType : b.getI64Type();
+    SmallVector<Value> elements;
+    for (OpFoldResult d : *t.dims)
+      elements.push_back(arith::IndexCastOp::create(b, loc, elementType, toIndex(d)));
+    SmallVector<int64_t> shape;
+    if (!t.dimsAreScalar)
+      shape.push_back(elements.size());
+    t.value = tensor::FromElementsOp::create(b, loc, RankedTensorType::get(shape, elementType), elements);
+  }
+  return t.value;
+}
+
+FailureOr<std::optional<SmallVector<OpFoldResult>>> Importer::dimsOf(StringRef name) {
+  FailureOr<Tensor *> t = get(name);
+  if (failed(t))
+    return failure();
+  if ((*t)->dims)
+    return std::optional<SmallVector<OpFoldResult>>((*t)->dims);
+  if ((*t)->known && !(*t)->known->isFloat() && (*t)->known->shape.size() <= 1) {
+    SmallVector<OpFoldResult> dims;
+    for (int64_t v : (*t)->known->ints)
+      dims.push_back(indexAttr(v));
+    return std::optional<SmallVector<OpFoldResult>>(dims);
+  }
+  return std::optional<SmallVector<OpFoldResult>>();
+}
+
+OpFoldResult Importer::indexBinary(StringRef op, OpFoldResult lhs, OpFoldResult rhs) {
+  std::optional<int64_t> l = constantDim(lhs), r = constantDim(rhs);
+  if (l && r) {
+    if (op == "Add") return indexAttr(*l + *r);
+    if (op == "Sub") return indexAttr(*l - *r);
+    if (op == "Mul") return indexAttr(*l * *r);
+    if (op == "Div" && *r != 0) return indexAttr(llvm::divideFloorSigned(*l, *r));
+  }
+  if (op == "Mul" && r == 1) return lhs;
+  if ((op == "Div" || op == "Mul") && r == 1) return lhs;
+  if ((op == "Add" || op == "Sub") && r == 0) return lhs;
+  Value a = toIndex(lhs), c = toIndex(rhs);
+  if (op == "Add") return arith::AddIOp::create(b, loc, a, c).getResult();
+  if (op == "Sub") return arith::SubIOp::create(b, loc, a, c).getResult();
+  if (op == "Mul") return arith::MulIOp::create(b, loc, a, c).getResult();
+  return arith::FloorDivSIOp::create(b, loc, a, c).getResult();
+}
+
+Value Importer::scalar(Type type, double value) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, type, FloatAttr::get(floatType, value));
+  return arith::ConstantOp::create(b, loc, type, IntegerAttr::get(type, int64_t(value)));
+}
+
+Value Importer::fill(Value init, double value) {
+  Type elementType = cast<RankedTensorType>(init.getType()).getElementType();
+  return linalg::FillOp::create(b, loc, scalar(elementType, value), init).getResult(0);
+}
+
+Value Importer::convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  auto fromFloat = dyn_cast<FloatType>(from), toFloat = dyn_cast<FloatType>(to);
+  if (fromFloat && toFloat)
+    return fromFloat.getWidth() < toFloat.getWidth() ? Value(arith::ExtFOp::create(nb, nl, to, v))
+                                                     : Value(arith::TruncFOp::create(nb, nl, to, v));
+  if (fromFloat) {
+    if (to.isInteger(1)) {
+      Value zero = arith::ConstantOp::create(nb, nl, from, FloatAttr::get(from, 0.0));
+      return arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, v, zero);
+    }
+    return arith::FPToSIOp::create(nb, nl, to, v);
+  }
+  if (toFloat) {
+    if (from.isInteger(1) || isUnsignedSource)
+      return arith::UIToFPOp::create(nb, nl, to, v);
+    return arith::SIToFPOp::create(nb, nl, to, v);
+  }
+  unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+  if (tw == 1) {
+    Value zero = arith::ConstantOp::create(nb, nl, from, IntegerAttr::get(from, 0));
+    return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, v, zero);
+  }
+  if (fw < tw)
+    return fw == 1 || isUnsignedSource ? Value(arith::ExtUIOp::create(nb, nl, to, v))
+                                       : Value(arith::ExtSIOp::create(nb, nl, to, v));
+  return arith::TruncIOp::create(nb, nl, to, v);
+}
+
+Value Importer::elementwise(ValueRange inputs, Type resultElementType, const BodyBuilder &body,
+                            ArrayRef<OpFoldResult> outSizes) {
+  int64_t rank = outSizes.size();
+  for (Value input : inputs)
+    rank = std::max<int64_t>(rank, cast<RankedTensorType>(input.getType()).getRank());
+  // Each output dimension: the first static extent other than 1, else the first dynamic one, else 1 (dynamic
+  // extents are assumed to agree with each other, as numpy broadcasting requires unless one of them is 1).
+  SmallVector<OpFoldResult> sizes(rank, indexAttr(1));
+  SmallVector<bool> isStatic(rank, false);
+  SmallVector<OpFoldResult> dynamicCandidate(rank, OpFoldResult());
+  auto consider = [&](int64_t d, OpFoldResult size) {
+    std::optional<int64_t> extent = constantDim(size);
+    if (!extent) {
+      if (!dynamicCandidate[d])
+        dynamicCandidate[d] = size;
+    } else if (*extent != 1 && !isStatic[d]) {
+      sizes[d] = size;
+      isStatic[d] = true;
+    }
+  };
+  for (Value input : inputs) {
+    auto type = cast<RankedTensorType>(input.getType());
+    int64_t offset = rank - type.getRank();
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      consider(offset + i, type.isDynamicDim(i) ? OpFoldResult(tensor::DimOp::create(b, loc, input, i).getResult())
+                                                : indexAttr(type.getDimSize(i)));
+  }
+  int64_t outOffset = rank - int64_t(outSizes.size());
+  for (auto [i, size] : llvm::enumerate(outSizes))
+    consider(outOffset + i, size);
+  for (int64_t d = 0; d < rank; ++d)
+    if (!isStatic[d] && dynamicCandidate[d])
+      sizes[d] = dynamicCandidate[d];
+  SmallVector<int64_t> staticSizes;
+  for (OpFoldResult size : sizes)
+    staticSizes.push_back(constantDim(size).value_or(ShapedType::kDynamic));
+
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs) {
+    auto type = cast<RankedTensorType>(input.getType());
+    int64_t offset = rank - type.getRank();
+    SmallVector<AffineExpr> exprs;
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      bool broadcast = !type.isDynamicDim(i) && type.getDimSize(i) == 1 && staticSizes[offset + i] != 1;
+      exprs.push_back(broadcast ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(offset + i));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, context));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, context));
+  Value init = empty(sizes, resultElementType);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                     linalg::YieldOp::create(nb, nl, body(nb, nl, args.drop_back()));
+                                   })
+      .getResult(0);
+}
+
+Value Importer::reshape(Value input, ArrayRef<OpFoldResult> sizes) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<Value> elements;
+  for (OpFoldResult size : sizes) {
+    shape.push_back(constantDim(size).value_or(ShapedType::kDynamic));
+    elements.push_back(toIndex(size));
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  if (resultType == type)
+    return input;
+  Value shapeTensor = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({int64_t(elements.size())}, b.getIndexType()), elements);
+  return tensor::ReshapeOp::create(b, loc, resultType, input, shapeTensor);
+}
+
+Value Importer::power(Value base, Value exponent) {
+  auto baseType = cast<RankedTensorType>(base.getType());
+  Type elementType = baseType.getElementType();
+  // A constant integer exponent (x^2, x^3 in models) is a product: exact, and cheap.
+  DenseElementsAttr splat;
+  if (matchPattern(exponent, m_Constant(&splat)) && splat.isSplat() && isa<FloatType>(elementType)) {
+    double e = isa<FloatType>(splat.getElementType()) ? splat.getSplatValue<APFloat>().convertToDouble()
+                                                      : double(splat.getSplatValue<APInt>().getSExtValue());
+    if (e == std::floor(e) && e >= 1 && e <= 4)
+      return elementwise({base}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value r = a[0];
+        for (int i = 1; i < int(e); ++i)
+          r = arith::MulFOp::create(nb, nl, r, a[0]);
+        return r;
+      });
+  }
+  // x^y = exp(y · log|x|), negated for a negative x and an odd integer y, NaN for a negative x and a fractional
+  // y, 1 for y = 0. Integer bases are computed in f32 (exact to 2^24) and rounded. (math.powf would need libm at load time.)
+  Type computeType = isa<FloatType>(elementType) ? elementType : Type(b.getF32Type());
+  return elementwise({base, exponent}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    Value x = convertScalar(nb, nl, a[0], computeType), y = convertScalar(nb, nl, a[1], computeType);
+    auto cst = [&](double v) { return arith::ConstantOp::create(nb, nl, computeType, nb.getFloatAttr(computeType, v)); };
+    Value magnitude = math::ExpOp::create(nb, nl, arith::MulFOp::create(nb, nl, y, math::LogOp::create(nb, nl, math::AbsFOp::create(nb, nl, x))));
+    Value yFloor = math::FloorOp::create(nb, nl, y);
+    Value isInteger = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, yFloor, y);
+    Value half = math::FloorOp::create(nb, nl, arith::MulFOp::create(nb, nl, y, cst(0.5)));
+    Value isOdd = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::ONE, arith::MulFOp::create(nb, nl, half, cst(2.0)), y);
+    Value negative = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, x, cst(0.0));
+    Value signed_ = arith::SelectOp::create(nb, nl, isOdd, arith::NegFOp::create(nb, nl, magnitude), magnitude);
+    Value forNegative = arith::SelectOp::create(nb, nl, isInteger, signed_, cst(std::nan("")));
+    Value r = arith::SelectOp::create(nb, nl, negative, forNegative, magnitude);
+    Value zeroExponent = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, y, cst(0.0));
+    r = arith::SelectOp::create(nb, nl, zeroExponent, cst(1.0), r);
+    if (!isa<FloatType>(elementType))
+      r = math::RoundEvenOp::create(nb, nl, r);
+    return convertScalar(nb, nl, r, elementType);
+  });
+}
+
+FailureOr<SmallVector<Tensor>> Importer::layerNormalization(const Node &node, Value x, Value scale, Value bias,
+                                                           int64_t axis) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type elementType = type.getElementType();
+  if (!isa<FloatType>(elementType))
+    return error(node) << "expects a float input", failure();
+  double epsilon = floatAttr(node, "epsilon", 1e-5);
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < type.getRank(); ++d)
+    axes.push_back(d);
+  Value mean = reduce(x, axes, /*keepDims=*/true, "ReduceMean");
+  Value centered = elementwise({x, mean}, elementType, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    return arith::SubFOp::create(nb, nl, a[0], a[1]);
+  });
+  Value squared = elementwise({centered}, elementType, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    return arith::MulFOp::create(nb, nl, a[0], a[0]);
+  });
+  Value variance = reduce(squared, axes, /*keepDims=*/true, "ReduceMean");
+  Value invStdDev = elementwise({variance}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    Value eps = arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, epsilon));
+    return math::RsqrtOp::create(nb, nl, arith::AddFOp::create(nb, nl, a[0], eps));
+  });
+  SmallVector<Value> operands{centered, invStdDev, scale};
+  if (bias)
+    operands.push_back(bias);
+  Value y = elementwise(operands, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+    Value r = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, a[0], a[1]), a[2]);
+    return a.size() > 3 ? Value(arith::AddFOp::create(nb, nl, r, a[3])) : r;
+  });
+  SmallVector<Tensor> results(3);
+  results[0].value = y;
+  results[1].value = mean;
+  results[2].value = invStdDev;
+  results.resize(std::min<size_t>(3, node.output_size()));
+  return results;
+}
+
+Value Importer::transpose(Value input, ArrayRef<int64_t> permutation) {
+  SmallVector<OpFoldResult> in = sizesOf(input), out;
+  for (int64_t p : permutation)
+    out.push_back(in[p]);
+  Value init = empty(out, cast<RankedTensorType>(input.getType()).getElementType());
+  return linalg::TransposeOp::create(b, loc, input, init, permutation).getResult()[0];
+}
+
+Value Importer::reduce(Value input, ArrayRef<int64_t> axes, bool keepDims, StringRef kind) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Type elementType = type.getElementType();
+  SmallVector<OpFoldResult> inSizes = sizesOf(input), outSizes;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    iterators.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (!reduced) {
+      outSizes.push_back(inSizes[d]);
+      outExprs.push_back(b.getAffineDimExpr(d));
+    } else if (keepDims) {
+      outSizes.push_back(indexAttr(1));
+      outExprs.push_back(b.getAffineConstantExpr(0));
+    }
+  }
+  double initial = kind == "ReduceMax" ? -std::numeric_limits<double>::infinity() : 0.0;
+  if (kind == "ReduceMax" && !isa<FloatType>(elementType))
+    initial = double(std::numeric_limits<int64_t>::min());
+  Value init = fill(empty(outSizes, elementType), initial);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, context),
+                                 AffineMap::get(rank, 0, outExprs, context)};
+  bool isFloat = isa<FloatType>(elementType);
+  Value result = linalg::GenericOp::create(
+                     b, loc, TypeRange{init.getType()}, ValueRange{input}, ValueRange{init}, maps, iterators,
+                     [&](OpBuilder &nb, Location nl, ValueRange args) {
+                       Value r;
+                       if (kind == "ReduceMax")
+                         r = isFloat ? Value(arith::MaximumFOp::create(nb, nl, args[0], args[1]))
+                                     : Value(arith::MaxSIOp::create(nb, nl, args[0], args[1]));
+                       else
+                         r = isFloat ? Value(arith::AddFOp::create(nb, nl, args[0], args[1]))
+                                     : Value(arith::AddIOp::create(nb, nl, args[0], args[1]));
+                       linalg::YieldOp::create(nb, nl, r);
+                     })
+                     .getResult(0);
+  if (kind != "ReduceMean")
+    return result;
+  // The mean: divide by the number of reduced elements.
+  OpFoldResult count = indexAttr(1);
+  for (int64_t axis : axes)
+    count = indexBinary("Mul", count, inSizes[axis]);
+  Value countValue = arith::IndexCastOp::create(b, loc, b.getI64Type(), toIndex(count));
+  Value countFloat = convertScalar(b, loc, countValue, elementType);
+  return elementwise({result}, elementType, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+    return arith::DivFOp::create(nb, nl, args[0], countFloat);
+  });
+}
+
+FailureOr<Tensor *> Importer::get(StringRef name) {
+  auto it = values.find(name);
+  if (it != values.end())
+    return &it->second;
+  if (const SafetensorsTensor *tensor = weights->lookup(name)) {
+    Tensor t;
+    // Small and integer initializers are folded; large float ones stay in the file as parameters.
+    bool isFloat = tensor->dtype == "F32" || tensor->dtype == "F64" || tensor->dtype == "F16" || tensor->dtype == "BF16";
+    if (!isFloat || product(tensor->shape) <= 16) {
+      std::optional<Known> known = constantOf(name);
+      if (!known) {
+        emitError(fileLoc) << "initializer '" << name << "' has unsupported data type " << tensor->dtype;
+        return failure();
+      }
+      t.known = std::move(known);
+    } else {
+      if (tensor->dtype != "F32" && tensor->dtype != "F16" && tensor->dtype != "BF16") {
+        emitError(fileLoc) << "initializer '" << name << "' is " << tensor->dtype << "; float weights must be "
+                           << "F32, F16 or BF16";
+        return failure();
+      }
+      t.value = parameter(name, /*transpose=*/false);
+    }
+    return &(values[name] = std::move(t));
+  }
+  const Node *node = producer(name);
+  if (!node) {
+    emitError(fileLoc) << "value '" << name << "' is used but neither a graph input, an initializer nor a node output";
+    return failure();
+  }
+  if (failed(emitNode(*node)))
+    return failure();
+  it = values.find(name);
+  if (it == values.end())
+    return error(*node) << "produced no value '" << name << "'", failure();
+  return &it->second;
+}
+
+Value Importer::parameter(StringRef name, bool transposed) {
+  std::string key = (name + (transposed ? "#T" : "")).str();
+  auto it = parameters.find(key);
+  if (it != parameters.end())
+    return it->second;
+  const SafetensorsTensor *tensor = weights->lookup(name);
+  SmallVector<int64_t> shape(tensor->shape.begin(), tensor->shape.end());
+  if (transposed)
+    std::swap(shape[0], shape[1]);
+  Type elementType = tensor->dtype == "F16" ? Type(b.getF16Type())
+                     : tensor->dtype == "BF16" ? Type(b.getBF16Type())
+                                               : Type(b.getF32Type());
+  // Parameters are created at the top of @main so every use is dominated.
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(entry);
+  Value v = ParameterOp::create(b, fileLoc, RankedTensorType::get(shape, elementType), name, /*stack=*/nullptr,
+                                transposed, /*row_offset=*/nullptr);
+  parameters[key] = v;
+  return v;
+}
+
+LogicalResult Importer::emitNode(const Node &node) {
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    return error(node) << "operator domain '" << node.domain() << "' is not supported (only the default domain)";
+  std::string key = node.output_size() ? node.output(0) : node.name();
+  if (!emitting.insert(key).second)
+    return error(node) << "the graph has a cycle through this node";
+  SmallVector<Tensor> results;
+  loc = locOf(node);
+  FailureOr<bool> raised = tryRaise(node, results);
+  if (failed(raised))
+    return failure();
+  if (!*raised) {
+    results.clear();
+    if (failed(emitGeneric(node, results)))
+      return failure();
+  }
+  if (results.size() > size_t(node.output_size()))
+    return error(node) << "importer produced too many results";
+  for (auto [i, result] : llvm::enumerate(results))
+    if (!node.output(i).empty())
+      values[node.output(i)] = std::move(result);
+  return success();
+}
+
+/// Normalises a possibly negative axis; fails if it is out of range.
+static std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return std::nullopt;
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// Elementwise folding of known contents with numpy broadcasting.
+static std::optional<Known> foldElementwise(ArrayRef<const Known *> inputs, Type resultType,
+                                            const std::function<double(ArrayRef<double>)> &fn) {
+  size_t rank = 0;
+  for (const Known *k : inputs)
+    rank = std::max(rank, k->shape.size());
+  SmallVector<int64_t> shape(rank, 1);
+  for (const Known *k : inputs)
+    for (size_t i = 0; i < k->shape.size(); ++i) {
+      int64_t &out = shape[rank - k->shape.size() + i];
+      int64_t extent = k->shape[i];
+      if (extent != 1) {
+        if (out != 1 && out != extent)
+          return std::nullopt;
+        out = extent;
+      }
+    }
+  int64_t count = product(shape);
+  if (count > (1 << 20))
+    return std::nullopt;
+  Known result;
+  result.elementType = resultType;
+  result.shape = shape;
+  SmallVector<double> args(inputs.size());
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t n = 0; n < count; ++n) {
+    for (auto [j, k] : llvm::enumerate(inputs)) {
+      int64_t flat = 0;
+      size_t offset = rank - k->shape.size();
+      for (size_t i = 0; i < k->shape.size(); ++i)
+        flat = flat * k->shape[i] + (k->shape[i] == 1 ? 0 : index[offset + i]);
+      args[j] = k->at(flat);
+    }
+    double v = fn(args);
+    if (isa<FloatType>(resultType))
+      result.floats.push_back(v);
+    else if (resultType.isInteger(1))
+      result.ints.push_back(v != 0);
+    else
+      result.ints.push_back(int64_t(v));
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return result;
+}
+
+/// The scalar function of an elementwise ONNX op on doubles, or null.
+static std::function<double(ArrayRef<double>)> scalarFunction(StringRef op, bool isInteger) {
+  if (op == "Add") return [](ArrayRef<double> a) { return a[0] + a[1]; };
+  if (op == "Sub") return [](ArrayRef<double> a) { return a[0] - a[1]; };
+  if (op == "Mul") return [](ArrayRef<double> a) { return a[0] * a[1]; };
+  if (op == "Div")
+    return isInteger ? std::function<double(ArrayRef<double>)>([](ArrayRef<double> a) {
+      return a[1] == 0 ? 0.0 : std::trunc(a[0] / a[1]);
+    })
+                     : [](ArrayRef<double> a) { return a[0] / a[1]; };
+  if (op == "Pow") return [](ArrayRef<double> a) { return std::pow(a[0], a[1]); };
+  if (op == "Equal") return [](ArrayRef<double> a) { return double(a[0] == a[1]); };
+  if (op == "Less") return [](ArrayRef<double> a) { return double(a[0] < a[1]); };
+  if (op == "Greater") return [](ArrayRef<double> a) { return double(a[0] > a[1]); };
+  if (op == "And") return [](ArrayRef<double> a) { return double(a[0] != 0 && a[1] != 0); };
+  if (op == "Or") return [](ArrayRef<double> a) { return double(a[0] != 0 || a[1] != 0); };
+  if (op == "Max") return [](ArrayRef<double> a) { return std::max(a[0], a[1]); };
+  if (op == "Min") return [](ArrayRef<double> a) { return std::min(a[0], a[1]); };
+  if (op == "Where") return [](ArrayRef<double> a) { return a[0] != 0 ? a[1] : a[2]; };
+  if (op == "Not") return [](ArrayRef<double> a) { return double(a[0] == 0); };
+  if (op == "Neg") return [](ArrayRef<double> a) { return -a[0]; };
+  if (op == "Abs") return [](ArrayRef<double> a) { return std::fabs(a[0]); };
+  if (op == "Sqrt") return [](ArrayRef<double> a) { return std::sqrt(a[0]); };
+  if (op == "Identity") return [](ArrayRef<double> a) { return a[0]; };
+  return nullptr;
+}
+
+static bool isComparison(StringRef op) {
+  return op == "Equal" || op == "Less" || op == "Greater" || op == "And" || op == "Or" || op == "Not";
+}
+
+LogicalResult Importer::foldKnown(const Node &node, ArrayRef<Tensor *> inputs, SmallVectorImpl<Tensor> &results,
+                                  bool &folded) {
+  StringRef op = node.op_type();
+  SmallVector<Known> owned;
+  owned.reserve(inputs.size());
+  SmallVector<const Known *> known;
+  for (Tensor *t : inputs) {
+    if (!t) {
+      known.push_back(nullptr);
+      continue;
+    }
+    if (t->known) {
+      known.push_back(&*t->known);
+    } else if (t->dims && llvm::all_of(*t->dims, [](OpFoldResult d) { return constantDim(d).has_value(); })) {
+      Known k;
+      k.elementType = t->dimsElementType ? t->dimsElementType : b.getI64Type();
+      if (!t->dimsAreScalar)
+        k.shape.push_back(t->dims->size());
+      for (OpFoldResult d : *t->dims)
+        k.ints.push_back(*constantDim(d));
+      owned.push_back(std::move(k));
+      known.push_back(&owned.back());
+    } else {
+      return success(); // not everything known
+    }
+  }
+  auto emitKnown = [&](Known k) {
+    Tensor t;
+    t.known = std::move(k);
+    results.push_back(std::move(t));
+    folded = true;
+    return success();
+  };
+  if (known.empty() || !known[0])
+    return success();
+  Type elementType = known[0]->elementType;
+  if (auto fn = scalarFunction(op, !known[0]->isFloat())) {
+    SmallVector<const Known *> args(known.begin(), known.end());
+    if (llvm::is_contained(args, nullptr))
+      return success();
+    Type resultType = isComparison(op) ? b.getI1Type() : op == "Where" ? args[1]->elementType : elementType;
+    if (std::optional<Known> k = foldElementwise(args, resultType, fn))
+      return emitKnown(std::move(*k));
+    return success();
+  }
+  if (op == "Cast") {
+    Type to = elementTypeOf(context, intAttr(node, "to", 0));
+    if (!to)
+      return success();
+    std::optional<Known> k = foldElementwise({known[0]}, to, [&](ArrayRef<double> a) {
+      return to.isInteger(1) ? double(a[0] != 0) : isa<FloatType>(to) ? a[0] : std::trunc(a[0]);
+    });
+    return k ? emitKnown(std::move(*k)) : success();
+  }
+  if (op == "Unsqueeze" || op == "Squeeze") {
+    // Known contents keep their elements; only the shape changes.
+    SmallVector<int64_t> axes;
+    if (opset >= 13 && inputs.size() > 1 && known[1]) {
+      axes.assign(known[1]->ints.begin(), known[1]->ints.end());
+    } else if (std::optional<SmallVector<int64_t>> a = intsAttr(node, "axes")) {
+      axes = *a;
+    }
+    Known k = *known[0];
+    SmallVector<int64_t> shape;
+    if (op == "Unsqueeze") {
+      int64_t rank = k.shape.size() + axes.size();
+      for (int64_t &a : axes)
+        a = a < 0 ? a + rank : a;
+      for (int64_t d = 0, src = 0; d < rank; ++d)
+        shape.push_back(llvm::is_contained(axes, d) ? 1 : k.shape[src++]);
+    } else {
+      int64_t rank = k.shape.size();
+      for (int64_t &a : axes)
+        a = a < 0 ? a + rank : a;
+      for (int64_t d = 0; d < rank; ++d)
+        if (axes.empty() ? k.shape[d] != 1 : !llvm::is_contained(axes, d))
+          shape.push_back(k.shape[d]);
+    }
+    k.shape = shape;
+    return emitKnown(std::move(k));
+  }
+  return success();
+}
+
+LogicalResult Importer::foldDims(const Node &node, ArrayRef<Tensor *> inputs, SmallVectorImpl<Tensor> &results,
+                                 bool &folded) {
+  StringRef op = node.op_type();
+  auto emitDims = [&](SmallVector<OpFoldResult> dims, bool scalar, Type elementType = {}) {
+    Tensor t;
+    t.dims = std::move(dims);
+    t.dimsAreScalar = scalar;
+    t.dimsElementType = elementType;
+    results.push_back(std::move(t));
+    folded = true;
+    return success();
+  };
+  if (op == "Shape") {
+    Tensor *in = inputs[0];
+    SmallVector<OpFoldResult> dims;
+    if (in->known) {
+      for (int64_t d : in->known->shape)
+        dims.push_back(indexAttr(d));
+    } else if (in->dims && !in->value) {
+      if (!in->dimsAreScalar)
+        dims.push_back(indexAttr(in->dims->size()));
+    } else {
+      dims = sizesOf(materialize(*in));
+    }
+    int64_t rank = dims.size();
+    int64_t start = intAttr(node, "start", 0), end = intAttr(node, "end", rank);
+    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+    end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+    return emitDims(SmallVector<OpFoldResult>(dims.begin() + start, dims.begin() + std::max(start, end)), false);
+  }
+  auto isDims = [](Tensor *t) { return t && t->dims; };
+  if (inputs.empty() || !isDims(inputs[0]))
+    return success();
+  Tensor &in = *inputs[0];
+  SmallVector<OpFoldResult> &dims = *in.dims;
+  int64_t n = dims.size();
+  auto knownInts = [&](unsigned i) -> std::optional<SmallVector<int64_t>> {
+    if (i >= inputs.size() || !inputs[i])
+      return std::nullopt;
+    if (inputs[i]->known && !inputs[i]->known->isFloat())
+      return SmallVector<int64_t>(inputs[i]->known->ints.begin(), inputs[i]->known->ints.end());
+    if (inputs[i]->dims) {
+      SmallVector<int64_t> v;
+      for (OpFoldResult d : *inputs[i]->dims) {
+        std::optional<int64_t> c = constantDim(d);
+        if (!c)
+          return std::nullopt;
+        v.push_back(*c);
+      }
+      return v;
+    }
+    return std::nullopt;
+  };
+  if (op == "Identity")
+    return emitDims(dims, in.dimsAreScalar, in.dimsElementType);
+  if (op == "Cast") {
+    Type to = elementTypeOf(context, intAttr(node, "to", 0));
+    if (!to || !to.isInteger() || to.isInteger(1))
+      return success();
+    return emitDims(dims, in.dimsAreScalar, to);
+  }
+  if (op == "Gather" && intAttr(node, "axis", 0) == 0 && !in.dimsAreScalar) {
+    std::optional<SmallVector<int64_t>> indices = knownInts(1);
+    if (!indices)
+      return success();
+    SmallVector<OpFoldResult> out;
+    for (int64_t i : *indices) {
+      if (i < -n || i >= n)
+        return error(node) << "index " << i << " is out of range for a shape of rank " << n;
+      out.push_back(dims[i < 0 ? i + n : i]);
+    }
+    bool scalar = inputs[1]->known ? inputs[1]->known->shape.empty() : inputs[1]->dimsAreScalar;
+    return emitDims(out, scalar, in.dimsElementType);
+  }
+  if (op == "Unsqueeze" && in.dimsAreScalar)
+    return emitDims(dims, false, in.dimsElementType);
+  if (op == "Squeeze" && !in.dimsAreScalar && n == 1)
+    return emitDims(dims, true, in.dimsElementType);
+  if (op == "Concat") {
+    SmallVector<OpFoldResult> out;
+    for (Tensor *t : inputs) {
+      if (t && t->known && !t->known->isFloat() && t->known->shape.size() == 1) {
+        for (int64_t v : t->known->ints)
+          out.push_back(indexAttr(v));
+      } else if (isDims(t) && !t->dimsAreScalar) {
+        out.append(t->dims->begin(), t->dims->end());
+      } else {
+        return success();
+      }
+    }
+    return emitDims(out, false, in.dimsElementType);
+  }
+  if (op == "Slice" && !in.dimsAreScalar) {
+    std::optional<SmallVector<int64_t>> starts = knownInts(1), ends = knownInts(2), axes = knownInts(3),
+                                        steps = knownInts(4);
+    if (!starts || !ends || (axes && (axes->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1))) ||
+        starts->size() != 1 || ends->size() != 1 || (steps && (*steps)[0] != 1))
+      return success();
+    int64_t s = (*starts)[0], e = (*ends)[0];
+    s = std::clamp<int64_t>(s < 0 ? s + n : s, 0, n);
+    e = std::clamp<int64_t>(e < 0 ? e + n : e, 0, n);
+    return emitDims(SmallVector<OpFoldResult>(dims.begin() + s, dims.begin() + std::max(s, e)), false,
+                    in.dimsElementType);
+  }
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    std::optional<SmallVector<OpFoldResult>> rhs;
+    if (inputs.size() != 2 || !inputs[1])
+      return success();
+    if (inputs[1]->dims) {
+      rhs = *inputs[1]->dims;
+    } else if (std::optional<SmallVector<int64_t>> r = knownInts(1)) {
+      rhs.emplace();
+      for (int64_t v : *r)
+        rhs->push_back(indexAttr(v));
+    } else {
+      return success();
+    }
+    int64_t m = std::max<int64_t>(n, rhs->size());
+    if ((n != m && n != 1) || (int64_t(rhs->size()) != m && rhs->size() != 1))
+      return success();
+    SmallVector<OpFoldResult> out;
+    for (int64_t i = 0; i < m; ++i)
+      out.push_back(indexBinary(op, dims[n == 1 ? 0 : i], (*rhs)[rhs->size() == 1 ? 0 : i]));
+    bool scalar = in.dimsAreScalar && (inputs[1]->dims ? inputs[1]->dimsAreScalar : inputs[1]->known->shape.empty());
+    return emitDims(out, scalar, in.dimsElementType);
+  }
+  return success();
+}
+
+FailureOr<Value> Importer::sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                                      ArrayRef<int64_t> axes, ArrayRef<int64_t> steps,
+                                      ArrayRef<OpFoldResult> symbolicEnds) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = sizesOf(input);
+  SmallVector<OpFoldResult> offsets(rank, indexAttr(0)), strides(rank, indexAttr(1));
+  SmallVector<OpFoldResult> outSizes = sizes;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t axisValue = axes.empty() ? int64_t(i) : axes[i];
+    std::optional<int64_t> axis = normalizeAxis(axisValue, rank);
+    if (!axis)
+      return error(node) << "axis " << axisValue << " is out of range for rank " << rank, failure();
+    int64_t step = steps.empty() ? 1 : steps[i];
+    if (step <= 0)
+      return error(node) << "step " << step << " is not supported (only positive steps)", failure();
+    OpFoldResult dim = sizes[*axis];
+    std::optional<int64_t> staticDim = constantDim(dim);
+    // Normalise the start and end against the dimension: negative counts from the end, then clamp to [0, dim].
+    auto bound = [&](int64_t v, OpFoldResult symbolic) -> OpFoldResult {
+      if (symbolic)
+        return symbolic;
+      if (staticDim)
+        return indexAttr(std::clamp<int64_t>(v < 0 ? v + *staticDim : v, 0, *staticDim));
+      if (v >= (int64_t(1) << 62))
+        return dim;
+      if (v >= 0)
+        return arith::MinSIOp::create(b, loc, index(v), toIndex(dim)).getResult();
+      Value shifted = arith::AddIOp::create(b, loc, toIndex(dim), index(v));
+      return arith::MaxSIOp::create(b, loc, shifted, index(0)).getResult();
+    };
+    OpFoldResult start = bound(starts[i], OpFoldResult());
+    OpFoldResult end = bound(ends[i], i < symbolicEnds.size() ? symbolicEnds[i] : OpFoldResult());
+    // size = max(0, ceil((end - start) / step))
+    OpFoldResult size;
+    std::optional<int64_t> s = constantDim(start), e = constantDim(end);
+    if (s && e) {
+      size = indexAttr(std::max<int64_t>(0, llvm::divideCeilSigned(*e - *s, step)));
+    } else {
+      Value diff = arith::SubIOp::create(b, loc, toIndex(end), toIndex(start));
+      Value up = arith::AddIOp::create(b, loc, diff, index(step - 1));
+      Value count = arith::DivSIOp::create(b, loc, up, index(step));
+      size = arith::MaxSIOp::create(b, loc, count, index(0)).getResult();
+    }
+    offsets[*axis] = start;
+    outSizes[*axis] = size;
+    strides[*axis] = indexAttr(step);
+  }
+  return tensor::ExtractSliceOp::create(b, loc, input, offsets, outSizes, strides).getResult();
+}
+
+LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &results) {
+  StringRef op = node.op_type();
+  if (!llvm::is_contained(supportedOnnxOps(), op))
+    return error(node) << "unsupported operator " << op << " (opset " << opset
+                       << "); effc maps: " << llvm::join(supportedOnnxOps(), ", ");
+  if (op == "Constant") {
+    const onnx::AttributeProto *a = attr(node, "value");
+    std::string why = "has no value, value_float(s) or value_int(s) attribute";
+    std::optional<Known> known;
+    if (a) {
+      FailureOr<Known> k = knownFromProto(context, a->t(), why);
+      if (succeeded(k))
+        known = *k;
+    } else {
+      known = constantOf(node.output(0));
+    }
+    if (!known)
+      return error(node) << "the constant " << why;
+    Tensor t;
+    t.known = std::move(known);
+    results.push_back(std::move(t));
+    return success();
+  }
+
+  SmallVector<Tensor *> inputs;
+  for (const std::string &name : node.input()) {
+    if (name.empty()) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    FailureOr<Tensor *> t = get(name);
+    if (failed(t))
+      return failure();
+    inputs.push_back(*t);
+  }
+  loc = locOf(node);
+  auto need = [&](unsigned count) -> LogicalResult {
+    if (inputs.size() < count || llvm::any_of(ArrayRef(inputs).take_front(count), [](Tensor *t) { return !t; }))
+      return error(node) << "expects " << count << " inputs, has " << inputs.size();
+    return success();
+  };
+  if (failed(need(op == "ConstantOfShape" || op == "Range" ? (op == "Range" ? 3 : 1) : 1)))
+    return failure();
+
+  bool folded = false;
+  if (failed(foldDims(node, inputs, results, folded)))
+    return failure();
+  if (!folded && failed(foldKnown(node, inputs, results, folded)))
+    return failure();
+  if (folded)
+    return success();
+
+  auto in = [&](unsigned i) { return materialize(*inputs[i]); };
+  auto typeOf = [](Value v) { return cast<RankedTensorType>(v.getType()); };
+  auto push = [&](Value v) {
+    Tensor t;
+    t.value = v;
+    results.push_back(std::move(t));
+    return success();
+  };
+  auto knownInts = [&](unsigned i) -> FailureOr<SmallVector<int64_t>> {
+    if (i >= inputs.size() || !inputs[i])
+      return SmallVector<int64_t>();
+    FailureOr<std::optional<SmallVector<OpFoldResult>>> dims = dimsOf(node.input(i));
+    if (failed(dims))
+      return failure();
+    SmallVector<int64_t> values;
+    if (*dims)
+      for (OpFoldResult d : **dims)
+        if (std::optional<int64_t> c = constantDim(d))
+          values.push_back(*c);
+    if (!*dims || values.size() != (*dims)->size())
+      return error(node) << "input " << i << " ('" << node.input(i)
+                         << "') must be known while importing (a constant or a folded shape)", failure();
+    return values;
+  };
+  /// The axes of Unsqueeze, Squeeze, Reduce*: an attribute before `inputSince`, an input from then on.
+  auto axesOf = [&](int64_t inputSince) -> FailureOr<SmallVector<int64_t>> {
+    if (opset >= inputSince)
+      return knownInts(1);
+    return intsAttr(node, "axes").value_or(SmallVector<int64_t>());
+  };
+
+  // Elementwise ops.
+  if (op == "Identity")
+    return results.push_back(*inputs[0]), success();
+  static const llvm::StringSet<> binary = {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less",
+                                           "Greater", "And", "Or", "Max", "Min"};
+  if ((op == "Max" || op == "Min") && inputs.size() != 2) {
+    // Variadic: one input is the identity, more are reduced pairwise.
+    Value acc = in(0);
+    bool isFloat = isa<FloatType>(typeOf(acc).getElementType());
+    for (unsigned i = 1; i < inputs.size(); ++i)
+      acc = elementwise({acc, in(i)}, typeOf(acc).getElementType(), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        if (isFloat)
+          return op == "Max" ? Value(arith::MaximumFOp::create(nb, nl, a[0], a[1]))
+                             : Value(arith::MinimumFOp::create(nb, nl, a[0], a[1]));
+        return op == "Max" ? Value(arith::MaxSIOp::create(nb, nl, a[0], a[1]))
+                           : Value(arith::MinSIOp::create(nb, nl, a[0], a[1]));
+      });
+    return push(acc);
+  }
+  if (binary.contains(op)) {
+    if (failed(need(2)))
+      return failure();
+    Value lhs = in(0), rhs = in(1);
+    Type elementType = typeOf(lhs).getElementType();
+    bool isFloat = isa<FloatType>(elementType);
+    if (op == "Add" && isFloat && lhs.getType() == rhs.getType() && isa<FloatType>(elementType) &&
+        elementType.getIntOrFloatBitWidth() <= 32)
+      return push(AddOp::create(b, loc, lhs, rhs));
+    if (op == "Pow")
+      return push(power(lhs, rhs));
+    if (op != "Pow" && typeOf(rhs).getElementType() != elementType)
+      return error(node) << "operands have different element types (" << elementType << " and "
+                         << typeOf(rhs).getElementType() << ")";
+    Type resultType = isComparison(op) ? b.getI1Type() : elementType;
+    return push(elementwise({lhs, rhs}, resultType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      Value x = a[0], y = a[1];
+      if (isFloat) {
+        if (op == "Add") return arith::AddFOp::create(nb, nl, x, y);
+        if (op == "Sub") return arith::SubFOp::create(nb, nl, x, y);
+        if (op == "Mul") return arith::MulFOp::create(nb, nl, x, y);
+        if (op == "Div") return arith::DivFOp::create(nb, nl, x, y);
+        if (op == "Max") return arith::MaximumFOp::create(nb, nl, x, y);
+        if (op == "Min") return arith::MinimumFOp::create(nb, nl, x, y);
+        auto predicate = op == "Equal" ? arith::CmpFPredicate::OEQ
+                         : op == "Less" ? arith::CmpFPredicate::OLT
+                                        : arith::CmpFPredicate::OGT;
+        return arith::CmpFOp::create(nb, nl, predicate, x, y);
+      }
+      if (op == "Add") return arith::AddIOp::create(nb, nl, x, y);
+      if (op == "Sub") return arith::SubIOp::create(nb, nl, x, y);
+      if (op == "Mul") return arith::MulIOp::create(nb, nl, x, y);
+      if (op == "Div") return arith::DivSIOp::create(nb, nl, x, y);
+      if (op == "Max") return arith::MaxSIOp::create(nb, nl, x, y);
+      if (op == "Min") return arith::MinSIOp::create(nb, nl, x, y);
+      if (op == "And") return arith::AndIOp::create(nb, nl, x, y);
+      if (op == "Or") return arith::OrIOp::create(nb, nl, x, y);
+      auto predicate = op == "Equal" ? arith::CmpIPredicate::eq
+                       : op == "Less" ? arith::CmpIPredicate::slt
+                                      : arith::CmpIPredicate::sgt;
+      return arith::CmpIOp::create(nb, nl, predicate, x, y);
+    }));
+  }
+  if (op == "Where") {
+    if (failed(need(3)))
+      return failure();
+    Value cond = in(0), x = in(1), y = in(2);
+    if (!typeOf(cond).getElementType().isInteger(1))
+      return error(node) << "the condition must be a bool tensor";
+    return push(elementwise({cond, x, y}, typeOf(x).getElementType(),
+                            [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                              return arith::SelectOp::create(nb, nl, a[0], a[1], a[2]);
+                            }));
+  }
+  static const llvm::StringSet<> unary = {"Sqrt", "Erf", "Tanh", "Exp", "Log", "Neg", "Abs", "Reciprocal",
+                                          "Floor", "Ceil", "Sin", "Cos", "Not", "Sigmoid", "Relu"};
+  if (unary.contains(op)) {
+    Value x = in(0);
+    Type elementType = typeOf(x).getElementType();
+    bool isFloat = isa<FloatType>(elementType);
+    bool effFloat = elementType.isF32() || elementType.isF16() || elementType.isBF16();
+    if ((op == "Sigmoid" || op == "Relu") && effFloat)
+      return push(ActivationOp::create(b, loc, op == "Relu" ? ActivationKind::relu : ActivationKind::sigmoid, x));
+    if (!isFloat && op != "Neg" && op != "Abs" && op != "Not" && op != "Relu")
+      return error(node) << "is not supported on " << elementType << " tensors";
+    if (!elementType.isInteger(1) && op == "Not")
+      return error(node) << "expects a bool tensor";
+    return push(elementwise({x}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      Value v = a[0];
+      auto one = [&] { return arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, 1.0)); };
+      if (op == "Not")
+        return arith::XOrIOp::create(nb, nl, v, arith::ConstantOp::create(nb, nl, elementType, nb.getBoolAttr(true)));
+      if (!isFloat) {
+        Value zero = arith::ConstantOp::create(nb, nl, elementType, nb.getIntegerAttr(elementType, 0));
+        if (op == "Neg") return arith::SubIOp::create(nb, nl, zero, v);
+        if (op == "Relu") return arith::MaxSIOp::create(nb, nl, v, zero);
+        return math::AbsIOp::create(nb, nl, v);
+      }
+      if (op == "Sqrt") return math::SqrtOp::create(nb, nl, v);
+      if (op == "Erf") return math::ErfOp::create(nb, nl, v);
+      if (op == "Tanh") return math::TanhOp::create(nb, nl, v);
+      if (op == "Exp") return math::ExpOp::create(nb, nl, v);
+      if (op == "Log") return math::LogOp::create(nb, nl, v);
+      if (op == "Neg") return arith::NegFOp::create(nb, nl, v);
+      if (op == "Abs") return math::AbsFOp::create(nb, nl, v);
+      if (op == "Floor") return math::FloorOp::create(nb, nl, v);
+      if (op == "Ceil") return math::CeilOp::create(nb, nl, v);
+      if (op == "Sin") return math::SinOp::create(nb, nl, v);
+      if (op == "Cos") return math::CosOp::create(nb, nl, v);
+      if (op == "Reciprocal") return arith::DivFOp::create(nb, nl, one(), v);
+      if (op == "Relu") {
+        Value zero = arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, 0.0));
+        return arith::MaximumFOp::create(nb, nl, v, zero);
+      }
+      // Sigmoid on f64: 1 / (1 + exp(-x)).
+      Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, v));
+      return arith::DivFOp::create(nb, nl, one(), arith::AddFOp::create(nb, nl, one(), e));
+    }));
+  }
+  if (op == "Cast") {
+    Type to = elementTypeOf(context, intAttr(node, "to", 0));
+    if (!to)
+      return error(node) << "casts to unsupported data type " << intAttr(node, "to", 0);
+    Value x = in(0);
+    return push(elementwise({x}, to, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      return convertScalar(nb, nl, a[0], to);
+    }));
+  }
+
+  // Contractions and normalisations.
+  if (op == "MatMul") {
+    if (failed(need(2)))
+      return failure();
+    Value lhs = in(0), rhs = in(1);
+    if (!isa<FloatType>(typeOf(lhs).getElementType()) || typeOf(lhs).getElementType() != typeOf(rhs).getElementType())
+      return error(node) << "supports float operands of one element type only";
+    int64_t lr = typeOf(lhs).getRank(), rr = typeOf(rhs).getRank();
+    // 1-D operands become matrices and the added dimension is dropped from the result.
+    SmallVector<OpFoldResult> lhsSizes = sizesOf(lhs), rhsSizes = sizesOf(rhs);
+    if (lr == 1)
+      lhs = reshape(lhs, {indexAttr(1), lhsSizes[0]});
+    if (rr == 1)
+      rhs = reshape(rhs, {rhsSizes[0], indexAttr(1)});
+    int64_t l = typeOf(lhs).getRank(), r = typeOf(rhs).getRank();
+    if (r != 2 && l != r) {
+      // Broadcast the batch dimensions of the lower-rank operand.
+      Value &low = l < r ? lhs : rhs;
+      Value high = l < r ? rhs : lhs;
+      SmallVector<OpFoldResult> sizes = sizesOf(high), lowSizes = sizesOf(low);
+      int64_t hr = sizes.size(), lowRank = lowSizes.size();
+      sizes[hr - 2] = lowSizes[lowRank - 2];
+      sizes[hr - 1] = lowSizes[lowRank - 1];
+      low = elementwise({low}, typeOf(low).getElementType(),
+                        [](OpBuilder &, Location, ValueRange a) { return a[0]; }, sizes);
+    }
+    Value product = MatmulOp::create(b, loc, lhs, rhs, /*transpose_b=*/false);
+    if (lr == 1 || rr == 1) {
+      SmallVector<OpFoldResult> sizes = sizesOf(product);
+      if (rr == 1)
+        sizes.pop_back();
+      if (lr == 1)
+        sizes.erase(sizes.end() - (rr == 1 ? 1 : 2));
+      product = reshape(product, sizes);
+    }
+    return push(product);
+  }
+  if (op == "Gemm") {
+    if (failed(need(2)))
+      return failure();
+    Value a = in(0), bm = in(1);
+    if (typeOf(a).getRank() != 2 || typeOf(bm).getRank() != 2)
+      return error(node) << "expects 2-D A and B";
+    if (intAttr(node, "transA", 0))
+      a = transpose(a, {1, 0});
+    bool transB = intAttr(node, "transB", 0);
+    Value y = MatmulOp::create(b, loc, a, bm, transB);
+    Type elementType = typeOf(y).getElementType();
+    double alpha = floatAttr(node, "alpha", 1.0), beta = floatAttr(node, "beta", 1.0);
+    Value c = inputs.size() > 2 && inputs[2] ? in(2) : Value();
+    if (alpha == 1.0 && (!c || beta == 0.0))
+      return push(y);
+    SmallVector<Value> operands{y};
+    if (c && beta != 0.0)
+      operands.push_back(c);
+    return push(elementwise(operands, elementType, [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
+      Value r = v[0];
+      if (alpha != 1.0)
+        r = arith::MulFOp::create(nb, nl, r, arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, alpha)));
+      if (v.size() > 1) {
+        Value cv = v[1];
+        if (beta != 1.0)
+          cv = arith::MulFOp::create(nb, nl, cv, arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, beta)));
+        r = arith::AddFOp::create(nb, nl, r, cv);
+      }
+      return r;
+    }));
+  }
+  if (op == "Softmax") {
+    Value x = in(0);
+    int64_t rank = typeOf(x).getRank();
+    int64_t axisValue = intAttr(node, "axis", opset >= 13 ? -1 : 1);
+    std::optional<int64_t> axis = normalizeAxis(axisValue, rank);
+    if (!axis)
+      return error(node) << "axis " << axisValue << " is out of range for rank " << rank;
+    if (opset >= 13 || *axis == rank - 1)
+      return push(SoftmaxOp::create(b, loc, x, b.getI64IntegerAttr(*axis)));
+    // Before opset 13 the softmax runs over the input flattened to 2-D at `axis`.
+    SmallVector<OpFoldResult> sizes = sizesOf(x);
+    OpFoldResult rows = indexAttr(1), cols = indexAttr(1);
+    for (int64_t d = 0; d < rank; ++d)
+      (d < *axis ? rows : cols) = indexBinary("Mul", d < *axis ? rows : cols, sizes[d]);
+    Value flat = reshape(x, {rows, cols});
+    return push(reshape(SoftmaxOp::create(b, loc, flat, b.getI64IntegerAttr(1)), sizes));
+  }
+  if (op == "LayerNormalization") {
+    if (failed(need(2)))
+      return failure();
+    Value x = in(0);
+    int64_t rank = typeOf(x).getRank();
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", -1), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", -1) << " is out of range for rank " << rank;
+    Value scale = in(1), bias = inputs.size() > 2 && inputs[2] ? in(2) : Value();
+    bool statistics = node.output_size() > 1 &&
+                      llvm::any_of(llvm::drop_begin(node.output()), [](const std::string &o) { return !o.empty(); });
+    auto isVector = [&](Value v) { return !v || typeOf(v).getRank() == 1; };
+    Type elementType = typeOf(x).getElementType();
+    if (!statistics && *axis == rank - 1 && isVector(scale) && isVector(bias) &&
+        (elementType.isF32() || elementType.isF16() || elementType.isBF16()))
+      return push(LayerNormOp::create(b, loc, x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5))));
+    // Over several axes, or with the Mean and InvStdDev outputs: the reductions themselves.
+    FailureOr<SmallVector<Tensor>> outputs = layerNormalization(node, x, scale, bias, *axis);
+    if (failed(outputs))
+      return failure();
+    results.append(outputs->begin(), outputs->end());
+    return success();
+  }
+  if (op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax") {
+    Value x = in(0);
+    int64_t rank = typeOf(x).getRank();
+    FailureOr<SmallVector<int64_t>> axes = axesOf(op == "ReduceSum" ? 13 : 18);
+    if (failed(axes))
+      return failure();
+    if (axes->empty()) {
+      if (intAttr(node, "noop_with_empty_axes", 0))
+        return push(x);
+      for (int64_t d = 0; d < rank; ++d)
+        axes->push_back(d);
+    }
+    for (int64_t &a : *axes) {
+      std::optional<int64_t> axis = normalizeAxis(a, rank);
+      if (!axis)
+        return error(node) << "axis " << a << " is out of range for rank " << rank;
+      a = *axis;
+    }
+    return push(reduce(x, *axes, intAttr(node, "keepdims", 1), op));
+  }
+
+  // Data movement.
+  if (op == "Transpose") {
+    Value x = in(0);
+    int64_t rank = typeOf(x).getRank();
+    SmallVector<int64_t> perm = intsAttr(node, "perm").value_or(SmallVector<int64_t>());
+    if (perm.empty())
+      for (int64_t d = rank - 1; d >= 0; --d)
+        perm.push_back(d);
+    if (int64_t(perm.size()) != rank)
+      return error(node) << "perm has " << perm.size() << " entries for rank " << rank;
+    return push(transpose(x, perm));
+  }
+  if (op == "Reshape" || op == "Expand" || op == "ConstantOfShape") {
+    unsigned shapeInput = op == "ConstantOfShape" ? 0 : 1;
+    if (failed(need(shapeInput + 1)))
+      return failure();
+    FailureOr<std::optional<SmallVector<OpFoldResult>>> dims = dimsOf(node.input(shapeInput));
+    if (failed(dims))
+      return failure();
+    // A shape only known at run time (a 1-D tensor of static length) is read element by element.
+    bool fromData = false;
+    if (!*dims) {
+      Value shape = in(shapeInput);
+      auto shapeType = typeOf(shape);
+      if (shapeType.getRank() != 1 || shapeType.isDynamicDim(0) || !shapeType.getElementType().isInteger(64))
+        return error(node) << "the shape ('" << node.input(shapeInput)
+                           << "') must be an i64 vector of static length or known while importing";
+      dims->emplace();
+      for (int64_t i = 0; i < shapeType.getDimSize(0); ++i) {
+        Value element = tensor::ExtractOp::create(b, loc, shape, ValueRange{index(i)});
+        (*dims)->push_back(arith::IndexCastOp::create(b, loc, b.getIndexType(), element).getResult());
+      }
+      fromData = true;
+    }
+    SmallVector<OpFoldResult> sizes = **dims;
+    if (op == "ConstantOfShape") {
+      Known value;
+      value.elementType = b.getF32Type();
+      value.floats.push_back(0.0);
+      if (const onnx::AttributeProto *a = attr(node, "value")) {
+        std::string why;
+        FailureOr<Known> k = knownFromProto(context, a->t(), why);
+        if (failed(k) || k->size() != 1)
+          return error(node) << "the value " << (failed(k) ? why : "must have one element");
+        value = *k;
+      }
+      if (llvm::all_of(sizes, [](OpFoldResult s) { return constantDim(s).has_value(); })) {
+        Known k;
+        k.elementType = value.elementType;
+        for (OpFoldResult s : sizes)
+          k.shape.push_back(*constantDim(s));
+        int64_t count = product(k.shape);
+        if (count <= (1 << 16)) {
+          if (value.isFloat())
+            k.floats.assign(count, value.floats[0]);
+          else
+            k.ints.assign(count, value.ints[0]);
+          Tensor t;
+          t.known = std::move(k);
+          results.push_back(std::move(t));
+          return success();
+        }
+      }
+      return push(fill(empty(sizes, value.elementType), value.at(0)));
+    }
+    Value x = in(0);
+    if (op == "Expand")
+      return push(elementwise({x}, typeOf(x).getElementType(),
+                              [](OpBuilder &, Location, ValueRange a) { return a[0]; }, sizes));
+    // Reshape: 0 copies the input's dimension (unless allowzero), -1 is inferred.
+    SmallVector<OpFoldResult> inSizes = sizesOf(x);
+    bool allowZero = intAttr(node, "allowzero", 0);
+    if (fromData) {
+      // Resolved at run time: d = (s == 0 && !allowzero) ? input dim : s; then the -1 (if any) is inferred.
+      Value total = index(1), known = index(1);
+      for (OpFoldResult size : inSizes)
+        total = arith::MulIOp::create(b, loc, total, toIndex(size));
+      SmallVector<Value> resolved;
+      Value minusOne = index(-1);
+      for (auto [i, size] : llvm::enumerate(sizes)) {
+        Value s = toIndex(size);
+        if (!allowZero && i < inSizes.size()) {
+          Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, index(0));
+          s = arith::SelectOp::create(b, loc, isZero, toIndex(inSizes[i]), s);
+        }
+        resolved.push_back(s);
+        Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
+        known = arith::MulIOp::create(b, loc, known, arith::SelectOp::create(b, loc, isInferred, index(1), s));
+      }
+      Value inferredSize = arith::DivSIOp::create(b, loc, total, known);
+      for (auto [i, s] : llvm::enumerate(resolved)) {
+        Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
+        sizes[i] = arith::SelectOp::create(b, loc, isInferred, inferredSize, s).getResult();
+      }
+      return push(reshape(x, sizes));
+    }
+    int64_t inferred = -1;
+    OpFoldResult known = indexAttr(1);
+    for (auto [i, size] : llvm::enumerate(sizes)) {
+      std::optional<int64_t> c = constantDim(size);
+      if (c == 0 && !allowZero) {
+        if (i >= inSizes.size())
+          return error(node) << "copies dimension " << i << " of a rank-" << inSizes.size() << " input";
+        size = inSizes[i];
+      } else if (c == -1) {
+        if (inferred >= 0)
+          return error(node) << "has more than one -1 in its shape";
+        inferred = i;
+        continue;
+      } else if (c && *c < 0) {
+        return error(node) << "has invalid extent " << *c << " in its shape";
+      }
+      known = indexBinary("Mul", known, size);
+    }
+    if (inferred >= 0) {
+      OpFoldResult total = indexAttr(1);
+      for (OpFoldResult s : inSizes)
+        total = indexBinary("Mul", total, s);
+      sizes[inferred] = indexBinary("Div", total, known);
+    }
+    return push(reshape(x, sizes));
+  }
+  if (op == "Unsqueeze" || op == "Squeeze") {
+    Value x = in(0);
+    SmallVector<OpFoldResult> sizes = sizesOf(x), out;
+    FailureOr<SmallVector<int64_t>> axes = axesOf(13);
+    if (failed(axes))
+      return failure();
+    int64_t rank = op == "Unsqueeze" ? int64_t(sizes.size() + axes->size()) : int64_t(sizes.size());
+    for (int64_t &a : *axes) {
+      std::optional<int64_t> axis = normalizeAxis(a, rank);
+      if (!axis)
+        return error(node) << "axis " << a << " is out of range for rank " << rank;
+      a = *axis;
+    }
+    if (op == "Unsqueeze") {
+      for (int64_t d = 0, src = 0; d < rank; ++d)
+        out.push_back(llvm::is_contained(*axes, d) ? indexAttr(1) : sizes[src++]);
+    } else {
+      for (int64_t d = 0; d < rank; ++d) {
+        bool squeezed = axes->empty() ? constantDim(sizes[d]) == 1 : llvm::is_contained(*axes, d);
+        if (squeezed && constantDim(sizes[d]).value_or(1) != 1)
+          return error(node) << "squeezes dimension " << d << " of extent " << *constantDim(sizes[d]);
+        if (!squeezed)
+          out.push_back(sizes[d]);
+      }
+    }
+    return push(reshape(x, out));
+  }
+  if (op == "Concat") {
+    SmallVector<Value> parts;
+    for (unsigned i = 0; i < inputs.size(); ++i)
+      if (inputs[i])
+        parts.push_back(in(i));
+    int64_t rank = typeOf(parts[0]).getRank();
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    if (parts.size() == 1)
+      return push(parts[0]);
+    return push(tensor::ConcatOp::create(b, loc, *axis, parts));
+  }
+  if (op == "Gather") {
+    if (failed(need(2)))
+      return failure();
+    Value data = in(0), indices = in(1);
+    auto dataType = typeOf(data), indexType = typeOf(indices);
+    int64_t rank = dataType.getRank();
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    SmallVector<OpFoldResult> dataSizes = sizesOf(data), indexSizes = sizesOf(indices), outSizes;
+    outSizes.append(dataSizes.begin(), dataSizes.begin() + *axis);
+    outSizes.append(indexSizes.begin(), indexSizes.end());
+    outSizes.append(dataSizes.begin() + *axis + 1, dataSizes.end());
+    int64_t outRank = outSizes.size(), indexRank = indexType.getRank();
+    Value init = empty(outSizes, dataType.getElementType());
+    Value axisSize = toIndex(dataSizes[*axis]);
+    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(outRank, context)};
+    SmallVector<utils::IteratorType> iterators(outRank, utils::IteratorType::parallel);
+    return push(linalg::GenericOp::create(
+                    b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iterators,
+                    [&](OpBuilder &nb, Location nl, ValueRange) {
+                      SmallVector<Value> at, dataAt;
+                      for (int64_t d = 0; d < indexRank; ++d)
+                        at.push_back(linalg::IndexOp::create(nb, nl, *axis + d));
+                      Value i = tensor::ExtractOp::create(nb, nl, indices, at);
+                      Value idx = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), i);
+                      // Negative indices count from the end.
+                      Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+                      Value negative = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, idx, zero);
+                      Value wrapped = arith::AddIOp::create(nb, nl, idx, axisSize);
+                      idx = arith::SelectOp::create(nb, nl, negative, wrapped, idx);
+                      for (int64_t d = 0; d < *axis; ++d)
+                        dataAt.push_back(linalg::IndexOp::create(nb, nl, d));
+                      dataAt.push_back(idx);
+                      for (int64_t d = *axis + 1; d < rank; ++d)
+                        dataAt.push_back(linalg::IndexOp::create(nb, nl, d - 1 + indexRank));
+                      linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, data, dataAt).getResult());
+                    })
+                    .getResult(0));
+  }
+  if (op == "Slice") {
+    Value x = in(0);
+    SmallVector<int64_t> starts, ends, axes, steps;
+    SmallVector<OpFoldResult> symbolicEnds;
+    if (opset < 10) {
+      starts = intsAttr(node, "starts").value_or(SmallVector<int64_t>());
+      ends = intsAttr(node, "ends").value_or(SmallVector<int64_t>());
+      axes = intsAttr(node, "axes").value_or(SmallVector<int64_t>());
+    } else {
+      if (failed(need(3)))
+        return failure();
+      FailureOr<SmallVector<int64_t>> s = knownInts(1), a = knownInts(3), st = knownInts(4);
+      if (failed(s) || failed(a) || failed(st))
+        return failure();
+      starts = *s, axes = *a, steps = *st;
+      // The ends may be dynamic dimensions (x[:, :seq]).
+      FailureOr<std::optional<SmallVector<OpFoldResult>>> e = dimsOf(node.input(2));
+      if (failed(e))
+        return failure();
+      if (!*e)
+        return error(node) << "the ends ('" << node.input(2) << "') must be known while importing";
+      for (OpFoldResult d : **e) {
+        std::optional<int64_t> c = constantDim(d);
+        ends.push_back(c.value_or(0));
+        symbolicEnds.push_back(c ? OpFoldResult() : d);
+      }
+    }
+    if (starts.size() != ends.size() || (!axes.empty() && axes.size() != starts.size()) ||
+        (!steps.empty() && steps.size() != starts.size()))
+      return error(node) << "starts, ends, axes and steps have different lengths";
+    FailureOr<Value> sliced = sliceAlong(node, x, starts, ends, axes, steps, symbolicEnds);
+    if (failed(sliced))
+      return failure();
+    return push(*sliced);
+  }
+  if (op == "Split") {
+    Value x = in(0);
+    int64_t rank = typeOf(x).getRank();
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    SmallVector<int64_t> split;
+    if (opset >= 13) {
+      FailureOr<SmallVector<int64_t>> s = knownInts(1);
+      if (failed(s))
+        return failure();
+      split = *s;
+    } else {
+      split = intsAttr(node, "split").value_or(SmallVector<int64_t>());
+    }
+    OpFoldResult dim = sizesOf(x)[*axis];
+    int64_t parts = node.output_size();
+    if (split.empty()) {
+      std::optional<int64_t> extent = constantDim(dim);
+      if (!extent)
+        return error(node) << "splitting a dynamic dimension needs explicit split sizes";
+      int64_t chunk = llvm::divideCeil(*extent, parts);
+      for (int64_t i = 0; i < parts; ++i)
+        split.push_back(std::max<int64_t>(0, std::min(chunk, *extent - i * chunk)));
+    }
+    if (int64_t(split.size()) != parts)
+      return error(node) << "has " << split.size() << " split sizes for " << parts << " outputs";
+    int64_t offset = 0;
+    for (int64_t size : split) {
+      FailureOr<Value> part = sliceAlong(node, x, {offset}, {offset + size}, {*axis}, {}, {});
+      if (failed(part))
+        return failure();
+      (void)push(*part);
+      offset += size;
+    }
+    return success();
+  }
+  if (op == "Range") {
+    FailureOr<std::optional<SmallVector<OpFoldResult>>> start = dimsOf(node.input(0)), limit = dimsOf(node.input(1)),
+                                                        delta = dimsOf(node.input(2));
+    if (failed(start) || failed(limit) || failed(delta))
+      return failure();
+    Value s = in(0), l = in(1), d = in(2);
+    Type elementType = typeOf(s).getElementType();
+    // n = max(ceil((limit - start) / delta), 0), as index arithmetic on the scalars.
+    auto scalarOf = [&](Value v) { return tensor::ExtractOp::create(b, loc, v, ValueRange{}).getResult(); };
+    Value sv = scalarOf(s), lv = scalarOf(l), dv = scalarOf(d);
+    Value count;
+    if (isa<FloatType>(elementType)) {
+      Value q = arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, lv, sv), dv);
+      Value c = math::CeilOp::create(b, loc, q);
+      count = arith::FPToSIOp::create(b, loc, b.getI64Type(), c);
+      count = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
+    } else {
+      Value si = arith::IndexCastOp::create(b, loc, b.getIndexType(), sv);
+      Value li = arith::IndexCastOp::create(b, loc, b.getIndexType(), lv);
+      Value di = arith::IndexCastOp::create(b, loc, b.getIndexType(), dv);
+      count = arith::CeilDivSIOp::create(b, loc, arith::SubIOp::create(b, loc, li, si), di);
+    }
+    count = arith::MaxSIOp::create(b, loc, count, index(0));
+    Value init = empty({OpFoldResult(count)}, elementType);
+    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(1, context)};
+    return push(linalg::GenericOp::create(
+                    b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps,
+                    {utils::IteratorType::parallel},
+                    [&](OpBuilder &nb, Location nl, ValueRange) {
+                      Value i = linalg::IndexOp::create(nb, nl, 0);
+                      Value iv = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i);
+                      Value r;
+                      if (isa<FloatType>(elementType)) {
+                        Value f = arith::SIToFPOp::create(nb, nl, elementType, iv);
+                        r = arith::AddFOp::create(nb, nl, sv, arith::MulFOp::create(nb, nl, f, dv));
+                      } else {
+                        Value c = convertScalar(nb, nl, iv, elementType);
+                        r = arith::AddIOp::create(nb, nl, sv, arith::MulIOp::create(nb, nl, c, dv));
+                      }
+                      linalg::YieldOp::create(nb, nl, r);
+                    })
+                    .getResult(0));
+  }
+  if (op == "Trilu") {
+    Value x = in(0);
+    int64_t rank = typeOf(x).getRank();
+    if (rank < 2)
+      return error(node) << "expects rank >= 2";
+    // k (default 0) may be a run-time scalar: it only moves the diagonal.
+    Value k = index(0);
+    if (inputs.size() > 1 && inputs[1]) {
+      Value kTensor = in(1);
+      if (typeOf(kTensor).getNumElements() != 1)
+        return error(node) << "k must be a scalar";
+      SmallVector<Value> zeros(typeOf(kTensor).getRank(), index(0));
+      k = arith::IndexCastOp::create(b, loc, b.getIndexType(), tensor::ExtractOp::create(b, loc, kTensor, zeros));
+    }
+    bool upper = intAttr(node, "upper", 1);
+    Type elementType = typeOf(x).getElementType();
+    return push(elementwise({x}, elementType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+      Value i = linalg::IndexOp::create(nb, nl, rank - 2), j = linalg::IndexOp::create(nb, nl, rank - 1);
+      Value diff = arith::SubIOp::create(nb, nl, j, i);
+      Value keep = arith::CmpIOp::create(nb, nl, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+                                         diff, k);
+      Value zero = isa<FloatType>(elementType)
+                       ? Value(arith::ConstantOp::create(nb, nl, elementType, nb.getFloatAttr(elementType, 0.0)))
+                       : Value(arith::ConstantOp::create(nb, nl, elementType, nb.getIntegerAttr(elementType, 0)));
+      return arith::SelectOp::create(nb, nl, keep, a[0], zero);
+    }));
+  }
+  if (op == "Shape")
+    return error(node) << "internal: Shape was not folded";
+  return error(node) << "unsupported operator " << op;
+}
+
+//===----------------------------------------------------------------------===//
+// Raising subgraphs to eff ops
+//===----------------------------------------------------------------------===//
+
+/// Matches the subgraph ending at one node; `why` says what did not match.
+class Raiser {
+public:
+  Raiser(Importer &im, const Node &root) : im(im), root(root) {}
+
+  const Node *prod(StringRef name, StringRef opType) const { return im.producerIs(name, opType); }
+  /// The node producing `name` if it is an `opType` node used only inside the pattern (once).
+  const Node *inner(StringRef name, StringRef opType) const {
+    const Node *node = prod(name, opType);
+    return node && im.useCount(name) == 1 ? node : nullptr;
+  }
+  std::optional<double> scalar(StringRef name) const { return im.scalarOf(name); }
+  bool isScalar(StringRef name, double value, double tolerance = 1e-4) const {
+    std::optional<double> v = scalar(name);
+    return v && std::fabs(*v - value) <= tolerance * std::max(1.0, std::fabs(value));
+  }
+  /// A large negative constant used to mask scores (finfo.min, -1e4, -1e9, -inf).
+  bool isMaskFill(StringRef name) const {
+    std::optional<double> v = scalar(name);
+    return v && *v <= -1e4;
+  }
+  /// For a binary node with one constant scalar operand: the other operand and the constant.
+  std::optional<std::pair<std::string, double>> withScalar(const Node *node) const {
+    if (!node || node->input_size() != 2)
+      return std::nullopt;
+    if (std::optional<double> c = scalar(node->input(1)))
+      return std::make_pair(node->input(0), *c);
+    if (std::optional<double> c = scalar(node->input(0)); c && node->op_type() != "Div" && node->op_type() != "Sub")
+      return std::make_pair(node->input(1), *c);
+    return std::nullopt;
+  }
+  /// The leaves of a product tree of single-use Mul nodes under `name`.
+  void factors(StringRef name, SmallVectorImpl<std::string> &out, bool top = true) const {
+    const Node *mul = top ? prod(name, "Mul") : inner(name, "Mul");
+    if (!mul) {
+      out.push_back(name.str());
+      return;
+    }
+    factors(mul->input(0), out, false);
+    factors(mul->input(1), out, false);
+  }
+  bool fail(const Twine &reason) {
+    why = reason.str();
+    return false;
+  }
+  /// A float initializer of rank `rank`.
+  bool isWeight(StringRef name, size_t rank) const {
+    const SafetensorsTensor *t = im.weights->lookup(name);
+    return t && t->shape.size() == rank && (t->dtype == "F32" || t->dtype == "F16" || t->dtype == "BF16");
+  }
+
+  // Each pattern returns the raised value; a null value (with `why` set) when it does not match; failure on an
+  // import error. `what` names the pattern for the report.
+  /// Whether `node` is a ReduceMean over the last axis only, keeping it.
+  bool isLastAxisMean(const Node *node) const;
+
+  FailureOr<Value> linear();
+  FailureOr<Value> embedding();
+  FailureOr<Value> gelu();
+  FailureOr<Value> silu();
+  FailureOr<Value> layerNorm();
+  FailureOr<Value> rmsNorm();
+  FailureOr<Value> attention();
+  /// `name` = x * cos + rotate_half(x) * sin with cos/sin rows 0..S-1 of constant tables [P, Dh] that match
+  /// RoPE: (x, theta).
+  std::optional<std::pair<std::string, double>> rotaryOf(StringRef name);
+
+  std::string what, detail;
+
+  Importer &im;
+  const Node &root;
+  std::string why;
+};
+
+FailureOr<Value> Raiser::linear() {
+  what = "linear";
+  const Node *matmul = nullptr;
+  std::string bias;
+  StringRef op = root.op_type();
+  if (op == "Gemm") {
+    if (Importer::intAttr(root, "transA", 0) || Importer::floatAttr(root, "alpha", 1.0) != 1.0)
+      return fail("Gemm with transA or alpha != 1"), Value();
+    if (!isWeight(root.input(1), 2))
+      return fail("B is not a 2-D float initializer"), Value();
+    const SafetensorsTensor *b = im.weights->lookup(root.input(1));
+    int64_t n = b->shape[Importer::intAttr(root, "transB", 0) ? 0 : 1];
+    if (root.input_size() > 2 && !root.input(2).empty()) {
+      if (!isWeight(root.input(2), 1) || Importer::floatAttr(root, "beta", 1.0) != 1.0 ||
+          im.weights->lookup(root.input(2))->shape[0] != n)
+        return fail("C is not a float initializer [N] with beta = 1"), Value();
+      bias = root.input(2);
+    }
+    FailureOr<Value> x = im.value(root.input(0));
+    if (failed(x))
+      return failure();
+    im.loc = im.locOf(root);
+    Value w = im.parameter(root.input(1), /*transpose=*/!Importer::intAttr(root, "transB", 0));
+    Value bv = bias.empty() ? Value() : im.parameter(bias, false);
+    detail = "Gemm '" + root.input(1) + "'" + (bias.empty() ? "" : " + bias '" + bias + "'");
+    return Value(LinearOp::create(im.b, im.loc, *x, w, bv));
+  }
+  if (op == "Add") {
+    for (int i = 0; i < 2 && !matmul; ++i)
+      if (const Node *m = inner(root.input(i), "MatMul"); m && isWeight(m->input(1), 2) &&
+                                                        isWeight(root.input(1 - i), 1)) {
+        matmul = m;
+        bias = root.input(1 - i);
+      }
+    if (!matmul)
+      return fail("not a MatMul on a 2-D initializer plus a 1-D initializer"), Value();
+  } else {
+    matmul = &root;
+    if (!isWeight(root.input(1), 2))
+      return fail("the right operand is not a 2-D float initializer"), Value();
+  }
+  const SafetensorsTensor *w = im.weights->lookup(matmul->input(1));
+  if (!bias.empty() && im.weights->lookup(bias)->shape[0] != w->shape[1])
+    return fail("the bias does not have the output width"), Value();
+  FailureOr<Value> x = im.value(matmul->input(0));
+  if (failed(x))
+    return failure();
+  if (cast<RankedTensorType>(x->getType()).getElementType() != im.b.getF32Type())
+    return fail("the input is not f32"), Value();
+  im.loc = im.locOf(root);
+  // ONNX's MatMul weight is [K, N]; eff.linear's is [N, K]: read it transposed.
+  Value weight = im.parameter(matmul->input(1), /*transpose=*/true);
+  Value bv = bias.empty() ? Value() : im.parameter(bias, false);
+  detail = "MatMul '" + matmul->input(1) + "'" + (bias.empty() ? "" : " + bias '" + bias + "'");
+  return Value(LinearOp::create(im.b, im.loc, *x, weight, bv));
+}
+
+FailureOr<Value> Raiser::embedding() {
+  what = "embedding";
+  if (!isWeight(root.input(0), 2) || Importer::intAttr(root, "axis", 0) != 0)
+    return fail("not a Gather along axis 0 of a 2-D float initializer"), Value();
+  FailureOr<Value> ids = im.value(root.input(1));
+  if (failed(ids))
+    return failure();
+  Type idType = cast<RankedTensorType>(ids->getType()).getElementType();
+  if (!idType.isInteger(64) && !idType.isInteger(32))
+    return fail("the indices are not i32 or i64"), Value();
+  im.loc = im.locOf(root);
+  StringRef name = root.input(0);
+  EmbeddingKind kind = name.contains_insensitive("position") || name.contains("wpe") ? EmbeddingKind::position
+                       : name.contains_insensitive("token_type") || name.contains_insensitive("segment")
+                           ? EmbeddingKind::segment
+                           : EmbeddingKind::token;
+  detail = "Gather '" + name.str() + "'";
+  return Value(EmbeddingOp::create(im.b, im.loc, kind, im.parameter(name, false), *ids));
+}
+
+FailureOr<Value> Raiser::gelu() {
+  what = "gelu";
+  // 0.5 · x · (1 + T) in any association, T = erf(x / √2) or tanh(√(2/π) · (x + 0.044715 · x³)).
+  SmallVector<std::string> leaves;
+  factors(root.output(0), leaves);
+  std::string x, inner;
+  int halves = 0;
+  const Node *onePlus = nullptr;
+  for (const std::string &leaf : leaves)
+    if (const Node *add = prod(leaf, "Add"); add && !onePlus)
+      if (auto other = withScalar(add); other && std::fabs(other->second - 1.0) < 1e-6 &&
+                                        (prod(other->first, "Erf") || prod(other->first, "Tanh"))) {
+        onePlus = add;
+        inner = other->first;
+      }
+  if (!onePlus)
+    return fail(""), Value(); // no erf or tanh: not a GELU candidate
+  for (const std::string &leaf : leaves) {
+    if (onePlus && leaf == onePlus->output(0))
+      continue;
+    if (isScalar(leaf, 0.5)) {
+      ++halves;
+      continue;
+    }
+    if (!x.empty() || scalar(leaf))
+      return fail("factors are not 0.5, x and 1 + erf/tanh(...)"), Value();
+    x = leaf;
+  }
+  if (halves != 1 || x.empty())
+    return fail("factors are not 0.5, x and 1 + erf/tanh(...)"), Value();
+  ActivationKind kind;
+  if (const Node *erf = prod(inner, "Erf")) {
+    auto arg = withScalar(prod(erf->input(0), "Div"));
+    bool div = arg && arg->first == x && std::fabs(arg->second - M_SQRT2) < 1e-3;
+    auto argMul = withScalar(prod(erf->input(0), "Mul"));
+    bool mul = argMul && argMul->first == x && std::fabs(argMul->second - M_SQRT1_2) < 1e-3;
+    if (!div && !mul)
+      return fail("the erf argument is not x / sqrt(2)"), Value();
+    kind = ActivationKind::gelu;
+  } else {
+    const Node *tanh = prod(inner, "Tanh");
+    auto scaled = withScalar(prod(tanh->input(0), "Mul"));
+    if (!scaled || std::fabs(scaled->second - 0.7978845608) > 1e-3)
+      return fail("the tanh argument is not sqrt(2/pi) * (...)"), Value();
+    const Node *sum = prod(scaled->first, "Add");
+    if (!sum)
+      return fail("the tanh argument is not sqrt(2/pi) * (x + 0.044715 x^3)"), Value();
+    int xi = sum->input(0) == x ? 0 : sum->input(1) == x ? 1 : -1;
+    if (xi < 0)
+      return fail("the tanh argument does not add x"), Value();
+    SmallVector<std::string> cubic;
+    factors(sum->input(1 - xi), cubic);
+    int xs = 0, coefficient = 0;
+    for (const std::string &f : cubic) {
+      if (f == x)
+        ++xs;
+      else if (isScalar(f, 0.044715))
+        ++coefficient;
+      else if (const Node *pow = prod(f, "Pow"); pow && pow->input(0) == x && isScalar(pow->input(1), 3.0))
+        xs += 3;
+      else
+        return fail("the cubic term is not 0.044715 * x^3"), Value();
+    }
+    if (xs != 3 || coefficient != 1)
+      return fail("the cubic term is not 0.044715 * x^3"), Value();
+    kind = ActivationKind::gelu_tanh;
+  }
+  FailureOr<Value> input = im.value(x);
+  if (failed(input))
+    return failure();
+  if (!cast<RankedTensorType>(input->getType()).getElementType().isF32())
+    return fail("the input is not f32"), Value();
+  im.loc = im.locOf(root);
+  detail = kind == ActivationKind::gelu ? "erf form" : "tanh form";
+  return Value(ActivationOp::create(im.b, im.loc, kind, *input));
+}
+
+FailureOr<Value> Raiser::silu() {
+  what = "silu";
+  // x · sigmoid(x) -> eff.activation silu; silu(g) · u -> eff.glu silu.
+  auto siluOf = [&](StringRef name, bool top) -> std::string {
+    const Node *mul = top ? prod(name, "Mul") : inner(name, "Mul");
+    if (!mul)
+      return "";
+    for (int i = 0; i < 2; ++i)
+      if (const Node *sig = prod(mul->input(1 - i), "Sigmoid"); sig && sig->input(0) == mul->input(i))
+        return mul->input(i);
+    return "";
+  };
+  std::string x = siluOf(root.output(0), true);
+  if (!x.empty()) {
+    FailureOr<Value> input = im.value(x);
+    if (failed(input))
+      return failure();
+    if (!cast<RankedTensorType>(input->getType()).getElementType().isF32())
+      return fail("the input is not f32"), Value();
+    im.loc = im.locOf(root);
+    detail = "x * sigmoid(x)";
+    return Value(ActivationOp::create(im.b, im.loc, ActivationKind::silu, *input));
+  }
+  for (int i = 0; i < 2; ++i) {
+    std::string gate = siluOf(root.input(i), false);
+    if (gate.empty())
+      continue;
+    FailureOr<Value> g = im.value(gate), u = im.value(root.input(1 - i));
+    if (failed(g) || failed(u))
+      return failure();
+    if (g->getType() != u->getType() || !cast<RankedTensorType>(g->getType()).getElementType().isF32())
+      return fail("the gate and up projections have different types"), Value();
+    im.loc = im.locOf(root);
+    what = "swiglu";
+    detail = "silu(gate) * up";
+    return Value(GluOp::create(im.b, im.loc, ActivationKind::silu, *g, *u));
+  }
+  return fail("not x * sigmoid(x) nor silu(gate) * up"), Value();
+}
+
+bool Raiser::isLastAxisMean(const Node *node) const {
+  if (!node || !Importer::intAttr(*node, "keepdims", 1))
+    return false;
+  std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*node, "axes");
+  if (!axes && node->input_size() > 1) {
+    std::optional<Known> k = im.constantOf(node->input(1));
+    if (k)
+      axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+  }
+  return axes && axes->size() == 1 && (*axes)[0] == -1;
+}
+
+FailureOr<Value> Raiser::layerNorm() {
+  what = "layer_norm";
+  // (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) * gamma + beta, reductions over the last axis.
+  std::string normalized, gamma, beta;
+  for (int i = 0; i < 2 && normalized.empty(); ++i)
+    if (const Node *mul = inner(root.input(i), "Mul"); mul && isWeight(root.input(1 - i), 1))
+      for (int j = 0; j < 2; ++j)
+        if (inner(mul->input(j), "Div") && isWeight(mul->input(1 - j), 1)) {
+          normalized = mul->input(j);
+          gamma = mul->input(1 - j);
+          beta = root.input(1 - i);
+        }
+  if (normalized.empty())
+    return fail("not (...) * gamma + beta with 1-D initializers"), Value();
+  const Node *div = prod(normalized, "Div");
+  const Node *centered = prod(div->input(0), "Sub");
+  const Node *sqrt = prod(div->input(1), "Sqrt");
+  if (!centered || !sqrt)
+    return fail("the normalised value is not (x - mean) / sqrt(...)"), Value();
+  std::string x = centered->input(0);
+  const Node *mean = prod(centered->input(1), "ReduceMean");
+  if (!mean || mean->input(0) != x || !isLastAxisMean(mean))
+    return fail("the centre is not x - ReduceMean(x) over the last axis"), Value();
+  auto variance = withScalar(prod(sqrt->input(0), "Add"));
+  if (!variance)
+    return fail("the denominator is not sqrt(variance + epsilon)"), Value();
+  const Node *varMean = prod(variance->first, "ReduceMean");
+  const Node *square = varMean ? prod(varMean->input(0), "Pow") : nullptr;
+  if (!square || !isLastAxisMean(varMean) || square->input(0) != div->input(0) ||
+      !isScalar(square->input(1), 2.0))
+    return fail("the variance is not ReduceMean((x - mean)^2) over the last axis"), Value();
+  if (variance->second <= 0)
+    return fail("epsilon is not positive"), Value();
+  FailureOr<Value> input = im.value(x);
+  if (failed(input))
+    return failure();
+  if (!cast<RankedTensorType>(input->getType()).getElementType().isF32())
+    return fail("the input is not f32"), Value();
+  im.loc = im.locOf(root);
+  detail = "decomposed, epsilon " + std::to_string(variance->second);
+  return Value(LayerNormOp::create(im.b, im.loc, *input, im.parameter(gamma, false), im.parameter(beta, false),
+                                   im.b.getF32FloatAttr(variance->second)));
+}
+
+FailureOr<Value> Raiser::rmsNorm() {
+  what = "rms_norm";
+  // x · 1/sqrt(mean(x²) + eps) · gamma (Reciprocal(Sqrt) or Div by Sqrt), reductions over the last axis.
+  SmallVector<std::string> leaves;
+  factors(root.output(0), leaves);
+  // The inverse root is Reciprocal(Sqrt(...)) or Div(1, Sqrt(...)) (torch.rsqrt).
+  auto inverseRoot = [&](StringRef name) -> const Node * {
+    if (const Node *reciprocal = prod(name, "Reciprocal"))
+      return prod(reciprocal->input(0), "Sqrt");
+    if (const Node *div = prod(name, "Div"); div && isScalar(div->input(0), 1.0))
+      return prod(div->input(1), "Sqrt");
+    return nullptr;
+  };
+  std::string gamma, x;
+  const Node *sqrt = nullptr;
+  for (const std::string &leaf : leaves) {
+    if (isWeight(leaf, 1) && gamma.empty())
+      gamma = leaf;
+    else if (const Node *root = inverseRoot(leaf); root && !sqrt)
+      sqrt = root;
+    else if (x.empty())
+      x = leaf;
+    else
+      return fail("factors are not x, 1/sqrt(mean(x^2) + eps) and gamma"), Value();
+  }
+  if (!sqrt) {
+    if (const Node *div = prod(x, "Div")) {
+      sqrt = prod(div->input(1), "Sqrt");
+      x = div->input(0);
+    }
+  }
+  if (gamma.empty() || !sqrt)
+    return fail("factors are not x, 1/sqrt(mean(x^2) + eps) and a 1-D gamma"), Value();
+  auto shifted = withScalar(prod(sqrt->input(0), "Add"));
+  const Node *mean = shifted ? prod(shifted->first, "ReduceMean") : nullptr;
+  const Node *square = mean ? prod(mean->input(0), "Pow") : nullptr;
+  if (!square || !isLastAxisMean(mean) || square->input(0) != x || !isScalar(square->input(1), 2.0))
+    return fail("the denominator is not sqrt(ReduceMean(x^2) + epsilon) over the last axis"), Value();
+  if (shifted->second <= 0)
+    return fail("epsilon is not positive"), Value();
+  FailureOr<Value> input = im.value(x);
+  if (failed(input))
+    return failure();
+  if (!cast<RankedTensorType>(input->getType()).getElementType().isF32())
+    return fail("the input is not f32"), Value();
+  im.loc = im.locOf(root);
+  detail = "epsilon " + std::to_string(shifted->second);
+  return Value(RmsNormOp::create(im.b, im.loc, *input, im.parameter(gamma, false),
+                                 im.b.getF32FloatAttr(shifted->second)));
+}
+
+std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
+  const Node *add = prod(name, "Add");
+  if (!add)
+    return std::nullopt;
+  // The table read from row 0: Slice(constant [P, Dh], starts 0, axes 0) or the constant itself.
+  auto table = [&](StringRef t) -> std::optional<Known> {
+    if (const Node *slice = prod(t, "Slice")) {
+      std::optional<Known> starts = slice->input_size() > 1 ? im.constantOf(slice->input(1)) : std::nullopt;
+      std::optional<Known> axes = slice->input_size() > 3 ? im.constantOf(slice->input(3)) : std::nullopt;
+      if (!starts || starts->size() != 1 || starts->at(0) != 0 || (axes && (axes->size() != 1 || axes->at(0) != 0)))
+        return std::nullopt;
+      t = slice->input(0);
+    }
+    std::optional<Known> k = im.constantOf(t);
+    if (!k || k->shape.size() != 2 || !k->isFloat())
+      return std::nullopt;
+    return k;
+  };
+  auto isLastAxisSlice = [&](const Node *slice, StringRef of, int64_t start, int64_t end) {
+    if (!slice || slice->input(0) != of || slice->input_size() < 4)
+      return false;
+    std::optional<Known> s = im.constantOf(slice->input(1)), e = im.constantOf(slice->input(2)),
+                         a = im.constantOf(slice->input(3));
+    return s && e && a && s->size() == 1 && e->size() == 1 && a->size() == 1 && s->at(0) == start &&
+           (end < 0 ? e->at(0) >= 1e9 : e->at(0) == end) && (a->at(0) == -1 || a->at(0) == 3);
+  };
+  for (int i = 0; i < 2; ++i) {
+    const Node *direct = prod(add->input(i), "Mul"), *rotated = prod(add->input(1 - i), "Mul");
+    if (!direct || !rotated)
+      continue;
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 2; ++k) {
+        std::string x = direct->input(j);
+        const Node *concat = prod(rotated->input(k), "Concat");
+        std::optional<Known> cos = table(direct->input(1 - j)), sin = table(rotated->input(1 - k));
+        if (!concat || concat->input_size() != 2 || !cos || !sin || cos->shape != sin->shape)
+          continue;
+        int64_t rows = cos->shape[0], dh = cos->shape[1], half = dh / 2;
+        const Node *neg = prod(concat->input(0), "Neg");
+        if (dh < 4 || dh % 2 || rows < 2 || !neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
+            !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
+          continue;
+        // theta from position 1's angle of pair 1 (inv_freq[1] = theta^(-2/Dh)); then every entry is checked.
+        double freq1 = std::atan2(sin->at(dh + 1), cos->at(dh + 1));
+        if (freq1 <= 0)
+          continue;
+        double theta = std::pow(freq1, -double(dh) / 2);
+        if (std::fabs(theta - std::round(theta)) < 1e-5 * theta) // f32 tables: 9999.9986 is 10000
+          theta = std::round(theta);
+        bool matches = true;
+        for (int64_t p = 0; p < rows && matches; ++p)
+          for (int64_t c = 0; c < dh && matches; ++c) {
+            double angle = double(p) * std::pow(theta, -2.0 * double(c % half) / double(dh));
+            matches = std::fabs(cos->at(p * dh + c) - std::cos(angle)) < 1e-4 &&
+                      std::fabs(sin->at(p * dh + c) - std::sin(angle)) < 1e-4;
+          }
+        if (matches)
+          return std::make_pair(x, theta);
+      }
+  }
+  return std::nullopt;
+}
+
+FailureOr<Value> Raiser::attention() {
+  what = "attention";
+  auto perm = [](const Node *node) { return Importer::intsAttr(*node, "perm").value_or(SmallVector<int64_t>()); };
+  auto isPerm = [&](const Node *node, ArrayRef<int64_t> expected) {
+    return node && ArrayRef<int64_t>(perm(node)) == expected;
+  };
+  // softmax(scores) @ V_heads, heads merged back: Reshape(Transpose(MatMul(Softmax, V), [0, 2, 1, 3])).
+  const Node *merge = prod(root.input(0), "Transpose");
+  const Node *pv = merge ? prod(merge->input(0), "MatMul") : nullptr;
+  const Node *softmax = pv ? prod(pv->input(0), "Softmax") : nullptr;
+  if (!softmax)
+    return fail(""), Value(); // not an attention candidate: nothing to report
+  if (!isPerm(merge, {0, 2, 1, 3}))
+    return fail("the heads are not merged by Transpose [0, 2, 1, 3]"), Value();
+  int64_t axis = Importer::intAttr(*softmax, "axis", -1);
+  if (axis != -1 && axis != 3)
+    return fail("the softmax is not over the last axis"), Value();
+
+  // X_heads = Transpose(Reshape(x, [B, S, H, Dh]), perm): x, H and Dh (-1 where the shape leaves them to infer).
+  struct Heads {
+    std::string source;
+    int64_t heads = -1, headDim = -1;
+  };
+  auto headsOf = [&](StringRef name, ArrayRef<int64_t> expectedPerm) -> FailureOr<std::optional<Heads>> {
+    const Node *t = prod(name, "Transpose");
+    if (!isPerm(t, expectedPerm))
+      return std::optional<Heads>();
+    const Node *reshape = prod(t->input(0), "Reshape");
+    if (!reshape)
+      return std::optional<Heads>();
+    FailureOr<std::optional<SmallVector<OpFoldResult>>> dims = im.dimsOf(reshape->input(1));
+    if (failed(dims))
+      return failure();
+    if (!*dims || (*dims)->size() != 4)
+      return std::optional<Heads>();
+    Heads h;
+    h.source = reshape->input(0);
+    h.heads = Importer::constantDim((**dims)[2]).value_or(-2);
+    h.headDim = Importer::constantDim((**dims)[3]).value_or(-2);
+    if (h.heads == -2 || h.headDim == -2 || h.heads == 0 || h.headDim == 0)
+      return std::optional<Heads>();
+    return std::optional<Heads>(h);
+  };
+
+  double scale = 1.0;
+  FailureOr<std::optional<Heads>> v = headsOf(pv->input(1), {0, 2, 1, 3});
+  if (failed(v))
+    return failure();
+  if (!*v)
+    return fail("V is not Transpose(Reshape(v, [B, L, H, Dh]), [0, 2, 1, 3])"), Value();
+
+  // Walk from the softmax input to Q @ K^T through the mask and the scaling.
+  std::string scores = softmax->input(0), maskName;
+  bool causal = false;
+  const Node *qk = nullptr;
+  for (int steps = 0; steps < 8 && !qk; ++steps) {
+    if ((qk = prod(scores, "MatMul")))
+      break;
+    if (const Node *node = prod(scores, "Div"); node && scalar(node->input(1))) {
+      scale /= *scalar(node->input(1));
+      scores = node->input(0);
+    } else if (auto scaled = withScalar(prod(scores, "Mul"))) {
+      scale *= scaled->second;
+      scores = scaled->first;
+    } else if (const Node *where = prod(scores, "Where")) {
+      // Where(causal_mask, scores, fill) with a lower-triangular constant (a sliced buffer) as the condition.
+      std::string cond = where->input(0);
+      while (const Node *n = im.producer(cond)) {
+        if (n->op_type() != "Slice" && n->op_type() != "Cast" && n->op_type() != "Unsqueeze")
+          break;
+        cond = n->input(0);
+      }
+      std::optional<Known> buffer = im.constantOf(cond);
+      if (!buffer || buffer->shape.size() < 2 || !isMaskFill(where->input(2)))
+        return fail("Where(...) on the scores is not Where(lower-triangular constant, scores, -large)"), Value();
+      int64_t n = buffer->shape.back(), m = buffer->shape[buffer->shape.size() - 2];
+      if (n != m)
+        return fail("the causal mask buffer is not square"), Value();
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          if ((buffer->at(i * n + j) != 0) != (j <= i))
+            return fail("the mask buffer '" + cond + "' is not lower-triangular"), Value();
+      causal = true;
+      scores = where->input(1);
+    } else if (const Node *add = prod(scores, "Add")) {
+      // One operand is the mask term, the other the scores.
+      bool matched = false;
+      for (int i = 0; i < 2 && !matched; ++i) {
+        std::string term = add->input(1 - i);
+        // Causal: Trilu(upper, k = 1) of a -large fill, possibly sliced or broadcast.
+        std::string t = term;
+        while (const Node *n = im.producer(t)) {
+          if (n->op_type() != "Slice" && n->op_type() != "Unsqueeze" && n->op_type() != "Cast")
+            break;
+          t = n->input(0);
+        }
+        if (const Node *trilu = prod(t, "Trilu")) {
+          bool upperByOne = Importer::intAttr(*trilu, "upper", 1) && trilu->input_size() > 1 &&
+                            isScalar(trilu->input(1), 1.0);
+          const Node *filled = prod(trilu->input(0), "ConstantOfShape");
+          std::optional<Known> fill;
+          if (filled && Importer::attr(*filled, "value")) {
+            std::string why;
+            FailureOr<Known> k = knownFromProto(im.context, Importer::attr(*filled, "value")->t(), why);
+            if (succeeded(k))
+              fill = *k;
+          }
+          if (!upperByOne || !fill || fill->size() != 1 || fill->at(0) > -1e4)
+            return fail("the additive mask is a Trilu but not triu(-large, 1)"), Value();
+          causal = true;
+          scores = add->input(i);
+          matched = true;
+          break;
+        }
+        // Padding: (1 - mask[:, None, None, :]) * -large.
+        auto masked = withScalar(prod(term, "Mul"));
+        const Node *sub = masked ? prod(masked->first, "Sub") : nullptr;
+        if (!masked || masked->second > -1e4 || !sub || !isScalar(sub->input(0), 1.0))
+          continue;
+        std::string m = sub->input(1);
+        while (const Node *n = im.producer(m)) {
+          if (n->op_type() != "Cast" && n->op_type() != "Unsqueeze" && n->op_type() != "Reshape" &&
+              n->op_type() != "Expand")
+            break;
+          m = n->input(0);
+        }
+        FailureOr<Value> mv = im.value(m);
+        if (failed(mv))
+          return failure();
+        if (cast<RankedTensorType>(mv->getType()).getRank() != 2)
+          return fail("the padding mask is not [batch, key length]"), Value();
+        maskName = m;
+        scores = add->input(i);
+        matched = true;
+      }
+      if (!matched)
+        return fail("the scores are added to something other than a padding or causal mask"), Value();
+    } else {
+      return fail("the softmax input is not Q @ K^T, scaled and masked"), Value();
+    }
+  }
+  if (!qk)
+    return fail("the softmax input is not Q @ K^T, scaled and masked"), Value();
+
+  // Q (possibly scaled) and K^T: Transpose(Reshape(k), [0, 2, 3, 1]) or Transpose(K_heads, [0, 1, 3, 2]).
+  std::string qName = qk->input(0);
+  if (auto scaled = withScalar(prod(qName, "Mul"))) {
+    scale *= scaled->second;
+    qName = scaled->first;
+  }
+  // Rotary embeddings on the query and key heads (rotate-half form, positions 0..S-1).
+  std::optional<double> qTheta, kTheta;
+  if (auto rotary = rotaryOf(qName)) {
+    qName = rotary->first;
+    qTheta = rotary->second;
+  }
+  std::string kName = qk->input(1);
+  if (auto scaled = withScalar(prod(kName, "Mul"))) {
+    scale *= scaled->second;
+    kName = scaled->first;
+  }
+  FailureOr<std::optional<Heads>> q = headsOf(qName, {0, 2, 1, 3});
+  if (failed(q))
+    return failure();
+  if (!*q)
+    return fail("Q is not Transpose(Reshape(q, [B, S, H, Dh]), [0, 2, 1, 3])"), Value();
+  FailureOr<std::optional<Heads>> k = headsOf(kName, {0, 2, 3, 1});
+  if (failed(k))
+    return failure();
+  if (!*k) {
+    const Node *t = prod(kName, "Transpose");
+    if (isPerm(t, {0, 1, 3, 2})) {
+      std::string heads = t->input(0);
+      if (auto scaled = withScalar(prod(heads, "Mul"))) {
+        scale *= scaled->second;
+        heads = scaled->first;
+      }
+      if (auto rotary = rotaryOf(heads)) {
+        heads = rotary->first;
+        kTheta = rotary->second;
+      }
+      k = headsOf(heads, {0, 2, 1, 3});
+      if (failed(k))
+        return failure();
+    }
+  }
+  if (!*k)
+    return fail("K^T is not the key heads transposed"), Value();
+
+  FailureOr<Value> qv = im.value((*q)->source), kv = im.value((*k)->source), vv = im.value((*v)->source);
+  if (failed(qv) || failed(kv) || failed(vv))
+    return failure();
+  Value mask;
+  if (!maskName.empty()) {
+    FailureOr<Value> mv = im.value(maskName);
+    if (failed(mv))
+      return failure();
+    mask = *mv;
+  }
+  for (Value x : {*qv, *kv, *vv})
+    if (cast<RankedTensorType>(x.getType()).getRank() != 3 || !cast<RankedTensorType>(x.getType()).getElementType().isF32())
+      return fail("Q, K and V are not [batch, seq, hidden] f32 tensors"), Value();
+  int64_t hidden = cast<RankedTensorType>(qv->getType()).getDimSize(2);
+  int64_t heads = (*q)->heads, headDim = (*q)->headDim;
+  if (heads < 0 && headDim > 0 && !ShapedType::isDynamic(hidden))
+    heads = hidden / headDim;
+  if (headDim < 0 && heads > 0 && !ShapedType::isDynamic(hidden))
+    headDim = hidden / heads;
+  if (heads <= 0 || headDim <= 0 || ShapedType::isDynamic(hidden) || heads * headDim != hidden)
+    return fail("the head count and size do not split the hidden size"), Value();
+  if ((*k)->heads != (*q)->heads || (*v)->heads != (*q)->heads)
+    return fail("K or V have a different head count than Q (repeated key/value heads are not raised)"), Value();
+  im.loc = im.locOf(root);
+  Value queries = *qv, keys = *kv;
+  if (qTheta || kTheta) {
+    // Positions 0..S-1 (the tables are read from row 0), as eff.rotary's [S] positions.
+    Value length = tensor::DimOp::create(im.b, im.loc, *qv, 1);
+    Value init = tensor::EmptyOp::create(im.b, im.loc, ArrayRef<OpFoldResult>{length}, im.b.getI64Type());
+    Value positions =
+        linalg::GenericOp::create(im.b, im.loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+                                  ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, im.context)},
+                                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                                  [](OpBuilder &nb, Location nl, ValueRange) {
+                                    Value i = linalg::IndexOp::create(nb, nl, 0);
+                                    linalg::YieldOp::create(nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i).getResult());
+                                  })
+            .getResult(0);
+    auto rotate = [&](Value x, double theta) {
+      return RotaryOp::create(im.b, im.loc, x, positions, im.b.getI64IntegerAttr(heads),
+                              im.b.getF32FloatAttr(theta), /*rotary_dim=*/nullptr).getResult();
+    };
+    if (qTheta)
+      queries = rotate(queries, *qTheta);
+    if (kTheta)
+      keys = rotate(keys, *kTheta);
+  }
+  bool defaultScale = std::fabs(scale * std::sqrt(double(headDim)) - 1.0) < 1e-5;
+  auto op = AttentionOp::create(im.b, im.loc, queries, keys, *vv, mask, /*head_mask=*/Value(), Value(), Value(),
+                                im.b.getI64IntegerAttr(heads), /*num_kv_heads=*/nullptr,
+                                defaultScale ? nullptr : im.b.getF32FloatAttr(scale),
+                                causal ? im.b.getUnitAttr() : nullptr);
+  detail = std::to_string(heads) + " heads of " + std::to_string(headDim) + (causal ? ", causal" : "") +
+           (qTheta || kTheta ? ", rotary theta " + std::to_string(qTheta ? *qTheta : *kTheta) : "") +
+           (mask ? ", padding mask '" + maskName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale));
+  return Value(op.getOutput());
+}
+
+FailureOr<bool> Importer::tryRaise(const Node &node, SmallVectorImpl<Tensor> &results) {
+  StringRef op = node.op_type();
+  SmallVector<FailureOr<Value> (Raiser::*)()> patterns;
+  if (op == "MatMul" || op == "Gemm")
+    patterns = {&Raiser::linear};
+  else if (op == "Add")
+    patterns = {&Raiser::linear, &Raiser::layerNorm};
+  else if (op == "Gather")
+    patterns = {&Raiser::embedding};
+  else if (op == "Mul")
+    patterns = {&Raiser::gelu, &Raiser::silu, &Raiser::rmsNorm};
+  else if (op == "Reshape")
+    patterns = {&Raiser::attention};
+  else if (op == "LayerNormalization")
+    ++raisedCount, report("raised layer_norm at " + describe(node) + " -> eff.layer_norm (the ONNX op)");
+  for (auto pattern : patterns) {
+    Raiser raiser(*this, node);
+    FailureOr<Value> raised = (raiser.*pattern)();
+    if (failed(raised))
+      return failure();
+    if (*raised) {
+      ++raisedCount;
+      report("raised " + raiser.what + " at " + describe(node) + " -> " +
+             raised->getDefiningOp()->getName().getStringRef() + " (" + raiser.detail + ")");
+      Tensor t;
+      t.value = *raised;
+      results.push_back(std::move(t));
+      return true;
+    }
+    // Patterns leave `why` empty where their anchor (an Erf, a Softmax, a ReduceMean...) is absent.
+    bool candidate = !raiser.why.empty() && raiser.what != "linear" && raiser.what != "embedding" &&
+                     !(raiser.what == "layer_norm" && raiser.why.find("not (...)") != std::string::npos) &&
+                     !(raiser.what == "rms_norm" && raiser.why.find("factors") != std::string::npos) &&
+                     !(raiser.what == "silu" && raiser.why.find("not x * sigmoid") != std::string::npos);
+    if (candidate)
+      report("not raised: " + raiser.what + " at " + describe(node) + ": " + raiser.why);
+  }
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// The graph
+//===----------------------------------------------------------------------===//
+
+FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
+  auto file = OnnxWeightsFile::open(path);
+  if (!file) {
+    emitError(fileLoc) << llvm::toString(file.takeError());
+    return failure();
+  }
+  weights = std::move(*file);
+  if (!model.ParseFromString(std::string(weights->skeleton())))
+    return emitError(fileLoc) << "not a valid ONNX model (the protobuf ModelProto does not parse)", failure();
+  for (const onnx::OperatorSetIdProto &set : model.opset_import())
+    if (set.domain().empty() || set.domain() == "ai.onnx")
+      opset = set.version();
+  if (opset == 0)
+    return emitError(fileLoc) << "the model imports no opset of the default ONNX domain", failure();
+  if (opset < 7 || opset > 18)
+    return emitError(fileLoc) << "opset " << opset << " is not supported (effc imports opsets 7 to 18)", failure();
+  const onnx::GraphProto &graph = model.graph();
+
+  for (const Node &node : graph.node()) {
+    for (const std::string &output : node.output())
+      if (!output.empty())
+        producers[output] = &node;
+    for (const std::string &input : node.input())
+      if (!input.empty())
+        ++uses[input];
+  }
+  for (const onnx::ValueInfoProto &output : graph.output())
+    ++uses[output.name()];
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  if (!weights->names().empty())
+    (*module)->setAttr("eff.weights", b.getStringAttr(llvm::sys::path::filename(path)));
+  b.setInsertionPointToEnd(module->getBody());
+
+  // @main's arguments: the graph inputs that are not initializers.
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (isInitializer(input.name()))
+      continue;
+    if (!input.type().has_tensor_type())
+      return emitError(fileLoc) << "graph input '" << input.name() << "' is not a tensor", failure();
+    const onnx::TypeProto::Tensor &tensorType = input.type().tensor_type();
+    Type elementType = elementTypeOf(context, tensorType.elem_type());
+    if (!elementType)
+      return emitError(fileLoc) << "graph input '" << input.name() << "' has unsupported element type "
+                                << tensorType.elem_type(), failure();
+    SmallVector<int64_t> shape;
+    for (const onnx::TensorShapeProto::Dimension &dim : tensorType.shape().dim())
+      shape.push_back(dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : ShapedType::kDynamic);
+    argTypes.push_back(RankedTensorType::get(shape, elementType));
+    argNames.push_back(input.name());
+  }
+  auto fn = func::FuncOp::create(b, fileLoc, "main", b.getFunctionType(argTypes, {}));
+  entry = fn.addEntryBlock();
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    fn.setArgAttr(i, "eff.name", b.getStringAttr(name));
+    values[name].value = entry->getArgument(i);
+  }
+  b.setInsertionPointToEnd(entry);
+
+  SmallVector<Value> outputs;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    FailureOr<Value> v = value(output.name());
+    if (failed(v))
+      return failure();
+    outputs.push_back(*v);
+  }
+  b.setInsertionPointToEnd(entry);
+  func::ReturnOp::create(b, fileLoc, outputs);
+  fn.setFunctionType(b.getFunctionType(argTypes, ValueRange(outputs).getTypes()));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    fn.setResultAttr(i, "eff.name", b.getStringAttr(output.name()));
+
+  // Shape computations and the inner nodes of raised subgraphs may have left unused ops behind.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+  if (options.raisingReport)
+    *options.raisingReport << "raised " << raisedCount << " subgraph" << (raisedCount == 1 ? "" : "s") << " to eff ops\n";
+  if (failed(verify(*module)))
+    return failure();
+  return module;
+}
+
+} // namespace
+
+FailureOr<OwningOpRef<ModuleOp>> importOnnx(MLIRContext *context, StringRef path, const OnnxImportOptions &options) {
+  context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
+                       linalg::LinalgDialect, math::MathDialect>();
+  Importer importer(context, path, options);
+  return importer.run();
+}
+
+} // namespace effc

@@ -1,0 +1,108 @@
+// RUN: effc-opt %s -split-input-file --effc-cpu-parallelize-elementwise --cse | FileCheck %s
+// RUN: effc-opt %s -split-input-file '--effc-cpu-parallelize-elementwise=rows-per-task=2 min-elements=1' --cse | FileCheck %s --check-prefix=OPTS
+
+// effc-cpu-parallelize-elementwise (lib/Codegen/ParallelizeElementwise.cpp): generics outside contractions
+// become scf.forall thread tiles over their leading parallel loops, whole rows per task.
+
+// An elementwise add on [B, S, 768]: tiles of 1 x 8 rows, the channels whole.
+// CHECK-DAG: #[[$MIN:.+]] = affine_map<(d0)[s0] -> (-d0 + s0, 8)>
+// CHECK-LABEL: func.func @residual_add(
+// CHECK-SAME:      %[[X:.+]]: tensor<?x?x768xf32>, %[[Y:.+]]: tensor<?x?x768xf32>)
+// CHECK:         %[[B:.+]] = tensor.dim %[[X]], %{{.+}}
+// CHECK:         %[[S:.+]] = tensor.dim %[[X]], %{{.+}}
+// CHECK:         %[[E:.+]] = tensor.empty(%[[B]], %[[S]])
+// CHECK:         %[[R:.+]] = scf.forall (%[[I:.+]], %[[J:.+]]) = (0, 0) to (%[[B]], %[[S]]) step (1, 8) shared_outs(%[[O:.+]] = %[[E]]) -> (tensor<?x?x768xf32>) {
+// CHECK:           %[[ROWS:.+]] = affine.min #[[$MIN]](%[[J]])[%[[S]]]
+// CHECK:           %[[XS:.+]] = tensor.extract_slice %[[X]][%[[I]], %[[J]], 0] [1, %[[ROWS]], 768] [1, 1, 1]
+// CHECK:           %[[YS:.+]] = tensor.extract_slice %[[Y]][%[[I]], %[[J]], 0] [1, %[[ROWS]], 768] [1, 1, 1]
+// CHECK:           %[[OS:.+]] = tensor.extract_slice %[[O]][%[[I]], %[[J]], 0] [1, %[[ROWS]], 768] [1, 1, 1]
+// CHECK:           %[[T:.+]] = linalg.generic {{.*}} ins(%[[XS]], %[[YS]] : tensor<1x?x768xf32>, tensor<1x?x768xf32>) outs(%[[OS]] : tensor<1x?x768xf32>)
+// CHECK:             arith.addf
+// CHECK:           scf.forall.in_parallel {
+// CHECK:             tensor.parallel_insert_slice %[[T]] into %[[O]][%[[I]], %[[J]], 0] [1, %[[ROWS]], 768] [1, 1, 1]
+// CHECK:         return %[[R]]
+// OPTS-LABEL: func.func @residual_add(
+// OPTS:         scf.forall ({{.+}}) = (0, 0) to ({{.+}}) step (1, 2)
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @residual_add(%x: tensor<?x?x768xf32>, %y: tensor<?x?x768xf32>) -> tensor<?x?x768xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %x, %c0 : tensor<?x?x768xf32>
+  %s = tensor.dim %x, %c1 : tensor<?x?x768xf32>
+  %e = tensor.empty(%b, %s) : tensor<?x?x768xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %y : tensor<?x?x768xf32>, tensor<?x?x768xf32>) outs(%e : tensor<?x?x768xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %z = arith.addf %a, %c : f32
+    linalg.yield %z : f32
+  } -> tensor<?x?x768xf32>
+  return %r : tensor<?x?x768xf32>
+}
+
+// -----
+
+// A row reduction (the mean of a layer norm) on a static [64, 1024] matrix: tiles of 8 rows, each reducing
+// whole rows; the fill is not a generic and stays as it is.
+// CHECK-LABEL: func.func @row_sum(
+// CHECK:         %[[FILL:.+]] = linalg.fill
+// CHECK:         scf.forall (%[[I:.+]]) = (0) to (64) step (8) shared_outs(%[[O:.+]] = %[[FILL]]) -> (tensor<64xf32>) {
+// CHECK:           %[[XS:.+]] = tensor.extract_slice %{{.+}}[%{{.+}}, 0] [8, 1024] [1, 1]
+// CHECK:           linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[XS]] : tensor<8x1024xf32>) outs(%{{.+}} : tensor<8xf32>)
+// CHECK:           scf.forall.in_parallel
+func.func @row_sum(%x: tensor<64x1024xf32>) -> tensor<64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<64x1024xf32>) outs(%f : tensor<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %z = arith.addf %a, %acc : f32
+    linalg.yield %z : f32
+  } -> tensor<64xf32>
+  return %r : tensor<64xf32>
+}
+
+// -----
+
+// Left alone: a small static op (under min-elements = 16384 iterations; OPTS lowers the limit to 1), a 1-D
+// op, a generic inside a loop.
+// CHECK-LABEL: func.func @left_alone(
+// CHECK-NOT:     scf.forall
+// OPTS-LABEL: func.func @left_alone(
+// OPTS:         scf.forall ({{.+}}) = (0) to (16) step (2) shared_outs
+// OPTS:           scf.forall.in_parallel
+// OPTS:         linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%{{.+}} : tensor<4096xf32>)
+// OPTS:         scf.for
+// OPTS-NOT:       scf.forall
+func.func @left_alone(%x: tensor<16x16xf32>, %v: tensor<4096xf32>, %n: index) -> (tensor<16x16xf32>, tensor<4096xf32>) {
+  %e = tensor.empty() : tensor<16x16xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<16x16xf32>) outs(%e : tensor<16x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %z = arith.mulf %a, %a : f32
+    linalg.yield %z : f32
+  } -> tensor<16x16xf32>
+  %ev = tensor.empty() : tensor<4096xf32>
+  %rv = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                        iterator_types = ["parallel"]}
+      ins(%v : tensor<4096xf32>) outs(%ev : tensor<4096xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %z = arith.mulf %a, %a : f32
+    linalg.yield %z : f32
+  } -> tensor<4096xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %l = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %r) -> tensor<16x16xf32> {
+    %t = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]}
+        ins(%acc : tensor<16x16xf32>) outs(%e : tensor<16x16xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %z = arith.addf %a, %a : f32
+      linalg.yield %z : f32
+    } -> tensor<16x16xf32>
+    scf.yield %t : tensor<16x16xf32>
+  }
+  return %l, %rv : tensor<16x16xf32>, tensor<4096xf32>
+}

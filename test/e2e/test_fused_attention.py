@@ -1,0 +1,98 @@
+"""Numerics of the fused attention micro-kernel (ukernels/attention.c, effc_uk_attention_f32).
+
+f32 eff.attention without head_mask is lowered to one call of the kernel (lib/Conversion/EffToLinalg/
+Attention.cpp). The small cases of test_attention_lowering.py go through it too; these use shapes that
+exercise its tiling: several query blocks (64 rows) and key tiles (64 keys) with partial ones at the ends, head
+sizes that are not multiples of 16 or are above 64, grouped-query and multi-query heads, a KV cache read in
+place (decode and chunked prefill), and rows whose first key tiles are all masked (the online softmax starts
+from −inf). Both kernel variants run: AVX-512 (`--cpu=native` on this machine) and generic x86-64.
+
+Oracle: test/reference/eff_reference.py (numpy, float64 softmax). Tolerance: rtol 1e-4 / atol 1e-5 as for the
+linalg lowering (f32 accumulation over up to 200 keys and a polynomial exp accurate to about 1 ulp).
+
+Run with: /usr/bin/python3 -m pytest test/e2e/test_fused_attention.py
+"""
+
+import numpy as np
+import pytest
+
+from effc_testing import CompiledModule, randn, rng
+from test_attention_lowering import F32_TOL, attention_ir, check_attention, qkv
+
+CPUS = ["native", "x86-64"]
+
+
+@pytest.fixture
+def compile_for():
+    modules = []
+
+    def compile_(ir, cpu):
+        module = CompiledModule(ir, cpu=cpu)
+        modules.append(module)
+        return module
+
+    yield compile_
+    for module in modules:
+        module.close()
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_causal_gqa_with_padding_across_tiles(compile_for, cpu):
+    # Dynamic B, S, L; Dh = 64; 8 query heads on 2 key/value heads.
+    attrs = "num_heads = 8 : i64, num_kv_heads = 2 : i64, causal"
+    module = compile_for(attention_ir((None, None, 512), (None, None, 128), attrs, mask="i64"), cpu)
+    gen = rng(100)
+    for batch, seq, kv_len in ((2, 130, 130), (1, 3, 200), (3, 65, 70)):
+        inputs = qkv(gen, batch, seq, kv_len, 8, 2, 64)
+        mask = np.ones((batch, kv_len), np.int64)
+        mask[0, : min(kv_len - 1, 70)] = 0  # left padding longer than a key tile: early rows see nothing
+        mask[-1, kv_len - 5:] = 0  # right padding
+        inputs["mask"] = mask
+        out = module(**inputs)
+        check_attention(out, inputs, F32_TOL, num_heads=8, num_kv_heads=2, causal=True)
+        if seq == kv_len:  # causal rows i < 70 of batch 0 see only padding
+            assert np.all(out["out"][0, : min(seq, 70)] == 0.0)
+
+
+def test_head_sizes_and_multi_query(compile_for):
+    # The hidden size is dynamic, so Dh (and the default scale 1/√Dh) is computed at run time: 20 (not a
+    # multiple of 16), 80 and 128 (more than one 64-column chunk of the value accumulators), one key/value
+    # head for 2 query heads, an f32 mask where any nonzero value attends.
+    attrs = "num_heads = 2 : i64, num_kv_heads = 1 : i64"
+    module = compile_for(attention_ir((None, None, None), (None, None, None), attrs, mask="f32"), "native")
+    gen = rng(101)
+    for head_dim, seq, kv_len in ((20, 9, 67), (80, 70, 33), (128, 5, 129)):
+        inputs = qkv(gen, 2, seq, kv_len, 2, 1, head_dim)
+        mask = (gen.random((2, kv_len)) > 0.3).astype(np.float32) * np.float32(-1.5)
+        mask[1, :] = 0.0  # batch 1 sees nothing: zeros, not NaN
+        inputs["mask"] = mask
+        out = module(**inputs)
+        check_attention(out, inputs, F32_TOL, num_heads=2, num_kv_heads=1)
+        assert np.all(out["out"][1] == 0.0)
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_kv_cache_decode_and_chunked_prefill(compile_for, cpu):
+    # GPT-2-like decode (S = 1, P = 128) and a chunk of 5 new tokens after 60 cached ones; an explicit scale.
+    attrs = "num_heads = 4 : i64, causal, scale = 0.2 : f32"
+    module = compile_for(attention_ir((1, None, 256), (1, None, 256), attrs, past_shape=(1, None, 256)), cpu)
+    gen = rng(102)
+    for seq, past in ((1, 128), (5, 60), (1, 0)):
+        inputs = qkv(gen, 1, seq, seq, 4, 4, 64)
+        inputs["past_key"], inputs["past_value"] = randn(gen, 1, past, 256), randn(gen, 1, past, 256)
+        check_attention(module(**inputs), inputs, F32_TOL, num_heads=4, causal=True, scale=0.2)
+
+
+def test_decode_with_cache_and_padding_mask(compile_for):
+    # Batched decode with GQA and left-padded prompts of different lengths.
+    attrs = "num_heads = 6 : i64, num_kv_heads = 3 : i64, causal"
+    module = compile_for(attention_ir((3, 1, 192), (3, 1, 96), attrs, mask="i1", past_shape=(3, None, 96)),
+                         "native")
+    gen = rng(103)
+    inputs = qkv(gen, 3, 1, 1, 6, 3, 32)
+    inputs["past_key"], inputs["past_value"] = randn(gen, 3, 90, 96), randn(gen, 3, 90, 96)
+    mask = np.ones((3, 91), np.bool_)
+    mask[1, :40] = False
+    mask[2, :89] = False
+    inputs["mask"] = mask
+    check_attention(module(**inputs), inputs, F32_TOL, num_heads=6, num_kv_heads=3, causal=True)

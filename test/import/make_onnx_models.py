@@ -1,0 +1,93 @@
+"""Writes the small ONNX models of the lit tests (onnx.mlir, onnx-errors.mlir) into a directory, with onnx.helper.
+
+    make_onnx_models.py DIR
+
+tiny.onnx: a linear layer (MatMul on an initializer + bias), the erf GELU, a shape computation with a dynamic
+batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and a softmax. external.onnx: the same weights in an
+external data file. The rest are broken on purpose: an unsupported operator, a truncated file, bytes that are
+not a protobuf, a missing external data file, an opset effc does not import, and a Reshape whose shape is
+computed from tensor data.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def constant(name, value, dtype=np.float32):
+    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(value, dtype=dtype)))
+
+
+def tiny(opset=17):
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.standard_normal((8, 6)).astype(np.float32), "dense.weight")
+    bias = numpy_helper.from_array(rng.standard_normal(6).astype(np.float32), "dense.bias")
+    nodes = [
+        helper.make_node("MatMul", ["x", "dense.weight"], ["mm"], name="dense/MatMul"),
+        helper.make_node("Add", ["mm", "dense.bias"], ["h"], name="dense/Add"),
+        constant("sqrt2", 1.4142135),
+        helper.make_node("Div", ["h", "sqrt2"], ["scaled"], name="gelu/Div"),
+        helper.make_node("Erf", ["scaled"], ["erf"], name="gelu/Erf"),
+        constant("one", 1.0),
+        helper.make_node("Add", ["erf", "one"], ["onePlus"], name="gelu/Add"),
+        helper.make_node("Mul", ["h", "onePlus"], ["prod"], name="gelu/Mul"),
+        constant("half", 0.5),
+        helper.make_node("Mul", ["prod", "half"], ["gelu"], name="gelu/Mul_1"),
+        # [B, 6] -> [B, 2, 3] with B read from the input's shape.
+        helper.make_node("Shape", ["x"], ["shape"], name="Shape"),
+        constant("zero", 0, np.int64),
+        helper.make_node("Gather", ["shape", "zero"], ["batch"], name="Gather", axis=0),
+        constant("axes0", [0], np.int64),
+        helper.make_node("Unsqueeze", ["batch", "axes0"], ["batch1"], name="Unsqueeze"),
+        constant("rest", [2, 3], np.int64),
+        helper.make_node("Concat", ["batch1", "rest"], ["target"], name="Concat", axis=0),
+        helper.make_node("Reshape", ["gelu", "target"], ["split"], name="Reshape"),
+        helper.make_node("Softmax", ["split"], ["y"], name="Softmax", axis=-1),
+    ]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2, 3])],
+                              [weight, bias])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def single(op_type, inputs, outputs, opset=17, domain="", **attrs):
+    node = helper.make_node(op_type, [i for i, _ in inputs], [o for o, _ in outputs], name=f"the_{op_type}",
+                            domain=domain, **attrs)
+    graph = helper.make_graph(
+        [node], op_type, [helper.make_tensor_value_info(n, t, s) for n, (t, s) in inputs],
+        [helper.make_tensor_value_info(n, t, s) for n, (t, s) in outputs])
+    opsets = [helper.make_opsetid("", opset)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    return helper.make_model(graph, opset_imports=opsets)
+
+
+def main(out):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    onnx.save(tiny(), str(out / "tiny.onnx"))
+    onnx.save(tiny(opset=13), str(out / "tiny13.onnx"))
+    onnx.save_model(tiny(), str(out / "external.onnx"), save_as_external_data=True, location="external.onnx.data",
+                    size_threshold=0)
+    f = (TensorProto.FLOAT, [2, 3])
+    onnx.save(single("NonMaxSuppression", [("boxes", (TensorProto.FLOAT, [1, 4, 4])),
+                                           ("scores", (TensorProto.FLOAT, [1, 1, 4]))],
+                     [("selected", (TensorProto.INT64, [4, 3]))]), str(out / "unsupported.onnx"))
+    onnx.save(single("Relu", [("x", f)], [("y", f)], opset=19), str(out / "opset19.onnx"))
+    onnx.save(single("Custom", [("x", f)], [("y", f)], domain="com.example"), str(out / "custom_domain.onnx"))
+    onnx.save(single("Reshape", [("x", f), ("shape", (TensorProto.INT64, ["n"]))], [("y", f)]),
+              str(out / "data_shape.onnx"))
+    data = (out / "tiny.onnx").read_bytes()
+    (out / "truncated.onnx").write_bytes(data[: len(data) // 2])
+    (out / "garbage.onnx").write_bytes(b"\xff\xff\xff\xff this is not a protobuf")
+    missing = onnx.load(str(out / "external.onnx"), load_external_data=False)
+    for tensor in missing.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "missing.data"
+    onnx.save(missing, str(out / "missing_data.onnx"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,21 @@
+// RUN: rm -rf %t && %PYTHON %S/make_onnx_models.py %t
+// RUN: not effc-import %t/unsupported.onnx 2>&1 | FileCheck %s --check-prefix=UNKNOWN-OP
+// RUN: not effc %t/unsupported.onnx -o %t/x.so 2>&1 | FileCheck %s --check-prefix=UNKNOWN-OP
+// RUN: not effc-import %t/truncated.onnx 2>&1 | FileCheck %s --check-prefix=TRUNCATED
+// RUN: not effc-import %t/garbage.onnx 2>&1 | FileCheck %s --check-prefix=GARBAGE
+// RUN: not effc-import %t/missing_data.onnx 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not effc-import %t/opset19.onnx 2>&1 | FileCheck %s --check-prefix=OPSET
+// RUN: not effc-import %t/custom_domain.onnx 2>&1 | FileCheck %s --check-prefix=DOMAIN
+// RUN: not effc-import %t/data_shape.onnx 2>&1 | FileCheck %s --check-prefix=SHAPE
+// RUN: not effc-import %t/absent.onnx 2>&1 | FileCheck %s --check-prefix=ABSENT
+
+// Each broken model of make_onnx_models.py gives one error naming the file and, for a node, the node and its op.
+
+// UNKNOWN-OP:  unsupported.onnx:0:0: error: node 'the_NonMaxSuppression' (NonMaxSuppression): unsupported operator NonMaxSuppression (opset 17); effc maps: Abs, Add,
+// TRUNCATED:   truncated.onnx:0:0: error: {{.*}}truncated.onnx: not a valid ONNX model (truncated or corrupt protobuf: a field of {{[0-9]+}} bytes runs past the end of its message)
+// GARBAGE:     garbage.onnx:0:0: error: {{.*}}garbage.onnx: not a valid ONNX model (truncated or corrupt protobuf: unsupported wire type 7)
+// MISSING:     missing_data.onnx:0:0: error: {{.*}}missing_data.onnx: initializer 'dense.weight' is in external data file {{.*}}missing.data, which cannot be opened
+// OPSET:       opset19.onnx:0:0: error: opset 19 is not supported (effc imports opsets 7 to 18)
+// DOMAIN:      custom_domain.onnx:0:0: error: node 'the_Custom' (Custom): operator domain 'com.example' is not supported (only the default domain)
+// SHAPE:       data_shape.onnx:0:0: error: node 'the_Reshape' (Reshape): the shape ('shape') must be an i64 vector of static length or known while importing
+// ABSENT:      absent.onnx:0:0: error: {{.*}}absent.onnx: cannot open ONNX model: No such file or directory

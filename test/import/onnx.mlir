@@ -1,0 +1,35 @@
+// RUN: rm -rf %t && %PYTHON %S/make_onnx_models.py %t
+// RUN: effc-import %t/tiny.onnx --report-raising 2>%t/report.txt | FileCheck %s
+// RUN: FileCheck %s --check-prefix=REPORT < %t/report.txt
+// RUN: effc-import %t/tiny13.onnx | FileCheck %s
+// The initializers are read from the .onnx itself, or from its external data file.
+// RUN: effc-import %t/tiny.onnx | effc-opt --eff-materialize-parameters=base-dir=%t | FileCheck %s --check-prefix=READ
+// RUN: effc-import %t/external.onnx | effc-opt --eff-materialize-parameters=base-dir=%t | FileCheck %s --check-prefix=READ
+// RUN: effc %t/external.onnx -o %t/external.so
+
+// The ONNX importer (lib/Import/Onnx.cpp) on the tiny model of make_onnx_models.py: MatMul + Add on
+// initializers becomes eff.linear reading the [K, N] weight transposed, the erf GELU becomes eff.activation, the
+// batch read through Shape -> Gather -> Unsqueeze -> Concat is folded into a tensor.dim, and no Shape, Gather or
+// Concat of the shape computation is left.
+
+// CHECK:      module attributes {eff.weights = "tiny{{(13)?}}.onnx"}
+// CHECK:      func.func @main(%[[X:.*]]: tensor<?x8xf32> {eff.name = "x"}) -> (tensor<?x2x3xf32> {eff.name = "y"})
+// CHECK-DAG:    %[[B:.*]] = eff.parameter "dense.bias" : tensor<6xf32>
+// CHECK-DAG:    %[[W:.*]] = eff.parameter "dense.weight" {transpose} : tensor<6x8xf32>
+// CHECK:        %[[H:.*]] = eff.linear %[[X]], %[[W]], %[[B]] : (tensor<?x8xf32>, tensor<6x8xf32>, tensor<6xf32>) -> tensor<?x6xf32>
+// CHECK:        %[[G:.*]] = eff.activation gelu %[[H]] : tensor<?x6xf32>
+// CHECK:        %[[DIM:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x8xf32>
+// CHECK:        %[[SHAPE:.*]] = tensor.from_elements %[[DIM]], %{{.*}}, %{{.*}} : tensor<3xindex>
+// CHECK:        %[[R:.*]] = tensor.reshape %[[G]](%[[SHAPE]]) : (tensor<?x6xf32>, tensor<3xindex>) -> tensor<?x2x3xf32>
+// CHECK:        %[[Y:.*]] = eff.softmax %[[R]] {axis = 2 : i64} : tensor<?x2x3xf32>
+// CHECK:        return %[[Y]]
+// CHECK-NOT:  math.erf
+// CHECK-NOT:  tensor.concat
+
+// REPORT: raised linear at node 'dense/Add' (Add) -> eff.linear (MatMul 'dense.weight' + bias 'dense.bias')
+// REPORT: raised gelu at node 'gelu/Mul_1' (Mul) -> eff.activation (erf form)
+// REPORT: raised 2 subgraphs to eff ops
+
+// READ:     arith.constant dense_resource<dense.bias> : tensor<6xf32>
+// READ:     arith.constant dense_resource<dense.weight> : tensor<6x8xf32>
+// READ-NOT: eff.parameter

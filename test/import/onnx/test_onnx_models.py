@@ -1,0 +1,101 @@
+"""ONNX models exported from PyTorch through effc vs PyTorch.
+
+The seeded BERT-, GPT-2- and Llama-style models of onnx_models.py are exported with torch.onnx.export (dynamic
+batch and sequence axes), compiled with `effc model.onnx -o model.so`, run with effc-run on two shapes, and
+compared with the PyTorch forward pass. Tolerance: max |effc - torch| / max |torch| <= 1e-3 (f32). The imported
+IR (effc-import) must show the subgraphs raised to eff ops: attention (with rotary embeddings for Llama),
+layer/RMS norm, GELU, SwiGLU, linears and embeddings.
+"""
+
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+import onnx_models  # noqa: E402
+from effc_testing import EFFC, EFFC_RUN, _run, run_module  # noqa: E402
+
+torch.set_num_threads(2)
+EFFC_IMPORT = EFFC.parent / "effc-import"
+MAX_RELATIVE_ERROR = 1e-3
+pytestmark = pytest.mark.skipif(not (EFFC.exists() and EFFC_RUN.exists()), reason="effc/effc-run not built")
+
+# The eff ops each model's IR must contain after raising, with how many (2 layers each).
+EXPECTED_OPS = {
+    "bert": {"eff.attention": 2, "eff.layer_norm": 5, "eff.activation gelu": 2, "eff.linear": 12, "eff.embedding": 3},
+    "gpt2": {"eff.attention": 2, "eff.layer_norm": 5, "eff.activation gelu_tanh": 2, "eff.linear": 13,
+             "eff.embedding": 2},
+    "llama": {"eff.attention": 2, "eff.rotary": 4, "eff.rms_norm": 5, "eff.glu silu": 2, "eff.linear": 15,
+              "eff.embedding": 1},
+}
+
+
+def relative_error(actual, expected):
+    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(name, opset, external data) -> (model, .onnx path, workdir), exported once per module."""
+    cache = {}
+
+    def get(name, opset=17, external_data=False):
+        key = (name, opset, external_data)
+        if key not in cache:
+            workdir = tmp_path_factory.mktemp(f"{name}{opset}")
+            path = workdir / f"{name}.onnx"
+            model = onnx_models.export(name, path, opset=opset, external_data=external_data)
+            cache[key] = (model, path, workdir)
+        return cache[key]
+
+    return get
+
+
+# BERT at opset 13 has its layer norms decomposed into reductions (LayerNormalization is opset 17) and is
+# stored with external data: its initializers are read from model.onnx.data.
+@pytest.mark.parametrize("name,opset,external_data", [("bert", 17, False), ("bert", 13, True), ("gpt2", 17, False),
+                                                      ("llama", 17, False)])
+def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
+    model, path, workdir = exported(name, opset, external_data)
+    if external_data:
+        assert (workdir / f"{name}.onnx.data").stat().st_size > path.stat().st_size
+    module = tmp_path / f"{name}.so"
+    _run([EFFC, path, "-o", module])
+    for batch, seq in [(2, 7), (1, 12)]:
+        inputs = onnx_models.example_inputs(name, batch=batch, seq=seq, seed=seq)
+        with torch.no_grad():
+            expected = model(*inputs).numpy()
+        names = onnx_models.MODELS[name][1]
+        outputs = run_module(module, {n: t.numpy() for n, t in zip(names, inputs)}, tmp_path)
+        actual = outputs["output"]
+        assert actual.shape == expected.shape
+        error = relative_error(actual, expected)
+        assert error <= MAX_RELATIVE_ERROR, f"{name} opset {opset} [{batch}, {seq}]: relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("name,opset", [("bert", 17), ("bert", 13), ("gpt2", 17), ("gpt2", 14), ("llama", 17),
+                                        ("llama", 13)])
+def test_subgraphs_are_raised(exported, name, opset):
+    _, path, _ = exported(name, opset)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ir = result.stdout
+    for op, count in EXPECTED_OPS[name].items():
+        found = len(re.findall(re.escape(op) + r"\b", ir))
+        assert found == count, f"{name}: expected {count} x {op}, found {found}\n{result.stderr}"
+    # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh.
+    assert "linalg.transpose" not in ir and "math.erf" not in ir and "math.tanh" not in ir
+    assert re.search(r"raised \d+ subgraphs to eff ops", result.stderr)
+
+
+def test_report_names_patterns(exported):
+    """--report-raising names each raised subgraph's node and what it became."""
+    _, path, _ = exported("llama", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert ("raised attention at node '/blocks.0/attn/Reshape_3' (Reshape) -> eff.attention "
+            "(4 heads of 8, causal, rotary theta 10000.000000)") in result.stderr
+    assert "raised swiglu at node '/blocks.1/Mul_1' (Mul) -> eff.glu (silu(gate) * up)" in result.stderr

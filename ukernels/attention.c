@@ -1,0 +1,335 @@
+/*===- attention.c - fused scaled dot-product attention --------------------===*
+ *
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * effc_uk_attention_f32: the f32 lowering of eff.attention (docs/spec/eff.md#effattention) in one pass,
+ * flash-attention style. Operands stay in the hidden layout: query [B, S, H·Dh], keys and values
+ * [B, L, Hkv·Dh], where L = P + S' is the KV cache (past, [B, P, Hkv·Dh]) followed by the new keys; query head
+ * h reads key/value head h / (H / Hkv).
+ *
+ * Work is split into tasks (batch, key/value head, block of AT_QB query rows) run by effc_uk_parallel_for. A
+ * task first gathers the keys its rows can see (both segments, up to the causal limit of its last row) into
+ * Kᵀ [Dh, L'] and the values into V [L', Dh'] (Dh' = Dh rounded up to 16, zero padded), plus one additive
+ * key bias row (0, or −inf for padded keys and keys the padding mask hides). Then, for each query head of the
+ * group and each tile of AT_TQ query rows, it walks key tiles of AT_TK keys:
+ *
+ *   s = scale · q·Kᵀ[:, tile] + bias (−inf past the causal limit j > i + L − S)
+ *   m' = max(m, max s);  α = exp(m − m');  p = exp(s − m');  l = α·l + Σ p;  O = α·O + p·V[tile]
+ *
+ * and finally writes O / l (all zeros for a row that sees no key, as the reference does). Only the
+ * [AT_TQ, AT_TK] tile of probabilities ever exists; scores stay in registers.
+ *
+ * Vectors are 16-float vector types (one zmm; narrower vectors in the generic variant), so both variants run
+ * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp) rather
+ * than libm, which compiled models do not link.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "ukernel.h"
+
+/* Query rows per register tile, keys per tile (4 vectors: the 4 × 4 score accumulators fill 16 zmm), and
+ * query rows per task. */
+#define AT_TQ 4
+#define AT_TK 64
+#define AT_QB 64
+
+typedef float at_v16 __attribute__((vector_size(64)));
+typedef float at_v16u __attribute__((vector_size(64), aligned(4)));
+typedef int32_t at_i16 __attribute__((vector_size(64)));
+
+#define AT_NEG_INF (-__builtin_inff())
+
+typedef struct {
+  const float *q, *k, *v, *past_k, *past_v, *mask;
+  float *out;
+  int64_t q_batch_stride, q_row_stride, q_col_stride;
+  int64_t k_batch_stride, k_row_stride, k_col_stride;
+  int64_t v_batch_stride, v_row_stride, v_col_stride;
+  int64_t pk_batch_stride, pk_row_stride, pk_col_stride;
+  int64_t pv_batch_stride, pv_row_stride, pv_col_stride;
+  int64_t mask_batch_stride, mask_col_stride;
+  int64_t out_batch_stride, out_row_stride, out_col_stride;
+  int64_t batch, query_len, past_len, key_len; /* key_len = past_len + new keys */
+  int64_t heads, kv_heads, head_dim, padded_head_dim;
+  int64_t query_blocks;
+  float scale;
+  int causal;
+} at_problem;
+
+/*===----------------------------------------------------------------------===*
+ * Vector helpers
+ *===----------------------------------------------------------------------===*/
+
+static inline at_v16 at_splat(float x) { return (at_v16){0} + x; }
+
+/* Lanes of `x` where `select` is all ones are replaced by `y`. */
+static inline at_v16 at_blend(at_v16 x, at_v16 y, at_i16 select) {
+  return (at_v16)(((at_i16)x & ~select) | ((at_i16)y & select));
+}
+
+static inline float at_hmax(at_v16 x) {
+  float m = x[0];
+  for (int i = 1; i < 16; ++i)
+    m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+static inline float at_hsum(at_v16 x) {
+  float s = 0.0f;
+  for (int i = 0; i < 16; ++i)
+    s += x[i];
+  return s;
+}
+
+/* exp(x) for x <= 88: Cephes' expf (2^n · degree-6 polynomial on |r| <= ln2/2, about 1 ulp); 0 below −87
+ * (including −inf). */
+static inline at_v16 at_exp(at_v16 x) {
+  at_i16 underflow = x < at_splat(-87.0f);
+  x = at_blend(x, at_splat(-87.0f), underflow);
+  const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
+  at_v16 n = (x * 1.44269504088896341f + magic) - magic;
+  at_v16 r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  at_v16 p = at_splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  at_i16 exponent = (__builtin_convertvector(n, at_i16) + 127) << 23;
+  return at_blend(p * (at_v16)exponent, at_splat(0.0f), underflow);
+}
+
+/*===----------------------------------------------------------------------===*
+ * One task
+ *===----------------------------------------------------------------------===*/
+
+/* O[r, 0:16·NV] = α[r]·O[r, ...] + Σ_j P[r, j] · V[j, ...] for the AT_TQ rows, over `keys` keys: NV vectors
+ * of accumulators per row stay in registers. */
+static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t ldo, const float *p,
+                                                              const float *v, int64_t ldv, int64_t keys,
+                                                              const float *alpha, int nv) {
+  at_v16 acc[AT_TQ][4];
+  for (int r = 0; r < AT_TQ; ++r)
+    for (int c = 0; c < nv; ++c)
+      acc[r][c] = *(const at_v16 *)(o + r * ldo + 16 * c) * alpha[r];
+  for (int64_t j = 0; j < keys; ++j) {
+    at_v16 vj[4];
+    for (int c = 0; c < nv; ++c)
+      vj[c] = *(const at_v16 *)(v + j * ldv + 16 * c);
+    for (int r = 0; r < AT_TQ; ++r) {
+      float pr = p[r * AT_TK + j];
+      for (int c = 0; c < nv; ++c)
+        acc[r][c] = acc[r][c] + pr * vj[c];
+    }
+  }
+  for (int r = 0; r < AT_TQ; ++r)
+    for (int c = 0; c < nv; ++c)
+      *(at_v16 *)(o + r * ldo + 16 * c) = acc[r][c];
+}
+
+/* Rows [i0, i0 + AT_TQ) of query head h (rows past S are computed on zeros and dropped). */
+static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, const float *kt, int64_t ldkt,
+                        const float *vc, const float *key_bias, int64_t visible, float *scratch) {
+  int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
+  float *qt = scratch;                 /* [Dh][AT_TQ]: the query rows, transposed (Dh' rows reserved) */
+  float *o = qt + dhp * AT_TQ;         /* [AT_TQ][Dh'] accumulators (64-byte aligned: Dh' % 16 == 0) */
+  float *p = o + AT_TQ * dhp;          /* [AT_TQ][AT_TK] probabilities of the current tile */
+  float m[AT_TQ], l[AT_TQ], alpha[AT_TQ];
+  int64_t rows = EFFC_UK_MIN(AT_TQ, pr->query_len - i0);
+  for (int r = 0; r < AT_TQ; ++r) {
+    const float *qr = pr->q + b * pr->q_batch_stride + (i0 + r) * pr->q_row_stride + h * dh * pr->q_col_stride;
+    for (int64_t d = 0; d < dh; ++d)
+      qt[d * AT_TQ + r] = r < rows ? qr[d * pr->q_col_stride] : 0.0f;
+    m[r] = AT_NEG_INF;
+    l[r] = 0.0f;
+  }
+  for (int64_t i = 0; i < AT_TQ * dhp; ++i)
+    o[i] = 0.0f;
+
+  /* Causal: row i sees keys j <= i + L − S; the tile's last row bounds the keys to visit. */
+  int64_t offset = pr->key_len - pr->query_len;
+  int64_t keys = visible;
+  if (pr->causal)
+    keys = EFFC_UK_MIN(keys, i0 + rows - 1 + offset + 1);
+  at_v16 lane;
+  for (int i = 0; i < 16; ++i)
+    lane[i] = (float)i;
+
+  for (int64_t j0 = 0; j0 < keys; j0 += AT_TK) {
+    /* Scores of the tile: AT_TQ × 4 vectors in registers. */
+    at_v16 s[AT_TQ][4];
+    for (int r = 0; r < AT_TQ; ++r)
+      for (int c = 0; c < 4; ++c)
+        s[r][c] = at_splat(0.0f);
+    const float *kcol = kt + j0;
+    for (int64_t d = 0; d < dh; ++d) {
+      at_v16 kv[4];
+      for (int c = 0; c < 4; ++c)
+        kv[c] = *(const at_v16 *)(kcol + d * ldkt + 16 * c);
+      for (int r = 0; r < AT_TQ; ++r) {
+        float qv = qt[d * AT_TQ + r];
+        for (int c = 0; c < 4; ++c)
+          s[r][c] = s[r][c] + qv * kv[c];
+      }
+    }
+    int64_t tile_keys = EFFC_UK_MIN(AT_TK, keys - j0);
+    for (int r = 0; r < AT_TQ; ++r) {
+      /* Keys past j0 + tile_keys are beyond this tile's causal limit or padding: −inf. */
+      float limit = (float)EFFC_UK_MIN(tile_keys - 1, pr->causal ? i0 + r + offset - j0 : tile_keys - 1);
+      at_v16 row_max = at_splat(AT_NEG_INF);
+      for (int c = 0; c < 4; ++c) {
+        at_v16 x = s[r][c] * pr->scale + *(const at_v16 *)(key_bias + j0 + 16 * c);
+        x = at_blend(x, at_splat(AT_NEG_INF), lane + (float)(16 * c) > limit);
+        s[r][c] = x;
+        row_max = at_blend(row_max, x, x > row_max);
+      }
+      float tile_max = at_hmax(row_max);
+      float new_max = tile_max > m[r] ? tile_max : m[r];
+      if (new_max == AT_NEG_INF) { /* nothing visible yet: O and l stay 0 */
+        alpha[r] = 1.0f;
+        for (int c = 0; c < 4; ++c)
+          *(at_v16 *)(p + r * AT_TK + 16 * c) = at_splat(0.0f);
+        continue;
+      }
+      alpha[r] = at_exp(at_splat(m[r] - new_max))[0];
+      at_v16 sum = at_splat(0.0f);
+      for (int c = 0; c < 4; ++c) {
+        at_v16 e = at_exp(s[r][c] - new_max);
+        *(at_v16 *)(p + r * AT_TK + 16 * c) = e;
+        sum = sum + e;
+      }
+      l[r] = l[r] * alpha[r] + at_hsum(sum);
+      m[r] = new_max;
+    }
+    /* O = α·O + P·V over the tile, in chunks of up to 64 columns. */
+    const float *vt = vc + j0 * dhp;
+    for (int64_t c0 = 0; c0 < dhp; c0 += 64) {
+      switch ((int)EFFC_UK_MIN(4, (dhp - c0) / 16)) {
+      case 4: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 4); break;
+      case 3: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 3); break;
+      case 2: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 2); break;
+      default: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 1); break;
+      }
+    }
+  }
+
+  for (int64_t r = 0; r < rows; ++r) {
+    float inverse = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
+    float *out = pr->out + b * pr->out_batch_stride + (i0 + r) * pr->out_row_stride + h * dh * pr->out_col_stride;
+    for (int64_t d = 0; d < dh; ++d)
+      out[d * pr->out_col_stride] = o[r * dhp + d] * inverse;
+  }
+}
+
+/* Key j of (b, kv head g): the past for j < P, the new keys after. */
+static inline const float *at_key(const at_problem *pr, int64_t b, int64_t g, int64_t j, int64_t *stride) {
+  if (j < pr->past_len) {
+    *stride = pr->pk_col_stride;
+    return pr->past_k + b * pr->pk_batch_stride + j * pr->pk_row_stride + g * pr->head_dim * pr->pk_col_stride;
+  }
+  *stride = pr->k_col_stride;
+  return pr->k + b * pr->k_batch_stride + (j - pr->past_len) * pr->k_row_stride +
+         g * pr->head_dim * pr->k_col_stride;
+}
+
+static inline const float *at_value(const at_problem *pr, int64_t b, int64_t g, int64_t j, int64_t *stride) {
+  if (j < pr->past_len) {
+    *stride = pr->pv_col_stride;
+    return pr->past_v + b * pr->pv_batch_stride + j * pr->pv_row_stride + g * pr->head_dim * pr->pv_col_stride;
+  }
+  *stride = pr->v_col_stride;
+  return pr->v + b * pr->v_batch_stride + (j - pr->past_len) * pr->v_row_stride +
+         g * pr->head_dim * pr->v_col_stride;
+}
+
+static void at_task(void *ctx, int64_t task) {
+  const at_problem *pr = (const at_problem *)ctx;
+  int64_t block = task % pr->query_blocks;
+  int64_t g = (task / pr->query_blocks) % pr->kv_heads;
+  int64_t b = task / (pr->query_blocks * pr->kv_heads);
+  int64_t i0 = block * AT_QB, i1 = EFFC_UK_MIN(pr->query_len, i0 + AT_QB);
+  int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
+
+  /* Keys any row of the block can see, rounded up to whole tiles. */
+  int64_t visible = pr->key_len;
+  if (pr->causal)
+    visible = EFFC_UK_MIN(visible, i1 - 1 + pr->key_len - pr->query_len + 1);
+  int64_t padded = (visible + AT_TK - 1) / AT_TK * AT_TK;
+  if (padded == 0)
+    padded = AT_TK;
+
+  uint64_t floats = (uint64_t)(dh * padded + padded * dhp + padded + dhp * AT_TQ + AT_TQ * dhp + AT_TQ * AT_TK);
+  float *kt = (float *)effc_uk_alloc(floats * sizeof(float));
+  float *vc = kt + dh * padded;           /* [padded][Dh'] */
+  float *key_bias = vc + padded * dhp;    /* [padded] */
+  float *scratch = key_bias + padded;
+
+  for (int64_t j = 0; j < padded; ++j) {
+    int64_t ks, vs;
+    const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
+    const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
+    for (int64_t d = 0; d < dh; ++d)
+      kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
+    for (int64_t d = 0; d < dhp; ++d)
+      vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;
+    int hidden = j >= visible || (pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f);
+    key_bias[j] = hidden ? AT_NEG_INF : 0.0f;
+  }
+
+  int64_t group = pr->heads / pr->kv_heads;
+  for (int64_t r = 0; r < group; ++r)
+    for (int64_t i = i0; i < i1; i += AT_TQ)
+      at_row_tile(pr, b, g * group + r, i, kt, padded, vc, key_bias, visible, scratch);
+  effc_uk_free(kt);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Exported kernel
+ *===----------------------------------------------------------------------===*/
+
+/* query [B, S, H·Dh], key and value [B, S', Hkv·Dh], past_key and past_value [B, P, Hkv·Dh] (read only when
+ * `has_past`), mask [B, P + S'] (nonzero: attend; read only when `has_mask`), the result out [B, S, H·Dh].
+ * `causal` masks keys j > i + L − S. Operands first, then the result (buildUkernelCall's order); any strides. */
+void effc_uk_attention_f32(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3(const float, k),
+                           EFFC_UK_MEMREF3(const float, v), EFFC_UK_MEMREF3(const float, past_k),
+                           EFFC_UK_MEMREF3(const float, past_v), EFFC_UK_MEMREF2(const float, mask),
+                           int64_t num_heads, int64_t num_kv_heads, float scale, int64_t causal, int64_t has_mask,
+                           int64_t has_past, EFFC_UK_MEMREF3(float, out)) {
+  at_problem p = {0};
+  p.q = q + q_offset;
+  p.q_batch_stride = q_stride0, p.q_row_stride = q_stride1, p.q_col_stride = q_stride2;
+  p.k = k + k_offset;
+  p.k_batch_stride = k_stride0, p.k_row_stride = k_stride1, p.k_col_stride = k_stride2;
+  p.v = v + v_offset;
+  p.v_batch_stride = v_stride0, p.v_row_stride = v_stride1, p.v_col_stride = v_stride2;
+  if (has_past) {
+    p.past_k = past_k + past_k_offset;
+    p.pk_batch_stride = past_k_stride0, p.pk_row_stride = past_k_stride1, p.pk_col_stride = past_k_stride2;
+    p.past_v = past_v + past_v_offset;
+    p.pv_batch_stride = past_v_stride0, p.pv_row_stride = past_v_stride1, p.pv_col_stride = past_v_stride2;
+    p.past_len = past_k_size1;
+  }
+  if (has_mask) {
+    p.mask = mask + mask_offset;
+    p.mask_batch_stride = mask_stride0, p.mask_col_stride = mask_stride1;
+  }
+  p.out = out + out_offset;
+  p.out_batch_stride = out_stride0, p.out_row_stride = out_stride1, p.out_col_stride = out_stride2;
+  p.batch = q_size0;
+  p.query_len = q_size1;
+  p.key_len = p.past_len + k_size1;
+  p.heads = num_heads;
+  p.kv_heads = num_kv_heads;
+  p.head_dim = q_size2 / num_heads;
+  p.padded_head_dim = (p.head_dim + 15) / 16 * 16;
+  p.scale = scale;
+  p.causal = causal != 0;
+  p.query_blocks = (p.query_len + AT_QB - 1) / AT_QB;
+  if (p.batch <= 0 || p.query_len <= 0 || p.head_dim <= 0)
+    return;
+  effc_uk_parallel_for(at_task, &p, p.batch * p.kv_heads * p.query_blocks);
+}
