@@ -209,8 +209,9 @@ def test_activation_properties():
         np.testing.assert_allclose(ref.activation(kind, x) - ref.activation(kind, -x), x, atol=1e-12)
     np.testing.assert_allclose(ref.activation("gelu", x), ref.activation("gelu_tanh", x), atol=1e-3)
     np.testing.assert_allclose(ref.activation("silu", x), x * ref.activation("sigmoid", x), **F64)
+    np.testing.assert_allclose(ref.activation("tanh", x), np.tanh(x), **F64)
     with pytest.raises(ValueError, match="activation kind"):
-        ref.activation("tanh", x)
+        ref.activation("softplus", x)
 
 
 def test_glu_hand_case():
