@@ -88,12 +88,13 @@ public:
   /// Reads config.json and opens the weights files; reports any error.
   LogicalResult open() {
     if (!llvm::sys::fs::is_directory(dir))
-      return emitError(loc) << dir << " is not a " << (configName == "config.json" ? "model" : "adapter")
+      return emitError(loc) << dir << " is not " << (configName == "config.json" ? "a model" : "an adapter")
                             << " folder (a directory with " << configName << " and *.safetensors)";
     auto text = llvm::MemoryBuffer::getFile(configPath);
     if (!text)
       return emitError(loc) << "cannot read " << configPath << ": " << text.getError().message()
-                            << " (the folder needs " << configName << ")";
+                            << (configName == "config.json" ? " (a Hugging Face model folder needs config.json)"
+                                                            : " (a PEFT adapter folder needs adapter_config.json)");
     llvm::Expected<json::Value> parsed = json::parse((*text)->getBuffer());
     if (!parsed)
       return emitError(loc) << configName << " is not valid JSON: " << llvm::toString(parsed.takeError());
@@ -130,7 +131,9 @@ public:
     const auto &[tensor, file] = it->second;
     if (ArrayRef<int64_t>(tensor->shape) != shape)
       return emitError(loc) << "tensor '" << name << "' has shape " << formatShape(tensor->shape) << " in "
-                            << fileNames[file] << ", but " << configName << " implies " << formatShape(shape);
+                            << fileNames[file] << ", but "
+                            << (configName == "config.json" ? "config.json implies " : "the model and " + configName + " imply ")
+                            << formatShape(shape);
     if (tensor->dtype != "F32")
       return emitError(loc) << "tensor '" << name << "' is " << tensor->dtype << " in " << fileNames[file]
                             << "; the importer reads F32 checkpoints only";

@@ -85,7 +85,7 @@ def test_bert_lora_query_value(tmp_path, monkeypatch):
     config, shapes = make_hf_folder.bert(layers=LAYERS, d=D, heads=4, ffn=64, vocab=120, positions=40)
     weights = hf.randomized(shapes, seed=3)
     modules = {f"encoder.layer.{i}.attention.self.{m}": (D, D) for i in range(LAYERS) for m in ("query", "value")}
-    adapter_config, adapter_shapes = make_hf_folder.lora_adapter(modules, shapes, r=4, alpha=8)
+    adapter_config, adapter_shapes = make_hf_folder.lora_adapter(modules, r=4, alpha=8)
     assert adapter_config["target_modules"] == ["query", "value"]
     adapter = adapter_weights(adapter_shapes, seed=4)
     module_of = {id(weights[m + ".weight"]): m for m in modules}
@@ -110,7 +110,7 @@ def test_gpt2_lora_fused_c_attn(tmp_path):
     config, shapes = make_hf_folder.gpt2(layers=LAYERS, d=D, heads=4, vocab=120, positions=40)
     weights = hf.randomized(shapes, seed=5)
     modules = {f"transformer.h.{i}.attn.c_attn": (3 * D, D) for i in range(LAYERS)}
-    adapter_config, adapter_shapes = make_hf_folder.lora_adapter(modules, shapes, r=2, alpha=4, fan_in_fan_out=True)
+    adapter_config, adapter_shapes = make_hf_folder.lora_adapter(modules, r=2, alpha=4, fan_in_fan_out=True)
     adapter = adapter_weights(adapter_shapes, seed=6)
     # The forward's Conv1D is `x @ W + b`: add the LoRA update to c_attn's weight ([in, out]) for the reference.
     adapted = dict(weights)

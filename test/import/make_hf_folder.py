@@ -65,15 +65,15 @@ def write_adapter(path, config, tensors):
     write_safetensors(os.path.join(path, "adapter_model.safetensors"), tensors)
 
 
-def lora_adapter(modules, shapes, r=4, alpha=8, fan_in_fan_out=False, prefix=""):
+def lora_adapter(modules, r=4, alpha=8, fan_in_fan_out=False):
     """adapter_config.json and {tensor: shape} of a LoRA adapter on `modules` ({module name: (out, in)})."""
     config = {"peft_type": "LORA", "r": r, "lora_alpha": alpha, "lora_dropout": 0.0, "bias": "none",
               "fan_in_fan_out": fan_in_fan_out, "target_modules": sorted({m.split(".")[-1] for m in modules}),
               "task_type": None}
     tensors = {}
     for module, (out, inp) in modules.items():
-        tensors[f"base_model.model.{prefix}{module}.lora_A.weight"] = (r, inp)
-        tensors[f"base_model.model.{prefix}{module}.lora_B.weight"] = (out, r)
+        tensors[f"base_model.model.{module}.lora_A.weight"] = (r, inp)
+        tensors[f"base_model.model.{module}.lora_B.weight"] = (out, r)
     return config, tensors
 
 
