@@ -132,7 +132,8 @@ public:
     if (ArrayRef<int64_t>(tensor->shape) != shape)
       return emitError(loc) << "tensor '" << name << "' has shape " << formatShape(tensor->shape) << " in "
                             << fileNames[file] << ", but "
-                            << (configName == "config.json" ? "config.json implies " : "the model and " + configName + " imply ")
+                            << (configName == "config.json" ? "config.json implies "
+                                                            : "the model and " + configName + " imply ")
                             << formatShape(shape);
     if (tensor->dtype != "F32")
       return emitError(loc) << "tensor '" << name << "' is " << tensor->dtype << " in " << fileNames[file]
@@ -328,8 +329,10 @@ public:
       if (!r || *r <= 0)
         return emitError(loc) << "adapter_config.json's \"r\" must be a positive integer";
       rank = *r;
-      std::optional<double> alpha = config.getNumber("lora_alpha");
-      loraAlpha = alpha.value_or(8.0); // PEFT's default
+      const json::Value *alpha = config.get("lora_alpha");
+      if (alpha && !alpha->getAsNumber())
+        return emitError(loc) << "adapter_config.json's \"lora_alpha\" must be a number";
+      loraAlpha = alpha ? *alpha->getAsNumber() : 8.0; // PEFT's default
       // rsLoRA scales by alpha / sqrt(r): eff.lora's alpha / rank with alpha' = alpha · sqrt(r).
       if (config.getBoolean("use_rslora").value_or(false))
         loraAlpha *= std::sqrt(static_cast<double>(rank));
@@ -366,13 +369,17 @@ public:
   double getAlpha() const { return loraAlpha; }
   ModelFolder &getFolder() { return folder; }
 
-  /// The adapter's weights file, absolute so that the module's eff.weights finds it from the model's folder.
-  std::string weightsPath() const {
-    SmallString<256> path(folder.directory());
-    llvm::sys::path::append(path, folder.weightsFiles().front());
-    (void)llvm::sys::fs::make_absolute(path);
-    llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
-    return std::string(path);
+  /// The adapter's weights files, absolute so that the module's eff.weights finds them from the model's folder.
+  std::vector<std::string> weightsPaths() const {
+    std::vector<std::string> paths;
+    for (const std::string &file : folder.weightsFiles()) {
+      SmallString<256> path(folder.directory());
+      llvm::sys::path::append(path, file);
+      (void)llvm::sys::fs::make_absolute(path);
+      llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
+      paths.push_back(std::string(path));
+    }
+    return paths;
   }
 
   /// Whether the module `name` is adapted (and records which target it matched).
@@ -415,8 +422,7 @@ public:
                               << architecture << " that adapters attach to";
     for (const std::string &name : folder.tensorNames())
       if (!used.contains(name))
-        return emitError(loc) << "tensor '" << name << "' in " << folder.weightsFiles().front()
-                              << " belongs to no adapted module";
+        return emitError(loc) << "tensor '" << name << "' of the adapter belongs to no adapted module";
     return success();
   }
 
@@ -687,10 +693,9 @@ private:
   /// an inline constant [n]: PEFT names it "<module>.ia3_l" (older files: "<module>.ia3_l.weight").
   Value adapterVector(StringRef module, ArrayRef<int64_t> stored, int64_t offset, int64_t n) {
     ModelFolder &source = adapter->getFolder();
-    std::string name = ("base_model.model." + module + ".ia3_l").str();
-    if (!source.hasTensor(name) && source.hasTensor(name + ".weight"))
-      name += ".weight";
-    name = adapter->tensorName(module, StringRef(name).drop_front(("base_model.model." + module + ".").str().size()));
+    std::string plain = ("base_model.model." + module + ".ia3_l").str();
+    bool legacy = !source.hasTensor(plain) && source.hasTensor(plain + ".weight");
+    std::string name = adapter->tensorName(module, legacy ? "ia3_l.weight" : "ia3_l");
     SmallVector<float> values(n, 1.0f);
     FailureOr<const SafetensorsTensor *> tensor = failed ? FailureOr<const SafetensorsTensor *>(::mlir::failure())
                                                          : source.tensor(name, stored);
@@ -841,9 +846,10 @@ void importBert(Builder &b, Config &config, StringRef prefix, int64_t numLabels)
       a = proj("attention.output.dense", a);
       x = b.layerNorm(b.add(x, a), P(p + "attention.output.LayerNorm.weight", {d}),
                       P(p + "attention.output.LayerNorm.bias", {d}), eps);
-      Value f = b.feedForward(x, (prefix + p + "intermediate.dense").str(), P(p + "intermediate.dense.weight", {ffnDim, d}),
-                              P(p + "intermediate.dense.bias", {ffnDim}), "", {}, (prefix + p + "output.dense").str(),
-                              P(p + "output.dense.weight", {d, ffnDim}), P(p + "output.dense.bias", {d}), act);
+      Value f = b.feedForward(x, (prefix + p + "intermediate.dense").str(),
+                              P(p + "intermediate.dense.weight", {ffnDim, d}), P(p + "intermediate.dense.bias", {ffnDim}),
+                              "", {}, (prefix + p + "output.dense").str(), P(p + "output.dense.weight", {d, ffnDim}),
+                              P(p + "output.dense.bias", {d}), act);
       x = b.layerNorm(b.add(x, f), P(p + "output.LayerNorm.weight", {d}), P(p + "output.LayerNorm.bias", {d}), eps);
       return SmallVector<Value>{x};
     })[0];
@@ -1186,7 +1192,7 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
   OpBuilder attrs(context);
   std::vector<std::string> files = folder.weightsFiles();
   if (adapter) // the adapter's tensors all start with "base_model.model.": no name clashes with the model's
-    files.push_back(adapter->weightsPath());
+    llvm::append_range(files, adapter->weightsPaths());
   if (files.size() == 1) {
     (*module)->setAttr("eff.weights", attrs.getStringAttr(files[0]));
   } else {

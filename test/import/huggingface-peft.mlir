@@ -87,6 +87,6 @@
 // BAD-REGEX: error: adapter_config.json's "target_modules" is not a valid regular expression: parentheses not balanced
 // BAD-SHAPE: error: tensor 'base_model.model.encoder.layer.0.attention.self.value.lora_A.weight' has shape [4, 12] in adapter_model.safetensors, but the model and adapter_config.json imply [4, 16]
 // MISSING-TENSOR: error: tensor 'base_model.model.encoder.layer.1.attention.self.query.lora_B.weight' is missing from the weights (adapter_model.safetensors)
-// UNUSED-TENSOR: error: tensor 'base_model.model.encoder.layer.0.attention.self.key.lora_A.weight' in adapter_model.safetensors belongs to no adapted module
+// UNUSED-TENSOR: error: tensor 'base_model.model.encoder.layer.0.attention.self.key.lora_A.weight' of the adapter belongs to no adapted module
 // IA3-BAD-SHAPE: error: tensor 'base_model.model.model.layers.0.mlp.down_proj.ia3_l' has shape [16, 1] in adapter_model.safetensors, but the model and adapter_config.json imply [1, 24]
 // NOT-A-FOLDER: error: an adapter (--adapter {{.*}}bert_lora) attaches to a Hugging Face model folder, not to {{.*}}bert.mlir
