@@ -224,7 +224,12 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
     impl->stage("importing " + path);
     if (impl->options.baseDir.empty())
       impl->options.baseDir = path.str();
-    return effc::importHuggingFace(&impl->context, path);
+    return effc::importHuggingFace(&impl->context, path, impl->options.adapterDir);
+  }
+  if (!impl->options.adapterDir.empty()) {
+    (void)impl->fail("an adapter (--adapter " + impl->options.adapterDir +
+                     ") attaches to a Hugging Face model folder, not to " + path.str());
+    return failure();
   }
   if (effc::isOnnxFile(path)) {
     // An ONNX model: its initializers (eff.weights) are named relative to it.

@@ -28,11 +28,14 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 
@@ -70,12 +73,14 @@ std::string formatShape(ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-/// A model folder: its config.json and the tensors of its safetensors files (mapped, headers parsed).
+/// A model folder: its config.json and the tensors of its safetensors files (mapped, headers parsed). A PEFT
+/// adapter folder is read the same way with `configName` "adapter_config.json".
 class ModelFolder {
 public:
-  ModelFolder(MLIRContext *context, StringRef dir) : context(context), dir(dir.str()) {
+  ModelFolder(MLIRContext *context, StringRef dir, StringRef configName = "config.json")
+      : context(context), dir(dir.str()), configName(configName.str()) {
     SmallString<256> config(dir);
-    llvm::sys::path::append(config, "config.json");
+    llvm::sys::path::append(config, configName);
     configPath = std::string(config);
     loc = FileLineColLoc::get(context, configPath, 0, 0);
   }
@@ -83,16 +88,18 @@ public:
   /// Reads config.json and opens the weights files; reports any error.
   LogicalResult open() {
     if (!llvm::sys::fs::is_directory(dir))
-      return emitError(loc) << dir << " is not a model folder (a directory with config.json and *.safetensors)";
+      return emitError(loc) << dir << " is not " << (configName == "config.json" ? "a model" : "an adapter")
+                            << " folder (a directory with " << configName << " and *.safetensors)";
     auto text = llvm::MemoryBuffer::getFile(configPath);
     if (!text)
       return emitError(loc) << "cannot read " << configPath << ": " << text.getError().message()
-                            << " (a Hugging Face model folder needs config.json)";
+                            << (configName == "config.json" ? " (a Hugging Face model folder needs config.json)"
+                                                            : " (a PEFT adapter folder needs adapter_config.json)");
     llvm::Expected<json::Value> parsed = json::parse((*text)->getBuffer());
     if (!parsed)
-      return emitError(loc) << "config.json is not valid JSON: " << llvm::toString(parsed.takeError());
+      return emitError(loc) << configName << " is not valid JSON: " << llvm::toString(parsed.takeError());
     if (!parsed->getAsObject())
-      return emitError(loc) << "config.json is not a JSON object";
+      return emitError(loc) << configName << " is not a JSON object";
     config = std::move(*parsed->getAsObject());
     return openWeights();
   }
@@ -102,6 +109,15 @@ public:
   const json::Object &getConfig() const { return config; }
   /// The weights files relative to the folder, for the module's eff.weights.
   ArrayRef<std::string> weightsFiles() const { return fileNames; }
+  StringRef directory() const { return dir; }
+  /// Every tensor name in the weights files.
+  std::vector<std::string> tensorNames() const {
+    std::vector<std::string> names;
+    for (const auto &entry : tensors)
+      names.push_back(entry.getKey().str());
+    llvm::sort(names);
+    return names;
+  }
   bool hasTensor(StringRef name) const { return tensors.count(name); }
 
   /// The tensor `name` if its shape is `shape`; else reports which tensor is missing or mis-shaped.
@@ -115,7 +131,10 @@ public:
     const auto &[tensor, file] = it->second;
     if (ArrayRef<int64_t>(tensor->shape) != shape)
       return emitError(loc) << "tensor '" << name << "' has shape " << formatShape(tensor->shape) << " in "
-                            << fileNames[file] << ", but config.json implies " << formatShape(shape);
+                            << fileNames[file] << ", but "
+                            << (configName == "config.json" ? "config.json implies "
+                                                            : "the model and " + configName + " imply ")
+                            << formatShape(shape);
     if (tensor->dtype != "F32")
       return emitError(loc) << "tensor '" << name << "' is " << tensor->dtype << " in " << fileNames[file]
                             << "; the importer reads F32 checkpoints only";
@@ -174,7 +193,7 @@ private:
   }
 
   MLIRContext *context;
-  std::string dir, configPath;
+  std::string dir, configName, configPath;
   Location loc = UnknownLoc();
   json::Object config;
   std::vector<std::unique_ptr<SafetensorsFile>> files;
@@ -286,11 +305,179 @@ private:
   bool failed = false;
 };
 
+/// A PEFT adapter folder (adapter_config.json + adapter_model.safetensors): LoRA or (IA)^3 on the linear layers
+/// named by "target_modules". A module matches a target as in PEFT: its name equals the target or ends with
+/// "." + target; a string target is a regular expression the whole name must match.
+class Adapter {
+public:
+  enum class Kind { Lora, Ia3 };
+
+  Adapter(MLIRContext *context, StringRef dir) : folder(context, dir, "adapter_config.json") {}
+
+  /// Reads adapter_config.json and the adapter weights; reports any error.
+  LogicalResult open() {
+    if (failed(folder.open()))
+      return failure();
+    Location loc = folder.location();
+    const json::Object &config = folder.getConfig();
+    std::optional<StringRef> type = config.getString("peft_type");
+    if (!type)
+      return emitError(loc) << "adapter_config.json lacks the string \"peft_type\"";
+    if (*type == "LORA") {
+      kind = Kind::Lora;
+      std::optional<int64_t> r = config.getInteger("r");
+      if (!r || *r <= 0)
+        return emitError(loc) << "adapter_config.json's \"r\" must be a positive integer";
+      rank = *r;
+      const json::Value *alpha = config.get("lora_alpha");
+      if (alpha && !alpha->getAsNumber())
+        return emitError(loc) << "adapter_config.json's \"lora_alpha\" must be a number";
+      loraAlpha = alpha ? *alpha->getAsNumber() : 8.0; // PEFT's default
+      // rsLoRA scales by alpha / sqrt(r): eff.lora's alpha / rank with alpha' = alpha · sqrt(r).
+      if (config.getBoolean("use_rslora").value_or(false))
+        loraAlpha *= std::sqrt(static_cast<double>(rank));
+      if (config.getBoolean("use_dora").value_or(false))
+        return unsupported("use_dora", "DoRA (weight-decomposed LoRA)");
+      if (std::optional<StringRef> bias = config.getString("bias"); bias && *bias != "none")
+        return unsupported("bias", "trained biases (\"bias\" other than \"none\")");
+      for (StringRef key : {"rank_pattern", "alpha_pattern"})
+        if (const json::Object *pattern = config.getObject(key); pattern && !pattern->empty())
+          return unsupported(key, "per-module ranks or alphas");
+      // "fan_in_fan_out" (GPT-2's Conv1D) only says how the base weight is laid out; lora_A and lora_B are
+      // [r, in] and [out, r] either way.
+    } else if (*type == "IA3") {
+      kind = Kind::Ia3;
+    } else {
+      return emitError(loc) << "adapter_config.json's \"peft_type\" is \"" << *type
+                            << "\"; supported: LORA, IA3";
+    }
+    for (StringRef key : {"modules_to_save", "layers_to_transform"})
+      if (const json::Value *value = config.get(key); value && value->kind() != json::Value::Null)
+        return unsupported(key, key == "modules_to_save" ? "fully trained modules saved with the adapter"
+                                                        : "adapting only some layers");
+    if (failed(readTargets("target_modules", targets, targetPattern)) ||
+        failed(readTargets("feedforward_modules", feedforward, feedforwardPattern)))
+      return failure();
+    if (targets.empty() && !targetPattern)
+      return emitError(loc) << "adapter_config.json names no \"target_modules\"";
+    matchedTargets.assign(targets.size(), false);
+    return success();
+  }
+
+  Kind getKind() const { return kind; }
+  int64_t getRank() const { return rank; }
+  double getAlpha() const { return loraAlpha; }
+  ModelFolder &getFolder() { return folder; }
+
+  /// The adapter's weights files, absolute so that the module's eff.weights finds them from the model's folder.
+  std::vector<std::string> weightsPaths() const {
+    std::vector<std::string> paths;
+    for (const std::string &file : folder.weightsFiles()) {
+      SmallString<256> path(folder.directory());
+      llvm::sys::path::append(path, file);
+      (void)llvm::sys::fs::make_absolute(path);
+      llvm::sys::path::remove_dots(path, /*remove_dot_dot=*/true);
+      paths.push_back(std::string(path));
+    }
+    return paths;
+  }
+
+  /// Whether the module `name` is adapted (and records which target it matched).
+  bool adapts(StringRef name) {
+    if (targetPattern) {
+      bool match = targetPattern->match(name);
+      matchedPattern |= match;
+      return match;
+    }
+    bool any = false;
+    for (auto [i, target] : llvm::enumerate(targets))
+      if (matchesTarget(name, target))
+        any = matchedTargets[i] = true;
+    return any;
+  }
+
+  /// Whether the (IA)^3 vector of the module `name` scales its input (a feed-forward module), not its output.
+  bool isFeedforward(StringRef name) const {
+    if (feedforwardPattern)
+      return feedforwardPattern->match(name);
+    return llvm::any_of(feedforward, [&](const std::string &target) { return matchesTarget(name, target); });
+  }
+
+  /// The checkpoint name of the adapter tensor `suffix` (e.g. "lora_A.weight") of module `name`.
+  std::string tensorName(StringRef name, StringRef suffix) {
+    std::string full = ("base_model.model." + name + "." + suffix).str();
+    used.insert(full);
+    return full;
+  }
+
+  /// After the import: every target matched a module and every adapter tensor was used.
+  LogicalResult checkComplete(StringRef architecture) {
+    Location loc = folder.location();
+    if (targetPattern && !matchedPattern)
+      return emitError(loc) << "adapter_config.json's \"target_modules\" pattern matches no linear layer of "
+                            << architecture << " that adapters attach to";
+    for (auto [target, matched] : llvm::zip(targets, matchedTargets))
+      if (!matched)
+        return emitError(loc) << "adapter_config.json's target module '" << target << "' matches no linear layer of "
+                              << architecture << " that adapters attach to";
+    for (const std::string &name : folder.tensorNames())
+      if (!used.contains(name))
+        return emitError(loc) << "tensor '" << name << "' of the adapter belongs to no adapted module";
+    return success();
+  }
+
+private:
+  static bool matchesTarget(StringRef name, StringRef target) {
+    return name == target || (name.ends_with(target) && name.drop_back(target.size()).ends_with("."));
+  }
+
+  LogicalResult unsupported(StringRef key, StringRef what) {
+    return emitError(folder.location()) << "adapter_config.json sets \"" << key << "\": " << what
+                                        << " is not supported";
+  }
+
+  /// A list of module names, or a string: a regular expression matched against whole module names.
+  LogicalResult readTargets(StringRef key, std::vector<std::string> &names, std::optional<llvm::Regex> &pattern) {
+    const json::Value *value = folder.getConfig().get(key);
+    if (!value || value->kind() == json::Value::Null)
+      return success();
+    if (std::optional<StringRef> regex = value->getAsString()) {
+      pattern.emplace(("^(" + *regex + ")$").str());
+      std::string error;
+      if (!pattern->isValid(error))
+        return emitError(folder.location()) << "adapter_config.json's \"" << key << "\" is not a valid regular "
+                                            << "expression: " << error;
+      return success();
+    }
+    const json::Array *array = value->getAsArray();
+    if (!array)
+      return emitError(folder.location()) << "adapter_config.json's \"" << key
+                                          << "\" must be a list of module names or a regular expression";
+    for (const json::Value &element : *array) {
+      std::optional<StringRef> name = element.getAsString();
+      if (!name)
+        return emitError(folder.location()) << "adapter_config.json's \"" << key << "\" has a non-string entry";
+      names.push_back(name->str());
+    }
+    return success();
+  }
+
+  ModelFolder folder;
+  Kind kind = Kind::Lora;
+  int64_t rank = 0;
+  double loraAlpha = 0;
+  std::vector<std::string> targets, feedforward;
+  std::optional<llvm::Regex> targetPattern, feedforwardPattern;
+  std::vector<bool> matchedTargets;
+  bool matchedPattern = false;
+  llvm::StringSet<> used;
+};
+
 /// Builds eff IR with parameters checked against the folder's tensors.
 class Builder {
 public:
-  Builder(ModelFolder &folder, ModuleOp module)
-      : folder(folder), builder(module.getBodyRegion()), loc(folder.location()) {
+  Builder(ModelFolder &folder, ModuleOp module, Adapter *adapter)
+      : folder(folder), adapter(adapter), builder(module.getBodyRegion()), loc(folder.location()) {
     builder.setInsertionPointToEnd(module.getBody());
   }
 
@@ -312,7 +499,7 @@ public:
   /// from `rowOffset`.
   Value view(StringRef name, ArrayRef<int64_t> stored, ArrayRef<int64_t> shape, bool transpose,
              std::optional<int64_t> rowOffset) {
-    check(name, stored);
+    check(folder, name, stored);
     return ParameterOp::create(builder, loc, f32(shape), name, /*stack=*/nullptr, transpose,
                                rowOffset ? builder.getI64IntegerAttr(*rowOffset) : nullptr);
   }
@@ -321,7 +508,7 @@ public:
   Value stack(StringRef name, ArrayRef<std::string> names, ArrayRef<int64_t> part) {
     SmallVector<Attribute> parts;
     for (const std::string &partName : names) {
-      check(partName, part);
+      check(folder, partName, part);
       parts.push_back(builder.getStringAttr(partName));
     }
     SmallVector<int64_t> shape{static_cast<int64_t>(names.size())};
@@ -444,14 +631,83 @@ public:
     return {op.getOutput(), k, v};
   }
 
+  /// The linear layer `module` (its checkpoint name without ".weight") on `x`, with the adapter's LoRA or
+  /// (IA)^3 attached when the adapter targets it. `weight` [N, K] may be rows [rowOffset, rowOffset + N) of a
+  /// fused layer with `totalRows` outputs (GPT-2's c_attn); the adapter's output-side tensors are sliced alike.
+  /// `role` is what an (IA)^3 vector on the output rescales.
+  Value projection(StringRef module, Value x, Value weight, Value bias, Ia3Target role = Ia3Target::key,
+                   int64_t rowOffset = 0, std::optional<int64_t> totalRows = std::nullopt) {
+    if (!adapter || !adapter->adapts(module))
+      return linear(x, weight, bias);
+    auto weightType = cast<RankedTensorType>(weight.getType());
+    int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1), total = totalRows.value_or(n);
+    if (adapter->getKind() == Adapter::Kind::Lora) {
+      int64_t r = adapter->getRank();
+      Value a = adapterParam(adapter->tensorName(module, "lora_A.weight"), {r, k}, {r, k}, 0);
+      Value b = adapterParam(adapter->tensorName(module, "lora_B.weight"), {total, r}, {n, r}, rowOffset);
+      return LoraOp::create(builder, loc, linear(x, weight, bias), x, a, b, builder.getI64IntegerAttr(r),
+                            builder.getF32FloatAttr(adapter->getAlpha()));
+    }
+    // (IA)^3: PEFT stores a feed-forward module's vector as [1, K] (it scales the input), others as [N, 1].
+    if (adapter->isFeedforward(module)) {
+      Value scale = adapterVector(module, {1, k}, 0, k);
+      return linear(Ia3Op::create(builder, loc, Ia3Target::ffn, x, scale), weight, bias);
+    }
+    Value scale = adapterVector(module, {total, 1}, rowOffset, n);
+    return Ia3Op::create(builder, loc, role, linear(x, weight, bias), scale);
+  }
+
+  /// A feed-forward network: one eff.ffn, or, when the adapter targets one of its projections (`up`, the
+  /// optional `gate`, `down`: module names with their weights and biases), the projections with the
+  /// activation between them, so that the adapters can attach.
+  Value feedForward(Value x, StringRef upName, Value up, Value upBias, StringRef gateName, Value gate,
+                    StringRef downName, Value down, Value downBias, ActivationKind activation) {
+    bool adapted = adapter && (adapter->adapts(upName) || (gate && adapter->adapts(gateName)) ||
+                               adapter->adapts(downName));
+    if (!adapted)
+      return ffn(x, up, upBias, gate, down, downBias, activation);
+    Value h = projection(upName, x, up, upBias);
+    if (gate)
+      h = GluOp::create(builder, loc, activation, projection(gateName, x, gate, {}), h);
+    else
+      h = ActivationOp::create(builder, loc, activation, h);
+    return projection(downName, h, down, downBias);
+  }
+
 private:
-  void check(StringRef name, ArrayRef<int64_t> shape) {
+  void check(ModelFolder &source, StringRef name, ArrayRef<int64_t> shape) {
     if (failed)
       return;
-    failed = ::mlir::failed(folder.tensor(name, shape));
+    failed = ::mlir::failed(source.tensor(name, shape));
+  }
+
+  /// The adapter tensor `name` (stored as `stored`), rows [rowOffset, rowOffset + shape[0]) when they differ.
+  Value adapterParam(StringRef name, ArrayRef<int64_t> stored, ArrayRef<int64_t> shape, int64_t rowOffset) {
+    check(adapter->getFolder(), name, stored);
+    bool sliced = stored[0] != shape[0];
+    return ParameterOp::create(builder, loc, f32(shape), name, /*stack=*/nullptr, /*transpose=*/false,
+                               sliced ? builder.getI64IntegerAttr(rowOffset) : nullptr);
+  }
+
+  /// Elements [offset, offset + n) of module `module`'s (IA)^3 vector (stored as `stored`: [N, 1] or [1, K]) as
+  /// an inline constant [n]: PEFT names it "<module>.ia3_l" (older files: "<module>.ia3_l.weight").
+  Value adapterVector(StringRef module, ArrayRef<int64_t> stored, int64_t offset, int64_t n) {
+    ModelFolder &source = adapter->getFolder();
+    std::string plain = ("base_model.model." + module + ".ia3_l").str();
+    bool legacy = !source.hasTensor(plain) && source.hasTensor(plain + ".weight");
+    std::string name = adapter->tensorName(module, legacy ? "ia3_l.weight" : "ia3_l");
+    SmallVector<float> values(n, 1.0f);
+    FailureOr<const SafetensorsTensor *> tensor = failed ? FailureOr<const SafetensorsTensor *>(::mlir::failure())
+                                                         : source.tensor(name, stored);
+    if (::mlir::failed(tensor))
+      failed = true;
+    else
+      std::memcpy(values.data(), (*tensor)->data.data() + offset * sizeof(float), n * sizeof(float));
+    return arith::ConstantOp::create(builder, loc, DenseElementsAttr::get(f32({n}), ArrayRef<float>(values)));
   }
 
   ModelFolder &folder;
+  Adapter *adapter;
   OpBuilder builder;
   Location loc;
   OpBuilder::InsertPoint moduleInsertion;
@@ -580,17 +836,20 @@ void importBert(Builder &b, Config &config, StringRef prefix, int64_t numLabels)
     std::string p = "encoder.layer." + std::to_string(i) + ".";
     h = b.layer(i, {h, mask}, [&](ValueRange args) {
       Value x = args[0], mk = args[1];
-      auto proj = [&](const std::string &name, int64_t n, int64_t k) {
-        return b.linear(x, P(p + name + ".weight", {n, k}), P(p + name + ".bias", {n}));
+      auto proj = [&](const std::string &name, Value in, Ia3Target role = Ia3Target::key) {
+        return b.projection((prefix + p + name).str(), in, P(p + name + ".weight", {d, d}),
+                            P(p + name + ".bias", {d}), role);
       };
-      Value q = proj("attention.self.query", d, d), k = proj("attention.self.key", d, d);
-      Value v = proj("attention.self.value", d, d);
+      Value q = proj("attention.self.query", x), k = proj("attention.self.key", x);
+      Value v = proj("attention.self.value", x, Ia3Target::value);
       Value a = b.attention(q, k, v, mk, {}, {}, heads, heads, /*causal=*/false)[0];
-      a = b.linear(a, P(p + "attention.output.dense.weight", {d, d}), P(p + "attention.output.dense.bias", {d}));
+      a = proj("attention.output.dense", a);
       x = b.layerNorm(b.add(x, a), P(p + "attention.output.LayerNorm.weight", {d}),
                       P(p + "attention.output.LayerNorm.bias", {d}), eps);
-      Value f = b.ffn(x, P(p + "intermediate.dense.weight", {ffnDim, d}), P(p + "intermediate.dense.bias", {ffnDim}),
-                      {}, P(p + "output.dense.weight", {d, ffnDim}), P(p + "output.dense.bias", {d}), act);
+      Value f = b.feedForward(x, (prefix + p + "intermediate.dense").str(),
+                              P(p + "intermediate.dense.weight", {ffnDim, d}), P(p + "intermediate.dense.bias", {ffnDim}),
+                              "", {}, (prefix + p + "output.dense").str(), P(p + "output.dense.weight", {d, ffnDim}),
+                              P(p + "output.dense.bias", {d}), act);
       x = b.layerNorm(b.add(x, f), P(p + "output.LayerNorm.weight", {d}), P(p + "output.LayerNorm.bias", {d}), eps);
       return SmallVector<Value>{x};
     })[0];
@@ -647,15 +906,17 @@ void importGpt2(Builder &b, Config &config, StringRef prefix, bool hasLmHead) {
     Value qkv[3];
     for (int part = 0; part < 3; ++part) {
       auto [w, bias] = conv(p + "attn.c_attn", d, 3 * d, d, part * d);
-      qkv[part] = b.linear(n, w, bias);
+      qkv[part] = b.projection(p + "attn.c_attn", n, w, bias, part == 2 ? Ia3Target::value : Ia3Target::key,
+                               part * d, 3 * d);
     }
     auto [a, key, value] = b.attention(qkv[0], qkv[1], qkv[2], {}, pastKey, pastValue, heads, heads, true);
     auto [ow, ob] = conv(p + "attn.c_proj", d, d, d, 0);
-    x = b.add(x, b.linear(a, ow, ob));
+    x = b.add(x, b.projection(p + "attn.c_proj", a, ow, ob));
     n = b.layerNorm(x, b.param(p + "ln_2.weight", {d}), b.param(p + "ln_2.bias", {d}), eps);
     auto [upW, upB] = conv(p + "mlp.c_fc", d, ffnDim, ffnDim, 0);
     auto [downW, downB] = conv(p + "mlp.c_proj", ffnDim, d, d, 0);
-    return {b.add(x, b.ffn(n, upW, upB, {}, downW, downB, act)), key, value};
+    return {b.add(x, b.feedForward(n, p + "mlp.c_fc", upW, upB, "", {}, p + "mlp.c_proj", downW, downB, act)), key,
+            value};
   };
   decoder.head = [&](Value h) {
     h = b.layerNorm(h, b.param(name("ln_f.weight"), {d}), b.param(name("ln_f.bias"), {d}), eps);
@@ -698,7 +959,9 @@ void importLlama(Builder &b, Config &config, bool mixtral) {
   decoder.block = [&](int64_t i, Value x, Value pos, Value pastKey, Value pastValue) -> std::array<Value, 3> {
     std::string p = "model.layers." + std::to_string(i) + ".";
     auto proj = [&](const std::string &name, int64_t n, int64_t k, Value in) {
-      return b.linear(in, b.param(p + name + ".weight", {n, k}), b.optionalParam(p + name + ".bias", {n}));
+      return b.projection(p + name, in, b.param(p + name + ".weight", {n, k}),
+                          b.optionalParam(p + name + ".bias", {n}),
+                          name == "self_attn.v_proj" ? Ia3Target::value : Ia3Target::key);
     };
     Value n = b.rmsNorm(x, b.param(p + "input_layernorm.weight", {d}), eps);
     Value q = b.rotary(proj("self_attn.q_proj", qDim, d, n), pos, heads, theta);
@@ -709,8 +972,9 @@ void importLlama(Builder &b, Config &config, bool mixtral) {
     n = b.rmsNorm(x, b.param(p + "post_attention_layernorm.weight", {d}), eps);
     Value f;
     if (!mixtral) {
-      f = b.ffn(n, b.param(p + "mlp.up_proj.weight", {ffnDim, d}), {}, b.param(p + "mlp.gate_proj.weight", {ffnDim, d}),
-                b.param(p + "mlp.down_proj.weight", {d, ffnDim}), {}, act);
+      f = b.feedForward(n, p + "mlp.up_proj", b.param(p + "mlp.up_proj.weight", {ffnDim, d}), {},
+                        p + "mlp.gate_proj", b.param(p + "mlp.gate_proj.weight", {ffnDim, d}), p + "mlp.down_proj",
+                        b.param(p + "mlp.down_proj.weight", {d, ffnDim}), {}, act);
     } else {
       std::string moe = p + "block_sparse_moe.";
       auto router = RouterOp::create(b.b(), b.location(), n, b.param(moe + "gate.weight", {experts, d}),
@@ -813,7 +1077,8 @@ void importT5(Builder &b, Config &config, StringRef architecture) {
                              stacked("wi", {ffnDim, d}), Value(), Value(), stacked("wo", {d, ffnDim}), Value(), act);
   };
   auto linear = [&](Value in, const std::string &name, int64_t n, int64_t k) {
-    return b.linear(in, b.param(name, {n, k}));
+    return b.projection(StringRef(name).drop_back(strlen(".weight")), in, b.param(name, {n, k}), {},
+                        StringRef(name).ends_with(".v.weight") ? Ia3Target::value : Ia3Target::key);
   };
   auto norm = [&](Value x, const std::string &name) { return b.rmsNorm(x, b.param(name, {d}), eps); };
   /// Attention of block `p` ("...SelfAttention." or "...EncDecAttention.") from `x` to `memory`, projected out.
@@ -899,11 +1164,17 @@ std::string architectureOf(const json::Object &config) {
 
 } // namespace
 
-FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringRef dir) {
+FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringRef dir, StringRef adapterDir) {
   context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect>();
   ModelFolder folder(context, dir);
   if (failed(folder.open()))
     return failure();
+  std::optional<Adapter> adapter;
+  if (!adapterDir.empty()) {
+    adapter.emplace(context, adapterDir);
+    if (failed(adapter->open()))
+      return failure();
+  }
   Location loc = folder.location();
   std::string architecture = architectureOf(folder.getConfig());
   if (!llvm::is_contained(supportedHuggingFaceArchitectures(), architecture)) {
@@ -919,7 +1190,9 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder attrs(context);
-  ArrayRef<std::string> files = folder.weightsFiles();
+  std::vector<std::string> files = folder.weightsFiles();
+  if (adapter) // the adapter's tensors all start with "base_model.model.": no name clashes with the model's
+    llvm::append_range(files, adapter->weightsPaths());
   if (files.size() == 1) {
     (*module)->setAttr("eff.weights", attrs.getStringAttr(files[0]));
   } else {
@@ -929,7 +1202,7 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
     (*module)->setAttr("eff.weights", attrs.getArrayAttr(names));
   }
 
-  Builder builder(folder, *module);
+  Builder builder(folder, *module, adapter ? &*adapter : nullptr);
   Config config(folder);
   StringRef arch = architecture;
   if (arch.starts_with("Bert"))
@@ -943,6 +1216,8 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
   else
     importLlama(builder, config, architecture == "MixtralForCausalLM");
   if (config.hasFailed() || builder.hasFailed())
+    return failure();
+  if (adapter && failed(adapter->checkComplete(architecture)))
     return failure();
   if (failed(verify(*module)))
     return failure();

@@ -57,6 +57,38 @@ def write_folder(path, config, tensors, shards=1):
         json.dump({"metadata": {}, "weight_map": weight_map}, f)
 
 
+def write_adapter(path, config, tensors):
+    """A PEFT adapter folder: adapter_config.json and adapter_model.safetensors."""
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    write_safetensors(os.path.join(path, "adapter_model.safetensors"), tensors)
+
+
+def lora_adapter(modules, r=4, alpha=8, fan_in_fan_out=False):
+    """adapter_config.json and {tensor: shape} of a LoRA adapter on `modules` ({module name: (out, in)})."""
+    config = {"peft_type": "LORA", "r": r, "lora_alpha": alpha, "lora_dropout": 0.0, "bias": "none",
+              "fan_in_fan_out": fan_in_fan_out, "target_modules": sorted({m.split(".")[-1] for m in modules}),
+              "task_type": None}
+    tensors = {}
+    for module, (out, inp) in modules.items():
+        tensors[f"base_model.model.{module}.lora_A.weight"] = (r, inp)
+        tensors[f"base_model.model.{module}.lora_B.weight"] = (out, r)
+    return config, tensors
+
+
+def ia3_adapter(modules, feedforward):
+    """(IA)^3 adapter on `modules` ({module name: (out, in)}); those ending in a `feedforward` name scale inputs."""
+    targets = sorted({m.split(".")[-1] for m in modules})
+    config = {"peft_type": "IA3", "target_modules": targets, "feedforward_modules": feedforward,
+              "fan_in_fan_out": False, "task_type": "CAUSAL_LM"}
+    tensors = {}
+    for module, (out, inp) in modules.items():
+        ff = module.split(".")[-1] in feedforward
+        tensors[f"base_model.model.{module}.ia3_l"] = (1, inp) if ff else (out, 1)
+    return config, tensors
+
+
 # Configs and tensor shapes of each architecture, following the Hugging Face checkpoints.
 
 def bert(layers=2, d=16, heads=2, ffn=32, vocab=50, positions=32, types=2):

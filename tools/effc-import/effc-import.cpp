@@ -36,6 +36,9 @@ int main(int argc, char **argv) {
   cl::opt<bool> reportRaising("report-raising",
                               cl::desc("For an .onnx model: print to stderr which subgraphs were raised to eff ops "
                                        "and, where a pattern did not match, why"));
+  cl::opt<std::string> adapter("adapter", cl::desc("For a Hugging Face folder: attach this PEFT adapter folder "
+                                                   "(LoRA or (IA)^3)"),
+                               cl::value_desc("dir"));
   cl::ParseCommandLineOptions(argc, argv, "effc-import: Hugging Face model folder or ONNX model -> eff IR\n");
 
   mlir::MLIRContext context;
@@ -43,12 +46,16 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> module = mlir::failure();
+  if (!adapter.empty() && effc::isOnnxFile(input)) {
+    llvm::errs() << "effc-import: --adapter attaches to a Hugging Face model folder, not to " << input << "\n";
+    return 1;
+  }
   if (effc::isOnnxFile(input)) {
     effc::OnnxImportOptions options;
     options.raisingReport = reportRaising ? &llvm::errs() : nullptr;
     module = effc::importOnnx(&context, input, options);
   } else {
-    module = effc::importHuggingFace(&context, input);
+    module = effc::importHuggingFace(&context, input, adapter);
   }
   if (mlir::failed(module))
     return 1;

@@ -107,6 +107,10 @@ cl::opt<bool> reportRaising("report-raising",
                             cl::desc("For an .onnx input: print which subgraphs were raised to eff ops and, where a "
                                      "pattern did not match, why"),
                             cl::cat(category));
+cl::opt<std::string> adapterDir("adapter",
+                               cl::desc("For a Hugging Face folder: attach this PEFT adapter folder (LoRA or (IA)^3; "
+                                        "fold it with --merge-adapters, keep it live with --keep-adapters)"),
+                               cl::value_desc("dir"), cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
 
@@ -198,6 +202,7 @@ int main(int argc, char **argv) {
   options.verbose = verbose;
   options.timing = timing;
   options.reportRaising = reportRaising;
+  options.adapterDir = adapterDir;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

@@ -108,6 +108,8 @@ struct CompileOptions {
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
   /// stream.
   bool reportRaising = false;
+  /// A PEFT adapter folder (LoRA or (IA)^3) to attach when importing a Hugging Face model folder.
+  std::string adapterDir;
 
   /// Appends a compression flag (see compressionFlags()); `value` is ignored by value-less flags. Fails with a
   /// message naming the flag if it is unknown or needs a value it was not given.

@@ -40,8 +40,15 @@ bool isHuggingFaceFolder(llvm::StringRef path);
 /// `-> last_hidden_state`); decoders `@prefill(input_ids) -> (logits, present_key_<i>, present_value_<i>...)` and
 /// `@decode(input_ids [batch, 1], past_key_<i>, past_value_<i>...) -> (logits, present...)` with a KV cache.
 /// Errors are reported to `context`'s diagnostic handler (at config.json's location) and return failure.
+///
+/// With `adapterDir`, a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) is attached:
+/// LoRA ("peft_type": "LORA") as eff.lora on each linear layer "target_modules" names, (IA)^3 ("IA3") as
+/// eff.ia3 on the layer's output, or on its input for "feedforward_modules". An FFN with an adapted projection
+/// is built from its projections instead of one eff.ffn. Adapter errors (unknown peft_type, a target that
+/// matches no layer, a missing, mis-shaped or unused tensor) are reported at adapter_config.json.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importHuggingFace(mlir::MLIRContext *context,
-                                                                   llvm::StringRef dir);
+                                                                   llvm::StringRef dir,
+                                                                   llvm::StringRef adapterDir = "");
 
 } // namespace effc
 
