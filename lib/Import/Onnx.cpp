@@ -201,8 +201,10 @@ using BodyBuilder = std::function<Value(OpBuilder &, Location, ValueRange)>;
 
 class Importer {
 public:
-  Importer(MLIRContext *context, StringRef path, const OnnxImportOptions &options)
-      : context(context), path(path.str()), options(options), b(context),
+  /// Imports the model at `path`, or in `input` (named `path`) if given.
+  Importer(MLIRContext *context, StringRef path, const OnnxImportOptions &options,
+           std::unique_ptr<llvm::MemoryBuffer> input = nullptr)
+      : context(context), path(path.str()), options(options), input(std::move(input)), b(context),
         fileLoc(FileLineColLoc::get(context, path, 0, 0)), loc(fileLoc) {}
 
   FailureOr<OwningOpRef<ModuleOp>> run();
@@ -329,6 +331,7 @@ private:
   MLIRContext *context;
   std::string path;
   OnnxImportOptions options;
+  std::unique_ptr<llvm::MemoryBuffer> input;
   OpBuilder b;
   Location fileLoc, loc;
   std::unique_ptr<OnnxWeightsFile> weights;
@@ -2580,7 +2583,7 @@ FailureOr<bool> Importer::tryRaise(const Node &node, SmallVectorImpl<Tensor> &re
 //===----------------------------------------------------------------------===//
 
 FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
-  auto file = OnnxWeightsFile::open(path);
+  auto file = input ? OnnxWeightsFile::parse(std::move(input), path) : OnnxWeightsFile::open(path);
   if (!file) {
     emitError(fileLoc) << llvm::toString(file.takeError());
     return failure();
@@ -2670,6 +2673,15 @@ FailureOr<OwningOpRef<ModuleOp>> importOnnx(MLIRContext *context, StringRef path
   context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
                        linalg::LinalgDialect, math::MathDialect>();
   Importer importer(context, path, options);
+  return importer.run();
+}
+
+FailureOr<OwningOpRef<ModuleOp>> importOnnx(MLIRContext *context, std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                            const OnnxImportOptions &options) {
+  context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
+                       linalg::LinalgDialect, math::MathDialect>();
+  std::string path = buffer->getBufferIdentifier().str();
+  Importer importer(context, path, options, std::move(buffer));
   return importer.run();
 }
 
