@@ -42,6 +42,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -63,6 +64,27 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
 }
 
 namespace {
+
+/// How many inputs an operator the importer maps takes (in opsets 7 to 18; optional inputs included), or
+/// nullopt for another operator. The raisers read inputs of nodes they match by index, so every node is checked
+/// against this before any is imported.
+std::optional<std::pair<int, int>> inputArity(StringRef op) {
+  constexpr int many = std::numeric_limits<int>::max();
+  return llvm::StringSwitch<std::optional<std::pair<int, int>>>(op)
+      .Case("Constant", std::pair(0, 0))
+      .Cases({"Abs", "Cast", "Ceil", "ConstantOfShape", "Cos", "Erf", "Exp", "Floor", "Identity", "Log", "Neg", "Not",
+              "Reciprocal", "Relu", "Shape", "Sigmoid", "Sin", "Softmax", "Sqrt", "Tanh", "Transpose"},
+             std::pair(1, 1))
+      .Cases({"Add", "And", "Div", "Equal", "Expand", "Gather", "Greater", "Less", "MatMul", "Mul", "Or", "Pow",
+              "Reshape", "Sub"},
+             std::pair(2, 2))
+      .Cases({"ReduceMax", "ReduceMean", "ReduceSum", "Split", "Squeeze", "Trilu", "Unsqueeze"}, std::pair(1, 2))
+      .Cases({"Gemm", "LayerNormalization"}, std::pair(2, 3))
+      .Cases({"Range", "Where"}, std::pair(3, 3))
+      .Case("Slice", std::pair(1, 5)) // one input with attributes before opset 10
+      .Cases({"Concat", "Max", "Min"}, std::pair(1, many))
+      .Default(std::nullopt);
+}
 
 //===----------------------------------------------------------------------===//
 // Values known while importing
@@ -2601,6 +2623,18 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   const onnx::GraphProto &graph = model.graph();
 
   for (const Node &node : graph.node()) {
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (auto arity = defaultDomain ? inputArity(node.op_type()) : std::nullopt) {
+      if (node.input_size() < arity->first || node.input_size() > arity->second)
+        return error(node) << "has " << node.input_size() << " inputs, " << node.op_type() << " takes "
+                           << (arity->first == arity->second ? std::to_string(arity->first)
+                               : arity->second == std::numeric_limits<int>::max()
+                                   ? "at least " + std::to_string(arity->first)
+                                   : std::to_string(arity->first) + " to " + std::to_string(arity->second)),
+               failure();
+      if (node.output_size() == 0)
+        return error(node) << "has no outputs", failure();
+    }
     for (const std::string &output : node.output())
       if (!output.empty())
         producers[output] = &node;
