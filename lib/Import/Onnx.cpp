@@ -289,6 +289,21 @@ private:
   }
   InFlightDiagnostic error(const Node &node) { return emitError(locOf(node)) << describe(node) << ": "; }
 
+  /// Creates the single-result `OpTy` from `args` at `loc`, its result type inferred with diagnostics: the
+  /// inferring builders abort on operands the op rejects, and an imported graph's shapes are not trusted.
+  template <typename OpTy, typename... Args>
+  FailureOr<Value> inferred(Args &&...args) {
+    auto op = OpTy::create(b, loc, Type(NoneType::get(context)), std::forward<Args>(args)...);
+    SmallVector<Type, 1> types;
+    if (failed(OpTy::inferReturnTypes(context, loc, op->getOperands(), op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(), op->getRegions(), types))) {
+      op->erase();
+      return failure();
+    }
+    op->getResult(0).setType(types[0]);
+    return op->getResult(0);
+  }
+
   //===--- Values ---===//
   /// The imported value `name`, emitting its producer if needed.
   FailureOr<Tensor *> get(StringRef name);
@@ -1419,7 +1434,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       low = elementwise({low}, typeOf(low).getElementType(),
                         [](OpBuilder &, Location, ValueRange a) { return a[0]; }, sizes);
     }
-    Value product = MatmulOp::create(b, loc, lhs, rhs, /*transpose_b=*/false);
+    FailureOr<Value> matmul = inferred<MatmulOp>(lhs, rhs, /*transpose_b=*/false);
+    if (failed(matmul))
+      return failure();
+    Value product = *matmul;
     if (lr == 1 || rr == 1) {
       SmallVector<OpFoldResult> sizes = sizesOf(product);
       if (rr == 1)
@@ -1439,7 +1457,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (intAttr(node, "transA", 0))
       a = transpose(a, {1, 0});
     bool transB = intAttr(node, "transB", 0);
-    Value y = MatmulOp::create(b, loc, a, bm, transB);
+    FailureOr<Value> matmul = inferred<MatmulOp>(a, bm, transB);
+    if (failed(matmul))
+      return failure();
+    Value y = *matmul;
     Type elementType = typeOf(y).getElementType();
     double alpha = floatAttr(node, "alpha", 1.0), beta = floatAttr(node, "beta", 1.0);
     Value c = inputs.size() > 2 && inputs[2] ? in(2) : Value();
@@ -1949,6 +1970,18 @@ public:
   std::string why;
 };
 
+/// Whether eff.linear takes `x` with `weight` ([N, K]) and `bias` ([N] or null): an input of rank >= 1 and the
+/// weight's element type whose last dimension can be K (a mismatch is the generic MatMul's to report).
+static bool linearFits(Value x, Value weight, Value bias) {
+  auto input = dyn_cast<RankedTensorType>(x.getType());
+  auto w = cast<RankedTensorType>(weight.getType());
+  if (!input || input.getRank() < 1 || input.getElementType() != w.getElementType() ||
+      (bias && cast<RankedTensorType>(bias.getType()).getElementType() != w.getElementType()))
+    return false;
+  int64_t k = input.getShape().back();
+  return ShapedType::isDynamic(k) || ShapedType::isDynamic(w.getDimSize(1)) || k == w.getDimSize(1);
+}
+
 FailureOr<Value> Raiser::linear() {
   what = "linear";
   const Node *matmul = nullptr;
@@ -1973,6 +2006,8 @@ FailureOr<Value> Raiser::linear() {
     im.loc = im.locOf(root);
     Value w = im.parameter(root.input(1), /*transpose=*/!Importer::intAttr(root, "transB", 0));
     Value bv = bias.empty() ? Value() : im.parameter(bias, false);
+    if (!linearFits(*x, w, bv))
+      return fail("the input does not fit the weight (element type or features)"), Value();
     detail = "Gemm '" + root.input(1) + "'" + (bias.empty() ? "" : " + bias '" + bias + "'");
     return Value(LinearOp::create(im.b, im.loc, *x, w, bv));
   }
@@ -2002,6 +2037,8 @@ FailureOr<Value> Raiser::linear() {
   // ONNX's MatMul weight is [K, N]; eff.linear's is [N, K]: read it transposed.
   Value weight = im.parameter(matmul->input(1), /*transpose=*/true);
   Value bv = bias.empty() ? Value() : im.parameter(bias, false);
+  if (!linearFits(*x, weight, bv))
+    return fail("the input does not fit the weight (element type or features)"), Value();
   detail = "MatMul '" + matmul->input(1) + "'" + (bias.empty() ? "" : " + bias '" + bias + "'");
   return Value(LinearOp::create(im.b, im.loc, *x, weight, bv));
 }
