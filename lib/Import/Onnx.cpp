@@ -242,7 +242,8 @@ private:
   /// The node producing `name` if it is an `opType` node.
   const Node *producerIs(StringRef name, StringRef opType) const {
     const Node *node = producer(name);
-    return node && node->op_type() == opType ? node : nullptr;
+    return node && node->op_type() == opType && (node->domain().empty() || node->domain() == "ai.onnx") ? node
+                                                                                                        : nullptr;
   }
   unsigned useCount(StringRef name) const { return uses.lookup(name); }
   bool isInitializer(StringRef name) const { return weights->lookup(name) != nullptr; }
@@ -1514,7 +1515,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     Type elementType = typeOf(x).getElementType();
     if (!statistics && *axis == rank - 1 && isVector(scale) && isVector(bias) &&
         (elementType.isF32() || elementType.isF16() || elementType.isBF16()))
-      return push(LayerNormOp::create(b, loc, x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5))));
+    {
+      FailureOr<Value> y = inferred<LayerNormOp>(x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5)));
+      return failed(y) ? failure() : push(*y);
+    }
     // Over several axes, or with the Mean and InvStdDev outputs: the reductions themselves.
     FailureOr<SmallVector<Tensor>> outputs = layerNormalization(node, x, scale, bias, *axis);
     if (failed(outputs))
@@ -1703,6 +1707,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
     if (parts.size() == 1)
       return push(parts[0]);
+    for (Value part : parts)
+      if (typeOf(part).getRank() != rank || typeOf(part).getElementType() != typeOf(parts[0]).getElementType())
+        return error(node) << "inputs of different ranks or element types";
     return push(tensor::ConcatOp::create(b, loc, *axis, parts));
   }
   if (op == "Gather") {
@@ -2060,7 +2067,7 @@ FailureOr<Value> Raiser::embedding() {
                            ? EmbeddingKind::segment
                            : EmbeddingKind::token;
   detail = "Gather '" + name.str() + "'";
-  return Value(EmbeddingOp::create(im.b, im.loc, kind, im.parameter(name, false), *ids));
+  return im.inferred<EmbeddingOp>(kind, im.parameter(name, false), *ids);
 }
 
 FailureOr<Value> Raiser::gelu() {
@@ -2232,8 +2239,8 @@ FailureOr<Value> Raiser::layerNorm() {
     return fail("the input is not f32"), Value();
   im.loc = im.locOf(root);
   detail = "decomposed, epsilon " + std::to_string(variance->second);
-  return Value(LayerNormOp::create(im.b, im.loc, *input, im.parameter(gamma, false), im.parameter(beta, false),
-                                   im.b.getF32FloatAttr(variance->second)));
+  return im.inferred<LayerNormOp>(*input, im.parameter(gamma, false), im.parameter(beta, false),
+                                  im.b.getF32FloatAttr(variance->second));
 }
 
 FailureOr<Value> Raiser::rmsNorm() {
@@ -2283,8 +2290,7 @@ FailureOr<Value> Raiser::rmsNorm() {
     return fail("the input is not f32"), Value();
   im.loc = im.locOf(root);
   detail = "epsilon " + std::to_string(shifted->second);
-  return Value(RmsNormOp::create(im.b, im.loc, *input, im.parameter(gamma, false),
-                                 im.b.getF32FloatAttr(shifted->second)));
+  return im.inferred<RmsNormOp>(*input, im.parameter(gamma, false), im.b.getF32FloatAttr(shifted->second));
 }
 
 std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
