@@ -113,10 +113,13 @@ struct Tensor {
   Type dimsElementType;       ///< i64 unless cast
 };
 
+/// The number of elements of `shape`, saturated at INT64_MAX (extents come from the untrusted model; callers
+/// compare the count with a limit or with the data at hand).
 int64_t product(ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
   return n;
 }
 
@@ -185,11 +188,17 @@ FailureOr<Known> knownFromProto(MLIRContext *ctx, const onnx::TensorProto &proto
     why = "is stored externally (only initializers may be)";
     return failure();
   }
-  for (int64_t d : proto.dims())
+  for (int64_t d : proto.dims()) {
+    if (d < 0) {
+      why = "has a negative dimension";
+      return failure();
+    }
     known.shape.push_back(d);
-  int64_t count = product(known.shape);
+  }
+  int64_t count = product(known.shape), bytes;
   if (proto.has_raw_data()) {
-    if (int64_t(proto.raw_data().size()) != count * int64_t(SafetensorsFile::elementSize(dtype))) {
+    if (__builtin_mul_overflow(count, int64_t(SafetensorsFile::elementSize(dtype)), &bytes) ||
+        int64_t(proto.raw_data().size()) != bytes) {
       why = "has " + std::to_string(proto.raw_data().size()) + " bytes of data for shape " + formatShape(known.shape);
       return failure();
     }
