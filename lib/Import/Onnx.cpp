@@ -1426,6 +1426,8 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (!isa<FloatType>(typeOf(lhs).getElementType()) || typeOf(lhs).getElementType() != typeOf(rhs).getElementType())
       return error(node) << "supports float operands of one element type only";
     int64_t lr = typeOf(lhs).getRank(), rr = typeOf(rhs).getRank();
+    if (lr == 0 || rr == 0)
+      return error(node) << "operands must have rank >= 1, got ranks " << lr << " and " << rr;
     // 1-D operands become matrices and the added dimension is dropped from the result.
     SmallVector<OpFoldResult> lhsSizes = sizesOf(lhs), rhsSizes = sizesOf(rhs);
     if (lr == 1)
