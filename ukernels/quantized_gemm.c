@@ -38,6 +38,9 @@
 #endif
 
 #define QG_INLINE static inline __attribute__((always_inline))
+// Register tiles index arrays of vectors by loop counters: unrolled fully, every index is a constant and
+// the arrays live in registers (a loop left rolled would keep them in memory, a store per instruction).
+#define QG_UNROLL _Pragma("clang loop unroll(full)")
 
 
 // Compiled models link only libc, so no libm calls: these inline on every target.
@@ -80,13 +83,28 @@ static int64_t blocks_per_task(int64_t blocks) {
 //===----------------------------------------------------------------------===//
 // int8 W8A8
 //===----------------------------------------------------------------------===//
+//
+// Activations are quantized (one parallel task per panel) straight into the order the register tile reads
+// them: row panels of I8_MR rows, [ceil(M/MR)][Kp/4][MR][4] u8, so a tile's broadcasts walk one contiguous
+// stream (MR · 4 bytes per k step) instead of MR rows Kp apart, and each task owns whole cache lines. The
+// GEMM's tasks are (row chunk, 64-column panel) pairs, chunk-major: a chunk of about I8_CHUNK_BYTES of
+// packed activations stays in L2 while the column panels pass over it, so weights come from L3 once per
+// chunk rather than once per tile; within a task, K is split into blocks of I8_KC, so a 16 KiB block of
+// the panel's weights stays in L1 while every row panel of the chunk passes over it (int32 partial sums
+// wait in y between blocks), and weight lines are prefetched a few k steps ahead.
 
-enum { I8_MR = 6, I8_NB = 4 }; // register tile: 6 rows x 4 blocks of 16 columns
+enum {
+  I8_MR = 6,                       // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
+  I8_NB = 4,
+  I8_PREFETCH_STEPS = 16,          // k steps (64-byte weight lines per block) prefetched ahead
+  I8_CHUNK_BYTES = 256 * 1024,     // packed activations per row chunk
+  I8_KC = 256,                     // k block: 256 x 64 weight bytes (16 KiB) stay in L1
+};
 
 typedef struct {
-  const uint8_t *a;   // quantized activations [M][kp] (u8, zero point per row)
-  const float *a_scale;
-  const int32_t *a_zero;
+  uint8_t *a;         // packed activations [ceil(M/MR)][kp/4][MR][4] (u8, zero point per row)
+  float *a_scale;     // [M]
+  int32_t *a_zero;    // [M]
   const int8_t *w;    // [np/16][kp/4][16][4]
   const int32_t *colsum;
   const float *w_scale;
@@ -94,7 +112,7 @@ typedef struct {
   float *y;
   int64_t ldy, m, n, kp;
   int64_t bpt;        // column blocks per task
-  int64_t mc;         // rows per task
+  int64_t mc;         // rows per task (a multiple of I8_MR)
   // Quantization step inputs.
   RowView x;
   int64_t k;
@@ -102,13 +120,14 @@ typedef struct {
   int32_t static_zero;
 } Int8Ctx;
 
-/// Quantizes activation row `i` to u8: dynamically (scale amax/127, zero point 128) or with the static
-/// range. Padding columns get the zero point so they add nothing.
-static void int8_quantize_row(void *p, int64_t i) {
-  Int8Ctx *c = (Int8Ctx *)p;
+/// Quantizes activation row `i` to u8 into its panel slot: dynamically (scale amax/127, zero point 128) or
+/// with the static range. Padding columns get the zero point so they add nothing.
+static void int8_quantize_row(Int8Ctx *c, int64_t i) {
   const float *x = row_of(&c->x, i);
   const int64_t xs = c->x.col_stride;
-  uint8_t *a = (uint8_t *)c->a + i * c->kp;
+  // Element k of the row lives at a[(k / 4) * stride + k % 4].
+  uint8_t *a = c->a + (i / I8_MR) * c->kp * I8_MR + (i % I8_MR) * 4;
+  const int64_t stride = I8_MR * 4;
   float scale, inv;
   int32_t zero;
   if (c->static_scale > 0.0f) {
@@ -141,42 +160,87 @@ static void int8_quantize_row(void *p, int64_t i) {
     for (; k0 + 16 <= c->k; k0 += 16) {
       __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k0), vinv));
       q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, vzero), vmin), vmax);
-      _mm_storeu_si128((__m128i *)(a + k0), _mm512_cvtepi32_epi8(q));
+      __m128i bytes = _mm512_cvtepi32_epi8(q);
+      uint8_t *dst = a + (k0 / 4) * stride;
+      _mm_storeu_si32(dst, bytes);
+      _mm_storeu_si32(dst + stride, _mm_srli_si128(bytes, 4));
+      _mm_storeu_si32(dst + 2 * stride, _mm_srli_si128(bytes, 8));
+      _mm_storeu_si32(dst + 3 * stride, _mm_srli_si128(bytes, 12));
     }
   }
 #endif
   for (int64_t k = k0; k < c->k; ++k) {
     float q = round_even_f32(x[k * xs] * inv) + (float)zero;
     q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
-    a[k] = (uint8_t)q;
+    a[(k / 4) * stride + k % 4] = (uint8_t)q;
   }
   for (int64_t k = c->k; k < c->kp; ++k)
-    a[k] = (uint8_t)zero;
-  ((float *)c->a_scale)[i] = scale;
-  ((int32_t *)c->a_zero)[i] = zero;
+    a[(k / 4) * stride + k % 4] = (uint8_t)zero;
+  c->a_scale[i] = scale;
+  c->a_zero[i] = zero;
+}
+
+/// Quantizes the rows of one panel; rows past M are zeroed (tiles read them, nothing stores them).
+static void int8_quantize_panel(void *p, int64_t panel) {
+  Int8Ctx *c = (Int8Ctx *)p;
+  int64_t first = panel * I8_MR, last = min_i64(c->m, first + I8_MR);
+  for (int64_t i = first; i < last; ++i)
+    int8_quantize_row(c, i);
+  if (last - first < I8_MR)
+    for (int64_t k = 0; k < c->kp; k += 4)
+      __builtin_memset(c->a + panel * c->kp * I8_MR + k * I8_MR + (last - first) * 4, 0,
+                       (size_t)(first + I8_MR - last) * 4);
 }
 
 #if defined(QG_VNNI)
-QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+/// The tile's sums over k in [k0, k1): started from zero when k0 = 0, else from the int32 partial sums
+/// that the previous k block left in y; left there as int32 when k1 < kp, else finished by the epilogue.
+QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
   __m512i acc[I8_MR][I8_NB];
+  float *yt = c->y + m0 * c->ldy + blk0 * 16;
+  // Only the last block can be partial; its mask covers the columns below n.
+  const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->n - (blk0 + nb - 1) * 16)) - 1u);
+  QG_UNROLL
   for (int i = 0; i < mr; ++i)
+    QG_UNROLL
     for (int j = 0; j < nb; ++j)
       acc[i][j] = _mm512_setzero_si512();
+  if (k0 != 0)
+    QG_UNROLL
+    for (int i = 0; i < mr; ++i)
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j)
+        acc[i][j] = _mm512_maskz_loadu_epi32(j == nb - 1 ? last_mask : 0xffff, yt + i * c->ldy + j * 16);
   const int64_t bstride = c->kp * 16;
   const int8_t *b = c->w + blk0 * bstride;
-  const uint8_t *a = c->a + m0 * c->kp;
-  for (int64_t k = 0; k < c->kp; k += 4) {
+  const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
+  for (int64_t k = k0; k < k1; k += 4) {
     __m512i w[I8_NB];
-    for (int j = 0; j < nb; ++j)
-      w[j] = _mm512_loadu_si512((const void *)(b + j * bstride + k * 16));
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j) {
+      const int8_t *line = b + j * bstride + k * 16;
+      _mm_prefetch((const char *)(line + I8_PREFETCH_STEPS * 64), _MM_HINT_T0);
+      w[j] = _mm512_loadu_si512((const void *)line);
+    }
+    QG_UNROLL
     for (int i = 0; i < mr; ++i) {
       int32_t word;
-      __builtin_memcpy(&word, a + i * c->kp + k, 4);
+      __builtin_memcpy(&word, a + k * I8_MR + i * 4, 4);
       __m512i av = _mm512_set1_epi32(word);
+      QG_UNROLL
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
     }
   }
+  if (k1 < c->kp) {
+    QG_UNROLL
+    for (int i = 0; i < mr; ++i)
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j)
+        _mm512_mask_storeu_epi32(yt + i * c->ldy + j * 16, j == nb - 1 ? last_mask : 0xffff, acc[i][j]);
+    return;
+  }
+  QG_UNROLL
   for (int j = 0; j < nb; ++j) {
     int64_t n0 = (blk0 + j) * 16;
     int64_t cols = min_i64(16, c->n - n0);
@@ -184,6 +248,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
     __m512 ws = _mm512_maskz_loadu_ps(mask, c->w_scale + n0);
     __m512i cs = _mm512_maskz_loadu_epi32(mask, c->colsum + n0);
     __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    QG_UNROLL
     for (int i = 0; i < mr; ++i) {
       int64_t row = m0 + i;
       __m512i corrected = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(_mm512_set1_epi32(c->a_zero[row]), cs));
@@ -197,11 +262,12 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
 
 #define I8_CASE(MR, NB)                                                                                        \
   case (MR) * 8 + (NB):                                                                                        \
-    int8_tile(c, m0, blk0, MR, NB);                                                                            \
+    int8_tile(c, m0, blk0, MR, NB, k0, k1);                                                                            \
     break;
 #define I8_CASES(MR) I8_CASE(MR, 1) I8_CASE(MR, 2) I8_CASE(MR, 3) I8_CASE(MR, 4)
 
-static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
+                               int64_t k1) {
   switch (mr * 8 + nb) {
     I8_CASES(1) I8_CASES(2) I8_CASES(3) I8_CASES(4) I8_CASES(5) I8_CASES(6)
   default:
@@ -221,17 +287,20 @@ static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const i
   }
 }
 
-static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+/// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = kp).
+static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
+                               int64_t k1) {
+  (void)k0, (void)k1;
   const int64_t bstride = c->kp * 16;
+  const uint8_t *panel = c->a + m0 * c->kp;
   for (int i = 0; i < mr; ++i) {
-    const uint8_t *a = c->a + (m0 + i) * c->kp;
     for (int j = 0; j < nb; ++j) {
       const int8_t *b = c->w + (blk0 + j) * bstride;
       int32_t acc[16] = {0};
       for (int64_t k = 0; k < c->kp; k += 4)
         for (int col = 0; col < 16; ++col)
           for (int t = 0; t < 4; ++t)
-            acc[col] += (int32_t)a[k + t] * (int32_t)b[k * 16 + col * 4 + t];
+            acc[col] += (int32_t)panel[k * I8_MR + i * 4 + t] * (int32_t)b[k * 16 + col * 4 + t];
       int64_t n0 = (blk0 + j) * 16;
       int8_epilogue_row(c, m0 + i, n0, acc, min_i64(16, c->n - n0));
     }
@@ -239,8 +308,8 @@ static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int m
 }
 #endif
 
-/// One task: `bpt` column blocks for one chunk of `mc` rows. Chunks bound the activation block that the
-/// panels re-read (mc · K bytes, L2-resident); a panel's weights (64 · K bytes) stay in L1/L2 across its rows.
+/// One task: `bpt` column blocks for one chunk of `mc` rows. Tasks are numbered chunk-major, so the
+/// threads sweep the column panels over one L2-resident chunk of activations at a time.
 static void int8_gemm_task(void *p, int64_t task) {
   const Int8Ctx *c = (const Int8Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
@@ -248,10 +317,20 @@ static void int8_gemm_task(void *p, int64_t task) {
   int64_t chunk = task / col_tasks, col_task = task % col_tasks;
   int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
   int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
+#if defined(QG_VNNI)
+  const int64_t kc = I8_KC;
+#else
+  const int64_t kc = c->kp;
+#endif
   for (int64_t blk = first; blk < last; blk += I8_NB) {
     int nb = (int)min_i64(I8_NB, last - blk);
-    for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
-      int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb);
+    // k blocks: the weights of one (kc x 64-column) block stay in L1 while every row panel of the chunk
+    // passes over them.
+    for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
+      int64_t k1 = min_i64(c->kp, k0 + kc);
+      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
+        int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb, k0, k1);
+    }
   }
 }
 
@@ -261,30 +340,34 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   if (m == 0 || n == 0)
     return;
   int64_t kp = round_up(k, 4);
+  int64_t row_panels = (m + I8_MR - 1) / I8_MR;
   Int8Ctx c;
   __builtin_memset(&c, 0, sizeof(c));
-  uint8_t *a = (uint8_t *)effc_uk_alloc((uint64_t)(m * kp + 64));
-  float *a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
-  int32_t *a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
-  c.a = a, c.a_scale = a_scale, c.a_zero = a_zero, c.w = w, c.colsum = colsum, c.w_scale = w_scale;
+  c.a = (uint8_t *)effc_uk_alloc((uint64_t)(row_panels * I8_MR * kp));
+  c.a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
+  c.a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
+  c.w = w, c.colsum = colsum, c.w_scale = w_scale;
   c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
   c.x = x, c.k = k;
   c.static_scale = static_scale, c.static_zero = static_zero;
-  effc_uk_parallel_for(int8_quantize_row, &c, m);
+  effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
   int64_t blocks = (n + 15) / 16;
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
-  // Row chunks of about 96 KiB of activations (also bounding the pages of y a panel writes, for the TLB); tasks of one 64-column panel, or for small M (weight
-  // streaming dominates) of several panels to dispatch less.
-  c.mc = 98304 / kp / I8_MR * I8_MR;
-  c.mc = c.mc < I8_MR ? I8_MR : c.mc;
+  // Row chunks of at most I8_CHUNK_BYTES of packed activations, of equal size (whole panels).
+  int64_t max_panels = I8_CHUNK_BYTES / (kp * I8_MR);
+  max_panels = max_panels < 1 ? 1 : max_panels;
+  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
+  c.mc = (row_panels + chunks - 1) / chunks * I8_MR;
+  chunks = (m + c.mc - 1) / c.mc;
+  // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
+  // panels, to dispatch less.
   c.bpt = I8_NB;
   if (m < 16 && panels > 16)
     c.bpt = round_up(blocks_per_task(blocks), I8_NB);
-  int64_t chunks = (m + c.mc - 1) / c.mc;
   effc_uk_parallel_for(int8_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
-  effc_uk_free(a);
-  effc_uk_free(a_scale);
-  effc_uk_free(a_zero);
+  effc_uk_free(c.a);
+  effc_uk_free(c.a_scale);
+  effc_uk_free(c.a_zero);
 }
 
 //===----------------------------------------------------------------------===//
@@ -326,7 +409,7 @@ static void stage_row(void *p, int64_t i) {
 // int4 weight-only, group-wise
 //===----------------------------------------------------------------------===//
 
-enum { I4_MR = 8 };
+enum { I4_MR = 8, I4_NB = 4 }; // row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks
 
 typedef struct {
   const float *x;    // staged [M][K]
@@ -377,6 +460,62 @@ QG_INLINE void int4_tile(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
     _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
 }
 
+/// One row against `nb` column blocks (the M < 4 path: decode). Each block's nibbles are one weight stream
+/// and its low and high nibbles feed separate accumulators, so 2 · nb FMA chains are in flight where the
+/// row tile above would have one: at M = 1 that tile waits on FMA latency, this one on memory.
+QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
+  const int64_t groups = c->k / c->group;
+  const int64_t bstride = (c->k / 2) * 16;
+  const __m512 nibbles = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const float *xr = c->x + row * c->k;
+  __m512 total[I4_NB];
+  QG_UNROLL
+  for (int j = 0; j < nb; ++j)
+    total[j] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 acc_lo[I4_NB], acc_hi[I4_NB];
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j)
+      acc_lo[j] = acc_hi[j] = _mm512_setzero_ps();
+    const int64_t k0 = g * c->group;
+    for (int64_t k = k0; k < k0 + c->group; k += 2) {
+      __m512 x0 = _mm512_set1_ps(xr[k]), x1 = _mm512_set1_ps(xr[k + 1]);
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j) {
+        const uint8_t *w = c->w + (blk0 + j) * bstride + (k / 2) * 16;
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)w));
+        // vpermps reads the index's low 4 bits: one lookup in {0, ..., 15} dequantizes a nibble.
+        acc_lo[j] = _mm512_fmadd_ps(_mm512_permutexvar_ps(v, nibbles), x0, acc_lo[j]);
+        acc_hi[j] = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), nibbles), x1, acc_hi[j]);
+      }
+    }
+    __m512 xs = _mm512_set1_ps(c->xsum[row * groups + g]);
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j) {
+      int64_t at = ((blk0 + j) * groups + g) * 16;
+      __m512 s = _mm512_loadu_ps(c->scale + at);
+      __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+      total[j] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xs, _mm512_add_ps(acc_lo[j], acc_hi[j])), total[j]);
+    }
+  }
+  QG_UNROLL
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total[j], bias));
+  }
+}
+
+static void int4_row_tile_dispatch(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
+  switch (nb) {
+  case 1: int4_row_tile(c, row, blk0, 1); break;
+  case 2: int4_row_tile(c, row, blk0, 2); break;
+  case 3: int4_row_tile(c, row, blk0, 3); break;
+  default: int4_row_tile(c, row, blk0, I4_NB); break;
+  }
+}
+
 #define I4_CASE(MR)                                                                                            \
   case MR:                                                                                                     \
     int4_tile(c, m0, blk, MR);                                                                                 \
@@ -412,12 +551,24 @@ static void int4_tile_dispatch(const Int4Ctx *c, int64_t m0, int64_t blk, int mr
     }
   }
 }
+
+static void int4_row_tile_dispatch(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
+  for (int j = 0; j < nb; ++j)
+    int4_tile_dispatch(c, row, blk0 + j, 1);
+}
 #endif
 
 static void int4_task(void *p, int64_t task) {
   const Int4Ctx *c = (const Int4Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
-  for (int64_t blk = task * c->bpt; blk < min_i64(blocks, (task + 1) * c->bpt); ++blk)
+  int64_t last = min_i64(blocks, (task + 1) * c->bpt);
+  if (c->m < 4) {
+    for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
+      for (int64_t row = 0; row < c->m; ++row)
+        int4_row_tile_dispatch(c, row, blk, (int)min_i64(I4_NB, last - blk));
+    return;
+  }
+  for (int64_t blk = task * c->bpt; blk < last; ++blk)
     for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR)
       int4_tile_dispatch(c, m0, blk, (int)min_i64(I4_MR, c->m - m0));
 }
@@ -426,7 +577,7 @@ static void int4_task(void *p, int64_t task) {
 // LUT (binary-coding quantization)
 //===----------------------------------------------------------------------===//
 
-enum { LUT_MR = 4, LUT_MAX_BITS = 4 };
+enum { LUT_MR = 4, LUT_NB = 4, LUT_MAX_BITS = 4 }; // tiles of 4 rows x 1 block; for M < 4, 1 row x 4 blocks
 
 typedef struct {
   const float *x; // staged [M][K]
@@ -510,6 +661,66 @@ QG_INLINE void lut_tile(const LutCtx *c, int64_t m0, int64_t blk, int mr, int q)
     _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
 }
 
+/// One row against `nb` column blocks (the M < LUT_MR path: decode): each pair of table loads serves nb · q
+/// lookups instead of q, and the nb · q sums are independent chains, so the kernel waits on weights rather
+/// than on the tables (16x the activations' size) or on add latency.
+QG_INLINE void lut_row_tile(const LutCtx *c, int64_t row, int64_t blk0, int nb, int q) {
+  const int64_t groups = c->k / c->group, chunks8 = c->k / 8;
+  const float *tables = c->tables + row * (c->k / 4) * 16;
+  __m512 total[LUT_NB];
+  QG_UNROLL
+  for (int j = 0; j < nb; ++j)
+    total[j] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512 acc[LUT_NB][LUT_MAX_BITS];
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j)
+      QG_UNROLL
+      for (int i = 0; i < q; ++i)
+        acc[j][i] = _mm512_setzero_ps();
+    for (int64_t c8 = g * (c->group / 8); c8 < (g + 1) * (c->group / 8); ++c8) {
+      __m512 t0 = _mm512_load_ps(tables + (2 * c8) * 16), t1 = _mm512_load_ps(tables + (2 * c8 + 1) * 16);
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j) {
+        const uint8_t *w = c->w + (blk0 + j) * q * chunks8 * 16;
+        QG_UNROLL
+        for (int i = 0; i < q; ++i) {
+          __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(w + (i * chunks8 + c8) * 16)));
+          acc[j][i] = _mm512_add_ps(acc[j][i], _mm512_permutexvar_ps(v, t0));
+          acc[j][i] = _mm512_add_ps(acc[j][i], _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t1));
+        }
+      }
+    }
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j) {
+      const float *alpha = c->alpha + (blk0 + j) * groups * q * 16;
+      QG_UNROLL
+      for (int i = 0; i < q; ++i)
+        total[j] = _mm512_fmadd_ps(_mm512_loadu_ps(alpha + (g * q + i) * 16), acc[j][i], total[j]);
+    }
+  }
+  QG_UNROLL
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total[j], bias));
+  }
+}
+
+#define LUT_ROW_CASE(NB, Q)                                                                                    \
+  case (NB) * 8 + (Q):                                                                                         \
+    lut_row_tile(c, row, blk0, NB, Q);                                                                         \
+    break;
+#define LUT_ROW_CASES(NB) LUT_ROW_CASE(NB, 1) LUT_ROW_CASE(NB, 2) LUT_ROW_CASE(NB, 3) LUT_ROW_CASE(NB, 4)
+static void lut_row_tile_dispatch(const LutCtx *c, int64_t row, int64_t blk0, int nb) {
+  switch (nb * 8 + (int)c->bits) {
+    LUT_ROW_CASES(1) LUT_ROW_CASES(2) LUT_ROW_CASES(3) LUT_ROW_CASES(4)
+  default:
+    break;
+  }
+}
+
 #define LUT_CASE(MR, Q)                                                                                        \
   case (MR) * 8 + (Q):                                                                                         \
     lut_tile(c, m0, blk, MR, Q);                                                                               \
@@ -546,12 +757,24 @@ static void lut_tile_dispatch(const LutCtx *c, int64_t m0, int64_t blk, int mr) 
     }
   }
 }
+
+static void lut_row_tile_dispatch(const LutCtx *c, int64_t row, int64_t blk0, int nb) {
+  for (int j = 0; j < nb; ++j)
+    lut_tile_dispatch(c, row, blk0 + j, 1);
+}
 #endif
 
 static void lut_task(void *p, int64_t task) {
   const LutCtx *c = (const LutCtx *)p;
   int64_t blocks = (c->n + 15) / 16;
-  for (int64_t blk = task * c->bpt; blk < min_i64(blocks, (task + 1) * c->bpt); ++blk)
+  int64_t last = min_i64(blocks, (task + 1) * c->bpt);
+  if (c->m < LUT_MR) {
+    for (int64_t blk = task * c->bpt; blk < last; blk += LUT_NB)
+      for (int64_t row = 0; row < c->m; ++row)
+        lut_row_tile_dispatch(c, row, blk, (int)min_i64(LUT_NB, last - blk));
+    return;
+  }
+  for (int64_t blk = task * c->bpt; blk < last; ++blk)
     for (int64_t m0 = 0; m0 < c->m; m0 += LUT_MR)
       lut_tile_dispatch(c, m0, blk, (int)min_i64(LUT_MR, c->m - m0));
 }
@@ -706,6 +929,8 @@ void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(ui
   Int4Ctx c = {staged, sums, w + w_offset, scale + scale_offset,
                has_zero ? zero + zero_offset : 0, has_bias ? bias + bias_offset : 0,
                y + y_offset, y_stride1, m, n, k, group, blocks_per_task(blocks)};
+  if (m < 4)
+    c.bpt = round_up(c.bpt, I4_NB);
   effc_uk_parallel_for(int4_task, &c, (blocks + c.bpt - 1) / c.bpt);
   effc_uk_free(staged);
   effc_uk_free(sums);
@@ -727,6 +952,8 @@ void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uin
   LutCtx c = {staged, tables, w + w_offset, alpha + alpha_offset,
               has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, m, n, k, group, bits,
               blocks_per_task(blocks)};
+  if (m < LUT_MR)
+    c.bpt = round_up(c.bpt, LUT_NB);
   effc_uk_parallel_for(lut_build_tables, &c, m);
   effc_uk_parallel_for(lut_task, &c, (blocks + c.bpt - 1) / c.bpt);
   effc_uk_free(staged);

@@ -19,8 +19,10 @@
 #include "effc/Import/Onnx.h"
 #include "effc/InitAll.h"
 #include "effc/Pipelines/Pipelines.h"
+#include "effc/Target/Cuda.h"
 #include "effc/Target/SharedObject.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -30,7 +32,9 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -122,6 +126,8 @@ OutputKind outputKindForPath(llvm::StringRef path) {
     return OutputKind::Assembly;
   if (ext == ".o")
     return OutputKind::Object;
+  if (ext == ".ptx")
+    return OutputKind::Ptx;
   return OutputKind::SharedObject;
 }
 
@@ -143,6 +149,10 @@ struct Compiler::Impl {
     effc::registerAllDialects(registry);
     registerBuiltinDialectTranslation(registry);
     registerLLVMDialectTranslation(registry);
+    // --target=cuda: kernels (NVVM) and their launches (gpu.binary, gpu.launch_func) to LLVM IR.
+    registerGPUDialectTranslation(registry);
+    gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+    registerNVVMDialectTranslation(registry);
     return registry;
   }
 
@@ -308,6 +318,24 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
     return fail(error);
   if (options.externalWeights && kind != OutputKind::SharedObject)
     return fail("external weights need a shared object output");
+  bool cuda = options.target == "cuda";
+  if (kind == OutputKind::Ptx && !cuda)
+    return fail("PTX output needs --target=cuda");
+  if (cuda && options.externalWeights)
+    return fail("--external-weights is not supported with --target=cuda (kernels read weights from device memory)");
+  std::string cudaFormat = options.cudaFormat, cudaToolkit;
+  if (cuda) {
+    if (!llvm::is_contained({"auto", "isa", "bin", "fatbin"}, cudaFormat))
+      return fail("unknown CUDA binary format '" + cudaFormat + "' (expected auto, isa, bin or fatbin)");
+    cudaToolkit = findCudaToolkit();
+    if (kind == OutputKind::Ptx)
+      cudaFormat = "isa";
+    else if (cudaFormat == "auto")
+      cudaFormat = cudaToolkit.empty() ? "isa" : "fatbin";
+    else if (cudaFormat != "isa" && cudaToolkit.empty())
+      return fail("--cuda-format=" + cudaFormat + " needs the CUDA toolkit's ptxas (set CUDA_HOME)");
+    targetOptions.deviceTarget = "cuda:" + options.cudaArch;
+  }
 
   DefaultTimingManager timingManager;
   timingManager.setEnabled(options.timing);
@@ -320,6 +348,9 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.weightsFile = options.weightsFile;
   pipelineOptions.baseDir = options.baseDir;
   pipelineOptions.compression = compressionPasses;
+  pipelineOptions.cudaArch = options.cudaArch;
+  pipelineOptions.cudaFormat = cudaFormat;
+  pipelineOptions.cudaToolkit = cudaToolkit;
   PassManager weights(&context), compression(&context), lowering(&context);
   PipelineOptions weightsOnly;
   weightsOnly.weightsFile = options.weightsFile;
@@ -361,6 +392,14 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
     return fail(outputError);
   if (kind == OutputKind::Mlir) {
     module->print(output->os());
+    output->keep();
+    return success();
+  }
+  if (kind == OutputKind::Ptx) {
+    // effc-gpu-merge-kernel-modules leaves one gpu.binary; a model without kernels has none.
+    for (auto binary : module.getOps<gpu::BinaryOp>())
+      for (Attribute object : binary.getObjects())
+        output->os() << cast<gpu::ObjectAttr>(object).getObject().getValue();
     output->keep();
     return success();
   }
@@ -427,8 +466,11 @@ LogicalResult Compiler::Impl::calibrate(ModuleOp module, CalibrationData &data) 
   llvm::FileRemover removeInstrumented(path);
   bool verbose = options.verbose;
   options.verbose = false; // one "calibrating" stage, not a second compile's worth of lines
+  std::string target = options.target;
+  options.target = "cpu"; // calibration runs here, on the CPU, whatever the model is compiled for
   LogicalResult compiled = compile(*instrumented, OutputKind::SharedObject, path, nullptr, {}, nullptr);
   options.verbose = verbose;
+  options.target = target;
   if (failed(compiled))
     return failure();
   std::string error;

@@ -128,7 +128,7 @@ LogicalResult buildCpuPipeline(OpPassManager &pm, const PipelineOptions &options
 }
 
 llvm::ArrayRef<llvm::StringRef> supportedTargets() {
-  static constexpr llvm::StringRef targets[] = {"cpu"};
+  static constexpr llvm::StringRef targets[] = {"cpu", "cuda"};
   return targets;
 }
 
@@ -138,6 +138,8 @@ LogicalResult buildTargetPipeline(OpPassManager &pm, const PipelineOptions &opti
     buildLinalgToLLVMPipeline(pm, options);
     return success();
   }
+  if (options.target == "cuda")
+    return buildCudaTargetPipeline(pm, options, error);
   error = "no pipeline for target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") + ")";
   return failure();
 }
@@ -170,6 +172,12 @@ void registerPipeline(llvm::StringRef name, llvm::StringRef description,
 
 void registerPipelines() {
   registerPipeline("effc-cpu-pipeline", "eff -> LLVM dialect for the host CPU", buildCpuPipeline);
+  registerPipeline("effc-cuda-pipeline", "eff -> LLVM dialect with NVPTX kernels (--target=cuda)",
+                   [](OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+                     if (failed(buildCompressionPipeline(pm, options, error)))
+                       return failure();
+                     return buildCudaTargetPipeline(pm, options, error);
+                   });
   registerPipeline("effc-eff-to-linalg-pipeline", "eff -> linalg on tensors (first half of effc-cpu-pipeline)",
                    buildEffToLinalgPipeline);
   registerPipeline("effc-linalg-to-llvm-pipeline", "linalg on tensors -> LLVM dialect (second half)",

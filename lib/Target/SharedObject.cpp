@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Target/SharedObject.h"
+#include "effc/Target/Cuda.h"
 #include "effc/Target/Ukernels.h"
 
 #include "effc/runtime/abi.h"
@@ -292,8 +293,8 @@ public:
   explicit RuntimeInterfaceEmitter(llvm::Module &module)
       : module(module), ctx(module.getContext()), builder(ctx), ptrTy(llvm::PointerType::getUnqual(ctx)),
         i32Ty(llvm::Type::getInt32Ty(ctx)), i64Ty(llvm::Type::getInt64Ty(ctx)) {
-    // effc_abi_host_t: {u32 version, parallel_for, alloc, free, host_ctx}
-    hostTy = llvm::StructType::get(ctx, {i32Ty, ptrTy, ptrTy, ptrTy, ptrTy});
+    // effc_abi_host_t: {u32 version, parallel_for, alloc, free, host_ctx, gpu}
+    hostTy = llvm::StructType::get(ctx, {i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
     // effc_abi_tensor_info_t: {name, u32 dtype, u32 rank, dims, dim_groups}
     tensorInfoTy = llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
     // effc_abi_function_t: {name, invoke, u32 num_inputs, u32 num_outputs, inputs, outputs}
@@ -544,7 +545,7 @@ private:
   /// Only the query function is exported; everything else may be inlined and dropped.
   void internalizeAllBut(llvm::StringRef exported) {
     for (llvm::GlobalValue &value : module.global_values()) {
-      if (value.isDeclaration() || value.getName() == exported)
+      if (value.isDeclaration() || value.getName() == exported || value.getName().starts_with("llvm."))
         continue;
       if (!value.hasLocalLinkage())
         value.setLinkage(llvm::GlobalValue::InternalLinkage);
@@ -614,6 +615,8 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
     weights = *written;
   }
   if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(signatures, weights ? &*weights : nullptr, error)))
+    return module.emitError(error);
+  if (!options.deviceTarget.empty() && failed(emitCudaModuleServices(*llvmModule, options.deviceTarget, error)))
     return module.emitError(error);
   for (llvm::Function &function : *llvmModule) {
     if (function.isDeclaration())

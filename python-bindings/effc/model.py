@@ -30,19 +30,20 @@ _SOURCE_SUFFIXES = (".mlir", ".mlirbc")
 # ----------------------------------------------------------------------------------------------------------
 # The runtime shared by models loaded without an explicit one
 
-_default_runtime = None
+_default_runtimes = {}  # device kind -> Runtime
 _runtime_lock = threading.Lock()
 
 
-def default_runtime() -> _effc.Runtime:
-    """The process-wide runtime (thread pool over all cores, no memory limit) that models use by default.
-    A module file can be loaded by one runtime at a time, so sharing this one is the simple choice; pass
-    `runtime=effc.Runtime(num_threads=..., memory_limit_bytes=...)` to `compile`/`load` for another."""
-    global _default_runtime
+def default_runtime(device="cpu") -> _effc.Runtime:
+    """The process-wide runtime of `device` ("cpu", or "cuda" for models compiled with target="cuda"; a
+    thread pool over all cores, no memory limit) that models use by default. A module file can be loaded by
+    one runtime at a time, so sharing this one is the simple choice; pass
+    `runtime=effc.Runtime(num_threads=..., memory_limit_bytes=..., device=...)` to `compile`/`load` for
+    another. Without a CUDA driver, the cuda runtime raises effc.RuntimeError (code UNAVAILABLE)."""
     with _runtime_lock:
-        if _default_runtime is None:
-            _default_runtime = _effc.Runtime()
-        return _default_runtime
+        if device not in _default_runtimes:
+            _default_runtimes[device] = _effc.Runtime(device=device)
+        return _default_runtimes[device]
 
 
 _SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -68,14 +69,15 @@ def parse_size(value) -> int:
     return int(number * scale)
 
 
-def _runtime_for(runtime, memory_limit, caller):
-    """The runtime a model loads into: `runtime`, a new one capped at `memory_limit`, or the default."""
+def _runtime_for(runtime, memory_limit, caller, device="cpu"):
+    """The runtime a model loads into: `runtime`, a new one of `device` capped at `memory_limit`, or the
+    default runtime of `device`."""
     if memory_limit is None:
-        return runtime or default_runtime()
+        return runtime or default_runtime(device)
     if runtime is not None:
         raise ValueError(f"effc.{caller}: pass either runtime= or memory_limit= (a runtime has its own limit: "
                          "effc.Runtime(memory_limit_bytes=...))")
-    return _effc.Runtime(memory_limit_bytes=parse_size(memory_limit))
+    return _effc.Runtime(memory_limit_bytes=parse_size(memory_limit), device=device)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -441,7 +443,7 @@ def load(path, *, runtime=None, memory_limit=None) -> Model:
 
 # Driver flags other than compression, as keyword options: name -> (CompileOptions attribute, type).
 _GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
-                    "calibration": str, "verbose": bool, "timing": bool}
+                    "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str}
 _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
@@ -535,7 +537,7 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, IR text (str) or bytecode
     (bytes), or an `effc.ir.Module` built in Python. Keyword options mirror the effc driver's flags with
     underscores: opt_level (0-3), cpu, weights, base_dir (for IR text's relative eff.weights), threads,
-    calibration, verbose, timing, and the compression flags in the order given (`compression_options()`):
+    calibration, verbose, timing, cuda_arch and cuda_format (target="cuda"), and the compression flags in the order given (`compression_options()`):
     drop_layers="top:4", prune_heads=0.25, prune_ffn=0.5, prune_experts=2, sparsity="2:4",
     quantize="int8", merge_adapters=True, keep_adapters=True.
 
@@ -544,9 +546,10 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
 
     `report` (default True) makes `Model.report()` available; with `calibration=` on a compressed model it
     measures the output error, which compiles the model a second time, uncompressed (report=False skips it).
-    `runtime` is the effc.Runtime that runs the model (default: `default_runtime()`); `memory_limit` (bytes,
+    `runtime` is the effc.Runtime that runs the model (default: `default_runtime()`, or
+    `default_runtime("cuda")` for target="cuda"); `memory_limit` (bytes,
     or "512M") gives it a runtime of its own with that limit instead (see `load`)."""
-    model_runtime = _runtime_for(runtime, memory_limit, "compile")
+    model_runtime = _runtime_for(runtime, memory_limit, "compile", device="cuda" if target == "cuda" else "cpu")
     compile_options = _compile_options(target, options)
     with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
         output = Path(workdir) / "model.so"

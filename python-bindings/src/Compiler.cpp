@@ -133,6 +133,8 @@ void bindCompiler(py::module_ &m) {
       .def(py::init<>())
       .def_readwrite("target", &CompileOptions::target)
       .def_readwrite("cpu", &CompileOptions::cpu)
+      .def_readwrite("cuda_arch", &CompileOptions::cudaArch)
+      .def_readwrite("cuda_format", &CompileOptions::cudaFormat)
       .def_readwrite("opt_level", &CompileOptions::optLevel)
       .def_readwrite("weights", &CompileOptions::weightsFile)
       .def_readwrite("base_dir", &CompileOptions::baseDir)

@@ -64,4 +64,19 @@ effc_status_t effc_tensor_adopt(effc_runtime_t *runtime, effc_dtype_t dtype, siz
 effc_status_t effc_shape_byte_size(const char *what, effc_dtype_t dtype, size_t rank, const int64_t *dims,
                                    int64_t *out_num_elements, size_t *out_byte_size);
 
+/* CUDA devices (cuda.c). */
+
+/// Managed memory (host- and device-addressable) for the runtime's allocator; NULL on failure.
+void *effc_device_alloc_shared(effc_device_t *device, uint64_t bytes);
+void effc_device_free_shared(effc_device_t *device, void *ptr);
+/// Waits for the device's work; a failure means a kernel faulted.
+effc_status_t effc_device_synchronize(effc_device_t *device);
+/// The first error GPU services recorded since the last call (NULL: none), and clears it.
+effc_status_t effc_device_take_error(effc_device_t *device);
+/// Whether a module compiled for `target` (its EFFC_MODULE_TARGET_SYMBOL string) can run on `device`
+/// (NULL: a CPU-only runtime).
+effc_status_t effc_device_check_module_target(const effc_device_t *device, const char *path, const char *target);
+/// Whether `ptr` is a live block of the runtime's allocator.
+int effc_runtime_owns(effc_runtime_t *runtime, const void *ptr);
+
 #endif /* EFFC_RUNTIME_INTERNAL_H */

@@ -369,6 +369,12 @@ static effc_status_t open_module(effc_runtime_t *runtime, const char *path, void
                               (unsigned long long)header->weights_size,
                               (unsigned long long)effc_runtime_memory_limit(runtime));
   }
+  if (!status) {
+    /* A module compiled for a GPU names it; it runs only on a runtime with that device. */
+    const char *target = dlsym(handle, EFFC_MODULE_TARGET_SYMBOL);
+    if (target)
+      status = effc_device_check_module_target(effc_runtime_device(runtime), path, target);
+  }
   if (status) {
     dlclose(handle);
     return status;
@@ -679,11 +685,32 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
     args[i] = cursor;
     cursor += descriptor_bytes(i < num_outputs ? fn->outputs[i].rank : fn->inputs[i - num_outputs].rank);
   }
+  /* On a GPU, kernels read inputs in place: stage inputs that are not the runtime's (managed) memory. */
+  effc_device_t *device = effc_runtime_device(runtime);
+  effc_tensor_t **staged = device ? calloc(num_inputs ? num_inputs : 1, sizeof(*staged)) : NULL;
+  if (device && !staged) {
+    free(block);
+    return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (size_t i = 0; device && i < num_inputs; ++i) {
+    if (effc_runtime_owns(runtime, effc_tensor_data(inputs[i])))
+      continue;
+    effc_status_t status = effc_tensor_create(runtime, effc_tensor_dtype(inputs[i]), effc_tensor_rank(inputs[i]),
+                                              effc_tensor_dims(inputs[i]), &staged[i]);
+    if (status) {
+      for (size_t j = 0; j < i; ++j)
+        effc_tensor_release(staged[j]);
+      free(staged);
+      free(block);
+      return status;
+    }
+    memcpy(effc_tensor_data(staged[i]), effc_tensor_data(inputs[i]), effc_tensor_byte_size(inputs[i]));
+  }
   for (size_t i = 0; i < num_inputs; ++i) {
     descriptor_t *desc = args[num_outputs + i];
     size_t rank = fn->inputs[i].rank;
     const int64_t *dims = effc_tensor_dims(inputs[i]);
-    desc->allocated = desc->aligned = effc_tensor_data(inputs[i]);
+    desc->allocated = desc->aligned = effc_tensor_data(staged && staged[i] ? staged[i] : inputs[i]);
     desc->offset = 0;
     int64_t stride = 1;
     for (size_t d = rank; d-- > 0;) {
@@ -705,6 +732,18 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
   else
     unwound = 1;
   effc_invoke_context_exchange(previous);
+  effc_status_t device_status = NULL;
+  if (device) {
+    device_status = effc_device_take_error(device);
+    if (!device_status)
+      device_status = effc_device_synchronize(device);
+    if (device_status)
+      device_status = effc_status_annotate(device_status, "function '%s' failed on %s", fn->name,
+                                           effc_device_description(device));
+    for (size_t i = 0; i < num_inputs; ++i)
+      effc_tensor_release(staged[i]);
+    free(staged);
+  }
 
   if (unwound) {
     /* The output descriptors are unfinished: free everything the call allocated instead of claiming. */
@@ -715,7 +754,9 @@ effc_status_t effc_function_invoke(const effc_function_t *function, const effc_t
     for (size_t i = 0; i < num_outputs; ++i)
       claimed[i] = effc_runtime_claim(runtime, ((descriptor_t *)args[i])->allocated, &claimed_size[i]);
   }
-  effc_status_t status = invoke_errors(runtime, fn, &context);
+  effc_status_t status = device_status ? device_status : invoke_errors(runtime, fn, &context);
+  if (device_status)
+    effc_status_free(invoke_errors(runtime, fn, &context));
   if (!status && unwound)
     status = effc_status_make(EFFC_STATUS_INTERNAL, "function '%s' was interrupted", fn->name);
   for (uint32_t i = 0; i < num_outputs && !status; ++i)

@@ -79,6 +79,9 @@ struct effc_runtime_t {
   int shutdown;
   job_t job;
   atomic_int_fast64_t next_index;
+
+  /* The GPU, when options.device asked for one: the allocator then hands out its managed memory. */
+  effc_device_t *device;
 };
 
 static _Thread_local effc_invoke_context_t *t_invoke_context;
@@ -284,6 +287,14 @@ static int reserve_bytes(effc_runtime_t *rt, uint64_t bytes) {
   return 1;
 }
 
+/* Returns a block to the heap or, with a device, to the device. */
+static void release_block(effc_runtime_t *rt, void *ptr) {
+  if (rt->device)
+    effc_device_free_shared(rt->device, ptr);
+  else
+    free(ptr);
+}
+
 /* Allocates a tracked block; NULL if the limit or the heap refuses it. */
 static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignment, uint64_t invoke_id,
                               int claimed) {
@@ -291,7 +302,11 @@ static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignm
   if (bytes > SIZE_MAX || !reserve_bytes(rt, bytes))
     return NULL;
   void *ptr = NULL;
-  if (posix_memalign(&ptr, (size_t)alignment, (size_t)bytes) != 0) {
+  if (rt->device && alignment <= 256) /* managed memory is at least 256-byte aligned */
+    ptr = effc_device_alloc_shared(rt->device, bytes);
+  else if (!rt->device && posix_memalign(&ptr, (size_t)alignment, (size_t)bytes) != 0)
+    ptr = NULL;
+  if (!ptr) {
     atomic_fetch_sub(&rt->live_bytes, bytes);
     return NULL;
   }
@@ -299,7 +314,7 @@ static void *allocate_tracked(effc_runtime_t *rt, uint64_t size, uint64_t alignm
   int inserted = table_insert(rt, (uintptr_t)ptr, bytes, invoke_id, claimed);
   pthread_mutex_unlock(&rt->alloc_mutex);
   if (!inserted) {
-    free(ptr);
+    release_block(rt, ptr);
     atomic_fetch_sub(&rt->live_bytes, bytes);
     return NULL;
   }
@@ -316,7 +331,7 @@ static int free_tracked(effc_runtime_t *rt, void *ptr) {
   pthread_mutex_unlock(&rt->alloc_mutex);
   if (!entry)
     return 0;
-  free(ptr);
+  release_block(rt, ptr);
   atomic_fetch_sub(&rt->live_bytes, size);
   return 1;
 }
@@ -429,6 +444,7 @@ static void stop_workers(effc_runtime_t *rt, size_t count) {
 }
 
 static void destroy(effc_runtime_t *rt) {
+  effc_device_release(rt->device);
   pthread_mutex_destroy(&rt->alloc_mutex);
   pthread_mutex_destroy(&rt->submit_mutex);
   pthread_mutex_destroy(&rt->pool_mutex);
@@ -460,7 +476,7 @@ effc_status_t effc_runtime_create(const effc_runtime_options_t *options, effc_ru
     return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED, "out of memory creating the runtime");
   }
   atomic_init(&rt->refcount, 1);
-  rt->host = (effc_abi_host_t){EFFC_ABI_VERSION, host_parallel_for, host_alloc, host_free, rt};
+  rt->host = (effc_abi_host_t){EFFC_ABI_VERSION, host_parallel_for, host_alloc, host_free, rt, NULL};
   rt->memory_limit = options->memory_limit_bytes;
   rt->verify_weights = options->verify_weights;
   atomic_init(&rt->live_bytes, 0);
@@ -473,6 +489,14 @@ effc_status_t effc_runtime_create(const effc_runtime_options_t *options, effc_ru
   pthread_cond_init(&rt->done_cv, NULL);
   rt->num_threads = num_threads;
   rt->num_workers = num_threads - 1;
+  if (options->device != EFFC_DEVICE_CPU) {
+    effc_status_t status = effc_device_create(options->device, options->device_ordinal, &rt->device);
+    if (status) {
+      destroy(rt);
+      return status;
+    }
+    rt->host.gpu = effc_device_services(rt->device);
+  }
   for (size_t i = 0; i < rt->num_workers; ++i) {
     int error = pthread_create(&rt->workers[i], NULL, worker_main, rt);
     if (error) {
@@ -499,7 +523,7 @@ void effc_runtime_release(effc_runtime_t *runtime) {
    * that compiled code leaked. */
   for (size_t i = 0; i < runtime->table_capacity; ++i)
     if (runtime->table[i].key > SLOT_DELETED)
-      free((void *)runtime->table[i].key);
+      release_block(runtime, (void *)runtime->table[i].key);
   destroy(runtime);
 }
 
@@ -512,3 +536,12 @@ void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime) {
 const effc_abi_host_t *effc_runtime_host(const effc_runtime_t *runtime) { return &runtime->host; }
 uint64_t effc_runtime_memory_limit(const effc_runtime_t *runtime) { return runtime->memory_limit; }
 int effc_runtime_verify_weights(const effc_runtime_t *runtime) { return runtime->verify_weights; }
+
+effc_device_t *effc_runtime_device(const effc_runtime_t *runtime) { return runtime->device; }
+
+int effc_runtime_owns(effc_runtime_t *runtime, const void *ptr) {
+  pthread_mutex_lock(&runtime->alloc_mutex);
+  int owned = ptr && table_find(runtime, (uintptr_t)ptr) != NULL;
+  pthread_mutex_unlock(&runtime->alloc_mutex);
+  return owned;
+}

@@ -22,7 +22,8 @@
  * Build variants (-D): FAKE_ABI_VERSION=N (header version; N > EFFC_ABI_VERSION makes the query return NULL),
  * FAKE_NO_QUERY (exports no query symbol), FAKE_BAD_HEADER (an invalid dtype), FAKE_EXTERNAL_WEIGHTS
  * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i, after
- * the file's header with compile id FAKE_COMPILE_ID). CMake appends effc's trailer to every variant.
+ * the file's header with compile id FAKE_COMPILE_ID). CMake appends effc's trailer to every variant,
+ * FAKE_GPU_TARGET (exports effc_module_target = "cuda:sm_80", as modules compiled for a GPU do).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -303,4 +304,9 @@ EXPORT const effc_abi_module_t *effc_module_query(uint32_t max_version) {
 #else
 /* Exports something else, as an unrelated shared object would. */
 EXPORT const void *not_an_effc_module(void) { return &g_header; }
+#endif
+
+#ifdef FAKE_GPU_TARGET
+/* A module compiled for a GPU names its device (abi.h); this one needs CUDA sm_80. */
+EXPORT const char effc_module_target[] = "cuda:sm_80";
 #endif

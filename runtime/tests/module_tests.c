@@ -391,12 +391,12 @@ int test_load_no_query_symbol(void) {
 
 int test_load_old_abi_version(void) {
   return expect_load_error(fake_module_path("abi0"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "was compiled for ABI v0, this runtime supports v3; recompile with a matching effc");
+                           "was compiled for ABI v0, this runtime supports v4; recompile with a matching effc");
 }
 
 int test_load_new_abi_version(void) {
-  return expect_load_error(fake_module_path("abi4"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "compiled for a newer ABI than v3");
+  return expect_load_error(fake_module_path("abinext"), EFFC_STATUS_INCOMPATIBLE_VERSION,
+                           "compiled for a newer ABI than v4");
 }
 
 int test_load_bad_header(void) {
@@ -543,7 +543,7 @@ int test_weights_from_another_compile(void) {
   strcpy(header.producer, "fake 2.0");
   CHECK(setup_weights_with(sizeof(header) + 64, -1, &header));
   CHECK_PASS(expect_load_error(path, EFFC_STATUS_INCOMPATIBLE_VERSION,
-                               "fake_weights.bin was written by 'fake 2.0' for ABI v3, but the module by 'fake 1.0'"));
+                               "fake_weights.bin was written by 'fake 2.0' for ABI v4, but the module by 'fake 1.0'"));
   header = fake_weights_header();
   header.abi_version = 2;
   CHECK(setup_weights_with(sizeof(header) + 64, -1, &header));

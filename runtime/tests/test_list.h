@@ -45,5 +45,9 @@
   X(memory_limit_unwinds_compiled_code) \
   X(npy_round_trip) \
   X(npy_malformed) \
-  X(npy_write_errors)
+  X(npy_write_errors) \
+  X(device_kind_names) \
+  X(cuda_without_driver) \
+  X(cuda_stub_driver) \
+  X(gpu_module_needs_cuda_runtime)
 /* clang-format on */

@@ -27,3 +27,7 @@ def compile_ir():
     yield compile_
     for module in modules:
         module.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU and driver (skipped without one); run with -m gpu")

@@ -69,7 +69,7 @@
 // Checks that carry a line number sit in the input they describe (split-file --leading-lines keeps lines).
 
 // RUN: not effc --target=gpu %t/model.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=TARGET
-// TARGET: effc: error: unknown target 'gpu' (supported: cpu)
+// TARGET: effc: error: unknown target 'gpu' (supported: cpu, cuda)
 
 // RUN: not effc --quantize= %t/model.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=COMPRESSION-VALUE
 // COMPRESSION-VALUE: effc: error: --quantize needs a value

@@ -179,3 +179,40 @@ def test_rows_walked_through_batch_strides(kernels, scheme):
         call(kernels, "bf16", view, qm.pack_bf16(w), bias, 1, y)
         expected = qm.linear_bf16(x, w, bias)
     np.testing.assert_allclose(y.reshape(-1, n), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+# Shapes for the paths the BERT- and decode-sized kernels take: int8 row panels with a ragged last panel
+# (M = 7, 13), several row chunks (K = 3072 gives chunks of 84 rows, so M = 200 has three), K not a multiple
+# of 4, and M < 4 against many column blocks (int4 and LUT decode tiles of 4 blocks, N with a ragged block).
+@pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129), (97, 768, 64)])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_int8_panels_chunks_and_threads(kernels, m, k, n, threads):
+    x, w, b = _data(m, k, n, seed=7)
+    q, s = qm.quantize_int8(w)
+    packed, colsum, scale = qm.pack_int8(q, s)
+    y = np.zeros((m, n), np.float32)
+    kernels.qg_set_threads(threads)
+    try:
+        call(kernels, "int8", x, packed, colsum, scale, b, 1, 0.0, 0, y)
+    finally:
+        kernels.qg_set_threads(2)
+    expected = qm.linear_int8(x, w, b)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+@pytest.mark.parametrize("n", [16, 100, 1000])
+def test_int4_and_lut_decode_tiles(kernels, m, n):
+    x, w, b = _data(m, 256, n, seed=8)
+    q, s, z = qm.quantize_int4(w, 64, False)
+    packed, scale, zero = qm.pack_int4(q, s, z)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "int4", x, packed, scale, zero, b, 64, 1, 1, y)
+    expected = qm.linear_int4(x, w, b, 64, False)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    signs, alpha = qm.fit_binary_coding(w, 3, 64)
+    packed, alpha_packed = qm.pack_lut(signs, alpha)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "lut", x, packed, alpha_packed, b, 64, 3, 1, y)
+    expected = (x.astype(np.float64) @ qm.dequantize_lut(signs, alpha).T + b).astype(np.float32)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

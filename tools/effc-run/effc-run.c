@@ -37,6 +37,7 @@ static const char k_usage[] =
     "  --warmup W           untimed runs before --bench (default: 3)\n"
     "  --threads T          threads for parallel loops (default: all cores)\n"
     "  --memory-limit BYTES cap on runtime allocations (suffixes K, M, G; default: none)\n"
+    "  --device KIND        cpu, or cuda for a module compiled with --target=cuda (default: cpu)\n"
     "  --list               print the module's functions and their signatures\n"
     "  -h, --help           print this help\n";
 
@@ -55,6 +56,7 @@ typedef struct options_t {
   long long warmup;
   unsigned long long threads;
   unsigned long long memory_limit;
+  effc_device_kind_t device;
   int list;
 } options_t;
 
@@ -126,7 +128,7 @@ static int parse_args(int argc, char **argv, options_t *options) {
     }
     /* Options with a value: --opt VALUE or --opt=VALUE. */
     static const char *const k_valued[] = {"--function", "--input", "--output-dir", "--bench",
-                                           "--warmup",   "--threads", "--memory-limit"};
+                                           "--warmup",   "--threads", "--memory-limit", "--device"};
     const char *value = NULL, *name = NULL;
     for (size_t k = 0; k < sizeof(k_valued) / sizeof(k_valued[0]) && !name; ++k) {
       size_t len = strlen(k_valued[k]);
@@ -147,6 +149,13 @@ static int parse_args(int argc, char **argv, options_t *options) {
       options->function = value;
     } else if (!strcmp(name, "--output-dir")) {
       options->output_dir = value;
+    } else if (!strcmp(name, "--device")) {
+      effc_status_t status = effc_device_kind_parse(value, &options->device);
+      if (status) {
+        int result = fail("--device: %s", effc_status_message(status));
+        effc_status_free(status);
+        return result;
+      }
     } else if (!strcmp(name, "--input")) {
       const char *eq = strchr(value, '=');
       if (!eq || eq == value || !eq[1])
@@ -379,6 +388,7 @@ static int run(const options_t *options) {
   effc_runtime_options_initialize(&runtime_options);
   runtime_options.num_threads = (uint32_t)options->threads;
   runtime_options.memory_limit_bytes = options->memory_limit;
+  runtime_options.device = options->device;
   effc_runtime_t *runtime = NULL;
   effc_module_t *module = NULL;
   effc_status_t status = effc_runtime_create(&runtime_options, &runtime);

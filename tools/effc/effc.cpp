@@ -32,7 +32,7 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input .mlir or .mlirbc
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: the input's name with the --emit extension)"),
                                 cl::value_desc("file"), cl::cat(category));
 
-enum class Emit { Mlir, Llvm, Asm, Obj, So, Eff };
+enum class Emit { Mlir, Llvm, Asm, Obj, So, Eff, Ptx };
 cl::opt<Emit> emit("emit", cl::desc("What to write (default: from the output's extension, else so)"),
                    cl::values(clEnumValN(Emit::Mlir, "mlir", "MLIR after the pipeline (LLVM dialect)"),
                               clEnumValN(Emit::Llvm, "llvm", "LLVM IR (.ll)"),
@@ -40,7 +40,8 @@ cl::opt<Emit> emit("emit", cl::desc("What to write (default: from the output's e
                               clEnumValN(Emit::Obj, "obj", "object file (.o)"),
                               clEnumValN(Emit::So, "so", "shared object for the effc runtime (.so)"),
                               clEnumValN(Emit::Eff, "eff",
-                                         "eff IR after reading weights, calibration and compression (.mlir)")),
+                                         "eff IR after reading weights, calibration and compression (.mlir)"),
+                              clEnumValN(Emit::Ptx, "ptx", "PTX of the GPU kernels (--target=cuda; .ptx)")),
                    cl::cat(category));
 
 enum OptLevel { O0, O1, O2, O3 };
@@ -48,7 +49,15 @@ cl::opt<OptLevel> optLevel(cl::desc("Optimisation level (default -O3)"),
                            cl::values(clEnumVal(O0, "no optimisation"), clEnumVal(O1, "light"),
                                       clEnumVal(O2, "default"), clEnumVal(O3, "aggressive")),
                            cl::init(O3), cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Target (default cpu)"), cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Target: cpu (default) or cuda (NVIDIA GPUs, docs/gpu.md)"),
+                            cl::init("cpu"), cl::cat(category));
+cl::opt<std::string> cudaArch("cuda-arch", cl::desc("GPU architecture for --target=cuda: sm_80 (default), sm_86, "
+                                                    "sm_89, sm_90, sm_90a"),
+                              cl::init("sm_80"), cl::cat(category));
+cl::opt<std::string> cudaFormat("cuda-format",
+                                cl::desc("How --target=cuda embeds kernels: auto (default: cubin + PTX when the CUDA "
+                                         "toolkit is found, else PTX), isa (PTX), bin (cubin), fatbin"),
+                                cl::init("auto"), cl::cat(category));
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for: native (default), x86-64, x86-64-v4, ..."),
                          cl::init("native"), cl::cat(category));
 // libMLIR already registers an option named "threads", so --threads is taken out of argv before parsing.
@@ -114,7 +123,7 @@ Emit emitKind() {
 
 std::string defaultOutput(Emit kind) {
   llvm::SmallString<128> path(llvm::sys::path::filename(inputPath));
-  const char *ext[] = {".llvm.mlir", ".ll", ".s", ".o", ".so", ".eff.mlir"};
+  const char *ext[] = {".llvm.mlir", ".ll", ".s", ".o", ".so", ".eff.mlir", ".ptx"};
   llvm::sys::path::replace_extension(path, ext[static_cast<int>(kind)]);
   return std::string(path);
 }
@@ -179,6 +188,8 @@ int main(int argc, char **argv) {
   effc::CompileOptions options;
   options.target = target;
   options.cpu = cpu;
+  options.cudaArch = cudaArch;
+  options.cudaFormat = cudaFormat;
   options.optLevel = optLevel;
   options.weightsFile = weightsPath;
   options.externalWeights = externalWeights;

@@ -168,4 +168,82 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (NVPTX) passes, used by --target=cuda (docs/gpu.md). Alphabetical.
+//===----------------------------------------------------------------------===//
+
+def EffcGpuMapParallelLoopsPass : Pass<"effc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile outermost scf.parallel loops into blocks of threads and map them to the GPU";
+  let description = [{
+    Splits every outermost `scf.parallel` of a function into a loop over tiles and a loop inside a tile
+    (`scf::tileParallelLoop`), then annotates both with `#gpu.loop_dim_map` so that
+    `convert-parallel-loops-to-gpu` turns the nest into a `gpu.launch`. A tile holds `block-size` threads:
+    the innermost dimension (contiguous in memory, so accesses coalesce) gets up to `block-size` of them,
+    the next one the rest. The innermost three tile loops become block x, y and z, the innermost two
+    in-tile loops threads x and y; other dimensions run sequentially inside the kernel. Loops nested in
+    the body (reductions) stay sequential in each thread.
+
+    Before (`%n` dynamic):
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c64) step (%c1, %c1) {
+      ...
+    }
+    ```
+    After (block-size 256):
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%n, %c64) step (%c4, %c64) {
+      %m = affine.min affine_map<(d0)[s0] -> (4, s0 - d0)>(%i)[%n]
+      scf.parallel (%ti, %tj) = (%c0, %c0) to (%m, %c64) step (%c1, %c1) {
+        ...
+      } {mapping = [#gpu.loop_dim_map<processor = thread_y, ...>, #gpu.loop_dim_map<processor = thread_x, ...>]}
+    } {mapping = [#gpu.loop_dim_map<processor = block_y, ...>, #gpu.loop_dim_map<processor = block_x, ...>]}
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
+           "Threads per block (a power of two from 32 to 1024)">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
+}
+
+def EffcGpuMarkDeviceWeightsPass : Pass<"effc-gpu-mark-device-weights", "::mlir::ModuleOp"> {
+  let summary = "Rename constant memref globals so that the CUDA target serves them from device memory";
+  let description = [{
+    Kernels cannot read a weight embedded in the shared object's host memory. This pass renames every
+    constant `memref.global` (and its `memref.get_global` uses) to `effc_gpu_weight.<name>`; the CUDA
+    target (lib/Target/Cuda.cpp) then routes each host use of such a global through the runtime's
+    `constant` GPU service, which copies the weight to managed memory once and caches it.
+
+    Before: `memref.global "private" constant @__constant_64xf32 : memref<64xf32> = dense<...>`
+    After:  `memref.global "private" constant @effc_gpu_weight.__constant_64xf32 : memref<64xf32> = ...`
+  }];
+}
+
+def EffcGpuMergeKernelModulesPass : Pass<"effc-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Merge the gpu.modules made by gpu-kernel-outlining into one";
+  let description = [{
+    `gpu-kernel-outlining` puts every kernel in its own `gpu.module`, which would become one PTX image, one
+    driver module load and one `ptxas` run per kernel. This pass moves all kernels into a single
+    `gpu.module @effc_kernels`, each renamed after the module it came from, and retargets the
+    `gpu.launch_func` ops.
+
+    Before:
+    ```mlir
+    gpu.module @main_kernel { gpu.func @main_kernel(...) kernel {...} }
+    gpu.module @main_kernel_0 { gpu.func @main_kernel(...) kernel {...} }
+    gpu.launch_func @main_kernel_0::@main_kernel ...
+    ```
+    After:
+    ```mlir
+    gpu.module @effc_kernels {
+      gpu.func @main_kernel(...) kernel {...}
+      gpu.func @main_kernel_0(...) kernel {...}
+    }
+    gpu.launch_func @effc_kernels::@main_kernel_0 ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // EFFC_CODEGEN_PASSES_TD

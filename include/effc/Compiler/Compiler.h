@@ -45,10 +45,11 @@ enum class OutputKind {
   Assembly,    ///< target assembly (.s)
   Object,      ///< object file (.o)
   SharedObject, ///< shared object for the effc runtime (.so)
-  Eff          ///< eff IR with its weights read and compressed, before lowering
+  Eff,         ///< eff IR with its weights read and compressed, before lowering
+  Ptx          ///< the PTX of the kernels (--target=cuda only)
 };
 
-/// The output kind a file name suggests (.mlir, .ll, .s, .o; anything else: a shared object).
+/// The output kind a file name suggests (.mlir, .ll, .s, .o, .ptx; anything else: a shared object).
 OutputKind outputKindForPath(llvm::StringRef path);
 
 /// A compression method as the driver spells it: `--<flag>=<value>` becomes the pass `pass{<option>=<value>}`.
@@ -81,7 +82,12 @@ void printCompileReport(const CompileReport &report, llvm::raw_ostream &os);
 
 struct CompileOptions {
   std::string target = "cpu";
-  std::string cpu = "native"; ///< "native", "x86-64", "x86-64-v4", or an LLVM CPU name
+  std::string cpu = "native"; ///< "native", "x86-64", "x86-64-v4", or an LLVM CPU name (host code)
+  /// --target=cuda: the GPU architecture (see supportedCudaArchs()) and how the kernels are embedded:
+  /// "auto" (fatbin, i.e. cubin + PTX, when the CUDA toolkit is found, else PTX), "isa" (PTX), "bin"
+  /// (cubin) or "fatbin".
+  std::string cudaArch = "sm_80";
+  std::string cudaFormat = "auto";
   unsigned optLevel = 3;
   /// Safetensors file for eff.parameter ops (default: the module's eff.weights attribute, relative to baseDir).
   std::string weightsFile;

@@ -24,7 +24,7 @@ namespace effc {
 /// Options of the eff -> LLVM dialect pipelines. `target` selects the pipeline; the target-independent
 /// options (weights, optimisation level) are shared by every target.
 struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
-  Option<std::string> target{*this, "target", llvm::cl::desc("Target to compile for (cpu)"),
+  Option<std::string> target{*this, "target", llvm::cl::desc("Target to compile for (cpu, cuda)"),
                              llvm::cl::init("cpu")};
   Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("Optimisation level, 0 to 3"), llvm::cl::init(3)};
   Option<std::string> weightsFile{*this, "weights-file",
@@ -38,6 +38,18 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "compression",
       llvm::cl::desc("Compression passes run after the weights are materialised, in order (textual pass specs, "
                      "e.g. eff-quantize{scheme=int8})")};
+  // The cuda target (docs/gpu.md).
+  Option<std::string> cudaArch{*this, "cuda-arch", llvm::cl::desc("GPU architecture for --target=cuda (sm_80, "
+                                                                  "sm_86, sm_89, sm_90, sm_90a)"),
+                               llvm::cl::init("sm_80")};
+  Option<std::string> cudaFormat{*this, "cuda-format",
+                                 llvm::cl::desc("What the kernels are embedded as: isa (PTX, compiled by the "
+                                                "driver at load time), bin (cubin, needs ptxas) or fatbin "
+                                                "(cubin and PTX, needs ptxas and fatbinary)"),
+                                 llvm::cl::init("isa")};
+  Option<std::string> cudaToolkit{*this, "cuda-toolkit",
+                                  llvm::cl::desc("CUDA toolkit for bin and fatbin (default: CUDA_HOME, then PATH)"),
+                                  llvm::cl::init("")};
 };
 
 /// Adds the `compression` passes of `options` in order; fails with a message in `error` for a spec that does
@@ -62,6 +74,13 @@ void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &o
 /// The whole CPU pipeline: eff -> LLVM dialect.
 mlir::LogicalResult buildCpuPipeline(mlir::OpPassManager &pm, const PipelineOptions &options, std::string &error);
 
+/// eff with constant weights -> LLVM dialect with the kernels serialised for an NVIDIA GPU (--target=cuda):
+/// linalg -> parallel loops -> gpu.launch -> outlined NVVM kernels -> PTX/cubin in a gpu.binary, with host
+/// code that calls the runtime's GPU services. Fails with a message for an unknown arch or format.
+mlir::LogicalResult buildCudaTargetPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
+                                            std::string &error);
+/// The CUDA architectures buildCudaTargetPipeline accepts.
+llvm::ArrayRef<llvm::StringRef> supportedCudaArchs();
 /// Names of the targets buildPipeline knows.
 llvm::ArrayRef<llvm::StringRef> supportedTargets();
 

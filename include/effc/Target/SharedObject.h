@@ -58,6 +58,9 @@ struct TargetOptions {
   /// (which must sit beside the shared object) instead of being embedded.
   std::string externalWeightsPath;
   uint64_t externalWeightsThreshold = 1024;
+  /// For a module compiled for a GPU, its device ("cuda:sm_90"): the module then gets the CUDA services
+  /// (effc/Target/Cuda.h). Empty for the CPU.
+  std::string deviceTarget;
 };
 
 /// Checks that `options` name a CPU this LLVM can generate code for.

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of the structures below. */
-#define EFFC_ABI_VERSION 3u
+#define EFFC_ABI_VERSION 4u
 
 /* The symbol a compiled module exports. */
 #define EFFC_MODULE_QUERY_SYMBOL "effc_module_query"
@@ -51,6 +51,8 @@ typedef enum effc_dtype_e {
 /* A dimension whose extent is only known at run time. */
 #define EFFC_DYNAMIC_DIM INT64_C(-1)
 
+struct effc_abi_gpu_t;
+
 /* Services the runtime lends to compiled code. Compiled code reads them through the module's host slot. */
 typedef struct effc_abi_host_t {
   uint32_t version; /* EFFC_ABI_VERSION */
@@ -60,6 +62,8 @@ typedef struct effc_abi_host_t {
   void *(*alloc)(void *host_ctx, uint64_t size, uint64_t alignment);
   void (*free)(void *host_ctx, void *ptr);
   void *host_ctx;
+  /* GPU services (below); NULL unless the runtime drives a GPU. Only modules compiled for a GPU read it. */
+  const struct effc_abi_gpu_t *gpu;
 } effc_abi_host_t;
 
 /* One input or output of an entry point. */
@@ -132,6 +136,45 @@ typedef struct effc_abi_module_trailer_t {
 } effc_abi_module_trailer_t;
 
 /* Every checksum above is XXH64 with seed 0 (checksum.h). */
+
+/* GPU services: the functions that host code lowered from the MLIR gpu dialect calls (MLIR's mgpu* runtime
+ * API, with the device context first). `device_ctx` is passed back as the first argument of every call.
+ * Compiled code cannot handle errors: a failing service records the first error in the device (which the
+ * runtime reports when the invocation returns) and later services become no-ops returning NULL. Memory
+ * from mem_alloc with host_shared set is CUDA managed memory, usable by the host and the device. */
+typedef struct effc_abi_gpu_t {
+  void *device_ctx;
+  void *(*module_load)(void *device_ctx, const void *data, uint64_t size); /* cubin or fatbin */
+  void *(*module_load_jit)(void *device_ctx, const void *ptx, int32_t opt_level);
+  void (*module_unload)(void *device_ctx, void *module);
+  void *(*module_get_function)(void *device_ctx, void *module, const char *name);
+  void (*launch_kernel)(void *device_ctx, void *function, int64_t grid_x, int64_t grid_y, int64_t grid_z,
+                        int64_t block_x, int64_t block_y, int64_t block_z, int32_t shared_bytes, void *stream,
+                        void **params, void **extra, int64_t num_params);
+  void *(*stream_create)(void *device_ctx);
+  void (*stream_destroy)(void *device_ctx, void *stream);
+  void (*stream_synchronize)(void *device_ctx, void *stream);
+  void (*stream_wait_event)(void *device_ctx, void *stream, void *event);
+  void *(*event_create)(void *device_ctx);
+  void (*event_destroy)(void *device_ctx, void *event);
+  void (*event_record)(void *device_ctx, void *event, void *stream);
+  void (*event_synchronize)(void *device_ctx, void *event);
+  void *(*mem_alloc)(void *device_ctx, uint64_t bytes, void *stream, int8_t host_shared);
+  void (*mem_free)(void *device_ctx, void *ptr, void *stream);
+  void (*memcpy)(void *device_ctx, void *dst, const void *src, uint64_t bytes, void *stream);
+  void (*memset32)(void *device_ctx, void *dst, int32_t value, uint64_t count, void *stream);
+  void (*memset16)(void *device_ctx, void *dst, int16_t value, uint64_t count, void *stream);
+  /* Runs fn() exactly once per *flag (0 before, 1 after), serialised with other call_once calls: GPU
+   * modules load their kernels lazily on the first invocation, once the host slot is set. */
+  void (*call_once)(void *device_ctx, int32_t *flag, void (*fn)(void));
+  /* A device-visible copy of `bytes` constant bytes at `host` (a weight), made on first use and cached
+   * by address for the device's lifetime. */
+  const void *(*constant)(void *device_ctx, const void *host, uint64_t bytes);
+} effc_abi_gpu_t;
+
+/* A module compiled for a GPU also exports this symbol: a NUL-terminated string naming the device it
+ * needs, "cuda:sm_<major><minor>". The runtime refuses to load such a module without that device. */
+#define EFFC_MODULE_TARGET_SYMBOL "effc_module_target"
 
 /* Returns the module header, or NULL if the module's ABI is newer than max_version. */
 typedef const effc_abi_module_t *(*effc_module_query_fn_t)(uint32_t max_version);

@@ -53,6 +53,12 @@ EFFC_API size_t effc_dtype_size(effc_dtype_t dtype);
  * Runtime
  *===----------------------------------------------------------------------===*/
 
+/// Where compiled code runs. Values are stable.
+typedef enum effc_device_kind_e {
+  EFFC_DEVICE_CPU = 0,  ///< the host CPU (every runtime has it)
+  EFFC_DEVICE_CUDA = 1, ///< an NVIDIA GPU through the CUDA driver (libcuda.so.1, loaded at run time)
+} effc_device_kind_t;
+
 /// A runtime owns a thread pool and an allocator and lends both to the modules it loads.
 /// Thread-safety: thread-safe. Any number of threads may load modules, create tensors and invoke functions
 /// concurrently. parallel_for calls from compiled code run on the pool one at a time; a call made while
@@ -66,6 +72,12 @@ typedef struct effc_runtime_options_t {
   uint64_t memory_limit_bytes;
   /// Verify an module file's and external weights file's checksums when loading (reads every byte). Default 1.
   int verify_weights;
+  /// Device that runs modules compiled for a GPU (EFFC_DEVICE_CPU: none). With EFFC_DEVICE_CUDA the
+  /// runtime opens the CUDA driver and the device at creation (UNAVAILABLE without them), and its
+  /// allocator hands out CUDA managed memory, which the host and the device both address.
+  effc_device_kind_t device;
+  /// Which device of that kind (CUDA device ordinal). Default 0.
+  int32_t device_ordinal;
 } effc_runtime_options_t;
 
 /// Fills `out_options` with the defaults.
@@ -181,6 +193,37 @@ EFFC_API effc_tensor_info_t effc_function_output(const effc_function_t *function
 EFFC_API effc_status_t effc_function_invoke(const effc_function_t *function,
                                             const effc_tensor_t *const *inputs, size_t num_inputs,
                                             effc_tensor_t **outputs, size_t num_outputs);
+
+/*===----------------------------------------------------------------------===*
+ * Devices
+ *===----------------------------------------------------------------------===*/
+
+/// A GPU the runtime drives (the CPU needs none). Created by effc_runtime_create for
+/// effc_runtime_options_t.device, owned by the runtime, and borrowed through effc_runtime_device.
+/// Thread-safety: thread-safe.
+typedef struct effc_device_t effc_device_t;
+
+/// "cpu" or "cuda"; "invalid" for unknown values.
+EFFC_API const char *effc_device_kind_name(effc_device_kind_t kind);
+/// Parses "cpu" or "cuda"; INVALID_ARGUMENT (listing the kinds) for anything else.
+EFFC_API effc_status_t effc_device_kind_parse(const char *name, effc_device_kind_t *out_kind);
+
+/// Opens device `ordinal` of `kind` (only EFFC_DEVICE_CUDA has devices). Without the CUDA driver this
+/// returns UNAVAILABLE ("CUDA driver libcuda.so.1 not found: ..."); the environment variable
+/// EFFC_CUDA_DRIVER names another driver library to load instead (tests use it).
+EFFC_API effc_status_t effc_device_create(effc_device_kind_t kind, int32_t ordinal, effc_device_t **out_device);
+/// Unloads the device's modules and frees its cached constants. Accepts NULL.
+EFFC_API void effc_device_release(effc_device_t *device);
+EFFC_API effc_device_kind_t effc_device_kind(const effc_device_t *device);
+/// e.g. "NVIDIA H100 80GB HBM3 (cuda:0, sm_90)".
+EFFC_API const char *effc_device_description(const effc_device_t *device);
+/// Compute capability as major * 10 + minor (e.g. 90).
+EFFC_API int32_t effc_device_compute_capability(const effc_device_t *device);
+/// The GPU services (abi.h) that this device lends to compiled code. Exposed for tests.
+EFFC_API const effc_abi_gpu_t *effc_device_services(const effc_device_t *device);
+
+/// The runtime's device, or NULL for a CPU-only runtime.
+EFFC_API effc_device_t *effc_runtime_device(const effc_runtime_t *runtime);
 
 #ifdef __cplusplus
 } /* extern "C" */

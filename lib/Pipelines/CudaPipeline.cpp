@@ -1,0 +1,135 @@
+//===- CudaPipeline.cpp - the --target=cuda pipeline -----------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// eff with constant weights -> LLVM dialect for an NVIDIA GPU. The linalg ops of the model become
+// parallel loops, tiled into blocks of threads and converted to gpu.launch; the launches are outlined into
+// one gpu.module, lowered to NVVM and serialised by LLVM's NVPTX backend (PTX; cubin and fatbin through
+// the CUDA toolkit's ptxas). What stays on the host (allocation, copies, routing loops) runs on the CPU
+// over CUDA managed memory, which the runtime's allocator hands out on a CUDA device. docs/gpu.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Pipelines/Pipelines.h"
+
+#include "effc/Codegen/Passes.h"
+#include "effc/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+
+namespace effc {
+
+llvm::ArrayRef<llvm::StringRef> supportedCudaArchs() {
+  static constexpr llvm::StringRef archs[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
+  return archs;
+}
+
+LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &options, std::string &error) {
+  if (!llvm::is_contained(supportedCudaArchs(), llvm::StringRef(options.cudaArch))) {
+    error = "unknown CUDA architecture '" + options.cudaArch + "' (supported: " +
+            llvm::join(supportedCudaArchs(), ", ") + ")";
+    return failure();
+  }
+  if (!llvm::is_contained({"isa", "bin", "fatbin"}, options.cudaFormat)) {
+    error = "unknown CUDA binary format '" + options.cudaFormat + "' (expected isa, bin or fatbin)";
+    return failure();
+  }
+
+  // eff -> linalg on tensors: the CPU lowering without its register tiling and vectorisation.
+  pm.addPass(createConvertEffToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (options.optLevel > 0) {
+    pm.addPass(createEffcFuseElementwisePass());
+    pm.addPass(createCanonicalizerPass());
+  }
+  pm.addPass(createEffcInferDimensionGroupsPass());
+  pm.addPass(createEffcPackWeightsPass());
+
+  // Buffers, as on the CPU: row-major memrefs at function boundaries.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.bufferAlignment = 64;
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+
+  // Kernels: each linalg op becomes a parallel loop nest (reductions stay sequential per thread), tiled
+  // into blocks of threads and turned into a gpu.launch.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createEffcGpuMapParallelLoopsPass());
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  // Transcendentals as arithmetic (no libdevice), bf16 conversions as integer arithmetic.
+  pm.addPass(createEffcApproximateMathPass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createEffcGpuMarkDeviceWeightsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createEffcGpuMergeKernelModulesPass());
+
+  // Device code: NVVM for the chosen architecture. PTX 8.0 is the oldest ISA that knows sm_90.
+  GpuNVVMAttachTargetOptions nvvmTarget;
+  nvvmTarget.chip = options.cudaArch;
+  nvvmTarget.features = "+ptx80";
+  nvvmTarget.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(nvvmTarget));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createStripDebugInfoPass());
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  toNVVM.indexBitwidth = 64;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  // Host code: entry points with C interfaces, launches as calls of the mgpu* functions that
+  // lib/Target/Cuda.cpp routes to the runtime, allocations through the runtime's allocator.
+  pm.addPass(createEffcPrepareEntryPointsPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  // Allocations first: gpu-to-llvm would lower the remaining ones with plain malloc.
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  memrefToLLVM.useAlignedAlloc = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+
+  // Serialise the kernels last: gpu.binary holds PTX (isa), a cubin (bin) or both (fatbin).
+  GpuModuleToBinaryPassOptions toBinary;
+  toBinary.compilationTarget = options.cudaFormat;
+  toBinary.toolkitPath = options.cudaToolkit;
+  pm.addPass(createGpuModuleToBinaryPass(toBinary));
+  return success();
+}
+
+} // namespace effc

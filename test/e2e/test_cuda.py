@@ -1,0 +1,249 @@
+"""The CUDA target (--target=cuda, docs/gpu.md) on machines with and without a GPU.
+
+Without a GPU (CI): every example model, plain and with each compression variant, compiles to PTX that the
+CUDA toolkit's ptxas accepts, for sm_80 and sm_90; a module compiled for CUDA is refused by a CPU runtime
+and by a CUDA runtime without a driver, with a clear message and a non-zero exit code (effc-run and Python).
+The ptxas tests skip when /usr/local/cuda (or $CUDA_HOME) has no ptxas.
+
+With a GPU (pytest marker `gpu`, skipped when no CUDA device answers): the examples run on the device and
+match the CPU build of the same model within rtol 1e-3, atol 1e-4 (different reduction order and
+approximations of exp/erf/tanh in f32).
+
+Run with: /usr/bin/python3 -m pytest test/e2e/test_cuda.py     (add -m gpu for the GPU tests only)
+"""
+
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+EXAMPLES = REPO / "examples"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(EXAMPLES))
+
+import models  # noqa: E402
+from effc_testing import EFFC, EFFC_RUN  # noqa: E402
+
+NAMES = list(models.EXAMPLES)
+# Every compression flag family the examples support, as effc flags.
+VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
+            "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"]}
+ARCHS = ["sm_80", "sm_90"]
+
+
+def _toolkit():
+    for candidate in (os.environ.get("CUDA_HOME"), "/usr/local/cuda"):
+        if candidate and (Path(candidate) / "bin" / "ptxas").exists():
+            return Path(candidate)
+    return None
+
+
+TOOLKIT = _toolkit()
+needs_tools = pytest.mark.skipif(not (EFFC.exists() and EFFC_RUN.exists()),
+                                 reason=f"effc/effc-run not built ({EFFC.parent})")
+needs_ptxas = pytest.mark.skipif(TOOLKIT is None, reason="no CUDA toolkit: ptxas not found in $CUDA_HOME/bin or "
+                                                         "/usr/local/cuda/bin (the PTX is still generated)")
+
+
+def _cuda_device_count():
+    """CUDA devices the driver reports; 0 without a driver (or with the toolkit's stub)."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return 0
+        return count.value
+    except OSError:
+        return 0
+
+
+needs_gpu = pytest.mark.skipif(_cuda_device_count() == 0, reason="no CUDA device (no driver libcuda.so.1 or no GPU)")
+
+
+def _run(args, **kwargs):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+
+
+def _compile(name, out, arch, flags, fmt=None):
+    args = [EFFC, EXAMPLES / f"{name}.mlir", "--target=cuda", f"--cuda-arch={arch}", *flags, "-o", out]
+    if fmt:
+        args.append(f"--cuda-format={fmt}")
+    result = _run(args)
+    assert result.returncode == 0, f"effc {' '.join(map(str, args[1:]))} failed:\n{result.stderr[-3000:]}"
+
+
+def _ptxas(ptx, arch):
+    result = _run([TOOLKIT / "bin" / "ptxas", f"-arch={arch}", ptx, "-o", os.devnull])
+    assert result.returncode == 0, f"ptxas -arch={arch} rejected {ptx.name}:\n{result.stderr[-3000:]}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# PTX accepted by ptxas (no GPU needed)
+
+
+@needs_tools
+@needs_ptxas
+@pytest.mark.parametrize("name", NAMES)
+def test_example_ptx_assembles(name, tmp_path):
+    """The model in every variant for sm_80, and plain for sm_90, compile to PTX that ptxas accepts (every
+    variant for both with EFFC_CUDA_FULL_MATRIX=1). Two jobs at a time: the CI's budget for this file is well
+    under two minutes, about 60 s of CPU time on the 2-core CI machine."""
+    full = os.environ.get("EFFC_CUDA_FULL_MATRIX") == "1"
+    jobs = [(variant, arch) for arch in ARCHS for variant in VARIANTS if arch == "sm_80" or full or variant == "plain"]
+
+    def job(variant_arch):
+        variant, arch = variant_arch
+        ptx = tmp_path / f"{name}.{variant}.{arch}.ptx"
+        _compile(name, ptx, arch, VARIANTS[variant])
+        text = ptx.read_text()
+        assert f".target {arch}" in text and ".entry " in text, f"{ptx.name} holds no kernel for {arch}"
+        _ptxas(ptx, arch)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(job, jobs))
+
+
+@needs_tools
+@needs_ptxas
+def test_fatbin_embeds_cubin_and_ptx(tmp_path):
+    """With the toolkit, the default format is a fatbin: cubin for the architecture plus PTX for newer GPUs."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_90", [])
+    data = so.read_bytes()
+    assert b"\x50\xed\x55\xba" in data, "no fatbin header (magic 0xba55ed50) in the shared object"
+    # The embedded PTX may be compressed inside the fatbin; the cubin's ELF header is not.
+    assert b"\x7fELF" in data[64:], "no embedded cubin"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# No GPU: clear errors, no crash
+
+
+@needs_tools
+def test_effc_run_without_driver(tmp_path):
+    so = tmp_path / "gpt.so"
+    _compile("gpt_tiny", so, "sm_80", [], fmt="isa")
+    env = dict(os.environ, EFFC_CUDA_DRIVER=str(tmp_path / "missing" / "libcuda.so.1"))
+    result = _run([EFFC_RUN, so, "--device=cuda", "--list"], env=env)
+    assert result.returncode == 1, result
+    assert "effc-run: error: CUDA driver" in result.stderr and "not found" in result.stderr, result.stderr
+    result = _run([EFFC_RUN, so, "--list"])
+    assert result.returncode == 1, result
+    assert "was compiled for CUDA (sm_80); create the runtime with the cuda device" in result.stderr, result.stderr
+
+
+@needs_tools
+def test_python_compile_cuda_without_driver(tmp_path):
+    """effc.compile(target="cuda") compiles, then loading needs a CUDA runtime: without a driver that is
+    effc.RuntimeError with code UNAVAILABLE. Run in a subprocess: the driver is probed once per process."""
+    package = EFFC.parent.parent / "python_packages"
+    if not (package / "effc").exists():
+        pytest.skip(f"the Python package is not built ({package})")
+    script = (
+        "import effc, sys\n"
+        "try:\n"
+        f"    effc.compile({str(EXAMPLES / 'bert_tiny.mlir')!r}, target='cuda', cuda_arch='sm_90', cuda_format='isa')\n"
+        "except effc.RuntimeError as e:\n"
+        "    print(e.code, e)\n"
+        "    sys.exit(0)\n"
+        "sys.exit('no error')\n")
+    env = dict(os.environ, PYTHONPATH=str(package), EFFC_CUDA_DRIVER=str(tmp_path / "missing" / "libcuda.so.1"))
+    result = _run([sys.executable, "-c", script], env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("UNAVAILABLE CUDA driver"), result.stdout
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A stand-in driver (runtime/tests/fake_cuda.c): the plumbing between compiled code, runtime and driver
+
+FAKE_CUDA = EFFC.parent.parent / "runtime" / "tests" / "effc_fake_cuda.so"
+needs_fake_cuda = pytest.mark.skipif(not FAKE_CUDA.exists(), reason=f"{FAKE_CUDA} not built")
+
+
+def _fake_run(so, tmp_path, name, *extra, **env):
+    log = tmp_path / "fake_cuda.log"
+    log.unlink(missing_ok=True)
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    args = [EFFC_RUN, so, "--device=cuda", "--output-dir", out, *extra]
+    for npy in sorted((EXAMPLES / f"{name}.inputs").glob("*.npy")):
+        args += ["--input", f"{npy.stem}={npy}"]
+    result = _run(args, env=dict(os.environ, EFFC_CUDA_DRIVER=str(FAKE_CUDA), FAKE_CUDA_LOG=str(log), **env))
+    counts = dict(item.split("=") for item in log.read_text().split()) if log.exists() else {}
+    return result, {key: int(value) for key, value in counts.items()}
+
+
+@needs_tools
+@needs_fake_cuda
+@pytest.mark.parametrize("fmt", ["isa", "fatbin"] if TOOLKIT else ["isa"])
+def test_fake_driver_plumbing(tmp_path, fmt):
+    """bert_tiny on the stand-in driver (kernels are not executed, so values are not checked): three
+    invocations load the kernels once, launch the same number of valid kernels each time, and free every
+    device allocation; the module image is one the driver accepts."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_90", [], fmt=fmt)
+    result, counts = _fake_run(so, tmp_path, "bert_tiny", "--bench", "2", "--warmup", "0")
+    assert result.returncode == 0, result.stderr
+    assert counts["bad"] == 0, counts
+    assert counts["loads"] == 1 and counts["unloads"] == 1, counts
+    assert counts["launches"] > 0 and counts["launches"] % 3 == 0, counts
+    assert counts["allocs"] == counts["frees"] > 0, counts
+    single, one = _fake_run(so, tmp_path, "bert_tiny")
+    assert single.returncode == 0, single.stderr
+    assert counts["launches"] == 3 * one["launches"], (counts, one)
+
+
+@needs_tools
+@needs_fake_cuda
+def test_fake_driver_launch_failure(tmp_path):
+    """A failing launch is reported by the invocation, with the driver's error, and nothing leaks."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_80", [], fmt="isa")
+    result, counts = _fake_run(so, tmp_path, "bert_tiny", FAKE_CUDA_FAIL_LAUNCH="1")
+    assert result.returncode == 1, result
+    assert "function 'main' failed on effc fake CUDA device (cuda:0, sm_90): cuLaunchKernel failed: " \
+           "CUDA_ERROR_LAUNCH_FAILED (719)" in result.stderr, result.stderr
+    assert counts["launches"] == 0 and counts["allocs"] == counts["frees"], counts
+
+
+# ----------------------------------------------------------------------------------------------------------
+# On a GPU
+
+
+def _run_model(so, inputs_dir, out_dir, device):
+    out_dir.mkdir()
+    args = [EFFC_RUN, so, "--output-dir", out_dir, f"--device={device}"]
+    for npy in sorted(inputs_dir.glob("*.npy")):
+        args += ["--input", f"{npy.stem}={npy}"]
+    result = _run(args)
+    assert result.returncode == 0, f"effc-run --device={device} failed:\n{result.stderr[-3000:]}"
+    return {p.stem: np.load(p) for p in out_dir.glob("*.npy")}
+
+
+@pytest.mark.gpu
+@needs_tools
+@needs_gpu
+@pytest.mark.parametrize("name", NAMES)
+def test_example_on_gpu_matches_cpu(name, tmp_path):
+    inputs = EXAMPLES / f"{name}.inputs"
+    if not any(inputs.glob("*.npy")):
+        pytest.skip(f"no sample inputs for {name}")
+    cpu_so, gpu_so = tmp_path / "cpu.so", tmp_path / "gpu.so"
+    result = _run([EFFC, EXAMPLES / f"{name}.mlir", "-o", cpu_so])
+    assert result.returncode == 0, result.stderr
+    arch = _run(["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"]) if shutil.which("nvidia-smi") else None
+    cap = arch.stdout.strip().splitlines()[0].replace(".", "") if arch and arch.returncode == 0 else "80"
+    _compile(name, gpu_so, "sm_90" if cap.startswith("9") else "sm_80", [])
+    expected = _run_model(cpu_so, inputs, tmp_path / "cpu", "cpu")
+    actual = _run_model(gpu_so, inputs, tmp_path / "gpu", "cuda")
+    assert sorted(actual) == sorted(expected)
+    for key in expected:
+        np.testing.assert_allclose(actual[key], expected[key], rtol=1e-3, atol=1e-4, err_msg=f"{name}: {key}")
