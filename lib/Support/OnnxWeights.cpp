@@ -301,16 +301,15 @@ private:
     if (tensor.dtype.empty())
       return failTensor(name, "has unsupported data type " + Twine(dataType));
     uint64_t elementBytes = SafetensorsFile::elementSize(tensor.dtype);
-    uint64_t numElements = 1, expected;
-    for (int64_t extent : tensor.shape)
+    // The byte size, overflow-checked (a zero extent makes any other extent valid).
+    bool empty = llvm::is_contained(tensor.shape, 0);
+    uint64_t numElements = empty ? 0 : 1, expected;
+    for (int64_t extent : tensor.shape) {
       if (extent < 0)
         return failTensor(name, "has a negative dimension");
-    if (!llvm::is_contained(tensor.shape, 0))
-      for (int64_t extent : tensor.shape)
-        if (__builtin_mul_overflow(numElements, uint64_t(extent), &numElements))
-          return failTensor(name, "has a shape too large to address");
-    if (llvm::is_contained(tensor.shape, 0))
-      numElements = 0;
+      if (!empty && __builtin_mul_overflow(numElements, uint64_t(extent), &numElements))
+        return failTensor(name, "has a shape too large to address");
+    }
     if (__builtin_mul_overflow(numElements, elementBytes, &expected) || expected > uint64_t(INT64_MAX))
       return failTensor(name, "has a shape too large to address");
     if (external) {
