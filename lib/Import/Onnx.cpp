@@ -42,6 +42,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -63,6 +64,27 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
 }
 
 namespace {
+
+/// How many inputs an operator the importer maps takes (in opsets 7 to 18; optional inputs included), or
+/// nullopt for another operator. The raisers read inputs of nodes they match by index, so every node is checked
+/// against this before any is imported.
+std::optional<std::pair<int, int>> inputArity(StringRef op) {
+  constexpr int many = std::numeric_limits<int>::max();
+  return llvm::StringSwitch<std::optional<std::pair<int, int>>>(op)
+      .Case("Constant", std::pair(0, 0))
+      .Cases({"Abs", "Cast", "Ceil", "ConstantOfShape", "Cos", "Erf", "Exp", "Floor", "Identity", "Log", "Neg", "Not",
+              "Reciprocal", "Relu", "Shape", "Sigmoid", "Sin", "Softmax", "Sqrt", "Tanh", "Transpose"},
+             std::pair(1, 1))
+      .Cases({"Add", "And", "Div", "Equal", "Expand", "Gather", "Greater", "Less", "MatMul", "Mul", "Or", "Pow",
+              "Reshape", "Sub"},
+             std::pair(2, 2))
+      .Cases({"ReduceMax", "ReduceMean", "ReduceSum", "Split", "Squeeze", "Trilu", "Unsqueeze"}, std::pair(1, 2))
+      .Cases({"Gemm", "LayerNormalization"}, std::pair(2, 3))
+      .Cases({"Range", "Where"}, std::pair(3, 3))
+      .Case("Slice", std::pair(1, 5)) // one input with attributes before opset 10
+      .Cases({"Concat", "Max", "Min"}, std::pair(1, many))
+      .Default(std::nullopt);
+}
 
 //===----------------------------------------------------------------------===//
 // Values known while importing
@@ -91,10 +113,13 @@ struct Tensor {
   Type dimsElementType;       ///< i64 unless cast
 };
 
+/// The number of elements of `shape`, saturated at INT64_MAX (extents come from the untrusted model; callers
+/// compare the count with a limit or with the data at hand).
 int64_t product(ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
   return n;
 }
 
@@ -163,11 +188,17 @@ FailureOr<Known> knownFromProto(MLIRContext *ctx, const onnx::TensorProto &proto
     why = "is stored externally (only initializers may be)";
     return failure();
   }
-  for (int64_t d : proto.dims())
+  for (int64_t d : proto.dims()) {
+    if (d < 0) {
+      why = "has a negative dimension";
+      return failure();
+    }
     known.shape.push_back(d);
-  int64_t count = product(known.shape);
+  }
+  int64_t count = product(known.shape), bytes;
   if (proto.has_raw_data()) {
-    if (int64_t(proto.raw_data().size()) != count * int64_t(SafetensorsFile::elementSize(dtype))) {
+    if (__builtin_mul_overflow(count, int64_t(SafetensorsFile::elementSize(dtype)), &bytes) ||
+        int64_t(proto.raw_data().size()) != bytes) {
       why = "has " + std::to_string(proto.raw_data().size()) + " bytes of data for shape " + formatShape(known.shape);
       return failure();
     }
@@ -201,8 +232,10 @@ using BodyBuilder = std::function<Value(OpBuilder &, Location, ValueRange)>;
 
 class Importer {
 public:
-  Importer(MLIRContext *context, StringRef path, const OnnxImportOptions &options)
-      : context(context), path(path.str()), options(options), b(context),
+  /// Imports the model at `path`, or in `input` (named `path`) if given.
+  Importer(MLIRContext *context, StringRef path, const OnnxImportOptions &options,
+           std::unique_ptr<llvm::MemoryBuffer> input = nullptr)
+      : context(context), path(path.str()), options(options), input(std::move(input)), b(context),
         fileLoc(FileLineColLoc::get(context, path, 0, 0)), loc(fileLoc) {}
 
   FailureOr<OwningOpRef<ModuleOp>> run();
@@ -218,7 +251,8 @@ private:
   /// The node producing `name` if it is an `opType` node.
   const Node *producerIs(StringRef name, StringRef opType) const {
     const Node *node = producer(name);
-    return node && node->op_type() == opType ? node : nullptr;
+    return node && node->op_type() == opType && (node->domain().empty() || node->domain() == "ai.onnx") ? node
+                                                                                                        : nullptr;
   }
   unsigned useCount(StringRef name) const { return uses.lookup(name); }
   bool isInitializer(StringRef name) const { return weights->lookup(name) != nullptr; }
@@ -264,6 +298,21 @@ private:
     return NameLoc::get(StringAttr::get(context, name), fileLoc);
   }
   InFlightDiagnostic error(const Node &node) { return emitError(locOf(node)) << describe(node) << ": "; }
+
+  /// Creates the single-result `OpTy` from `args` at `loc`, its result type inferred with diagnostics: the
+  /// inferring builders abort on operands the op rejects, and an imported graph's shapes are not trusted.
+  template <typename OpTy, typename... Args>
+  FailureOr<Value> inferred(Args &&...args) {
+    auto op = OpTy::create(b, loc, Type(NoneType::get(context)), std::forward<Args>(args)...);
+    SmallVector<Type, 1> types;
+    if (failed(OpTy::inferReturnTypes(context, loc, op->getOperands(), op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(), op->getRegions(), types))) {
+      op->erase();
+      return failure();
+    }
+    op->getResult(0).setType(types[0]);
+    return op->getResult(0);
+  }
 
   //===--- Values ---===//
   /// The imported value `name`, emitting its producer if needed.
@@ -329,6 +378,7 @@ private:
   MLIRContext *context;
   std::string path;
   OnnxImportOptions options;
+  std::unique_ptr<llvm::MemoryBuffer> input;
   OpBuilder b;
   Location fileLoc, loc;
   std::unique_ptr<OnnxWeightsFile> weights;
@@ -1376,6 +1426,8 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (!isa<FloatType>(typeOf(lhs).getElementType()) || typeOf(lhs).getElementType() != typeOf(rhs).getElementType())
       return error(node) << "supports float operands of one element type only";
     int64_t lr = typeOf(lhs).getRank(), rr = typeOf(rhs).getRank();
+    if (lr == 0 || rr == 0)
+      return error(node) << "operands must have rank >= 1, got ranks " << lr << " and " << rr;
     // 1-D operands become matrices and the added dimension is dropped from the result.
     SmallVector<OpFoldResult> lhsSizes = sizesOf(lhs), rhsSizes = sizesOf(rhs);
     if (lr == 1)
@@ -1394,7 +1446,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       low = elementwise({low}, typeOf(low).getElementType(),
                         [](OpBuilder &, Location, ValueRange a) { return a[0]; }, sizes);
     }
-    Value product = MatmulOp::create(b, loc, lhs, rhs, /*transpose_b=*/false);
+    FailureOr<Value> matmul = inferred<MatmulOp>(lhs, rhs, /*transpose_b=*/false);
+    if (failed(matmul))
+      return failure();
+    Value product = *matmul;
     if (lr == 1 || rr == 1) {
       SmallVector<OpFoldResult> sizes = sizesOf(product);
       if (rr == 1)
@@ -1414,7 +1469,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (intAttr(node, "transA", 0))
       a = transpose(a, {1, 0});
     bool transB = intAttr(node, "transB", 0);
-    Value y = MatmulOp::create(b, loc, a, bm, transB);
+    FailureOr<Value> matmul = inferred<MatmulOp>(a, bm, transB);
+    if (failed(matmul))
+      return failure();
+    Value y = *matmul;
     Type elementType = typeOf(y).getElementType();
     double alpha = floatAttr(node, "alpha", 1.0), beta = floatAttr(node, "beta", 1.0);
     Value c = inputs.size() > 2 && inputs[2] ? in(2) : Value();
@@ -1468,7 +1526,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     Type elementType = typeOf(x).getElementType();
     if (!statistics && *axis == rank - 1 && isVector(scale) && isVector(bias) &&
         (elementType.isF32() || elementType.isF16() || elementType.isBF16()))
-      return push(LayerNormOp::create(b, loc, x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5))));
+    {
+      FailureOr<Value> y = inferred<LayerNormOp>(x, scale, bias, b.getF32FloatAttr(floatAttr(node, "epsilon", 1e-5)));
+      return failed(y) ? failure() : push(*y);
+    }
     // Over several axes, or with the Mean and InvStdDev outputs: the reductions themselves.
     FailureOr<SmallVector<Tensor>> outputs = layerNormalization(node, x, scale, bias, *axis);
     if (failed(outputs))
@@ -1657,6 +1718,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
     if (parts.size() == 1)
       return push(parts[0]);
+    for (Value part : parts)
+      if (typeOf(part).getRank() != rank || typeOf(part).getElementType() != typeOf(parts[0]).getElementType())
+        return error(node) << "inputs of different ranks or element types";
     return push(tensor::ConcatOp::create(b, loc, *axis, parts));
   }
   if (op == "Gather") {
@@ -1924,6 +1988,18 @@ public:
   std::string why;
 };
 
+/// Whether eff.linear takes `x` with `weight` ([N, K]) and `bias` ([N] or null): an input of rank >= 1 and the
+/// weight's element type whose last dimension can be K (a mismatch is the generic MatMul's to report).
+static bool linearFits(Value x, Value weight, Value bias) {
+  auto input = dyn_cast<RankedTensorType>(x.getType());
+  auto w = cast<RankedTensorType>(weight.getType());
+  if (!input || input.getRank() < 1 || input.getElementType() != w.getElementType() ||
+      (bias && cast<RankedTensorType>(bias.getType()).getElementType() != w.getElementType()))
+    return false;
+  int64_t k = input.getShape().back();
+  return ShapedType::isDynamic(k) || ShapedType::isDynamic(w.getDimSize(1)) || k == w.getDimSize(1);
+}
+
 FailureOr<Value> Raiser::linear() {
   what = "linear";
   const Node *matmul = nullptr;
@@ -1948,6 +2024,8 @@ FailureOr<Value> Raiser::linear() {
     im.loc = im.locOf(root);
     Value w = im.parameter(root.input(1), /*transpose=*/!Importer::intAttr(root, "transB", 0));
     Value bv = bias.empty() ? Value() : im.parameter(bias, false);
+    if (!linearFits(*x, w, bv))
+      return fail("the input does not fit the weight (element type or features)"), Value();
     detail = "Gemm '" + root.input(1) + "'" + (bias.empty() ? "" : " + bias '" + bias + "'");
     return Value(LinearOp::create(im.b, im.loc, *x, w, bv));
   }
@@ -1977,6 +2055,8 @@ FailureOr<Value> Raiser::linear() {
   // ONNX's MatMul weight is [K, N]; eff.linear's is [N, K]: read it transposed.
   Value weight = im.parameter(matmul->input(1), /*transpose=*/true);
   Value bv = bias.empty() ? Value() : im.parameter(bias, false);
+  if (!linearFits(*x, weight, bv))
+    return fail("the input does not fit the weight (element type or features)"), Value();
   detail = "MatMul '" + matmul->input(1) + "'" + (bias.empty() ? "" : " + bias '" + bias + "'");
   return Value(LinearOp::create(im.b, im.loc, *x, weight, bv));
 }
@@ -1998,7 +2078,7 @@ FailureOr<Value> Raiser::embedding() {
                            ? EmbeddingKind::segment
                            : EmbeddingKind::token;
   detail = "Gather '" + name.str() + "'";
-  return Value(EmbeddingOp::create(im.b, im.loc, kind, im.parameter(name, false), *ids));
+  return im.inferred<EmbeddingOp>(kind, im.parameter(name, false), *ids);
 }
 
 FailureOr<Value> Raiser::gelu() {
@@ -2170,8 +2250,8 @@ FailureOr<Value> Raiser::layerNorm() {
     return fail("the input is not f32"), Value();
   im.loc = im.locOf(root);
   detail = "decomposed, epsilon " + std::to_string(variance->second);
-  return Value(LayerNormOp::create(im.b, im.loc, *input, im.parameter(gamma, false), im.parameter(beta, false),
-                                   im.b.getF32FloatAttr(variance->second)));
+  return im.inferred<LayerNormOp>(*input, im.parameter(gamma, false), im.parameter(beta, false),
+                                  im.b.getF32FloatAttr(variance->second));
 }
 
 FailureOr<Value> Raiser::rmsNorm() {
@@ -2221,8 +2301,7 @@ FailureOr<Value> Raiser::rmsNorm() {
     return fail("the input is not f32"), Value();
   im.loc = im.locOf(root);
   detail = "epsilon " + std::to_string(shifted->second);
-  return Value(RmsNormOp::create(im.b, im.loc, *input, im.parameter(gamma, false),
-                                 im.b.getF32FloatAttr(shifted->second)));
+  return im.inferred<RmsNormOp>(*input, im.parameter(gamma, false), im.b.getF32FloatAttr(shifted->second));
 }
 
 std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
@@ -2580,7 +2659,7 @@ FailureOr<bool> Importer::tryRaise(const Node &node, SmallVectorImpl<Tensor> &re
 //===----------------------------------------------------------------------===//
 
 FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
-  auto file = OnnxWeightsFile::open(path);
+  auto file = input ? OnnxWeightsFile::parse(std::move(input), path) : OnnxWeightsFile::open(path);
   if (!file) {
     emitError(fileLoc) << llvm::toString(file.takeError());
     return failure();
@@ -2598,6 +2677,18 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   const onnx::GraphProto &graph = model.graph();
 
   for (const Node &node : graph.node()) {
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (auto arity = defaultDomain ? inputArity(node.op_type()) : std::nullopt) {
+      if (node.input_size() < arity->first || node.input_size() > arity->second)
+        return error(node) << "has " << node.input_size() << " inputs, " << node.op_type() << " takes "
+                           << (arity->first == arity->second ? std::to_string(arity->first)
+                               : arity->second == std::numeric_limits<int>::max()
+                                   ? "at least " + std::to_string(arity->first)
+                                   : std::to_string(arity->first) + " to " + std::to_string(arity->second)),
+               failure();
+      if (node.output_size() == 0)
+        return error(node) << "has no outputs", failure();
+    }
     for (const std::string &output : node.output())
       if (!output.empty())
         producers[output] = &node;
@@ -2670,6 +2761,15 @@ FailureOr<OwningOpRef<ModuleOp>> importOnnx(MLIRContext *context, StringRef path
   context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
                        linalg::LinalgDialect, math::MathDialect>();
   Importer importer(context, path, options);
+  return importer.run();
+}
+
+FailureOr<OwningOpRef<ModuleOp>> importOnnx(MLIRContext *context, std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                            const OnnxImportOptions &options) {
+  context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
+                       linalg::LinalgDialect, math::MathDialect>();
+  std::string path = buffer->getBufferIdentifier().str();
+  Importer importer(context, path, options, std::move(buffer));
   return importer.run();
 }
 

@@ -12,6 +12,7 @@
 #include "effc/Support/OnnxWeights.h"
 #include "effc/Support/Safetensors.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Endian.h"
@@ -300,13 +301,17 @@ private:
     if (tensor.dtype.empty())
       return failTensor(name, "has unsupported data type " + Twine(dataType));
     uint64_t elementBytes = SafetensorsFile::elementSize(tensor.dtype);
-    uint64_t numElements = 1;
+    // The byte size, overflow-checked (a zero extent makes any other extent valid).
+    bool empty = llvm::is_contained(tensor.shape, 0);
+    uint64_t numElements = empty ? 0 : 1, expected;
     for (int64_t extent : tensor.shape) {
       if (extent < 0)
         return failTensor(name, "has a negative dimension");
-      numElements *= uint64_t(extent);
+      if (!empty && __builtin_mul_overflow(numElements, uint64_t(extent), &numElements))
+        return failTensor(name, "has a shape too large to address");
     }
-    uint64_t expected = numElements * elementBytes;
+    if (__builtin_mul_overflow(numElements, elementBytes, &expected) || expected > uint64_t(INT64_MAX))
+      return failTensor(name, "has a shape too large to address");
     if (external) {
       if (location.empty())
         return failTensor(name, "is stored externally but names no location");
@@ -372,9 +377,14 @@ Expected<std::unique_ptr<OnnxWeightsFile>> OnnxWeightsFile::open(StringRef path)
   if (!buffer)
     return createStringError(inconvertibleErrorCode(),
                              path + ": cannot open ONNX model: " + buffer.getError().message());
+  return parse(std::move(*buffer), path);
+}
+
+Expected<std::unique_ptr<OnnxWeightsFile>> OnnxWeightsFile::parse(std::unique_ptr<MemoryBuffer> buffer,
+                                                                  StringRef path) {
   auto file = std::make_unique<OnnxWeightsFile>();
   file->filePath = path.str();
-  file->buffer = std::move(*buffer);
+  file->buffer = std::move(buffer);
   OnnxWeightsReader reader(*file);
   if (Error error = reader.read())
     return std::move(error);

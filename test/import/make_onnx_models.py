@@ -78,6 +78,19 @@ def main(out):
     onnx.save(single("Custom", [("x", f)], [("y", f)], domain="com.example"), str(out / "custom_domain.onnx"))
     onnx.save(single("Reshape", [("x", f), ("shape", (TensorProto.INT64, ["n"]))], [("y", f)]),
               str(out / "data_shape.onnx"))
+    # Found by test/fuzz/onnx_fuzzer: a node with too few inputs, operands the op rejects, an initializer whose
+    # byte size does not fit in 64 bits.
+    arity = single("Mul", [("x", f), ("y", f)], [("z", f)])
+    del arity.graph.node[0].input[1]
+    onnx.save(arity, str(out / "arity.onnx"))
+    onnx.save(single("MatMul", [("a", (TensorProto.FLOAT, [2, 3])), ("b", (TensorProto.FLOAT, [4, 5]))],
+                     [("c", (TensorProto.FLOAT, [2, 5]))]), str(out / "matmul_mismatch.onnx"))
+    onnx.save(single("MatMul", [("a", (TensorProto.FLOAT, [])), ("b", (TensorProto.FLOAT, [4, 5]))],
+                     [("c", (TensorProto.FLOAT, [5]))]), str(out / "matmul_scalar.onnx"))
+    huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])
+    graph = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "huge", [],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [huge])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(out / "huge_initializer.onnx"))
     data = (out / "tiny.onnx").read_bytes()
     (out / "truncated.onnx").write_bytes(data[: len(data) // 2])
     (out / "garbage.onnx").write_bytes(b"\xff\xff\xff\xff this is not a protobuf")

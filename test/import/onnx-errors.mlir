@@ -8,6 +8,10 @@
 // RUN: not effc-import %t/custom_domain.onnx 2>&1 | FileCheck %s --check-prefix=DOMAIN
 // RUN: not effc-import %t/data_shape.onnx 2>&1 | FileCheck %s --check-prefix=SHAPE
 // RUN: not effc-import %t/absent.onnx 2>&1 | FileCheck %s --check-prefix=ABSENT
+// RUN: not effc-import %t/arity.onnx 2>&1 | FileCheck %s --check-prefix=ARITY
+// RUN: not effc-import %t/matmul_mismatch.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-K
+// RUN: not effc-import %t/matmul_scalar.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-RANK
+// RUN: not effc-import %t/huge_initializer.onnx 2>&1 | FileCheck %s --check-prefix=HUGE
 
 // Each broken model of make_onnx_models.py gives one error naming the file and, for a node, the node and its op.
 
@@ -19,3 +23,7 @@
 // DOMAIN:      custom_domain.onnx:0:0: error: node 'the_Custom' (Custom): operator domain 'com.example' is not supported (only the default domain)
 // SHAPE:       data_shape.onnx:0:0: error: node 'the_Reshape' (Reshape): the shape ('shape') must be an i64 vector of static length or known while importing
 // ABSENT:      absent.onnx:0:0: error: {{.*}}absent.onnx: cannot open ONNX model: No such file or directory
+// ARITY:       arity.onnx:0:0: error: node 'the_Mul' (Mul): has 1 inputs, Mul takes 2
+// MATMUL-K:    error: 'eff.matmul' op contraction dimensions differ: lhs [2, 3] has K = 3, rhs [4, 5] has K = 4
+// MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
+// HUGE:        huge_initializer.onnx:0:0: error: {{.*}}huge_initializer.onnx: initializer 'w' has a shape too large to address

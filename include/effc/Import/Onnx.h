@@ -29,6 +29,7 @@
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace effc {
@@ -47,6 +48,12 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps();
 /// Imports the model at `path`. Errors (a truncated or corrupt file, an unsupported op or opset) are reported
 /// to `context`'s diagnostic handler, at the failing node's location, and return failure.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importOnnx(mlir::MLIRContext *context, llvm::StringRef path,
+                                                            const OnnxImportOptions &options = {});
+
+/// Imports the model in `buffer`; its identifier is the model's path (for locations, `eff.weights` and the
+/// directory external data is resolved in).
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importOnnx(mlir::MLIRContext *context,
+                                                            std::unique_ptr<llvm::MemoryBuffer> buffer,
                                                             const OnnxImportOptions &options = {});
 
 } // namespace effc

@@ -30,6 +30,9 @@ public:
   /// Maps `path` (an .onnx model) and indexes its initializers; external data files are resolved relative to
   /// the model's directory and mapped once each.
   static llvm::Expected<std::unique_ptr<OnnxWeightsFile>> open(llvm::StringRef path);
+  /// Indexes the model in `buffer`, which `path` names (in errors, and as the base of external data paths).
+  static llvm::Expected<std::unique_ptr<OnnxWeightsFile>> parse(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                                                llvm::StringRef path);
 
   const SafetensorsTensor *lookup(llvm::StringRef name) const override;
   llvm::ArrayRef<std::string> names() const override { return order; }
