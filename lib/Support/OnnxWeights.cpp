@@ -16,6 +16,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <cstring>
@@ -315,11 +316,20 @@ private:
     if (external) {
       if (location.empty())
         return failTensor(name, "is stored externally but names no location");
+      // As the ONNX spec and ONNX Runtime require: a path relative to the model's directory that stays inside
+      // it, naming a regular file (not a device or a FIFO, which could block the import).
+      if (sys::path::is_absolute(location) ||
+          llvm::is_contained(llvm::make_range(sys::path::begin(location), sys::path::end(location)), ".."))
+        return failTensor(name, "names external data location '" + location +
+                                    "', which is not a relative path inside the model's directory");
       SmallString<256> path(file.filePath);
       sys::path::remove_filename(path);
       sys::path::append(path, location);
       auto [it, inserted] = file.externalFiles.try_emplace(path.str());
       if (inserted) {
+        sys::fs::file_status status;
+        if (!sys::fs::status(path, status) && !sys::fs::is_regular_file(status))
+          return failTensor(name, "is in external data location " + path + ", which is not a regular file");
         auto mapped = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
         if (!mapped)
           return failTensor(name, "is in external data file " + path + ", which cannot be opened: " +

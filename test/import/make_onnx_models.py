@@ -100,6 +100,14 @@ def main(out):
             if entry.key == "location":
                 entry.value = "missing.data"
     onnx.save(missing, str(out / "missing_data.onnx"))
+    for stem, location in (("escaping_data", "../outside.data"), ("absolute_data", "/dev/stdin"),
+                           ("directory_data", ".")):
+        model = onnx.load(str(out / "external.onnx"), load_external_data=False)
+        for tensor in model.graph.initializer:
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = location
+        onnx.save(model, str(out / f"{stem}.onnx"))
 
 
 if __name__ == "__main__":

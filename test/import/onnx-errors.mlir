@@ -4,6 +4,9 @@
 // RUN: not effc-import %t/truncated.onnx 2>&1 | FileCheck %s --check-prefix=TRUNCATED
 // RUN: not effc-import %t/garbage.onnx 2>&1 | FileCheck %s --check-prefix=GARBAGE
 // RUN: not effc-import %t/missing_data.onnx 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not effc-import %t/escaping_data.onnx 2>&1 | FileCheck %s --check-prefix=ESCAPING
+// RUN: not effc-import %t/absolute_data.onnx 2>&1 | FileCheck %s --check-prefix=ABSOLUTE
+// RUN: not effc-import %t/directory_data.onnx 2>&1 | FileCheck %s --check-prefix=NOT-FILE
 // RUN: not effc-import %t/opset19.onnx 2>&1 | FileCheck %s --check-prefix=OPSET
 // RUN: not effc-import %t/custom_domain.onnx 2>&1 | FileCheck %s --check-prefix=DOMAIN
 // RUN: not effc-import %t/data_shape.onnx 2>&1 | FileCheck %s --check-prefix=SHAPE
@@ -19,6 +22,9 @@
 // TRUNCATED:   truncated.onnx:0:0: error: {{.*}}truncated.onnx: not a valid ONNX model (truncated or corrupt protobuf: a field of {{[0-9]+}} bytes runs past the end of its message)
 // GARBAGE:     garbage.onnx:0:0: error: {{.*}}garbage.onnx: not a valid ONNX model (truncated or corrupt protobuf: unsupported wire type 7)
 // MISSING:     missing_data.onnx:0:0: error: {{.*}}missing_data.onnx: initializer 'dense.weight' is in external data file {{.*}}missing.data, which cannot be opened
+// ESCAPING:    escaping_data.onnx:0:0: error: {{.*}}escaping_data.onnx: initializer 'dense.weight' names external data location '../outside.data', which is not a relative path inside the model's directory
+// ABSOLUTE:    absolute_data.onnx:0:0: error: {{.*}}absolute_data.onnx: initializer 'dense.weight' names external data location '/dev/stdin', which is not a relative path inside the model's directory
+// NOT-FILE:    directory_data.onnx:0:0: error: {{.*}}directory_data.onnx: initializer 'dense.weight' is in external data location {{.*}}, which is not a regular file
 // OPSET:       opset19.onnx:0:0: error: opset 19 is not supported (effc imports opsets 7 to 18)
 // DOMAIN:      custom_domain.onnx:0:0: error: node 'the_Custom' (Custom): operator domain 'com.example' is not supported (only the default domain)
 // SHAPE:       data_shape.onnx:0:0: error: node 'the_Reshape' (Reshape): the shape ('shape') must be an i64 vector of static length or known while importing
