@@ -474,7 +474,7 @@ LogicalResult RelativePositionBiasOp::inferReturnTypes(MLIRContext *, std::optio
                       adaptor.getBidirectional() ? "4 (bidirectional)" : "2");
   // eff_relative_position_bias_c2
   int64_t maxExact = buckets / 2;
-  if (adaptor.getMaxDistance() <= maxExact)
+  if (static_cast<int64_t>(adaptor.getMaxDistance()) <= maxExact)
     return rules.fail("max_distance = ", adaptor.getMaxDistance(), " must exceed the ", maxExact,
                       " exact buckets");
   // eff_relative_position_bias_c3
