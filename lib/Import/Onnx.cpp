@@ -39,10 +39,12 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -1980,6 +1982,64 @@ public:
   /// `name` = x * cos + rotate_half(x) * sin with cos/sin rows 0..S-1 of constant tables [P, Dh] that match
   /// RoPE: (x, theta).
   std::optional<std::pair<std::string, double>> rotaryOf(StringRef name);
+  /// Entry `i` of the shape vector (or scalar) `name`, traced through the ONNX shape computation without emitting
+  /// anything: `factor` times dimension `axis` of `tensor` (a negative axis counts from the end), or the constant
+  /// `factor` when `tensor` is empty.
+  struct DimSource {
+    int64_t factor = 1;
+    std::string tensor;
+    int64_t axis = 0;
+  };
+  std::optional<DimSource> dimSource(StringRef name, int64_t i, int depth = 0) const;
+  /// The number of entries of the shape vector `name` (1 for a scalar), if known without emitting anything.
+  std::optional<int64_t> shapeLength(StringRef name, int depth = 0) const;
+  /// The value of every element of `name` if they are all equal and known (constants, ConstantOfShape).
+  std::optional<double> uniformOf(StringRef name, int depth = 0) const;
+  /// Whether `node` is a Slice that keeps everything (x[:, :, None, :] leaves such Slices).
+  bool isFullSlice(const Node *node) const;
+  /// Repeated key/value heads (Llama's repeat_kv): `name` =
+  /// Reshape(Expand(Unsqueeze(heads, 2), [B, Hkv, n, L, Dh]), [B, Hkv * n, L, Dh]), each shape entry traced to
+  /// a dimension of `heads` or a constant. `staticDims` lists (dimension of heads, extent) pairs that constant
+  /// entries assume; the caller checks them against the projections' static shapes.
+  struct RepeatedHeads {
+    std::string heads;
+    int64_t repeats = 1;
+    SmallVector<std::pair<int64_t, int64_t>> staticDims;
+  };
+  std::optional<RepeatedHeads> repeatedHeads(StringRef name);
+  /// An extent as an integer linear combination of tensor dimensions ((tensor, axis) -> coefficient) plus a
+  /// constant. A dimension that cannot be traced further is its own term, so equal expressions are equal extents.
+  struct DimExpr {
+    int64_t constant = 0;
+    std::map<std::pair<std::string, int64_t>, int64_t> terms;
+
+    static DimExpr of(int64_t value) {
+      DimExpr e;
+      e.constant = value;
+      return e;
+    }
+    DimExpr &add(const DimExpr &other, int64_t coefficient = 1) {
+      constant += coefficient * other.constant;
+      for (const auto &[term, c] : other.terms)
+        if ((terms[term] += coefficient * c) == 0)
+          terms.erase(term);
+      return *this;
+    }
+    bool isConstant(int64_t value) const { return terms.empty() && constant == value; }
+    bool operator==(const DimExpr &other) const { return constant == other.constant && terms == other.terms; }
+  };
+  /// The rank of `name` where the graph says it without emitting anything.
+  std::optional<int64_t> rankOf(StringRef name, int depth = 0) const;
+  /// Dimension `axis` (negative counts from the end) of `name`, traced through shape-preserving nodes.
+  std::optional<DimExpr> dimExpr(StringRef name, int64_t axis, int depth = 0) const;
+  /// Entry `i` of the shape vector (or scalar) `name` as a DimExpr (shape arithmetic: Add, Sub, Mul by constants).
+  std::optional<DimExpr> entryExpr(StringRef name, int64_t i, int depth = 0) const;
+  /// Whether the causal condition `cond` (Slices of a lower-triangular [.., n, n] constant) reads rows
+  /// [L - S, L) and columns [0, L), the mask eff.attention's `causal` applies for S queries and L keys.
+  bool isCausalWindow(StringRef cond, const DimExpr &queries, const DimExpr &keys) const;
+  /// For a Slice of a shape vector of `length` entries (torch writes x.size(-2) as Slice(Shape(x), [-2], [-1])):
+  /// the index of its first entry and the number of entries.
+  std::optional<std::pair<int64_t, int64_t>> shapeSliceWindow(const Node &slice, int64_t length) const;
 
   std::string what, detail;
 
@@ -2367,6 +2427,634 @@ std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
   return std::nullopt;
 }
 
+std::optional<double> Raiser::uniformOf(StringRef name, int depth) const {
+  if (depth > 8)
+    return std::nullopt;
+  if (std::optional<Known> k = im.constantOf(name)) {
+    if (k->size() == 0)
+      return std::nullopt;
+    for (int64_t i = 1; i < k->size(); ++i)
+      if (k->at(i) != k->at(0))
+        return std::nullopt;
+    return k->at(0);
+  }
+  const Node *node = im.producer(name);
+  if (!node)
+    return std::nullopt;
+  StringRef op = node->op_type();
+  if (op == "ConstantOfShape") {
+    const onnx::AttributeProto *value = Importer::attr(*node, "value");
+    if (!value)
+      return 0.0;
+    std::string why;
+    FailureOr<Known> k = knownFromProto(im.context, value->t(), why);
+    return succeeded(k) && k->size() == 1 ? std::optional<double>(k->at(0)) : std::nullopt;
+  }
+  if (op == "Cast" || op == "Identity")
+    return uniformOf(node->input(0), depth + 1);
+  if (op == "Mul" && node->input_size() == 2) {
+    std::optional<double> lhs = uniformOf(node->input(0), depth + 1), rhs = uniformOf(node->input(1), depth + 1);
+    if (lhs && rhs)
+      return *lhs * *rhs;
+  }
+  return std::nullopt;
+}
+
+bool Raiser::isFullSlice(const Node *node) const {
+  if (!node || node->op_type() != "Slice")
+    return false;
+  std::optional<SmallVector<int64_t>> starts, ends, steps;
+  auto ints = [&](int input) -> std::optional<SmallVector<int64_t>> {
+    if (node->input_size() <= input || node->input(input).empty())
+      return std::nullopt;
+    std::optional<Known> k = im.constantOf(node->input(input));
+    if (!k || k->isFloat())
+      return std::nullopt;
+    return SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+  };
+  if (im.opset < 10) {
+    starts = Importer::intsAttr(*node, "starts");
+    ends = Importer::intsAttr(*node, "ends");
+  } else {
+    starts = ints(1);
+    ends = ints(2);
+    steps = ints(4);
+    if (node->input_size() > 4 && !node->input(4).empty() && !steps)
+      return false;
+  }
+  if (!starts || !ends)
+    return false;
+  return llvm::all_of(*starts, [](int64_t s) { return s == 0; }) &&
+         llvm::all_of(*ends, [](int64_t e) { return e >= std::numeric_limits<int32_t>::max(); }) &&
+         (!steps || llvm::all_of(*steps, [](int64_t s) { return s == 1; }));
+}
+
+std::optional<int64_t> Raiser::shapeLength(StringRef name, int depth) const {
+  if (depth > 16)
+    return std::nullopt;
+  if (std::optional<Known> k = im.constantOf(name)) {
+    if (k->shape.size() > 1)
+      return std::nullopt;
+    return k->size();
+  }
+  const Node *node = im.producer(name);
+  if (!node)
+    return std::nullopt;
+  StringRef op = node->op_type();
+  if (op == "Cast" || op == "Identity" || op == "Squeeze" || (op == "Reshape" && uniformOf(node->input(1)) == -1))
+    return shapeLength(node->input(0), depth + 1);
+  if (op == "Where" && node->input_size() == 3)
+    return shapeLength(node->input(2), depth + 1);
+  if (op == "Slice") {
+    const Node *shape = prod(node->input(0), "Shape");
+    std::optional<int64_t> length = shape && Importer::intAttr(*shape, "start", 0) == 0 && !Importer::attr(*shape, "end")
+                                        ? rankOf(shape->input(0))
+                                        : shapeLength(node->input(0), depth + 1);
+    std::optional<std::pair<int64_t, int64_t>> window = length ? shapeSliceWindow(*node, *length) : std::nullopt;
+    return window ? std::optional<int64_t>(window->second) : std::nullopt;
+  }
+  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && node->input_size() == 2) {
+    std::optional<int64_t> lhs = shapeLength(node->input(0), depth + 1), rhs = shapeLength(node->input(1), depth + 1);
+    if (!lhs || !rhs || (*lhs != *rhs && *lhs != 1 && *rhs != 1))
+      return std::nullopt;
+    return std::max(*lhs, *rhs);
+  }
+  if (op == "Unsqueeze")
+    return shapeLength(node->input(0), depth + 1) == 1 ? std::optional<int64_t>(1) : std::nullopt;
+  if (op == "Gather" && node->input_size() == 2) {
+    std::optional<Known> indices = im.constantOf(node->input(1));
+    return indices && !indices->isFloat() && indices->shape.size() <= 1 ? std::optional<int64_t>(indices->size())
+                                                                        : std::nullopt;
+  }
+  if (op == "Shape") {
+    int64_t start = Importer::intAttr(*node, "start", 0), end = Importer::intAttr(*node, "end", -1);
+    if (start >= 0 && end >= start && Importer::attr(*node, "end"))
+      return end - start;
+    return std::nullopt;
+  }
+  if (op == "Concat") {
+    int64_t total = 0;
+    for (const std::string &input : node->input()) {
+      std::optional<int64_t> length = shapeLength(input, depth + 1);
+      if (!length)
+        return std::nullopt;
+      total += *length;
+    }
+    return total;
+  }
+  return std::nullopt;
+}
+
+std::optional<Raiser::DimSource> Raiser::dimSource(StringRef name, int64_t i, int depth) const {
+  if (depth > 16 || i < 0)
+    return std::nullopt;
+  if (std::optional<Known> k = im.constantOf(name)) {
+    if (k->isFloat() || k->shape.size() > 1 || i >= k->size())
+      return std::nullopt;
+    return DimSource{int64_t(k->at(i)), "", 0};
+  }
+  const Node *node = im.producer(name);
+  if (!node)
+    return std::nullopt;
+  StringRef op = node->op_type();
+  if (op == "Cast" || op == "Identity" || op == "Squeeze" || (op == "Reshape" && uniformOf(node->input(1)) == -1))
+    return dimSource(node->input(0), i, depth + 1);
+  if (op == "Unsqueeze")
+    return i == 0 && shapeLength(node->input(0), depth + 1) == 1 ? dimSource(node->input(0), 0, depth + 1)
+                                                                  : std::nullopt;
+  if (op == "Concat") {
+    for (const std::string &input : node->input()) {
+      std::optional<int64_t> length = shapeLength(input, depth + 1);
+      if (!length)
+        return std::nullopt;
+      if (i < *length)
+        return dimSource(input, i, depth + 1);
+      i -= *length;
+    }
+    return std::nullopt;
+  }
+  if (op == "Shape") {
+    int64_t start = Importer::intAttr(*node, "start", 0);
+    if (start < 0)
+      return std::nullopt;
+    return DimSource{1, node->input(0), start + i};
+  }
+  if (op == "Gather" && node->input_size() == 2 && Importer::intAttr(*node, "axis", 0) == 0) {
+    std::optional<Known> indices = im.constantOf(node->input(1));
+    if (!indices || indices->isFloat() || indices->shape.size() > 1 || i >= indices->size())
+      return std::nullopt;
+    int64_t index = indices->ints[i];
+    if (const Node *shape = prod(node->input(0), "Shape")) {
+      if (Importer::intAttr(*shape, "start", 0) != 0 || Importer::attr(*shape, "end"))
+        return std::nullopt;
+      return DimSource{1, shape->input(0), index}; // a negative index counts from the end, like an axis
+    }
+    if (index < 0) {
+      std::optional<int64_t> length = shapeLength(node->input(0), depth + 1);
+      if (!length)
+        return std::nullopt;
+      index += *length;
+    }
+    return dimSource(node->input(0), index, depth + 1);
+  }
+  if (op == "Mul" && node->input_size() == 2) {
+    // Broadcasting: a one-entry operand applies to every entry.
+    auto entry = [&](StringRef operand) {
+      return dimSource(operand, shapeLength(operand, depth + 1) == 1 ? 0 : i, depth + 1);
+    };
+    std::optional<DimSource> lhs = entry(node->input(0)), rhs = entry(node->input(1));
+    if (!lhs || !rhs || (!lhs->tensor.empty() && !rhs->tensor.empty()))
+      return std::nullopt;
+    DimSource product = lhs->tensor.empty() ? *rhs : *lhs;
+    product.factor = lhs->factor * rhs->factor;
+    return product;
+  }
+  if (op == "Where" && node->input_size() == 3) {
+    // torch's expand: Where(Equal(size, -1), 1, size) turns -1 ("keep") into 1, which Expand keeps too.
+    const Node *equal = prod(node->input(0), "Equal");
+    std::string size = node->input(2);
+    if (!equal || uniformOf(node->input(1)) != 1.0)
+      return std::nullopt;
+    bool isMinusOneTest = (equal->input(0) == size && uniformOf(equal->input(1)) == -1.0) ||
+                          (equal->input(1) == size && uniformOf(equal->input(0)) == -1.0);
+    if (!isMinusOneTest)
+      return std::nullopt;
+    std::optional<DimSource> entry = dimSource(size, i, depth + 1);
+    if (entry && entry->tensor.empty() && entry->factor == -1)
+      entry->factor = 1;
+    return entry;
+  }
+  return std::nullopt;
+}
+
+std::optional<Raiser::RepeatedHeads> Raiser::repeatedHeads(StringRef name) {
+  const Node *reshape = prod(name, "Reshape");
+  if (!reshape)
+    return std::nullopt;
+  std::string expanded = reshape->input(0);
+  const Node *expand = prod(expanded, "Expand");
+  if (!expand)
+    return std::nullopt;
+  std::string unsqueezed = expand->input(0);
+  while (isFullSlice(im.producer(unsqueezed)))
+    unsqueezed = im.producer(unsqueezed)->input(0);
+  const Node *unsqueeze = prod(unsqueezed, "Unsqueeze");
+  if (!unsqueeze)
+    return std::nullopt;
+  std::optional<SmallVector<int64_t>> axes;
+  if (im.opset >= 13) {
+    std::optional<Known> k = unsqueeze->input_size() > 1 ? im.constantOf(unsqueeze->input(1)) : std::nullopt;
+    if (k && !k->isFloat())
+      axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+  } else {
+    axes = Importer::intsAttr(*unsqueeze, "axes");
+  }
+  if (!axes || axes->size() != 1 || ((*axes)[0] != 2 && (*axes)[0] != -3))
+    return std::nullopt;
+
+  RepeatedHeads repeated;
+  repeated.heads = unsqueeze->input(0);
+  SmallVector<std::string> aliases{repeated.heads};
+  while (isFullSlice(im.producer(repeated.heads))) {
+    repeated.heads = im.producer(repeated.heads)->input(0);
+    aliases.push_back(repeated.heads);
+  }
+  // Whether `entry` is `factor` times dimension `axis` of the (rank-4) heads.
+  auto isDim = [&](const DimSource &entry, int64_t axis, int64_t factor) {
+    return !entry.tensor.empty() && entry.factor == factor && (entry.axis < 0 ? entry.axis + 4 : entry.axis) == axis &&
+           llvm::is_contained(aliases, entry.tensor);
+  };
+  // Expand to [B, Hkv, n, L, Dh]: each entry but n keeps the heads' dimension (1 keeps it too).
+  if (shapeLength(expand->input(1)) != 5)
+    return std::nullopt;
+  std::optional<DimSource> repeats = dimSource(expand->input(1), 2);
+  if (!repeats || !repeats->tensor.empty() || repeats->factor < 1)
+    return std::nullopt;
+  repeated.repeats = repeats->factor;
+  static const std::pair<int64_t, int64_t> keptAxes[] = {{0, 0}, {1, 1}, {3, 2}, {4, 3}};
+  for (auto [entry, axis] : keptAxes) {
+    std::optional<DimSource> e = dimSource(expand->input(1), entry);
+    if (!e)
+      return std::nullopt;
+    if (e->tensor.empty() && e->factor > 1)
+      repeated.staticDims.push_back({axis, e->factor});
+    else if (!(e->tensor.empty() && e->factor == 1) && !isDim(*e, axis, 1))
+      return std::nullopt;
+  }
+  // Reshape to [B, Hkv * n, L, Dh] (one -1 is inferred; a 0 in front copies B).
+  if (shapeLength(reshape->input(1)) != 4)
+    return std::nullopt;
+  bool allowZero = Importer::intAttr(*reshape, "allowzero", 0);
+  int inferred = 0;
+  for (int64_t axis = 0; axis < 4; ++axis) {
+    int64_t factor = axis == 1 ? repeated.repeats : 1;
+    std::optional<DimSource> e = dimSource(reshape->input(1), axis);
+    if (!e)
+      return std::nullopt;
+    if (e->tensor.empty() && e->factor == -1)
+      ++inferred;
+    else if (e->tensor.empty() && e->factor == 0 && axis == 0 && !allowZero)
+      continue;
+    else if (e->tensor.empty() && e->factor > 0 && e->factor % factor == 0)
+      repeated.staticDims.push_back({axis, e->factor / factor});
+    else if (!isDim(*e, axis, factor))
+      return std::nullopt;
+  }
+  if (inferred > 1)
+    return std::nullopt;
+  return repeated;
+}
+
+std::optional<int64_t> Raiser::rankOf(StringRef name, int depth) const {
+  if (depth > 64)
+    return std::nullopt;
+  if (auto it = im.values.find(name); it != im.values.end() && it->second.value)
+    if (auto type = dyn_cast<RankedTensorType>(it->second.value.getType()))
+      return type.getRank();
+  if (const SafetensorsTensor *t = im.weights->lookup(name))
+    return int64_t(t->shape.size());
+  for (const onnx::ValueInfoProto &input : im.model.graph().input())
+    if (input.name() == name)
+      return input.type().tensor_type().has_shape()
+                 ? std::optional<int64_t>(input.type().tensor_type().shape().dim_size())
+                 : std::nullopt;
+  const Node *node = im.producer(name);
+  if (!node)
+    return std::nullopt;
+  StringRef op = node->op_type();
+  if (op == "Constant") {
+    std::optional<Known> k = im.constantOf(name);
+    return k ? std::optional<int64_t>(k->shape.size()) : std::nullopt;
+  }
+  if (op == "Shape" || op == "Range")
+    return 1;
+  if (op == "Transpose") {
+    if (std::optional<SmallVector<int64_t>> perm = Importer::intsAttr(*node, "perm"))
+      return int64_t(perm->size());
+    return rankOf(node->input(0), depth + 1);
+  }
+  if (op == "Reshape")
+    return shapeLength(node->input(1));
+  if (op == "Unsqueeze") {
+    std::optional<int64_t> added;
+    if (im.opset >= 13)
+      added = node->input_size() > 1 ? shapeLength(node->input(1)) : std::nullopt;
+    else if (std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*node, "axes"))
+      added = int64_t(axes->size());
+    std::optional<int64_t> rank = rankOf(node->input(0), depth + 1);
+    return rank && added ? std::optional<int64_t>(*rank + *added) : std::nullopt;
+  }
+  if (op == "Gather") {
+    std::optional<int64_t> data = rankOf(node->input(0), depth + 1), indices = rankOf(node->input(1), depth + 1);
+    return data && indices ? std::optional<int64_t>(*data - 1 + *indices) : std::nullopt;
+  }
+  static const llvm::StringSet<> sameRank = {"Cast", "Identity", "Softmax", "LayerNormalization", "Neg", "Sqrt",
+                                             "Erf", "Tanh", "Sigmoid", "Relu", "Exp", "Log", "Abs", "Reciprocal",
+                                             "Not", "Slice", "Concat", "Trilu"};
+  if (sameRank.contains(op) || (op.starts_with("Reduce") && Importer::intAttr(*node, "keepdims", 1)))
+    return rankOf(node->input(0), depth + 1);
+  static const llvm::StringSet<> broadcasting = {"Add", "Sub", "Mul", "Div", "Pow", "Where", "Equal", "And",
+                                                 "Or", "Max", "Min", "MatMul", "Less", "Greater"};
+  if (broadcasting.contains(op)) {
+    int64_t rank = 0;
+    for (const std::string &input : node->input()) {
+      std::optional<int64_t> r = rankOf(input, depth + 1);
+      if (!r)
+        return std::nullopt;
+      rank = std::max(rank, *r);
+    }
+    return rank;
+  }
+  return std::nullopt;
+}
+
+std::optional<Raiser::DimExpr> Raiser::dimExpr(StringRef name, int64_t axis, int depth) const {
+  if (axis < 0) {
+    std::optional<int64_t> rank = rankOf(name);
+    if (!rank || axis + *rank < 0)
+      return std::nullopt;
+    axis += *rank;
+  }
+  DimExpr leaf;
+  leaf.terms[{name.str(), axis}] = 1;
+  if (depth > 64)
+    return leaf;
+  if (const SafetensorsTensor *t = im.weights->lookup(name))
+    return axis < int64_t(t->shape.size()) ? std::optional<DimExpr>(DimExpr::of(t->shape[axis])) : std::nullopt;
+  for (const onnx::ValueInfoProto &input : im.model.graph().input())
+    if (input.name() == name) {
+      const onnx::TensorShapeProto &shape = input.type().tensor_type().shape();
+      if (axis < shape.dim_size() && shape.dim(axis).has_dim_value() && shape.dim(axis).dim_value() > 0)
+        return DimExpr::of(shape.dim(axis).dim_value());
+      return leaf;
+    }
+  const Node *node = im.producer(name);
+  if (!node)
+    return leaf;
+  StringRef op = node->op_type();
+  if (op == "Transpose") {
+    std::optional<SmallVector<int64_t>> perm = Importer::intsAttr(*node, "perm");
+    if (!perm || axis >= int64_t(perm->size()))
+      return leaf;
+    return dimExpr(node->input(0), (*perm)[axis], depth + 1);
+  }
+  if (op == "Reshape") {
+    std::optional<DimExpr> entry = entryExpr(node->input(1), axis);
+    if (!entry || entry->isConstant(-1))
+      return leaf;
+    if (entry->isConstant(0))
+      return Importer::intAttr(*node, "allowzero", 0) ? *entry : dimExpr(node->input(0), axis, depth + 1);
+    return entry;
+  }
+  if (op == "Concat") {
+    std::optional<int64_t> rank = rankOf(name);
+    int64_t along = Importer::intAttr(*node, "axis", 0);
+    if (!rank)
+      return leaf;
+    if (along < 0)
+      along += *rank;
+    if (along != axis)
+      return dimExpr(node->input(0), axis, depth + 1);
+    DimExpr sum;
+    for (const std::string &input : node->input()) {
+      std::optional<DimExpr> part = dimExpr(input, axis, depth + 1);
+      if (!part)
+        return leaf;
+      sum.add(*part);
+    }
+    return sum;
+  }
+  static const llvm::StringSet<> sameShape = {"Cast", "Identity", "Softmax", "LayerNormalization", "Neg", "Sqrt",
+                                              "Erf", "Tanh", "Sigmoid", "Relu", "Exp", "Log", "Abs", "Reciprocal",
+                                              "Not", "Trilu"};
+  if (sameShape.contains(op))
+    return dimExpr(node->input(0), axis, depth + 1);
+  if (op.starts_with("Reduce") && Importer::intAttr(*node, "keepdims", 1)) {
+    // Reduced axes keep extent 1; the others are the input's.
+    std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*node, "axes");
+    if (!axes && node->input_size() > 1) {
+      std::optional<Known> k = im.constantOf(node->input(1));
+      if (k && !k->isFloat())
+        axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+    }
+    std::optional<int64_t> rank = rankOf(name);
+    if (!axes || !rank)
+      return leaf;
+    bool reduced = llvm::any_of(*axes, [&](int64_t a) { return (a < 0 ? a + *rank : a) == axis; });
+    return reduced ? DimExpr::of(1) : dimExpr(node->input(0), axis, depth + 1);
+  }
+  if (op == "Slice") {
+    std::optional<Known> axes = node->input_size() > 3 ? im.constantOf(node->input(3)) : std::nullopt;
+    std::optional<int64_t> rank = rankOf(name);
+    bool untouched = axes && rank && llvm::none_of(axes->ints, [&](int64_t a) { return (a < 0 ? a + *rank : a) == axis; });
+    return isFullSlice(node) || untouched ? dimExpr(node->input(0), axis, depth + 1) : leaf;
+  }
+  if (op == "Gather" && Importer::intAttr(*node, "axis", 0) == 0) {
+    std::optional<int64_t> indices = rankOf(node->input(1));
+    if (!indices)
+      return leaf;
+    return axis < *indices ? dimExpr(node->input(1), axis, depth + 1)
+                           : dimExpr(node->input(0), axis - *indices + 1, depth + 1);
+  }
+  if (op == "MatMul") {
+    std::optional<int64_t> rank = rankOf(name), lhs = rankOf(node->input(0)), rhs = rankOf(node->input(1));
+    if (!rank || !lhs || !rhs || *lhs < 2 || *rhs < 2)
+      return leaf;
+    if (axis == *rank - 1)
+      return dimExpr(node->input(1), *rhs - 1, depth + 1);
+    if (axis == *rank - 2 || *rhs == 2)
+      return dimExpr(node->input(0), axis - (*rank - *lhs), depth + 1);
+    return leaf;
+  }
+  static const llvm::StringSet<> broadcasting = {"Add", "Sub", "Mul", "Div", "Pow", "Where", "Equal", "And",
+                                                 "Or", "Max", "Min", "Less", "Greater"};
+  if (broadcasting.contains(op)) {
+    // Right-aligned broadcasting: operands of extent 1 follow the others, which must agree.
+    std::optional<int64_t> rank = rankOf(name);
+    if (!rank)
+      return leaf;
+    std::optional<DimExpr> agreed;
+    for (const std::string &input : node->input()) {
+      std::optional<int64_t> r = rankOf(input);
+      if (!r)
+        return leaf;
+      int64_t aligned = axis - (*rank - *r);
+      if (aligned < 0)
+        continue;
+      std::optional<DimExpr> e = dimExpr(input, aligned, depth + 1);
+      if (!e)
+        return leaf;
+      if (e->isConstant(1))
+        continue;
+      if (agreed && !(*agreed == *e))
+        return leaf;
+      agreed = e;
+    }
+    return agreed ? *agreed : DimExpr::of(1);
+  }
+  return leaf;
+}
+
+std::optional<Raiser::DimExpr> Raiser::entryExpr(StringRef name, int64_t i, int depth) const {
+  if (depth > 32 || i < 0)
+    return std::nullopt;
+  if (std::optional<Known> k = im.constantOf(name)) {
+    if (k->isFloat() || k->shape.size() > 1 || i >= k->size())
+      return std::nullopt;
+    return DimExpr::of(k->ints[i]);
+  }
+  const Node *node = im.producer(name);
+  if (!node)
+    return std::nullopt;
+  StringRef op = node->op_type();
+  if (op == "Cast" || op == "Identity" || op == "Squeeze" || (op == "Reshape" && uniformOf(node->input(1)) == -1))
+    return entryExpr(node->input(0), i, depth + 1);
+  if (op == "Unsqueeze")
+    return i == 0 && shapeLength(node->input(0)) == 1 ? entryExpr(node->input(0), 0, depth + 1) : std::nullopt;
+  if (op == "Concat") {
+    for (const std::string &input : node->input()) {
+      std::optional<int64_t> length = shapeLength(input);
+      if (!length)
+        return std::nullopt;
+      if (i < *length)
+        return entryExpr(input, i, depth + 1);
+      i -= *length;
+    }
+    return std::nullopt;
+  }
+  if (op == "Shape") {
+    int64_t start = Importer::intAttr(*node, "start", 0);
+    return start >= 0 ? dimExpr(node->input(0), start + i) : std::nullopt;
+  }
+  if (op == "Slice") {
+    const Node *shape = prod(node->input(0), "Shape");
+    std::optional<int64_t> length = shape && Importer::intAttr(*shape, "start", 0) == 0 && !Importer::attr(*shape, "end")
+                                        ? rankOf(shape->input(0))
+                                        : shapeLength(node->input(0));
+    std::optional<std::pair<int64_t, int64_t>> window = length ? shapeSliceWindow(*node, *length) : std::nullopt;
+    if (!window || i >= window->second)
+      return std::nullopt;
+    return entryExpr(node->input(0), window->first + i, depth + 1);
+  }
+  if (op == "Gather" && node->input_size() == 2 && Importer::intAttr(*node, "axis", 0) == 0) {
+    std::optional<Known> indices = im.constantOf(node->input(1));
+    if (!indices || indices->isFloat() || indices->shape.size() > 1 || i >= indices->size())
+      return std::nullopt;
+    int64_t index = indices->ints[i];
+    if (const Node *shape = prod(node->input(0), "Shape"))
+      return Importer::intAttr(*shape, "start", 0) == 0 && !Importer::attr(*shape, "end")
+                 ? dimExpr(shape->input(0), index)
+                 : std::nullopt;
+    if (index < 0) {
+      std::optional<int64_t> length = shapeLength(node->input(0));
+      if (!length)
+        return std::nullopt;
+      index += *length;
+    }
+    return entryExpr(node->input(0), index, depth + 1);
+  }
+  if ((op == "Add" || op == "Sub" || op == "Mul") && node->input_size() == 2) {
+    auto operand = [&](StringRef input) {
+      return entryExpr(input, shapeLength(input) == 1 ? 0 : i, depth + 1);
+    };
+    std::optional<DimExpr> lhs = operand(node->input(0)), rhs = operand(node->input(1));
+    if (!lhs || !rhs)
+      return std::nullopt;
+    if (op != "Mul")
+      return lhs->add(*rhs, op == "Add" ? 1 : -1);
+    if (!rhs->terms.empty())
+      std::swap(lhs, rhs);
+    if (!rhs->terms.empty())
+      return std::nullopt;
+    DimExpr scaled = DimExpr::of(0);
+    return scaled.add(*lhs, rhs->constant);
+  }
+  if (op == "Where" && node->input_size() == 3) {
+    // torch's expand: Where(Equal(size, -1), 1, size).
+    const Node *equal = prod(node->input(0), "Equal");
+    std::string size = node->input(2);
+    if (!equal || uniformOf(node->input(1)) != 1.0 ||
+        !((equal->input(0) == size && uniformOf(equal->input(1)) == -1.0) ||
+          (equal->input(1) == size && uniformOf(equal->input(0)) == -1.0)))
+      return std::nullopt;
+    std::optional<DimExpr> entry = entryExpr(size, i, depth + 1);
+    if (entry && entry->isConstant(-1))
+      entry = DimExpr::of(1);
+    return entry;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<int64_t, int64_t>> Raiser::shapeSliceWindow(const Node &slice, int64_t length) const {
+  if (im.opset < 10 || slice.input_size() < 3)
+    return std::nullopt;
+  auto single = [&](int input, int64_t fallback) -> std::optional<int64_t> {
+    if (slice.input_size() <= input || slice.input(input).empty())
+      return fallback;
+    std::optional<Known> k = im.constantOf(slice.input(input));
+    if (!k || k->isFloat() || k->size() != 1)
+      return std::nullopt;
+    return k->ints[0];
+  };
+  std::optional<int64_t> start = single(1, 0), end = single(2, 0), axis = single(3, 0), step = single(4, 1);
+  if (!start || !end || axis != 0 || step != 1)
+    return std::nullopt;
+  int64_t s = std::clamp<int64_t>(*start < 0 ? *start + length : *start, 0, length);
+  int64_t e = std::clamp<int64_t>(*end < 0 ? *end + length : *end, 0, length);
+  return std::make_pair(s, std::max<int64_t>(e - s, 0));
+}
+
+bool Raiser::isCausalWindow(StringRef cond, const DimExpr &queries, const DimExpr &keys) const {
+  // Each sliced axis of the buffer: [start, end) as expressions.
+  std::map<int64_t, std::pair<DimExpr, DimExpr>> windows;
+  std::string c = cond.str();
+  while (const Node *n = im.producer(c)) {
+    if (n->op_type() == "Cast" || isFullSlice(n)) {
+      c = n->input(0);
+      continue;
+    }
+    if (n->op_type() != "Slice" || n->input_size() < 3 || im.opset < 10)
+      break;
+    std::optional<int64_t> rank = rankOf(n->input(0)), count = shapeLength(n->input(1));
+    std::optional<Known> axes = n->input_size() > 3 ? im.constantOf(n->input(3)) : std::nullopt;
+    if (!rank || !count || (n->input_size() > 3 && (!axes || axes->size() != *count)))
+      return false;
+    if (n->input_size() > 4 && !n->input(4).empty() && uniformOf(n->input(4)) != 1.0)
+      return false;
+    for (int64_t j = 0; j < *count; ++j) {
+      int64_t axis = axes ? axes->ints[j] : j;
+      axis = axis < 0 ? axis + *rank : axis;
+      std::optional<DimExpr> start = entryExpr(n->input(1), j), end = entryExpr(n->input(2), j);
+      if (!start || !end || windows.count(axis))
+        return false;
+      windows[axis] = {*start, *end};
+    }
+    c = n->input(0);
+  }
+  std::optional<Known> buffer = im.constantOf(c);
+  if (!buffer || buffer->shape.size() < 2)
+    return false;
+  int64_t rank = buffer->shape.size(), n = buffer->shape.back();
+  for (const auto &[axis, window] : windows)
+    if (axis < rank - 2 && !(window.first.isConstant(0) && window.second.terms.empty() &&
+                             window.second.constant >= buffer->shape[axis]))
+      return false;
+  auto windowOf = [&](int64_t axis) {
+    auto it = windows.find(axis);
+    return it == windows.end() ? std::make_pair(DimExpr::of(0), DimExpr::of(n)) : it->second;
+  };
+  auto [rowStart, rowEnd] = windowOf(rank - 2);
+  auto [colStart, colEnd] = windowOf(rank - 1);
+  // mask[i, j] = buffer[rowStart + i, colStart + j] = (colStart + j <= rowStart + i): causal with offset L - S
+  // when rowStart - colStart = L - S, over S rows and L columns.
+  DimExpr offset = rowStart, expected = keys, rows = rowEnd, columns = colEnd;
+  offset.add(colStart, -1);
+  expected.add(queries, -1);
+  rows.add(rowStart, -1);
+  columns.add(colStart, -1);
+  return offset == expected && rows == queries && columns == keys;
+}
+
 FailureOr<Value> Raiser::attention() {
   what = "attention";
   auto perm = [](const Node *node) { return Importer::intsAttr(*node, "perm").value_or(SmallVector<int64_t>()); };
@@ -2412,14 +3100,34 @@ FailureOr<Value> Raiser::attention() {
   };
 
   double scale = 1.0;
-  FailureOr<std::optional<Heads>> v = headsOf(pv->input(1), {0, 2, 1, 3});
+  // Grouped-query attention repeats the key and value heads (repeat_kv) before the products.
+  std::string vName = pv->input(1);
+  std::optional<RepeatedHeads> vRepeat = repeatedHeads(vName), kRepeat;
+  if (vRepeat)
+    vName = vRepeat->heads;
+  // A KV cache in the heads layout (Hugging Face's): Concat(past [B, Hkv, P, Dh], new heads, axis 2), whose
+  // result is also the present output.
+  auto cacheOf = [&](StringRef name) -> const Node * {
+    const Node *concat = prod(name, "Concat");
+    int64_t axis = concat ? Importer::intAttr(*concat, "axis", 0) : 0;
+    return concat && concat->input_size() == 2 && (axis == 2 || axis == -2) ? concat : nullptr;
+  };
+  std::string vPast, vPresent, kPast, kPresent;
+  if (const Node *concat = cacheOf(vName)) {
+    vPresent = vName;
+    vPast = concat->input(0);
+    vName = concat->input(1);
+  }
+  FailureOr<std::optional<Heads>> v = headsOf(vName, {0, 2, 1, 3});
   if (failed(v))
     return failure();
   if (!*v)
-    return fail("V is not Transpose(Reshape(v, [B, L, H, Dh]), [0, 2, 1, 3])"), Value();
+    return fail("V is not Transpose(Reshape(v, [B, L, H, Dh]), [0, 2, 1, 3])" +
+                std::string(prod(vName, "Expand") || prod(vName, "Reshape") ? " nor repeated heads (repeat_kv)" : "")),
+           Value();
 
   // Walk from the softmax input to Q @ K^T through the mask and the scaling.
-  std::string scores = softmax->input(0), maskName;
+  std::string scores = softmax->input(0), maskName, causalCondition;
   bool causal = false;
   const Node *qk = nullptr;
   for (int steps = 0; steps < 8 && !qk; ++steps) {
@@ -2450,6 +3158,7 @@ FailureOr<Value> Raiser::attention() {
           if ((buffer->at(i * n + j) != 0) != (j <= i))
             return fail("the mask buffer '" + cond + "' is not lower-triangular"), Value();
       causal = true;
+      causalCondition = where->input(0);
       scores = where->input(1);
     } else if (const Node *add = prod(scores, "Add")) {
       // One operand is the mask term, the other the scores.
@@ -2544,6 +3253,13 @@ FailureOr<Value> Raiser::attention() {
         scale *= scaled->second;
         heads = scaled->first;
       }
+      if ((kRepeat = repeatedHeads(heads)))
+        heads = kRepeat->heads;
+      if (const Node *concat = cacheOf(heads)) {
+        kPresent = heads;
+        kPast = concat->input(0);
+        heads = concat->input(1);
+      }
       if (auto rotary = rotaryOf(heads)) {
         heads = rotary->first;
         kTheta = rotary->second;
@@ -2556,9 +3272,22 @@ FailureOr<Value> Raiser::attention() {
   if (!*k)
     return fail("K^T is not the key heads transposed"), Value();
 
+  if (kPast.empty() != vPast.empty())
+    return fail("only one of K and V is concatenated with a cache"), Value();
+
   FailureOr<Value> qv = im.value((*q)->source), kv = im.value((*k)->source), vv = im.value((*v)->source);
   if (failed(qv) || failed(kv) || failed(vv))
     return failure();
+  // A causal mask sliced from a buffer must be the window eff.attention's `causal` applies: queries are the last
+  // S of the L = P + Lnew keys. (Checked once the projections are emitted, whose ranks the shape tracing uses.)
+  if (!causalCondition.empty()) {
+    std::optional<DimExpr> queries = dimExpr((*q)->source, 1), keys = dimExpr((*k)->source, 1);
+    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, 2);
+    if (!queries || !keys || !past || !isCausalWindow(causalCondition, *queries, keys->add(*past)))
+      return fail("the causal mask is not provably the buffer's rows [L - S, L) and columns [0, L) for S queries "
+                  "and L keys"),
+             Value();
+  }
   Value mask;
   if (!maskName.empty()) {
     FailureOr<Value> mv = im.value(maskName);
@@ -2569,16 +3298,42 @@ FailureOr<Value> Raiser::attention() {
   for (Value x : {*qv, *kv, *vv})
     if (cast<RankedTensorType>(x.getType()).getRank() != 3 || !cast<RankedTensorType>(x.getType()).getElementType().isF32())
       return fail("Q, K and V are not [batch, seq, hidden] f32 tensors"), Value();
-  int64_t hidden = cast<RankedTensorType>(qv->getType()).getDimSize(2);
-  int64_t heads = (*q)->heads, headDim = (*q)->headDim;
-  if (heads < 0 && headDim > 0 && !ShapedType::isDynamic(hidden))
-    heads = hidden / headDim;
-  if (headDim < 0 && heads > 0 && !ShapedType::isDynamic(hidden))
-    headDim = hidden / heads;
-  if (heads <= 0 || headDim <= 0 || ShapedType::isDynamic(hidden) || heads * headDim != hidden)
+  // Head counts and sizes, a -1 in the split inferred from the projection's (static) width.
+  auto resolve = [](const Heads &h, Value source, int64_t &count, int64_t &size) {
+    int64_t hidden = cast<RankedTensorType>(source.getType()).getDimSize(2);
+    count = h.heads;
+    size = h.headDim;
+    if (ShapedType::isDynamic(hidden))
+      return false;
+    if (count < 0 && size > 0)
+      count = hidden / size;
+    if (size < 0 && count > 0)
+      size = hidden / count;
+    return count > 0 && size > 0 && count * size == hidden;
+  };
+  int64_t heads, headDim, kvHeads, kHeadDim, vHeads, vHeadDim;
+  if (!resolve(**q, *qv, heads, headDim) || !resolve(**k, *kv, kvHeads, kHeadDim) ||
+      !resolve(**v, *vv, vHeads, vHeadDim))
     return fail("the head count and size do not split the hidden size"), Value();
-  if ((*k)->heads != (*q)->heads || (*v)->heads != (*q)->heads)
-    return fail("K or V have a different head count than Q (repeated key/value heads are not raised)"), Value();
+  if (kHeadDim != headDim || vHeadDim != headDim || vHeads != kvHeads)
+    return fail("Q, K and V heads differ in size, or K and V in count"), Value();
+  int64_t kRepeats = kRepeat ? kRepeat->repeats : 1, vRepeats = vRepeat ? vRepeat->repeats : 1;
+  if (kRepeats != vRepeats || kvHeads * kRepeats != heads)
+    return fail(kRepeat || vRepeat ? "the key and value heads are not repeated to the query's head count"
+                                   : "K or V have a different head count than Q and are not repeated (repeat_kv)"),
+           Value();
+  // The repeat's shapes may name static extents: they must be those of the key/value heads [B, Hkv, L, Dh].
+  for (const std::optional<RepeatedHeads> &repeat : {kRepeat, vRepeat}) {
+    if (!repeat)
+      continue;
+    auto kvType = cast<RankedTensorType>(kv->getType());
+    int64_t extents[4] = {kvType.getDimSize(0), kvHeads, kvType.getDimSize(1), headDim};
+    for (auto [axis, extent] : repeat->staticDims)
+      if (extents[axis] != extent)
+        return fail("the repeat_kv shapes assume extent " + std::to_string(extent) + " for dimension " +
+                    std::to_string(axis) + " of the key/value heads"),
+               Value();
+  }
   im.loc = im.locOf(root);
   Value queries = *qv, keys = *kv;
   if (qTheta || kTheta) {
@@ -2594,23 +3349,58 @@ FailureOr<Value> Raiser::attention() {
                                     linalg::YieldOp::create(nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i).getResult());
                                   })
             .getResult(0);
-    auto rotate = [&](Value x, double theta) {
-      return RotaryOp::create(im.b, im.loc, x, positions, im.b.getI64IntegerAttr(heads),
+    auto rotate = [&](Value x, int64_t headCount, double theta) {
+      return RotaryOp::create(im.b, im.loc, x, positions, im.b.getI64IntegerAttr(headCount),
                               im.b.getF32FloatAttr(theta), /*rotary_dim=*/nullptr).getResult();
     };
     if (qTheta)
-      queries = rotate(queries, *qTheta);
+      queries = rotate(queries, heads, *qTheta);
     if (kTheta)
-      keys = rotate(keys, *kTheta);
+      keys = rotate(keys, kvHeads, *kTheta);
+  }
+  // The cache goes from the heads layout [B, Hkv, P, Dh] to eff.attention's [B, P, Hkv * Dh] and back.
+  Value pastKey, pastValue;
+  if (!kPast.empty()) {
+    FailureOr<Value> pk = im.value(kPast), pv = im.value(vPast);
+    if (failed(pk) || failed(pv))
+      return failure();
+    for (Value past : {*pk, *pv}) {
+      auto type = cast<RankedTensorType>(past.getType());
+      if (type.getRank() != 4 || type.getElementType() != cast<RankedTensorType>(kv->getType()).getElementType() ||
+          type.getDimSize(1) != kvHeads || type.getDimSize(3) != headDim)
+        return fail("the cache is not [batch, " + std::to_string(kvHeads) + ", past, " + std::to_string(headDim) +
+                    "] of the keys' element type"),
+               Value();
+    }
+    auto toHidden = [&](Value cache) {
+      Value t = im.transpose(cache, {0, 2, 1, 3});
+      SmallVector<OpFoldResult> sizes = im.sizesOf(t);
+      return im.reshape(t, {sizes[0], sizes[1], im.indexAttr(kvHeads * headDim)});
+    };
+    pastKey = toHidden(*pk);
+    pastValue = toHidden(*pv);
   }
   bool defaultScale = std::fabs(scale * std::sqrt(double(headDim)) - 1.0) < 1e-5;
-  auto op = AttentionOp::create(im.b, im.loc, queries, keys, *vv, mask, /*head_mask=*/Value(), Value(), Value(),
-                                im.b.getI64IntegerAttr(heads), /*num_kv_heads=*/nullptr,
+  auto op = AttentionOp::create(im.b, im.loc, queries, keys, *vv, mask, /*head_mask=*/Value(), pastKey, pastValue,
+                                im.b.getI64IntegerAttr(heads),
+                                kvHeads != heads ? im.b.getI64IntegerAttr(kvHeads) : nullptr,
                                 defaultScale ? nullptr : im.b.getF32FloatAttr(scale),
                                 causal ? im.b.getUnitAttr() : nullptr);
-  detail = std::to_string(heads) + " heads of " + std::to_string(headDim) + (causal ? ", causal" : "") +
+  detail = std::to_string(heads) + " heads of " + std::to_string(headDim) +
+           (kvHeads != heads ? ", " + std::to_string(kvHeads) + " key/value heads" : "") + (causal ? ", causal" : "") +
            (qTheta || kTheta ? ", rotary theta " + std::to_string(qTheta ? *qTheta : *kTheta) : "") +
-           (mask ? ", padding mask '" + maskName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale));
+           (mask ? ", padding mask '" + maskName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale)) +
+           (pastKey ? ", KV cache '" + kPast + "', '" + vPast + "'" : "");
+  if (pastKey) {
+    // The presents, back in the heads layout, are the Concat nodes' values (unless already emitted op by op).
+    for (auto [present, name] : llvm::zip(op.getPresent(), std::array<std::string, 2>{kPresent, vPresent})) {
+      if (im.values.count(name))
+        continue;
+      SmallVector<OpFoldResult> sizes = im.sizesOf(present);
+      Value split = im.reshape(present, {sizes[0], sizes[1], im.indexAttr(kvHeads), im.indexAttr(headDim)});
+      im.values[name].value = im.transpose(split, {0, 2, 1, 3});
+    }
+  }
   return Value(op.getOutput());
 }
 

@@ -7,6 +7,12 @@ batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and a softmax. externa
 external data file. The rest are broken on purpose: an unsupported operator, a truncated file, bytes that are
 not a protobuf, a missing external data file, an opset effc does not import, and a Reshape whose shape is
 computed from tensor data.
+
+gqa.onnx, gqa_cache.onnx (onnx-attention.mlir): grouped-query attention (4 query heads, 2 key/value heads of 4)
+written as torch.onnx.export writes Llama's repeat_kv, without and with a KV cache (past/present in the heads
+layout [B, 2, P, 4], a causal buffer sliced at rows [L - S, L) and columns [0, L)); gqa_broadcast.onnx and
+gqa_window.onnx are variants that must not be raised (the Expand broadcasts the batch to 2; the causal window
+is rows [0, S)).
 """
 
 import sys
@@ -53,6 +59,78 @@ def tiny(opset=17):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
+def gqa(cache=False, broadcast_batch=False, window_from_zero=False, opset=17):
+    """One attention layer: x [B, S, 16] -> y [B, S, 16] (+ present_key/present_value with `cache`)."""
+    rng = np.random.default_rng(1)
+    init = [numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) / 4, name)
+            for name, shape in (("wq", (16, 16)), ("wk", (16, 8)), ("wv", (16, 8)), ("wo", (16, 16)))]
+    nodes = []
+
+    def node(op, inputs, output, **attrs):
+        nodes.append(helper.make_node(op, inputs, [output], name=f"/attn/{output}", **attrs))
+        return output
+
+    def const(value, dtype=np.int64):
+        name = f"c{len(nodes)}"
+        nodes.append(constant(name, value, dtype))
+        return name
+
+    def dims(tensor, *axes):
+        """(Gather(Shape(tensor), axis), its Unsqueeze to [1]) for each axis, as torch writes shape pieces."""
+        shape = node("Shape", [tensor], f"{tensor}_shape{len(nodes)}")
+        out = []
+        for axis in axes:
+            d = node("Gather", [shape, const(axis)], f"{shape}_{axis}", axis=0)
+            out.append((d, node("Unsqueeze", [d, const([0])], f"{d}_1d")))
+        return out
+
+    (_, xb), (_, xn) = dims("x", 0, 1)
+
+    def heads(weight, count):
+        proj = node("MatMul", ["x", weight], f"{weight}_proj")
+        split = node("Concat", [xb, xn, const([count, 4])], f"{weight}_split", axis=0)
+        return node("Transpose", [node("Reshape", [proj, split], f"{weight}_4d")], f"{weight}_heads", perm=[0, 2, 1, 3])
+
+    def repeat_kv(h):
+        """Llama's repeat_kv: Reshape(Expand(Unsqueeze(h, 2), [B, Hkv, 2, L, Dh]), [B, Hkv * 2, L, Dh])."""
+        (_, b), (hkv, hkv1), (_, length), (_, dh) = dims(h, 0, 1, 2, 3)
+        if broadcast_batch:
+            b = const([2])
+        expand_shape = node("Concat", [b, hkv1, const([2]), length, dh], f"{h}_eshape", axis=0)
+        expanded = node("Expand", [node("Unsqueeze", [h, const([2])], f"{h}_5d"), expand_shape], f"{h}_expanded")
+        hq = node("Unsqueeze", [node("Mul", [hkv, const(2)], f"{h}_hq"), const([0])], f"{h}_hq1")
+        merged = node("Concat", [b, hq, length, dh], f"{h}_rshape", axis=0)
+        return node("Reshape", [expanded, merged], f"{h}_repeated")
+
+    q, k, v = heads("wq", 4), heads("wk", 2), heads("wv", 2)
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", 16])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", 16])]
+    if cache:
+        k = node("Concat", ["past_key", k], "present_key", axis=2)
+        v = node("Concat", ["past_value", v], "present_value", axis=2)
+        for name in ("past_key", "past_value"):
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 2, "past", 4]))
+        for name in ("present_key", "present_value"):
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 2, "total", 4]))
+    kt = node("Transpose", [repeat_kv(k)], "kt", perm=[0, 1, 3, 2])
+    scores = node("Div", [node("MatMul", [q, kt], "qk"), const(2.0, np.float32)], "scores")
+    if cache:
+        # Hugging Face's GPT-2: bias[:, :, L - S : L, :L] with L the key length and S the query length.
+        init.append(numpy_helper.from_array(np.tril(np.ones((16, 16), dtype=bool))[None, None], "bias"))
+        ((_, length),), ((_, queries),) = dims(k, 2), dims(q, 2)
+        start = const([0]) if window_from_zero else node("Sub", [length, queries], "row_start")
+        end = queries if window_from_zero else length
+        rows = node("Slice", ["bias", start, end, const([2]), const([1])], "rows")
+        window = node("Slice", [rows, const([0]), length, const([3]), const([1])], "window")
+        scores = node("Where", [window, scores, const(-3.4e38, np.float32)], "masked")
+    probs = node("Softmax", [scores], "probs", axis=-1)
+    merged = node("Transpose", [node("MatMul", [probs, repeat_kv(v)], "pv")], "merged", perm=[0, 2, 1, 3])
+    hidden = node("Reshape", [merged, node("Concat", [xb, xn, const([-1])], "oshape", axis=0)], "hidden")
+    nodes.append(helper.make_node("MatMul", [hidden, "wo"], ["y"], name="/attn/out"))
+    graph = helper.make_graph(nodes, "gqa", inputs, outputs, init)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
 def single(op_type, inputs, outputs, opset=17, domain="", **attrs):
     node = helper.make_node(op_type, [i for i, _ in inputs], [o for o, _ in outputs], name=f"the_{op_type}",
                             domain=domain, **attrs)
@@ -68,6 +146,10 @@ def main(out):
     out.mkdir(parents=True, exist_ok=True)
     onnx.save(tiny(), str(out / "tiny.onnx"))
     onnx.save(tiny(opset=13), str(out / "tiny13.onnx"))
+    onnx.save(gqa(), str(out / "gqa.onnx"))
+    onnx.save(gqa(cache=True), str(out / "gqa_cache.onnx"))
+    onnx.save(gqa(broadcast_batch=True), str(out / "gqa_broadcast.onnx"))
+    onnx.save(gqa(cache=True, window_from_zero=True), str(out / "gqa_window.onnx"))
     onnx.save_model(tiny(), str(out / "external.onnx"), save_as_external_data=True, location="external.onnx.data",
                     size_threshold=0)
     f = (TensorProto.FLOAT, [2, 3])

@@ -5,6 +5,9 @@ lower-triangular buffer under Where, tanh GELU written out as GPT-2 does) and Ll
 embeddings, SwiGLU, causal) models, written the way Hugging Face's modelling code writes them so that the
 exporter emits the same subgraphs: heads split with view + transpose, scores scaled by a division, the padding
 mask as (1 - mask) * finfo.min, shapes taken from x.shape (Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
+Variants: grouped-query attention (fewer key/value heads, repeated by Llama's repeat_kv) and a GPT-2-style
+decoder with a KV cache (past_key_<i>/past_value_<i> [B, Hkv, P, Dh] inputs concatenated with the new keys and
+values, present_* outputs, the causal mask sliced as bias[:, :, L - S : L, :L] as Hugging Face's GPT-2 does).
 """
 
 import math
@@ -16,11 +19,22 @@ import torch.nn.functional as F
 MIN = torch.finfo(torch.float32).min
 
 
+def repeat_kv(x, n_rep):
+    """Llama's repeat_kv: [B, Hkv, L, Dh] -> [B, Hkv * n_rep, L, Dh], each key/value head repeated n_rep times."""
+    if n_rep == 1:
+        return x
+    batch, kv_heads, length, dh = x.shape
+    x = x[:, :, None, :, :].expand(batch, kv_heads, n_rep, length, dh)
+    return x.reshape(batch, kv_heads * n_rep, length, dh)
+
+
 class Attention(nn.Module):
-    def __init__(self, d, heads, causal=False, max_positions=64, rotary=False):
+    def __init__(self, d, heads, causal=False, max_positions=64, rotary=False, kv_heads=None):
         super().__init__()
         self.heads, self.dh = heads, d // heads
-        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=not rotary) for _ in range(4))
+        self.kv_heads = kv_heads or heads
+        kv = self.kv_heads * self.dh
+        self.q, self.k, self.v, self.o = (nn.Linear(d, w, bias=not rotary) for w in (d, kv, kv, d))
         self.causal, self.rotary = causal, rotary
         if causal:
             tril = torch.tril(torch.ones(max_positions, max_positions, dtype=torch.bool))
@@ -33,26 +47,37 @@ class Attention(nn.Module):
             self.register_buffer("cos_cached", emb.cos(), persistent=False)
             self.register_buffer("sin_cached", emb.sin(), persistent=False)
 
-    def split(self, x, b, n):
-        return x.view(b, n, self.heads, self.dh).transpose(1, 2)
+    def split(self, x, b, n, heads=None):
+        return x.view(b, n, heads or self.heads, self.dh).transpose(1, 2)
 
     def rope(self, x, n):
         cos, sin = self.cos_cached[:n], self.sin_cached[:n]
         x1, x2 = x[..., : self.dh // 2], x[..., self.dh // 2:]
         return x * cos + torch.cat([-x2, x1], -1) * sin
 
-    def forward(self, x, mask=None):
+    def forward(self, x, mask=None, past=None):
+        """With `past` = (past_key, past_value) ([B, Hkv, P, Dh]) returns (output, (present_key, present_value))."""
         b, n, _ = x.shape
-        q, k, v = self.split(self.q(x), b, n), self.split(self.k(x), b, n), self.split(self.v(x), b, n)
+        q = self.split(self.q(x), b, n)
+        k, v = self.split(self.k(x), b, n, self.kv_heads), self.split(self.v(x), b, n, self.kv_heads)
         if self.rotary:
             q, k = self.rope(q, n), self.rope(k, n)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=-2), torch.cat([past[1], v], dim=-2)
+            present = (k, v)
+        k, v = repeat_kv(k, self.heads // self.kv_heads), repeat_kv(v, self.heads // self.kv_heads)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.dh)
-        if self.causal:
+        if self.causal and past is not None:
+            query_length, key_length = q.size(-2), k.size(-2)
+            causal = self.bias[:, :, key_length - query_length: key_length, :key_length]
+            scores = torch.where(causal, scores, self.masked_bias)
+        elif self.causal:
             scores = torch.where(self.bias[:, :, :n, :n], scores, self.masked_bias)
         if mask is not None:
             scores = scores + (1.0 - mask[:, None, None, :].to(scores.dtype)) * MIN
         p = scores.softmax(-1)
-        return self.o(torch.matmul(p, v).transpose(1, 2).reshape(b, n, -1))
+        out = self.o(torch.matmul(p, v).transpose(1, 2).reshape(b, n, -1))
+        return out if past is None else (out, present)
 
 
 class BertLayer(nn.Module):
@@ -90,15 +115,21 @@ def new_gelu(x):
 
 
 class Gpt2Block(nn.Module):
-    def __init__(self, d, heads, positions):
+    def __init__(self, d, heads, positions, kv_heads=None):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.attn = Attention(d, heads, causal=True, max_positions=positions)
+        self.attn = Attention(d, heads, causal=True, max_positions=positions, kv_heads=kv_heads)
         self.up, self.down = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
 
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
-        return x + self.down(new_gelu(self.up(self.ln2(x))))
+    def forward(self, x, past=None):
+        present = None
+        if past is None:
+            x = x + self.attn(self.ln1(x))
+        else:
+            a, present = self.attn(self.ln1(x), past=past)
+            x = x + a
+        x = x + self.down(new_gelu(self.up(self.ln2(x))))
+        return x if past is None else (x, present)
 
 
 class Gpt2(nn.Module):
@@ -118,6 +149,27 @@ class Gpt2(nn.Module):
         return F.linear(self.ln_f(h), self.wte.weight)
 
 
+class Gpt2Decoder(nn.Module):
+    """One decoding step with a KV cache: input_ids [B, S], past_key_<i>/past_value_<i> [B, Hkv, P, Dh] ->
+    logits [B, S, vocab], present_key_<i>/present_value_<i> [B, Hkv, P + S, Dh]. Positions start at P."""
+
+    def __init__(self, vocab=50, d=32, heads=4, layers=2, positions=64, kv_heads=2):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(positions, d)
+        self.blocks = nn.ModuleList(Gpt2Block(d, heads, positions, kv_heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+
+    def forward(self, input_ids, *past):
+        past_length = past[0].shape[2]
+        positions = torch.arange(past_length, past_length + input_ids.shape[1], dtype=torch.long)
+        h = self.wte(input_ids) + self.wpe(positions)[None]
+        presents = []
+        for i, block in enumerate(self.blocks):
+            h, present = block(h, past=(past[2 * i], past[2 * i + 1]))
+            presents += present
+        return (F.linear(self.ln_f(h), self.wte.weight), *presents)
+
+
 class RmsNorm(nn.Module):
     def __init__(self, d, eps=1e-6):
         super().__init__()
@@ -128,10 +180,10 @@ class RmsNorm(nn.Module):
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, d, heads, ffn, positions):
+    def __init__(self, d, heads, ffn, positions, kv_heads=None):
         super().__init__()
         self.n1, self.n2 = RmsNorm(d), RmsNorm(d)
-        self.attn = Attention(d, heads, causal=True, max_positions=positions, rotary=True)
+        self.attn = Attention(d, heads, causal=True, max_positions=positions, rotary=True, kv_heads=kv_heads)
         self.gate, self.up = nn.Linear(d, ffn, bias=False), nn.Linear(d, ffn, bias=False)
         self.down = nn.Linear(ffn, d, bias=False)
 
@@ -144,10 +196,10 @@ class LlamaBlock(nn.Module):
 class Llama(nn.Module):
     """input_ids -> logits."""
 
-    def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=48, positions=64):
+    def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=48, positions=64, kv_heads=None):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
-        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions) for _ in range(layers))
+        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads) for _ in range(layers))
         self.norm, self.head = RmsNorm(d), nn.Linear(d, vocab, bias=False)
 
     def forward(self, input_ids):
@@ -175,12 +227,20 @@ MODELS = {
     "bert": (Bert, ["input_ids", "attention_mask", "token_type_ids"]),
     "gpt2": (Gpt2, ["input_ids"]),
     "llama": (Llama, ["input_ids"]),
+    # Grouped-query attention: 4 query heads share 2 key/value heads (Llama's repeat_kv).
+    "llama_gqa": (lambda: Llama(kv_heads=2), ["input_ids"]),
+    # Decoding with a KV cache (and 2 key/value heads for 4 query heads).
+    "gpt2_cache": (Gpt2Decoder, ["input_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1"]),
 }
+CACHE_OUTPUTS = ["present_key_0", "present_value_0", "present_key_1", "present_value_1"]
 
 
-def example_inputs(name, batch=2, seq=7, vocab=50, seed=0):
+def example_inputs(name, batch=2, seq=7, vocab=50, seed=0, past=3):
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, vocab, (batch, seq), generator=g)
+    if name == "gpt2_cache":
+        # A cache of `past` positions for each of the 2 layers' 2 key/value heads of 8.
+        return (ids, *(torch.randn(batch, 2, past, 8, generator=g) for _ in CACHE_OUTPUTS))
     if name == "bert":
         mask = torch.ones(batch, seq, dtype=torch.long)
         mask[-1, seq - 2:] = 0  # padding at the end of the last sequence
@@ -196,8 +256,13 @@ def export(name, path, opset=17, seed=0, external_data=False):
     model = randomize(constructor(), seed)
     dynamic = {n: {0: "batch", 1: "sequence"} for n in input_names}
     dynamic["output"] = {0: "batch", 1: "sequence"}
+    output_names = ["output"]
+    if name == "gpt2_cache":
+        output_names += CACHE_OUTPUTS
+        dynamic.update({n: {0: "batch", 2: "past"} for n in input_names[1:]})
+        dynamic.update({n: {0: "batch", 2: "total"} for n in CACHE_OUTPUTS})
     torch.onnx.export(model, example_inputs(name), str(path), opset_version=opset, input_names=input_names,
-                      output_names=["output"], dynamic_axes=dynamic, do_constant_folding=True)
+                      output_names=output_names, dynamic_axes=dynamic, do_constant_folding=True)
     if external_data:
         import onnx
 

@@ -3,8 +3,9 @@
 The seeded BERT-, GPT-2- and Llama-style models of onnx_models.py are exported with torch.onnx.export (dynamic
 batch and sequence axes), compiled with `effc model.onnx -o model.so`, run with effc-run on two shapes, and
 compared with the PyTorch forward pass. Tolerance: max |effc - torch| / max |torch| <= 1e-3 (f32). The imported
-IR (effc-import) must show the subgraphs raised to eff ops: attention (with rotary embeddings for Llama),
-layer/RMS norm, GELU, SwiGLU, linears and embeddings.
+IR (effc-import) must show the subgraphs raised to eff ops: attention (with rotary embeddings for Llama,
+grouped-query for Llama with 2 key/value heads, with a KV cache for the GPT-2 decoder), layer/RMS norm, GELU,
+SwiGLU, linears and embeddings. The decoder runs a prompt and single-token steps, each fed its own presents.
 """
 
 import re
@@ -31,6 +32,10 @@ EXPECTED_OPS = {
              "eff.embedding": 2},
     "llama": {"eff.attention": 2, "eff.rotary": 4, "eff.rms_norm": 5, "eff.glu silu": 2, "eff.linear": 15,
               "eff.embedding": 1},
+    "llama_gqa": {"eff.attention": 2, "eff.rotary": 4, "eff.rms_norm": 5, "eff.glu silu": 2, "eff.linear": 15,
+                  "eff.embedding": 1, "num_kv_heads = 2": 2},
+    "gpt2_cache": {"eff.attention": 2, " past": 2, "num_kv_heads = 2": 2, "eff.layer_norm": 5,
+                   "eff.activation gelu_tanh": 2, "eff.linear": 13, "eff.embedding": 2},
 }
 
 
@@ -58,7 +63,7 @@ def exported(tmp_path_factory):
 # BERT at opset 13 has its layer norms decomposed into reductions (LayerNormalization is opset 17) and is
 # stored with external data: its initializers are read from model.onnx.data.
 @pytest.mark.parametrize("name,opset,external_data", [("bert", 17, False), ("bert", 13, True), ("gpt2", 17, False),
-                                                      ("llama", 17, False)])
+                                                      ("llama", 17, False), ("llama_gqa", 17, False)])
 def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
     model, path, workdir = exported(name, opset, external_data)
     if external_data:
@@ -78,7 +83,7 @@ def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
 
 
 @pytest.mark.parametrize("name,opset", [("bert", 17), ("bert", 13), ("gpt2", 17), ("gpt2", 14), ("llama", 17),
-                                        ("llama", 13)])
+                                        ("llama", 13), ("llama_gqa", 17), ("llama_gqa", 13), ("gpt2_cache", 17)])
 def test_subgraphs_are_raised(exported, name, opset):
     _, path, _ = exported(name, opset)
     result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
@@ -87,8 +92,13 @@ def test_subgraphs_are_raised(exported, name, opset):
     for op, count in EXPECTED_OPS[name].items():
         found = len(re.findall(re.escape(op) + r"\b", ir))
         assert found == count, f"{name}: expected {count} x {op}, found {found}\n{result.stderr}"
-    # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh.
-    assert "linalg.transpose" not in ir and "math.erf" not in ir and "math.tanh" not in ir
+    # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh,
+    # no repeated key/value heads (repeat_kv expands a 5-D tensor), no concatenated cache. The cache
+    # alone is transposed between the ONNX [B, Hkv, P, Dh] layout and eff.attention's [B, P, Hkv * Dh].
+    transposes = 4 * 2 if name == "gpt2_cache" else 0
+    assert len(re.findall(r"linalg\.transpose", ir)) == transposes
+    assert "math.erf" not in ir and "math.tanh" not in ir and "tensor.concat" not in ir
+    assert not re.search(r"tensor<([^x<>]+x){5}f32>", ir), "a 5-D tensor (repeat_kv's Expand) is left"
     assert re.search(r"raised \d+ subgraphs to eff ops", result.stderr)
 
 
@@ -99,3 +109,35 @@ def test_report_names_patterns(exported):
     assert ("raised attention at node '/blocks.0/attn/Reshape_3' (Reshape) -> eff.attention "
             "(4 heads of 8, causal, rotary theta 10000.000000)") in result.stderr
     assert "raised swiglu at node '/blocks.1/Mul_1' (Mul) -> eff.glu (silu(gate) * up)" in result.stderr
+
+
+def test_gqa_report(exported):
+    """The raised attention names its key/value head count."""
+    _, path, _ = exported("llama_gqa", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert ("raised attention at node '/blocks.0/attn/Reshape_7' (Reshape) -> eff.attention "
+            "(4 heads of 8, 2 key/value heads, causal, rotary theta 10000.000000)") in result.stderr, result.stderr
+
+
+def test_kv_cache_decode_matches_pytorch(exported, tmp_path):
+    """A 4-token prompt after a 3-position cache, then 3 single-token steps; effc and PyTorch each feed their own
+    presents back as the next step's past. Logits and presents within 1e-3 relative error at every step."""
+    model, path, _ = exported("gpt2_cache", 17)
+    module = tmp_path / "gpt2_cache.so"
+    _run([EFFC, path, "-o", module])
+    names = onnx_models.MODELS["gpt2_cache"][1]
+    ids, *past = onnx_models.example_inputs("gpt2_cache", batch=2, seq=4, seed=1, past=3)
+    torch_past, effc_past = list(past), [t.numpy() for t in past]
+    g = torch.Generator().manual_seed(5)
+    for step in range(4):
+        with torch.no_grad():
+            expected = [t.numpy() for t in model(ids, *torch_past)]
+        outputs = run_module(module, dict(zip(names, [ids.numpy(), *effc_past])), tmp_path)
+        for name, e in zip(["output"] + onnx_models.CACHE_OUTPUTS, expected):
+            assert outputs[name].shape == e.shape, f"step {step}: {name} {outputs[name].shape} vs {e.shape}"
+            error = relative_error(outputs[name], e)
+            assert error <= MAX_RELATIVE_ERROR, f"step {step}: {name} relative error {error:.2e}"
+        torch_past = [torch.from_numpy(e) for e in expected[1:]]
+        effc_past = [outputs[n] for n in onnx_models.CACHE_OUTPUTS]
+        ids = torch.randint(0, 50, (2, 1), generator=g)
+    assert effc_past[0].shape == (2, 2, 3 + 4 + 3, 8)
