@@ -11,3 +11,51 @@
 // repeated by Llama's repeat_kv (Unsqueeze -> Expand -> Reshape, shapes read with Shape -> Gather). The
 // importer raises it to one eff.attention with num_kv_heads = 2 on the narrow [B, S, 8] projections: no Expand
 // (a broadcasting linalg.generic), no transposes, no 5-D tensor are left.
+
+// GQA:       func.func @main(%[[X:.*]]: tensor<?x?x16xf32> {eff.name = "x"}) -> (tensor<?x?x16xf32> {eff.name = "y"})
+// GQA:         %[[Q:.*]] = eff.linear %[[X]], %{{.*}} : (tensor<?x?x16xf32>, tensor<16x16xf32>) -> tensor<?x?x16xf32>
+// GQA-NEXT:    %[[K:.*]] = eff.linear %[[X]], %{{.*}} : (tensor<?x?x16xf32>, tensor<8x16xf32>) -> tensor<?x?x8xf32>
+// GQA-NEXT:    %[[V:.*]] = eff.linear %[[X]], %{{.*}} : (tensor<?x?x16xf32>, tensor<8x16xf32>) -> tensor<?x?x8xf32>
+// GQA-NEXT:    %[[O:.*]] = eff.attention %[[Q]], %[[K]], %[[V]] {num_heads = 4 : i64, num_kv_heads = 2 : i64} : (tensor<?x?x16xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x16xf32>
+// GQA-NEXT:    %[[Y:.*]] = eff.linear %[[O]], %{{.*}} : (tensor<?x?x16xf32>, tensor<16x16xf32>) -> tensor<?x?x16xf32>
+// GQA-NEXT:    return %[[Y]]
+// GQA-NOT:   linalg.
+// GQA-NOT:   eff.attention
+
+// GQA-REPORT: raised attention at node '/attn/hidden' (Reshape) -> eff.attention (4 heads of 4, 2 key/value heads)
+// GQA-REPORT: raised 5 subgraphs to eff ops
+
+// With a KV cache (gqa_cache): past_key/past_value [B, 2, P, 4] are concatenated with the new key/value heads
+// and returned as present_key/present_value; the causal buffer is sliced at rows [L - S, L) and columns [0, L).
+// The cache becomes eff.attention's past operands (transposed to [B, P, 8]), the presents are its results
+// transposed back, and no concatenation is left.
+
+// CACHE:       func.func @main(%[[X:.*]]: tensor<?x?x16xf32> {eff.name = "x"}, %[[PK:.*]]: tensor<?x2x?x4xf32> {eff.name = "past_key"}, %[[PV:.*]]: tensor<?x2x?x4xf32> {eff.name = "past_value"})
+// CACHE-SAME:    -> (tensor<?x?x16xf32> {eff.name = "y"}, tensor<?x2x?x4xf32> {eff.name = "present_key"}, tensor<?x2x?x4xf32> {eff.name = "present_value"})
+// CACHE:         %[[Q:.*]] = eff.linear %[[X]]
+// CACHE-NEXT:    %[[K:.*]] = eff.linear %[[X]]
+// CACHE-NEXT:    %[[V:.*]] = eff.linear %[[X]]
+// CACHE:         %[[PKT:.*]] = linalg.transpose ins(%[[PK]] : tensor<?x2x?x4xf32>) outs(%{{.*}} : tensor<?x?x2x4xf32>) permutation = [0, 2, 1, 3]
+// CACHE:         %[[PKH:.*]] = tensor.reshape %[[PKT]](%{{.*}}) : (tensor<?x?x2x4xf32>, tensor<3xindex>) -> tensor<?x?x8xf32>
+// CACHE:         %[[PVT:.*]] = linalg.transpose ins(%[[PV]] : tensor<?x2x?x4xf32>)
+// CACHE:         %[[PVH:.*]] = tensor.reshape %[[PVT]]
+// CACHE:         %[[O:.*]], %[[PRESENT:.*]]:2 = eff.attention %[[Q]], %[[K]], %[[V]] past(%[[PKH]], %[[PVH]]) {causal, num_heads = 4 : i64, num_kv_heads = 2 : i64}
+// CACHE-SAME:    -> (tensor<?x?x16xf32>, tensor<?x?x8xf32>, tensor<?x?x8xf32>)
+// CACHE:         %[[SK:.*]] = tensor.reshape %[[PRESENT]]#0(%{{.*}}) : (tensor<?x?x8xf32>, tensor<4xindex>) -> tensor<?x?x2x4xf32>
+// CACHE:         %[[NK:.*]] = linalg.transpose ins(%[[SK]] : tensor<?x?x2x4xf32>) outs(%{{.*}} : tensor<?x2x?x4xf32>) permutation = [0, 2, 1, 3]
+// CACHE:         %[[SV:.*]] = tensor.reshape %[[PRESENT]]#1
+// CACHE:         %[[NV:.*]] = linalg.transpose ins(%[[SV]]
+// CACHE:         %[[Y:.*]] = eff.linear %[[O]]
+// CACHE:         return %[[Y]], %[[NK]], %[[NV]]
+// CACHE-NOT:   tensor.concat
+
+// CACHE-REPORT: raised attention at node '/attn/hidden' (Reshape) -> eff.attention (4 heads of 4, 2 key/value heads, causal, KV cache 'past_key', 'past_value')
+
+// Variants whose shapes do not prove the raised meaning are imported op by op, and the report says why: a
+// repeat_kv whose Expand sets the batch to a constant 2 (it would broadcast a batch of 1), and a causal buffer
+// read at rows [0, S) although the queries are the last S of P + S positions.
+
+// BROADCAST: not raised: attention at node '/attn/hidden' (Reshape): the repeat_kv shapes assume extent 2 for dimension 0 of the key/value heads
+// BROADCAST: raised 4 subgraphs to eff ops
+// WINDOW:    not raised: attention at node '/attn/hidden' (Reshape): the causal mask is not provably the buffer's rows [L - S, L) and columns [0, L) for S queries and L keys
+// WINDOW:    raised 4 subgraphs to eff ops
