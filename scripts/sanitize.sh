@@ -71,9 +71,11 @@ if has_step pytest; then
   # checking is off in this step (CPython and NumPy keep memory until exit); lit and CTest check leaks.
   # Child processes (effc, effc-run) inherit the preload, which is the runtime they link anyway.
   PYTEST_FILES=("$ROOT/test")
-  # CI: the Python package's error paths (the extension), the core lowerings end to end (effc, effc-run) and
-  # the micro-kernels.
+  # CI: the Python package's error paths (the extension), the core lowerings end to end (effc, effc-run),
+  # the runtime driving a CUDA driver (the stand-in one) and the micro-kernels.
   [ "$MODE" = ci ] && PYTEST_FILES=("$ROOT/test/python/test_errors.py" "$ROOT/test/e2e/test_core_lowering.py"
+                                    "$ROOT/test/e2e/test_cuda.py::test_fake_driver_plumbing"
+                                    "$ROOT/test/e2e/test_cuda.py::test_fake_driver_launch_failure"
                                     "$ROOT/test/ukernels")
   # test/ukernels builds the micro-kernels natively with these flags, so they run under the sanitizers too.
   timed env LD_PRELOAD="$RUNTIME" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" PYTHONMALLOC=malloc \
