@@ -32,6 +32,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Endian.h"
@@ -2030,8 +2031,15 @@ public:
   };
   /// The rank of `name` where the graph says it without emitting anything.
   std::optional<int64_t> rankOf(StringRef name, int depth = 0) const;
+  std::optional<int64_t> computeRankOf(StringRef name, int depth) const;
   /// Dimension `axis` (negative counts from the end) of `name`, traced through shape-preserving nodes.
   std::optional<DimExpr> dimExpr(StringRef name, int64_t axis, int depth = 0) const;
+  std::optional<DimExpr> computeDimExpr(StringRef name, int64_t axis, int depth) const;
+  // Both walk both operands of broadcasting nodes (residual adds): memoised, they visit each value once.
+  mutable llvm::StringMap<std::optional<int64_t>> rankMemo;
+  mutable std::map<std::pair<std::string, int64_t>, std::optional<DimExpr>> dimMemo;
+  /// rankOf, dimExpr and entryExpr calls in progress: bounds the walk on a cyclic (invalid) graph.
+  mutable int tracing = 0;
   /// Entry `i` of the shape vector (or scalar) `name` as a DimExpr (shape arithmetic: Add, Sub, Mul by constants).
   std::optional<DimExpr> entryExpr(StringRef name, int64_t i, int depth = 0) const;
   /// Whether the causal condition `cond` (Slices of a lower-triangular [.., n, n] constant) reads rows
@@ -2706,6 +2714,19 @@ std::optional<Raiser::RepeatedHeads> Raiser::repeatedHeads(StringRef name) {
 }
 
 std::optional<int64_t> Raiser::rankOf(StringRef name, int depth) const {
+  auto it = rankMemo.find(name);
+  if (it != rankMemo.end())
+    return it->second;
+  if (tracing > 256)
+    return std::nullopt;
+  ++tracing;
+  std::optional<int64_t> rank = computeRankOf(name, depth);
+  --tracing;
+  rankMemo[name] = rank;
+  return rank;
+}
+
+std::optional<int64_t> Raiser::computeRankOf(StringRef name, int depth) const {
   if (depth > 64)
     return std::nullopt;
   if (auto it = im.values.find(name); it != im.values.end() && it->second.value)
@@ -2775,6 +2796,20 @@ std::optional<Raiser::DimExpr> Raiser::dimExpr(StringRef name, int64_t axis, int
       return std::nullopt;
     axis += *rank;
   }
+  std::pair<std::string, int64_t> key{name.str(), axis};
+  auto it = dimMemo.find(key);
+  if (it != dimMemo.end())
+    return it->second;
+  if (tracing > 256)
+    return std::nullopt;
+  ++tracing;
+  std::optional<DimExpr> e = computeDimExpr(name, axis, depth);
+  --tracing;
+  dimMemo[key] = e;
+  return e;
+}
+
+std::optional<Raiser::DimExpr> Raiser::computeDimExpr(StringRef name, int64_t axis, int depth) const {
   DimExpr leaf;
   leaf.terms[{name.str(), axis}] = 1;
   if (depth > 64)
@@ -2896,8 +2931,10 @@ std::optional<Raiser::DimExpr> Raiser::dimExpr(StringRef name, int64_t axis, int
 }
 
 std::optional<Raiser::DimExpr> Raiser::entryExpr(StringRef name, int64_t i, int depth) const {
-  if (depth > 32 || i < 0)
+  if (depth > 32 || i < 0 || tracing > 256)
     return std::nullopt;
+  ++tracing;
+  auto done = llvm::make_scope_exit([&] { --tracing; });
   if (std::optional<Known> k = im.constantOf(name)) {
     if (k->isFloat() || k->shape.size() > 1 || i >= k->size())
       return std::nullopt;
