@@ -27,6 +27,11 @@
 // RUN:   | FileCheck %s --check-prefix=FORMAT
 // FORMAT: error: unknown fusion report format 'xml' (expected text or json)
 
+// A report file that cannot be written is an error.
+// RUN: not effc %t/model.mlir --report-fusions=%t/missing/report.txt --emit=mlir -o %t/m.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=FILE
+// FILE: error: cannot open output file '{{.*}}missing/report.txt'
+
 // BERT-LABEL: effc fusion report: function 'main'
 // BERT-NEXT:  # kind kernel shape FLOPs weights from
 // The embeddings (three gathers from constant tables and two adds) are one loop nest.
