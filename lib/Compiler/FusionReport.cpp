@@ -86,7 +86,6 @@ struct Origin {
   std::string text; ///< "eff.linear @ model.mlir:12:5 [layer 0]"
   std::string shape;
   std::optional<FusionReportCount> flops;
-  int64_t weightBytes = 0;
   llvm::SmallVector<llvm::StringRef, 2> candidates; ///< fusion names expected on it
 };
 
@@ -134,15 +133,20 @@ void collectOriginIds(Location loc, llvm::SetVector<unsigned> &ids) {
   });
 }
 
-std::string dimsOf(Type type) {
-  auto shaped = dyn_cast<ShapedType>(type);
-  if (!shaped || !shaped.hasRank())
-    return "scalar";
+/// "4x?x64" ("?" for a dynamic extent).
+std::string formatDims(llvm::ArrayRef<int64_t> dims) {
   std::string text;
   llvm::raw_string_ostream os(text);
   llvm::interleave(
-      shaped.getShape(), os, [&](int64_t dim) { ShapedType::isDynamic(dim) ? os << "?" : os << dim; }, "x");
-  return text.empty() ? "scalar" : text;
+      dims, os, [&](int64_t dim) { ShapedType::isDynamic(dim) ? os << "?" : os << dim; }, "x");
+  return text;
+}
+
+std::string dimsOf(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasRank() || shaped.getRank() == 0)
+    return "scalar";
+  return formatDims(shaped.getShape());
 }
 
 /// Multiplies `count` by the extents `dims` of a shape (unknown ones become dynamic factors).
@@ -173,6 +177,16 @@ arith::ConstantOp constantSource(Value value) {
     return nullptr;
   }
   return nullptr;
+}
+
+/// Bytes of the distinct compile-time constants among `values`.
+int64_t constantBytes(llvm::ArrayRef<Value> values) {
+  llvm::SmallPtrSet<Operation *, 4> seen;
+  int64_t bytes = 0;
+  for (Value value : values)
+    if (arith::ConstantOp constant = constantSource(value); constant && seen.insert(constant).second)
+      bytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+  return bytes;
 }
 
 /// The value's producer among the linear layers (whose output a GEMM epilogue would write).
@@ -251,10 +265,6 @@ void describeEffOp(Operation *op, Origin &origin) {
     if (op->getOperand(0).getDefiningOp<eff::AddOp>())
       origin.candidates.push_back(fusion::kResidualNorm);
   }
-  llvm::SmallPtrSet<Operation *, 4> seen;
-  for (Value operand : op->getOperands())
-    if (arith::ConstantOp constant = constantSource(operand); constant && seen.insert(constant).second)
-      origin.weightBytes += storageBytes(cast<RankedTensorType>(constant.getType()));
 }
 
 /// The kind of a linalg op as the report names it.
@@ -409,10 +419,7 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
           kernel.shape = origins[ids[0]].shape;
           kernel.flops = origins[ids[0]].flops;
         }
-        llvm::SmallPtrSet<Operation *, 4> seen;
-        for (Value operand : call.getOperands())
-          if (arith::ConstantOp constant = constantSource(operand); constant && seen.insert(constant).second)
-            kernel.weightBytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+        kernel.weightBytes = constantBytes(llvm::to_vector(call.getOperands()));
         list.push_back(std::move(kernel));
         return WalkResult::advance();
       }
@@ -430,12 +437,7 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
       kernel.name = op->getName().getStringRef().str();
       kernel.origins = originTexts(ids);
       SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
-      std::string loops;
-      llvm::raw_string_ostream os(loops);
-      os << "loops ";
-      llvm::interleave(
-          ranges, os, [&](int64_t dim) { ShapedType::isDynamic(dim) ? os << "?" : os << dim; }, "x");
-      kernel.shape = loops;
+      kernel.shape = "loops " + formatDims(ranges);
       if (kernel.kind == "contraction") {
         FusionReportCount count{2.0, 0};
         multiplyBy(count, ranges);
@@ -444,10 +446,7 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
       // Constants it reads: operands, and tables captured by its body (gathers).
       llvm::SetVector<Value> used(op->getOperands().begin(), op->getOperands().end());
       getUsedValuesDefinedAbove(op->getRegions(), used);
-      llvm::SmallPtrSet<Operation *, 4> seen;
-      for (Value value : used)
-        if (arith::ConstantOp constant = constantSource(value); constant && seen.insert(constant).second)
-          kernel.weightBytes += storageBytes(cast<RankedTensorType>(constant.getType()));
+      kernel.weightBytes = constantBytes(used.getArrayRef());
       list.push_back(std::move(kernel));
       return WalkResult::skip();
     });
