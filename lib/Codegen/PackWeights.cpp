@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Codegen/Passes.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -55,20 +56,22 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
       return failure();
     Attribute value;
     if (!matchPattern(op.getInput(), m_Constant(&value)))
-      return failure();
+      return notPacked(op, "the matrix is not a compile-time constant: it is transposed at run time");
     auto resultType = cast<RankedTensorType>(op.getResult()[0].getType());
     if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
       rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, dense.resizeSplat(resultType));
-      return success();
+      return packed(op.getLoc());
     }
     std::optional<ConstantBytes> bytes = getConstantBytes(value);
     unsigned bits = inputType.getElementTypeBitWidth();
-    if (!bytes || bits % 8 != 0)
-      return failure();
+    if (!bytes)
+      return notPacked(op, "the constant's bytes cannot be read (an unloaded resource)");
+    if (bits % 8 != 0)
+      return notPacked(op, "its elements are not whole bytes: it is transposed at run time");
     size_t elementBytes = bits / 8;
     int64_t rows = inputType.getDimSize(0), cols = inputType.getDimSize(1);
     if (bytes->data.size() != static_cast<size_t>(rows * cols) * elementBytes)
-      return failure();
+      return notPacked(op, "the constant's storage does not match its type: it is transposed at run time");
     std::vector<char> transposed(bytes->data.size());
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
@@ -77,7 +80,17 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(transposed, /*align=*/64);
     auto attr = DenseResourceElementsAttr::get(resultType, bytes->name + ".packed", std::move(blob));
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, attr);
+    return packed(op.getLoc());
+  }
+
+  static LogicalResult packed(Location loc) {
+    effc::recordFusion(loc, effc::fusion::kWeightPacking, true, "stored transposed ([K, N]) at compile time");
     return success();
+  }
+
+  static LogicalResult notPacked(linalg::TransposeOp op, const Twine &reason) {
+    effc::recordFusion(op.getLoc(), effc::fusion::kWeightPacking, false, reason);
+    return failure();
   }
 };
 

@@ -12,6 +12,7 @@
 
 #include "Calibration.h"
 
+#include "effc/Compiler/FusionReport.h"
 #include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 #include "effc/Dialect/Eff/Transforms/CalibrationProbes.h"
 #include "effc/Dialect/Eff/Transforms/Passes.h"
@@ -203,8 +204,14 @@ struct Compiler::Impl {
     return module;
   }
 
+  /// Writes fusionReport where options.reportFusions says.
+  LogicalResult writeFusionReport();
+
   CompileOptions options;
   llvm::raw_ostream &diagnostics;
+  /// Set by Compiler::compile for its model only (not the calibration or baseline compiles it makes).
+  bool collectFusions = false;
+  std::optional<FusionReport> fusionReport;
   MLIRContext context;
   std::unique_ptr<llvm::DefaultThreadPool> threadPool;
   llvm::SourceMgr sourceMgr;
@@ -279,6 +286,7 @@ LogicalResult Compiler::compile(ModuleOp module, OutputKind kind, llvm::StringRe
       return impl->fail(error);
     data = std::move(*read);
   }
+  impl->collectFusions = !options.reportFusions.empty();
   if (!data || !measureError)
     return impl->compile(module, kind, outputPath, report ? &report->statistics : nullptr,
                          options.compressionPasses(), dataDriven ? data.get() : nullptr);
@@ -311,6 +319,11 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
                                       ModelStatistics *statistics, const std::vector<std::string> &compressionPasses,
                                       CalibrationData *calibrationData) {
   std::string error;
+  bool collectFusionReport = collectFusions;
+  collectFusions = false;
+  if (!llvm::is_contained(fusionReportFormats(), llvm::StringRef(options.reportFusionsFormat)))
+    return fail("unknown fusion report format '" + options.reportFusionsFormat + "' (expected " +
+                llvm::join(fusionReportFormats(), " or ") + ")");
   if (!llvm::is_contained(supportedTargets(), llvm::StringRef(options.target)))
     return fail("unknown target '" + options.target + "' (supported: " + llvm::join(supportedTargets(), ", ") +
                       ")");
@@ -388,8 +401,17 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   if (failed(entryPoints))
     return failure();
   stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
-  if (failed(lowering.run(module)))
+  if (collectFusionReport) {
+    FusionReportCollector collector(context, /*initsFusedByTiling=*/!cuda && options.optLevel > 0);
+    collector.prepare(module);
+    collector.instrument(lowering);
+    LogicalResult lowered = lowering.run(module);
+    fusionReport = collector.finish();
+    if (failed(writeFusionReport()) || failed(lowered))
+      return failure();
+  } else if (failed(lowering.run(module))) {
     return failure();
+  }
 
   std::string outputError;
   std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &outputError);
@@ -454,6 +476,30 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
     return fail(error);
   output->keep();
   return success();
+}
+
+LogicalResult Compiler::Impl::writeFusionReport() {
+  auto print = [&](llvm::raw_ostream &os) {
+    if (options.reportFusionsFormat == "json")
+      printFusionReportJson(*fusionReport, os);
+    else
+      printFusionReport(*fusionReport, os);
+  };
+  if (options.reportFusions == "-") {
+    print(diagnostics);
+    return success();
+  }
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(options.reportFusions, &error);
+  if (!output)
+    return fail(error);
+  print(output->os());
+  output->keep();
+  return success();
+}
+
+const FusionReport *Compiler::fusionReport() const {
+  return impl->fusionReport ? &*impl->fusionReport : nullptr;
 }
 
 LogicalResult Compiler::Impl::calibrate(ModuleOp module, CalibrationData &data) {

@@ -443,7 +443,8 @@ def load(path, *, runtime=None, memory_limit=None) -> Model:
 
 # Driver flags other than compression, as keyword options: name -> (CompileOptions attribute, type).
 _GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
-                    "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str}
+                    "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str,
+                    "report_fusions": str, "report_fusions_format": str}
 _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
@@ -466,10 +467,14 @@ def _compile_options(target, options):
                 continue
             if kind is str and isinstance(value, os.PathLike):
                 value = os.fspath(value)
+            if key == "report_fusions" and isinstance(value, bool):  # True: with the compile log on stderr
+                if not value:
+                    continue
+                value = "-"
             if kind is int and (isinstance(value, bool) or not isinstance(value, int)) or \
                     kind is not int and not isinstance(value, kind):
                 raise TypeError(f"effc.compile: option {key} takes a {kind.__name__}, got {value!r}")
-            if key in ("weights", "calibration", "base_dir"):
+            if key in ("weights", "calibration", "base_dir") or key == "report_fusions" and value != "-":
                 value = os.path.abspath(value)
             setattr(compile_options, key, value)
         elif key in compression:
@@ -540,6 +545,9 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     calibration, verbose, timing, cuda_arch and cuda_format (target="cuda"), and the compression flags in the order given (`compression_options()`):
     drop_layers="top:4", prune_heads=0.25, prune_ffn=0.5, prune_experts=2, sparsity="2:4",
     quantize="int8", merge_adapters=True, keep_adapters=True.
+    `report_fusions=True` prints the fusion report (`effc --report-fusions`: the kernels the model became and
+    why an expected fusion did not fire) with the compile log on stderr; `report_fusions="file"` writes it
+    there, in `report_fusions_format` ("text" or "json").
 
     Nothing is left on disk: the shared object is compiled in a temporary directory, copied into memory and
     loaded from there. Raises effc.CompileError with the compiler's diagnostics (file:line:col) on failure.

@@ -7,6 +7,7 @@ saved file run by effc-run must agree exactly. Model.generate (greedy) must prod
 prefill/decode loop written out over the numpy reference.
 """
 
+import json
 import subprocess
 import threading
 
@@ -260,3 +261,32 @@ def test_builder_attention_bias_matches_reference():
     assert_outputs_close(effc.compile(m)(**inputs), expected, "attention with bias")
     without = dict(inputs, bias=np.zeros_like(inputs["bias"]))
     assert not np.allclose(m.evaluate("main", without)["out"], expected["out"], atol=1e-3)
+
+
+def test_report_fusions_is_the_drivers_report(tmp_path):
+    """report_fusions= writes what `effc --report-fusions` prints: the same JSON, with bert_tiny's two attentions
+    on the fused kernel and the fusions effc does not implement listed as such."""
+    path = tmp_path / "fusions.json"
+    effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=path, report_fusions_format="json")
+    report = json.loads(path.read_text())
+    driver_path = tmp_path / "driver.json"
+    subprocess.run([str(BIN_DIR / "effc"), str(EXAMPLES / "bert_tiny.mlir"), f"--report-fusions={driver_path}",
+                    "--report-fusions-format=json", "--emit=mlir", "-o", str(tmp_path / "b.mlir")], check=True)
+    assert report == json.loads(driver_path.read_text())
+    (main,) = report["functions"]
+    assert main["name"] == "main" and report["complete"]
+    attention = [k for k in main["kernels"] if k["name"] == "effc_uk_attention_f32"]
+    assert len(attention) == 2
+    assert all(k["kind"] == "micro-kernel" and k["from"][0].startswith("eff.attention @ bert_tiny.mlir:")
+               for k in attention)
+    statuses = {(f["fusion"], f["status"]) for f in main["fusions"]}
+    assert {("attention", "fired"), ("gemm-bias", "fired"), ("weight-packing", "fired"),
+            ("qkv-projection", "not implemented"), ("residual-norm", "not implemented")} <= statuses
+    kinds = main["totals"]["kernels"]
+    assert kinds["micro-kernel"] == 2 and sum(kinds.values()) == len(main["kernels"])
+
+
+def test_report_fusions_format_is_checked(tmp_path):
+    with pytest.raises(effc.CompileError, match="unknown fusion report format 'xml' \\(expected text or json\\)"):
+        effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=tmp_path / "f.txt",
+                     report_fusions_format="xml")

@@ -111,6 +111,15 @@ cl::opt<std::string> adapterDir("adapter",
                                cl::desc("For a Hugging Face folder: attach this PEFT adapter folder (LoRA or (IA)^3; "
                                         "fold it with --merge-adapters, keep it live with --keep-adapters)"),
                                cl::value_desc("dir"), cl::cat(category));
+cl::opt<std::string> reportFusions(
+    "report-fusions", cl::ValueOptional,
+    cl::desc("List the kernels the model became (micro-kernel calls, contractions, fused elementwise loop nests) "
+             "with the eff ops they came from, and whether each expected fusion fired and, if not, why; on "
+             "stderr, or in FILE with --report-fusions=FILE"),
+    cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> reportFusionsFormat("report-fusions-format",
+                                         cl::desc("Format of --report-fusions: text (default) or json"),
+                                         cl::init("text"), cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
 
@@ -203,6 +212,9 @@ int main(int argc, char **argv) {
   options.timing = timing;
   options.reportRaising = reportRaising;
   options.adapterDir = adapterDir;
+  if (reportFusions.getNumOccurrences())
+    options.reportFusions = reportFusions.empty() ? "-" : reportFusions.getValue();
+  options.reportFusionsFormat = reportFusionsFormat;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

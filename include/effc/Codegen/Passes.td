@@ -106,7 +106,8 @@ def EffcFuseElementwisePass : Pass<"effc-fuse-elementwise"> {
     residual add become one loop nest). Unlike upstream's `linalg-fuse-elementwise-ops`, it never fuses
     into a consumer with reduction loops: a layer norm fused into the matmul that reads it would be
     recomputed for every output column, and the matmul would no longer be a contraction the
-    vectoriser recognises.
+    vectoriser recognises. Why an elementwise loop nest stays apart from a consumer of another eff op
+    is recorded as an `effc-fusion` remark (`effc --report-fusions`).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
@@ -163,7 +164,8 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
   let description = [{
     Folds `linalg.transpose` of a constant matrix (a `dense` or `dense_resource` weight) into a new
     constant, so that kernels read weights in the layout they stream (`[K, N]` for linear layers) with no
-    transpose at run time.
+    transpose at run time. Each 2-D transpose it packs, or cannot pack (the matrix is not a constant),
+    is recorded as an `effc-fusion` remark (`effc --report-fusions`).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

@@ -20,6 +20,7 @@
 #ifndef EFFC_COMPILER_COMPILER_H
 #define EFFC_COMPILER_COMPILER_H
 
+#include "effc/Compiler/FusionReport.h"
 #include "effc/Dialect/Eff/Analysis/ModelStatistics.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -110,6 +111,11 @@ struct CompileOptions {
   bool reportRaising = false;
   /// A PEFT adapter folder (LoRA or (IA)^3) to attach when importing a Hugging Face model folder.
   std::string adapterDir;
+  /// Report the kernels the model became and which expected fusions fired (Compiler/FusionReport.h): empty
+  /// for no report, "-" for the diagnostic stream, else a file to write it to; in reportFusionsFormat
+  /// (see fusionReportFormats(): "text" or "json").
+  std::string reportFusions;
+  std::string reportFusionsFormat = "text";
 
   /// Appends a compression flag (see compressionFlags()); `value` is ignored by value-less flags. Fails with a
   /// message naming the flag if it is unknown or needs a value it was not given.
@@ -140,6 +146,9 @@ public:
   /// compressed, also compiles it uncompressed and measures the output error on the calibration inputs.
   mlir::LogicalResult compile(mlir::ModuleOp module, OutputKind kind, llvm::StringRef outputPath,
                               CompileReport *report = nullptr);
+
+  /// The fusion report of the last compile with options().reportFusions set (null before one).
+  const FusionReport *fusionReport() const;
 
 private:
   struct Impl;

@@ -21,6 +21,7 @@
 
 #include "LoweringUtils.h"
 #include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -338,19 +339,34 @@ Value attentionScale(OpBuilder &b, Location loc, AttentionOp op, OpFoldResult he
   return arith::DivFOp::create(b, loc, scalarConstant(b, loc, f32, 1.0), root);
 }
 
-/// Whether the fused kernel effc_uk_attention_f32 implements `op`: every floating-point operand is f32 and
-/// the op has no operand beyond query, key, value, mask and the KV cache (head_mask, or operands added to
-/// eff.attention later, take the linalg lowering).
-bool fusedKernelApplies(AttentionOp op) {
-  if (op.getHeadMask() || op.getBias())
-    return false;
+/// Why the fused kernel effc_uk_attention_f32 does not implement `op`, or an empty string if it does: every
+/// floating-point operand must be f32 and the op must have no operand beyond query, key, value, mask and the
+/// KV cache (head_mask, or operands added to eff.attention later, take the linalg lowering).
+std::string fusedKernelMismatch(AttentionOp op) {
+  if (op.getHeadMask())
+    return "head_mask is not supported by the fused kernel";
+  if (op.getBias())
+    return "an additive bias (e.g. a relative position bias) is not supported by the fused kernel";
   unsigned supported = 3 + (op.getMask() ? 1 : 0) + (op.getPastKey() ? 2 : 0);
   if (op->getNumOperands() != supported)
-    return false;
-  for (Value operand : {op.getQuery(), op.getKey(), op.getValue(), op.getPastKey(), op.getPastValue()})
-    if (operand && !cast<RankedTensorType>(operand.getType()).getElementType().isF32())
-      return false;
-  return true;
+    return "an operand beyond query, key, value, mask and KV cache is not supported by the fused kernel";
+  std::pair<StringRef, Value> floatOperands[] = {{"query", op.getQuery()},
+                                                 {"key", op.getKey()},
+                                                 {"value", op.getValue()},
+                                                 {"past key", op.getPastKey()},
+                                                 {"past value", op.getPastValue()}};
+  for (auto [name, operand] : floatOperands) {
+    if (!operand)
+      continue;
+    Type elementType = cast<RankedTensorType>(operand.getType()).getElementType();
+    if (!elementType.isF32()) {
+      std::string reason;
+      llvm::raw_string_ostream os(reason);
+      os << "the " << name << " is " << elementType << "; the fused kernel is f32 only";
+      return reason;
+    }
+  }
+  return "";
 }
 
 /// eff.attention as one call of effc_uk_attention_f32 (ukernels/attention.c), which never materialises the
@@ -428,7 +444,11 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       : OpConversionPattern(ctx), fusedAttention(fusedAttention) {}
   LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    if (fusedAttention && fusedKernelApplies(op))
+    std::string mismatch =
+        fusedAttention ? fusedKernelMismatch(op) : "the fused kernel is off (convert-eff-to-linalg{fused-attention=0})";
+    effc::recordFusion(op.getLoc(), effc::fusion::kAttention, mismatch.empty(),
+                       mismatch.empty() ? "one call of effc_uk_attention_f32" : mismatch);
+    if (mismatch.empty())
       return lowerToFusedKernel(op, adaptor, rewriter);
     return lowerToLinalg(op, adaptor, rewriter);
   }

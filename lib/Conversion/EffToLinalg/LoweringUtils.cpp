@@ -6,6 +6,8 @@
 
 #include "LoweringUtils.h"
 
+#include "effc/Support/FusionRemarks.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -308,6 +310,7 @@ Value buildLinear(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
   Value init;
   if (bias) {
     // Start the accumulation from the bias broadcast over the leading dimensions.
+    effc::recordFusion(loc, effc::fusion::kGemmBias, true, "the bias initialises the GEMM's accumulator");
     init = buildElementwise(b, loc, createEmpty(b, loc, sizes, resultElementType), {bias}, {Broadcast::Channel},
                             resultElementType, [&](OpBuilder &nb, Location nl, ValueRange args) {
                               return castScalar(nb, nl, args[0], resultElementType);

@@ -14,6 +14,7 @@
 
 #include "LoweringUtils.h"
 #include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -39,6 +40,8 @@ struct QuantizedLinearLowering : OpConversionPattern<QuantizedLinearOp> {
       placeholder = arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(RankedTensorType::get({1}, rewriter.getF32Type()), 0.0f));
     Value hasBias = i64(bias ? 1 : 0);
+    if (bias)
+      effc::recordFusion(loc, effc::fusion::kGemmBias, true, "the micro-kernel adds the bias to its output tile");
     bias = bias ? bias : placeholder;
 
     SmallVector<Value> operands{x, adaptor.getPacked()};

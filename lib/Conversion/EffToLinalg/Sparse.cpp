@@ -14,6 +14,7 @@
 
 #include "LoweringUtils.h"
 #include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -35,6 +36,8 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
 
     Value x = flattenTo3D(rewriter, loc, adaptor.getInput());
     Value bias = adaptor.getBias();
+    if (bias)
+      effc::recordFusion(loc, effc::fusion::kGemmBias, true, "the micro-kernel adds the bias to its output rows");
     if (!bias) {
       auto biasType = RankedTensorType::get({outFeatures}, f32);
       bias = arith::ConstantOp::create(rewriter, loc, biasType,

@@ -1,0 +1,138 @@
+// effc --report-fusions: the kernels each function became, with the eff ops they came from, and whether the
+// fusions expected on each op fired (lib/Compiler/FusionReport.cpp; the reasons come from the decision
+// points, effc::recordFusion).
+
+// RUN: rm -rf %t && split-file --leading-lines %s %t
+
+// bert_tiny (examples/): both attentions on the fused micro-kernel, biases in the GEMMs, weights packed;
+// QKV packing, GEMM epilogues and residual + layer norm are not implemented.
+// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --emit=mlir -o %t/bert.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=BERT
+
+// The same to a file, and as JSON.
+// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions=%t/bert.txt --emit=mlir -o %t/bert.mlir
+// RUN: FileCheck %s --check-prefix=BERT < %t/bert.txt
+// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --report-fusions-format=json --emit=mlir \
+// RUN:   -o %t/bert.mlir 2>&1 | FileCheck %s --check-prefix=JSON
+
+// Attention the fused kernel cannot take, a weight that is not a constant, an elementwise chain.
+// RUN: effc %t/model.mlir --report-fusions --emit=mlir -o %t/model.llvm.mlir 2>&1 | FileCheck %s
+
+// int8: the quantized GEMM micro-kernels add the bias themselves.
+// RUN: effc %S/../../examples/bert_tiny.mlir --quantize=int8 --report-fusions --emit=mlir -o %t/int8.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=INT8
+
+// An unknown format is refused.
+// RUN: not effc %t/model.mlir --report-fusions --report-fusions-format=xml -o %t/bad.so 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=FORMAT
+// FORMAT: error: unknown fusion report format 'xml' (expected text or json)
+
+// A report file that cannot be written is an error.
+// RUN: not effc %t/model.mlir --report-fusions=%t/missing/report.txt --emit=mlir -o %t/m.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=FILE
+// FILE: error: cannot open output file '{{.*}}missing/report.txt'
+
+// BERT-LABEL: effc fusion report: function 'main'
+// BERT-NEXT:  # kind kernel shape FLOPs weights from
+// The embeddings (three gathers from constant tables and two adds) are one loop nest.
+// BERT-NEXT:  1 fused elementwise linalg.generic loops ?x?x64 - 273KB eff.add @ bert_tiny.mlir:14:10, eff.embedding @ bert_tiny.mlir:10:10, eff.embedding @ bert_tiny.mlir:7:14, eff.embedding @ bert_tiny.mlir:13:10, eff.add @ bert_tiny.mlir:11:10
+// Layer norm: two row reductions and two elementwise loop nests.
+// BERT-NEXT:  2 reduction linalg.generic loops ?x?x64 - - eff.layer_norm @ bert_tiny.mlir:17:19
+// A [64, 64] f32 linear: 2 * 64 * 64 FLOPs per token, 16 KiB of weights; the bias initialisation is part of it.
+// BERT:       6 contraction linalg.generic loops ?x?x64x64 8.19K·?^2 16.4KB eff.linear @ bert_tiny.mlir:22:12 [layer 0]
+// The padding mask (i64) turned into f32 0/1 once, then the fused attention: 4 * 64 FLOPs per (batch, query, key).
+// BERT:       9 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
+// BERT-NEXT:  10 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
+// The FFN: up GEMM, GELU, down GEMM.
+// BERT:       17 contraction linalg.generic loops ?x?x256x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  18 elementwise linalg.generic loops ?x?x256 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  19 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT:       28 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
+// BERT:       expected fusions:
+// BERT-NEXT:  status fusion op detail
+// The residual add feeding the layer norm stays a loop nest of its own, and why.
+// BERT-NEXT:  not fired elementwise eff.add @ bert_tiny.mlir:14:10 its result has several uses: fusing would recompute it in each consumer
+// BERT-NEXT:  not fired elementwise eff.add @ bert_tiny.mlir:14:10 not fused into a consumer with reduction loops
+// BERT:       not implemented residual-norm eff.layer_norm @ bert_tiny.mlir:17:19 the add is a loop nest of its own
+// BERT-NEXT:  fired gemm-bias eff.linear @ bert_tiny.mlir:22:12 [layer 0] the bias initialises the GEMM's accumulator
+// BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored transposed ([K, N]) at compile time
+// BERT:       fired attention eff.attention @ bert_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
+// BERT-NEXT:  not implemented qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] the query, key and value projections of one input run as three GEMMs
+// BERT:       not implemented gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0]
+// BERT:       fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  not implemented gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] the activation is an elementwise loop nest of its own over the GEMM's output
+// BERT:       kernels: 42, 1 fused elementwise, 10 reduction, 17 elementwise, 12 contraction, 2 micro-kernel
+// BERT-NEXT:  fusions: 14 not fired, 13 not implemented, 22 fired
+// BERT-NOT:   all functions
+
+// JSON:      "complete": true,
+// JSON:      "fusion": "attention",
+// JSON-NEXT: "op": "eff.attention @ bert_tiny.mlir:29:15 [layer 0]",
+// JSON-NEXT: "status": "fired"
+// JSON:      "flops": {
+// JSON-NEXT:   "dynamic_factors": 2,
+// JSON-NEXT:   "known": 8192
+// JSON:      "dynamic_factors": 3,
+// JSON-NEXT:   "known": 256
+// JSON-NEXT: },
+// JSON-NEXT: "from": [
+// JSON-NEXT:   "eff.attention @ bert_tiny.mlir:29:15 [layer 0]"
+// JSON-NEXT: ],
+// JSON-NEXT: "kind": "micro-kernel",
+// JSON-NEXT: "name": "effc_uk_attention_f32",
+// JSON-NEXT: "shape": "?x?x64 -> ?x?x64",
+// JSON-NEXT: "weight_bytes": 0
+// JSON:      "totals": {
+// JSON-NEXT:   "fusions": {
+// JSON-NEXT:     "fired": 22,
+// JSON-NEXT:     "not fired": 14,
+// JSON-NEXT:     "not implemented": 13
+
+// INT8: 6 micro-kernel effc_uk_quantized_linear_int8 ?x?x64 -> ?x?x64 8.19K·?^2 4.86KB eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0]
+// INT8: fired gemm-bias eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0] the micro-kernel adds the bias to its output tile
+// INT8: kernels: 42, {{.*}} 14 micro-kernel
+
+// Attention with a head mask, or in f16, takes the linalg lowering; the report says why.
+// CHECK-LABEL: effc fusion report: function 'head_mask'
+// CHECK:       3 contraction linalg.generic loops 1x2x4x4x4 256 - eff.attention @ model.mlir:{{[0-9]+}}:10
+// CHECK:       not fired attention eff.attention @ model.mlir:{{[0-9]+}}:10 head_mask is not supported by the fused kernel
+// CHECK-LABEL: effc fusion report: function 'half'
+// CHECK:       not fired attention eff.attention @ model.mlir:{{[0-9]+}}:10 the query is f16; the fused kernel is f32 only
+// A weight that is a function argument is transposed at run time.
+// CHECK-LABEL: effc fusion report: function 'runtime_weight'
+// CHECK-NEXT:  # kind kernel shape FLOPs weights from
+// CHECK-NEXT:  1 transpose linalg.transpose loops 8x4 - - eff.linear @ model.mlir:{{[0-9]+}}:10
+// CHECK-NEXT:  2 contraction linalg.generic loops 2x4x8 128 - eff.linear @ model.mlir:{{[0-9]+}}:10
+// CHECK:       not fired weight-packing eff.linear @ model.mlir:{{[0-9]+}}:10 the matrix is not a compile-time constant: it is transposed at run time
+// GELU and the residual add become one loop nest; the GELU is not an epilogue of the GEMM.
+// CHECK-LABEL: effc fusion report: function 'chain'
+// CHECK:       2 fused elementwise linalg.generic loops 2x8 - - eff.add @ model.mlir:{{[0-9]+}}:10, eff.activation @ model.mlir:{{[0-9]+}}:10
+// CHECK:       not implemented gemm-activation eff.activation @ model.mlir:{{[0-9]+}}:10
+// CHECK-LABEL: effc fusion report: all functions
+// CHECK-NEXT:  kernels: 25, 9 transpose, 6 contraction, 5 elementwise, 4 reduction, 1 fused elementwise
+// CHECK-NEXT:  fusions: 3 not fired, 2 fired, 1 not implemented
+
+//--- model.mlir
+module {
+  func.func @head_mask(%q: tensor<1x4x8xf32>, %hm: tensor<2xf32>) -> tensor<1x4x8xf32> {
+    %a = eff.attention %q, %q, %q head_mask(%hm) {num_heads = 2 : i64} : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<2xf32>) -> tensor<1x4x8xf32>
+    return %a : tensor<1x4x8xf32>
+  }
+  func.func @half(%q: tensor<1x4x8xf16>) -> tensor<1x4x8xf16> {
+    %a = eff.attention %q, %q, %q {num_heads = 2 : i64} : (tensor<1x4x8xf16>, tensor<1x4x8xf16>, tensor<1x4x8xf16>) -> tensor<1x4x8xf16>
+    return %a : tensor<1x4x8xf16>
+  }
+  func.func @runtime_weight(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>) -> tensor<2x4xf32> {
+    %y = eff.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+    return %y : tensor<2x4xf32>
+  }
+  func.func @chain(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    %w = arith.constant dense<0.5> : tensor<8x8xf32>
+    %b = arith.constant dense<0.25> : tensor<8xf32>
+    %y = eff.linear %x, %w, %b : (tensor<2x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+    %g = eff.activation gelu %y : tensor<2x8xf32>
+    %r = eff.add %g, %x : tensor<2x8xf32>
+    return %r : tensor<2x8xf32>
+  }
+}
