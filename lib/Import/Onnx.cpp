@@ -302,8 +302,10 @@ private:
   }
   InFlightDiagnostic error(const Node &node) { return emitError(locOf(node)) << describe(node) << ": "; }
 
-  /// Creates the single-result `OpTy` from `args` at `loc`, its result type inferred with diagnostics: the
+  /// Creates the `OpTy` from `args` at `loc`, its first result's type inferred with diagnostics: the
   /// inferring builders abort on operands the op rejects, and an imported graph's shapes are not trusted.
+  /// `args` follow the builder that takes the first result's type (and, for eff.attention, the types of
+  /// its variadic results, NoneType placeholders: all are inferred).
   template <typename OpTy, typename... Args>
   FailureOr<Value> inferred(Args &&...args) {
     auto op = OpTy::create(b, loc, Type(NoneType::get(context)), std::forward<Args>(args)...);
@@ -313,7 +315,9 @@ private:
       op->erase();
       return failure();
     }
-    op->getResult(0).setType(types[0]);
+    assert(types.size() == op->getNumResults() && "inferred a different number of results");
+    for (auto [result, type] : llvm::zip(op->getResults(), types))
+      result.setType(type);
     return op->getResult(0);
   }
 
@@ -3374,26 +3378,35 @@ FailureOr<Value> Raiser::attention() {
   im.loc = im.locOf(root);
   Value queries = *qv, keys = *kv;
   if (qTheta || kTheta) {
-    // Positions 0..S-1 (the tables are read from row 0), as eff.rotary's [S] positions.
-    Value length = tensor::DimOp::create(im.b, im.loc, *qv, 1);
-    Value init = tensor::EmptyOp::create(im.b, im.loc, ArrayRef<OpFoldResult>{length}, im.b.getI64Type());
-    Value positions =
-        linalg::GenericOp::create(im.b, im.loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-                                  ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, im.context)},
-                                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
-                                  [](OpBuilder &nb, Location nl, ValueRange) {
-                                    Value i = linalg::IndexOp::create(nb, nl, 0);
-                                    linalg::YieldOp::create(nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i).getResult());
-                                  })
-            .getResult(0);
-    auto rotate = [&](Value x, int64_t headCount, double theta) {
-      return RotaryOp::create(im.b, im.loc, x, positions, im.b.getI64IntegerAttr(headCount),
-                              im.b.getF32FloatAttr(theta), /*rotary_dim=*/nullptr).getResult();
+    // Positions 0..S-1 of the rotated tensor's own sequence (the tables are read from row 0), as eff.rotary's
+    // [S] positions: the keys may be longer than the queries.
+    auto positionsOf = [&](Value x) {
+      Value length = tensor::DimOp::create(im.b, im.loc, x, 1);
+      Value init = tensor::EmptyOp::create(im.b, im.loc, ArrayRef<OpFoldResult>{length}, im.b.getI64Type());
+      return linalg::GenericOp::create(im.b, im.loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+                                       ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, im.context)},
+                                       ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                                       [](OpBuilder &nb, Location nl, ValueRange) {
+                                         Value i = linalg::IndexOp::create(nb, nl, 0);
+                                         linalg::YieldOp::create(
+                                             nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i).getResult());
+                                       })
+          .getResult(0);
     };
-    if (qTheta)
-      queries = rotate(queries, heads, *qTheta);
-    if (kTheta)
-      keys = rotate(keys, kvHeads, *kTheta);
+    // The structural checks above do not compare every shape (the table's head size with the heads', K's
+    // hidden size with its heads): eff.rotary's type inference does, with its diagnostic at the node.
+    auto rotate = [&](Value x, int64_t headCount, double theta) {
+      return im.inferred<RotaryOp>(x, positionsOf(x), im.b.getI64IntegerAttr(headCount),
+                                   im.b.getF32FloatAttr(theta), /*rotary_dim=*/IntegerAttr());
+    };
+    FailureOr<Value> rotatedQueries = qTheta ? rotate(queries, heads, *qTheta) : FailureOr<Value>(queries);
+    if (failed(rotatedQueries))
+      return failure();
+    FailureOr<Value> rotatedKeys = kTheta ? rotate(keys, kvHeads, *kTheta) : FailureOr<Value>(keys);
+    if (failed(rotatedKeys))
+      return failure();
+    queries = *rotatedQueries;
+    keys = *rotatedKeys;
   }
   // The cache goes from the heads layout [B, Hkv, P, Dh] to eff.attention's [B, P, Hkv * Dh] and back.
   Value pastKey, pastValue;
@@ -3418,11 +3431,15 @@ FailureOr<Value> Raiser::attention() {
     pastValue = toHidden(*pv);
   }
   bool defaultScale = std::fabs(scale * std::sqrt(double(headDim)) - 1.0) < 1e-5;
-  auto op = AttentionOp::create(im.b, im.loc, queries, keys, *vv, mask, /*head_mask=*/Value(), pastKey, pastValue,
-                                im.b.getI64IntegerAttr(heads),
-                                kvHeads != heads ? im.b.getI64IntegerAttr(kvHeads) : nullptr,
-                                defaultScale ? nullptr : im.b.getF32FloatAttr(scale),
-                                causal ? im.b.getUnitAttr() : nullptr);
+  // Nor are K's and V's head sizes, batch sizes or the mask's length checked above: eff.attention's are.
+  SmallVector<Type, 2> presentTypes(pastKey ? 2 : 0, NoneType::get(im.context));
+  FailureOr<Value> attention = im.inferred<AttentionOp>(
+      TypeRange(presentTypes), queries, keys, *vv, mask, /*bias=*/Value(), /*head_mask=*/Value(), pastKey, pastValue,
+      im.b.getI64IntegerAttr(heads), kvHeads != heads ? im.b.getI64IntegerAttr(kvHeads) : IntegerAttr(),
+      defaultScale ? FloatAttr() : im.b.getF32FloatAttr(scale), causal ? im.b.getUnitAttr() : UnitAttr());
+  if (failed(attention))
+    return failure();
+  auto op = cast<AttentionOp>(attention->getDefiningOp());
   detail = std::to_string(heads) + " heads of " + std::to_string(headDim) +
            (kvHeads != heads ? ", " + std::to_string(kvHeads) + " key/value heads" : "") + (causal ? ", causal" : "") +
            (qTheta || kTheta ? ", rotary theta " + std::to_string(qTheta ? *qTheta : *kTheta) : "") +
@@ -3438,7 +3455,7 @@ FailureOr<Value> Raiser::attention() {
       im.values[name].value = im.transpose(split, {0, 2, 1, 3});
     }
   }
-  return Value(op.getOutput());
+  return *attention;
 }
 
 FailureOr<bool> Importer::tryRaise(const Node &node, SmallVectorImpl<Tensor> &results) {

@@ -86,6 +86,8 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createCSEPass());
   if (options.optLevel > 0)
     pm.addNestedPass<func::FuncOp>(createEffcPlanActivationArenaPass());
+  // What every call allocates at least, for the runtime's load-time memory check (before deallocation).
+  pm.addPass(createEffcRecordMinCallBytesPass());
   pm.addPass(createEffcCpuLowerVectorsPass());
   VectorTransferToSCFOptions vectorToSCF;
   vectorToSCF.enableFullUnroll();

@@ -207,6 +207,31 @@ bool appendConstantBytes(llvm::Constant *constant, const llvm::DataLayout &layou
   return false;
 }
 
+/// Whether appendConstantBytes accepts `constant` (without copying its bytes).
+bool isConstantData(llvm::Constant *constant) {
+  if (isa<llvm::ConstantDataSequential, llvm::ConstantAggregateZero>(constant))
+    return true;
+  if (auto *array = dyn_cast<llvm::ConstantArray>(constant))
+    return llvm::all_of(array->operands(), [](llvm::Use &element) {
+      return isConstantData(cast<llvm::Constant>(element.get()));
+    });
+  return false;
+}
+
+/// The bytes of the constants that externalizeWeights would move out with `threshold`: what the weights
+/// take when they stay embedded (the module header's weights_size, which the runtime checks against its
+/// memory limit).
+uint64_t embeddedWeightsSize(llvm::Module &module, uint64_t threshold) {
+  const llvm::DataLayout &layout = module.getDataLayout();
+  uint64_t size = 0;
+  for (llvm::GlobalVariable &global : module.globals()) {
+    uint64_t bytes = global.hasInitializer() ? layout.getTypeAllocSize(global.getValueType()).getFixedValue() : 0;
+    if (global.isConstant() && bytes >= threshold && isConstantData(global.getInitializer()))
+      size += bytes;
+  }
+  return size;
+}
+
 /// Moves every constant global of at least `threshold` bytes into `path` (64-byte aligned, after the
 /// file's header, effc_abi_weights_header_t) and rewrites its uses as offsets from a base pointer that the
 /// runtime fills in when it maps the file. The compile id hashes the producer, the ABI version and every
@@ -297,15 +322,16 @@ public:
     hostTy = llvm::StructType::get(ctx, {i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
     // effc_abi_tensor_info_t: {name, u32 dtype, u32 rank, dims, dim_groups}
     tensorInfoTy = llvm::StructType::get(ctx, {ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
-    // effc_abi_function_t: {name, invoke, u32 num_inputs, u32 num_outputs, inputs, outputs}
-    functionTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32Ty, i32Ty, ptrTy, ptrTy});
+    // effc_abi_function_t: {name, invoke, u32 num_inputs, u32 num_outputs, inputs, outputs, u64 min_call_bytes}
+    functionTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32Ty, i32Ty, ptrTy, ptrTy, i64Ty});
     // effc_abi_module_t: {u32 version, u32 num_functions, functions, producer, host_slot, weights_file,
     //                     weights_base_slot, u64 weights_size, u64 weights_checksum, u64 compile_id}
     moduleTy = llvm::StructType::get(ctx, {i32Ty, i32Ty, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i64Ty, i64Ty, i64Ty});
   }
 
+  /// `weights`: the external weights, or NULL when they are embedded and take `embeddedWeights` bytes.
   LogicalResult emit(llvm::ArrayRef<EntryPointSignature> entryPoints, const ExternalWeights *weights,
-                     std::string &error) {
+                     uint64_t embeddedWeights, std::string &error) {
     hostSlot = new llvm::GlobalVariable(module, ptrTy, /*isConstant=*/false, llvm::GlobalValue::InternalLinkage,
                                         llvm::ConstantPointerNull::get(ptrTy), "effc_host");
     defineAllocationFunctions();
@@ -320,7 +346,7 @@ public:
       functions.push_back(llvm::ConstantStruct::get(
           functionTy, {string(entry.name), trampoline, llvm::ConstantInt::get(i32Ty, entry.inputs.size()),
                        llvm::ConstantInt::get(i32Ty, entry.outputs.size()), tensorInfos(entry.inputs),
-                       tensorInfos(entry.outputs)}));
+                       tensorInfos(entry.outputs), llvm::ConstantInt::get(i64Ty, entry.minCallBytes)}));
     }
     llvm::Constant *functionArray =
         constantGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(functionTy, functions.size()), functions),
@@ -331,7 +357,7 @@ public:
                        functionArray, string(kProducer), hostSlot,
                        weights ? string(weights->fileName) : llvm::ConstantPointerNull::get(ptrTy),
                        weights ? static_cast<llvm::Constant *>(weights->baseSlot) : llvm::ConstantPointerNull::get(ptrTy),
-                       llvm::ConstantInt::get(i64Ty, weights ? weights->size : 0),
+                       llvm::ConstantInt::get(i64Ty, weights ? weights->size : embeddedWeights),
                        llvm::ConstantInt::get(i64Ty, weights ? weights->checksum : 0),
                        llvm::ConstantInt::get(i64Ty, weights ? weights->compileId : 0)}),
         "effc_module_header");
@@ -604,6 +630,11 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
         for (auto [input, attr] : llvm::zip(entry.inputs, arguments))
           if (auto perDim = dyn_cast<DenseI32ArrayAttr>(attr); perDim && perDim.size() == (int64_t)input.dims.size())
             input.dimGroups.assign(perDim.asArrayRef().begin(), perDim.asArrayRef().end());
+  // What each call allocates at least, found by effc-record-min-call-bytes during lowering.
+  if (auto minCallBytes = module->getAttrOfType<DictionaryAttr>("effc.min_call_bytes"))
+    for (EntryPointSignature &entry : signatures)
+      if (auto bytes = minCallBytes.getAs<IntegerAttr>(entry.name); bytes && !bytes.getValue().isNegative())
+        entry.minCallBytes = bytes.getValue().getZExtValue();
   if (failed(linkUkernels(*llvmModule, *machine, error)))
     return module.emitError(error);
   std::optional<ExternalWeights> weights;
@@ -614,7 +645,9 @@ FailureOr<std::unique_ptr<llvm::Module>> translateToRuntimeModule(ModuleOp modul
       return module.emitError(error);
     weights = *written;
   }
-  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(signatures, weights ? &*weights : nullptr, error)))
+  uint64_t embeddedWeights = weights ? 0 : embeddedWeightsSize(*llvmModule, options.externalWeightsThreshold);
+  if (failed(RuntimeInterfaceEmitter(*llvmModule).emit(signatures, weights ? &*weights : nullptr, embeddedWeights,
+                                                       error)))
     return module.emitError(error);
   if (!options.deviceTarget.empty() && failed(emitCudaModuleServices(*llvmModule, options.deviceTarget, error)))
     return module.emitError(error);

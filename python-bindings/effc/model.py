@@ -101,11 +101,14 @@ class TensorSpec:
 
 @dataclass(frozen=True)
 class FunctionSignature:
-    """The inputs and outputs of one entry point, in call order."""
+    """The inputs and outputs of one entry point, in call order. `min_call_bytes` is a lower bound of the
+    bytes one call allocates, whatever the input shapes (the statically known part of its activations and
+    outputs; 0: unknown): loading refuses a model whose weights plus this exceed the memory limit."""
 
     name: str
     inputs: tuple
     outputs: tuple
+    min_call_bytes: int = 0
 
     @property
     def input_names(self):
@@ -266,7 +269,8 @@ class Model:
         self.compile_log = compile_log
         self._functions = {fn.name: fn for fn in module.functions}
         self._signature = Signature(
-            FunctionSignature(fn.name, tuple(map(_spec, fn.inputs)), tuple(map(_spec, fn.outputs)))
+            FunctionSignature(fn.name, tuple(map(_spec, fn.inputs)), tuple(map(_spec, fn.outputs)),
+                              fn.min_call_bytes)
             for fn in module.functions)
         self._report = report
         self._description = description
@@ -433,9 +437,11 @@ def load(path, *, runtime=None, memory_limit=None) -> Model:
     """Loads a shared object compiled by effc (`effc model.mlir -o model.so`, or `Model.save`).
 
     `memory_limit` (bytes, or a string like "512M") runs the model on a runtime of its own that refuses to
-    hold more: weights over it fail here, and a call whose activations and outputs would exceed it raises
-    effc.RuntimeError (code RESOURCE_EXHAUSTED) and leaves the model usable. A file can be loaded by one
-    runtime at a time, so a path already loaded by the default runtime cannot be loaded again with a limit."""
+    hold more: weights over it, or weights plus the bytes a function allocates in every call
+    (`signature[name].min_call_bytes`), fail here; a call whose activations and outputs would exceed it
+    fails when it runs. Both raise effc.RuntimeError (code RESOURCE_EXHAUSTED); the model stays usable
+    after a refused call. A file can be loaded by one runtime at a time, so a path already loaded by the
+    default runtime cannot be loaded again with a limit."""
     path = Path(path)
     module = _effc.load_module(_runtime_for(runtime, memory_limit, "load"), str(path))
     return Model(module, description=str(path))

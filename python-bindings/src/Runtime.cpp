@@ -215,6 +215,7 @@ public:
       : module(std::move(module)), function(function) {}
 
   std::string name() const { return effc_function_name(function); }
+  uint64_t minCallBytes() const { return effc_function_min_call_bytes(function); }
 
   py::list inputs() const {
     py::list result;
@@ -342,6 +343,8 @@ void bindRuntime(py::module_ &m) {
 
   py::class_<Function>(m, "Function", "An entry point of a loaded module.")
       .def_property_readonly("name", &Function::name)
+      .def_property_readonly("min_call_bytes", &Function::minCallBytes,
+                             "a lower bound of the bytes one call allocates, for any input shapes (0: unknown)")
       .def_property_readonly("inputs", &Function::inputs, "[(name, dtype, shape)] with None for dynamic extents")
       .def_property_readonly("outputs", &Function::outputs, "[(name, dtype, shape)] with None for dynamic extents")
       .def("invoke", &Function::invoke, py::arg("arrays"),

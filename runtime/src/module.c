@@ -176,6 +176,26 @@ static effc_status_t validate_header(const effc_abi_module_t *header) {
   return NULL;
 }
 
+/* Refuses a module that cannot run under `limit`: its weights alone exceed it, or they and the bytes its
+ * most demanding function allocates in every call (min_call_bytes, abi.h) do. */
+static effc_status_t check_memory_limit(const char *path, const effc_abi_module_t *header, uint64_t limit) {
+  if (header->weights_size > limit)
+    return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED,
+                            "'%s' has %llu bytes of weights, more than the memory limit of %llu bytes", path,
+                            (unsigned long long)header->weights_size, (unsigned long long)limit);
+  const effc_abi_function_t *largest = NULL;
+  for (uint32_t f = 0; f < header->num_functions; ++f)
+    if (!largest || header->functions[f].min_call_bytes > largest->min_call_bytes)
+      largest = &header->functions[f];
+  if (largest && largest->min_call_bytes > limit - header->weights_size)
+    return effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED,
+                            "'%s': function '%s' needs at least %llu bytes of activations per call and the weights "
+                            "take %llu; the memory limit is %llu bytes",
+                            path, largest->name, (unsigned long long)largest->min_call_bytes,
+                            (unsigned long long)header->weights_size, (unsigned long long)limit);
+  return NULL;
+}
+
 /* Maps `weights_file` (relative to the directory of `module_path`), checking size and checksum. */
 static effc_status_t map_weights(effc_runtime_t *runtime, const char *module_path, const effc_abi_module_t *header,
                                  void **out_map, size_t *out_map_size, void **out_base) {
@@ -363,11 +383,8 @@ static effc_status_t open_module(effc_runtime_t *runtime, const char *path, void
                               path, header->version, EFFC_ABI_VERSION);
   } else if ((status = validate_header(header))) {
     status = effc_status_annotate(status, "'%s' has a malformed module header", path);
-  } else if (effc_runtime_memory_limit(runtime) && header->weights_size > effc_runtime_memory_limit(runtime)) {
-    status = effc_status_make(EFFC_STATUS_RESOURCE_EXHAUSTED,
-                              "'%s' has %llu bytes of weights, more than the memory limit of %llu bytes", path,
-                              (unsigned long long)header->weights_size,
-                              (unsigned long long)effc_runtime_memory_limit(runtime));
+  } else if (effc_runtime_memory_limit(runtime)) {
+    status = check_memory_limit(path, header, effc_runtime_memory_limit(runtime));
   }
   if (!status) {
     /* A module compiled for a GPU names it; it runs only on a runtime with that device. */
@@ -467,6 +484,7 @@ effc_status_t effc_module_lookup_function(const effc_module_t *module, const cha
 const char *effc_function_name(const effc_function_t *function) { return function->abi->name; }
 size_t effc_function_num_inputs(const effc_function_t *function) { return function->abi->num_inputs; }
 size_t effc_function_num_outputs(const effc_function_t *function) { return function->abi->num_outputs; }
+uint64_t effc_function_min_call_bytes(const effc_function_t *function) { return function->abi->min_call_bytes; }
 
 static effc_tensor_info_t tensor_info(const effc_abi_tensor_info_t *infos, uint32_t count, size_t index) {
   effc_tensor_info_t info = {NULL, EFFC_DTYPE_INVALID, 0, NULL};

@@ -23,7 +23,8 @@
  * FAKE_NO_QUERY (exports no query symbol), FAKE_BAD_HEADER (an invalid dtype), FAKE_EXTERNAL_WEIGHTS
  * (adds add_weights(x[16]) -> y[16], y = x + w, with w read from fake_weights.bin: w[i] = 0.25 * i, after
  * the file's header with compile id FAKE_COMPILE_ID). CMake appends effc's trailer to every variant,
- * FAKE_GPU_TARGET (exports effc_module_target = "cuda:sm_80", as modules compiled for a GPU do).
+ * FAKE_GPU_TARGET (exports effc_module_target = "cuda:sm_80", as modules compiled for a GPU do),
+ * FAKE_MIN_CALL_BYTES=N (scale_rows claims min_call_bytes N, add N / 2; others 0).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -262,19 +263,23 @@ static const effc_abi_tensor_info_t k_w_in[] = {{"x", EFFC_DTYPE_F32, 1, k_16, N
 static const effc_abi_tensor_info_t k_w_out[] = {{"y", EFFC_DTYPE_F32, 1, k_16, NULL}};
 #endif
 
+#ifndef FAKE_MIN_CALL_BYTES
+#define FAKE_MIN_CALL_BYTES 0
+#endif
+
 static const effc_abi_function_t k_functions[] = {
-    {"add", add, 2, 1, k_add_in, k_add_out},
-    {"scale_rows", scale_rows, 2, 1, k_scale_in, k_scale_out},
-    {"identity", identity, 1, 1, k_x1, k_y1},
-    {"const_view", const_view, 0, 1, NULL, k_const_out},
-    {"strided_view", strided_view, 1, 1, k_strided_in, k_strided_out},
-    {"offset_view", offset_view, 1, 1, k_x1, k_y1},
-    {"same_twice", same_twice, 1, 2, k_x1, k_twice_out},
-    {"embed", embed, 1, 1, k_embed_in, k_embed_out},
-    {"sum", sum, 1, 1, k_x1, k_sum_out},
-    {"unchecked", unchecked, 1, 1, k_scale_in, k_scale_out},
+    {"add", add, 2, 1, k_add_in, k_add_out, FAKE_MIN_CALL_BYTES / 2},
+    {"scale_rows", scale_rows, 2, 1, k_scale_in, k_scale_out, FAKE_MIN_CALL_BYTES},
+    {"identity", identity, 1, 1, k_x1, k_y1, 0},
+    {"const_view", const_view, 0, 1, NULL, k_const_out, 0},
+    {"strided_view", strided_view, 1, 1, k_strided_in, k_strided_out, 0},
+    {"offset_view", offset_view, 1, 1, k_x1, k_y1, 0},
+    {"same_twice", same_twice, 1, 2, k_x1, k_twice_out, 0},
+    {"embed", embed, 1, 1, k_embed_in, k_embed_out, 0},
+    {"sum", sum, 1, 1, k_x1, k_sum_out, 0},
+    {"unchecked", unchecked, 1, 1, k_scale_in, k_scale_out, 0},
 #ifdef FAKE_EXTERNAL_WEIGHTS
-    {"add_weights", add_weights, 1, 1, k_w_in, k_w_out},
+    {"add_weights", add_weights, 1, 1, k_w_in, k_w_out, 0},
 #endif
 };
 

@@ -362,13 +362,18 @@ int test_invoke_concurrently(void) {
  * Load errors
  *===----------------------------------------------------------------------===*/
 
-static int expect_load_error(const char *path, effc_status_code_t code, const char *text) {
-  effc_runtime_t *rt = make_runtime(1, 0);
+/* Loads `path` on a runtime with memory limit `limit` (0: none), expecting an error. */
+static int expect_load_error_with_limit(const char *path, uint64_t limit, effc_status_code_t code, const char *text) {
+  effc_runtime_t *rt = make_runtime(1, limit);
   effc_module_t *module = (effc_module_t *)(uintptr_t)1;
   CHECK_ERROR(effc_module_load(rt, path, &module), code, text);
   CHECK(module == NULL);
   effc_runtime_release(rt);
   return 0;
+}
+
+static int expect_load_error(const char *path, effc_status_code_t code, const char *text) {
+  return expect_load_error_with_limit(path, 0, code, text);
 }
 
 int test_load_missing_file(void) {
@@ -391,12 +396,12 @@ int test_load_no_query_symbol(void) {
 
 int test_load_old_abi_version(void) {
   return expect_load_error(fake_module_path("abi0"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "was compiled for ABI v0, this runtime supports v4; recompile with a matching effc");
+                           "was compiled for ABI v0, this runtime supports v5; recompile with a matching effc");
 }
 
 int test_load_new_abi_version(void) {
   return expect_load_error(fake_module_path("abinext"), EFFC_STATUS_INCOMPATIBLE_VERSION,
-                           "compiled for a newer ABI than v4");
+                           "compiled for a newer ABI than v5");
 }
 
 int test_load_bad_header(void) {
@@ -450,7 +455,8 @@ static effc_abi_weights_header_t fake_weights_header(void) {
 /* Copies the weights variant to the test directory as model.so and writes fake_weights.bin beside it:
  * `header` (NULL: fake_weights_header()), then w[i] = 0.25 i with byte `corrupt` flipped (when >= 0), `size`
  * bytes of the whole file. Returns the module path. */
-static const char *setup_weights_with(size_t size, int corrupt, const effc_abi_weights_header_t *header) {
+static const char *setup_weights_of(const char *variant, size_t size, int corrupt,
+                                    const effc_abi_weights_header_t *header) {
   effc_abi_weights_header_t fallback = fake_weights_header();
   unsigned char file[sizeof(effc_abi_weights_header_t) + 17 * sizeof(float)];
   memcpy(file, header ? header : &fallback, sizeof(effc_abi_weights_header_t));
@@ -461,10 +467,14 @@ static const char *setup_weights_with(size_t size, int corrupt, const effc_abi_w
   if (corrupt >= 0)
     file[sizeof(effc_abi_weights_header_t) + (size_t)corrupt] ^= 0x40;
   const char *module = test_path("model.so");
-  if (copy_file(fake_module_path("weights"), module) ||
+  if (copy_file(fake_module_path(variant), module) ||
       (size != (size_t)-1 && write_file(test_path("fake_weights.bin"), file, size)))
     return NULL;
   return module;
+}
+
+static const char *setup_weights_with(size_t size, int corrupt, const effc_abi_weights_header_t *header) {
+  return setup_weights_of("weights", size, corrupt, header);
 }
 
 static const char *setup_weights(size_t size, int corrupt) {
@@ -543,7 +553,7 @@ int test_weights_from_another_compile(void) {
   strcpy(header.producer, "fake 2.0");
   CHECK(setup_weights_with(sizeof(header) + 64, -1, &header));
   CHECK_PASS(expect_load_error(path, EFFC_STATUS_INCOMPATIBLE_VERSION,
-                               "fake_weights.bin was written by 'fake 2.0' for ABI v4, but the module by 'fake 1.0'"));
+                               "fake_weights.bin was written by 'fake 2.0' for ABI v5, but the module by 'fake 1.0'"));
   header = fake_weights_header();
   header.abi_version = 2;
   CHECK(setup_weights_with(sizeof(header) + 64, -1, &header));
@@ -670,6 +680,40 @@ int test_memory_limit_weights(void) {
   effc_module_t *module;
   CHECK_ERROR(effc_module_load(rt, path, &module), EFFC_STATUS_RESOURCE_EXHAUSTED,
               "has 64 bytes of weights, more than the memory limit of 32 bytes");
+  effc_runtime_release(rt);
+  return 0;
+}
+
+int test_memory_limit_min_call_bytes(void) {
+  /* 64 bytes of weights; scale_rows needs at least 1000 bytes per call, add 500: together 1064. */
+  const char *path = setup_weights_of("mincall", sizeof(effc_abi_weights_header_t) + 64, -1, NULL);
+  CHECK(path);
+  const uint64_t fits[] = {0, 1064, 1065}; /* no limit, exactly at it, above it */
+  for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]); ++i) {
+    effc_runtime_t *rt = make_runtime(1, fits[i]);
+    effc_module_t *module = load(rt, path);
+    CHECK(module);
+    CHECK(effc_function_min_call_bytes(lookup(module, "scale_rows")) == 1000);
+    CHECK(effc_function_min_call_bytes(lookup(module, "add")) == 500);
+    CHECK(effc_function_min_call_bytes(lookup(module, "add_weights")) == 0);
+    effc_module_release(module);
+    effc_runtime_release(rt);
+  }
+  /* One byte short: the largest function is named, with the weights and the limit. */
+  char expected[256];
+  snprintf(expected, sizeof(expected),
+           "'%s': function 'scale_rows' needs at least 1000 bytes of activations per call and the weights take "
+           "64; the memory limit is 1063 bytes",
+           path);
+  CHECK_PASS(expect_load_error_with_limit(path, 1063, EFFC_STATUS_RESOURCE_EXHAUSTED, expected));
+  /* The weights alone are checked first. */
+  CHECK_PASS(expect_load_error_with_limit(path, 63, EFFC_STATUS_RESOURCE_EXHAUSTED,
+                                          "has 64 bytes of weights, more than the memory limit of 63 bytes"));
+  /* The fake module without the figures loads under a limit far below 1000 bytes. */
+  effc_runtime_t *rt = make_runtime(1, 100);
+  effc_module_t *module = load(rt, fake_module_path(""));
+  CHECK(module && effc_function_min_call_bytes(lookup(module, "scale_rows")) == 0);
+  effc_module_release(module);
   effc_runtime_release(rt);
   return 0;
 }

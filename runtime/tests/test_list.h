@@ -42,6 +42,7 @@
   X(memory_limit_tensors) \
   X(memory_limit_invoke) \
   X(memory_limit_weights) \
+  X(memory_limit_min_call_bytes) \
   X(memory_limit_unwinds_compiled_code) \
   X(npy_round_trip) \
   X(npy_malformed) \

@@ -8,7 +8,7 @@
 // another dialect), each public function gets its _mlir_ciface_ wrapper, weights become LLVM globals in the
 // layout the kernels stream, and parallel loops call a dispatcher that the target emitter defines.
 
-// ONLY-LLVM: module attributes {effc.dimension_groups = {mlp = [array<i32: 0, -1>]}} {
+// ONLY-LLVM: module attributes {effc.dimension_groups = {mlp = [array<i32: 0, -1>]}, effc.min_call_bytes = {mlp = 0 : i64}} {
 
 // The [N, K] = [2, 3] weight is stored as [K, N] = [3, 2] (its values: pack-weights.mlir).
 // CHECK-DAG: llvm.mlir.global private constant @{{.+}} : !llvm.array<3 x array<2 x f32>>

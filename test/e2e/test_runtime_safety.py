@@ -306,7 +306,7 @@ def test_weights_of_another_version_are_refused(models, tmp_path):
     data = bytearray(weights.read_bytes())
     data[40:64] = b"effc 9.9.9".ljust(24, b"\0")  # the header's producer field
     weights.write_bytes(bytes(data))
-    assert "was written by 'effc 9.9.9' for ABI v4, but the module by 'effc 0.1.0'" in _load_error(model)
+    assert "was written by 'effc 9.9.9' for ABI v5, but the module by 'effc 0.1.0'" in _load_error(model)
     data[8] = 2  # abi_version
     weights.write_bytes(bytes(data))
     assert "for ABI v2" in _load_error(model)

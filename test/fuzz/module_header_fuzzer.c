@@ -5,10 +5,10 @@
  *===----------------------------------------------------------------------===*
  *
  * Builds an effc_abi_module_t from the input (version, function table, tensor signatures with any dtype,
- * rank, extents and dimension groups, host slot, producer, an external weights file with its size and
- * checksum, and the weights bytes) and loads it with effc_module_load through fuzz_module.c. The runtime
- * must reject every malformed header or weights file with an error, and a module it accepts must be safe
- * to introspect and release. The header itself is always well-formed memory: the runtime trusts the
+ * rank, extents and dimension groups, each function's min_call_bytes, host slot, producer, an external
+ * weights file with its size and checksum, and the weights bytes) and loads it with effc_module_load
+ * through fuzz_module.c. The runtime must reject every malformed header or weights file with an error, and
+ * a module it accepts must be safe to introspect and release, and fit the runtime's memory limit. The header itself is always well-formed memory: the runtime trusts the
  * pointers a compiled module hands it (see docs/reliability.md); what it must not trust are the counts,
  * names, extents and the weights file.
  *
@@ -111,6 +111,9 @@ static effc_abi_tensor_info_t *tensor_list(reader_t *r, arena_t *arena, uint32_t
   return infos;
 }
 
+/* The memory limit of the second runtime. */
+static const uint64_t k_memory_limit = 4096;
+
 static void *g_self;
 static const effc_abi_module_t **g_header_slot;
 static effc_runtime_t *g_runtimes[2];
@@ -130,7 +133,7 @@ static void set_up(void) {
   options.num_threads = 1;
   if (effc_runtime_create(&options, &g_runtimes[0]))
     abort();
-  options.memory_limit_bytes = 4096; /* weights beyond this are refused */
+  options.memory_limit_bytes = k_memory_limit; /* weights, or weights and a call's minimum, beyond it fail */
   if (effc_runtime_create(&options, &g_runtimes[1]))
     abort();
 }
@@ -145,6 +148,7 @@ static void introspect(effc_module_t *module) {
     effc_status_t status = effc_module_lookup_function(module, effc_function_name(function), &found);
     if (status || !found)
       abort(); /* a function is found under its own name */
+    (void)effc_function_min_call_bytes(function);
     for (size_t i = 0; i <= effc_function_num_inputs(function); ++i) {
       effc_tensor_info_t info = effc_function_input(function, i);
       for (size_t d = 0; info.name && d < info.rank; ++d)
@@ -185,6 +189,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     table[f].invoke = (u8(&r) & 1) ? NULL : invoke_stub;
     table[f].inputs = tensor_list(&r, &arena, &table[f].num_inputs);
     table[f].outputs = tensor_list(&r, &arena, &table[f].num_outputs);
+    /* The bytes a call needs at least: none, a multiple of 64 around the 4096-byte limit, or any value. */
+    uint8_t need = u8(&r);
+    table[f].min_call_bytes = need < 0x80 ? 0 : need < 0xf0 ? (uint64_t)(need - 0x80) * 64 : u64(&r);
   }
   header.functions = table;
 
@@ -243,6 +250,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort(); /* the host services are installed */
     if (header.weights_file && header.weights_size && !weights_base)
       abort(); /* the weights are mapped */
+    uint64_t limit = runtime == g_runtimes[1] ? k_memory_limit : 0;
+    for (uint32_t f = 0; limit && f < header.num_functions; ++f)
+      if (header.weights_size > limit || header.functions[f].min_call_bytes > limit - header.weights_size)
+        abort(); /* the memory limit holds the weights and every function's minimum call */
     introspect(module);
     effc_module_release(module);
     if (host_slot || weights_base)

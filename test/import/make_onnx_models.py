@@ -6,7 +6,9 @@ tiny.onnx: a linear layer (MatMul on an initializer + bias), the erf GELU, a sha
 batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and a softmax. external.onnx: the same weights in an
 external data file. The rest are broken on purpose: an unsupported operator, a truncated file, bytes that are
 not a protobuf, a missing external data file, an opset effc does not import, and a Reshape whose shape is
-computed from tensor data.
+computed from tensor data. attention_*.onnx and rotary_*.onnx: attention subgraphs for the raiser, one
+consistent (plus one with keys longer than the queries) and four whose shapes disagree in ways only
+eff.attention's and eff.rotary's checks catch.
 
 gqa.onnx, gqa_cache.onnx (onnx-attention.mlir): grouped-query attention (4 query heads, 2 key/value heads of 4)
 written as torch.onnx.export writes Llama's repeat_kv, without and with a KV cache (past/present in the heads
@@ -141,6 +143,83 @@ def single(op_type, inputs, outputs, opset=17, domain="", **attrs):
     return helper.make_model(graph, opset_imports=opsets)
 
 
+def rope_tables(rows, dh, theta=10000.0):
+    """The rotate-half cos and sin tables [rows, dh] that the importer recognises as eff.rotary."""
+    inv = theta ** (-np.arange(0, dh, 2, dtype=np.float64) / dh)
+    angles = np.arange(rows, dtype=np.float64)[:, None] * inv[None]
+    emb = np.concatenate([angles, angles], -1)
+    return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
+
+
+def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None):
+    """Self-attention written in ONNX ops as exporters write it (heads split with Reshape + Transpose, scores
+    divided by sqrt(Dh), a padding mask (1 - mask) * -1e9, Softmax, heads merged back by a Reshape), on graph
+    inputs q, k, v of the given shapes [B, S, H * D] split into `heads` heads of dq, dk, dv channels. rope_q and
+    rope_k, when given, are the head size of rotary tables applied to the query and key heads. The raiser sees
+    the whole subgraph; the shapes may disagree on purpose."""
+    nodes, inits = [], []
+
+    def const(cname, value, dtype=np.int64):
+        inits.append(numpy_helper.from_array(np.array(value, dtype=dtype), cname))
+        return cname
+
+    def heads_of(x, shape, d, perm):
+        nodes.append(helper.make_node("Reshape", [x, const(f"{x}_shape", [shape[0], shape[1], heads, d])],
+                                      [f"{x}_split"], name=f"{x}/Reshape"))
+        nodes.append(helper.make_node("Transpose", [f"{x}_split"], [f"{x}_heads"], name=f"{x}/Transpose", perm=perm))
+        return f"{x}_heads"
+
+    def rope(x, dh, rows):
+        cos, sin = rope_tables(rows, dh)  # positions 0..rows-1: the sequence's
+        big = np.iinfo(np.int64).max
+        nodes.extend([
+            helper.make_node("Slice", [x, const(f"{x}_h0", [dh // 2]), const(f"{x}_h1", [big]), const(f"{x}_ax", [-1])],
+                             [f"{x}_x2"], name=f"{x}/Slice_x2"),
+            helper.make_node("Neg", [f"{x}_x2"], [f"{x}_neg"], name=f"{x}/Neg"),
+            helper.make_node("Slice", [x, const(f"{x}_z0", [0]), const(f"{x}_z1", [dh // 2]), f"{x}_ax"],
+                             [f"{x}_x1"], name=f"{x}/Slice_x1"),
+            helper.make_node("Concat", [f"{x}_neg", f"{x}_x1"], [f"{x}_rot"], name=f"{x}/Concat", axis=-1),
+            helper.make_node("Mul", [x, const(f"{x}_cos", cos, np.float32)], [f"{x}_xc"], name=f"{x}/Mul_cos"),
+            helper.make_node("Mul", [f"{x}_rot", const(f"{x}_sin", sin, np.float32)], [f"{x}_rs"], name=f"{x}/Mul_sin"),
+            helper.make_node("Add", [f"{x}_xc", f"{x}_rs"], [f"{x}_rope"], name=f"{x}/Add"),
+        ])
+        return f"{x}_rope"
+
+    qh = heads_of("q", q, dq, [0, 2, 1, 3])
+    if rope_q:
+        qh = rope(qh, rope_q, q[1])
+    if rope_k:
+        kt = rope(heads_of("k", k, dk, [0, 2, 1, 3]), rope_k, k[1])
+        nodes.append(helper.make_node("Transpose", [kt], ["k_t"], name="k/Transpose_t", perm=[0, 1, 3, 2]))
+    else:
+        nodes.append(helper.make_node("Reshape", ["k", const("k_shape", [k[0], k[1], heads, dk])], ["k_split"],
+                                      name="k/Reshape"))
+        nodes.append(helper.make_node("Transpose", ["k_split"], ["k_t"], name="k/Transpose", perm=[0, 2, 3, 1]))
+    nodes.append(helper.make_node("MatMul", [qh, "k_t"], ["scores"], name="scores/MatMul"))
+    nodes.append(helper.make_node("Div", ["scores", const("sqrt_dh", float(np.sqrt(dq)), np.float32)], ["scaled"],
+                                  name="scores/Div"))
+    scores, inputs = "scaled", [("q", q), ("k", k), ("v", v)]
+    if mask is not None:
+        inputs.append(("mask", mask))
+        nodes.extend([
+            helper.make_node("Unsqueeze", ["mask", const("mask_axes", [1, 2])], ["mask4"], name="mask/Unsqueeze"),
+            helper.make_node("Sub", [const("one", 1.0, np.float32), "mask4"], ["inverted"], name="mask/Sub"),
+            helper.make_node("Mul", ["inverted", const("large", -1e9, np.float32)], ["bias"], name="mask/Mul"),
+            helper.make_node("Add", ["scaled", "bias"], ["masked"], name="mask/Add"),
+        ])
+        scores = "masked"
+    nodes.extend([
+        helper.make_node("Softmax", [scores], ["probs"], name="Softmax", axis=-1),
+        helper.make_node("MatMul", ["probs", heads_of("v", v, dv, [0, 2, 1, 3])], ["context"], name="context/MatMul"),
+        helper.make_node("Transpose", ["context"], ["merged"], name="merge/Transpose", perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["merged", const("out_shape", [q[0], q[1], heads * dv])], ["y"],
+                         name="the_attention"),
+    ])
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [q[0], q[1], heads * dv])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def main(out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,6 +248,21 @@ def main(out):
                      [("c", (TensorProto.FLOAT, [2, 5]))]), str(out / "matmul_mismatch.onnx"))
     onnx.save(single("MatMul", [("a", (TensorProto.FLOAT, [])), ("b", (TensorProto.FLOAT, [4, 5]))],
                      [("c", (TensorProto.FLOAT, [5]))]), str(out / "matmul_scalar.onnx"))
+    # Attention subgraphs that pass the raiser's structural checks with shapes eff.attention or eff.rotary
+    # rejects: a consistent one (raised), then K and V of different head sizes, a mask of another length than
+    # the keys, rotary tables on query heads of an odd size, rotary keys whose channels the heads do not
+    # split; and rotary keys longer than the queries (raised: each is rotated at its own positions).
+    onnx.save(attention("attention_ok", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, mask=[1, 3], rope_q=4,
+                        rope_k=4), str(out / "attention_ok.onnx"))
+    onnx.save(attention("kv_heads", [1, 3, 8], [1, 3, 8], [1, 3, 16], 2, 4, 4, 8), str(out / "attention_kv.onnx"))
+    onnx.save(attention("mask_length", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, mask=[1, 5]),
+              str(out / "attention_mask.onnx"))
+    onnx.save(attention("rotary_odd", [1, 3, 6], [1, 3, 6], [1, 3, 6], 2, 3, 3, 3, rope_q=4),
+              str(out / "rotary_odd.onnx"))
+    onnx.save(attention("rotary_keys", [1, 3, 8], [1, 3, 7], [1, 3, 8], 2, 4, 4, 4, rope_k=4),
+              str(out / "rotary_keys.onnx"))
+    onnx.save(attention("rotary_long_keys", [1, 3, 8], [1, 5, 8], [1, 5, 8], 2, 4, 4, 4, rope_q=4, rope_k=4),
+              str(out / "rotary_long_keys.onnx"))
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])
     graph = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "huge", [],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [huge])

@@ -6,6 +6,8 @@
 // RUN: effc-import %t/tiny.onnx | effc-opt --eff-materialize-parameters=base-dir=%t | FileCheck %s --check-prefix=READ
 // RUN: effc-import %t/external.onnx | effc-opt --eff-materialize-parameters=base-dir=%t | FileCheck %s --check-prefix=READ
 // RUN: effc %t/external.onnx -o %t/external.so
+// RUN: effc-import %t/attention_ok.onnx | FileCheck %s --check-prefix=ATTENTION
+// RUN: effc-import %t/rotary_long_keys.onnx | FileCheck %s --check-prefix=LONG-KEYS
 
 // The ONNX importer (lib/Import/Onnx.cpp) on the tiny model of make_onnx_models.py: MatMul + Add on
 // initializers becomes eff.linear reading the [K, N] weight transposed, the erf GELU becomes eff.activation, the
@@ -33,3 +35,17 @@
 // READ:     arith.constant dense_resource<dense.bias> : tensor<6xf32>
 // READ:     arith.constant dense_resource<dense.weight> : tensor<6x8xf32>
 // READ-NOT: eff.parameter
+
+// The hand-written attention subgraph of make_onnx_models.py (the shapes agree): rotary on both heads, a
+// padding mask, the default scale.
+// ATTENTION:      func.func @main(%[[Q:.*]]: tensor<1x3x8xf32> {eff.name = "q"}, %[[K:.*]]: tensor<1x3x8xf32> {eff.name = "k"}, %[[V:.*]]: tensor<1x3x8xf32> {eff.name = "v"}, %[[M:.*]]: tensor<1x3xf32> {eff.name = "mask"})
+// ATTENTION-DAG:    %[[RQ:.*]] = eff.rotary %[[Q]], %{{.*}} {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<?xi64>) -> tensor<1x3x8xf32>
+// ATTENTION-DAG:    %[[RK:.*]] = eff.rotary %[[K]], %{{.*}} {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<?xi64>) -> tensor<1x3x8xf32>
+// ATTENTION:        %[[Y:.*]] = eff.attention %[[RQ]], %[[RK]], %[[V]] mask(%[[M]]) {num_heads = 2 : i64}
+// ATTENTION:        return %[[Y]]
+
+// Keys longer than the queries: each is rotated at its own positions 0..S-1.
+// LONG-KEYS:      func.func @main(%[[Q:.*]]: tensor<1x3x8xf32> {eff.name = "q"}, %[[K:.*]]: tensor<1x5x8xf32> {eff.name = "k"}
+// LONG-KEYS-DAG:    eff.rotary %[[Q]], %{{.*}} {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<?xi64>) -> tensor<1x3x8xf32>
+// LONG-KEYS-DAG:    eff.rotary %[[K]], %{{.*}} {num_heads = 2 : i64} : (tensor<1x5x8xf32>, tensor<?xi64>) -> tensor<1x5x8xf32>
+// LONG-KEYS:        eff.attention

@@ -38,7 +38,7 @@ static const char k_usage[] =
     "  --threads T          threads for parallel loops (default: all cores)\n"
     "  --memory-limit BYTES cap on runtime allocations (suffixes K, M, G; default: none)\n"
     "  --device KIND        cpu, or cuda for a module compiled with --target=cuda (default: cpu)\n"
-    "  --list               print the module's functions and their signatures\n"
+    "  --list               print the module's functions, their signatures and the bytes a call needs at least\n"
     "  -h, --help           print this help\n";
 
 typedef struct input_arg_t {
@@ -405,8 +405,12 @@ static int run(const options_t *options) {
   if (options->list) {
     printf("module %s: %zu functions (producer: %s)\n", options->model, effc_module_num_functions(module),
            effc_module_producer(module));
-    for (size_t i = 0; i < effc_module_num_functions(module); ++i)
-      print_signature(stdout, effc_module_function(module, i));
+    for (size_t i = 0; i < effc_module_num_functions(module); ++i) {
+      const effc_function_t *listed = effc_module_function(module, i);
+      print_signature(stdout, listed);
+      if (effc_function_min_call_bytes(listed))
+        printf("  needs at least %llu bytes per call\n", (unsigned long long)effc_function_min_call_bytes(listed));
+    }
   } else if (!(result = select_function(module, options->function, &fn))) {
     size_t num_inputs = effc_function_num_inputs(fn), num_outputs = effc_function_num_outputs(fn);
     inputs = calloc(num_inputs + 1, sizeof(*inputs));

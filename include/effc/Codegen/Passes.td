@@ -170,6 +170,37 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def EffcRecordMinCallBytesPass : Pass<"effc-record-min-call-bytes", "::mlir::ModuleOp"> {
+  let summary = "Record the bytes every call of each public function allocates at least";
+  let description = [{
+    On memrefs, after effc-plan-activation-arena and before deallocation is inserted. For each public
+    function, a lower bound of the peak of the bytes a call holds from the runtime's allocator, whatever
+    its input shapes: the largest sum of the sizes of the function's top-level `memref.alloc`s (the
+    activation arena, other buffers and the returned outputs) whose lifetimes overlap. A size counts its
+    static part: a dynamic extent may be 0 at run time, so a buffer with one only counts the constant
+    factor its size computation is bounded by (0 for a plain dynamic extent). A lifetime runs from the
+    allocation to the last top-level op using the buffer or a view of it (a returned buffer lives until
+    the return). Allocations inside loops or callees, and those the runtime makes to copy out an output
+    that aliases a weight or an input, are not counted, so the figure is a bound, never an estimate.
+
+    The figures are recorded in the module attribute `effc.min_call_bytes` (`{function = N : i64}`); the
+    target writes them into the module's function table (`effc_abi_function_t.min_call_bytes`), and the
+    runtime refuses at load a module whose weights plus its largest figure exceed the memory limit.
+
+    ```mlir
+    // Before: a 64-byte buffer dies before the 128-byte output is allocated.
+    func.func @main(%x: memref<16xf32>) -> memref<32xf32> {
+      %a = memref.alloc() : memref<16xf32>
+      ...
+      %out = memref.alloc() : memref<32xf32>
+      return %out : memref<32xf32>
+    }
+    // After: the module records the larger of the two.
+    module attributes {effc.min_call_bytes = {main = 128 : i64}}
+    ```
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // GPU (NVPTX) passes, used by --target=cuda (docs/gpu.md). Alphabetical.
 //===----------------------------------------------------------------------===//

@@ -43,6 +43,7 @@ struct TensorSignature {
 struct EntryPointSignature {
   std::string name;
   std::vector<TensorSignature> inputs, outputs;
+  uint64_t minCallBytes = 0; ///< effc_abi_function_t.min_call_bytes (effc-record-min-call-bytes)
 };
 
 /// Reads the signatures of the public functions of tensor-level IR (before lowering). Argument and result

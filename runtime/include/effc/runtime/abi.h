@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of the structures below. */
-#define EFFC_ABI_VERSION 4u
+#define EFFC_ABI_VERSION 5u
 
 /* The symbol a compiled module exports. */
 #define EFFC_MODULE_QUERY_SYMBOL "effc_module_query"
@@ -87,6 +87,11 @@ typedef struct effc_abi_function_t {
   uint32_t num_outputs;
   const effc_abi_tensor_info_t *inputs;
   const effc_abi_tensor_info_t *outputs;
+  /* (v5) A lower bound of the bytes one call holds at once from the host's alloc, for any input shapes:
+   * the statically known part of its activation arena, other buffers and outputs (a dynamic extent counts
+   * as 0). 0: nothing known. With a memory limit, the runtime refuses to load a module whose weights plus
+   * its largest min_call_bytes exceed the limit (docs/reliability.md). */
+  uint64_t min_call_bytes;
 } effc_abi_function_t;
 
 /* The module header returned by effc_module_query. */
@@ -102,8 +107,9 @@ typedef struct effc_abi_module_t {
    * address it stores in *weights_base_slot before the first call. */
   const char *weights_file;
   void **weights_base_slot;
-  uint64_t weights_size;     /* bytes (of the data, after the weights file's header) */
-  uint64_t weights_checksum; /* checksum.h's XXH64 of the weight bytes */
+  uint64_t weights_size;     /* bytes (of the data, after the weights file's header); (v5) embedded: the bytes of
+                              * the constants in the shared object, only checked against the memory limit */
+  uint64_t weights_checksum; /* checksum.h's XXH64 of the weight bytes (external weights; 0 when embedded) */
   /* (v3) Identity of the weights this code was compiled against: XXH64 over the producer, the ABI
    * version and the weights' layout, size and checksum. The external weights file records the same value;
    * 0 when the weights are embedded. */

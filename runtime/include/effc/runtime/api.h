@@ -69,6 +69,7 @@ typedef struct effc_runtime_options_t {
   /// Threads that run parallel loops, counting the calling thread. 0 = all online cores.
   uint32_t num_threads;
   /// Cap on live bytes allocated through the runtime (activations, outputs, tensors). 0 = no limit.
+  /// Loading also checks it against a module's weights and each call's minimum (effc_module_load).
   uint64_t memory_limit_bytes;
   /// Verify an module file's and external weights file's checksums when loading (reads every byte). Default 1.
   int verify_weights;
@@ -162,7 +163,9 @@ typedef struct effc_tensor_info_t {
 } effc_tensor_info_t;
 
 /// Loads the module at `path` (dlopen), checks its ABI version and header, installs `runtime`'s host
-/// services and maps its external weights file, if any (verifying size and checksum).
+/// services and maps its external weights file, if any (verifying size and checksum). With a memory limit,
+/// a module whose weights, or weights plus the largest effc_function_min_call_bytes of its functions,
+/// exceed the limit is refused (RESOURCE_EXHAUSTED): no call of it could succeed.
 EFFC_API effc_status_t effc_module_load(effc_runtime_t *runtime, const char *path,
                                         effc_module_t **out_module);
 EFFC_API void effc_module_retain(effc_module_t *module);
@@ -181,6 +184,10 @@ EFFC_API effc_status_t effc_module_lookup_function(const effc_module_t *module, 
 EFFC_API const char *effc_function_name(const effc_function_t *function);
 EFFC_API size_t effc_function_num_inputs(const effc_function_t *function);
 EFFC_API size_t effc_function_num_outputs(const effc_function_t *function);
+/// A lower bound of the bytes one call holds at once from the runtime's allocator, for any input shapes
+/// (abi.h, effc_abi_function_t.min_call_bytes): what the compiler knows statically of its activations and
+/// outputs. 0 when nothing is known (dynamic shapes, a module compiled for a GPU).
+EFFC_API uint64_t effc_function_min_call_bytes(const effc_function_t *function);
 /// Signature of the index-th input/output; all fields zero (name NULL) if out of range.
 EFFC_API effc_tensor_info_t effc_function_input(const effc_function_t *function, size_t index);
 EFFC_API effc_tensor_info_t effc_function_output(const effc_function_t *function, size_t index);
