@@ -108,8 +108,9 @@ struct CompileOptions {
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
   /// stream.
   bool reportRaising = false;
-  /// A PEFT adapter folder (LoRA or (IA)^3) to attach when importing a Hugging Face model folder.
-  std::string adapterDir;
+  /// PEFT adapter folders (LoRA or (IA)^3) to attach, in order, when importing a Hugging Face model folder.
+  /// Unless `compression` has merge-adapters or keep-adapters, parseFile puts merge-adapters first in it.
+  std::vector<std::string> adapterDirs;
 
   /// Appends a compression flag (see compressionFlags()); `value` is ignored by value-less flags. Fails with a
   /// message naming the flag if it is unknown or needs a value it was not given.
