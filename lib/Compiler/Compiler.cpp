@@ -231,10 +231,16 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
     impl->stage("importing " + path);
     if (impl->options.baseDir.empty())
       impl->options.baseDir = path.str();
-    return effc::importHuggingFace(&impl->context, path, impl->options.adapterDir);
+    // Attached adapters are folded into the base weights unless the user chose what to do with them.
+    std::vector<std::pair<std::string, std::string>> &compression = impl->options.compression;
+    if (!impl->options.adapterDirs.empty() && llvm::none_of(compression, [](const auto &flag) {
+          return flag.first == "merge-adapters" || flag.first == "keep-adapters";
+        }))
+      compression.insert(compression.begin(), {"merge-adapters", ""});
+    return effc::importHuggingFace(&impl->context, path, impl->options.adapterDirs);
   }
-  if (!impl->options.adapterDir.empty()) {
-    (void)impl->fail("an adapter (--adapter " + impl->options.adapterDir +
+  if (!impl->options.adapterDirs.empty()) {
+    (void)impl->fail("an adapter (--adapter " + impl->options.adapterDirs.front() +
                      ") attaches to a Hugging Face model folder, not to " + path.str());
     return failure();
   }
@@ -266,6 +272,11 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
 }
 
 FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, llvm::StringRef bufferName) {
+  if (!impl->options.adapterDirs.empty()) {
+    (void)impl->fail("an adapter (--adapter " + impl->options.adapterDirs.front() +
+                     ") attaches to a Hugging Face model folder, not to IR " + bufferName);
+    return failure();
+  }
   return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));
 }
 

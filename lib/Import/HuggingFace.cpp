@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -312,7 +313,11 @@ class Adapter {
 public:
   enum class Kind { Lora, Ia3 };
 
-  Adapter(MLIRContext *context, StringRef dir) : folder(context, dir, "adapter_config.json") {}
+  /// `prefix` is prepended to the names of the adapter's parameters, so that several adapters (whose tensors
+  /// all start with "base_model.model.") can be attached to one model: "" for the first, "adapter<i>." for the
+  /// i-th after it (0-based).
+  Adapter(MLIRContext *context, StringRef dir, std::string prefix)
+      : folder(context, dir, "adapter_config.json"), prefix(std::move(prefix)) {}
 
   /// Reads adapter_config.json and the adapter weights; reports any error.
   LogicalResult open() {
@@ -368,6 +373,8 @@ public:
   int64_t getRank() const { return rank; }
   double getAlpha() const { return loraAlpha; }
   ModelFolder &getFolder() { return folder; }
+  /// The prefix of the adapter's parameter names (see the constructor).
+  StringRef getPrefix() const { return prefix; }
 
   /// The adapter's weights files, absolute so that the module's eff.weights finds them from the model's folder.
   std::vector<std::string> weightsPaths() const {
@@ -463,6 +470,7 @@ private:
   }
 
   ModelFolder folder;
+  std::string prefix;
   Kind kind = Kind::Lora;
   int64_t rank = 0;
   double loraAlpha = 0;
@@ -476,8 +484,8 @@ private:
 /// Builds eff IR with parameters checked against the folder's tensors.
 class Builder {
 public:
-  Builder(ModelFolder &folder, ModuleOp module, Adapter *adapter)
-      : folder(folder), adapter(adapter), builder(module.getBodyRegion()), loc(folder.location()) {
+  Builder(ModelFolder &folder, ModuleOp module, ArrayRef<Adapter *> adapters)
+      : folder(folder), adapters(adapters), builder(module.getBodyRegion()), loc(folder.location()) {
     builder.setInsertionPointToEnd(module.getBody());
   }
 
@@ -631,39 +639,61 @@ public:
     return {op.getOutput(), k, v};
   }
 
-  /// The linear layer `module` (its checkpoint name without ".weight") on `x`, with the adapter's LoRA or
-  /// (IA)^3 attached when the adapter targets it. `weight` [N, K] may be rows [rowOffset, rowOffset + N) of a
-  /// fused layer with `totalRows` outputs (GPT-2's c_attn); the adapter's output-side tensors are sliced alike.
-  /// `role` is what an (IA)^3 vector on the output rescales.
+  /// The linear layer `module` (its checkpoint name without ".weight") on `x`, with the LoRA or (IA)^3 of every
+  /// adapter that targets it, in the order the adapters were given: (IA)^3 vectors of a feed-forward module scale
+  /// the input the linear reads (and the LoRAs read), the others wrap its output one after the other, so two
+  /// LoRAs add both updates. `weight` [N, K] may be rows [rowOffset, rowOffset + N) of a fused layer with
+  /// `totalRows` outputs (GPT-2's c_attn); the adapters' output-side tensors are sliced alike. `role` is what an
+  /// (IA)^3 vector on the output rescales.
   Value projection(StringRef module, Value x, Value weight, Value bias, Ia3Target role = Ia3Target::key,
                    int64_t rowOffset = 0, std::optional<int64_t> totalRows = std::nullopt) {
-    if (!adapter || !adapter->adapts(module))
+    SmallVector<Adapter *> active;
+    for (Adapter *adapter : adapters)
+      if (adapter->adapts(module))
+        active.push_back(adapter);
+    if (active.empty())
       return linear(x, weight, bias);
     auto weightType = cast<RankedTensorType>(weight.getType());
     int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1), total = totalRows.value_or(n);
-    if (adapter->getKind() == Adapter::Kind::Lora) {
-      int64_t r = adapter->getRank();
-      Value a = adapterParam(adapter->tensorName(module, "lora_A.weight"), {r, k}, {r, k}, 0);
-      Value b = adapterParam(adapter->tensorName(module, "lora_B.weight"), {total, r}, {n, r}, rowOffset);
-      return LoraOp::create(builder, loc, linear(x, weight, bias), x, a, b, builder.getI64IntegerAttr(r),
-                            builder.getF32FloatAttr(adapter->getAlpha()));
-    }
     // (IA)^3: PEFT stores a feed-forward module's vector as [1, K] (it scales the input), others as [N, 1].
-    if (adapter->isFeedforward(module)) {
-      Value scale = adapterVector(module, {1, k}, 0, k);
-      return linear(Ia3Op::create(builder, loc, Ia3Target::ffn, x, scale), weight, bias);
+    Value input = x;
+    for (Adapter *adapter : active)
+      if (adapter->getKind() == Adapter::Kind::Ia3 && adapter->isFeedforward(module))
+        input = Ia3Op::create(builder, loc, Ia3Target::ffn, input, adapterVector(*adapter, module, {1, k}, 0, k));
+    // The adapters' tensors (LoRA: A and B; an output (IA)^3 vector) come before the linear that they adapt.
+    SmallVector<std::pair<Value, Value>> tensors;
+    for (Adapter *adapter : active) {
+      if (adapter->getKind() == Adapter::Kind::Lora) {
+        int64_t r = adapter->getRank();
+        tensors.emplace_back(
+            adapterParam(*adapter, adapter->tensorName(module, "lora_A.weight"), {r, k}, {r, k}, 0),
+            adapterParam(*adapter, adapter->tensorName(module, "lora_B.weight"), {total, r}, {n, r}, rowOffset));
+      } else if (!adapter->isFeedforward(module)) {
+        tensors.emplace_back(adapterVector(*adapter, module, {total, 1}, rowOffset, n), Value());
+      } else {
+        tensors.emplace_back(); // applied to the input above
+      }
     }
-    Value scale = adapterVector(module, {total, 1}, rowOffset, n);
-    return Ia3Op::create(builder, loc, role, linear(x, weight, bias), scale);
+    Value y = linear(input, weight, bias);
+    for (auto [adapter, operands] : llvm::zip(active, tensors)) {
+      auto [first, second] = operands;
+      if (adapter->getKind() == Adapter::Kind::Lora)
+        y = LoraOp::create(builder, loc, y, input, first, second, builder.getI64IntegerAttr(adapter->getRank()),
+                           builder.getF32FloatAttr(adapter->getAlpha()));
+      else if (first)
+        y = Ia3Op::create(builder, loc, role, y, first);
+    }
+    return y;
   }
 
-  /// A feed-forward network: one eff.ffn, or, when the adapter targets one of its projections (`up`, the
+  /// A feed-forward network: one eff.ffn, or, when an adapter targets one of its projections (`up`, the
   /// optional `gate`, `down`: module names with their weights and biases), the projections with the
   /// activation between them, so that the adapters can attach.
   Value feedForward(Value x, StringRef upName, Value up, Value upBias, StringRef gateName, Value gate,
                     StringRef downName, Value down, Value downBias, ActivationKind activation) {
-    bool adapted = adapter && (adapter->adapts(upName) || (gate && adapter->adapts(gateName)) ||
-                               adapter->adapts(downName));
+    bool adapted = llvm::any_of(adapters, [&](Adapter *adapter) {
+      return adapter->adapts(upName) || (gate && adapter->adapts(gateName)) || adapter->adapts(downName);
+    });
     if (!adapted)
       return ffn(x, up, upBias, gate, down, downBias, activation);
     Value h = projection(upName, x, up, upBias);
@@ -681,21 +711,24 @@ private:
     failed = ::mlir::failed(source.tensor(name, shape));
   }
 
-  /// The adapter tensor `name` (stored as `stored`), rows [rowOffset, rowOffset + shape[0]) when they differ.
-  Value adapterParam(StringRef name, ArrayRef<int64_t> stored, ArrayRef<int64_t> shape, int64_t rowOffset) {
-    check(adapter->getFolder(), name, stored);
+  /// The tensor `name` of `adapter` (stored as `stored`), rows [rowOffset, rowOffset + shape[0]) when they
+  /// differ; the parameter's name carries the adapter's prefix.
+  Value adapterParam(Adapter &adapter, StringRef name, ArrayRef<int64_t> stored, ArrayRef<int64_t> shape,
+                     int64_t rowOffset) {
+    check(adapter.getFolder(), name, stored);
     bool sliced = stored[0] != shape[0];
-    return ParameterOp::create(builder, loc, f32(shape), name, /*stack=*/nullptr, /*transpose=*/false,
+    return ParameterOp::create(builder, loc, f32(shape), (adapter.getPrefix() + name).str(), /*stack=*/nullptr,
+                               /*transpose=*/false,
                                sliced ? builder.getI64IntegerAttr(rowOffset) : nullptr);
   }
 
-  /// Elements [offset, offset + n) of module `module`'s (IA)^3 vector (stored as `stored`: [N, 1] or [1, K]) as
-  /// an inline constant [n]: PEFT names it "<module>.ia3_l" (older files: "<module>.ia3_l.weight").
-  Value adapterVector(StringRef module, ArrayRef<int64_t> stored, int64_t offset, int64_t n) {
-    ModelFolder &source = adapter->getFolder();
+  /// Elements [offset, offset + n) of module `module`'s (IA)^3 vector in `adapter` (stored as `stored`: [N, 1] or
+  /// [1, K]) as an inline constant [n]: PEFT names it "<module>.ia3_l" (older files: "<module>.ia3_l.weight").
+  Value adapterVector(Adapter &adapter, StringRef module, ArrayRef<int64_t> stored, int64_t offset, int64_t n) {
+    ModelFolder &source = adapter.getFolder();
     std::string plain = ("base_model.model." + module + ".ia3_l").str();
     bool legacy = !source.hasTensor(plain) && source.hasTensor(plain + ".weight");
-    std::string name = adapter->tensorName(module, legacy ? "ia3_l.weight" : "ia3_l");
+    std::string name = adapter.tensorName(module, legacy ? "ia3_l.weight" : "ia3_l");
     SmallVector<float> values(n, 1.0f);
     FailureOr<const SafetensorsTensor *> tensor = failed ? FailureOr<const SafetensorsTensor *>(::mlir::failure())
                                                          : source.tensor(name, stored);
@@ -707,7 +740,7 @@ private:
   }
 
   ModelFolder &folder;
-  Adapter *adapter;
+  SmallVector<Adapter *> adapters;
   OpBuilder builder;
   Location loc;
   OpBuilder::InsertPoint moduleInsertion;
@@ -1164,16 +1197,19 @@ std::string architectureOf(const json::Object &config) {
 
 } // namespace
 
-FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringRef dir, StringRef adapterDir) {
+FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringRef dir,
+                                                   ArrayRef<std::string> adapterDirs) {
   context->loadDialect<EffDialect, func::FuncDialect, arith::ArithDialect, tensor::TensorDialect>();
   ModelFolder folder(context, dir);
   if (failed(folder.open()))
     return failure();
-  std::optional<Adapter> adapter;
-  if (!adapterDir.empty()) {
-    adapter.emplace(context, adapterDir);
-    if (failed(adapter->open()))
+  std::vector<std::unique_ptr<Adapter>> adapters;
+  SmallVector<Adapter *> adapterPtrs;
+  for (auto [i, adapterDir] : llvm::enumerate(adapterDirs)) {
+    adapters.push_back(std::make_unique<Adapter>(context, adapterDir, i ? "adapter" + std::to_string(i) + "." : ""));
+    if (failed(adapters.back()->open()))
       return failure();
+    adapterPtrs.push_back(adapters.back().get());
   }
   Location loc = folder.location();
   std::string architecture = architectureOf(folder.getConfig());
@@ -1190,19 +1226,26 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   OpBuilder attrs(context);
-  std::vector<std::string> files = folder.weightsFiles();
-  if (adapter) // the adapter's tensors all start with "base_model.model.": no name clashes with the model's
-    llvm::append_range(files, adapter->weightsPaths());
-  if (files.size() == 1) {
-    (*module)->setAttr("eff.weights", attrs.getStringAttr(files[0]));
-  } else {
-    SmallVector<Attribute> names;
-    for (const std::string &file : files)
-      names.push_back(attrs.getStringAttr(file));
-    (*module)->setAttr("eff.weights", attrs.getArrayAttr(names));
-  }
+  // The first adapter's tensors all start with "base_model.model.": no name clashes with the model's. The
+  // others' files are entries {file, prefix}: their parameters are named with the prefix, which the file lacks.
+  SmallVector<Attribute> files;
+  for (const std::string &file : folder.weightsFiles())
+    files.push_back(attrs.getStringAttr(file));
+  for (const std::unique_ptr<Adapter> &adapter : adapters)
+    for (const std::string &file : adapter->weightsPaths()) {
+      if (adapter->getPrefix().empty()) {
+        files.push_back(attrs.getStringAttr(file));
+        continue;
+      }
+      files.push_back(attrs.getDictionaryAttr({attrs.getNamedAttr("file", attrs.getStringAttr(file)),
+                                               attrs.getNamedAttr("prefix", attrs.getStringAttr(adapter->getPrefix()))}));
+    }
+  if (files.size() == 1)
+    (*module)->setAttr("eff.weights", files[0]);
+  else
+    (*module)->setAttr("eff.weights", attrs.getArrayAttr(files));
 
-  Builder builder(folder, *module, adapter ? &*adapter : nullptr);
+  Builder builder(folder, *module, adapterPtrs);
   Config config(folder);
   StringRef arch = architecture;
   if (arch.starts_with("Bert"))
@@ -1217,8 +1260,9 @@ FailureOr<OwningOpRef<ModuleOp>> importHuggingFace(MLIRContext *context, StringR
     importLlama(builder, config, architecture == "MixtralForCausalLM");
   if (config.hasFailed() || builder.hasFailed())
     return failure();
-  if (adapter && failed(adapter->checkComplete(architecture)))
-    return failure();
+  for (const std::unique_ptr<Adapter> &adapter : adapters)
+    if (failed(adapter->checkComplete(architecture)))
+      return failure();
   if (failed(verify(*module)))
     return failure();
   return module;

@@ -6,7 +6,8 @@
     model.save("bert.so")                                               # AOT: effc-run and effc.load take it
     effc.load("bert.so").signature
 
-`effc.compile` takes a path (.mlir, .mlirbc), IR text or an `effc.ir.Module` built in Python; its keyword
+`effc.compile` takes a path (.mlir, .mlirbc, .onnx, or a Hugging Face model folder, with PEFT adapter
+folders as `adapters=[...]`), IR text or an `effc.ir.Module` built in Python; its keyword
 options mirror the `effc` driver's flags (`opt_level=3`, `cpu="native"`, `drop_layers="top:4"`,
 `prune_heads=0.25`, `quantize="int8"`, `sparsity="2:4"`, ...). Errors are `effc.Error` subclasses:
 `CompileError` (the compiler's diagnostics, with locations), `InputError` (inputs that do not fit the

@@ -450,7 +450,7 @@ def load(path, *, runtime=None, memory_limit=None) -> Model:
 # Driver flags other than compression, as keyword options: name -> (CompileOptions attribute, type).
 _GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
                     "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str,
-                    "report_fusions": str, "report_fusions_format": str}
+                    "report_fusions": str, "report_fusions_format": str, "report_raising": bool, "adapters": list}
 _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
@@ -460,6 +460,17 @@ def compression_options() -> dict:
     return {flag["flag"].replace("-", "_"): flag["help"] for flag in _effc.compression_flags()}
 
 
+def _adapter_dirs(value):
+    """`adapters=` as absolute paths: one folder (str or path) or a list of them, applied in order."""
+    if value is None:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value):
+        raise TypeError(f"effc.compile: option adapters takes a PEFT adapter folder or a list of them, got {value!r}")
+    return [os.path.abspath(os.fspath(v)) for v in value]
+
+
 def _compile_options(target, options):
     compile_options = _effc.CompileOptions()
     compile_options.target = target
@@ -467,7 +478,9 @@ def _compile_options(target, options):
     for key, value in options.items():  # keyword order is the order the compression passes run in
         if key in _JIT_EXCLUDED:
             raise TypeError(f"effc.compile: {_JIT_EXCLUDED[key]}")
-        if key in _GENERAL_OPTIONS:
+        if key == "adapters":
+            compile_options.adapters = _adapter_dirs(value)
+        elif key in _GENERAL_OPTIONS:
             kind = _GENERAL_OPTIONS[key]
             if value is None:
                 continue
@@ -532,23 +545,26 @@ def _compile_source(source, compile_options, output, report):
         return from_text(source.encode(), "<source>", "IR text")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if path.is_dir() or path.suffix == ".onnx":
-            raise NotImplementedError(f"effc.compile: {path} is an ONNX model or a model folder; effc imports "
-                                      "eff IR (.mlir, .mlirbc) only so far")
         if not path.exists():
-            raise FileNotFoundError(f"effc.compile: no such file: {path} (a source is a .mlir/.mlirbc path, IR "
-                                    "text, bytes or an effc.ir.Module)")
+            raise FileNotFoundError(f"effc.compile: no such file or folder: {path} (a source is a .mlir/.mlirbc "
+                                    "or .onnx path, a Hugging Face model folder, IR text, bytes or an "
+                                    "effc.ir.Module)")
+        # The compiler's parseFile imports an .onnx model or a model folder (config.json + *.safetensors).
         return _effc.compile_file(compile_options, str(path), str(output), report=report), str(path)
-    raise TypeError(f"effc.compile: cannot compile a {type(source).__name__} (a source is a .mlir/.mlirbc path, "
-                    "IR text, bytes or an effc.ir.Module)")
+    raise TypeError(f"effc.compile: cannot compile a {type(source).__name__} (a source is a .mlir/.mlirbc or "
+                    ".onnx path, a Hugging Face model folder, IR text, bytes or an effc.ir.Module)")
 
 
 def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=True,  # noqa: A001
             **options) -> Model:
-    """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, IR text (str) or bytecode
-    (bytes), or an `effc.ir.Module` built in Python. Keyword options mirror the effc driver's flags with
-    underscores: opt_level (0-3), cpu, weights, base_dir (for IR text's relative eff.weights), threads,
-    calibration, verbose, timing, cuda_arch and cuda_format (target="cuda"), and the compression flags in the order given (`compression_options()`):
+    """Compiles `source` in-process and loads it (JIT): a .mlir/.mlirbc path, an .onnx model, a Hugging Face
+    model folder (config.json + *.safetensors), IR text (str) or bytecode (bytes), or an `effc.ir.Module`
+    built in Python. Models are imported as `effc model.onnx` / `effc DIR` import them (docs/onnx.md).
+    Keyword options mirror the effc driver's flags with underscores: opt_level (0-3), cpu, weights, base_dir
+    (for IR text's relative eff.weights), threads, calibration, verbose, timing, cuda_arch and cuda_format
+    (target="cuda"), report_raising (an .onnx model: what was raised, in `Model.compile_log`), adapters (a
+    PEFT adapter folder or a list of them for a model folder, applied in order: `--adapter` given once per
+    folder; merged into the base weights unless keep_adapters=True), and the compression flags in the order given (`compression_options()`):
     drop_layers="top:4", prune_heads=0.25, prune_ffn=0.5, prune_experts=2, sparsity="2:4",
     quantize="int8", merge_adapters=True, keep_adapters=True.
     `report_fusions=True` prints the fusion report (`effc --report-fusions`: the kernels the model became and
@@ -556,7 +572,9 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     there, in `report_fusions_format` ("text" or "json").
 
     Nothing is left on disk: the shared object is compiled in a temporary directory, copied into memory and
-    loaded from there. Raises effc.CompileError with the compiler's diagnostics (file:line:col) on failure.
+    loaded from there. Raises effc.CompileError with the compiler's diagnostics (file:line:col; for a model
+    folder, config.json or adapter_config.json and the reason) on failure, FileNotFoundError for a missing
+    path.
 
     `report` (default True) makes `Model.report()` available; with `calibration=` on a compressed model it
     measures the output error, which compiles the model a second time, uncompressed (report=False skips it).

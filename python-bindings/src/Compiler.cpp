@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Binds include/effc/Compiler/Compiler.h: CompileOptions (the driver's flags as attributes, compression
-// flags in the order added) and compilation of a file or of IR text (or bytecode) to an output file.
+// flags in the order added) and compilation of a file (IR, an .onnx model or a Hugging Face folder, through
+// Compiler::parseFile's importers) or of IR text (or bytecode) to an output file.
 // Diagnostics are collected as text: a failure raises effc.CompileError with them; on success the text
 // (warnings, and progress or timing when asked for) is returned with the compile report (what
 // `effc --report` prints) as a dict.
@@ -143,6 +144,10 @@ void bindCompiler(py::module_ &m) {
       .def_readwrite("calibration", &CompileOptions::calibration)
       .def_readwrite("verbose", &CompileOptions::verbose)
       .def_readwrite("timing", &CompileOptions::timing)
+      .def_readwrite("report_raising", &CompileOptions::reportRaising,
+                     "For an .onnx model: print what was raised to eff ops (and why not) with the diagnostics")
+      .def_readwrite("adapters", &CompileOptions::adapterDirs,
+                     "PEFT adapter folders attached, in order, to a Hugging Face model folder (--adapter)")
       .def_readwrite("report_fusions", &CompileOptions::reportFusions,
                      "'' (no report), '-' (with the diagnostics) or a file for the fusion report")
       .def_readwrite("report_fusions_format", &CompileOptions::reportFusionsFormat, "'text' or 'json'")
@@ -193,7 +198,8 @@ void bindCompiler(py::module_ &m) {
                            [&](Compiler &compiler) { return compiler.parseFile(path); });
       },
       py::arg("options"), py::arg("path"), py::arg("output"), py::arg("kind") = "so", py::arg("report") = true,
-      "Compiles the .mlir/.mlirbc file at `path` into `output` (kind: so, mlir, llvm, asm, obj, eff). Returns "
+      "Compiles the .mlir/.mlirbc file, .onnx model or Hugging Face model folder at `path` into `output` (kind: "
+      "so, mlir, llvm, asm, obj, eff). Returns "
       "(diagnostic text: warnings, progress; the report: {function, parts, total, output_error, text}, or "
       "None without `report`); raises "
       "CompileError with the diagnostics on failure. Releases the GIL.");

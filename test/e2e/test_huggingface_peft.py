@@ -3,9 +3,10 @@
 Tiny seeded models (test_huggingface_import.py's folders and PyTorch forwards) get a PEFT adapter folder
 (adapter_config.json + adapter_model.safetensors with PEFT's tensor names): LoRA on BERT's query and value,
 LoRA on GPT-2's fused c_attn (fan_in_fan_out), and (IA)^3 on Llama's k_proj, v_proj and down_proj (a
-feed-forward module: its vector scales the input). Each is compiled live (eff.lora / eff.ia3) and with
---merge-adapters (folded into the base weights; the emitted eff IR has no adapter op left), and compared with
-the PyTorch forward of the adapted model. Tolerance: max |effc - torch| / max |torch| <= 1e-3 (f32).
+feed-forward module: its vector scales the input). Each is compiled live (imported with effc-import, the
+adapters staying eff.lora / eff.ia3 ops, then compiled), merged (`effc DIR --adapter A`: merging is the default)
+and with --merge-adapters (folded into the base weights; the emitted eff IR has no adapter op left), and
+compared with the PyTorch forward of the adapted model. Tolerance: max |effc - torch| / max |torch| <= 1e-3 (f32).
 """
 
 import sys
@@ -71,6 +72,11 @@ def compile_and_compare(tmp_path, name, config, weights, adapter_config, adapter
     folder = tmp_path
     make_hf_folder.write_folder(folder / "model", config, {k: v.numpy() for k, v in weights.items()})
     make_hf_folder.write_adapter(folder / "adapter", adapter_config, {k: v.numpy() for k, v in adapter.items()})
+    live = folder / "model" / "live.mlir"  # beside model.safetensors, which its eff.weights names
+    _run([EFFC.parent / "effc-import", folder / "model", "--adapter", folder / "adapter", "-o", live])
+    _run([EFFC, live, "-o", folder / "live.so"])
+    assert "eff.lora" in live.read_text() or "eff.ia3" in live.read_text()
+    run_and_check(folder / "live.so", folder, ["live"])
     for flags in ([], ["--merge-adapters"]):
         so = folder / f"model{'-'.join(flags)}.so"
         _run([EFFC, folder / "model", "--adapter", folder / "adapter", *flags, "-o", so])

@@ -49,6 +49,14 @@ def main():
     hf.write_adapter(join("bert_regex"), dict(config, target_modules=r".*\.1\.attention\.self\.query"),
                      tensors(shapes))
 
+    # A second LoRA for BERT (query and key, r=2), to attach with bert_lora; and one made for a wider BERT.
+    config, shapes = hf.lora_adapter({f"encoder.layer.{i}.attention.self.{m}": (d, d) for i in range(2)
+                                      for m in ("query", "key")}, r=2, alpha=4)
+    hf.write_adapter(join("bert_lora_qk"), config, tensors(shapes))
+    config, shapes = hf.lora_adapter({f"encoder.layer.{i}.attention.self.query": (2 * d, 2 * d) for i in range(2)},
+                                     r=2, alpha=4)
+    hf.write_adapter(join("bert_lora_wide"), config, tensors(shapes))
+
     # Broken adapters, one problem each.
     config, shapes = hf.lora_adapter(bert_modules, r=4, alpha=8)
     good = tensors(shapes)

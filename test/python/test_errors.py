@@ -127,14 +127,14 @@ def test_bad_options():
 
 
 def test_bad_sources(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no such file: missing.mlir"):
+    with pytest.raises(FileNotFoundError, match="no such file or folder: missing.mlir"):
         effc.compile("missing.mlir")
-    with pytest.raises(FileNotFoundError, match="no such file: module.mlir"):  # a path, though it starts like IR
+    with pytest.raises(FileNotFoundError, match="no such file or folder: module.mlir"):  # a path, though it starts like IR
         effc.compile("module.mlir")
     with pytest.raises(TypeError, match="cannot compile a int"):
         effc.compile(42)
-    with pytest.raises(NotImplementedError, match="ONNX"):
-        effc.compile(tmp_path)
+    with pytest.raises(effc.CompileError, match="a Hugging Face model folder needs config.json"):
+        effc.compile(tmp_path)  # a folder is imported as a Hugging Face model (test_import.py)
     with pytest.raises(effc.CompileError, match=r"bert_tiny.mlir:4:1: error: .*none.safetensors: cannot open "
                                                 r"weights file"):
         effc.compile(EXAMPLES / "bert_tiny.mlir", weights=tmp_path / "none.safetensors")

@@ -26,6 +26,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <vector>
+
 namespace cl = llvm::cl;
 
 int main(int argc, char **argv) {
@@ -36,9 +38,9 @@ int main(int argc, char **argv) {
   cl::opt<bool> reportRaising("report-raising",
                               cl::desc("For an .onnx model: print to stderr which subgraphs were raised to eff ops "
                                        "and, where a pattern did not match, why"));
-  cl::opt<std::string> adapter("adapter", cl::desc("For a Hugging Face folder: attach this PEFT adapter folder "
-                                                   "(LoRA or (IA)^3)"),
-                               cl::value_desc("dir"));
+  cl::list<std::string> adapters("adapter", cl::desc("For a Hugging Face folder: attach this PEFT adapter folder "
+                                                     "(LoRA or (IA)^3); may be given several times"),
+                                 cl::value_desc("dir"));
   cl::ParseCommandLineOptions(argc, argv, "effc-import: Hugging Face model folder or ONNX model -> eff IR\n");
 
   mlir::MLIRContext context;
@@ -46,7 +48,7 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> module = mlir::failure();
-  if (!adapter.empty() && effc::isOnnxFile(input)) {
+  if (!adapters.empty() && effc::isOnnxFile(input)) {
     llvm::errs() << "effc-import: --adapter attaches to a Hugging Face model folder, not to " << input << "\n";
     return 1;
   }
@@ -55,7 +57,7 @@ int main(int argc, char **argv) {
     options.raisingReport = reportRaising ? &llvm::errs() : nullptr;
     module = effc::importOnnx(&context, input, options);
   } else {
-    module = effc::importHuggingFace(&context, input, adapter);
+    module = effc::importHuggingFace(&context, input, std::vector<std::string>(adapters.begin(), adapters.end()));
   }
   if (mlir::failed(module))
     return 1;

@@ -107,10 +107,12 @@ cl::opt<bool> reportRaising("report-raising",
                             cl::desc("For an .onnx input: print which subgraphs were raised to eff ops and, where a "
                                      "pattern did not match, why"),
                             cl::cat(category));
-cl::opt<std::string> adapterDir("adapter",
-                               cl::desc("For a Hugging Face folder: attach this PEFT adapter folder (LoRA or (IA)^3; "
-                                        "fold it with --merge-adapters, keep it live with --keep-adapters)"),
-                               cl::value_desc("dir"), cl::cat(category));
+cl::list<std::string> adapterDirs("adapter",
+                                  cl::desc("For a Hugging Face folder: attach this PEFT adapter folder (LoRA or (IA)^3; "
+                                           "folded into the base weights (--merge-adapters, the default) or kept "
+                                           "live with --keep-adapters); may be given several times: the adapters "
+                                           "apply in order"),
+                                  cl::value_desc("dir"), cl::cat(category));
 cl::opt<std::string> reportFusions(
     "report-fusions", cl::ValueOptional,
     cl::desc("List the kernels the model became (micro-kernel calls, contractions, fused elementwise loop nests) "
@@ -211,7 +213,7 @@ int main(int argc, char **argv) {
   options.verbose = verbose;
   options.timing = timing;
   options.reportRaising = reportRaising;
-  options.adapterDir = adapterDir;
+  options.adapterDirs.assign(adapterDirs.begin(), adapterDirs.end());
   if (reportFusions.getNumOccurrences())
     options.reportFusions = reportFusions.empty() ? "-" : reportFusions.getValue();
   options.reportFusionsFormat = reportFusionsFormat;

@@ -109,8 +109,9 @@ struct CompileOptions {
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
   /// stream.
   bool reportRaising = false;
-  /// A PEFT adapter folder (LoRA or (IA)^3) to attach when importing a Hugging Face model folder.
-  std::string adapterDir;
+  /// PEFT adapter folders (LoRA or (IA)^3) to attach, in order, when importing a Hugging Face model folder.
+  /// Unless `compression` has merge-adapters or keep-adapters, parseFile puts merge-adapters first in it.
+  std::vector<std::string> adapterDirs;
   /// Report the kernels the model became and which expected fusions fired (Compiler/FusionReport.h): empty
   /// for no report, "-" for the diagnostic stream, else a file to write it to; in reportFusionsFormat
   /// (see fusionReportFormats(): "text" or "json").

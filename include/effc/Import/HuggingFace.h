@@ -26,6 +26,8 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <string>
+
 namespace effc {
 
 /// The architectures importHuggingFace supports, as config.json's "architectures" names them.
@@ -41,14 +43,17 @@ bool isHuggingFaceFolder(llvm::StringRef path);
 /// `@decode(input_ids [batch, 1], past_key_<i>, past_value_<i>...) -> (logits, present...)` with a KV cache.
 /// Errors are reported to `context`'s diagnostic handler (at config.json's location) and return failure.
 ///
-/// With `adapterDir`, a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) is attached:
+/// Each of `adapterDirs`, a PEFT adapter folder (adapter_config.json + adapter_model.safetensors), is attached:
 /// LoRA ("peft_type": "LORA") as eff.lora on each linear layer "target_modules" names, (IA)^3 ("IA3") as
 /// eff.ia3 on the layer's output, or on its input for "feedforward_modules". An FFN with an adapted projection
 /// is built from its projections instead of one eff.ffn. Adapter errors (unknown peft_type, a target that
-/// matches no layer, a missing, mis-shaped or unused tensor) are reported at adapter_config.json.
+/// matches no layer, a missing, mis-shaped or unused tensor) are reported at adapter_config.json. Several
+/// adapters apply in the order given (two LoRAs on one layer add both updates); the parameters of the i-th
+/// after the first (0-based) are named "adapter<i>." + the tensor's name, and its files are listed in
+/// `eff.weights` as {file = ..., prefix = "adapter<i>."}.
 mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> importHuggingFace(mlir::MLIRContext *context,
                                                                    llvm::StringRef dir,
-                                                                   llvm::StringRef adapterDir = "");
+                                                                   llvm::ArrayRef<std::string> adapterDirs = {});
 
 } // namespace effc
 

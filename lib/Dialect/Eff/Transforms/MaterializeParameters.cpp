@@ -62,16 +62,25 @@ std::string formatShape(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-/// The weights files of a module: one, or the shards of a sharded checkpoint.
+/// A weights file as eff.weights names it: its path and the prefix of the parameter names it serves ("" for
+/// all names; else a parameter "<prefix><tensor>" reads the file's "<tensor>").
+struct WeightsPath {
+  std::string path, prefix;
+};
+
+/// The weights files of a module: one, or the shards of a sharded checkpoint (and adapter files).
 struct WeightsFiles {
   std::vector<std::unique_ptr<effc::WeightsFile>> files;
+  std::vector<std::string> prefixes; ///< per file
 
   /// The tensor `name` and its file, or an error at `op` if it is in none or in several of the files.
   FailureOr<std::pair<const effc::SafetensorsTensor *, StringRef>> lookup(Operation *op, StringRef name) const {
     const effc::SafetensorsTensor *found = nullptr;
     StringRef foundIn;
-    for (const auto &file : files) {
-      const effc::SafetensorsTensor *tensor = file->lookup(name);
+    for (const auto &[file, prefix] : llvm::zip(files, prefixes)) {
+      if (!name.starts_with(prefix))
+        continue;
+      const effc::SafetensorsTensor *tensor = file->lookup(name.drop_front(prefix.size()));
       if (!tensor)
         continue;
       if (found)
@@ -141,20 +150,30 @@ struct EffMaterializeParametersPass
     : mlir::eff::impl::EffMaterializeParametersPassBase<EffMaterializeParametersPass> {
   using Base::Base;
 
-  /// The paths of the weights files: the option, or the module's eff.weights (a string or an array of them).
-  FailureOr<SmallVector<std::string>> weightsPaths(ModuleOp module, ParameterOp first) {
-    SmallVector<std::string> paths;
+  /// The weights files: the option, or the module's eff.weights (a string or an array of strings and
+  /// {file = "...", prefix = "..."} dictionaries).
+  FailureOr<SmallVector<WeightsPath>> weightsPaths(ModuleOp module, ParameterOp first) {
+    SmallVector<WeightsPath> paths;
     if (!weightsFile.empty()) {
-      paths.push_back(weightsFile);
+      paths.push_back({weightsFile, ""});
     } else if (auto name = module->getAttrOfType<StringAttr>("eff.weights")) {
-      paths.push_back(name.str());
+      paths.push_back({name.str(), ""});
     } else if (auto names = module->getAttrOfType<ArrayAttr>("eff.weights")) {
       for (Attribute element : names) {
-        auto name = dyn_cast<StringAttr>(element);
-        if (!name)
-          return module.emitError("eff.weights must be a file name or an array of file names, but has element ")
+        if (auto name = dyn_cast<StringAttr>(element)) {
+          paths.push_back({name.str(), ""});
+          continue;
+        }
+        StringAttr file, prefix;
+        if (auto entry = dyn_cast<DictionaryAttr>(element); entry && entry.size() == 2) {
+          file = entry.getAs<StringAttr>("file");
+          prefix = entry.getAs<StringAttr>("prefix");
+        }
+        if (!file || !prefix || prefix.getValue().empty())
+          return module.emitError("eff.weights must be a file name or an array of file names and {file = "
+                                  "\"...\", prefix = \"...\"} entries with a non-empty prefix, but has element ")
                  << element;
-        paths.push_back(name.str());
+        paths.push_back({file.str(), prefix.str()});
       }
       if (paths.empty())
         return module.emitError("eff.weights is an empty array of file names");
@@ -164,12 +183,12 @@ struct EffMaterializeParametersPass
       return first.emitOpError("names a parameter, but no weights file was given (module attribute "
                                "'eff.weights' or the driver's --weights)");
     }
-    for (std::string &path : paths) {
-      if (baseDir.empty() || !llvm::sys::path::is_relative(path))
+    for (WeightsPath &entry : paths) {
+      if (baseDir.empty() || !llvm::sys::path::is_relative(entry.path))
         continue;
       SmallString<256> joined(baseDir);
-      llvm::sys::path::append(joined, path);
-      path = std::string(joined);
+      llvm::sys::path::append(joined, entry.path);
+      entry.path = std::string(joined);
     }
     return paths;
   }
@@ -181,17 +200,18 @@ struct EffMaterializeParametersPass
     if (parameters.empty())
       return;
 
-    FailureOr<SmallVector<std::string>> paths = weightsPaths(module, parameters.front());
+    FailureOr<SmallVector<WeightsPath>> paths = weightsPaths(module, parameters.front());
     if (failed(paths))
       return signalPassFailure();
     WeightsFiles weights;
-    for (const std::string &path : *paths) {
-      auto file = effc::WeightsFile::open(path);
+    for (const WeightsPath &entry : *paths) {
+      auto file = effc::WeightsFile::open(entry.path);
       if (!file) {
         module.emitError() << llvm::toString(file.takeError());
         return signalPassFailure();
       }
       weights.files.push_back(std::move(*file));
+      weights.prefixes.push_back(entry.prefix);
     }
 
     bool failedAny = false;

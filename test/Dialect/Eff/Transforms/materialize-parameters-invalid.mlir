@@ -231,9 +231,40 @@ module attributes {eff.weights = ["shard_a.safetensors", "absent.safetensors"]} 
 
 // -----
 
-// expected-error @+1 {{eff.weights must be a file name or an array of file names, but has element 1 : i64}}
+// expected-error @+1 {{eff.weights must be a file name or an array of file names and {file = "...", prefix = "..."} entries with a non-empty prefix, but has element 1 : i64}}
 module attributes {eff.weights = ["shard_a.safetensors", 1]} {
   func.func @not_a_name() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{eff.weights must be a file name or an array of file names and {file = "...", prefix = "..."} entries with a non-empty prefix, but has element {file = "shard_a.safetensors"}}
+module attributes {eff.weights = [{file = "shard_a.safetensors"}]} {
+  func.func @entry_without_prefix() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{eff.weights must be a file name or an array of file names and {file = "...", prefix = "..."} entries with a non-empty prefix, but has element {file = "shard_a.safetensors", prefix = ""}}
+module attributes {eff.weights = [{file = "shard_a.safetensors", prefix = ""}]} {
+  func.func @empty_prefix() -> tensor<2xf32> {
+    %a = eff.parameter "a" : tensor<2xf32>
+    return %a : tensor<2xf32>
+  }
+}
+
+// -----
+
+// A prefixed entry serves only names with its prefix: "a" is not looked up in it.
+module attributes {eff.weights = ["shard_b.safetensors", {file = "shard_a.safetensors", prefix = "p."}]} {
+  func.func @prefix_only() -> tensor<2xf32> {
+    // expected-error @+1 {{parameter 'a' is not in weights files}}
     %a = eff.parameter "a" : tensor<2xf32>
     return %a : tensor<2xf32>
   }

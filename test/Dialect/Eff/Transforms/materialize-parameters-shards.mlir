@@ -68,3 +68,34 @@ module attributes {eff.weights = ["shard_a.safetensors", "shard_b.safetensors"]}
     return %e : tensor<2x1x2xf32>
   }
 }
+
+// -----
+
+// A {file, prefix} entry serves the parameters named with its prefix, read under the name without it: two
+// files with the same tensor names (two PEFT adapters, both "base_model.model....") stay apart. shard_a's "a" is
+// [1, 2]; "p.a" reads it from the prefixed entry while "b" comes from shard_b.
+// CHECK-LABEL: func.func @prefixed(
+// CHECK-DAG:     arith.constant dense_resource<p.a> : tensor<2xf32>
+// CHECK-DAG:     arith.constant dense_resource<b> : tensor<2xf32>
+// CHECK-DAG:   p.a: "0x400000000000803F00000040"
+module attributes {eff.weights = ["shard_b.safetensors", {file = "shard_a.safetensors", prefix = "p."}]} {
+  func.func @prefixed() -> (tensor<2xf32>, tensor<2xf32>) {
+    %a = eff.parameter "p.a" : tensor<2xf32>
+    %b = eff.parameter "b" : tensor<2xf32>
+    return %a, %b : tensor<2xf32>, tensor<2xf32>
+  }
+}
+
+// -----
+
+// The same file twice, once plain and once with a prefix: "a" and "q.a" are distinct parameters, no clash.
+// CHECK-LABEL: func.func @same_file_twice(
+// CHECK-DAG:     arith.constant dense_resource<a> : tensor<2xf32>
+// CHECK-DAG:     arith.constant dense_resource<q.a> : tensor<2xf32>
+module attributes {eff.weights = ["shard_a.safetensors", {file = "shard_a.safetensors", prefix = "q."}]} {
+  func.func @same_file_twice() -> (tensor<2xf32>, tensor<2xf32>) {
+    %a = eff.parameter "a" : tensor<2xf32>
+    %qa = eff.parameter "q.a" : tensor<2xf32>
+    return %a, %qa : tensor<2xf32>, tensor<2xf32>
+  }
+}

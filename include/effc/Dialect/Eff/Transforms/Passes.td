@@ -25,7 +25,10 @@ def EffMaterializeParametersPass : Pass<"eff-materialize-parameters", "::mlir::M
     compiled module. The file is the
     `weights-file` option if given, else the module's `eff.weights` attribute, resolved relative to
     `base-dir` (the IR file's directory). `eff.weights` may also be an array of files (the shards of a
-    Hugging Face checkpoint); each parameter must then be in exactly one of them. A parameter with a view
+    Hugging Face checkpoint); each parameter must then be in exactly one of them. An array entry may also be
+    `{file = "...", prefix = "..."}`: that file serves only the parameters named with the prefix, read under
+    the name without it (how several PEFT adapters, whose tensors share names, attach to one model). A
+    parameter with a view
     (`transpose`, `row_offset`, `stack`; see eff.parameter) is assembled from the stored tensors.
 
     ```mlir
