@@ -143,6 +143,7 @@ void bindCompiler(py::module_ &m) {
       .def_readwrite("calibration", &CompileOptions::calibration)
       .def_readwrite("verbose", &CompileOptions::verbose)
       .def_readwrite("timing", &CompileOptions::timing)
+      .def_readwrite("layer_reuse", &CompileOptions::layerReuse)
       .def_readonly("compression", &CompileOptions::compression,
                     "[(flag, value)] in the order added (the order the passes run in)")
       .def(

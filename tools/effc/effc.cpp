@@ -113,6 +113,10 @@ cl::opt<std::string> adapterDir("adapter",
                                cl::value_desc("dir"), cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
+cl::opt<bool> noLayerReuse("no-layer-reuse",
+                           cl::desc("Compile every layer separately, even those identical up to their weights "
+                                    "(by default they share one compiled body)"),
+                           cl::cat(category));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "effc") << message << "\n";
@@ -203,6 +207,7 @@ int main(int argc, char **argv) {
   options.timing = timing;
   options.reportRaising = reportRaising;
   options.adapterDir = adapterDir;
+  options.layerReuse = !noLayerReuse;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

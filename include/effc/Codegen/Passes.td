@@ -164,8 +164,13 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
     Folds `linalg.transpose` of a constant matrix (a `dense` or `dense_resource` weight) into a new
     constant, so that kernels read weights in the layout they stream (`[K, N]` for linear layers) with no
     transpose at run time.
+
+    A transposed matrix argument of a private function whose every caller passes a constant (the weights of
+    a layer body shared by several layers, eff-outline-layers) is packed too: the callers pass the
+    transposed constant and the function takes the `[K, N]` layout.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 //===----------------------------------------------------------------------===//
