@@ -136,7 +136,7 @@ private:
       if (!type || !innerType || type.getRank() != innerType.getRank())
         continue;
       for (int64_t dim = 0; dim < type.getRank(); ++dim)
-        join(dimOf(outer, dim), {callContext, inner.getAsOpaquePointer(), dim});
+        join(dimOf(outer, dim), DimKey{callContext, inner.getAsOpaquePointer(), dim});
     }
     activeCalls.push_back(callee);
     context = callContext;

@@ -109,7 +109,7 @@ struct EffOutlineLayersPass : mlir::eff::impl::EffOutlineLayersPassBase<EffOutli
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (minLayers < 2) {
-      module.emitError("eff-outline-layers: min-layers must be at least 2, not ") << minLayers;
+      module.emitError("eff-outline-layers: min-layers must be at least 2, not ") << static_cast<int64_t>(minLayers);
       return signalPassFailure();
     }
     // Groups in order of their first layer; each layer compared with each group's first one.
@@ -134,7 +134,7 @@ struct EffOutlineLayersPass : mlir::eff::impl::EffOutlineLayersPassBase<EffOutli
     LayerOp first = group.front();
     MLIRContext *ctx = first.getContext();
     SmallVector<Operation *> firstWeights = collectWeights(first);
-    SmallVector<Type> argumentTypes(first.getInputs().getTypes());
+    SmallVector<Type> argumentTypes = llvm::to_vector(first.getInputs().getTypes());
     for (Operation *weight : firstWeights)
       argumentTypes.push_back(weight->getResult(0).getType());
     auto type = FunctionType::get(ctx, argumentTypes, first.getResultTypes());
@@ -145,7 +145,7 @@ struct EffOutlineLayersPass : mlir::eff::impl::EffOutlineLayersPassBase<EffOutli
     auto body = func::FuncOp::create(moduleBuilder, first.getLoc(), ("layer_body_" + Twine(number)).str(), type);
     body.setPrivate();
     symbols.insert(body); // renamed if the module already has a symbol of that name
-    SmallVector<int64_t> indices = llvm::map_to_vector(group, [](LayerOp layer) { return layer.getIndex(); });
+    SmallVector<int64_t> indices = llvm::map_to_vector(group, [](LayerOp layer) { return static_cast<int64_t>(layer.getIndex()); });
     body->setAttr("effc.layers", DenseI64ArrayAttr::get(ctx, indices));
 
     // The body: the first layer's block, its weights replaced by trailing arguments, eff.yield by return.
@@ -169,7 +169,7 @@ struct EffOutlineLayersPass : mlir::eff::impl::EffOutlineLayersPassBase<EffOutli
       for (Operation *weight : collectWeights(layer))
         operands.push_back(builder.clone(*weight)->getResult(0));
       auto call = func::CallOp::create(builder, layer.getLoc(), body, operands);
-      layer.replaceAllUsesWith(call.getResults());
+      layer->replaceAllUsesWith(call.getResults());
       layer.erase();
     }
 

@@ -79,36 +79,36 @@ func.func @encoder(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
 // CHECK-NOT:   call
 // CHECK-COUNT-4: eff.layer
 // CHECK-NOT:   func.func private
-func.func @different(%x: tensor<?x2xf32>) -> tensor<?x2xf32> {
-  %h0 = eff.layer 0 (%x) : (tensor<?x2xf32>) -> tensor<?x2xf32> {
-  ^bb0(%in: tensor<?x2xf32>):
-    %s = arith.constant dense<2.0> : tensor<2xf32>
-    %r = eff.add %in, %s : tensor<?x2xf32>
-    eff.yield %r : tensor<?x2xf32>
+func.func @different(%x: tensor<4x2xf32>) -> tensor<4x2xf32> {
+  %h0 = eff.layer 0 (%x) : (tensor<4x2xf32>) -> tensor<4x2xf32> {
+  ^bb0(%in: tensor<4x2xf32>):
+    %s = arith.constant dense<2.0> : tensor<4x2xf32>
+    %r = eff.add %in, %s : tensor<4x2xf32>
+    eff.yield %r : tensor<4x2xf32>
   }
-  %h1 = eff.layer 1 (%h0) : (tensor<?x2xf32>) -> tensor<?x2xf32> {
-  ^bb0(%in: tensor<?x2xf32>):
-    %s = arith.constant dense<3.0> : tensor<2xf32>
-    %r = eff.add %in, %s : tensor<?x2xf32>
-    eff.yield %r : tensor<?x2xf32>
+  %h1 = eff.layer 1 (%h0) : (tensor<4x2xf32>) -> tensor<4x2xf32> {
+  ^bb0(%in: tensor<4x2xf32>):
+    %s = arith.constant dense<3.0> : tensor<4x2xf32>
+    %r = eff.add %in, %s : tensor<4x2xf32>
+    eff.yield %r : tensor<4x2xf32>
   }
-  %h2 = eff.layer 2 (%h1) : (tensor<?x2xf32>) -> tensor<?x2xf32> {
-  ^bb0(%in: tensor<?x2xf32>):
+  %h2 = eff.layer 2 (%h1) : (tensor<4x2xf32>) -> tensor<4x2xf32> {
+  ^bb0(%in: tensor<4x2xf32>):
     %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
-    %y = eff.linear %in, %w : (tensor<?x2xf32>, tensor<3x2xf32>) -> tensor<?x3xf32>
+    %y = eff.linear %in, %w : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
     %w2 = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
-    %z = eff.linear %y, %w2 : (tensor<?x3xf32>, tensor<2x3xf32>) -> tensor<?x2xf32>
-    eff.yield %z : tensor<?x2xf32>
+    %z = eff.linear %y, %w2 : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<4x2xf32>
+    eff.yield %z : tensor<4x2xf32>
   }
-  %h3 = eff.layer 3 (%h2) : (tensor<?x2xf32>) -> tensor<?x2xf32> {
-  ^bb0(%in: tensor<?x2xf32>):
+  %h3 = eff.layer 3 (%h2) : (tensor<4x2xf32>) -> tensor<4x2xf32> {
+  ^bb0(%in: tensor<4x2xf32>):
     %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32>
-    %y = eff.linear %in, %w : (tensor<?x2xf32>, tensor<4x2xf32>) -> tensor<?x4xf32>
+    %y = eff.linear %in, %w : (tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x4xf32>
     %w2 = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>
-    %z = eff.linear %y, %w2 : (tensor<?x4xf32>, tensor<2x4xf32>) -> tensor<?x2xf32>
-    eff.yield %z : tensor<?x2xf32>
+    %z = eff.linear %y, %w2 : (tensor<4x4xf32>, tensor<2x4xf32>) -> tensor<4x2xf32>
+    eff.yield %z : tensor<4x2xf32>
   }
-  return %h3 : tensor<?x2xf32>
+  return %h3 : tensor<4x2xf32>
 }
 
 // -----
