@@ -1,13 +1,13 @@
 """Benchmark: compile time of BERT-base with and without layer reuse (eff-outline-layers, issue 7), where it
 goes (effc --timing), and the run time of both artifacts, measured in the same run.
 
-    /usr/bin/python3 bench/compile_time.py [--layers 2,12] [--runs 10] [--rounds 2] [--threads 2]
+    /usr/bin/python3 bench/compile_time.py [--layers 2,12] [--runs 10] [--rounds 2] [--run-rounds 5] [--threads 2]
 
 For each layer count, builds the encoder of bench/bert_base.py (12 heads, 768 wide, FFN 3072, seeded random
 weights), compiles it with `--external-weights` once with layer reuse (the default) and once with
 `--no-layer-reuse`, alternating, `--rounds` times each, and prints the median compile time, its breakdown
-(MLIR passes, LLVM IR + optimisation, machine code, link) and the median run time at batch 1, sequence 128
-of both artifacts, with the ratios.
+(MLIR passes, LLVM IR + optimisation, machine code, link) and the median over `--run-rounds` interleaved rounds
+of each artifact's median run time at batch 1, sequence 128, with the ratios.
 """
 
 import argparse
@@ -34,9 +34,11 @@ def compile_once(source, output, flags):
                             check=True, capture_output=True, text=True)
     wall = time.perf_counter() - start
     stages = {}
-    for seconds, name in re.findall(r"^\s*([\d.]+) \(\s*[\d.]+%\)\s+(.+?)\s*$", result.stderr, re.M):
+    # Rows are "<user> (<%>)  <wall> (<%>)  <name>" (one column when compiling single-threaded): take the wall time.
+    row = re.compile(r"^\s*(?:[\d.]+ \(\s*[\d.]+%\)\s+)?([\d.]+) \(\s*[\d.]+%\)\s+(.+?)\s*$", re.M)
+    for seconds, name in row.findall(result.stderr):
         if name in STAGES or name == "Total":
-            stages.setdefault(name, float(seconds))
+            stages[name] = float(seconds)
     stages["MLIR passes"] = stages.get("Total", wall) - sum(stages.get(s, 0.0) for s in STAGES)
     return wall, stages
 
@@ -53,7 +55,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", default="2,12")
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="compilations of each variant")
+    parser.add_argument("--run-rounds", type=int, default=5, help="interleaved --bench rounds of each artifact")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", default="/tmp/effc-compile-time")
     args = parser.parse_args()
@@ -86,7 +89,7 @@ def main():
                 wall, breakdown = compile_once(source, work / f"{variant}.so", flags)
                 walls[variant].append(wall)
                 stages[variant].append(breakdown)
-        for _ in range(args.rounds):
+        for _ in range(args.run_rounds):
             for variant in variants:
                 latency[variant].append(run_bench(work / f"{variant}.so", work, inputs, args.runs, args.threads))
                 outputs[variant] = np.load(work / "last_hidden_state.npy")
