@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/Hashing.h"
 
 namespace effc {
 #define GEN_PASS_DEF_EFFCINFERDIMENSIONGROUPSPASS
@@ -29,13 +30,16 @@ using namespace mlir;
 
 namespace {
 
-/// A dimension of a tensor value, or (with dim == -1) an index value used as an extent.
-using DimKey = std::pair<void *, int64_t>;
+/// A dimension of a tensor value, or (with dim == -1) an index value used as an extent, in a calling
+/// context: the values of a private function's body are visited once per call (chain) that reaches them.
+using DimKey = std::tuple<uintptr_t, void *, int64_t>;
 
 class DimensionClasses {
 public:
-  DimKey dimOf(Value value, int64_t dim) { return {value.getAsOpaquePointer(), dim}; }
-  DimKey extent(Value index) { return {index.getAsOpaquePointer(), -1}; }
+  explicit DimensionClasses(ModuleOp module) : module(module) {}
+
+  DimKey dimOf(Value value, int64_t dim) { return {context, value.getAsOpaquePointer(), dim}; }
+  DimKey extent(Value index) { return {context, index.getAsOpaquePointer(), -1}; }
   void join(DimKey a, DimKey b) { classes.unionSets(a, b); }
   bool same(DimKey a, DimKey b) const {
     return classes.contains(a) && classes.contains(b) && classes.isEquivalent(a, b);
@@ -91,6 +95,10 @@ public:
       return;
     }
     if (auto call = dyn_cast<func::CallOp>(op)) {
+      if (auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee()); callee && !callee.isExternal()) {
+        visitCallee(call, callee);
+        return;
+      }
       // A micro-kernel call states the extents it assumes equal (buildUkernelCall in the eff lowering).
       auto quadruples = call->getAttrOfType<DenseI64ArrayAttr>("effc.equal_extents");
       if (!quadruples || quadruples.size() % 4)
@@ -108,6 +116,35 @@ public:
   }
 
 private:
+  /// Joins a call's operands and results with the callee's arguments and returned values, and visits the
+  /// callee's body in a context of its own (a body shared by several layers, eff-outline-layers).
+  void visitCallee(func::CallOp call, func::FuncOp callee) {
+    uintptr_t caller = context;
+    auto callContext = static_cast<uintptr_t>(static_cast<size_t>(llvm::hash_combine(caller, call.getOperation())));
+    if (llvm::is_contained(activeCalls, callee.getOperation()))
+      return; // recursion: the shapes of a recursive call are not followed
+    SmallVector<std::pair<Value, Value>> ties; // (in the caller, in the callee)
+    for (auto [operand, argument] : llvm::zip(call.getOperands(), callee.getArguments()))
+      ties.push_back({operand, argument});
+    callee.walk([&](func::ReturnOp ret) {
+      for (auto [result, returned] : llvm::zip(call.getResults(), ret.getOperands()))
+        ties.push_back({result, returned});
+    });
+    for (auto [outer, inner] : ties) {
+      auto type = dyn_cast<RankedTensorType>(outer.getType());
+      auto innerType = dyn_cast<RankedTensorType>(inner.getType());
+      if (!type || !innerType || type.getRank() != innerType.getRank())
+        continue;
+      for (int64_t dim = 0; dim < type.getRank(); ++dim)
+        join(dimOf(outer, dim), DimKey{callContext, inner.getAsOpaquePointer(), dim});
+    }
+    activeCalls.push_back(callee);
+    context = callContext;
+    callee.walk([&](Operation *nested) { visit(nested); });
+    context = caller;
+    activeCalls.pop_back();
+  }
+
   /// The tensor a call operand was made from (through casts and bufferization.to_buffer), if any.
   static Value tensorBehind(func::CallOp call, int64_t operand) {
     if (operand < 0 || operand >= static_cast<int64_t>(call.getNumOperands()))
@@ -144,6 +181,9 @@ private:
     }
   }
 
+  ModuleOp module;
+  uintptr_t context = 0; ///< 0 in the entry point; a hash of the call chain inside callees
+  SmallVector<Operation *> activeCalls;
   llvm::EquivalenceClasses<DimKey> classes;
 };
 
@@ -156,7 +196,7 @@ struct EffcInferDimensionGroupsPass
     for (auto func : module.getOps<func::FuncOp>()) {
       if (!func.isPublic() || func.isExternal())
         continue;
-      DimensionClasses classes;
+      DimensionClasses classes(module);
       func.walk([&](Operation *op) { classes.visit(op); });
 
       // Number the classes of the arguments' dynamic dimensions in order of first appearance.

@@ -13,12 +13,19 @@
 #include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <algorithm>
+#include <cstring>
 
 namespace effc {
 #define GEN_PASS_DEF_EFFCPACKWEIGHTSPASS
@@ -47,6 +54,18 @@ std::optional<ConstantBytes> getConstantBytes(Attribute value) {
   return std::nullopt;
 }
 
+/// Transposes a row-major `rows x cols` matrix of `T` in square blocks, so that the rows read and the rows
+/// written both stay in cache (an element-by-element column walk took 11 s for BERT-base's weights).
+template <typename T>
+void transposeBlocked(const char *source, char *destination, int64_t rows, int64_t cols) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock)
+    for (int64_t c0 = 0; c0 < cols; c0 += kBlock)
+      for (int64_t r = r0, rEnd = std::min(rows, r0 + kBlock); r < rEnd; ++r)
+        for (int64_t c = c0, cEnd = std::min(cols, c0 + kBlock); c < cEnd; ++c)
+          std::memcpy(destination + (c * rows + r) * sizeof(T), source + (r * cols + c) * sizeof(T), sizeof(T));
+}
+
 struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::TransposeOp op, PatternRewriter &rewriter) const override {
@@ -73,10 +92,25 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     if (bytes->data.size() != static_cast<size_t>(rows * cols) * elementBytes)
       return notPacked(op, "the constant's storage does not match its type: it is transposed at run time");
     std::vector<char> transposed(bytes->data.size());
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c)
-        std::memcpy(&transposed[(c * rows + r) * elementBytes], &bytes->data[(r * cols + c) * elementBytes],
-                    elementBytes);
+    switch (elementBytes) {
+    case 1:
+      transposeBlocked<uint8_t>(bytes->data.data(), transposed.data(), rows, cols);
+      break;
+    case 2:
+      transposeBlocked<uint16_t>(bytes->data.data(), transposed.data(), rows, cols);
+      break;
+    case 4:
+      transposeBlocked<uint32_t>(bytes->data.data(), transposed.data(), rows, cols);
+      break;
+    case 8:
+      transposeBlocked<uint64_t>(bytes->data.data(), transposed.data(), rows, cols);
+      break;
+    default:
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          std::memcpy(&transposed[(c * rows + r) * elementBytes], &bytes->data[(r * cols + c) * elementBytes],
+                      elementBytes);
+    }
     AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(transposed, /*align=*/64);
     auto attr = DenseResourceElementsAttr::get(resultType, bytes->name + ".packed", std::move(blob));
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, attr);
@@ -94,8 +128,75 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
   }
 };
 
+/// Whether `op` is a 2-D, statically shaped `[1, 0]` transpose of `input`.
+bool isPackableTranspose(Operation *op, Value input) {
+  auto transpose = dyn_cast<linalg::TransposeOp>(op);
+  if (!transpose || !transpose.hasPureTensorSemantics() || transpose.getInput() != input ||
+      transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return false;
+  auto type = dyn_cast<RankedTensorType>(input.getType());
+  return type && type.getRank() == 2 && type.hasStaticShape() &&
+         transpose.getResult()[0].getType() ==
+             RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+}
+
+/// Moves the transposes of a private function's matrix arguments to its callers when every caller passes a
+/// constant there (the weights of a body shared by several layers, eff-outline-layers): the function then
+/// takes the packed layout, and FoldConstantTranspose folds each caller's transpose into a packed constant.
+void packWeightArguments(ModuleOp module) {
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPrivate() || func.isExternal())
+      continue;
+    std::optional<SymbolTable::UseRange> uses = SymbolTable::getSymbolUses(func, module);
+    if (!uses)
+      continue;
+    SmallVector<func::CallOp> calls;
+    bool onlyCalls = true;
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = dyn_cast<func::CallOp>(use.getUser());
+      onlyCalls &= call && call.getCallee() == func.getSymName();
+      if (call)
+        calls.push_back(call);
+    }
+    if (!onlyCalls || calls.empty())
+      continue;
+    Block &entry = func.getBody().front();
+    bool changed = false;
+    for (BlockArgument argument : entry.getArguments()) {
+      unsigned position = argument.getArgNumber();
+      if (argument.use_empty() ||
+          !llvm::all_of(argument.getUsers(), [&](Operation *user) { return isPackableTranspose(user, argument); }) ||
+          !llvm::all_of(calls, [&](func::CallOp call) {
+            return matchPattern(call.getOperand(position), m_Constant());
+          }))
+        continue;
+      auto type = cast<RankedTensorType>(argument.getType());
+      auto packedType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+      for (func::CallOp call : calls) {
+        OpBuilder builder(call);
+        Location loc = call.getLoc();
+        Value init = tensor::EmptyOp::create(builder, loc, packedType.getShape(), packedType.getElementType());
+        Value packed =
+            linalg::TransposeOp::create(builder, loc, call.getOperand(position), init, ArrayRef<int64_t>{1, 0})
+                .getResult()[0];
+        call->setOperand(position, packed);
+      }
+      argument.setType(packedType);
+      llvm::SmallSetVector<Operation *, 4> transposes(argument.getUsers().begin(), argument.getUsers().end());
+      for (Operation *transpose : transposes) {
+        transpose->getResult(0).replaceAllUsesWith(argument);
+        transpose->erase();
+      }
+      changed = true;
+    }
+    if (changed)
+      func.setType(FunctionType::get(func.getContext(), entry.getArgumentTypes(), func.getResultTypes()));
+  }
+}
+
 struct EffcPackWeightsPass : effc::impl::EffcPackWeightsPassBase<EffcPackWeightsPass> {
   void runOnOperation() override {
+    packWeightArguments(getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldConstantTranspose>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

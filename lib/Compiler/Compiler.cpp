@@ -380,6 +380,8 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.cudaArch = options.cudaArch;
   pipelineOptions.cudaFormat = cudaFormat;
   pipelineOptions.cudaToolkit = cudaToolkit;
+  pipelineOptions.layerReuse = options.layerReuse;
+  pipelineOptions.layerReuseRemarks = options.verbose;
   PassManager weights(&context), compression(&context), lowering(&context);
   PipelineOptions weightsOnly;
   weightsOnly.weightsFile = options.weightsFile;

@@ -50,6 +50,11 @@ LogicalResult buildCompressionPipeline(OpPassManager &pm, const PipelineOptions 
 }
 
 void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  if (options.layerReuse) {
+    mlir::eff::EffOutlineLayersPassOptions outline;
+    outline.emitRemarks = options.layerReuseRemarks;
+    pm.addPass(mlir::eff::createEffOutlineLayersPass(outline));
+  }
   pm.addPass(createConvertEffToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

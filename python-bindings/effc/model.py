@@ -450,7 +450,8 @@ def load(path, *, runtime=None, memory_limit=None) -> Model:
 # Driver flags other than compression, as keyword options: name -> (CompileOptions attribute, type).
 _GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
                     "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str,
-                    "report_fusions": str, "report_fusions_format": str, "report_raising": bool, "adapters": list}
+                    "report_fusions": str, "report_fusions_format": str, "report_raising": bool, "adapters": list,
+                    "layer_reuse": bool}
 _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
@@ -561,10 +562,12 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     model folder (config.json + *.safetensors), IR text (str) or bytecode (bytes), or an `effc.ir.Module`
     built in Python. Models are imported as `effc model.onnx` / `effc DIR` import them (docs/onnx.md).
     Keyword options mirror the effc driver's flags with underscores: opt_level (0-3), cpu, weights, base_dir
-    (for IR text's relative eff.weights), threads, calibration, verbose, timing, cuda_arch and cuda_format
-    (target="cuda"), report_raising (an .onnx model: what was raised, in `Model.compile_log`), adapters (a
-    PEFT adapter folder or a list of them for a model folder, applied in order: `--adapter` given once per
-    folder; merged into the base weights unless keep_adapters=True), and the compression flags in the order given (`compression_options()`):
+    (for IR text's relative eff.weights), threads, calibration, verbose, timing, layer_reuse (False compiles
+    identical layers separately, like `effc --no-layer-reuse`), cuda_arch and cuda_format (target="cuda"),
+    report_raising (an .onnx model: what was raised, in `Model.compile_log`), adapters (a PEFT adapter folder
+    or a list of them for a model folder, applied in order: `--adapter` given once per folder; merged into the
+    base weights unless keep_adapters=True), and the compression flags in the order given
+    (`compression_options()`):
     drop_layers="top:4", prune_heads=0.25, prune_ffn=0.5, prune_experts=2, sparsity="2:4",
     quantize="int8", merge_adapters=True, keep_adapters=True.
     `report_fusions=True` prints the fusion report (`effc --report-fusions`: the kernels the model became and

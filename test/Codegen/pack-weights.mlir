@@ -133,3 +133,66 @@ func.func @memref_untouched(%x: memref<2x3xf32>, %y: memref<3x2xf32>) {
   linalg.transpose ins(%x : memref<2x3xf32>) outs(%y : memref<3x2xf32>) permutation = [1, 0]
   return
 }
+
+// -----
+
+// A private function's matrix argument that it only transposes, and that every caller passes as a constant
+// (the weights of a layer body shared by several layers, eff-outline-layers), takes the packed layout: the
+// callers pass packed constants and the function has no transpose left.
+// CHECK-LABEL: func.func @shared_body_callers(
+// CHECK-DAG:     arith.constant dense_resource<weight.packed{{[^>]*}}> : tensor<3x2xf32>
+// CHECK-DAG:     arith.constant dense_resource<weight.packed{{[^>]*}}> : tensor<3x2xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK:         call @shared_body(%{{.+}}) : (tensor<3x2xf32>) -> tensor<3x2xf32>
+// CHECK:         call @shared_body(%{{.+}}) : (tensor<3x2xf32>) -> tensor<3x2xf32>
+// CHECK-LABEL: func.func private @shared_body(
+// CHECK-SAME:    %[[ARG:.+]]: tensor<3x2xf32>) -> tensor<3x2xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK:         return %[[ARG]] : tensor<3x2xf32>
+// The two packed blobs, in either order.
+// CHECK-DAG:   weight.packed{{[_0-9]*}}: "0x400000000000803F00008040000000400000A040000040400000C040"
+// CHECK-DAG:   weight.packed{{[_0-9]*}}: "0x400000000000C0400000004100000041000020410000104100003041"
+func.func @shared_body_callers() -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  %w0 = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %r0 = call @shared_body(%w0) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %w1 = arith.constant dense<[[6.0, 8.0, 9.0], [8.0, 10.0, 11.0]]> : tensor<2x3xf32>
+  %r1 = call @shared_body(%w1) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %r0, %r1 : tensor<3x2xf32>, tensor<3x2xf32>
+}
+func.func private @shared_body(%w: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %init = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
+  return %t : tensor<3x2xf32>
+}
+
+// -----
+
+// A caller that passes a non-constant, or an argument used by something other than a transpose, keeps the
+// original layout.
+// CHECK-LABEL: func.func @not_all_constant(
+// CHECK:         call @transposes(%{{.+}}) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+// CHECK:         call @transposes(%{{.+}}) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+// CHECK:         call @also_returns(%{{.+}}) : (tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>)
+// CHECK-LABEL: func.func private @transposes(
+// CHECK-SAME:    tensor<2x3xf32>
+// CHECK:         linalg.transpose
+// CHECK-LABEL: func.func private @also_returns(
+// CHECK-SAME:    tensor<2x3xf32>
+// CHECK:         linalg.transpose
+func.func @not_all_constant(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>) {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %r0 = call @transposes(%w) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %r1 = call @transposes(%x) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %r2, %same = call @also_returns(%w) : (tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>)
+  return %r0, %r1, %r2 : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>
+}
+func.func private @transposes(%w: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %init = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
+  return %t : tensor<3x2xf32>
+}
+func.func private @also_returns(%w: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<2x3xf32>) {
+  %init = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
+  return %t, %w : tensor<3x2xf32>, tensor<2x3xf32>
+}

@@ -5,21 +5,22 @@
 // RUN: rm -rf %t && split-file --leading-lines %s %t
 
 // bert_tiny (examples/): both attentions on the fused micro-kernel, biases in the GEMMs, weights packed;
-// QKV packing, GEMM epilogues and residual + layer norm are not implemented.
-// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --emit=mlir -o %t/bert.mlir 2>&1 \
+// QKV packing, GEMM epilogues and residual + layer norm are not implemented. Layers compiled separately
+// (--no-layer-reuse), so that each layer's decisions are listed under it.
+// RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --report-fusions --emit=mlir -o %t/bert.mlir 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BERT
 
 // The same to a file, and as JSON.
-// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions=%t/bert.txt --emit=mlir -o %t/bert.mlir
+// RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --report-fusions=%t/bert.txt --emit=mlir -o %t/bert.mlir
 // RUN: FileCheck %s --check-prefix=BERT < %t/bert.txt
-// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --report-fusions-format=json --emit=mlir \
+// RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --report-fusions --report-fusions-format=json --emit=mlir \
 // RUN:   -o %t/bert.mlir 2>&1 | FileCheck %s --check-prefix=JSON
 
 // Attention the fused kernel cannot take, a weight that is not a constant, an elementwise chain.
 // RUN: effc %t/model.mlir --report-fusions --emit=mlir -o %t/model.llvm.mlir 2>&1 | FileCheck %s
 
 // int8: the quantized GEMM micro-kernels add the bias themselves.
-// RUN: effc %S/../../examples/bert_tiny.mlir --quantize=int8 --report-fusions --emit=mlir -o %t/int8.mlir 2>&1 \
+// RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --quantize=int8 --report-fusions --emit=mlir -o %t/int8.mlir 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=INT8
 
 // An unknown format is refused.

@@ -124,6 +124,10 @@ cl::opt<std::string> reportFusionsFormat("report-fusions-format",
                                          cl::init("text"), cl::cat(category));
 cl::opt<bool> timing("timing", cl::desc("Print the time spent in each pass and stage"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it runs"), cl::cat(category));
+cl::opt<bool> noLayerReuse("no-layer-reuse",
+                           cl::desc("Compile every layer separately, even those identical up to their weights "
+                                    "(by default they share one compiled body)"),
+                           cl::cat(category));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "effc") << message << "\n";
@@ -217,6 +221,7 @@ int main(int argc, char **argv) {
   if (reportFusions.getNumOccurrences())
     options.reportFusions = reportFusions.empty() ? "-" : reportFusions.getValue();
   options.reportFusionsFormat = reportFusionsFormat;
+  options.layerReuse = !noLayerReuse;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

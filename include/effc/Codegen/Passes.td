@@ -166,8 +166,13 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
     constant, so that kernels read weights in the layout they stream (`[K, N]` for linear layers) with no
     transpose at run time. Each 2-D transpose it packs, or cannot pack (the matrix is not a constant),
     is recorded as an `effc-fusion` remark (`effc --report-fusions`).
+
+    A transposed matrix argument of a private function whose every caller passes a constant (the weights of
+    a layer body shared by several layers, eff-outline-layers) is packed too: the callers pass the
+    transposed constant and the function takes the `[K, N]` layout.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def EffcRecordMinCallBytesPass : Pass<"effc-record-min-call-bytes", "::mlir::ModuleOp"> {

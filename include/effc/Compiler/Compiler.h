@@ -106,6 +106,8 @@ struct CompileOptions {
   /// Print "effc: <stage>" progress lines and per-pass timing to the diagnostic stream.
   bool verbose = false;
   bool timing = false;
+  /// Compile layers that are identical up to their weights once, as one shared function (CPU target).
+  bool layerReuse = true;
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
   /// stream.
   bool reportRaising = false;

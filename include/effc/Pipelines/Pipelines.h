@@ -38,6 +38,13 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "compression",
       llvm::cl::desc("Compression passes run after the weights are materialised, in order (textual pass specs, "
                      "e.g. eff-quantize{scheme=int8})")};
+  // Compile time (issue 7): layers identical up to their weights share one function (eff-outline-layers).
+  Option<bool> layerReuse{*this, "layer-reuse",
+                          llvm::cl::desc("Compile structurally identical layers once (CPU target)"),
+                          llvm::cl::init(true)};
+  Option<bool> layerReuseRemarks{*this, "layer-reuse-remarks",
+                                 llvm::cl::desc("Emit a remark naming the layers that share each body"),
+                                 llvm::cl::init(false)};
   // The cuda target (docs/gpu.md).
   Option<std::string> cudaArch{*this, "cuda-arch", llvm::cl::desc("GPU architecture for --target=cuda (sm_80, "
                                                                   "sm_86, sm_89, sm_90, sm_90a)"),

@@ -487,4 +487,67 @@ def EffKeepAdaptersPass : Pass<"eff-keep-adapters", "::mlir::ModuleOp"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Compile time (issue 7)
+//===----------------------------------------------------------------------===//
+
+def EffOutlineLayersPass : Pass<"eff-outline-layers", "::mlir::ModuleOp"> {
+  let summary = "Compile structurally identical eff.layer ops once: one shared function per group";
+  let description = [{
+    Groups the `eff.layer` ops of the module (across functions) whose bodies are identical up to their
+    weights: the same ops, attributes, types and use-def structure, where a weight is an `arith.constant`
+    holding a `dense_resource` blob or a non-splat `dense` tensor and only its type must agree. Each group
+    of at least `min-layers` layers becomes one private function `@layer_body_<k>` that takes the layer's
+    operands followed by its weights (in the body's pre-order), and every layer of the group becomes a
+    `func.call` with its own weights, which stay constants in the caller (so they are still embedded in
+    `.rodata` or written to the external weights file, and effc-pack-weights still packs them). Layers that
+    compression made different (pruned heads, other sparsity masks, static quantization scales) fall in
+    groups of their own; groups smaller than `min-layers` stay `eff.layer` ops and are inlined by
+    convert-eff-to-linalg as before. Everything after this pass (lowering, tiling, vectorisation, LLVM) then
+    runs on one copy of the layer instead of one per layer.
+
+    ```mlir
+    // Before:
+    %h1 = eff.layer 0 (%h0) : (tensor<?x?x8xf32>) -> tensor<?x?x8xf32> {
+    ^bb0(%x: tensor<?x?x8xf32>):
+      %w = arith.constant dense_resource<layer.0.w> : tensor<8x8xf32>
+      %y = eff.linear %x, %w : (tensor<?x?x8xf32>, tensor<8x8xf32>) -> tensor<?x?x8xf32>
+      eff.yield %y : tensor<?x?x8xf32>
+    }
+    %h2 = eff.layer 1 (%h1) ... { ... dense_resource<layer.1.w> ... }
+    // After:
+    %w0 = arith.constant dense_resource<layer.0.w> : tensor<8x8xf32>
+    %h1 = call @layer_body_0(%h0, %w0) : (tensor<?x?x8xf32>, tensor<8x8xf32>) -> tensor<?x?x8xf32>
+    %w1 = arith.constant dense_resource<layer.1.w> : tensor<8x8xf32>
+    %h2 = call @layer_body_0(%h1, %w1) : (tensor<?x?x8xf32>, tensor<8x8xf32>) -> tensor<?x?x8xf32>
+    ...
+    func.func private @layer_body_0(%x: tensor<?x?x8xf32>, %w: tensor<8x8xf32>) -> tensor<?x?x8xf32>
+        attributes {effc.layers = array<i64: 0, 1>} {
+      %y = eff.linear %x, %w : (tensor<?x?x8xf32>, tensor<8x8xf32>) -> tensor<?x?x8xf32>
+      return %y : tensor<?x?x8xf32>
+    }
+    ```
+
+    #### Input invariant
+    eff IR after eff-materialize-parameters and the compression passes (weights are constants inside the
+    layers, which are isolated from above).
+
+    #### Output IR
+    Fewer `eff.layer` ops; private functions with an `effc.layers` attribute listing the `index` of every
+    layer that calls them. The statistics count the shared bodies and the layers that call one; with
+    `emit-remarks`, a remark on each body says which layers share it. `min-layers` below 2 is an error.
+  }];
+  let options = [
+    Option<"minLayers", "min-layers", "int64_t", /*default=*/"2",
+           "Smallest group of identical layers that gets a shared function (at least 2)">,
+    Option<"emitRemarks", "emit-remarks", "bool", /*default=*/"false",
+           "Emit a remark per shared body naming the layers that call it">,
+  ];
+  let statistics = [
+    Statistic<"numSharedBodies", "shared-bodies", "Functions outlined for groups of identical layers">,
+    Statistic<"numSharingLayers", "sharing-layers", "Layers that call a shared body">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
