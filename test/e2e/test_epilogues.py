@@ -228,7 +228,8 @@ def test_bert_ffn_block(quantize):
         hidden = ref.activation("gelu", qm.linear_int8(rows, wu, bu).astype(np.float64)).astype(np.float32)
         h = qm.linear_int8(hidden, wd, bd).astype(np.float64)
     else:
-        h = ref.ffn(rows.astype(np.float64), wu, wd, kind="gelu", b_up=bu, b_down=bd)
+        f64 = [a.astype(np.float64) for a in (rows, wu, wd, bu, bd)]
+        h = ref.ffn(f64[0], f64[1], f64[2], kind="gelu", b_up=f64[3], b_down=f64[4])
     expected = ref.layer_norm(rows + h, gamma.astype(np.float64), beta=beta.astype(np.float64), epsilon=1e-12)
     if quantize:
         # The second linear re-quantizes the GELU output: where the kernel's f32 GELU and the float64 one

@@ -30,6 +30,11 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 def activation64(kind, x):
     x = x.astype(np.float64)
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for very negative x: 1 / inf is the right 0
+        return _activation64(kind, x)
+
+
+def _activation64(kind, x):
     return {
         "none": lambda: x,
         "relu": lambda: np.maximum(x, 0.0),
