@@ -2,12 +2,13 @@
 build, measured in one run (size on disk, median latency, speed-up, output error against f32).
 
     /usr/bin/python3 bench/compression.py [--models bert,gpt2] [--variants f32,int8,...] [--runs 20]
-                                          [--threads 2] [--workdir /tmp/effc-compression]
+                                          [--rounds 4] [--threads 2] [--workdir /tmp/effc-compression]
 
 Models are built with seeded random weights by the benchmark itself: BERT-base (12 x 768, 12 heads, FFN 3072)
 at batch 8, sequence 128; GPT-2 small (12 x 768, vocab 50257, tied LM head) decoding one token with a
 128-token KV cache. A variant is a list of effc flags; one that effc rejects (a pass not available) is
-reported as such, not hidden.
+reported as such, not hidden. The variants' runs are interleaved in --rounds rounds so that load on a shared
+machine falls on all of them alike.
 """
 
 import argparse
@@ -78,11 +79,9 @@ def artifact_bytes(so):
     return so.stat().st_size + (weights.stat().st_size if weights.exists() else 0)
 
 
-def run_variant(work, model, mlir, function, inputs, flags, runs, threads, reuse=False):
-    """Compiles (unless `reuse` finds it compiled) and times one variant; returns a dict of figures or
-    {'error': message}."""
-    import numpy as np
-
+def prepare_variant(work, model, mlir, function, inputs, flags, reuse=False):
+    """Compiles one variant (unless `reuse` finds it compiled); returns a dict with its size, compile time and
+    the effc-run command that times it, or {'error': message}."""
     tag = re.sub(r"[^A-Za-z0-9]+", "_", " ".join(flags)) or "f32"
     so = work / f"{model}_{tag}.so"
     compile_s = float("nan")
@@ -94,7 +93,7 @@ def run_variant(work, model, mlir, function, inputs, flags, runs, threads, reuse
         if compiled.returncode != 0:
             return {"error": compiled.stderr.strip().splitlines()[0] if compiled.stderr.strip() else "effc failed"}
     out_dir = work / f"out_{model}_{tag}"
-    command = [BIN / "effc-run", so, "--output-dir", out_dir, "--bench", str(runs), "--threads", str(threads)]
+    command = [BIN / "effc-run", so, "--output-dir", out_dir]
     if function:
         command += ["--function", function]
     # Compression may remove inputs (a dropped layer's KV cache): pass those the compiled function takes.
@@ -105,14 +104,23 @@ def run_variant(work, model, mlir, function, inputs, flags, runs, threads, reuse
     for name in inputs:
         if not taken or name in taken:
             command += ["--input", f"{name}={work / (model + '_' + name + '.npy')}"]
-    ran = subprocess.run(command, capture_output=True, text=True)
-    if ran.returncode != 0:
-        return {"error": ran.stderr.strip().splitlines()[-1] if ran.stderr.strip() else "effc-run failed"}
-    match = re.search(r"min ([\d.]+) median ([\d.]+) max ([\d.]+)", ran.stdout)
     output_name = "logits" if function == "decode" else "last_hidden_state"
-    output = np.load(out_dir / f"{output_name}.npy")
-    return {"compile_s": compile_s, "bytes": artifact_bytes(so), "min": float(match.group(1)),
-            "median": float(match.group(2)), "max": float(match.group(3)), "output": output}
+    return {"compile_s": compile_s, "bytes": artifact_bytes(so), "command": command,
+            "output_path": out_dir / f"{output_name}.npy", "round_medians": [], "mins": [], "maxs": []}
+
+
+def time_round(variant, runs, threads):
+    """Runs one round of `runs` timed calls of a prepared variant; records its median, min and max, or sets
+    variant['error']."""
+    ran = subprocess.run([*variant["command"], "--bench", str(runs), "--threads", str(threads)],
+                         capture_output=True, text=True)
+    if ran.returncode != 0:
+        variant["error"] = ran.stderr.strip().splitlines()[-1] if ran.stderr.strip() else "effc-run failed"
+        return
+    match = re.search(r"min ([\d.]+) median ([\d.]+) max ([\d.]+)", ran.stdout)
+    variant["mins"].append(float(match.group(1)))
+    variant["round_medians"].append(float(match.group(2)))
+    variant["maxs"].append(float(match.group(3)))
 
 
 def error_figures(output, reference):
@@ -133,6 +141,9 @@ def main():
     parser.add_argument("--workdir", default="/tmp/effc-compression")
     parser.add_argument("--layers", type=int, default=12,
                         help="layers of both models (fewer for a quick comparison of per-layer speed)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="the runs of all variants are interleaved in this many rounds, so that load on a shared "
+                             "machine falls on every variant alike; a variant's median is that of its round medians")
     parser.add_argument("--reuse", action="store_true",
                         help="time the shared objects already compiled in WORKDIR instead of recompiling")
     args = parser.parse_args()
@@ -148,16 +159,27 @@ def main():
         if "f32" not in names:
             names = ["f32"] + names
         what = "batch 8, seq 128" if model == "bert" else "decode 1 token, 128-token KV cache"
-        print(f"\n{model} ({what}, {args.layers} layers), {args.threads} threads, median of {args.runs} runs")
+        print(f"\n{model} ({what}, {args.layers} layers), {args.threads} threads, median of {args.rounds} interleaved rounds "
+              f"of {max(1, args.runs // max(1, args.rounds))} runs")
         print(f"{'variant':<16}{'size MB':>9}{'compile s':>11}{'median ms':>11}{'min':>9}{'max':>9}"
               f"{'speed-up':>10}  error vs f32")
+        prepared = {}
+        for name in names:
+            prepared[name] = prepare_variant(work, model, mlir, function, inputs, VARIANTS[name], args.reuse)
+        timed = [name for name in names if "error" not in prepared[name]]
+        per_round = max(1, args.runs // max(1, args.rounds))
+        for _ in range(max(1, args.rounds)):
+            for name in timed:
+                if "error" not in prepared[name]:
+                    time_round(prepared[name], per_round, args.threads)
         baseline = None
         for name in names:
-            result = run_variant(work, model, mlir, function, inputs, VARIANTS[name], args.runs, args.threads,
-                                 args.reuse)
+            result = prepared[name]
             if "error" in result:
                 print(f"{name:<16}  not available: {result['error']}")
                 continue
+            result.update(median=float(np.median(result["round_medians"])), min=min(result["mins"]),
+                          max=max(result["maxs"]), output=np.load(result["output_path"]))
             if baseline is None:
                 baseline = result
             speedup = baseline["median"] / result["median"]
@@ -166,7 +188,6 @@ def main():
                 error = f"shape {result['output'].shape}"
             print(f"{name:<16}{result['bytes'] / 1e6:>9.1f}{result['compile_s']:>11.1f}{result['median']:>11.2f}"
                   f"{result['min']:>9.2f}{result['max']:>9.2f}{speedup:>9.2f}x  {error}", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,8 @@
 #   scripts/sanitize.sh --ci            the part CI runs: lit, CTest (runtime, fuzz replays), three pytest
 #                                       files (extension errors, core lowerings, micro-kernels), fuzzers 60 s
 #   scripts/sanitize.sh --fuzz-seconds N   how long each fuzzer runs (0: skip fuzzing)
+#   scripts/sanitize.sh --fuzz-seed N      libFuzzer's -seed (default: random; --ci: 1, so CI's fuzzing of a
+#                                       commit is repeatable and a red run reproduces with the same command)
 #   scripts/sanitize.sh --steps "lit ctest"  only these of: build lit ctest pytest fuzz
 #
 # Extra arguments after `--` go to pytest (e.g. -- -k attention).
@@ -15,12 +17,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${EFFC_ASAN_BUILD_DIR:-$ROOT/build-asan}
 MODE=full
 FUZZ_SECONDS=60
+FUZZ_SEED=
 STEPS="build lit ctest pytest fuzz"
 PYTEST_ARGS=()
 while (($#)); do
   case "$1" in
     --ci) MODE=ci ;;
     --fuzz-seconds) FUZZ_SECONDS=$2; shift ;;
+    --fuzz-seed) FUZZ_SEED=$2; shift ;;
     --steps) STEPS=$2; shift ;;
     --) shift; PYTEST_ARGS=("$@"); break ;;
     *) echo "sanitize.sh: unknown argument $1" >&2; exit 2 ;;
@@ -67,9 +71,11 @@ if has_step pytest; then
   # checking is off in this step (CPython and NumPy keep memory until exit); lit and CTest check leaks.
   # Child processes (effc, effc-run) inherit the preload, which is the runtime they link anyway.
   PYTEST_FILES=("$ROOT/test")
-  # CI: the Python package's error paths (the extension), the core lowerings end to end (effc, effc-run) and
-  # the micro-kernels.
+  # CI: the Python package's error paths (the extension), the core lowerings end to end (effc, effc-run),
+  # the runtime driving a CUDA driver (the stand-in one) and the micro-kernels.
   [ "$MODE" = ci ] && PYTEST_FILES=("$ROOT/test/python/test_errors.py" "$ROOT/test/e2e/test_core_lowering.py"
+                                    "$ROOT/test/e2e/test_cuda.py::test_fake_driver_plumbing"
+                                    "$ROOT/test/e2e/test_cuda.py::test_fake_driver_launch_failure"
                                     "$ROOT/test/ukernels")
   # test/ukernels builds the micro-kernels natively with these flags, so they run under the sanitizers too.
   timed env LD_PRELOAD="$RUNTIME" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" PYTHONMALLOC=malloc \
@@ -80,7 +86,11 @@ fi
 
 if has_step fuzz && [ "$FUZZ_SECONDS" != 0 ]; then
   # Each fuzz.<target> test runs its fuzzer for EFFC_FUZZ_SECONDS; two at a time on two cores.
-  cmake "$BUILD" -DEFFC_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
+  if [ -z "$FUZZ_SEED" ]; then
+    FUZZ_SEED=0 # libFuzzer picks one
+    [ "$MODE" = ci ] && FUZZ_SEED=1
+  fi
+  cmake "$BUILD" -DEFFC_FUZZ_SECONDS="$FUZZ_SECONDS" -DEFFC_FUZZ_SEED="$FUZZ_SEED" >/dev/null
   timed ctest --test-dir "$BUILD" --output-on-failure -L fuzz -j2
 fi
 echo "sanitize: all clean"

@@ -18,6 +18,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "cuda_driver_api.h"
 #include "internal.h"
 
 #include <dlfcn.h>
@@ -25,65 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*===----------------------------------------------------------------------===*
- * The driver API (the subset used, as in cuda.h)
- *===----------------------------------------------------------------------===*/
-
-typedef int CUresult; /* CUDA_SUCCESS = 0 */
-typedef int CUdevice;
-typedef struct CUctx_st *CUcontext;
-typedef struct CUmod_st *CUmodule;
-typedef struct CUfunc_st *CUfunction;
-typedef struct CUstream_st *CUstream;
-typedef struct CUevent_st *CUevent;
-typedef unsigned long long CUdeviceptr;
-
-enum {
-  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
-  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
-  CU_MEM_ATTACH_GLOBAL = 1,
-  CU_STREAM_NON_BLOCKING = 1,
-  CU_EVENT_DISABLE_TIMING = 2,
-  CU_JIT_OPTIMIZATION_LEVEL = 7,
-};
-
-/* Every driver entry point used, with the versioned symbol cuda.h maps its name to. */
-#define EFFC_CUDA_FUNCTIONS(X)                                                                                  \
-  X(cuInit, "cuInit", (unsigned flags))                                                                        \
-  X(cuGetErrorName, "cuGetErrorName", (CUresult error, const char **name))                                     \
-  X(cuGetErrorString, "cuGetErrorString", (CUresult error, const char **text))                                 \
-  X(cuDeviceGetCount, "cuDeviceGetCount", (int *count))                                                        \
-  X(cuDeviceGet, "cuDeviceGet", (CUdevice * device, int ordinal))                                              \
-  X(cuDeviceGetName, "cuDeviceGetName", (char *name, int length, CUdevice device))                             \
-  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", (int *value, int attribute, CUdevice device))                \
-  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", (CUcontext * context, CUdevice device))              \
-  X(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", (CUdevice device))                              \
-  X(cuCtxSetCurrent, "cuCtxSetCurrent", (CUcontext context))                                                   \
-  X(cuCtxSynchronize, "cuCtxSynchronize", (void))                                                              \
-  X(cuModuleLoadData, "cuModuleLoadData", (CUmodule * module, const void *image))                              \
-  X(cuModuleLoadDataEx, "cuModuleLoadDataEx",                                                                  \
-    (CUmodule * module, const void *image, unsigned num_options, int *options, void **values))                 \
-  X(cuModuleUnload, "cuModuleUnload", (CUmodule module))                                                       \
-  X(cuModuleGetFunction, "cuModuleGetFunction", (CUfunction * function, CUmodule module, const char *name))    \
-  X(cuLaunchKernel, "cuLaunchKernel",                                                                          \
-    (CUfunction function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,        \
-     unsigned shared_bytes, CUstream stream, void **params, void **extra))                                     \
-  X(cuStreamCreate, "cuStreamCreate", (CUstream * stream, unsigned flags))                                     \
-  X(cuStreamDestroy, "cuStreamDestroy_v2", (CUstream stream))                                                  \
-  X(cuStreamSynchronize, "cuStreamSynchronize", (CUstream stream))                                             \
-  X(cuStreamWaitEvent, "cuStreamWaitEvent", (CUstream stream, CUevent event, unsigned flags))                  \
-  X(cuEventCreate, "cuEventCreate", (CUevent * event, unsigned flags))                                         \
-  X(cuEventDestroy, "cuEventDestroy_v2", (CUevent event))                                                      \
-  X(cuEventRecord, "cuEventRecord", (CUevent event, CUstream stream))                                          \
-  X(cuEventSynchronize, "cuEventSynchronize", (CUevent event))                                                 \
-  X(cuMemAlloc, "cuMemAlloc_v2", (CUdeviceptr * ptr, size_t bytes))                                            \
-  X(cuMemAllocManaged, "cuMemAllocManaged", (CUdeviceptr * ptr, size_t bytes, unsigned flags))                 \
-  X(cuMemFree, "cuMemFree_v2", (CUdeviceptr ptr))                                                              \
-  X(cuMemcpy, "cuMemcpy", (CUdeviceptr dst, CUdeviceptr src, size_t bytes))                                    \
-  X(cuMemcpyAsync, "cuMemcpyAsync", (CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream))         \
-  X(cuMemsetD32Async, "cuMemsetD32Async", (CUdeviceptr dst, unsigned value, size_t count, CUstream stream))    \
-  X(cuMemsetD16Async, "cuMemsetD16Async", (CUdeviceptr dst, unsigned short value, size_t count, CUstream stream))
 
 typedef struct cuda_driver_t {
 #define EFFC_CUDA_FIELD(name, symbol, params) CUresult(*name) params;
@@ -120,15 +62,15 @@ static void load_driver(void) {
              path, error ? error : "dlopen failed");
     return;
   }
-#define EFFC_CUDA_LOAD(name, symbol, params)                                                                   \
-  {                                                                                                            \
-    void *address = dlsym(handle, symbol);                                                                     \
-    if (!address) {                                                                                            \
-      snprintf(g_driver_error, sizeof(g_driver_error), "CUDA driver %s lacks %s; it is too old", path,         \
-               symbol);                                                                                        \
-      return;                                                                                                  \
-    }                                                                                                          \
-    memcpy(&g_driver.name, &address, sizeof(address));                                                         \
+#define EFFC_CUDA_LOAD(name, symbol, params)                                                                           \
+  {                                                                                                                    \
+    void *address = dlsym(handle, #symbol);                                                                            \
+    if (!address) {                                                                                                    \
+      snprintf(g_driver_error, sizeof(g_driver_error), "CUDA driver %s lacks %s; it is too old", path,                 \
+               #symbol);                                                                                               \
+      return;                                                                                                          \
+    }                                                                                                                  \
+    memcpy(&g_driver.name, &address, sizeof(address));                                                                 \
   }
   EFFC_CUDA_FUNCTIONS(EFFC_CUDA_LOAD)
 #undef EFFC_CUDA_LOAD

@@ -21,9 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_driver_api.h"
+
 #define EXPORT __attribute__((visibility("default")))
 
-typedef int CUresult;
+/* Declares every entry point with the type the runtime calls it through: a definition below that differs
+ * does not compile (calling through a mismatched pointer type is undefined; UBSan's -fsanitize=function
+ * reports it). */
+#define FAKE_CUDA_DECLARE(name, symbol, params) EXPORT CUresult symbol params;
+EFFC_CUDA_FUNCTIONS(FAKE_CUDA_DECLARE)
+#undef FAKE_CUDA_DECLARE
+
 enum { OK = 0, INVALID_VALUE = 1, LAUNCH_FAILED = 719, INVALID_IMAGE = 200 };
 
 static atomic_long g_loads, g_unloads, g_launches, g_allocs, g_frees, g_bad;
@@ -60,33 +68,33 @@ EXPORT CUresult cuDeviceGetCount(int *count) {
   return OK;
 }
 
-EXPORT CUresult cuDeviceGet(int *device, int ordinal) {
+EXPORT CUresult cuDeviceGet(CUdevice *device, int ordinal) {
   *device = ordinal;
   return ordinal == 0 ? OK : INVALID_VALUE;
 }
 
-EXPORT CUresult cuDeviceGetName(char *name, int length, int device) {
+EXPORT CUresult cuDeviceGetName(char *name, int length, CUdevice device) {
   (void)device;
   snprintf(name, (size_t)length, "effc fake CUDA device");
   return OK;
 }
 
-EXPORT CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
+EXPORT CUresult cuDeviceGetAttribute(int *value, int attribute, CUdevice device) {
   (void)device;
   *value = attribute == 75 ? 9 : 0; /* compute capability 9.0 */
   return OK;
 }
 
-EXPORT CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
+EXPORT CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice device) {
   (void)device;
-  *context = &g_dummy;
+  *context = (CUcontext)&g_dummy;
   return OK;
 }
-EXPORT CUresult cuDevicePrimaryCtxRelease_v2(int device) { return device == 0 ? OK : INVALID_VALUE; }
-EXPORT CUresult cuCtxSetCurrent(void *context) { return context == &g_dummy ? OK : INVALID_VALUE; }
+EXPORT CUresult cuDevicePrimaryCtxRelease_v2(CUdevice device) { return device == 0 ? OK : INVALID_VALUE; }
+EXPORT CUresult cuCtxSetCurrent(CUcontext context) { return context == (CUcontext)&g_dummy ? OK : INVALID_VALUE; }
 EXPORT CUresult cuCtxSynchronize(void) { return OK; }
 
-static CUresult load(void **module, const void *image) {
+static CUresult load(CUmodule *module, const void *image) {
   const unsigned char *bytes = image;
   static const unsigned char elf[] = {0x7f, 'E', 'L', 'F'}, fatbin[] = {0x50, 0xed, 0x55, 0xba};
   int ptx = strstr((const char *)image, ".version") != NULL && strstr((const char *)image, ".entry") != NULL;
@@ -99,25 +107,26 @@ static CUresult load(void **module, const void *image) {
   return OK;
 }
 
-EXPORT CUresult cuModuleLoadData(void **module, const void *image) { return load(module, image); }
-EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n, int *options, void **values) {
+EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image) { return load(module, image); }
+EXPORT CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned n, int *options,
+                                  void **values) {
   (void)n, (void)options, (void)values;
   return load(module, image);
 }
-EXPORT CUresult cuModuleUnload(void *module) {
+EXPORT CUresult cuModuleUnload(CUmodule module) {
   free(module);
   atomic_fetch_add(&g_unloads, 1);
   return OK;
 }
-EXPORT CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
+EXPORT CUresult cuModuleGetFunction(CUfunction *function, CUmodule module, const char *name) {
   if (!module || !name || !*name)
     return INVALID_VALUE;
-  *function = (void *)(uintptr_t)name;
+  *function = (CUfunction)(uintptr_t)name;
   return OK;
 }
 
-EXPORT CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
-                               unsigned bz, unsigned shared_bytes, void *stream, void **params, void **extra) {
+EXPORT CUresult cuLaunchKernel(CUfunction function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                               unsigned bz, unsigned shared_bytes, CUstream stream, void **params, void **extra) {
   (void)stream, (void)extra;
   if (getenv("FAKE_CUDA_FAIL_LAUNCH"))
     return LAUNCH_FAILED;
@@ -130,73 +139,73 @@ EXPORT CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigne
   return OK;
 }
 
-EXPORT CUresult cuStreamCreate(void **stream, unsigned flags) {
+EXPORT CUresult cuStreamCreate(CUstream *stream, unsigned flags) {
   (void)flags;
   *stream = malloc(1);
   return OK;
 }
-EXPORT CUresult cuStreamDestroy_v2(void *stream) {
+EXPORT CUresult cuStreamDestroy_v2(CUstream stream) {
   free(stream);
   return OK;
 }
-EXPORT CUresult cuStreamSynchronize(void *stream) {
+EXPORT CUresult cuStreamSynchronize(CUstream stream) {
   (void)stream;
   return OK;
 }
-EXPORT CUresult cuStreamWaitEvent(void *stream, void *event, unsigned flags) {
+EXPORT CUresult cuStreamWaitEvent(CUstream stream, CUevent event, unsigned flags) {
   (void)stream, (void)event, (void)flags;
   return OK;
 }
-EXPORT CUresult cuEventCreate(void **event, unsigned flags) {
+EXPORT CUresult cuEventCreate(CUevent *event, unsigned flags) {
   (void)flags;
   *event = malloc(1);
   return OK;
 }
-EXPORT CUresult cuEventDestroy_v2(void *event) {
+EXPORT CUresult cuEventDestroy_v2(CUevent event) {
   free(event);
   return OK;
 }
-EXPORT CUresult cuEventRecord(void *event, void *stream) {
+EXPORT CUresult cuEventRecord(CUevent event, CUstream stream) {
   (void)event, (void)stream;
   return OK;
 }
-EXPORT CUresult cuEventSynchronize(void *event) {
+EXPORT CUresult cuEventSynchronize(CUevent event) {
   (void)event;
   return OK;
 }
 
-static CUresult allocate(unsigned long long *ptr, size_t bytes) {
+static CUresult allocate(CUdeviceptr *ptr, size_t bytes) {
   void *block = aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!block)
     return INVALID_VALUE;
-  *ptr = (unsigned long long)(uintptr_t)block;
+  *ptr = (CUdeviceptr)(uintptr_t)block;
   atomic_fetch_add(&g_allocs, 1);
   return OK;
 }
-EXPORT CUresult cuMemAlloc_v2(unsigned long long *ptr, size_t bytes) { return allocate(ptr, bytes); }
-EXPORT CUresult cuMemAllocManaged(unsigned long long *ptr, size_t bytes, unsigned flags) {
+EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes) { return allocate(ptr, bytes); }
+EXPORT CUresult cuMemAllocManaged(CUdeviceptr *ptr, size_t bytes, unsigned flags) {
   return flags == 1 ? allocate(ptr, bytes) : INVALID_VALUE;
 }
-EXPORT CUresult cuMemFree_v2(unsigned long long ptr) {
+EXPORT CUresult cuMemFree_v2(CUdeviceptr ptr) {
   free((void *)(uintptr_t)ptr);
   atomic_fetch_add(&g_frees, 1);
   return OK;
 }
-EXPORT CUresult cuMemcpy(unsigned long long dst, unsigned long long src, size_t bytes) {
+EXPORT CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
   memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, bytes);
   return OK;
 }
-EXPORT CUresult cuMemcpyAsync(unsigned long long dst, unsigned long long src, size_t bytes, void *stream) {
+EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream) {
   (void)stream;
   return cuMemcpy(dst, src, bytes);
 }
-EXPORT CUresult cuMemsetD32Async(unsigned long long dst, unsigned value, size_t count, void *stream) {
+EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t count, CUstream stream) {
   (void)stream;
   for (size_t i = 0; i < count; ++i)
     ((uint32_t *)(uintptr_t)dst)[i] = value;
   return OK;
 }
-EXPORT CUresult cuMemsetD16Async(unsigned long long dst, unsigned short value, size_t count, void *stream) {
+EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t count, CUstream stream) {
   (void)stream;
   for (size_t i = 0; i < count; ++i)
     ((uint16_t *)(uintptr_t)dst)[i] = value;
