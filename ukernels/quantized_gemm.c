@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "epilogue.h"
 #include "ukernel.h"
 
 #include <stdint.h>
@@ -118,6 +119,7 @@ typedef struct {
   int64_t k;
   float static_scale; // > 0: static activation quantization with static_zero
   int32_t static_zero;
+  EffcUkEpilogue epilogue; // activation and residual after the bias (flags 0: none)
 } Int8Ctx;
 
 /// Quantizes activation row `i` to u8 into its panel slot: dynamically (scale amax/127, zero point 128) or
@@ -256,6 +258,8 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
       __m512 scale = _mm512_mul_ps(_mm512_set1_ps(c->a_scale[row]), ws);
       __m512 v = c->bias ? _mm512_add_ps(_mm512_mul_ps(t, scale), bias) : _mm512_mul_ps(t, scale);
       _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, v);
+      if (c->epilogue.flags)
+        effc_uk_epilogue_apply(&c->epilogue, row, n0, c->y + row * c->ldy + n0, cols);
     }
   }
 }
@@ -285,6 +289,8 @@ static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const i
     float v = t * (sx * c->w_scale[n0 + j]);
     y[j] = c->bias ? v + c->bias[n0 + j] : v;
   }
+  if (c->epilogue.flags)
+    effc_uk_epilogue_apply(&c->epilogue, row, n0, y, cols);
 }
 
 /// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = kp).
@@ -336,7 +342,7 @@ static void int8_gemm_task(void *p, int64_t task) {
 
 static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
                         const int32_t *colsum, const float *w_scale, const float *bias, float *y, int64_t ldy,
-                        int64_t n, float static_scale, int32_t static_zero) {
+                        int64_t n, float static_scale, int32_t static_zero, const EffcUkEpilogue *epilogue) {
   if (m == 0 || n == 0)
     return;
   int64_t kp = round_up(k, 4);
@@ -350,6 +356,8 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
   c.x = x, c.k = k;
   c.static_scale = static_scale, c.static_zero = static_zero;
+  if (epilogue)
+    c.epilogue = *epilogue;
   effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
   int64_t blocks = (n + 15) / 16;
   int64_t panels = (blocks + I8_NB - 1) / I8_NB;
@@ -909,7 +917,22 @@ void effc_uk_quantized_linear_int8(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(in
                                    int64_t static_zero, EFFC_UK_MEMREF3(float, y)) {
   int8_linear(QG_ROWS(x), x_size0 * x_size1, x_size2, w + w_offset, colsum + colsum_offset,
               w_scale + w_scale_offset, has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, y_size2,
-              static_scale, (int32_t)static_zero);
+              static_scale, (int32_t)static_zero, 0);
+}
+
+/// effc_uk_quantized_linear_int8 followed by an epilogue (epilogue.h) applied to each output tile while it
+/// is in L1: y = activation(x · Wᵀ + b) + residual. `epilogue` holds the EFFC_UK_ACT_* kind and
+/// EFFC_UK_EPILOGUE_RESIDUAL; `residual` [B, S, N] (any strides) is read only with that flag.
+void effc_uk_quantized_linear_int8_epilogue(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(int8_t, w),
+                                            EFFC_UK_MEMREF1(int32_t, colsum), EFFC_UK_MEMREF1(float, w_scale),
+                                            EFFC_UK_MEMREF1(float, bias), int64_t has_bias, float static_scale,
+                                            int64_t static_zero, EFFC_UK_MEMREF3(float, residual),
+                                            int64_t epilogue, EFFC_UK_MEMREF3(float, y)) {
+  EffcUkEpilogue e = {epilogue, residual + residual_offset, residual_size1 > 0 ? residual_size1 : 1,
+                      residual_stride0, residual_stride1, residual_stride2};
+  int8_linear(QG_ROWS(x), x_size0 * x_size1, x_size2, w + w_offset, colsum + colsum_offset,
+              w_scale + w_scale_offset, has_bias ? bias + bias_offset : 0, y + y_offset, y_stride1, y_size2,
+              static_scale, (int32_t)static_zero, &e);
 }
 
 /// int4 weight-only. w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when has_zero; else

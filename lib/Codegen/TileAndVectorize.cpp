@@ -77,6 +77,24 @@ bool isStreamingContraction(linalg::GenericOp op) {
   return *c == expectedC && *a == expectedA && (*b == expectedB || *b == sharedB);
 }
 
+/// The elementwise op that can be computed per thread block of a contraction, in the same task right after
+/// the block's K loop (its GEMM epilogue: bias-free activation, residual add, ...): the only user of the
+/// contraction's result, all loops parallel, reading that result and writing its own one result through
+/// identity maps, so that a block of the contraction is exactly a block of it.
+linalg::GenericOp epilogueOf(Value contractionResult) {
+  if (!contractionResult.hasOneUse())
+    return {};
+  OpOperand &use = *contractionResult.getUses().begin();
+  auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
+  if (!consumer || !consumer.hasPureTensorSemantics() || consumer.getNumDpsInits() != 1 ||
+      consumer.getNumLoops() != consumer.getNumParallelLoops() || !consumer.isDpsInput(&use))
+    return {};
+  if (!consumer.getMatchingIndexingMap(&use).isIdentity() ||
+      !consumer.getMatchingIndexingMap(consumer.getDpsInitOperand(0)).isIdentity())
+    return {};
+  return consumer;
+}
+
 /// Runs every canonicalisation pattern of the loaded dialects on `func`.
 void canonicalize(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
@@ -165,10 +183,16 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
         scf::tileConsumerAndFuseProducersUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), fusion);
     if (failed(blocks))
       return op.emitError("failed to tile a contraction into thread blocks");
+    linalg::GenericOp epilogue;
     for (OpResult result : op->getResults())
-      if (Value replacement = blocks->replacements.lookup(result))
+      if (Value replacement = blocks->replacements.lookup(result)) {
         rewriter.replaceAllUsesWith(result, replacement);
+        if (fuseEpilogues && !epilogue)
+          epilogue = epilogueOf(replacement);
+      }
     rewriter.eraseOp(op);
+    if (epilogue && failed(fuseEpilogue(rewriter, epilogue, blocks->loops)))
+      return failure();
 
     Operation *blockContraction = nullptr;
     for (Operation *tiled : blocks->tiledAndFusedOps)
@@ -212,6 +236,33 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     // into single rows, whose 1 x 32 tiles are static and vectorise like the full ones.
     if (!remainders.empty())
       return splitRemainderRows(rewriter, remainders.front(), numBatch);
+    return success();
+  }
+
+  /// Moves `epilogue` into the thread blocks of the contraction it reads: each task applies it to its block
+  /// right after computing it, while the block is in L1/L2, instead of a separate pass over the whole result.
+  /// Inside the block it is split into rows (static 1 x block-width tiles), which vectorise like the register
+  /// tiles. Fusion that the tiling interface refuses leaves the epilogue as it was.
+  LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp epilogue,
+                             MutableArrayRef<LoopLikeOpInterface> loops) {
+    FailureOr<scf::SCFFuseConsumerOfSliceResult> fused =
+        scf::tileAndFuseConsumer(rewriter, epilogue.getOperation(), loops);
+    if (failed(fused) || fused->tiledOps.empty())
+      return success();
+    if (epilogue->use_empty())
+      rewriter.eraseOp(epilogue);
+    auto tile = dyn_cast<linalg::GenericOp>(fused->tiledOps.front());
+    if (!tile)
+      return success();
+    SmallVector<OpFoldResult> rows(tile.getNumLoops(), rewriter.getIndexAttr(1));
+    rows.back() = rewriter.getIndexAttr(0);
+    scf::SCFTilingOptions rowTiling;
+    rowTiling.setTileSizes(rows);
+    rewriter.setInsertionPoint(tile);
+    FailureOr<scf::SCFTilingResult> split = scf::tileUsingSCF(rewriter, cast<TilingInterface>(tile.getOperation()), rowTiling);
+    if (failed(split))
+      return tile.emitError("failed to split a fused epilogue into rows");
+    rewriter.replaceOp(tile, split->replacements);
     return success();
   }
 

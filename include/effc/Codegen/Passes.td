@@ -55,6 +55,20 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     (16 AVX-512 accumulators) that is vectorised. The accumulator tile is hoisted out of the K loop, so
     the inner loop is one broadcast and two FMAs per accumulator row. The register-tile loops are peeled,
     so full tiles are static and vectorised while the remainder of a dynamic extent stays scalar.
+
+    With `fuse-epilogues`, the GEMM's epilogue is fused into its thread blocks: an all-parallel
+    `linalg.generic` that is the contraction's only user and reads and writes it through identity maps
+    (the activation after a linear layer, or its residual add; the bias is already the accumulator's
+    initial value) is tiled into the same `scf.forall` after the block's K loop and split into rows of the
+    block, so each block is finished while it is still in cache and the result is not read back by a
+    separate pass:
+    ```mlir
+    %y = scf.forall (%i, %j) ... shared_outs(%acc = %bias_init, %out = %empty) {
+      %c = <K loop of register tiles over %acc's block>
+      %g = scf.for %r ... { linalg.generic {gelu} ins(row %r of %c) outs(row %r of %out's block) }
+      scf.forall.in_parallel { ... insert %g into %out ... }
+    }
+    ```
   }];
   let options = [
     Option<"registerTileM", "register-tile-m", "int64_t", /*default=*/"8", "Rows of the register tile">,
@@ -63,6 +77,9 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
     Option<"cacheTileK", "cache-tile-k", "int64_t", /*default=*/"128",
            "Depth of the K blocks a thread's block is split into (0: no K blocking)">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Compute the elementwise op that is a contraction's only user (activation, residual add) inside "
+           "the contraction's thread blocks">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"];

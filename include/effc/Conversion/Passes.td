@@ -35,10 +35,26 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
                                      %false, %bufcast) : (...) -> ()
     %o = bufferization.to_tensor %buf restrict writable : memref<?x?x768xf32> to tensor<?x?x768xf32>
     ```
+
+    With `fuse-epilogues` (the default), op groups that one micro-kernel computes in a single pass are
+    lowered together first (lib/Conversion/EffToLinalg/Fusion.cpp): an int8 `eff.quantized_linear` whose
+    only use is an `eff.activation` and/or a residual `eff.add` becomes one call of
+    `effc_uk_quantized_linear_int8_epilogue` (bias, activation and residual applied to each output tile in
+    L1), and an f32 `eff.layer_norm` of an `eff.add` becomes one call of `effc_uk_add_layer_norm` (or
+    `effc_uk_add_layer_norm_keep_sum` when the sum has other uses):
+    ```mlir
+    %s = eff.add %x, %r : tensor<?x?x768xf32>
+    %y = eff.layer_norm %s, %gamma, %beta : (...) -> tensor<?x?x768xf32>
+    // becomes
+    func.call @effc_uk_add_layer_norm(%xb, %rb, %gb, %bb, %c1, %eps, %ybuf) : (...) -> ()
+    ```
   }];
   let options = [
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"true",
            "Lower f32 eff.attention without head_mask to the fused micro-kernel effc_uk_attention_f32">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Lower int8 linear layers with their activation/residual epilogue, and f32 residual add + layer "
+           "norm, to fused micro-kernels">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

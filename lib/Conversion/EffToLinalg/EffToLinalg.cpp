@@ -69,6 +69,8 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
   void runOnOperation() override {
     ModuleOp module = getOperation();
     inlineLayers(module);
+    if (fuseEpilogues && failed(effc::lowerFusedGroups(module)))
+      return signalPassFailure();
 
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);

@@ -11,7 +11,10 @@
 #ifndef EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
 #define EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
 
+#include "mlir/Support/LogicalResult.h"
+
 namespace mlir {
+class ModuleOp;
 class RewritePatternSet;
 } // namespace mlir
 
@@ -31,6 +34,10 @@ void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.sparse_linear (Sparse.cpp).
 void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// Lowers the eff op groups that one fused micro-kernel computes (Fusion.cpp): int8 eff.quantized_linear with
+/// its activation and residual-add epilogue, and f32 eff.add + eff.layer_norm. Run before the patterns; ops
+/// outside such groups are left to them. Fails (with a diagnostic) only on an internal error.
+mlir::LogicalResult lowerFusedGroups(mlir::ModuleOp module);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
 void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true);
 } // namespace effc

@@ -1,0 +1,244 @@
+//===- Fusion.cpp - eff op groups lowered to one fused micro-kernel call ---===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Before the per-op patterns run, convert-eff-to-linalg lowers groups of eff ops that one micro-kernel
+// computes in a single pass over memory:
+//
+//  * GEMM epilogues: an int8 eff.quantized_linear whose only use is an eff.activation and/or an eff.add (the
+//    residual) becomes one call of effc_uk_quantized_linear_int8_epilogue, which applies the bias, the
+//    activation and the residual to each output tile while it is in L1 (ukernels/epilogue.h), so the output
+//    is written once. (f32 eff.linear is generated code: its epilogues are fused by
+//    effc-cpu-tile-and-vectorize.)
+//  * Residual add + layer norm: an f32 eff.layer_norm of an eff.add becomes one call of
+//    effc_uk_add_layer_norm (ukernels/layer_norm.c), which reads both addends once and writes the normalised
+//    rows, and the sum too (effc_uk_add_layer_norm_keep_sum) when the graph still uses it.
+//
+// An add that feeds a fusable layer norm goes to the layer norm, not to a GEMM epilogue: the traffic is the
+// same and the layer norm then needs one pass instead of five. Each decision is taken in one place below
+// (matchAddLayerNorm, matchEpilogue); a group that does not match is left to the per-op patterns.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::eff;
+using namespace effc::lowering;
+
+namespace {
+
+// The epilogue flags of ukernels/epilogue.h.
+enum : int64_t { kEpilogueResidual = 0x10 };
+
+int64_t activationCode(ActivationKind kind) {
+  switch (kind) {
+  case ActivationKind::relu:
+    return 1;
+  case ActivationKind::gelu:
+    return 2;
+  case ActivationKind::gelu_tanh:
+    return 3;
+  case ActivationKind::silu:
+    return 4;
+  case ActivationKind::sigmoid:
+    return 5;
+  case ActivationKind::tanh:
+    return 6;
+  }
+  llvm_unreachable("unknown activation kind");
+}
+
+bool isF32Tensor(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type && type.getElementType().isF32() && type.getRank() >= 1;
+}
+
+/// An add + layer norm group: the layer norm reading the add, and where the fused call goes.
+struct AddLayerNorm {
+  LayerNormOp norm;
+  Operation *insertionPoint; // the add, or the layer norm when the sum has no other use
+  bool keepSum;              // the add's result has uses besides the layer norm
+};
+
+/// The layer norm that `add` can be fused with, if any: the only layer norm reading it, everything f32, and
+/// gamma and beta available where the call must go (before the add when its sum is still used).
+std::optional<AddLayerNorm> matchAddLayerNorm(AddOp add, DominanceInfo &dominance) {
+  if (!isF32Tensor(add.getResult()))
+    return std::nullopt;
+  LayerNormOp norm;
+  bool otherUses = false;
+  for (OpOperand &use : add.getResult().getUses()) {
+    auto user = dyn_cast<LayerNormOp>(use.getOwner());
+    if (user && use.getOperandNumber() == 0 && !norm)
+      norm = user;
+    else
+      otherUses = true;
+  }
+  if (!norm || !isF32Tensor(norm.getResult()) || !isF32Tensor(norm.getGamma()) ||
+      (norm.getBeta() && !isF32Tensor(norm.getBeta())))
+    return std::nullopt;
+  if (!otherUses)
+    return AddLayerNorm{norm, norm, false};
+  // The sum is used elsewhere too: it is produced where the add was, so gamma and beta must exist there.
+  bool available = dominance.properlyDominates(norm.getGamma(), add) &&
+                   (!norm.getBeta() || dominance.properlyDominates(norm.getBeta(), add));
+  if (!available)
+    return std::nullopt;
+  return AddLayerNorm{norm, add, true};
+}
+
+/// A GEMM epilogue group: the ops after the linear layer that its kernel applies.
+struct Epilogue {
+  ActivationOp activation; // may be null
+  AddOp residualAdd;       // may be null
+  Value residual;          // the other addend of residualAdd
+  Operation *last;         // the op whose result the fused call replaces
+};
+
+/// The epilogue of an int8 quantized linear layer: its only use an activation, then (or directly) a
+/// residual add that no layer norm takes (matchAddLayerNorm).
+std::optional<Epilogue> matchEpilogue(QuantizedLinearOp op, DominanceInfo &dominance) {
+  if (op.getScheme() != QuantScheme::int8 || !op.getResult().hasOneUse())
+    return std::nullopt;
+  Epilogue epilogue{};
+  Value current = op.getResult();
+  Operation *user = *current.getUsers().begin();
+  if (auto activation = dyn_cast<ActivationOp>(user)) {
+    epilogue.activation = activation;
+    epilogue.last = activation;
+    current = activation.getResult();
+    user = current.hasOneUse() ? *current.getUsers().begin() : nullptr;
+  }
+  if (auto add = dyn_cast_or_null<AddOp>(user)) {
+    Value other = add.getLhs() == current ? add.getRhs() : add.getLhs();
+    if (other != current && !matchAddLayerNorm(add, dominance)) {
+      epilogue.residualAdd = add;
+      epilogue.residual = other;
+      epilogue.last = add;
+    }
+  }
+  if (!epilogue.last)
+    return std::nullopt;
+  return epilogue;
+}
+
+Value f32Placeholder(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get(shape, b.getF32Type()), 0.0f));
+}
+
+/// The [B, S, N] f32 result of a kernel called on the [B, S, K] activation `x`.
+UkernelResult resultLike(OpBuilder &b, Location loc, Value x, int64_t n) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  UkernelResult result{RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1), n}, b.getF32Type()), {}};
+  for (int64_t dim : {0, 1})
+    if (xType.isDynamicDim(dim))
+      result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, dim));
+  return result;
+}
+
+LogicalResult lowerEpilogue(IRRewriter &rewriter, QuantizedLinearOp op, Epilogue epilogue) {
+  rewriter.setInsertionPoint(epilogue.last);
+  Location loc = op.getLoc();
+  auto i64 = [&](int64_t v) { return Value(arith::ConstantIntOp::create(rewriter, loc, v, 64)); };
+  Value x = flattenTo3D(rewriter, loc, op.getInput());
+  Value bias = op.getBias();
+  float scale = op.getInputScale() ? op.getInputScale()->convertToFloat() : 0.0f;
+  int64_t flags = epilogue.activation ? activationCode(epilogue.activation.getKind()) : 0;
+  Value residual;
+  if (epilogue.residualAdd) {
+    flags |= kEpilogueResidual;
+    residual = flattenTo3D(rewriter, loc, epilogue.residual);
+  } else {
+    residual = f32Placeholder(rewriter, loc, {1, 1, 1});
+  }
+  SmallVector<Value> operands{x,
+                              op.getPacked(),
+                              op.getColumnSums(),
+                              op.getScales(),
+                              bias ? bias : f32Placeholder(rewriter, loc, {1}),
+                              i64(bias ? 1 : 0),
+                              arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(scale)),
+                              i64(op.getInputZeroPoint().value_or(0)),
+                              residual,
+                              i64(flags)};
+  SmallVector<UkernelEqualExtents> ties;
+  if (epilogue.residualAdd)
+    ties = {{0, 0, 8, 0}, {0, 1, 8, 1}};
+  FailureOr<SmallVector<Value>> y =
+      buildUkernelCall(rewriter, loc, "effc_uk_quantized_linear_int8_epilogue", operands,
+                       {resultLike(rewriter, loc, x, static_cast<int64_t>(op.getOutFeatures()))}, ties);
+  if (failed(y))
+    return failure();
+  replaceWithCast(rewriter, epilogue.last, unflattenFrom3D(rewriter, loc, (*y)[0], op.getInput()));
+  if (epilogue.residualAdd && epilogue.activation)
+    rewriter.eraseOp(epilogue.activation);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+LogicalResult lowerAddLayerNorm(IRRewriter &rewriter, AddOp add, AddLayerNorm group) {
+  rewriter.setInsertionPoint(group.insertionPoint);
+  Location loc = group.norm.getLoc();
+  Value x = flattenTo3D(rewriter, loc, add.getLhs());
+  Value r = flattenTo3D(rewriter, loc, add.getRhs());
+  Value beta = group.norm.getBeta();
+  SmallVector<Value> operands{
+      x,
+      r,
+      group.norm.getGamma(),
+      beta ? beta : f32Placeholder(rewriter, loc, {1}),
+      arith::ConstantIntOp::create(rewriter, loc, beta ? 1 : 0, 64),
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(group.norm.getEpsilon().convertToFloat()))};
+  int64_t d = cast<RankedTensorType>(x.getType()).getDimSize(2);
+  UkernelResult result = resultLike(rewriter, loc, x, d);
+  if (ShapedType::isDynamic(d))
+    result.dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, x, 2));
+  SmallVector<UkernelResult> results{result};
+  if (group.keepSum)
+    results.push_back(result);
+  StringRef name = group.keepSum ? "effc_uk_add_layer_norm_keep_sum" : "effc_uk_add_layer_norm";
+  FailureOr<SmallVector<Value>> outputs =
+      buildUkernelCall(rewriter, loc, name, operands, results, {{0, 0, 1, 0}, {0, 1, 1, 1}, {0, 2, 1, 2}, {0, 2, 2, 0}});
+  if (failed(outputs))
+    return failure();
+  replaceWithCast(rewriter, group.norm, unflattenFrom3D(rewriter, loc, (*outputs)[0], add.getLhs()));
+  if (group.keepSum)
+    replaceWithCast(rewriter, add, unflattenFrom3D(rewriter, loc, (*outputs)[1], add.getLhs()));
+  else
+    rewriter.eraseOp(add);
+  return success();
+}
+
+} // namespace
+
+LogicalResult effc::lowerFusedGroups(ModuleOp module) {
+  IRRewriter rewriter(module.getContext());
+  // Only ops are added and removed below, never blocks, so one dominance analysis serves throughout.
+  DominanceInfo dominance(module);
+  // GEMM epilogues first: matchEpilogue leaves the adds that a layer norm takes to the second walk.
+  SmallVector<QuantizedLinearOp> linears;
+  module.walk([&](QuantizedLinearOp op) { linears.push_back(op); });
+  for (QuantizedLinearOp op : linears) {
+    if (std::optional<Epilogue> epilogue = matchEpilogue(op, dominance))
+      if (failed(lowerEpilogue(rewriter, op, *epilogue)))
+        return failure();
+  }
+  SmallVector<AddOp> adds;
+  module.walk([&](AddOp op) { adds.push_back(op); });
+  for (AddOp add : adds) {
+    if (std::optional<AddLayerNorm> group = matchAddLayerNorm(add, dominance))
+      if (failed(lowerAddLayerNorm(rewriter, add, *group)))
+        return failure();
+  }
+  return success();
+}

@@ -1,0 +1,155 @@
+/*===- epilogue.h - GEMM epilogues applied to output tiles in L1 -------------===*
+ *
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * What a GEMM kernel does to a finished output tile before it leaves the cache, so that the result is
+ * written to memory once: y = activation(acc + bias) + residual. The kernel adds the bias itself (it is part
+ * of its own epilogue); this header adds the activation and the residual. A kernel calls
+ * effc_uk_epilogue_apply on a row segment it has just stored (still in L1).
+ *
+ * The lowering passes the epilogue as one `flags` argument: the activation kind in the low four bits (the
+ * EFFC_UK_ACT_* values) and EFFC_UK_EPILOGUE_RESIDUAL when a residual [B, S, N] operand is to be added after
+ * the activation. Activations are computed with polynomials (no libm: compiled models link only libc):
+ * exp is Cephes' expf (about 1 ulp), erf is Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), tanh
+ * and the sigmoid are built from exp.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef EFFC_UKERNELS_EPILOGUE_H
+#define EFFC_UKERNELS_EPILOGUE_H
+
+#include "ukernel.h"
+
+enum {
+  EFFC_UK_ACT_NONE = 0,
+  EFFC_UK_ACT_RELU = 1,
+  EFFC_UK_ACT_GELU = 2,      /* exact (erf) form */
+  EFFC_UK_ACT_GELU_TANH = 3, /* tanh approximation */
+  EFFC_UK_ACT_SILU = 4,
+  EFFC_UK_ACT_SIGMOID = 5,
+  EFFC_UK_ACT_TANH = 6,
+  EFFC_UK_EPILOGUE_ACTIVATION_MASK = 0xf,
+  EFFC_UK_EPILOGUE_RESIDUAL = 0x10,
+};
+
+typedef struct {
+  int64_t flags;          /* 0: nothing to do */
+  const float *residual;  /* element (b, s, n) at residual[b · rs0 + s · rs1 + n · rs2] */
+  int64_t rows_per_batch; /* S: row i of the GEMM is (i / S, i % S) */
+  int64_t rs0, rs1, rs2;
+} EffcUkEpilogue;
+
+typedef float ep_v16 __attribute__((vector_size(64)));
+typedef int32_t ep_i16 __attribute__((vector_size(64)));
+
+static inline ep_v16 ep_splat(float x) { return (ep_v16){0} + x; }
+
+static inline ep_v16 ep_select(ep_i16 mask, ep_v16 a, ep_v16 b) {
+  return (ep_v16)(((ep_i16)a & mask) | ((ep_i16)b & ~mask));
+}
+
+/* exp(x), clamped to [-87, 88] (so 0 is about 1.6e-38 and +inf is never produced). */
+static inline ep_v16 ep_exp(ep_v16 x) {
+  x = ep_select(x < ep_splat(-87.0f), ep_splat(-87.0f), x);
+  x = ep_select(x > ep_splat(88.0f), ep_splat(88.0f), x);
+  const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
+  ep_v16 n = (x * 1.44269504088896341f + magic) - magic;
+  ep_v16 r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  ep_v16 p = ep_splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  ep_i16 exponent = (__builtin_convertvector(n, ep_i16) + 127) << 23;
+  return p * (ep_v16)exponent;
+}
+
+static inline ep_v16 ep_abs(ep_v16 x) { return (ep_v16)((ep_i16)x & 0x7fffffff); }
+
+/* |x| with the sign of s. */
+static inline ep_v16 ep_copysign(ep_v16 x, ep_v16 s) {
+  return (ep_v16)(((ep_i16)x & 0x7fffffff) | ((ep_i16)s & (int32_t)0x80000000u));
+}
+
+static inline ep_v16 ep_erf(ep_v16 x) {
+  ep_v16 a = ep_abs(x);
+  ep_v16 t = 1.0f / (1.0f + 0.3275911f * a);
+  ep_v16 p = ep_splat(1.061405429f);
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  ep_v16 y = 1.0f - p * t * ep_exp(-(a * a));
+  return ep_copysign(y, x);
+}
+
+static inline ep_v16 ep_tanh(ep_v16 x) {
+  ep_v16 a = ep_abs(x);
+  ep_v16 y = 1.0f - 2.0f / (ep_exp(2.0f * a) + 1.0f);
+  /* Near 0 the difference above cancels: use the series x − x³/3 + 2x⁵/15 (error below 1e-9 there). */
+  ep_v16 a2 = a * a;
+  ep_v16 series = a * (1.0f + a2 * (-1.0f / 3.0f + a2 * (2.0f / 15.0f)));
+  y = ep_select(a < ep_splat(0.04f), series, y);
+  return ep_copysign(y, x);
+}
+
+static inline ep_v16 ep_sigmoid(ep_v16 x) { return 1.0f / (1.0f + ep_exp(-x)); }
+
+static inline ep_v16 ep_activation(ep_v16 x, int64_t kind) {
+  switch (kind) {
+  case EFFC_UK_ACT_RELU:
+    return ep_select(x > ep_splat(0.0f), x, ep_splat(0.0f));
+  case EFFC_UK_ACT_GELU:
+    return 0.5f * x * (1.0f + ep_erf(x * 0.70710678118654752f));
+  case EFFC_UK_ACT_GELU_TANH:
+    return 0.5f * x * (1.0f + ep_tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+  case EFFC_UK_ACT_SILU:
+    return x * ep_sigmoid(x);
+  case EFFC_UK_ACT_SIGMOID:
+    return ep_sigmoid(x);
+  case EFFC_UK_ACT_TANH:
+    return ep_tanh(x);
+  default:
+    return x;
+  }
+}
+
+/* Applies the epilogue to y[0, cols), the columns [n0, n0 + cols) of GEMM row `row`. */
+static inline void effc_uk_epilogue_apply(const EffcUkEpilogue *e, int64_t row, int64_t n0, float *y,
+                                          int64_t cols) {
+  int64_t kind = e->flags & EFFC_UK_EPILOGUE_ACTIVATION_MASK;
+  const float *res = 0;
+  if (e->flags & EFFC_UK_EPILOGUE_RESIDUAL)
+    res = e->residual + (row / e->rows_per_batch) * e->rs0 + (row % e->rows_per_batch) * e->rs1 + n0 * e->rs2;
+  for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+    int64_t width = EFFC_UK_MIN(16, cols - j0);
+    ep_v16 v = ep_splat(0.0f);
+    if (width == 16)
+      __builtin_memcpy(&v, y + j0, sizeof(v));
+    else
+      for (int64_t j = 0; j < width; ++j)
+        v[j] = y[j0 + j];
+    if (kind != EFFC_UK_ACT_NONE)
+      v = ep_activation(v, kind);
+    if (res) {
+      ep_v16 r = ep_splat(0.0f);
+      if (width == 16 && e->rs2 == 1)
+        __builtin_memcpy(&r, res + j0, sizeof(r));
+      else
+        for (int64_t j = 0; j < width; ++j)
+          r[j] = res[(j0 + j) * e->rs2];
+      v = v + r;
+    }
+    if (width == 16)
+      __builtin_memcpy(y + j0, &v, sizeof(v));
+    else
+      for (int64_t j = 0; j < width; ++j)
+        y[j0 + j] = v[j];
+  }
+}
+
+#endif /* EFFC_UKERNELS_EPILOGUE_H */
