@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Codegen/Passes.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -93,6 +94,27 @@ linalg::GenericOp epilogueOf(Value contractionResult) {
       !consumer.getMatchingIndexingMap(consumer.getDpsInitOperand(0)).isIdentity())
     return {};
   return consumer;
+}
+
+/// Where `consumer`'s work came from, for the fusion report: its own location and those of the ops in its
+/// body (effc-fuse-elementwise keeps each fused op's location on its body ops).
+Location originsOf(linalg::GenericOp consumer) {
+  SmallVector<Location> locations{consumer.getLoc()};
+  consumer.getBody()->walk([&](Operation *inner) { locations.push_back(inner->getLoc()); });
+  return FusedLoc::get(consumer.getContext(), locations);
+}
+
+/// Records for the fusion report why no elementwise consumer of `contractionResult` became its epilogue.
+void explainNoEpilogue(Value contractionResult) {
+  bool severalUses = !contractionResult.hasOneUse();
+  for (OpOperand &use : contractionResult.getUses()) {
+    auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
+    if (!consumer || consumer.getNumLoops() != consumer.getNumParallelLoops())
+      continue;
+    effc::recordFusion(originsOf(consumer), effc::fusion::kGemmEpilogue, /*fired=*/false,
+                       severalUses ? "the GEMM's result has several uses"
+                                   : "it reads the GEMM's result through a transposed or broadcast indexing map");
+  }
 }
 
 /// Runs every canonicalisation pattern of the loaded dialects on `func`.
@@ -190,6 +212,10 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
         if (fuseEpilogues && !epilogue)
           epilogue = epilogueOf(replacement);
       }
+    if (fuseEpilogues && !epilogue)
+      for (OpResult result : op->getResults())
+        if (Value replacement = blocks->replacements.lookup(result))
+          explainNoEpilogue(replacement);
     rewriter.eraseOp(op);
     if (epilogue && failed(fuseEpilogue(rewriter, epilogue, blocks->loops)))
       return failure();
@@ -245,10 +271,16 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
   /// tiles. Fusion that the tiling interface refuses leaves the epilogue as it was.
   LogicalResult fuseEpilogue(RewriterBase &rewriter, linalg::GenericOp epilogue,
                              MutableArrayRef<LoopLikeOpInterface> loops) {
+    Location loc = originsOf(epilogue);
     FailureOr<scf::SCFFuseConsumerOfSliceResult> fused =
         scf::tileAndFuseConsumer(rewriter, epilogue.getOperation(), loops);
-    if (failed(fused) || fused->tiledOps.empty())
+    if (failed(fused) || fused->tiledOps.empty()) {
+      effc::recordFusion(loc, effc::fusion::kGemmEpilogue, /*fired=*/false, "MLIR's consumer fusion refused it");
       return success();
+    }
+    effc::recordFusion(loc, effc::fusion::kGemmEpilogue, /*fired=*/true,
+                       "computed in the GEMM's thread blocks, row by row after the K loop (the GEMM result "
+                       "never goes to memory); the kernel list above predates this tiling");
     if (epilogue->use_empty())
       rewriter.eraseOp(epilogue);
     auto tile = dyn_cast<linalg::GenericOp>(fused->tiledOps.front());

@@ -64,10 +64,13 @@ constexpr FusionKind kFusionKinds[] = {
     {fusion::kQkvProjection, false,
      "the query, key and value projections of one input run as three GEMMs (no concatenated-weight GEMM)"},
     {fusion::kGemmBias, true, "no decision recorded"},
-    {fusion::kGemmActivation, false, "the activation is an elementwise loop nest of its own over the GEMM's output"},
-    {fusion::kGemmResidual, false, "the residual add is an elementwise loop nest of its own over the GEMM's output"},
-    {fusion::kResidualNorm, false,
-     "the add is a loop nest of its own and the norm's reductions read its result back from memory"},
+    {fusion::kGemmActivation, true,
+     "no decision reached it: epilogues are fused into f32 GEMMs when they are tiled (-O1 and up, CPU) and into "
+     "int8 GEMM kernels"},
+    {fusion::kGemmResidual, true,
+     "no decision reached it: epilogues are fused into f32 GEMMs when they are tiled (-O1 and up, CPU) and into "
+     "int8 GEMM kernels"},
+    {fusion::kResidualNorm, true, "no decision reached it: the add + norm kernel takes f32 layer norms (not RMS norms)"},
     {fusion::kWeightPacking, true, "no decision recorded"},
 };
 
@@ -482,10 +485,21 @@ FusionReport FusionReportCollector::State::finish() {
     llvm::SmallVector<llvm::StringRef> decided;
     if (recorded != decisions.end()) {
       for (const Recorded &decision : recorded->second) {
-        add({decision.fusion, origin.text,
-             decision.fired ? FusionReportDecision::Status::Fired : FusionReportDecision::Status::NotFired,
-             decision.detail});
-        decided.push_back(decision.fusion);
+        // A GEMM epilogue is the activation or residual-add fusion this op was expected to get.
+        llvm::SmallVector<llvm::StringRef, 2> fusions;
+        if (decision.fusion == fusion::kGemmEpilogue) {
+          for (llvm::StringRef candidate : origin.candidates)
+            if (candidate == fusion::kGemmActivation || candidate == fusion::kGemmResidual)
+              fusions.push_back(candidate);
+        } else {
+          fusions.push_back(decision.fusion);
+        }
+        for (llvm::StringRef name : fusions) {
+          add({name.str(), origin.text,
+               decision.fired ? FusionReportDecision::Status::Fired : FusionReportDecision::Status::NotFired,
+               decision.detail});
+          decided.push_back(name);
+        }
       }
     }
     for (llvm::StringRef candidate : origin.candidates) {

@@ -4,8 +4,8 @@
 
 // RUN: rm -rf %t && split-file --leading-lines %s %t
 
-// bert_tiny (examples/): both attentions on the fused micro-kernel, biases in the GEMMs, weights packed;
-// QKV packing, GEMM epilogues and residual + layer norm are not implemented. Layers compiled separately
+// bert_tiny (examples/): both attentions on the fused micro-kernel, biases in the GEMMs, weights packed, GELU
+// in the up projection's epilogue, residual adds in the add + layer norm kernel; QKV packing is not implemented. Layers compiled separately
 // (--no-layer-reuse), so that each layer's decisions are listed under it.
 // RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --report-fusions --emit=mlir -o %t/bert.mlir 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BERT
@@ -35,36 +35,36 @@
 
 // BERT-LABEL: effc fusion report: function 'main'
 // BERT-NEXT:  # kind kernel shape FLOPs weights from
-// The embeddings (three gathers from constant tables and two adds) are one loop nest.
-// BERT-NEXT:  1 fused elementwise linalg.generic loops ?x?x64 - 273KB eff.add @ bert_tiny.mlir:14:10, eff.embedding @ bert_tiny.mlir:10:10, eff.embedding @ bert_tiny.mlir:7:14, eff.embedding @ bert_tiny.mlir:13:10, eff.add @ bert_tiny.mlir:11:10
-// Layer norm: two row reductions and two elementwise loop nests.
-// BERT-NEXT:  2 reduction linalg.generic loops ?x?x64 - - eff.layer_norm @ bert_tiny.mlir:17:19
+// The embeddings (gathers from constant tables, position ids and an add) are one loop nest.
+// BERT-NEXT:  1 fused elementwise linalg.generic loops ?x?x64 - 272KB eff.add @ bert_tiny.mlir:11:10, eff.position_ids @ bert_tiny.mlir:8:18, eff.embedding @ bert_tiny.mlir:10:10, eff.embedding @ bert_tiny.mlir:7:14
+// BERT-NEXT:  2 elementwise linalg.generic loops ?x?x64 - 512B eff.embedding @ bert_tiny.mlir:13:10
+// The residual add and the layer norm: one micro-kernel call.
+// BERT-NEXT:  3 micro-kernel effc_uk_add_layer_norm ?x?x64 -> ?x?x64 - 512B eff.layer_norm @ bert_tiny.mlir:17:19
 // A [64, 64] f32 linear: 2 * 64 * 64 FLOPs per token, 16 KiB of weights; the bias initialisation is part of it.
-// BERT:       6 contraction linalg.generic loops ?x?x64x64 8.19K·?^2 16.4KB eff.linear @ bert_tiny.mlir:22:12 [layer 0]
+// BERT-NEXT:  4 contraction linalg.generic loops ?x?x64x64 8.19K·?^2 16.4KB eff.linear @ bert_tiny.mlir:22:12 [layer 0]
 // The padding mask (i64) turned into f32 0/1 once, then the fused attention: 4 * 64 FLOPs per (batch, query, key).
-// BERT:       9 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
-// BERT-NEXT:  10 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
-// The FFN: up GEMM, GELU, down GEMM.
-// BERT:       17 contraction linalg.generic loops ?x?x256x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  18 elementwise linalg.generic loops ?x?x256 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  19 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT:       28 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
+// BERT:       7 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
+// BERT-NEXT:  8 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
+// The FFN: up GEMM, GELU (listed before tiling makes it the up GEMM's epilogue), down GEMM.
+// BERT:       11 contraction linalg.generic loops ?x?x256x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  12 elementwise linalg.generic loops ?x?x256 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  13 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT:       18 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
 // BERT:       expected fusions:
 // BERT-NEXT:  status fusion op detail
-// The residual add feeding the layer norm stays a loop nest of its own, and why.
-// BERT-NEXT:  not fired elementwise eff.add @ bert_tiny.mlir:14:10 its result has several uses: fusing would recompute it in each consumer
-// BERT-NEXT:  not fired elementwise eff.add @ bert_tiny.mlir:14:10 not fused into a consumer with reduction loops
-// BERT:       not implemented residual-norm eff.layer_norm @ bert_tiny.mlir:17:19 the add is a loop nest of its own
+// BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:17:19 one call of effc_uk_add_layer_norm
 // BERT-NEXT:  fired gemm-bias eff.linear @ bert_tiny.mlir:22:12 [layer 0] the bias initialises the GEMM's accumulator
 // BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored transposed ([K, N]) at compile time
 // BERT:       fired attention eff.attention @ bert_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
 // BERT-NEXT:  not implemented qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] the query, key and value projections of one input run as three GEMMs
-// BERT:       not implemented gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0]
+// The residual add after the output projection goes to the add + layer norm kernel, not to the GEMM.
+// BERT:       not fired gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0] the add + layer norm kernel takes the add
+// BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:36:12 [layer 0] one call of effc_uk_add_layer_norm
 // BERT:       fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
 // BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  not implemented gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] the activation is an elementwise loop nest of its own over the GEMM's output
-// BERT:       kernels: 42, 1 fused elementwise, 10 reduction, 17 elementwise, 12 contraction, 2 micro-kernel
-// BERT-NEXT:  fusions: 14 not fired, 13 not implemented, 22 fired
+// BERT-NEXT:  fired gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] computed in the GEMM's thread blocks
+// BERT:       kernels: 24, 1 fused elementwise, 4 elementwise, 7 micro-kernel, 12 contraction
+// BERT-NEXT:  fusions: 29 fired, 2 not implemented, 4 not fired
 // BERT-NOT:   all functions
 
 // JSON:      "complete": true,
@@ -86,13 +86,16 @@
 // JSON-NEXT: "weight_bytes": 0
 // JSON:      "totals": {
 // JSON-NEXT:   "fusions": {
-// JSON-NEXT:     "fired": 22,
-// JSON-NEXT:     "not fired": 14,
-// JSON-NEXT:     "not implemented": 13
+// JSON-NEXT:     "fired": 29,
+// JSON-NEXT:     "not fired": 4,
+// JSON-NEXT:     "not implemented": 2
 
-// INT8: 6 micro-kernel effc_uk_quantized_linear_int8 ?x?x64 -> ?x?x64 8.19K·?^2 4.86KB eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0]
+// INT8: 4 micro-kernel effc_uk_quantized_linear_int8 ?x?x64 -> ?x?x64 8.19K·?^2 4.86KB eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0]
+// The FFN's up projection applies GELU in the kernel's epilogue.
+// INT8: 11 micro-kernel effc_uk_quantized_linear_int8_epilogue ?x?x64 -> ?x?x256 32.8K·?^2 19.5KB eff.quantized_linear @ bert_tiny.mlir:41:14 [layer 0]
 // INT8: fired gemm-bias eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0] the micro-kernel adds the bias to its output tile
-// INT8: kernels: 42, {{.*}} 14 micro-kernel
+// INT8: fired gemm-activation eff.activation @ bert_tiny.mlir:41:14 [layer 0] applied by effc_uk_quantized_linear_int8_epilogue
+// INT8: kernels: 22, {{.*}} 19 micro-kernel
 
 // Attention with a head mask, or in f16, takes the linalg lowering; the report says why.
 // CHECK-LABEL: effc fusion report: function 'head_mask'
@@ -106,13 +109,13 @@
 // CHECK-NEXT:  1 transpose linalg.transpose loops 8x4 - - eff.linear @ model.mlir:{{[0-9]+}}:10
 // CHECK-NEXT:  2 contraction linalg.generic loops 2x4x8 128 - eff.linear @ model.mlir:{{[0-9]+}}:10
 // CHECK:       not fired weight-packing eff.linear @ model.mlir:{{[0-9]+}}:10 the matrix is not a compile-time constant: it is transposed at run time
-// GELU and the residual add become one loop nest; the GELU is not an epilogue of the GEMM.
+// GELU and the residual add become one loop nest, which tiling makes the GEMM's epilogue.
 // CHECK-LABEL: effc fusion report: function 'chain'
 // CHECK:       2 fused elementwise linalg.generic loops 2x8 - - eff.add @ model.mlir:{{[0-9]+}}:10, eff.activation @ model.mlir:{{[0-9]+}}:10
-// CHECK:       not implemented gemm-activation eff.activation @ model.mlir:{{[0-9]+}}:10
+// CHECK:       fired gemm-activation eff.activation @ model.mlir:{{[0-9]+}}:10 computed in the GEMM's thread blocks
 // CHECK-LABEL: effc fusion report: all functions
 // CHECK-NEXT:  kernels: 25, 9 transpose, 6 contraction, 5 elementwise, 4 reduction, 1 fused elementwise
-// CHECK-NEXT:  fusions: 3 not fired, 2 fired, 1 not implemented
+// CHECK-NEXT:  fusions: 3 not fired, 3 fired
 
 //--- model.mlir
 module {

@@ -43,6 +43,9 @@ inline constexpr llvm::StringLiteral kGemmBias = "gemm-bias";
 inline constexpr llvm::StringLiteral kGemmActivation = "gemm-activation";
 /// A residual add after a linear layer applied in the GEMM's epilogue.
 inline constexpr llvm::StringLiteral kGemmResidual = "gemm-residual";
+/// An elementwise consumer of a GEMM (possibly several eff ops fused) computed in the GEMM's epilogue: the
+/// report counts it as the gemm-activation or gemm-residual fusion expected on each eff op it came from.
+inline constexpr llvm::StringLiteral kGemmEpilogue = "gemm-epilogue";
 /// A residual add and the layer/RMS norm that reads it as one kernel.
 inline constexpr llvm::StringLiteral kResidualNorm = "residual-norm";
 /// The query, key and value projections of one input as one GEMM with concatenated weights.

@@ -24,6 +24,7 @@
 
 #include "LoweringUtils.h"
 #include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -219,6 +220,65 @@ LogicalResult lowerAddLayerNorm(IRRewriter &rewriter, AddOp add, AddLayerNorm gr
   return success();
 }
 
+constexpr llvm::StringLiteral kTakenByAddLayerNorm =
+    "the add + layer norm kernel takes the add (same memory traffic, and the norm becomes one pass)";
+
+/// Records for the fusion report what became of the activation and residual add after `op`.
+void recordEpilogueDecisions(QuantizedLinearOp op, std::optional<Epilogue> epilogue,
+                             DominanceInfo &dominance) {
+  if (!op->getContext()->getRemarkEngine())
+    return;
+  constexpr llvm::StringLiteral applied = "applied by effc_uk_quantized_linear_int8_epilogue to each output row "
+                                          "segment while it is in L1";
+  auto explainAdd = [&](AddOp add, llvm::StringRef otherwise) {
+    effc::recordFusion(add.getLoc(), effc::fusion::kGemmResidual, /*fired=*/false,
+                 matchAddLayerNorm(add, dominance)
+                     ? llvm::StringRef(kTakenByAddLayerNorm) : otherwise);
+  };
+  if (epilogue) {
+    if (op.getBias())
+      effc::recordFusion(op.getLoc(), effc::fusion::kGemmBias, /*fired=*/true,
+                         "the micro-kernel adds the bias to its output tile");
+    if (epilogue->activation)
+      effc::recordFusion(epilogue->activation.getLoc(), effc::fusion::kGemmActivation, /*fired=*/true, applied);
+    if (epilogue->residualAdd)
+      effc::recordFusion(epilogue->residualAdd.getLoc(), effc::fusion::kGemmResidual, /*fired=*/true, applied);
+    else if (epilogue->activation && epilogue->activation.getResult().hasOneUse())
+      if (auto add = dyn_cast<AddOp>(*epilogue->activation.getResult().getUsers().begin()))
+        explainAdd(add, "the add reads the activation twice");
+    return;
+  }
+  std::string why = op.getScheme() != QuantScheme::int8
+                        ? "only the int8 GEMM kernel has an epilogue; this one is " +
+                              stringifyQuantScheme(op.getScheme()).str()
+                        : "the GEMM's result has several uses";
+  for (Operation *user : op.getResult().getUsers()) {
+    if (auto activation = dyn_cast<ActivationOp>(user))
+      effc::recordFusion(activation.getLoc(), effc::fusion::kGemmActivation, /*fired=*/false, why);
+    else if (auto add = dyn_cast<AddOp>(user))
+      explainAdd(add, why);
+  }
+}
+
+/// Records for the fusion report why the layer norms reading `add` were not fused with it.
+void explainUnfusedAddLayerNorm(AddOp add) {
+  if (!add->getContext()->getRemarkEngine())
+    return;
+  unsigned norms = 0;
+  for (OpOperand &use : add.getResult().getUses())
+    norms += isa<LayerNormOp>(use.getOwner()) && use.getOperandNumber() == 0;
+  for (OpOperand &use : add.getResult().getUses()) {
+    auto norm = dyn_cast<LayerNormOp>(use.getOwner());
+    if (!norm || use.getOperandNumber() != 0)
+      continue;
+    effc::recordFusion(norm.getLoc(), effc::fusion::kResidualNorm, /*fired=*/false,
+                 !isF32Tensor(add.getResult()) || !isF32Tensor(norm.getResult())
+                     ? "the add + layer norm kernel is f32 only"
+                 : norms > 1 ? "several layer norms read the add"
+                             : "the sum is used elsewhere too and gamma or beta is defined after the add");
+  }
+}
+
 } // namespace
 
 LogicalResult effc::lowerFusedGroups(ModuleOp module) {
@@ -229,16 +289,27 @@ LogicalResult effc::lowerFusedGroups(ModuleOp module) {
   SmallVector<QuantizedLinearOp> linears;
   module.walk([&](QuantizedLinearOp op) { linears.push_back(op); });
   for (QuantizedLinearOp op : linears) {
-    if (std::optional<Epilogue> epilogue = matchEpilogue(op, dominance))
-      if (failed(lowerEpilogue(rewriter, op, *epilogue)))
-        return failure();
+    std::optional<Epilogue> epilogue = matchEpilogue(op, dominance);
+    recordEpilogueDecisions(op, epilogue, dominance);
+    if (epilogue && failed(lowerEpilogue(rewriter, op, *epilogue)))
+      return failure();
   }
   SmallVector<AddOp> adds;
   module.walk([&](AddOp op) { adds.push_back(op); });
   for (AddOp add : adds) {
-    if (std::optional<AddLayerNorm> group = matchAddLayerNorm(add, dominance))
-      if (failed(lowerAddLayerNorm(rewriter, add, *group)))
-        return failure();
+    std::optional<AddLayerNorm> group = matchAddLayerNorm(add, dominance);
+    if (!group) {
+      explainUnfusedAddLayerNorm(add);
+      continue;
+    }
+    if (isa_and_present<LinearOp, FfnOp, QuantizedLinearOp, SparseLinearOp>(add.getLhs().getDefiningOp()) ||
+        isa_and_present<LinearOp, FfnOp, QuantizedLinearOp, SparseLinearOp>(add.getRhs().getDefiningOp()))
+      effc::recordFusion(add.getLoc(), effc::fusion::kGemmResidual, /*fired=*/false, kTakenByAddLayerNorm);
+    effc::recordFusion(group->norm.getLoc(), effc::fusion::kResidualNorm, /*fired=*/true,
+                 group->keepSum ? "one call of effc_uk_add_layer_norm_keep_sum (the sum is still used)"
+                                : "one call of effc_uk_add_layer_norm");
+    if (failed(lowerAddLayerNorm(rewriter, add, *group)))
+      return failure();
   }
   return success();
 }
