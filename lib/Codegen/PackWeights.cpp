@@ -78,8 +78,9 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
       return notPacked(op, "the matrix is not a compile-time constant: it is transposed at run time");
     auto resultType = cast<RankedTensorType>(op.getResult()[0].getType());
     if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
+      Location loc = op.getLoc(); // op is erased by the replacement
       rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, dense.resizeSplat(resultType));
-      return packed(op.getLoc());
+      return packed(loc);
     }
     std::optional<ConstantBytes> bytes = getConstantBytes(value);
     unsigned bits = inputType.getElementTypeBitWidth();
@@ -113,8 +114,9 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     }
     AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(transposed, /*align=*/64);
     auto attr = DenseResourceElementsAttr::get(resultType, bytes->name + ".packed", std::move(blob));
+    Location loc = op.getLoc(); // op is erased by the replacement
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, attr);
-    return packed(op.getLoc());
+    return packed(loc);
   }
 
   static LogicalResult packed(Location loc) {
