@@ -22,11 +22,12 @@
  * [AT_TQ, AT_TK] tile of probabilities ever exists; scores stay in registers.
  *
  * Vectors are 16-float vector types (one zmm; narrower vectors in the generic variant), so both variants run
- * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp) rather
- * than libm, which compiled models do not link.
+ * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp, shared with
+ * the GEMM epilogues in epilogue.h) rather than libm, which compiled models do not link.
  *
  *===----------------------------------------------------------------------===*/
 
+#include "epilogue.h"
 #include "ukernel.h"
 
 /* Query rows per register tile, keys per tile (4 vectors: the 4 × 4 score accumulators fill 16 zmm), and
@@ -83,25 +84,9 @@ static inline float at_hsum(at_v16 x) {
   return s;
 }
 
-/* exp(x) for x <= 88: Cephes' expf (2^n · degree-6 polynomial on |r| <= ln2/2, about 1 ulp); 0 below −87
- * (including −inf). */
-static inline at_v16 at_exp(at_v16 x) {
-  at_i16 underflow = x < at_splat(-87.0f);
-  x = at_blend(x, at_splat(-87.0f), underflow);
-  const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
-  at_v16 n = (x * 1.44269504088896341f + magic) - magic;
-  at_v16 r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  at_v16 p = at_splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  at_i16 exponent = (__builtin_convertvector(n, at_i16) + 127) << 23;
-  return at_blend(p * (at_v16)exponent, at_splat(0.0f), underflow);
-}
+/* exp(x), 0 below −87 (including −inf): the GEMM epilogues' polynomial (ep_exp, Cephes' expf, about 1 ulp),
+ * which clamps there to exp(−87) instead. */
+static inline at_v16 at_exp(at_v16 x) { return at_blend(ep_exp(x), at_splat(0.0f), x < at_splat(-87.0f)); }
 
 /*===----------------------------------------------------------------------===*
  * One task

@@ -50,8 +50,12 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
     return failure();
   }
 
-  // eff -> linalg on tensors: the CPU lowering without its register tiling and vectorisation.
-  pm.addPass(createConvertEffToLinalgPass());
+  // eff -> linalg on tensors: the CPU lowering without its register tiling and vectorisation, and without the
+  // CPU micro-kernels that fuse op groups (epilogues, add + layer norm): those would run on the host, between
+  // the device's kernels, on memory the device writes.
+  ConvertEffToLinalgPassOptions lowering;
+  lowering.fuseEpilogues = false;
+  pm.addPass(createConvertEffToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.optLevel > 0) {
