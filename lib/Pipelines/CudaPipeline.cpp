@@ -51,9 +51,10 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   }
 
   // eff -> linalg on tensors: the CPU lowering without its register tiling and vectorisation, and without the
-  // CPU micro-kernels that fuse op groups (epilogues, add + layer norm): those would run on the host, between
-  // the device's kernels, on memory the device writes.
+  // CPU micro-kernels that stand for op groups (fused attention, epilogues, add + layer norm): those would run
+  // on the host, between the device's kernels, on memory the device writes.
   ConvertEffToLinalgPassOptions lowering;
+  lowering.fusedAttention = false;
   lowering.fuseEpilogues = false;
   pm.addPass(createConvertEffToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
