@@ -86,7 +86,9 @@ def test_min_call_bytes_is_a_lower_bound(models, tmp_path):
         figure = model.signature["main"].min_call_bytes
         assert figure == _min_call_bytes(models[name])
         if name == "static":
-            assert figure == ROWS * HIDDEN * 4 + ROWS * N * 4  # the hidden state and the output, live together
+            # The output and the hidden state twice: the first GEMM's thread blocks compute GELU as their
+            # epilogue (effc-cpu-tile-and-vectorize) into a buffer of its own, next to the GEMM's output.
+            assert figure == 2 * ROWS * HIDDEN * 4 + ROWS * N * 4
         else:
             assert figure == 0  # every buffer has the dynamic row count, which may be 0
         x = randn(np.random.default_rng(1), rows, K)
