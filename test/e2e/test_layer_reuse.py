@@ -106,9 +106,19 @@ def test_bert_layer_made_different_stays_separate():
         separate.close()
 
 
+def assert_same_to_rounding(actual, expected, what):
+    """Equal up to float rounding (relative 1e-5): the GEMM epilogues of a shared body and of inline layers
+    are decided on different IR (a layer's output leaves a shared body through its return), so the
+    floating-point operations are grouped differently, though each build computes the same function."""
+    assert list(actual) == list(expected), f"{what}: outputs {list(actual)} != {list(expected)}"
+    for key in expected:
+        np.testing.assert_allclose(actual[key], expected[key], rtol=1e-5, atol=1e-5, err_msg=f"{what}: {key}")
+
+
 @pytest.mark.parametrize("flags", ["", "--quantize=int8"])
-def test_gpt_prefill_and_decode_bit_exact(flags):
-    """Two entry points with a KV cache: the layers of prefill and those of decode form one group each."""
+def test_gpt_prefill_and_decode_match(flags):
+    """Two entry points with a KV cache: the layers of prefill and those of decode form one group each. (Not
+    bit-exact since the GEMM epilogues: see assert_same_to_rounding.)"""
     cfg = models.GptConfig(layers=3, hidden=64, ffn=128)
     module = models.build_gpt(cfg, models.init_gpt(cfg, np.random.default_rng(73)))
     shared, separate = compile_both(module, flags.split() if flags else [])
@@ -117,10 +127,10 @@ def test_gpt_prefill_and_decode_bit_exact(flags):
         gen = np.random.default_rng(11)
         ids = gen.integers(0, cfg.vocab_size, (2, 6), dtype=np.int64)
         prefill = shared.run("prefill", {"input_ids": ids})
-        assert_bit_exact(prefill, separate.run("prefill", {"input_ids": ids}), f"gpt prefill {flags}")
+        assert_same_to_rounding(prefill, separate.run("prefill", {"input_ids": ids}), f"gpt prefill {flags}")
         step = {"input_ids": gen.integers(0, cfg.vocab_size, (2, 1), dtype=np.int64)}
         step.update({name.replace("present", "past"): value for name, value in prefill.items() if name != "logits"})
-        assert_bit_exact(shared.run("decode", step), separate.run("decode", step), f"gpt decode {flags}")
+        assert_same_to_rounding(shared.run("decode", step), separate.run("decode", step), f"gpt decode {flags}")
         if not flags:
             expected = module.evaluate("prefill", {"input_ids": ids})
             np.testing.assert_allclose(prefill["logits"], expected["logits"], **TOL)
