@@ -87,6 +87,20 @@ public:
       joinShapes(cast.getResult(), cast.getSource());
       return;
     }
+    // A micro-kernel's result: a buffer allocated with its extents, read back as a tensor.
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      MemRefType type = alloc.getType();
+      for (int64_t dim = 0, dynamic = 0; dim < type.getRank(); ++dim)
+        if (type.isDynamicDim(dim))
+          join(dimOf(alloc, dim), extent(alloc.getDynamicSizes()[dynamic++]));
+      return;
+    }
+    if (auto toTensor = dyn_cast<bufferization::ToTensorOp>(op)) {
+      auto type = cast<RankedTensorType>(toTensor.getType());
+      for (int64_t dim = 0; dim < type.getRank(); ++dim)
+        join(dimOf(toTensor.getResult(), dim), dimOf(toTensor.getBuffer(), dim));
+      return;
+    }
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
       joinReshape(expand.getSrc(), expand.getResult(), expand.getReassociationIndices(), /*expanding=*/true);
       for (auto [dim, size] : llvm::enumerate(expand.getMixedOutputShape()))

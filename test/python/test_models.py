@@ -265,13 +265,17 @@ def test_builder_attention_bias_matches_reference():
 
 def test_report_fusions_is_the_drivers_report(tmp_path):
     """report_fusions= writes what `effc --report-fusions` prints: the same JSON, with bert_tiny's two attentions
-    on the fused kernel and the fusions effc does not implement listed as such."""
+    on the fused kernel, the epilogue and add + layer norm fusions fired, and the fusions effc does not implement
+    listed as such."""
     path = tmp_path / "fusions.json"
-    effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=path, report_fusions_format="json")
+    # Layers compiled separately, so that every layer's kernels are listed under main.
+    effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=path, report_fusions_format="json",
+                 layer_reuse=False)
     report = json.loads(path.read_text())
     driver_path = tmp_path / "driver.json"
     subprocess.run([str(BIN_DIR / "effc"), str(EXAMPLES / "bert_tiny.mlir"), f"--report-fusions={driver_path}",
-                    "--report-fusions-format=json", "--emit=mlir", "-o", str(tmp_path / "b.mlir")], check=True)
+                    "--report-fusions-format=json", "--no-layer-reuse", "--emit=mlir", "-o", str(tmp_path / "b.mlir")],
+                   check=True)
     assert report == json.loads(driver_path.read_text())
     (main,) = report["functions"]
     assert main["name"] == "main" and report["complete"]
@@ -281,9 +285,10 @@ def test_report_fusions_is_the_drivers_report(tmp_path):
                for k in attention)
     statuses = {(f["fusion"], f["status"]) for f in main["fusions"]}
     assert {("attention", "fired"), ("gemm-bias", "fired"), ("weight-packing", "fired"),
-            ("qkv-projection", "not implemented"), ("residual-norm", "not implemented")} <= statuses
+            ("qkv-projection", "not implemented"), ("residual-norm", "fired"), ("gemm-activation", "fired")} <= statuses
     kinds = main["totals"]["kernels"]
-    assert kinds["micro-kernel"] == 2 and sum(kinds.values()) == len(main["kernels"])
+    # Two attentions and five residual adds with their layer norms (the embeddings' and two per layer).
+    assert kinds["micro-kernel"] == 7 and sum(kinds.values()) == len(main["kernels"])
 
 
 def test_report_fusions_format_is_checked(tmp_path):
