@@ -35,6 +35,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/Path.h"
 
@@ -514,10 +515,19 @@ FailureOr<std::optional<SmallVector<OpFoldResult>>> Importer::dimsOf(StringRef n
 OpFoldResult Importer::indexBinary(StringRef op, OpFoldResult lhs, OpFoldResult rhs) {
   std::optional<int64_t> l = constantDim(lhs), r = constantDim(rhs);
   if (l && r) {
-    if (op == "Add") return indexAttr(*l + *r);
-    if (op == "Sub") return indexAttr(*l - *r);
-    if (op == "Mul") return indexAttr(*l * *r);
-    if (op == "Div" && *r != 0) return indexAttr(llvm::divideFloorSigned(*l, *r));
+    // Folded only where the result fits: an overflowing constant (a malformed model) is left to the index
+    // arithmetic below, which wraps as the run-time computation would.
+    std::optional<int64_t> folded;
+    if (op == "Add")
+      folded = llvm::checkedAdd(*l, *r);
+    else if (op == "Sub")
+      folded = llvm::checkedSub(*l, *r);
+    else if (op == "Mul")
+      folded = llvm::checkedMul(*l, *r);
+    else if (op == "Div" && *r != 0 && !(*l == std::numeric_limits<int64_t>::min() && *r == -1))
+      folded = llvm::divideFloorSigned(*l, *r);
+    if (folded)
+      return indexAttr(*folded);
   }
   if (op == "Mul" && r == 1) return lhs;
   if ((op == "Div" || op == "Mul") && r == 1) return lhs;
