@@ -1585,6 +1585,12 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
         perm.push_back(d);
     if (int64_t(perm.size()) != rank)
       return error(node) << "perm has " << perm.size() << " entries for rank " << rank;
+    SmallVector<bool> seen(rank, false);
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank || seen[p])
+        return error(node) << "perm is not a permutation of the " << rank << " dimensions";
+      seen[p] = true;
+    }
     return push(transpose(x, perm));
   }
   if (op == "Reshape" || op == "Expand" || op == "ConstantOfShape") {

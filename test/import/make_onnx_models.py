@@ -5,8 +5,8 @@
 tiny.onnx: a linear layer (MatMul on an initializer + bias), the erf GELU, a shape computation with a dynamic
 batch (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and a softmax. external.onnx: the same weights in an
 external data file. The rest are broken on purpose: an unsupported operator, a truncated file, bytes that are
-not a protobuf, a missing external data file, an opset effc does not import, and a Reshape whose shape is
-computed from tensor data. attention_*.onnx and rotary_*.onnx: attention subgraphs for the raiser, one
+not a protobuf, a missing external data file, an opset effc does not import, a Transpose whose perm is not
+a permutation, and a Reshape whose shape is computed from tensor data. attention_*.onnx and rotary_*.onnx: attention subgraphs for the raiser, one
 consistent (plus one with keys longer than the queries) and four whose shapes disagree in ways only
 eff.attention's and eff.rotary's checks catch.
 
@@ -248,6 +248,8 @@ def main(out):
                      [("c", (TensorProto.FLOAT, [2, 5]))]), str(out / "matmul_mismatch.onnx"))
     onnx.save(single("MatMul", [("a", (TensorProto.FLOAT, [])), ("b", (TensorProto.FLOAT, [4, 5]))],
                      [("c", (TensorProto.FLOAT, [5]))]), str(out / "matmul_scalar.onnx"))
+    onnx.save(single("Transpose", [("x", (TensorProto.FLOAT, [2, 3]))], [("y", (TensorProto.FLOAT, [3, 2]))],
+                     perm=[1, 5]), str(out / "transpose_perm.onnx"))
     # Attention subgraphs that pass the raiser's structural checks with shapes eff.attention or eff.rotary
     # rejects: a consistent one (raised), then K and V of different head sizes, a mask of another length than
     # the keys, rotary tables on query heads of an odd size, rotary keys whose channels the heads do not

@@ -14,6 +14,7 @@
 // RUN: not effc-import %t/arity.onnx 2>&1 | FileCheck %s --check-prefix=ARITY
 // RUN: not effc-import %t/matmul_mismatch.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-K
 // RUN: not effc-import %t/matmul_scalar.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-RANK
+// RUN: not effc-import %t/transpose_perm.onnx 2>&1 | FileCheck %s --check-prefix=TRANSPOSE-PERM
 // RUN: not effc-import %t/huge_initializer.onnx 2>&1 | FileCheck %s --check-prefix=HUGE
 // RUN: effc-import %t/attention_kv.onnx --report-raising -o /dev/null 2>&1 | FileCheck %s --check-prefix=ATTENTION-KV
 // RUN: not effc-import %t/attention_mask.onnx 2>&1 | FileCheck %s --check-prefix=ATTENTION-MASK
@@ -36,6 +37,7 @@
 // ARITY:       arity.onnx:0:0: error: node 'the_Mul' (Mul): has 1 inputs, Mul takes 2
 // MATMUL-K:    error: 'eff.matmul' op contraction dimensions differ: lhs [2, 3] has K = 3, rhs [4, 5] has K = 4
 // MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
+// TRANSPOSE-PERM: transpose_perm.onnx:0:0: error: node 'the_Transpose' (Transpose): perm is not a permutation of the 2 dimensions
 // HUGE:        huge_initializer.onnx:0:0: error: {{.*}}huge_initializer.onnx: initializer 'w' has a shape too large to address
 
 // Attention subgraphs that pass the raisers' structural checks with shapes the raised ops reject: the error
