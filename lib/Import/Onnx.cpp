@@ -3366,7 +3366,8 @@ FailureOr<Value> Raiser::attention() {
       count = hidden / size;
     if (size < 0 && count > 0)
       size = hidden / count;
-    return count > 0 && size > 0 && count * size == hidden;
+    std::optional<int64_t> product = llvm::checkedMul(count, size);
+    return count > 0 && size > 0 && product == hidden;
   };
   int64_t heads, headDim, kvHeads, kHeadDim, vHeads, vHeadDim;
   if (!resolve(**q, *qv, heads, headDim) || !resolve(**k, *kv, kvHeads, kHeadDim) ||
@@ -3375,7 +3376,7 @@ FailureOr<Value> Raiser::attention() {
   if (kHeadDim != headDim || vHeadDim != headDim || vHeads != kvHeads)
     return fail("Q, K and V heads differ in size, or K and V in count"), Value();
   int64_t kRepeats = kRepeat ? kRepeat->repeats : 1, vRepeats = vRepeat ? vRepeat->repeats : 1;
-  if (kRepeats != vRepeats || kvHeads * kRepeats != heads)
+  if (kRepeats != vRepeats || llvm::checkedMul(kvHeads, kRepeats) != std::optional<int64_t>(heads))
     return fail(kRepeat || vRepeat ? "the key and value heads are not repeated to the query's head count"
                                    : "K or V have a different head count than Q and are not repeated (repeat_kv)"),
            Value();
