@@ -22,6 +22,7 @@
 #include "effc/Pipelines/Pipelines.h"
 #include "effc/Target/Cuda.h"
 #include "effc/Target/SharedObject.h"
+#include "effc/Support/ResourceBlobs.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -198,6 +199,13 @@ struct Compiler::Impl {
     single.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(sourceMgr.getMemoryBuffer(id)->getMemBufferRef()),
                               llvm::SMLoc());
     SourceMgrDiagnosticHandler handler(single, &context, diagnostics);
+    if (std::optional<SourceProblem> problem = findZeroAlignedResourceBlob(single.getMemoryBuffer(1)->getBuffer())) {
+      const llvm::MemoryBuffer *text = single.getMemoryBuffer(1);
+      auto [line, column] = single.getLineAndColumn(llvm::SMLoc::getFromPointer(text->getBufferStart() +
+                                                                                problem->offset));
+      emitError(FileLineColLoc::get(&context, text->getBufferIdentifier(), line, column)) << problem->message;
+      return failure();
+    }
     OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(single, ParserConfig(&context));
     if (!module)
       return failure();
