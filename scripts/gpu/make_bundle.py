@@ -1,0 +1,155 @@
+"""Builds what a GPU machine needs to check and time effc's CUDA target, on a machine that has effc.
+
+    /usr/bin/python3 scripts/gpu/make_bundle.py [--out .gpu-bundle] [--arch sm_90] [--quick]
+
+The GPU machine has no MLIR, so everything is compiled here: each example model in each compression variant
+for --target=cuda (and for the CPU, whose outputs on the sample inputs are the reference), effc-run (static
+runtime, needs only libc), and the benchmark models (one BERT-base layer at batch 8 x 128, f32 and int8, and
+the GEMM shapes of BERT-base's linear layers). `scripts/gpu/check_bundle.py` runs it there:
+
+    python3 scripts/gpu/check_bundle.py .gpu-bundle
+
+The bundle stays under 64 MiB, what the device tool carries (docs/gpu.md, "Running on a GPU").
+"""
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO / "examples")]
+import models  # noqa: E402
+
+VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
+            "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"]}
+# One BERT-base layer (the benchmark; vocab cut to 1000 so that the weights fit the bundle).
+BENCH_BERT = models.BertConfig(vocab_size=1000, hidden=768, heads=12, ffn=3072, layers=1, max_positions=512)
+BENCH_SHAPE = (8, 128)
+# [M, K] x [K, N] GEMMs of BERT-base at batch 8 x 128 tokens: QKV/output projection, FFN up, FFN down.
+GEMMS = [(1024, 768, 768), (1024, 768, 3072), (1024, 3072, 768)]
+
+
+def run(args, **kw):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    if result.returncode:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def gemm_mlir(m, k, n):
+    return f"""// GEMM benchmark: [{m}, {k}] x [{k}, {n}] + bias.
+module attributes {{eff.weights = "gemm_{m}x{k}x{n}.safetensors"}} {{
+  func.func @main(%x: tensor<{m}x{k}xf32> {{eff.name = "x"}}) -> (tensor<{m}x{n}xf32> {{eff.name = "y"}}) {{
+    %w = eff.parameter "w" : tensor<{n}x{k}xf32>
+    %b = eff.parameter "b" : tensor<{n}xf32>
+    %y = eff.linear %x, %w, %b : (tensor<{m}x{k}xf32>, tensor<{n}x{k}xf32>, tensor<{n}xf32>) -> tensor<{m}x{n}xf32>
+    return %y : tensor<{m}x{n}xf32>
+  }}
+}}
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / ".gpu-bundle"))
+    parser.add_argument("--arch", default="sm_90")
+    parser.add_argument("--quick", action="store_true", help="plain variants only")
+    parser.add_argument("--part", choices=["all", "examples", "bench"], default="all",
+                        help="the example checks, the benchmarks, or both (each part alone fits one device call)")
+    parser.add_argument("--only", default="", help="only the examples whose name starts with this")
+    parser.add_argument("--bin", default=str(REPO / "build" / "bin"), help="where effc and effc-run are")
+    args = parser.parse_args()
+    global BIN
+    BIN = Path(args.bin)
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "bin").mkdir(parents=True)
+    shutil.copy(BIN / "effc-run", out / "bin")
+    shutil.copy(Path(__file__).with_name("check_bundle.py"), out)
+    work = out / "_work"
+    work.mkdir()
+    cases = []
+
+    def build(name, model, inputs_dir, flags):
+        expected = not name.startswith("bench.")
+        case = out / name
+        case.mkdir()
+        run([BIN / "effc", model, "--target=cuda", f"--cuda-arch={args.arch}", *flags, "-o", case / "gpu.so"])
+        # An inputs folder holds NAME.npy for `main`, or a folder of them per function (gpt_tiny: prefill, decode).
+        functions = sorted(d.name for d in inputs_dir.iterdir() if d.is_dir()) or [None]
+        # Keep only the inputs each function takes (--drop-layers removes the dropped layers' KV caches).
+        cpu = work / f"{name}.so"
+        run([BIN / "effc", model, *flags, "-o", cpu])
+        listing = run([BIN / "effc-run", cpu, "--list"]).stdout
+        for function in functions:
+            folder = inputs_dir / function if function else inputs_dir
+            signature = re.search(rf"^{function or 'main'}\((.*?)\) ->", listing, re.M)
+            takes = set(re.findall(r"(\w+):", signature.group(1))) if signature else None
+            target = case / "inputs" / (function or "")
+            target.mkdir(parents=True, exist_ok=True)
+            for npy in folder.glob("*.npy"):
+                if takes is None or npy.stem in takes:
+                    shutil.copy(npy, target)
+        if expected:
+            for function in functions:
+                (case / "expected" / (function or "main")).mkdir(parents=True)
+                command = [BIN / "effc-run", cpu, "--output-dir", case / "expected" / (function or "main")]
+                if function:
+                    command += ["--function", function]
+                for npy in sorted((case / "inputs" / (function or "")).glob("*.npy")):
+                    command += ["--input", f"{npy.stem}={npy}"]
+                run(command)
+        return {"name": name, "flags": flags, "functions": [f or "main" for f in functions]}
+
+    jobs = []
+    variants = {"plain": []} if args.quick else VARIANTS
+    examples = [e for e in models.EXAMPLES if e.startswith(args.only)] if args.part != "bench" else []
+    for example in examples:
+        for variant, flags in variants.items():
+            jobs.append((f"{example}.{variant}", REPO / "examples" / f"{example}.mlir",
+                         REPO / "examples" / f"{example}.inputs", flags))
+
+    bench = []
+    if args.part != "examples":
+        rng = np.random.default_rng(0)
+        weights = models.init_bert(BENCH_BERT, rng)
+        models.build_bert(BENCH_BERT, weights, weights_file="bert_layer.safetensors").save(work / "bert_layer.mlir")
+        ins = work / "bert_layer.inputs"
+        ins.mkdir()
+        ids = np.random.default_rng(1).integers(0, BENCH_BERT.vocab_size, BENCH_SHAPE, dtype=np.int64)
+        np.save(ins / "input_ids.npy", ids)
+        np.save(ins / "attention_mask.npy", np.ones(BENCH_SHAPE, np.int64))
+        np.save(ins / "token_type_ids.npy", np.zeros(BENCH_SHAPE, np.int64))
+        for variant in ("plain", "int8"):
+            jobs.append((f"bench.bert_layer.{variant}", work / "bert_layer.mlir", ins, VARIANTS[variant]))
+            bench.append(f"bench.bert_layer.{variant}")
+        for m, k, n in GEMMS:
+            name = f"gemm_{m}x{k}x{n}"
+            g = np.random.default_rng(m + k + n)
+            models.ir.write_safetensors(work / f"{name}.safetensors",
+                             {"w": (g.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32),
+                              "b": g.standard_normal(n).astype(np.float32)})
+            (work / f"{name}.mlir").write_text(gemm_mlir(m, k, n))
+            gins = work / f"{name}.inputs"
+            gins.mkdir()  # x is made on the device (check_bundle.py), from the shape in the manifest
+            jobs.append((f"bench.{name}", work / f"{name}.mlir", gins, []))
+            bench.append(f"bench.{name}")
+
+    with ThreadPoolExecutor(2) as pool:
+        cases = list(pool.map(lambda j: build(*j), jobs))
+    shutil.rmtree(work)
+    (out / "manifest.json").write_text(json.dumps({"arch": args.arch, "cases": cases, "bench": bench,
+                                                   "bench_bert": BENCH_BERT.__dict__, "gemms": GEMMS}, indent=1))
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"bundle: {len(cases)} cases, {size / 2**20:.1f} MiB in {out}")
+
+
+if __name__ == "__main__":
+    main()
