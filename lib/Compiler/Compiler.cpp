@@ -388,6 +388,7 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.cudaArch = options.cudaArch;
   pipelineOptions.cudaFormat = cudaFormat;
   pipelineOptions.cudaToolkit = cudaToolkit;
+  pipelineOptions.cudaAsyncLaunches = options.cudaAsyncLaunches;
   pipelineOptions.layerReuse = options.layerReuse;
   pipelineOptions.layerReuseRemarks = options.verbose;
   PassManager weights(&context), compression(&context), lowering(&context);

@@ -94,6 +94,9 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createEffcGpuMarkDeviceWeightsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createEffcGpuMergeKernelModulesPass());
+  // One stream per block of host code; the host waits only before it touches memory or returns.
+  if (options.cudaAsyncLaunches)
+    pm.addNestedPass<func::FuncOp>(createEffcGpuAsyncLaunchesPass());
 
   // Device code: NVVM for the chosen architecture. PTX 8.0 is the oldest ISA that knows sm_90.
   GpuNVVMAttachTargetOptions nvvmTarget;

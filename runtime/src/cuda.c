@@ -135,6 +135,10 @@ struct effc_device_t {
   constant_entry_t *constants;
   size_t num_constants, constants_capacity;
   module_entry_t *modules;
+  /* Streams that compiled code destroyed, kept for the next stream_create: an invocation's host code
+   * creates a stream per run of asynchronous launches, and creating CUDA streams is not free. */
+  CUstream *idle_streams;
+  size_t num_idle_streams, idle_streams_capacity;
 };
 
 static pthread_mutex_t g_once_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -323,15 +327,39 @@ static void gpu_launch_kernel(void *device_ctx, void *function, int64_t grid_x, 
 
 static void *gpu_stream_create(void *device_ctx) {
   effc_device_t *device = device_ctx;
+  if (!enter(device))
+    return NULL;
   CUstream stream = NULL;
-  if (!enter(device) || !check(device, g_driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
+  pthread_mutex_lock(&device->mutex);
+  if (device->num_idle_streams)
+    stream = device->idle_streams[--device->num_idle_streams];
+  pthread_mutex_unlock(&device->mutex);
+  if (!stream && !check(device, g_driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
     return NULL;
   return stream;
 }
 
+/* Compiled code destroys a stream after synchronising with it (gpu.wait): it is idle, and kept for reuse. */
 static void gpu_stream_destroy(void *device_ctx, void *stream) {
   effc_device_t *device = device_ctx;
-  if (stream && g_driver.cuCtxSetCurrent(device->context) == 0)
+  if (!stream)
+    return;
+  pthread_mutex_lock(&device->mutex);
+  int kept = 0;
+  if (device->num_idle_streams == device->idle_streams_capacity) {
+    size_t capacity = device->idle_streams_capacity ? 2 * device->idle_streams_capacity : 4;
+    CUstream *grown = realloc(device->idle_streams, capacity * sizeof(*grown));
+    if (grown) {
+      device->idle_streams = grown;
+      device->idle_streams_capacity = capacity;
+    }
+  }
+  if (device->num_idle_streams < device->idle_streams_capacity) {
+    device->idle_streams[device->num_idle_streams++] = stream;
+    kept = 1;
+  }
+  pthread_mutex_unlock(&device->mutex);
+  if (!kept && g_driver.cuCtxSetCurrent(device->context) == 0)
     g_driver.cuStreamDestroy(stream);
 }
 
@@ -444,7 +472,11 @@ static const void *gpu_constant(void *device_ctx, const void *host, uint64_t byt
   CUdeviceptr copy = 0;
   if (!check(device, g_driver.cuMemAlloc(&copy, bytes ? (size_t)bytes : 1), "cuMemAlloc (weights)"))
     return NULL;
-  if (bytes && !check(device, g_driver.cuMemcpy(copy, (CUdeviceptr)(uintptr_t)host, (size_t)bytes), "cuMemcpy (weights)")) {
+  /* From pageable memory, cuMemcpy may return before the copy lands, and kernels queued on the
+   * (non-blocking) streams of compiled code are not ordered after the legacy stream: wait for it. */
+  if (bytes && (!check(device, g_driver.cuMemcpy(copy, (CUdeviceptr)(uintptr_t)host, (size_t)bytes),
+                       "cuMemcpy (weights)") ||
+                !check(device, g_driver.cuStreamSynchronize(NULL), "cuStreamSynchronize (weights)"))) {
     g_driver.cuMemFree(copy);
     return NULL;
   }
@@ -549,6 +581,9 @@ void effc_device_release(effc_device_t *device) {
   g_driver.cuCtxSynchronize();
   for (size_t i = 0; i < device->num_constants; ++i)
     g_driver.cuMemFree(device->constants[i].device);
+  for (size_t i = 0; i < device->num_idle_streams; ++i)
+    g_driver.cuStreamDestroy(device->idle_streams[i]);
+  free(device->idle_streams);
   while (device->modules) {
     module_entry_t *entry = device->modules;
     device->modules = entry->next;

@@ -199,6 +199,69 @@ def test_fake_driver_plumbing(tmp_path, fmt):
     single, one = _fake_run(so, tmp_path, "bert_tiny")
     assert single.returncode == 0, single.stderr
     assert counts["launches"] == 3 * one["launches"], (counts, one)
+    assert counts["lost"] == 0 and counts["streams"] == 1, counts
+
+
+@needs_tools
+@needs_fake_cuda
+def test_fake_driver_async_launches(tmp_path):
+    """Kernels queue on one stream and the host waits once per invocation (before returning the output),
+    instead of once per launch (--cuda-sync-launches); the stand-in runs the same kernels in the same order
+    either way, and no host access to device memory happens while kernels are queued (the stand-in
+    protects device memory then: a fault exits with 86)."""
+    runs = {}
+    for mode, flags in (("async", []), ("sync", ["--cuda-sync-launches"])):
+        so = tmp_path / f"bert_{mode}.so"
+        _compile("bert_tiny", so, "sm_90", flags, fmt="isa")
+        result, counts = _fake_run(so, tmp_path, "bert_tiny", "--bench", "2", "--warmup", "0")
+        assert result.returncode == 0, result.stderr
+        assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
+        runs[mode] = counts
+    async_, sync = runs["async"], runs["sync"]
+    assert async_["launches"] == sync["launches"] > 0 and async_["order"] == sync["order"], runs
+    assert sync["stream_syncs"] == sync["launches"], sync
+    assert async_["stream_syncs"] == 3, async_  # one per invocation
+    assert async_["streams"] == 1, async_  # the runtime reuses the stream
+
+
+# Models whose host code reads what kernels wrote: MoE routing loops, CPU micro-kernels of compressed layers.
+HOST_CODE_CASES = [("llama_tiny", []), ("moe_switch_tiny", []), ("bert_tiny", ["--quantize=int8"]),
+                   ("moe_switch_tiny", ["--quantize=int4"])]
+
+
+@needs_tools
+@needs_fake_cuda
+@pytest.mark.parametrize("name,flags", HOST_CODE_CASES, ids=["-".join([n, *f]) for n, f in HOST_CODE_CASES])
+def test_fake_driver_host_code_waits(tmp_path, name, flags):
+    """Host code between kernels (routing loops, CPU micro-kernels on managed memory) runs only after the
+    kernels before it: the stand-in faults (exit 86) on a host access while work is queued."""
+    so = tmp_path / "model.so"
+    _compile(name, so, "sm_90", flags, fmt="isa")
+    result, counts = _fake_run(so, tmp_path, name)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
+    assert 1 <= counts["stream_syncs"] < counts["launches"], counts
+
+
+@needs_fake_cuda
+def test_fake_driver_catches_unsynchronised_host_access(tmp_path):
+    """The stand-in's check itself: reading device memory after a launch without synchronising faults with
+    exit code 86; after cuStreamSynchronize the read is fine."""
+    script = f"""
+import ctypes, sys
+cu = ctypes.CDLL({str(FAKE_CUDA)!r})
+ptr, stream, params = ctypes.c_uint64(), ctypes.c_void_p(), (ctypes.c_void_p * 1)()
+assert cu.cuMemAllocManaged(ctypes.byref(ptr), 64, 1) == 0 and cu.cuStreamCreate(ctypes.byref(stream), 1) == 0
+launch = lambda: cu.cuLaunchKernel(ctypes.c_char_p(b"k"), 1, 1, 1, 1, 1, 1, 0, stream, params, None)
+assert launch() == 0 and cu.cuStreamSynchronize(stream) == 0
+ctypes.c_float.from_address(ptr.value).value
+assert launch() == 0
+print("queued", flush=True)
+ctypes.c_float.from_address(ptr.value).value
+"""
+    result = _run([sys.executable, "-c", script])
+    assert result.returncode == 86 and result.stdout == "queued\n", result
+    assert "the host accessed device memory while GPU work was queued" in result.stderr, result.stderr
 
 
 @needs_tools

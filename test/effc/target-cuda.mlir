@@ -22,6 +22,23 @@
 // LLVM:     define internal void @effc_gpu_load_kernels()
 // LLVM-NOT: @llvm.global_ctors
 
+// Kernels queue on one stream; the host synchronises once, before returning the output. With
+// --cuda-sync-launches it waits after every launch.
+// RUN: effc %s --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=ASYNC
+// ASYNC:      %[[S:.*]] = llvm.call @mgpuStreamCreate()
+// ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel blocks
+// ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_0 blocks
+// ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_1 blocks
+// ASYNC-NEXT: llvm.call @mgpuStreamSynchronize(%[[S]])
+// ASYNC-NEXT: llvm.call @mgpuStreamDestroy(%[[S]])
+// ASYNC-NEXT: llvm.return
+// RUN: effc %s --target=cuda --cuda-format=isa --cuda-sync-launches --emit=mlir -o - | FileCheck %s --check-prefix=SYNC
+// SYNC:         llvm.func @mlp(
+// SYNC-NOT:     llvm.call @mgpuStreamCreate
+// SYNC-COUNT-3: gpu.launch_func @effc_kernels::@mlp_kernel{{(_[0-9])?}} blocks
+// SYNC-NOT:     llvm.call @mgpuStreamCreate
+// SYNC:         llvm.return
+
 // The shared object exports its target beside the query function and imports nothing (no CUDA library:
 // everything GPU goes through the runtime's host table).
 // RUN: effc %s --target=cuda -o %t/model.so

@@ -58,6 +58,10 @@ cl::opt<std::string> cudaFormat("cuda-format",
                                 cl::desc("How --target=cuda embeds kernels: auto (default: cubin + PTX when the CUDA "
                                          "toolkit is found, else PTX), isa (PTX), bin (cubin), fatbin"),
                                 cl::init("auto"), cl::cat(category));
+cl::opt<bool> cudaSyncLaunches("cuda-sync-launches",
+                               cl::desc("--target=cuda: wait for every kernel before going on (default: queue "
+                                        "kernels, synchronise only before host code touches memory)"),
+                               cl::init(false), cl::cat(category));
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for: native (default), x86-64, x86-64-v4, ..."),
                          cl::init("native"), cl::cat(category));
 // libMLIR already registers an option named "threads", so --threads is taken out of argv before parsing.
@@ -209,6 +213,7 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.cudaArch = cudaArch;
   options.cudaFormat = cudaFormat;
+  options.cudaAsyncLaunches = !cudaSyncLaunches;
   options.optLevel = optLevel;
   options.weightsFile = weightsPath;
   options.externalWeights = externalWeights;

@@ -227,6 +227,47 @@ def EffcRecordMinCallBytesPass : Pass<"effc-record-min-call-bytes", "::mlir::Mod
 // GPU (NVPTX) passes, used by --target=cuda (docs/gpu.md). Alphabetical.
 //===----------------------------------------------------------------------===//
 
+def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::FuncOp"> {
+  let summary = "Make kernel launches asynchronous on one stream, synchronising only before host accesses";
+  let description = [{
+    Without async tokens, `gpu-to-llvm` lowers every `gpu.launch_func` to stream create, launch, stream
+    synchronize and stream destroy: the host waits for each kernel. This pass threads one
+    `!gpu.async.token` (one stream) through each block of host code instead, in program order, so that
+    kernels queue behind each other, and inserts a synchronous `gpu.wait` only where the host must see
+    what the device wrote or may still use:
+    - before an op with memory effects other than allocation (host loads and stores, `memref.copy` that
+      stays on the host, calls of CPU micro-kernels, ops with regions that contain such ops or launches),
+    - before the block's terminator (so outputs are complete when a function returns, and no token
+      crosses a block boundary).
+    Contiguous `memref.copy` between identical identity-layout types becomes an asynchronous
+    `gpu.memcpy` on the stream. `memref.dealloc` while work is queued moves to just after the next
+    synchronisation (the kernels may still read the buffer). Allocations need no synchronisation.
+    Unlike upstream `gpu-async-region`, which synchronises before every allocation and deallocation,
+    this keeps a model's whole sequence of kernels in flight. A function that already uses async tokens
+    is left unchanged.
+
+    Before:
+    ```mlir
+    %a = memref.alloc(%n) : memref<?xf32>
+    gpu.launch_func @effc_kernels::@k0 blocks in (...) threads in (...) args(%x : memref<?xf32>, %a : memref<?xf32>)
+    gpu.launch_func @effc_kernels::@k1 blocks in (...) threads in (...) args(%a : memref<?xf32>, %y : memref<?xf32>)
+    memref.dealloc %a : memref<?xf32>
+    %v = memref.load %y[%c0] : memref<?xf32>
+    ```
+    After:
+    ```mlir
+    %a = memref.alloc(%n) : memref<?xf32>
+    %t0 = gpu.wait async
+    %t1 = gpu.launch_func async [%t0] @effc_kernels::@k0 ...
+    %t2 = gpu.launch_func async [%t1] @effc_kernels::@k1 ...
+    gpu.wait [%t2]
+    memref.dealloc %a : memref<?xf32>
+    %v = memref.load %y[%c0] : memref<?xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def EffcGpuMapParallelLoopsPass : Pass<"effc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Tile outermost scf.parallel loops into blocks of threads and map them to the GPU";
   let description = [{

@@ -89,6 +89,9 @@ struct CompileOptions {
   /// (cubin) or "fatbin".
   std::string cudaArch = "sm_80";
   std::string cudaFormat = "auto";
+  /// --target=cuda: queue kernels on one stream, synchronising only before host code touches memory
+  /// (false: the host waits after every launch; for bisecting synchronisation bugs).
+  bool cudaAsyncLaunches = true;
   unsigned optLevel = 3;
   /// Safetensors file for eff.parameter ops (default: the module's eff.weights attribute, relative to baseDir).
   std::string weightsFile;

@@ -57,6 +57,10 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
   Option<std::string> cudaToolkit{*this, "cuda-toolkit",
                                   llvm::cl::desc("CUDA toolkit for bin and fatbin (default: CUDA_HOME, then PATH)"),
                                   llvm::cl::init("")};
+  Option<bool> cudaAsyncLaunches{*this, "cuda-async-launches",
+                                 llvm::cl::desc("Queue kernels on one stream and synchronise only before host "
+                                                "code touches memory (false: wait after every launch)"),
+                                 llvm::cl::init(true)};
 };
 
 /// Adds the `compression` passes of `options` in order; fails with a message in `error` for a spec that does
