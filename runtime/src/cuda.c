@@ -401,27 +401,34 @@ static void gpu_event_synchronize(void *device_ctx, void *event) {
     check(device, g_driver.cuEventSynchronize(event), "cuEventSynchronize (a kernel failed)");
 }
 
+/* Device memory (not host_shared) with a stream comes from the device's memory pool, ordered on the
+ * stream (cuMemAllocAsync): compiled code allocates the buffers that only kernels touch this way, and
+ * frees them on the stream too, so neither waits for the kernels queued before it. */
 static void *gpu_mem_alloc(void *device_ctx, uint64_t bytes, void *stream, int8_t host_shared) {
-  (void)stream;
   effc_device_t *device = device_ctx;
   CUdeviceptr ptr = 0;
   size_t size = bytes ? (size_t)bytes : 1;
   if (!enter(device))
     return NULL;
+  const char *what = host_shared ? "cuMemAllocManaged" : stream ? "cuMemAllocAsync" : "cuMemAlloc";
   CUresult result = host_shared ? g_driver.cuMemAllocManaged(&ptr, size, CU_MEM_ATTACH_GLOBAL)
+                    : stream    ? g_driver.cuMemAllocAsync(&ptr, size, stream)
                                 : g_driver.cuMemAlloc(&ptr, size);
   if (result != 0) {
-    record_error(device, effc_status_annotate(cuda_status(result, host_shared ? "cuMemAllocManaged" : "cuMemAlloc"),
-                                              "allocating %llu bytes of GPU memory", (unsigned long long)bytes));
+    record_error(device, effc_status_annotate(cuda_status(result, what), "allocating %llu bytes of GPU memory",
+                                              (unsigned long long)bytes));
     return NULL;
   }
   return (void *)(uintptr_t)ptr;
 }
 
 static void gpu_mem_free(void *device_ctx, void *ptr, void *stream) {
-  (void)stream;
   effc_device_t *device = device_ctx;
-  if (ptr && g_driver.cuCtxSetCurrent(device->context) == 0)
+  if (!ptr || g_driver.cuCtxSetCurrent(device->context) != 0)
+    return;
+  if (stream)
+    check(device, g_driver.cuMemFreeAsync((CUdeviceptr)(uintptr_t)ptr, stream), "cuMemFreeAsync");
+  else
     g_driver.cuMemFree((CUdeviceptr)(uintptr_t)ptr);
 }
 
@@ -547,6 +554,12 @@ effc_status_t effc_device_create(effc_device_kind_t kind, int32_t ordinal, effc_
     return effc_status_annotate(cuda_status(result, "opening the device"), "CUDA device %d", (int)ordinal);
   }
   device->compute_capability = major * 10 + minor;
+  /* Keep freed stream-ordered memory in the pool between invocations instead of returning it to the driver
+   * at every synchronisation (the default threshold, 0). Best effort: without it allocation is slower. */
+  CUmemoryPool pool = NULL;
+  uint64_t keep = UINT64_MAX;
+  if (cu->cuDeviceGetDefaultMemPool(&pool, device->cu_device) == 0)
+    cu->cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep);
   snprintf(device->description, sizeof(device->description), "%s (cuda:%d, sm_%d%d)", name, (int)ordinal, major,
            minor);
   device->services = (effc_abi_gpu_t){device,

@@ -22,6 +22,7 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
+typedef struct CUmemPoolHandle_st *CUmemoryPool;
 typedef unsigned long long CUdeviceptr;
 
 enum {
@@ -31,6 +32,7 @@ enum {
   CU_STREAM_NON_BLOCKING = 1,
   CU_EVENT_DISABLE_TIMING = 2,
   CU_JIT_OPTIMIZATION_LEVEL = 7,
+  CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4,
 };
 
 /* Every driver entry point used: X(name, symbol, parameters), where symbol is the versioned name cuda.h
@@ -69,6 +71,10 @@ enum {
   X(cuMemcpy, cuMemcpy, (CUdeviceptr dst, CUdeviceptr src, size_t bytes))                                              \
   X(cuMemcpyAsync, cuMemcpyAsync, (CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream))                   \
   X(cuMemsetD32Async, cuMemsetD32Async, (CUdeviceptr dst, unsigned value, size_t count, CUstream stream))              \
-  X(cuMemsetD16Async, cuMemsetD16Async, (CUdeviceptr dst, unsigned short value, size_t count, CUstream stream))
+  X(cuMemsetD16Async, cuMemsetD16Async, (CUdeviceptr dst, unsigned short value, size_t count, CUstream stream))  \
+  X(cuMemAllocAsync, cuMemAllocAsync, (CUdeviceptr * ptr, size_t bytes, CUstream stream))                              \
+  X(cuMemFreeAsync, cuMemFreeAsync, (CUdeviceptr ptr, CUstream stream))                                                \
+  X(cuDeviceGetDefaultMemPool, cuDeviceGetDefaultMemPool, (CUmemoryPool * pool, CUdevice device))                      \
+  X(cuMemPoolSetAttribute, cuMemPoolSetAttribute, (CUmemoryPool pool, int attribute, void *value))
 
 #endif /* EFFC_RUNTIME_CUDA_DRIVER_API_H */

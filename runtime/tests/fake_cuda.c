@@ -14,12 +14,13 @@
  * only when the host synchronises (cuStreamSynchronize of that stream, cuCtxSynchronize). While any work
  * is queued, every device allocation is mprotect'ed: a host access to device memory that is not ordered
  * after the kernels (a missing synchronisation) faults, and the fault handler names it and exits with 86.
- * Freeing memory or destroying a stream while work is queued counts as `bad`.
+ * Freeing memory (except with cuMemFreeAsync, which queues the free) or destroying a stream while work
+ * is queued counts as `bad`. Stream-ordered allocations (cuMemAllocAsync) are counted apart.
  *
  * Environment: FAKE_CUDA_LOG=FILE appends one line of counts at exit ("loads=1 unloads=1 launches=N
- * allocs=A frees=F bad=B streams=S stream_syncs=Y ctx_syncs=C lost=L order=H": launches executed, streams
- * created, synchronisations of a stream with queued work and of the context, work never executed, and a
- * hash of the executed kernels' names in order); FAKE_CUDA_FAIL_LAUNCH=1 makes cuLaunchKernel fail
+ * allocs=A frees=F bad=B streams=S stream_syncs=Y ctx_syncs=C lost=L async_allocs=D order=H": launches
+ * executed, streams created, synchronisations of a stream with queued work and of the context, work never
+ * executed, stream-ordered allocations among the A, and a hash of the executed kernels' names in order); FAKE_CUDA_FAIL_LAUNCH=1 makes cuLaunchKernel fail
  * (CUDA_ERROR_LAUNCH_FAILED).
  *
  *===----------------------------------------------------------------------===*/
@@ -49,7 +50,7 @@ EFFC_CUDA_FUNCTIONS(FAKE_CUDA_DECLARE)
 enum { OK = 0, INVALID_VALUE = 1, LAUNCH_FAILED = 719, INVALID_IMAGE = 200 };
 
 static atomic_long g_loads, g_unloads, g_launches, g_allocs, g_frees, g_bad, g_streams, g_stream_syncs,
-    g_ctx_syncs;
+    g_ctx_syncs, g_async_allocs;
 static int g_dummy;
 
 /*===----------------------------------------------------------------------===*
@@ -61,7 +62,7 @@ typedef struct allocation_t {
   size_t bytes; /* mapped: a whole number of pages */
 } allocation_t;
 
-typedef enum { OP_LAUNCH, OP_COPY, OP_SET32, OP_SET16 } op_kind_t;
+typedef enum { OP_LAUNCH, OP_COPY, OP_SET32, OP_SET16, OP_FREE } op_kind_t;
 
 typedef struct queued_op_t {
   op_kind_t kind;
@@ -127,15 +128,16 @@ static void report(void) {
   pthread_mutex_unlock(&g_mutex);
   fprintf(log,
           "loads=%ld unloads=%ld launches=%ld allocs=%ld frees=%ld bad=%ld streams=%ld stream_syncs=%ld "
-          "ctx_syncs=%ld lost=%ld order=%llu\n",
+          "ctx_syncs=%ld lost=%ld async_allocs=%ld order=%llu\n",
           atomic_load(&g_loads), atomic_load(&g_unloads), atomic_load(&g_launches), atomic_load(&g_allocs),
           atomic_load(&g_frees), atomic_load(&g_bad), atomic_load(&g_streams), atomic_load(&g_stream_syncs),
-          atomic_load(&g_ctx_syncs), lost, (unsigned long long)(g_order % 1000000007ull));
+          atomic_load(&g_ctx_syncs), lost, atomic_load(&g_async_allocs), (unsigned long long)(g_order % 1000000007ull));
   fclose(log);
 }
 
 /* Queues `op` on `stream` (the legacy stream NULL runs it at once, as the synchronous API does). */
 static CUresult enqueue(CUstream stream, queued_op_t op);
+static void release(size_t index);
 
 static void execute(const queued_op_t *op) {
   switch (op->kind) {
@@ -155,6 +157,14 @@ static void execute(const queued_op_t *op) {
   case OP_SET16:
     for (size_t i = 0; i < op->count; ++i)
       ((uint16_t *)op->dst)[i] = (uint16_t)op->value;
+    break;
+  case OP_FREE:
+    for (size_t i = 0; i < g_num_allocations; ++i)
+      if (g_allocations[i].base == (uintptr_t)op->dst) {
+        release(i);
+        return;
+      }
+    atomic_fetch_add(&g_bad, 1); /* not an allocation */
     break;
   }
 }
@@ -392,6 +402,26 @@ static CUresult allocate(CUdeviceptr *ptr, size_t bytes) {
   return OK;
 }
 EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes) { return allocate(ptr, bytes); }
+/* Stream-ordered allocation: the memory exists at once (the host must not touch it either way). */
+EXPORT CUresult cuMemAllocAsync(CUdeviceptr *ptr, size_t bytes, CUstream stream) {
+  if (!stream)
+    return INVALID_VALUE;
+  atomic_fetch_add(&g_async_allocs, 1);
+  return allocate(ptr, bytes);
+}
+EXPORT CUresult cuMemFreeAsync(CUdeviceptr ptr, CUstream stream) {
+  if (!stream)
+    return INVALID_VALUE;
+  return enqueue(stream, (queued_op_t){.kind = OP_FREE, .dst = (void *)(uintptr_t)ptr});
+}
+EXPORT CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice device) {
+  *pool = (CUmemoryPool)&g_dummy;
+  return device == 0 ? OK : INVALID_VALUE;
+}
+EXPORT CUresult cuMemPoolSetAttribute(CUmemoryPool pool, int attribute, void *value) {
+  return pool == (CUmemoryPool)&g_dummy && attribute == CU_MEMPOOL_ATTR_RELEASE_THRESHOLD && value ? OK
+                                                                                                  : INVALID_VALUE;
+}
 EXPORT CUresult cuMemAllocManaged(CUdeviceptr *ptr, size_t bytes, unsigned flags) {
   return flags == 1 ? allocate(ptr, bytes) : INVALID_VALUE;
 }
@@ -407,11 +437,16 @@ EXPORT CUresult cuMemFree_v2(CUdeviceptr ptr) {
   }
   if (g_queued) /* a queued kernel may still use it */
     atomic_fetch_add(&g_bad, 1);
-  munmap((void *)g_allocations[i].base, g_allocations[i].bytes);
-  g_allocations[i] = g_allocations[--g_num_allocations];
+  release(i);
   pthread_mutex_unlock(&g_mutex);
-  atomic_fetch_add(&g_frees, 1);
   return OK;
+}
+
+/* Unmaps allocation `index`. Called with g_mutex held. */
+static void release(size_t index) {
+  munmap((void *)g_allocations[index].base, g_allocations[index].bytes);
+  g_allocations[index] = g_allocations[--g_num_allocations];
+  atomic_fetch_add(&g_frees, 1);
 }
 EXPORT CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
   return enqueue(NULL, (queued_op_t){.kind = OP_COPY, .dst = (void *)(uintptr_t)dst,

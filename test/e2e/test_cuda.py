@@ -207,7 +207,7 @@ def test_fake_driver_plumbing(tmp_path, fmt):
 def test_fake_driver_async_launches(tmp_path):
     """Kernels queue on one stream and the host waits once per invocation (before returning the output),
     instead of once per launch (--cuda-sync-launches); the stand-in runs the same kernels in the same order
-    either way, and no host access to device memory happens while kernels are queued (the stand-in
+    either way, intermediates are stream-ordered device allocations, and no host access to device memory happens while kernels are queued (the stand-in
     protects device memory then: a fault exits with 86)."""
     runs = {}
     for mode, flags in (("async", []), ("sync", ["--cuda-sync-launches"])):
@@ -222,6 +222,8 @@ def test_fake_driver_async_launches(tmp_path):
     assert sync["stream_syncs"] == sync["launches"], sync
     assert async_["stream_syncs"] == 3, async_  # one per invocation
     assert async_["streams"] == 1, async_  # the runtime reuses the stream
+    # Intermediates that only kernels touch live in device memory, allocated and freed on the stream.
+    assert async_["async_allocs"] > 0 and sync["async_allocs"] == 0, runs
 
 
 # Models whose host code reads what kernels wrote: MoE routing loops, CPU micro-kernels of compressed layers.

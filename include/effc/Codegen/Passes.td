@@ -246,6 +246,11 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
     this keeps a model's whole sequence of kernels in flight. A function that already uses async tokens
     is left unchanged.
 
+    With `device-buffers`, a `memref.alloc` whose buffer only kernels touch (every use, through views, is
+    a kernel operand, a device copy or `memref.dim`, and it is deallocated in the same block) becomes an
+    asynchronous `gpu.alloc` (device memory, not managed memory) and its `memref.dealloc` an asynchronous
+    `gpu.dealloc`, both ordered on the stream.
+
     Before:
     ```mlir
     %a = memref.alloc(%n) : memref<?xf32>
@@ -264,7 +269,13 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
     memref.dealloc %a : memref<?xf32>
     %v = memref.load %y[%c0] : memref<?xf32>
     ```
+    (with `device-buffers`, `%a` becomes `%a, %t = gpu.alloc async [...]` and its deallocation
+    `gpu.dealloc async [...]` before the wait).
   }];
+  let options = [
+    Option<"deviceBuffers", "device-buffers", "bool", /*default=*/"true",
+           "Allocate buffers that only kernels touch in device memory, ordered on the stream">,
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 

@@ -7,7 +7,8 @@
 // Implements effc-gpu-async-launches: the kernel launches (and contiguous copies) of each block of host
 // code are chained on one !gpu.async.token, so that gpu-to-llvm queues them on one stream, and the host
 // synchronises with that stream only before it touches memory (or returns). Deallocations while work is
-// queued move after the next synchronisation.
+// queued move after the next synchronisation. Buffers that only kernels touch are allocated and freed on
+// the stream, in device memory (gpu.alloc / gpu.dealloc: the runtime's stream-ordered allocator).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +18,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace effc {
 #define GEN_PASS_DEF_EFFCGPUASYNCLAUNCHESPASS
@@ -49,10 +51,42 @@ bool isContiguousCopy(memref::CopyOp copy) {
 
 bool isToken(Type type) { return isa<gpu::AsyncTokenType>(type); }
 
+/// Whether only kernels touch the buffer of `alloc`: every use, through views, is a kernel operand, a copy
+/// that runs on the device or memref.dim, and the buffer is deallocated in the block that allocates it.
+bool isDeviceOnly(memref::AllocOp alloc) {
+  MemRefType type = alloc.getType();
+  if (!type.getLayout().isIdentity() || type.getMemorySpace())
+    return false;
+  bool freed = false;
+  SmallVector<Value> worklist = {alloc.getResult()};
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<gpu::LaunchFuncOp, memref::DimOp>(user))
+        continue;
+      if (auto copy = dyn_cast<memref::CopyOp>(user); copy && isContiguousCopy(copy))
+        continue;
+      if (isa<memref::DeallocOp>(user) && value == alloc.getResult() && user->getBlock() == alloc->getBlock()) {
+        freed = true;
+        continue;
+      }
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == value && user->getNumResults() == 1) {
+        worklist.push_back(user->getResult(0));
+        continue;
+      }
+      return false; // the host may read or write it (or it escapes)
+    }
+  }
+  return freed;
+}
+
 /// Threads one token through the ops of a block; see the pass description.
 class BlockThreader {
 public:
-  explicit BlockThreader(MLIRContext *ctx) : builder(ctx), tokenType(gpu::AsyncTokenType::get(ctx)) {}
+  BlockThreader(MLIRContext *ctx, const DenseSet<Operation *> &deviceAllocs)
+      : builder(ctx), tokenType(gpu::AsyncTokenType::get(ctx)), deviceAllocs(deviceAllocs) {}
 
   void run(Block &block) {
     token = nullptr;
@@ -69,6 +103,28 @@ public:
                                       copy.getSource())
                     .getAsyncToken();
         copy.erase();
+        continue;
+      }
+      if (deviceAllocs.contains(&op)) {
+        auto alloc = cast<memref::AllocOp>(op);
+        Value dependency = currentToken(alloc);
+        builder.setInsertionPoint(alloc);
+        auto deviceAlloc = gpu::AllocOp::create(builder, alloc.getLoc(), alloc.getType(), tokenType,
+                                                ValueRange{dependency}, alloc.getDynamicSizes(),
+                                                alloc.getSymbolOperands(), /*hostShared=*/false);
+        alloc.getResult().replaceAllUsesWith(deviceAlloc.getMemref());
+        alloc.erase();
+        token = deviceAlloc.getAsyncToken();
+        continue;
+      }
+      if (auto dealloc = dyn_cast<memref::DeallocOp>(op);
+          dealloc && dealloc.getMemref().getDefiningOp<gpu::AllocOp>()) {
+        Value dependency = currentToken(dealloc);
+        builder.setInsertionPoint(dealloc);
+        token = gpu::DeallocOp::create(builder, dealloc.getLoc(), tokenType, ValueRange{dependency},
+                                       dealloc.getMemref())
+                    .getAsyncToken();
+        dealloc.erase();
         continue;
       }
       if (!token)
@@ -123,9 +179,11 @@ private:
   Type tokenType;
   Value token;
   SmallVector<Operation *> deferredFrees;
+  const DenseSet<Operation *> &deviceAllocs;
 };
 
 struct GpuAsyncLaunchesPass : public effc::impl::EffcGpuAsyncLaunchesPassBase<GpuAsyncLaunchesPass> {
+  using Base::Base;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     WalkResult inlineKernels = func.walk([](gpu::LaunchOp launch) {
@@ -146,7 +204,13 @@ struct GpuAsyncLaunchesPass : public effc::impl::EffcGpuAsyncLaunchesPassBase<Gp
       return;
     SmallVector<Block *> blocks;
     func.walk([&](Block *block) { blocks.push_back(block); });
-    BlockThreader threader(&getContext());
+    DenseSet<Operation *> deviceAllocs;
+    if (deviceBuffers)
+      func.walk([&](memref::AllocOp alloc) {
+        if (isDeviceOnly(alloc))
+          deviceAllocs.insert(alloc);
+      });
+    BlockThreader threader(&getContext(), deviceAllocs);
     for (Block *block : blocks)
       threader.run(*block);
   }

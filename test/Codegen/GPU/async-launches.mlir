@@ -1,4 +1,4 @@
-// RUN: effc-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(effc-gpu-async-launches))' | FileCheck %s
+// RUN: effc-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(effc-gpu-async-launches{device-buffers=false}))' | FileCheck %s
 
 // Launches and a contiguous copy queue on one token; allocations need no wait; deallocations move after the
 // wait that the return needs.
