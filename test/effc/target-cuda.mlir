@@ -27,7 +27,8 @@
 // RUN: effc %s --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=ASYNC
 // ASYNC:      %[[S:.*]] = llvm.call @mgpuStreamCreate()
 // ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel blocks
-// ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_0 blocks
+// ASYNC-NOT:  llvm.call @mgpu
+// ASYNC:      gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_0 blocks
 // ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_1 blocks
 // ASYNC-NEXT: llvm.call @mgpuStreamSynchronize(%[[S]])
 // ASYNC-NEXT: llvm.call @mgpuStreamDestroy(%[[S]])
