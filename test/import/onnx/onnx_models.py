@@ -29,9 +29,11 @@ def repeat_kv(x, n_rep):
 
 
 class Attention(nn.Module):
-    def __init__(self, d, heads, causal=False, max_positions=64, rotary=False, kv_heads=None):
+    def __init__(self, d, heads, causal=False, max_positions=64, rotary=False, kv_heads=None, rotary_dim=None,
+                 rope_scale=1.0):
         super().__init__()
         self.heads, self.dh = heads, d // heads
+        self.rotary_dim = rotary_dim or self.dh
         self.kv_heads = kv_heads or heads
         kv = self.kv_heads * self.dh
         self.q, self.k, self.v, self.o = (nn.Linear(d, w, bias=not rotary) for w in (d, kv, kv, d))
@@ -41,8 +43,11 @@ class Attention(nn.Module):
             self.register_buffer("bias", tril.view(1, 1, max_positions, max_positions), persistent=False)
             self.register_buffer("masked_bias", torch.tensor(MIN), persistent=False)
         if rotary:
-            inv = 1.0 / (10000.0 ** (torch.arange(0, self.dh, 2).float() / self.dh))
-            angles = torch.arange(max_positions).float()[:, None] * inv[None]
+            r = self.rotary_dim
+            inv = 1.0 / (10000.0 ** (torch.arange(0, r, 2).float() / r))
+            # rope_scale != 1: linear position interpolation (positions / scale), tables that are not RoPE's at
+            # integer positions, so the importer does not raise them.
+            angles = (torch.arange(max_positions).float() / rope_scale)[:, None] * inv[None]
             emb = torch.cat([angles, angles], -1)
             self.register_buffer("cos_cached", emb.cos(), persistent=False)
             self.register_buffer("sin_cached", emb.sin(), persistent=False)
@@ -50,10 +55,18 @@ class Attention(nn.Module):
     def split(self, x, b, n, heads=None):
         return x.view(b, n, heads or self.heads, self.dh).transpose(1, 2)
 
-    def rope(self, x, n):
-        cos, sin = self.cos_cached[:n], self.sin_cached[:n]
-        x1, x2 = x[..., : self.dh // 2], x[..., self.dh // 2:]
-        return x * cos + torch.cat([-x2, x1], -1) * sin
+    def rope(self, x, n, start=None):
+        """Rotates positions start..start+n-1 (0..n-1 without a cache); with rotary_dim < Dh (GPT-NeoX's partial
+        rotary) only the first rotary_dim channels of each head, the others passed through."""
+        if start is None:
+            cos, sin = self.cos_cached[:n], self.sin_cached[:n]
+        else:
+            cos, sin = self.cos_cached[start:start + n], self.sin_cached[start:start + n]
+        r = self.rotary_dim
+        rot, rest = (x, None) if r == self.dh else (x[..., :r], x[..., r:])
+        x1, x2 = rot[..., : r // 2], rot[..., r // 2:]
+        rot = rot * cos + torch.cat([-x2, x1], -1) * sin
+        return rot if rest is None else torch.cat([rot, rest], -1)
 
     def forward(self, x, mask=None, past=None):
         """With `past` = (past_key, past_value) ([B, Hkv, P, Dh]) returns (output, (present_key, present_value))."""
@@ -61,7 +74,8 @@ class Attention(nn.Module):
         q = self.split(self.q(x), b, n)
         k, v = self.split(self.k(x), b, n, self.kv_heads), self.split(self.v(x), b, n, self.kv_heads)
         if self.rotary:
-            q, k = self.rope(q, n), self.rope(k, n)
+            start = None if past is None else past[0].shape[2]
+            q, k = self.rope(q, n, start), self.rope(k, n, start)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=-2), torch.cat([past[1], v], dim=-2)
             present = (k, v)
@@ -180,26 +194,35 @@ class RmsNorm(nn.Module):
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, d, heads, ffn, positions, kv_heads=None):
+    def __init__(self, d, heads, ffn, positions, kv_heads=None, rotary_dim=None, rope_scale=1.0):
         super().__init__()
         self.n1, self.n2 = RmsNorm(d), RmsNorm(d)
-        self.attn = Attention(d, heads, causal=True, max_positions=positions, rotary=True, kv_heads=kv_heads)
+        self.attn = Attention(d, heads, causal=True, max_positions=positions, rotary=True, kv_heads=kv_heads,
+                              rotary_dim=rotary_dim, rope_scale=rope_scale)
         self.gate, self.up = nn.Linear(d, ffn, bias=False), nn.Linear(d, ffn, bias=False)
         self.down = nn.Linear(ffn, d, bias=False)
 
-    def forward(self, x):
-        x = x + self.attn(self.n1(x))
+    def forward(self, x, past=None):
+        present = None
+        if past is None:
+            x = x + self.attn(self.n1(x))
+        else:
+            a, present = self.attn(self.n1(x), past=past)
+            x = x + a
         h = self.n2(x)
-        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+        x = x + self.down(F.silu(self.gate(h)) * self.up(h))
+        return x if past is None else (x, present)
 
 
 class Llama(nn.Module):
     """input_ids -> logits."""
 
-    def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=48, positions=64, kv_heads=None):
+    def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=48, positions=64, kv_heads=None, rotary_dim=None,
+                 rope_scale=1.0):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
-        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads) for _ in range(layers))
+        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads, rotary_dim, rope_scale)
+                                    for _ in range(layers))
         self.norm, self.head = RmsNorm(d), nn.Linear(d, vocab, bias=False)
 
     def forward(self, input_ids):
@@ -207,6 +230,23 @@ class Llama(nn.Module):
         for block in self.blocks:
             h = block(h)
         return self.head(self.norm(h))
+
+
+class LlamaDecoder(Llama):
+    """Llama/Mistral decoding with a KV cache: input_ids [B, S], past_key_<i>/past_value_<i> [B, Hkv, P, Dh] ->
+    logits, present_key_<i>/present_value_<i> [B, Hkv, P + S, Dh]. The rotary tables are read at rows P..P+S-1
+    (a Slice at the run-time offset P = past_key_<i>.shape[2])."""
+
+    def __init__(self, kv_heads=2, **kwargs):
+        super().__init__(kv_heads=kv_heads, **kwargs)
+
+    def forward(self, input_ids, *past):
+        h = self.embed(input_ids)
+        presents = []
+        for i, block in enumerate(self.blocks):
+            h, present = block(h, past=(past[2 * i], past[2 * i + 1]))
+            presents += present
+        return (self.head(self.norm(h)), *presents)
 
 
 def randomize(model, seed):
@@ -231,14 +271,23 @@ MODELS = {
     "llama_gqa": (lambda: Llama(kv_heads=2), ["input_ids"]),
     # Decoding with a KV cache (and 2 key/value heads for 4 query heads).
     "gpt2_cache": (Gpt2Decoder, ["input_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1"]),
+    # GPT-NeoX/Phi partial rotary: only the first 4 of each head's 8 channels are rotated.
+    "llama_partial": (lambda: Llama(rotary_dim=4), ["input_ids"]),
+    # Llama/Mistral decoding: rotary positions P..P+S-1 after a cache of P, 2 key/value heads for 4 query heads.
+    "llama_cache": (LlamaDecoder, ["input_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1"]),
+    # The same with linearly interpolated positions (tables at positions / 2): not raised, imported op by op,
+    # the tables and the causal mask sliced at run-time offsets.
+    "llama_cache_scaled": (lambda: LlamaDecoder(rope_scale=2.0),
+                           ["input_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1"]),
 }
+CACHED = ("gpt2_cache", "llama_cache", "llama_cache_scaled")
 CACHE_OUTPUTS = ["present_key_0", "present_value_0", "present_key_1", "present_value_1"]
 
 
 def example_inputs(name, batch=2, seq=7, vocab=50, seed=0, past=3):
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, vocab, (batch, seq), generator=g)
-    if name == "gpt2_cache":
+    if name in CACHED:
         # A cache of `past` positions for each of the 2 layers' 2 key/value heads of 8.
         return (ids, *(torch.randn(batch, 2, past, 8, generator=g) for _ in CACHE_OUTPUTS))
     if name == "bert":
@@ -257,7 +306,7 @@ def export(name, path, opset=17, seed=0, external_data=False):
     dynamic = {n: {0: "batch", 1: "sequence"} for n in input_names}
     dynamic["output"] = {0: "batch", 1: "sequence"}
     output_names = ["output"]
-    if name == "gpt2_cache":
+    if name in CACHED:
         output_names += CACHE_OUTPUTS
         dynamic.update({n: {0: "batch", 2: "past"} for n in input_names[1:]})
         dynamic.update({n: {0: "batch", 2: "total"} for n in CACHE_OUTPUTS})
