@@ -151,12 +151,13 @@ def rope_tables(rows, dh, theta=10000.0):
     return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
 
 
-def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None):
+def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None, rope_window=None):
     """Self-attention written in ONNX ops as exporters write it (heads split with Reshape + Transpose, scores
     divided by sqrt(Dh), a padding mask (1 - mask) * -1e9, Softmax, heads merged back by a Reshape), on graph
     inputs q, k, v of the given shapes [B, S, H * D] split into `heads` heads of dq, dk, dv channels. rope_q and
     rope_k, when given, are the head size of rotary tables applied to the query and key heads. The raiser sees
-    the whole subgraph; the shapes may disagree on purpose."""
+    the whole subgraph; the shapes may disagree on purpose. rope_window = (rows, start, end): the query's tables
+    have `rows` rows and are read at rows [start, end) by a Slice."""
     nodes, inits = [], []
 
     def const(cname, value, dtype=np.int64):
@@ -169,9 +170,16 @@ def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=N
         nodes.append(helper.make_node("Transpose", [f"{x}_split"], [f"{x}_heads"], name=f"{x}/Transpose", perm=perm))
         return f"{x}_heads"
 
-    def rope(x, dh, rows):
-        cos, sin = rope_tables(rows, dh)  # positions 0..rows-1: the sequence's
+    def rope(x, dh, rows, window=None):
+        cos, sin = rope_tables(window[0] if window else rows, dh)  # positions 0..rows-1: the sequence's
         big = np.iinfo(np.int64).max
+        if window:
+            for table, values in (("cos", cos), ("sin", sin)):
+                nodes.append(helper.make_node(
+                    "Slice", [const(f"{x}_{table}_all", values, np.float32), const(f"{x}_{table}_w0", [window[1]]),
+                              const(f"{x}_{table}_w1", [window[2]]), const(f"{x}_{table}_wax", [0])],
+                    [f"{x}_{table}"], name=f"{x}/Slice_{table}"))
+        table = (lambda t, values: f"{x}_{t}") if window else (lambda t, values: const(f"{x}_{t}", values, np.float32))
         nodes.extend([
             helper.make_node("Slice", [x, const(f"{x}_h0", [dh // 2]), const(f"{x}_h1", [big]), const(f"{x}_ax", [-1])],
                              [f"{x}_x2"], name=f"{x}/Slice_x2"),
@@ -179,15 +187,15 @@ def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=N
             helper.make_node("Slice", [x, const(f"{x}_z0", [0]), const(f"{x}_z1", [dh // 2]), f"{x}_ax"],
                              [f"{x}_x1"], name=f"{x}/Slice_x1"),
             helper.make_node("Concat", [f"{x}_neg", f"{x}_x1"], [f"{x}_rot"], name=f"{x}/Concat", axis=-1),
-            helper.make_node("Mul", [x, const(f"{x}_cos", cos, np.float32)], [f"{x}_xc"], name=f"{x}/Mul_cos"),
-            helper.make_node("Mul", [f"{x}_rot", const(f"{x}_sin", sin, np.float32)], [f"{x}_rs"], name=f"{x}/Mul_sin"),
+            helper.make_node("Mul", [x, table("cos", cos)], [f"{x}_xc"], name=f"{x}/Mul_cos"),
+            helper.make_node("Mul", [f"{x}_rot", table("sin", sin)], [f"{x}_rs"], name=f"{x}/Mul_sin"),
             helper.make_node("Add", [f"{x}_xc", f"{x}_rs"], [f"{x}_rope"], name=f"{x}/Add"),
         ])
         return f"{x}_rope"
 
     qh = heads_of("q", q, dq, [0, 2, 1, 3])
     if rope_q:
-        qh = rope(qh, rope_q, q[1])
+        qh = rope(qh, rope_q, q[1], rope_window)
     if rope_k:
         kt = rope(heads_of("k", k, dk, [0, 2, 1, 3]), rope_k, k[1])
         nodes.append(helper.make_node("Transpose", [kt], ["k_t"], name="k/Transpose_t", perm=[0, 1, 3, 2]))
@@ -263,6 +271,12 @@ def main(out):
               str(out / "rotary_odd.onnx"))
     onnx.save(attention("rotary_keys", [1, 3, 8], [1, 3, 7], [1, 3, 8], 2, 4, 4, 4, rope_k=4),
               str(out / "rotary_keys.onnx"))
+    # Rotary tables of 8 rows read at rows [2, 5) for 3 queries (raised at positions 2..4), and at row [0, 1)
+    # alone (broadcast to every query: not raised, imported op by op).
+    onnx.save(attention("rotary_window", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, rope_q=4,
+                        rope_window=(8, 2, 5)), str(out / "rotary_window.onnx"))
+    onnx.save(attention("rotary_one_row", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, rope_q=4,
+                        rope_window=(8, 0, 1)), str(out / "rotary_one_row.onnx"))
     onnx.save(attention("rotary_long_keys", [1, 3, 8], [1, 5, 8], [1, 5, 8], 2, 4, 4, 4, rope_q=4, rope_k=4),
               str(out / "rotary_long_keys.onnx"))
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])

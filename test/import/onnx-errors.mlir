@@ -46,7 +46,8 @@
 // ATTENTION-KV:   not raised: attention at node 'the_attention' (Reshape): Q, K and V heads differ in size, or K and V in count
 // ATTENTION-KV:   raised 0 subgraphs to eff ops
 // ATTENTION-MASK: attention_mask.onnx:0:0: error: 'eff.attention' op mask [1, 5] must be [batch, key length] = [1, 3]
-// ROTARY-ODD:     rotary_odd.onnx:0:0: error: 'eff.rotary' op the head size 3 must be even to rotate channel pairs
+// Rotary tables 4 wide on heads of 3 channels: the graph's own broadcast could not hold.
+// ROTARY-ODD:     rotary_odd.onnx:0:0: error: node 'q_heads/Add' (Add): rotary tables of width 4 on heads of 3 channels
 // Keys of 7 channels in 2 heads: the raiser's shape checks leave the subgraph op by op, where the graph's own
 // Reshape into heads is refused.
 // ROTARY-KEYS:    rotary_keys.onnx:0:0: error: 'tensor.reshape' op source and destination tensor should have the same number of elements
