@@ -3422,6 +3422,27 @@ FailureOr<Value> Raiser::attention() {
   if (!*k)
     return fail("K^T is not the key heads transposed"), Value();
 
+  // A cache concatenated before the heads split: Concat(past [B, P, Hkv * Dh], projection, axis 1), the layout
+  // of eff.attention's past and presents. Not with rotary keys: those rotate the cached keys again, at positions
+  // 0..L-1, which eff.attention's past (keys stored rotated) does not.
+  bool hiddenCache = false;
+  if (kPast.empty() && vPast.empty() && !kRotary) {
+    auto hiddenCacheOf = [&](StringRef source) -> const Node * {
+      const Node *concat = prod(source, "Concat");
+      int64_t axis = concat ? Importer::intAttr(*concat, "axis", 0) : 0;
+      return concat && concat->input_size() == 2 && (axis == 1 || axis == -2) ? concat : nullptr;
+    };
+    const Node *kConcat = hiddenCacheOf((*k)->source), *vConcat = hiddenCacheOf((*v)->source);
+    if (kConcat && vConcat) {
+      kPresent = (*k)->source;
+      vPresent = (*v)->source;
+      kPast = kConcat->input(0);
+      vPast = vConcat->input(0);
+      (*k)->source = kConcat->input(1);
+      (*v)->source = vConcat->input(1);
+      hiddenCache = true;
+    }
+  }
   if (kPast.empty() != vPast.empty())
     return fail("only one of K and V is concatenated with a cache"), Value();
 
@@ -3432,7 +3453,7 @@ FailureOr<Value> Raiser::attention() {
   // S of the L = P + Lnew keys. (Checked once the projections are emitted, whose ranks the shape tracing uses.)
   if (!causalCondition.empty()) {
     std::optional<DimExpr> queries = dimExpr((*q)->source, 1), keys = dimExpr((*k)->source, 1);
-    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, 2);
+    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, hiddenCache ? 1 : 2);
     if (!queries || !keys || !past || !isCausalWindow(causalCondition, *queries, keys->add(*past)))
       return fail("the causal mask is not provably the buffer's rows [L - S, L) and columns [0, L) for S queries "
                   "and L keys"),
@@ -3559,6 +3580,14 @@ FailureOr<Value> Raiser::attention() {
       return failure();
     for (Value past : {*pk, *pv}) {
       auto type = cast<RankedTensorType>(past.getType());
+      if (hiddenCache) {
+        if (type.getRank() != 3 || type.getElementType() != cast<RankedTensorType>(kv->getType()).getElementType() ||
+            type.getDimSize(2) != kvHeads * headDim)
+          return fail("the cache is not [batch, past, " + std::to_string(kvHeads * headDim) +
+                      "] of the keys' element type"),
+                 Value();
+        continue;
+      }
       if (type.getRank() != 4 || type.getElementType() != cast<RankedTensorType>(kv->getType()).getElementType() ||
           type.getDimSize(1) != kvHeads || type.getDimSize(3) != headDim)
         return fail("the cache is not [batch, " + std::to_string(kvHeads) + ", past, " + std::to_string(headDim) +
@@ -3570,8 +3599,8 @@ FailureOr<Value> Raiser::attention() {
       SmallVector<OpFoldResult> sizes = im.sizesOf(t);
       return im.reshape(t, {sizes[0], sizes[1], im.indexAttr(kvHeads * headDim)});
     };
-    pastKey = toHidden(*pk);
-    pastValue = toHidden(*pv);
+    pastKey = hiddenCache ? *pk : toHidden(*pk);
+    pastValue = hiddenCache ? *pv : toHidden(*pv);
   }
   bool defaultScale = std::fabs(scale * std::sqrt(double(headDim)) - 1.0) < 1e-5;
   // Nor are K's and V's head sizes, batch sizes or the mask's length checked above: eff.attention's are.
@@ -3599,6 +3628,20 @@ FailureOr<Value> Raiser::attention() {
   if (pastKey) {
     // The presents, back in the heads layout, are the Concat nodes' values (unless already emitted op by op).
     for (auto [present, name] : llvm::zip(op.getPresent(), std::array<std::string, 2>{kPresent, vPresent})) {
+      if (hiddenCache) {
+        // The heads split's shape may have emitted the Concat already (Shape of it): later uses take the present,
+        // and the Concat goes when nothing else reads it.
+        if (auto it = im.values.find(name); it != im.values.end() && it->second.value) {
+          Value concat = it->second.value;
+          concat.replaceUsesWithIf(present, [&](OpOperand &use) {
+            return use.getOwner()->getBlock() == op->getBlock() && op->isBeforeInBlock(use.getOwner());
+          });
+          if (Operation *def = concat.getDefiningOp(); def && def->use_empty())
+            def->erase();
+        }
+        im.values[name].value = present;
+        continue;
+      }
       if (im.values.count(name))
         continue;
       SmallVector<OpFoldResult> sizes = im.sizesOf(present);

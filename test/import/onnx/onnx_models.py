@@ -30,9 +30,10 @@ def repeat_kv(x, n_rep):
 
 class Attention(nn.Module):
     def __init__(self, d, heads, causal=False, max_positions=64, rotary=False, kv_heads=None, rotary_dim=None,
-                 rope_scale=1.0):
+                 rope_scale=1.0, hidden_cache=False):
         super().__init__()
         self.heads, self.dh = heads, d // heads
+        self.hidden_cache = hidden_cache  # the cache as [B, P, Hkv * Dh], concatenated before the heads split
         self.rotary_dim = rotary_dim or self.dh
         self.kv_heads = kv_heads or heads
         kv = self.kv_heads * self.dh
@@ -72,11 +73,16 @@ class Attention(nn.Module):
         """With `past` = (past_key, past_value) ([B, Hkv, P, Dh]) returns (output, (present_key, present_value))."""
         b, n, _ = x.shape
         q = self.split(self.q(x), b, n)
-        k, v = self.split(self.k(x), b, n, self.kv_heads), self.split(self.v(x), b, n, self.kv_heads)
+        if past is not None and self.hidden_cache:
+            k, v = torch.cat([past[0], self.k(x)], 1), torch.cat([past[1], self.v(x)], 1)
+            present = (k, v)
+            k, v = self.split(k, b, k.shape[1], self.kv_heads), self.split(v, b, v.shape[1], self.kv_heads)
+        else:
+            k, v = self.split(self.k(x), b, n, self.kv_heads), self.split(self.v(x), b, n, self.kv_heads)
         if self.rotary:
             start = None if past is None else past[0].shape[2]
             q, k = self.rope(q, n, start), self.rope(k, n, start)
-        if past is not None:
+        if past is not None and not self.hidden_cache:
             k, v = torch.cat([past[0], k], dim=-2), torch.cat([past[1], v], dim=-2)
             present = (k, v)
         k, v = repeat_kv(k, self.heads // self.kv_heads), repeat_kv(v, self.heads // self.kv_heads)
@@ -129,10 +135,11 @@ def new_gelu(x):
 
 
 class Gpt2Block(nn.Module):
-    def __init__(self, d, heads, positions, kv_heads=None):
+    def __init__(self, d, heads, positions, kv_heads=None, hidden_cache=False):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.attn = Attention(d, heads, causal=True, max_positions=positions, kv_heads=kv_heads)
+        self.attn = Attention(d, heads, causal=True, max_positions=positions, kv_heads=kv_heads,
+                              hidden_cache=hidden_cache)
         self.up, self.down = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
 
     def forward(self, x, past=None):
@@ -167,14 +174,15 @@ class Gpt2Decoder(nn.Module):
     """One decoding step with a KV cache: input_ids [B, S], past_key_<i>/past_value_<i> [B, Hkv, P, Dh] ->
     logits [B, S, vocab], present_key_<i>/present_value_<i> [B, Hkv, P + S, Dh]. Positions start at P."""
 
-    def __init__(self, vocab=50, d=32, heads=4, layers=2, positions=64, kv_heads=2):
+    def __init__(self, vocab=50, d=32, heads=4, layers=2, positions=64, kv_heads=2, hidden_cache=False):
         super().__init__()
+        self.hidden_cache = hidden_cache
         self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(positions, d)
-        self.blocks = nn.ModuleList(Gpt2Block(d, heads, positions, kv_heads) for _ in range(layers))
+        self.blocks = nn.ModuleList(Gpt2Block(d, heads, positions, kv_heads, hidden_cache) for _ in range(layers))
         self.ln_f = nn.LayerNorm(d)
 
     def forward(self, input_ids, *past):
-        past_length = past[0].shape[2]
+        past_length = past[0].shape[1 if self.hidden_cache else 2]
         positions = torch.arange(past_length, past_length + input_ids.shape[1], dtype=torch.long)
         h = self.wte(input_ids) + self.wpe(positions)[None]
         presents = []
@@ -280,7 +288,9 @@ MODELS = {
     "llama_cache_scaled": (lambda: LlamaDecoder(rope_scale=2.0),
                            ["input_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1"]),
 }
-CACHED = ("gpt2_cache", "llama_cache", "llama_cache_scaled")
+# The GPT-2-style decoder with its cache as [B, P, Hkv * Dh], concatenated before the heads split.
+MODELS["gpt2_hidden_cache"] = (lambda: Gpt2Decoder(hidden_cache=True), MODELS["gpt2_cache"][1])
+CACHED = ("gpt2_cache", "llama_cache", "llama_cache_scaled", "gpt2_hidden_cache")
 CACHE_OUTPUTS = ["present_key_0", "present_value_0", "present_key_1", "present_value_1"]
 
 
@@ -289,7 +299,8 @@ def example_inputs(name, batch=2, seq=7, vocab=50, seed=0, past=3):
     ids = torch.randint(0, vocab, (batch, seq), generator=g)
     if name in CACHED:
         # A cache of `past` positions for each of the 2 layers' 2 key/value heads of 8.
-        return (ids, *(torch.randn(batch, 2, past, 8, generator=g) for _ in CACHE_OUTPUTS))
+        shape = (batch, past, 16) if name == "gpt2_hidden_cache" else (batch, 2, past, 8)
+        return (ids, *(torch.randn(*shape, generator=g) for _ in CACHE_OUTPUTS))
     if name == "bert":
         mask = torch.ones(batch, seq, dtype=torch.long)
         mask[-1, seq - 2:] = 0  # padding at the end of the last sequence
@@ -308,8 +319,9 @@ def export(name, path, opset=17, seed=0, external_data=False):
     output_names = ["output"]
     if name in CACHED:
         output_names += CACHE_OUTPUTS
-        dynamic.update({n: {0: "batch", 2: "past"} for n in input_names[1:]})
-        dynamic.update({n: {0: "batch", 2: "total"} for n in CACHE_OUTPUTS})
+        axis = 1 if name == "gpt2_hidden_cache" else 2
+        dynamic.update({n: {0: "batch", axis: "past"} for n in input_names[1:]})
+        dynamic.update({n: {0: "batch", axis: "total"} for n in CACHE_OUTPUTS})
     torch.onnx.export(model, example_inputs(name), str(path), opset_version=opset, input_names=input_names,
                       output_names=output_names, dynamic_axes=dynamic, do_constant_folding=True)
     if external_data:

@@ -36,6 +36,9 @@ EXPECTED_OPS = {
                   "eff.embedding": 1, "num_kv_heads = 2": 2},
     "gpt2_cache": {"eff.attention": 2, " past": 2, "num_kv_heads = 2": 2, "eff.layer_norm": 5,
                    "eff.activation gelu_tanh": 2, "eff.linear": 13, "eff.embedding": 2},
+    # The cache as [B, P, Hkv * Dh], concatenated before the heads split: eff.attention's own past layout.
+    "gpt2_hidden_cache": {"eff.attention": 2, " past": 2, "num_kv_heads = 2": 2, "eff.layer_norm": 5,
+                          "eff.activation gelu_tanh": 2, "eff.linear": 13, "eff.embedding": 2},
     # Partial rotary: 4 of each head's 8 channels rotated.
     "llama_partial": {"eff.attention": 2, "eff.rotary": 4, "rotary_dim = 4": 4, "eff.rms_norm": 5,
                       "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
@@ -92,7 +95,7 @@ def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
 @pytest.mark.parametrize("name,opset", [("bert", 17), ("bert", 13), ("gpt2", 17), ("gpt2", 14), ("llama", 17),
                                         ("llama", 13), ("llama_gqa", 17), ("llama_gqa", 13), ("gpt2_cache", 17),
                                         ("llama_partial", 17), ("llama_partial", 13), ("llama_cache", 17),
-                                        ("llama_cache", 13)])
+                                        ("llama_cache", 13), ("gpt2_hidden_cache", 17)])
 def test_subgraphs_are_raised(exported, name, opset):
     _, path, _ = exported(name, opset)
     result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
@@ -104,7 +107,7 @@ def test_subgraphs_are_raised(exported, name, opset):
     # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh,
     # no repeated key/value heads (repeat_kv expands a 5-D tensor), no concatenated cache. The cache
     # alone is transposed between the ONNX [B, Hkv, P, Dh] layout and eff.attention's [B, P, Hkv * Dh].
-    transposes = 4 * 2 if name in onnx_models.CACHED else 0
+    transposes = 4 * 2 if name in ("gpt2_cache", "llama_cache") else 0
     assert len(re.findall(r"linalg\.transpose", ir)) == transposes
     assert "math.erf" not in ir and "math.tanh" not in ir and "tensor.concat" not in ir
     assert not re.search(r"tensor<([^x<>]+x){5}f32>", ir), "a 5-D tensor (repeat_kv's Expand) is left"
@@ -147,7 +150,7 @@ def test_unraised_cache_imports_op_by_op(exported):
     assert re.search(r"tensor\.extract_slice %\S+\[%", result.stdout), "no slice at a run-time offset"
 
 
-@pytest.mark.parametrize("name", ["gpt2_cache", "llama_cache", "llama_cache_scaled"])
+@pytest.mark.parametrize("name", ["gpt2_cache", "llama_cache", "llama_cache_scaled", "gpt2_hidden_cache"])
 def test_kv_cache_decode_matches_pytorch(exported, tmp_path, name):
     """A 4-token prompt after a 3-position cache, then 3 single-token steps; effc and PyTorch each feed their own
     presents back as the next step's past. Logits and presents within 1e-3 relative error at every step. The
@@ -157,6 +160,7 @@ def test_kv_cache_decode_matches_pytorch(exported, tmp_path, name):
     _run([EFFC, path, "-o", module])
     names = onnx_models.MODELS[name][1]
     ids, *past = onnx_models.example_inputs(name, batch=2, seq=4, seed=1, past=3)
+    expected_shape = (2, 3 + 4 + 3, 16) if name == "gpt2_hidden_cache" else (2, 2, 3 + 4 + 3, 8)
     torch_past, effc_past = list(past), [t.numpy() for t in past]
     g = torch.Generator().manual_seed(5)
     for step in range(4):
@@ -170,4 +174,4 @@ def test_kv_cache_decode_matches_pytorch(exported, tmp_path, name):
         torch_past = [torch.from_numpy(e) for e in expected[1:]]
         effc_past = [outputs[n] for n in onnx_models.CACHE_OUTPUTS]
         ids = torch.randint(0, 50, (2, 1), generator=g)
-    assert effc_past[0].shape == (2, 2, 3 + 4 + 3, 8)
+    assert effc_past[0].shape == expected_shape
