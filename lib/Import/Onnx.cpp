@@ -62,8 +62,8 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
       "Gemm",      "Greater", "Identity",   "LayerNormalization", "Less", "Log",       "MatMul",    "Max",
       "Min",       "Mul",     "Neg",        "Not",        "Or",         "Pow",       "Range",     "Reciprocal",
       "ReduceMax", "ReduceMean", "ReduceSum", "Relu",     "Reshape",    "Sigmoid",   "Shape",     "Sin",
-      "Slice",     "Softmax", "Split",      "Sqrt",       "Squeeze",    "Sub",       "Tanh",      "Transpose",
-      "Trilu",     "Unsqueeze", "Where"};
+      "Slice",     "Softmax", "Split",      "Sqrt",       "Squeeze",    "Sub",       "Tanh",      "TopK",
+      "Transpose", "Trilu",   "Unsqueeze",  "Where"};
   return ops;
 }
 
@@ -83,6 +83,7 @@ std::optional<std::pair<int, int>> inputArity(StringRef op) {
               "Reshape", "Sub"},
              std::pair(2, 2))
       .Cases({"ReduceMax", "ReduceMean", "ReduceSum", "Split", "Squeeze", "Trilu", "Unsqueeze"}, std::pair(1, 2))
+      .Case("TopK", std::pair(1, 2)) // k an attribute before opset 10
       .Cases({"Gemm", "LayerNormalization"}, std::pair(2, 3))
       .Cases({"Range", "Where"}, std::pair(3, 3))
       .Case("Slice", std::pair(1, 5)) // one input with attributes before opset 10
@@ -1832,6 +1833,104 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (failed(sliced))
       return failure();
     return push(*sliced);
+  }
+  if (op == "TopK") {
+    // The k largest (or smallest) elements along `axis` and their indices, in order (ties: the lower index
+    // first, as ONNX specifies; `sorted = 0` allows any order, so sorted is right too). One arg-max reduction per
+    // output position, each skipping the indices already taken: k passes over the input, for the small k of
+    // routing (top-2 of the experts) and sampling.
+    Value x = in(0);
+    auto type = typeOf(x);
+    int64_t rank = type.getRank();
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", -1), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", -1) << " is out of range for rank " << rank;
+    int64_t k = intAttr(node, "k", -1);
+    if (opset >= 10) {
+      if (failed(need(2)))
+        return failure();
+      FailureOr<SmallVector<int64_t>> ks = knownInts(1);
+      if (failed(ks))
+        return failure();
+      if (ks->size() != 1)
+        return error(node) << "k must have one element, has " << ks->size();
+      k = (*ks)[0];
+    }
+    constexpr int64_t maxK = 64;
+    if (k < 0 || k > maxK)
+      return error(node) << "k = " << k << " is not supported (0 to " << maxK << ")";
+    SmallVector<OpFoldResult> sizes = sizesOf(x);
+    if (std::optional<int64_t> extent = constantDim(sizes[*axis]); extent && k > *extent)
+      return error(node) << "k = " << k << " is larger than the axis' " << *extent << " elements";
+    bool largest = intAttr(node, "largest", 1) != 0;
+    Type elementType = type.getElementType();
+    bool isFloat = isa<FloatType>(elementType);
+    if (!isFloat && !elementType.isSignlessInteger())
+      return error(node) << "element type " << elementType << " is not supported";
+    SmallVector<OpFoldResult> reducedSizes(sizes), outSizes(sizes);
+    reducedSizes.erase(reducedSizes.begin() + *axis);
+    outSizes[*axis] = indexAttr(k);
+    SmallVector<AffineExpr> reducedExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == *axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (d != *axis)
+        reducedExprs.push_back(b.getAffineDimExpr(d));
+    }
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
+    AffineMap reducedMap = AffineMap::get(rank, 0, reducedExprs, context);
+    Type i64 = b.getI64Type();
+    constexpr int64_t none = -1; // no index taken yet
+    Value values = empty(outSizes, elementType), indices = empty(outSizes, i64);
+    SmallVector<Value> taken;
+    for (int64_t j = 0; j < k; ++j) {
+      Value bestInit = fill(empty(reducedSizes, elementType), 0.0);
+      Value indexInit = fill(empty(reducedSizes, i64), double(none));
+      SmallVector<Value> ins = {x};
+      ins.append(taken);
+      SmallVector<AffineMap> maps = {identity};
+      maps.append(taken.size() + 2, reducedMap);
+      auto pass = linalg::GenericOp::create(
+          b, loc, TypeRange{bestInit.getType(), indexInit.getType()}, ins, ValueRange{bestInit, indexInit}, maps,
+          iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value value = args[0], best = args[args.size() - 2], bestIndex = args.back();
+            Value index = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, *axis));
+            // Not taken by an earlier pass.
+            Value free = arith::ConstantIntOp::create(nb, nl, 1, 1);
+            for (Value earlier : args.slice(1, args.size() - 3))
+              free = arith::AndIOp::create(
+                  nb, nl, free, arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, index, earlier));
+            Value better = isFloat ? Value(arith::CmpFOp::create(nb, nl,
+                                                                 largest ? arith::CmpFPredicate::OGT
+                                                                         : arith::CmpFPredicate::OLT,
+                                                                 value, best))
+                                   : Value(arith::CmpIOp::create(nb, nl,
+                                                                 largest ? arith::CmpIPredicate::sgt
+                                                                         : arith::CmpIPredicate::slt,
+                                                                 value, best));
+            Value first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, bestIndex,
+                                                arith::ConstantIntOp::create(nb, nl, none, 64));
+            // Equal values: the lower index (the reduction may visit the axis in any order).
+            Value equal = isFloat ? Value(arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, value, best))
+                                  : Value(arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, value, best));
+            Value lower = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, index, bestIndex);
+            Value tie = arith::AndIOp::create(nb, nl, equal, lower);
+            Value wins = arith::OrIOp::create(nb, nl, first, arith::OrIOp::create(nb, nl, better, tie));
+            wins = arith::AndIOp::create(nb, nl, free, wins);
+            linalg::YieldOp::create(nb, nl,
+                                    ValueRange{arith::SelectOp::create(nb, nl, wins, value, best).getResult(),
+                                               arith::SelectOp::create(nb, nl, wins, index, bestIndex).getResult()});
+          });
+      taken.push_back(pass.getResult(1));
+      // Position j of the outputs along the axis.
+      SmallVector<OpFoldResult> offsets(rank, indexAttr(0)), ones(rank, indexAttr(1)), slice(sizes);
+      offsets[*axis] = indexAttr(j);
+      slice[*axis] = indexAttr(1);
+      values = tensor::InsertSliceOp::create(b, loc, pass.getResult(0), values, offsets, slice, ones);
+      indices = tensor::InsertSliceOp::create(b, loc, pass.getResult(1), indices, offsets, slice, ones);
+    }
+    push(values);
+    return push(indices);
   }
   if (op == "Split") {
     Value x = in(0);

@@ -257,6 +257,65 @@ class LlamaDecoder(Llama):
         return (self.head(self.norm(h)), *presents)
 
 
+class Expert(nn.Module):
+    def __init__(self, d, ffn):
+        super().__init__()
+        self.w1, self.w3 = nn.Linear(d, ffn, bias=False), nn.Linear(d, ffn, bias=False)
+        self.w2 = nn.Linear(ffn, d, bias=False)
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class MoeBlock(nn.Module):
+    """Mixtral-style sparse MoE, top-2 of 4 SwiGLU experts, written densely so that it exports without
+    data-dependent shapes: softmax router, TopK, the two weights renormalised, each expert's weight per token
+    gathered with Equal(indices, e) (0 for tokens that did not choose it), experts summed."""
+
+    def __init__(self, d, ffn, experts=4, top_k=2):
+        super().__init__()
+        self.top_k = top_k
+        self.gate = nn.Linear(d, experts, bias=False)
+        self.experts = nn.ModuleList(Expert(d, ffn) for _ in range(experts))
+
+    def forward(self, x):
+        probs = F.softmax(self.gate(x), dim=-1)
+        weights, chosen = torch.topk(probs, self.top_k, dim=-1)
+        weights = weights / weights.sum(-1, keepdim=True)
+        out = torch.zeros_like(x)
+        for e, expert in enumerate(self.experts):
+            weight = (weights * (chosen == e).to(weights.dtype)).sum(-1, keepdim=True)
+            out = out + weight * expert(x)
+        return out
+
+
+class Mixtral(nn.Module):
+    """input_ids -> logits: Llama-style attention blocks with a top-2 MoE instead of the SwiGLU MLP."""
+
+    def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=24, positions=64, kv_heads=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads) for _ in range(layers))
+        for block in self.blocks:
+            block.moe = MoeBlock(d, ffn)
+            del block.gate, block.up, block.down
+            block.forward = self._block_forward(block)
+        self.norm, self.head = RmsNorm(d), nn.Linear(d, vocab, bias=False)
+
+    @staticmethod
+    def _block_forward(block):
+        def forward(x):
+            x = x + block.attn(block.n1(x))
+            return x + block.moe(block.n2(x))
+        return forward
+
+    def forward(self, input_ids):
+        h = self.embed(input_ids)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(self.norm(h))
+
+
 def randomize(model, seed):
     """Seeded weights: norms around 1, everything else O(1/sqrt(fan-in))."""
     g = torch.Generator().manual_seed(seed)
@@ -290,6 +349,8 @@ MODELS = {
 }
 # The GPT-2-style decoder with its cache as [B, P, Hkv * Dh], concatenated before the heads split.
 MODELS["gpt2_hidden_cache"] = (lambda: Gpt2Decoder(hidden_cache=True), MODELS["gpt2_cache"][1])
+# Mixtral-style: top-2 of 4 experts routed with TopK.
+MODELS["mixtral"] = (Mixtral, ["input_ids"])
 CACHED = ("gpt2_cache", "llama_cache", "llama_cache_scaled", "gpt2_hidden_cache")
 CACHE_OUTPUTS = ["present_key_0", "present_value_0", "present_key_1", "present_value_1"]
 

@@ -73,7 +73,8 @@ def exported(tmp_path_factory):
 # stored with external data: its initializers are read from model.onnx.data.
 @pytest.mark.parametrize("name,opset,external_data", [("bert", 17, False), ("bert", 13, True), ("gpt2", 17, False),
                                                       ("llama", 17, False), ("llama_gqa", 17, False),
-                                                      ("llama_partial", 17, False)])
+                                                      ("llama_partial", 17, False), ("mixtral", 17, False),
+                                                      ("mixtral", 13, False)])
 def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
     model, path, workdir = exported(name, opset, external_data)
     if external_data:
@@ -175,3 +176,16 @@ def test_kv_cache_decode_matches_pytorch(exported, tmp_path, name):
         effc_past = [outputs[n] for n in onnx_models.CACHE_OUTPUTS]
         ids = torch.randint(0, 50, (2, 1), generator=g)
     assert effc_past[0].shape == expected_shape
+
+
+def test_mixtral_routing_imports_op_by_op(exported):
+    """The Mixtral-style MoE's routing (TopK over the router's softmax, Equal against each expert) imports op by
+    op: TopK as one arg-max reduction per choice; the experts' SwiGLUs and the attention are raised."""
+    _, path, _ = exported("mixtral", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ir = result.stdout
+    assert len(re.findall(r"eff\.attention\b", ir)) == 2
+    assert len(re.findall(r"eff\.glu silu\b", ir)) == 8  # 4 experts x 2 layers
+    # Two reductions (value and index) per TopK choice: 2 choices x 2 layers.
+    assert len(re.findall(r"linalg\.index", ir)) >= 4
