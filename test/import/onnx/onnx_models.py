@@ -316,6 +316,76 @@ class Mixtral(nn.Module):
         return self.head(self.norm(h))
 
 
+def relative_position_bucket(relative_position, bidirectional, num_buckets=32, max_distance=128):
+    """T5's bucketing of key - query offsets: exact below num_buckets / 4 (/ 2 one-directional), logarithmic up
+    to max_distance, as Hugging Face's T5Attention._relative_position_bucket writes it."""
+    buckets = 0
+    if bidirectional:
+        num_buckets //= 2
+        buckets += (relative_position > 0).to(torch.long) * num_buckets
+        relative_position = torch.abs(relative_position)
+    else:
+        relative_position = -torch.min(relative_position, torch.zeros_like(relative_position))
+    max_exact = num_buckets // 2
+    is_small = relative_position < max_exact
+    if_large = max_exact + (torch.log(relative_position.float() / max_exact) / math.log(max_distance / max_exact)
+                            * (num_buckets - max_exact)).to(torch.long)
+    if_large = torch.min(if_large, torch.full_like(if_large, num_buckets - 1))
+    return buckets + torch.where(is_small, relative_position, if_large)
+
+
+class T5Attention(nn.Module):
+    """Unscaled attention with a learned relative position bias [H] per bucket, added to the scores."""
+
+    def __init__(self, d, heads, bidirectional=True, num_buckets=16):
+        super().__init__()
+        self.heads, self.dh, self.bidirectional, self.num_buckets = heads, d // heads, bidirectional, num_buckets
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.relative_attention_bias = nn.Embedding(num_buckets, heads)
+
+    def forward(self, x):
+        b, n, _ = x.shape
+        q, k, v = (t(x).view(b, n, self.heads, self.dh).transpose(1, 2) for t in (self.q, self.k, self.v))
+        context = torch.arange(n, dtype=torch.long)[:, None]
+        memory = torch.arange(n, dtype=torch.long)[None, :]
+        buckets = relative_position_bucket(memory - context, self.bidirectional, self.num_buckets)
+        bias = self.relative_attention_bias(buckets).permute(2, 0, 1)[None]  # [1, H, n, n]
+        scores = torch.matmul(q, k.transpose(-1, -2)) + bias
+        if not self.bidirectional:
+            scores = scores + torch.triu(torch.full((n, n), MIN), 1)
+        p = scores.softmax(-1)
+        return self.o(torch.matmul(p, v).transpose(1, 2).reshape(b, n, -1))
+
+
+class T5Layer(nn.Module):
+    def __init__(self, d, heads, ffn, bidirectional, num_buckets):
+        super().__init__()
+        self.n1, self.n2 = RmsNorm(d), RmsNorm(d)
+        self.attn = T5Attention(d, heads, bidirectional, num_buckets)
+        self.wi, self.wo = nn.Linear(d, ffn, bias=False), nn.Linear(ffn, d, bias=False)
+
+    def forward(self, x):
+        x = x + self.attn(self.n1(x))
+        return x + self.wo(F.relu(self.wi(self.n2(x))))
+
+
+class T5Stack(nn.Module):
+    """input_ids -> hidden states: a T5-style encoder (bidirectional buckets) or decoder self-attention stack
+    (one-directional buckets, causal). Few buckets, so that the test's offsets reach the logarithmic ones."""
+
+    def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=64, bidirectional=True, num_buckets=16):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.layers = nn.ModuleList(T5Layer(d, heads, ffn, bidirectional, num_buckets) for _ in range(layers))
+        self.norm = RmsNorm(d)
+
+    def forward(self, input_ids):
+        h = self.embed(input_ids)
+        for layer in self.layers:
+            h = layer(h)
+        return self.norm(h)
+
+
 def randomize(model, seed):
     """Seeded weights: norms around 1, everything else O(1/sqrt(fan-in))."""
     g = torch.Generator().manual_seed(seed)
@@ -349,6 +419,9 @@ MODELS = {
 }
 # The GPT-2-style decoder with its cache as [B, P, Hkv * Dh], concatenated before the heads split.
 MODELS["gpt2_hidden_cache"] = (lambda: Gpt2Decoder(hidden_cache=True), MODELS["gpt2_cache"][1])
+# T5-style relative position bias (buckets from Log/Min/Where on a Range), encoder and causal decoder stacks.
+MODELS["t5_encoder"] = (T5Stack, ["input_ids"])
+MODELS["t5_decoder"] = (lambda: T5Stack(bidirectional=False), ["input_ids"])
 # Mixtral-style: top-2 of 4 experts routed with TopK.
 MODELS["mixtral"] = (Mixtral, ["input_ids"])
 CACHED = ("gpt2_cache", "llama_cache", "llama_cache_scaled", "gpt2_hidden_cache")

@@ -74,7 +74,8 @@ def exported(tmp_path_factory):
 @pytest.mark.parametrize("name,opset,external_data", [("bert", 17, False), ("bert", 13, True), ("gpt2", 17, False),
                                                       ("llama", 17, False), ("llama_gqa", 17, False),
                                                       ("llama_partial", 17, False), ("mixtral", 17, False),
-                                                      ("mixtral", 13, False)])
+                                                      ("mixtral", 13, False), ("t5_encoder", 17, False),
+                                                      ("t5_decoder", 17, False), ("t5_encoder", 13, False)])
 def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
     model, path, workdir = exported(name, opset, external_data)
     if external_data:
