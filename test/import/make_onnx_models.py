@@ -258,6 +258,14 @@ def main(out):
                      [("c", (TensorProto.FLOAT, [5]))]), str(out / "matmul_scalar.onnx"))
     onnx.save(single("Transpose", [("x", (TensorProto.FLOAT, [2, 3]))], [("y", (TensorProto.FLOAT, [3, 2]))],
                      perm=[1, 5]), str(out / "transpose_perm.onnx"))
+    # TopK with k constant (an initializer): two arg-max passes; k beyond the axis and k = 100 are errors.
+    for stem, k in (("topk", 2), ("topk_long", 5), ("topk_many", 100)):
+        model = single("TopK", [("x", (TensorProto.FLOAT, [2, 4])), ("k", (TensorProto.INT64, [1]))],
+                       [("values", (TensorProto.FLOAT, [2, None])), ("indices", (TensorProto.INT64, [2, None]))],
+                       axis=-1)
+        model.graph.initializer.append(numpy_helper.from_array(np.array([k], np.int64), "k"))
+        del model.graph.input[1]
+        onnx.save(model, str(out / f"{stem}.onnx"))
     # Attention subgraphs that pass the raiser's structural checks with shapes eff.attention or eff.rotary
     # rejects: a consistent one (raised), then K and V of different head sizes, a mask of another length than
     # the keys, rotary tables on query heads of an odd size, rotary keys whose channels the heads do not

@@ -16,6 +16,8 @@
 // RUN: not effc-import %t/matmul_scalar.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-RANK
 // RUN: not effc-import %t/transpose_perm.onnx 2>&1 | FileCheck %s --check-prefix=TRANSPOSE-PERM
 // RUN: not effc-import %t/huge_initializer.onnx 2>&1 | FileCheck %s --check-prefix=HUGE
+// RUN: not effc-import %t/topk_long.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-LONG
+// RUN: not effc-import %t/topk_many.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-MANY
 // RUN: effc-import %t/attention_kv.onnx --report-raising -o /dev/null 2>&1 | FileCheck %s --check-prefix=ATTENTION-KV
 // RUN: not effc-import %t/attention_mask.onnx 2>&1 | FileCheck %s --check-prefix=ATTENTION-MASK
 // RUN: not effc-import %t/rotary_odd.onnx 2>&1 | FileCheck %s --check-prefix=ROTARY-ODD
@@ -39,6 +41,8 @@
 // MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
 // TRANSPOSE-PERM: transpose_perm.onnx:0:0: error: node 'the_Transpose' (Transpose): perm is not a permutation of the 2 dimensions
 // HUGE:        huge_initializer.onnx:0:0: error: {{.*}}huge_initializer.onnx: initializer 'w' has a shape too large to address
+// TOPK-LONG:   topk_long.onnx:0:0: error: node 'the_TopK' (TopK): k = 5 is larger than the axis' 4 elements
+// TOPK-MANY:   topk_many.onnx:0:0: error: node 'the_TopK' (TopK): k = 100 is not supported (0 to 64)
 
 // Attention subgraphs that pass the raisers' structural checks with shapes the raised ops reject: the error
 // comes from the op's type inference, at the node that roots the subgraph (no abort).
