@@ -59,6 +59,7 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
   static const llvm::StringRef ops[] = {
       "Abs",       "Add",     "And",        "Cast",       "Ceil",       "Concat",    "Constant",  "ConstantOfShape",
       "Cos",       "Div",     "Equal",      "Erf",        "Exp",        "Expand",    "Floor",     "Gather",
+      "GatherElements",
       "Gemm",      "Greater", "Identity",   "LayerNormalization", "Less", "Log",       "MatMul",    "Max",
       "Min",       "Mul",     "Neg",        "Not",        "Or",         "Pow",       "Range",     "Reciprocal",
       "ReduceMax", "ReduceMean", "ReduceSum", "Relu",     "Reshape",    "Sigmoid",   "Shape",     "Sin",
@@ -79,7 +80,7 @@ std::optional<std::pair<int, int>> inputArity(StringRef op) {
       .Cases({"Abs", "Cast", "Ceil", "ConstantOfShape", "Cos", "Erf", "Exp", "Floor", "Identity", "Log", "Neg", "Not",
               "Reciprocal", "Relu", "Shape", "Sigmoid", "Sin", "Softmax", "Sqrt", "Tanh", "Transpose"},
              std::pair(1, 1))
-      .Cases({"Add", "And", "Div", "Equal", "Expand", "Gather", "Greater", "Less", "MatMul", "Mul", "Or", "Pow",
+      .Cases({"Add", "And", "Div", "Equal", "Expand", "Gather", "GatherElements", "Greater", "Less", "MatMul", "Mul", "Or", "Pow",
               "Reshape", "Sub"},
              std::pair(2, 2))
       .Cases({"ReduceMax", "ReduceMean", "ReduceSum", "Split", "Squeeze", "Trilu", "Unsqueeze"}, std::pair(1, 2))
@@ -1791,6 +1792,41 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
                       dataAt.push_back(idx);
                       for (int64_t d = *axis + 1; d < rank; ++d)
                         dataAt.push_back(linalg::IndexOp::create(nb, nl, d - 1 + indexRank));
+                      linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, data, dataAt).getResult());
+                    })
+                    .getResult(0));
+  }
+  if (op == "GatherElements") {
+    // out[i...] = data[i...] with the axis' coordinate replaced by indices[i...] (torch.gather): the result has
+    // the indices' shape. Negative indices count from the end; out-of-range ones, invalid ONNX, are clamped to
+    // the axis rather than read out of bounds.
+    if (failed(need(2)))
+      return failure();
+    Value data = in(0), indices = in(1);
+    auto dataType = typeOf(data), indexType = typeOf(indices);
+    int64_t rank = dataType.getRank();
+    if (indexType.getRank() != rank)
+      return error(node) << "indices have rank " << indexType.getRank() << ", the data " << rank;
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    Value init = empty(sizesOf(indices), dataType.getElementType());
+    Value axisSize = toIndex(sizesOf(data)[*axis]);
+    SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, context));
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    return push(linalg::GenericOp::create(
+                    b, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iterators,
+                    [&](OpBuilder &nb, Location nl, ValueRange args) {
+                      Value idx = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
+                      Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+                      Value negative = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, idx, zero);
+                      Value wrapped = arith::AddIOp::create(nb, nl, idx, axisSize);
+                      idx = arith::SelectOp::create(nb, nl, negative, wrapped, idx);
+                      Value last = arith::SubIOp::create(nb, nl, axisSize, arith::ConstantIndexOp::create(nb, nl, 1));
+                      idx = arith::MinSIOp::create(nb, nl, arith::MaxSIOp::create(nb, nl, idx, zero), last);
+                      SmallVector<Value> dataAt;
+                      for (int64_t d = 0; d < rank; ++d)
+                        dataAt.push_back(d == *axis ? idx : Value(linalg::IndexOp::create(nb, nl, d)));
                       linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, data, dataAt).getResult());
                     })
                     .getResult(0));

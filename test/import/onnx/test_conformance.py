@@ -16,7 +16,7 @@ CASES = [
     "test_layer_normalization_4d_axis1", "test_reduce_mean_keepdims_random", "test_transpose_all_permutations_3", "test_reshape_negative_dim",
     "test_gather_1", "test_concat_3d_axis_negative_2", "test_gather_negative_indices", "test_where_example",
     "test_cast_FLOAT_to_DOUBLE", "test_expand_dim_changed", "test_pow_bcast_array", "test_erf", "test_triu_neg",
-    "test_split_equal_parts_2d",
+    "test_split_equal_parts_2d", "test_gather_elements_negative_indices",
 ]
 pytestmark = pytest.mark.skipif(not (conformance.DATA.exists() and (conformance.BIN_DIR / "effc").exists()),
                                 reason="libonnx-testdata or effc missing")
