@@ -2785,6 +2785,9 @@ std::optional<int64_t> Raiser::shapeLength(StringRef name, int depth) const {
     int64_t start = Importer::intAttr(*node, "start", 0), end = Importer::intAttr(*node, "end", -1);
     if (start >= 0 && end >= start && Importer::attr(*node, "end"))
       return end - start;
+    if (std::optional<int64_t> rank = start == 0 && !Importer::attr(*node, "end") ? rankOf(node->input(0))
+                                                                                : std::nullopt)
+      return rank;
     return std::nullopt;
   }
   if (op == "Concat") {
@@ -2996,6 +2999,8 @@ std::optional<int64_t> Raiser::computeRankOf(StringRef name, int depth) const {
   }
   if (op == "Shape" || op == "Range")
     return 1;
+  if (op == "ConstantOfShape")
+    return shapeLength(node->input(0));
   if (op == "Transpose") {
     if (std::optional<SmallVector<int64_t>> perm = Importer::intsAttr(*node, "perm"))
       return int64_t(perm->size());
@@ -3147,6 +3152,39 @@ std::optional<Raiser::DimExpr> Raiser::computeDimExpr(StringRef name, int64_t ax
     if (axis == *rank - 2 || *rhs == 2)
       return dimExpr(node->input(0), axis - (*rank - *lhs), depth + 1);
     return leaf;
+  }
+  if (op == "Unsqueeze") {
+    // Inserted axes have extent 1; the others are the input's, in order.
+    std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*node, "axes");
+    if (!axes && node->input_size() > 1) {
+      std::optional<Known> k = im.constantOf(node->input(1));
+      if (k && !k->isFloat())
+        axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+    }
+    std::optional<int64_t> rank = rankOf(name);
+    if (!axes || !rank)
+      return leaf;
+    int64_t inputAxis = axis;
+    for (int64_t d = 0; d < axis + 1 && d < *rank; ++d) {
+      bool inserted = llvm::any_of(*axes, [&](int64_t a) { return (a < 0 ? a + *rank : a) == d; });
+      if (inserted && d == axis)
+        return DimExpr::of(1);
+      if (inserted)
+        --inputAxis;
+    }
+    return dimExpr(node->input(0), inputAxis, depth + 1);
+  }
+  if (op == "ConstantOfShape") {
+    std::optional<DimExpr> entry = entryExpr(node->input(0), axis);
+    return entry ? *entry : leaf;
+  }
+  if (op == "Range" && axis == 0 && node->input_size() == 3 && entryExpr(node->input(2), 0) &&
+      entryExpr(node->input(2), 0)->isConstant(1)) {
+    // arange(start, limit): limit - start elements (a limit below the start, none, is not a shape here).
+    std::optional<DimExpr> start = entryExpr(node->input(0), 0), limit = entryExpr(node->input(1), 0);
+    if (!start || !limit)
+      return leaf;
+    return limit->add(*start, -1);
   }
   // A rotary embedding keeps its heads' shape when its tables are provably read at the heads' positions (its
   // Add broadcasts the heads with tables of S rows, or of one at the end of the tables).
@@ -3416,7 +3454,7 @@ FailureOr<Value> Raiser::attention() {
            Value();
 
   // Walk from the softmax input to Q @ K^T through the mask and the scaling.
-  std::string scores = softmax->input(0), maskName, causalCondition;
+  std::string scores = softmax->input(0), maskName, causalCondition, biasName;
   bool causal = false;
   const Node *qk = nullptr;
   for (int steps = 0; steps < 8 && !qk; ++steps) {
@@ -3500,8 +3538,23 @@ FailureOr<Value> Raiser::attention() {
         scores = add->input(i);
         matched = true;
       }
+      // An additive bias [1 or B, H, S, L] (T5's relative position bias) on the unscaled scores Q @ K^T
+      // (possibly scaled inside: the bias is not); its shape is checked once the projections are emitted.
+      for (int i = 0; i < 2 && !matched && biasName.empty() && scale == 1.0; ++i) {
+        std::string product = add->input(i);
+        if (auto scaled = withScalar(prod(product, "Mul")))
+          product = scaled->first;
+        else if (const Node *div = prod(product, "Div"); div && scalar(div->input(1)))
+          product = div->input(0);
+        if (!prod(product, "MatMul"))
+          continue;
+        biasName = add->input(1 - i);
+        scores = add->input(i);
+        matched = true;
+      }
       if (!matched)
-        return fail("the scores are added to something other than a padding or causal mask"), Value();
+        return fail("the scores are added to something other than a padding or causal mask or a bias on Q @ K^T"),
+               Value();
     } else {
       return fail("the softmax input is not Q @ K^T, scaled and masked"), Value();
     }
@@ -3654,6 +3707,35 @@ FailureOr<Value> Raiser::attention() {
     if (std::string mismatch = rotaryMismatch(*rotary); !mismatch.empty())
       return fail("the rotary embedding at node '" + rotary->add->name() + "' is not raised: " + mismatch), Value();
   }
+  // The bias must be [1 or B, H, S, L] exactly (eff.attention reads it so): each extent proven from the graph's
+  // shape arithmetic, a static 1 for a batch it broadcasts over.
+  Value bias;
+  if (!biasName.empty()) {
+    std::optional<DimExpr> batch = dimExpr((*q)->source, 0), queryLength = dimExpr((*q)->source, 1),
+                           keyLength = dimExpr((*k)->source, 1);
+    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, hiddenCache ? 1 : 2);
+    std::optional<DimExpr> b0 = dimExpr(biasName, 0), b1 = dimExpr(biasName, 1), b2 = dimExpr(biasName, 2),
+                           b3 = dimExpr(biasName, 3);
+    if (rankOf(biasName) != 4 || !batch || !queryLength || !keyLength || !past || !b0 || !b1 || !b2 || !b3 ||
+        !(b0->isConstant(1) || *b0 == *batch) || !b1->isConstant(heads) || !(*b2 == *queryLength) ||
+        !(*b3 == keyLength->add(*past)))
+      return fail("the score bias '" + biasName + "' is not provably [1 or batch, " + std::to_string(heads) +
+                  ", queries, keys]"),
+             Value();
+    FailureOr<Value> bv = im.value(biasName);
+    if (failed(bv))
+      return failure();
+    auto type = cast<RankedTensorType>(bv->getType());
+    if (type.getRank() != 4 || !type.getElementType().isF32())
+      return fail("the score bias is not a 4-D f32 tensor"), Value();
+    bias = *bv;
+    if (b0->isConstant(1) && type.getDimSize(0) != 1) {
+      // A batch of 1 that the IR type leaves dynamic: eff.attention broadcasts a static 1 only.
+      SmallVector<int64_t> shape(type.getShape());
+      shape[0] = 1;
+      bias = tensor::CastOp::create(im.b, im.locOf(root), RankedTensorType::get(shape, type.getElementType()), bias);
+    }
+  }
   im.loc = im.locOf(root);
   Value queries = *qv, keys = *kv;
   if (qRotary || kRotary) {
@@ -3741,7 +3823,7 @@ FailureOr<Value> Raiser::attention() {
   // Nor are K's and V's head sizes, batch sizes or the mask's length checked above: eff.attention's are.
   SmallVector<Type, 2> presentTypes(pastKey ? 2 : 0, NoneType::get(im.context));
   FailureOr<Value> attention = im.inferred<AttentionOp>(
-      TypeRange(presentTypes), queries, keys, *vv, mask, /*bias=*/Value(), /*head_mask=*/Value(), pastKey, pastValue,
+      TypeRange(presentTypes), queries, keys, *vv, mask, bias, /*head_mask=*/Value(), pastKey, pastValue,
       im.b.getI64IntegerAttr(heads), kvHeads != heads ? im.b.getI64IntegerAttr(kvHeads) : IntegerAttr(),
       defaultScale ? FloatAttr() : im.b.getF32FloatAttr(scale), causal ? im.b.getUnitAttr() : UnitAttr());
   if (failed(attention))
@@ -3758,7 +3840,7 @@ FailureOr<Value> Raiser::attention() {
   detail = std::to_string(heads) + " heads of " + std::to_string(headDim) +
            (kvHeads != heads ? ", " + std::to_string(kvHeads) + " key/value heads" : "") + (causal ? ", causal" : "") +
            rotaryDetail +
-           (mask ? ", padding mask '" + maskName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale)) +
+           (mask ? ", padding mask '" + maskName + "'" : "") + (bias ? ", score bias '" + biasName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale)) +
            (pastKey ? ", KV cache '" + kPast + "', '" + vPast + "'" : "");
   if (pastKey) {
     // The presents, back in the heads layout, are the Concat nodes' values (unless already emitted op by op).

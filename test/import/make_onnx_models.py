@@ -151,13 +151,14 @@ def rope_tables(rows, dh, theta=10000.0):
     return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
 
 
-def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None, rope_window=None):
+def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None, rope_window=None, bias=None):
     """Self-attention written in ONNX ops as exporters write it (heads split with Reshape + Transpose, scores
     divided by sqrt(Dh), a padding mask (1 - mask) * -1e9, Softmax, heads merged back by a Reshape), on graph
     inputs q, k, v of the given shapes [B, S, H * D] split into `heads` heads of dq, dk, dv channels. rope_q and
     rope_k, when given, are the head size of rotary tables applied to the query and key heads. The raiser sees
     the whole subgraph; the shapes may disagree on purpose. rope_window = (rows, start, end): the query's tables
-    have `rows` rows and are read at rows [start, end) by a Slice."""
+    have `rows` rows and are read at rows [start, end) by a Slice. bias: the shape of a graph input added to
+    the scaled scores (a T5-style score bias)."""
     nodes, inits = [], []
 
     def const(cname, value, dtype=np.int64):
@@ -216,6 +217,10 @@ def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=N
             helper.make_node("Add", ["scaled", "bias"], ["masked"], name="mask/Add"),
         ])
         scores = "masked"
+    if bias is not None:
+        inputs.append(("bias", bias))
+        nodes.append(helper.make_node("Add", [scores, "bias"], ["biased"], name="bias/Add"))
+        scores = "biased"
     nodes.extend([
         helper.make_node("Softmax", [scores], ["probs"], name="Softmax", axis=-1),
         helper.make_node("MatMul", ["probs", heads_of("v", v, dv, [0, 2, 1, 3])], ["context"], name="context/MatMul"),
@@ -285,6 +290,12 @@ def main(out):
                         rope_window=(8, 2, 5)), str(out / "rotary_window.onnx"))
     onnx.save(attention("rotary_one_row", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, rope_q=4,
                         rope_window=(8, 0, 1)), str(out / "rotary_one_row.onnx"))
+    # A score bias [1, H, S, L] (raised as eff.attention's bias) and one [1, H, S, 1] broadcast over the keys
+    # (valid ONNX, not eff.attention's bias: imported op by op).
+    onnx.save(attention("bias", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, bias=[1, 2, 3, 3]),
+              str(out / "attention_bias.onnx"))
+    onnx.save(attention("bias_broadcast", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, bias=[1, 2, 3, 1]),
+              str(out / "attention_bias_broadcast.onnx"))
     onnx.save(attention("rotary_long_keys", [1, 3, 8], [1, 5, 8], [1, 5, 8], 2, 4, 4, 4, rope_q=4, rope_k=4),
               str(out / "rotary_long_keys.onnx"))
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])

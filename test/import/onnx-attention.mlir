@@ -8,6 +8,8 @@
 // RUN: effc %t/gqa_cache.onnx -o %t/gqa_cache.so
 // RUN: effc-import %t/rotary_window.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=ROTARY-WINDOW
 // RUN: effc-import %t/rotary_one_row.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=ROTARY-ONE-ROW
+// RUN: effc-import %t/attention_bias.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=BIAS
+// RUN: effc-import %t/attention_bias_broadcast.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=BIAS-BROADCAST
 
 // Attention with grouped-query heads (make_onnx_models.py's gqa): 4 query heads of 4 share 2 key/value heads,
 // repeated by Llama's repeat_kv (Unsqueeze -> Expand -> Reshape, shapes read with Shape -> Gather). The
@@ -76,3 +78,10 @@
 // ROTARY-ONE-ROW:     raised 0 subgraphs to eff ops
 // ROTARY-ONE-ROW-NOT: eff.rotary
 // ROTARY-ONE-ROW:     tensor.extract_slice %{{.*}}[0, 0] [1, 4] [1, 1] : tensor<8x4xf32> to tensor<1x4xf32>
+
+// A score bias added to the scaled scores (T5's relative position bias is one), [1, H, S, L]: eff.attention's
+// bias operand. One of [1, H, S, 1] (broadcast over the keys) is valid ONNX but not that operand: op by op.
+// BIAS:               raised attention at node 'the_attention' (Reshape) -> eff.attention (2 heads of 4, score bias 'bias')
+// BIAS:               eff.attention %arg0, %arg1, %arg2 bias(%arg3) {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<1x3x8xf32>, tensor<1x3x8xf32>, tensor<1x2x3x3xf32>) -> tensor<1x3x8xf32>
+// BIAS-BROADCAST:     not raised: attention at node 'the_attention' (Reshape): the score bias 'bias' is not provably [1 or batch, 2, queries, keys]
+// BIAS-BROADCAST-NOT: eff.attention

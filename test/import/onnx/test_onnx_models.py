@@ -39,6 +39,9 @@ EXPECTED_OPS = {
     # The cache as [B, P, Hkv * Dh], concatenated before the heads split: eff.attention's own past layout.
     "gpt2_hidden_cache": {"eff.attention": 2, " past": 2, "num_kv_heads = 2": 2, "eff.layer_norm": 5,
                           "eff.activation gelu_tanh": 2, "eff.linear": 13, "eff.embedding": 2},
+    # T5's relative position bias (op by op) as eff.attention's score bias, unscaled.
+    "t5_encoder": {"eff.attention": 2, "eff.rms_norm": 5, "eff.linear": 12, "eff.embedding": 3},
+    "t5_decoder": {"eff.attention": 2, "causal": 2, "eff.rms_norm": 5, "eff.linear": 12, "eff.embedding": 3},
     # Partial rotary: 4 of each head's 8 channels rotated.
     "llama_partial": {"eff.attention": 2, "eff.rotary": 4, "rotary_dim = 4": 4, "eff.rms_norm": 5,
                       "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
@@ -97,7 +100,8 @@ def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
 @pytest.mark.parametrize("name,opset", [("bert", 17), ("bert", 13), ("gpt2", 17), ("gpt2", 14), ("llama", 17),
                                         ("llama", 13), ("llama_gqa", 17), ("llama_gqa", 13), ("gpt2_cache", 17),
                                         ("llama_partial", 17), ("llama_partial", 13), ("llama_cache", 17),
-                                        ("llama_cache", 13), ("gpt2_hidden_cache", 17)])
+                                        ("llama_cache", 13), ("gpt2_hidden_cache", 17),
+                                        ("t5_encoder", 17), ("t5_decoder", 17), ("t5_encoder", 13)])
 def test_subgraphs_are_raised(exported, name, opset):
     _, path, _ = exported(name, opset)
     result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
@@ -109,7 +113,8 @@ def test_subgraphs_are_raised(exported, name, opset):
     # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh,
     # no repeated key/value heads (repeat_kv expands a 5-D tensor), no concatenated cache. The cache
     # alone is transposed between the ONNX [B, Hkv, P, Dh] layout and eff.attention's [B, P, Hkv * Dh].
-    transposes = 4 * 2 if name in ("gpt2_cache", "llama_cache") else 0
+    # T5's bias is its bucket embeddings [S, L, H] permuted to [H, S, L].
+    transposes = {"gpt2_cache": 4 * 2, "llama_cache": 4 * 2, "t5_encoder": 2, "t5_decoder": 2}.get(name, 0)
     assert len(re.findall(r"linalg\.transpose", ir)) == transposes
     assert "math.erf" not in ir and "math.tanh" not in ir and "tensor.concat" not in ir
     assert not re.search(r"tensor<([^x<>]+x){5}f32>", ir), "a 5-D tensor (repeat_kv's Expand) is left"

@@ -63,3 +63,27 @@ def test_rotary_tables_window(tmp_path, window):
     inputs = {name: rng.standard_normal((1, 3, 8)).astype(np.float32) for name in ("q", "k", "v")}
     y = run_module(tmp_path / "window.so", inputs, tmp_path)["y"]
     np.testing.assert_allclose(y, reference(**inputs, q_window=window, rope_k=False), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3, 3), (1, 2, 3, 1)])
+def test_score_bias(tmp_path, shape):
+    """A score bias [1, H, S, L] (raised: eff.attention's bias) or [1, H, S, 1] (broadcast: op by op) added to the
+    scaled scores, against numpy."""
+    import onnx
+
+    model = make_onnx_models.attention("bias", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, bias=list(shape))
+    onnx.save(model, str(tmp_path / "bias.onnx"))
+    _run([EFFC, tmp_path / "bias.onnx", "-o", tmp_path / "bias.so"])
+    rng = np.random.default_rng(2)
+    inputs = {name: rng.standard_normal((1, 3, 8)).astype(np.float32) for name in ("q", "k", "v")}
+    bias = rng.standard_normal(shape).astype(np.float32)
+    y = run_module(tmp_path / "bias.so", {**inputs, "bias": bias}, tmp_path)["y"]
+
+    def split(x):
+        return x.reshape(1, 3, 2, 4).transpose(0, 2, 1, 3)
+
+    scores = split(inputs["q"]) @ split(inputs["k"]).transpose(0, 1, 3, 2) / 2.0 + bias
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    expected = (probs @ split(inputs["v"])).transpose(0, 2, 1, 3).reshape(1, 3, 8)
+    np.testing.assert_allclose(y, expected, atol=1e-5, rtol=0)
