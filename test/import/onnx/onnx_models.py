@@ -7,7 +7,10 @@ exporter emits the same subgraphs: heads split with view + transpose, scores sca
 mask as (1 - mask) * finfo.min, shapes taken from x.shape (Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
 Variants: grouped-query attention (fewer key/value heads, repeated by Llama's repeat_kv) and a GPT-2-style
 decoder with a KV cache (past_key_<i>/past_value_<i> [B, Hkv, P, Dh] inputs concatenated with the new keys and
-values, present_* outputs, the causal mask sliced as bias[:, :, L - S : L, :L] as Hugging Face's GPT-2 does).
+values, present_* outputs, the causal mask sliced as bias[:, :, L - S : L, :L] as Hugging Face's GPT-2 does), the
+same with the cache as [B, P, Hkv * Dh] concatenated before the heads split, a Llama/Mistral decoder whose
+rotary tables are sliced at the cache length (and one with interpolated tables, which stay op by op), partial
+rotary (GPT-NeoX/Phi), a Mixtral-style top-2 MoE and T5-style stacks with a relative position bias.
 """
 
 import math
@@ -289,25 +292,26 @@ class MoeBlock(nn.Module):
         return out
 
 
+class MixtralBlock(nn.Module):
+    def __init__(self, d, heads, ffn, positions, kv_heads):
+        super().__init__()
+        self.n1, self.n2 = RmsNorm(d), RmsNorm(d)
+        self.attn = Attention(d, heads, causal=True, max_positions=positions, rotary=True, kv_heads=kv_heads)
+        self.moe = MoeBlock(d, ffn)
+
+    def forward(self, x):
+        x = x + self.attn(self.n1(x))
+        return x + self.moe(self.n2(x))
+
+
 class Mixtral(nn.Module):
     """input_ids -> logits: Llama-style attention blocks with a top-2 MoE instead of the SwiGLU MLP."""
 
     def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=24, positions=64, kv_heads=2):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
-        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads) for _ in range(layers))
-        for block in self.blocks:
-            block.moe = MoeBlock(d, ffn)
-            del block.gate, block.up, block.down
-            block.forward = self._block_forward(block)
+        self.blocks = nn.ModuleList(MixtralBlock(d, heads, ffn, positions, kv_heads) for _ in range(layers))
         self.norm, self.head = RmsNorm(d), nn.Linear(d, vocab, bias=False)
-
-    @staticmethod
-    def _block_forward(block):
-        def forward(x):
-            x = x + block.attn(block.n1(x))
-            return x + block.moe(block.n2(x))
-        return forward
 
     def forward(self, input_ids):
         h = self.embed(input_ids)
