@@ -64,6 +64,9 @@ def main():
     parser.add_argument("--part", choices=["all", "examples", "bench"], default="all",
                         help="the example checks, the benchmarks, or both (each part alone fits one device call)")
     parser.add_argument("--only", default="", help="only the examples whose name starts with this")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                        help="compile the examples with these effc flags (space-separated) instead of the standard "
+                             "variants; repeatable, e.g. --variant 'int8-noreuse=--quantize=int8 --no-layer-reuse'")
     parser.add_argument("--bin", default=str(REPO / "build" / "bin"), help="where effc and effc-run are")
     args = parser.parse_args()
     global BIN
@@ -110,6 +113,8 @@ def main():
 
     jobs = []
     variants = {"plain": []} if args.quick else VARIANTS
+    if args.variant:
+        variants = {v.split("=", 1)[0]: v.split("=", 1)[1].split() for v in args.variant}
     examples = [e for e in models.EXAMPLES if e.startswith(args.only)] if args.part != "bench" else []
     for example in examples:
         for variant, flags in variants.items():
