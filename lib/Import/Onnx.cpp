@@ -59,11 +59,12 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
   static const llvm::StringRef ops[] = {
       "Abs",       "Add",     "And",        "Cast",       "Ceil",       "Concat",    "Constant",  "ConstantOfShape",
       "Cos",       "Div",     "Equal",      "Erf",        "Exp",        "Expand",    "Floor",     "Gather",
+      "GatherElements",
       "Gemm",      "Greater", "Identity",   "LayerNormalization", "Less", "Log",       "MatMul",    "Max",
       "Min",       "Mul",     "Neg",        "Not",        "Or",         "Pow",       "Range",     "Reciprocal",
       "ReduceMax", "ReduceMean", "ReduceSum", "Relu",     "Reshape",    "Sigmoid",   "Shape",     "Sin",
-      "Slice",     "Softmax", "Split",      "Sqrt",       "Squeeze",    "Sub",       "Tanh",      "Transpose",
-      "Trilu",     "Unsqueeze", "Where"};
+      "Slice",     "Softmax", "Split",      "Sqrt",       "Squeeze",    "Sub",       "Tanh",      "TopK",
+      "Transpose", "Trilu",   "Unsqueeze",  "Where"};
   return ops;
 }
 
@@ -79,10 +80,11 @@ std::optional<std::pair<int, int>> inputArity(StringRef op) {
       .Cases({"Abs", "Cast", "Ceil", "ConstantOfShape", "Cos", "Erf", "Exp", "Floor", "Identity", "Log", "Neg", "Not",
               "Reciprocal", "Relu", "Shape", "Sigmoid", "Sin", "Softmax", "Sqrt", "Tanh", "Transpose"},
              std::pair(1, 1))
-      .Cases({"Add", "And", "Div", "Equal", "Expand", "Gather", "Greater", "Less", "MatMul", "Mul", "Or", "Pow",
+      .Cases({"Add", "And", "Div", "Equal", "Expand", "Gather", "GatherElements", "Greater", "Less", "MatMul", "Mul", "Or", "Pow",
               "Reshape", "Sub"},
              std::pair(2, 2))
       .Cases({"ReduceMax", "ReduceMean", "ReduceSum", "Split", "Squeeze", "Trilu", "Unsqueeze"}, std::pair(1, 2))
+      .Case("TopK", std::pair(1, 2)) // k an attribute before opset 10
       .Cases({"Gemm", "LayerNormalization"}, std::pair(2, 3))
       .Cases({"Range", "Where"}, std::pair(3, 3))
       .Case("Slice", std::pair(1, 5)) // one input with attributes before opset 10
@@ -373,7 +375,8 @@ private:
   Value transpose(Value input, ArrayRef<int64_t> permutation);
   Value reduce(Value input, ArrayRef<int64_t> axes, bool keepDims, StringRef kind);
   FailureOr<Value> sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
-                              ArrayRef<int64_t> axes, ArrayRef<int64_t> steps, ArrayRef<OpFoldResult> symbolicEnds);
+                              ArrayRef<int64_t> axes, ArrayRef<int64_t> steps, ArrayRef<OpFoldResult> symbolicEnds,
+                              ArrayRef<OpFoldResult> symbolicStarts = {});
 
   // Raising.
   void report(const Twine &line) {
@@ -1175,7 +1178,7 @@ LogicalResult Importer::foldDims(const Node &node, ArrayRef<Tensor *> inputs, Sm
 
 FailureOr<Value> Importer::sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
                                       ArrayRef<int64_t> axes, ArrayRef<int64_t> steps,
-                                      ArrayRef<OpFoldResult> symbolicEnds) {
+                                      ArrayRef<OpFoldResult> symbolicEnds, ArrayRef<OpFoldResult> symbolicStarts) {
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
   SmallVector<OpFoldResult> sizes = sizesOf(input);
@@ -1193,8 +1196,15 @@ FailureOr<Value> Importer::sliceAlong(const Node &node, Value input, ArrayRef<in
     std::optional<int64_t> staticDim = constantDim(dim);
     // Normalise the start and end against the dimension: negative counts from the end, then clamp to [0, dim].
     auto bound = [&](int64_t v, OpFoldResult symbolic) -> OpFoldResult {
-      if (symbolic)
-        return symbolic;
+      if (symbolic) {
+        // A bound known only at run time (a start at the cache length): the same rules, in IR.
+        Value value = toIndex(symbolic), size = toIndex(dim);
+        Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, value, index(0));
+        Value fromEnd = arith::AddIOp::create(b, loc, value, size);
+        Value normalized = arith::SelectOp::create(b, loc, negative, fromEnd, value);
+        Value clamped = arith::MaxSIOp::create(b, loc, normalized, index(0));
+        return arith::MinSIOp::create(b, loc, clamped, size).getResult();
+      }
       if (staticDim)
         return indexAttr(std::clamp<int64_t>(v < 0 ? v + *staticDim : v, 0, *staticDim));
       if (v >= (int64_t(1) << 62))
@@ -1204,7 +1214,7 @@ FailureOr<Value> Importer::sliceAlong(const Node &node, Value input, ArrayRef<in
       Value shifted = arith::AddIOp::create(b, loc, toIndex(dim), index(v));
       return arith::MaxSIOp::create(b, loc, shifted, index(0)).getResult();
     };
-    OpFoldResult start = bound(starts[i], OpFoldResult());
+    OpFoldResult start = bound(starts[i], i < symbolicStarts.size() ? symbolicStarts[i] : OpFoldResult());
     OpFoldResult end = bound(ends[i], i < symbolicEnds.size() ? symbolicEnds[i] : OpFoldResult());
     // size = max(0, ceil((end - start) / step))
     OpFoldResult size;
@@ -1786,10 +1796,45 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
                     })
                     .getResult(0));
   }
+  if (op == "GatherElements") {
+    // out[i...] = data[i...] with the axis' coordinate replaced by indices[i...] (torch.gather): the result has
+    // the indices' shape. Negative indices count from the end; out-of-range ones, invalid ONNX, are clamped to
+    // the axis rather than read out of bounds.
+    if (failed(need(2)))
+      return failure();
+    Value data = in(0), indices = in(1);
+    auto dataType = typeOf(data), indexType = typeOf(indices);
+    int64_t rank = dataType.getRank();
+    if (indexType.getRank() != rank)
+      return error(node) << "indices have rank " << indexType.getRank() << ", the data " << rank;
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    Value init = empty(sizesOf(indices), dataType.getElementType());
+    Value axisSize = toIndex(sizesOf(data)[*axis]);
+    SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, context));
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    return push(linalg::GenericOp::create(
+                    b, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iterators,
+                    [&](OpBuilder &nb, Location nl, ValueRange args) {
+                      Value idx = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
+                      Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+                      Value negative = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, idx, zero);
+                      Value wrapped = arith::AddIOp::create(nb, nl, idx, axisSize);
+                      idx = arith::SelectOp::create(nb, nl, negative, wrapped, idx);
+                      Value last = arith::SubIOp::create(nb, nl, axisSize, arith::ConstantIndexOp::create(nb, nl, 1));
+                      idx = arith::MinSIOp::create(nb, nl, arith::MaxSIOp::create(nb, nl, idx, zero), last);
+                      SmallVector<Value> dataAt;
+                      for (int64_t d = 0; d < rank; ++d)
+                        dataAt.push_back(d == *axis ? idx : Value(linalg::IndexOp::create(nb, nl, d)));
+                      linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, data, dataAt).getResult());
+                    })
+                    .getResult(0));
+  }
   if (op == "Slice") {
     Value x = in(0);
     SmallVector<int64_t> starts, ends, axes, steps;
-    SmallVector<OpFoldResult> symbolicEnds;
+    SmallVector<OpFoldResult> symbolicStarts, symbolicEnds;
     if (opset < 10) {
       starts = intsAttr(node, "starts").value_or(SmallVector<int64_t>());
       ends = intsAttr(node, "ends").value_or(SmallVector<int64_t>());
@@ -1797,29 +1842,131 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     } else {
       if (failed(need(3)))
         return failure();
-      FailureOr<SmallVector<int64_t>> s = knownInts(1), a = knownInts(3), st = knownInts(4);
-      if (failed(s) || failed(a) || failed(st))
+      FailureOr<SmallVector<int64_t>> a = knownInts(3), st = knownInts(4);
+      if (failed(a) || failed(st))
         return failure();
-      starts = *s, axes = *a, steps = *st;
-      // The ends may be dynamic dimensions (x[:, :seq]).
-      FailureOr<std::optional<SmallVector<OpFoldResult>>> e = dimsOf(node.input(2));
-      if (failed(e))
-        return failure();
-      if (!*e)
-        return error(node) << "the ends ('" << node.input(2) << "') must be known while importing";
-      for (OpFoldResult d : **e) {
-        std::optional<int64_t> c = constantDim(d);
-        ends.push_back(c.value_or(0));
-        symbolicEnds.push_back(c ? OpFoldResult() : d);
+      axes = *a, steps = *st;
+      // The starts and ends may be known only at run time (x[:, :seq], a table read at the cache length:
+      // cos[past : past + seq]); they must be shape computations, so that the result's rank is known.
+      for (auto [input, what, known, symbolic] :
+           {std::make_tuple(1, "starts", &starts, &symbolicStarts), std::make_tuple(2, "ends", &ends, &symbolicEnds)}) {
+        FailureOr<std::optional<SmallVector<OpFoldResult>>> bounds = dimsOf(node.input(input));
+        if (failed(bounds))
+          return failure();
+        if (!*bounds)
+          return error(node) << "the " << what << " ('" << node.input(input) << "') must be known while importing";
+        for (OpFoldResult d : **bounds) {
+          std::optional<int64_t> c = constantDim(d);
+          known->push_back(c.value_or(0));
+          symbolic->push_back(c ? OpFoldResult() : d);
+        }
       }
     }
     if (starts.size() != ends.size() || (!axes.empty() && axes.size() != starts.size()) ||
         (!steps.empty() && steps.size() != starts.size()))
       return error(node) << "starts, ends, axes and steps have different lengths";
-    FailureOr<Value> sliced = sliceAlong(node, x, starts, ends, axes, steps, symbolicEnds);
+    FailureOr<Value> sliced = sliceAlong(node, x, starts, ends, axes, steps, symbolicEnds, symbolicStarts);
     if (failed(sliced))
       return failure();
     return push(*sliced);
+  }
+  if (op == "TopK") {
+    // The k largest (or smallest) elements along `axis` and their indices, in order (ties: the lower index
+    // first, as ONNX specifies; `sorted = 0` allows any order, so sorted is right too). One arg-max reduction per
+    // output position, each skipping the indices already taken: k passes over the input, for the small k of
+    // routing (top-2 of the experts) and sampling.
+    Value x = in(0);
+    auto type = typeOf(x);
+    int64_t rank = type.getRank();
+    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", -1), rank);
+    if (!axis)
+      return error(node) << "axis " << intAttr(node, "axis", -1) << " is out of range for rank " << rank;
+    int64_t k = intAttr(node, "k", -1);
+    if (opset >= 10) {
+      if (failed(need(2)))
+        return failure();
+      FailureOr<SmallVector<int64_t>> ks = knownInts(1);
+      if (failed(ks))
+        return failure();
+      if (ks->size() != 1)
+        return error(node) << "k must have one element, has " << ks->size();
+      k = (*ks)[0];
+    }
+    constexpr int64_t maxK = 64;
+    if (k < 0 || k > maxK)
+      return error(node) << "k = " << k << " is not supported (0 to " << maxK << ")";
+    SmallVector<OpFoldResult> sizes = sizesOf(x);
+    if (std::optional<int64_t> extent = constantDim(sizes[*axis]); extent && k > *extent)
+      return error(node) << "k = " << k << " is larger than the axis' " << *extent << " elements";
+    bool largest = intAttr(node, "largest", 1) != 0;
+    Type elementType = type.getElementType();
+    bool isFloat = isa<FloatType>(elementType);
+    if (!isFloat && !elementType.isSignlessInteger())
+      return error(node) << "element type " << elementType << " is not supported";
+    SmallVector<OpFoldResult> reducedSizes(sizes), outSizes(sizes);
+    reducedSizes.erase(reducedSizes.begin() + *axis);
+    outSizes[*axis] = indexAttr(k);
+    SmallVector<AffineExpr> reducedExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == *axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (d != *axis)
+        reducedExprs.push_back(b.getAffineDimExpr(d));
+    }
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
+    AffineMap reducedMap = AffineMap::get(rank, 0, reducedExprs, context);
+    Type i64 = b.getI64Type();
+    constexpr int64_t none = -1; // no index taken yet
+    Value values = empty(outSizes, elementType), indices = empty(outSizes, i64);
+    SmallVector<Value> taken;
+    for (int64_t j = 0; j < k; ++j) {
+      Value bestInit = fill(empty(reducedSizes, elementType), 0.0);
+      Value indexInit = fill(empty(reducedSizes, i64), double(none));
+      SmallVector<Value> ins = {x};
+      ins.append(taken);
+      SmallVector<AffineMap> maps = {identity};
+      maps.append(taken.size() + 2, reducedMap);
+      auto pass = linalg::GenericOp::create(
+          b, loc, TypeRange{bestInit.getType(), indexInit.getType()}, ins, ValueRange{bestInit, indexInit}, maps,
+          iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value value = args[0], best = args[args.size() - 2], bestIndex = args.back();
+            Value index = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, *axis));
+            // Not taken by an earlier pass.
+            Value free = arith::ConstantIntOp::create(nb, nl, 1, 1);
+            for (Value earlier : args.slice(1, args.size() - 3))
+              free = arith::AndIOp::create(
+                  nb, nl, free, arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, index, earlier));
+            Value better = isFloat ? Value(arith::CmpFOp::create(nb, nl,
+                                                                 largest ? arith::CmpFPredicate::OGT
+                                                                         : arith::CmpFPredicate::OLT,
+                                                                 value, best))
+                                   : Value(arith::CmpIOp::create(nb, nl,
+                                                                 largest ? arith::CmpIPredicate::sgt
+                                                                         : arith::CmpIPredicate::slt,
+                                                                 value, best));
+            Value first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, bestIndex,
+                                                arith::ConstantIntOp::create(nb, nl, none, 64));
+            // Equal values: the lower index (the reduction may visit the axis in any order).
+            Value equal = isFloat ? Value(arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, value, best))
+                                  : Value(arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, value, best));
+            Value lower = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, index, bestIndex);
+            Value tie = arith::AndIOp::create(nb, nl, equal, lower);
+            Value wins = arith::OrIOp::create(nb, nl, first, arith::OrIOp::create(nb, nl, better, tie));
+            wins = arith::AndIOp::create(nb, nl, free, wins);
+            linalg::YieldOp::create(nb, nl,
+                                    ValueRange{arith::SelectOp::create(nb, nl, wins, value, best).getResult(),
+                                               arith::SelectOp::create(nb, nl, wins, index, bestIndex).getResult()});
+          });
+      taken.push_back(pass.getResult(1));
+      // Position j of the outputs along the axis.
+      SmallVector<OpFoldResult> offsets(rank, indexAttr(0)), ones(rank, indexAttr(1)), slice(sizes);
+      offsets[*axis] = indexAttr(j);
+      slice[*axis] = indexAttr(1);
+      values = tensor::InsertSliceOp::create(b, loc, pass.getResult(0), values, offsets, slice, ones);
+      indices = tensor::InsertSliceOp::create(b, loc, pass.getResult(1), indices, offsets, slice, ones);
+    }
+    push(values);
+    return push(indices);
   }
   if (op == "Split") {
     Value x = in(0);
@@ -2000,9 +2147,24 @@ public:
   FailureOr<Value> layerNorm();
   FailureOr<Value> rmsNorm();
   FailureOr<Value> attention();
-  /// `name` = x * cos + rotate_half(x) * sin with cos/sin rows 0..S-1 of constant tables [P, Dh] that match
-  /// RoPE: (x, theta).
-  std::optional<std::pair<std::string, double>> rotaryOf(StringRef name);
+  /// Rotary embeddings on heads [B, H, S, Dh]: x * cos + rotate_half(x) * sin with cos/sin rows of constant
+  /// tables [P, R] that match RoPE, read at rows start..start+S-1 (a Slice of the tables, start possibly known
+  /// only at run time: the cache length) or the whole tables; with R < Dh (GPT-NeoX's partial rotary) as
+  /// Concat(rotary(x[..., :R]), x[..., R:]).
+  struct Rotary {
+    std::string input;       // the heads [B, H, S, Dh]
+    double theta = 0;
+    int64_t width = 0;       // R, the tables' width: the rotated channels of each head
+    int64_t rows = 0;        // P, the tables' rows
+    bool partial = false;    // only channels [0, R) rotated, the others concatenated back
+    std::string start, end;  // the cos table's Slice bounds (both empty: the whole tables)
+    std::string sinStart, sinEnd; // the sin table's
+    const Node *add = nullptr; // the x * cos + rotate_half(x) * sin node, for diagnostics
+  };
+  std::optional<Rotary> rotaryOf(StringRef name) const;
+  /// Why `rotary` does not provably read its tables at positions start..start+S-1 of its S rotated positions
+  /// (empty when it does). Needs the heads' producers emitted (the shape tracing reads ranks).
+  std::string rotaryMismatch(const Rotary &rotary) const;
   /// Entry `i` of the shape vector (or scalar) `name`, traced through the ONNX shape computation without emitting
   /// anything: `factor` times dimension `axis` of `tensor` (a negative axis counts from the end), or the constant
   /// `factor` when `tensor` is empty.
@@ -2392,31 +2554,61 @@ FailureOr<Value> Raiser::rmsNorm() {
   return im.inferred<RmsNormOp>(*input, im.parameter(gamma, false), im.b.getF32FloatAttr(shifted->second));
 }
 
-std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
-  const Node *add = prod(name, "Add");
-  if (!add)
-    return std::nullopt;
-  // The table read from row 0: Slice(constant [P, Dh], starts 0, axes 0) or the constant itself.
-  auto table = [&](StringRef t) -> std::optional<Known> {
-    if (const Node *slice = prod(t, "Slice")) {
-      std::optional<Known> starts = slice->input_size() > 1 ? im.constantOf(slice->input(1)) : std::nullopt;
-      std::optional<Known> axes = slice->input_size() > 3 ? im.constantOf(slice->input(3)) : std::nullopt;
-      if (!starts || starts->size() != 1 || starts->at(0) != 0 || (axes && (axes->size() != 1 || axes->at(0) != 0)))
-        return std::nullopt;
-      t = slice->input(0);
-    }
-    std::optional<Known> k = im.constantOf(t);
-    if (!k || k->shape.size() != 2 || !k->isFloat())
-      return std::nullopt;
-    return k;
-  };
+std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
   auto isLastAxisSlice = [&](const Node *slice, StringRef of, int64_t start, int64_t end) {
     if (!slice || slice->input(0) != of || slice->input_size() < 4)
       return false;
     std::optional<Known> s = im.constantOf(slice->input(1)), e = im.constantOf(slice->input(2)),
                          a = im.constantOf(slice->input(3));
+    std::optional<Known> st = slice->input_size() > 4 ? im.constantOf(slice->input(4)) : std::nullopt;
+    if (slice->input_size() > 4 && (!st || st->size() != 1 || st->at(0) != 1))
+      return false;
     return s && e && a && s->size() == 1 && e->size() == 1 && a->size() == 1 && s->at(0) == start &&
            (end < 0 ? e->at(0) >= 1e9 : e->at(0) == end) && (a->at(0) == -1 || a->at(0) == 3);
+  };
+  // Partial rotary: Concat(rotary(heads[..., :R]), heads[..., R:]) on the last axis.
+  if (const Node *concat = prod(name, "Concat")) {
+    int64_t axis = Importer::intAttr(*concat, "axis", 0);
+    const Node *rest = concat->input_size() == 2 && (axis == -1 || axis == 3) ? prod(concat->input(1), "Slice")
+                                                                               : nullptr;
+    std::optional<Known> restStart = rest && rest->input_size() > 1 ? im.constantOf(rest->input(1)) : std::nullopt;
+    if (!restStart || restStart->size() != 1 || restStart->isFloat())
+      return std::nullopt;
+    int64_t width = restStart->ints[0];
+    std::string heads = rest->input(0);
+    std::optional<Rotary> inner = rotaryOf(concat->input(0));
+    if (!inner || inner->partial || inner->width != width || !isLastAxisSlice(rest, heads, width, -1) ||
+        !isLastAxisSlice(prod(inner->input, "Slice"), heads, 0, width))
+      return std::nullopt;
+    inner->input = heads;
+    inner->partial = true;
+    return inner;
+  }
+  const Node *add = prod(name, "Add");
+  if (!add)
+    return std::nullopt;
+  // The tables: Slice(constant [P, R], start, end, axes 0) or the constants themselves.
+  struct Table {
+    Known known;
+    std::string start, end;
+  };
+  auto table = [&](StringRef t) -> std::optional<Table> {
+    Table result;
+    if (const Node *slice = prod(t, "Slice")) {
+      std::optional<Known> axes = slice->input_size() > 3 ? im.constantOf(slice->input(3)) : std::nullopt;
+      std::optional<Known> steps = slice->input_size() > 4 ? im.constantOf(slice->input(4)) : std::nullopt;
+      if (slice->input_size() < 3 || (slice->input_size() > 3 && (!axes || axes->size() != 1 || axes->at(0) != 0)) ||
+          (slice->input_size() > 4 && (!steps || steps->size() != 1 || steps->at(0) != 1)))
+        return std::nullopt;
+      result.start = slice->input(1);
+      result.end = slice->input(2);
+      t = slice->input(0);
+    }
+    std::optional<Known> k = im.constantOf(t);
+    if (!k || k->shape.size() != 2 || !k->isFloat())
+      return std::nullopt;
+    result.known = std::move(*k);
+    return result;
   };
   for (int i = 0; i < 2; ++i) {
     const Node *direct = prod(add->input(i), "Mul"), *rotated = prod(add->input(1 - i), "Mul");
@@ -2426,16 +2618,18 @@ std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
       for (int k = 0; k < 2; ++k) {
         std::string x = direct->input(j);
         const Node *concat = prod(rotated->input(k), "Concat");
-        std::optional<Known> cos = table(direct->input(1 - j)), sin = table(rotated->input(1 - k));
-        if (!concat || concat->input_size() != 2 || !cos || !sin || cos->shape != sin->shape)
+        std::optional<Table> cosTable = table(direct->input(1 - j)), sinTable = table(rotated->input(1 - k));
+        if (!concat || concat->input_size() != 2 || !cosTable || !sinTable ||
+            cosTable->known.shape != sinTable->known.shape || cosTable->start.empty() != sinTable->start.empty())
           continue;
-        int64_t rows = cos->shape[0], dh = cos->shape[1], half = dh / 2;
+        const Known &cos = cosTable->known, &sin = sinTable->known;
+        int64_t rows = cos.shape[0], dh = cos.shape[1], half = dh / 2;
         const Node *neg = prod(concat->input(0), "Neg");
         if (dh < 4 || dh % 2 || rows < 2 || !neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
             !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
           continue;
         // theta from position 1's angle of pair 1 (inv_freq[1] = theta^(-2/Dh)); then every entry is checked.
-        double freq1 = std::atan2(sin->at(dh + 1), cos->at(dh + 1));
+        double freq1 = std::atan2(sin.at(dh + 1), cos.at(dh + 1));
         if (freq1 <= 0)
           continue;
         double theta = std::pow(freq1, -double(dh) / 2);
@@ -2445,14 +2639,47 @@ std::optional<std::pair<std::string, double>> Raiser::rotaryOf(StringRef name) {
         for (int64_t p = 0; p < rows && matches; ++p)
           for (int64_t c = 0; c < dh && matches; ++c) {
             double angle = double(p) * std::pow(theta, -2.0 * double(c % half) / double(dh));
-            matches = std::fabs(cos->at(p * dh + c) - std::cos(angle)) < 1e-4 &&
-                      std::fabs(sin->at(p * dh + c) - std::sin(angle)) < 1e-4;
+            matches = std::fabs(cos.at(p * dh + c) - std::cos(angle)) < 1e-4 &&
+                      std::fabs(sin.at(p * dh + c) - std::sin(angle)) < 1e-4;
           }
-        if (matches)
-          return std::make_pair(x, theta);
+        if (!matches)
+          continue;
+        Rotary rotary;
+        rotary.input = x;
+        rotary.theta = theta;
+        rotary.width = dh;
+        rotary.rows = rows;
+        rotary.start = cosTable->start;
+        rotary.end = cosTable->end;
+        rotary.sinStart = sinTable->start;
+        rotary.sinEnd = sinTable->end;
+        rotary.add = add;
+        return rotary;
       }
   }
   return std::nullopt;
+}
+
+std::string Raiser::rotaryMismatch(const Rotary &rotary) const {
+  std::optional<DimExpr> length = dimExpr(rotary.input, 2);
+  if (!length)
+    return "the rotated sequence length is not known";
+  if (rotary.start.empty())
+    return length->isConstant(rotary.rows) ? ""
+                                           : "the whole " + std::to_string(rotary.rows) +
+                                                 "-row tables are not provably the sequence's length";
+  // Rows [start, end) of both tables with the same start, end - start = S and a start that cannot be negative
+  // (a constant >= 0 or a sum of sizes: the cache length).
+  for (StringRef bound : {rotary.start, rotary.end, rotary.sinStart, rotary.sinEnd})
+    if (shapeLength(bound) != 1)
+      return "the tables are not sliced along their rows alone";
+  std::optional<DimExpr> start = entryExpr(rotary.start, 0), end = entryExpr(rotary.end, 0);
+  std::optional<DimExpr> sinStart = entryExpr(rotary.sinStart, 0), sinEnd = entryExpr(rotary.sinEnd, 0);
+  if (!start || !end || !sinStart || !sinEnd || !(*start == *sinStart) || !(*end == *sinEnd) ||
+      !end->add(*start, -1).add(*length, -1).isConstant(0) || start->constant < 0 ||
+      llvm::any_of(start->terms, [](const auto &term) { return term.second < 0; }))
+    return "the tables' rows are not provably start..start+S-1 for S rotated positions";
+  return "";
 }
 
 std::optional<double> Raiser::uniformOf(StringRef name, int depth) const {
@@ -2558,6 +2785,9 @@ std::optional<int64_t> Raiser::shapeLength(StringRef name, int depth) const {
     int64_t start = Importer::intAttr(*node, "start", 0), end = Importer::intAttr(*node, "end", -1);
     if (start >= 0 && end >= start && Importer::attr(*node, "end"))
       return end - start;
+    if (std::optional<int64_t> rank = start == 0 && !Importer::attr(*node, "end") ? rankOf(node->input(0))
+                                                                                : std::nullopt)
+      return rank;
     return std::nullopt;
   }
   if (op == "Concat") {
@@ -2769,6 +2999,8 @@ std::optional<int64_t> Raiser::computeRankOf(StringRef name, int depth) const {
   }
   if (op == "Shape" || op == "Range")
     return 1;
+  if (op == "ConstantOfShape")
+    return shapeLength(node->input(0));
   if (op == "Transpose") {
     if (std::optional<SmallVector<int64_t>> perm = Importer::intsAttr(*node, "perm"))
       return int64_t(perm->size());
@@ -2921,6 +3153,44 @@ std::optional<Raiser::DimExpr> Raiser::computeDimExpr(StringRef name, int64_t ax
       return dimExpr(node->input(0), axis - (*rank - *lhs), depth + 1);
     return leaf;
   }
+  if (op == "Unsqueeze") {
+    // Inserted axes have extent 1; the others are the input's, in order.
+    std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*node, "axes");
+    if (!axes && node->input_size() > 1) {
+      std::optional<Known> k = im.constantOf(node->input(1));
+      if (k && !k->isFloat())
+        axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+    }
+    std::optional<int64_t> rank = rankOf(name);
+    if (!axes || !rank)
+      return leaf;
+    int64_t inputAxis = axis;
+    for (int64_t d = 0; d < axis + 1 && d < *rank; ++d) {
+      bool inserted = llvm::any_of(*axes, [&](int64_t a) { return (a < 0 ? a + *rank : a) == d; });
+      if (inserted && d == axis)
+        return DimExpr::of(1);
+      if (inserted)
+        --inputAxis;
+    }
+    return dimExpr(node->input(0), inputAxis, depth + 1);
+  }
+  if (op == "ConstantOfShape") {
+    std::optional<DimExpr> entry = entryExpr(node->input(0), axis);
+    return entry ? *entry : leaf;
+  }
+  if (op == "Range" && axis == 0 && node->input_size() == 3 && entryExpr(node->input(2), 0) &&
+      entryExpr(node->input(2), 0)->isConstant(1)) {
+    // arange(start, limit): limit - start elements (a limit below the start, none, is not a shape here).
+    std::optional<DimExpr> start = entryExpr(node->input(0), 0), limit = entryExpr(node->input(1), 0);
+    if (!start || !limit)
+      return leaf;
+    return limit->add(*start, -1);
+  }
+  // A rotary embedding keeps its heads' shape when its tables are provably read at the heads' positions (its
+  // Add broadcasts the heads with tables of S rows, or of one at the end of the tables).
+  if (op == "Add")
+    if (std::optional<Rotary> rotary = rotaryOf(name); rotary && rotaryMismatch(*rotary).empty())
+      return dimExpr(rotary->input, axis, depth + 1);
   static const llvm::StringSet<> broadcasting = {"Add", "Sub", "Mul", "Div", "Pow", "Where", "Equal", "And",
                                                  "Or", "Max", "Min", "Less", "Greater"};
   if (broadcasting.contains(op)) {
@@ -3184,7 +3454,7 @@ FailureOr<Value> Raiser::attention() {
            Value();
 
   // Walk from the softmax input to Q @ K^T through the mask and the scaling.
-  std::string scores = softmax->input(0), maskName, causalCondition;
+  std::string scores = softmax->input(0), maskName, causalCondition, biasName;
   bool causal = false;
   const Node *qk = nullptr;
   for (int steps = 0; steps < 8 && !qk; ++steps) {
@@ -3268,8 +3538,23 @@ FailureOr<Value> Raiser::attention() {
         scores = add->input(i);
         matched = true;
       }
+      // An additive bias [1 or B, H, S, L] (T5's relative position bias) on the unscaled scores Q @ K^T
+      // (possibly scaled inside: the bias is not); its shape is checked once the projections are emitted.
+      for (int i = 0; i < 2 && !matched && biasName.empty() && scale == 1.0; ++i) {
+        std::string product = add->input(i);
+        if (auto scaled = withScalar(prod(product, "Mul")))
+          product = scaled->first;
+        else if (const Node *div = prod(product, "Div"); div && scalar(div->input(1)))
+          product = div->input(0);
+        if (!prod(product, "MatMul"))
+          continue;
+        biasName = add->input(1 - i);
+        scores = add->input(i);
+        matched = true;
+      }
       if (!matched)
-        return fail("the scores are added to something other than a padding or causal mask"), Value();
+        return fail("the scores are added to something other than a padding or causal mask or a bias on Q @ K^T"),
+               Value();
     } else {
       return fail("the softmax input is not Q @ K^T, scaled and masked"), Value();
     }
@@ -3283,12 +3568,10 @@ FailureOr<Value> Raiser::attention() {
     scale *= scaled->second;
     qName = scaled->first;
   }
-  // Rotary embeddings on the query and key heads (rotate-half form, positions 0..S-1).
-  std::optional<double> qTheta, kTheta;
-  if (auto rotary = rotaryOf(qName)) {
-    qName = rotary->first;
-    qTheta = rotary->second;
-  }
+  // Rotary embeddings on the query and key heads (rotate-half form, positions start..start+S-1).
+  std::optional<Rotary> qRotary, kRotary;
+  if ((qRotary = rotaryOf(qName)))
+    qName = qRotary->input;
   std::string kName = qk->input(1);
   if (auto scaled = withScalar(prod(kName, "Mul"))) {
     scale *= scaled->second;
@@ -3317,10 +3600,8 @@ FailureOr<Value> Raiser::attention() {
         kPast = concat->input(0);
         heads = concat->input(1);
       }
-      if (auto rotary = rotaryOf(heads)) {
-        heads = rotary->first;
-        kTheta = rotary->second;
-      }
+      if ((kRotary = rotaryOf(heads)))
+        heads = kRotary->input;
       k = headsOf(heads, {0, 2, 1, 3});
       if (failed(k))
         return failure();
@@ -3329,6 +3610,27 @@ FailureOr<Value> Raiser::attention() {
   if (!*k)
     return fail("K^T is not the key heads transposed"), Value();
 
+  // A cache concatenated before the heads split: Concat(past [B, P, Hkv * Dh], projection, axis 1), the layout
+  // of eff.attention's past and presents. Not with rotary keys: those rotate the cached keys again, at positions
+  // 0..L-1, which eff.attention's past (keys stored rotated) does not.
+  bool hiddenCache = false;
+  if (kPast.empty() && vPast.empty() && !kRotary) {
+    auto hiddenCacheOf = [&](StringRef source) -> const Node * {
+      const Node *concat = prod(source, "Concat");
+      int64_t axis = concat ? Importer::intAttr(*concat, "axis", 0) : 0;
+      return concat && concat->input_size() == 2 && (axis == 1 || axis == -2) ? concat : nullptr;
+    };
+    const Node *kConcat = hiddenCacheOf((*k)->source), *vConcat = hiddenCacheOf((*v)->source);
+    if (kConcat && vConcat) {
+      kPresent = (*k)->source;
+      vPresent = (*v)->source;
+      kPast = kConcat->input(0);
+      vPast = vConcat->input(0);
+      (*k)->source = kConcat->input(1);
+      (*v)->source = vConcat->input(1);
+      hiddenCache = true;
+    }
+  }
   if (kPast.empty() != vPast.empty())
     return fail("only one of K and V is concatenated with a cache"), Value();
 
@@ -3339,7 +3641,7 @@ FailureOr<Value> Raiser::attention() {
   // S of the L = P + Lnew keys. (Checked once the projections are emitted, whose ranks the shape tracing uses.)
   if (!causalCondition.empty()) {
     std::optional<DimExpr> queries = dimExpr((*q)->source, 1), keys = dimExpr((*k)->source, 1);
-    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, 2);
+    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, hiddenCache ? 1 : 2);
     if (!queries || !keys || !past || !isCausalWindow(causalCondition, *queries, keys->add(*past)))
       return fail("the causal mask is not provably the buffer's rows [L - S, L) and columns [0, L) for S queries "
                   "and L keys"),
@@ -3392,36 +3694,98 @@ FailureOr<Value> Raiser::attention() {
                     std::to_string(axis) + " of the key/value heads"),
                Value();
   }
+  // The rotary tables must be as wide as the heads (or, partial, narrower) and read at the rotated positions:
+  // a table of another width is an error at its node (the graph's own broadcast could not hold), an unproven
+  // window leaves the attention to import op by op.
+  for (const std::optional<Rotary> &rotary : {qRotary, kRotary}) {
+    if (!rotary)
+      continue;
+    if (rotary->partial ? rotary->width >= headDim : rotary->width != headDim)
+      return im.error(*rotary->add) << "rotary tables of width " << rotary->width << " on heads of " << headDim
+                                    << " channels" << (rotary->partial ? " (partial rotary needs fewer)" : ""),
+             failure();
+    if (std::string mismatch = rotaryMismatch(*rotary); !mismatch.empty())
+      return fail("the rotary embedding at node '" + rotary->add->name() + "' is not raised: " + mismatch), Value();
+  }
+  // The bias must be [1 or B, H, S, L] exactly (eff.attention reads it so): each extent proven from the graph's
+  // shape arithmetic, a static 1 for a batch it broadcasts over.
+  Value bias;
+  if (!biasName.empty()) {
+    std::optional<DimExpr> batch = dimExpr((*q)->source, 0), queryLength = dimExpr((*q)->source, 1),
+                           keyLength = dimExpr((*k)->source, 1);
+    std::optional<DimExpr> past = kPast.empty() ? DimExpr::of(0) : dimExpr(kPast, hiddenCache ? 1 : 2);
+    std::optional<DimExpr> b0 = dimExpr(biasName, 0), b1 = dimExpr(biasName, 1), b2 = dimExpr(biasName, 2),
+                           b3 = dimExpr(biasName, 3);
+    if (rankOf(biasName) != 4 || !batch || !queryLength || !keyLength || !past || !b0 || !b1 || !b2 || !b3 ||
+        !(b0->isConstant(1) || *b0 == *batch) || !b1->isConstant(heads) || !(*b2 == *queryLength) ||
+        !(*b3 == keyLength->add(*past)))
+      return fail("the score bias '" + biasName + "' is not provably [1 or batch, " + std::to_string(heads) +
+                  ", queries, keys]"),
+             Value();
+    FailureOr<Value> bv = im.value(biasName);
+    if (failed(bv))
+      return failure();
+    auto type = cast<RankedTensorType>(bv->getType());
+    if (type.getRank() != 4 || !type.getElementType().isF32())
+      return fail("the score bias is not a 4-D f32 tensor"), Value();
+    bias = *bv;
+    if (b0->isConstant(1) && type.getDimSize(0) != 1) {
+      // A batch of 1 that the IR type leaves dynamic: eff.attention broadcasts a static 1 only.
+      SmallVector<int64_t> shape(type.getShape());
+      shape[0] = 1;
+      bias = tensor::CastOp::create(im.b, im.locOf(root), RankedTensorType::get(shape, type.getElementType()), bias);
+    }
+  }
   im.loc = im.locOf(root);
   Value queries = *qv, keys = *kv;
-  if (qTheta || kTheta) {
-    // Positions 0..S-1 of the rotated tensor's own sequence (the tables are read from row 0), as eff.rotary's
-    // [S] positions: the keys may be longer than the queries.
-    auto positionsOf = [&](Value x) {
+  if (qRotary || kRotary) {
+    // Positions start..start+S-1 of the rotated tensor's own sequence, as eff.rotary's [S] positions (the keys
+    // may be longer than the queries; start is the cache length for a decoder), clamped to the tables' last row
+    // as the graph's Slice and broadcast read it.
+    auto positionsOf = [&](Value x, const Rotary &rotary) -> FailureOr<Value> {
+      Value offset = im.index(0);
+      if (!rotary.start.empty()) {
+        FailureOr<std::optional<SmallVector<OpFoldResult>>> start = im.dimsOf(rotary.start);
+        if (failed(start))
+          return failure();
+        if (!*start || (*start)->size() != 1)
+          return fail("the rotary tables' start is not a known scalar"), Value();
+        offset = im.toIndex((**start)[0]);
+      }
       Value length = tensor::DimOp::create(im.b, im.loc, x, 1);
       Value init = tensor::EmptyOp::create(im.b, im.loc, ArrayRef<OpFoldResult>{length}, im.b.getI64Type());
-      return linalg::GenericOp::create(im.b, im.loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-                                       ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, im.context)},
-                                       ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
-                                       [](OpBuilder &nb, Location nl, ValueRange) {
-                                         Value i = linalg::IndexOp::create(nb, nl, 0);
-                                         linalg::YieldOp::create(
-                                             nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), i).getResult());
-                                       })
+      int64_t lastRow = rotary.rows - 1;
+      return linalg::GenericOp::create(
+                 im.b, im.loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+                 ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, im.context)},
+                 ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                 [&](OpBuilder &nb, Location nl, ValueRange) {
+                   Value i = linalg::IndexOp::create(nb, nl, 0);
+                   Value position = arith::AddIOp::create(nb, nl, i, offset);
+                   if (!rotary.start.empty())
+                     position = arith::MinSIOp::create(nb, nl, position,
+                                                       arith::ConstantIndexOp::create(nb, nl, lastRow));
+                   linalg::YieldOp::create(
+                       nb, nl, arith::IndexCastOp::create(nb, nl, nb.getI64Type(), position).getResult());
+                 })
           .getResult(0);
     };
-    // The structural checks above do not compare every shape (the table's head size with the heads', K's
-    // hidden size with its heads): eff.rotary's type inference does, with its diagnostic at the node.
-    auto rotate = [&](Value x, int64_t headCount, double theta) {
-      return im.inferred<RotaryOp>(x, positionsOf(x), im.b.getI64IntegerAttr(headCount),
-                                   im.b.getF32FloatAttr(theta), /*rotary_dim=*/IntegerAttr());
+    // The structural checks above do not compare every shape (K's hidden size with its heads): eff.rotary's
+    // type inference does, with its diagnostic at the node.
+    auto rotate = [&](Value x, int64_t headCount, const Rotary &rotary) -> FailureOr<Value> {
+      FailureOr<Value> positions = positionsOf(x, rotary);
+      if (failed(positions) || !*positions)
+        return positions;
+      return im.inferred<RotaryOp>(x, *positions, im.b.getI64IntegerAttr(headCount),
+                                   im.b.getF32FloatAttr(rotary.theta),
+                                   rotary.partial ? im.b.getI64IntegerAttr(rotary.width) : IntegerAttr());
     };
-    FailureOr<Value> rotatedQueries = qTheta ? rotate(queries, heads, *qTheta) : FailureOr<Value>(queries);
-    if (failed(rotatedQueries))
-      return failure();
-    FailureOr<Value> rotatedKeys = kTheta ? rotate(keys, kvHeads, *kTheta) : FailureOr<Value>(keys);
-    if (failed(rotatedKeys))
-      return failure();
+    FailureOr<Value> rotatedQueries = qRotary ? rotate(queries, heads, *qRotary) : FailureOr<Value>(queries);
+    if (failed(rotatedQueries) || !*rotatedQueries)
+      return rotatedQueries;
+    FailureOr<Value> rotatedKeys = kRotary ? rotate(keys, kvHeads, *kRotary) : FailureOr<Value>(keys);
+    if (failed(rotatedKeys) || !*rotatedKeys)
+      return rotatedKeys;
     queries = *rotatedQueries;
     keys = *rotatedKeys;
   }
@@ -3433,6 +3797,14 @@ FailureOr<Value> Raiser::attention() {
       return failure();
     for (Value past : {*pk, *pv}) {
       auto type = cast<RankedTensorType>(past.getType());
+      if (hiddenCache) {
+        if (type.getRank() != 3 || type.getElementType() != cast<RankedTensorType>(kv->getType()).getElementType() ||
+            type.getDimSize(2) != kvHeads * headDim)
+          return fail("the cache is not [batch, past, " + std::to_string(kvHeads * headDim) +
+                      "] of the keys' element type"),
+                 Value();
+        continue;
+      }
       if (type.getRank() != 4 || type.getElementType() != cast<RankedTensorType>(kv->getType()).getElementType() ||
           type.getDimSize(1) != kvHeads || type.getDimSize(3) != headDim)
         return fail("the cache is not [batch, " + std::to_string(kvHeads) + ", past, " + std::to_string(headDim) +
@@ -3444,27 +3816,49 @@ FailureOr<Value> Raiser::attention() {
       SmallVector<OpFoldResult> sizes = im.sizesOf(t);
       return im.reshape(t, {sizes[0], sizes[1], im.indexAttr(kvHeads * headDim)});
     };
-    pastKey = toHidden(*pk);
-    pastValue = toHidden(*pv);
+    pastKey = hiddenCache ? *pk : toHidden(*pk);
+    pastValue = hiddenCache ? *pv : toHidden(*pv);
   }
   bool defaultScale = std::fabs(scale * std::sqrt(double(headDim)) - 1.0) < 1e-5;
   // Nor are K's and V's head sizes, batch sizes or the mask's length checked above: eff.attention's are.
   SmallVector<Type, 2> presentTypes(pastKey ? 2 : 0, NoneType::get(im.context));
   FailureOr<Value> attention = im.inferred<AttentionOp>(
-      TypeRange(presentTypes), queries, keys, *vv, mask, /*bias=*/Value(), /*head_mask=*/Value(), pastKey, pastValue,
+      TypeRange(presentTypes), queries, keys, *vv, mask, bias, /*head_mask=*/Value(), pastKey, pastValue,
       im.b.getI64IntegerAttr(heads), kvHeads != heads ? im.b.getI64IntegerAttr(kvHeads) : IntegerAttr(),
       defaultScale ? FloatAttr() : im.b.getF32FloatAttr(scale), causal ? im.b.getUnitAttr() : UnitAttr());
   if (failed(attention))
     return failure();
   auto op = cast<AttentionOp>(attention->getDefiningOp());
+  std::string rotaryDetail;
+  if (const Rotary *rotary = qRotary ? &*qRotary : kRotary ? &*kRotary : nullptr) {
+    rotaryDetail = ", rotary theta " + std::to_string(rotary->theta);
+    if (rotary->partial)
+      rotaryDetail += " on " + std::to_string(rotary->width) + " channels";
+    if (!rotary->start.empty() && !entryExpr(rotary->start, 0)->isConstant(0))
+      rotaryDetail += " from position '" + rotary->start + "'";
+  }
   detail = std::to_string(heads) + " heads of " + std::to_string(headDim) +
            (kvHeads != heads ? ", " + std::to_string(kvHeads) + " key/value heads" : "") + (causal ? ", causal" : "") +
-           (qTheta || kTheta ? ", rotary theta " + std::to_string(qTheta ? *qTheta : *kTheta) : "") +
-           (mask ? ", padding mask '" + maskName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale)) +
+           rotaryDetail +
+           (mask ? ", padding mask '" + maskName + "'" : "") + (bias ? ", score bias '" + biasName + "'" : "") + (defaultScale ? "" : ", scale " + std::to_string(scale)) +
            (pastKey ? ", KV cache '" + kPast + "', '" + vPast + "'" : "");
   if (pastKey) {
     // The presents, back in the heads layout, are the Concat nodes' values (unless already emitted op by op).
     for (auto [present, name] : llvm::zip(op.getPresent(), std::array<std::string, 2>{kPresent, vPresent})) {
+      if (hiddenCache) {
+        // The heads split's shape may have emitted the Concat already (Shape of it): later uses take the present,
+        // and the Concat goes when nothing else reads it.
+        if (auto it = im.values.find(name); it != im.values.end() && it->second.value) {
+          Value concat = it->second.value;
+          concat.replaceUsesWithIf(present, [&](OpOperand &use) {
+            return use.getOwner()->getBlock() == op->getBlock() && op->isBeforeInBlock(use.getOwner());
+          });
+          if (Operation *def = concat.getDefiningOp(); def && def->use_empty())
+            def->erase();
+        }
+        im.values[name].value = present;
+        continue;
+      }
       if (im.values.count(name))
         continue;
       SmallVector<OpFoldResult> sizes = im.sizesOf(present);

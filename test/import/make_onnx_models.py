@@ -151,12 +151,14 @@ def rope_tables(rows, dh, theta=10000.0):
     return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
 
 
-def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None):
+def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=None, rope_window=None, bias=None):
     """Self-attention written in ONNX ops as exporters write it (heads split with Reshape + Transpose, scores
     divided by sqrt(Dh), a padding mask (1 - mask) * -1e9, Softmax, heads merged back by a Reshape), on graph
     inputs q, k, v of the given shapes [B, S, H * D] split into `heads` heads of dq, dk, dv channels. rope_q and
     rope_k, when given, are the head size of rotary tables applied to the query and key heads. The raiser sees
-    the whole subgraph; the shapes may disagree on purpose."""
+    the whole subgraph; the shapes may disagree on purpose. rope_window = (rows, start, end): the query's tables
+    have `rows` rows and are read at rows [start, end) by a Slice. bias: the shape of a graph input added to
+    the scaled scores (a T5-style score bias)."""
     nodes, inits = [], []
 
     def const(cname, value, dtype=np.int64):
@@ -169,9 +171,16 @@ def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=N
         nodes.append(helper.make_node("Transpose", [f"{x}_split"], [f"{x}_heads"], name=f"{x}/Transpose", perm=perm))
         return f"{x}_heads"
 
-    def rope(x, dh, rows):
-        cos, sin = rope_tables(rows, dh)  # positions 0..rows-1: the sequence's
+    def rope(x, dh, rows, window=None):
+        cos, sin = rope_tables(window[0] if window else rows, dh)  # positions 0..rows-1: the sequence's
         big = np.iinfo(np.int64).max
+        if window:
+            for table, values in (("cos", cos), ("sin", sin)):
+                nodes.append(helper.make_node(
+                    "Slice", [const(f"{x}_{table}_all", values, np.float32), const(f"{x}_{table}_w0", [window[1]]),
+                              const(f"{x}_{table}_w1", [window[2]]), const(f"{x}_{table}_wax", [0])],
+                    [f"{x}_{table}"], name=f"{x}/Slice_{table}"))
+        table = (lambda t, values: f"{x}_{t}") if window else (lambda t, values: const(f"{x}_{t}", values, np.float32))
         nodes.extend([
             helper.make_node("Slice", [x, const(f"{x}_h0", [dh // 2]), const(f"{x}_h1", [big]), const(f"{x}_ax", [-1])],
                              [f"{x}_x2"], name=f"{x}/Slice_x2"),
@@ -179,15 +188,15 @@ def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=N
             helper.make_node("Slice", [x, const(f"{x}_z0", [0]), const(f"{x}_z1", [dh // 2]), f"{x}_ax"],
                              [f"{x}_x1"], name=f"{x}/Slice_x1"),
             helper.make_node("Concat", [f"{x}_neg", f"{x}_x1"], [f"{x}_rot"], name=f"{x}/Concat", axis=-1),
-            helper.make_node("Mul", [x, const(f"{x}_cos", cos, np.float32)], [f"{x}_xc"], name=f"{x}/Mul_cos"),
-            helper.make_node("Mul", [f"{x}_rot", const(f"{x}_sin", sin, np.float32)], [f"{x}_rs"], name=f"{x}/Mul_sin"),
+            helper.make_node("Mul", [x, table("cos", cos)], [f"{x}_xc"], name=f"{x}/Mul_cos"),
+            helper.make_node("Mul", [f"{x}_rot", table("sin", sin)], [f"{x}_rs"], name=f"{x}/Mul_sin"),
             helper.make_node("Add", [f"{x}_xc", f"{x}_rs"], [f"{x}_rope"], name=f"{x}/Add"),
         ])
         return f"{x}_rope"
 
     qh = heads_of("q", q, dq, [0, 2, 1, 3])
     if rope_q:
-        qh = rope(qh, rope_q, q[1])
+        qh = rope(qh, rope_q, q[1], rope_window)
     if rope_k:
         kt = rope(heads_of("k", k, dk, [0, 2, 1, 3]), rope_k, k[1])
         nodes.append(helper.make_node("Transpose", [kt], ["k_t"], name="k/Transpose_t", perm=[0, 1, 3, 2]))
@@ -208,6 +217,10 @@ def attention(name, q, k, v, heads, dq, dk, dv, mask=None, rope_q=None, rope_k=N
             helper.make_node("Add", ["scaled", "bias"], ["masked"], name="mask/Add"),
         ])
         scores = "masked"
+    if bias is not None:
+        inputs.append(("bias", bias))
+        nodes.append(helper.make_node("Add", [scores, "bias"], ["biased"], name="bias/Add"))
+        scores = "biased"
     nodes.extend([
         helper.make_node("Softmax", [scores], ["probs"], name="Softmax", axis=-1),
         helper.make_node("MatMul", ["probs", heads_of("v", v, dv, [0, 2, 1, 3])], ["context"], name="context/MatMul"),
@@ -250,6 +263,14 @@ def main(out):
                      [("c", (TensorProto.FLOAT, [5]))]), str(out / "matmul_scalar.onnx"))
     onnx.save(single("Transpose", [("x", (TensorProto.FLOAT, [2, 3]))], [("y", (TensorProto.FLOAT, [3, 2]))],
                      perm=[1, 5]), str(out / "transpose_perm.onnx"))
+    # TopK with k constant (an initializer): two arg-max passes; k beyond the axis and k = 100 are errors.
+    for stem, k in (("topk", 2), ("topk_long", 5), ("topk_many", 100)):
+        model = single("TopK", [("x", (TensorProto.FLOAT, [2, 4])), ("k", (TensorProto.INT64, [1]))],
+                       [("values", (TensorProto.FLOAT, [2, None])), ("indices", (TensorProto.INT64, [2, None]))],
+                       axis=-1)
+        model.graph.initializer.append(numpy_helper.from_array(np.array([k], np.int64), "k"))
+        del model.graph.input[1]
+        onnx.save(model, str(out / f"{stem}.onnx"))
     # Attention subgraphs that pass the raiser's structural checks with shapes eff.attention or eff.rotary
     # rejects: a consistent one (raised), then K and V of different head sizes, a mask of another length than
     # the keys, rotary tables on query heads of an odd size, rotary keys whose channels the heads do not
@@ -263,6 +284,18 @@ def main(out):
               str(out / "rotary_odd.onnx"))
     onnx.save(attention("rotary_keys", [1, 3, 8], [1, 3, 7], [1, 3, 8], 2, 4, 4, 4, rope_k=4),
               str(out / "rotary_keys.onnx"))
+    # Rotary tables of 8 rows read at rows [2, 5) for 3 queries (raised at positions 2..4), and at row [0, 1)
+    # alone (broadcast to every query: not raised, imported op by op).
+    onnx.save(attention("rotary_window", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, rope_q=4,
+                        rope_window=(8, 2, 5)), str(out / "rotary_window.onnx"))
+    onnx.save(attention("rotary_one_row", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, rope_q=4,
+                        rope_window=(8, 0, 1)), str(out / "rotary_one_row.onnx"))
+    # A score bias [1, H, S, L] (raised as eff.attention's bias) and one [1, H, S, 1] broadcast over the keys
+    # (valid ONNX, not eff.attention's bias: imported op by op).
+    onnx.save(attention("bias", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, bias=[1, 2, 3, 3]),
+              str(out / "attention_bias.onnx"))
+    onnx.save(attention("bias_broadcast", [1, 3, 8], [1, 3, 8], [1, 3, 8], 2, 4, 4, 4, bias=[1, 2, 3, 1]),
+              str(out / "attention_bias_broadcast.onnx"))
     onnx.save(attention("rotary_long_keys", [1, 3, 8], [1, 5, 8], [1, 5, 8], 2, 4, 4, 4, rope_q=4, rope_k=4),
               str(out / "rotary_long_keys.onnx"))
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])

@@ -6,6 +6,10 @@
 // RUN: effc-import %t/gqa_broadcast.onnx --report-raising 2>&1 >/dev/null | FileCheck %s --check-prefix=BROADCAST
 // RUN: effc-import %t/gqa_window.onnx --report-raising 2>&1 >/dev/null | FileCheck %s --check-prefix=WINDOW
 // RUN: effc %t/gqa_cache.onnx -o %t/gqa_cache.so
+// RUN: effc-import %t/rotary_window.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=ROTARY-WINDOW
+// RUN: effc-import %t/rotary_one_row.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=ROTARY-ONE-ROW
+// RUN: effc-import %t/attention_bias.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=BIAS
+// RUN: effc-import %t/attention_bias_broadcast.onnx --report-raising 2>&1 | FileCheck %s --check-prefix=BIAS-BROADCAST
 
 // Attention with grouped-query heads (make_onnx_models.py's gqa): 4 query heads of 4 share 2 key/value heads,
 // repeated by Llama's repeat_kv (Unsqueeze -> Expand -> Reshape, shapes read with Shape -> Gather). The
@@ -59,3 +63,25 @@
 // BROADCAST: raised 4 subgraphs to eff ops
 // WINDOW:    not raised: attention at node '/attn/hidden' (Reshape): the causal mask is not provably the buffer's rows [L - S, L) and columns [0, L) for S queries and L keys
 // WINDOW:    raised 4 subgraphs to eff ops
+
+// Rotary tables of 8 rows read at rows [2, 5) by a Slice, for 3 queries: raised, eff.rotary's positions are
+// start + i (start = 2 here; the cache length in a decoder), clamped to the tables' last row as the Slice reads.
+// ROTARY-WINDOW:      raised attention at node 'the_attention' (Reshape) -> eff.attention (2 heads of 4, rotary theta 10000.000000 from position 'q_heads_cos_w0')
+// ROTARY-WINDOW:      %[[P:.*]] = linalg.generic
+// ROTARY-WINDOW:        %[[I:.*]] = linalg.index 0 : index
+// ROTARY-WINDOW-NEXT:   %[[AT:.*]] = arith.addi %[[I]], %c2 : index
+// ROTARY-WINDOW:        arith.minsi %[[AT]], %c7 : index
+// ROTARY-WINDOW:      eff.rotary %arg0, %[[P]] {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<?xi64>) -> tensor<1x3x8xf32>
+
+// Row 0 alone, broadcast to the 3 queries: not eff.rotary at positions 0..2, so imported op by op.
+// ROTARY-ONE-ROW:     not raised: attention at node 'the_attention' (Reshape): the rotary embedding at node 'q_heads/Add' is not raised: the tables' rows are not provably start..start+S-1 for S rotated positions
+// ROTARY-ONE-ROW:     raised 0 subgraphs to eff ops
+// ROTARY-ONE-ROW-NOT: eff.rotary
+// ROTARY-ONE-ROW:     tensor.extract_slice %{{.*}}[0, 0] [1, 4] [1, 1] : tensor<8x4xf32> to tensor<1x4xf32>
+
+// A score bias added to the scaled scores (T5's relative position bias is one), [1, H, S, L]: eff.attention's
+// bias operand. One of [1, H, S, 1] (broadcast over the keys) is valid ONNX but not that operand: op by op.
+// BIAS:               raised attention at node 'the_attention' (Reshape) -> eff.attention (2 heads of 4, score bias 'bias')
+// BIAS:               eff.attention %arg0, %arg1, %arg2 bias(%arg3) {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<1x3x8xf32>, tensor<1x3x8xf32>, tensor<1x2x3x3xf32>) -> tensor<1x3x8xf32>
+// BIAS-BROADCAST:     not raised: attention at node 'the_attention' (Reshape): the score bias 'bias' is not provably [1 or batch, 2, queries, keys]
+// BIAS-BROADCAST-NOT: eff.attention

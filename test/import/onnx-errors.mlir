@@ -16,6 +16,8 @@
 // RUN: not effc-import %t/matmul_scalar.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-RANK
 // RUN: not effc-import %t/transpose_perm.onnx 2>&1 | FileCheck %s --check-prefix=TRANSPOSE-PERM
 // RUN: not effc-import %t/huge_initializer.onnx 2>&1 | FileCheck %s --check-prefix=HUGE
+// RUN: not effc-import %t/topk_long.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-LONG
+// RUN: not effc-import %t/topk_many.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-MANY
 // RUN: effc-import %t/attention_kv.onnx --report-raising -o /dev/null 2>&1 | FileCheck %s --check-prefix=ATTENTION-KV
 // RUN: not effc-import %t/attention_mask.onnx 2>&1 | FileCheck %s --check-prefix=ATTENTION-MASK
 // RUN: not effc-import %t/rotary_odd.onnx 2>&1 | FileCheck %s --check-prefix=ROTARY-ODD
@@ -39,6 +41,8 @@
 // MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
 // TRANSPOSE-PERM: transpose_perm.onnx:0:0: error: node 'the_Transpose' (Transpose): perm is not a permutation of the 2 dimensions
 // HUGE:        huge_initializer.onnx:0:0: error: {{.*}}huge_initializer.onnx: initializer 'w' has a shape too large to address
+// TOPK-LONG:   topk_long.onnx:0:0: error: node 'the_TopK' (TopK): k = 5 is larger than the axis' 4 elements
+// TOPK-MANY:   topk_many.onnx:0:0: error: node 'the_TopK' (TopK): k = 100 is not supported (0 to 64)
 
 // Attention subgraphs that pass the raisers' structural checks with shapes the raised ops reject: the error
 // comes from the op's type inference, at the node that roots the subgraph (no abort).
@@ -46,7 +50,8 @@
 // ATTENTION-KV:   not raised: attention at node 'the_attention' (Reshape): Q, K and V heads differ in size, or K and V in count
 // ATTENTION-KV:   raised 0 subgraphs to eff ops
 // ATTENTION-MASK: attention_mask.onnx:0:0: error: 'eff.attention' op mask [1, 5] must be [batch, key length] = [1, 3]
-// ROTARY-ODD:     rotary_odd.onnx:0:0: error: 'eff.rotary' op the head size 3 must be even to rotate channel pairs
+// Rotary tables 4 wide on heads of 3 channels: the graph's own broadcast could not hold.
+// ROTARY-ODD:     rotary_odd.onnx:0:0: error: node 'q_heads/Add' (Add): rotary tables of width 4 on heads of 3 channels
 // Keys of 7 channels in 2 heads: the raiser's shape checks leave the subgraph op by op, where the graph's own
 // Reshape into heads is refused.
 // ROTARY-KEYS:    rotary_keys.onnx:0:0: error: 'tensor.reshape' op source and destination tensor should have the same number of elements

@@ -8,6 +8,7 @@
 // RUN: effc %t/external.onnx -o %t/external.so
 // RUN: effc-import %t/attention_ok.onnx | FileCheck %s --check-prefix=ATTENTION
 // RUN: effc-import %t/rotary_long_keys.onnx | FileCheck %s --check-prefix=LONG-KEYS
+// RUN: effc-import %t/topk.onnx | FileCheck %s --check-prefix=TOPK
 
 // The ONNX importer (lib/Import/Onnx.cpp) on the tiny model of make_onnx_models.py: MatMul + Add on
 // initializers becomes eff.linear reading the [K, N] weight transposed, the erf GELU becomes eff.activation, the
@@ -49,3 +50,16 @@
 // LONG-KEYS-DAG:    eff.rotary %[[Q]], %{{.*}} {num_heads = 2 : i64} : (tensor<1x3x8xf32>, tensor<?xi64>) -> tensor<1x3x8xf32>
 // LONG-KEYS-DAG:    eff.rotary %[[K]], %{{.*}} {num_heads = 2 : i64} : (tensor<1x5x8xf32>, tensor<?xi64>) -> tensor<1x5x8xf32>
 // LONG-KEYS:        eff.attention
+
+// TopK (k = 2 as an initializer, make_onnx_models.py's topk): one arg-max reduction per choice, the second
+// skipping the index the first took; values and indices inserted at positions 0 and 1 of the axis.
+// TOPK:      func.func @main(%[[X:.*]]: tensor<2x4xf32> {eff.name = "x"}) -> (tensor<2x2xf32> {eff.name = "values"}, tensor<2x2xi64> {eff.name = "indices"})
+// TOPK:        %[[FIRST:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<2x4xf32>)
+// TOPK:          arith.cmpf ogt
+// TOPK:        tensor.insert_slice %[[FIRST]]#0 into %{{.*}}[0, 0] [2, 1] [1, 1] : tensor<2xf32> into tensor<2x2xf32>
+// TOPK:        tensor.insert_slice %[[FIRST]]#1 into %{{.*}}[0, 0] [2, 1] [1, 1] : tensor<2xi64> into tensor<2x2xi64>
+// TOPK:        %[[SECOND:.*]]:2 = linalg.generic {{.*}} ins(%[[X]], %[[FIRST]]#1 : tensor<2x4xf32>, tensor<2xi64>)
+// TOPK:          %[[I:.*]] = arith.index_cast
+// TOPK:          arith.cmpi ne, %[[I]]
+// TOPK:        tensor.insert_slice %[[SECOND]]#0 into %{{.*}}[0, 1] [2, 1] [1, 1]
+// TOPK:        tensor.insert_slice %[[SECOND]]#1 into %{{.*}}[0, 1] [2, 1] [1, 1]

@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parents[3]
 BIN_DIR = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
 DATA = Path("/usr/share/libonnx-testdata/data/node")
 SUPPORTED = """Abs Add And Cast Ceil Concat Constant ConstantOfShape Cos Div Equal Erf Exp Expand Floor Gather Gemm
-Greater Identity LayerNormalization Less Log MatMul Max Min Mul Neg Not Or Pow Range Reciprocal ReduceMax ReduceMean
-ReduceSum Relu Reshape Sigmoid Shape Sin Slice Softmax Split Sqrt Squeeze Sub Tanh Transpose Trilu Unsqueeze
+GatherElements Greater Identity LayerNormalization Less Log MatMul Max Min Mul Neg Not Or Pow Range Reciprocal ReduceMax ReduceMean
+ReduceSum Relu Reshape Sigmoid Shape Sin Slice Softmax Split Sqrt Squeeze Sub Tanh TopK Transpose Trilu Unsqueeze
 Where""".split()
 
 

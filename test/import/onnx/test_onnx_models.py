@@ -36,6 +36,18 @@ EXPECTED_OPS = {
                   "eff.embedding": 1, "num_kv_heads = 2": 2},
     "gpt2_cache": {"eff.attention": 2, " past": 2, "num_kv_heads = 2": 2, "eff.layer_norm": 5,
                    "eff.activation gelu_tanh": 2, "eff.linear": 13, "eff.embedding": 2},
+    # The cache as [B, P, Hkv * Dh], concatenated before the heads split: eff.attention's own past layout.
+    "gpt2_hidden_cache": {"eff.attention": 2, " past": 2, "num_kv_heads = 2": 2, "eff.layer_norm": 5,
+                          "eff.activation gelu_tanh": 2, "eff.linear": 13, "eff.embedding": 2},
+    # T5's relative position bias (op by op) as eff.attention's score bias, unscaled.
+    "t5_encoder": {"eff.attention": 2, "eff.rms_norm": 5, "eff.linear": 12, "eff.embedding": 3},
+    "t5_decoder": {"eff.attention": 2, "causal": 2, "eff.rms_norm": 5, "eff.linear": 12, "eff.embedding": 3},
+    # Partial rotary: 4 of each head's 8 channels rotated.
+    "llama_partial": {"eff.attention": 2, "eff.rotary": 4, "rotary_dim = 4": 4, "eff.rms_norm": 5,
+                      "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
+    # Rotary positions from the cache length, then the cached attention.
+    "llama_cache": {"eff.attention": 2, " past": 2, "eff.rotary": 4, "num_kv_heads = 2": 2, "eff.rms_norm": 5,
+                    "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
 }
 
 
@@ -63,7 +75,10 @@ def exported(tmp_path_factory):
 # BERT at opset 13 has its layer norms decomposed into reductions (LayerNormalization is opset 17) and is
 # stored with external data: its initializers are read from model.onnx.data.
 @pytest.mark.parametrize("name,opset,external_data", [("bert", 17, False), ("bert", 13, True), ("gpt2", 17, False),
-                                                      ("llama", 17, False), ("llama_gqa", 17, False)])
+                                                      ("llama", 17, False), ("llama_gqa", 17, False),
+                                                      ("llama_partial", 17, False), ("mixtral", 17, False),
+                                                      ("mixtral", 13, False), ("t5_encoder", 17, False),
+                                                      ("t5_decoder", 17, False), ("t5_encoder", 13, False)])
 def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
     model, path, workdir = exported(name, opset, external_data)
     if external_data:
@@ -83,7 +98,10 @@ def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
 
 
 @pytest.mark.parametrize("name,opset", [("bert", 17), ("bert", 13), ("gpt2", 17), ("gpt2", 14), ("llama", 17),
-                                        ("llama", 13), ("llama_gqa", 17), ("llama_gqa", 13), ("gpt2_cache", 17)])
+                                        ("llama", 13), ("llama_gqa", 17), ("llama_gqa", 13), ("gpt2_cache", 17),
+                                        ("llama_partial", 17), ("llama_partial", 13), ("llama_cache", 17),
+                                        ("llama_cache", 13), ("gpt2_hidden_cache", 17),
+                                        ("t5_encoder", 17), ("t5_decoder", 17), ("t5_encoder", 13)])
 def test_subgraphs_are_raised(exported, name, opset):
     _, path, _ = exported(name, opset)
     result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
@@ -95,7 +113,8 @@ def test_subgraphs_are_raised(exported, name, opset):
     # Raised subgraphs leave nothing of themselves: no head-major reshapes around the attention, no erf/tanh,
     # no repeated key/value heads (repeat_kv expands a 5-D tensor), no concatenated cache. The cache
     # alone is transposed between the ONNX [B, Hkv, P, Dh] layout and eff.attention's [B, P, Hkv * Dh].
-    transposes = 4 * 2 if name == "gpt2_cache" else 0
+    # T5's bias is its bucket embeddings [S, L, H] permuted to [H, S, L].
+    transposes = {"gpt2_cache": 4 * 2, "llama_cache": 4 * 2, "t5_encoder": 2, "t5_decoder": 2}.get(name, 0)
     assert len(re.findall(r"linalg\.transpose", ir)) == transposes
     assert "math.erf" not in ir and "math.tanh" not in ir and "tensor.concat" not in ir
     assert not re.search(r"tensor<([^x<>]+x){5}f32>", ir), "a 5-D tensor (repeat_kv's Expand) is left"
@@ -119,14 +138,36 @@ def test_gqa_report(exported):
             "(4 heads of 8, 2 key/value heads, causal, rotary theta 10000.000000)") in result.stderr, result.stderr
 
 
-def test_kv_cache_decode_matches_pytorch(exported, tmp_path):
+def test_rotary_from_cache_length_report(exported):
+    """The cached Llama's rotary tables are read from the cache length: raised with positions P..P+S-1."""
+    _, path, _ = exported("llama_cache", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert ("raised attention at node '/blocks.0/attn/Reshape_7' (Reshape) -> eff.attention (4 heads of 8, 2 key/value "
+            "heads, causal, rotary theta 10000.000000 from position '/blocks.0/attn/Unsqueeze_6_output_0', KV cache "
+            "'past_key_0', 'past_value_0')") in result.stderr, result.stderr
+
+
+def test_unraised_cache_imports_op_by_op(exported):
+    """Interpolated rotary tables (not RoPE's at integer positions) are not raised; the tables' and the causal
+    mask's Slices at the run-time cache length import as tensor.extract_slice with dynamic offsets."""
+    _, path, _ = exported("llama_cache_scaled", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "eff.attention" not in result.stdout and "eff.rotary" not in result.stdout
+    assert re.search(r"tensor\.extract_slice %\S+\[%", result.stdout), "no slice at a run-time offset"
+
+
+@pytest.mark.parametrize("name", ["gpt2_cache", "llama_cache", "llama_cache_scaled", "gpt2_hidden_cache"])
+def test_kv_cache_decode_matches_pytorch(exported, tmp_path, name):
     """A 4-token prompt after a 3-position cache, then 3 single-token steps; effc and PyTorch each feed their own
-    presents back as the next step's past. Logits and presents within 1e-3 relative error at every step."""
-    model, path, _ = exported("gpt2_cache", 17)
-    module = tmp_path / "gpt2_cache.so"
+    presents back as the next step's past. Logits and presents within 1e-3 relative error at every step. The
+    Llama decoders rotate at positions P..P+S-1 (raised to eff.rotary, or op by op for interpolated tables)."""
+    model, path, _ = exported(name, 17)
+    module = tmp_path / f"{name}.so"
     _run([EFFC, path, "-o", module])
-    names = onnx_models.MODELS["gpt2_cache"][1]
-    ids, *past = onnx_models.example_inputs("gpt2_cache", batch=2, seq=4, seed=1, past=3)
+    names = onnx_models.MODELS[name][1]
+    ids, *past = onnx_models.example_inputs(name, batch=2, seq=4, seed=1, past=3)
+    expected_shape = (2, 3 + 4 + 3, 16) if name == "gpt2_hidden_cache" else (2, 2, 3 + 4 + 3, 8)
     torch_past, effc_past = list(past), [t.numpy() for t in past]
     g = torch.Generator().manual_seed(5)
     for step in range(4):
@@ -140,4 +181,17 @@ def test_kv_cache_decode_matches_pytorch(exported, tmp_path):
         torch_past = [torch.from_numpy(e) for e in expected[1:]]
         effc_past = [outputs[n] for n in onnx_models.CACHE_OUTPUTS]
         ids = torch.randint(0, 50, (2, 1), generator=g)
-    assert effc_past[0].shape == (2, 2, 3 + 4 + 3, 8)
+    assert effc_past[0].shape == expected_shape
+
+
+def test_mixtral_routing_imports_op_by_op(exported):
+    """The Mixtral-style MoE's routing (TopK over the router's softmax, Equal against each expert) imports op by
+    op: TopK as one arg-max reduction per choice; the experts' SwiGLUs and the attention are raised."""
+    _, path, _ = exported("mixtral", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path), "--report-raising"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ir = result.stdout
+    assert len(re.findall(r"eff\.attention\b", ir)) == 2
+    assert len(re.findall(r"eff\.glu silu\b", ir)) == 8  # 4 experts x 2 layers
+    # Two reductions (value and index) per TopK choice: 2 choices x 2 layers.
+    assert len(re.findall(r"linalg\.index", ir)) >= 4
