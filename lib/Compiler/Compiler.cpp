@@ -389,6 +389,7 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.cudaFormat = cudaFormat;
   pipelineOptions.cudaToolkit = cudaToolkit;
   pipelineOptions.layerReuse = options.layerReuse;
+  pipelineOptions.packQkv = options.packQkv;
   pipelineOptions.layerReuseRemarks = options.verbose;
   PassManager weights(&context), compression(&context), lowering(&context);
   PipelineOptions weightsOnly;
