@@ -97,8 +97,8 @@
 // The FFN's up projection applies GELU in the kernel's epilogue.
 // INT8: 9 micro-kernel effc_uk_quantized_linear_int8_epilogue ?x?x64 -> ?x?x256 32.8K·?^2 19.5KB eff.quantized_linear @ bert_tiny.mlir:41:14 [layer 0]
 // INT8: fired gemm-bias eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0] the micro-kernel adds the bias to its output tile
-// INT8: fired gemm-activation eff.activation @ bert_tiny.mlir:41:14 [layer 0] applied by effc_uk_quantized_linear_int8_epilogue
 // INT8: fired qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] query, key and value as one eff.quantized_linear over the concatenated [192, 64] weight, sliced
+// INT8: fired gemm-activation eff.activation @ bert_tiny.mlir:41:14 [layer 0] applied by effc_uk_quantized_linear_int8_epilogue
 // INT8: kernels: 18, {{.*}} 15 micro-kernel
 
 // Attention with a head mask, or in f16, takes the linalg lowering; the report says why.
