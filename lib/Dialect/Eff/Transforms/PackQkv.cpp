@@ -7,8 +7,9 @@
 // Implements eff-pack-qkv: the q, k and v projections of an eff.attention that read the same input become one
 // linear layer over their weights concatenated along the output features (one GEMM that streams the input
 // once, with N = Nq + Nk + Nv instead of three narrower ones), whose result is sliced back into q, k and v.
-// f32 weights concatenate row by row; the packed layouts of eff.quantized_linear are 16-row blocks, so their
-// operands concatenate as flat byte strings when every layer but the last fills whole blocks.
+// f32 weights and N:M sparse values and indices concatenate row by row; the packed layouts of
+// eff.quantized_linear are 16-row blocks, so their operands concatenate as flat byte strings when every layer
+// but the last fills whole blocks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -83,12 +84,16 @@ Operation *findProjection(Value value, StringRef role, std::string &why) {
   Operation *def = value.getDefiningOp();
   if (isa_and_present<LinearOp, QuantizedLinearOp>(def))
     return def;
+  if (auto sparse = dyn_cast_if_present<SparseLinearOp>(def)) {
+    if (sparse.getFormat() == SparseFormat::nm)
+      return def;
+    why = ("the " + role + " projection is sparse in CSR, whose row pointers are not packed").str();
+    return nullptr;
+  }
   if (isa_and_present<LoraOp>(def))
     why = ("the " + role + " projection has a LoRA adapter (eff.lora)").str();
   else if (isa_and_present<Ia3Op>(def))
     why = ("the " + role + " projection has an (IA)^3 scale (eff.ia3)").str();
-  else if (isa_and_present<SparseLinearOp>(def))
-    why = ("the " + role + " projection is sparse (eff.sparse_linear), which is not packed").str();
   else if (def)
     why = ("the " + role + " is not a linear layer's output but " + def->getName().getStringRef() + "'s").str();
   else
@@ -139,6 +144,17 @@ bool canPack(ArrayRef<Operation *> projections, std::string &why) {
         why = "the projections' biases have different element types";
         return false;
       }
+    return true;
+  }
+  if (auto sparse = dyn_cast<SparseLinearOp>(first)) {
+    for (Operation *op : projections) {
+      auto other = cast<SparseLinearOp>(op);
+      if (other.getInFeatures() != sparse.getInFeatures() || other.getN() != sparse.getN() ||
+          other.getM() != sparse.getM()) {
+        why = "the projections are sparse with different N:M patterns";
+        return false;
+      }
+    }
     return true;
   }
   auto quantized = cast<QuantizedLinearOp>(first);
@@ -236,6 +252,25 @@ void pack(ArrayRef<Operation *> projections) {
           });
     }
     packed = LinearOp::create(builder, loc, packedType, input, weight, bias);
+  } else if (auto sparse = dyn_cast<SparseLinearOp>(projections.front())) {
+    // N:M values and indices are [N, K·n/m], row-major: the rows concatenate.
+    auto rowsOf = [&](Value (*get)(SparseLinearOp)) {
+      auto type = cast<RankedTensorType>(get(sparse).getType());
+      return concatenateOperand(
+          builder, loc, projections, [&](Operation *op) { return get(cast<SparseLinearOp>(op)); },
+          RankedTensorType::get({total, type.getDimSize(1)}, type.getElementType()), noBytes);
+    };
+    Value values = rowsOf([](SparseLinearOp op) -> Value { return op.getValues(); });
+    Value indices = rowsOf([](SparseLinearOp op) -> Value { return op.getIndices(); });
+    Value bias;
+    if (llvm::any_of(projections, [](Operation *op) { return cast<SparseLinearOp>(op).getBias(); }))
+      bias = concatenateOperand(
+          builder, loc, projections, [](Operation *op) -> Value { return cast<SparseLinearOp>(op).getBias(); },
+          flat(builder.getF32Type(), total),
+          [](Operation *op) { return cast<SparseLinearOp>(op).getOutFeatures() * int64_t(sizeof(float)); });
+    packed = SparseLinearOp::create(builder, loc, packedType, input, values, indices, /*row_ptr=*/Value(), bias,
+                                    SparseFormat::nm, sparse.getInFeatures(), total, sparse.getNAttr(),
+                                    sparse.getMAttr());
   } else {
     auto quantized = cast<QuantizedLinearOp>(projections.front());
     // Every operand of a layer but the last is whole 16-row blocks, so the flat operands just concatenate.

@@ -561,11 +561,11 @@ def EffPackQkvPass : Pass<"eff-pack-qkv", "::mlir::ModuleOp"> {
     input (cross-attention), those two are packed.
 
     Layers packed: `eff.linear` with constant weights of one element type (a missing bias becomes zeros when
-    another layer has one), and `eff.quantized_linear` of one scheme with the same in_features, group size,
-    bits and static activation parameters, whose packed operands concatenate because their layouts are
-    16-row blocks (every layer but the last must have a multiple of 16 out_features). A projection behind a
-    kept adapter (`eff.lora`, `eff.ia3`), a sparse layer (`eff.sparse_linear`) or non-constant weights is
-    left as it is. Each decision is recorded as an `effc-fusion` remark of kind `qkv-projection` on the
+    another layer has one); `eff.sparse_linear` in N:M format with one pattern (values and indices are rows);
+    and `eff.quantized_linear` of one scheme with the same in_features, group size, bits and static
+    activation parameters, whose packed operands concatenate because their layouts are 16-row blocks (every
+    layer but the last must have a multiple of 16 out_features). A projection behind a kept adapter
+    (`eff.lora`, `eff.ia3`), a CSR sparse layer or non-constant weights is left as it is. Each decision is recorded as an `effc-fusion` remark of kind `qkv-projection` on the
     attention op (`effc --report-fusions`).
 
     ```mlir
