@@ -1,5 +1,6 @@
-"""Benchmark: the peer table in one command. effc (each compression variant), ONNX Runtime and PyTorch on the same
-models, weights, inputs and machine, in one run.
+"""Benchmark: the peer table in one command (effc's compression variants, ONNX Runtime, PyTorch; one run).
+
+effc, ONNX Runtime and PyTorch run the same models, weights and inputs on the same machine, in one run.
 
     /usr/bin/python3 bench/peers.py [--cases bert-b1,bert-b8,tinybert-b1,gpt2-prefill,gpt2-decode,switch-b1]
         [--variants f32,bf16,int8,int4,2:4,2:4+int8,drop40] [--peers torch,ort,ort-int8] [--runs 20]

@@ -423,6 +423,12 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
           kernel.shape = origins[ids[0]].shape;
           kernel.flops = origins[ids[0]].flops;
         }
+        // One kernel for several GEMMs (eff-pack-qkv's packed projections) does all their FLOPs.
+        for (unsigned id : ids.getArrayRef().drop_front()) {
+          const std::optional<FusionReportCount> &more = id < origins.size() ? origins[id].flops : std::nullopt;
+          if (kernel.flops && more && more->dynamicFactors == kernel.flops->dynamicFactors)
+            kernel.flops->known += more->known;
+        }
         kernel.weightBytes = constantBytes(llvm::to_vector(call.getOperands()));
         list.push_back(std::move(kernel));
         return WalkResult::advance();

@@ -139,11 +139,13 @@ bool canPack(ArrayRef<Operation *> projections, std::string &why) {
       if (Value bias = other.getBias())
         biasType = cast<RankedTensorType>(bias.getType()).getElementType();
     }
-    for (Operation *op : projections)
-      if (Value bias = cast<LinearOp>(op).getBias(); bias && cast<RankedTensorType>(bias.getType()).getElementType() != biasType) {
+    for (Operation *op : projections) {
+      Value bias = cast<LinearOp>(op).getBias();
+      if (bias && cast<RankedTensorType>(bias.getType()).getElementType() != biasType) {
         why = "the projections' biases have different element types";
         return false;
       }
+    }
     return true;
   }
   if (auto sparse = dyn_cast<SparseLinearOp>(first)) {
@@ -189,8 +191,8 @@ Value createConstant(OpBuilder &builder, Location loc, RankedTensorType type, Ar
   return arith::ConstantOp::create(builder, loc, type, attr);
 }
 
-/// Concatenates operand `index` (a weight or side tensor, or the bias that is zeros where absent) of
-/// `projections` into one constant of `type`.
+/// Concatenates the operand `operandOf` picks from each of `projections` (a weight or side tensor; an absent
+/// one, a bias that only some layers have, contributes `zeroBytesIfAbsent` zero bytes) into one constant.
 Value concatenateOperand(OpBuilder &builder, Location loc, ArrayRef<Operation *> projections,
                          llvm::function_ref<Value(Operation *)> operandOf, RankedTensorType type,
                          llvm::function_ref<int64_t(Operation *)> zeroBytesIfAbsent) {
