@@ -2,8 +2,12 @@
 sequence 128, compiled by effc (external weights) versus PyTorch eager on the same weights, in the same run.
 
     /usr/bin/python3 bench/bert_base.py [--runs 20] [--threads 2] [--workdir /tmp/effc-bert-base]
+                                        [--pack-qkv-ablation [--rounds 3]]
 
 Prints the compile time, the median latencies, the speed-up and the largest difference between the outputs.
+With --pack-qkv-ablation it also compiles the encoder with --no-pack-qkv (the q, k and v projections as three
+GEMMs instead of one over their concatenated weights) and times both artifacts in alternating rounds, printing
+each one's best median and their ratio.
 """
 
 import argparse
@@ -23,6 +27,9 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workdir", default="/tmp/effc-bert-base")
+    parser.add_argument("--pack-qkv-ablation", action="store_true",
+                        help="also time the encoder compiled with --no-pack-qkv, interleaved with the default")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of --pack-qkv-ablation")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
@@ -53,6 +60,24 @@ def main():
         command += ["--input", f"{name}={work / (name + '.npy')}"]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     effc_ms = float(re.search(r"median ([\d.]+)", out).group(1))
+
+    if args.pack_qkv_ablation:
+        unpacked = work / "bert_base_unpacked.so"
+        subprocess.run([BIN / "effc", work / "bert_base.mlir", "-o", unpacked, "--external-weights", "--no-pack-qkv"],
+                       check=True)
+        (work / "unpacked").mkdir(exist_ok=True)
+        medians = {"packed": [], "unpacked": []}
+        for _ in range(args.rounds):
+            for label, so in (("packed", work / "bert_base.so"), ("unpacked", unpacked)):
+                ran = subprocess.run([command[0], so, "--output-dir", work / label, *command[4:]], check=True,
+                                     capture_output=True, text=True).stdout
+                medians[label].append(float(re.search(r"median ([\d.]+)", ran).group(1)))
+        packed_ms, unpacked_ms = min(medians["packed"]), min(medians["unpacked"])
+        difference = np.abs(np.load(work / "packed" / "last_hidden_state.npy") -
+                            np.load(work / "unpacked" / "last_hidden_state.npy")).max()
+        print(f"q/k/v packed {packed_ms:.1f} ms, three GEMMs (--no-pack-qkv) {unpacked_ms:.1f} ms: "
+              f"{unpacked_ms / packed_ms:.3f}x (best median of {args.rounds} alternating rounds of {args.runs} runs; "
+              f"max |packed - unpacked| {difference:.1e})", flush=True)
 
     torch.set_num_threads(args.threads)
     model = TorchBert(cfg).eval()

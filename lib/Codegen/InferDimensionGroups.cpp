@@ -87,6 +87,14 @@ public:
       joinShapes(cast.getResult(), cast.getSource());
       return;
     }
+    // A slice's extents are its sizes (eff-pack-qkv slices q, k and v with the packed result's tensor.dim).
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (slice.getType().getRank() == slice.getSourceType().getRank())
+        for (auto [dim, size] : llvm::enumerate(slice.getMixedSizes()))
+          if (auto value = dyn_cast<Value>(size))
+            join(dimOf(slice.getResult(), dim), extent(value));
+      return;
+    }
     // A micro-kernel's result: a buffer allocated with its extents, read back as a tensor.
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       MemRefType type = alloc.getType();

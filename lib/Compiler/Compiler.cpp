@@ -390,6 +390,7 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.cudaToolkit = cudaToolkit;
   pipelineOptions.cudaAsyncLaunches = options.cudaAsyncLaunches;
   pipelineOptions.layerReuse = options.layerReuse;
+  pipelineOptions.packQkv = options.packQkv;
   pipelineOptions.layerReuseRemarks = options.verbose;
   PassManager weights(&context), compression(&context), lowering(&context);
   PipelineOptions weightsOnly;

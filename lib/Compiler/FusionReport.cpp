@@ -61,8 +61,8 @@ struct FusionKind {
 /// Flip `implemented` when a fusion lands, and call recordFusion where its lowering decides.
 constexpr FusionKind kFusionKinds[] = {
     {fusion::kAttention, true, "no decision recorded"},
-    {fusion::kQkvProjection, false,
-     "the query, key and value projections of one input run as three GEMMs (no concatenated-weight GEMM)"},
+    {fusion::kQkvProjection, true,
+     "no decision reached it: eff-pack-qkv runs on the CPU target at -O1 and up, unless --no-pack-qkv"},
     {fusion::kGemmBias, true, "no decision recorded"},
     {fusion::kGemmActivation, true,
      "no decision reached it: epilogues are fused into f32 GEMMs when they are tiled (-O1 and up, CPU) and into "
@@ -251,13 +251,14 @@ void describeEffOp(Operation *op, Origin &origin) {
     }
     origin.flops = count;
     origin.candidates.push_back(fusion::kAttention);
-    // Q, K and V projected from one input.
-    Value q = attention.getQuery(), k = attention.getKey(), v = attention.getValue();
-    if (isGemm(q) && isGemm(k) && isGemm(v)) {
-      Value input = q.getDefiningOp()->getOperand(0);
-      if (k.getDefiningOp()->getOperand(0) == input && v.getDefiningOp()->getOperand(0) == input)
-        origin.candidates.push_back(fusion::kQkvProjection);
-    }
+    // Q, K and V computed here (eff-pack-qkv says whether they were packed into one GEMM, or why not).
+    auto computed = [](Value value) {
+      while (auto rotary = value.getDefiningOp<eff::RotaryOp>())
+        value = rotary.getInput();
+      return value.getDefiningOp() != nullptr;
+    };
+    if (computed(attention.getQuery()) && computed(attention.getKey()) && computed(attention.getValue()))
+      origin.candidates.push_back(fusion::kQkvProjection);
   } else if (auto activation = dyn_cast<eff::ActivationOp>(op)) {
     if (isGemm(activation.getInput()))
       origin.candidates.push_back(fusion::kGemmActivation);
@@ -421,6 +422,12 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
         if (!ids.empty() && ids[0] < origins.size()) {
           kernel.shape = origins[ids[0]].shape;
           kernel.flops = origins[ids[0]].flops;
+        }
+        // One kernel for several GEMMs (eff-pack-qkv's packed projections) does all their FLOPs.
+        for (unsigned id : ids.getArrayRef().drop_front()) {
+          const std::optional<FusionReportCount> &more = id < origins.size() ? origins[id].flops : std::nullopt;
+          if (kernel.flops && more && more->dynamicFactors == kernel.flops->dynamicFactors)
+            kernel.flops->known += more->known;
         }
         kernel.weightBytes = constantBytes(llvm::to_vector(call.getOperands()));
         list.push_back(std::move(kernel));

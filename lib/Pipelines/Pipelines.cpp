@@ -50,6 +50,8 @@ LogicalResult buildCompressionPipeline(OpPassManager &pm, const PipelineOptions 
 }
 
 void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  if (options.optLevel > 0 && options.packQkv)
+    pm.addPass(mlir::eff::createEffPackQkvPass());
   if (options.layerReuse) {
     mlir::eff::EffOutlineLayersPassOptions outline;
     outline.emitRemarks = options.layerReuseRemarks;

@@ -152,6 +152,7 @@ void bindCompiler(py::module_ &m) {
                      "'' (no report), '-' (with the diagnostics) or a file for the fusion report")
       .def_readwrite("report_fusions_format", &CompileOptions::reportFusionsFormat, "'text' or 'json'")
       .def_readwrite("layer_reuse", &CompileOptions::layerReuse)
+      .def_readwrite("pack_qkv", &CompileOptions::packQkv)
       .def_readonly("compression", &CompileOptions::compression,
                     "[(flag, value)] in the order added (the order the passes run in)")
       .def(

@@ -11,6 +11,9 @@
 // The mask's length is the key length of the attention scores: it joins the keys' rows (group 1), and the
 // batch of both joins group 0 through the 3-D contraction.
 // CHECK-SAME: scores = [array<i32: 0, 1, -1>, array<i32: 0, 1>]
+// A slice's dynamic sizes are its extents (eff-pack-qkv slices q, k and v with tensor.dim of the packed result):
+// the rows of %x reach the mask's length through the slice that the loop reads.
+// CHECK-SAME: slices = [array<i32: 0, -1>, array<i32: 0>]
 // A micro-kernel call is opaque except for the extents it says it assumes equal (effc.equal_extents,
 // quadruples of operand, dimension, operand, dimension), followed through to_buffer and casts: the query's
 // and the mask's batch (group 0), the keys' and the mask's length (group 2); the query's length is its own.
@@ -47,6 +50,22 @@ func.func @scores(%k: tensor<?x?x8xf32>, %mask: tensor<?x?xf32>) -> tensor<?x?xf
     linalg.yield %s : f32
   } -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
+}
+
+#row = affine_map<(i, j) -> (i)>
+func.func @slices(%x: tensor<?x12xf32>, %m: tensor<?xf32>) -> tensor<?x4xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x12xf32>
+  %s = tensor.extract_slice %x[0, 4] [%n, 4] [1, 1] : tensor<?x12xf32> to tensor<?x4xf32>
+  %len = tensor.dim %m, %c0 : tensor<?xf32>
+  %init = tensor.empty(%len) : tensor<?x4xf32>
+  %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %m : tensor<?x4xf32>, tensor<?xf32>) outs(%init : tensor<?x4xf32>) {
+  ^bb0(%x0: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x0, %y : f32
+    linalg.yield %p : f32
+  } -> tensor<?x4xf32>
+  return %r : tensor<?x4xf32>
 }
 
 func.func private @effc_uk_example(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>,

@@ -5,7 +5,8 @@
 // RUN: rm -rf %t && split-file --leading-lines %s %t
 
 // bert_tiny (examples/): both attentions on the fused micro-kernel, biases in the GEMMs, weights packed, GELU
-// in the up projection's epilogue, residual adds in the add + layer norm kernel; QKV packing is not implemented. Layers compiled separately
+// in the up projection's epilogue, residual adds in the add + layer norm kernel, the query, key and value projections
+// as one GEMM (eff-pack-qkv). Layers compiled separately
 // (--no-layer-reuse), so that each layer's decisions are listed under it.
 // RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --report-fusions --emit=mlir -o %t/bert.mlir 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BERT
@@ -40,31 +41,32 @@
 // BERT-NEXT:  2 elementwise linalg.generic loops ?x?x64 - 512B eff.embedding @ bert_tiny.mlir:13:10
 // The residual add and the layer norm: one micro-kernel call.
 // BERT-NEXT:  3 micro-kernel effc_uk_add_layer_norm ?x?x64 -> ?x?x64 - 512B eff.layer_norm @ bert_tiny.mlir:17:19
-// A [64, 64] f32 linear: 2 * 64 * 64 FLOPs per token, 16 KiB of weights; the bias initialisation is part of it.
-// BERT-NEXT:  4 contraction linalg.generic loops ?x?x64x64 8.19K·?^2 16.4KB eff.linear @ bert_tiny.mlir:22:12 [layer 0]
+// The q, k and v projections as one [192, 64] f32 linear: 2 * 192 * 64 FLOPs per token, 48 KiB of weights; the
+// bias initialisation is part of it.
+// BERT-NEXT:  4 contraction linalg.generic loops ?x?x192x64 24.6K·?^2 49.2KB eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]
 // The padding mask (i64) turned into f32 0/1 once, then the fused attention: 4 * 64 FLOPs per (batch, query, key).
-// BERT:       7 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
-// BERT-NEXT:  8 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
+// BERT-NEXT:  5 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
+// BERT-NEXT:  6 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
 // The FFN: up GEMM, GELU (listed before tiling makes it the up GEMM's epilogue), down GEMM.
-// BERT:       11 contraction linalg.generic loops ?x?x256x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  12 elementwise linalg.generic loops ?x?x256 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  13 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT:       18 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
+// BERT:       9 contraction linalg.generic loops ?x?x256x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  10 elementwise linalg.generic loops ?x?x256 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  11 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT:       14 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
 // BERT:       expected fusions:
 // BERT-NEXT:  status fusion op detail
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:17:19 one call of effc_uk_add_layer_norm
 // BERT-NEXT:  fired gemm-bias eff.linear @ bert_tiny.mlir:22:12 [layer 0] the bias initialises the GEMM's accumulator
 // BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored transposed ([K, N]) at compile time
-// BERT:       fired attention eff.attention @ bert_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
-// BERT-NEXT:  not implemented qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] the query, key and value projections of one input run as three GEMMs
+// BERT:       fired qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] query, key and value as one eff.linear over the concatenated [192, 64] weight, sliced
+// BERT-NEXT:  fired attention eff.attention @ bert_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
 // The residual add after the output projection goes to the add + layer norm kernel, not to the GEMM.
 // BERT:       not fired gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0] the add + layer norm kernel takes the add
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:36:12 [layer 0] one call of effc_uk_add_layer_norm
 // BERT:       fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
 // BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
 // BERT-NEXT:  fired gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] computed in the GEMM's thread blocks
-// BERT:       kernels: 24, 1 fused elementwise, 4 elementwise, 7 micro-kernel, 12 contraction
-// BERT-NEXT:  fusions: 29 fired, 2 not implemented, 4 not fired
+// BERT:       kernels: 20, 1 fused elementwise, 4 elementwise, 7 micro-kernel, 8 contraction
+// BERT-NEXT:  fusions: 31 fired, 4 not fired
 // BERT-NOT:   all functions
 
 // JSON:      "complete": true,
@@ -73,7 +75,7 @@
 // JSON-NEXT: "status": "fired"
 // JSON:      "flops": {
 // JSON-NEXT:   "dynamic_factors": 2,
-// JSON-NEXT:   "known": 8192
+// JSON-NEXT:   "known": 24576
 // JSON:      "dynamic_factors": 3,
 // JSON-NEXT:   "known": 256
 // JSON-NEXT: },
@@ -86,16 +88,18 @@
 // JSON-NEXT: "weight_bytes": 0
 // JSON:      "totals": {
 // JSON-NEXT:   "fusions": {
-// JSON-NEXT:     "fired": 29,
-// JSON-NEXT:     "not fired": 4,
-// JSON-NEXT:     "not implemented": 2
+// JSON-NEXT:     "fired": 31,
+// JSON-NEXT:     "not fired": 4
+// JSON-NEXT:   },
 
-// INT8: 4 micro-kernel effc_uk_quantized_linear_int8 ?x?x64 -> ?x?x64 8.19K·?^2 4.86KB eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0]
+// The q, k and v projections as one int8 GEMM (the weights column is the three layers').
+// INT8: 4 micro-kernel effc_uk_quantized_linear_int8 {{.*}} 14.6KB eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0], eff.quantized_linear @ bert_tiny.mlir:25:12 [layer 0], eff.quantized_linear @ bert_tiny.mlir:28:12 [layer 0]
 // The FFN's up projection applies GELU in the kernel's epilogue.
-// INT8: 11 micro-kernel effc_uk_quantized_linear_int8_epilogue ?x?x64 -> ?x?x256 32.8K·?^2 19.5KB eff.quantized_linear @ bert_tiny.mlir:41:14 [layer 0]
+// INT8: 9 micro-kernel effc_uk_quantized_linear_int8_epilogue ?x?x64 -> ?x?x256 32.8K·?^2 19.5KB eff.quantized_linear @ bert_tiny.mlir:41:14 [layer 0]
 // INT8: fired gemm-bias eff.quantized_linear @ bert_tiny.mlir:22:12 [layer 0] the micro-kernel adds the bias to its output tile
+// INT8: fired qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] query, key and value as one eff.quantized_linear over the concatenated [192, 64] weight, sliced
 // INT8: fired gemm-activation eff.activation @ bert_tiny.mlir:41:14 [layer 0] applied by effc_uk_quantized_linear_int8_epilogue
-// INT8: kernels: 22, {{.*}} 19 micro-kernel
+// INT8: kernels: 18, {{.*}} 15 micro-kernel
 
 // Attention with a head mask, or in f16, takes the linalg lowering; the report says why.
 // CHECK-LABEL: effc fusion report: function 'head_mask'

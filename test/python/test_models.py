@@ -285,7 +285,7 @@ def test_report_fusions_is_the_drivers_report(tmp_path):
                for k in attention)
     statuses = {(f["fusion"], f["status"]) for f in main["fusions"]}
     assert {("attention", "fired"), ("gemm-bias", "fired"), ("weight-packing", "fired"),
-            ("qkv-projection", "not implemented"), ("residual-norm", "fired"), ("gemm-activation", "fired")} <= statuses
+            ("qkv-projection", "fired"), ("residual-norm", "fired"), ("gemm-activation", "fired")} <= statuses
     kinds = main["totals"]["kernels"]
     # Two attentions and five residual adds with their layer norms (the embeddings' and two per layer).
     assert kinds["micro-kernel"] == 7 and sum(kinds.values()) == len(main["kernels"])

@@ -132,6 +132,10 @@ cl::opt<bool> noLayerReuse("no-layer-reuse",
                            cl::desc("Compile every layer separately, even those identical up to their weights "
                                     "(by default they share one compiled body)"),
                            cl::cat(category));
+cl::opt<bool> noPackQkv("no-pack-qkv",
+                        cl::desc("Keep the query, key and value projections as three GEMMs (by default one GEMM "
+                                 "over their concatenated weights, at -O1 and up)"),
+                        cl::cat(category));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "effc") << message << "\n";
@@ -227,6 +231,7 @@ int main(int argc, char **argv) {
     options.reportFusions = reportFusions.empty() ? "-" : reportFusions.getValue();
   options.reportFusionsFormat = reportFusionsFormat;
   options.layerReuse = !noLayerReuse;
+  options.packQkv = !noPackQkv;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

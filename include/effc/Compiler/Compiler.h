@@ -111,6 +111,9 @@ struct CompileOptions {
   bool timing = false;
   /// Compile layers that are identical up to their weights once, as one shared function (CPU target).
   bool layerReuse = true;
+  /// Run the query, key and value projections of an attention as one GEMM over concatenated weights (CPU
+  /// target, -O1 and up; eff-pack-qkv).
+  bool packQkv = true;
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
   /// stream.
   bool reportRaising = false;

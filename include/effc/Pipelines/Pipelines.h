@@ -45,6 +45,10 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
   Option<bool> layerReuseRemarks{*this, "layer-reuse-remarks",
                                  llvm::cl::desc("Emit a remark naming the layers that share each body"),
                                  llvm::cl::init(false)};
+  Option<bool> packQkv{*this, "pack-qkv",
+                       llvm::cl::desc("Run an attention's q/k/v projections as one GEMM over concatenated weights "
+                                      "(CPU target, -O1 and up)"),
+                       llvm::cl::init(true)};
   // The cuda target (docs/gpu.md).
   Option<std::string> cudaArch{*this, "cuda-arch", llvm::cl::desc("GPU architecture for --target=cuda (sm_80, "
                                                                   "sm_86, sm_89, sm_90, sm_90a)"),

@@ -550,4 +550,54 @@ def EffOutlineLayersPass : Pass<"eff-outline-layers", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def EffPackQkvPass : Pass<"eff-pack-qkv", "::mlir::ModuleOp"> {
+  let summary = "Run the query, key and value projections of one attention as one GEMM over concatenated weights";
+  let description = [{
+    For every `eff.attention` whose query, key and value are computed (through `eff.rotary`, which acts on
+    the projection's output) by three linear layers of the same kind reading the same input, replaces the
+    three layers by one whose weight is the concatenation of theirs along the output features, packed at
+    compile time, and slices the result back into q, k and v with `tensor.extract_slice`. The narrower key
+    and value of grouped-query attention are packed the same way. When only the key and value share an
+    input (cross-attention), those two are packed.
+
+    Layers packed: `eff.linear` with constant weights of one element type (a missing bias becomes zeros when
+    another layer has one); `eff.sparse_linear` in N:M format with one pattern (values and indices are rows);
+    and `eff.quantized_linear` of one scheme with the same in_features, group size, bits and static
+    activation parameters, whose packed operands concatenate because their layouts are 16-row blocks (every
+    layer but the last must have a multiple of 16 out_features). A projection behind a kept adapter
+    (`eff.lora`, `eff.ia3`), a CSR sparse layer or non-constant weights is left as it is. Each decision is recorded as an `effc-fusion` remark of kind `qkv-projection` on the
+    attention op (`effc --report-fusions`).
+
+    ```mlir
+    // Before:
+    %q = eff.linear %x, %wq, %bq : (tensor<?x?x64xf32>, tensor<64x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    %k = eff.linear %x, %wk, %bk : (tensor<?x?x64xf32>, tensor<16x64xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
+    %v = eff.linear %x, %wv, %bv : (tensor<?x?x64xf32>, tensor<16x64xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
+    %a = eff.attention %q, %k, %v {num_heads = 4 : i64, num_kv_heads = 1 : i64} : ...
+    // After:
+    %w = arith.constant dense_resource<wq.qkv> : tensor<96x64xf32>
+    %b = arith.constant dense_resource<bq.qkv> : tensor<96xf32>
+    %qkv = eff.linear %x, %w, %b : (tensor<?x?x64xf32>, tensor<96x64xf32>, tensor<96xf32>) -> tensor<?x?x96xf32>
+    %q = tensor.extract_slice %qkv[0, 0, 0] [%d0, %d1, 64] [1, 1, 1] : tensor<?x?x96xf32> to tensor<?x?x64xf32>
+    %k = tensor.extract_slice %qkv[0, 0, 64] [%d0, %d1, 16] [1, 1, 1] : tensor<?x?x96xf32> to tensor<?x?x16xf32>
+    %v = tensor.extract_slice %qkv[0, 0, 80] [%d0, %d1, 16] [1, 1, 1] : tensor<?x?x96xf32> to tensor<?x?x16xf32>
+    %a = eff.attention %q, %k, %v {num_heads = 4 : i64, num_kv_heads = 1 : i64} : ...
+    ```
+
+    #### Input invariant
+    eff IR after eff-materialize-parameters and the compression passes (weights are constants). effc runs
+    this pass first in the CPU lowering pipeline at -O1 and up, unless `--no-pack-qkv`.
+
+    #### Output IR
+    The same computation with fewer, wider linear layers; the outputs are unchanged up to the kernels'
+    summation order (the same dot products, so in practice bit-identical). The constants of the layers
+    replaced are erased when nothing else uses them.
+  }];
+  let statistics = [
+    Statistic<"numPacked", "packed", "Attention ops whose projections were packed into one linear layer">,
+    Statistic<"numLeft", "left", "Attention ops whose projections were left as they are">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // EFFC_DIALECT_EFF_TRANSFORMS_PASSES_TD
