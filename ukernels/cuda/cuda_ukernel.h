@@ -22,12 +22,20 @@
 #ifndef EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H
 #define EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H
 
+typedef long long effc_index_t;
+
+#ifdef EFFC_CUDA_UK_HOST_EMULATION
+// Compiled as host C++ by the unit tests (test/ukernels/test_cuda_gemm.py), which run every thread of a block
+// as a host thread and define effc_cuda::threadIndex, blockIndexX/Y and barrier before including a kernel.
+// A block's shared memory is a static local: one copy that all its threads see.
+#define __device__
+#define __shared__ static
+#define EFFC_CUDA_UK extern "C"
+#else
 #define __device__ __attribute__((device))
 #define __shared__ __attribute__((shared))
 // Exported kernels are inlined into the calling kernel (no call ABI: parameters stay in registers).
 #define EFFC_CUDA_UK extern "C" __device__ __attribute__((always_inline))
-
-typedef long long effc_index_t;
 
 namespace effc_cuda {
 
@@ -37,5 +45,6 @@ __device__ inline unsigned blockIndexY() { return __nvvm_read_ptx_sreg_ctaid_y()
 __device__ inline void barrier() { __syncthreads(); }
 
 } // namespace effc_cuda
+#endif
 
 #endif // EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H
