@@ -7,8 +7,10 @@
 #   scripts/sanitize.sh --ci            the part CI runs: lit, CTest (runtime, fuzz replays), three pytest
 #                                       files (extension errors, core lowerings, micro-kernels), fuzzers 60 s
 #   scripts/sanitize.sh --fuzz-seconds N   how long each fuzzer runs (0: skip fuzzing)
-#   scripts/sanitize.sh --fuzz-seed N      libFuzzer's -seed (default: random; --ci: 1, so CI's fuzzing of a
-#                                       commit is repeatable and a red run reproduces with the same command)
+#   scripts/sanitize.sh --fuzz-seed N      libFuzzer's -seed (default: random; --ci: 1)
+#   scripts/sanitize.sh --fuzz-runs N      run N inputs per fuzzer instead of --fuzz-seconds (--ci: 50000, from an
+#                                       empty corpus, seed 1, without address randomisation: CI's verdict on a
+#                                       commit is repeatable, and a red run reproduces with the same command)
 #   scripts/sanitize.sh --steps "lit ctest"  only these of: build lit ctest pytest fuzz
 #
 # Extra arguments after `--` go to pytest (e.g. -- -k attention).
@@ -18,6 +20,7 @@ BUILD=${EFFC_ASAN_BUILD_DIR:-$ROOT/build-asan}
 MODE=full
 FUZZ_SECONDS=60
 FUZZ_SEED=
+FUZZ_RUNS=
 STEPS="build lit ctest pytest fuzz"
 PYTEST_ARGS=()
 while (($#)); do
@@ -25,6 +28,7 @@ while (($#)); do
     --ci) MODE=ci ;;
     --fuzz-seconds) FUZZ_SECONDS=$2; shift ;;
     --fuzz-seed) FUZZ_SEED=$2; shift ;;
+    --fuzz-runs) FUZZ_RUNS=$2; shift ;;
     --steps) STEPS=$2; shift ;;
     --) shift; PYTEST_ARGS=("$@"); break ;;
     *) echo "sanitize.sh: unknown argument $1" >&2; exit 2 ;;
@@ -90,7 +94,16 @@ if has_step fuzz && [ "$FUZZ_SECONDS" != 0 ]; then
     FUZZ_SEED=0 # libFuzzer picks one
     [ "$MODE" = ci ] && FUZZ_SEED=1
   fi
-  cmake "$BUILD" -DEFFC_FUZZ_SECONDS="$FUZZ_SECONDS" -DEFFC_FUZZ_SEED="$FUZZ_SEED" >/dev/null
-  timed ctest --test-dir "$BUILD" --output-on-failure -L fuzz -j2
+  [ -z "$FUZZ_RUNS" ] && { FUZZ_RUNS=0; [ "$MODE" = ci ] && FUZZ_RUNS=50000; }
+  cmake "$BUILD" -DEFFC_FUZZ_SECONDS="$FUZZ_SECONDS" -DEFFC_FUZZ_SEED="$FUZZ_SEED" -DEFFC_FUZZ_RUNS="$FUZZ_RUNS" >/dev/null
+  NORANDOM=()
+  if [ "$FUZZ_RUNS" != 0 ]; then
+    # A repeatable run: no inputs kept from earlier runs, and the same addresses each time (MLIR iterates some
+    # maps in pointer order, which steers coverage and so the mutations).
+    rm -rf "$BUILD/test/fuzz/corpus" && mkdir -p "$BUILD/test/fuzz/corpus"
+    for dir in "$BUILD"/test/fuzz/*_fuzzer; do [ -x "$dir" ] && mkdir -p "$BUILD/test/fuzz/corpus/$(basename "$dir")"; done
+    setarch "$(uname -m)" -R true 2>/dev/null && NORANDOM=(setarch "$(uname -m)" -R)
+  fi
+  timed ${NORANDOM[@]+"${NORANDOM[@]}"} ctest --test-dir "$BUILD" --output-on-failure -L fuzz -j2
 fi
 echo "sanitize: all clean"

@@ -29,29 +29,11 @@ using namespace mlir;
 
 namespace {
 
-/// memref.copy between views that are not both contiguous would call the memref runtime library's
-/// memrefCopy; a linalg.copy lowers to loops instead. Copies of a view onto itself are dropped.
-struct StridedCopyToLinalg : OpRewritePattern<memref::CopyOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(memref::CopyOp op, PatternRewriter &rewriter) const override {
-    if (op.getSource() == op.getTarget()) {
-      rewriter.eraseOp(op); // bufferizing scf.forall leaves self-copies
-      return success();
-    }
-    auto source = cast<MemRefType>(op.getSource().getType());
-    auto target = cast<MemRefType>(op.getTarget().getType());
-    if (source.getLayout().isIdentity() && target.getLayout().isIdentity())
-      return failure(); // lowered to a plain memcpy
-    rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
-    return success();
-  }
-};
-
 struct EffcCpuLowerVectorsPass : effc::impl::EffcCpuLowerVectorsPassBase<EffcCpuLowerVectorsPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<StridedCopyToLinalg>(ctx);
+    effc::populateStridedCopyToLinalgPatterns(patterns);
     vector::populateVectorContractLoweringPatterns(patterns, vector::VectorContractLowering::OuterProduct);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorMultiReductionLoweringPatterns(patterns,

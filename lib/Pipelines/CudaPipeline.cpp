@@ -80,6 +80,8 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
 
   // Kernels: each linalg op becomes a parallel loop nest (reductions stay sequential per thread), tiled
   // into blocks of threads and turned into a gpu.launch.
+  // Strided copies (a concatenation's parts, say) as kernels, not calls of MLIR's runtime library.
+  pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu) instead.
   pm.addPass(createEffcGpuGemmUkernelsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

@@ -43,6 +43,7 @@ def effc_run(bundle, case, outdir, bench=0, function="main"):
 
 def check(bundle, case, function, tmp):
     out = tmp / case / function
+    out.mkdir(parents=True, exist_ok=True)
     result, seconds = effc_run(bundle, case, out, function=function)
     if result.returncode:
         return False, f"effc-run failed ({result.returncode}): {result.stderr.strip()[-1500:]}", seconds
@@ -131,6 +132,7 @@ def benchmarks(bundle, manifest, runs, tmp, rows):
         if case.startswith("bench.gemm_") and not (bundle / case / "inputs" / "x.npy").exists():
             m, k, _ = map(int, re.findall(r"\d+", case.split("gemm_")[1]))
             np.save(bundle / case / "inputs" / "x.npy", np.random.default_rng(m + k).standard_normal((m, k), np.float32))
+        (tmp / ("bench-" + case)).mkdir(parents=True, exist_ok=True)
         result, _ = effc_run(bundle, case, tmp / ("bench-" + case), bench=runs)
         effc_ms = median_ms(result.stdout) if result.returncode == 0 else math.nan
         inputs = {p.stem: np.load(p) for p in (bundle / case / "inputs").glob("*.npy")}

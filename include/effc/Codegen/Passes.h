@@ -11,6 +11,7 @@
 
 namespace mlir {
 class ModuleOp;
+class RewritePatternSet;
 } // namespace mlir
 
 namespace effc {
@@ -20,6 +21,9 @@ namespace effc {
 
 #define GEN_PASS_REGISTRATION
 #include "effc/Codegen/Passes.h.inc"
+
+/// memref.copy between views that are not both contiguous -> linalg.copy (StridedCopiesToLinalg.cpp).
+void populateStridedCopyToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace effc
 

@@ -303,17 +303,49 @@ def EffcGpuMapParallelLoopsPass : Pass<"effc-gpu-map-parallel-loops", "::mlir::f
                            "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
-def EffcGpuMarkDeviceWeightsPass : Pass<"effc-gpu-mark-device-weights", "::mlir::ModuleOp"> {
-  let summary = "Rename constant memref globals so that the CUDA target serves them from device memory";
+def EffcStridedCopiesToLinalgPass : Pass<"effc-strided-copies-to-linalg"> {
+  let summary = "Rewrite memref.copy between non-contiguous views as linalg.copy";
   let description = [{
-    Kernels cannot read a weight embedded in the shared object's host memory. This pass renames every
-    constant `memref.global` (and its `memref.get_global` uses) to `effc_gpu_weight.<name>`; the CUDA
-    target (lib/Target/Cuda.cpp) then routes each host use of such a global through the runtime's
-    `constant` GPU service, which copies the weight to managed memory once and caches it.
+    A memref.copy whose source or target is not contiguous lowers to a call of the MLIR runtime
+    library's `memrefCopy`, which effc does not link. As `linalg.copy` it becomes loops (CPU) or a kernel
+    (CUDA). Contiguous copies stay (they lower to memcpy); a copy of a view onto itself is erased.
 
-    Before: `memref.global "private" constant @__constant_64xf32 : memref<64xf32> = dense<...>`
-    After:  `memref.global "private" constant @effc_gpu_weight.__constant_64xf32 : memref<64xf32> = ...`
+    Before: `memref.copy %a, %b : memref<2x3xf32> to memref<2x3xf32, strided<[8, 1], offset: ?>>`
+    After:  `linalg.copy ins(%a : memref<2x3xf32>) outs(%b : memref<2x3xf32, strided<[8, 1], offset: ?>>)`
   }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def EffcGpuMarkDeviceWeightsPass : Pass<"effc-gpu-mark-device-weights", "::mlir::ModuleOp"> {
+  let summary = "Give the weights that kernels read a copy that the CUDA target serves from device memory";
+  let description = [{
+    Kernels cannot read a weight embedded in the shared object's host memory, and host code (CPU
+    micro-kernels, copies, routing loops) cannot read device memory. For each constant `memref.global`
+    that a kernel reads (a value used inside a `gpu.launch`, or a `gpu.launch_func` operand, that is a view
+    of the global), this pass adds a copy named `effc_gpu_weight.<name>` and rebuilds the kernel's operand
+    from the copy just before the launch (the get_global and its view ops). The CUDA target
+    (lib/Target/Cuda.cpp) routes each use of an `effc_gpu_weight.*` global through the runtime's
+    `constant` GPU service, which copies the weight to device memory once and caches it. Host uses keep
+    the original; an original left without uses is erased.
+
+    Before:
+    ```mlir
+    memref.global "private" constant @w : memref<4xf32> = dense<1.0>
+    %w = memref.get_global @w : memref<4xf32>
+    gpu.launch ... { ... memref.load %w[%i] ... }
+    func.call @effc_uk_host(%w) : (memref<4xf32>) -> ()
+    ```
+    After:
+    ```mlir
+    memref.global "private" constant @w : memref<4xf32> = dense<1.0>
+    memref.global "private" constant @effc_gpu_weight.w : memref<4xf32> = dense<1.0>
+    %w = memref.get_global @w : memref<4xf32>
+    %d = memref.get_global @effc_gpu_weight.w : memref<4xf32>
+    gpu.launch ... { ... memref.load %d[%i] ... }
+    func.call @effc_uk_host(%w) : (memref<4xf32>) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def EffcGpuMergeKernelModulesPass : Pass<"effc-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
