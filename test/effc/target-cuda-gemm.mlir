@@ -2,10 +2,11 @@
 // RUN: effc %s --target=cuda --cuda-arch=sm_80 -o - --emit=ptx | FileCheck %s
 
 // A linear layer on the CUDA target launches the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu), linked
-// from effc's embedded NVPTX bitcode and inlined into the kernel: its shared-memory tiles (8 KiB per tile
-// shape), its barriers, and no call left. The bias and the rest stay generic kernels.
+// from effc's embedded NVPTX bitcode and inlined into the kernel: its shared-memory tiles (about 8 KiB per
+// tile shape) read as float4s, its barriers, and no call left. The bias and the rest stay generic kernels.
 // CHECK:     .visible .entry linear_kernel
-// CHECK-DAG: .shared .align 4 .b8 {{.*}}SgemmTile{{.*}}[4096]
+// CHECK-DAG: .shared .align 16 .b8 {{.*}}SgemmTile{{.*}}Bs[4096]
+// CHECK-DAG: ld.shared.v4
 // CHECK-DAG: bar.sync
 // CHECK-DAG: fma.rn.f32
 // CHECK-NOT: call.uni
