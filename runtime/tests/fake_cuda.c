@@ -175,9 +175,13 @@ EXPORT CUresult cuEventSynchronize(CUevent event) {
 }
 
 static CUresult allocate(CUdeviceptr *ptr, size_t bytes) {
-  void *block = aligned_alloc(256, (bytes + 255) / 256 * 256);
+  size_t rounded = (bytes + 255) / 256 * 256;
+  void *block = aligned_alloc(256, rounded);
   if (!block)
     return INVALID_VALUE;
+  /* Kernels do not run here, so host code reading a kernel's output (MoE routing counts, say) must see
+   * defined values, not whatever the allocator left: zeros. */
+  memset(block, 0, rounded);
   *ptr = (CUdeviceptr)(uintptr_t)block;
   atomic_fetch_add(&g_allocs, 1);
   return OK;
