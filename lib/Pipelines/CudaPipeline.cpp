@@ -78,10 +78,12 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Kernels: each linalg op becomes a parallel loop nest (reductions stay sequential per thread), tiled
-  // into blocks of threads and turned into a gpu.launch.
   // Strided copies (a concatenation's parts, say) as kernels, not calls of MLIR's runtime library.
   pm.addPass(createEffcStridedCopiesToLinalgPass());
+  // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
+  pm.addPass(createEffcGpuGemmUkernelsPass());
+  // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),
+  // tiled into blocks of threads and turned into a gpu.launch.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createEffcGpuMapParallelLoopsPass());
@@ -134,11 +136,12 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
 
-  // Serialise the kernels last: gpu.binary holds PTX (isa), a cubin (bin) or both (fatbin).
-  GpuModuleToBinaryPassOptions toBinary;
+  // Serialise the kernels last, with the device micro-kernels they call linked in: gpu.binary holds PTX
+  // (isa), a cubin (bin) or both (fatbin).
+  EffcGpuModuleToBinaryPassOptions toBinary;
   toBinary.compilationTarget = options.cudaFormat;
   toBinary.toolkitPath = options.cudaToolkit;
-  pm.addPass(createGpuModuleToBinaryPass(toBinary));
+  pm.addPass(createEffcGpuModuleToBinaryPass(toBinary));
   return success();
 }
 

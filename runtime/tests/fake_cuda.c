@@ -378,6 +378,8 @@ EXPORT CUresult cuEventSynchronize(CUevent event) {
 }
 
 static CUresult allocate(CUdeviceptr *ptr, size_t bytes) {
+  /* Anonymous mappings are zeroed: kernels do not run here, so host code reading a kernel's output (MoE
+   * routing counts, say) sees defined values, not whatever an allocator left. */
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t mapped = (bytes + page - 1) / page * page;
   void *block = mmap(NULL, mapped ? mapped : page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -56,6 +56,28 @@ module attributes {{eff.weights = "gemm_{m}x{k}x{n}.safetensors"}} {{
 """
 
 
+# Ragged GEMMs for the CUDA GEMM micro-kernel (numerics against the CPU build): a linear with >= 128 tiles of
+# 128 x 128 (the large tile), one on a [B, S, K] input with a K that is not a multiple of the K tile (the
+# small tile), and a batched matmul over [B, H] (block z).
+GEMM_EDGES_MLIR = """// Ragged GEMM shapes for the CUDA GEMM micro-kernel.
+module attributes {eff.weights = "gemm_edges.safetensors"} {
+  func.func @main(%x1: tensor<1100x77xf32> {eff.name = "x1"}, %x2: tensor<2x35x33xf32> {eff.name = "x2"},
+                  %a: tensor<2x3x50x40xf32> {eff.name = "a"}, %b: tensor<2x3x40x60xf32> {eff.name = "b"})
+      -> (tensor<1100x1800xf32> {eff.name = "y1"}, tensor<2x35x90xf32> {eff.name = "y2"},
+          tensor<2x3x50x60xf32> {eff.name = "y3"}) {
+    %w1 = eff.parameter "w1" : tensor<1800x77xf32>
+    %b1 = eff.parameter "b1" : tensor<1800xf32>
+    %w2 = eff.parameter "w2" : tensor<90x33xf32>
+    %b2 = eff.parameter "b2" : tensor<90xf32>
+    %y1 = eff.linear %x1, %w1, %b1 : (tensor<1100x77xf32>, tensor<1800x77xf32>, tensor<1800xf32>) -> tensor<1100x1800xf32>
+    %y2 = eff.linear %x2, %w2, %b2 : (tensor<2x35x33xf32>, tensor<90x33xf32>, tensor<90xf32>) -> tensor<2x35x90xf32>
+    %y3 = eff.matmul %a, %b : (tensor<2x3x50x40xf32>, tensor<2x3x40x60xf32>) -> tensor<2x3x50x60xf32>
+    return %y1, %y2, %y3 : tensor<1100x1800xf32>, tensor<2x35x90xf32>, tensor<2x3x50x60xf32>
+  }
+}
+"""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / ".gpu-bundle"))
@@ -120,6 +142,18 @@ def main():
         for variant, flags in variants.items():
             jobs.append((f"{example}.{variant}", REPO / "examples" / f"{example}.mlir",
                          REPO / "examples" / f"{example}.inputs", flags))
+
+    if args.part != "bench" and "gemm_edges".startswith(args.only):
+        g = np.random.default_rng(7)
+        models.ir.write_safetensors(work / "gemm_edges.safetensors", {
+            "w1": g.standard_normal((1800, 77)).astype(np.float32), "b1": g.standard_normal(1800).astype(np.float32),
+            "w2": g.standard_normal((90, 33)).astype(np.float32), "b2": g.standard_normal(90).astype(np.float32)})
+        (work / "gemm_edges.mlir").write_text(GEMM_EDGES_MLIR)
+        eins = work / "gemm_edges.inputs"
+        eins.mkdir()
+        for name, shape in {"x1": (1100, 77), "x2": (2, 35, 33), "a": (2, 3, 50, 40), "b": (2, 3, 40, 60)}.items():
+            np.save(eins / f"{name}.npy", g.standard_normal(shape).astype(np.float32))
+        jobs.append(("gemm_edges.plain", work / "gemm_edges.mlir", eins, []))
 
     bench = []
     if args.part != "examples":

@@ -279,6 +279,47 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp"> {
+  let summary = "Launch the device GEMM micro-kernel for f32 contractions on memrefs";
+  let description = [{
+    Replaces every `linalg.generic` that is an f32 matrix product `C[..., m, n] += A[..., m, k] · B[..., k, n]`
+    (a multiply-add body; the contiguous dimension of each operand is k, n and n) by a `gpu.launch` of
+    256 threads per block whose body calls the tiled device micro-kernel `effc_cuda_uk_sgemm_<BM>x<BN>`
+    (ukernels/cuda/gemm.cu) with raw pointers, sizes and leading dimensions. Loop dimensions of A and C
+    that B does not index (the rows of a linear layer's [B, S, K] input) form the M of one GEMM when both
+    operands have the identity layout; the remaining outer dimensions (a batched matmul's batch and heads)
+    are spread over block z, whose index the body turns into pointer offsets. The 128 x 128 tile is used
+    when it yields at least `min-large-tiles` blocks, the 64 x 64 tile otherwise (an `scf.if` on the
+    run-time sizes). Other linalg ops are left to the generic one-thread-per-element kernels.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(d0, d1, d2) -> (d0, d2), (d0, d1, d2) -> (d2, d1), (d0, d1, d2) -> (d0, d1)],
+                    iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%a, %b : memref<?x64xf32>, memref<64x32xf32>) outs(%c : memref<?x32xf32>) {
+      ^bb0(%x: f32, %y: f32, %acc: f32):
+        %p = arith.mulf %x, %y : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+    }
+    ```
+    After (one of the two launches):
+    ```mlir
+    gpu.launch blocks(...) in (%gx = %tilesN, %gy = %tilesM, %gz = %c1) threads(...) in (%tx = %c256, ...) {
+      %pa = ... (aligned pointer of %a plus its offset, as !llvm.ptr)
+      llvm.call @effc_cuda_uk_sgemm_64x64(%m, %c32, %c64, %pa, %c64, %pb, %c32, %pc, %c32) : (...) -> ()
+      gpu.terminator
+    }
+    ```
+  }];
+  let options = [
+    Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
+           "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
 def EffcGpuMapParallelLoopsPass : Pass<"effc-gpu-map-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Tile outermost scf.parallel loops into blocks of threads and map them to the GPU";
   let description = [{
@@ -383,6 +424,26 @@ def EffcGpuMergeKernelModulesPass : Pass<"effc-gpu-merge-kernel-modules", "::mli
     ```
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def EffcGpuModuleToBinaryPass : Pass<"effc-gpu-module-to-binary", "::mlir::ModuleOp"> {
+  let summary = "Serialise gpu.modules like gpu-module-to-binary, linking effc's device micro-kernels";
+  let description = [{
+    `gpu-module-to-binary` with the embedded NVPTX bitcode of ukernels/cuda/*.cu (built with effc) among the
+    libraries linked into each module's LLVM IR before optimisation, when a `gpu.module` declares a
+    function named `effc_cuda_uk_*`. Upstream's `#nvvm.target` `link` option only takes file paths; this
+    pass passes the bitcode in memory (a blob attribute in `gpu::TargetOptions`), so effc needs no files
+    next to it. Only the micro-kernels a module calls are linked (and then internalised and inlined).
+
+    Before: `gpu.module @effc_kernels [#nvvm.target<chip = "sm_90">] { llvm.func @effc_cuda_uk_sgemm_64x64(...) ... }`
+    After:  `gpu.binary @effc_kernels [#gpu.object<#nvvm.target<chip = "sm_90">, "...PTX or cubin...">]`
+  }];
+  let options = [
+    Option<"toolkitPath", "toolkit", "std::string", /*default=*/"\"\"",
+           "CUDA toolkit root (for ptxas and fatbinary)">,
+    Option<"compilationTarget", "format", "std::string", /*default=*/"\"fatbin\"",
+           "What gpu.binary holds: isa (PTX), bin (cubin) or fatbin">,
+  ];
 }
 
 #endif // EFFC_CODEGEN_PASSES_TD

@@ -11,9 +11,11 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace effc {
 #define GEN_PASS_DEF_EFFCGPUMERGEKERNELMODULESPASS
@@ -26,6 +28,12 @@ namespace {
 
 constexpr llvm::StringLiteral kMergedName = "effc_kernels";
 
+/// A function declaration (no body), such as a device micro-kernel that a kernel calls.
+bool isDeclaration(Operation &op) {
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  return function && function.isExternal();
+}
+
 struct GpuMergeKernelModulesPass
     : public effc::impl::EffcGpuMergeKernelModulesPassBase<GpuMergeKernelModulesPass> {
   void runOnOperation() override {
@@ -35,8 +43,9 @@ struct GpuMergeKernelModulesPass
       return;
     for (gpu::GPUModuleOp kernelModule : kernelModules) {
       for (Operation &op : kernelModule.getBody()->without_terminator())
-        if (!isa<gpu::GPUFuncOp>(op)) {
-          op.emitError("effc-gpu-merge-kernel-modules: expected only gpu.func in an outlined gpu.module, found ")
+        if (!isa<gpu::GPUFuncOp>(op) && !isDeclaration(op)) {
+          op.emitError("effc-gpu-merge-kernel-modules: expected only gpu.func and function declarations in an "
+                       "outlined gpu.module, found ")
               << op.getName();
           return signalPassFailure();
         }
@@ -54,6 +63,28 @@ struct GpuMergeKernelModulesPass
     SymbolTable mergedSymbols(merged);
     // (old module, old kernel) -> new kernel name.
     DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
+    // Device functions that kernels call (micro-kernels: gpu-kernel-outlining copied the host's declaration
+    // into each module that calls one) are declared once.
+    llvm::StringSet<> declared;
+    for (gpu::GPUModuleOp kernelModule : kernelModules) {
+      for (Operation &op : llvm::make_early_inc_range(kernelModule.getBody()->without_terminator())) {
+        if (!isDeclaration(op))
+          continue;
+        auto declaration = cast<FunctionOpInterface>(op);
+        if (auto existing = mergedSymbols.lookup<FunctionOpInterface>(declaration.getName())) {
+          if (existing.getFunctionType() != declaration.getFunctionType()) {
+            declaration.emitError("effc-gpu-merge-kernel-modules: function ")
+                << declaration.getName() << " is declared with two types: " << existing.getFunctionType()
+                << " and " << declaration.getFunctionType();
+            return signalPassFailure();
+          }
+          continue;
+        }
+        declaration->remove();
+        mergedSymbols.insert(declaration);
+        declared.insert(declaration.getName());
+      }
+    }
     for (gpu::GPUModuleOp kernelModule : kernelModules) {
       bool single = llvm::hasSingleElement(kernelModule.getOps<gpu::GPUFuncOp>());
       for (gpu::GPUFuncOp kernel : llvm::make_early_inc_range(kernelModule.getOps<gpu::GPUFuncOp>())) {
@@ -80,6 +111,11 @@ struct GpuMergeKernelModulesPass
       return signalPassFailure();
     for (gpu::GPUModuleOp kernelModule : kernelModules)
       kernelModule.erase();
+    // The host's copies of those declarations are no longer called from host code.
+    for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
+      if (isDeclaration(op) && declared.contains(cast<FunctionOpInterface>(op).getName()) &&
+          SymbolTable::symbolKnownUseEmpty(&op, module))
+        op.erase();
   }
 };
 

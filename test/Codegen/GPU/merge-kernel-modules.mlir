@@ -36,3 +36,40 @@ module attributes {gpu.container_module} {
 func.func @no_kernels() {
   return
 }
+
+// -----
+
+// A device micro-kernel that two kernels call (gpu-kernel-outlining copied the host's declaration into both
+// modules) is declared once in the merged module; the host's unused declaration goes.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:         gpu.module @effc_kernels {
+// CHECK-COUNT-1:   llvm.func @effc_cuda_uk_f(i64)
+// CHECK-NOT:       llvm.func @effc_cuda_uk_f
+// CHECK:           gpu.func @main_kernel
+// CHECK:           gpu.func @main_kernel_0
+// CHECK:         }
+// CHECK-NOT:     llvm.func @effc_cuda_uk_f
+// CHECK:         func.func @calls
+module attributes {gpu.container_module} {
+  gpu.module @main_kernel {
+    llvm.func @effc_cuda_uk_f(i64)
+    gpu.func @main_kernel(%n: i64) kernel {
+      llvm.call @effc_cuda_uk_f(%n) : (i64) -> ()
+      gpu.return
+    }
+  }
+  gpu.module @main_kernel_0 {
+    llvm.func @effc_cuda_uk_f(i64)
+    gpu.func @main_kernel(%n: i64) kernel {
+      llvm.call @effc_cuda_uk_f(%n) : (i64) -> ()
+      gpu.return
+    }
+  }
+  llvm.func @effc_cuda_uk_f(i64)
+  func.func @calls(%n: i64) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @main_kernel::@main_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%n : i64)
+    gpu.launch_func @main_kernel_0::@main_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%n : i64)
+    return
+  }
+}

@@ -1,0 +1,49 @@
+//===- cuda_gemm_host.cpp - the CUDA GEMM micro-kernel emulated on the host -===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs ukernels/cuda/gemm.cu's tile loop on the CPU for test_cuda_gemm.py: each block's 256 threads are host
+// threads meeting at a std::barrier for __syncthreads, blocks run one after another (so the kernel's static
+// shared tiles are the block's shared memory). Same source as the device build, so its indexing, guards
+// and K-tile pipeline are checked without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include <barrier>
+#include <thread>
+#include <vector>
+
+namespace effc_cuda {
+thread_local unsigned currentThread, currentBlockX, currentBlockY;
+std::barrier<> *currentBarrier;
+inline unsigned threadIndex() { return currentThread; }
+inline unsigned blockIndexX() { return currentBlockX; }
+inline unsigned blockIndexY() { return currentBlockY; }
+inline void barrier() { currentBarrier->arrive_and_wait(); }
+} // namespace effc_cuda
+
+#define EFFC_CUDA_UK_HOST_EMULATION 1
+#include "gemm.cu"
+
+/// C += A · B with the `tile` x `tile` kernel over the whole grid, as effc-gpu-gemm-ukernels launches it.
+extern "C" void effc_test_sgemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                effc_index_t lda, const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
+  auto kernel = tile == 128 ? effc_cuda_uk_sgemm_128x128 : effc_cuda_uk_sgemm_64x64;
+  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
+    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
+      std::barrier<> block(256);
+      effc_cuda::currentBarrier = &block;
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          effc_cuda::currentThread = t;
+          effc_cuda::currentBlockX = bx;
+          effc_cuda::currentBlockY = by;
+          kernel(M, N, K, A, lda, B, ldb, C, ldc);
+        });
+      for (std::thread &thread : threads)
+        thread.join();
+    }
+}

@@ -1,0 +1,50 @@
+//===- cuda_ukernel.h - what every effc CUDA micro-kernel sees -*- CUDA -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Device micro-kernels are CUDA C++ functions that compiled models call from their GPU kernels for work that
+// generic codegen does poorly (GEMMs). clang compiles them to NVPTX LLVM bitcode when effc is built
+// (ukernels/CMakeLists.txt); effc embeds the bitcode and links it into a model's gpu.module when the module
+// is serialised (effc-gpu-module-to-binary, docs/gpu.md), so they are compiled for the model's architecture
+// together with its kernels.
+//
+// Freestanding: no CUDA headers and no libdevice (-nocudainc -nocudalib). The few CUDA keywords are spelled
+// here as clang's attributes; thread and block indices come from clang's __nvvm_* builtins.
+//
+// Calling convention: exported functions are `extern "C" __device__`, named effc_cuda_uk_<name>, and called
+// by every thread of a launch that the lowering made for them; they read the block and thread indices
+// themselves. Pointers are generic (address space 0); sizes and strides are 64-bit. The build strips the
+// functions' target attributes (StripTargetAttributes.cmake) so that they take the model's architecture.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H
+#define EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H
+
+typedef long long effc_index_t;
+
+#ifdef EFFC_CUDA_UK_HOST_EMULATION
+// Compiled as host C++ by the unit tests (test/ukernels/test_cuda_gemm.py), which run every thread of a block
+// as a host thread and define effc_cuda::threadIndex, blockIndexX/Y and barrier before including a kernel.
+// A block's shared memory is a static local: one copy that all its threads see.
+#define __device__
+#define __shared__ static
+#define EFFC_CUDA_UK extern "C"
+#else
+#define __device__ __attribute__((device))
+#define __shared__ __attribute__((shared))
+// Exported kernels are inlined into the calling kernel (no call ABI: parameters stay in registers).
+#define EFFC_CUDA_UK extern "C" __device__ __attribute__((always_inline))
+
+namespace effc_cuda {
+
+__device__ inline unsigned threadIndex() { return __nvvm_read_ptx_sreg_tid_x(); }
+__device__ inline unsigned blockIndexX() { return __nvvm_read_ptx_sreg_ctaid_x(); }
+__device__ inline unsigned blockIndexY() { return __nvvm_read_ptx_sreg_ctaid_y(); }
+__device__ inline void barrier() { __syncthreads(); }
+
+} // namespace effc_cuda
+#endif
+
+#endif // EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H
