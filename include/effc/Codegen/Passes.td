@@ -251,6 +251,11 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
     asynchronous `gpu.alloc` (device memory, not managed memory) and its `memref.dealloc` an asynchronous
     `gpu.dealloc`, both ordered on the stream.
 
+    An `scf.if` whose branches only launch kernels (and compute their operands), such as the tile-size
+    choice of `effc-gpu-gemm-ukernels`, stays on the stream: its launches queue behind the current token,
+    and later work keeps that token. The stream runs its work in order, and no token crosses a block
+    boundary (`gpu-to-llvm` would take one that does for an event).
+
     Before:
     ```mlir
     %a = memref.alloc(%n) : memref<?xf32>

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -50,6 +51,23 @@ bool isContiguousCopy(memref::CopyOp copy) {
 }
 
 bool isToken(Type type) { return isa<gpu::AsyncTokenType>(type); }
+
+/// Whether `op` is an scf.if whose branches only launch kernels (and compute their operands): a choice
+/// between kernels, such as effc-gpu-gemm-ukernels' tile sizes, which can stay on the stream.
+bool isStreamOnlyIf(Operation *op) {
+  auto ifOp = dyn_cast<scf::IfOp>(op);
+  if (!ifOp)
+    return false;
+  WalkResult result = ifOp->walk([&](Operation *nested) {
+    if (nested == ifOp.getOperation() || isa<gpu::LaunchFuncOp, scf::YieldOp>(nested))
+      return WalkResult::advance();
+    if (isa<scf::IfOp>(nested))
+      return isStreamOnlyIf(nested) ? WalkResult::skip() : WalkResult::interrupt();
+    return nested->getNumRegions() == 0 && isMemoryEffectFree(nested) ? WalkResult::advance()
+                                                                      : WalkResult::interrupt();
+  });
+  return !result.wasInterrupted();
+}
 
 /// Whether only kernels touch the buffer of `alloc`: every use, through views, is a kernel operand, a copy
 /// that runs on the device or memref.dim, and the buffer is deallocated in the block that allocates it.
@@ -94,6 +112,10 @@ public:
     for (Operation &op : llvm::make_early_inc_range(block)) {
       if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
         makeAsync(launch);
+        continue;
+      }
+      if (isStreamOnlyIf(&op)) {
+        threadIf(cast<scf::IfOp>(op), currentToken(&op));
         continue;
       }
       if (auto copy = dyn_cast<memref::CopyOp>(op); copy && isContiguousCopy(copy)) {
@@ -163,6 +185,18 @@ private:
     token = async.getAsyncToken();
   }
 
+  /// Queues the launches in the branches of a stream-only scf.if behind `dependency`. Their tokens are not
+  /// yielded: gpu-to-llvm turns a token into the stream it names only where it is defined in the same
+  /// block (one crossing a block boundary would be taken for an event), and every launch after `dependency`
+  /// is on that one stream, which runs its work in order, so what follows the scf.if stays after it.
+  void threadIf(scf::IfOp ifOp, Value dependency) {
+    ifOp->walk([&](gpu::LaunchFuncOp launch) {
+      token = dependency;
+      makeAsync(launch);
+    });
+    token = dependency;
+  }
+
   /// Waits for the queued work before `op`; the deallocations deferred so far follow the wait.
   void synchronise(Operation *op) {
     builder.setInsertionPoint(op);
@@ -202,8 +236,16 @@ struct GpuAsyncLaunchesPass : public effc::impl::EffcGpuAsyncLaunchesPassBase<Gp
                           .wasInterrupted();
     if (usesTokens)
       return;
+    // Blocks of host code; the branches of a stream-only scf.if are threaded with the block around it.
     SmallVector<Block *> blocks;
-    func.walk([&](Block *block) { blocks.push_back(block); });
+    func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (isStreamOnlyIf(op))
+        return WalkResult::skip();
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          blocks.push_back(&block);
+      return WalkResult::advance();
+    });
     DenseSet<Operation *> deviceAllocs;
     if (deviceBuffers)
       func.walk([&](memref::AllocOp alloc) {

@@ -106,3 +106,45 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// An scf.if whose branches only launch kernels (effc-gpu-gemm-ukernels' choice of tile size) stays on the
+// stream: its launches queue behind the token before it, and the work after it uses the same token (one
+// stream, in order; no token crosses a block boundary). An scf.if that touches memory on the host waits.
+// CHECK-LABEL: func.func @stream_only_if
+// CHECK:         %[[T0:.*]] = gpu.wait async
+// CHECK-NEXT:    %[[T1:.*]] = gpu.launch_func async [%[[T0]]]
+// CHECK-NEXT:    scf.if
+// CHECK-NEXT:      gpu.launch_func async [%[[T1]]]
+// CHECK-NEXT:    } else {
+// CHECK-NEXT:      gpu.launch_func async [%[[T1]]]
+// CHECK-NEXT:    }
+// CHECK-NEXT:    %[[T2:.*]] = gpu.launch_func async [%[[T1]]]
+// CHECK-NEXT:    gpu.wait [%[[T2]]]
+// CHECK-NEXT:    scf.if
+// CHECK-NEXT:      memref.store
+// CHECK:         return
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%a: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+  func.func @stream_only_if(%a: memref<4xf32>, %large: i1) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %f = arith.constant 1.0 : f32
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    scf.if %large {
+      gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    } else {
+      gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    }
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    scf.if %large {
+      memref.store %f, %a[%c0] : memref<4xf32>
+    }
+    return
+  }
+}
