@@ -5,12 +5,14 @@
 #
 #   scripts/sanitize.sh                 everything: lit, CTest, pytest, every fuzzer for 60 s (~1.5 h here)
 #   scripts/sanitize.sh --ci            the part CI runs: lit, CTest (runtime, fuzz replays), three pytest
-#                                       files (extension errors, core lowerings, micro-kernels), fuzzers 60 s
+#                                       files (extension errors, core lowerings, micro-kernels), fuzzers for
+#                                       a fixed number of inputs each (a minute or more here)
 #   scripts/sanitize.sh --fuzz-seconds N   how long each fuzzer runs (0: skip fuzzing)
 #   scripts/sanitize.sh --fuzz-seed N      libFuzzer's -seed (default: random; --ci: 1)
-#   scripts/sanitize.sh --fuzz-runs N      run N inputs per fuzzer instead of --fuzz-seconds (--ci: 50000, from an
-#                                       empty corpus, seed 1, without address randomisation: CI's verdict on a
-#                                       commit is repeatable, and a red run reproduces with the same command)
+#   scripts/sanitize.sh --fuzz-runs N      run N inputs per fuzzer instead of --fuzz-seconds; `ci` (--ci's default):
+#                                       each target's CI_RUNS (test/fuzz/CMakeLists.txt), from an empty corpus,
+#                                       seed 1, without address randomisation: CI's verdict on a commit is
+#                                       repeatable, and a red run reproduces with the same command
 #   scripts/sanitize.sh --steps "lit ctest"  only these of: build lit ctest pytest fuzz
 #
 # Extra arguments after `--` go to pytest (e.g. -- -k attention).
@@ -94,7 +96,7 @@ if has_step fuzz && [ "$FUZZ_SECONDS" != 0 ]; then
     FUZZ_SEED=0 # libFuzzer picks one
     [ "$MODE" = ci ] && FUZZ_SEED=1
   fi
-  [ -z "$FUZZ_RUNS" ] && { FUZZ_RUNS=0; [ "$MODE" = ci ] && FUZZ_RUNS=50000; }
+  [ -z "$FUZZ_RUNS" ] && { FUZZ_RUNS=0; [ "$MODE" = ci ] && FUZZ_RUNS=ci; }
   cmake "$BUILD" -DEFFC_FUZZ_SECONDS="$FUZZ_SECONDS" -DEFFC_FUZZ_SEED="$FUZZ_SEED" -DEFFC_FUZZ_RUNS="$FUZZ_RUNS" >/dev/null
   NORANDOM=()
   if [ "$FUZZ_RUNS" != 0 ]; then
