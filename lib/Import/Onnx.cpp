@@ -304,6 +304,9 @@ private:
     return NameLoc::get(StringAttr::get(context, name), fileLoc);
   }
   InFlightDiagnostic error(const Node &node) { return emitError(locOf(node)) << describe(node) << ": "; }
+  /// The node's `axis` attribute (`fallback` when absent), made non-negative for `rank`; an error at the node if
+  /// it is out of range.
+  FailureOr<int64_t> axisAttr(const Node &node, int64_t fallback, int64_t rank);
 
   /// Creates the `OpTy` from `args` at `loc`, its first result's type inferred with diagnostics: the
   /// inferring builders abort on operands the op rejects, and an imported graph's shapes are not trusted.
@@ -881,6 +884,13 @@ static std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank)
     return std::nullopt;
   return axis < 0 ? axis + rank : axis;
+}
+
+FailureOr<int64_t> Importer::axisAttr(const Node &node, int64_t fallback, int64_t rank) {
+  int64_t axis = intAttr(node, "axis", fallback);
+  if (std::optional<int64_t> normalized = normalizeAxis(axis, rank))
+    return *normalized;
+  return error(node) << "axis " << axis << " is out of range for rank " << rank;
 }
 
 /// Elementwise folding of known contents with numpy broadcasting.
@@ -1543,9 +1553,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       return failure();
     Value x = in(0);
     int64_t rank = typeOf(x).getRank();
-    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", -1), rank);
-    if (!axis)
-      return error(node) << "axis " << intAttr(node, "axis", -1) << " is out of range for rank " << rank;
+    FailureOr<int64_t> axis = axisAttr(node, -1, rank);
+    if (failed(axis))
+      return failure();
     Value scale = in(1), bias = inputs.size() > 2 && inputs[2] ? in(2) : Value();
     bool statistics = node.output_size() > 1 &&
                       llvm::any_of(llvm::drop_begin(node.output()), [](const std::string &o) { return !o.empty(); });
@@ -1746,9 +1756,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       if (inputs[i])
         parts.push_back(in(i));
     int64_t rank = typeOf(parts[0]).getRank();
-    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
-    if (!axis)
-      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    FailureOr<int64_t> axis = axisAttr(node, 0, rank);
+    if (failed(axis))
+      return failure();
     if (parts.size() == 1)
       return push(parts[0]);
     for (Value part : parts)
@@ -1762,9 +1772,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     Value data = in(0), indices = in(1);
     auto dataType = typeOf(data), indexType = typeOf(indices);
     int64_t rank = dataType.getRank();
-    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
-    if (!axis)
-      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    FailureOr<int64_t> axis = axisAttr(node, 0, rank);
+    if (failed(axis))
+      return failure();
     SmallVector<OpFoldResult> dataSizes = sizesOf(data), indexSizes = sizesOf(indices), outSizes;
     outSizes.append(dataSizes.begin(), dataSizes.begin() + *axis);
     outSizes.append(indexSizes.begin(), indexSizes.end());
@@ -1807,9 +1817,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     int64_t rank = dataType.getRank();
     if (indexType.getRank() != rank)
       return error(node) << "indices have rank " << indexType.getRank() << ", the data " << rank;
-    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
-    if (!axis)
-      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    FailureOr<int64_t> axis = axisAttr(node, 0, rank);
+    if (failed(axis))
+      return failure();
     Value init = empty(sizesOf(indices), dataType.getElementType());
     Value axisSize = toIndex(sizesOf(data)[*axis]);
     SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, context));
@@ -1878,9 +1888,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     Value x = in(0);
     auto type = typeOf(x);
     int64_t rank = type.getRank();
-    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", -1), rank);
-    if (!axis)
-      return error(node) << "axis " << intAttr(node, "axis", -1) << " is out of range for rank " << rank;
+    FailureOr<int64_t> axis = axisAttr(node, -1, rank);
+    if (failed(axis))
+      return failure();
     int64_t k = intAttr(node, "k", -1);
     if (opset >= 10) {
       if (failed(need(2)))
@@ -1971,9 +1981,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
   if (op == "Split") {
     Value x = in(0);
     int64_t rank = typeOf(x).getRank();
-    std::optional<int64_t> axis = normalizeAxis(intAttr(node, "axis", 0), rank);
-    if (!axis)
-      return error(node) << "axis " << intAttr(node, "axis", 0) << " is out of range for rank " << rank;
+    FailureOr<int64_t> axis = axisAttr(node, 0, rank);
+    if (failed(axis))
+      return failure();
     SmallVector<int64_t> split;
     if (opset >= 13) {
       FailureOr<SmallVector<int64_t>> s = knownInts(1);
