@@ -11,12 +11,11 @@ epilogue, so that (case - linear only) is what the epilogue costs.
 """
 
 import argparse
-import json
 import os
 import re
 import statistics
-import struct
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,18 +23,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
+sys.path.insert(0, str(REPO / "python-bindings"))
+from effc.ir import write_safetensors  # noqa: E402
+
 B, S, D, F = 8, 128, 768, 3072
-
-
-def write_safetensors(path, tensors):
-    header, offset, blobs = {}, 0, []
-    for name, array in tensors.items():
-        data = array.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    encoded = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
 
 
 def t(*shape):

@@ -9,10 +9,8 @@ Debian's numpy links the reference BLAS.)
 """
 
 import argparse
-import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -21,19 +19,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
+sys.path.insert(0, str(REPO / "python-bindings"))
+from effc.ir import write_safetensors  # noqa: E402
 SHAPES = [(128, 768, 768), (128, 768, 3072), (128, 3072, 768)]  # (M, K, N): QKV/output, FFN up, FFN down
 NOMINAL_PEAK_PER_CORE = 117.0  # GFLOP/s f32 FMA on this Zen 4 (32 FLOP/cycle at ~3.6 GHz)
-
-
-def write_safetensors(path, tensors):
-    header, offset, blobs = {}, 0, []
-    for name, array in tensors.items():
-        data = array.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    encoded = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
 
 
 def linear_module(m, k, n):

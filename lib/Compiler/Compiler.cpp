@@ -199,8 +199,8 @@ struct Compiler::Impl {
     single.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(sourceMgr.getMemoryBuffer(id)->getMemBufferRef()),
                               llvm::SMLoc());
     SourceMgrDiagnosticHandler handler(single, &context, diagnostics);
-    if (std::optional<SourceProblem> problem = findZeroAlignedResourceBlob(single.getMemoryBuffer(1)->getBuffer())) {
-      const llvm::MemoryBuffer *text = single.getMemoryBuffer(1);
+    const llvm::MemoryBuffer *text = single.getMemoryBuffer(1);
+    if (std::optional<SourceProblem> problem = findZeroAlignedResourceBlob(text->getBuffer())) {
       auto [line, column] = single.getLineAndColumn(llvm::SMLoc::getFromPointer(text->getBufferStart() +
                                                                                 problem->offset));
       emitError(FileLineColLoc::get(&context, text->getBufferIdentifier(), line, column)) << problem->message;
