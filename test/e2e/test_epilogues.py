@@ -74,13 +74,18 @@ def data(m, k, n, seed):
             gen.standard_normal(n).astype(np.float32), gen.standard_normal((m, n)).astype(np.float32))
 
 
-def expected_f32(x, w, b, r, activation, residual):
-    y = ref.linear(x.astype(np.float64), w.astype(np.float64), bias=b.astype(np.float64))
+def apply_epilogue(y, r, activation, residual):
+    """The epilogue on a float64 GEMM result: activation, then the residual add; as float32."""
     if activation:
         y = ref.activation(activation, y)
     if residual:
         y = y + r
     return y.astype(np.float32)
+
+
+def expected_f32(x, w, b, r, activation, residual):
+    y = ref.linear(x.astype(np.float64), w.astype(np.float64), bias=b.astype(np.float64))
+    return apply_epilogue(y, r, activation, residual)
 
 
 # --- (a) f32 ----------------------------------------------------------------------------------------------------
@@ -113,12 +118,7 @@ def test_f32_linear_gelu_residual_batched(threads):
 # --- (b) int8 ---------------------------------------------------------------------------------------------------
 
 def expected_int8(x, w, b, r, activation, residual):
-    y = qm.linear_int8(x, w, b).astype(np.float64)
-    if activation:
-        y = ref.activation(activation, y)
-    if residual:
-        y = y + r
-    return y.astype(np.float32)
+    return apply_epilogue(qm.linear_int8(x, w, b).astype(np.float64), r, activation, residual)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
