@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Implements effc-pack-weights: a 2-D linalg.transpose of a constant becomes a constant holding the
-// transposed bytes, so weights are stored in the layout the kernels stream.
+// Implements effc-pack-weights: a linalg.transpose of a constant (a matrix, or a stack of them such as the
+// [E, N, K] weights of eff.experts) becomes a constant holding the permuted bytes, so weights are stored in
+// the layout the kernels stream.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,16 +67,87 @@ void transposeBlocked(const char *source, char *destination, int64_t rows, int64
           std::memcpy(destination + (c * rows + r) * sizeof(T), source + (r * cols + c) * sizeof(T), sizeof(T));
 }
 
+/// Whether `permutation` keeps the leading dimensions and swaps the last two (a stack of matrix transposes;
+/// [1, 0] for a matrix).
+bool isBatchedMatrixTranspose(ArrayRef<int64_t> permutation) {
+  int64_t rank = permutation.size();
+  if (rank < 2 || permutation[rank - 2] != rank - 1 || permutation[rank - 1] != rank - 2)
+    return false;
+  for (int64_t i = 0; i < rank - 2; ++i)
+    if (permutation[i] != i)
+      return false;
+  return true;
+}
+
+/// Writes the row-major array `source` of `shape`, permuted (result dimension i is source dimension
+/// `permutation[i]`, as linalg.transpose defines it), to `destination`.
+void permuteElements(const char *source, char *destination, ArrayRef<int64_t> shape, ArrayRef<int64_t> permutation,
+                     size_t elementBytes) {
+  int64_t rank = shape.size();
+  int64_t numElements = 1;
+  for (int64_t size : shape)
+    numElements *= size;
+  if (numElements == 0)
+    return;
+  if (isBatchedMatrixTranspose(permutation)) {
+    int64_t rows = shape[rank - 2], cols = shape[rank - 1];
+    int64_t matrixBytes = rows * cols * static_cast<int64_t>(elementBytes);
+    for (int64_t offset = 0, end = numElements * elementBytes; offset < end; offset += matrixBytes) {
+      const char *from = source + offset;
+      char *to = destination + offset;
+      switch (elementBytes) {
+      case 1:
+        transposeBlocked<uint8_t>(from, to, rows, cols);
+        break;
+      case 2:
+        transposeBlocked<uint16_t>(from, to, rows, cols);
+        break;
+      case 4:
+        transposeBlocked<uint32_t>(from, to, rows, cols);
+        break;
+      case 8:
+        transposeBlocked<uint64_t>(from, to, rows, cols);
+        break;
+      default:
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            std::memcpy(to + (c * rows + r) * elementBytes, from + (r * cols + c) * elementBytes, elementBytes);
+      }
+    }
+    return;
+  }
+  // Any other permutation: walk the result in order, stepping through the source with permuted strides.
+  SmallVector<int64_t> sourceStrides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    sourceStrides[i] = sourceStrides[i + 1] * shape[i + 1];
+  SmallVector<int64_t> resultShape, strides;
+  for (int64_t dim : permutation) {
+    resultShape.push_back(shape[dim]);
+    strides.push_back(sourceStrides[dim]);
+  }
+  SmallVector<int64_t> index(rank, 0);
+  int64_t from = 0;
+  for (int64_t to = 0; to < numElements; ++to) {
+    std::memcpy(destination + to * elementBytes, source + from * elementBytes, elementBytes);
+    for (int64_t i = rank - 1; i >= 0; --i) { // the next result index, odometer-style
+      from += strides[i];
+      if (++index[i] < resultShape[i])
+        break;
+      from -= strides[i] * resultShape[i];
+      index[i] = 0;
+    }
+  }
+}
+
 struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::TransposeOp op, PatternRewriter &rewriter) const override {
     auto inputType = dyn_cast<RankedTensorType>(op.getInput().getType());
-    if (!inputType || !op.hasPureTensorSemantics() || inputType.getRank() != 2 ||
-        op.getPermutation() != ArrayRef<int64_t>{1, 0} || !inputType.hasStaticShape())
+    if (!inputType || !op.hasPureTensorSemantics() || !inputType.hasStaticShape())
       return failure();
     Attribute value;
     if (!matchPattern(op.getInput(), m_Constant(&value)))
-      return notPacked(op, "the matrix is not a compile-time constant: it is transposed at run time");
+      return notPacked(op, "the weight is not a compile-time constant: it is transposed at run time");
     auto resultType = cast<RankedTensorType>(op.getResult()[0].getType());
     if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
       Location loc = op.getLoc(); // op is erased by the replacement
@@ -89,29 +161,10 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     if (bits % 8 != 0)
       return notPacked(op, "its elements are not whole bytes: it is transposed at run time");
     size_t elementBytes = bits / 8;
-    int64_t rows = inputType.getDimSize(0), cols = inputType.getDimSize(1);
-    if (bytes->data.size() != static_cast<size_t>(rows * cols) * elementBytes)
+    if (bytes->data.size() != static_cast<size_t>(inputType.getNumElements()) * elementBytes)
       return notPacked(op, "the constant's storage does not match its type: it is transposed at run time");
     std::vector<char> transposed(bytes->data.size());
-    switch (elementBytes) {
-    case 1:
-      transposeBlocked<uint8_t>(bytes->data.data(), transposed.data(), rows, cols);
-      break;
-    case 2:
-      transposeBlocked<uint16_t>(bytes->data.data(), transposed.data(), rows, cols);
-      break;
-    case 4:
-      transposeBlocked<uint32_t>(bytes->data.data(), transposed.data(), rows, cols);
-      break;
-    case 8:
-      transposeBlocked<uint64_t>(bytes->data.data(), transposed.data(), rows, cols);
-      break;
-    default:
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c)
-          std::memcpy(&transposed[(c * rows + r) * elementBytes], &bytes->data[(r * cols + c) * elementBytes],
-                      elementBytes);
-    }
+    permuteElements(bytes->data.data(), transposed.data(), inputType.getShape(), op.getPermutation(), elementBytes);
     AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(transposed, /*align=*/64);
     auto attr = DenseResourceElementsAttr::get(resultType, bytes->name + ".packed", std::move(blob));
     Location loc = op.getLoc(); // op is erased by the replacement
@@ -130,21 +183,32 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
   }
 };
 
-/// Whether `op` is a 2-D, statically shaped `[1, 0]` transpose of `input`.
-bool isPackableTranspose(Operation *op, Value input) {
-  auto transpose = dyn_cast<linalg::TransposeOp>(op);
-  if (!transpose || !transpose.hasPureTensorSemantics() || transpose.getInput() != input ||
-      transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
-    return false;
-  auto type = dyn_cast<RankedTensorType>(input.getType());
-  return type && type.getRank() == 2 && type.hasStaticShape() &&
-         transpose.getResult()[0].getType() ==
-             RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+/// `type` with its dimensions permuted as linalg.transpose does (result dimension i is dimension
+/// `permutation[i]`).
+RankedTensorType permutedType(RankedTensorType type, ArrayRef<int64_t> permutation) {
+  SmallVector<int64_t> shape;
+  for (int64_t dim : permutation)
+    shape.push_back(type.getDimSize(dim));
+  return RankedTensorType::get(shape, type.getElementType());
 }
 
-/// Moves the transposes of a private function's matrix arguments to its callers when every caller passes a
-/// constant there (the weights of a body shared by several layers, eff-outline-layers): the function then
-/// takes the packed layout, and FoldConstantTranspose folds each caller's transpose into a packed constant.
+/// The permutation of `op` if it is a statically shaped transpose of `input` (a matrix's [1, 0], a stack of
+/// expert weights' [0, 2, 1], ...).
+std::optional<ArrayRef<int64_t>> packablePermutation(Operation *op, Value input) {
+  auto transpose = dyn_cast<linalg::TransposeOp>(op);
+  if (!transpose || !transpose.hasPureTensorSemantics() || transpose.getInput() != input)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(input.getType());
+  if (!type || !type.hasStaticShape() ||
+      transpose.getResult()[0].getType() != permutedType(type, transpose.getPermutation()))
+    return std::nullopt;
+  return transpose.getPermutation();
+}
+
+/// Moves the transposes of a private function's weight arguments to its callers when every caller passes a
+/// constant there (the weights of a body shared by several layers, eff-outline-layers) and every use is the
+/// same transpose: the function then takes the packed layout, and FoldConstantTranspose folds each caller's
+/// transpose into a packed constant.
 void packWeightArguments(ModuleOp module) {
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPrivate() || func.isExternal())
@@ -166,21 +230,23 @@ void packWeightArguments(ModuleOp module) {
     bool changed = false;
     for (BlockArgument argument : entry.getArguments()) {
       unsigned position = argument.getArgNumber();
-      if (argument.use_empty() ||
-          !llvm::all_of(argument.getUsers(), [&](Operation *user) { return isPackableTranspose(user, argument); }) ||
+      if (argument.use_empty())
+        continue;
+      std::optional<ArrayRef<int64_t>> permutation = packablePermutation(*argument.getUsers().begin(), argument);
+      if (!permutation || !llvm::all_of(argument.getUsers(), [&](Operation *user) {
+            return packablePermutation(user, argument) == permutation;
+          }) ||
           !llvm::all_of(calls, [&](func::CallOp call) {
             return matchPattern(call.getOperand(position), m_Constant());
           }))
         continue;
-      auto type = cast<RankedTensorType>(argument.getType());
-      auto packedType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+      SmallVector<int64_t> order(*permutation); // the users are erased below
+      auto packedType = permutedType(cast<RankedTensorType>(argument.getType()), order);
       for (func::CallOp call : calls) {
         OpBuilder builder(call);
         Location loc = call.getLoc();
         Value init = tensor::EmptyOp::create(builder, loc, packedType.getShape(), packedType.getElementType());
-        Value packed =
-            linalg::TransposeOp::create(builder, loc, call.getOperand(position), init, ArrayRef<int64_t>{1, 0})
-                .getResult()[0];
+        Value packed = linalg::TransposeOp::create(builder, loc, call.getOperand(position), init, order).getResult()[0];
         call->setOperand(position, packed);
       }
       argument.setType(packedType);

@@ -1,8 +1,8 @@
 // RUN: effc-opt %s -split-input-file --effc-pack-weights | FileCheck %s
 
-// effc-pack-weights (lib/Codegen/PackWeights.cpp): a 2-D linalg.transpose of a constant becomes a
-// constant holding the transposed elements. Non-splat constants become a `<name>.packed` dense_resource
-// blob, printed in the split's dialect_resources section after the function: the blob is the 4-byte
+// effc-pack-weights (lib/Codegen/PackWeights.cpp): a linalg.transpose of a constant (a matrix, or a stack
+// of them) becomes a constant holding the permuted elements. Non-splat constants become a `<name>.packed`
+// dense_resource blob, printed in the split's dialect_resources section after the function: the blob is the 4-byte
 // alignment (0x40000000) followed by the little-endian elements.
 
 // [[1, 2, 3], [4, 5, 6]] transposed is [[1, 4], [2, 5], [3, 6]]: f32 1.0 = 0000803F, 4.0 = 00008040,
@@ -101,15 +101,43 @@ func.func @non_constant_input(%x: tensor<2x3xf32>, %init: tensor<3x2xf32>) -> te
 
 // -----
 
-// Only matrices are packed: a 3-D transpose of a constant stays.
-// CHECK-LABEL: func.func @rank3_untouched(
-// CHECK:         %[[W:.+]] = arith.constant dense<{{.+}}> : tensor<1x2x2xf32>
-// CHECK:         linalg.transpose ins(%[[W]] : tensor<1x2x2xf32>) {{.*}} permutation = [0, 2, 1]
-// CHECK-NOT:   dense_resource
-func.func @rank3_untouched(%init: tensor<1x2x2xf32>) -> tensor<1x2x2xf32> {
-  %w = arith.constant dense<[[[1.0, 2.0], [3.0, 4.0]]]> : tensor<1x2x2xf32>
-  %t = linalg.transpose ins(%w : tensor<1x2x2xf32>) outs(%init : tensor<1x2x2xf32>) permutation = [0, 2, 1]
-  return %t : tensor<1x2x2xf32>
+// A stack of matrices (the [E, N, K] weights of eff.experts) transposed per matrix ([0, 2, 1]) becomes the
+// [E, K, N] constant: [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]] -> [[[1, 4], [2, 5], [3, 6]],
+// [[7, 10], [8, 11], [9, 12]]].
+// CHECK-LABEL: func.func @stacked$per_matrix(
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[PACKED:.+]] = arith.constant dense_resource<[[BLOB:weight\.packed[^>]*]]> : tensor<2x3x2xf32>
+// CHECK:         return %[[PACKED]] : tensor<2x3x2xf32>
+// CHECK:       [[BLOB]]: "0x400000000000803F00008040000000400000A040000040400000C0400000E0400000204100000041000030410000104100004041"
+func.func @stacked$per_matrix(%init: tensor<2x3x2xf32>) -> tensor<2x3x2xf32> {
+  %w = arith.constant dense<[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]]> : tensor<2x2x3xf32>
+  %t = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%init : tensor<2x3x2xf32>) permutation = [0, 2, 1]
+  return %t : tensor<2x3x2xf32>
+}
+
+// -----
+
+// Any other permutation is folded element by element: [2, 0, 1] makes result[k][i][j] = w[i][j][k], so the
+// elements come out as 1, 4, 7, 10, 2, 5, 8, 11, 3, 6, 9, 12.
+// CHECK-LABEL: func.func @stacked$general_permutation(
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[PACKED:.+]] = arith.constant dense_resource<[[BLOB:weight\.packed[^>]*]]> : tensor<3x2x2xf32>
+// CHECK:         return %[[PACKED]] : tensor<3x2x2xf32>
+// CHECK:       [[BLOB]]: "0x400000000000803F000080400000E04000002041000000400000A0400000004100003041000040400000C0400000104100004041"
+func.func @stacked$general_permutation(%init: tensor<3x2x2xf32>) -> tensor<3x2x2xf32> {
+  %w = arith.constant dense<[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]]> : tensor<2x2x3xf32>
+  %t = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%init : tensor<3x2x2xf32>) permutation = [2, 0, 1]
+  return %t : tensor<3x2x2xf32>
+}
+
+// -----
+
+// A stacked transpose of a function argument is run-time work and stays.
+// CHECK-LABEL: func.func @stacked$non_constant(
+// CHECK:         linalg.transpose ins(%{{.+}} : tensor<2x2x3xf32>) {{.*}} permutation = [0, 2, 1]
+func.func @stacked$non_constant(%w: tensor<2x2x3xf32>, %init: tensor<2x3x2xf32>) -> tensor<2x3x2xf32> {
+  %t = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%init : tensor<2x3x2xf32>) permutation = [0, 2, 1]
+  return %t : tensor<2x3x2xf32>
 }
 
 // -----
@@ -195,4 +223,49 @@ func.func private @also_returns(%w: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor
   %init = tensor.empty() : tensor<3x2xf32>
   %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%init : tensor<3x2xf32>) permutation = [1, 0]
   return %t, %w : tensor<3x2xf32>, tensor<2x3xf32>
+}
+
+// -----
+
+// A shared body's stacked expert weight ([E, N, K], transposed [0, 2, 1]) takes the packed [E, K, N] layout
+// at its callers, like a matrix.
+// CHECK-LABEL: func.func @shared_body_stacked_callers(
+// CHECK:         %[[W:.+]] = arith.constant dense_resource<weight.packed{{[^>]*}}> : tensor<2x3x2xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK:         call @shared_stacked(%[[W]]) : (tensor<2x3x2xf32>) -> tensor<2x3x2xf32>
+// CHECK-LABEL: func.func private @shared_stacked(
+// CHECK-SAME:    %[[ARG:.+]]: tensor<2x3x2xf32>) -> tensor<2x3x2xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK:         return %[[ARG]] : tensor<2x3x2xf32>
+// CHECK:       weight.packed{{[_0-9]*}}: "0x400000000000803F00008040000000400000A040000040400000C0400000E0400000204100000041000030410000104100004041"
+func.func @shared_body_stacked_callers() -> tensor<2x3x2xf32> {
+  %w = arith.constant dense<[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]]> : tensor<2x2x3xf32>
+  %r = call @shared_stacked(%w) : (tensor<2x2x3xf32>) -> tensor<2x3x2xf32>
+  return %r : tensor<2x3x2xf32>
+}
+func.func private @shared_stacked(%w: tensor<2x2x3xf32>) -> tensor<2x3x2xf32> {
+  %init = tensor.empty() : tensor<2x3x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%init : tensor<2x3x2xf32>) permutation = [0, 2, 1]
+  return %t : tensor<2x3x2xf32>
+}
+
+// -----
+
+// Two uses of one argument with different permutations: no single packed layout serves both, so the
+// argument keeps its layout.
+// CHECK-LABEL: func.func private @two_permutations(
+// CHECK-SAME:    tensor<2x2x3xf32>
+// CHECK:         linalg.transpose {{.*}} permutation = [0, 2, 1]
+// CHECK:         linalg.transpose {{.*}} permutation = [2, 0, 1]
+func.func @two_permutations_caller() -> (tensor<2x3x2xf32>, tensor<3x2x2xf32>) {
+  %w = arith.constant dense<1.0> : tensor<2x2x3xf32>
+  %r:2 = call @two_permutations(%w) : (tensor<2x2x3xf32>) -> (tensor<2x3x2xf32>, tensor<3x2x2xf32>)
+  return %r#0, %r#1 : tensor<2x3x2xf32>, tensor<3x2x2xf32>
+}
+func.func private @two_permutations(%w: tensor<2x2x3xf32>) -> (tensor<2x3x2xf32>, tensor<3x2x2xf32>) {
+  %i0 = tensor.empty() : tensor<2x3x2xf32>
+  %t0 = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%i0 : tensor<2x3x2xf32>) permutation = [0, 2, 1]
+  %i1 = tensor.empty() : tensor<3x2x2xf32>
+  %t1 = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%i1 : tensor<3x2x2xf32>) permutation = [2, 0, 1]
+  return %t0, %t1 : tensor<2x3x2xf32>, tensor<3x2x2xf32>
 }

@@ -179,14 +179,25 @@ def EffcPlanActivationArenaPass : Pass<"effc-plan-activation-arena", "::mlir::fu
 def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
   let summary = "Fold layout changes of constant weights at compile time";
   let description = [{
-    Folds `linalg.transpose` of a constant matrix (a `dense` or `dense_resource` weight) into a new
-    constant, so that kernels read weights in the layout they stream (`[K, N]` for linear layers) with no
-    transpose at run time. Each 2-D transpose it packs, or cannot pack (the matrix is not a constant),
-    is recorded as an `effc-fusion` remark (`effc --report-fusions`).
+    Folds `linalg.transpose` of a statically shaped constant (a `dense` or `dense_resource` weight) into a
+    new constant, so that kernels read weights in the layout they stream (`[K, N]` for linear layers,
+    `[E, K, N]` for the stacked weights of `eff.experts`) with no transpose at run time. Any permutation is
+    folded; a stack of matrix transposes (`[0, 2, 1]`) is copied in cache-sized blocks. Each transpose it
+    packs, or cannot pack (the weight is not a constant), is recorded as an `effc-fusion` remark
+    (`effc --report-fusions`).
 
-    A transposed matrix argument of a private function whose every caller passes a constant (the weights of
-    a layer body shared by several layers, eff-outline-layers) is packed too: the callers pass the
-    transposed constant and the function takes the `[K, N]` layout.
+    ```mlir
+    // Before
+    %w = arith.constant dense_resource<experts.up> : tensor<8x3072x768xf32>
+    %t = linalg.transpose ins(%w : tensor<8x3072x768xf32>) outs(%init : tensor<8x768x3072xf32>)
+           permutation = [0, 2, 1]
+    // After
+    %t = arith.constant dense_resource<experts.up.packed> : tensor<8x768x3072xf32>
+    ```
+
+    A transposed weight argument of a private function whose every caller passes a constant, and whose every
+    use is the same transpose (the weights of a layer body shared by several layers, eff-outline-layers), is
+    packed too: the callers pass the transposed constant and the function takes the packed layout.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
