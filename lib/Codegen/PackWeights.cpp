@@ -192,23 +192,50 @@ RankedTensorType permutedType(RankedTensorType type, ArrayRef<int64_t> permutati
   return RankedTensorType::get(shape, type.getElementType());
 }
 
-/// The permutation of `op` if it is a statically shaped transpose of `input` (a matrix's [1, 0], a stack of
-/// expert weights' [0, 2, 1], ...).
-std::optional<ArrayRef<int64_t>> packablePermutation(Operation *op, Value input) {
-  auto transpose = dyn_cast<linalg::TransposeOp>(op);
-  if (!transpose || !transpose.hasPureTensorSemantics() || transpose.getInput() != input)
+/// A layout change of a weight that can be done to the constant at compile time instead: an optional
+/// statically shaped tensor.expand_shape (the panels of eff.experts' weights split a dimension), then a
+/// statically shaped linalg.transpose of its result.
+struct LayoutChain {
+  tensor::ExpandShapeOp expand; // may be null
+  linalg::TransposeOp transpose;
+
+  RankedTensorType packedType() { return cast<RankedTensorType>(transpose.getResult()[0].getType()); }
+
+  bool sameAs(LayoutChain other) {
+    if (static_cast<bool>(expand) != static_cast<bool>(other.expand) ||
+        transpose.getPermutation() != other.transpose.getPermutation() || packedType() != other.packedType())
+      return false;
+    return !expand || (expand.getResultType() == other.expand.getResultType() &&
+                       expand.getReassociationIndices() == other.expand.getReassociationIndices());
+  }
+};
+
+/// The layout chain that `user` starts on `input`, if it is one.
+std::optional<LayoutChain> layoutChainOf(Operation *user, Value input) {
+  LayoutChain chain;
+  Value transposed = input;
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(user)) {
+    if (expand.getSrc() != input || !expand.getResultType().hasStaticShape() || !expand->hasOneUse())
+      return std::nullopt;
+    chain.expand = expand;
+    transposed = expand.getResult();
+    user = *expand->getUsers().begin();
+  }
+  auto transpose = dyn_cast<linalg::TransposeOp>(user);
+  if (!transpose || !transpose.hasPureTensorSemantics() || transpose.getInput() != transposed)
     return std::nullopt;
-  auto type = dyn_cast<RankedTensorType>(input.getType());
+  auto type = dyn_cast<RankedTensorType>(transposed.getType());
   if (!type || !type.hasStaticShape() ||
       transpose.getResult()[0].getType() != permutedType(type, transpose.getPermutation()))
     return std::nullopt;
-  return transpose.getPermutation();
+  chain.transpose = transpose;
+  return chain;
 }
 
-/// Moves the transposes of a private function's weight arguments to its callers when every caller passes a
-/// constant there (the weights of a body shared by several layers, eff-outline-layers) and every use is the
-/// same transpose: the function then takes the packed layout, and FoldConstantTranspose folds each caller's
-/// transpose into a packed constant.
+/// Moves the layout changes (transposes, possibly after a reshape) of a private function's weight arguments to
+/// its callers when every caller passes a constant there (the weights of a body shared by several layers,
+/// eff-outline-layers) and every use is the same layout change: the function then takes the packed layout,
+/// and the patterns below fold each caller's copy into a packed constant.
 void packWeightArguments(ModuleOp module) {
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPrivate() || func.isExternal())
@@ -230,30 +257,39 @@ void packWeightArguments(ModuleOp module) {
     bool changed = false;
     for (BlockArgument argument : entry.getArguments()) {
       unsigned position = argument.getArgNumber();
-      if (argument.use_empty())
-        continue;
-      std::optional<ArrayRef<int64_t>> permutation = packablePermutation(*argument.getUsers().begin(), argument);
-      if (!permutation || !llvm::all_of(argument.getUsers(), [&](Operation *user) {
-            return packablePermutation(user, argument) == permutation;
-          }) ||
-          !llvm::all_of(calls, [&](func::CallOp call) {
+      SmallVector<LayoutChain> chains;
+      for (Operation *user : argument.getUsers()) {
+        std::optional<LayoutChain> chain = layoutChainOf(user, argument);
+        if (!chain || (!chains.empty() && !chain->sameAs(chains.front()))) {
+          chains.clear();
+          break;
+        }
+        chains.push_back(*chain);
+      }
+      if (chains.empty() || !llvm::all_of(calls, [&](func::CallOp call) {
             return matchPattern(call.getOperand(position), m_Constant());
           }))
         continue;
-      SmallVector<int64_t> order(*permutation); // the users are erased below
-      auto packedType = permutedType(cast<RankedTensorType>(argument.getType()), order);
+      LayoutChain model = chains.front();
+      RankedTensorType packedType = model.packedType();
       for (func::CallOp call : calls) {
         OpBuilder builder(call);
         Location loc = call.getLoc();
+        Value weight = call.getOperand(position);
+        if (model.expand)
+          weight = tensor::ExpandShapeOp::create(builder, loc, model.expand.getResultType(), weight,
+                                                 model.expand.getReassociationIndices());
         Value init = tensor::EmptyOp::create(builder, loc, packedType.getShape(), packedType.getElementType());
-        Value packed = linalg::TransposeOp::create(builder, loc, call.getOperand(position), init, order).getResult()[0];
+        Value packed =
+            linalg::TransposeOp::create(builder, loc, weight, init, model.transpose.getPermutation()).getResult()[0];
         call->setOperand(position, packed);
       }
       argument.setType(packedType);
-      llvm::SmallSetVector<Operation *, 4> transposes(argument.getUsers().begin(), argument.getUsers().end());
-      for (Operation *transpose : transposes) {
-        transpose->getResult(0).replaceAllUsesWith(argument);
-        transpose->erase();
+      for (LayoutChain &chain : chains) {
+        chain.transpose->getResult(0).replaceAllUsesWith(argument);
+        chain.transpose->erase();
+        if (chain.expand)
+          chain.expand->erase();
       }
       changed = true;
     }
@@ -262,11 +298,34 @@ void packWeightArguments(ModuleOp module) {
   }
 }
 
+/// A reshape of a constant is the same bytes with another shape: a constant of the new type sharing the
+/// blob, so that FoldConstantTranspose sees the constant under it.
+template <typename ReshapeOp>
+struct FoldConstantReshape : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern<ReshapeOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op, PatternRewriter &rewriter) const override {
+    RankedTensorType resultType = op.getResultType();
+    Attribute value;
+    if (!resultType.hasStaticShape() || !matchPattern(op.getSrc(), m_Constant(&value)))
+      return failure();
+    Attribute reshaped;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+      reshaped = DenseResourceElementsAttr::get(resultType, resource.getRawHandle());
+    else if (auto dense = dyn_cast<DenseElementsAttr>(value))
+      reshaped = dense.reshape(resultType);
+    else
+      return failure();
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, cast<TypedAttr>(reshaped));
+    return success();
+  }
+};
+
 struct EffcPackWeightsPass : effc::impl::EffcPackWeightsPassBase<EffcPackWeightsPass> {
   void runOnOperation() override {
     packWeightArguments(getOperation());
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldConstantTranspose>(&getContext());
+    patterns.add<FoldConstantTranspose, FoldConstantReshape<tensor::ExpandShapeOp>,
+                 FoldConstantReshape<tensor::CollapseShapeOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -41,24 +41,6 @@ namespace {
 // The epilogue flags of ukernels/epilogue.h.
 enum : int64_t { kEpilogueResidual = 0x10 };
 
-int64_t activationCode(ActivationKind kind) {
-  switch (kind) {
-  case ActivationKind::relu:
-    return 1;
-  case ActivationKind::gelu:
-    return 2;
-  case ActivationKind::gelu_tanh:
-    return 3;
-  case ActivationKind::silu:
-    return 4;
-  case ActivationKind::sigmoid:
-    return 5;
-  case ActivationKind::tanh:
-    return 6;
-  }
-  llvm_unreachable("unknown activation kind");
-}
-
 bool isF32Tensor(Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
   return type && type.getElementType().isF32() && type.getRank() >= 1;
@@ -154,7 +136,7 @@ LogicalResult lowerEpilogue(IRRewriter &rewriter, QuantizedLinearOp op, Epilogue
   Value x = flattenTo3D(rewriter, loc, op.getInput());
   Value bias = op.getBias();
   float scale = op.getInputScale() ? op.getInputScale()->convertToFloat() : 0.0f;
-  int64_t flags = epilogue.activation ? activationCode(epilogue.activation.getKind()) : 0;
+  int64_t flags = epilogue.activation ? ukernelActivationCode(epilogue.activation.getKind()) : 0;
   Value residual;
   if (epilogue.residualAdd) {
     flags |= kEpilogueResidual;

@@ -360,6 +360,24 @@ static MemRefType dynamicBuffer(RankedTensorType type) {
   return MemRefType::get(dynamic, type.getElementType(), layout);
 }
 
+int64_t ukernelActivationCode(eff::ActivationKind kind) {
+  switch (kind) {
+  case eff::ActivationKind::relu:
+    return 1;
+  case eff::ActivationKind::gelu:
+    return 2;
+  case eff::ActivationKind::gelu_tanh:
+    return 3;
+  case eff::ActivationKind::silu:
+    return 4;
+  case eff::ActivationKind::sigmoid:
+    return 5;
+  case eff::ActivationKind::tanh:
+    return 6;
+  }
+  llvm_unreachable("unknown activation kind");
+}
+
 FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
                                                ArrayRef<UkernelResult> results,
                                                ArrayRef<UkernelEqualExtents> equalExtents) {

@@ -78,6 +78,9 @@ mlir::Value matmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a, mlir::
 mlir::Value buildLinear(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value weight,
                         mlir::Value bias, mlir::Type resultElementType = {});
 
+/// The EFFC_UK_ACT_* code of `kind` that micro-kernel epilogues take (ukernels/epilogue.h).
+int64_t ukernelActivationCode(mlir::eff::ActivationKind kind);
+
 /// A scalar activation function applied to `x` (computed in computeType, returned in x's type).
 mlir::Value buildActivation(mlir::OpBuilder &b, mlir::Location loc, mlir::eff::ActivationKind kind,
                             mlir::Value x);

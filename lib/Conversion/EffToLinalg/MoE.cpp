@@ -13,8 +13,14 @@
 //   by expert with a counting sort (counts, then a scatter at per-expert cursors); for each expert that
 //   receives tokens the routed rows are gathered into an [n_e, D] matrix, the expert FFN runs on it with
 //   that expert's weight slices, and weight · output is scatter-added into the result rows (accumulated in
-//   f32). The stacked weights are transposed once into the [K, N] layout that buildLinear's contractions
-//   stream; experts without tokens cost nothing else.
+//   f32). In f32 with output widths that are multiples of 16, each expert linear layer is one call of
+//   effc_uk_linear_f32_panels (ukernels/panel_gemm.c) on weights stored in 16-column panels [E, N/16, K, 16]:
+//   an expert's M (its routed tokens, about T·k/E) is small and dynamic, so the GEMM is bound by the weight
+//   stream, which a panel makes contiguous; the activation is applied in the kernel's epilogue. Otherwise
+//   the stacked weights are transposed into the [K, N] layout that the tiled contractions stream. Either
+//   layout change is a reshape and transpose of the weight constant, folded at compile time by
+//   effc-pack-weights (also through the arguments of shared layer bodies). Experts without tokens cost
+//   nothing else.
 // * eff.residual_moe: the two mixing coefficients are a softmax over x · W_coefᵀ + b_coef (f32), then one
 //   elementwise generic mixes dense and moe.
 // * Results of rank > 2 with several dynamic leading dimensions are not reshaped from matrices but written
@@ -292,6 +298,76 @@ Value transposeExperts(OpBuilder &b, Location loc, Value stacked) {
   return linalg::TransposeOp::create(b, loc, stacked, init, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
 }
 
+/// Columns per panel of effc_uk_linear_f32_panels.
+constexpr int64_t kPanelWidth = 16;
+
+/// Whether the experts' linear layers can run on effc_uk_linear_f32_panels: f32, static weights whose output
+/// widths (F for up and gate, D for down) are multiples of the panel width.
+bool canUsePanels(ExpertsOp op) {
+  auto fits = [](Value weight) {
+    if (!weight)
+      return true;
+    auto type = cast<RankedTensorType>(weight.getType());
+    return type.getElementType().isF32() && type.hasStaticShape() && type.getDimSize(1) % kPanelWidth == 0;
+  };
+  return cast<RankedTensorType>(op.getInput().getType()).getElementType().isF32() && fits(op.getUpWeight()) &&
+         fits(op.getGateWeight()) && fits(op.getDownWeight());
+}
+
+/// Stacked nn.Linear weights [E, N, K] as 16-column panels [E, N/16, K, 16]: panel p of expert e holds the
+/// columns [16p, 16p + 16) of that expert's [K, N] matrix, row after row (a reshape and a transpose, which
+/// effc-pack-weights folds into the constant).
+Value packExpertPanels(OpBuilder &b, Location loc, Value stacked) {
+  if (!stacked)
+    return Value();
+  auto type = cast<RankedTensorType>(stacked.getType());
+  int64_t experts = type.getDimSize(0), n = type.getDimSize(1), k = type.getDimSize(2);
+  Type f32 = type.getElementType();
+  auto split = RankedTensorType::get({experts, n / kPanelWidth, kPanelWidth, k}, f32);
+  Value panels = tensor::ExpandShapeOp::create(b, loc, split, stacked,
+                                               ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+  Value init = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{experts, n / kPanelWidth, k, kPanelWidth}, f32);
+  return linalg::TransposeOp::create(b, loc, panels, init, ArrayRef<int64_t>{0, 1, 3, 2}).getResult()[0];
+}
+
+/// activation(x · W + bias) for a matrix `x` [M, K] (f32) and one expert's weight panels [N/16, K, 16], by
+/// effc_uk_linear_f32_panels; `bias` [N] may be null, `activation` is an EFFC_UK_ACT_* code (0: none).
+FailureOr<Value> buildPanelLinear(OpBuilder &b, Location loc, Value x, Value panels, Value bias,
+                                  int64_t activation) {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  int64_t n = cast<RankedTensorType>(panels.getType()).getDimSize(0) * kPanelWidth;
+  Value hasBias = arith::ConstantIntOp::create(b, loc, i64, bias ? 1 : 0);
+  if (!bias) // the kernel does not read it
+    bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1}, f32), 0.0f));
+  UkernelResult result{RankedTensorType::get({ShapedType::kDynamic, n}, f32), {tensor::DimOp::create(b, loc, x, 0)}};
+  Value code = arith::ConstantIntOp::create(b, loc, i64, activation);
+  FailureOr<SmallVector<Value>> y =
+      buildUkernelCall(b, loc, "effc_uk_linear_f32_panels", {x, panels, bias, hasBias, code}, {result},
+                       {{0, 1, 1, 1}}); // x's K is the panels' K
+  if (failed(y))
+    return failure();
+  return (*y)[0];
+}
+
+/// eff.ffn on a matrix with one expert's weights, already sliced and in panels.
+FailureOr<Value> buildPanelFfnMatrix(OpBuilder &b, Location loc, Value x, Value upPanels, Value upBias,
+                                     Value gatePanels, Value downPanels, Value downBias, ActivationKind kind) {
+  int64_t code = ukernelActivationCode(kind);
+  FailureOr<Value> hidden = buildPanelLinear(b, loc, x, upPanels, upBias, gatePanels ? 0 : code);
+  if (failed(hidden))
+    return failure();
+  if (gatePanels) {
+    FailureOr<Value> gate = buildPanelLinear(b, loc, x, gatePanels, Value(), code);
+    if (failed(gate))
+      return failure();
+    hidden = buildElementwise(b, loc, *hidden, {*gate, *hidden}, {Broadcast::Full, Broadcast::Full}, b.getF32Type(),
+                              [](OpBuilder &nb, Location nl, ValueRange args) {
+                                return Value(arith::MulFOp::create(nb, nl, args[0], args[1]));
+                              });
+  }
+  return buildPanelLinear(b, loc, *hidden, downPanels, downBias, 0);
+}
+
 /// `x · w + bias` for a matrix `x` [M, K] and a weight already in [K, N] layout; `bias` may be null.
 Value buildLinearKN(OpBuilder &b, Location loc, Value x, Value weightKN, Value bias) {
   Type elementType = getElementTypeOrSelf(weightKN.getType());
@@ -434,13 +510,18 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
     Value rows = buckets[1], gates = buckets[2];
 
     // 2. Per expert with routed tokens: gather, FFN, scatter-add into the accumulator [T, D] (computeType).
-    Value upKN = transposeExperts(b, loc, upWeight);                  // [E, D, F]
-    Value gateKN = transposeExperts(b, loc, adaptor.getGateWeight()); // [E, D, F]
-    Value downKN = transposeExperts(b, loc, adaptor.getDownWeight()); // [E, F, D]
+    bool panels = canUsePanels(op);
+    auto layout = [&](Value stacked) {
+      return panels ? packExpertPanels(b, loc, stacked) : transposeExperts(b, loc, stacked);
+    };
+    Value upKN = layout(upWeight);                  // [E, D, F] or panels [E, F/16, D, 16]
+    Value gateKN = layout(adaptor.getGateWeight()); // [E, D, F] or panels [E, F/16, D, 16]
+    Value downKN = layout(adaptor.getDownWeight()); // [E, F, D] or panels [E, D/16, F, 16]
     Value accInit = createFilled(b, loc, {tensor::getMixedSize(b, loc, x, 0), hiddenSize}, accType, 0.0);
 
     // One expert's work on its `count` (> 0) routed rows, which start at `offset` in `rows` and `gates`.
-    auto buildExpert = [&](OpBuilder &eb, Location el, Value e, Value acc, Value offset, Value count) -> Value {
+    auto buildExpert = [&](OpBuilder &eb, Location el, Value e, Value acc, Value offset,
+                           Value count) -> FailureOr<Value> {
       SmallVector<OpFoldResult> off = {offset}, size = {count}, stride = {eb.getIndexAttr(1)};
       Value expertRows = tensor::ExtractSliceOp::create(eb, el, rows, off, size, stride);
       Value expertGates = tensor::ExtractSliceOp::create(eb, el, gates, off, size, stride);
@@ -461,10 +542,20 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
                            })
                            .getResult(0);
 
-      Value out = buildFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e),
-                                 sliceExpert(eb, el, adaptor.getUpBias(), e), sliceExpert(eb, el, gateKN, e),
-                                 sliceExpert(eb, el, downKN, e), sliceExpert(eb, el, adaptor.getDownBias(), e), kind,
-                                 elementType); // [n, D]
+      Value upBias = sliceExpert(eb, el, adaptor.getUpBias(), e);
+      Value downBias = sliceExpert(eb, el, adaptor.getDownBias(), e);
+      Value out; // [n, D]
+      if (panels) {
+        FailureOr<Value> ffn =
+            buildPanelFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e), upBias, sliceExpert(eb, el, gateKN, e),
+                                sliceExpert(eb, el, downKN, e), downBias, kind);
+        if (failed(ffn))
+          return failure();
+        out = *ffn;
+      } else {
+        out = buildFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e), upBias, sliceExpert(eb, el, gateKN, e),
+                             sliceExpert(eb, el, downKN, e), downBias, kind, elementType);
+      }
 
       // Scatter-add: acc[rows[i], :] += gates[i] · out[i, :].
       auto scatter = scf::ForOp::create(
@@ -500,20 +591,28 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
       return scatter.getResult(0);
     };
 
-    auto expertLoop = scf::ForOp::create(
-        b, loc, c0, numExperts, c1, ValueRange{accInit, c0}, [&](OpBuilder &eb, Location el, Value e, ValueRange args) {
-          Value acc = args[0], offset = args[1];
-          Value count = tensor::ExtractOp::create(eb, el, counts, ValueRange{e});
-          Value routed = arith::CmpIOp::create(eb, el, arith::CmpIPredicate::ugt, count, c0);
-          auto ifOp = scf::IfOp::create(
-              eb, el, routed,
-              [&](OpBuilder &ib, Location il) {
-                scf::YieldOp::create(ib, il, buildExpert(ib, il, e, acc, offset, count));
-              },
-              [&](OpBuilder &ib, Location il) { scf::YieldOp::create(ib, il, acc); });
-          Value nextOffset = arith::AddIOp::create(eb, el, offset, count);
-          scf::YieldOp::create(eb, el, ValueRange{ifOp.getResult(0), nextOffset});
-        });
+    // Built into an attached loop (not through body callbacks), so that a micro-kernel call inside finds the
+    // module to declare its kernel in.
+    auto expertLoop = scf::ForOp::create(b, loc, c0, numExperts, c1, ValueRange{accInit, c0});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(expertLoop.getBody());
+      Value e = expertLoop.getInductionVar();
+      Value acc = expertLoop.getRegionIterArg(0), offset = expertLoop.getRegionIterArg(1);
+      Value count = tensor::ExtractOp::create(b, loc, counts, ValueRange{e});
+      Value routed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, count, c0);
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{acc.getType()}, routed, /*withElseRegion=*/true);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      FailureOr<Value> updated = buildExpert(b, loc, e, acc, offset, count);
+      if (failed(updated))
+        return failure(); // buildUkernelCall has reported why
+      scf::YieldOp::create(b, loc, *updated);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, acc);
+      b.setInsertionPointAfter(ifOp);
+      Value nextOffset = arith::AddIOp::create(b, loc, offset, count);
+      scf::YieldOp::create(b, loc, ValueRange{ifOp.getResult(0), nextOffset});
+    }
 
     Value result = unflattenResult(b, loc, expertLoop.getResult(0), input, elementType);
     rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op.getType(), result);

@@ -97,9 +97,12 @@ func.func @router$sigmoid_f16(%x: tensor<16x32xf16>, %w: tensor<4x32xf16>) -> (t
 // -----
 
 // Gated experts, dynamic token count: counting sort of the taken assignments (nonzero weight, expert in
-// range) by expert, exclusive prefix sum, bucketing under scf.if; the stacked weights are transposed once
-// to [E, K, N]; then for each expert with tokens (scf.if) a gather of its rows, the gated FFN on [n_e, D]
-// with rank-reduced weight slices, and a scatter-add of weight · output rows.
+// range) by expert, exclusive prefix sum, bucketing under scf.if; the stacked f32 weights, whose output widths
+// (64, 64, 32) are multiples of 16, are laid out once as 16-column panels [E, N/16, K, 16] (expand_shape +
+// transpose, both folded into the constants by effc-pack-weights); then for each expert with tokens (scf.if)
+// a gather of its rows, the gated FFN on [n_e, D] as three effc_uk_linear_f32_panels calls on the expert's
+// panels (up: no activation, gate: silu = 4 in the kernel's epilogue, down: none), the gate · up product, and
+// a scatter-add of weight · output rows.
 
 // CHECK-LABEL: func.func @experts$gated(
 // CHECK-SAME:    %[[X:.*]]: tensor<?x32xf32>, %[[RW:.*]]: tensor<?x2xf32>, %[[RI:.*]]: tensor<?x2xi64>, %[[WU:.*]]: tensor<4x64x32xf32>, %[[WG:.*]]: tensor<4x64x32xf32>, %[[WD:.*]]: tensor<4x32x64xf32>) -> tensor<?x32xf32>
@@ -114,9 +117,12 @@ func.func @router$sigmoid_f16(%x: tensor<16x32xf16>, %w: tensor<4x32xf16>) -> (t
 // CHECK:         %[[BUCKETS:.*]]:3 = scf.for {{.*}} iter_args(%{{.*}} = %[[CURSORS]]#0, {{.*}}) -> (tensor<4xindex>, tensor<?xindex>, tensor<?xf32>)
 // CHECK:           scf.for
 // CHECK:             scf.if %{{.*}} -> (tensor<4xindex>, tensor<?xindex>, tensor<?xf32>)
-// CHECK:         %[[WUT:.*]] = linalg.transpose ins(%[[WU]] : tensor<4x64x32xf32>) outs(%{{.*}} : tensor<4x32x64xf32>) permutation = [0, 2, 1]
-// CHECK:         %[[WGT:.*]] = linalg.transpose ins(%[[WG]] : tensor<4x64x32xf32>) outs(%{{.*}} : tensor<4x32x64xf32>) permutation = [0, 2, 1]
-// CHECK:         %[[WDT:.*]] = linalg.transpose ins(%[[WD]] : tensor<4x32x64xf32>) outs(%{{.*}} : tensor<4x64x32xf32>) permutation = [0, 2, 1]
+// CHECK:         %[[WUS:.*]] = tensor.expand_shape %[[WU]] {{\[}}[0], [1, 2], [3]] output_shape [4, 4, 16, 32] : tensor<4x64x32xf32> into tensor<4x4x16x32xf32>
+// CHECK:         %[[WUP:.*]] = linalg.transpose ins(%[[WUS]] : tensor<4x4x16x32xf32>) outs(%{{.*}} : tensor<4x4x32x16xf32>) permutation = [0, 1, 3, 2]
+// CHECK:         %[[WGS:.*]] = tensor.expand_shape %[[WG]] {{\[}}[0], [1, 2], [3]] output_shape [4, 4, 16, 32] : tensor<4x64x32xf32> into tensor<4x4x16x32xf32>
+// CHECK:         %[[WGP:.*]] = linalg.transpose ins(%[[WGS]] : tensor<4x4x16x32xf32>) outs(%{{.*}} : tensor<4x4x32x16xf32>) permutation = [0, 1, 3, 2]
+// CHECK:         %[[WDS:.*]] = tensor.expand_shape %[[WD]] {{\[}}[0], [1, 2], [3]] output_shape [4, 2, 16, 64] : tensor<4x32x64xf32> into tensor<4x2x16x64xf32>
+// CHECK:         %[[WDP:.*]] = linalg.transpose ins(%[[WDS]] : tensor<4x2x16x64xf32>) outs(%{{.*}} : tensor<4x2x64x16xf32>) permutation = [0, 1, 3, 2]
 // CHECK:         %[[ACC0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x32xf32>)
 // CHECK:         %[[LOOP:.*]]:2 = scf.for %[[E:[a-zA-Z0-9_]+]] = %{{.*}} iter_args(%[[ACCIN:[a-zA-Z0-9_]+]] = %[[ACC0]], %[[OFF:[a-zA-Z0-9_]+]] = %{{.*}}) -> (tensor<?x32xf32>, index)
 // CHECK:           %[[N:.*]] = tensor.extract %[[COUNTS]][%[[E]]] : tensor<4xindex>
@@ -128,14 +134,28 @@ func.func @router$sigmoid_f16(%x: tensor<16x32xf16>, %w: tensor<4x32xf16>) -> (t
 // CHECK:           ^bb0(%[[ROW:.*]]: index, %{{.*}}: f32):
 // CHECK:             %[[COL:.*]] = linalg.index 1 : index
 // CHECK:             tensor.extract %[[X]][%[[ROW]], %[[COL]]] : tensor<?x32xf32>
-// CHECK-DAG:       %[[WUE:.*]] = tensor.extract_slice %[[WUT]][%[[E]], 0, 0] [1, 32, 64] [1, 1, 1] : tensor<4x32x64xf32> to tensor<32x64xf32>
-// CHECK-DAG:       %[[WGE:.*]] = tensor.extract_slice %[[WGT]][%[[E]], 0, 0] [1, 32, 64] [1, 1, 1] : tensor<4x32x64xf32> to tensor<32x64xf32>
-// CHECK-DAG:       %[[WDE:.*]] = tensor.extract_slice %[[WDT]][%[[E]], 0, 0] [1, 64, 32] [1, 1, 1] : tensor<4x64x32xf32> to tensor<64x32xf32>
-// CHECK:           %[[UP:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[XE]], %[[WUE]] : tensor<?x32xf32>, tensor<32x64xf32>)
-// CHECK:           %[[GATE:.*]] = linalg.generic {{.*}} ins(%[[XE]], %[[WGE]] : tensor<?x32xf32>, tensor<32x64xf32>)
+// CHECK-DAG:       %[[WUE:.*]] = tensor.extract_slice %[[WUP]][%[[E]], 0, 0, 0] [1, 4, 32, 16] [1, 1, 1, 1] : tensor<4x4x32x16xf32> to tensor<4x32x16xf32>
+// CHECK-DAG:       %[[WGE:.*]] = tensor.extract_slice %[[WGP]][%[[E]], 0, 0, 0] [1, 4, 32, 16] [1, 1, 1, 1] : tensor<4x4x32x16xf32> to tensor<4x32x16xf32>
+// CHECK-DAG:       %[[WDE:.*]] = tensor.extract_slice %[[WDP]][%[[E]], 0, 0, 0] [1, 2, 64, 16] [1, 1, 1, 1] : tensor<4x2x64x16xf32> to tensor<2x64x16xf32>
+// CHECK:           %[[XEC:.*]] = tensor.cast %[[XE]] : tensor<?x32xf32> to tensor<?x?xf32>
+// CHECK:           %[[XEB:.*]] = bufferization.to_buffer %[[XEC]] read_only
+// CHECK:           %[[WUEC:.*]] = tensor.cast %[[WUE]] : tensor<4x32x16xf32> to tensor<?x?x?xf32>
+// CHECK:           %[[WUEB:.*]] = bufferization.to_buffer %[[WUEC]] read_only
+// CHECK:           %[[UPB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
+// CHECK:           func.call @effc_uk_linear_f32_panels(%[[XEB]], %[[WUEB]], %{{.*}}, %c0_i64, %c0_i64{{.*}}, %{{.*}}) {effc.equal_extents = array<i64: 0, 1, 1, 1>}
+// CHECK:           %[[UP:.*]] = bufferization.to_tensor %[[UPB]] restrict writable : memref<?x64xf32> to tensor<?x64xf32>
+// CHECK:           %[[SILU:.*]] = arith.constant 4 : i64
+// CHECK:           tensor.cast %[[WGE]]
+// CHECK:           %[[GATEB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
+// CHECK:           func.call @effc_uk_linear_f32_panels(%{{.*}}, %{{.*}}, %{{.*}}, %c0_i64{{.*}}, %[[SILU]], %{{.*}})
+// CHECK:           %[[GATE:.*]] = bufferization.to_tensor %[[GATEB]]
 // CHECK:           %[[H:.*]] = linalg.generic {{.*}} ins(%[[GATE]], %[[UP]] : tensor<?x64xf32>, tensor<?x64xf32>)
-// CHECK:             math.exp
-// CHECK:           %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[H]], %[[WDE]] : tensor<?x64xf32>, tensor<64x32xf32>)
+// CHECK:             arith.mulf
+// CHECK:           %[[HC:.*]] = tensor.cast %[[H]] : tensor<?x64xf32> to tensor<?x?xf32>
+// CHECK:           tensor.cast %[[WDE]]
+// CHECK:           %[[OUTB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x32xf32>
+// CHECK:           func.call @effc_uk_linear_f32_panels
+// CHECK:           %[[OUT:.*]] = bufferization.to_tensor %[[OUTB]]
 // CHECK:           %[[SCATTER:.*]] = scf.for %[[I:[a-zA-Z0-9_]+]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%[[ACC:[a-zA-Z0-9_]+]] = %[[ACCIN]]) -> (tensor<?x32xf32>)
 // CHECK:             %[[R:.*]] = tensor.extract %[[ROWS]][%[[I]]] : tensor<?xindex>
 // CHECK:             %[[G:.*]] = tensor.extract %[[GATES]][%[[I]]] : tensor<?xf32>
@@ -159,29 +179,33 @@ func.func @experts$gated(%x: tensor<?x32xf32>, %rw: tensor<?x2xf32>, %ri: tensor
 
 // -----
 
-// Plain experts with biases, i32 indices and a static [B, S, D] input: the bias slices drop the expert
-// dimension too, and the result is expanded back to [2, 8, 32] (a static reshape).
+// Plain experts with biases, i32 indices and a static [B, S, D] input, and an expert width (40) that is not a
+// multiple of the 16-column panels: the stacked weights are transposed to [E, K, N] for the tiled
+// contractions (linalg.generic) instead; the bias slices drop the expert dimension too, and the result is
+// expanded back to [2, 8, 32] (a static reshape).
 
 // CHECK-LABEL: func.func @experts$bias_i32(
-// CHECK-SAME:    %[[X:.*]]: tensor<2x8x32xf32>, %[[RW:.*]]: tensor<2x8x1xf32>, %[[RI:.*]]: tensor<2x8x1xi32>, %[[WU:.*]]: tensor<4x64x32xf32>, %[[BU:.*]]: tensor<4x64xf32>, %[[WD:.*]]: tensor<4x32x64xf32>, %[[BD:.*]]: tensor<4x32xf32>) -> tensor<2x8x32xf32>
+// CHECK-SAME:    %[[X:.*]]: tensor<2x8x32xf32>, %[[RW:.*]]: tensor<2x8x1xf32>, %[[RI:.*]]: tensor<2x8x1xi32>, %[[WU:.*]]: tensor<4x40x32xf32>, %[[BU:.*]]: tensor<4x40xf32>, %[[WD:.*]]: tensor<4x32x40xf32>, %[[BD:.*]]: tensor<4x32xf32>) -> tensor<2x8x32xf32>
 // CHECK-DAG:     %[[XM:.*]] = tensor.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : tensor<2x8x32xf32> into tensor<16x32xf32>
 // CHECK-DAG:     %[[IM:.*]] = tensor.collapse_shape %[[RI]] {{\[}}[0, 1], [2]] : tensor<2x8x1xi32> into tensor<16x1xi32>
 // CHECK:         %[[RAW:.*]] = tensor.extract %[[IM]]
 // CHECK:         arith.index_cast %[[RAW]] : i32 to index
-// CHECK:         %[[WUT:.*]] = linalg.transpose ins(%[[WU]] : tensor<4x64x32xf32>)
-// CHECK:         %[[WDT:.*]] = linalg.transpose ins(%[[WD]] : tensor<4x32x64xf32>)
+// CHECK:         %[[WUT:.*]] = linalg.transpose ins(%[[WU]] : tensor<4x40x32xf32>)
+// CHECK:         %[[WDT:.*]] = linalg.transpose ins(%[[WD]] : tensor<4x32x40xf32>)
 // CHECK:         %[[LOOP:.*]]:2 = scf.for %[[E:[a-zA-Z0-9_]+]] = {{.*}} -> (tensor<16x32xf32>, index)
 // CHECK:           scf.if
-// CHECK-DAG:         tensor.extract_slice %[[WUT]][%[[E]], 0, 0] [1, 32, 64] [1, 1, 1] : tensor<4x32x64xf32> to tensor<32x64xf32>
-// CHECK-DAG:         tensor.extract_slice %[[BU]][%[[E]], 0] [1, 64] [1, 1] : tensor<4x64xf32> to tensor<64xf32>
-// CHECK-DAG:         tensor.extract_slice %[[WDT]][%[[E]], 0, 0] [1, 64, 32] [1, 1, 1] : tensor<4x64x32xf32> to tensor<64x32xf32>
+// CHECK-DAG:         tensor.extract_slice %[[WUT]][%[[E]], 0, 0] [1, 32, 40] [1, 1, 1] : tensor<4x32x40xf32> to tensor<32x40xf32>
+// CHECK-DAG:         tensor.extract_slice %[[BU]][%[[E]], 0] [1, 40] [1, 1] : tensor<4x40xf32> to tensor<40xf32>
+// CHECK-DAG:         tensor.extract_slice %[[WDT]][%[[E]], 0, 0] [1, 40, 32] [1, 1, 1] : tensor<4x40x32xf32> to tensor<40x32xf32>
 // CHECK-DAG:         tensor.extract_slice %[[BD]][%[[E]], 0] [1, 32] [1, 1] : tensor<4x32xf32> to tensor<32xf32>
+// CHECK-NOT:         effc_uk_linear_f32_panels
+// CHECK:             linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
 // CHECK:             math.erf
 // CHECK:             tensor.insert_slice %{{.*}} : tensor<32xf32> into tensor<16x32xf32>
 // CHECK:         %[[Y:.*]] = tensor.expand_shape %[[LOOP]]#0 {{\[}}[0, 1], [2]] output_shape [2, 8, 32] : tensor<16x32xf32> into tensor<2x8x32xf32>
 // CHECK:         return
-func.func @experts$bias_i32(%x: tensor<2x8x32xf32>, %rw: tensor<2x8x1xf32>, %ri: tensor<2x8x1xi32>, %wu: tensor<4x64x32xf32>, %bu: tensor<4x64xf32>, %wd: tensor<4x32x64xf32>, %bd: tensor<4x32xf32>) -> tensor<2x8x32xf32> {
-  %y = eff.experts %x, %rw, %ri up(%wu, %bu) down(%wd, %bd) gelu : (tensor<2x8x32xf32>, tensor<2x8x1xf32>, tensor<2x8x1xi32>, tensor<4x64x32xf32>, tensor<4x64xf32>, tensor<4x32x64xf32>, tensor<4x32xf32>) -> tensor<2x8x32xf32>
+func.func @experts$bias_i32(%x: tensor<2x8x32xf32>, %rw: tensor<2x8x1xf32>, %ri: tensor<2x8x1xi32>, %wu: tensor<4x40x32xf32>, %bu: tensor<4x40xf32>, %wd: tensor<4x32x40xf32>, %bd: tensor<4x32xf32>) -> tensor<2x8x32xf32> {
+  %y = eff.experts %x, %rw, %ri up(%wu, %bu) down(%wd, %bd) gelu : (tensor<2x8x32xf32>, tensor<2x8x1xf32>, tensor<2x8x1xi32>, tensor<4x40x32xf32>, tensor<4x40xf32>, tensor<4x32x40xf32>, tensor<4x32xf32>) -> tensor<2x8x32xf32>
   return %y : tensor<2x8x32xf32>
 }
 

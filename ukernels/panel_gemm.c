@@ -1,0 +1,146 @@
+//===- panel_gemm.c - f32 linear layer on a weight stored in column panels -===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// y = activation(x · W + b) for an f32 x [M, K] and a weight stored in 16-column panels, w [N/16][K][16]
+// (panel p holds the columns [16p, 16p + 16) of the [K, N] matrix, row after row). This is the layout for
+// GEMMs whose M is small and only known at run time, such as one expert of eff.experts (M = the tokens routed
+// to it, about T·k/E): such a GEMM reads every weight element a few times at most, so it is bound by the
+// weight stream, and a panel is one contiguous stream of K cache lines that the hardware prefetcher follows.
+// (A [K, N] matrix read 32 columns at a time touches a new page every row.)
+//
+// Tasks of the runtime's thread pool take pairs of panels (32 columns); within a task, register tiles of up
+// to 8 rows x 32 columns accumulate over all of K (16 zmm accumulators, 2 weight loads and 8 broadcasts per
+// 16 FMAs), start from the bias and get the activation before they are stored (ukernels/epilogue.h).
+// Summation runs over k in order, in f32, as the linalg lowering's contraction does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "epilogue.h"
+#include "ukernel.h"
+
+#include <stdint.h>
+
+enum { kPanel = 16, kTileRows = 8 };
+
+typedef struct {
+  const float *x, *w, *bias;
+  float *y;
+  int64_t m, k, panels;
+  int64_t xs0, xs1, ws0, ws1, ws2, bs, ys0, ys1;
+  int64_t activation;
+} PanelGemmCtx;
+
+static inline ep_v16 pg_load_panel_row(const PanelGemmCtx *c, int64_t panel, int64_t k) {
+  const float *p = c->w + panel * c->ws0 + k * c->ws1;
+  ep_v16 v;
+  if (c->ws2 == 1) {
+    __builtin_memcpy(&v, p, sizeof(v));
+  } else {
+    for (int j = 0; j < kPanel; ++j)
+      v[j] = p[j * c->ws2];
+  }
+  return v;
+}
+
+static inline ep_v16 pg_load_bias(const PanelGemmCtx *c, int64_t panel) {
+  ep_v16 v = ep_splat(0.0f);
+  if (c->bias)
+    for (int j = 0; j < kPanel; ++j)
+      v[j] = c->bias[(panel * kPanel + j) * c->bs];
+  return v;
+}
+
+/// One register tile: rows [m0, m0 + ROWS) x panels [p0, p0 + PANELS). ROWS and PANELS are constants at
+/// every call site, so the accumulators stay in registers.
+static inline __attribute__((always_inline)) void pg_tile(const PanelGemmCtx *c, int64_t m0, int64_t p0,
+                                                          const int rows, const int panels) {
+  ep_v16 acc[kTileRows][2];
+  for (int j = 0; j < panels; ++j) {
+    ep_v16 b = pg_load_bias(c, p0 + j);
+    for (int i = 0; i < rows; ++i)
+      acc[i][j] = b;
+  }
+  const float *x = c->x + m0 * c->xs0;
+  for (int64_t k = 0; k < c->k; ++k) {
+    ep_v16 w[2];
+    for (int j = 0; j < panels; ++j)
+      w[j] = pg_load_panel_row(c, p0 + j, k);
+    for (int i = 0; i < rows; ++i) {
+      ep_v16 a = ep_splat(x[i * c->xs0 + k * c->xs1]);
+      for (int j = 0; j < panels; ++j)
+        acc[i][j] += a * w[j];
+    }
+  }
+  for (int i = 0; i < rows; ++i) {
+    float *y = c->y + (m0 + i) * c->ys0;
+    for (int j = 0; j < panels; ++j) {
+      ep_v16 v = c->activation ? ep_activation(acc[i][j], c->activation) : acc[i][j];
+      int64_t n0 = (p0 + j) * kPanel;
+      if (c->ys1 == 1) {
+        __builtin_memcpy(y + n0, &v, sizeof(v));
+      } else {
+        for (int l = 0; l < kPanel; ++l)
+          y[(n0 + l) * c->ys1] = v[l];
+      }
+    }
+  }
+}
+
+#define PG_ROWS_CASES(panels)                                                                                  \
+  switch (rows) {                                                                                              \
+  case 8: pg_tile(c, m0, p0, 8, panels); break;                                                                \
+  case 7: pg_tile(c, m0, p0, 7, panels); break;                                                                \
+  case 6: pg_tile(c, m0, p0, 6, panels); break;                                                                \
+  case 5: pg_tile(c, m0, p0, 5, panels); break;                                                                \
+  case 4: pg_tile(c, m0, p0, 4, panels); break;                                                                \
+  case 3: pg_tile(c, m0, p0, 3, panels); break;                                                                \
+  case 2: pg_tile(c, m0, p0, 2, panels); break;                                                                \
+  default: pg_tile(c, m0, p0, 1, panels); break;                                                               \
+  }
+
+/// Task `pair`: the panels [2·pair, 2·pair + 2) (one when the panel count is odd and this is the last), for
+/// all rows.
+static void pg_task(void *ctx, int64_t pair) {
+  const PanelGemmCtx *c = (const PanelGemmCtx *)ctx;
+  int64_t p0 = 2 * pair;
+  int two = p0 + 1 < c->panels;
+  for (int64_t m0 = 0; m0 < c->m; m0 += kTileRows) {
+    int64_t rows = EFFC_UK_MIN(kTileRows, c->m - m0);
+    if (two) {
+      PG_ROWS_CASES(2)
+    } else {
+      PG_ROWS_CASES(1)
+    }
+  }
+}
+
+/// y [M, N] = activation(x [M, K] · W + bias) with W given as panels w [N/16][K][16]; `has_bias` says
+/// whether `bias` [N] is read, `activation` is an EFFC_UK_ACT_* kind (ukernels/epilogue.h).
+void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float, w), EFFC_UK_MEMREF1(float, bias),
+                               int64_t has_bias, int64_t activation, EFFC_UK_MEMREF2(float, y)) {
+  PanelGemmCtx c = {
+      .x = x + x_offset,
+      .w = w + w_offset,
+      .bias = has_bias ? bias + bias_offset : 0,
+      .y = y + y_offset,
+      .m = x_size0,
+      .k = x_size1,
+      .panels = w_size0,
+      .xs0 = x_stride0,
+      .xs1 = x_stride1,
+      .ws0 = w_stride0,
+      .ws1 = w_stride1,
+      .ws2 = w_stride2,
+      .bs = bias_stride0,
+      .ys0 = y_stride0,
+      .ys1 = y_stride1,
+      .activation = activation & EFFC_UK_EPILOGUE_ACTIVATION_MASK,
+  };
+  if (c.m <= 0 || c.panels <= 0)
+    return;
+  // K = 0 needs nothing special: every tile is its bias, activated.
+  effc_uk_parallel_for(pg_task, &c, (c.panels + 1) / 2);
+}
