@@ -269,3 +269,88 @@ func.func private @two_permutations(%w: tensor<2x2x3xf32>) -> (tensor<2x3x2xf32>
   %t1 = linalg.transpose ins(%w : tensor<2x2x3xf32>) outs(%i1 : tensor<3x2x2xf32>) permutation = [2, 0, 1]
   return %t0, %t1 : tensor<2x3x2xf32>, tensor<3x2x2xf32>
 }
+
+// -----
+
+// The panels of eff.experts' weights: a reshape of the dense_resource constant shares its blob (no copy),
+// then the transpose folds. w [1, 4, 2] = 1..8 in panels of 2 columns: [1, 2, 2, 2] with
+// panel[p][k][j] = w[2p + j][k] -> 1, 3, 2, 4, 5, 7, 6, 8.
+// CHECK-LABEL: func.func @reshaped_resource$panels(
+// CHECK-NOT:     tensor.expand_shape
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[PACKED:.+]] = arith.constant dense_resource<experts.up.packed> : tensor<1x2x2x2xf32>
+// CHECK:         return %[[PACKED]] : tensor<1x2x2x2xf32>
+// CHECK:       experts.up.packed: "0x400000000000803F0000404000000040000080400000A0400000E0400000C04000000041"
+func.func @reshaped_resource$panels() -> tensor<1x2x2x2xf32> {
+  %w = arith.constant dense_resource<experts.up> : tensor<1x4x2xf32>
+  %split = tensor.expand_shape %w [[0], [1, 2], [3]] output_shape [1, 2, 2, 2] : tensor<1x4x2xf32> into tensor<1x2x2x2xf32>
+  %init = tensor.empty() : tensor<1x2x2x2xf32>
+  %t = linalg.transpose ins(%split : tensor<1x2x2x2xf32>) outs(%init : tensor<1x2x2x2xf32>) permutation = [0, 1, 3, 2]
+  return %t : tensor<1x2x2x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      experts.up: "0x400000000000803F0000004000004040000080400000A0400000C0400000E04000000041"
+    }
+  }
+#-}
+
+// -----
+
+// A reshape of a constant on its own becomes a constant of the new shape (dense: reshaped in place).
+// CHECK-LABEL: func.func @reshaped_dense(
+// CHECK-NOT:     tensor.collapse_shape
+// CHECK:         %[[C:.+]] = arith.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
+// CHECK:         return %[[C]]
+func.func @reshaped_dense() -> tensor<4xf32> {
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %c = tensor.collapse_shape %w [[0, 1]] : tensor<2x2xf32> into tensor<4xf32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+// A shared body's weight argument that is reshaped into panels and transposed: the whole chain moves to the
+// callers, where it folds into a packed constant; the body takes the panels.
+// CHECK-LABEL: func.func @shared_body_panels_callers(
+// CHECK:         %[[W:.+]] = arith.constant dense_resource<weight.packed{{[^>]*}}> : tensor<1x2x2x2xf32>
+// CHECK-NOT:     tensor.expand_shape
+// CHECK:         call @shared_panels(%[[W]]) : (tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+// CHECK-LABEL: func.func private @shared_panels(
+// CHECK-SAME:    %[[ARG:.+]]: tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+// CHECK-NOT:     tensor.expand_shape
+// CHECK-NOT:     linalg.transpose
+// CHECK:         return %[[ARG]] : tensor<1x2x2x2xf32>
+// CHECK:       weight.packed{{[_0-9]*}}: "0x400000000000803F0000404000000040000080400000A0400000E0400000C04000000041"
+func.func @shared_body_panels_callers() -> tensor<1x2x2x2xf32> {
+  %w = arith.constant dense<[[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]]> : tensor<1x4x2xf32>
+  %r = call @shared_panels(%w) : (tensor<1x4x2xf32>) -> tensor<1x2x2x2xf32>
+  return %r : tensor<1x2x2x2xf32>
+}
+func.func private @shared_panels(%w: tensor<1x4x2xf32>) -> tensor<1x2x2x2xf32> {
+  %split = tensor.expand_shape %w [[0], [1, 2], [3]] output_shape [1, 2, 2, 2] : tensor<1x4x2xf32> into tensor<1x2x2x2xf32>
+  %init = tensor.empty() : tensor<1x2x2x2xf32>
+  %t = linalg.transpose ins(%split : tensor<1x2x2x2xf32>) outs(%init : tensor<1x2x2x2xf32>) permutation = [0, 1, 3, 2]
+  return %t : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// A reshaped argument that is also used as it is keeps its layout (the chain must be the only use).
+// CHECK-LABEL: func.func private @panels_and_raw(
+// CHECK-SAME:    tensor<1x4x2xf32>
+// CHECK:         tensor.expand_shape
+// CHECK:         linalg.transpose
+func.func @panels_and_raw_caller() -> (tensor<1x2x2x2xf32>, tensor<1x4x2xf32>) {
+  %w = arith.constant dense<2.0> : tensor<1x4x2xf32>
+  %r:2 = call @panels_and_raw(%w) : (tensor<1x4x2xf32>) -> (tensor<1x2x2x2xf32>, tensor<1x4x2xf32>)
+  return %r#0, %r#1 : tensor<1x2x2x2xf32>, tensor<1x4x2xf32>
+}
+func.func private @panels_and_raw(%w: tensor<1x4x2xf32>) -> (tensor<1x2x2x2xf32>, tensor<1x4x2xf32>) {
+  %split = tensor.expand_shape %w [[0], [1, 2], [3]] output_shape [1, 2, 2, 2] : tensor<1x4x2xf32> into tensor<1x2x2x2xf32>
+  %init = tensor.empty() : tensor<1x2x2x2xf32>
+  %t = linalg.transpose ins(%split : tensor<1x2x2x2xf32>) outs(%init : tensor<1x2x2x2xf32>) permutation = [0, 1, 3, 2]
+  return %t, %w : tensor<1x2x2x2xf32>, tensor<1x4x2xf32>
+}

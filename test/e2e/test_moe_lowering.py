@@ -280,6 +280,40 @@ func.func @main(%x: tensor<2x3x8xf32> {eff.name = "x"}, %rw: tensor<2x3x1xf32> {
         module.close()
 
 
+PANEL_EXPERTS_IR = """
+func.func @main(%x: tensor<?x?x32xf32> {{eff.name = "x"}}, %rw: tensor<?x?x2xf32> {{eff.name = "rw"}},
+                %ri: tensor<?x?x2xi64> {{eff.name = "ri"}}, %wu: tensor<4x48x32xf32> {{eff.name = "wu"}},
+                %bu: tensor<4x48xf32> {{eff.name = "bu"}}, %wd: tensor<4x32x48xf32> {{eff.name = "wd"}},
+                %bd: tensor<4x32xf32> {{eff.name = "bd"}}) -> (tensor<?x?x32xf32> {{eff.name = "y"}}) {{
+  %y = eff.experts %x, %rw, %ri up(%wu, %bu) down(%wd, %bd) {kind}
+      : (tensor<?x?x32xf32>, tensor<?x?x2xf32>, tensor<?x?x2xi64>, tensor<4x48x32xf32>, tensor<4x48xf32>, tensor<4x32x48xf32>, tensor<4x32xf32>) -> tensor<?x?x32xf32>
+  return %y : tensor<?x?x32xf32>
+}}
+"""
+
+
+@pytest.mark.parametrize("kind", ["relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh"])
+def test_experts_panel_kernel(compile_ir, kind):
+    """f32 experts whose widths are multiples of 16 run on effc_uk_linear_f32_panels (the activation in its
+    epilogue): an odd number of panels (F = 48: a pair and a single), a dynamic [B, S] batch, up to
+    ~40 rows per expert (full 8-row tiles and a remainder), top-2 routing with capacity drops from the
+    reference router, and an expert that gets no token."""
+    module = compile_ir(PANEL_EXPERTS_IR.format(kind=kind))
+    rng = np.random.default_rng(21)
+    wu, bu = f32(rng, 4, 48, 32, scale=0.3), f32(rng, 4, 48, scale=0.3)
+    wd, bd = f32(rng, 4, 32, 48, scale=0.3), f32(rng, 4, 32, scale=0.3)
+    for batch, seq in ((3, 13), (1, 5)):
+        x, wr = skewed_router(rng, batch * seq, 32, 4, popular=1)
+        rw, ri = ref.router(x, wr, top_k=2, capacity_factor=1.25)
+        ri = np.where(ri == 3, 0, ri)  # expert 3 gets nothing
+        if batch * seq > 8:
+            assert np.any(rw == 0), "test data must drop assignments"
+        x, rw, ri = x.reshape(batch, seq, 32), rw.reshape(batch, seq, 2), ri.reshape(batch, seq, 2)
+        expected = ref.experts(x, rw, ri, wu, wd, kind=kind, b_up=bu, b_down=bd)
+        out = module(x=x, rw=rw, ri=ri, wu=wu, bu=bu, wd=wd, bd=bd)
+        assert_close(out["y"], expected, f"{kind} experts on panels, [B, S] = [{batch}, {seq}]")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # eff.residual_moe
 # ---------------------------------------------------------------------------------------------------------
@@ -425,3 +459,33 @@ func.func @main(%x: tensor<16xf32> {eff.name = "x"}, %wr: tensor<4x16xf32> {eff.
         assert_close(out["y"], expected_y, "rank-1")
     finally:
         module.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A whole Switch-MoE encoder
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer_reuse", [True, False])
+def test_switch_moe_encoder(layer_reuse):
+    """moe_switch_tiny with 4 layers and 4 experts of width 128 (layers 0/2 and 1/3 share a body under
+    eff-outline-layers, so the stacked expert weights are arguments of the shared bodies and are packed into
+    panels at the callers at compile time; with --no-layer-reuse they are constants folded in place), top-1
+    routing with capacity factor 1.25 (tokens dropped), on two batch shapes of one compiled module, against
+    the numpy reference evaluation of the same IR."""
+    import models
+    from effc_testing import CompiledIrModule
+
+    cfg = models.MoeConfig(layers=4)
+    weights = models.init_moe(cfg, np.random.default_rng(31))
+    compiled = CompiledIrModule(models.build_moe(cfg, weights), [] if layer_reuse else ["--no-layer-reuse"])
+    try:
+        for batch, seq in ((2, 9), (1, 16)):
+            inputs = models.sample_inputs("moe_switch_tiny", np.random.default_rng(batch * seq), batch=batch,
+                                          seq=seq)["main"]
+            expected = models.build_moe(cfg, weights).evaluate("main", inputs)["last_hidden_state"]
+            actual = compiled.run("main", inputs)["last_hidden_state"]
+            np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4,
+                                       err_msg=f"Switch-MoE encoder [B, S] = [{batch}, {seq}]")
+    finally:
+        compiled.close()
