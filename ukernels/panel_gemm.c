@@ -23,7 +23,8 @@
 
 #include <stdint.h>
 
-enum { kPanel = 16, kTileRows = 8 };
+// kPrefetchRows: how many panel rows (64-byte lines) ahead of the FMAs each panel is prefetched.
+enum { kPanel = 16, kTileRows = 8, kPrefetchRows = 16 };
 
 typedef struct {
   const float *x, *w, *bias;
@@ -63,15 +64,35 @@ static inline __attribute__((always_inline)) void pg_tile(const PanelGemmCtx *c,
     for (int i = 0; i < rows; ++i)
       acc[i][j] = b;
   }
-  const float *x = c->x + m0 * c->xs0;
-  for (int64_t k = 0; k < c->k; ++k) {
-    ep_v16 w[2];
-    for (int j = 0; j < panels; ++j)
-      w[j] = pg_load_panel_row(c, p0 + j, k);
-    for (int i = 0; i < rows; ++i) {
-      ep_v16 a = ep_splat(x[i * c->xs0 + k * c->xs1]);
+  const float *x[kTileRows];
+  for (int i = 0; i < rows; ++i)
+    x[i] = c->x + (m0 + i) * c->xs0;
+  const float *w[2];
+  for (int j = 0; j < panels; ++j)
+    w[j] = c->w + (p0 + j) * c->ws0;
+  if (c->xs1 == 1 && c->ws2 == 1) { // the layout the lowering passes: contiguous rows and panel rows
+    for (int64_t k = 0; k < c->k; ++k) {
+      ep_v16 wk[2];
+      for (int j = 0; j < panels; ++j) {
+        __builtin_memcpy(&wk[j], w[j] + k * c->ws1, sizeof(ep_v16));
+        __builtin_prefetch(w[j] + (k + kPrefetchRows) * c->ws1);
+      }
+      for (int i = 0; i < rows; ++i) {
+        float a = x[i][k]; // scalar · vector: one broadcast
+        for (int j = 0; j < panels; ++j)
+          acc[i][j] += a * wk[j];
+      }
+    }
+  } else {
+    for (int64_t k = 0; k < c->k; ++k) {
+      ep_v16 wk[2];
       for (int j = 0; j < panels; ++j)
-        acc[i][j] += a * w[j];
+        wk[j] = pg_load_panel_row(c, p0 + j, k);
+      for (int i = 0; i < rows; ++i) {
+        float a = x[i][k * c->xs1];
+        for (int j = 0; j < panels; ++j)
+          acc[i][j] += a * wk[j];
+      }
     }
   }
   for (int i = 0; i < rows; ++i) {
