@@ -292,26 +292,32 @@ func.func @main(%x: tensor<?x?x32xf32> {{eff.name = "x"}}, %rw: tensor<?x?x2xf32
 """
 
 
-@pytest.mark.parametrize("kind", ["relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh"])
-def test_experts_panel_kernel(compile_ir, kind):
+@pytest.mark.parametrize("kind, cpu", [(kind, "native") for kind in
+                                        ("relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh")] +
+                         [("gelu", "x86-64")])
+def test_experts_panel_kernel(kind, cpu):
     """f32 experts whose widths are multiples of 16 run on effc_uk_linear_f32_panels (the activation in its
-    epilogue): an odd number of panels (F = 48: a pair and a single), a dynamic [B, S] batch, up to
-    ~40 rows per expert (full 8-row tiles and a remainder), top-2 routing with capacity drops from the
-    reference router, and an expert that gets no token."""
-    module = compile_ir(PANEL_EXPERTS_IR.format(kind=kind))
-    rng = np.random.default_rng(21)
-    wu, bu = f32(rng, 4, 48, 32, scale=0.3), f32(rng, 4, 48, scale=0.3)
-    wd, bd = f32(rng, 4, 32, 48, scale=0.3), f32(rng, 4, 32, scale=0.3)
-    for batch, seq in ((3, 13), (1, 5)):
-        x, wr = skewed_router(rng, batch * seq, 32, 4, popular=1)
-        rw, ri = ref.router(x, wr, top_k=2, capacity_factor=1.25)
-        ri = np.where(ri == 3, 0, ri)  # expert 3 gets nothing
-        if batch * seq > 8:
-            assert np.any(rw == 0), "test data must drop assignments"
-        x, rw, ri = x.reshape(batch, seq, 32), rw.reshape(batch, seq, 2), ri.reshape(batch, seq, 2)
-        expected = ref.experts(x, rw, ri, wu, wd, kind=kind, b_up=bu, b_down=bd)
-        out = module(x=x, rw=rw, ri=ri, wu=wu, bu=bu, wd=wd, bd=bd)
-        assert_close(out["y"], expected, f"{kind} experts on panels, [B, S] = [{batch}, {seq}]")
+    epilogue; both micro-kernel variants, AVX-512 and generic x86-64): an odd number of panels (F = 48: a
+    pair and a single), a dynamic [B, S] batch, up to ~40 rows per expert (full 8-row tiles and a
+    remainder), top-2 routing with capacity drops from the reference router, and an expert that gets no
+    token."""
+    module = CompiledModule(PANEL_EXPERTS_IR.format(kind=kind), cpu=cpu)
+    try:
+        rng = np.random.default_rng(21)
+        wu, bu = f32(rng, 4, 48, 32, scale=0.3), f32(rng, 4, 48, scale=0.3)
+        wd, bd = f32(rng, 4, 32, 48, scale=0.3), f32(rng, 4, 32, scale=0.3)
+        for batch, seq in ((3, 13), (1, 5)):
+            x, wr = skewed_router(rng, batch * seq, 32, 4, popular=1)
+            rw, ri = ref.router(x, wr, top_k=2, capacity_factor=1.25)
+            ri = np.where(ri == 3, 0, ri)  # expert 3 gets nothing
+            if batch * seq > 8:
+                assert np.any(rw == 0), "test data must drop assignments"
+            x, rw, ri = x.reshape(batch, seq, 32), rw.reshape(batch, seq, 2), ri.reshape(batch, seq, 2)
+            expected = ref.experts(x, rw, ri, wu, wd, kind=kind, b_up=bu, b_down=bd)
+            out = module(x=x, rw=rw, ri=ri, wu=wu, bu=bu, wd=wd, bd=bd)
+            assert_close(out["y"], expected, f"{kind} experts on panels ({cpu}), [B, S] = [{batch}, {seq}]")
+    finally:
+        module.close()
 
 
 # ---------------------------------------------------------------------------------------------------------
