@@ -48,13 +48,16 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     // becomes
     func.call @effc_uk_add_layer_norm(%xb, %rb, %gb, %bb, %c1, %eps, %ybuf) : (...) -> ()
     ```
+    Under the same option, the linear layers of f32 `eff.experts` whose output widths are multiples of 16
+    become calls of `effc_uk_linear_f32_panels` (each expert's small, dynamic M against weights laid out
+    in 16-column panels, the activation applied in the kernel); without it they are linalg contractions.
   }];
   let options = [
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"true",
            "Lower f32 eff.attention without head_mask to the fused micro-kernel effc_uk_attention_f32">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
-           "Lower int8 linear layers with their activation/residual epilogue, and f32 residual add + layer "
-           "norm, to fused micro-kernels">,
+           "Lower int8 linear layers with their activation/residual epilogue, f32 residual add + layer "
+           "norm, and f32 expert linear layers with their activation, to fused micro-kernels">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -31,12 +31,12 @@ namespace effc {
 
 using namespace mlir;
 
-void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention) {
+void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention, bool expertPanels) {
   populateLinearAlgebraLoweringPatterns(patterns);
   populateElementwiseLoweringPatterns(patterns);
   populateAttentionLoweringPatterns(patterns, fusedAttention);
   populateAdapterLoweringPatterns(patterns);
-  populateMoELoweringPatterns(patterns);
+  populateMoELoweringPatterns(patterns, expertPanels);
   populateQuantizedLoweringPatterns(patterns);
   populateSparseLoweringPatterns(patterns);
 }
@@ -79,7 +79,9 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
                            linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
-    effc::populateEffToLinalgPatterns(patterns, fusedAttention);
+    // The experts' panel kernel fuses each expert linear layer with its activation: a CPU micro-kernel
+    // like the fused groups above, so it follows the same option.
+    effc::populateEffToLinalgPatterns(patterns, fusedAttention, /*expertPanels=*/fuseEpilogues);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

@@ -411,7 +411,12 @@ Value buildFfnMatrix(OpBuilder &b, Location loc, Value x, Value upWeight, Value 
 }
 
 struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
-  using OpConversionPattern::OpConversionPattern;
+  ExpertsLowering(MLIRContext *ctx, bool expertPanels) : OpConversionPattern(ctx), expertPanels(expertPanels) {}
+
+  /// Whether f32 experts may use effc_uk_linear_f32_panels (off where CPU micro-kernels must not run, as
+  /// in the CUDA pipeline).
+  bool expertPanels;
+
   LogicalResult matchAndRewrite(ExpertsOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
@@ -510,7 +515,7 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
     Value rows = buckets[1], gates = buckets[2];
 
     // 2. Per expert with routed tokens: gather, FFN, scatter-add into the accumulator [T, D] (computeType).
-    bool panels = canUsePanels(op);
+    bool panels = expertPanels && canUsePanels(op);
     auto layout = [&](Value stacked) {
       return panels ? packExpertPanels(b, loc, stacked) : transposeExperts(b, loc, stacked);
     };
@@ -667,6 +672,7 @@ struct ResidualMoeLowering : OpConversionPattern<ResidualMoeOp> {
 
 } // namespace
 
-void effc::populateMoELoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<RouterLowering, ExpertsLowering, ResidualMoeLowering>(patterns.getContext());
+void effc::populateMoELoweringPatterns(RewritePatternSet &patterns, bool expertPanels) {
+  patterns.add<RouterLowering, ResidualMoeLowering>(patterns.getContext());
+  patterns.add<ExpertsLowering>(patterns.getContext(), expertPanels);
 }

@@ -28,8 +28,9 @@ void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true);
 /// eff.lora, eff.prefix, eff.prompt, eff.bottleneck_adapter.
 void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
-/// eff.router, eff.experts, eff.residual_moe.
-void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.router, eff.experts, eff.residual_moe. With `expertPanels`, f32 experts run their linear layers on the
+/// CPU micro-kernel effc_uk_linear_f32_panels (weights in 16-column panels).
+void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns, bool expertPanels = true);
 /// eff.quantized_linear (micro-kernel calls).
 void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.sparse_linear (Sparse.cpp).
@@ -39,7 +40,8 @@ void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// outside such groups are left to them. Fails (with a diagnostic) only on an internal error.
 mlir::LogicalResult lowerFusedGroups(mlir::ModuleOp module);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
-void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true);
+void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true,
+                                 bool expertPanels = true);
 } // namespace effc
 
 #endif // EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
