@@ -272,9 +272,17 @@ void packWeightArguments(ModuleOp module) {
         continue;
       LayoutChain model = chains.front();
       RankedTensorType packedType = model.packedType();
+      // The callers' layout changes keep the location of the ones they replace (the layers' ops, which the
+      // fusion report attributes the packing to), not the call's.
+      SmallVector<Location> chainLocations;
+      for (LayoutChain &chain : chains) {
+        if (chain.expand)
+          chainLocations.push_back(chain.expand.getLoc());
+        chainLocations.push_back(chain.transpose.getLoc());
+      }
+      Location loc = FusedLoc::get(func.getContext(), chainLocations);
       for (func::CallOp call : calls) {
         OpBuilder builder(call);
-        Location loc = call.getLoc();
         Value weight = call.getOperand(position);
         if (model.expand)
           weight = tensor::ExpandShapeOp::create(builder, loc, model.expand.getResultType(), weight,
