@@ -146,8 +146,13 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     if (!inputType || !op.hasPureTensorSemantics() || !inputType.hasStaticShape())
       return failure();
     Attribute value;
-    if (!matchPattern(op.getInput(), m_Constant(&value)))
-      return notPacked(op, "the weight is not a compile-time constant: it is transposed at run time");
+    if (!matchPattern(op.getInput(), m_Constant(&value))) {
+      // A matrix transpose of a non-constant is reported (a linear layer's weight that stays a run-time
+      // transpose); other permutations of run-time values are activation layouts, not weights.
+      if (op.getPermutation() != ArrayRef<int64_t>{1, 0})
+        return failure();
+      return notPacked(op, "the matrix is not a compile-time constant: it is transposed at run time");
+    }
     auto resultType = cast<RankedTensorType>(op.getResult()[0].getType());
     if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
       Location loc = op.getLoc(); // op is erased by the replacement
