@@ -24,6 +24,7 @@
 #include "effc/Target/SharedObject.h"
 #include "effc/Support/ResourceBlobs.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -423,6 +424,14 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
   if (failed(entryPoints))
     return failure();
+  // `eff.unsigned` (the ONNX importer's mark of unsigned integer arguments and results) is recorded in the
+  // entry points' dtype tags; LLVM has no use for it.
+  for (auto func : module.getOps<func::FuncOp>()) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      func.removeArgAttr(i, "eff.unsigned");
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      func.removeResultAttr(i, StringAttr::get(module.getContext(), "eff.unsigned"));
+  }
   stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
   if (collectFusionReport) {
     FusionReportCollector collector(context, /*initsFusedByTiling=*/!cuda && options.optLevel > 0);

@@ -147,10 +147,33 @@ Type elementTypeOf(MLIRContext *ctx, int dataType) {
   case onnx::TensorProto::INT32: return IntegerType::get(ctx, 32);
   case onnx::TensorProto::INT16: return IntegerType::get(ctx, 16);
   case onnx::TensorProto::INT8: return IntegerType::get(ctx, 8);
+  // Unsigned tensors are signless integers too; the ops whose result depends on the signedness (Cast, Div,
+  // Max/Min, comparisons, TopK) read it from the value's ONNX type (Importer::isUnsigned).
   case onnx::TensorProto::UINT8: return IntegerType::get(ctx, 8);
+  case onnx::TensorProto::UINT16: return IntegerType::get(ctx, 16);
+  case onnx::TensorProto::UINT32: return IntegerType::get(ctx, 32);
+  case onnx::TensorProto::UINT64: return IntegerType::get(ctx, 64);
   case onnx::TensorProto::BOOL: return IntegerType::get(ctx, 1);
   default: return {};
   }
+}
+
+/// An ONNX TensorProto.DataType's name (`STRING`, `COMPLEX64`...), or its number if it has none.
+std::string dataTypeName(int64_t dataType) {
+  if (onnx::TensorProto::DataType_IsValid(dataType))
+    return onnx::TensorProto::DataType_Name(onnx::TensorProto::DataType(dataType));
+  return std::to_string(dataType);
+}
+
+/// What a graph value that is not a tensor is, for errors.
+std::string describeNonTensor(const onnx::TypeProto &type) {
+  if (type.has_sequence_type())
+    return "a sequence";
+  if (type.has_optional_type())
+    return "an optional";
+  if (type.has_map_type())
+    return "a map";
+  return "not a tensor";
 }
 
 /// Decodes `count` little-endian elements of `dtype` (a safetensors dtype name) into `known`.
@@ -170,6 +193,12 @@ LogicalResult decodeElements(StringRef dtype, const char *data, int64_t count, K
       known.ints.push_back(int32_t(llvm::support::endian::read32le(data + 4 * i)));
     } else if (dtype == "I16") {
       known.ints.push_back(int16_t(llvm::support::endian::read16le(data + 2 * i)));
+    } else if (dtype == "U64") { // values past INT64_MAX keep their bits
+      known.ints.push_back(int64_t(llvm::support::endian::read64le(data + 8 * i)));
+    } else if (dtype == "U32") {
+      known.ints.push_back(llvm::support::endian::read32le(data + 4 * i));
+    } else if (dtype == "U16") {
+      known.ints.push_back(llvm::support::endian::read16le(data + 2 * i));
     } else if (dtype == "I8") {
       known.ints.push_back(int8_t(data[i]));
     } else if (dtype == "U8" || dtype == "BOOL") {
@@ -261,6 +290,14 @@ private:
                                                                                                         : nullptr;
   }
   unsigned useCount(StringRef name) const { return uses.lookup(name); }
+  /// Whether `name` is a uint8/16/32/64 tensor (its ONNX type, from the graph's declarations and propagated
+  /// through the nodes by `inferOnnxTypes`; unknown counts as signed).
+  bool isUnsigned(StringRef name) const {
+    int type = onnxTypes.lookup(name);
+    return type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::UINT16 ||
+           type == onnx::TensorProto::UINT32 || type == onnx::TensorProto::UINT64;
+  }
+  void inferOnnxTypes(const onnx::GraphProto &graph);
   bool isInitializer(StringRef name) const { return weights->lookup(name) != nullptr; }
   /// The contents of `name` if it is a constant (an initializer or a Constant node), without emitting anything.
   std::optional<Known> constantOf(StringRef name);
@@ -368,7 +405,8 @@ private:
   }
   Value fill(Value init, double value);
   Value scalar(Type type, double value);
-  Value convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource = false);
+  Value convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource = false,
+                      bool isUnsignedTarget = false);
   /// A numpy-broadcasting elementwise linalg.generic; `outSizes` (right-aligned) joins the broadcast (Expand).
   Value elementwise(ValueRange inputs, Type resultElementType, const BodyBuilder &body,
                     ArrayRef<OpFoldResult> outSizes = {});
@@ -400,6 +438,7 @@ private:
   int64_t opset = 0;
   llvm::StringMap<const Node *> producers;
   llvm::StringMap<unsigned> uses;
+  llvm::StringMap<int> onnxTypes; ///< TensorProto.DataType of each value whose type is known
   llvm::StringMap<Tensor> values;
   llvm::StringMap<Value> parameters;
   llvm::StringSet<> emitting; // nodes being emitted (a cycle is an error)
@@ -422,9 +461,9 @@ std::optional<Known> Importer::constantOf(StringRef name) {
     known.elementType = llvm::StringSwitch<Type>(dtype)
                             .Case("F32", Float32Type::get(ctx))
                             .Case("F64", Float64Type::get(ctx))
-                            .Case("I64", IntegerType::get(ctx, 64))
-                            .Case("I32", IntegerType::get(ctx, 32))
-                            .Case("I16", IntegerType::get(ctx, 16))
+                            .Cases({"I64", "U64"}, IntegerType::get(ctx, 64))
+                            .Cases({"I32", "U32"}, IntegerType::get(ctx, 32))
+                            .Cases({"I16", "U16"}, IntegerType::get(ctx, 16))
                             .Cases({"I8", "U8"}, IntegerType::get(ctx, 8))
                             .Case("BOOL", IntegerType::get(ctx, 1))
                             .Default(Type());
@@ -556,19 +595,45 @@ Value Importer::fill(Value init, double value) {
   return linalg::FillOp::create(b, loc, scalar(elementType, value), init).getResult(0);
 }
 
-Value Importer::convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource) {
+/// `v` (f64) rounded to f32 by round-to-odd: truncated toward zero, with the last bit set when inexact. Rounding
+/// that to a format of at most 22 bits of precision (f16, bf16) rounds once, as a direct f64 -> f16 conversion
+/// would (Boldo and Melquiond, "When double rounding is odd"); LLVM lowers that conversion to compiler-rt's
+/// __truncdfhf2, which compiled models cannot link.
+static Value truncateToOddF32(OpBuilder &nb, Location nl, Value v) {
+  Type f32 = nb.getF32Type(), i32 = nb.getI32Type();
+  Value nearest = arith::TruncFOp::create(nb, nl, f32, v);
+  Value back = arith::ExtFOp::create(nb, nl, v.getType(), nearest);
+  Value exactOrNan = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UEQ, back, v);
+  Value awayFromZero = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, math::AbsFOp::create(nb, nl, back),
+                                             math::AbsFOp::create(nb, nl, v));
+  Value bits = arith::BitcastOp::create(nb, nl, i32, nearest);
+  Value one = arith::ConstantIntOp::create(nb, nl, i32, 1);
+  // The magnitude's bits are monotonic: one step down is the next f32 toward zero (FLT_MAX from infinity).
+  Value towardZero = arith::SelectOp::create(nb, nl, awayFromZero, arith::SubIOp::create(nb, nl, bits, one), bits);
+  Value odd = arith::OrIOp::create(nb, nl, towardZero, one);
+  return arith::BitcastOp::create(nb, nl, f32, arith::SelectOp::create(nb, nl, exactOrNan, bits, odd));
+}
+
+Value Importer::convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource,
+                              bool isUnsignedTarget) {
   Type from = v.getType();
   if (from == to)
     return v;
   auto fromFloat = dyn_cast<FloatType>(from), toFloat = dyn_cast<FloatType>(to);
-  if (fromFloat && toFloat)
-    return fromFloat.getWidth() < toFloat.getWidth() ? Value(arith::ExtFOp::create(nb, nl, to, v))
-                                                     : Value(arith::TruncFOp::create(nb, nl, to, v));
+  if (fromFloat && toFloat) {
+    if (fromFloat.getWidth() < toFloat.getWidth())
+      return arith::ExtFOp::create(nb, nl, to, v);
+    if (fromFloat.isF64() && toFloat.getWidth() < 32)
+      v = truncateToOddF32(nb, nl, v);
+    return arith::TruncFOp::create(nb, nl, to, v);
+  }
   if (fromFloat) {
     if (to.isInteger(1)) {
       Value zero = arith::ConstantOp::create(nb, nl, from, FloatAttr::get(from, 0.0));
       return arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, v, zero);
     }
+    if (isUnsignedTarget)
+      return arith::FPToUIOp::create(nb, nl, to, v);
     return arith::FPToSIOp::create(nb, nl, to, v);
   }
   if (toFloat) {
@@ -1341,6 +1406,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
         if (isFloat)
           return op == "Max" ? Value(arith::MaximumFOp::create(nb, nl, a[0], a[1]))
                              : Value(arith::MinimumFOp::create(nb, nl, a[0], a[1]));
+        if (isUnsigned(node.input(0)))
+          return op == "Max" ? Value(arith::MaxUIOp::create(nb, nl, a[0], a[1]))
+                             : Value(arith::MinUIOp::create(nb, nl, a[0], a[1]));
         return op == "Max" ? Value(arith::MaxSIOp::create(nb, nl, a[0], a[1]))
                            : Value(arith::MinSIOp::create(nb, nl, a[0], a[1]));
       });
@@ -1361,6 +1429,7 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       return error(node) << "operands have different element types (" << elementType << " and "
                          << typeOf(rhs).getElementType() << ")";
     Type resultType = isComparison(op) ? b.getI1Type() : elementType;
+    bool isUnsignedOp = !isFloat && isUnsigned(node.input(0));
     return push(elementwise({lhs, rhs}, resultType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
       Value x = a[0], y = a[1];
       if (isFloat) {
@@ -1378,14 +1447,17 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       if (op == "Add") return arith::AddIOp::create(nb, nl, x, y);
       if (op == "Sub") return arith::SubIOp::create(nb, nl, x, y);
       if (op == "Mul") return arith::MulIOp::create(nb, nl, x, y);
+      if (op == "Div" && isUnsignedOp) return arith::DivUIOp::create(nb, nl, x, y);
+      if (op == "Max" && isUnsignedOp) return arith::MaxUIOp::create(nb, nl, x, y);
+      if (op == "Min" && isUnsignedOp) return arith::MinUIOp::create(nb, nl, x, y);
       if (op == "Div") return arith::DivSIOp::create(nb, nl, x, y);
       if (op == "Max") return arith::MaxSIOp::create(nb, nl, x, y);
       if (op == "Min") return arith::MinSIOp::create(nb, nl, x, y);
       if (op == "And") return arith::AndIOp::create(nb, nl, x, y);
       if (op == "Or") return arith::OrIOp::create(nb, nl, x, y);
-      auto predicate = op == "Equal" ? arith::CmpIPredicate::eq
-                       : op == "Less" ? arith::CmpIPredicate::slt
-                                      : arith::CmpIPredicate::sgt;
+      auto predicate = op == "Equal"  ? arith::CmpIPredicate::eq
+                       : op == "Less" ? (isUnsignedOp ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt)
+                                      : (isUnsignedOp ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt);
       return arith::CmpIOp::create(nb, nl, predicate, x, y);
     }));
   }
@@ -1448,10 +1520,12 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
   if (op == "Cast") {
     Type to = elementTypeOf(context, intAttr(node, "to", 0));
     if (!to)
-      return error(node) << "casts to unsupported data type " << intAttr(node, "to", 0);
+      return error(node) << "casts to data type " << dataTypeName(intAttr(node, "to", 0))
+                         << ", which effc does not support";
     Value x = in(0);
+    bool fromUnsigned = isUnsigned(node.input(0)), toUnsigned = isUnsigned(node.output(0));
     return push(elementwise({x}, to, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-      return convertScalar(nb, nl, a[0], to);
+      return convertScalar(nb, nl, a[0], to, fromUnsigned, toUnsigned);
     }));
   }
 
@@ -1909,6 +1983,7 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (std::optional<int64_t> extent = constantDim(sizes[*axis]); extent && k > *extent)
       return error(node) << "k = " << k << " is larger than the axis' " << *extent << " elements";
     bool largest = intAttr(node, "largest", 1) != 0;
+    bool unsignedValues = isUnsigned(node.input(0));
     Type elementType = type.getElementType();
     bool isFloat = isa<FloatType>(elementType);
     if (!isFloat && !elementType.isSignlessInteger())
@@ -1950,10 +2025,11 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
                                                                  largest ? arith::CmpFPredicate::OGT
                                                                          : arith::CmpFPredicate::OLT,
                                                                  value, best))
-                                   : Value(arith::CmpIOp::create(nb, nl,
-                                                                 largest ? arith::CmpIPredicate::sgt
-                                                                         : arith::CmpIPredicate::slt,
-                                                                 value, best));
+                                   : Value(arith::CmpIOp::create(
+                                         nb, nl,
+                                         largest ? (unsignedValues ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+                                                 : (unsignedValues ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt),
+                                         value, best));
             Value first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, bestIndex,
                                                 arith::ConstantIntOp::create(nb, nl, none, 64));
             // Equal values: the lower index (the reduction may visit the axis in any order).
@@ -3879,6 +3955,58 @@ FailureOr<Value> Raiser::attention() {
   return *attention;
 }
 
+void Importer::inferOnnxTypes(const onnx::GraphProto &graph) {
+  auto declare = [&](const onnx::ValueInfoProto &info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().elem_type() != 0)
+      onnxTypes[info.name()] = info.type().tensor_type().elem_type();
+  };
+  for (const onnx::ValueInfoProto &info : graph.input())
+    declare(info);
+  for (const onnx::ValueInfoProto &info : graph.value_info())
+    declare(info);
+  for (const onnx::ValueInfoProto &info : graph.output())
+    declare(info);
+  for (StringRef name : weights->names()) {
+    int type = llvm::StringSwitch<int>(weights->lookup(name)->dtype)
+                   .Case("U8", onnx::TensorProto::UINT8)
+                   .Case("U16", onnx::TensorProto::UINT16)
+                   .Case("U32", onnx::TensorProto::UINT32)
+                   .Case("U64", onnx::TensorProto::UINT64)
+                   .Default(0);
+    if (type)
+      onnxTypes[name] = type;
+  }
+  // Nodes are topologically sorted (the ONNX spec requires it): one pass types every output that a
+  // declaration did not.
+  for (const Node &node : graph.node()) {
+    StringRef op = node.op_type();
+    auto inputType = [&](int i) { return i < node.input_size() ? onnxTypes.lookup(node.input(i)) : 0; };
+    for (int i = 0; i < node.output_size(); ++i) {
+      if (node.output(i).empty() || onnxTypes.count(node.output(i)))
+        continue;
+      int type = 0;
+      if (op == "Cast")
+        type = intAttr(node, "to", 0);
+      else if (isComparison(op))
+        type = onnx::TensorProto::BOOL;
+      else if (op == "Shape" || (op == "TopK" && i == 1))
+        type = onnx::TensorProto::INT64;
+      else if (op == "Constant" || op == "ConstantOfShape") {
+        const onnx::AttributeProto *value = attr(node, "value");
+        type = value ? value->t().data_type()
+               : op == "ConstantOfShape" || attr(node, "value_float") || attr(node, "value_floats")
+                   ? int(onnx::TensorProto::FLOAT)
+                   : int(onnx::TensorProto::INT64);
+      } else if (op == "Where")
+        type = inputType(1);
+      else
+        type = inputType(0);
+      if (type)
+        onnxTypes[node.output(i)] = type;
+    }
+  }
+}
+
 FailureOr<bool> Importer::tryRaise(const Node &node, SmallVectorImpl<Tensor> &results) {
   StringRef op = node.op_type();
   SmallVector<FailureOr<Value> (Raiser::*)()> patterns;
@@ -3963,6 +4091,7 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   }
   for (const onnx::ValueInfoProto &output : graph.output())
     ++uses[output.name()];
+  inferOnnxTypes(graph);
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   if (!weights->names().empty())
@@ -3976,12 +4105,13 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
     if (isInitializer(input.name()))
       continue;
     if (!input.type().has_tensor_type())
-      return emitError(fileLoc) << "graph input '" << input.name() << "' is not a tensor", failure();
+      return emitError(fileLoc) << "graph input '" << input.name() << "' is " << describeNonTensor(input.type())
+                                << "; effc compiles tensors only (no sequence, optional or map values)", failure();
     const onnx::TypeProto::Tensor &tensorType = input.type().tensor_type();
     Type elementType = elementTypeOf(context, tensorType.elem_type());
     if (!elementType)
-      return emitError(fileLoc) << "graph input '" << input.name() << "' has unsupported element type "
-                                << tensorType.elem_type(), failure();
+      return emitError(fileLoc) << "graph input '" << input.name() << "' has element type "
+                                << dataTypeName(tensorType.elem_type()) << ", which effc does not support", failure();
     SmallVector<int64_t> shape;
     for (const onnx::TensorShapeProto::Dimension &dim : tensorType.shape().dim())
       shape.push_back(dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : ShapedType::kDynamic);
@@ -3992,6 +4122,8 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   entry = fn.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     fn.setArgAttr(i, "eff.name", b.getStringAttr(name));
+    if (isUnsigned(name)) // the entry point's dtype tag: u8, u16, u32 or u64
+      fn.setArgAttr(i, "eff.unsigned", b.getUnitAttr());
     values[name].value = entry->getArgument(i);
   }
   b.setInsertionPointToEnd(entry);
@@ -4006,8 +4138,11 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   b.setInsertionPointToEnd(entry);
   func::ReturnOp::create(b, fileLoc, outputs);
   fn.setFunctionType(b.getFunctionType(argTypes, ValueRange(outputs).getTypes()));
-  for (auto [i, output] : llvm::enumerate(graph.output()))
+  for (auto [i, output] : llvm::enumerate(graph.output())) {
     fn.setResultAttr(i, "eff.name", b.getStringAttr(output.name()));
+    if (isUnsigned(output.name()) && isa<IntegerType>(cast<RankedTensorType>(outputs[i].getType()).getElementType()))
+      fn.setResultAttr(i, "eff.unsigned", b.getUnitAttr());
+  }
 
   // Shape computations and the inner nodes of raised subgraphs may have left unused ops behind.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))

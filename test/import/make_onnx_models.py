@@ -298,6 +298,15 @@ def main(out):
               str(out / "attention_bias_broadcast.onnx"))
     onnx.save(attention("rotary_long_keys", [1, 3, 8], [1, 5, 8], [1, 5, 8], 2, 4, 4, 4, rope_q=4, rope_k=4),
               str(out / "rotary_long_keys.onnx"))
+    # Types effc does not compile: a string input, a cast to strings, a sequence input.
+    onnx.save(single("Identity", [("s", (TensorProto.STRING, [2]))], [("y", (TensorProto.STRING, [2]))]),
+              str(out / "string_input.onnx"))
+    onnx.save(single("Cast", [("x", f)], [("y", (TensorProto.STRING, [2, 3]))], to=TensorProto.STRING),
+              str(out / "cast_string.onnx"))
+    sequence = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, [2])
+    graph = helper.make_graph([helper.make_node("Identity", ["seq"], ["y"])], "sequence", [sequence],
+                              [helper.make_tensor_sequence_value_info("y", TensorProto.FLOAT, [2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(out / "sequence_input.onnx"))
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])
     graph = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "huge", [],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [huge])

@@ -18,6 +18,9 @@
 // RUN: not effc-import %t/huge_initializer.onnx 2>&1 | FileCheck %s --check-prefix=HUGE
 // RUN: not effc-import %t/topk_long.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-LONG
 // RUN: not effc-import %t/topk_many.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-MANY
+// RUN: not effc-import %t/string_input.onnx 2>&1 | FileCheck %s --check-prefix=STRING
+// RUN: not effc-import %t/cast_string.onnx 2>&1 | FileCheck %s --check-prefix=CAST-STRING
+// RUN: not effc-import %t/sequence_input.onnx 2>&1 | FileCheck %s --check-prefix=SEQUENCE
 // RUN: effc-import %t/attention_kv.onnx --report-raising -o /dev/null 2>&1 | FileCheck %s --check-prefix=ATTENTION-KV
 // RUN: not effc-import %t/attention_mask.onnx 2>&1 | FileCheck %s --check-prefix=ATTENTION-MASK
 // RUN: not effc-import %t/rotary_odd.onnx 2>&1 | FileCheck %s --check-prefix=ROTARY-ODD
@@ -36,6 +39,9 @@
 // DOMAIN:      custom_domain.onnx:0:0: error: node 'the_Custom' (Custom): operator domain 'com.example' is not supported (only the default domain)
 // SHAPE:       data_shape.onnx:0:0: error: node 'the_Reshape' (Reshape): the shape ('shape') must be an i64 vector of static length or known while importing
 // ABSENT:      absent.onnx:0:0: error: {{.*}}absent.onnx: cannot open ONNX model: No such file or directory
+// STRING:      string_input.onnx:0:0: error: graph input 's' has element type STRING, which effc does not support
+// CAST-STRING: cast_string.onnx:0:0: error: node 'the_Cast' (Cast): casts to data type STRING, which effc does not support
+// SEQUENCE:    sequence_input.onnx:0:0: error: graph input 'seq' is a sequence; effc compiles tensors only (no sequence, optional or map values)
 // ARITY:       arity.onnx:0:0: error: node 'the_Mul' (Mul): has 1 inputs, Mul takes 2
 // MATMUL-K:    error: 'eff.matmul' op contraction dimensions differ: lhs [2, 3] has K = 3, rhs [4, 5] has K = 4
 // MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
