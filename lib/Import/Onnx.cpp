@@ -290,6 +290,11 @@ private:
                                                                                                         : nullptr;
   }
   unsigned useCount(StringRef name) const { return uses.lookup(name); }
+  /// Whether `name` is an argument of @main (a graph input not bound at compile time).
+  bool valueIsArgument(StringRef name) {
+    auto it = values.find(name);
+    return it != values.end() && it->second.value && isa<BlockArgument>(it->second.value);
+  }
   /// Whether `name` is a uint8/16/32/64 tensor (its ONNX type, from the graph's declarations and propagated
   /// through the nodes by `inferOnnxTypes`; unknown counts as signed).
   bool isUnsigned(StringRef name) const {
@@ -418,6 +423,9 @@ private:
   FailureOr<Value> sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
                               ArrayRef<int64_t> axes, ArrayRef<int64_t> steps, ArrayRef<OpFoldResult> symbolicEnds,
                               ArrayRef<OpFoldResult> symbolicStarts = {});
+  FailureOr<Value> sliceAtRunTime(const Node &node, Value input, Value starts, Value ends, Value axes, Value steps);
+  /// out[i...] = input[starts[d] + i_d * steps[d]...], of extents `sizes` (index values; in bounds by the caller).
+  Value gatherSlice(Value input, ArrayRef<Value> starts, ArrayRef<Value> steps, ArrayRef<Value> sizes);
 
   // Raising.
   void report(const Twine &line) {
@@ -1309,6 +1317,95 @@ FailureOr<Value> Importer::sliceAlong(const Node &node, Value input, ArrayRef<in
   return tensor::ExtractSliceOp::create(b, loc, input, offsets, outSizes, strides).getResult();
 }
 
+FailureOr<Value> Importer::sliceAtRunTime(const Node &node, Value input, Value starts, Value ends, Value axes,
+                                          Value steps) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  // The number of sliced axes must be static; their values may be known only at run time.
+  int64_t count = -1;
+  for (Value v : {starts, ends, axes, steps}) {
+    if (!v)
+      continue;
+    auto vType = cast<RankedTensorType>(v.getType());
+    if (vType.getRank() != 1 || vType.isDynamicDim(0) || !isa<IntegerType>(vType.getElementType()))
+      return error(node) << "starts, ends, axes and steps must be integer vectors of static length, not " << vType,
+             failure();
+    if (count >= 0 && vType.getDimSize(0) != count)
+      return error(node) << "starts, ends, axes and steps have different lengths", failure();
+    count = vType.getDimSize(0);
+  }
+  auto element = [&](Value vector, int64_t j) -> Value {
+    Value e = tensor::ExtractOp::create(b, loc, vector, ValueRange{index(j)});
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), e);
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value l, Value r) { return arith::CmpIOp::create(b, loc, p, l, r); };
+  auto select = [&](Value c, Value t, Value f) { return arith::SelectOp::create(b, loc, c, t, f).getResult(); };
+  auto clamp = [&](Value v, Value lo, Value hi) {
+    return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, v, lo), hi).getResult();
+  };
+  Value zero = index(0), one = index(1), minusOne = index(-1);
+  SmallVector<OpFoldResult> sizes = sizesOf(input);
+  SmallVector<Value> dimStart, dimStep, dimSize;
+  for (int64_t d = 0; d < rank; ++d) {
+    dimStart.push_back(zero);
+    dimStep.push_back(one);
+    dimSize.push_back(toIndex(sizes[d]));
+  }
+  // ONNX's rules per sliced axis of extent D: negative starts and ends count from the end; with a positive step
+  // both are clamped to [0, D], with a negative one the start to [0, D - 1] and the end to [-1, D - 1]; the
+  // extent is ceil((end - start) / step), at least 0. An axis out of range at run time slices nothing (ONNX
+  // makes it an error) and a zero step is read as 1, so that no value makes the code read out of bounds.
+  for (int64_t j = 0; j < count; ++j) {
+    Value axis = axes ? element(axes, j) : index(j);
+    axis = select(cmp(arith::CmpIPredicate::slt, axis, zero), arith::AddIOp::create(b, loc, axis, index(rank)), axis);
+    Value step = steps ? element(steps, j) : one;
+    step = select(cmp(arith::CmpIPredicate::eq, step, zero), one, step);
+    Value positive = cmp(arith::CmpIPredicate::sgt, step, zero);
+    Value start = element(starts, j), end = element(ends, j);
+    for (int64_t d = 0; d < rank; ++d) {
+      Value extent = toIndex(sizes[d]);
+      auto fromEnd = [&](Value v) {
+        return select(cmp(arith::CmpIPredicate::slt, v, zero), arith::AddIOp::create(b, loc, v, extent), v);
+      };
+      Value last = arith::SubIOp::create(b, loc, extent, one);
+      Value s = select(positive, clamp(fromEnd(start), zero, extent), clamp(fromEnd(start), zero, last));
+      Value e = select(positive, clamp(fromEnd(end), zero, extent), clamp(fromEnd(end), minusOne, last));
+      // n elements to cover, k per step: (n - 1) / k + 1 if n > 0 (no overflow for huge steps).
+      Value n = select(positive, arith::SubIOp::create(b, loc, e, s), arith::SubIOp::create(b, loc, s, e));
+      Value k = select(positive, step, arith::SubIOp::create(b, loc, zero, step));
+      Value size = arith::AddIOp::create(b, loc, arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, n, one), k),
+                                         one);
+      size = select(cmp(arith::CmpIPredicate::sgt, n, zero), size, zero);
+      Value here = cmp(arith::CmpIPredicate::eq, axis, index(d));
+      dimStart[d] = select(here, s, dimStart[d]);
+      dimStep[d] = select(here, step, dimStep[d]);
+      dimSize[d] = select(here, size, dimSize[d]);
+    }
+  }
+  return gatherSlice(input, dimStart, dimStep, dimSize);
+}
+
+Value Importer::gatherSlice(Value input, ArrayRef<Value> starts, ArrayRef<Value> steps, ArrayRef<Value> sizes) {
+  int64_t rank = starts.size();
+  SmallVector<OpFoldResult> outSizes;
+  for (Value size : sizes)
+    outSizes.push_back(getAsOpFoldResult(size));
+  Value init = empty(outSizes, cast<RankedTensorType>(input.getType()).getElementType());
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, context)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < rank; ++d) {
+                 Value i = linalg::IndexOp::create(nb, nl, d);
+                 at.push_back(arith::AddIOp::create(nb, nl, starts[d], arith::MulIOp::create(nb, nl, i, steps[d])));
+               }
+               linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, input, at).getResult());
+             })
+      .getResult(0);
+}
+
 LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &results) {
   StringRef op = node.op_type();
   if (!llvm::is_contained(supportedOnnxOps(), op))
@@ -1926,6 +2023,24 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     } else {
       if (failed(need(3)))
         return failure();
+      // Starts, ends, axes or steps computed at run time (graph inputs), or a negative step: a gather whose
+      // every bound is computed in IR. The result's rank is the input's whatever their values.
+      auto isKnown = [&](unsigned i) {
+        if (i >= inputs.size() || !inputs[i])
+          return true;
+        FailureOr<std::optional<SmallVector<OpFoldResult>>> d = dimsOf(node.input(i));
+        return succeeded(d) && d->has_value();
+      };
+      auto optional = [&](unsigned i) { return i < inputs.size() && inputs[i] ? in(i) : Value(); };
+      bool negativeStep = false;
+      if (inputs.size() > 4 && inputs[4] && inputs[4]->known)
+        negativeStep = llvm::any_of(inputs[4]->known->ints, [](int64_t v) { return v < 0; });
+      if (!isKnown(1) || !isKnown(2) || !isKnown(3) || !isKnown(4) || negativeStep) {
+        FailureOr<Value> sliced = sliceAtRunTime(node, x, in(1), in(2), optional(3), optional(4));
+        if (failed(sliced))
+          return failure();
+        return push(*sliced);
+      }
       FailureOr<SmallVector<int64_t>> a = knownInts(3), st = knownInts(4);
       if (failed(a) || failed(st))
         return failure();
@@ -2061,6 +2176,34 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (failed(axis))
       return failure();
     SmallVector<int64_t> split;
+    int64_t parts = node.output_size();
+    if (opset >= 13 && inputs.size() > 1 && inputs[1] && !inputs[1]->known && !inputs[1]->dims) {
+      // Sizes known only at run time (a graph input): the output count fixes how many. Each part starts where
+      // the previous ended; starts and sizes are clamped to the axis, so sizes that do not add up to its extent
+      // (invalid ONNX) give short or empty parts rather than reads out of bounds.
+      Value sizesVector = in(1);
+      auto vType = typeOf(sizesVector);
+      if (vType.getRank() != 1 || vType.isDynamicDim(0) || vType.getDimSize(0) != parts)
+        return error(node) << "the split sizes ('" << node.input(1) << "') are " << vType << ", expected one per output ("
+                           << parts << ")";
+      Value extent = toIndex(sizesOf(x)[*axis]), offset = index(0), zero = index(0);
+      for (int64_t i = 0; i < parts; ++i) {
+        Value size = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(), tensor::ExtractOp::create(b, loc, sizesVector, ValueRange{index(i)}));
+        Value left = arith::SubIOp::create(b, loc, extent, offset);
+        size = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, size, zero), left);
+        // A gather rather than tensor.extract_slice: a strided slice of run-time extent returned as is would be
+        // copied by memref.copy, which lowers to a call of MLIR's C runner library.
+        SmallVector<Value> starts(rank, zero), steps(rank, index(1)), partSizes;
+        for (OpFoldResult d : sizesOf(x))
+          partSizes.push_back(toIndex(d));
+        starts[*axis] = offset;
+        partSizes[*axis] = size;
+        (void)push(gatherSlice(x, starts, steps, partSizes));
+        offset = arith::AddIOp::create(b, loc, offset, size);
+      }
+      return success();
+    }
     if (opset >= 13) {
       FailureOr<SmallVector<int64_t>> s = knownInts(1);
       if (failed(s))
@@ -2070,7 +2213,6 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       split = intsAttr(node, "split").value_or(SmallVector<int64_t>());
     }
     OpFoldResult dim = sizesOf(x)[*axis];
-    int64_t parts = node.output_size();
     if (split.empty()) {
       std::optional<int64_t> extent = constantDim(dim);
       if (!extent)
