@@ -263,7 +263,13 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
     }
     effc::OnnxImportOptions onnxOptions;
     onnxOptions.raisingReport = impl->options.reportRaising ? &impl->diagnostics : nullptr;
+    onnxOptions.boundInputs = impl->options.boundInputs;
     return effc::importOnnx(&impl->context, path, onnxOptions);
+  }
+  if (!impl->options.boundInputs.empty()) {
+    (void)impl->fail("--bind-input " + impl->options.boundInputs.front().first + " binds a graph input of an .onnx "
+                     "model, not of " + path.str());
+    return failure();
   }
   impl->stage("parsing " + path);
   std::string error;
@@ -284,6 +290,11 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, l
   if (!impl->options.adapterDirs.empty()) {
     (void)impl->fail("an adapter (--adapter " + impl->options.adapterDirs.front() +
                      ") attaches to a Hugging Face model folder, not to IR " + bufferName);
+    return failure();
+  }
+  if (!impl->options.boundInputs.empty()) {
+    (void)impl->fail("--bind-input " + impl->options.boundInputs.front().first + " binds a graph input of an .onnx "
+                     "model, not of IR " + bufferName);
     return failure();
   }
   return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));

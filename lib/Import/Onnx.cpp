@@ -258,6 +258,78 @@ FailureOr<Known> knownFromProto(MLIRContext *ctx, const onnx::TensorProto &proto
   return known;
 }
 
+/// Reads a .npy file (versions 1-3, C order, little-endian) into `known`, with its ONNX data type in
+/// `dataType`; failure with a reason in `why`.
+LogicalResult readNpy(MLIRContext *ctx, StringRef path, Known &known, int &dataType, std::string &why) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    why = "cannot be read: " + buffer.getError().message();
+    return failure();
+  }
+  StringRef data = (*buffer)->getBuffer();
+  if (data.size() < 10 || !data.starts_with("\x93NUMPY") || data[6] < 1 || data[6] > 3) {
+    why = "is not a .npy file";
+    return failure();
+  }
+  size_t headerLength = data[6] == 1 ? llvm::support::endian::read16le(data.data() + 8)
+                                     : llvm::support::endian::read32le(data.data() + 8);
+  size_t headerStart = data[6] == 1 ? 10 : 12;
+  if (data.size() < headerStart + headerLength) {
+    why = "is truncated";
+    return failure();
+  }
+  StringRef header = data.substr(headerStart, headerLength);
+  auto field = [&](StringRef key) -> StringRef {
+    for (StringRef quote : {"'", "\""}) {
+      size_t at = header.find((quote + key + quote).str());
+      if (at != StringRef::npos)
+        return header.substr(at + key.size() + 2).ltrim(" :");
+    }
+    return {};
+  };
+  StringRef descr = field("descr"), order = field("fortran_order"), shapeText = field("shape");
+  if (descr.size() < 4 || !order.consume_front("False") || !shapeText.consume_front("(")) {
+    why = "has a header effc does not read (it needs descr, fortran_order False and shape)";
+    return failure();
+  }
+  descr = descr.drop_front().take_until([](char c) { return c == '\'' || c == '"'; });
+  static const struct {
+    const char *descr, *dtype;
+    int onnxType;
+  } types[] = {{"<f4", "F32", onnx::TensorProto::FLOAT},   {"<f8", "F64", onnx::TensorProto::DOUBLE},
+               {"<i8", "I64", onnx::TensorProto::INT64},   {"<i4", "I32", onnx::TensorProto::INT32},
+               {"<i2", "I16", onnx::TensorProto::INT16},   {"|i1", "I8", onnx::TensorProto::INT8},
+               {"|u1", "U8", onnx::TensorProto::UINT8},    {"<u2", "U16", onnx::TensorProto::UINT16},
+               {"<u4", "U32", onnx::TensorProto::UINT32},  {"<u8", "U64", onnx::TensorProto::UINT64},
+               {"|b1", "BOOL", onnx::TensorProto::BOOL}};
+  const auto *type = llvm::find_if(types, [&](const auto &t) { return descr == t.descr; });
+  if (type == std::end(types)) {
+    why = "has dtype '" + descr.str() + "', which effc does not bind (integers, bool, f32 or f64, little-endian)";
+    return failure();
+  }
+  shapeText = shapeText.take_until([](char c) { return c == ')'; });
+  SmallVector<StringRef> extents;
+  shapeText.split(extents, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef extent : extents) {
+    int64_t d;
+    if (extent.trim().trim('L').getAsInteger(10, d) || d < 0) {
+      why = "has a malformed shape";
+      return failure();
+    }
+    known.shape.push_back(d);
+  }
+  int64_t count = product(known.shape);
+  StringRef body = data.substr(headerStart + headerLength);
+  if (count > (1 << 20) || int64_t(body.size()) != count * int64_t(SafetensorsFile::elementSize(type->dtype))) {
+    why = "has " + std::to_string(body.size()) + " bytes of data for shape " + formatShape(known.shape) +
+          (count > (1 << 20) ? " (bound inputs hold at most 2^20 elements)" : "");
+    return failure();
+  }
+  known.elementType = elementTypeOf(ctx, type->onnxType);
+  dataType = type->onnxType;
+  return decodeElements(type->dtype, body.data(), count, known);
+}
+
 //===----------------------------------------------------------------------===//
 // The importer
 //===----------------------------------------------------------------------===//
@@ -303,6 +375,8 @@ private:
            type == onnx::TensorProto::UINT32 || type == onnx::TensorProto::UINT64;
   }
   void inferOnnxTypes(const onnx::GraphProto &graph);
+  /// Folds the inputs of `options.boundInputs` into known contents, checked against the graph's declarations.
+  LogicalResult bindInputs(const onnx::GraphProto &graph);
   bool isInitializer(StringRef name) const { return weights->lookup(name) != nullptr; }
   /// The contents of `name` if it is a constant (an initializer or a Constant node), without emitting anything.
   std::optional<Known> constantOf(StringRef name);
@@ -1477,9 +1551,14 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       for (OpFoldResult d : **dims)
         if (std::optional<int64_t> c = constantDim(d))
           values.push_back(*c);
-    if (!*dims || values.size() != (*dims)->size())
+    if (!*dims || values.size() != (*dims)->size()) {
+      if (valueIsArgument(node.input(i)))
+        return error(node) << "input " << i << " ('" << node.input(i) << "') is a graph input, but it fixes the "
+                           << "result's shape, which an ahead-of-time compiler needs constant: bind it at compile "
+                           << "time with --bind-input " << node.input(i) << "=FILE.npy", failure();
       return error(node) << "input " << i << " ('" << node.input(i)
                          << "') must be known while importing (a constant or a folded shape)", failure();
+    }
     return values;
   };
   /// The axes of Unsqueeze, Squeeze, Reduce*: an attribute before `inputSince`, an input from then on.
@@ -4097,6 +4176,50 @@ FailureOr<Value> Raiser::attention() {
   return *attention;
 }
 
+LogicalResult Importer::bindInputs(const onnx::GraphProto &graph) {
+  for (const auto &[name, file] : options.boundInputs) {
+    auto fail = [&, &name = name, &file = file]() {
+      return emitError(fileLoc) << "--bind-input " << name << "=" << file << ": ";
+    };
+    const onnx::ValueInfoProto *input = nullptr;
+    for (const onnx::ValueInfoProto &candidate : graph.input())
+      if (candidate.name() == name && !isInitializer(name))
+        input = &candidate;
+    if (!input) {
+      std::string names;
+      for (const onnx::ValueInfoProto &candidate : graph.input())
+        if (!isInitializer(candidate.name()))
+          names += (names.empty() ? "" : ", ") + candidate.name();
+      return fail() << "the model has no graph input '" << name << "' (inputs: " << names << ")";
+    }
+    if (values.count(name))
+      return fail() << "the input is bound twice";
+    if (!input->type().has_tensor_type())
+      return fail() << "graph input '" << name << "' is not a tensor";
+    const onnx::TypeProto::Tensor &declared = input->type().tensor_type();
+    Known known;
+    int dataType = 0;
+    std::string why;
+    if (failed(readNpy(context, file, known, dataType, why)))
+      return fail() << "the file " << why;
+    if (dataType != declared.elem_type())
+      return fail() << "the file holds " << dataTypeName(dataType) << ", graph input '" << name << "' is "
+                    << dataTypeName(declared.elem_type());
+    bool fits = declared.shape().dim_size() == int64_t(known.shape.size());
+    for (int d = 0; fits && d < declared.shape().dim_size(); ++d)
+      fits = !declared.shape().dim(d).has_dim_value() || declared.shape().dim(d).dim_value() == known.shape[d];
+    if (declared.has_shape() && !fits) {
+      SmallVector<int64_t> shape;
+      for (const onnx::TensorShapeProto::Dimension &dim : declared.shape().dim())
+        shape.push_back(dim.has_dim_value() ? dim.dim_value() : ShapedType::kDynamic);
+      return fail() << "the file's shape " << formatShape(known.shape) << " does not fit graph input '" << name
+                    << "' " << formatShape(shape);
+    }
+    values[name].known = std::move(known);
+  }
+  return success();
+}
+
 void Importer::inferOnnxTypes(const onnx::GraphProto &graph) {
   auto declare = [&](const onnx::ValueInfoProto &info) {
     if (info.type().has_tensor_type() && info.type().tensor_type().elem_type() != 0)
@@ -4240,11 +4363,14 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
     (*module)->setAttr("eff.weights", b.getStringAttr(llvm::sys::path::filename(path)));
   b.setInsertionPointToEnd(module->getBody());
 
-  // @main's arguments: the graph inputs that are not initializers.
+  if (failed(bindInputs(graph)))
+    return failure();
+
+  // @main's arguments: the graph inputs that are neither initializers nor bound at compile time.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   for (const onnx::ValueInfoProto &input : graph.input()) {
-    if (isInitializer(input.name()))
+    if (isInitializer(input.name()) || values.count(input.name()))
       continue;
     if (!input.type().has_tensor_type())
       return emitError(fileLoc) << "graph input '" << input.name() << "' is " << describeNonTensor(input.type())
