@@ -21,6 +21,18 @@
 // RUN: not effc-import %t/string_input.onnx 2>&1 | FileCheck %s --check-prefix=STRING
 // RUN: not effc-import %t/cast_string.onnx 2>&1 | FileCheck %s --check-prefix=CAST-STRING
 // RUN: not effc-import %t/sequence_input.onnx 2>&1 | FileCheck %s --check-prefix=SEQUENCE
+// RUN: not effc-import %t/topk_input.onnx 2>&1 | FileCheck %s --check-prefix=STRUCTURAL
+// RUN: not effc %t/topk_input.onnx -o %t/x.so 2>&1 | FileCheck %s --check-prefix=STRUCTURAL
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/k_i32.npy 2>&1 | FileCheck %s --check-prefix=BIND-DTYPE
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/k_2d.npy 2>&1 | FileCheck %s --check-prefix=BIND-SHAPE
+// RUN: not effc-import %t/topk_input.onnx --bind-input kk=%t/k.npy 2>&1 | FileCheck %s --check-prefix=BIND-NAME
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/k.npy --bind-input k=%t/k.npy 2>&1 | FileCheck %s --check-prefix=BIND-TWICE
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/absent.npy 2>&1 | FileCheck %s --check-prefix=BIND-FILE
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/tiny.onnx 2>&1 | FileCheck %s --check-prefix=BIND-NOT-NPY
+// RUN: not effc-import %t/topk_input.onnx --bind-input k 2>&1 | FileCheck %s --check-prefix=BIND-SYNTAX
+// RUN: not effc %t/topk_input.onnx --bind-input =%t/k.npy -o %t/x.so 2>&1 | FileCheck %s --check-prefix=BIND-SYNTAX-EFFC
+// RUN: not effc-import %t/split_sizes.onnx 2>&1 | FileCheck %s --check-prefix=SPLIT-SIZES
+// RUN: not effc-import %t/slice_dynamic_length.onnx 2>&1 | FileCheck %s --check-prefix=SLICE-LENGTH
 // RUN: effc-import %t/attention_kv.onnx --report-raising -o /dev/null 2>&1 | FileCheck %s --check-prefix=ATTENTION-KV
 // RUN: not effc-import %t/attention_mask.onnx 2>&1 | FileCheck %s --check-prefix=ATTENTION-MASK
 // RUN: not effc-import %t/rotary_odd.onnx 2>&1 | FileCheck %s --check-prefix=ROTARY-ODD
@@ -42,6 +54,17 @@
 // STRING:      string_input.onnx:0:0: error: graph input 's' has element type STRING, which effc does not support
 // CAST-STRING: cast_string.onnx:0:0: error: node 'the_Cast' (Cast): casts to data type STRING, which effc does not support
 // SEQUENCE:    sequence_input.onnx:0:0: error: graph input 'seq' is a sequence; effc compiles tensors only (no sequence, optional or map values)
+// STRUCTURAL:  topk_input.onnx:0:0: error: node 'the_TopK' (TopK): input 1 ('k') is a graph input, but it fixes the result's shape, which an ahead-of-time compiler needs constant: bind it at compile time with --bind-input k=FILE.npy
+// BIND-DTYPE:  topk_input.onnx:0:0: error: --bind-input k={{.*}}k_i32.npy: the file holds INT32, graph input 'k' is INT64
+// BIND-SHAPE:  topk_input.onnx:0:0: error: --bind-input k={{.*}}k_2d.npy: the file's shape [1, 1] does not fit graph input 'k' [1]
+// BIND-NAME:   topk_input.onnx:0:0: error: --bind-input kk={{.*}}k.npy: the model has no graph input 'kk' (inputs: x, k)
+// BIND-TWICE:  topk_input.onnx:0:0: error: --bind-input k={{.*}}k.npy: the input is bound twice
+// BIND-FILE:   topk_input.onnx:0:0: error: --bind-input k={{.*}}absent.npy: the file cannot be read: No such file or directory
+// BIND-NOT-NPY: topk_input.onnx:0:0: error: --bind-input k={{.*}}tiny.onnx: the file is not a .npy file
+// BIND-SYNTAX: effc-import: --bind-input takes NAME=FILE.npy, got 'k'
+// BIND-SYNTAX-EFFC: effc: --bind-input takes NAME=FILE.npy, got '={{.*}}k.npy'
+// SPLIT-SIZES: split_sizes.onnx:0:0: error: node 'the_Split' (Split): the split sizes ('sizes') are 'tensor<3xi64>', expected one per output (2)
+// SLICE-LENGTH: slice_dynamic_length.onnx:0:0: error: node 'the_Slice' (Slice): starts, ends, axes and steps must be integer vectors of static length, not 'tensor<?xi64>'
 // ARITY:       arity.onnx:0:0: error: node 'the_Mul' (Mul): has 1 inputs, Mul takes 2
 // MATMUL-K:    error: 'eff.matmul' op contraction dimensions differ: lhs [2, 3] has K = 3, rhs [4, 5] has K = 4
 // MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
