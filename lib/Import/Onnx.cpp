@@ -70,6 +70,17 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
 
 namespace {
 
+/// The operators whose definition did not change from opset 1 to 7 (each one's only version up to opset 7 is
+/// version 1), so a model of a lower opset means what the importer implements for opset 7. The others (Add,
+/// Cast, Reshape, Concat, the unary math ops, ...) had legacy attributes (`broadcast`, `consumed_inputs`, a string
+/// `to`, a `shape` attribute) before opset 7.
+ArrayRef<StringRef> opsetOneOps() {
+  static const StringRef ops[] = {"Constant",   "Gather",    "Identity",  "MatMul",  "Not",       "ReduceMax",
+                                  "ReduceMean", "ReduceSum", "Shape",     "Slice",   "Softmax",   "Squeeze",
+                                  "TopK",       "Transpose", "Unsqueeze"};
+  return ops;
+}
+
 /// How many inputs an operator the importer maps takes (in opsets 7 to 18; optional inputs included), or
 /// nullopt for another operator. The raisers read inputs of nodes they match by index, so every node is checked
 /// against this before any is imported.
@@ -4330,9 +4341,18 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
       opset = set.version();
   if (opset == 0)
     return emitError(fileLoc) << "the model imports no opset of the default ONNX domain", failure();
-  if (opset < 7 || opset > 18)
+  if (opset < 1 || opset > 18)
     return emitError(fileLoc) << "opset " << opset << " is not supported (effc imports opsets 7 to 18)", failure();
   const onnx::GraphProto &graph = model.graph();
+  if (opset < 7) {
+    // Below opset 7, only operators whose definition at the model's opset is the one in effect at opset 7.
+    for (const Node &node : graph.node())
+      if ((node.domain().empty() || node.domain() == "ai.onnx") && !llvm::is_contained(opsetOneOps(), node.op_type()))
+        return error(node) << "opset " << opset << " is not supported for " << node.op_type()
+                           << ", whose definition changed before opset 7 (effc imports opsets 7 to 18, and "
+                           << "below 7 only " << llvm::join(opsetOneOps(), ", ") << ")",
+               failure();
+  }
 
   for (const Node &node : graph.node()) {
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";

@@ -324,6 +324,10 @@ def main(out):
     v3 = (TensorProto.INT64, [1])
     onnx.save(single("Slice", [("x", f), ("starts", v3), ("ends", v3), ("axes", v3), ("steps", v3)],
                      [("y", (TensorProto.FLOAT, [None, None]))]), str(out / "slice_inputs.onnx"))
+    # Below opset 7: Not is unchanged since opset 1 (imported), Add had legacy broadcasting (refused).
+    b23 = (TensorProto.BOOL, [2, 3])
+    onnx.save(single("Not", [("x", b23)], [("y", b23)], opset=1), str(out / "not_opset1.onnx"))
+    onnx.save(single("Add", [("x", f), ("y", f)], [("z", f)], opset=6), str(out / "add_opset6.onnx"))
     # Types effc does not compile: a string input, a cast to strings, a sequence input.
     onnx.save(single("Identity", [("s", (TensorProto.STRING, [2]))], [("y", (TensorProto.STRING, [2]))]),
               str(out / "string_input.onnx"))

@@ -8,6 +8,7 @@
 // RUN: not effc-import %t/absolute_data.onnx 2>&1 | FileCheck %s --check-prefix=ABSOLUTE
 // RUN: not effc-import %t/directory_data.onnx 2>&1 | FileCheck %s --check-prefix=NOT-FILE
 // RUN: not effc-import %t/opset19.onnx 2>&1 | FileCheck %s --check-prefix=OPSET
+// RUN: not effc-import %t/add_opset6.onnx 2>&1 | FileCheck %s --check-prefix=OPSET-OLD
 // RUN: not effc-import %t/custom_domain.onnx 2>&1 | FileCheck %s --check-prefix=DOMAIN
 // RUN: not effc-import %t/data_shape.onnx 2>&1 | FileCheck %s --check-prefix=SHAPE
 // RUN: not effc-import %t/absent.onnx 2>&1 | FileCheck %s --check-prefix=ABSENT
@@ -48,6 +49,7 @@
 // ABSOLUTE:    absolute_data.onnx:0:0: error: {{.*}}absolute_data.onnx: initializer 'dense.weight' names external data location '/dev/stdin', which is not a relative path inside the model's directory
 // NOT-FILE:    directory_data.onnx:0:0: error: {{.*}}directory_data.onnx: initializer 'dense.weight' is in external data location {{.*}}, which is not a regular file
 // OPSET:       opset19.onnx:0:0: error: opset 19 is not supported (effc imports opsets 7 to 18)
+// OPSET-OLD:   add_opset6.onnx:0:0: error: node 'the_Add' (Add): opset 6 is not supported for Add, whose definition changed before opset 7 (effc imports opsets 7 to 18, and below 7 only Constant, Gather, Identity, MatMul, Not, ReduceMax, ReduceMean, ReduceSum, Shape, Slice, Softmax, Squeeze, TopK, Transpose, Unsqueeze)
 // DOMAIN:      custom_domain.onnx:0:0: error: node 'the_Custom' (Custom): operator domain 'com.example' is not supported (only the default domain)
 // SHAPE:       data_shape.onnx:0:0: error: node 'the_Reshape' (Reshape): the shape ('shape') must be an i64 vector of static length or known while importing
 // ABSENT:      absent.onnx:0:0: error: {{.*}}absent.onnx: cannot open ONNX model: No such file or directory

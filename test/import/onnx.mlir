@@ -11,6 +11,7 @@
 // RUN: effc-import %t/topk.onnx | FileCheck %s --check-prefix=TOPK
 // RUN: effc-import %t/topk_input.onnx --bind-input k=%t/k.npy | FileCheck %s --check-prefix=TOPK
 // RUN: effc-import %t/unsigned.onnx | FileCheck %s --check-prefix=UNSIGNED
+// RUN: effc-import %t/not_opset1.onnx | FileCheck %s --check-prefix=NOT-OPSET1
 // RUN: effc-import %t/slice_inputs.onnx | FileCheck %s --check-prefix=SLICE-INPUTS
 
 // The ONNX importer (lib/Import/Onnx.cpp) on the tiny model of make_onnx_models.py: MatMul + Add on
@@ -82,3 +83,7 @@
 // SLICE-INPUTS:        %[[INIT:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf32>
 // SLICE-INPUTS:        linalg.generic {{.*}} outs(%[[INIT]] : tensor<?x?xf32>)
 // SLICE-INPUTS:          tensor.extract %[[X]]
+
+// Not at opset 1 (its only version): imported as at opset 7.
+// NOT-OPSET1:      func.func @main(%{{.*}}: tensor<2x3xi1> {eff.name = "x"}) -> (tensor<2x3xi1> {eff.name = "y"})
+// NOT-OPSET1:        arith.xori
