@@ -1951,6 +1951,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
         Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
         known = arith::MulIOp::create(b, loc, known, arith::SelectOp::create(b, loc, isInferred, index(1), s));
       }
+      // A zero extent (allowzero) makes the product of the others 0: divided by 1 instead, so the division
+      // cannot trap. The result has a zero extent either way, so it holds no element.
+      Value knownIsZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, known, index(0));
+      known = arith::SelectOp::create(b, loc, knownIsZero, index(1), known);
       Value inferredSize = arith::DivSIOp::create(b, loc, total, known);
       for (auto [i, s] : llvm::enumerate(resolved)) {
         Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
