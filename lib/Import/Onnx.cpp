@@ -2472,13 +2472,16 @@ public:
   /// Rotary embeddings on heads [B, H, S, Dh]: x * cos + rotate_half(x) * sin with cos/sin rows of constant
   /// tables [P, R] that match RoPE, read at rows start..start+S-1 (a Slice of the tables, start possibly known
   /// only at run time: the cache length) or the whole tables; with R < Dh (GPT-NeoX's partial rotary) as
-  /// Concat(rotary(x[..., :R]), x[..., R:]).
+  /// Concat(rotary(x[..., :R]), x[..., R:]). GPT-J's interleaved form rotates every two channels:
+  /// rotate_every_two(x) = Reshape(Concat(Unsqueeze(-x[..., 1::2], -1), Unsqueeze(x[..., ::2], -1)), x's shape)
+  /// (torch.stack + flatten), with tables whose columns 2i and 2i + 1 repeat pair i's angle.
   struct Rotary {
     std::string input;       // the heads [B, H, S, Dh]
     double theta = 0;
     int64_t width = 0;       // R, the tables' width: the rotated channels of each head
     int64_t rows = 0;        // P, the tables' rows
     bool partial = false;    // only channels [0, R) rotated, the others concatenated back
+    bool interleaved = false; // GPT-J's pairs (x[2i], x[2i+1]) rather than (x[i], x[i + R/2])
     std::string start, end;  // the cos table's Slice bounds (both empty: the whole tables)
     std::string sinStart, sinEnd; // the sin table's
     const Node *add = nullptr; // the x * cos + rotate_half(x) * sin node, for diagnostics
@@ -2932,6 +2935,44 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
     result.known = std::move(*k);
     return result;
   };
+  // x[..., start::2] on the last axis (to its end).
+  auto isEveryOtherChannel = [&](const Node *slice, StringRef of, int64_t start, int64_t width) {
+    if (!slice || slice->input(0) != of || slice->input_size() != 5)
+      return false;
+    std::optional<Known> s = im.constantOf(slice->input(1)), e = im.constantOf(slice->input(2)),
+                         a = im.constantOf(slice->input(3)), st = im.constantOf(slice->input(4));
+    return s && e && a && st && s->size() == 1 && e->size() == 1 && a->size() == 1 && st->size() == 1 &&
+           s->at(0) == start && e->at(0) >= width && (a->at(0) == -1 || a->at(0) == 3) && st->at(0) == 2;
+  };
+  // Unsqueeze(v, [-1]) (or axis 4 of the 5-D stack), returning v.
+  auto unsqueezedLast = [&](StringRef name) -> const Node * {
+    const Node *unsqueeze = prod(name, "Unsqueeze");
+    if (!unsqueeze)
+      return nullptr;
+    std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*unsqueeze, "axes");
+    if (!axes && unsqueeze->input_size() == 2)
+      if (std::optional<Known> k = im.constantOf(unsqueeze->input(1)); k && !k->isFloat())
+        axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+    return axes && axes->size() == 1 && ((*axes)[0] == -1 || (*axes)[0] == 4) ? unsqueeze : nullptr;
+  };
+  // GPT-J's rotate_every_two(x) of `width` channels: the Reshape's shape is x's own (traced, or -1 last).
+  auto isRotateEveryTwo = [&](const Node *reshape, StringRef x, int64_t width) {
+    const Node *stack = reshape ? prod(reshape->input(0), "Concat") : nullptr;
+    if (!stack || stack->input_size() != 2)
+      return false;
+    int64_t axis = Importer::intAttr(*stack, "axis", 0);
+    const Node *first = unsqueezedLast(stack->input(0)), *second = unsqueezedLast(stack->input(1));
+    const Node *neg = first ? prod(first->input(0), "Neg") : nullptr;
+    if ((axis != -1 && axis != 4) || !neg || !second || !isEveryOtherChannel(prod(neg->input(0), "Slice"), x, 1, width) ||
+        !isEveryOtherChannel(prod(second->input(0), "Slice"), x, 0, width))
+      return false;
+    for (int64_t d = 0; d < 4; ++d) {
+      std::optional<DimExpr> entry = entryExpr(reshape->input(1), d), dim = d == 3 ? DimExpr::of(width) : dimExpr(x, d);
+      if (!entry || !dim || !(*entry == *dim || (d == 3 && entry->isConstant(-1))))
+        return false;
+    }
+    return true;
+  };
   for (int i = 0; i < 2; ++i) {
     const Node *direct = prod(add->input(i), "Mul"), *rotated = prod(add->input(1 - i), "Mul");
     if (!direct || !rotated)
@@ -2940,18 +2981,32 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
       for (int k = 0; k < 2; ++k) {
         std::string x = direct->input(j);
         const Node *concat = prod(rotated->input(k), "Concat");
+        const Node *reshape = prod(rotated->input(k), "Reshape");
         std::optional<Table> cosTable = table(direct->input(1 - j)), sinTable = table(rotated->input(1 - k));
-        if (!concat || concat->input_size() != 2 || !cosTable || !sinTable ||
-            cosTable->known.shape != sinTable->known.shape || cosTable->start.empty() != sinTable->start.empty())
+        if ((!concat || concat->input_size() != 2) && !reshape)
+          continue;
+        if (!cosTable || !sinTable || cosTable->known.shape != sinTable->known.shape ||
+            cosTable->start.empty() != sinTable->start.empty())
           continue;
         const Known &cos = cosTable->known, &sin = sinTable->known;
         int64_t rows = cos.shape[0], dh = cos.shape[1], half = dh / 2;
-        const Node *neg = prod(concat->input(0), "Neg");
-        if (dh < 4 || dh % 2 || rows < 2 || !neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
-            !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
+        if (dh < 4 || dh % 2 || rows < 2)
           continue;
+        bool interleaved = !concat;
+        if (interleaved) {
+          if (!isRotateEveryTwo(reshape, x, dh))
+            continue;
+        } else {
+          const Node *neg = prod(concat->input(0), "Neg");
+          if (!neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
+              !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
+            continue;
+        }
+        // Channel c's pair: c mod R/2 (rotate-half) or c / 2 (interleaved).
+        auto pairOf = [&](int64_t c) { return interleaved ? c / 2 : c % half; };
         // theta from position 1's angle of pair 1 (inv_freq[1] = theta^(-2/Dh)); then every entry is checked.
-        double freq1 = std::atan2(sin.at(dh + 1), cos.at(dh + 1));
+        int64_t pairOneChannel = interleaved ? 2 : 1;
+        double freq1 = std::atan2(sin.at(dh + pairOneChannel), cos.at(dh + pairOneChannel));
         if (freq1 <= 0)
           continue;
         double theta = std::pow(freq1, -double(dh) / 2);
@@ -2960,7 +3015,7 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
         bool matches = true;
         for (int64_t p = 0; p < rows && matches; ++p)
           for (int64_t c = 0; c < dh && matches; ++c) {
-            double angle = double(p) * std::pow(theta, -2.0 * double(c % half) / double(dh));
+            double angle = double(p) * std::pow(theta, -2.0 * double(pairOf(c)) / double(dh));
             matches = std::fabs(cos.at(p * dh + c) - std::cos(angle)) < 1e-4 &&
                       std::fabs(sin.at(p * dh + c) - std::sin(angle)) < 1e-4;
           }
@@ -2976,6 +3031,7 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
         rotary.sinStart = sinTable->start;
         rotary.sinEnd = sinTable->end;
         rotary.add = add;
+        rotary.interleaved = interleaved;
         return rotary;
       }
   }
@@ -4100,7 +4156,8 @@ FailureOr<Value> Raiser::attention() {
         return positions;
       return im.inferred<RotaryOp>(x, *positions, im.b.getI64IntegerAttr(headCount),
                                    im.b.getF32FloatAttr(rotary.theta),
-                                   rotary.partial ? im.b.getI64IntegerAttr(rotary.width) : IntegerAttr());
+                                   rotary.partial ? im.b.getI64IntegerAttr(rotary.width) : IntegerAttr(),
+                                   rotary.interleaved ? im.b.getUnitAttr() : UnitAttr());
     };
     FailureOr<Value> rotatedQueries = qRotary ? rotate(queries, heads, *qRotary) : FailureOr<Value>(queries);
     if (failed(rotatedQueries) || !*rotatedQueries)
