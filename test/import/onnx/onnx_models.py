@@ -430,6 +430,8 @@ MODELS = {
 # partial as in GPT-J itself (4 of 8).
 MODELS["gptj"] = (lambda: Llama(interleaved=True), ["input_ids"])
 MODELS["gptj_partial"] = (lambda: Llama(interleaved=True, rotary_dim=4), ["input_ids"])
+# Interleaved with interpolated positions (tables not RoPE's at integer positions): not raised, op by op.
+MODELS["gptj_scaled"] = (lambda: Llama(interleaved=True, rope_scale=2.0), ["input_ids"])
 # The GPT-2-style decoder with its cache as [B, P, Hkv * Dh], concatenated before the heads split.
 MODELS["gpt2_hidden_cache"] = (lambda: Gpt2Decoder(hidden_cache=True), MODELS["gpt2_cache"][1])
 # T5-style relative position bias (buckets from Log/Min/Where on a Range), encoder and causal decoder stacks.

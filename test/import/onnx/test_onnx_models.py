@@ -83,6 +83,7 @@ def exported(tmp_path_factory):
                                                       ("llama", 17, False), ("llama_gqa", 17, False),
                                                       ("llama_partial", 17, False), ("mixtral", 17, False),
                                                       ("gptj", 17, False), ("gptj_partial", 13, False),
+                                                      ("gptj_scaled", 17, False),
                                                       ("mixtral", 13, False), ("t5_encoder", 17, False),
                                                       ("t5_decoder", 17, False), ("t5_encoder", 13, False)])
 def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
@@ -126,6 +127,15 @@ def test_subgraphs_are_raised(exported, name, opset):
     assert "math.erf" not in ir and "math.tanh" not in ir and "tensor.concat" not in ir
     assert not re.search(r"tensor<([^x<>]+x){5}f32>", ir), "a 5-D tensor (repeat_kv's Expand) is left"
     assert re.search(r"raised \d+ subgraphs to eff ops", result.stderr)
+
+
+def test_interleaved_rotary_with_other_tables_is_not_raised(exported):
+    """GPT-J's rotate_every_two on tables that are not RoPE's (interpolated positions): imported op by op (the
+    strided Slices and the stack stay), the attention itself not raised; test_matches_pytorch runs it."""
+    _, path, _ = exported("gptj_scaled", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "eff.rotary" not in result.stdout and "eff.attention" not in result.stdout
 
 
 def test_report_names_patterns(exported):
