@@ -2277,7 +2277,8 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       // (invalid ONNX) give short or empty parts rather than reads out of bounds.
       Value sizesVector = in(1);
       auto vType = typeOf(sizesVector);
-      if (vType.getRank() != 1 || vType.isDynamicDim(0) || vType.getDimSize(0) != parts)
+      if (vType.getRank() != 1 || vType.isDynamicDim(0) || vType.getDimSize(0) != parts ||
+          !isa<IntegerType>(vType.getElementType()))
         return error(node) << "the split sizes ('" << node.input(1) << "') are " << vType << ", expected one per output ("
                            << parts << ")";
       Value extent = toIndex(sizesOf(x)[*axis]), offset = index(0), zero = index(0);
