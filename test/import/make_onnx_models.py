@@ -307,6 +307,8 @@ def main(out):
     np.save(out / "k.npy", np.array([2], np.int64))
     np.save(out / "k_i32.npy", np.array([2], np.int32))
     np.save(out / "k_2d.npy", np.array([[2]], np.int64))
+    np.save(out / "k_f16.npy", np.array([2], np.float16))
+    (out / "k_short.npy").write_bytes((out / "k.npy").read_bytes()[:-4])
     onnx.save(single("Split", [("x", (TensorProto.FLOAT, [6])), ("sizes", (TensorProto.INT64, [3]))],
                      [("a", (TensorProto.FLOAT, [None])), ("b", (TensorProto.FLOAT, [None]))]),
               str(out / "split_sizes.onnx"))

@@ -30,6 +30,10 @@
 // RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/k.npy --bind-input k=%t/k.npy 2>&1 | FileCheck %s --check-prefix=BIND-TWICE
 // RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/absent.npy 2>&1 | FileCheck %s --check-prefix=BIND-FILE
 // RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/tiny.onnx 2>&1 | FileCheck %s --check-prefix=BIND-NOT-NPY
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/k_f16.npy 2>&1 | FileCheck %s --check-prefix=BIND-NPY-DTYPE
+// RUN: not effc-import %t/topk_input.onnx --bind-input k=%t/k_short.npy 2>&1 | FileCheck %s --check-prefix=BIND-NPY-SHORT
+// RUN: not effc %s --bind-input k=%t/k.npy -o %t/x.so 2>&1 | FileCheck %s --check-prefix=BIND-NOT-ONNX
+// RUN: not effc-import %t --bind-input k=%t/k.npy 2>&1 | FileCheck %s --check-prefix=BIND-NOT-ONNX-IMPORT
 // RUN: not effc-import %t/topk_input.onnx --bind-input k 2>&1 | FileCheck %s --check-prefix=BIND-SYNTAX
 // RUN: not effc %t/topk_input.onnx --bind-input =%t/k.npy -o %t/x.so 2>&1 | FileCheck %s --check-prefix=BIND-SYNTAX-EFFC
 // RUN: not effc-import %t/split_sizes.onnx 2>&1 | FileCheck %s --check-prefix=SPLIT-SIZES
@@ -63,6 +67,10 @@
 // BIND-TWICE:  topk_input.onnx:0:0: error: --bind-input k={{.*}}k.npy: the input is bound twice
 // BIND-FILE:   topk_input.onnx:0:0: error: --bind-input k={{.*}}absent.npy: the file cannot be read: No such file or directory
 // BIND-NOT-NPY: topk_input.onnx:0:0: error: --bind-input k={{.*}}tiny.onnx: the file is not a .npy file
+// BIND-NPY-DTYPE: topk_input.onnx:0:0: error: --bind-input k={{.*}}k_f16.npy: the file has dtype '<f2', which effc does not bind (integers, bool, f32 or f64, little-endian)
+// BIND-NPY-SHORT: topk_input.onnx:0:0: error: --bind-input k={{.*}}k_short.npy: the file has 4 bytes of data for shape [1]
+// BIND-NOT-ONNX: error: --bind-input k binds a graph input of an .onnx model, not of {{.*}}onnx-errors.mlir
+// BIND-NOT-ONNX-IMPORT: effc-import: --bind-input binds graph inputs of an .onnx model, not of {{.*}}
 // BIND-SYNTAX: effc-import: --bind-input takes NAME=FILE.npy, got 'k'
 // BIND-SYNTAX-EFFC: effc: --bind-input takes NAME=FILE.npy, got '={{.*}}k.npy'
 // SPLIT-SIZES: split_sizes.onnx:0:0: error: node 'the_Split' (Split): the split sizes ('sizes') are 'tensor<3xi64>', expected one per output (2)

@@ -129,3 +129,5 @@ def test_bind_inputs_python(tmp_path):
         effc.compile(tmp_path / "topk.onnx", bind_inputs={"k": np.array([3], np.int32)})
     with pytest.raises(effc.CompileError, match=r"input 1 \('k'\) is a graph input"):
         effc.compile(tmp_path / "topk.onnx")
+    with pytest.raises(TypeError, match="bind_inputs takes"):
+        effc.compile(tmp_path / "topk.onnx", bind_inputs=[("k", "k.npy")])
