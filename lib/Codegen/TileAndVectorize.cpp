@@ -14,6 +14,7 @@
 #include "effc/Codegen/Passes.h"
 #include "effc/Support/FusionRemarks.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -26,6 +27,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
@@ -188,6 +190,10 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       return tileSizes;
     };
 
+    // The columns of the whole contraction, when static: they say whether a block's width is a multiple of
+    // the register tile, before canonicalisation could show it.
+    int64_t columns = op.getStaticLoopRanges()[numBatch + 1];
+
     // Thread blocks, with the accumulator's initialisation (fill or bias broadcast) fused in.
     scf::SCFTilingOptions threadTiling;
     threadTiling.setTileSizes(sizes(1, threadTileM, threadTileN, 0))
@@ -241,27 +247,87 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       blockContraction = cacheBlocks->tiledOps.front();
     }
 
-    // Register tiles. Peeling the row and column loops leaves full tiles of static size, which are
-    // vectorised after canonicalisation; the remainder (fewer than 8 rows or 32 columns) stays scalar.
+    // Register tiles. A block whose width is not a multiple of the register tile (the last block of a
+    // ragged N such as 50257 or 312) is first split along N into parts of widths that are multiples of
+    // 32, 16, 8 and 1 columns, each tiled with register tiles of its own width: every column is computed
+    // by a static vector tile, none by scalar loops.
+    for (auto [part, width] : splitColumns(rewriter, cast<TilingInterface>(blockContraction), numBatch + 1, columns))
+      if (failed(tileRegisters(rewriter, part, numBatch, width)))
+        return failure();
+    return success();
+  }
+
+  /// Splits `op`, a thread block of a contraction with `columns` columns (dynamic: ShapedType::kDynamic),
+  /// along its loop `nDim` into parts with the register tile width of each. Blocks that are all as wide
+  /// as a multiple of registerTileN are not split. A contraction narrower than a thread block is split
+  /// statically: a multiple of registerTileN, then the rest as one static tile. Otherwise (the last block
+  /// of a ragged or dynamic N) the split points are computed at run time: a multiple of registerTileN, of
+  /// registerTileN / 2, ..., of 8, and the last columns one at a time.
+  SmallVector<std::pair<TilingInterface, int64_t>> splitColumns(RewriterBase &rewriter, TilingInterface op,
+                                                                 unsigned nDim, int64_t columns) {
+    bool isStatic = !ShapedType::isDynamic(columns);
+    if (isStatic && columns % threadTileN == 0 && threadTileN % registerTileN == 0)
+      return {{op, registerTileN}};
+    if (isStatic && columns <= threadTileN) {
+      int64_t head = columns / registerTileN * registerTileN, tail = columns - head;
+      if (tail == 0 || head == 0)
+        return {{op, head == 0 ? std::max<int64_t>(tail, 1) : static_cast<int64_t>(registerTileN)}};
+      rewriter.setInsertionPoint(op);
+      auto [full, rest] = linalg::splitOp(rewriter, op, nDim, rewriter.getIndexAttr(head));
+      SmallVector<std::pair<TilingInterface, int64_t>> parts;
+      if (full)
+        parts.push_back({full, registerTileN});
+      if (rest)
+        parts.push_back({rest, tail});
+      return parts;
+    }
+    SmallVector<int64_t> widths;
+    for (int64_t width = registerTileN; width >= 8; width /= 2)
+      widths.push_back(width);
+    SmallVector<std::pair<TilingInterface, int64_t>> parts;
+    TilingInterface rest = op;
+    for (int64_t width : widths) {
+      rewriter.setInsertionPoint(rest);
+      OpFoldResult size = rest.getIterationDomain(rewriter)[nDim].size;
+      AffineExpr s0 = rewriter.getAffineSymbolExpr(0);
+      OpFoldResult splitPoint =
+          affine::makeComposedFoldedAffineApply(rewriter, rest.getLoc(), s0.floorDiv(width) * width, {size});
+      auto [head, tail] = linalg::splitOp(rewriter, rest, nDim, splitPoint);
+      if (head)
+        parts.push_back({head, width});
+      if (!tail)
+        return parts;
+      rest = tail;
+    }
+    parts.push_back({rest, 1});
+    return parts;
+  }
+
+  /// Tiles `op` (a thread block's part of a contraction) into register tiles of registerTileM x `width` x 1.
+  /// Peeling the row and column loops leaves full tiles of static size, which are vectorised after
+  /// canonicalisation; the rows left over are split into single rows.
+  LogicalResult tileRegisters(RewriterBase &rewriter, TilingInterface op, unsigned numBatch, int64_t width) {
+    SmallVector<OpFoldResult> tileSizes(numBatch, rewriter.getIndexAttr(1));
+    for (int64_t size : {static_cast<int64_t>(registerTileM), width, int64_t{1}})
+      tileSizes.push_back(rewriter.getIndexAttr(size));
     scf::SCFTilingOptions registerTiling;
-    registerTiling.setTileSizes(sizes(1, registerTileM, registerTileN, 1));
-    rewriter.setInsertionPoint(blockContraction);
-    FailureOr<scf::SCFTilingResult> registers =
-        scf::tileUsingSCF(rewriter, cast<TilingInterface>(blockContraction), registerTiling);
+    registerTiling.setTileSizes(tileSizes);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> registers = scf::tileUsingSCF(rewriter, op, registerTiling);
     if (failed(registers))
-      return blockContraction->emitError("failed to tile a contraction into register tiles");
-    rewriter.replaceOp(blockContraction, registers->replacements);
-    SmallVector<scf::ForOp> remainders;
+      return op->emitError("failed to tile a contraction into register tiles");
+    rewriter.replaceOp(op, registers->replacements);
+    scf::ForOp rowRemainder;
     for (unsigned loop = numBatch; loop < numBatch + 2 && loop < registers->loops.size(); ++loop) {
       scf::ForOp partial;
       if (auto forOp = dyn_cast<scf::ForOp>(registers->loops[loop].getOperation()))
-        if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial)) && partial)
-          remainders.push_back(partial);
+        if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial)) && partial && !rowRemainder)
+          rowRemainder = partial;
     }
     // The rows left over (fewer than registerTileM: all of them in a single-token decode step) are split
-    // into single rows, whose 1 x 32 tiles are static and vectorise like the full ones.
-    if (!remainders.empty())
-      return splitRemainderRows(rewriter, remainders.front(), numBatch);
+    // into single rows, whose 1 x width tiles are static and vectorise like the full ones.
+    if (rowRemainder)
+      return splitRemainderRows(rewriter, rowRemainder, numBatch);
     return success();
   }
 
@@ -318,24 +384,64 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     return success();
   }
 
-  /// Vectorises every statically shaped linalg op inside tiled loops: the register tiles, and the tiles of
-  /// the fused accumulator initialisation. (A thread block loop of one iteration folds away, so the
-  /// register loops alone also count.)
+  /// Vectorises the linalg ops inside tiled loops: statically shaped ones (the register tiles, and the tiles
+  /// of the fused accumulator initialisation) as they are, and the tiles at the edges of a dynamic or ragged
+  /// dimension (the last < 32 columns of a block, the last < 8 rows, the rows of a fused epilogue in a block
+  /// narrower than the thread tile) with masks, at the constant upper bound of each dynamic loop. (A thread
+  /// block loop of one iteration folds away, so the register loops alone also count.)
   void vectorizeStaticTiles(func::FuncOp func) {
-    SmallVector<linalg::LinalgOp> candidates;
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> candidates;
     func.walk([&](linalg::LinalgOp op) {
       bool inTiledLoops = op->getParentOfType<scf::ForallOp>() || op->getParentOfType<scf::ForOp>();
-      if (inTiledLoops && op.hasPureTensorSemantics() && !op.hasDynamicShape() &&
-          llvm::none_of(op.getStaticLoopRanges(), ShapedType::isDynamic))
-        candidates.push_back(op);
+      if (!inTiledLoops || !op.hasPureTensorSemantics())
+        return;
+      if (!op.hasDynamicShape() && llvm::none_of(op.getStaticLoopRanges(), ShapedType::isDynamic)) {
+        candidates.push_back({op, {}});
+        return;
+      }
+      if (std::optional<SmallVector<int64_t>> sizes = maskedVectorSizes(op))
+        candidates.push_back({op, std::move(*sizes)});
     });
     IRRewriter rewriter(func.getContext());
-    for (linalg::LinalgOp op : candidates) {
+    for (auto &[op, vectorSizes] : candidates) {
       rewriter.setInsertionPoint(op);
-      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(rewriter, op);
+      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(rewriter, op, vectorSizes);
       if (succeeded(vectorized))
         rewriter.replaceOp(op, vectorized->replacements);
     }
+  }
+
+  /// The vector shape of a masked tile for `op`, an elementwise linalg.generic inside tiled loops with
+  /// dynamic loop ranges (a row of a fused epilogue in a block narrower than the thread tile): the constant
+  /// upper bound of each loop, if every one has a small bound. Larger or unbounded ops stay scalar loops.
+  /// (Contractions are not masked: their edges are split into static tiles, see splitColumns.)
+  std::optional<SmallVector<int64_t>> maskedVectorSizes(linalg::LinalgOp op) {
+    if (!isa<linalg::GenericOp>(op) || maxMaskedTileElements <= 0 || op.getNumLoops() != op.getNumParallelLoops() ||
+        !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) { return map.isIdentity(); }))
+      return std::nullopt;
+    SmallVector<int64_t> sizes;
+    int64_t elements = 1;
+    for (auto [dim, range] : llvm::enumerate(op.getStaticLoopRanges())) {
+      int64_t size = range;
+      if (ShapedType::isDynamic(size)) {
+        Value operand;
+        unsigned operandDim;
+        if (failed(op.mapIterationSpaceDimToOperandDim(dim, operand, operandDim)))
+          return std::nullopt;
+        FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
+            presburger::BoundType::UB, {operand, static_cast<int64_t>(operandDim)}, /*stopCondition=*/nullptr,
+            /*closedUB=*/true);
+        if (failed(bound) || *bound <= 0)
+          return std::nullopt;
+        // Whole AVX-512 registers: a 17-column edge takes a 32-wide masked tile, a 128-wide block 128.
+        size = *bound > 8 ? llvm::alignTo(*bound, 16) : *bound;
+      }
+      elements *= size;
+      if (elements > maxMaskedTileElements)
+        return std::nullopt;
+      sizes.push_back(size);
+    }
+    return sizes;
   }
 };
 

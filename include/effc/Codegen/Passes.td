@@ -77,6 +77,9 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
     Option<"cacheTileK", "cache-tile-k", "int64_t", /*default=*/"128",
            "Depth of the K blocks a thread's block is split into (0: no K blocking)">,
+    Option<"maxMaskedTileElements", "max-masked-tile-elements", "int64_t", /*default=*/"4096",
+           "Largest tile (in elements, at the loops' upper bounds) at the edge of a ragged or dynamic "
+           "dimension that is vectorised with masks rather than left as scalar loops (0: none)">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Compute the elementwise op that is a contraction's only user (activation, residual add) inside "
            "the contraction's thread blocks">,
