@@ -303,32 +303,60 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     return parts;
   }
 
-  /// Tiles `op` (a thread block's part of a contraction) into register tiles of registerTileM x `width` x 1.
-  /// Peeling the row and column loops leaves full tiles of static size, which are vectorised after
-  /// canonicalisation; the rows left over are split into single rows.
+  /// Tiles `op` (a thread block's part of a contraction) into register tiles of registerTileM x `width` x 1:
+  /// first the rows, in steps of registerTileM, peeled so that the main loop has static full tiles; then
+  /// the columns and K of the full rows, and those of the rows left over (fewer than registerTileM: all
+  /// of them in a single-token decode step) one row at a time. The column loops are peeled too, so every
+  /// tile is static (registerTileM x width or 1 x width) and vectorised after canonicalisation.
   LogicalResult tileRegisters(RewriterBase &rewriter, TilingInterface op, unsigned numBatch, int64_t width) {
-    SmallVector<OpFoldResult> tileSizes(numBatch, rewriter.getIndexAttr(1));
-    for (int64_t size : {static_cast<int64_t>(registerTileM), width, int64_t{1}})
-      tileSizes.push_back(rewriter.getIndexAttr(size));
-    scf::SCFTilingOptions registerTiling;
-    registerTiling.setTileSizes(tileSizes);
-    rewriter.setInsertionPoint(op);
-    FailureOr<scf::SCFTilingResult> registers = scf::tileUsingSCF(rewriter, op, registerTiling);
-    if (failed(registers))
-      return op->emitError("failed to tile a contraction into register tiles");
-    rewriter.replaceOp(op, registers->replacements);
+    auto tileSizes = [&](int64_t batch, int64_t m, int64_t n, int64_t k) {
+      SmallVector<OpFoldResult> sizes(numBatch, rewriter.getIndexAttr(batch));
+      for (int64_t size : {m, n, k})
+        sizes.push_back(rewriter.getIndexAttr(size));
+      return sizes;
+    };
+    FailureOr<scf::SCFTilingResult> rows = tile(rewriter, op, tileSizes(1, registerTileM, 0, 0));
+    if (failed(rows))
+      return op->emitError("failed to tile a contraction into register rows");
     scf::ForOp rowRemainder;
-    for (unsigned loop = numBatch; loop < numBatch + 2 && loop < registers->loops.size(); ++loop) {
-      scf::ForOp partial;
-      if (auto forOp = dyn_cast<scf::ForOp>(registers->loops[loop].getOperation()))
-        if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial)) && partial && !rowRemainder)
-          rowRemainder = partial;
-    }
-    // The rows left over (fewer than registerTileM: all of them in a single-token decode step) are split
-    // into single rows, whose 1 x width tiles are static and vectorise like the full ones.
-    if (rowRemainder)
-      return splitRemainderRows(rewriter, rowRemainder, numBatch);
+    if (auto rowLoop = dyn_cast<scf::ForOp>(rows->loops.back().getOperation()))
+      if (failed(scf::peelForLoopAndSimplifyBounds(rewriter, rowLoop, rowRemainder)))
+        rowRemainder = {};
+    if (failed(tileColumns(rewriter, cast<TilingInterface>(rows->tiledOps.front()), tileSizes(0, 0, width, 1))))
+      return failure();
+    if (!rowRemainder)
+      return success();
+    SmallVector<TilingInterface> remainderOps;
+    rowRemainder.walk([&](linalg::GenericOp generic) { remainderOps.push_back(cast<TilingInterface>(*generic)); });
+    for (TilingInterface remainder : remainderOps)
+      if (failed(tileColumns(rewriter, remainder, tileSizes(0, 1, width, 1))))
+        return failure();
     return success();
+  }
+
+  /// Tiles `op` with `sizes` and peels its column loop (the second to last loop), so that the column tiles
+  /// of the main loop are static.
+  LogicalResult tileColumns(RewriterBase &rewriter, TilingInterface op, ArrayRef<OpFoldResult> sizes) {
+    FailureOr<scf::SCFTilingResult> tiles = tile(rewriter, op, sizes);
+    if (failed(tiles))
+      return op->emitError("failed to tile a contraction into register tiles");
+    if (tiles->loops.size() >= 2)
+      if (auto columnLoop = dyn_cast<scf::ForOp>(tiles->loops[tiles->loops.size() - 2].getOperation())) {
+        scf::ForOp partial;
+        (void)scf::peelForLoopAndSimplifyBounds(rewriter, columnLoop, partial);
+      }
+    return success();
+  }
+
+  /// Tiles `op` with `sizes` into scf.for loops and replaces it.
+  FailureOr<scf::SCFTilingResult> tile(RewriterBase &rewriter, TilingInterface op, ArrayRef<OpFoldResult> sizes) {
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizes);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, op, options);
+    if (succeeded(tiled))
+      rewriter.replaceOp(op, tiled->replacements);
+    return tiled;
   }
 
   /// Moves `epilogue` into the thread blocks of the contraction it reads: each task applies it to its block
@@ -361,26 +389,6 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     if (failed(split))
       return tile.emitError("failed to split a fused epilogue into rows");
     rewriter.replaceOp(tile, split->replacements);
-    return success();
-  }
-
-  LogicalResult splitRemainderRows(RewriterBase &rewriter, scf::ForOp remainder, unsigned numBatch) {
-    SmallVector<linalg::GenericOp> tails;
-    remainder.walk([&](linalg::GenericOp op) {
-      if (op.getNumReductionLoops() == 1)
-        tails.push_back(op);
-    });
-    for (linalg::GenericOp tail : tails) {
-      SmallVector<OpFoldResult> rowTiles(numBatch, rewriter.getIndexAttr(0));
-      rowTiles.append({rewriter.getIndexAttr(1), rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)});
-      scf::SCFTilingOptions rows;
-      rows.setTileSizes(rowTiles);
-      rewriter.setInsertionPoint(tail);
-      FailureOr<scf::SCFTilingResult> split = scf::tileUsingSCF(rewriter, cast<TilingInterface>(tail.getOperation()), rows);
-      if (failed(split))
-        return tail.emitError("failed to split a contraction's remaining rows");
-      rewriter.replaceOp(tail, split->replacements);
-    }
     return success();
   }
 
