@@ -335,16 +335,22 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
   }
 
   /// Tiles `op` with `sizes` and peels its column loop (the second to last loop), so that the column tiles
-  /// of the main loop are static.
+  /// of the main loop are static. splitColumns made `op`'s width a multiple of the column tile, so the
+  /// peeled last iteration never runs (MLIR cannot tell: the width is an affine.min): it is dropped.
   LogicalResult tileColumns(RewriterBase &rewriter, TilingInterface op, ArrayRef<OpFoldResult> sizes) {
     FailureOr<scf::SCFTilingResult> tiles = tile(rewriter, op, sizes);
     if (failed(tiles))
       return op->emitError("failed to tile a contraction into register tiles");
-    if (tiles->loops.size() >= 2)
-      if (auto columnLoop = dyn_cast<scf::ForOp>(tiles->loops[tiles->loops.size() - 2].getOperation())) {
-        scf::ForOp partial;
-        (void)scf::peelForLoopAndSimplifyBounds(rewriter, columnLoop, partial);
-      }
+    // One loop per non-zero tile size, in loop order; the columns are the second to last loop of `op`.
+    unsigned columnLoopIndex = llvm::count_if(sizes.drop_back(2), [](OpFoldResult size) { return !isZeroInteger(size); });
+    if (isZeroInteger(sizes[sizes.size() - 2]) || columnLoopIndex >= tiles->loops.size())
+      return success();
+    auto columnLoop = dyn_cast<scf::ForOp>(tiles->loops[columnLoopIndex].getOperation());
+    if (!columnLoop || getConstantIntValue(columnLoop.getStep()) != getConstantIntValue(sizes[sizes.size() - 2]))
+      return success();
+    scf::ForOp partial;
+    if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, columnLoop, partial)) && partial)
+      rewriter.replaceOp(partial, partial.getInitArgs());
     return success();
   }
 
