@@ -153,10 +153,12 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (cacheTileK < 0) {
-      func.emitError() << "effc-cpu-tile-and-vectorize: cache-tile-k must be >= 0, got " << static_cast<int64_t>(cacheTileK);
-      return signalPassFailure();
-    }
+    for (auto [name, value] : {std::pair<StringRef, int64_t>{"cache-tile-k", cacheTileK},
+                               {"max-masked-tile-elements", maxMaskedTileElements}})
+      if (value < 0) {
+        func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be >= 0, got " << value;
+        return signalPassFailure();
+      }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
                                {"thread-tile-n", threadTileN}})
