@@ -154,13 +154,15 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"cache-tile-k", cacheTileK},
-                               {"max-masked-tile-elements", maxMaskedTileElements}})
+                               {"max-masked-tile-elements", maxMaskedTileElements},
+                               {"wide-column-blocks", wideColumnBlocks}})
       if (value < 0) {
         func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be >= 0, got " << value;
         return signalPassFailure();
       }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
+                               {"wide-thread-tile-m", wideThreadTileM},
                                {"thread-tile-n", threadTileN}})
       if (value <= 0) {
         func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be > 0, got " << value;
@@ -198,7 +200,10 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
     // Thread blocks, with the accumulator's initialisation (fill or bias broadcast) fused in.
     scf::SCFTilingOptions threadTiling;
-    threadTiling.setTileSizes(sizes(1, threadTileM, threadTileN, 0))
+    // A wide N (an LM head over a vocabulary) has plenty of column blocks to share out: its blocks take
+    // more rows, so that its weight, far larger than the caches, is streamed from memory fewer times.
+    bool wide = !ShapedType::isDynamic(columns) && columns >= wideColumnBlocks * threadTileN && wideColumnBlocks > 0;
+    threadTiling.setTileSizes(sizes(1, wide ? wideThreadTileM : threadTileM, threadTileN, 0))
         .setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
     scf::SCFTileAndFuseOptions fusion;
     fusion.setTilingOptions(threadTiling);

@@ -1,4 +1,5 @@
 // RUN: effc-opt %s -split-input-file --effc-cpu-tile-and-vectorize=cache-tile-k=0 | FileCheck %s
+// RUN: effc-opt %s -split-input-file '--effc-cpu-tile-and-vectorize=cache-tile-k=0 wide-column-blocks=0' | FileCheck %s --check-prefix=NARROW
 
 // effc-cpu-tile-and-vectorize (lib/Codegen/TileAndVectorize.cpp) on an N that is not a multiple of the
 // register tile. A thread block of a ragged N (GPT-2's tied LM head: 50257 = 392 x 128 + 81) is split
@@ -10,8 +11,12 @@
 #map_b = affine_map<(b, m, n, k) -> (k, n)>
 #map_c = affine_map<(b, m, n, k) -> (b, m, n)>
 
+// With 393 column blocks (at least wide-column-blocks = 64), the blocks take 256 rows rather than 64, so
+// that the weight is streamed from memory once per 256 rows; wide-column-blocks=0 turns that off.
 // CHECK-LABEL: func.func @lm_head(
-// CHECK:         scf.forall ({{.+}}) = (0, 0, 0) to ({{.+}}, {{.+}}, 50257) step (1, 64, 128)
+// CHECK:         scf.forall ({{.+}}) = (0, 0, 0) to ({{.+}}, {{.+}}, 50257) step (1, 256, 128)
+// NARROW-LABEL: func.func @lm_head(
+// NARROW:         scf.forall ({{.+}}) = (0, 0, 0) to ({{.+}}, {{.+}}, 50257) step (1, 64, 128)
 // The part of the block that is a multiple of 32 columns: full rows, then single rows.
 // CHECK:           %[[W32:.+]] = affine.min
 // CHECK:           scf.for {{.+}} step %c8

@@ -86,6 +86,11 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32", "Columns of the register tile">,
     Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
+    Option<"wideThreadTileM", "wide-thread-tile-m", "int64_t", /*default=*/"256",
+           "Rows of a thread's block in a contraction with at least wide-column-blocks column blocks">,
+    Option<"wideColumnBlocks", "wide-column-blocks", "int64_t", /*default=*/"64",
+           "Column blocks (of thread-tile-n) from which a contraction's blocks take wide-thread-tile-m rows, "
+           "so that a weight much larger than the caches (an LM head) is streamed fewer times (0: never)">,
     Option<"cacheTileK", "cache-tile-k", "int64_t", /*default=*/"128",
            "Depth of the K blocks a thread's block is split into (0: no K blocking)">,
     Option<"maxMaskedTileElements", "max-masked-tile-elements", "int64_t", /*default=*/"4096",
