@@ -174,9 +174,13 @@ void packWeightArguments(ModuleOp module) {
         continue;
       auto type = cast<RankedTensorType>(argument.getType());
       auto packedType = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+      // The callers' transposes keep the location of the ones they replace (the layers' linear ops, which
+      // the fusion report attributes the packing to), not the call's.
+      SmallVector<Location> transposeLocations =
+          llvm::map_to_vector(argument.getUsers(), [](Operation *user) { return user->getLoc(); });
+      Location loc = FusedLoc::get(func.getContext(), transposeLocations);
       for (func::CallOp call : calls) {
         OpBuilder builder(call);
-        Location loc = call.getLoc();
         Value init = tensor::EmptyOp::create(builder, loc, packedType.getShape(), packedType.getElementType());
         Value packed =
             linalg::TransposeOp::create(builder, loc, call.getOperand(position), init, ArrayRef<int64_t>{1, 0})

@@ -88,6 +88,7 @@ struct Origin {
   std::string function;
   std::string text; ///< "eff.linear @ model.mlir:12:5 [layer 0]"
   std::string shape;
+  std::optional<int64_t> layer; ///< index of the eff.layer it is in
   std::optional<FusionReportCount> flops;
   llvm::SmallVector<llvm::StringRef, 2> candidates; ///< fusion names expected on it
 };
@@ -362,6 +363,7 @@ struct FusionReportCollector::State {
   std::vector<Recorded> unattributed;
   std::vector<std::string> functionOrder;
   std::map<std::string, std::vector<FusionReportKernel>> kernels;
+  std::map<std::string, std::vector<int64_t>> sharedBodies; ///< body function -> the layers sharing it
   bool snapshotTaken = false;
 };
 
@@ -402,6 +404,20 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
     std::vector<FusionReportKernel> &list = kernels[function.getName().str()];
     if (!llvm::is_contained(functionOrder, function.getName().str()))
       functionOrder.push_back(function.getName().str());
+    // A body shared by several layers carries the origins of all of them (eff-outline-layers fuses their
+    // locations); its kernels are listed once, under the first layer's ops.
+    std::optional<int64_t> firstLayer;
+    if (auto layers = function->getAttrOfType<DenseI64ArrayAttr>("effc.layers"); layers && !layers.empty()) {
+      sharedBodies[function.getName().str()].assign(layers.asArrayRef().begin(), layers.asArrayRef().end());
+      firstLayer = layers[0];
+    }
+    auto collectKernelOrigins = [&](Location loc, llvm::SetVector<unsigned> &ids) {
+      llvm::SetVector<unsigned> all;
+      collectOriginIds(loc, all);
+      for (unsigned id : all)
+        if (!firstLayer || id >= origins.size() || !origins[id].layer || origins[id].layer == firstLayer)
+          ids.insert(id);
+    };
     auto originTexts = [&](const llvm::SetVector<unsigned> &ids) {
       std::vector<std::string> texts;
       for (unsigned id : ids)
@@ -417,7 +433,7 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
         kernel.kind = "micro-kernel";
         kernel.name = call.getCallee().str();
         llvm::SetVector<unsigned> ids;
-        collectOriginIds(call.getLoc(), ids);
+        collectKernelOrigins(call.getLoc(), ids);
         kernel.origins = originTexts(ids);
         if (!ids.empty() && ids[0] < origins.size()) {
           kernel.shape = origins[ids[0]].shape;
@@ -440,8 +456,8 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
         return WalkResult::skip();
       // Origins: the op's own, then those of the (fused) body.
       llvm::SetVector<unsigned> ids;
-      collectOriginIds(op->getLoc(), ids);
-      op->walk([&](Operation *nested) { collectOriginIds(nested->getLoc(), ids); });
+      collectKernelOrigins(op->getLoc(), ids);
+      op->walk([&](Operation *nested) { collectKernelOrigins(nested->getLoc(), ids); });
       FusionReportKernel kernel;
       kernel.kind = linalgKind(linalgOp, ids.size());
       kernel.name = op->getName().getStringRef().str();
@@ -476,6 +492,8 @@ FusionReport FusionReportCollector::State::finish() {
   };
   for (auto &[name, list] : kernels)
     functionNamed(name).kernels = list;
+  for (auto &[name, layers] : sharedBodies)
+    functionNamed(name).sharedByLayers = layers;
 
   std::lock_guard<std::mutex> lock(mutex);
   for (unsigned id = 0; id < origins.size(); ++id) {
@@ -567,8 +585,10 @@ void FusionReportCollector::prepare(ModuleOp module) {
       Origin origin;
       origin.function = functionName;
       origin.text = (op->getName().getStringRef() + " @ " + describeLocation(op->getLoc())).str();
-      if (auto layer = op->getParentOfType<eff::LayerOp>())
-        origin.text += " [layer " + std::to_string(layer.getIndex()) + "]";
+      if (auto layer = op->getParentOfType<eff::LayerOp>()) {
+        origin.layer = layer.getIndex();
+        origin.text += " [layer " + std::to_string(*origin.layer) + "]";
+      }
       describeEffOp(op, origin);
       unsigned id = state->origins.size();
       state->origins.push_back(std::move(origin));
@@ -665,7 +685,13 @@ void printTable(const std::vector<std::vector<std::string>> &rows, llvm::raw_ost
 void printFusionReport(const FusionReport &report, llvm::raw_ostream &os) {
   Totals all;
   for (const FusionReportFunction &function : report.functions) {
-    os << "effc fusion report: function '" << function.name << "'\n";
+    os << "effc fusion report: function '" << function.name << "'";
+    if (!function.sharedByLayers.empty())
+      os << " (the body of layers " << llvm::join(llvm::map_range(function.sharedByLayers,
+                                                                  [](int64_t i) { return std::to_string(i); }),
+                                                  ", ")
+         << ")";
+    os << "\n";
     std::vector<std::vector<std::string>> rows = {{"#", "kind", "kernel", "shape", "FLOPs", "weights", "from"}};
     for (auto [index, kernel] : llvm::enumerate(function.kernels))
       rows.push_back({std::to_string(index + 1), kernel.kind, kernel.name, kernel.shape, formatFlops(kernel.flops),
@@ -730,7 +756,11 @@ void printFusionReportJson(const FusionReport &report, llvm::raw_ostream &os) {
     Totals totals;
     totals.add(function);
     all.add(function);
+    llvm::json::Array sharedBy;
+    for (int64_t layer : function.sharedByLayers)
+      sharedBy.push_back(layer);
     functions.push_back(llvm::json::Object{{"name", function.name},
+                                           {"shared_by_layers", std::move(sharedBy)},
                                            {"kernels", std::move(kernels)},
                                            {"fusions", std::move(decisions)},
                                            {"totals", totalsJson(totals)}});

@@ -297,9 +297,11 @@ def test_fake_driver_launch_failure(tmp_path):
 # On a GPU
 
 
-def _run_model(so, inputs_dir, out_dir, device):
-    out_dir.mkdir()
+def _run_model(so, inputs_dir, out_dir, device, function=None):
+    out_dir.mkdir(parents=True)
     args = [EFFC_RUN, so, "--output-dir", out_dir, f"--device={device}"]
+    if function:
+        args += ["--function", function]
     for npy in sorted(inputs_dir.glob("*.npy")):
         args += ["--input", f"{npy.stem}={npy}"]
     result = _run(args)
@@ -313,7 +315,10 @@ def _run_model(so, inputs_dir, out_dir, device):
 @pytest.mark.parametrize("name", NAMES)
 def test_example_on_gpu_matches_cpu(name, tmp_path):
     inputs = EXAMPLES / f"{name}.inputs"
-    if not any(inputs.glob("*.npy")):
+    # Inputs of the only (or main) function, or one folder per function (gpt_tiny: prefill/, decode/).
+    runs = [(None, inputs)] if any(inputs.glob("*.npy")) else \
+        [(d.name, d) for d in sorted(inputs.iterdir()) if d.is_dir() and any(d.glob("*.npy"))]
+    if not runs:
         pytest.skip(f"no sample inputs for {name}")
     cpu_so, gpu_so = tmp_path / "cpu.so", tmp_path / "gpu.so"
     result = _run([EFFC, EXAMPLES / f"{name}.mlir", "-o", cpu_so])
@@ -321,8 +326,11 @@ def test_example_on_gpu_matches_cpu(name, tmp_path):
     arch = _run(["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"]) if shutil.which("nvidia-smi") else None
     cap = arch.stdout.strip().splitlines()[0].replace(".", "") if arch and arch.returncode == 0 else "80"
     _compile(name, gpu_so, "sm_90" if cap.startswith("9") else "sm_80", [])
-    expected = _run_model(cpu_so, inputs, tmp_path / "cpu", "cpu")
-    actual = _run_model(gpu_so, inputs, tmp_path / "gpu", "cuda")
-    assert sorted(actual) == sorted(expected)
-    for key in expected:
-        np.testing.assert_allclose(actual[key], expected[key], rtol=1e-3, atol=1e-4, err_msg=f"{name}: {key}")
+    for function, folder in runs:
+        label = function or "main"
+        expected = _run_model(cpu_so, folder, tmp_path / "cpu" / label, "cpu", function)
+        actual = _run_model(gpu_so, folder, tmp_path / "gpu" / label, "cuda", function)
+        assert sorted(actual) == sorted(expected)
+        for key in expected:
+            np.testing.assert_allclose(actual[key], expected[key], rtol=1e-3, atol=1e-4,
+                                       err_msg=f"{name} ({label}): {key}")

@@ -24,6 +24,14 @@
 // RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --quantize=int8 --report-fusions --emit=mlir -o %t/int8.mlir 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=INT8
 
+// With layer reuse (the default), both layers run one shared body: every layer's decisions are still
+// listed (the body's ops carry the locations of the same op in each layer), the packing of each layer's
+// weights at its call included, and the body's kernels name the first layer's ops once.
+// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --emit=mlir -o %t/reuse.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REUSE
+// RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --report-fusions-format=json --emit=mlir \
+// RUN:   -o %t/reuse.mlir 2>&1 | FileCheck %s --check-prefix=REUSE-JSON
+
 // An unknown format is refused.
 // RUN: not effc %t/model.mlir --report-fusions --report-fusions-format=xml -o %t/bad.so 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=FORMAT
@@ -120,6 +128,28 @@
 // CHECK-LABEL: effc fusion report: all functions
 // CHECK-NEXT:  kernels: 25, 9 transpose, 6 contraction, 5 elementwise, 4 reduction, 1 fused elementwise
 // CHECK-NEXT:  fusions: 3 not fired, 3 fired
+
+// REUSE-LABEL: effc fusion report: function 'main'
+// REUSE-NOT:   no decision recorded
+// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored transposed ([K, N]) at compile time
+// REUSE-NOT:   no decision recorded
+// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:52:14 [layer 1] stored transposed ([K, N]) at compile time
+// REUSE-NOT:   no decision recorded
+// REUSE:       fired attention eff.attention @ bert_tiny.mlir:59:17 [layer 1] one call of effc_uk_attention_f32
+// REUSE-NOT:   no decision recorded
+// REUSE:       fired gemm-activation eff.ffn @ bert_tiny.mlir:71:16 [layer 1]
+// REUSE-NOT:   no decision recorded
+// REUSE:       fusions: 31 fired, 4 not fired
+// REUSE-LABEL: effc fusion report: function 'layer_body_0' (the body of layers 0, 1)
+// REUSE-NEXT:  # kind kernel shape FLOPs weights from
+// REUSE-NEXT:  1 contraction linalg.generic loops ?x?x192x64 24.6K·?^2 - eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]{{$}}
+// REUSE-NEXT:  2 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]{{$}}
+// REUSE-NEXT:  3 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]{{$}}
+// REUSE-JSON:      "name": "layer_body_0",
+// REUSE-JSON-NEXT: "shared_by_layers": [
+// REUSE-JSON-NEXT:   0,
+// REUSE-JSON-NEXT:   1
+// REUSE-JSON-NEXT: ],
 
 //--- model.mlir
 module {

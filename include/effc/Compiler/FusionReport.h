@@ -73,6 +73,9 @@ struct FusionReportDecision {
 
 struct FusionReportFunction {
   std::string name;
+  /// For the body that structurally identical layers share (eff-outline-layers): their indices. Its kernels
+  /// name the first layer's ops; the decisions of every layer are listed with the calling function.
+  std::vector<int64_t> sharedByLayers;
   std::vector<FusionReportKernel> kernels;
   std::vector<FusionReportDecision> decisions;
 };

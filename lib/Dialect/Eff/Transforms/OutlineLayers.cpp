@@ -103,6 +103,29 @@ SmallVector<Operation *> collectWeights(LayerOp layer) {
   return weights;
 }
 
+/// The ops of a region in pre-order.
+SmallVector<Operation *> opsInPreOrder(Region &region) {
+  SmallVector<Operation *> ops;
+  region.walk<WalkOrder::PreOrder>([&](Operation *op) { ops.push_back(op); });
+  return ops;
+}
+
+/// Gives each op of the shared body (a fresh clone of the group's first layer) the locations of the same op
+/// in every layer of the group: the body's op stands for all of them, so diagnostics and the decisions the
+/// fusion report collects (--report-fusions) reach every layer, not only the first.
+void fuseGroupLocations(func::FuncOp body, ArrayRef<LayerOp> group) {
+  SmallVector<Operation *> bodyOps = opsInPreOrder(body.getBody());
+  SmallVector<SmallVector<Operation *>> layerOps =
+      llvm::map_to_vector(group, [](LayerOp layer) { return opsInPreOrder(layer.getBody()); });
+  for (auto [index, op] : llvm::enumerate(bodyOps)) {
+    SmallVector<Location> locations;
+    for (ArrayRef<Operation *> ops : layerOps)
+      if (index < ops.size()) // sameLayer matched the bodies op by op
+        locations.push_back(ops[index]->getLoc());
+    op->setLoc(FusedLoc::get(body.getContext(), locations));
+  }
+}
+
 struct EffOutlineLayersPass : mlir::eff::impl::EffOutlineLayersPassBase<EffOutlineLayersPass> {
   using EffOutlineLayersPassBase::EffOutlineLayersPassBase;
 
@@ -151,6 +174,7 @@ struct EffOutlineLayersPass : mlir::eff::impl::EffOutlineLayersPassBase<EffOutli
     // The body: the first layer's block, its weights replaced by trailing arguments, eff.yield by return.
     IRMapping mapping;
     first.getBody().cloneInto(&body.getBody(), mapping);
+    fuseGroupLocations(body, group);
     Block &entry = body.getBody().front();
     for (Operation *weight : firstWeights) {
       Operation *cloned = mapping.lookup(weight->getResult(0)).getDefiningOp();
