@@ -432,17 +432,22 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     }
   }
 
-  /// The vector shape of a masked tile for `op`, an elementwise linalg.generic inside tiled loops with
-  /// dynamic loop ranges (a row of a fused epilogue in a block narrower than the thread tile): the constant
-  /// upper bound of each loop, if every one has a small bound. Larger or unbounded ops stay scalar loops.
+  /// The vector shape of a masked tile for `op`, an elementwise linalg.generic over one row of dynamic
+  /// width inside tiled loops (a row of a fused epilogue in a block narrower than the thread tile): the
+  /// constant upper bound of that width, if it is small. Larger or unbounded ops stay scalar loops.
   /// (Contractions are not masked: their edges are split into static tiles, see splitColumns.)
   std::optional<SmallVector<int64_t>> maskedVectorSizes(linalg::LinalgOp op) {
     if (!isa<linalg::GenericOp>(op) || maxMaskedTileElements <= 0 || op.getNumLoops() != op.getNumParallelLoops() ||
         !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) { return map.isIdentity(); }))
       return std::nullopt;
+    // One row: every loop but the last is a single iteration, so that the mask is one vector's (the
+    // LLVM lowering of n-D masks is not relied on).
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ranges.empty() || llvm::any_of(ArrayRef(ranges).drop_back(), [](int64_t range) { return range != 1; }))
+      return std::nullopt;
     SmallVector<int64_t> sizes;
     int64_t elements = 1;
-    for (auto [dim, range] : llvm::enumerate(op.getStaticLoopRanges())) {
+    for (auto [dim, range] : llvm::enumerate(ranges)) {
       int64_t size = range;
       if (ShapedType::isDynamic(size)) {
         Value operand;
