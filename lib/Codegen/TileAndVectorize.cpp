@@ -7,7 +7,8 @@
 // Implements effc-cpu-tile-and-vectorize. A streaming contraction C[.., m, n] += A[.., m, k] * B[.., k, n]
 // is tiled into thread blocks (scf.forall, its accumulator initialisation fused in), then into 8x32x1
 // register tiles that are vectorised; the accumulator is hoisted out of the K loop. This is the schedule
-// that reaches the machine's FMA peak in ../shared/notes/toolchain.md.
+// that reaches the machine's FMA peak in ../shared/notes/toolchain.md. The edges of a ragged N and the rows
+// left over from 8-row tiles get narrower static tiles (8x16, 8x8, 8x1, 1x32, ...), never scalar loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -406,10 +407,9 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
   }
 
   /// Vectorises the linalg ops inside tiled loops: statically shaped ones (the register tiles, and the tiles
-  /// of the fused accumulator initialisation) as they are, and the tiles at the edges of a dynamic or ragged
-  /// dimension (the last < 32 columns of a block, the last < 8 rows, the rows of a fused epilogue in a block
-  /// narrower than the thread tile) with masks, at the constant upper bound of each dynamic loop. (A thread
-  /// block loop of one iteration folds away, so the register loops alone also count.)
+  /// of the fused accumulator initialisation) as they are, and single rows of dynamic width (the rows of a
+  /// fused epilogue in a block narrower than the thread tile) with masks, at the constant upper bound of
+  /// the width. (A thread block loop of one iteration folds away, so the register loops alone also count.)
   void vectorizeStaticTiles(func::FuncOp func) {
     SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> candidates;
     func.walk([&](linalg::LinalgOp op) {
