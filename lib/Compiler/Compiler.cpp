@@ -24,6 +24,7 @@
 #include "effc/Target/SharedObject.h"
 #include "effc/Support/ResourceBlobs.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -262,7 +263,13 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseFile(llvm::StringRef path) {
     }
     effc::OnnxImportOptions onnxOptions;
     onnxOptions.raisingReport = impl->options.reportRaising ? &impl->diagnostics : nullptr;
+    onnxOptions.boundInputs = impl->options.boundInputs;
     return effc::importOnnx(&impl->context, path, onnxOptions);
+  }
+  if (!impl->options.boundInputs.empty()) {
+    (void)impl->fail("--bind-input " + impl->options.boundInputs.front().first + " binds a graph input of an .onnx "
+                     "model, not of " + path.str());
+    return failure();
   }
   impl->stage("parsing " + path);
   std::string error;
@@ -283,6 +290,11 @@ FailureOr<OwningOpRef<ModuleOp>> Compiler::parseSource(llvm::StringRef source, l
   if (!impl->options.adapterDirs.empty()) {
     (void)impl->fail("an adapter (--adapter " + impl->options.adapterDirs.front() +
                      ") attaches to a Hugging Face model folder, not to IR " + bufferName);
+    return failure();
+  }
+  if (!impl->options.boundInputs.empty()) {
+    (void)impl->fail("--bind-input " + impl->options.boundInputs.front().first + " binds a graph input of an .onnx "
+                     "model, not of IR " + bufferName);
     return failure();
   }
   return impl->parse(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName));
@@ -423,6 +435,14 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   FailureOr<std::vector<EntryPointSignature>> entryPoints = collectEntryPoints(module);
   if (failed(entryPoints))
     return failure();
+  // `eff.unsigned` (the ONNX importer's mark of unsigned integer arguments and results) is recorded in the
+  // entry points' dtype tags; LLVM has no use for it.
+  for (auto func : module.getOps<func::FuncOp>()) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      func.removeArgAttr(i, "eff.unsigned");
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      func.removeResultAttr(i, StringAttr::get(module.getContext(), "eff.unsigned"));
+  }
   stage("lowering eff to the LLVM dialect (-O" + llvm::Twine(options.optLevel) + ")");
   if (collectFusionReport) {
     FusionReportCollector collector(context, /*initsFusedByTiling=*/!cuda && options.optLevel > 0);

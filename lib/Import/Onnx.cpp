@@ -70,6 +70,17 @@ llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
 
 namespace {
 
+/// The operators whose definition did not change from opset 1 to 7 (each one's only version up to opset 7 is
+/// version 1), so a model of a lower opset means what the importer implements for opset 7. The others (Add,
+/// Cast, Reshape, Concat, the unary math ops, ...) had legacy attributes (`broadcast`, `consumed_inputs`, a string
+/// `to`, a `shape` attribute) before opset 7.
+ArrayRef<StringRef> opsetOneOps() {
+  static const StringRef ops[] = {"Constant",   "Gather",    "Identity",  "MatMul",  "Not",       "ReduceMax",
+                                  "ReduceMean", "ReduceSum", "Shape",     "Slice",   "Softmax",   "Squeeze",
+                                  "TopK",       "Transpose", "Unsqueeze"};
+  return ops;
+}
+
 /// How many inputs an operator the importer maps takes (in opsets 7 to 18; optional inputs included), or
 /// nullopt for another operator. The raisers read inputs of nodes they match by index, so every node is checked
 /// against this before any is imported.
@@ -147,10 +158,33 @@ Type elementTypeOf(MLIRContext *ctx, int dataType) {
   case onnx::TensorProto::INT32: return IntegerType::get(ctx, 32);
   case onnx::TensorProto::INT16: return IntegerType::get(ctx, 16);
   case onnx::TensorProto::INT8: return IntegerType::get(ctx, 8);
+  // Unsigned tensors are signless integers too; the ops whose result depends on the signedness (Cast, Div,
+  // Max/Min, comparisons, TopK) read it from the value's ONNX type (Importer::isUnsigned).
   case onnx::TensorProto::UINT8: return IntegerType::get(ctx, 8);
+  case onnx::TensorProto::UINT16: return IntegerType::get(ctx, 16);
+  case onnx::TensorProto::UINT32: return IntegerType::get(ctx, 32);
+  case onnx::TensorProto::UINT64: return IntegerType::get(ctx, 64);
   case onnx::TensorProto::BOOL: return IntegerType::get(ctx, 1);
   default: return {};
   }
+}
+
+/// An ONNX TensorProto.DataType's name (`STRING`, `COMPLEX64`...), or its number if it has none.
+std::string dataTypeName(int64_t dataType) {
+  if (onnx::TensorProto::DataType_IsValid(dataType))
+    return onnx::TensorProto::DataType_Name(onnx::TensorProto::DataType(dataType));
+  return std::to_string(dataType);
+}
+
+/// What a graph value that is not a tensor is, for errors.
+std::string describeNonTensor(const onnx::TypeProto &type) {
+  if (type.has_sequence_type())
+    return "a sequence";
+  if (type.has_optional_type())
+    return "an optional";
+  if (type.has_map_type())
+    return "a map";
+  return "not a tensor";
 }
 
 /// Decodes `count` little-endian elements of `dtype` (a safetensors dtype name) into `known`.
@@ -170,6 +204,12 @@ LogicalResult decodeElements(StringRef dtype, const char *data, int64_t count, K
       known.ints.push_back(int32_t(llvm::support::endian::read32le(data + 4 * i)));
     } else if (dtype == "I16") {
       known.ints.push_back(int16_t(llvm::support::endian::read16le(data + 2 * i)));
+    } else if (dtype == "U64") { // values past INT64_MAX keep their bits
+      known.ints.push_back(int64_t(llvm::support::endian::read64le(data + 8 * i)));
+    } else if (dtype == "U32") {
+      known.ints.push_back(llvm::support::endian::read32le(data + 4 * i));
+    } else if (dtype == "U16") {
+      known.ints.push_back(llvm::support::endian::read16le(data + 2 * i));
     } else if (dtype == "I8") {
       known.ints.push_back(int8_t(data[i]));
     } else if (dtype == "U8" || dtype == "BOOL") {
@@ -229,6 +269,78 @@ FailureOr<Known> knownFromProto(MLIRContext *ctx, const onnx::TensorProto &proto
   return known;
 }
 
+/// Reads a .npy file (versions 1-3, C order, little-endian) into `known`, with its ONNX data type in
+/// `dataType`; failure with a reason in `why`.
+LogicalResult readNpy(MLIRContext *ctx, StringRef path, Known &known, int &dataType, std::string &why) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    why = "cannot be read: " + buffer.getError().message();
+    return failure();
+  }
+  StringRef data = (*buffer)->getBuffer();
+  if (data.size() < 10 || !data.starts_with("\x93NUMPY") || data[6] < 1 || data[6] > 3) {
+    why = "is not a .npy file";
+    return failure();
+  }
+  size_t headerLength = data[6] == 1 ? llvm::support::endian::read16le(data.data() + 8)
+                                     : llvm::support::endian::read32le(data.data() + 8);
+  size_t headerStart = data[6] == 1 ? 10 : 12;
+  if (data.size() < headerStart + headerLength) {
+    why = "is truncated";
+    return failure();
+  }
+  StringRef header = data.substr(headerStart, headerLength);
+  auto field = [&](StringRef key) -> StringRef {
+    for (StringRef quote : {"'", "\""}) {
+      size_t at = header.find((quote + key + quote).str());
+      if (at != StringRef::npos)
+        return header.substr(at + key.size() + 2).ltrim(" :");
+    }
+    return {};
+  };
+  StringRef descr = field("descr"), order = field("fortran_order"), shapeText = field("shape");
+  if (descr.size() < 4 || !order.consume_front("False") || !shapeText.consume_front("(")) {
+    why = "has a header effc does not read (it needs descr, fortran_order False and shape)";
+    return failure();
+  }
+  descr = descr.drop_front().take_until([](char c) { return c == '\'' || c == '"'; });
+  static const struct {
+    const char *descr, *dtype;
+    int onnxType;
+  } types[] = {{"<f4", "F32", onnx::TensorProto::FLOAT},   {"<f8", "F64", onnx::TensorProto::DOUBLE},
+               {"<i8", "I64", onnx::TensorProto::INT64},   {"<i4", "I32", onnx::TensorProto::INT32},
+               {"<i2", "I16", onnx::TensorProto::INT16},   {"|i1", "I8", onnx::TensorProto::INT8},
+               {"|u1", "U8", onnx::TensorProto::UINT8},    {"<u2", "U16", onnx::TensorProto::UINT16},
+               {"<u4", "U32", onnx::TensorProto::UINT32},  {"<u8", "U64", onnx::TensorProto::UINT64},
+               {"|b1", "BOOL", onnx::TensorProto::BOOL}};
+  const auto *type = llvm::find_if(types, [&](const auto &t) { return descr == t.descr; });
+  if (type == std::end(types)) {
+    why = "has dtype '" + descr.str() + "', which effc does not bind (integers, bool, f32 or f64, little-endian)";
+    return failure();
+  }
+  shapeText = shapeText.take_until([](char c) { return c == ')'; });
+  SmallVector<StringRef> extents;
+  shapeText.split(extents, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef extent : extents) {
+    int64_t d;
+    if (extent.trim().trim('L').getAsInteger(10, d) || d < 0) {
+      why = "has a malformed shape";
+      return failure();
+    }
+    known.shape.push_back(d);
+  }
+  int64_t count = product(known.shape);
+  StringRef body = data.substr(headerStart + headerLength);
+  if (count > (1 << 20) || int64_t(body.size()) != count * int64_t(SafetensorsFile::elementSize(type->dtype))) {
+    why = "has " + std::to_string(body.size()) + " bytes of data for shape " + formatShape(known.shape) +
+          (count > (1 << 20) ? " (bound inputs hold at most 2^20 elements)" : "");
+    return failure();
+  }
+  known.elementType = elementTypeOf(ctx, type->onnxType);
+  dataType = type->onnxType;
+  return decodeElements(type->dtype, body.data(), count, known);
+}
+
 //===----------------------------------------------------------------------===//
 // The importer
 //===----------------------------------------------------------------------===//
@@ -261,6 +373,21 @@ private:
                                                                                                         : nullptr;
   }
   unsigned useCount(StringRef name) const { return uses.lookup(name); }
+  /// Whether `name` is an argument of @main (a graph input not bound at compile time).
+  bool valueIsArgument(StringRef name) {
+    auto it = values.find(name);
+    return it != values.end() && it->second.value && isa<BlockArgument>(it->second.value);
+  }
+  /// Whether `name` is a uint8/16/32/64 tensor (its ONNX type, from the graph's declarations and propagated
+  /// through the nodes by `inferOnnxTypes`; unknown counts as signed).
+  bool isUnsigned(StringRef name) const {
+    int type = onnxTypes.lookup(name);
+    return type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::UINT16 ||
+           type == onnx::TensorProto::UINT32 || type == onnx::TensorProto::UINT64;
+  }
+  void inferOnnxTypes(const onnx::GraphProto &graph);
+  /// Folds the inputs of `options.boundInputs` into known contents, checked against the graph's declarations.
+  LogicalResult bindInputs(const onnx::GraphProto &graph);
   bool isInitializer(StringRef name) const { return weights->lookup(name) != nullptr; }
   /// The contents of `name` if it is a constant (an initializer or a Constant node), without emitting anything.
   std::optional<Known> constantOf(StringRef name);
@@ -368,7 +495,8 @@ private:
   }
   Value fill(Value init, double value);
   Value scalar(Type type, double value);
-  Value convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource = false);
+  Value convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource = false,
+                      bool isUnsignedTarget = false);
   /// A numpy-broadcasting elementwise linalg.generic; `outSizes` (right-aligned) joins the broadcast (Expand).
   Value elementwise(ValueRange inputs, Type resultElementType, const BodyBuilder &body,
                     ArrayRef<OpFoldResult> outSizes = {});
@@ -380,6 +508,9 @@ private:
   FailureOr<Value> sliceAlong(const Node &node, Value input, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
                               ArrayRef<int64_t> axes, ArrayRef<int64_t> steps, ArrayRef<OpFoldResult> symbolicEnds,
                               ArrayRef<OpFoldResult> symbolicStarts = {});
+  FailureOr<Value> sliceAtRunTime(const Node &node, Value input, Value starts, Value ends, Value axes, Value steps);
+  /// out[i...] = input[starts[d] + i_d * steps[d]...], of extents `sizes` (index values; in bounds by the caller).
+  Value gatherSlice(Value input, ArrayRef<Value> starts, ArrayRef<Value> steps, ArrayRef<Value> sizes);
 
   // Raising.
   void report(const Twine &line) {
@@ -400,6 +531,7 @@ private:
   int64_t opset = 0;
   llvm::StringMap<const Node *> producers;
   llvm::StringMap<unsigned> uses;
+  llvm::StringMap<int> onnxTypes; ///< TensorProto.DataType of each value whose type is known
   llvm::StringMap<Tensor> values;
   llvm::StringMap<Value> parameters;
   llvm::StringSet<> emitting; // nodes being emitted (a cycle is an error)
@@ -422,9 +554,9 @@ std::optional<Known> Importer::constantOf(StringRef name) {
     known.elementType = llvm::StringSwitch<Type>(dtype)
                             .Case("F32", Float32Type::get(ctx))
                             .Case("F64", Float64Type::get(ctx))
-                            .Case("I64", IntegerType::get(ctx, 64))
-                            .Case("I32", IntegerType::get(ctx, 32))
-                            .Case("I16", IntegerType::get(ctx, 16))
+                            .Cases({"I64", "U64"}, IntegerType::get(ctx, 64))
+                            .Cases({"I32", "U32"}, IntegerType::get(ctx, 32))
+                            .Cases({"I16", "U16"}, IntegerType::get(ctx, 16))
                             .Cases({"I8", "U8"}, IntegerType::get(ctx, 8))
                             .Case("BOOL", IntegerType::get(ctx, 1))
                             .Default(Type());
@@ -556,19 +688,45 @@ Value Importer::fill(Value init, double value) {
   return linalg::FillOp::create(b, loc, scalar(elementType, value), init).getResult(0);
 }
 
-Value Importer::convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource) {
+/// `v` (f64) rounded to f32 by round-to-odd: truncated toward zero, with the last bit set when inexact. Rounding
+/// that to a format of at most 22 bits of precision (f16, bf16) rounds once, as a direct f64 -> f16 conversion
+/// would (Boldo and Melquiond, "When double rounding is odd"); LLVM lowers that conversion to compiler-rt's
+/// __truncdfhf2, which compiled models cannot link.
+static Value truncateToOddF32(OpBuilder &nb, Location nl, Value v) {
+  Type f32 = nb.getF32Type(), i32 = nb.getI32Type();
+  Value nearest = arith::TruncFOp::create(nb, nl, f32, v);
+  Value back = arith::ExtFOp::create(nb, nl, v.getType(), nearest);
+  Value exactOrNan = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UEQ, back, v);
+  Value awayFromZero = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, math::AbsFOp::create(nb, nl, back),
+                                             math::AbsFOp::create(nb, nl, v));
+  Value bits = arith::BitcastOp::create(nb, nl, i32, nearest);
+  Value one = arith::ConstantIntOp::create(nb, nl, i32, 1);
+  // The magnitude's bits are monotonic: one step down is the next f32 toward zero (FLT_MAX from infinity).
+  Value towardZero = arith::SelectOp::create(nb, nl, awayFromZero, arith::SubIOp::create(nb, nl, bits, one), bits);
+  Value odd = arith::OrIOp::create(nb, nl, towardZero, one);
+  return arith::BitcastOp::create(nb, nl, f32, arith::SelectOp::create(nb, nl, exactOrNan, bits, odd));
+}
+
+Value Importer::convertScalar(OpBuilder &nb, Location nl, Value v, Type to, bool isUnsignedSource,
+                              bool isUnsignedTarget) {
   Type from = v.getType();
   if (from == to)
     return v;
   auto fromFloat = dyn_cast<FloatType>(from), toFloat = dyn_cast<FloatType>(to);
-  if (fromFloat && toFloat)
-    return fromFloat.getWidth() < toFloat.getWidth() ? Value(arith::ExtFOp::create(nb, nl, to, v))
-                                                     : Value(arith::TruncFOp::create(nb, nl, to, v));
+  if (fromFloat && toFloat) {
+    if (fromFloat.getWidth() < toFloat.getWidth())
+      return arith::ExtFOp::create(nb, nl, to, v);
+    if (fromFloat.isF64() && toFloat.getWidth() < 32)
+      v = truncateToOddF32(nb, nl, v);
+    return arith::TruncFOp::create(nb, nl, to, v);
+  }
   if (fromFloat) {
     if (to.isInteger(1)) {
       Value zero = arith::ConstantOp::create(nb, nl, from, FloatAttr::get(from, 0.0));
       return arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, v, zero);
     }
+    if (isUnsignedTarget)
+      return arith::FPToUIOp::create(nb, nl, to, v);
     return arith::FPToSIOp::create(nb, nl, to, v);
   }
   if (toFloat) {
@@ -1244,6 +1402,95 @@ FailureOr<Value> Importer::sliceAlong(const Node &node, Value input, ArrayRef<in
   return tensor::ExtractSliceOp::create(b, loc, input, offsets, outSizes, strides).getResult();
 }
 
+FailureOr<Value> Importer::sliceAtRunTime(const Node &node, Value input, Value starts, Value ends, Value axes,
+                                          Value steps) {
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  // The number of sliced axes must be static; their values may be known only at run time.
+  int64_t count = -1;
+  for (Value v : {starts, ends, axes, steps}) {
+    if (!v)
+      continue;
+    auto vType = cast<RankedTensorType>(v.getType());
+    if (vType.getRank() != 1 || vType.isDynamicDim(0) || !isa<IntegerType>(vType.getElementType()))
+      return error(node) << "starts, ends, axes and steps must be integer vectors of static length, not " << vType,
+             failure();
+    if (count >= 0 && vType.getDimSize(0) != count)
+      return error(node) << "starts, ends, axes and steps have different lengths", failure();
+    count = vType.getDimSize(0);
+  }
+  auto element = [&](Value vector, int64_t j) -> Value {
+    Value e = tensor::ExtractOp::create(b, loc, vector, ValueRange{index(j)});
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), e);
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value l, Value r) { return arith::CmpIOp::create(b, loc, p, l, r); };
+  auto select = [&](Value c, Value t, Value f) { return arith::SelectOp::create(b, loc, c, t, f).getResult(); };
+  auto clamp = [&](Value v, Value lo, Value hi) {
+    return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, v, lo), hi).getResult();
+  };
+  Value zero = index(0), one = index(1), minusOne = index(-1);
+  SmallVector<OpFoldResult> sizes = sizesOf(input);
+  SmallVector<Value> dimStart, dimStep, dimSize;
+  for (int64_t d = 0; d < rank; ++d) {
+    dimStart.push_back(zero);
+    dimStep.push_back(one);
+    dimSize.push_back(toIndex(sizes[d]));
+  }
+  // ONNX's rules per sliced axis of extent D: negative starts and ends count from the end; with a positive step
+  // both are clamped to [0, D], with a negative one the start to [0, D - 1] and the end to [-1, D - 1]; the
+  // extent is ceil((end - start) / step), at least 0. An axis out of range at run time slices nothing (ONNX
+  // makes it an error) and a zero step is read as 1, so that no value makes the code read out of bounds.
+  for (int64_t j = 0; j < count; ++j) {
+    Value axis = axes ? element(axes, j) : index(j);
+    axis = select(cmp(arith::CmpIPredicate::slt, axis, zero), arith::AddIOp::create(b, loc, axis, index(rank)), axis);
+    Value step = steps ? element(steps, j) : one;
+    step = select(cmp(arith::CmpIPredicate::eq, step, zero), one, step);
+    Value positive = cmp(arith::CmpIPredicate::sgt, step, zero);
+    Value start = element(starts, j), end = element(ends, j);
+    for (int64_t d = 0; d < rank; ++d) {
+      Value extent = toIndex(sizes[d]);
+      auto fromEnd = [&](Value v) {
+        return select(cmp(arith::CmpIPredicate::slt, v, zero), arith::AddIOp::create(b, loc, v, extent), v);
+      };
+      Value last = arith::SubIOp::create(b, loc, extent, one);
+      Value s = select(positive, clamp(fromEnd(start), zero, extent), clamp(fromEnd(start), zero, last));
+      Value e = select(positive, clamp(fromEnd(end), zero, extent), clamp(fromEnd(end), minusOne, last));
+      // n elements to cover, k per step: (n - 1) / k + 1 if n > 0 (no overflow for huge steps).
+      Value n = select(positive, arith::SubIOp::create(b, loc, e, s), arith::SubIOp::create(b, loc, s, e));
+      Value k = select(positive, step, arith::SubIOp::create(b, loc, zero, step));
+      Value size = arith::AddIOp::create(b, loc, arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, n, one), k),
+                                         one);
+      size = select(cmp(arith::CmpIPredicate::sgt, n, zero), size, zero);
+      Value here = cmp(arith::CmpIPredicate::eq, axis, index(d));
+      dimStart[d] = select(here, s, dimStart[d]);
+      dimStep[d] = select(here, step, dimStep[d]);
+      dimSize[d] = select(here, size, dimSize[d]);
+    }
+  }
+  return gatherSlice(input, dimStart, dimStep, dimSize);
+}
+
+Value Importer::gatherSlice(Value input, ArrayRef<Value> starts, ArrayRef<Value> steps, ArrayRef<Value> sizes) {
+  int64_t rank = starts.size();
+  SmallVector<OpFoldResult> outSizes;
+  for (Value size : sizes)
+    outSizes.push_back(getAsOpFoldResult(size));
+  Value init = empty(outSizes, cast<RankedTensorType>(input.getType()).getElementType());
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, context)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < rank; ++d) {
+                 Value i = linalg::IndexOp::create(nb, nl, d);
+                 at.push_back(arith::AddIOp::create(nb, nl, starts[d], arith::MulIOp::create(nb, nl, i, steps[d])));
+               }
+               linalg::YieldOp::create(nb, nl, tensor::ExtractOp::create(nb, nl, input, at).getResult());
+             })
+      .getResult(0);
+}
+
 LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &results) {
   StringRef op = node.op_type();
   if (!llvm::is_contained(supportedOnnxOps(), op))
@@ -1315,9 +1562,14 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       for (OpFoldResult d : **dims)
         if (std::optional<int64_t> c = constantDim(d))
           values.push_back(*c);
-    if (!*dims || values.size() != (*dims)->size())
+    if (!*dims || values.size() != (*dims)->size()) {
+      if (valueIsArgument(node.input(i)))
+        return error(node) << "input " << i << " ('" << node.input(i) << "') is a graph input, but it fixes the "
+                           << "result's shape, which an ahead-of-time compiler needs constant: bind it at compile "
+                           << "time with --bind-input " << node.input(i) << "=FILE.npy", failure();
       return error(node) << "input " << i << " ('" << node.input(i)
                          << "') must be known while importing (a constant or a folded shape)", failure();
+    }
     return values;
   };
   /// The axes of Unsqueeze, Squeeze, Reduce*: an attribute before `inputSince`, an input from then on.
@@ -1341,6 +1593,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
         if (isFloat)
           return op == "Max" ? Value(arith::MaximumFOp::create(nb, nl, a[0], a[1]))
                              : Value(arith::MinimumFOp::create(nb, nl, a[0], a[1]));
+        if (isUnsigned(node.input(0)))
+          return op == "Max" ? Value(arith::MaxUIOp::create(nb, nl, a[0], a[1]))
+                             : Value(arith::MinUIOp::create(nb, nl, a[0], a[1]));
         return op == "Max" ? Value(arith::MaxSIOp::create(nb, nl, a[0], a[1]))
                            : Value(arith::MinSIOp::create(nb, nl, a[0], a[1]));
       });
@@ -1361,6 +1616,7 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       return error(node) << "operands have different element types (" << elementType << " and "
                          << typeOf(rhs).getElementType() << ")";
     Type resultType = isComparison(op) ? b.getI1Type() : elementType;
+    bool isUnsignedOp = !isFloat && isUnsigned(node.input(0));
     return push(elementwise({lhs, rhs}, resultType, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
       Value x = a[0], y = a[1];
       if (isFloat) {
@@ -1378,14 +1634,17 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       if (op == "Add") return arith::AddIOp::create(nb, nl, x, y);
       if (op == "Sub") return arith::SubIOp::create(nb, nl, x, y);
       if (op == "Mul") return arith::MulIOp::create(nb, nl, x, y);
+      if (op == "Div" && isUnsignedOp) return arith::DivUIOp::create(nb, nl, x, y);
+      if (op == "Max" && isUnsignedOp) return arith::MaxUIOp::create(nb, nl, x, y);
+      if (op == "Min" && isUnsignedOp) return arith::MinUIOp::create(nb, nl, x, y);
       if (op == "Div") return arith::DivSIOp::create(nb, nl, x, y);
       if (op == "Max") return arith::MaxSIOp::create(nb, nl, x, y);
       if (op == "Min") return arith::MinSIOp::create(nb, nl, x, y);
       if (op == "And") return arith::AndIOp::create(nb, nl, x, y);
       if (op == "Or") return arith::OrIOp::create(nb, nl, x, y);
-      auto predicate = op == "Equal" ? arith::CmpIPredicate::eq
-                       : op == "Less" ? arith::CmpIPredicate::slt
-                                      : arith::CmpIPredicate::sgt;
+      auto predicate = op == "Equal"  ? arith::CmpIPredicate::eq
+                       : op == "Less" ? (isUnsignedOp ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt)
+                                      : (isUnsignedOp ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt);
       return arith::CmpIOp::create(nb, nl, predicate, x, y);
     }));
   }
@@ -1448,10 +1707,12 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
   if (op == "Cast") {
     Type to = elementTypeOf(context, intAttr(node, "to", 0));
     if (!to)
-      return error(node) << "casts to unsupported data type " << intAttr(node, "to", 0);
+      return error(node) << "casts to data type " << dataTypeName(intAttr(node, "to", 0))
+                         << ", which effc does not support";
     Value x = in(0);
+    bool fromUnsigned = isUnsigned(node.input(0)), toUnsigned = isUnsigned(node.output(0));
     return push(elementwise({x}, to, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-      return convertScalar(nb, nl, a[0], to);
+      return convertScalar(nb, nl, a[0], to, fromUnsigned, toUnsigned);
     }));
   }
 
@@ -1690,6 +1951,10 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
         Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
         known = arith::MulIOp::create(b, loc, known, arith::SelectOp::create(b, loc, isInferred, index(1), s));
       }
+      // A zero extent (allowzero) makes the product of the others 0: divided by 1 instead, so the division
+      // cannot trap. The result has a zero extent either way, so it holds no element.
+      Value knownIsZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, known, index(0));
+      known = arith::SelectOp::create(b, loc, knownIsZero, index(1), known);
       Value inferredSize = arith::DivSIOp::create(b, loc, total, known);
       for (auto [i, s] : llvm::enumerate(resolved)) {
         Value isInferred = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, s, minusOne);
@@ -1852,6 +2117,24 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     } else {
       if (failed(need(3)))
         return failure();
+      // Starts, ends, axes or steps computed at run time (graph inputs), or a negative step: a gather whose
+      // every bound is computed in IR. The result's rank is the input's whatever their values.
+      auto isKnown = [&](unsigned i) {
+        if (i >= inputs.size() || !inputs[i])
+          return true;
+        FailureOr<std::optional<SmallVector<OpFoldResult>>> d = dimsOf(node.input(i));
+        return succeeded(d) && d->has_value();
+      };
+      auto optional = [&](unsigned i) { return i < inputs.size() && inputs[i] ? in(i) : Value(); };
+      bool negativeStep = false;
+      if (inputs.size() > 4 && inputs[4] && inputs[4]->known)
+        negativeStep = llvm::any_of(inputs[4]->known->ints, [](int64_t v) { return v < 0; });
+      if (!isKnown(1) || !isKnown(2) || !isKnown(3) || !isKnown(4) || negativeStep) {
+        FailureOr<Value> sliced = sliceAtRunTime(node, x, in(1), in(2), optional(3), optional(4));
+        if (failed(sliced))
+          return failure();
+        return push(*sliced);
+      }
       FailureOr<SmallVector<int64_t>> a = knownInts(3), st = knownInts(4);
       if (failed(a) || failed(st))
         return failure();
@@ -1909,6 +2192,7 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (std::optional<int64_t> extent = constantDim(sizes[*axis]); extent && k > *extent)
       return error(node) << "k = " << k << " is larger than the axis' " << *extent << " elements";
     bool largest = intAttr(node, "largest", 1) != 0;
+    bool unsignedValues = isUnsigned(node.input(0));
     Type elementType = type.getElementType();
     bool isFloat = isa<FloatType>(elementType);
     if (!isFloat && !elementType.isSignlessInteger())
@@ -1950,10 +2234,11 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
                                                                  largest ? arith::CmpFPredicate::OGT
                                                                          : arith::CmpFPredicate::OLT,
                                                                  value, best))
-                                   : Value(arith::CmpIOp::create(nb, nl,
-                                                                 largest ? arith::CmpIPredicate::sgt
-                                                                         : arith::CmpIPredicate::slt,
-                                                                 value, best));
+                                   : Value(arith::CmpIOp::create(
+                                         nb, nl,
+                                         largest ? (unsignedValues ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+                                                 : (unsignedValues ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt),
+                                         value, best));
             Value first = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, bestIndex,
                                                 arith::ConstantIntOp::create(nb, nl, none, 64));
             // Equal values: the lower index (the reduction may visit the axis in any order).
@@ -1985,6 +2270,35 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
     if (failed(axis))
       return failure();
     SmallVector<int64_t> split;
+    int64_t parts = node.output_size();
+    if (opset >= 13 && inputs.size() > 1 && inputs[1] && !inputs[1]->known && !inputs[1]->dims) {
+      // Sizes known only at run time (a graph input): the output count fixes how many. Each part starts where
+      // the previous ended; starts and sizes are clamped to the axis, so sizes that do not add up to its extent
+      // (invalid ONNX) give short or empty parts rather than reads out of bounds.
+      Value sizesVector = in(1);
+      auto vType = typeOf(sizesVector);
+      if (vType.getRank() != 1 || vType.isDynamicDim(0) || vType.getDimSize(0) != parts ||
+          !isa<IntegerType>(vType.getElementType()))
+        return error(node) << "the split sizes ('" << node.input(1) << "') are " << vType << ", expected one per output ("
+                           << parts << ")";
+      Value extent = toIndex(sizesOf(x)[*axis]), offset = index(0), zero = index(0);
+      for (int64_t i = 0; i < parts; ++i) {
+        Value size = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(), tensor::ExtractOp::create(b, loc, sizesVector, ValueRange{index(i)}));
+        Value left = arith::SubIOp::create(b, loc, extent, offset);
+        size = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, size, zero), left);
+        // A gather rather than tensor.extract_slice: a strided slice of run-time extent returned as is would be
+        // copied by memref.copy, which lowers to a call of MLIR's C runner library.
+        SmallVector<Value> starts(rank, zero), steps(rank, index(1)), partSizes;
+        for (OpFoldResult d : sizesOf(x))
+          partSizes.push_back(toIndex(d));
+        starts[*axis] = offset;
+        partSizes[*axis] = size;
+        (void)push(gatherSlice(x, starts, steps, partSizes));
+        offset = arith::AddIOp::create(b, loc, offset, size);
+      }
+      return success();
+    }
     if (opset >= 13) {
       FailureOr<SmallVector<int64_t>> s = knownInts(1);
       if (failed(s))
@@ -1994,7 +2308,6 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       split = intsAttr(node, "split").value_or(SmallVector<int64_t>());
     }
     OpFoldResult dim = sizesOf(x)[*axis];
-    int64_t parts = node.output_size();
     if (split.empty()) {
       std::optional<int64_t> extent = constantDim(dim);
       if (!extent)
@@ -2160,13 +2473,16 @@ public:
   /// Rotary embeddings on heads [B, H, S, Dh]: x * cos + rotate_half(x) * sin with cos/sin rows of constant
   /// tables [P, R] that match RoPE, read at rows start..start+S-1 (a Slice of the tables, start possibly known
   /// only at run time: the cache length) or the whole tables; with R < Dh (GPT-NeoX's partial rotary) as
-  /// Concat(rotary(x[..., :R]), x[..., R:]).
+  /// Concat(rotary(x[..., :R]), x[..., R:]). GPT-J's interleaved form rotates every two channels:
+  /// rotate_every_two(x) = Reshape(Concat(Unsqueeze(-x[..., 1::2], -1), Unsqueeze(x[..., ::2], -1)), x's shape)
+  /// (torch.stack + flatten), with tables whose columns 2i and 2i + 1 repeat pair i's angle.
   struct Rotary {
     std::string input;       // the heads [B, H, S, Dh]
     double theta = 0;
     int64_t width = 0;       // R, the tables' width: the rotated channels of each head
     int64_t rows = 0;        // P, the tables' rows
     bool partial = false;    // only channels [0, R) rotated, the others concatenated back
+    bool interleaved = false; // GPT-J's pairs (x[2i], x[2i+1]) rather than (x[i], x[i + R/2])
     std::string start, end;  // the cos table's Slice bounds (both empty: the whole tables)
     std::string sinStart, sinEnd; // the sin table's
     const Node *add = nullptr; // the x * cos + rotate_half(x) * sin node, for diagnostics
@@ -2620,6 +2936,44 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
     result.known = std::move(*k);
     return result;
   };
+  // x[..., start::2] on the last axis (to its end).
+  auto isEveryOtherChannel = [&](const Node *slice, StringRef of, int64_t start, int64_t width) {
+    if (!slice || slice->input(0) != of || slice->input_size() != 5)
+      return false;
+    std::optional<Known> s = im.constantOf(slice->input(1)), e = im.constantOf(slice->input(2)),
+                         a = im.constantOf(slice->input(3)), st = im.constantOf(slice->input(4));
+    return s && e && a && st && s->size() == 1 && e->size() == 1 && a->size() == 1 && st->size() == 1 &&
+           s->at(0) == start && e->at(0) >= width && (a->at(0) == -1 || a->at(0) == 3) && st->at(0) == 2;
+  };
+  // Unsqueeze(v, [-1]) (or axis 4 of the 5-D stack), returning v.
+  auto unsqueezedLast = [&](StringRef name) -> const Node * {
+    const Node *unsqueeze = prod(name, "Unsqueeze");
+    if (!unsqueeze)
+      return nullptr;
+    std::optional<SmallVector<int64_t>> axes = Importer::intsAttr(*unsqueeze, "axes");
+    if (!axes && unsqueeze->input_size() == 2)
+      if (std::optional<Known> k = im.constantOf(unsqueeze->input(1)); k && !k->isFloat())
+        axes = SmallVector<int64_t>(k->ints.begin(), k->ints.end());
+    return axes && axes->size() == 1 && ((*axes)[0] == -1 || (*axes)[0] == 4) ? unsqueeze : nullptr;
+  };
+  // GPT-J's rotate_every_two(x) of `width` channels: the Reshape's shape is x's own (traced, or -1 last).
+  auto isRotateEveryTwo = [&](const Node *reshape, StringRef x, int64_t width) {
+    const Node *stack = reshape ? prod(reshape->input(0), "Concat") : nullptr;
+    if (!stack || stack->input_size() != 2)
+      return false;
+    int64_t axis = Importer::intAttr(*stack, "axis", 0);
+    const Node *first = unsqueezedLast(stack->input(0)), *second = unsqueezedLast(stack->input(1));
+    const Node *neg = first ? prod(first->input(0), "Neg") : nullptr;
+    if ((axis != -1 && axis != 4) || !neg || !second || !isEveryOtherChannel(prod(neg->input(0), "Slice"), x, 1, width) ||
+        !isEveryOtherChannel(prod(second->input(0), "Slice"), x, 0, width))
+      return false;
+    for (int64_t d = 0; d < 4; ++d) {
+      std::optional<DimExpr> entry = entryExpr(reshape->input(1), d), dim = d == 3 ? DimExpr::of(width) : dimExpr(x, d);
+      if (!entry || !dim || !(*entry == *dim || (d == 3 && entry->isConstant(-1))))
+        return false;
+    }
+    return true;
+  };
   for (int i = 0; i < 2; ++i) {
     const Node *direct = prod(add->input(i), "Mul"), *rotated = prod(add->input(1 - i), "Mul");
     if (!direct || !rotated)
@@ -2628,18 +2982,32 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
       for (int k = 0; k < 2; ++k) {
         std::string x = direct->input(j);
         const Node *concat = prod(rotated->input(k), "Concat");
+        const Node *reshape = prod(rotated->input(k), "Reshape");
         std::optional<Table> cosTable = table(direct->input(1 - j)), sinTable = table(rotated->input(1 - k));
-        if (!concat || concat->input_size() != 2 || !cosTable || !sinTable ||
-            cosTable->known.shape != sinTable->known.shape || cosTable->start.empty() != sinTable->start.empty())
+        if ((!concat || concat->input_size() != 2) && !reshape)
+          continue;
+        if (!cosTable || !sinTable || cosTable->known.shape != sinTable->known.shape ||
+            cosTable->start.empty() != sinTable->start.empty())
           continue;
         const Known &cos = cosTable->known, &sin = sinTable->known;
         int64_t rows = cos.shape[0], dh = cos.shape[1], half = dh / 2;
-        const Node *neg = prod(concat->input(0), "Neg");
-        if (dh < 4 || dh % 2 || rows < 2 || !neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
-            !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
+        if (dh < 4 || dh % 2 || rows < 2)
           continue;
+        bool interleaved = !concat;
+        if (interleaved) {
+          if (!isRotateEveryTwo(reshape, x, dh))
+            continue;
+        } else {
+          const Node *neg = prod(concat->input(0), "Neg");
+          if (!neg || !isLastAxisSlice(prod(neg->input(0), "Slice"), x, half, -1) ||
+              !isLastAxisSlice(prod(concat->input(1), "Slice"), x, 0, half))
+            continue;
+        }
+        // Channel c's pair: c mod R/2 (rotate-half) or c / 2 (interleaved).
+        auto pairOf = [&](int64_t c) { return interleaved ? c / 2 : c % half; };
         // theta from position 1's angle of pair 1 (inv_freq[1] = theta^(-2/Dh)); then every entry is checked.
-        double freq1 = std::atan2(sin.at(dh + 1), cos.at(dh + 1));
+        int64_t pairOneChannel = interleaved ? 2 : 1;
+        double freq1 = std::atan2(sin.at(dh + pairOneChannel), cos.at(dh + pairOneChannel));
         if (freq1 <= 0)
           continue;
         double theta = std::pow(freq1, -double(dh) / 2);
@@ -2648,7 +3016,7 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
         bool matches = true;
         for (int64_t p = 0; p < rows && matches; ++p)
           for (int64_t c = 0; c < dh && matches; ++c) {
-            double angle = double(p) * std::pow(theta, -2.0 * double(c % half) / double(dh));
+            double angle = double(p) * std::pow(theta, -2.0 * double(pairOf(c)) / double(dh));
             matches = std::fabs(cos.at(p * dh + c) - std::cos(angle)) < 1e-4 &&
                       std::fabs(sin.at(p * dh + c) - std::sin(angle)) < 1e-4;
           }
@@ -2664,6 +3032,7 @@ std::optional<Raiser::Rotary> Raiser::rotaryOf(StringRef name) const {
         rotary.sinStart = sinTable->start;
         rotary.sinEnd = sinTable->end;
         rotary.add = add;
+        rotary.interleaved = interleaved;
         return rotary;
       }
   }
@@ -3788,7 +4157,8 @@ FailureOr<Value> Raiser::attention() {
         return positions;
       return im.inferred<RotaryOp>(x, *positions, im.b.getI64IntegerAttr(headCount),
                                    im.b.getF32FloatAttr(rotary.theta),
-                                   rotary.partial ? im.b.getI64IntegerAttr(rotary.width) : IntegerAttr());
+                                   rotary.partial ? im.b.getI64IntegerAttr(rotary.width) : IntegerAttr(),
+                                   rotary.interleaved ? im.b.getUnitAttr() : UnitAttr());
     };
     FailureOr<Value> rotatedQueries = qRotary ? rotate(queries, heads, *qRotary) : FailureOr<Value>(queries);
     if (failed(rotatedQueries) || !*rotatedQueries)
@@ -3879,6 +4249,102 @@ FailureOr<Value> Raiser::attention() {
   return *attention;
 }
 
+LogicalResult Importer::bindInputs(const onnx::GraphProto &graph) {
+  for (const auto &[name, file] : options.boundInputs) {
+    auto fail = [&, &name = name, &file = file]() {
+      return emitError(fileLoc) << "--bind-input " << name << "=" << file << ": ";
+    };
+    const onnx::ValueInfoProto *input = nullptr;
+    for (const onnx::ValueInfoProto &candidate : graph.input())
+      if (candidate.name() == name && !isInitializer(name))
+        input = &candidate;
+    if (!input) {
+      std::string names;
+      for (const onnx::ValueInfoProto &candidate : graph.input())
+        if (!isInitializer(candidate.name()))
+          names += (names.empty() ? "" : ", ") + candidate.name();
+      return fail() << "the model has no graph input '" << name << "' (inputs: " << names << ")";
+    }
+    if (values.count(name))
+      return fail() << "the input is bound twice";
+    if (!input->type().has_tensor_type())
+      return fail() << "graph input '" << name << "' is not a tensor";
+    const onnx::TypeProto::Tensor &declared = input->type().tensor_type();
+    Known known;
+    int dataType = 0;
+    std::string why;
+    if (failed(readNpy(context, file, known, dataType, why)))
+      return fail() << "the file " << why;
+    if (dataType != declared.elem_type())
+      return fail() << "the file holds " << dataTypeName(dataType) << ", graph input '" << name << "' is "
+                    << dataTypeName(declared.elem_type());
+    bool fits = declared.shape().dim_size() == int64_t(known.shape.size());
+    for (int d = 0; fits && d < declared.shape().dim_size(); ++d)
+      fits = !declared.shape().dim(d).has_dim_value() || declared.shape().dim(d).dim_value() == known.shape[d];
+    if (declared.has_shape() && !fits) {
+      SmallVector<int64_t> shape;
+      for (const onnx::TensorShapeProto::Dimension &dim : declared.shape().dim())
+        shape.push_back(dim.has_dim_value() ? dim.dim_value() : ShapedType::kDynamic);
+      return fail() << "the file's shape " << formatShape(known.shape) << " does not fit graph input '" << name
+                    << "' " << formatShape(shape);
+    }
+    values[name].known = std::move(known);
+  }
+  return success();
+}
+
+void Importer::inferOnnxTypes(const onnx::GraphProto &graph) {
+  auto declare = [&](const onnx::ValueInfoProto &info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().elem_type() != 0)
+      onnxTypes[info.name()] = info.type().tensor_type().elem_type();
+  };
+  for (const onnx::ValueInfoProto &info : graph.input())
+    declare(info);
+  for (const onnx::ValueInfoProto &info : graph.value_info())
+    declare(info);
+  for (const onnx::ValueInfoProto &info : graph.output())
+    declare(info);
+  for (StringRef name : weights->names()) {
+    int type = llvm::StringSwitch<int>(weights->lookup(name)->dtype)
+                   .Case("U8", onnx::TensorProto::UINT8)
+                   .Case("U16", onnx::TensorProto::UINT16)
+                   .Case("U32", onnx::TensorProto::UINT32)
+                   .Case("U64", onnx::TensorProto::UINT64)
+                   .Default(0);
+    if (type)
+      onnxTypes[name] = type;
+  }
+  // Nodes are topologically sorted (the ONNX spec requires it): one pass types every output that a
+  // declaration did not.
+  for (const Node &node : graph.node()) {
+    StringRef op = node.op_type();
+    auto inputType = [&](int i) { return i < node.input_size() ? onnxTypes.lookup(node.input(i)) : 0; };
+    for (int i = 0; i < node.output_size(); ++i) {
+      if (node.output(i).empty() || onnxTypes.count(node.output(i)))
+        continue;
+      int type = 0;
+      if (op == "Cast")
+        type = intAttr(node, "to", 0);
+      else if (isComparison(op))
+        type = onnx::TensorProto::BOOL;
+      else if (op == "Shape" || (op == "TopK" && i == 1))
+        type = onnx::TensorProto::INT64;
+      else if (op == "Constant" || op == "ConstantOfShape") {
+        const onnx::AttributeProto *value = attr(node, "value");
+        type = value ? value->t().data_type()
+               : op == "ConstantOfShape" || attr(node, "value_float") || attr(node, "value_floats")
+                   ? int(onnx::TensorProto::FLOAT)
+                   : int(onnx::TensorProto::INT64);
+      } else if (op == "Where")
+        type = inputType(1);
+      else
+        type = inputType(0);
+      if (type)
+        onnxTypes[node.output(i)] = type;
+    }
+  }
+}
+
 FailureOr<bool> Importer::tryRaise(const Node &node, SmallVectorImpl<Tensor> &results) {
   StringRef op = node.op_type();
   SmallVector<FailureOr<Value> (Raiser::*)()> patterns;
@@ -3937,9 +4403,18 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
       opset = set.version();
   if (opset == 0)
     return emitError(fileLoc) << "the model imports no opset of the default ONNX domain", failure();
-  if (opset < 7 || opset > 18)
+  if (opset < 1 || opset > 18)
     return emitError(fileLoc) << "opset " << opset << " is not supported (effc imports opsets 7 to 18)", failure();
   const onnx::GraphProto &graph = model.graph();
+  if (opset < 7) {
+    // Below opset 7, only operators whose definition at the model's opset is the one in effect at opset 7.
+    for (const Node &node : graph.node())
+      if ((node.domain().empty() || node.domain() == "ai.onnx") && !llvm::is_contained(opsetOneOps(), node.op_type()))
+        return error(node) << "opset " << opset << " is not supported for " << node.op_type()
+                           << ", whose definition changed before opset 7 (effc imports opsets 7 to 18, and "
+                           << "below 7 only " << llvm::join(opsetOneOps(), ", ") << ")",
+               failure();
+  }
 
   for (const Node &node : graph.node()) {
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
@@ -3963,25 +4438,30 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   }
   for (const onnx::ValueInfoProto &output : graph.output())
     ++uses[output.name()];
+  inferOnnxTypes(graph);
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   if (!weights->names().empty())
     (*module)->setAttr("eff.weights", b.getStringAttr(llvm::sys::path::filename(path)));
   b.setInsertionPointToEnd(module->getBody());
 
-  // @main's arguments: the graph inputs that are not initializers.
+  if (failed(bindInputs(graph)))
+    return failure();
+
+  // @main's arguments: the graph inputs that are neither initializers nor bound at compile time.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   for (const onnx::ValueInfoProto &input : graph.input()) {
-    if (isInitializer(input.name()))
+    if (isInitializer(input.name()) || values.count(input.name()))
       continue;
     if (!input.type().has_tensor_type())
-      return emitError(fileLoc) << "graph input '" << input.name() << "' is not a tensor", failure();
+      return emitError(fileLoc) << "graph input '" << input.name() << "' is " << describeNonTensor(input.type())
+                                << "; effc compiles tensors only (no sequence, optional or map values)", failure();
     const onnx::TypeProto::Tensor &tensorType = input.type().tensor_type();
     Type elementType = elementTypeOf(context, tensorType.elem_type());
     if (!elementType)
-      return emitError(fileLoc) << "graph input '" << input.name() << "' has unsupported element type "
-                                << tensorType.elem_type(), failure();
+      return emitError(fileLoc) << "graph input '" << input.name() << "' has element type "
+                                << dataTypeName(tensorType.elem_type()) << ", which effc does not support", failure();
     SmallVector<int64_t> shape;
     for (const onnx::TensorShapeProto::Dimension &dim : tensorType.shape().dim())
       shape.push_back(dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : ShapedType::kDynamic);
@@ -3992,6 +4472,8 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   entry = fn.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     fn.setArgAttr(i, "eff.name", b.getStringAttr(name));
+    if (isUnsigned(name)) // the entry point's dtype tag: u8, u16, u32 or u64
+      fn.setArgAttr(i, "eff.unsigned", b.getUnitAttr());
     values[name].value = entry->getArgument(i);
   }
   b.setInsertionPointToEnd(entry);
@@ -4006,8 +4488,11 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run() {
   b.setInsertionPointToEnd(entry);
   func::ReturnOp::create(b, fileLoc, outputs);
   fn.setFunctionType(b.getFunctionType(argTypes, ValueRange(outputs).getTypes()));
-  for (auto [i, output] : llvm::enumerate(graph.output()))
+  for (auto [i, output] : llvm::enumerate(graph.output())) {
     fn.setResultAttr(i, "eff.name", b.getStringAttr(output.name()));
+    if (isUnsigned(output.name()) && isa<IntegerType>(cast<RankedTensorType>(outputs[i].getType()).getElementType()))
+      fn.setResultAttr(i, "eff.unsigned", b.getUnitAttr());
+  }
 
   // Shape computations and the inner nodes of raised subgraphs may have left unused ops behind.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*entry)))

@@ -45,12 +45,15 @@ StringRef OnnxWeightsFile::dtypeName(int onnxDataType) {
   case 1: return "F32";
   case 2: return "U8";
   case 3: return "I8";
+  case 4: return "U16";
   case 5: return "I16";
   case 6: return "I32";
   case 7: return "I64";
   case 9: return "BOOL";
   case 10: return "F16";
   case 11: return "F64";
+  case 12: return "U32";
+  case 13: return "U64";
   case 16: return "BF16";
   default: return "";
   }
@@ -256,7 +259,7 @@ private:
         if (!wire.bytes(fixedData))
           return false;
         hasData = true;
-      } else if ((field == 5 || field == 7) && type == Length) { // int32_data, int64_data (packed varints)
+      } else if ((field == 5 || field == 7 || field == 11) && type == Length) { // int32, int64, uint64 data (packed)
         if (!wire.bytes(payload))
           return false;
         varintField = true;

@@ -47,7 +47,10 @@ namespace effc {
 // Entry point signatures
 //===----------------------------------------------------------------------===//
 
-static uint32_t dtypeOf(Type type) {
+/// The dtype tag of an entry point's element type. Compiled code has signless integers only: `isUnsigned` (the
+/// `eff.unsigned` argument or result attribute, set by the ONNX importer for uint16/32/64 and uint8 tensors)
+/// says the caller's data is unsigned.
+static uint32_t dtypeOf(Type type, bool isUnsigned) {
   if (type.isF32())
     return EFFC_DTYPE_F32;
   if (type.isF16())
@@ -57,11 +60,13 @@ static uint32_t dtypeOf(Type type) {
   if (type.isF64())
     return EFFC_DTYPE_F64;
   if (type.isSignlessInteger(64))
-    return EFFC_DTYPE_I64;
+    return isUnsigned ? EFFC_DTYPE_U64 : EFFC_DTYPE_I64;
   if (type.isSignlessInteger(32))
-    return EFFC_DTYPE_I32;
+    return isUnsigned ? EFFC_DTYPE_U32 : EFFC_DTYPE_I32;
+  if (type.isSignlessInteger(16))
+    return isUnsigned ? EFFC_DTYPE_U16 : EFFC_DTYPE_I16;
   if (type.isSignlessInteger(8))
-    return EFFC_DTYPE_I8;
+    return isUnsigned ? EFFC_DTYPE_U8 : EFFC_DTYPE_I8;
   if (type.isUnsignedInteger(8))
     return EFFC_DTYPE_U8;
   if (type.isSignlessInteger(1))
@@ -76,14 +81,18 @@ FailureOr<std::vector<EntryPointSignature>> collectEntryPoints(ModuleOp module) 
       continue;
     EntryPointSignature entry;
     entry.name = func.getSymName().str();
-    auto describe = [&](Type type, StringAttr nameAttr, StringRef defaultPrefix, unsigned index,
+    auto describe = [&](Type type, StringAttr nameAttr, bool isUnsigned, StringRef defaultPrefix, unsigned index,
                         std::vector<TensorSignature> &into) -> LogicalResult {
       auto tensorType = dyn_cast<RankedTensorType>(type);
-      uint32_t dtype = tensorType ? dtypeOf(tensorType.getElementType()) : EFFC_DTYPE_INVALID;
+      uint32_t dtype = tensorType ? dtypeOf(tensorType.getElementType(), isUnsigned) : EFFC_DTYPE_INVALID;
       if (dtype == EFFC_DTYPE_INVALID)
         return func.emitError("entry point '")
                << entry.name << "': " << defaultPrefix << " #" << index << " has type " << type
-               << "; entry points take and return ranked tensors of f32, f16, bf16, f64, i64, i32, i8, ui8 or i1";
+               << "; entry points take and return ranked tensors of f32, f16, bf16, f64, i64, i32, i16, i8, ui8 "
+                  "or i1 (integers marked eff.unsigned: u64, u32, u16, u8)";
+      if (isUnsigned && !isa<IntegerType>(tensorType.getElementType()))
+        return func.emitError("entry point '") << entry.name << "': " << defaultPrefix << " #" << index
+                                               << " is marked eff.unsigned but has type " << type;
       TensorSignature signature;
       signature.name = nameAttr ? nameAttr.getValue().str() : (defaultPrefix + Twine(index)).str();
       signature.dtype = dtype;
@@ -93,11 +102,13 @@ FailureOr<std::vector<EntryPointSignature>> collectEntryPoints(ModuleOp module) 
       return success();
     };
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (failed(describe(func.getArgument(i).getType(), func.getArgAttrOfType<StringAttr>(i, "eff.name"), "arg", i,
+      if (failed(describe(func.getArgument(i).getType(), func.getArgAttrOfType<StringAttr>(i, "eff.name"),
+                          func.getArgAttr(i, "eff.unsigned") != nullptr, "arg", i,
                           entry.inputs)))
         return failure();
     for (unsigned i = 0; i < func.getNumResults(); ++i)
-      if (failed(describe(func.getResultTypes()[i], func.getResultAttrOfType<StringAttr>(i, "eff.name"), "result", i,
+      if (failed(describe(func.getResultTypes()[i], func.getResultAttrOfType<StringAttr>(i, "eff.name"),
+                          func.getResultAttr(i, "eff.unsigned") != nullptr, "result", i,
                           entry.outputs)))
         return failure();
     llvm::StringSet<> seen;

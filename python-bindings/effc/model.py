@@ -472,7 +472,24 @@ def _adapter_dirs(value):
     return [os.path.abspath(os.fspath(v)) for v in value]
 
 
-def _compile_options(target, options):
+def _bound_inputs(value, workdir):
+    """`bind_inputs=` ({graph input: numpy array or .npy path}) as [(name, .npy path)]; arrays are saved into
+    `workdir`, which must outlive the compilation."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"effc.compile: option bind_inputs takes {{input name: array or .npy path}}, got {value!r}")
+    bound = []
+    for name, array in value.items():
+        if isinstance(array, (str, os.PathLike)):
+            bound.append((name, os.path.abspath(os.fspath(array))))
+            continue
+        array = np.asarray(array)
+        path = Path(workdir) / f"bound-{len(bound)}.npy"
+        np.save(path, np.ascontiguousarray(array))
+        bound.append((name, str(path)))
+    return bound
+
+
+def _compile_options(target, options, workdir=None):
     compile_options = _effc.CompileOptions()
     compile_options.target = target
     compression = {flag["flag"].replace("-", "_"): flag for flag in _effc.compression_flags()}
@@ -481,6 +498,9 @@ def _compile_options(target, options):
             raise TypeError(f"effc.compile: {_JIT_EXCLUDED[key]}")
         if key == "adapters":
             compile_options.adapters = _adapter_dirs(value)
+        elif key == "bind_inputs":
+            if value is not None:
+                compile_options.bound_inputs = _bound_inputs(value, workdir)
         elif key in _GENERAL_OPTIONS:
             kind = _GENERAL_OPTIONS[key]
             if value is None:
@@ -510,7 +530,7 @@ def _compile_options(target, options):
                                     f"got {value!r}")
                 compile_options.add_compression(flag["flag"], str(value))
         else:
-            known = sorted(list(_GENERAL_OPTIONS) + list(compression))
+            known = sorted(list(_GENERAL_OPTIONS) + list(compression) + ["bind_inputs"])
             raise TypeError(f"effc.compile: unknown option {key!r} (options: {', '.join(known)})")
     return compile_options
 
@@ -565,7 +585,9 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     (for IR text's relative eff.weights), threads, calibration, verbose, timing, layer_reuse (False compiles
     identical layers separately, like `effc --no-layer-reuse`), pack_qkv (False keeps an attention's query, key
     and value projections as three GEMMs, like `effc --no-pack-qkv`), cuda_arch and cuda_format (target="cuda"),
-    report_raising (an .onnx model: what was raised, in `Model.compile_log`), adapters (a PEFT adapter folder
+    report_raising (an .onnx model: what was raised, in `Model.compile_log`), bind_inputs (an .onnx model:
+    {graph input: numpy array or .npy path} bound at compile time, as `effc --bind-input`; needed for inputs
+    that fix a result's shape, such as TopK's k), adapters (a PEFT adapter folder
     or a list of them for a model folder, applied in order: `--adapter` given once per folder; merged into the
     base weights unless keep_adapters=True), and the compression flags in the order given
     (`compression_options()`):
@@ -586,8 +608,8 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     `default_runtime("cuda")` for target="cuda"); `memory_limit` (bytes,
     or "512M") gives it a runtime of its own with that limit instead (see `load`)."""
     model_runtime = _runtime_for(runtime, memory_limit, "compile", device="cuda" if target == "cuda" else "cpu")
-    compile_options = _compile_options(target, options)
     with tempfile.TemporaryDirectory(prefix="effc-jit-") as workdir:
+        compile_options = _compile_options(target, options, workdir)
         output = Path(workdir) / "model.so"
         (log, report_data), description = _compile_source(source, compile_options, output, bool(report))
         module = _effc.load_module_in_memory(model_runtime, str(output))

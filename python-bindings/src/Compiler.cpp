@@ -148,6 +148,8 @@ void bindCompiler(py::module_ &m) {
                      "For an .onnx model: print what was raised to eff ops (and why not) with the diagnostics")
       .def_readwrite("adapters", &CompileOptions::adapterDirs,
                      "PEFT adapter folders attached, in order, to a Hugging Face model folder (--adapter)")
+      .def_readwrite("bound_inputs", &CompileOptions::boundInputs,
+                     "[(name, .npy file)]: graph inputs of an .onnx model bound at compile time (--bind-input)")
       .def_readwrite("report_fusions", &CompileOptions::reportFusions,
                      "'' (no report), '-' (with the diagnostics) or a file for the fusion report")
       .def_readwrite("report_fusions_format", &CompileOptions::reportFusionsFormat, "'text' or 'json'")

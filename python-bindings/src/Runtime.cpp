@@ -75,6 +75,14 @@ py::dtype numpyDtype(effc_dtype_t dtype) {
     return py::dtype("uint8");
   case EFFC_DTYPE_BOOL:
     return py::dtype("bool");
+  case EFFC_DTYPE_I16:
+    return py::dtype("int16");
+  case EFFC_DTYPE_U16:
+    return py::dtype("uint16");
+  case EFFC_DTYPE_U32:
+    return py::dtype("uint32");
+  case EFFC_DTYPE_U64:
+    return py::dtype("uint64");
   default:
     throw PythonError{exceptionTypes().runtimeError, "unknown element type " + std::to_string(dtype), py::dict()};
   }
@@ -361,7 +369,7 @@ void bindRuntime(py::module_ &m) {
         "Copies the compiled module at `path` into memory and loads that copy; `path` may be removed after.");
   m.def(
       "dtype_of", [](const std::string &name) {
-        for (int d = EFFC_DTYPE_F32; d <= EFFC_DTYPE_BOOL; ++d)
+        for (int d = EFFC_DTYPE_F32; d <= EFFC_DTYPE_U64; ++d)
           if (name == effc_dtype_name(static_cast<effc_dtype_t>(d)))
             return numpyDtype(static_cast<effc_dtype_t>(d));
         throw PythonError{exceptionTypes().error, "unknown element type '" + name + "'", py::dict()};

@@ -35,6 +35,10 @@ static const char *descr_of(effc_dtype_t dtype) {
   case EFFC_DTYPE_I8: return "|i1";
   case EFFC_DTYPE_U8: return "|u1";
   case EFFC_DTYPE_BOOL: return "|b1";
+  case EFFC_DTYPE_I16: return "<i2";
+  case EFFC_DTYPE_U16: return "<u2";
+  case EFFC_DTYPE_U32: return "<u4";
+  case EFFC_DTYPE_U64: return "<u8";
   case EFFC_DTYPE_BF16:
   case EFFC_DTYPE_INVALID: break;
   }
@@ -47,7 +51,8 @@ static effc_status_t dtype_of(const char *path, const char *descr, effc_dtype_t 
     effc_dtype_t dtype;
   } k_types[] = {{"f4", EFFC_DTYPE_F32}, {"f2", EFFC_DTYPE_F16}, {"f8", EFFC_DTYPE_F64},
                  {"i8", EFFC_DTYPE_I64}, {"i4", EFFC_DTYPE_I32}, {"i1", EFFC_DTYPE_I8},
-                 {"u1", EFFC_DTYPE_U8},  {"b1", EFFC_DTYPE_BOOL}};
+                 {"u1", EFFC_DTYPE_U8},  {"b1", EFFC_DTYPE_BOOL}, {"i2", EFFC_DTYPE_I16},
+                 {"u2", EFFC_DTYPE_U16}, {"u4", EFFC_DTYPE_U32},  {"u8", EFFC_DTYPE_U64}};
   char order = descr[0];
   if (order == '<' || order == '|' || order == '=' || order == '>') {
     for (size_t i = 0; i < sizeof(k_types) / sizeof(k_types[0]); ++i) {
@@ -62,7 +67,7 @@ static effc_status_t dtype_of(const char *path, const char *descr, effc_dtype_t 
     }
   }
   return effc_status_make(EFFC_STATUS_UNIMPLEMENTED,
-                          "%s: unsupported dtype '%s' (supported: <f4 <f2 <f8 <i8 <i4 |i1 |u1 |b1)", path, descr);
+                          "%s: unsupported dtype '%s' (supported: <f4 <f2 <f8 <i8 <i4 <i2 |i1 <u8 <u4 <u2 |u1 |b1)", path, descr);
 }
 
 /*===----------------------------------------------------------------------===*

@@ -41,6 +41,10 @@ const char *effc_dtype_name(effc_dtype_t dtype) {
   case EFFC_DTYPE_I8: return "i8";
   case EFFC_DTYPE_U8: return "u8";
   case EFFC_DTYPE_BOOL: return "bool";
+  case EFFC_DTYPE_I16: return "i16";
+  case EFFC_DTYPE_U16: return "u16";
+  case EFFC_DTYPE_U32: return "u32";
+  case EFFC_DTYPE_U64: return "u64";
   case EFFC_DTYPE_INVALID: break;
   }
   return "invalid";
@@ -49,11 +53,15 @@ const char *effc_dtype_name(effc_dtype_t dtype) {
 size_t effc_dtype_size(effc_dtype_t dtype) {
   switch (dtype) {
   case EFFC_DTYPE_F64:
-  case EFFC_DTYPE_I64: return 8;
+  case EFFC_DTYPE_I64:
+  case EFFC_DTYPE_U64: return 8;
   case EFFC_DTYPE_F32:
-  case EFFC_DTYPE_I32: return 4;
+  case EFFC_DTYPE_I32:
+  case EFFC_DTYPE_U32: return 4;
   case EFFC_DTYPE_F16:
-  case EFFC_DTYPE_BF16: return 2;
+  case EFFC_DTYPE_BF16:
+  case EFFC_DTYPE_I16:
+  case EFFC_DTYPE_U16: return 2;
   case EFFC_DTYPE_I8:
   case EFFC_DTYPE_U8:
   case EFFC_DTYPE_BOOL: return 1;

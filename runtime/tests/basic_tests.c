@@ -49,7 +49,8 @@ int test_dtype_helpers(void) {
   } k_cases[] = {{EFFC_DTYPE_F32, "f32", 4}, {EFFC_DTYPE_F16, "f16", 2}, {EFFC_DTYPE_BF16, "bf16", 2},
                  {EFFC_DTYPE_F64, "f64", 8}, {EFFC_DTYPE_I64, "i64", 8}, {EFFC_DTYPE_I32, "i32", 4},
                  {EFFC_DTYPE_I8, "i8", 1},   {EFFC_DTYPE_U8, "u8", 1},   {EFFC_DTYPE_BOOL, "bool", 1},
-                 {EFFC_DTYPE_INVALID, "invalid", 0}, {(effc_dtype_t)77, "invalid", 0}};
+                 {EFFC_DTYPE_I16, "i16", 2}, {EFFC_DTYPE_U16, "u16", 2}, {EFFC_DTYPE_U32, "u32", 4},
+                 {EFFC_DTYPE_U64, "u64", 8}, {EFFC_DTYPE_INVALID, "invalid", 0}, {(effc_dtype_t)77, "invalid", 0}};
   for (size_t i = 0; i < sizeof(k_cases) / sizeof(k_cases[0]); ++i) {
     CHECK(!strcmp(effc_dtype_name(k_cases[i].dtype), k_cases[i].name));
     CHECK(effc_dtype_size(k_cases[i].dtype) == k_cases[i].size);

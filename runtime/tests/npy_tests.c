@@ -72,7 +72,8 @@ static int round_trip(effc_runtime_t *rt, effc_dtype_t dtype, size_t rank, const
 int test_npy_round_trip(void) {
   effc_runtime_t *rt = make_runtime(1, 0);
   const effc_dtype_t dtypes[] = {EFFC_DTYPE_F32, EFFC_DTYPE_F16, EFFC_DTYPE_F64, EFFC_DTYPE_I64,
-                                 EFFC_DTYPE_I32, EFFC_DTYPE_I8,  EFFC_DTYPE_U8,  EFFC_DTYPE_BOOL};
+                                 EFFC_DTYPE_I32, EFFC_DTYPE_I8,  EFFC_DTYPE_U8,  EFFC_DTYPE_BOOL,
+                                 EFFC_DTYPE_I16, EFFC_DTYPE_U16, EFFC_DTYPE_U32, EFFC_DTYPE_U64};
   const int64_t d1[] = {5}, d3[] = {2, 3, 4}, empty[] = {3, 0};
   for (size_t i = 0; i < sizeof(dtypes) / sizeof(dtypes[0]); ++i) {
     printf("  %s\n", effc_dtype_name(dtypes[i]));

@@ -90,6 +90,7 @@
 
 // RUN: not effc %t/scalar_arg.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=SCALAR
 
+// RUN: not effc %t/unsigned_float.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=UNSIGNED-FLOAT
 // RUN: not effc %t/unranked_result.mlir -o %t/x.so 2>&1 | FileCheck %s --check-prefix=UNRANKED
 // UNRANKED: error: entry point 'cast': result #0 has type 'tensor<*xf32>'; entry points take and return ranked tensors
 
@@ -121,8 +122,14 @@ func.func @double(%x: tensor<4xf32>) -> tensor<4xf32> {
 }
 
 //--- scalar_arg.mlir
-// SCALAR: scalar_arg.mlir:[[# @LINE + 1]]:1: error: entry point 'scale': arg #1 has type 'f32'; entry points take and return ranked tensors of f32, f16, bf16, f64, i64, i32, i8, ui8 or i1
+// SCALAR: scalar_arg.mlir:[[# @LINE + 1]]:1: error: entry point 'scale': arg #1 has type 'f32'; entry points take and return ranked tensors of f32, f16, bf16, f64, i64, i32, i16, i8, ui8 or i1 (integers marked eff.unsigned: u64, u32, u16, u8)
 func.func @scale(%x: tensor<4xf32>, %s: f32) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
+
+//--- unsigned_float.mlir
+// UNSIGNED-FLOAT: unsigned_float.mlir:[[# @LINE + 1]]:1: error: entry point 'id': arg #0 is marked eff.unsigned but has type 'tensor<4xf32>'
+func.func @id(%x: tensor<4xf32> {eff.unsigned}) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
 

@@ -298,6 +298,47 @@ def main(out):
               str(out / "attention_bias_broadcast.onnx"))
     onnx.save(attention("rotary_long_keys", [1, 3, 8], [1, 5, 8], [1, 5, 8], 2, 4, 4, 4, rope_q=4, rope_k=4),
               str(out / "rotary_long_keys.onnx"))
+    # Inputs that fix a result's shape, given as graph inputs: TopK's k (bound with --bind-input, or an error),
+    # the files to bind (right, of another dtype, of another shape); a Split whose run-time sizes are not one
+    # per output, a Slice whose starts have a dynamic length.
+    onnx.save(single("TopK", [("x", (TensorProto.FLOAT, [2, 4])), ("k", (TensorProto.INT64, [1]))],
+                     [("values", (TensorProto.FLOAT, [2, None])), ("indices", (TensorProto.INT64, [2, None]))],
+                     axis=-1), str(out / "topk_input.onnx"))
+    np.save(out / "k.npy", np.array([2], np.int64))
+    np.save(out / "k_i32.npy", np.array([2], np.int32))
+    np.save(out / "k_2d.npy", np.array([[2]], np.int64))
+    np.save(out / "k_f16.npy", np.array([2], np.float16))
+    (out / "k_short.npy").write_bytes((out / "k.npy").read_bytes()[:-4])
+    onnx.save(single("Split", [("x", (TensorProto.FLOAT, [6])), ("sizes", (TensorProto.INT64, [3]))],
+                     [("a", (TensorProto.FLOAT, [None])), ("b", (TensorProto.FLOAT, [None]))]),
+              str(out / "split_sizes.onnx"))
+    onnx.save(single("Slice", [("x", f), ("starts", (TensorProto.INT64, ["n"])), ("ends", (TensorProto.INT64, ["n"]))],
+                     [("y", (TensorProto.FLOAT, [None, None]))]), str(out / "slice_dynamic_length.onnx"))
+    # Unsigned integers: uint8 Div, uint16 Max, a uint32 comparison; a Slice of run-time bounds and steps.
+    u8, u16 = TensorProto.UINT8, TensorProto.UINT16
+    graph = helper.make_graph(
+        [helper.make_node("Div", ["a", "b"], ["q"]), helper.make_node("Max", ["c", "d"], ["m"]),
+         helper.make_node("Less", ["a", "b"], ["lt"]), helper.make_node("Cast", ["a"], ["af"], to=TensorProto.FLOAT)],
+        "unsigned", [helper.make_tensor_value_info(n, t, [4]) for n, t in (("a", u8), ("b", u8), ("c", u16), ("d", u16))],
+        [helper.make_tensor_value_info("q", u8, [4]), helper.make_tensor_value_info("m", u16, [4]),
+         helper.make_tensor_value_info("lt", TensorProto.BOOL, [4]), helper.make_tensor_value_info("af", TensorProto.FLOAT, [4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(out / "unsigned.onnx"))
+    v3 = (TensorProto.INT64, [1])
+    onnx.save(single("Slice", [("x", f), ("starts", v3), ("ends", v3), ("axes", v3), ("steps", v3)],
+                     [("y", (TensorProto.FLOAT, [None, None]))]), str(out / "slice_inputs.onnx"))
+    # Below opset 7: Not is unchanged since opset 1 (imported), Add had legacy broadcasting (refused).
+    b23 = (TensorProto.BOOL, [2, 3])
+    onnx.save(single("Not", [("x", b23)], [("y", b23)], opset=1), str(out / "not_opset1.onnx"))
+    onnx.save(single("Add", [("x", f), ("y", f)], [("z", f)], opset=6), str(out / "add_opset6.onnx"))
+    # Types effc does not compile: a string input, a cast to strings, a sequence input.
+    onnx.save(single("Identity", [("s", (TensorProto.STRING, [2]))], [("y", (TensorProto.STRING, [2]))]),
+              str(out / "string_input.onnx"))
+    onnx.save(single("Cast", [("x", f)], [("y", (TensorProto.STRING, [2, 3]))], to=TensorProto.STRING),
+              str(out / "cast_string.onnx"))
+    sequence = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, [2])
+    graph = helper.make_graph([helper.make_node("Identity", ["seq"], ["y"])], "sequence", [sequence],
+                              [helper.make_tensor_sequence_value_info("y", TensorProto.FLOAT, [2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(out / "sequence_input.onnx"))
     huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 32, 1 << 32])
     graph = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "huge", [],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [huge])

@@ -9,6 +9,10 @@
 // RUN: effc-import %t/attention_ok.onnx | FileCheck %s --check-prefix=ATTENTION
 // RUN: effc-import %t/rotary_long_keys.onnx | FileCheck %s --check-prefix=LONG-KEYS
 // RUN: effc-import %t/topk.onnx | FileCheck %s --check-prefix=TOPK
+// RUN: effc-import %t/topk_input.onnx --bind-input k=%t/k.npy | FileCheck %s --check-prefix=TOPK
+// RUN: effc-import %t/unsigned.onnx | FileCheck %s --check-prefix=UNSIGNED
+// RUN: effc-import %t/not_opset1.onnx | FileCheck %s --check-prefix=NOT-OPSET1
+// RUN: effc-import %t/slice_inputs.onnx | FileCheck %s --check-prefix=SLICE-INPUTS
 
 // The ONNX importer (lib/Import/Onnx.cpp) on the tiny model of make_onnx_models.py: MatMul + Add on
 // initializers becomes eff.linear reading the [K, N] weight transposed, the erf GELU becomes eff.activation, the
@@ -63,3 +67,23 @@
 // TOPK:          arith.cmpi ne, %[[I]]
 // TOPK:        tensor.insert_slice %[[SECOND]]#0 into %{{.*}}[0, 1] [2, 1] [1, 1]
 // TOPK:        tensor.insert_slice %[[SECOND]]#1 into %{{.*}}[0, 1] [2, 1] [1, 1]
+
+// uint8/uint16 tensors are signless integers marked eff.unsigned at the entry point (their dtype tags u8, u16),
+// and the ops whose results depend on the signedness use arith's unsigned forms.
+// UNSIGNED:      func.func @main(%{{.*}}: tensor<4xi8> {eff.name = "a", eff.unsigned}, %{{.*}}: tensor<4xi8> {eff.name = "b", eff.unsigned}, %{{.*}}: tensor<4xi16> {eff.name = "c", eff.unsigned}, %{{.*}}: tensor<4xi16> {eff.name = "d", eff.unsigned})
+// UNSIGNED-SAME:   -> (tensor<4xi8> {eff.name = "q", eff.unsigned}, tensor<4xi16> {eff.name = "m", eff.unsigned}, tensor<4xi1> {eff.name = "lt"}, tensor<4xf32> {eff.name = "af"})
+// UNSIGNED:        arith.divui
+// UNSIGNED:        arith.maxui
+// UNSIGNED:        arith.cmpi ult
+// UNSIGNED:        arith.uitofp
+
+// A Slice whose starts, ends, axes and steps are graph inputs: a gather of run-time extents (the rank is the
+// input's), each bound normalised and clamped in IR.
+// SLICE-INPUTS:      func.func @main(%[[X:.*]]: tensor<2x3xf32> {eff.name = "x"}, %{{.*}}: tensor<1xi64> {eff.name = "starts"}, %{{.*}}: tensor<1xi64> {eff.name = "ends"}, %{{.*}}: tensor<1xi64> {eff.name = "axes"}, %{{.*}}: tensor<1xi64> {eff.name = "steps"}) -> (tensor<?x?xf32> {eff.name = "y"})
+// SLICE-INPUTS:        %[[INIT:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf32>
+// SLICE-INPUTS:        linalg.generic {{.*}} outs(%[[INIT]] : tensor<?x?xf32>)
+// SLICE-INPUTS:          tensor.extract %[[X]]
+
+// Not at opset 1 (its only version): imported as at opset 7.
+// NOT-OPSET1:      func.func @main(%{{.*}}: tensor<2x3xi1> {eff.name = "x"}) -> (tensor<2x3xi1> {eff.name = "y"})
+// NOT-OPSET1:        arith.xori

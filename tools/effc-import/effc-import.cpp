@@ -41,6 +41,10 @@ int main(int argc, char **argv) {
   cl::list<std::string> adapters("adapter", cl::desc("For a Hugging Face folder: attach this PEFT adapter folder "
                                                      "(LoRA or (IA)^3); may be given several times"),
                                  cl::value_desc("dir"));
+  cl::list<std::string> boundInputs("bind-input",
+                                    cl::desc("For an .onnx model: bind graph input NAME to the array in FILE.npy "
+                                             "(it leaves @main's arguments); may be given several times"),
+                                    cl::value_desc("NAME=FILE.npy"));
   cl::ParseCommandLineOptions(argc, argv, "effc-import: Hugging Face model folder or ONNX model -> eff IR\n");
 
   mlir::MLIRContext context;
@@ -48,6 +52,10 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>> module = mlir::failure();
+  if (!boundInputs.empty() && !effc::isOnnxFile(input)) {
+    llvm::errs() << "effc-import: --bind-input binds graph inputs of an .onnx model, not of " << input << "\n";
+    return 1;
+  }
   if (!adapters.empty() && effc::isOnnxFile(input)) {
     llvm::errs() << "effc-import: --adapter attaches to a Hugging Face model folder, not to " << input << "\n";
     return 1;
@@ -55,6 +63,14 @@ int main(int argc, char **argv) {
   if (effc::isOnnxFile(input)) {
     effc::OnnxImportOptions options;
     options.raisingReport = reportRaising ? &llvm::errs() : nullptr;
+    for (const std::string &binding : boundInputs) {
+      auto [name, file] = llvm::StringRef(binding).split('=');
+      if (name.empty() || file.empty()) {
+        llvm::errs() << "effc-import: --bind-input takes NAME=FILE.npy, got '" << binding << "'\n";
+        return 1;
+      }
+      options.boundInputs.emplace_back(name.str(), file.str());
+    }
     module = effc::importOnnx(&context, input, options);
   } else {
     module = effc::importHuggingFace(&context, input, std::vector<std::string>(adapters.begin(), adapters.end()));

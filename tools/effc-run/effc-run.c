@@ -247,6 +247,22 @@ static int select_function(const effc_module_t *module, const char *name, const 
 }
 
 /* Reads each input of `fn` from the --input files, in signature order. */
+
+static void release_tensor(void *user_data, void *data) {
+  (void)data;
+  effc_tensor_release((effc_tensor_t *)user_data);
+}
+
+/* bf16 has no NumPy dtype: a bf16 input may be given as uint16 (`<u2`) holding its bits, as the Python package
+ * and ONNX's test data store it. The tensor is rewrapped as bf16 without a copy. */
+static effc_status_t retag_as_bf16(effc_tensor_t **tensor) {
+  effc_tensor_t *bits = *tensor, *wrapped = NULL;
+  EFFC_RETURN_IF_ERROR(effc_tensor_wrap(EFFC_DTYPE_BF16, effc_tensor_rank(bits), effc_tensor_dims(bits),
+                                        effc_tensor_data(bits), effc_tensor_byte_size(bits), release_tensor, bits,
+                                        &wrapped));
+  *tensor = wrapped; /* owns `bits` now: released with it */
+  return NULL;
+}
 static int read_inputs(effc_runtime_t *runtime, const effc_function_t *fn, const options_t *options,
                        effc_tensor_t **inputs) {
   size_t count = effc_function_num_inputs(fn);
@@ -276,6 +292,8 @@ static int read_inputs(effc_runtime_t *runtime, const effc_function_t *fn, const
       return fail("missing input '%s' of function '%s' (give --input %s=FILE.npy; inputs: %s)", info.name,
                   effc_function_name(fn), info.name, names);
     effc_status_t status = effc_npy_read(runtime, arg->path, &inputs[i]);
+    if (!status && info.dtype == EFFC_DTYPE_BF16 && effc_tensor_dtype(inputs[i]) == EFFC_DTYPE_U16)
+      status = retag_as_bf16(&inputs[i]);
     if (status)
       return fail_status(effc_status_annotate(status, "input '%s'", info.name));
   }

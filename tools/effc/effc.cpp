@@ -117,6 +117,12 @@ cl::list<std::string> adapterDirs("adapter",
                                            "live with --keep-adapters); may be given several times: the adapters "
                                            "apply in order"),
                                   cl::value_desc("dir"), cl::cat(category));
+cl::list<std::string> boundInputs("bind-input",
+                                  cl::desc("For an .onnx input: bind graph input NAME to the array in FILE.npy at "
+                                           "compile time (it leaves the signature); needed for inputs that fix a "
+                                           "result's shape (TopK's k, Squeeze/Unsqueeze/Reduce axes); may be given "
+                                           "several times"),
+                                  cl::value_desc("NAME=FILE.npy"), cl::cat(category));
 cl::opt<std::string> reportFusions(
     "report-fusions", cl::ValueOptional,
     cl::desc("List the kernels the model became (micro-kernel calls, contractions, fused elementwise loop nests) "
@@ -227,6 +233,14 @@ int main(int argc, char **argv) {
   options.timing = timing;
   options.reportRaising = reportRaising;
   options.adapterDirs.assign(adapterDirs.begin(), adapterDirs.end());
+  for (const std::string &binding : boundInputs) {
+    auto [name, file] = llvm::StringRef(binding).split('=');
+    if (name.empty() || file.empty()) {
+      llvm::errs() << "effc: --bind-input takes NAME=FILE.npy, got '" << binding << "'\n";
+      return 1;
+    }
+    options.boundInputs.emplace_back(name.str(), file.str());
+  }
   if (reportFusions.getNumOccurrences())
     options.reportFusions = reportFusions.empty() ? "-" : reportFusions.getValue();
   options.reportFusionsFormat = reportFusionsFormat;

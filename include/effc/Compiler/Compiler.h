@@ -120,6 +120,9 @@ struct CompileOptions {
   /// PEFT adapter folders (LoRA or (IA)^3) to attach, in order, when importing a Hugging Face model folder.
   /// Unless `compression` has merge-adapters or keep-adapters, parseFile puts merge-adapters first in it.
   std::vector<std::string> adapterDirs;
+  /// Importing an .onnx model: graph inputs bound to constants at compile time, (input name, .npy file); they
+  /// leave the compiled signature (effc::OnnxImportOptions::boundInputs; --bind-input NAME=FILE.npy).
+  std::vector<std::pair<std::string, std::string>> boundInputs;
   /// Report the kernels the model became and which expected fusions fired (Compiler/FusionReport.h): empty
   /// for no report, "-" for the diagnostic stream, else a file to write it to; in reportFusionsFormat
   /// (see fusionReportFormats(): "text" or "json").

@@ -32,11 +32,20 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace effc {
 
 struct OnnxImportOptions {
   /// If set, receives one line per raised subgraph and, for each candidate that did not match, why.
   llvm::raw_ostream *raisingReport = nullptr;
+  /// Graph inputs bound to constants at compile time: (input name, .npy file). A bound input is folded like an
+  /// initializer and leaves @main's signature; the file's dtype must be the input's ONNX element type and its
+  /// shape must fit the declared one. Inputs that fix a result's rank or shape (TopK's k; Squeeze, Unsqueeze and
+  /// Reduce axes) must be bound: an ahead-of-time compiler needs them constant.
+  std::vector<std::pair<std::string, std::string>> boundInputs;
 };
 
 /// True if `path` names an ONNX model file (`.onnx`).

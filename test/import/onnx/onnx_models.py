@@ -33,8 +33,9 @@ def repeat_kv(x, n_rep):
 
 class Attention(nn.Module):
     def __init__(self, d, heads, causal=False, max_positions=64, rotary=False, kv_heads=None, rotary_dim=None,
-                 rope_scale=1.0, hidden_cache=False):
+                 rope_scale=1.0, hidden_cache=False, interleaved=False):
         super().__init__()
+        self.interleaved = interleaved  # GPT-J's rotate_every_two: pairs (x[2i], x[2i+1])
         self.heads, self.dh = heads, d // heads
         self.hidden_cache = hidden_cache  # the cache as [B, P, Hkv * Dh], concatenated before the heads split
         self.rotary_dim = rotary_dim or self.dh
@@ -52,7 +53,7 @@ class Attention(nn.Module):
             # rope_scale != 1: linear position interpolation (positions / scale), tables that are not RoPE's at
             # integer positions, so the importer does not raise them.
             angles = (torch.arange(max_positions).float() / rope_scale)[:, None] * inv[None]
-            emb = torch.cat([angles, angles], -1)
+            emb = angles.repeat_interleave(2, -1) if interleaved else torch.cat([angles, angles], -1)
             self.register_buffer("cos_cached", emb.cos(), persistent=False)
             self.register_buffer("sin_cached", emb.sin(), persistent=False)
 
@@ -68,8 +69,12 @@ class Attention(nn.Module):
             cos, sin = self.cos_cached[start:start + n], self.sin_cached[start:start + n]
         r = self.rotary_dim
         rot, rest = (x, None) if r == self.dh else (x[..., :r], x[..., r:])
-        x1, x2 = rot[..., : r // 2], rot[..., r // 2:]
-        rot = rot * cos + torch.cat([-x2, x1], -1) * sin
+        if self.interleaved:  # GPT-J's rotate_every_two
+            x1, x2 = rot[..., ::2], rot[..., 1::2]
+            rot = rot * cos + torch.stack((-x2, x1), dim=-1).flatten(-2) * sin
+        else:
+            x1, x2 = rot[..., : r // 2], rot[..., r // 2:]
+            rot = rot * cos + torch.cat([-x2, x1], -1) * sin
         return rot if rest is None else torch.cat([rot, rest], -1)
 
     def forward(self, x, mask=None, past=None):
@@ -205,11 +210,11 @@ class RmsNorm(nn.Module):
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, d, heads, ffn, positions, kv_heads=None, rotary_dim=None, rope_scale=1.0):
+    def __init__(self, d, heads, ffn, positions, kv_heads=None, rotary_dim=None, rope_scale=1.0, interleaved=False):
         super().__init__()
         self.n1, self.n2 = RmsNorm(d), RmsNorm(d)
         self.attn = Attention(d, heads, causal=True, max_positions=positions, rotary=True, kv_heads=kv_heads,
-                              rotary_dim=rotary_dim, rope_scale=rope_scale)
+                              rotary_dim=rotary_dim, rope_scale=rope_scale, interleaved=interleaved)
         self.gate, self.up = nn.Linear(d, ffn, bias=False), nn.Linear(d, ffn, bias=False)
         self.down = nn.Linear(ffn, d, bias=False)
 
@@ -229,10 +234,10 @@ class Llama(nn.Module):
     """input_ids -> logits."""
 
     def __init__(self, vocab=50, d=32, heads=4, layers=2, ffn=48, positions=64, kv_heads=None, rotary_dim=None,
-                 rope_scale=1.0):
+                 rope_scale=1.0, interleaved=False):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
-        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads, rotary_dim, rope_scale)
+        self.blocks = nn.ModuleList(LlamaBlock(d, heads, ffn, positions, kv_heads, rotary_dim, rope_scale, interleaved)
                                     for _ in range(layers))
         self.norm, self.head = RmsNorm(d), nn.Linear(d, vocab, bias=False)
 
@@ -421,6 +426,12 @@ MODELS = {
     "llama_cache_scaled": (lambda: LlamaDecoder(rope_scale=2.0),
                            ["input_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1"]),
 }
+# GPT-J's interleaved rotary (rotate_every_two, tables repeated per pair): on all 8 channels of each head, and
+# partial as in GPT-J itself (4 of 8).
+MODELS["gptj"] = (lambda: Llama(interleaved=True), ["input_ids"])
+MODELS["gptj_partial"] = (lambda: Llama(interleaved=True, rotary_dim=4), ["input_ids"])
+# Interleaved with interpolated positions (tables not RoPE's at integer positions): not raised, op by op.
+MODELS["gptj_scaled"] = (lambda: Llama(interleaved=True, rope_scale=2.0), ["input_ids"])
 # The GPT-2-style decoder with its cache as [B, P, Hkv * Dh], concatenated before the heads split.
 MODELS["gpt2_hidden_cache"] = (lambda: Gpt2Decoder(hidden_cache=True), MODELS["gpt2_cache"][1])
 # T5-style relative position bias (buckets from Log/Min/Where on a Range), encoder and causal decoder stacks.

@@ -45,6 +45,11 @@ EXPECTED_OPS = {
     # Partial rotary: 4 of each head's 8 channels rotated.
     "llama_partial": {"eff.attention": 2, "eff.rotary": 4, "rotary_dim = 4": 4, "eff.rms_norm": 5,
                       "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
+    # GPT-J's interleaved rotary (rotate_every_two), whole and partial (4 of 8 channels).
+    "gptj": {"eff.attention": 2, "eff.rotary": 4, "interleaved": 4, "eff.rms_norm": 5, "eff.glu silu": 2,
+             "eff.linear": 15, "eff.embedding": 1},
+    "gptj_partial": {"eff.attention": 2, "eff.rotary": 4, "interleaved": 4, "rotary_dim = 4": 4, "eff.rms_norm": 5,
+                     "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
     # Rotary positions from the cache length, then the cached attention.
     "llama_cache": {"eff.attention": 2, " past": 2, "eff.rotary": 4, "num_kv_heads = 2": 2, "eff.rms_norm": 5,
                     "eff.glu silu": 2, "eff.linear": 15, "eff.embedding": 1},
@@ -77,6 +82,8 @@ def exported(tmp_path_factory):
 @pytest.mark.parametrize("name,opset,external_data", [("bert", 17, False), ("bert", 13, True), ("gpt2", 17, False),
                                                       ("llama", 17, False), ("llama_gqa", 17, False),
                                                       ("llama_partial", 17, False), ("mixtral", 17, False),
+                                                      ("gptj", 17, False), ("gptj_partial", 13, False),
+                                                      ("gptj_scaled", 17, False),
                                                       ("mixtral", 13, False), ("t5_encoder", 17, False),
                                                       ("t5_decoder", 17, False), ("t5_encoder", 13, False)])
 def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
@@ -100,7 +107,8 @@ def test_matches_pytorch(exported, tmp_path, name, opset, external_data):
 @pytest.mark.parametrize("name,opset", [("bert", 17), ("bert", 13), ("gpt2", 17), ("gpt2", 14), ("llama", 17),
                                         ("llama", 13), ("llama_gqa", 17), ("llama_gqa", 13), ("gpt2_cache", 17),
                                         ("llama_partial", 17), ("llama_partial", 13), ("llama_cache", 17),
-                                        ("llama_cache", 13), ("gpt2_hidden_cache", 17),
+                                        ("llama_cache", 13), ("gpt2_hidden_cache", 17), ("gptj", 17), ("gptj", 13),
+                                        ("gptj_partial", 17), ("gptj_partial", 13),
                                         ("t5_encoder", 17), ("t5_decoder", 17), ("t5_encoder", 13)])
 def test_subgraphs_are_raised(exported, name, opset):
     _, path, _ = exported(name, opset)
@@ -119,6 +127,15 @@ def test_subgraphs_are_raised(exported, name, opset):
     assert "math.erf" not in ir and "math.tanh" not in ir and "tensor.concat" not in ir
     assert not re.search(r"tensor<([^x<>]+x){5}f32>", ir), "a 5-D tensor (repeat_kv's Expand) is left"
     assert re.search(r"raised \d+ subgraphs to eff ops", result.stderr)
+
+
+def test_interleaved_rotary_with_other_tables_is_not_raised(exported):
+    """GPT-J's rotate_every_two on tables that are not RoPE's (interpolated positions): imported op by op (the
+    strided Slices and the stack stay), the attention itself not raised; test_matches_pytorch runs it."""
+    _, path, _ = exported("gptj_scaled", 17)
+    result = subprocess.run([str(EFFC_IMPORT), str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "eff.rotary" not in result.stdout and "eff.attention" not in result.stdout
 
 
 def test_report_names_patterns(exported):

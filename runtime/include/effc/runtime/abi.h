@@ -46,6 +46,11 @@ typedef enum effc_dtype_e {
   EFFC_DTYPE_I8 = 7,
   EFFC_DTYPE_U8 = 8,
   EFFC_DTYPE_BOOL = 9, /* i1 stored as one byte */
+  /* Signless integers in compiled code; the tag records how the model reads them (ONNX's int16/uint*). */
+  EFFC_DTYPE_I16 = 10,
+  EFFC_DTYPE_U16 = 11,
+  EFFC_DTYPE_U32 = 12,
+  EFFC_DTYPE_U64 = 13,
 } effc_dtype_t;
 
 /* A dimension whose extent is only known at run time. */
