@@ -7,13 +7,15 @@
 // Implements effc-cpu-tile-and-vectorize. A streaming contraction C[.., m, n] += A[.., m, k] * B[.., k, n]
 // is tiled into thread blocks (scf.forall, its accumulator initialisation fused in), then into 8x32x1
 // register tiles that are vectorised; the accumulator is hoisted out of the K loop. This is the schedule
-// that reaches the machine's FMA peak in ../shared/notes/toolchain.md.
+// that reaches the machine's FMA peak in ../shared/notes/toolchain.md. The edges of a ragged N and the rows
+// left over from 8-row tiles get narrower static tiles (8x16, 8x8, 8x1, 1x32, ...), never scalar loops.
 //
 //===----------------------------------------------------------------------===//
 
 #include "effc/Codegen/Passes.h"
 #include "effc/Support/FusionRemarks.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -26,6 +28,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
@@ -151,12 +154,16 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (cacheTileK < 0) {
-      func.emitError() << "effc-cpu-tile-and-vectorize: cache-tile-k must be >= 0, got " << static_cast<int64_t>(cacheTileK);
-      return signalPassFailure();
-    }
+    for (auto [name, value] : {std::pair<StringRef, int64_t>{"cache-tile-k", cacheTileK},
+                               {"max-masked-tile-elements", maxMaskedTileElements},
+                               {"wide-column-blocks", wideColumnBlocks}})
+      if (value < 0) {
+        func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be >= 0, got " << value;
+        return signalPassFailure();
+      }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
+                               {"wide-thread-tile-m", wideThreadTileM},
                                {"thread-tile-n", threadTileN}})
       if (value <= 0) {
         func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be > 0, got " << value;
@@ -188,9 +195,16 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       return tileSizes;
     };
 
+    // The columns of the whole contraction, when static: they say whether a block's width is a multiple of
+    // the register tile, before canonicalisation could show it.
+    int64_t columns = op.getStaticLoopRanges()[numBatch + 1];
+
     // Thread blocks, with the accumulator's initialisation (fill or bias broadcast) fused in.
     scf::SCFTilingOptions threadTiling;
-    threadTiling.setTileSizes(sizes(1, threadTileM, threadTileN, 0))
+    // A wide N (an LM head over a vocabulary) has plenty of column blocks to share out: its blocks take
+    // more rows, so that its weight, far larger than the caches, is streamed from memory fewer times.
+    bool wide = !ShapedType::isDynamic(columns) && columns >= wideColumnBlocks * threadTileN && wideColumnBlocks > 0;
+    threadTiling.setTileSizes(sizes(1, wide ? wideThreadTileM : threadTileM, threadTileN, 0))
         .setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
     scf::SCFTileAndFuseOptions fusion;
     fusion.setTilingOptions(threadTiling);
@@ -241,28 +255,122 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       blockContraction = cacheBlocks->tiledOps.front();
     }
 
-    // Register tiles. Peeling the row and column loops leaves full tiles of static size, which are
-    // vectorised after canonicalisation; the remainder (fewer than 8 rows or 32 columns) stays scalar.
-    scf::SCFTilingOptions registerTiling;
-    registerTiling.setTileSizes(sizes(1, registerTileM, registerTileN, 1));
-    rewriter.setInsertionPoint(blockContraction);
-    FailureOr<scf::SCFTilingResult> registers =
-        scf::tileUsingSCF(rewriter, cast<TilingInterface>(blockContraction), registerTiling);
-    if (failed(registers))
-      return blockContraction->emitError("failed to tile a contraction into register tiles");
-    rewriter.replaceOp(blockContraction, registers->replacements);
-    SmallVector<scf::ForOp> remainders;
-    for (unsigned loop = numBatch; loop < numBatch + 2 && loop < registers->loops.size(); ++loop) {
-      scf::ForOp partial;
-      if (auto forOp = dyn_cast<scf::ForOp>(registers->loops[loop].getOperation()))
-        if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, forOp, partial)) && partial)
-          remainders.push_back(partial);
-    }
-    // The rows left over (fewer than registerTileM: all of them in a single-token decode step) are split
-    // into single rows, whose 1 x 32 tiles are static and vectorise like the full ones.
-    if (!remainders.empty())
-      return splitRemainderRows(rewriter, remainders.front(), numBatch);
+    // Register tiles. A block whose width is not a multiple of the register tile (the last block of a
+    // ragged N such as 50257 or 312) is first split along N into parts of widths that are multiples of
+    // 32, 16, 8 and 1 columns, each tiled with register tiles of its own width: every column is computed
+    // by a static vector tile, none by scalar loops.
+    for (auto [part, width] : splitColumns(rewriter, cast<TilingInterface>(blockContraction), numBatch + 1, columns))
+      if (failed(tileRegisters(rewriter, part, numBatch, width)))
+        return failure();
     return success();
+  }
+
+  /// Splits `op`, a thread block of a contraction with `columns` columns (dynamic: ShapedType::kDynamic),
+  /// along its loop `nDim` into parts with the register tile width of each. Blocks that are all as wide
+  /// as a multiple of registerTileN are not split. A contraction narrower than a thread block is split
+  /// statically: a multiple of registerTileN, then the rest as one static tile. Otherwise (the last block
+  /// of a ragged or dynamic N) the split points are computed at run time: a multiple of registerTileN, of
+  /// registerTileN / 2, ..., of 8, and the last columns one at a time.
+  SmallVector<std::pair<TilingInterface, int64_t>> splitColumns(RewriterBase &rewriter, TilingInterface op,
+                                                                 unsigned nDim, int64_t columns) {
+    bool isStatic = !ShapedType::isDynamic(columns);
+    if (isStatic && columns % threadTileN == 0 && threadTileN % registerTileN == 0)
+      return {{op, registerTileN}};
+    if (isStatic && columns <= threadTileN) {
+      int64_t head = columns / registerTileN * registerTileN, tail = columns - head;
+      if (tail == 0 || head == 0)
+        return {{op, head == 0 ? std::max<int64_t>(tail, 1) : static_cast<int64_t>(registerTileN)}};
+      rewriter.setInsertionPoint(op);
+      auto [full, rest] = linalg::splitOp(rewriter, op, nDim, rewriter.getIndexAttr(head));
+      SmallVector<std::pair<TilingInterface, int64_t>> parts;
+      if (full)
+        parts.push_back({full, registerTileN});
+      if (rest)
+        parts.push_back({rest, tail});
+      return parts;
+    }
+    SmallVector<int64_t> widths;
+    for (int64_t width = registerTileN; width >= 8; width /= 2)
+      widths.push_back(width);
+    SmallVector<std::pair<TilingInterface, int64_t>> parts;
+    TilingInterface rest = op;
+    for (int64_t width : widths) {
+      rewriter.setInsertionPoint(rest);
+      OpFoldResult size = rest.getIterationDomain(rewriter)[nDim].size;
+      AffineExpr s0 = rewriter.getAffineSymbolExpr(0);
+      OpFoldResult splitPoint =
+          affine::makeComposedFoldedAffineApply(rewriter, rest.getLoc(), s0.floorDiv(width) * width, {size});
+      auto [head, tail] = linalg::splitOp(rewriter, rest, nDim, splitPoint);
+      if (head)
+        parts.push_back({head, width});
+      if (!tail)
+        return parts;
+      rest = tail;
+    }
+    parts.push_back({rest, 1});
+    return parts;
+  }
+
+  /// Tiles `op` (a thread block's part of a contraction) into register tiles of registerTileM x `width` x 1:
+  /// first the rows, in steps of registerTileM, peeled so that the main loop has static full tiles; then
+  /// the columns and K of the full rows, and those of the rows left over (fewer than registerTileM: all
+  /// of them in a single-token decode step) one row at a time. The column loops are peeled too, so every
+  /// tile is static (registerTileM x width or 1 x width) and vectorised after canonicalisation.
+  LogicalResult tileRegisters(RewriterBase &rewriter, TilingInterface op, unsigned numBatch, int64_t width) {
+    auto tileSizes = [&](int64_t batch, int64_t m, int64_t n, int64_t k) {
+      SmallVector<OpFoldResult> sizes(numBatch, rewriter.getIndexAttr(batch));
+      for (int64_t size : {m, n, k})
+        sizes.push_back(rewriter.getIndexAttr(size));
+      return sizes;
+    };
+    FailureOr<scf::SCFTilingResult> rows = tile(rewriter, op, tileSizes(1, registerTileM, 0, 0));
+    if (failed(rows))
+      return op->emitError("failed to tile a contraction into register rows");
+    scf::ForOp rowRemainder;
+    if (auto rowLoop = dyn_cast<scf::ForOp>(rows->loops.back().getOperation()))
+      if (failed(scf::peelForLoopAndSimplifyBounds(rewriter, rowLoop, rowRemainder)))
+        rowRemainder = {};
+    if (failed(tileColumns(rewriter, cast<TilingInterface>(rows->tiledOps.front()), tileSizes(0, 0, width, 1))))
+      return failure();
+    if (!rowRemainder)
+      return success();
+    SmallVector<TilingInterface> remainderOps;
+    rowRemainder.walk([&](linalg::GenericOp generic) { remainderOps.push_back(cast<TilingInterface>(*generic)); });
+    for (TilingInterface remainder : remainderOps)
+      if (failed(tileColumns(rewriter, remainder, tileSizes(0, 1, width, 1))))
+        return failure();
+    return success();
+  }
+
+  /// Tiles `op` with `sizes` and peels its column loop (the second to last loop), so that the column tiles
+  /// of the main loop are static. splitColumns made `op`'s width a multiple of the column tile, so the
+  /// peeled last iteration never runs (MLIR cannot tell: the width is an affine.min): it is dropped.
+  LogicalResult tileColumns(RewriterBase &rewriter, TilingInterface op, ArrayRef<OpFoldResult> sizes) {
+    FailureOr<scf::SCFTilingResult> tiles = tile(rewriter, op, sizes);
+    if (failed(tiles))
+      return op->emitError("failed to tile a contraction into register tiles");
+    // One loop per non-zero tile size, in loop order; the columns are the second to last loop of `op`.
+    unsigned columnLoopIndex = llvm::count_if(sizes.drop_back(2), [](OpFoldResult size) { return !isZeroInteger(size); });
+    if (isZeroInteger(sizes[sizes.size() - 2]) || columnLoopIndex >= tiles->loops.size())
+      return success();
+    auto columnLoop = dyn_cast<scf::ForOp>(tiles->loops[columnLoopIndex].getOperation());
+    if (!columnLoop || getConstantIntValue(columnLoop.getStep()) != getConstantIntValue(sizes[sizes.size() - 2]))
+      return success();
+    scf::ForOp partial;
+    if (succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, columnLoop, partial)) && partial)
+      rewriter.replaceOp(partial, partial.getInitArgs());
+    return success();
+  }
+
+  /// Tiles `op` with `sizes` into scf.for loops and replaces it.
+  FailureOr<scf::SCFTilingResult> tile(RewriterBase &rewriter, TilingInterface op, ArrayRef<OpFoldResult> sizes) {
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizes);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(rewriter, op, options);
+    if (succeeded(tiled))
+      rewriter.replaceOp(op, tiled->replacements);
+    return tiled;
   }
 
   /// Moves `epilogue` into the thread blocks of the contraction it reads: each task applies it to its block
@@ -298,44 +406,68 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     return success();
   }
 
-  LogicalResult splitRemainderRows(RewriterBase &rewriter, scf::ForOp remainder, unsigned numBatch) {
-    SmallVector<linalg::GenericOp> tails;
-    remainder.walk([&](linalg::GenericOp op) {
-      if (op.getNumReductionLoops() == 1)
-        tails.push_back(op);
-    });
-    for (linalg::GenericOp tail : tails) {
-      SmallVector<OpFoldResult> rowTiles(numBatch, rewriter.getIndexAttr(0));
-      rowTiles.append({rewriter.getIndexAttr(1), rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)});
-      scf::SCFTilingOptions rows;
-      rows.setTileSizes(rowTiles);
-      rewriter.setInsertionPoint(tail);
-      FailureOr<scf::SCFTilingResult> split = scf::tileUsingSCF(rewriter, cast<TilingInterface>(tail.getOperation()), rows);
-      if (failed(split))
-        return tail.emitError("failed to split a contraction's remaining rows");
-      rewriter.replaceOp(tail, split->replacements);
-    }
-    return success();
-  }
-
-  /// Vectorises every statically shaped linalg op inside tiled loops: the register tiles, and the tiles of
-  /// the fused accumulator initialisation. (A thread block loop of one iteration folds away, so the
-  /// register loops alone also count.)
+  /// Vectorises the linalg ops inside tiled loops: statically shaped ones (the register tiles, and the tiles
+  /// of the fused accumulator initialisation) as they are, and single rows of dynamic width (the rows of a
+  /// fused epilogue in a block narrower than the thread tile) with masks, at the constant upper bound of
+  /// the width. (A thread block loop of one iteration folds away, so the register loops alone also count.)
   void vectorizeStaticTiles(func::FuncOp func) {
-    SmallVector<linalg::LinalgOp> candidates;
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> candidates;
     func.walk([&](linalg::LinalgOp op) {
       bool inTiledLoops = op->getParentOfType<scf::ForallOp>() || op->getParentOfType<scf::ForOp>();
-      if (inTiledLoops && op.hasPureTensorSemantics() && !op.hasDynamicShape() &&
-          llvm::none_of(op.getStaticLoopRanges(), ShapedType::isDynamic))
-        candidates.push_back(op);
+      if (!inTiledLoops || !op.hasPureTensorSemantics())
+        return;
+      if (!op.hasDynamicShape() && llvm::none_of(op.getStaticLoopRanges(), ShapedType::isDynamic)) {
+        candidates.push_back({op, {}});
+        return;
+      }
+      if (std::optional<SmallVector<int64_t>> sizes = maskedVectorSizes(op))
+        candidates.push_back({op, std::move(*sizes)});
     });
     IRRewriter rewriter(func.getContext());
-    for (linalg::LinalgOp op : candidates) {
+    for (auto &[op, vectorSizes] : candidates) {
       rewriter.setInsertionPoint(op);
-      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(rewriter, op);
+      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(rewriter, op, vectorSizes);
       if (succeeded(vectorized))
         rewriter.replaceOp(op, vectorized->replacements);
     }
+  }
+
+  /// The vector shape of a masked tile for `op`, an elementwise linalg.generic over one row of dynamic
+  /// width inside tiled loops (a row of a fused epilogue in a block narrower than the thread tile): the
+  /// constant upper bound of that width, if it is small. Larger or unbounded ops stay scalar loops.
+  /// (Contractions are not masked: their edges are split into static tiles, see splitColumns.)
+  std::optional<SmallVector<int64_t>> maskedVectorSizes(linalg::LinalgOp op) {
+    if (!isa<linalg::GenericOp>(op) || maxMaskedTileElements <= 0 || op.getNumLoops() != op.getNumParallelLoops() ||
+        !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) { return map.isIdentity(); }))
+      return std::nullopt;
+    // One row: every loop but the last is a single iteration, so that the mask is one vector's (the
+    // LLVM lowering of n-D masks is not relied on).
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ranges.empty() || llvm::any_of(ArrayRef(ranges).drop_back(), [](int64_t range) { return range != 1; }))
+      return std::nullopt;
+    SmallVector<int64_t> sizes;
+    int64_t elements = 1;
+    for (auto [dim, range] : llvm::enumerate(ranges)) {
+      int64_t size = range;
+      if (ShapedType::isDynamic(size)) {
+        Value operand;
+        unsigned operandDim;
+        if (failed(op.mapIterationSpaceDimToOperandDim(dim, operand, operandDim)))
+          return std::nullopt;
+        FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
+            presburger::BoundType::UB, {operand, static_cast<int64_t>(operandDim)}, /*stopCondition=*/nullptr,
+            /*closedUB=*/true);
+        if (failed(bound) || *bound <= 0)
+          return std::nullopt;
+        // Whole AVX-512 registers: a 17-column edge takes a 32-wide masked tile, a 128-wide block 128.
+        size = *bound > 8 ? llvm::alignTo(*bound, 16) : *bound;
+      }
+      elements *= size;
+      if (elements > maxMaskedTileElements)
+        return std::nullopt;
+      sizes.push_back(size);
+    }
+    return sizes;
   }
 };
 

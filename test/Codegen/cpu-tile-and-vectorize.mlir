@@ -24,21 +24,23 @@
 // CHECK:           %[[BLOCK:.+]] = tensor.extract_slice %[[OUT]][%[[IV]], 0] [64, 64] [1, 1]
 // The fused linalg.fill, vectorised.
 // CHECK:           %[[FILLED:.+]] = vector.transfer_write %[[ZERO]], %[[BLOCK]]{{.*}} : vector<64x64xf32>, tensor<64x64xf32>
-// Register tile loops over rows (step 8) and columns (step 32).
+// Register tile loops over rows (step 8), each row tile a slice of 8 rows, and columns (step 32).
 // CHECK:           %[[ROWS:.+]] = scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %[[C8]] iter_args(%[[RACC:.+]] = %[[FILLED]]) -> (tensor<64x64xf32>) {
-// CHECK:             %[[COLS:.+]] = scf.for %[[J:.+]] = %{{.+}} to %{{.+}} step %[[C32]] iter_args(%[[CACC:.+]] = %[[RACC]]) -> (tensor<64x64xf32>) {
+// CHECK:             %[[ROW:.+]] = tensor.extract_slice %[[RACC]][%[[I]], 0] [8, 64] [1, 1]
+// CHECK:             %[[COLS:.+]] = scf.for %[[J:.+]] = %{{.+}} to %{{.+}} step %[[C32]] iter_args(%[[CACC:.+]] = %[[ROW]]) -> (tensor<8x64xf32>) {
 // The accumulator is read once before the K loop ...
-// CHECK:               %[[INIT:.+]] = vector.transfer_read %[[CACC]][%[[I]], %[[J]]]{{.*}} : tensor<64x64xf32>, vector<8x32xf32>
+// CHECK:               %[[INIT:.+]] = vector.transfer_read %[[CACC]][%{{.+}}, %[[J]]]{{.*}} : tensor<8x64xf32>, vector<8x32xf32>
 // ... carried through it as a vector iter_arg ...
-// CHECK:               %[[K:.+]]:2 = scf.for %[[KV:.+]] = %{{.+}} to %[[C256]] step %{{.+}} iter_args(%{{.+}} = %[[CACC]], %[[VACC:.+]] = %[[INIT]]) -> (tensor<64x64xf32>, vector<8x32xf32>) {
+// CHECK:               %[[K:.+]]:2 = scf.for %[[KV:.+]] = %{{.+}} to %[[C256]] step %{{.+}} iter_args(%{{.+}} = %[[CACC]], %[[VACC:.+]] = %[[INIT]]) -> (tensor<8x64xf32>, vector<8x32xf32>) {
 // CHECK:                 %[[LHS:.+]] = vector.transfer_read %[[A]][%{{.+}}, %[[KV]]]{{.*}} : tensor<128x256xf32>, vector<8x1xf32>
 // CHECK:                 %[[RHS:.+]] = vector.transfer_read %[[B]][%[[KV]], %[[J]]]{{.*}} : tensor<256x64xf32>, vector<1x32xf32>
 // CHECK:                 %[[NEXT:.+]] = vector.contract {{.+}} %[[LHS]], %[[RHS]], %[[VACC]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
-// CHECK:                 scf.yield %{{.+}}, %[[NEXT]] : tensor<64x64xf32>, vector<8x32xf32>
+// CHECK:                 scf.yield %{{.+}}, %[[NEXT]] : tensor<8x64xf32>, vector<8x32xf32>
 // CHECK:               }
 // ... and written back once after it.
-// CHECK:               %[[WRITTEN:.+]] = vector.transfer_write %[[K]]#1, %[[K]]#0[%[[I]], %[[J]]]{{.*}} : vector<8x32xf32>, tensor<64x64xf32>
+// CHECK:               %[[WRITTEN:.+]] = vector.transfer_write %[[K]]#1, %[[K]]#0[%{{.+}}, %[[J]]]{{.*}} : vector<8x32xf32>, tensor<8x64xf32>
 // CHECK:               scf.yield %[[WRITTEN]]
+// CHECK:             tensor.insert_slice %[[COLS]] into %[[RACC]][%[[I]], 0] [8, 64] [1, 1]
 // CHECK:           scf.forall.in_parallel {
 // CHECK:             tensor.parallel_insert_slice %[[ROWS]] into %[[OUT]][%[[IV]], 0] [64, 64] [1, 1]
 // CHECK-NOT:     linalg.generic
@@ -52,7 +54,7 @@
 // KBLOCK:           scf.for %[[KB:.+]] = %c0 to %c256 step %c128 iter_args(%{{.+}} = %[[FILLED]]) -> (tensor<64x64xf32>) {
 // KBLOCK:             scf.for %{{.+}} step %c8
 // KBLOCK:               scf.for %{{.+}} step %c32
-// KBLOCK:                 scf.for %{{.+}} = %c0 to %c128 step %c1 {{.+}} -> (tensor<64x64xf32>, vector<8x32xf32>)
+// KBLOCK:                 scf.for %{{.+}} = %c0 to %c128 step %c1 {{.+}} -> (tensor<8x64xf32>, vector<8x32xf32>)
 // KBLOCK:                   vector.contract
 
 // OPTS-LABEL: func.func @matmul$static(
@@ -61,7 +63,7 @@
 // OPTS:           scf.for %{{.+}} step %c4
 // OPTS:             scf.for %{{.+}} step %c16
 // OPTS:               vector.transfer_read {{.+}} vector<4x16xf32>
-// OPTS:               scf.for {{.+}} -> (tensor<32x64xf32>, vector<4x16xf32>)
+// OPTS:               scf.for {{.+}} -> (tensor<4x64xf32>, vector<4x16xf32>)
 // OPTS:                 vector.transfer_read {{.+}} vector<4x1xf32>
 // OPTS:                 vector.transfer_read {{.+}} vector<1x16xf32>
 // OPTS:                 vector.contract {{.+}} : vector<4x1xf32>, vector<1x16xf32> into vector<4x16xf32>
@@ -86,8 +88,8 @@ func.func @matmul$static(%a: tensor<128x256xf32>, %b: tensor<256x64xf32>) -> ten
 #map_c = affine_map<(m, n, k) -> (m, n)>
 
 // A dynamic M: the row loop of each thread block is peeled. Full 8-row tiles are vectorised; the
-// remainder (fewer than 8 rows) is split into single rows, which vectorise as 1 x 32 tiles where the
-// column extent is static (here it is not simplified, so the rows stay linalg.generic).
+// remainder (fewer than 8 rows: all of a decode step's) is split into single rows, whose column loop is
+// peeled too, so they vectorise as 1 x 32 tiles with the accumulator in a register.
 // CHECK-LABEL: func.func @matmul$dynamic_m(
 // CHECK-SAME:      %[[A:.+]]: tensor<?x256xf32>, %[[B:.+]]: tensor<256x64xf32>, %[[C:.+]]: tensor<?x64xf32>)
 // CHECK:         %[[M:.+]] = tensor.dim %[[A]], %{{.+}} : tensor<?x256xf32>
@@ -96,13 +98,15 @@ func.func @matmul$static(%a: tensor<128x256xf32>, %b: tensor<256x64xf32>) -> ten
 // CHECK:           %[[FULL:.+]] = affine.apply #{{.+}}()[%[[ROWS]]]
 // The full tiles: 0 to FULL, vectorised.
 // CHECK:           %[[MAIN:.+]] = scf.for %{{.+}} = %{{.+}} to %[[FULL]] step %{{.+}} iter_args
-// CHECK:             scf.for {{.+}} -> (tensor<?x64xf32>, vector<8x32xf32>)
+// CHECK:             scf.for {{.+}} -> (tensor<8x64xf32>, vector<8x32xf32>)
 // CHECK:               vector.contract {{.+}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
-// The remainder: FULL to ROWS, one row at a time.
+// The remainder: FULL to ROWS, one row at a time, 32 columns at a time.
 // CHECK:           scf.for %{{.+}} = %[[FULL]] to %[[ROWS]] step %{{.+}} iter_args(%{{.+}} = %[[MAIN]])
-// CHECK-NOT:         vector.contract
 // CHECK:             scf.for %{{.+}} = %c0 to %{{.+}} step %c1
-// CHECK:               linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<1x1xf32>, tensor<1x?xf32>) outs(%{{.+}} : tensor<1x?xf32>)
+// CHECK:               scf.for %{{.+}} = %c0 to %c64 step %c32
+// CHECK:                 scf.for {{.+}} -> (tensor<?x64xf32>, vector<1x32xf32>)
+// CHECK:                   vector.contract {{.+}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// CHECK-NOT:       linalg.generic
 // CHECK:           scf.forall.in_parallel
 func.func @matmul$dynamic_m(%a: tensor<?x256xf32>, %b: tensor<256x64xf32>, %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %r = linalg.generic {indexing_maps = [#map_a, #map_b, #map_c], iterator_types = ["parallel", "parallel", "reduction"]}
@@ -125,7 +129,7 @@ func.func @matmul$dynamic_m(%a: tensor<?x256xf32>, %b: tensor<256x64xf32>, %c: t
 // 64-row block folds away).
 // CHECK-LABEL: func.func @matmul$batch_shared_b(
 // CHECK:         scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}}) -> (tensor<2x64x64xf32>)
-// CHECK:           scf.for {{.+}} -> (tensor<1x64x64xf32>, vector<1x8x32xf32>)
+// CHECK:           scf.for {{.+}} -> (tensor<1x8x64xf32>, vector<1x8x32xf32>)
 // CHECK:           vector.contract {{.+}} : vector<1x8x1xf32>, vector<1x32xf32> into vector<1x8x32xf32>
 // CHECK-NOT:     linalg.generic
 func.func @matmul$batch_shared_b(%a: tensor<2x64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<2x64x64xf32>) -> tensor<2x64x64xf32> {

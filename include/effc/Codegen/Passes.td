@@ -54,7 +54,18 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     blocks of rows and columns shared out to the runtime's threads, then a register tile of `8 x 32 x 1`
     (16 AVX-512 accumulators) that is vectorised. The accumulator tile is hoisted out of the K loop, so
     the inner loop is one broadcast and two FMAs per accumulator row. The register-tile loops are peeled,
-    so full tiles are static and vectorised while the remainder of a dynamic extent stays scalar.
+    so full tiles are static and vectorised. The rows left over from the 8-row tiles (all of a decode
+    step's rows) are computed one row at a time, as `1 x 32` tiles. A thread block whose width is not a
+    multiple of 32 (the last block of N = 50257 or 312) is first split along N into parts whose widths
+    are multiples of 32, 16, 8 and 1 (statically when N fits in one block), each tiled with register
+    tiles of its own width, so no column is left to scalar loops:
+    ```mlir
+    // block of width %w (<= 128): [0, %w floordiv 32 * 32) in 8x32 tiles, then 8x16, 8x8, and 8x1 tiles
+    %c32 = <8x32 register tiles over tensor.extract_slice %block[0, 0] [%rows, %w32]>
+    %c16 = <8x16 register tiles over tensor.extract_slice %c32[0, %w32] [%rows, %w16]>  ...
+    ```
+    Elementwise tiles at a dynamic edge (the rows of a fused epilogue in such a block) are vectorised
+    with masks at their constant upper bound (`max-masked-tile-elements`).
 
     With `fuse-epilogues`, the GEMM's epilogue is fused into its thread blocks: an all-parallel
     `linalg.generic` that is the contraction's only user and reads and writes it through identity maps
@@ -75,8 +86,16 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32", "Columns of the register tile">,
     Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
+    Option<"wideThreadTileM", "wide-thread-tile-m", "int64_t", /*default=*/"256",
+           "Rows of a thread's block in a contraction with at least wide-column-blocks column blocks">,
+    Option<"wideColumnBlocks", "wide-column-blocks", "int64_t", /*default=*/"64",
+           "Column blocks (of thread-tile-n) from which a contraction's blocks take wide-thread-tile-m rows, "
+           "so that a weight much larger than the caches (an LM head) is streamed fewer times (0: never)">,
     Option<"cacheTileK", "cache-tile-k", "int64_t", /*default=*/"128",
            "Depth of the K blocks a thread's block is split into (0: no K blocking)">,
+    Option<"maxMaskedTileElements", "max-masked-tile-elements", "int64_t", /*default=*/"4096",
+           "Largest tile (in elements, at the loops' upper bounds) at the edge of a ragged or dynamic "
+           "dimension that is vectorised with masks rather than left as scalar loops (0: none)">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Compute the elementwise op that is a contraction's only user (activation, residual add) inside "
            "the contraction's thread blocks">,
