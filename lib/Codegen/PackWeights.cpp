@@ -24,6 +24,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/xxhash.h"
 
 #include <algorithm>
 #include <cstring>
@@ -333,6 +334,31 @@ struct FoldConstantReshape : OpRewritePattern<ReshapeOp> {
   }
 };
 
+/// Makes constants with the same type and bytes share one attribute, so that each is stored once. Packing
+/// makes such copies when several functions transpose one weight (a decoder's prefill and decode functions
+/// each pack every layer's weights): they become one global, and one entry of the weights file.
+void deduplicateConstants(ModuleOp module) {
+  llvm::DenseMap<std::pair<Type, uint64_t>, SmallVector<DenseResourceElementsAttr, 1>> byContent;
+  module.walk([&](arith::ConstantOp constant) {
+    auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+    std::optional<ConstantBytes> bytes = resource ? getConstantBytes(resource) : std::nullopt;
+    if (!bytes)
+      return;
+    ArrayRef<uint8_t> data(reinterpret_cast<const uint8_t *>(bytes->data.data()), bytes->data.size());
+    SmallVector<DenseResourceElementsAttr, 1> &same = byContent[{resource.getType(), llvm::xxh3_64bits(data)}];
+    for (DenseResourceElementsAttr candidate : same) {
+      if (candidate == resource)
+        return;
+      ArrayRef<char> other = getConstantBytes(candidate)->data;
+      if (other.size() == bytes->data.size() && std::memcmp(other.data(), bytes->data.data(), other.size()) == 0) {
+        constant.setValueAttr(candidate);
+        return;
+      }
+    }
+    same.push_back(resource);
+  });
+}
+
 struct EffcPackWeightsPass : effc::impl::EffcPackWeightsPassBase<EffcPackWeightsPass> {
   void runOnOperation() override {
     packWeightArguments(getOperation());
@@ -340,7 +366,8 @@ struct EffcPackWeightsPass : effc::impl::EffcPackWeightsPassBase<EffcPackWeights
     patterns.add<FoldConstantTranspose, FoldConstantReshape<tensor::ExpandShapeOp>,
                  FoldConstantReshape<tensor::CollapseShapeOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    deduplicateConstants(getOperation());
   }
 };
 

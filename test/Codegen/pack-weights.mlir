@@ -354,3 +354,39 @@ func.func private @panels_and_raw(%w: tensor<1x4x2xf32>) -> (tensor<1x2x2x2xf32>
   %t = linalg.transpose ins(%split : tensor<1x2x2x2xf32>) outs(%init : tensor<1x2x2x2xf32>) permutation = [0, 1, 3, 2]
   return %t, %w : tensor<1x2x2x2xf32>, tensor<1x4x2xf32>
 }
+
+// -----
+
+// Two functions that pack the same weight (a decoder's prefill and decode) share one packed constant: it is
+// stored once. A constant of the same bytes but another type stays apart.
+// CHECK-LABEL: func.func @prefill(
+// CHECK:         arith.constant dense_resource<[[$SHARED:fc\.weight\.packed[^>]*]]> : tensor<2x2xf32>
+// CHECK-LABEL: func.func @decode(
+// CHECK:         arith.constant dense_resource<[[$SHARED]]> : tensor<2x2xf32>
+// CHECK-LABEL: func.func @flat(
+// CHECK:         arith.constant dense_resource<flat.weight> : tensor<4xf32>
+// CHECK:       [[$SHARED]]: "0x400000000000803F000040400000004000008040"
+// CHECK-NOT:   packed
+func.func @prefill(%init: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense_resource<fc.weight> : tensor<2x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x2xf32>) outs(%init : tensor<2x2xf32>) permutation = [1, 0]
+  return %t : tensor<2x2xf32>
+}
+func.func @decode(%init: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense_resource<fc.weight> : tensor<2x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x2xf32>) outs(%init : tensor<2x2xf32>) permutation = [1, 0]
+  return %t : tensor<2x2xf32>
+}
+func.func @flat() -> tensor<4xf32> {
+  %w = arith.constant dense_resource<flat.weight> : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      fc.weight: "0x040000000000803F000000400000404000008040",
+      flat.weight: "0x040000000000803F000040400000004000008040"
+    }
+  }
+#-}

@@ -217,6 +217,9 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
     A transposed weight argument of a private function whose every caller passes a constant, and whose every
     use is the same transpose (the weights of a layer body shared by several layers, eff-outline-layers), is
     packed too: the callers pass the transposed constant and the function takes the packed layout.
+
+    Last, constants of the same type and bytes are made to share one attribute (several functions packing one
+    weight, as a decoder's prefill and decode do), so that each weight is stored once in the artifact.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
