@@ -3,7 +3,8 @@
 Each layer y = x·Wᵀ + b (x [M, K], W [N, K] constant, embedded in the module) is compiled with effc and run
 with effc-run --bench; PyTorch's F.linear (inference mode, same data, same number of threads) is timed in
 the same run, so only the same-run ratio is meaningful on a shared machine. (numpy is no peer here:
-Debian's numpy links the reference BLAS.)
+Debian's numpy links the reference BLAS.) "% peak" is of the FMA peak that bench/ukernel_peaks.c measures on
+the same threads, first, in the same run.
 
     /usr/bin/python3 bench/linear_layers.py [--runs 50] [--threads 2]
 """
@@ -22,7 +23,6 @@ BIN = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
 sys.path.insert(0, str(REPO / "python-bindings"))
 from effc.ir import write_safetensors  # noqa: E402
 SHAPES = [(128, 768, 768), (128, 768, 3072), (128, 3072, 768)]  # (M, K, N): QKV/output, FFN up, FFN down
-NOMINAL_PEAK_PER_CORE = 117.0  # GFLOP/s f32 FMA on this Zen 4 (32 FLOP/cycle at ~3.6 GHz)
 
 
 def linear_module(m, k, n):
@@ -82,11 +82,15 @@ def main():
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
 
-    peak = NOMINAL_PEAK_PER_CORE * args.threads
-    print(f"effc linear layers, f32, {args.threads} threads, median of {args.runs} runs "
-          f"(nominal peak {peak:.0f} GFLOP/s)")
-    print(f"{'M x K x N':>18} {'effc ms':>8} {'GFLOP/s':>8} {'% peak':>7} {'PyTorch ms':>11} {'speedup':>8} {'rel err':>8}")
+    sys.path.insert(0, str(REPO / "bench"))
+    from ukernel_peaks import measure_peaks
+
     with tempfile.TemporaryDirectory() as tmp:
+        peak = measure_peaks(Path(tmp), args.threads)[args.threads]["fma_gflops"]
+        print(f"effc linear layers, f32, {args.threads} threads, median of {args.runs} runs "
+              f"(FMA peak measured now, best of 5: {peak:.0f} GFLOP/s)")
+        print(f"{'M x K x N':>18} {'effc ms':>8} {'GFLOP/s':>8} {'% peak':>7} {'PyTorch ms':>11} {'speedup':>8} "
+              f"{'rel err':>8}")
         for m, k, n in SHAPES:
             x = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
             _, median, (w, b), error = effc_latency_ms(Path(tmp), m, k, n, x, args.runs, args.threads)

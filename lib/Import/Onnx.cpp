@@ -2001,6 +2001,9 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
         return error(node) << "axis " << a << " is out of range for rank " << rank;
       a = *axis;
     }
+    for (auto [i, a] : llvm::enumerate(*axes))
+      if (llvm::is_contained(ArrayRef<int64_t>(*axes).take_front(i), a))
+        return error(node) << "lists axis " << a << " twice";
     if (op == "Unsqueeze") {
       for (int64_t d = 0, src = 0; d < rank; ++d)
         out.push_back(llvm::is_contained(*axes, d) ? indexAttr(1) : sizes[src++]);

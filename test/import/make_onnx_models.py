@@ -263,6 +263,12 @@ def main(out):
                      [("c", (TensorProto.FLOAT, [5]))]), str(out / "matmul_scalar.onnx"))
     onnx.save(single("Transpose", [("x", (TensorProto.FLOAT, [2, 3]))], [("y", (TensorProto.FLOAT, [3, 2]))],
                      perm=[1, 5]), str(out / "transpose_perm.onnx"))
+    # Unsqueeze listing an axis twice (an initializer [1, 1]): an error, not a read past the input's shape.
+    model = single("Unsqueeze", [("x", (TensorProto.FLOAT, [2, 3])), ("axes", (TensorProto.INT64, [2]))],
+                   [("y", (TensorProto.FLOAT, [2, 1, 1, 3]))])
+    model.graph.initializer.append(numpy_helper.from_array(np.array([1, 1], np.int64), "axes"))
+    del model.graph.input[1]
+    onnx.save(model, str(out / "unsqueeze_twice.onnx"))
     # TopK with k constant (an initializer): two arg-max passes; k beyond the axis and k = 100 are errors.
     for stem, k in (("topk", 2), ("topk_long", 5), ("topk_many", 100)):
         model = single("TopK", [("x", (TensorProto.FLOAT, [2, 4])), ("k", (TensorProto.INT64, [1]))],

@@ -17,6 +17,7 @@
 // RUN: not effc-import %t/matmul_scalar.onnx 2>&1 | FileCheck %s --check-prefix=MATMUL-RANK
 // RUN: not effc-import %t/transpose_perm.onnx 2>&1 | FileCheck %s --check-prefix=TRANSPOSE-PERM
 // RUN: not effc-import %t/huge_initializer.onnx 2>&1 | FileCheck %s --check-prefix=HUGE
+// RUN: not effc-import %t/unsqueeze_twice.onnx 2>&1 | FileCheck %s --check-prefix=AXIS-TWICE
 // RUN: not effc-import %t/topk_long.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-LONG
 // RUN: not effc-import %t/topk_many.onnx 2>&1 | FileCheck %s --check-prefix=TOPK-MANY
 // RUN: not effc-import %t/string_input.onnx 2>&1 | FileCheck %s --check-prefix=STRING
@@ -78,6 +79,7 @@
 // ARITY:       arity.onnx:0:0: error: node 'the_Mul' (Mul): has 1 inputs, Mul takes 2
 // MATMUL-K:    error: 'eff.matmul' op contraction dimensions differ: lhs [2, 3] has K = 3, rhs [4, 5] has K = 4
 // MATMUL-RANK: matmul_scalar.onnx:0:0: error: node 'the_MatMul' (MatMul): operands must have rank >= 1, got ranks 0 and 2
+// AXIS-TWICE: unsqueeze_twice.onnx:0:0: error: node 'the_Unsqueeze' (Unsqueeze): lists axis 1 twice
 // TRANSPOSE-PERM: transpose_perm.onnx:0:0: error: node 'the_Transpose' (Transpose): perm is not a permutation of the 2 dimensions
 // HUGE:        huge_initializer.onnx:0:0: error: {{.*}}huge_initializer.onnx: initializer 'w' has a shape too large to address
 // TOPK-LONG:   topk_long.onnx:0:0: error: node 'the_TopK' (TopK): k = 5 is larger than the axis' 4 elements
