@@ -55,6 +55,13 @@ namespace effc {
 
 bool isOnnxFile(llvm::StringRef path) { return path.ends_with_insensitive(".onnx"); }
 
+std::optional<std::pair<std::string, std::string>> parseInputBinding(llvm::StringRef binding) {
+  auto [name, file] = binding.split('=');
+  if (name.empty() || file.empty())
+    return std::nullopt;
+  return std::make_pair(name.str(), file.str());
+}
+
 llvm::ArrayRef<llvm::StringRef> supportedOnnxOps() {
   static const llvm::StringRef ops[] = {
       "Abs",       "Add",     "And",        "Cast",       "Ceil",       "Concat",    "Constant",  "ConstantOfShape",

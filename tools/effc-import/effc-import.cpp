@@ -64,12 +64,12 @@ int main(int argc, char **argv) {
     effc::OnnxImportOptions options;
     options.raisingReport = reportRaising ? &llvm::errs() : nullptr;
     for (const std::string &binding : boundInputs) {
-      auto [name, file] = llvm::StringRef(binding).split('=');
-      if (name.empty() || file.empty()) {
+      auto parsed = effc::parseInputBinding(binding);
+      if (!parsed) {
         llvm::errs() << "effc-import: --bind-input takes NAME=FILE.npy, got '" << binding << "'\n";
         return 1;
       }
-      options.boundInputs.emplace_back(name.str(), file.str());
+      options.boundInputs.push_back(std::move(*parsed));
     }
     module = effc::importOnnx(&context, input, options);
   } else {

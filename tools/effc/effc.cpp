@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "effc/Compiler/Compiler.h"
+#include "effc/Import/Onnx.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -234,12 +235,12 @@ int main(int argc, char **argv) {
   options.reportRaising = reportRaising;
   options.adapterDirs.assign(adapterDirs.begin(), adapterDirs.end());
   for (const std::string &binding : boundInputs) {
-    auto [name, file] = llvm::StringRef(binding).split('=');
-    if (name.empty() || file.empty()) {
+    auto parsed = effc::parseInputBinding(binding);
+    if (!parsed) {
       llvm::errs() << "effc: --bind-input takes NAME=FILE.npy, got '" << binding << "'\n";
       return 1;
     }
-    options.boundInputs.emplace_back(name.str(), file.str());
+    options.boundInputs.push_back(std::move(*parsed));
   }
   if (reportFusions.getNumOccurrences())
     options.reportFusions = reportFusions.empty() ? "-" : reportFusions.getValue();

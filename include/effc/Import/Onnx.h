@@ -32,6 +32,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,9 @@ struct OnnxImportOptions {
   /// Reduce axes) must be bound: an ahead-of-time compiler needs them constant.
   std::vector<std::pair<std::string, std::string>> boundInputs;
 };
+
+/// Splits a `--bind-input` argument `NAME=FILE.npy` into (name, file); nullopt if either side is empty.
+std::optional<std::pair<std::string, std::string>> parseInputBinding(llvm::StringRef binding);
 
 /// True if `path` names an ONNX model file (`.onnx`).
 bool isOnnxFile(llvm::StringRef path);
