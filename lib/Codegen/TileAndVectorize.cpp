@@ -81,6 +81,34 @@ bool isStreamingContraction(linalg::GenericOp op) {
   return *c == expectedC && *a == expectedA && (*b == expectedB || *b == sharedB);
 }
 
+/// Whether `op` is C[batch..., m, nb, ni] += A[batch..., m, k] * Bp[nb, k, ni] in f32 (loops batch..., m, nb,
+/// ni, k): a contraction whose weight effc-cpu-weight-panels stored as column panels, each thread block of
+/// which streams one contiguous panel Bp[nb].
+bool isPanelContraction(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return false;
+  unsigned numLoops = op.getNumLoops();
+  if (numLoops < 4 || op.getNumReductionLoops() != 1 ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return false;
+  for (Value operand : op->getOperands())
+    if (!getElementTypeOrSelf(operand.getType()).isF32())
+      return false;
+  unsigned k = numLoops - 1, ni = numLoops - 2, nb = numLoops - 3, m = numLoops - 4;
+  SmallVector<AffineExpr> a, c;
+  for (unsigned i = 0; i <= m; ++i)
+    a.push_back(getAffineDimExpr(i, op.getContext()));
+  c = a;
+  a.push_back(getAffineDimExpr(k, op.getContext()));
+  c.append({getAffineDimExpr(nb, op.getContext()), getAffineDimExpr(ni, op.getContext())});
+  SmallVector<AffineExpr> b = {getAffineDimExpr(nb, op.getContext()), getAffineDimExpr(k, op.getContext()),
+                               getAffineDimExpr(ni, op.getContext())};
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  return maps[0].getResults() == ArrayRef(a) && maps[1].getResults() == ArrayRef(b) &&
+         maps[2].getResults() == ArrayRef(c);
+}
+
 /// The elementwise op that can be computed per thread block of a contraction, in the same task right after
 /// the block's K loop (its GEMM epilogue: bias-free activation, residual add, ...): the only user of the
 /// contraction's result, all loops parallel, reading that result and writing its own one result through
@@ -171,7 +199,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       }
     SmallVector<linalg::GenericOp> contractions;
     func.walk([&](linalg::GenericOp op) {
-      if (isStreamingContraction(op))
+      if (isStreamingContraction(op) || isPanelContraction(op))
         contractions.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -186,8 +214,11 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
   }
 
   LogicalResult tileContraction(RewriterBase &rewriter, linalg::GenericOp op) {
+    // A panel contraction has one more loop, nb, before n (its ni): its thread blocks take one panel each,
+    // and are then computed as ordinary (batch..., m, n, k) blocks.
+    bool panels = isPanelContraction(op);
     unsigned numLoops = op.getNumLoops();
-    unsigned numBatch = numLoops - 3;
+    unsigned numBatch = numLoops - (panels ? 4 : 3);
     auto sizes = [&](int64_t batch, int64_t m, int64_t n, int64_t k) {
       SmallVector<OpFoldResult> tileSizes(numBatch, rewriter.getIndexAttr(batch));
       for (int64_t size : {m, n, k})
@@ -197,15 +228,24 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
     // The columns of the whole contraction, when static: they say whether a block's width is a multiple of
     // the register tile, before canonicalisation could show it.
-    int64_t columns = op.getStaticLoopRanges()[numBatch + 1];
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t columns = ranges[numBatch + 1];
+    int64_t panelWidth = panels ? ranges[numBatch + 2] : 0;
+    if (panels)
+      columns = ShapedType::isDynamic(columns) || ShapedType::isDynamic(panelWidth) ? ShapedType::kDynamic
+                                                                                       : columns * panelWidth;
 
     // Thread blocks, with the accumulator's initialisation (fill or bias broadcast) fused in.
     scf::SCFTilingOptions threadTiling;
     // A wide N (an LM head over a vocabulary) has plenty of column blocks to share out: its blocks take
     // more rows, so that its weight, far larger than the caches, is streamed from memory fewer times.
     bool wide = !ShapedType::isDynamic(columns) && columns >= wideColumnBlocks * threadTileN && wideColumnBlocks > 0;
-    threadTiling.setTileSizes(sizes(1, wide ? wideThreadTileM : threadTileM, threadTileN, 0))
-        .setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    SmallVector<OpFoldResult> blockSizes = sizes(1, wide ? wideThreadTileM : threadTileM, threadTileN, 0);
+    if (panels) { // one panel (nb: 1, ni: all of it) per block
+      blockSizes[numBatch + 1] = rewriter.getIndexAttr(1);
+      blockSizes.insert(blockSizes.begin() + numBatch + 2, rewriter.getIndexAttr(0));
+    }
+    threadTiling.setTileSizes(blockSizes).setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
     scf::SCFTileAndFuseOptions fusion;
     fusion.setTilingOptions(threadTiling);
     fusion.setFusionControlFn([](tensor::ExtractSliceOp, OpResult, bool isDestinationOperand)
@@ -241,6 +281,22 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     if (!blockContraction)
       return success();
 
+    // A panel block: drop its unit nb loop (rank-reducing slices of Bp[nb] and of the accumulator), which
+    // leaves C[batch..., m, ni] += A[batch..., m, k] * Bp[nb][k, ni], tiled below like any other block.
+    if (panels) {
+      unsigned nbLoop = numBatch + 1;
+      linalg::ControlDropUnitDims control;
+      control.rankReductionStrategy = linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+      control.controlFn = [nbLoop](Operation *) { return SmallVector<unsigned>{nbLoop}; };
+      rewriter.setInsertionPoint(blockContraction);
+      FailureOr<linalg::DropUnitDimsResult> reduced =
+          linalg::dropUnitDims(rewriter, cast<linalg::GenericOp>(blockContraction), control);
+      if (failed(reduced))
+        return blockContraction->emitError("failed to reduce a panel GEMM's thread block to one panel");
+      rewriter.replaceOp(blockContraction, reduced->replacements);
+      blockContraction = reduced->resultOp;
+    }
+
     // Cache blocks of K, so that the B panel of a register column (cacheTileK x 32) stays in L1 while the
     // register rows of the block sweep over it.
     if (cacheTileK > 0) {
@@ -259,7 +315,13 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     // ragged N such as 50257 or 312) is first split along N into parts of widths that are multiples of
     // 32, 16, 8 and 1 columns, each tiled with register tiles of its own width: every column is computed
     // by a static vector tile, none by scalar loops.
-    for (auto [part, width] : splitColumns(rewriter, cast<TilingInterface>(blockContraction), numBatch + 1, columns))
+    SmallVector<std::pair<TilingInterface, int64_t>> parts;
+    if (panels && panelWidth % registerTileN == 0)
+      parts.push_back({cast<TilingInterface>(blockContraction), registerTileN});
+    else
+      parts = splitColumns(rewriter, cast<TilingInterface>(blockContraction), numBatch + 1,
+                           panels ? panelWidth : columns);
+    for (auto [part, width] : parts)
       if (failed(tileRegisters(rewriter, part, numBatch, width)))
         return failure();
     return success();

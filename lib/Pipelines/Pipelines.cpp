@@ -65,6 +65,9 @@ void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &
     pm.addPass(createCanonicalizerPass());
   }
   pm.addPass(createEffcInferDimensionGroupsPass());
+  // Weights of f32 GEMMs as contiguous column panels, for the tiled GEMM below (packed by the next pass).
+  if (options.optLevel > 0)
+    pm.addPass(createEffcCpuWeightPanelsPass());
   pm.addPass(createEffcPackWeightsPass());
   if (options.optLevel > 0) {
     pm.addNestedPass<func::FuncOp>(createEffcCpuTileAndVectorizePass());

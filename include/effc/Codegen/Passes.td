@@ -225,6 +225,44 @@ def EffcPackWeightsPass : Pass<"effc-pack-weights", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def EffcCpuWeightPanelsPass : Pass<"effc-cpu-weight-panels", "::mlir::ModuleOp"> {
+  let summary = "Store the weights of f32 GEMMs as contiguous column panels ([N/P][K][P])";
+  let description = [{
+    On linalg on tensors, before `effc-pack-weights`. A streaming f32 contraction
+    `C[batch..., m, n] += A[batch..., m, k] * B[k, n]` whose `B` is a weight (a constant, its transpose,
+    or an argument of a shared layer body that every call site passes a constant) and whose `N` is a
+    multiple of `panel-width` (P) larger than P is rewritten to read `B` as panels
+    `Bp[N/P][K][P]`: `Bp = transpose(expand_shape(B))`, which `effc-pack-weights` folds into a constant
+    holding the packed bytes (through the call sites of shared layer bodies too). A thread block of P
+    columns then streams one contiguous `K x P` panel instead of K rows `4 N` bytes apart (each on a new
+    page once N >= 1024, where the hardware prefetchers stop following). The accumulator's initialisation
+    (fill or bias broadcast) and the elementwise op that is the GEMM's only user (its epilogue: bias,
+    GELU, residual add) are reshaped with it, so that effc-cpu-tile-and-vectorize still fuses them:
+    ```mlir
+    // before
+    %wt = linalg.transpose ins(%w : tensor<3072x768xf32>) ... permutation = [1, 0]
+    %c = linalg.generic {(b, m, n, k): A(b, m, k), B(k, n), C(b, m, n)} ins(%x, %wt) outs(%bias_init)
+    %y = linalg.generic {gelu} ins(%c) outs(%empty) : tensor<?x?x3072xf32>
+    // after
+    %e = tensor.expand_shape %w [[0, 1], [2]] : tensor<3072x768xf32> into tensor<24x128x768xf32>
+    %wp = linalg.transpose ins(%e) ... permutation = [0, 2, 1]              // -> tensor<24x768x128xf32>
+    %c3 = linalg.generic {(b, m, nb, ni, k): A(b, m, k), Bp(nb, k, ni), C(b, m, nb, ni)}
+            ins(%x, %wp) outs(%bias_init3 : tensor<?x?x24x128xf32>)
+    %y3 = linalg.generic {gelu} ins(%c3) outs(%empty3)
+    %y = tensor.collapse_shape %y3 [[0], [1], [2, 3]] : tensor<?x?x24x128xf32> into tensor<?x?x3072xf32>
+    ```
+    GEMMs whose N is not a multiple of P keep the `[K, N]` layout. A weight argument of a layer body
+    that has other uses is left alone (its call sites could not pass one packed constant).
+  }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"128",
+           "Columns of a panel (P); effc-cpu-tile-and-vectorize's thread-tile-n for panel GEMMs (0: off)">,
+    Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32",
+           "Columns of effc-cpu-tile-and-vectorize's register tile: panel-width must be a multiple of it">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def EffcRecordMinCallBytesPass : Pass<"effc-record-min-call-bytes", "::mlir::ModuleOp"> {
   let summary = "Record the bytes every call of each public function allocates at least";
   let description = [{

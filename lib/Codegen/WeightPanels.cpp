@@ -1,0 +1,261 @@
+//===- WeightPanels.cpp - panel-major weights for f32 GEMMs ----------------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Implements effc-cpu-weight-panels: the weight B[K, N] of a streaming f32 contraction is read as panels
+// Bp[N/P][K][P], so that a thread block of P columns streams one contiguous K x P panel from memory. The
+// layout change is a transpose of an expand_shape of the weight, which effc-pack-weights folds into the
+// constant; the accumulator's initialisation and the GEMM's elementwise epilogue are reshaped with the
+// contraction so that effc-cpu-tile-and-vectorize still fuses them into its thread blocks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace effc {
+#define GEN_PASS_DEF_EFFCCPUWEIGHTPANELSPASS
+#include "effc/Codegen/Passes.h.inc"
+} // namespace effc
+
+using namespace mlir;
+
+namespace {
+
+/// Marks the reshapes this pass creates around a panel contraction: only they are folded into the
+/// accumulator's producer and the epilogue, no other reshape of the function.
+constexpr StringLiteral kPanelReshape = "effc.weight_panel_reshape";
+
+/// The loop positions that `map`'s results are, if all of them are loop dimensions.
+std::optional<SmallVector<unsigned>> dimPositions(AffineMap map) {
+  SmallVector<unsigned> positions;
+  for (AffineExpr expr : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim)
+      return std::nullopt;
+    positions.push_back(dim.getPosition());
+  }
+  return positions;
+}
+
+/// Whether `op` is C[batch..., m, n] += A[batch..., m, k] * B[k, n] in f32 (a shared 2-D B, k the last
+/// loop): the form of effc-cpu-tile-and-vectorize's streaming contraction whose B is a weight.
+bool isSharedWeightContraction(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op) || op.getNumReductionLoops() != 1)
+    return false;
+  unsigned numLoops = op.getNumLoops();
+  if (numLoops < 3 || op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return false;
+  for (Value operand : op->getOperands())
+    if (!getElementTypeOrSelf(operand.getType()).isF32())
+      return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto a = dimPositions(maps[0]), b = dimPositions(maps[1]), c = dimPositions(maps[2]);
+  if (!a || !b || !c)
+    return false;
+  unsigned k = numLoops - 1, n = numLoops - 2, m = numLoops - 3;
+  SmallVector<unsigned> expectedA, expectedC;
+  for (unsigned i = 0; i < m; ++i)
+    expectedA.push_back(i);
+  expectedC = expectedA;
+  expectedA.append({m, k});
+  expectedC.append({m, n});
+  return *a == expectedA && *c == expectedC && *b == SmallVector<unsigned>{k, n};
+}
+
+/// Whether `value` is a compile-time weight whose layout change effc-pack-weights folds: a constant, or an
+/// argument of a private function (a shared layer body) that every call passes a constant and that has no
+/// use but `onlyUser` (its call sites then pass one packed constant each).
+bool isFoldableWeight(Value value, Operation *onlyUser) {
+  if (matchPattern(value, m_Constant()))
+    return true;
+  auto argument = dyn_cast<BlockArgument>(value);
+  if (!argument || !argument.hasOneUse() || *argument.getUsers().begin() != onlyUser)
+    return false;
+  auto func = dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp());
+  if (!func || !func.isPrivate() || argument.getOwner() != &func.getBody().front())
+    return false;
+  auto module = func->getParentOfType<ModuleOp>();
+  std::optional<SymbolTable::UseRange> uses = SymbolTable::getSymbolUses(func, module);
+  if (!uses || uses->empty())
+    return false;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call || call.getCallee() != func.getSymName() ||
+        !matchPattern(call.getOperand(argument.getArgNumber()), m_Constant()))
+      return false;
+  }
+  return true;
+}
+
+/// The weight under a contraction's B operand and whether B is its transpose: B itself ([K, N]) or the
+/// input ([N, K]) of a matrix transpose that only the contraction reads. Null if it is not a foldable
+/// weight.
+std::pair<Value, bool> weightOf(linalg::GenericOp contraction) {
+  Value b = contraction.getDpsInputs()[1];
+  if (auto transpose = b.getDefiningOp<linalg::TransposeOp>();
+      transpose && transpose.hasPureTensorSemantics() && transpose.getPermutation() == ArrayRef<int64_t>{1, 0} &&
+      transpose->getResult(0).hasOneUse() && isFoldableWeight(transpose.getInput(), transpose))
+    return {transpose.getInput(), true};
+  if (isFoldableWeight(b, contraction))
+    return {b, false};
+  return {Value(), false};
+}
+
+/// Rewrites `op` (a shared-weight contraction with N = panels x panelWidth) to read its weight as panels,
+/// C3[batch..., m, nb, ni] += A[batch..., m, k] * Bp[nb, k, ni], C = collapse_shape(C3).
+void rewriteToPanels(RewriterBase &rewriter, linalg::GenericOp op, Value weight, bool transposed,
+                     int64_t panelWidth) {
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  int64_t depth = bType.getDimSize(0), columns = bType.getDimSize(1), panels = columns / panelWidth;
+  Type f32 = bType.getElementType();
+
+  // Bp[nb, k, ni] from W[N, K] (expand to [nb, ni, K], swap the last two) or from B[K, N] (expand to
+  // [K, nb, ni], swap the first two). The transpose a linear layer's lowering made of W is replaced.
+  Operation *oldTranspose = transposed ? op.getDpsInputs()[1].getDefiningOp() : nullptr;
+  Value expanded;
+  SmallVector<int64_t> permutation;
+  if (transposed) {
+    expanded = tensor::ExpandShapeOp::create(rewriter, loc, RankedTensorType::get({panels, panelWidth, depth}, f32),
+                                             weight, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    permutation = {0, 2, 1};
+  } else {
+    expanded = tensor::ExpandShapeOp::create(rewriter, loc, RankedTensorType::get({depth, panels, panelWidth}, f32),
+                                             weight, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    permutation = {1, 0, 2};
+  }
+  Value packedInit = tensor::EmptyOp::create(rewriter, loc, {panels, depth, panelWidth}, f32);
+  Value packed = linalg::TransposeOp::create(rewriter, loc, expanded, packedInit, permutation).getResult()[0];
+
+  // The accumulator, expanded along N.
+  Value init = op.getDpsInits()[0];
+  auto cType = cast<RankedTensorType>(init.getType());
+  int64_t rank = cType.getRank();
+  SmallVector<ReassociationIndices> splitN;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    splitN.push_back({i});
+  splitN.push_back({rank - 1, rank});
+  SmallVector<int64_t> shape3(cType.getShape());
+  shape3.back() = panels;
+  shape3.push_back(panelWidth);
+  // The batch and row extents, read from A (which has the same ones): a tensor.dim of the accumulator
+  // would be another use of its producer, which then could not be expanded in place.
+  SmallVector<OpFoldResult> outputShape = tensor::getMixedSizes(rewriter, loc, op.getDpsInputs()[0]);
+  outputShape.back() = rewriter.getIndexAttr(panels);
+  outputShape.push_back(rewriter.getIndexAttr(panelWidth));
+  auto init3 = tensor::ExpandShapeOp::create(rewriter, loc, RankedTensorType::get(shape3, f32), init, splitN,
+                                             outputShape);
+  init3->setAttr(kPanelReshape, rewriter.getUnitAttr());
+
+  // Loops (batch..., m, nb, ni, k): the old n loop becomes nb, ni.
+  unsigned numLoops = op.getNumLoops() + 1;
+  unsigned m = numLoops - 4, nb = numLoops - 3, ni = numLoops - 2, k = numLoops - 1;
+  SmallVector<AffineExpr> aExprs, cExprs;
+  for (unsigned i = 0; i <= m; ++i) {
+    aExprs.push_back(getAffineDimExpr(i, ctx));
+    cExprs.push_back(getAffineDimExpr(i, ctx));
+  }
+  aExprs.push_back(getAffineDimExpr(k, ctx));
+  cExprs.append({getAffineDimExpr(nb, ctx), getAffineDimExpr(ni, ctx)});
+  SmallVector<AffineExpr> bExprs = {getAffineDimExpr(nb, ctx), getAffineDimExpr(k, ctx), getAffineDimExpr(ni, ctx)};
+  SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, aExprs, ctx), AffineMap::get(numLoops, 0, bExprs, ctx),
+                                 AffineMap::get(numLoops, 0, cExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(numLoops - 1, utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  auto panelOp = linalg::GenericOp::create(rewriter, loc, TypeRange{init3.getType()},
+                                           ValueRange{op.getDpsInputs()[0], packed}, ValueRange{init3}, maps,
+                                           iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), panelOp.getRegion(), panelOp.getRegion().begin());
+  panelOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+
+  auto collapsed = tensor::CollapseShapeOp::create(rewriter, loc, op.getResult(0).getType(), panelOp.getResult(0),
+                                                   splitN);
+  collapsed->setAttr(kPanelReshape, rewriter.getUnitAttr());
+  rewriter.replaceOp(op, collapsed.getResult());
+  if (oldTranspose && oldTranspose->use_empty())
+    rewriter.eraseOp(oldTranspose);
+}
+
+/// Whether `op` is elementwise: all loops parallel, every operand read through a projected permutation.
+bool isElementwise(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  return generic && generic.hasPureTensorSemantics() && generic.getNumLoops() == generic.getNumParallelLoops() &&
+         llvm::all_of(generic.getIndexingMapsArray(), [](AffineMap map) { return map.isProjectedPermutation(); });
+}
+
+/// Which reshapes around a panel contraction are folded into the op on their other side: the collapse of
+/// its result into its elementwise epilogue (when that is the result's only user), and the expansion of
+/// its accumulator into the elementwise op (fill or bias broadcast) producing it.
+bool foldsIntoNeighbour(OpOperand *operand) {
+  Operation *owner = operand->getOwner();
+  if (auto collapse = operand->get().getDefiningOp<tensor::CollapseShapeOp>())
+    return collapse->hasAttr(kPanelReshape) && collapse->hasOneUse() && isElementwise(owner);
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(owner))
+    return expand->hasAttr(kPanelReshape) && isElementwise(operand->get().getDefiningOp());
+  return false;
+}
+
+struct EffcCpuWeightPanelsPass : effc::impl::EffcCpuWeightPanelsPassBase<EffcCpuWeightPanelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (panelWidth < 0 || registerTileN <= 0 || (panelWidth > 0 && panelWidth % registerTileN != 0)) {
+      module.emitError() << "effc-cpu-weight-panels: panel-width must be 0 (off) or a positive multiple of "
+                            "register-tile-n ("
+                         << registerTileN << "), got " << panelWidth;
+      return signalPassFailure();
+    }
+    if (panelWidth == 0)
+      return;
+    SmallVector<std::tuple<linalg::GenericOp, Value, bool>> candidates;
+    module.walk([&](linalg::GenericOp op) {
+      if (!isSharedWeightContraction(op))
+        return;
+      auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+      int64_t columns = bType.getDimSize(1);
+      // A single panel is the [K, N] layout already.
+      if (!bType.hasStaticShape() || columns <= panelWidth || columns % panelWidth != 0)
+        return;
+      auto [weight, transposed] = weightOf(op);
+      if (weight)
+        candidates.push_back({op, weight, transposed});
+    });
+    if (candidates.empty())
+      return;
+    IRRewriter rewriter(&getContext());
+    for (auto [op, weight, transposed] : candidates)
+      rewriteToPanels(rewriter, op, weight, transposed, panelWidth);
+
+    RewritePatternSet patterns(&getContext());
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, foldsIntoNeighbour);
+    linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
+    tensor::populateFoldTensorEmptyPatterns(patterns);
+    // The expanded epilogue's extents, as those of its inputs: a tensor.dim of the contraction's result
+    // would be a second use, and TileAndVectorize fuses only the epilogue of a result used once.
+    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+    tensor::DimOp::getCanonicalizationPatterns(patterns, &getContext());
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+    module.walk([](Operation *op) { op->removeAttr(kPanelReshape); });
+  }
+};
+
+} // namespace
