@@ -17,7 +17,8 @@ to N layers for a quick check):
   switch-b1          Switch-MoE encoder (4 x 768, 12 heads, 8 experts of FFN 3072, top-1; odd layers are residual
                      MoE as examples/models.py builds them; capacity factor 8, so that no token is dropped)
 Variants (effc flags on the f32 graph): f32, bf16 (--quantize=bf16), int8, int4, 2:4 (--sparsity=2:4), 2:4+int8,
-drop40 (--drop-layers=top:K, K = 40% of the layers, rounded).
+drop40 (--drop-layers=top:K, K = 40% of the layers, rounded); run only when named: f32-rows (--no-weight-panels,
+the f32 GEMMs reading their weights as [K, N] rows: an A/B check of the weight panels).
 Peers: PyTorch eager (inference mode, THREADS threads, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS=THREADS);
 ONNX Runtime through npm's onnxruntime-node (bench/peers/ort_bench.js: CPU provider, graph optimisation "all",
 THREADS intra-op threads) on the model torch.onnx.export writes (ort), and on its dynamic int8 form (ort-int8:
@@ -58,7 +59,11 @@ CASES = {
     "switch-b1": ("switch", 1, "main"),
 }
 VARIANTS = {"f32": [], "bf16": ["--quantize=bf16"], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"],
-            "2:4": ["--sparsity=2:4"], "2:4+int8": ["--sparsity=2:4", "--quantize=int8"], "drop40": None}
+            "2:4": ["--sparsity=2:4"], "2:4+int8": ["--sparsity=2:4", "--quantize=int8"], "drop40": None,
+            "f32-rows": ["--no-weight-panels"]}
+# Variants for A/B checks of the compiler itself, run only when named: f32-rows is f32 with the GEMM weights
+# as [K, N] rows instead of column panels.
+AB_VARIANTS = {"f32-rows"}
 
 
 def model_config(models, model, layers):
@@ -208,7 +213,7 @@ def measure_peaks(threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default=",".join(v for v in VARIANTS if v not in AB_VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--peers", default="torch,ort,ort-int8", help="comma-separated, of torch, ort, ort-int8")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)

@@ -403,6 +403,7 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.cudaAsyncLaunches = options.cudaAsyncLaunches;
   pipelineOptions.layerReuse = options.layerReuse;
   pipelineOptions.packQkv = options.packQkv;
+  pipelineOptions.weightPanels = options.weightPanels;
   pipelineOptions.layerReuseRemarks = options.verbose;
   PassManager weights(&context), compression(&context), lowering(&context);
   PipelineOptions weightsOnly;

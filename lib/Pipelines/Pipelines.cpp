@@ -66,7 +66,7 @@ void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &
   }
   pm.addPass(createEffcInferDimensionGroupsPass());
   // Weights of f32 GEMMs as contiguous column panels, for the tiled GEMM below (packed by the next pass).
-  if (options.optLevel > 0)
+  if (options.optLevel > 0 && options.weightPanels)
     pm.addPass(createEffcCpuWeightPanelsPass());
   pm.addPass(createEffcPackWeightsPass());
   if (options.optLevel > 0) {

@@ -143,6 +143,10 @@ cl::opt<bool> noPackQkv("no-pack-qkv",
                         cl::desc("Keep the query, key and value projections as three GEMMs (by default one GEMM "
                                  "over their concatenated weights, at -O1 and up)"),
                         cl::cat(category));
+cl::opt<bool> noWeightPanels("no-weight-panels",
+                             cl::desc("Keep f32 GEMM weights as [K, N] rows (by default they are stored as "
+                                      "contiguous panels of 128 columns, at -O1 and up)"),
+                             cl::cat(category));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "effc") << message << "\n";
@@ -247,6 +251,7 @@ int main(int argc, char **argv) {
   options.reportFusionsFormat = reportFusionsFormat;
   options.layerReuse = !noLayerReuse;
   options.packQkv = !noPackQkv;
+  options.weightPanels = !noWeightPanels;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

@@ -49,6 +49,10 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                        llvm::cl::desc("Run an attention's q/k/v projections as one GEMM over concatenated weights "
                                       "(CPU target, -O1 and up)"),
                        llvm::cl::init(true)};
+  Option<bool> weightPanels{*this, "weight-panels",
+                            llvm::cl::desc("Store the weights of f32 GEMMs as contiguous column panels "
+                                           "(CPU target, -O1 and up; effc-cpu-weight-panels)"),
+                            llvm::cl::init(true)};
   // The cuda target (docs/gpu.md).
   Option<std::string> cudaArch{*this, "cuda-arch", llvm::cl::desc("GPU architecture for --target=cuda (sm_80, "
                                                                   "sm_86, sm_89, sm_90, sm_90a)"),
