@@ -90,6 +90,12 @@ void permuteElements(const char *source, char *destination, ArrayRef<int64_t> sh
     numElements *= size;
   if (numElements == 0)
     return;
+  // The last dimension stays last (the [K, N/P, P] -> [N/P, K, P] column panels): rows of it move as one
+  // element each.
+  if (rank >= 2 && permutation.back() == rank - 1) {
+    permuteElements(source, destination, shape.drop_back(), permutation.drop_back(), elementBytes * shape.back());
+    return;
+  }
   if (isBatchedMatrixTranspose(permutation)) {
     int64_t rows = shape[rank - 2], cols = shape[rank - 1];
     int64_t matrixBytes = rows * cols * static_cast<int64_t>(elementBytes);
@@ -157,8 +163,9 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     auto resultType = cast<RankedTensorType>(op.getResult()[0].getType());
     if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
       Location loc = op.getLoc(); // op is erased by the replacement
+      std::string layout = layoutOf(op);
       rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, dense.resizeSplat(resultType));
-      return packed(loc);
+      return packed(loc, layout);
     }
     std::optional<ConstantBytes> bytes = getConstantBytes(value);
     unsigned bits = inputType.getElementTypeBitWidth();
@@ -174,12 +181,24 @@ struct FoldConstantTranspose : OpRewritePattern<linalg::TransposeOp> {
     AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(transposed, /*align=*/64);
     auto attr = DenseResourceElementsAttr::get(resultType, bytes->name + ".packed", std::move(blob));
     Location loc = op.getLoc(); // op is erased by the replacement
+    std::string layout = layoutOf(op);
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, attr);
-    return packed(loc);
+    return packed(loc, layout);
   }
 
-  static LogicalResult packed(Location loc) {
-    effc::recordFusion(loc, effc::fusion::kWeightPacking, true, "stored transposed ([K, N]) at compile time");
+  /// The layout `op` stores, for the fusion report: a matrix transpose is [K, N]; other permutations (the
+  /// column panels of effc-cpu-weight-panels, stacked expert weights) are named by their shape.
+  static std::string layoutOf(linalg::TransposeOp op) {
+    if (op.getPermutation() == ArrayRef<int64_t>{1, 0})
+      return "transposed ([K, N])";
+    std::string shape;
+    llvm::raw_string_ostream os(shape);
+    llvm::interleave(cast<RankedTensorType>(op.getResult()[0].getType()).getShape(), os, "x");
+    return "permuted to " + shape;
+  }
+
+  static LogicalResult packed(Location loc, StringRef layout) {
+    effc::recordFusion(loc, effc::fusion::kWeightPacking, true, "stored " + layout.str() + " at compile time");
     return success();
   }
 

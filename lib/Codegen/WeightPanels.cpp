@@ -216,10 +216,15 @@ struct EffcCpuWeightPanelsPass : effc::impl::EffcCpuWeightPanelsPassBase<EffcCpu
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (panelWidth < 0 || registerTileN <= 0 || (panelWidth > 0 && panelWidth % registerTileN != 0)) {
+    int64_t width = panelWidth, registerWidth = registerTileN;
+    if (registerWidth <= 0) {
+      module.emitError() << "effc-cpu-weight-panels: register-tile-n must be > 0, got " << registerWidth;
+      return signalPassFailure();
+    }
+    if (width < 0 || width % registerWidth != 0) {
       module.emitError() << "effc-cpu-weight-panels: panel-width must be 0 (off) or a positive multiple of "
                             "register-tile-n ("
-                         << registerTileN << "), got " << panelWidth;
+                         << registerWidth << "), got " << width;
       return signalPassFailure();
     }
     if (panelWidth == 0)
