@@ -55,9 +55,10 @@
 // The padding mask (i64) turned into f32 0/1 once, then the fused attention: 4 * 64 FLOPs per (batch, query, key).
 // BERT-NEXT:  5 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
 // BERT-NEXT:  6 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
-// The FFN: up GEMM, GELU (listed before tiling makes it the up GEMM's epilogue), down GEMM.
-// BERT:       9 contraction linalg.generic loops ?x?x256x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  10 elementwise linalg.generic loops ?x?x256 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// The FFN: up GEMM, GELU (listed before tiling makes it the up GEMM's epilogue), down GEMM. The up GEMM's
+// weight is read as 2 column panels of 128 (effc-cpu-weight-panels), its loops and GELU's split N = 2 x 128.
+// BERT:       9 contraction linalg.generic loops ?x?x2x128x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  10 elementwise linalg.generic loops ?x?x2x128 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
 // BERT-NEXT:  11 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
 // BERT:       14 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
 // BERT:       expected fusions:
@@ -71,10 +72,11 @@
 // BERT:       not fired gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0] the add + layer norm kernel takes the add
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:36:12 [layer 0] one call of effc_uk_add_layer_norm
 // BERT:       fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored transposed ([K, N]) at compile time
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 2x64x128 at compile time
 // BERT-NEXT:  fired gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] computed in the GEMM's thread blocks
 // BERT:       kernels: 20, 1 fused elementwise, 4 elementwise, 7 micro-kernel, 8 contraction
-// BERT-NEXT:  fusions: 31 fired, 4 not fired
+// BERT-NEXT:  fusions: 33 fired, 4 not fired
 // BERT-NOT:   all functions
 
 // JSON:      "complete": true,
@@ -96,7 +98,7 @@
 // JSON-NEXT: "weight_bytes": 0
 // JSON:      "totals": {
 // JSON-NEXT:   "fusions": {
-// JSON-NEXT:     "fired": 31,
+// JSON-NEXT:     "fired": 33,
 // JSON-NEXT:     "not fired": 4
 // JSON-NEXT:   },
 
@@ -139,7 +141,7 @@
 // REUSE-NOT:   no decision recorded
 // REUSE:       fired gemm-activation eff.ffn @ bert_tiny.mlir:71:16 [layer 1]
 // REUSE-NOT:   no decision recorded
-// REUSE:       fusions: 31 fired, 4 not fired
+// REUSE:       fusions: 33 fired, 4 not fired
 // REUSE-LABEL: effc fusion report: function 'layer_body_0' (the body of layers 0, 1)
 // REUSE-NEXT:  # kind kernel shape FLOPs weights from
 // REUSE-NEXT:  1 contraction linalg.generic loops ?x?x192x64 24.6K·?^2 - eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]{{$}}
