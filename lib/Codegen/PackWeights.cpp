@@ -353,6 +353,62 @@ struct FoldConstantReshape : OpRewritePattern<ReshapeOp> {
   }
 };
 
+/// A tensor.pad of a constant with a constant value and static padding (the zero columns that
+/// effc-cpu-weight-panels adds to a weight whose N is no multiple of its panel width) becomes a constant holding
+/// the padded elements.
+struct FoldConstantPad : OpRewritePattern<tensor::PadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::PadOp op, PatternRewriter &rewriter) const override {
+    RankedTensorType sourceType = op.getSourceType(), resultType = op.getResultType();
+    Attribute value, padding;
+    Value paddingValue = op.getConstantPaddingValue();
+    if (!sourceType.hasStaticShape() || !resultType.hasStaticShape() || !paddingValue ||
+        !matchPattern(op.getSource(), m_Constant(&value)) || !matchPattern(paddingValue, m_Constant(&padding)))
+      return failure();
+    unsigned bits = sourceType.getElementTypeBitWidth();
+    std::optional<ConstantBytes> bytes = getConstantBytes(value);
+    std::vector<char> splatBytes; // a splat's elements, written out
+    if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat() && bits % 8 == 0) {
+      ArrayRef<char> element = dense.getRawData();
+      for (int64_t i = 0; i < sourceType.getNumElements(); ++i)
+        splatBytes.insert(splatBytes.end(), element.begin(), element.begin() + bits / 8);
+      bytes = ConstantBytes{splatBytes, "weight"};
+    }
+    if (!bytes || bits % 8 != 0 || bytes->data.size() != static_cast<size_t>(sourceType.getNumElements()) * bits / 8)
+      return failure();
+    // The padding element's bytes, from a one-element dense attribute of it.
+    auto paddingElement = DenseElementsAttr::get(RankedTensorType::get({1}, sourceType.getElementType()), padding);
+    ArrayRef<char> fillBytes = paddingElement.getRawData();
+    size_t elementBytes = bits / 8;
+    if (fillBytes.size() != elementBytes)
+      return failure();
+    std::vector<char> padded(resultType.getNumElements() * elementBytes);
+    for (size_t offset = 0; offset < padded.size(); offset += elementBytes)
+      std::memcpy(padded.data() + offset, fillBytes.data(), elementBytes);
+    // Each row of the source (its last dimension) lands at the low padding's offset in the result.
+    ArrayRef<int64_t> shape = sourceType.getShape(), resultShape = resultType.getShape();
+    SmallVector<int64_t> low(op.getStaticLow());
+    int64_t rank = shape.size(), rowElements = rank ? shape.back() : 1;
+    SmallVector<int64_t> index(std::max<int64_t>(rank - 1, 0), 0);
+    for (int64_t row = 0, rows = sourceType.getNumElements() / std::max<int64_t>(rowElements, 1); row < rows; ++row) {
+      int64_t to = 0;
+      for (int64_t i = 0; i < rank; ++i)
+        to = to * resultShape[i] + (i < rank - 1 ? index[i] : 0) + low[i];
+      std::memcpy(padded.data() + to * elementBytes, bytes->data.data() + row * rowElements * elementBytes,
+                  rowElements * elementBytes);
+      for (int64_t i = rank - 2; i >= 0; --i) { // the next source row, odometer-style
+        if (++index[i] < shape[i])
+          break;
+        index[i] = 0;
+      }
+    }
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(padded, /*align=*/64);
+    auto attr = DenseResourceElementsAttr::get(resultType, bytes->name + ".padded", std::move(blob));
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType, attr);
+    return success();
+  }
+};
+
 /// Makes constants with the same type and bytes share one attribute, so that each is stored once. Packing
 /// makes such copies when several functions transpose one weight (a decoder's prefill and decode functions
 /// each pack every layer's weights): they become one global, and one entry of the weights file.
@@ -383,7 +439,7 @@ struct EffcPackWeightsPass : effc::impl::EffcPackWeightsPassBase<EffcPackWeights
     packWeightArguments(getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldConstantTranspose, FoldConstantReshape<tensor::ExpandShapeOp>,
-                 FoldConstantReshape<tensor::CollapseShapeOp>>(&getContext());
+                 FoldConstantReshape<tensor::CollapseShapeOp>, FoldConstantPad>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     deduplicateConstants(getOperation());

@@ -14,6 +14,7 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -21,6 +22,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -115,16 +117,41 @@ std::pair<Value, bool> weightOf(linalg::GenericOp contraction) {
   return {Value(), false};
 }
 
-/// Rewrites `op` (a shared-weight contraction with N = panels x panelWidth) to read its weight as panels,
-/// C3[batch..., m, nb, ni] += A[batch..., m, k] * Bp[nb, k, ni], C = collapse_shape(C3).
+/// Whether the GEMM `op`, whose N is no multiple of the panel width, is read as panels of its weight padded
+/// with zero columns: a constant weight (a layer body's argument would need the padding at its call sites), an
+/// accumulator that starts as a fill (recreated at the padded width), and a result that is no elementwise
+/// op's only input (an epilogue that a [.., N] slice of the panels' result would keep out of the GEMM).
+bool padsToPanels(linalg::GenericOp op, Value weight) {
+  if (!matchPattern(weight, m_Constant()) || !op.getDpsInits()[0].getDefiningOp<linalg::FillOp>())
+    return false;
+  Value result = op.getResult(0);
+  if (!result.hasOneUse())
+    return true;
+  auto consumer = dyn_cast<linalg::GenericOp>(*result.getUsers().begin());
+  return !consumer || consumer.getNumLoops() != consumer.getNumParallelLoops();
+}
+
+/// Rewrites `op` (a shared-weight contraction) to read its weight as panels, C3[batch..., m, nb, ni] +=
+/// A[batch..., m, k] * Bp[nb, k, ni], C = collapse_shape(C3). An N that is no multiple of the panel width
+/// (padsToPanels) is padded with zero columns to whole panels: Bp = panels of pad(B), C3 starts as the fill of
+/// `op`'s accumulator, and C is the first N columns of the collapsed result.
 void rewriteToPanels(RewriterBase &rewriter, linalg::GenericOp op, Value weight, bool transposed,
                      int64_t panelWidth) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
-  int64_t depth = bType.getDimSize(0), columns = bType.getDimSize(1), panels = columns / panelWidth;
+  int64_t depth = bType.getDimSize(0), columns = bType.getDimSize(1);
+  int64_t panels = llvm::divideCeil(columns, panelWidth), paddedColumns = panels * panelWidth;
   Type f32 = bType.getElementType();
+  if (paddedColumns != columns) {
+    auto weightType = cast<RankedTensorType>(weight.getType());
+    SmallVector<int64_t> paddedShape(weightType.getShape());
+    paddedShape[transposed ? 0 : 1] = paddedColumns;
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(f32));
+    weight = tensor::createPadHighOp(RankedTensorType::get(paddedShape, f32), weight, zero, /*nofold=*/false, loc,
+                                     rewriter);
+  }
 
   // Bp[nb, k, ni] from W[N, K] (expand to [nb, ni, K], swap the last two) or from B[K, N] (expand to
   // [K, nb, ni], swap the first two). The transpose a linear layer's lowering made of W is replaced.
@@ -143,7 +170,7 @@ void rewriteToPanels(RewriterBase &rewriter, linalg::GenericOp op, Value weight,
   Value packedInit = tensor::EmptyOp::create(rewriter, loc, {panels, depth, panelWidth}, f32);
   Value packed = linalg::TransposeOp::create(rewriter, loc, expanded, packedInit, permutation).getResult()[0];
 
-  // The accumulator, expanded along N.
+  // The accumulator, expanded along N (or, padded, its fill at the padded width).
   Value init = op.getDpsInits()[0];
   auto cType = cast<RankedTensorType>(init.getType());
   int64_t rank = cType.getRank();
@@ -159,9 +186,17 @@ void rewriteToPanels(RewriterBase &rewriter, linalg::GenericOp op, Value weight,
   SmallVector<OpFoldResult> outputShape = tensor::getMixedSizes(rewriter, loc, op.getDpsInputs()[0]);
   outputShape.back() = rewriter.getIndexAttr(panels);
   outputShape.push_back(rewriter.getIndexAttr(panelWidth));
-  auto init3 = tensor::ExpandShapeOp::create(rewriter, loc, RankedTensorType::get(shape3, f32), init, splitN,
-                                             outputShape);
-  init3->setAttr(kPanelReshape, rewriter.getUnitAttr());
+  Value init3;
+  if (paddedColumns != columns) {
+    auto fill = init.getDefiningOp<linalg::FillOp>();
+    Value empty = tensor::EmptyOp::create(rewriter, loc, outputShape, f32);
+    init3 = linalg::FillOp::create(rewriter, loc, fill.getInputs(), empty).getResult(0);
+  } else {
+    auto expand = tensor::ExpandShapeOp::create(rewriter, loc, RankedTensorType::get(shape3, f32), init, splitN,
+                                                outputShape);
+    expand->setAttr(kPanelReshape, rewriter.getUnitAttr());
+    init3 = expand;
+  }
 
   // Loops (batch..., m, nb, ni, k): the old n loop becomes nb, ni.
   unsigned numLoops = op.getNumLoops() + 1;
@@ -184,10 +219,21 @@ void rewriteToPanels(RewriterBase &rewriter, linalg::GenericOp op, Value weight,
   rewriter.inlineRegionBefore(op.getRegion(), panelOp.getRegion(), panelOp.getRegion().begin());
   panelOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
 
-  auto collapsed = tensor::CollapseShapeOp::create(rewriter, loc, op.getResult(0).getType(), panelOp.getResult(0),
-                                                   splitN);
-  collapsed->setAttr(kPanelReshape, rewriter.getUnitAttr());
-  rewriter.replaceOp(op, collapsed.getResult());
+  SmallVector<int64_t> collapsedShape(cType.getShape());
+  collapsedShape.back() = paddedColumns;
+  auto collapsed = tensor::CollapseShapeOp::create(rewriter, loc, RankedTensorType::get(collapsedShape, f32),
+                                                   panelOp.getResult(0), splitN);
+  Value result = collapsed;
+  if (paddedColumns != columns) {
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, collapsed);
+    sizes.back() = rewriter.getIndexAttr(columns);
+    result = tensor::ExtractSliceOp::create(rewriter, loc, cast<RankedTensorType>(op.getResult(0).getType()),
+                                            collapsed, SmallVector<OpFoldResult>(rank, rewriter.getIndexAttr(0)),
+                                            sizes, SmallVector<OpFoldResult>(rank, rewriter.getIndexAttr(1)));
+  } else {
+    collapsed->setAttr(kPanelReshape, rewriter.getUnitAttr());
+  }
+  rewriter.replaceOp(op, result);
   if (oldTranspose && oldTranspose->use_empty())
     rewriter.eraseOp(oldTranspose);
 }
@@ -227,6 +273,11 @@ struct EffcCpuWeightPanelsPass : effc::impl::EffcCpuWeightPanelsPassBase<EffcCpu
                          << registerWidth << "), got " << width;
       return signalPassFailure();
     }
+    if (minPaddedPanels < 0) {
+      module.emitError() << "effc-cpu-weight-panels: min-padded-panels must be >= 0, got "
+                         << static_cast<int64_t>(minPaddedPanels);
+      return signalPassFailure();
+    }
     if (panelWidth == 0)
       return;
     SmallVector<std::tuple<linalg::GenericOp, Value, bool>> candidates;
@@ -236,11 +287,16 @@ struct EffcCpuWeightPanelsPass : effc::impl::EffcCpuWeightPanelsPassBase<EffcCpu
       auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
       int64_t columns = bType.getDimSize(1);
       // A single panel is the [K, N] layout already.
-      if (!bType.hasStaticShape() || columns <= panelWidth || columns % panelWidth != 0)
+      if (!bType.hasStaticShape() || columns <= panelWidth)
         return;
       auto [weight, transposed] = weightOf(op);
-      if (weight)
-        candidates.push_back({op, weight, transposed});
+      if (!weight)
+        return;
+      // A ragged N is padded to whole panels when the padding is small: at least min-padded-panels panels.
+      if (columns % panelWidth != 0 &&
+          (minPaddedPanels <= 0 || columns / panelWidth < minPaddedPanels || !padsToPanels(op, weight)))
+        return;
+      candidates.push_back({op, weight, transposed});
     });
     if (candidates.empty())
       return;

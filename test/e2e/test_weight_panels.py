@@ -18,7 +18,7 @@ import pytest
 
 import eff_reference as ref
 from effc_testing import compile_module, run_module, ttype
-from test_epilogues import apply_epilogue, check, linear_epilogue_ir
+from test_epilogues import apply_epilogue, check, dense, linear_epilogue_ir
 
 # (rows of x as its leading shape, K, N, activation, residual)
 CASES = [
@@ -70,3 +70,23 @@ def test_panel_linear_static_shape_threads():
     expected = apply_epilogue(ref.linear(x.astype(np.float64), w.astype(np.float64), bias=b.astype(np.float64)),
                               r, "gelu", True)
     check(y, expected)
+
+
+@pytest.mark.parametrize("leading", [(1, 1), (2, 5)])
+def test_padded_panels_lm_head(leading):
+    """A bias-free layer whose N = 32 x 128 + 17 is padded with zero columns to 33 panels (like GPT-2's LM head,
+    50257 = 392 x 128 + 81): a decode step and a short prefill."""
+    k, n = 8, 32 * 128 + 17
+    x, w, _, _ = layer_data(leading, k, n, seed=n)
+    x_t, y_t = ttype([None] * len(leading) + [k]), ttype([None] * len(leading) + [n])
+    ir = f"""func.func @main(%x: {x_t} {{eff.name = "x"}}) -> ({y_t} {{eff.name = "y"}}) {{
+  %w = arith.constant {dense(w)} : {ttype([n, k])}
+  %y = eff.linear %x, %w : ({x_t}, {ttype([n, k])}) -> {y_t}
+  return %y : {y_t}
+}}"""
+    panels = run_layer(ir, {"x": x})
+    rows = run_layer(ir, {"x": x}, no_weight_panels="true")
+    expected = ref.linear(x.astype(np.float64), w.astype(np.float64)).astype(np.float32)
+    assert panels.shape == expected.shape
+    check(panels.reshape(-1, n), expected.reshape(-1, n))
+    np.testing.assert_allclose(panels, rows, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(rows).max()))

@@ -251,16 +251,24 @@ def EffcCpuWeightPanelsPass : Pass<"effc-cpu-weight-panels", "::mlir::ModuleOp">
     %y3 = linalg.generic {gelu} ins(%c3) outs(%empty3)
     %y = tensor.collapse_shape %y3 [[0], [1], [2, 3]] : tensor<?x?x24x128xf32> into tensor<?x?x3072xf32>
     ```
-    GEMMs whose N is not a multiple of P keep the `[K, N]` layout. A weight argument of a layer body
-    that has other uses is left alone (its call sites could not pass one packed constant).
+    An N that is not a multiple of P keeps the `[K, N]` layout, unless it spans at least
+    `min-padded-panels` panels (the padding is then under 1/`min-padded-panels` of the weight: GPT-2's LM
+    head, N = 50257 = 392 x 128 + 81, which a decode step streams whole) and the weight is a constant and the
+    accumulator a fill: the weight is then padded with zero columns to whole panels (`tensor.pad`, folded by
+    effc-pack-weights), and the result is the first N columns of the panels' result. A weight argument of a
+    layer body that has other uses is left alone (its call sites could not pass one packed constant).
   }];
   let options = [
     Option<"panelWidth", "panel-width", "int64_t", /*default=*/"128",
            "Columns of a panel (P); effc-cpu-tile-and-vectorize's thread-tile-n for panel GEMMs (0: off)">,
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32",
            "Columns of effc-cpu-tile-and-vectorize's register tile: panel-width must be a multiple of it">,
+    Option<"minPaddedPanels", "min-padded-panels", "int64_t", /*default=*/"32",
+           "Panels from which an N that is no multiple of panel-width is padded with zero columns to whole "
+           "panels (0: never)">,
   ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def EffcRecordMinCallBytesPass : Pass<"effc-record-min-call-bytes", "::mlir::ModuleOp"> {
