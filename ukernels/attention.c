@@ -21,6 +21,9 @@
  * and finally writes O / l (all zeros for a row that sees no key, as the reference does). Only the
  * [AT_TQ, AT_TK] tile of probabilities ever exists; scores stay in registers.
  *
+ * A task with fewer than AT_TQ query rows (a decode step) skips the gathering: each row's scores are dot
+ * products with the keys where they lie, and its output a sum of the value rows (at_direct_rows).
+ *
  * Vectors are 16-float vector types (one zmm; narrower vectors in the generic variant), so both variants run
  * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp, shared with
  * the GEMM epilogues in epilogue.h) rather than libm, which compiled models do not link.
@@ -231,6 +234,97 @@ static inline const float *at_value(const at_problem *pr, int64_t b, int64_t g, 
          g * pr->head_dim * pr->v_col_stride;
 }
 
+/*===----------------------------------------------------------------------===*
+ * Few query rows (decode)
+ *===----------------------------------------------------------------------===*/
+
+/* Sum of the lanes, as a tree (the lanes of a dot product are independent partial sums). */
+static inline float at_tree_sum(at_v16 x) {
+  typedef float v8 __attribute__((vector_size(32)));
+  typedef float v4 __attribute__((vector_size(16)));
+  v8 h8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+/* Whether the task's rows take at_direct_rows: fewer rows than a register tile (a decode step), head size a
+ * multiple of 16 up to 256, every head's elements contiguous. */
+static int at_direct(const at_problem *pr, int64_t rows) {
+  return rows < AT_TQ && pr->head_dim % 16 == 0 && pr->head_dim <= 256 && pr->q_col_stride == 1 &&
+         pr->k_col_stride == 1 && pr->v_col_stride == 1 && pr->out_col_stride == 1 &&
+         (pr->past_len == 0 || (pr->pk_col_stride == 1 && pr->pv_col_stride == 1));
+}
+
+/* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: a decode step
+ * has one query row per head, so gathering Kᵀ for register tiles would cost more than the products. Per row:
+ * all scores (q·k_j, a tree sum per key), their maximum, p_j = exp(s_j − max) and l = Σ p_j, then
+ * O = Σ p_j·v_j / l. */
+static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i0, int64_t i1) {
+  int64_t dh = pr->head_dim, vectors = dh / 16, group = pr->heads / pr->kv_heads;
+  int64_t padded = (pr->key_len + 15) / 16 * 16, offset = pr->key_len - pr->query_len;
+  float *scores = (float *)effc_uk_alloc((uint64_t)(padded > 0 ? padded : 16) * sizeof(float));
+  for (int64_t r = 0; r < group; ++r) {
+    int64_t h = g * group + r;
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *q = pr->q + b * pr->q_batch_stride + i * pr->q_row_stride + h * dh;
+      float *out = pr->out + b * pr->out_batch_stride + i * pr->out_row_stride + h * dh;
+      int64_t keys = pr->causal ? EFFC_UK_MIN(pr->key_len, i + offset + 1) : pr->key_len;
+      at_v16 qv[16];
+      for (int64_t c = 0; c < vectors; ++c)
+        qv[c] = *(const at_v16u *)(q + 16 * c);
+      for (int64_t j = 0; j < keys; ++j) {
+        int64_t stride;
+        const float *kj = at_key(pr, b, g, j, &stride);
+        at_v16 acc = at_splat(0.0f);
+        for (int64_t c = 0; c < vectors; ++c)
+          acc = acc + qv[c] * *(const at_v16u *)(kj + 16 * c);
+        int hidden = pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f;
+        scores[j] = hidden ? AT_NEG_INF : at_tree_sum(acc) * pr->scale;
+      }
+      int64_t rounded = (keys + 15) / 16 * 16;
+      for (int64_t j = keys; j < rounded; ++j)
+        scores[j] = AT_NEG_INF;
+      at_v16 max_v = at_splat(AT_NEG_INF);
+      for (int64_t j = 0; j < rounded; j += 16) {
+        at_v16 x = *(const at_v16 *)(scores + j);
+        max_v = at_blend(max_v, x, x > max_v);
+      }
+      float max = at_hmax(max_v);
+      at_v16 o[16];
+      for (int64_t c = 0; c < vectors; ++c)
+        o[c] = at_splat(0.0f);
+      if (max == AT_NEG_INF) { /* the row sees no key: zeros, as the reference gives */
+        for (int64_t c = 0; c < vectors; ++c)
+          *(at_v16u *)(out + 16 * c) = o[c];
+        continue;
+      }
+      at_v16 sum_v = at_splat(0.0f);
+      for (int64_t j = 0; j < rounded; j += 16) {
+        at_v16 e = at_exp(*(const at_v16 *)(scores + j) - max);
+        *(at_v16 *)(scores + j) = e;
+        sum_v = sum_v + e;
+      }
+      for (int64_t j = 0; j < keys; ++j) {
+        float p = scores[j];
+        if (p == 0.0f)
+          continue;
+        int64_t stride;
+        const float *vj = at_value(pr, b, g, j, &stride);
+        for (int64_t c = 0; c < vectors; ++c)
+          o[c] = o[c] + p * *(const at_v16u *)(vj + 16 * c);
+      }
+      float inverse = 1.0f / at_tree_sum(sum_v);
+      for (int64_t c = 0; c < vectors; ++c)
+        *(at_v16u *)(out + 16 * c) = o[c] * inverse;
+    }
+  }
+  effc_uk_free(scores);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Tasks
+ *===----------------------------------------------------------------------===*/
+
 static void at_task(void *ctx, int64_t task) {
   const at_problem *pr = (const at_problem *)ctx;
   int64_t block = task % pr->query_blocks;
@@ -238,6 +332,10 @@ static void at_task(void *ctx, int64_t task) {
   int64_t b = task / (pr->query_blocks * pr->kv_heads);
   int64_t i0 = block * AT_QB, i1 = EFFC_UK_MIN(pr->query_len, i0 + AT_QB);
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
+  if (at_direct(pr, i1 - i0)) {
+    at_direct_rows(pr, b, g, i0, i1);
+    return;
+  }
 
   /* Keys any row of the block can see, rounded up to whole tiles. */
   int64_t visible = pr->key_len;
