@@ -73,18 +73,25 @@ static inline at_v16 at_blend(at_v16 x, at_v16 y, at_i16 select) {
   return (at_v16)(((at_i16)x & ~select) | ((at_i16)y & select));
 }
 
+/* Horizontal maximum and sum, as trees of halves (a lane-by-lane chain is 15 dependent steps). */
+typedef float at_v8 __attribute__((vector_size(32)));
+typedef float at_v4 __attribute__((vector_size(16)));
+
 static inline float at_hmax(at_v16 x) {
-  float m = x[0];
-  for (int i = 1; i < 16; ++i)
-    m = x[i] > m ? x[i] : m;
-  return m;
+  at_v8 lo = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7);
+  at_v8 hi = __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  at_v8 m8 = __builtin_elementwise_max(lo, hi);
+  at_v4 a = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), b = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+  at_v4 m4 = __builtin_elementwise_max(a, b);
+  float m0 = m4[0] > m4[2] ? m4[0] : m4[2], m1 = m4[1] > m4[3] ? m4[1] : m4[3];
+  return m0 > m1 ? m0 : m1;
 }
 
 static inline float at_hsum(at_v16 x) {
-  float s = 0.0f;
-  for (int i = 0; i < 16; ++i)
-    s += x[i];
-  return s;
+  at_v8 h8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+             __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  at_v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
 }
 
 /* exp(x), 0 below −87 (including −inf): the GEMM epilogues' polynomial (ep_exp, Cephes' expf, about 1 ulp),
@@ -238,15 +245,6 @@ static inline const float *at_value(const at_problem *pr, int64_t b, int64_t g, 
  * Few query rows (decode)
  *===----------------------------------------------------------------------===*/
 
-/* Sum of the lanes, as a tree (the lanes of a dot product are independent partial sums). */
-static inline float at_tree_sum(at_v16 x) {
-  typedef float v8 __attribute__((vector_size(32)));
-  typedef float v4 __attribute__((vector_size(16)));
-  v8 h8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
-  v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
-  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
-}
-
 /* Whether the task's rows take at_direct_rows: fewer rows than a register tile (a decode step), head size a
  * multiple of 16 up to 256, every head's elements contiguous. */
 static int at_direct(const at_problem *pr, int64_t rows) {
@@ -279,7 +277,7 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
         for (int64_t c = 0; c < vectors; ++c)
           acc = acc + qv[c] * *(const at_v16u *)(kj + 16 * c);
         int hidden = pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f;
-        scores[j] = hidden ? AT_NEG_INF : at_tree_sum(acc) * pr->scale;
+        scores[j] = hidden ? AT_NEG_INF : at_hsum(acc) * pr->scale;
       }
       int64_t rounded = (keys + 15) / 16 * 16;
       for (int64_t j = keys; j < rounded; ++j)
@@ -313,7 +311,7 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
         for (int64_t c = 0; c < vectors; ++c)
           o[c] = o[c] + p * *(const at_v16u *)(vj + 16 * c);
       }
-      float inverse = 1.0f / at_tree_sum(sum_v);
+      float inverse = 1.0f / at_hsum(sum_v);
       for (int64_t c = 0; c < vectors; ++c)
         *(at_v16u *)(out + 16 * c) = o[c] * inverse;
     }
@@ -324,6 +322,38 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
 /*===----------------------------------------------------------------------===*
  * Tasks
  *===----------------------------------------------------------------------===*/
+
+/* dst[(d0 + c) · ld + i] = rows[i][d0 + c] for 16 rows and 16 columns: a 16 x 16 transpose in registers
+ * (unpacks of floats, then of pairs, then two rounds of 128-bit lane moves), for gathering Kᵀ. */
+#define AT_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#define AT_LANES_02 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define AT_LANES_13 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+static inline void at_transpose16(const float *const rows[16], int64_t d0, float *dst, int64_t ld) {
+  at_v16 r[16], a[16], c[16];
+  for (int i = 0; i < 16; ++i)
+    r[i] = *(const at_v16u *)(rows[i] + d0);
+  for (int i = 0; i < 16; i += 2) { /* lane L of a[i]: r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; a[i+1]: +2 */
+    a[i] = AT_SHUFFLE(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+    a[i + 1] = AT_SHUFFLE(r[i], r[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+  }
+  for (int g = 0; g < 16; g += 4) { /* lane L of c[g + m]: column 4L + m of rows g..g+3 */
+    c[g] = AT_SHUFFLE(a[g], a[g + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    c[g + 1] = AT_SHUFFLE(a[g], a[g + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    c[g + 2] = AT_SHUFFLE(a[g + 1], a[g + 3], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    c[g + 3] = AT_SHUFFLE(a[g + 1], a[g + 3], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int m = 0; m < 4; ++m) { /* column 4L + m: lane L of c[m], c[4 + m], c[8 + m], c[12 + m] */
+    at_v16 e0 = AT_SHUFFLE(c[m], c[4 + m], AT_LANES_02), e1 = AT_SHUFFLE(c[m], c[4 + m], AT_LANES_13);
+    at_v16 e2 = AT_SHUFFLE(c[8 + m], c[12 + m], AT_LANES_02), e3 = AT_SHUFFLE(c[8 + m], c[12 + m], AT_LANES_13);
+    *(at_v16u *)(dst + (d0 + m) * ld) = AT_SHUFFLE(e0, e2, AT_LANES_02);
+    *(at_v16u *)(dst + (d0 + 8 + m) * ld) = AT_SHUFFLE(e0, e2, AT_LANES_13);
+    *(at_v16u *)(dst + (d0 + 4 + m) * ld) = AT_SHUFFLE(e1, e3, AT_LANES_02);
+    *(at_v16u *)(dst + (d0 + 12 + m) * ld) = AT_SHUFFLE(e1, e3, AT_LANES_13);
+  }
+}
+#undef AT_SHUFFLE
+#undef AT_LANES_02
+#undef AT_LANES_13
 
 static void at_task(void *ctx, int64_t task) {
   const at_problem *pr = (const at_problem *)ctx;
@@ -351,12 +381,25 @@ static void at_task(void *ctx, int64_t task) {
   float *key_bias = vc + padded * dhp;    /* [padded] */
   float *scratch = key_bias + padded;
 
+  /* Kᵀ: whole blocks of 16 keys with contiguous head elements by register transposes, the rest by element. */
+  int64_t transposed = 0;
+  if (dh % 16 == 0 && pr->k_col_stride == 1 && (pr->past_len == 0 || pr->pk_col_stride == 1)) {
+    for (; transposed + 16 <= visible; transposed += 16) {
+      const float *rows[16];
+      int64_t ks;
+      for (int i = 0; i < 16; ++i)
+        rows[i] = at_key(pr, b, g, transposed + i, &ks);
+      for (int64_t d0 = 0; d0 < dh; d0 += 16)
+        at_transpose16(rows, d0, kt + transposed, padded);
+    }
+  }
   for (int64_t j = 0; j < padded; ++j) {
     int64_t ks, vs;
     const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
     const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
-    for (int64_t d = 0; d < dh; ++d)
-      kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
+    if (j >= transposed)
+      for (int64_t d = 0; d < dh; ++d)
+        kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
     for (int64_t d = 0; d < dhp; ++d)
       vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;
     int hidden = j >= visible || (pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f);
