@@ -381,25 +381,27 @@ static void at_task(void *ctx, int64_t task) {
   float *key_bias = vc + padded * dhp;    /* [padded] */
   float *scratch = key_bias + padded;
 
-  /* Kᵀ: whole blocks of 16 keys with contiguous head elements by register transposes, the rest by element. */
-  int64_t transposed = 0;
-  if (dh % 16 == 0 && pr->k_col_stride == 1 && (pr->past_len == 0 || pr->pk_col_stride == 1)) {
-    for (; transposed + 16 <= visible; transposed += 16) {
+  /* Kᵀ: blocks of 16 keys x 16 head elements that are contiguous by register transposes (the elements of a
+   * head past a multiple of 16, such as TinyBERT's 26, stay within the head only by element), the rest by
+   * element. */
+  int64_t transposed_keys = 0, transposed_dims = 0;
+  if (pr->k_col_stride == 1 && (pr->past_len == 0 || pr->pk_col_stride == 1)) {
+    transposed_dims = dh / 16 * 16;
+    for (; transposed_dims > 0 && transposed_keys + 16 <= visible; transposed_keys += 16) {
       const float *rows[16];
       int64_t ks;
       for (int i = 0; i < 16; ++i)
-        rows[i] = at_key(pr, b, g, transposed + i, &ks);
-      for (int64_t d0 = 0; d0 < dh; d0 += 16)
-        at_transpose16(rows, d0, kt + transposed, padded);
+        rows[i] = at_key(pr, b, g, transposed_keys + i, &ks);
+      for (int64_t d0 = 0; d0 < transposed_dims; d0 += 16)
+        at_transpose16(rows, d0, kt + transposed_keys, padded);
     }
   }
   for (int64_t j = 0; j < padded; ++j) {
     int64_t ks, vs;
     const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
     const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
-    if (j >= transposed)
-      for (int64_t d = 0; d < dh; ++d)
-        kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
+    for (int64_t d = j < transposed_keys ? transposed_dims : 0; d < dh; ++d)
+      kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
     for (int64_t d = 0; d < dhp; ++d)
       vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;
     int hidden = j >= visible || (pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f);
