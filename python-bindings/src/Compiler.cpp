@@ -155,6 +155,7 @@ void bindCompiler(py::module_ &m) {
       .def_readwrite("report_fusions_format", &CompileOptions::reportFusionsFormat, "'text' or 'json'")
       .def_readwrite("layer_reuse", &CompileOptions::layerReuse)
       .def_readwrite("pack_qkv", &CompileOptions::packQkv)
+      .def_readwrite("weight_panels", &CompileOptions::weightPanels)
       .def_readonly("compression", &CompileOptions::compression,
                     "[(flag, value)] in the order added (the order the passes run in)")
       .def(
