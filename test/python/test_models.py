@@ -295,3 +295,23 @@ def test_report_fusions_format_is_checked(tmp_path):
     with pytest.raises(effc.CompileError, match="unknown fusion report format 'xml' \\(expected text or json\\)"):
         effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=tmp_path / "f.txt",
                      report_fusions_format="xml")
+
+
+def test_weight_panels_option(tmp_path):
+    """weight_panels=False (`effc --no-weight-panels`) keeps bert_tiny's FFN-up weight as [K, N] rows: its GEMM
+    has loops (b, s, n, k) instead of (b, s, nb, ni, k) over 2 panels of 128; both compute the same outputs."""
+    shapes = {}
+    for panels in (True, False):
+        path = tmp_path / f"fusions_{panels}.json"
+        effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=path, report_fusions_format="json",
+                     layer_reuse=False, weight_panels=panels)
+        (main,) = json.loads(path.read_text())["functions"]
+        shapes[panels] = {k["shape"] for k in main["kernels"] if k["kind"] == "contraction"}
+    assert "loops ?x?x2x128x64" in shapes[True] and "loops ?x?x256x64" not in shapes[True]
+    assert "loops ?x?x256x64" in shapes[False] and "loops ?x?x2x128x64" not in shapes[False]
+    inputs = {name: np.load(EXAMPLES / "bert_tiny.inputs" / f"{name}.npy")
+              for name in ("input_ids", "attention_mask", "token_type_ids")}
+    with_panels = effc.compile(EXAMPLES / "bert_tiny.mlir")(**inputs)
+    without = effc.compile(EXAMPLES / "bert_tiny.mlir", weight_panels=False)(**inputs)
+    for name in with_panels:
+        np.testing.assert_allclose(with_panels[name], without[name], rtol=1e-5, atol=1e-5)
