@@ -8,7 +8,9 @@
 // is tiled into thread blocks (scf.forall, its accumulator initialisation fused in), then into 8x32x1
 // register tiles that are vectorised; the accumulator is hoisted out of the K loop. This is the schedule
 // that reaches the machine's FMA peak in ../shared/notes/toolchain.md. The edges of a ragged N and the rows
-// left over from 8-row tiles get narrower static tiles (8x16, 8x8, 8x1, 1x32, ...), never scalar loops.
+// left over from 8-row tiles get narrower static tiles (8x16, 8x8, 8x1, 1x32, ...), never scalar loops. A
+// panel contraction C[.., m, nb, ni] += A[.., m, k] * Bp[nb, k, ni] (effc-cpu-weight-panels) takes one panel
+// per thread block and is then tiled like the others.
 //
 //===----------------------------------------------------------------------===//
 

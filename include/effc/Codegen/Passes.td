@@ -67,6 +67,11 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Elementwise tiles at a dynamic edge (the rows of a fused epilogue in such a block) are vectorised
     with masks at their constant upper bound (`max-masked-tile-elements`).
 
+    A panel contraction ((batch..., m, nb, ni, k) with operands `[batch..., M, K]`, `[N/P, K, P]` and
+    `[batch..., M, N/P, P]`, as effc-cpu-weight-panels writes it) is tiled into blocks of `thread-tile-m`
+    rows of one panel; the block's unit `nb` loop is dropped (rank-reducing slices), which leaves an
+    ordinary `(m, n, k)` block over the contiguous `[K, P]` panel, tiled as above.
+
     With `fuse-epilogues`, the GEMM's epilogue is fused into its thread blocks: an all-parallel
     `linalg.generic` that is the contraction's only user and reads and writes it through identity maps
     (the activation after a linear layer, or its residual add; the bias is already the accumulator's
