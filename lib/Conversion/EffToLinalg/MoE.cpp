@@ -416,10 +416,11 @@ using ExpertFfnBuilder = function_ref<FailureOr<Value>(OpBuilder &, Location, Va
 
 /// Replaces `op`, routed experts on `input` [..., D] with `routingWeights` and `routingIndices` [..., k] over
 /// `numExpertsOf`'s dimension 0 experts, by the bucketed sparse computation of the file comment, each expert's
-/// FFN built by `buildFfn`.
+/// FFN built by `buildFfn`; `prepareWeights` (may be null) builds what is shared by all experts (a weight
+/// layout change) before the loop over experts.
 LogicalResult lowerRoutedExperts(ConversionPatternRewriter &rewriter, Operation *op, Value input,
                                  Value routingWeightsIn, Value routingIndicesIn, Value numExpertsOf,
-                                 ExpertFfnBuilder buildFfn) {
+                                 function_ref<void()> prepareWeights, ExpertFfnBuilder buildFfn) {
   Location loc = op->getLoc();
   OpBuilder &b = rewriter;
   Type elementType = cast<RankedTensorType>(input.getType()).getElementType();
@@ -512,6 +513,8 @@ LogicalResult lowerRoutedExperts(ConversionPatternRewriter &rewriter, Operation 
         return SmallVector<Value>(ifOp.getResults());
       });
   Value rows = buckets[1], gates = buckets[2];
+  if (prepareWeights)
+    prepareWeights();
 
   // 2. Per expert with routed tokens: gather, FFN, scatter-add into the accumulator [T, D] (computeType).
   Value accInit = createFilled(b, loc, {tensor::getMixedSize(b, loc, x, 0), hiddenSize}, accType, 0.0);
@@ -624,9 +627,12 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
     auto layout = [&](Value stacked) {
       return panels ? packExpertPanels(b, loc, stacked) : transposeExperts(b, loc, stacked);
     };
-    Value upKN = layout(adaptor.getUpWeight());     // [E, D, F] or panels [E, F/16, D, 16]
-    Value gateKN = layout(adaptor.getGateWeight()); // [E, D, F] or panels [E, F/16, D, 16]
-    Value downKN = layout(adaptor.getDownWeight()); // [E, F, D] or panels [E, D/16, F, 16]
+    Value upKN, gateKN, downKN;
+    auto prepareWeights = [&] {
+      upKN = layout(adaptor.getUpWeight());     // [E, D, F] or panels [E, F/16, D, 16]
+      gateKN = layout(adaptor.getGateWeight()); // [E, D, F] or panels [E, F/16, D, 16]
+      downKN = layout(adaptor.getDownWeight()); // [E, F, D] or panels [E, D/16, F, 16]
+    };
     auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
       Value upBias = sliceExpert(eb, el, adaptor.getUpBias(), e);
       Value downBias = sliceExpert(eb, el, adaptor.getDownBias(), e);
@@ -637,7 +643,7 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
                             sliceExpert(eb, el, downKN, e), downBias, kind, elementType);
     };
     return lowerRoutedExperts(rewriter, op, adaptor.getInput(), adaptor.getRoutingWeights(),
-                              adaptor.getRoutingIndices(), adaptor.getUpWeight(), buildFfn);
+                              adaptor.getRoutingIndices(), adaptor.getUpWeight(), prepareWeights, buildFfn);
   }
 };
 
@@ -720,7 +726,7 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
                                    row(adaptor.getDownColumnSums()), row(adaptor.getDownBias()), hidden, 0);
     };
     return lowerRoutedExperts(rewriter, op, adaptor.getInput(), adaptor.getRoutingWeights(),
-                              adaptor.getRoutingIndices(), adaptor.getUpPacked(), buildFfn);
+                              adaptor.getRoutingIndices(), adaptor.getUpPacked(), nullptr, buildFfn);
   }
 };
 
