@@ -15,6 +15,7 @@ Run with: /usr/bin/python3 -m pytest test/e2e/test_quantized_experts.py
 """
 
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -200,3 +201,106 @@ def test_quantized_residual_moe_with_router():
             assert relative_mean_error(y, ref.residual_moe(x, f32_dense, f32_moe, w["wc"], w["bc"])) < 0.02
     finally:
         module.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Whole Switch-MoE models (examples/models.py): f32 build vs --quantize=int8, relative mean error
+# mean|y − y_f32| / mean|y_f32| below 3% (the dense layers are quantized too; about 1.5x the measured values).
+# ---------------------------------------------------------------------------------------------------------
+
+MODEL_BOUND = 0.03
+
+
+def moe_inputs(seed, batch, seq):
+    import models
+    return models.sample_inputs("moe_switch_tiny", np.random.default_rng(seed), batch=batch, seq=seq)["main"]
+
+
+def eff_ir(module, flags):
+    """The eff IR after materialisation and compression (effc --emit=eff), resource strings elided."""
+    from effc_testing import CompiledIrModule  # noqa: F401 (same package layout)
+    with tempfile.TemporaryDirectory(prefix="effc-qe-") as workdir:
+        module.weights_file = "model.safetensors"
+        source, _ = module.save(Path(workdir) / "model.mlir")
+        out = Path(workdir) / "model.eff.mlir"
+        subprocess.run([str(EFFC), str(source), "--emit=eff", "-o", str(out), *flags], check=True,
+                       capture_output=True)
+        return out.read_text()
+
+
+@pytest.mark.parametrize("layer_reuse", [True, False])
+def test_switch_moe_encoder_int8(layer_reuse):
+    """4 layers (Switch and residual MoE alternating; layers 0/2 and 1/3 share a body under layer reuse, so
+    the packed expert weights are arguments of the shared bodies), 4 experts of width 128, top-1 with
+    capacity factor 1.25, two batch shapes of one module; --quantize=int8 against the f32 build."""
+    import models
+    from effc_testing import CompiledIrModule
+
+    cfg = models.MoeConfig(layers=4)
+    weights = models.init_moe(cfg, np.random.default_rng(31))
+    reuse = [] if layer_reuse else ["--no-layer-reuse"]
+    ir = eff_ir(models.build_moe(cfg, weights), ["--quantize=int8"] + reuse)
+    assert ir.count("eff.quantized_experts int8") == 4 and "eff.experts" not in ir
+    f32 = CompiledIrModule(models.build_moe(cfg, weights), reuse)
+    q = CompiledIrModule(models.build_moe(cfg, weights), ["--quantize=int8"] + reuse)
+    try:
+        for batch, seq in ((2, 9), (1, 16)):
+            inputs = moe_inputs(batch * seq, batch, seq)
+            expected = f32.run("main", inputs)["last_hidden_state"].astype(np.float64)
+            actual = q.run("main", inputs)["last_hidden_state"]
+            error = relative_mean_error(actual, expected)
+            print(f"Switch-MoE int8 (layer reuse {layer_reuse}) [{batch}, {seq}]: relative mean error {error:.4f}")
+            assert error < MODEL_BOUND
+            assert np.abs(actual - expected).max() > 0, "quantization changed nothing"
+    finally:
+        f32.close()
+        q.close()
+
+
+@pytest.mark.parametrize("scheme", ["int8", "int8:static"])
+def test_prune_experts_and_calibration_with_int8(tmp_path, scheme):
+    """--calibration --prune-experts=1 --quantize=int8[:static]: calibration runs the f32 model (expert usage
+    for pruning; with :static, activation ranges for the dense layers), pruning keeps 3 of 4 experts, then the pruned experts are quantized (always
+    with dynamic activations); against the same flags without --quantize."""
+    import models
+    from effc_testing import CompiledIrModule
+
+    cfg = models.MoeConfig()
+    weights = models.init_moe(cfg, np.random.default_rng(31))
+    calibration = tmp_path / "calibration.npz"
+    np.savez(calibration, **moe_inputs(3, 2, 12))
+    common = [f"--calibration={calibration}", "--prune-experts=1"]
+    ir = eff_ir(models.build_moe(cfg, weights), common + [f"--quantize={scheme}"])
+    packed = re.findall(r"eff\.quantized_experts int8 .*?: \([^)]*?tensor<(\d+)x(\d+)xi8>", ir)
+    assert len(packed) == cfg.layers and all(int(e) == cfg.experts - 1 for e, _ in packed), packed
+    f32 = CompiledIrModule(models.build_moe(cfg, weights), common)
+    q = CompiledIrModule(models.build_moe(cfg, weights), common + [f"--quantize={scheme}"])
+    try:
+        inputs = moe_inputs(12, 2, 9)
+        expected = f32.run("main", inputs)["last_hidden_state"].astype(np.float64)
+        error = relative_mean_error(q.run("main", inputs)["last_hidden_state"], expected)
+        print(f"pruned + calibrated Switch-MoE {scheme}: relative mean error {error:.4f}")
+        assert error < MODEL_BOUND
+    finally:
+        f32.close()
+        q.close()
+
+
+def test_switch_example_weights_shrink(tmp_path):
+    """examples/moe_switch_tiny through `effc --quantize=int8 --external-weights`: the weights file is less
+    than half of the f32 one (the experts are most of the model), and the outputs stay close."""
+    source = REPO / "examples" / "moe_switch_tiny.mlir"
+    weights = REPO / "examples" / "moe_switch_tiny.safetensors"
+    sizes, outputs = {}, {}
+    inputs_dir = REPO / "examples" / "moe_switch_tiny.inputs"
+    inputs = {p.stem: np.load(p) for p in sorted(inputs_dir.glob("*.npy"))}
+    from effc_testing import run_module
+    for variant, flags in (("f32", []), ("int8", ["--quantize=int8"])):
+        so = tmp_path / f"switch_{variant}.so"
+        subprocess.run([str(EFFC), str(source), f"--weights={weights}", "--external-weights", "-o", str(so), *flags],
+                       check=True, capture_output=True)
+        sizes[variant] = (tmp_path / f"switch_{variant}.so.weights").stat().st_size
+        outputs[variant] = run_module(so, inputs, tmp_path)["last_hidden_state"]
+    print(f"moe_switch_tiny weights: f32 {sizes['f32']} B, int8 {sizes['int8']} B")
+    assert sizes["int8"] < 0.5 * sizes["f32"]
+    assert relative_mean_error(outputs["int8"], outputs["f32"].astype(np.float64)) < MODEL_BOUND
