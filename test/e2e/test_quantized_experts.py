@@ -14,7 +14,6 @@ eff.quantized_experts, whose lowering runs each expert's linear layers on the in
 Run with: /usr/bin/python3 -m pytest test/e2e/test_quantized_experts.py
 """
 
-import os
 import re
 import subprocess
 import tempfile
@@ -140,13 +139,14 @@ def test_quantized_experts_match_int8_model(top_k, kind, gated, biased):
         module.close()
 
 
-def test_quantized_experts_rank3_batch():
+@pytest.mark.parametrize("cpu", ["native", "x86-64"])
+def test_quantized_experts_rank3_batch(cpu):
     """A [B, S, D] input with dynamic B and S (the kernel reads gathered rows, the result is written back at
-    the linearised rows)."""
+    the linearised rows), on both micro-kernel variants (AVX-512 VNNI and generic x86-64)."""
     rng = np.random.default_rng(5)
     experts, d, f = 3, 32, 64
     wu, wd = f32(rng, experts, f, d, scale=0.3), f32(rng, experts, d, f, scale=0.3)
-    module = CompiledModule(experts_ir([None, None], 1, "gelu_tanh", wu, wd), quantize="int8")
+    module = CompiledModule(experts_ir([None, None], 1, "gelu_tanh", wu, wd), quantize="int8", cpu=cpu)
     try:
         for batch, seq in ((2, 7), (3, 1)):
             x = f32(rng, batch, seq, d)
@@ -218,7 +218,6 @@ def moe_inputs(seed, batch, seq):
 
 def eff_ir(module, flags):
     """The eff IR after materialisation and compression (effc --emit=eff), resource strings elided."""
-    from effc_testing import CompiledIrModule  # noqa: F401 (same package layout)
     with tempfile.TemporaryDirectory(prefix="effc-qe-") as workdir:
         module.weights_file = "model.safetensors"
         source, _ = module.save(Path(workdir) / "model.mlir")
