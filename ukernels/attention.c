@@ -21,6 +21,9 @@
  * and finally writes O / l (all zeros for a row that sees no key, as the reference does). Only the
  * [AT_TQ, AT_TK] tile of probabilities ever exists; scores stay in registers.
  *
+ * A task with fewer than AT_TQ query rows (a decode step) skips the gathering: each row's scores are dot
+ * products with the keys where they lie, and its output a sum of the value rows (at_direct_rows).
+ *
  * Vectors are 16-float vector types (one zmm; narrower vectors in the generic variant), so both variants run
  * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp, shared with
  * the GEMM epilogues in epilogue.h) rather than libm, which compiled models do not link.
@@ -70,18 +73,25 @@ static inline at_v16 at_blend(at_v16 x, at_v16 y, at_i16 select) {
   return (at_v16)(((at_i16)x & ~select) | ((at_i16)y & select));
 }
 
+/* Horizontal maximum and sum, as trees of halves (a lane-by-lane chain is 15 dependent steps). */
+typedef float at_v8 __attribute__((vector_size(32)));
+typedef float at_v4 __attribute__((vector_size(16)));
+
 static inline float at_hmax(at_v16 x) {
-  float m = x[0];
-  for (int i = 1; i < 16; ++i)
-    m = x[i] > m ? x[i] : m;
-  return m;
+  at_v8 lo = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7);
+  at_v8 hi = __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  at_v8 m8 = __builtin_elementwise_max(lo, hi);
+  at_v4 a = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), b = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+  at_v4 m4 = __builtin_elementwise_max(a, b);
+  float m0 = m4[0] > m4[2] ? m4[0] : m4[2], m1 = m4[1] > m4[3] ? m4[1] : m4[3];
+  return m0 > m1 ? m0 : m1;
 }
 
 static inline float at_hsum(at_v16 x) {
-  float s = 0.0f;
-  for (int i = 0; i < 16; ++i)
-    s += x[i];
-  return s;
+  at_v8 h8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+             __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  at_v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
 }
 
 /* exp(x), 0 below −87 (including −inf): the GEMM epilogues' polynomial (ep_exp, Cephes' expf, about 1 ulp),
@@ -231,6 +241,120 @@ static inline const float *at_value(const at_problem *pr, int64_t b, int64_t g, 
          g * pr->head_dim * pr->v_col_stride;
 }
 
+/*===----------------------------------------------------------------------===*
+ * Few query rows (decode)
+ *===----------------------------------------------------------------------===*/
+
+/* Whether the task's rows take at_direct_rows: fewer rows than a register tile (a decode step), head size a
+ * multiple of 16 up to 256, every head's elements contiguous. */
+static int at_direct(const at_problem *pr, int64_t rows) {
+  return rows < AT_TQ && pr->head_dim % 16 == 0 && pr->head_dim <= 256 && pr->q_col_stride == 1 &&
+         pr->k_col_stride == 1 && pr->v_col_stride == 1 && pr->out_col_stride == 1 &&
+         (pr->past_len == 0 || (pr->pk_col_stride == 1 && pr->pv_col_stride == 1));
+}
+
+/* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: a decode step
+ * has one query row per head, so gathering Kᵀ for register tiles would cost more than the products. Per row:
+ * all scores (q·k_j, a tree sum per key), their maximum, p_j = exp(s_j − max) and l = Σ p_j, then
+ * O = Σ p_j·v_j / l. */
+static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i0, int64_t i1) {
+  int64_t dh = pr->head_dim, vectors = dh / 16, group = pr->heads / pr->kv_heads;
+  int64_t padded = (pr->key_len + 15) / 16 * 16, offset = pr->key_len - pr->query_len;
+  float *scores = (float *)effc_uk_alloc((uint64_t)(padded > 0 ? padded : 16) * sizeof(float));
+  for (int64_t r = 0; r < group; ++r) {
+    int64_t h = g * group + r;
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *q = pr->q + b * pr->q_batch_stride + i * pr->q_row_stride + h * dh;
+      float *out = pr->out + b * pr->out_batch_stride + i * pr->out_row_stride + h * dh;
+      int64_t keys = pr->causal ? EFFC_UK_MIN(pr->key_len, i + offset + 1) : pr->key_len;
+      at_v16 qv[16];
+      for (int64_t c = 0; c < vectors; ++c)
+        qv[c] = *(const at_v16u *)(q + 16 * c);
+      for (int64_t j = 0; j < keys; ++j) {
+        int64_t stride;
+        const float *kj = at_key(pr, b, g, j, &stride);
+        at_v16 acc = at_splat(0.0f);
+        for (int64_t c = 0; c < vectors; ++c)
+          acc = acc + qv[c] * *(const at_v16u *)(kj + 16 * c);
+        int hidden = pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f;
+        scores[j] = hidden ? AT_NEG_INF : at_hsum(acc) * pr->scale;
+      }
+      int64_t rounded = (keys + 15) / 16 * 16;
+      for (int64_t j = keys; j < rounded; ++j)
+        scores[j] = AT_NEG_INF;
+      at_v16 max_v = at_splat(AT_NEG_INF);
+      for (int64_t j = 0; j < rounded; j += 16) {
+        at_v16 x = *(const at_v16 *)(scores + j);
+        max_v = at_blend(max_v, x, x > max_v);
+      }
+      float max = at_hmax(max_v);
+      at_v16 o[16];
+      for (int64_t c = 0; c < vectors; ++c)
+        o[c] = at_splat(0.0f);
+      if (max == AT_NEG_INF) { /* the row sees no key: zeros, as the reference gives */
+        for (int64_t c = 0; c < vectors; ++c)
+          *(at_v16u *)(out + 16 * c) = o[c];
+        continue;
+      }
+      at_v16 sum_v = at_splat(0.0f);
+      for (int64_t j = 0; j < rounded; j += 16) {
+        at_v16 e = at_exp(*(const at_v16 *)(scores + j) - max);
+        *(at_v16 *)(scores + j) = e;
+        sum_v = sum_v + e;
+      }
+      for (int64_t j = 0; j < keys; ++j) {
+        float p = scores[j];
+        if (p == 0.0f)
+          continue;
+        int64_t stride;
+        const float *vj = at_value(pr, b, g, j, &stride);
+        for (int64_t c = 0; c < vectors; ++c)
+          o[c] = o[c] + p * *(const at_v16u *)(vj + 16 * c);
+      }
+      float inverse = 1.0f / at_hsum(sum_v);
+      for (int64_t c = 0; c < vectors; ++c)
+        *(at_v16u *)(out + 16 * c) = o[c] * inverse;
+    }
+  }
+  effc_uk_free(scores);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Tasks
+ *===----------------------------------------------------------------------===*/
+
+/* dst[(d0 + c) · ld + i] = rows[i][d0 + c] for 16 rows and 16 columns: a 16 x 16 transpose in registers
+ * (unpacks of floats, then of pairs, then two rounds of 128-bit lane moves), for gathering Kᵀ. */
+#define AT_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#define AT_LANES_02 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define AT_LANES_13 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+static inline void at_transpose16(const float *const rows[16], int64_t d0, float *dst, int64_t ld) {
+  at_v16 r[16], a[16], c[16];
+  for (int i = 0; i < 16; ++i)
+    r[i] = *(const at_v16u *)(rows[i] + d0);
+  for (int i = 0; i < 16; i += 2) { /* lane L of a[i]: r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; a[i+1]: +2 */
+    a[i] = AT_SHUFFLE(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+    a[i + 1] = AT_SHUFFLE(r[i], r[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+  }
+  for (int g = 0; g < 16; g += 4) { /* lane L of c[g + m]: column 4L + m of rows g..g+3 */
+    c[g] = AT_SHUFFLE(a[g], a[g + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    c[g + 1] = AT_SHUFFLE(a[g], a[g + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    c[g + 2] = AT_SHUFFLE(a[g + 1], a[g + 3], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    c[g + 3] = AT_SHUFFLE(a[g + 1], a[g + 3], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int m = 0; m < 4; ++m) { /* column 4L + m: lane L of c[m], c[4 + m], c[8 + m], c[12 + m] */
+    at_v16 e0 = AT_SHUFFLE(c[m], c[4 + m], AT_LANES_02), e1 = AT_SHUFFLE(c[m], c[4 + m], AT_LANES_13);
+    at_v16 e2 = AT_SHUFFLE(c[8 + m], c[12 + m], AT_LANES_02), e3 = AT_SHUFFLE(c[8 + m], c[12 + m], AT_LANES_13);
+    *(at_v16u *)(dst + (d0 + m) * ld) = AT_SHUFFLE(e0, e2, AT_LANES_02);
+    *(at_v16u *)(dst + (d0 + 8 + m) * ld) = AT_SHUFFLE(e0, e2, AT_LANES_13);
+    *(at_v16u *)(dst + (d0 + 4 + m) * ld) = AT_SHUFFLE(e1, e3, AT_LANES_02);
+    *(at_v16u *)(dst + (d0 + 12 + m) * ld) = AT_SHUFFLE(e1, e3, AT_LANES_13);
+  }
+}
+#undef AT_SHUFFLE
+#undef AT_LANES_02
+#undef AT_LANES_13
+
 static void at_task(void *ctx, int64_t task) {
   const at_problem *pr = (const at_problem *)ctx;
   int64_t block = task % pr->query_blocks;
@@ -238,6 +362,10 @@ static void at_task(void *ctx, int64_t task) {
   int64_t b = task / (pr->query_blocks * pr->kv_heads);
   int64_t i0 = block * AT_QB, i1 = EFFC_UK_MIN(pr->query_len, i0 + AT_QB);
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
+  if (at_direct(pr, i1 - i0)) {
+    at_direct_rows(pr, b, g, i0, i1);
+    return;
+  }
 
   /* Keys any row of the block can see, rounded up to whole tiles. */
   int64_t visible = pr->key_len;
@@ -253,11 +381,26 @@ static void at_task(void *ctx, int64_t task) {
   float *key_bias = vc + padded * dhp;    /* [padded] */
   float *scratch = key_bias + padded;
 
+  /* Kᵀ: blocks of 16 keys x 16 head elements that are contiguous by register transposes (the elements of a
+   * head past a multiple of 16, such as TinyBERT's 26, stay within the head only by element), the rest by
+   * element. */
+  int64_t transposed_keys = 0, transposed_dims = 0;
+  if (pr->k_col_stride == 1 && (pr->past_len == 0 || pr->pk_col_stride == 1)) {
+    transposed_dims = dh / 16 * 16;
+    for (; transposed_dims > 0 && transposed_keys + 16 <= visible; transposed_keys += 16) {
+      const float *rows[16];
+      int64_t ks;
+      for (int i = 0; i < 16; ++i)
+        rows[i] = at_key(pr, b, g, transposed_keys + i, &ks);
+      for (int64_t d0 = 0; d0 < transposed_dims; d0 += 16)
+        at_transpose16(rows, d0, kt + transposed_keys, padded);
+    }
+  }
   for (int64_t j = 0; j < padded; ++j) {
     int64_t ks, vs;
     const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
     const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
-    for (int64_t d = 0; d < dh; ++d)
+    for (int64_t d = j < transposed_keys ? transposed_dims : 0; d < dh; ++d)
       kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
     for (int64_t d = 0; d < dhp; ++d)
       vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;

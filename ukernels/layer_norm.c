@@ -81,7 +81,15 @@ static void add_layer_norm_row(const AddLayerNormCtx *c, int64_t i) {
   // s = x + r, into the kept sum or (as scratch) into y.
   float *sum = c->sum ? c->sum + b * c->ss0 + s * c->ss1 : y;
   if (c->xs2 == 1 && c->rs2 == 1) {
-    for (int64_t j = 0; j < d; ++j)
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16) {
+      ep_v16 u, v;
+      __builtin_memcpy(&u, x + j, sizeof(u));
+      __builtin_memcpy(&v, r + j, sizeof(v));
+      u = u + v;
+      __builtin_memcpy(sum + j, &u, sizeof(u));
+    }
+    for (; j < d; ++j)
       sum[j] = x[j] + r[j];
   } else {
     for (int64_t j = 0; j < d; ++j)
@@ -92,12 +100,20 @@ static void add_layer_norm_row(const AddLayerNormCtx *c, int64_t i) {
   float rstd = 1.0f / __builtin_elementwise_sqrt(variance + c->epsilon);
   const float *gamma = c->gamma, *beta = c->beta;
   if (c->gs == 1 && (!beta || c->bs == 1)) {
-    if (beta)
-      for (int64_t j = 0; j < d; ++j)
-        y[j] = (sum[j] - mean) * rstd * gamma[j] + beta[j];
-    else
-      for (int64_t j = 0; j < d; ++j)
-        y[j] = (sum[j] - mean) * rstd * gamma[j];
+    // Explicit vectors: y is often the very buffer that holds the sum, and the compiler's overlap check
+    // then sends its own vectorisation to the scalar loop.
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16) {
+      ep_v16 v, g, o = ep_splat(0.0f);
+      __builtin_memcpy(&v, sum + j, sizeof(v));
+      __builtin_memcpy(&g, gamma + j, sizeof(g));
+      if (beta)
+        __builtin_memcpy(&o, beta + j, sizeof(o));
+      v = (v - mean) * rstd * g + o;
+      __builtin_memcpy(y + j, &v, sizeof(v));
+    }
+    for (; j < d; ++j)
+      y[j] = (sum[j] - mean) * rstd * gamma[j] + (beta ? beta[j] : 0.0f);
   } else {
     for (int64_t j = 0; j < d; ++j)
       y[j] = (sum[j] - mean) * rstd * gamma[j * c->gs] + (beta ? beta[j * c->bs] : 0.0f);

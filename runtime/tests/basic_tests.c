@@ -124,6 +124,70 @@ int test_tensor_create_and_wrap(void) {
   return 0;
 }
 
+/* Freed blocks of 64 KiB and more are reused (runtime.c's block cache), zero-filled where the API promises
+ * it, within the memory limit; sanitizer builds cache nothing. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BLOCK_CACHE_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define BLOCK_CACHE_ENABLED 0
+#endif
+#endif
+#ifndef BLOCK_CACHE_ENABLED
+#define BLOCK_CACHE_ENABLED 1
+#endif
+
+int test_runtime_reuses_freed_blocks(void) {
+  effc_runtime_t *rt = make_runtime(1, 0);
+  CHECK(rt);
+  const effc_abi_host_t *host = effc_runtime_host(rt);
+  enum { kMiB = 1 << 20 };
+  float *first = host->alloc(host->host_ctx, kMiB, 64);
+  CHECK(first && effc_runtime_live_bytes(rt) == kMiB);
+  for (int i = 0; i < kMiB / 4; ++i)
+    first[i] = 1.0f;
+  host->free(host->host_ctx, first);
+  CHECK(effc_runtime_live_bytes(rt) == 0);
+
+  /* A request up to a quarter smaller takes the cached block; live bytes count what was requested. */
+  void *again = host->alloc(host->host_ctx, kMiB - kMiB / 8, 64);
+  CHECK(again && effc_runtime_live_bytes(rt) == kMiB - kMiB / 8);
+  CHECK(BLOCK_CACHE_ENABLED ? again == (void *)first : 1);
+  host->free(host->host_ctx, again);
+  /* A much smaller one does not (it would waste most of the block), nor does a larger one. */
+  void *small = host->alloc(host->host_ctx, kMiB / 2, 64);
+  void *large = host->alloc(host->host_ctx, 2 * kMiB, 64);
+  CHECK(small && large && small != (void *)first && large != (void *)first);
+  host->free(host->host_ctx, small);
+  host->free(host->host_ctx, large);
+
+  /* Tensors from a reused block are zero-filled all the same. */
+  effc_tensor_t *t = NULL;
+  int64_t dims[] = {kMiB / 4};
+  CHECK_OK(effc_tensor_create(rt, EFFC_DTYPE_F32, 1, dims, &t));
+  const float *data = effc_tensor_data(t);
+  for (int i = 0; i < kMiB / 4; ++i)
+    CHECK(data[i] == 0.0f);
+  effc_tensor_release(t);
+  CHECK(effc_runtime_live_bytes(rt) == 0);
+  effc_runtime_release(rt);
+
+  /* Under a memory limit of 3 MiB, cached blocks make room for a request that needs their bytes. */
+  rt = make_runtime(1, 3 * kMiB);
+  CHECK(rt);
+  host = effc_runtime_host(rt);
+  void *block = host->alloc(host->host_ctx, kMiB, 64);
+  CHECK(block);
+  host->free(host->host_ctx, block);
+  void *big = host->alloc(host->host_ctx, 2 * kMiB + kMiB / 2, 64);
+  CHECK(big && effc_runtime_live_bytes(rt) == 2 * kMiB + kMiB / 2);
+  CHECK(host->alloc(host->host_ctx, kMiB, 64) == NULL); /* live bytes stay capped */
+  host->free(host->host_ctx, big);
+  CHECK(effc_runtime_live_bytes(rt) == 0);
+  effc_runtime_release(rt);
+  return 0;
+}
+
 int test_runtime_options(void) {
   effc_runtime_options_t options;
   memset(&options, 0xff, sizeof(options));

@@ -15,6 +15,7 @@
   X(dtype_helpers) \
   X(tensor_create_and_wrap) \
   X(runtime_options) \
+  X(runtime_reuses_freed_blocks) \
   X(runtime_idle_workers_sleep) \
   X(parallel_for_covers_each_index_once) \
   X(parallel_for_uses_multiple_threads) \

@@ -77,7 +77,9 @@ def test_kv_cache_decode_and_chunked_prefill(compile_for, cpu):
     attrs = "num_heads = 4 : i64, causal, scale = 0.2 : f32"
     module = compile_for(attention_ir((1, None, 256), (1, None, 256), attrs, past_shape=(1, None, 256)), cpu)
     gen = rng(102)
-    for seq, past in ((1, 128), (5, 60), (1, 0)):
+    # Fewer new tokens than a register tile of query rows (2, 3) take the kernel's direct path, each row with
+    # its own causal limit.
+    for seq, past in ((1, 128), (5, 60), (1, 0), (3, 40), (2, 17)):
         inputs = qkv(gen, 1, seq, seq, 4, 4, 64)
         inputs["past_key"], inputs["past_value"] = randn(gen, 1, past, 256), randn(gen, 1, past, 256)
         check_attention(module(**inputs), inputs, F32_TOL, num_heads=4, causal=True, scale=0.2)
@@ -96,3 +98,25 @@ def test_decode_with_cache_and_padding_mask(compile_for):
     mask[2, :89] = False
     inputs["mask"] = mask
     check_attention(module(**inputs), inputs, F32_TOL, num_heads=6, num_kv_heads=3, causal=True)
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_few_rows_masked_and_head_sizes(compile_for, cpu):
+    # The direct path for 1-3 query rows: a batch whose padding mask hides every key gives zeros (not NaN);
+    # head size 48 (three vectors) takes it, 40 (not a multiple of 16) the register-tile path.
+    for head_dim in (48, 40):
+        hidden = 2 * head_dim
+        attrs = "num_heads = 2 : i64, causal"
+        module = compile_for(attention_ir((2, None, hidden), (2, None, hidden), attrs, mask="i64",
+                                          past_shape=(2, None, hidden)), cpu)
+        gen = rng(104 + head_dim)
+        for seq, past in ((1, 33), (3, 5)):
+            inputs = qkv(gen, 2, seq, seq, 2, 2, head_dim)
+            inputs["past_key"], inputs["past_value"] = randn(gen, 2, past, hidden), randn(gen, 2, past, hidden)
+            mask = np.ones((2, past + seq), np.int64)
+            mask[1, :] = 0
+            mask[0, 1::3] = 0
+            inputs["mask"] = mask
+            out = module(**inputs)
+            check_attention(out, inputs, F32_TOL, num_heads=2, causal=True)
+            assert np.all(out["out"][1] == 0.0)

@@ -69,6 +69,7 @@ typedef struct effc_runtime_options_t {
   /// Threads that run parallel loops, counting the calling thread. 0 = all online cores.
   uint32_t num_threads;
   /// Cap on live bytes allocated through the runtime (activations, outputs, tensors). 0 = no limit.
+  /// Freed blocks the runtime keeps for reuse count against it too (it lets them go before refusing).
   /// Loading also checks it against a module's weights and each call's minimum (effc_module_load).
   uint64_t memory_limit_bytes;
   /// Verify an module file's and external weights file's checksums when loading (reads every byte). Default 1.
