@@ -1,4 +1,4 @@
-//===- MoE.cpp - lower eff.router, eff.experts, eff.residual_moe -----------===//
+//===- MoE.cpp - lower the Mixture-of-Experts ops -------------------------===//
 //
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 //
@@ -21,6 +21,10 @@
 //   layout change is a reshape and transpose of the weight constant, folded at compile time by
 //   effc-pack-weights (also through the arguments of shared layer bodies). Experts without tokens cost
 //   nothing else.
+// * eff.quantized_experts: the same routed computation, each expert's linear layers one call of the int8
+//   micro-kernel of eff.quantized_linear (effc_uk_quantized_linear_int8[_epilogue], ukernels/quantized_gemm.c)
+//   on the gathered rows (as [1, n, D]) and the expert's rows of the stacked packed operands, read in place;
+//   the activation of the up (or gate) projection is applied in the kernel's epilogue.
 // * eff.residual_moe: the two mixing coefficients are a softmax over x · W_coefᵀ + b_coef (f32), then one
 //   elementwise generic mixes dense and moe.
 // * Results of rank > 2 with several dynamic leading dimensions are not reshaped from matrices but written
@@ -651,9 +655,6 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
 // eff.quantized_experts
 //===----------------------------------------------------------------------===//
 
-/// Row `e` of a stacked packed operand [E, L] as a flat [L] tensor (a slice: no copy).
-Value sliceExpertRow(OpBuilder &b, Location loc, Value stacked, Value e) { return sliceExpert(b, loc, stacked, e); }
-
 /// activation(x · Wᵀ + bias) for a matrix `x` [M, K] (f32) and one expert's int8-packed weight (`packed`,
 /// `scales`, `sums`: rows of the stacked operands) with `n` outputs, by effc_uk_quantized_linear_int8 (no
 /// activation) or its _epilogue variant (the activation applied to each output tile); `bias` [n] may be null.
@@ -703,7 +704,8 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
     int64_t width = static_cast<int64_t>(op.getIntermediateSize());
     Type f32 = rewriter.getF32Type();
     auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
-      auto row = [&](Value stacked) { return sliceExpertRow(eb, el, stacked, e); };
+      // Row e of a stacked operand [E, L] as a flat [L] tensor (a slice: no copy); null stays null.
+      auto row = [&](Value stacked) { return sliceExpert(eb, el, stacked, e); };
       bool gated = static_cast<bool>(adaptor.getGatePacked());
       FailureOr<Value> hidden1 =
           buildInt8ExpertLinear(eb, el, gathered, row(adaptor.getUpPacked()), row(adaptor.getUpScales()),

@@ -175,7 +175,7 @@ LogicalResult checkExpertRows(const Diagnoser &d, Value value, StringRef name, i
 
 } // namespace
 
-LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
                                                    SmallVectorImpl<Type> &results) {
   Diagnoser d{loc, "eff.quantized_experts"};
   auto input = cast<RankedTensorType>(adaptor.getInput().getType());
@@ -233,7 +233,6 @@ LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *ctx, std::option
     return failure();
   if (Value bias = adaptor.getDownBias(); bias && failed(checkExpertRows(d, bias, "down_bias", experts, hidden)))
     return failure();
-  (void)ctx;
   results.push_back(input);
   return success();
 }
