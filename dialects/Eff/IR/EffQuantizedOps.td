@@ -68,6 +68,48 @@ def Eff_QuantizedLinearOp : Eff_Op<"quantized_linear", [Pure, AttrSizedOperandSe
   }];
 }
 
+def Eff_QuantizedExpertsOp : Eff_Op<"quantized_experts", [Pure, AttrSizedOperandSegments, Eff_InferTypes]> {
+  let summary = "eff.experts on packed, quantized stacked expert weights";
+  let description = [{
+    `eff.experts` (same routing operands, activation and semantics) whose up, gate and down weights eff-quantize
+    packed per expert: row `e` of each `*_packed` operand is expert `e`'s weight in the layout of
+    `eff.quantized_linear`'s scheme, with its `scales` and `column_sums` in the same row of theirs. With
+    `D` the input's last dimension, `F` = `intermediate_size` and `Np(n)` = n rounded up to 16, `Kp(k)` = k
+    rounded up to 4 (scheme `int8`, the only one so far):
+
+    | operand | up / gate (`[F, D]` per expert) | down (`[D, F]` per expert) |
+    |---|---|---|
+    | `*_packed` i8 | `[E, Np(F) · Kp(D)]` | `[E, Np(D) · Kp(F)]` |
+    | `*_scales` f32, `*_column_sums` i32 | `[E, Np(F)]` | `[E, Np(D)]` |
+
+    Activations are quantized dynamically per routed row. Biases stay f32 (`[E, F]`, `[E, D]`).
+
+    ```mlir
+    %y = eff.quantized_experts int8 %x, %w, %i up(%u, %us, %uc) down(%d, %ds, %dc, bias %bd) gelu {intermediate_size = 3072 : i64}
+        : (tensor<?x768xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<8x2359296xi8>, tensor<8x3072xf32>, tensor<8x3072xi32>, tensor<8x2359296xi8>, tensor<8x768xf32>, tensor<8x768xi32>, tensor<8x768xf32>) -> tensor<?x768xf32>
+    ```
+    See docs/spec/eff.md#effquantized_experts.
+  }];
+  let arguments = (ins TensorOf<[F32]>:$input, TensorOf<[F32]>:$routing_weights, Eff_IndexTensor:$routing_indices,
+                   2DTensorOf<[I8]>:$up_packed, 2DTensorOf<[F32]>:$up_scales, 2DTensorOf<[I32]>:$up_column_sums,
+                   Optional<2DTensorOf<[F32]>>:$up_bias, Optional<2DTensorOf<[I8]>>:$gate_packed,
+                   Optional<2DTensorOf<[F32]>>:$gate_scales, Optional<2DTensorOf<[I32]>>:$gate_column_sums,
+                   2DTensorOf<[I8]>:$down_packed, 2DTensorOf<[F32]>:$down_scales,
+                   2DTensorOf<[I32]>:$down_column_sums, Optional<2DTensorOf<[F32]>>:$down_bias,
+                   Eff_QuantSchemeAttr:$scheme, I64Attr:$intermediate_size, Eff_ActivationKindAttr:$activation);
+  let results = (outs TensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $scheme $input `,` $routing_weights `,` $routing_indices
+    `up` `(` $up_packed `,` $up_scales `,` $up_column_sums (`,` `bias` $up_bias^)? `)`
+    (`gate` `(` $gate_packed^ `,` $gate_scales `,` $gate_column_sums `)`)?
+    `down` `(` $down_packed `,` $down_scales `,` $down_column_sums (`,` `bias` $down_bias^)? `)`
+    $activation attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumExperts() { return getUpPacked().getType().getDimSize(0); }
+  }];
+}
+
 } // opDocGroup
 
 #endif // EFF_QUANTIZED_OPS_TD

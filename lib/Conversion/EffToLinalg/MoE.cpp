@@ -1,4 +1,4 @@
-//===- MoE.cpp - lower eff.router, eff.experts, eff.residual_moe -----------===//
+//===- MoE.cpp - lower the Mixture-of-Experts ops -------------------------===//
 //
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 //
@@ -21,6 +21,10 @@
 //   layout change is a reshape and transpose of the weight constant, folded at compile time by
 //   effc-pack-weights (also through the arguments of shared layer bodies). Experts without tokens cost
 //   nothing else.
+// * eff.quantized_experts: the same routed computation, each expert's linear layers one call of the int8
+//   micro-kernel of eff.quantized_linear (effc_uk_quantized_linear_int8[_epilogue], ukernels/quantized_gemm.c)
+//   on the gathered rows (as [1, n, D]) and the expert's rows of the stacked packed operands, read in place;
+//   the activation of the up (or gate) projection is applied in the kernel's epilogue.
 // * eff.residual_moe: the two mixing coefficients are a softmax over x · W_coefᵀ + b_coef (f32), then one
 //   elementwise generic mixes dense and moe.
 // * Results of rank > 2 with several dynamic leading dimensions are not reshaped from matrices but written
@@ -410,6 +414,206 @@ Value buildFfnMatrix(OpBuilder &b, Location loc, Value x, Value upWeight, Value 
   return buildLinearKN(b, loc, hidden, downWeight, downBias);
 }
 
+/// Builds one expert's FFN on its gathered routed rows: (builder, location, expert index, rows [n, D]) ->
+/// output rows [n, D].
+using ExpertFfnBuilder = function_ref<FailureOr<Value>(OpBuilder &, Location, Value, Value)>;
+
+/// Replaces `op`, routed experts on `input` [..., D] with `routingWeights` and `routingIndices` [..., k] over
+/// `numExpertsOf`'s dimension 0 experts, by the bucketed sparse computation of the file comment, each expert's
+/// FFN built by `buildFfn`; `prepareWeights` (may be null) builds what is shared by all experts (a weight
+/// layout change) before the loop over experts.
+LogicalResult lowerRoutedExperts(ConversionPatternRewriter &rewriter, Operation *op, Value input,
+                                 Value routingWeightsIn, Value routingIndicesIn, Value numExpertsOf,
+                                 function_ref<void()> prepareWeights, ExpertFfnBuilder buildFfn) {
+  Location loc = op->getLoc();
+  OpBuilder &b = rewriter;
+  Type elementType = cast<RankedTensorType>(input.getType()).getElementType();
+  Type accType = computeType(elementType);
+  Type indexType = b.getIndexType();
+
+  Value x = flattenToMatrix(b, loc, input);                          // [T, D]
+  Value routeWeights = flattenToMatrix(b, loc, routingWeightsIn);    // [T, k]
+  Value routeIndices = flattenToMatrix(b, loc, routingIndicesIn);    // [T, k]
+
+  Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
+  Value numTokens = tensor::DimOp::create(b, loc, x, 0);
+  OpFoldResult hiddenSize = tensor::getMixedSize(b, loc, x, 1);
+  Value topK = tensor::DimOp::create(b, loc, routeWeights, 1);
+  Value numExperts = tensor::DimOp::create(b, loc, numExpertsOf, 0);
+  Value zeroWeight = scalarConstant(b, loc, elementType, 0.0);
+
+  // The expert of assignment (t, j), whether it is taken (nonzero weight, expert in range), and that
+  // expert clamped into range so that skipped assignments never index out of bounds.
+  struct Assignment {
+    Value expert, taken, weight;
+  };
+  auto readAssignment = [&](OpBuilder &nb, Location nl, Value t, Value j) {
+    Value w = tensor::ExtractOp::create(nb, nl, routeWeights, ValueRange{t, j});
+    Value raw = tensor::ExtractOp::create(nb, nl, routeIndices, ValueRange{t, j});
+    Value e = castScalar(nb, nl, raw, indexType);
+    Value nonzero = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, w, zeroWeight);
+    Value lowOk = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, e, c0);
+    Value highOk = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, e, numExperts);
+    Value taken = arith::AndIOp::create(nb, nl, nonzero, arith::AndIOp::create(nb, nl, lowOk, highOk));
+    Value clamped = arith::SelectOp::create(nb, nl, taken, e, c0);
+    return Assignment{clamped, taken, castScalar(nb, nl, w, accType)};
+  };
+  // for t in [0, T), j in [0, k): body(t, j, iterArgs) -> new iterArgs.
+  auto forEachAssignment =
+      [&](ValueRange init, function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value, ValueRange)> body) {
+        return scf::ForOp::create(b, loc, c0, numTokens, c1, init,
+                                  [&](OpBuilder &tb, Location tl, Value t, ValueRange tokenArgs) {
+                                    auto inner =
+                                        scf::ForOp::create(tb, tl, c0, topK, c1, tokenArgs,
+                                                           [&](OpBuilder &jb, Location jl, Value j, ValueRange args) {
+                                                             scf::YieldOp::create(jb, jl, body(jb, jl, t, j, args));
+                                                           });
+                                    scf::YieldOp::create(tb, tl, inner.getResults());
+                                  })
+            .getResults();
+      };
+
+  // 1. Counting sort of the taken assignments by expert: counts[e].
+  OpFoldResult expertsSize = tensor::getMixedSize(b, loc, numExpertsOf, 0);
+  Value countsInit = createFilled(b, loc, {expertsSize}, indexType, 0.0);
+  Value counts = forEachAssignment(
+      countsInit, [&](OpBuilder &nb, Location nl, Value t, Value j, ValueRange args) -> SmallVector<Value> {
+        Assignment a = readAssignment(nb, nl, t, j);
+        Value count = tensor::ExtractOp::create(nb, nl, args[0], ValueRange{a.expert});
+        Value increment = arith::SelectOp::create(nb, nl, a.taken, c1, c0);
+        Value updated = arith::AddIOp::create(nb, nl, count, increment);
+        return {tensor::InsertOp::create(nb, nl, updated, args[0], ValueRange{a.expert}).getResult()};
+      })[0];
+  // cursors[e] = Σ_{e' < e} counts[e'] (exclusive prefix sum).
+  Value cursorsInit = createEmpty(b, loc, {expertsSize}, indexType);
+  Value cursors = scf::ForOp::create(b, loc, c0, numExperts, c1, ValueRange{cursorsInit, c0},
+                                     [&](OpBuilder &nb, Location nl, Value e, ValueRange args) {
+                                       Value inserted =
+                                           tensor::InsertOp::create(nb, nl, args[1], args[0], ValueRange{e});
+                                       Value count = tensor::ExtractOp::create(nb, nl, counts, ValueRange{e});
+                                       Value next = arith::AddIOp::create(nb, nl, args[1], count);
+                                       scf::YieldOp::create(nb, nl, ValueRange{inserted, next});
+                                     })
+                      .getResult(0);
+  // Bucketed rows and weights: expert e's assignments occupy [cursor_e, cursor_e + counts[e]) in token order.
+  Value capacity = arith::MulIOp::create(b, loc, numTokens, topK);
+  Value rowsInit = createEmpty(b, loc, {OpFoldResult(capacity)}, indexType);
+  Value gatesInit = createEmpty(b, loc, {OpFoldResult(capacity)}, accType);
+  ValueRange buckets = forEachAssignment(
+      ValueRange{cursors, rowsInit, gatesInit},
+      [&](OpBuilder &nb, Location nl, Value t, Value j, ValueRange args) -> SmallVector<Value> {
+        Assignment a = readAssignment(nb, nl, t, j);
+        auto ifOp = scf::IfOp::create(
+            nb, nl, a.taken,
+            [&](OpBuilder &ib, Location il) {
+              Value position = tensor::ExtractOp::create(ib, il, args[0], ValueRange{a.expert});
+              Value next = arith::AddIOp::create(ib, il, position, c1);
+              Value cursorsNew = tensor::InsertOp::create(ib, il, next, args[0], ValueRange{a.expert});
+              Value rowsNew = tensor::InsertOp::create(ib, il, t, args[1], ValueRange{position});
+              Value gatesNew = tensor::InsertOp::create(ib, il, a.weight, args[2], ValueRange{position});
+              scf::YieldOp::create(ib, il, ValueRange{cursorsNew, rowsNew, gatesNew});
+            },
+            [&](OpBuilder &ib, Location il) { scf::YieldOp::create(ib, il, args); });
+        return SmallVector<Value>(ifOp.getResults());
+      });
+  Value rows = buckets[1], gates = buckets[2];
+  if (prepareWeights)
+    prepareWeights();
+
+  // 2. Per expert with routed tokens: gather, FFN, scatter-add into the accumulator [T, D] (computeType).
+  Value accInit = createFilled(b, loc, {tensor::getMixedSize(b, loc, x, 0), hiddenSize}, accType, 0.0);
+
+  // One expert's work on its `count` (> 0) routed rows, which start at `offset` in `rows` and `gates`.
+  auto buildExpert = [&](OpBuilder &eb, Location el, Value e, Value acc, Value offset,
+                         Value count) -> FailureOr<Value> {
+    SmallVector<OpFoldResult> off = {offset}, size = {count}, stride = {eb.getIndexAttr(1)};
+    Value expertRows = tensor::ExtractSliceOp::create(eb, el, rows, off, size, stride);
+    Value expertGates = tensor::ExtractSliceOp::create(eb, el, gates, off, size, stride);
+
+    // Gather the routed rows: xs[i, d] = x[rows[i], d].
+    MLIRContext *ctx = eb.getContext();
+    AffineExpr i, d;
+    bindDims(ctx, i, d);
+    Value gatheredInit = createEmpty(eb, el, {OpFoldResult(count), hiddenSize}, elementType);
+    Value gathered = linalg::GenericOp::create(
+                         eb, el, TypeRange{gatheredInit.getType()}, ValueRange{expertRows}, ValueRange{gatheredInit},
+                         AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{i}, {i, d}}, ctx),
+                         {utils::IteratorType::parallel, utils::IteratorType::parallel},
+                         [&](OpBuilder &nb, Location nl, ValueRange bargs) {
+                           Value column = linalg::IndexOp::create(nb, nl, 1);
+                           Value v = tensor::ExtractOp::create(nb, nl, x, ValueRange{bargs[0], column});
+                           linalg::YieldOp::create(nb, nl, v);
+                         })
+                         .getResult(0);
+
+    FailureOr<Value> ffn = buildFfn(eb, el, e, gathered);
+    if (failed(ffn))
+      return failure();
+    Value out = *ffn; // [n, D]
+
+    // Scatter-add: acc[rows[i], :] += gates[i] · out[i, :].
+    auto scatter = scf::ForOp::create(
+        eb, el, c0, count, c1, ValueRange{acc}, [&](OpBuilder &sb, Location sl, Value r, ValueRange sargs) {
+          Value row = tensor::ExtractOp::create(sb, sl, expertRows, ValueRange{r});
+          Value gate = tensor::ExtractOp::create(sb, sl, expertGates, ValueRange{r});
+          SmallVector<OpFoldResult> strides = {sb.getIndexAttr(1), sb.getIndexAttr(1)};
+          SmallVector<OpFoldResult> sizes = {sb.getIndexAttr(1), hiddenSize};
+          auto rowType = [&](Type t) {
+            return RankedTensorType::get({cast<RankedTensorType>(x.getType()).getDimSize(1)}, t);
+          };
+          Value outRow = tensor::ExtractSliceOp::create(
+              sb, sl, rowType(elementType), out, SmallVector<OpFoldResult>{r, sb.getIndexAttr(0)}, sizes, strides);
+          SmallVector<OpFoldResult> accOffsets = {row, sb.getIndexAttr(0)};
+          Value accRow =
+              tensor::ExtractSliceOp::create(sb, sl, rowType(accType), sargs[0], accOffsets, sizes, strides);
+          // In place on the accumulator row (destination-passing), so that the insert_slice below
+          // bufferizes without a copy.
+          AffineMap identity = AffineMap::getMultiDimIdentityMap(1, sb.getContext());
+          Value updated =
+              linalg::GenericOp::create(sb, sl, TypeRange{accRow.getType()}, ValueRange{outRow}, ValueRange{accRow},
+                                        ArrayRef<AffineMap>{identity, identity}, {utils::IteratorType::parallel},
+                                        [&](OpBuilder &nb, Location nl, ValueRange bargs) {
+                                          Value v = castScalar(nb, nl, bargs[0], accType);
+                                          Value scaled = arith::MulFOp::create(nb, nl, v, gate);
+                                          Value sum = arith::AddFOp::create(nb, nl, bargs[1], scaled);
+                                          linalg::YieldOp::create(nb, nl, sum);
+                                        })
+                  .getResult(0);
+          Value inserted = tensor::InsertSliceOp::create(sb, sl, updated, sargs[0], accOffsets, sizes, strides);
+          scf::YieldOp::create(sb, sl, inserted);
+        });
+    return scatter.getResult(0);
+  };
+
+  // Built into an attached loop (not through body callbacks), so that a micro-kernel call inside finds the
+  // module to declare its kernel in.
+  auto expertLoop = scf::ForOp::create(b, loc, c0, numExperts, c1, ValueRange{accInit, c0});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(expertLoop.getBody());
+    Value e = expertLoop.getInductionVar();
+    Value acc = expertLoop.getRegionIterArg(0), offset = expertLoop.getRegionIterArg(1);
+    Value count = tensor::ExtractOp::create(b, loc, counts, ValueRange{e});
+    Value routed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, count, c0);
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{acc.getType()}, routed, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    FailureOr<Value> updated = buildExpert(b, loc, e, acc, offset, count);
+    if (failed(updated))
+      return failure(); // buildUkernelCall has reported why
+    scf::YieldOp::create(b, loc, *updated);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, acc);
+    b.setInsertionPointAfter(ifOp);
+    Value nextOffset = arith::AddIOp::create(b, loc, offset, count);
+    scf::YieldOp::create(b, loc, ValueRange{ifOp.getResult(0), nextOffset});
+  }
+
+  Value result = unflattenResult(b, loc, expertLoop.getResult(0), input, elementType);
+  rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op->getResult(0).getType(), result);
+  return success();
+}
+
+
 struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
   ExpertsLowering(MLIRContext *ctx, bool expertPanels) : OpConversionPattern(ctx), expertPanels(expertPanels) {}
 
@@ -420,208 +624,111 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
   LogicalResult matchAndRewrite(ExpertsOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    Value input = adaptor.getInput();
-    Type elementType = cast<RankedTensorType>(input.getType()).getElementType();
-    Type accType = computeType(elementType);
-    Type indexType = b.getIndexType();
+    Type elementType = cast<RankedTensorType>(adaptor.getInput().getType()).getElementType();
     ActivationKind kind = op.getActivation();
-
-    Value x = flattenToMatrix(b, loc, input);                                  // [T, D]
-    Value routeWeights = flattenToMatrix(b, loc, adaptor.getRoutingWeights()); // [T, k]
-    Value routeIndices = flattenToMatrix(b, loc, adaptor.getRoutingIndices()); // [T, k]
-    Value upWeight = adaptor.getUpWeight();
-
-    Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
-    Value numTokens = tensor::DimOp::create(b, loc, x, 0);
-    OpFoldResult hiddenSize = tensor::getMixedSize(b, loc, x, 1);
-    Value topK = tensor::DimOp::create(b, loc, routeWeights, 1);
-    Value numExperts = tensor::DimOp::create(b, loc, upWeight, 0);
-    Value zeroWeight = scalarConstant(b, loc, elementType, 0.0);
-
-    // The expert of assignment (t, j), whether it is taken (nonzero weight, expert in range), and that
-    // expert clamped into range so that skipped assignments never index out of bounds.
-    struct Assignment {
-      Value expert, taken, weight;
-    };
-    auto readAssignment = [&](OpBuilder &nb, Location nl, Value t, Value j) {
-      Value w = tensor::ExtractOp::create(nb, nl, routeWeights, ValueRange{t, j});
-      Value raw = tensor::ExtractOp::create(nb, nl, routeIndices, ValueRange{t, j});
-      Value e = castScalar(nb, nl, raw, indexType);
-      Value nonzero = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, w, zeroWeight);
-      Value lowOk = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sge, e, c0);
-      Value highOk = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, e, numExperts);
-      Value taken = arith::AndIOp::create(nb, nl, nonzero, arith::AndIOp::create(nb, nl, lowOk, highOk));
-      Value clamped = arith::SelectOp::create(nb, nl, taken, e, c0);
-      return Assignment{clamped, taken, castScalar(nb, nl, w, accType)};
-    };
-    // for t in [0, T), j in [0, k): body(t, j, iterArgs) -> new iterArgs.
-    auto forEachAssignment =
-        [&](ValueRange init, function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value, ValueRange)> body) {
-          return scf::ForOp::create(b, loc, c0, numTokens, c1, init,
-                                    [&](OpBuilder &tb, Location tl, Value t, ValueRange tokenArgs) {
-                                      auto inner =
-                                          scf::ForOp::create(tb, tl, c0, topK, c1, tokenArgs,
-                                                             [&](OpBuilder &jb, Location jl, Value j, ValueRange args) {
-                                                               scf::YieldOp::create(jb, jl, body(jb, jl, t, j, args));
-                                                             });
-                                      scf::YieldOp::create(tb, tl, inner.getResults());
-                                    })
-              .getResults();
-        };
-
-    // 1. Counting sort of the taken assignments by expert: counts[e].
-    OpFoldResult expertsSize = tensor::getMixedSize(b, loc, upWeight, 0);
-    Value countsInit = createFilled(b, loc, {expertsSize}, indexType, 0.0);
-    Value counts = forEachAssignment(
-        countsInit, [&](OpBuilder &nb, Location nl, Value t, Value j, ValueRange args) -> SmallVector<Value> {
-          Assignment a = readAssignment(nb, nl, t, j);
-          Value count = tensor::ExtractOp::create(nb, nl, args[0], ValueRange{a.expert});
-          Value increment = arith::SelectOp::create(nb, nl, a.taken, c1, c0);
-          Value updated = arith::AddIOp::create(nb, nl, count, increment);
-          return {tensor::InsertOp::create(nb, nl, updated, args[0], ValueRange{a.expert}).getResult()};
-        })[0];
-    // cursors[e] = Σ_{e' < e} counts[e'] (exclusive prefix sum).
-    Value cursorsInit = createEmpty(b, loc, {expertsSize}, indexType);
-    Value cursors = scf::ForOp::create(b, loc, c0, numExperts, c1, ValueRange{cursorsInit, c0},
-                                       [&](OpBuilder &nb, Location nl, Value e, ValueRange args) {
-                                         Value inserted =
-                                             tensor::InsertOp::create(nb, nl, args[1], args[0], ValueRange{e});
-                                         Value count = tensor::ExtractOp::create(nb, nl, counts, ValueRange{e});
-                                         Value next = arith::AddIOp::create(nb, nl, args[1], count);
-                                         scf::YieldOp::create(nb, nl, ValueRange{inserted, next});
-                                       })
-                        .getResult(0);
-    // Bucketed rows and weights: expert e's assignments occupy [cursor_e, cursor_e + counts[e]) in token order.
-    Value capacity = arith::MulIOp::create(b, loc, numTokens, topK);
-    Value rowsInit = createEmpty(b, loc, {OpFoldResult(capacity)}, indexType);
-    Value gatesInit = createEmpty(b, loc, {OpFoldResult(capacity)}, accType);
-    ValueRange buckets = forEachAssignment(
-        ValueRange{cursors, rowsInit, gatesInit},
-        [&](OpBuilder &nb, Location nl, Value t, Value j, ValueRange args) -> SmallVector<Value> {
-          Assignment a = readAssignment(nb, nl, t, j);
-          auto ifOp = scf::IfOp::create(
-              nb, nl, a.taken,
-              [&](OpBuilder &ib, Location il) {
-                Value position = tensor::ExtractOp::create(ib, il, args[0], ValueRange{a.expert});
-                Value next = arith::AddIOp::create(ib, il, position, c1);
-                Value cursorsNew = tensor::InsertOp::create(ib, il, next, args[0], ValueRange{a.expert});
-                Value rowsNew = tensor::InsertOp::create(ib, il, t, args[1], ValueRange{position});
-                Value gatesNew = tensor::InsertOp::create(ib, il, a.weight, args[2], ValueRange{position});
-                scf::YieldOp::create(ib, il, ValueRange{cursorsNew, rowsNew, gatesNew});
-              },
-              [&](OpBuilder &ib, Location il) { scf::YieldOp::create(ib, il, args); });
-          return SmallVector<Value>(ifOp.getResults());
-        });
-    Value rows = buckets[1], gates = buckets[2];
-
-    // 2. Per expert with routed tokens: gather, FFN, scatter-add into the accumulator [T, D] (computeType).
+    // Each expert's weights in the layout its linear layers read, changed once outside the loop over experts.
     bool panels = expertPanels && canUsePanels(op);
     auto layout = [&](Value stacked) {
       return panels ? packExpertPanels(b, loc, stacked) : transposeExperts(b, loc, stacked);
     };
-    Value upKN = layout(upWeight);                  // [E, D, F] or panels [E, F/16, D, 16]
-    Value gateKN = layout(adaptor.getGateWeight()); // [E, D, F] or panels [E, F/16, D, 16]
-    Value downKN = layout(adaptor.getDownWeight()); // [E, F, D] or panels [E, D/16, F, 16]
-    Value accInit = createFilled(b, loc, {tensor::getMixedSize(b, loc, x, 0), hiddenSize}, accType, 0.0);
-
-    // One expert's work on its `count` (> 0) routed rows, which start at `offset` in `rows` and `gates`.
-    auto buildExpert = [&](OpBuilder &eb, Location el, Value e, Value acc, Value offset,
-                           Value count) -> FailureOr<Value> {
-      SmallVector<OpFoldResult> off = {offset}, size = {count}, stride = {eb.getIndexAttr(1)};
-      Value expertRows = tensor::ExtractSliceOp::create(eb, el, rows, off, size, stride);
-      Value expertGates = tensor::ExtractSliceOp::create(eb, el, gates, off, size, stride);
-
-      // Gather the routed rows: xs[i, d] = x[rows[i], d].
-      MLIRContext *ctx = eb.getContext();
-      AffineExpr i, d;
-      bindDims(ctx, i, d);
-      Value gatheredInit = createEmpty(eb, el, {OpFoldResult(count), hiddenSize}, elementType);
-      Value gathered = linalg::GenericOp::create(
-                           eb, el, TypeRange{gatheredInit.getType()}, ValueRange{expertRows}, ValueRange{gatheredInit},
-                           AffineMap::inferFromExprList(ArrayRef<ArrayRef<AffineExpr>>{{i}, {i, d}}, ctx),
-                           {utils::IteratorType::parallel, utils::IteratorType::parallel},
-                           [&](OpBuilder &nb, Location nl, ValueRange bargs) {
-                             Value column = linalg::IndexOp::create(nb, nl, 1);
-                             Value v = tensor::ExtractOp::create(nb, nl, x, ValueRange{bargs[0], column});
-                             linalg::YieldOp::create(nb, nl, v);
-                           })
-                           .getResult(0);
-
+    Value upKN, gateKN, downKN;
+    auto prepareWeights = [&] {
+      upKN = layout(adaptor.getUpWeight());     // [E, D, F] or panels [E, F/16, D, 16]
+      gateKN = layout(adaptor.getGateWeight()); // [E, D, F] or panels [E, F/16, D, 16]
+      downKN = layout(adaptor.getDownWeight()); // [E, F, D] or panels [E, D/16, F, 16]
+    };
+    auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
       Value upBias = sliceExpert(eb, el, adaptor.getUpBias(), e);
       Value downBias = sliceExpert(eb, el, adaptor.getDownBias(), e);
-      Value out; // [n, D]
-      if (panels) {
-        FailureOr<Value> ffn =
-            buildPanelFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e), upBias, sliceExpert(eb, el, gateKN, e),
-                                sliceExpert(eb, el, downKN, e), downBias, kind);
-        if (failed(ffn))
-          return failure();
-        out = *ffn;
-      } else {
-        out = buildFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e), upBias, sliceExpert(eb, el, gateKN, e),
-                             sliceExpert(eb, el, downKN, e), downBias, kind, elementType);
-      }
-
-      // Scatter-add: acc[rows[i], :] += gates[i] · out[i, :].
-      auto scatter = scf::ForOp::create(
-          eb, el, c0, count, c1, ValueRange{acc}, [&](OpBuilder &sb, Location sl, Value r, ValueRange sargs) {
-            Value row = tensor::ExtractOp::create(sb, sl, expertRows, ValueRange{r});
-            Value gate = tensor::ExtractOp::create(sb, sl, expertGates, ValueRange{r});
-            SmallVector<OpFoldResult> strides = {sb.getIndexAttr(1), sb.getIndexAttr(1)};
-            SmallVector<OpFoldResult> sizes = {sb.getIndexAttr(1), hiddenSize};
-            auto rowType = [&](Type t) {
-              return RankedTensorType::get({cast<RankedTensorType>(x.getType()).getDimSize(1)}, t);
-            };
-            Value outRow = tensor::ExtractSliceOp::create(
-                sb, sl, rowType(elementType), out, SmallVector<OpFoldResult>{r, sb.getIndexAttr(0)}, sizes, strides);
-            SmallVector<OpFoldResult> accOffsets = {row, sb.getIndexAttr(0)};
-            Value accRow =
-                tensor::ExtractSliceOp::create(sb, sl, rowType(accType), sargs[0], accOffsets, sizes, strides);
-            // In place on the accumulator row (destination-passing), so that the insert_slice below
-            // bufferizes without a copy.
-            AffineMap identity = AffineMap::getMultiDimIdentityMap(1, sb.getContext());
-            Value updated =
-                linalg::GenericOp::create(sb, sl, TypeRange{accRow.getType()}, ValueRange{outRow}, ValueRange{accRow},
-                                          ArrayRef<AffineMap>{identity, identity}, {utils::IteratorType::parallel},
-                                          [&](OpBuilder &nb, Location nl, ValueRange bargs) {
-                                            Value v = castScalar(nb, nl, bargs[0], accType);
-                                            Value scaled = arith::MulFOp::create(nb, nl, v, gate);
-                                            Value sum = arith::AddFOp::create(nb, nl, bargs[1], scaled);
-                                            linalg::YieldOp::create(nb, nl, sum);
-                                          })
-                    .getResult(0);
-            Value inserted = tensor::InsertSliceOp::create(sb, sl, updated, sargs[0], accOffsets, sizes, strides);
-            scf::YieldOp::create(sb, sl, inserted);
-          });
-      return scatter.getResult(0);
+      if (panels)
+        return buildPanelFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e), upBias,
+                                   sliceExpert(eb, el, gateKN, e), sliceExpert(eb, el, downKN, e), downBias, kind);
+      return buildFfnMatrix(eb, el, gathered, sliceExpert(eb, el, upKN, e), upBias, sliceExpert(eb, el, gateKN, e),
+                            sliceExpert(eb, el, downKN, e), downBias, kind, elementType);
     };
+    return lowerRoutedExperts(rewriter, op, adaptor.getInput(), adaptor.getRoutingWeights(),
+                              adaptor.getRoutingIndices(), adaptor.getUpWeight(), prepareWeights, buildFfn);
+  }
+};
 
-    // Built into an attached loop (not through body callbacks), so that a micro-kernel call inside finds the
-    // module to declare its kernel in.
-    auto expertLoop = scf::ForOp::create(b, loc, c0, numExperts, c1, ValueRange{accInit, c0});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(expertLoop.getBody());
-      Value e = expertLoop.getInductionVar();
-      Value acc = expertLoop.getRegionIterArg(0), offset = expertLoop.getRegionIterArg(1);
-      Value count = tensor::ExtractOp::create(b, loc, counts, ValueRange{e});
-      Value routed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, count, c0);
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{acc.getType()}, routed, /*withElseRegion=*/true);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      FailureOr<Value> updated = buildExpert(b, loc, e, acc, offset, count);
-      if (failed(updated))
-        return failure(); // buildUkernelCall has reported why
-      scf::YieldOp::create(b, loc, *updated);
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, loc, acc);
-      b.setInsertionPointAfter(ifOp);
-      Value nextOffset = arith::AddIOp::create(b, loc, offset, count);
-      scf::YieldOp::create(b, loc, ValueRange{ifOp.getResult(0), nextOffset});
-    }
+//===----------------------------------------------------------------------===//
+// eff.quantized_experts
+//===----------------------------------------------------------------------===//
 
-    Value result = unflattenResult(b, loc, expertLoop.getResult(0), input, elementType);
-    rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op.getType(), result);
-    return success();
+/// activation(x · Wᵀ + bias) for a matrix `x` [M, K] (f32) and one expert's int8-packed weight (`packed`,
+/// `scales`, `sums`: rows of the stacked operands) with `n` outputs, by effc_uk_quantized_linear_int8 (no
+/// activation) or its _epilogue variant (the activation applied to each output tile); `bias` [n] may be null.
+FailureOr<Value> buildInt8ExpertLinear(OpBuilder &b, Location loc, Value x, Value packed, Value scales, Value sums,
+                                       Value bias, int64_t n, int64_t activation) {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  auto i64Const = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, loc, i64, v)); };
+  // The kernel walks [B, S, K] rows: the matrix as [1, M, K] (one dynamic size: a plain expand_shape).
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto x3Type = RankedTensorType::get({1, xType.getDimSize(0), xType.getDimSize(1)}, f32);
+  Value x3 = tensor::ExpandShapeOp::create(b, loc, x3Type, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  Value hasBias = i64Const(bias ? 1 : 0);
+  if (!bias) // the kernel does not read it
+    bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1}, f32), 0.0f));
+  SmallVector<Value> operands = {x3,      packed, sums, scales, bias, hasBias,
+                                 arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)), i64Const(0)};
+  StringRef name = "effc_uk_quantized_linear_int8";
+  if (activation != 0) {
+    name = "effc_uk_quantized_linear_int8_epilogue";
+    // No residual: a placeholder the kernel does not read without EFFC_UK_EPILOGUE_RESIDUAL.
+    operands.push_back(
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1, 1, 1}, f32), 0.0f)));
+    operands.push_back(i64Const(activation));
+  }
+  UkernelResult result{RankedTensorType::get({1, xType.getDimSize(0), n}, f32), {}};
+  if (xType.isDynamicDim(0))
+    result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, 0));
+  FailureOr<SmallVector<Value>> y = buildUkernelCall(b, loc, name, operands, {result});
+  if (failed(y))
+    return failure();
+  auto matrixType = RankedTensorType::get({xType.getDimSize(0), n}, f32);
+  return Value(tensor::CollapseShapeOp::create(b, loc, matrixType, (*y)[0],
+                                               ArrayRef<ReassociationIndices>{{0, 1}, {2}}));
+}
+
+/// eff.quantized_experts: the routed-experts lowering with each expert's linear layers on the int8 GEMM
+/// micro-kernel of eff.quantized_linear, which reads the expert's rows of the stacked packed operands in place.
+struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(QuantizedExpertsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    if (op.getScheme() != QuantScheme::int8)
+      return rewriter.notifyMatchFailure(op, "only int8 experts are lowered");
+    int64_t code = ukernelActivationCode(op.getActivation());
+    int64_t hidden = cast<RankedTensorType>(op.getInput().getType()).getShape().back();
+    int64_t width = static_cast<int64_t>(op.getIntermediateSize());
+    Type f32 = rewriter.getF32Type();
+    auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
+      // Row e of a stacked operand [E, L] as a flat [L] tensor (a slice: no copy); null stays null.
+      auto row = [&](Value stacked) { return sliceExpert(eb, el, stacked, e); };
+      bool gated = static_cast<bool>(adaptor.getGatePacked());
+      FailureOr<Value> hidden1 =
+          buildInt8ExpertLinear(eb, el, gathered, row(adaptor.getUpPacked()), row(adaptor.getUpScales()),
+                                row(adaptor.getUpColumnSums()), row(adaptor.getUpBias()), width, gated ? 0 : code);
+      if (failed(hidden1))
+        return failure();
+      Value h = *hidden1;
+      if (gated) {
+        FailureOr<Value> gate =
+            buildInt8ExpertLinear(eb, el, gathered, row(adaptor.getGatePacked()), row(adaptor.getGateScales()),
+                                  row(adaptor.getGateColumnSums()), Value(), width, code);
+        if (failed(gate))
+          return failure();
+        h = buildElementwise(eb, el, h, {*gate, h}, {Broadcast::Full, Broadcast::Full}, f32,
+                             [](OpBuilder &nb, Location nl, ValueRange args) {
+                               return Value(arith::MulFOp::create(nb, nl, args[0], args[1]));
+                             });
+      }
+      return buildInt8ExpertLinear(eb, el, h, row(adaptor.getDownPacked()), row(adaptor.getDownScales()),
+                                   row(adaptor.getDownColumnSums()), row(adaptor.getDownBias()), hidden, 0);
+    };
+    return lowerRoutedExperts(rewriter, op, adaptor.getInput(), adaptor.getRoutingWeights(),
+                              adaptor.getRoutingIndices(), adaptor.getUpPacked(), nullptr, buildFfn);
   }
 };
 
@@ -673,6 +780,6 @@ struct ResidualMoeLowering : OpConversionPattern<ResidualMoeOp> {
 } // namespace
 
 void effc::populateMoELoweringPatterns(RewritePatternSet &patterns, bool expertPanels) {
-  patterns.add<RouterLowering, ResidualMoeLowering>(patterns.getContext());
+  patterns.add<RouterLowering, ResidualMoeLowering, QuantizedExpertsLowering>(patterns.getContext());
   patterns.add<ExpertsLowering>(patterns.getContext(), expertPanels);
 }

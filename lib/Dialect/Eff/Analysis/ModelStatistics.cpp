@@ -40,9 +40,10 @@ int64_t storageBytes(RankedTensorType type) {
   return (type.getNumElements() * bits + 7) / 8;
 }
 
-/// Experts a token visits in the MoE layer `experts` belongs to: the router's top_k, or 1.
-int64_t expertsPerToken(eff::ExpertsOp experts) {
-  if (auto router = experts.getRoutingIndices().getDefiningOp<eff::RouterOp>())
+/// Experts a token visits in the MoE layer whose routing indices are `routingIndices`: the router's top_k,
+/// or 1.
+int64_t expertsPerToken(Value routingIndices) {
+  if (auto router = routingIndices.getDefiningOp<eff::RouterOp>())
     return router.getTopK();
   return 1;
 }
@@ -72,6 +73,21 @@ void accumulate(Operation *op, PartStatistics &part, llvm::DenseSet<Operation *>
     return;
   }
 
+  if (auto experts = dyn_cast<eff::QuantizedExpertsOp>(op)) {
+    // Logical weights per expert: [F, D] up (and gate) and [D, F] down; a token visits top_k experts.
+    int64_t hidden = cast<RankedTensorType>(experts.getInput().getType()).getShape().back();
+    int64_t perExpert = static_cast<int64_t>(experts.getIntermediateSize()) * hidden *
+                        (experts.getGatePacked() ? 3 : 2);
+    accumulateCompressedLinear(op, perExpert * experts.getNumExperts(), Value(), part, seen);
+    part.flopsPerToken += 2 * perExpert * expertsPerToken(experts.getRoutingIndices()) - 2 * perExpert *
+                          experts.getNumExperts();
+    for (Value bias : {experts.getUpBias(), experts.getDownBias()})
+      if (bias)
+        if (arith::ConstantOp constant = weightConstant(bias))
+          part.parameters += cast<RankedTensorType>(constant.getType()).getNumElements();
+    return;
+  }
+
   if (auto sparse = dyn_cast<eff::SparseLinearOp>(op)) {
     // The weights it keeps are its stored values (N:M: N of every M; CSR: the nonzeros).
     int64_t kept = sparse.getValues().getType().getNumElements();
@@ -81,7 +97,7 @@ void accumulate(Operation *op, PartStatistics &part, llvm::DenseSet<Operation *>
 
   int64_t share = 1, of = 1;
   if (auto experts = dyn_cast<eff::ExpertsOp>(op)) {
-    share = expertsPerToken(experts);
+    share = expertsPerToken(experts.getRoutingIndices());
     of = experts.getNumExperts();
   }
   for (Value operand : op->getOperands()) {

@@ -4,28 +4,30 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Result type and verification of eff.quantized_linear: which side operands and attributes each scheme
-// takes, and the exact lengths of the packed operands (docs/spec/eff.md#effquantized_linear, constraints
-// eff_quantized_linear_c1..c6).
+// Result types and verification of eff.quantized_linear (which side operands and attributes each scheme
+// takes, and the exact lengths of the packed operands: docs/spec/eff.md#effquantized_linear, constraints
+// eff_quantized_linear_c1..c6) and of eff.quantized_experts (eff_quantized_experts_c1..c5).
 //
 //===----------------------------------------------------------------------===//
 
 #include "effc/Dialect/Eff/IR/EffOps.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace mlir::eff;
 
 namespace {
 
-/// Reports "'eff.quantized_linear' op <message>" at `loc` (silently fails without a location).
+/// Reports "'<op>' op <message>" at `loc` (silently fails without a location).
 struct Diagnoser {
   std::optional<Location> loc;
+  StringRef opName = "eff.quantized_linear";
   template <typename... Args>
   LogicalResult fail(const Args &...args) const {
     if (loc) {
-      InFlightDiagnostic diag = emitError(*loc) << "'eff.quantized_linear' op ";
+      InFlightDiagnostic diag = emitError(*loc) << "'" << opName << "' op ";
       (diag << ... << args);
     }
     return failure();
@@ -141,5 +143,96 @@ LogicalResult QuantizedLinearOp::inferReturnTypes(MLIRContext *ctx, std::optiona
   SmallVector<int64_t> shape(input.getShape());
   shape.back() = n;
   results.push_back(RankedTensorType::get(shape, Float32Type::get(ctx)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// eff.quantized_experts
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+int64_t roundUpTo(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+std::string formatShapeOf(Value value) {
+  std::string text = "[";
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(
+      cast<ShapedType>(value.getType()).getShape(), os,
+      [&](int64_t dim) { ShapedType::isDynamic(dim) ? os << "?" : os << dim; }, ", ");
+  return text + "]";
+}
+
+/// Requires `value` (2-D) to be [experts, columns] where static.
+LogicalResult checkExpertRows(const Diagnoser &d, Value value, StringRef name, int64_t experts, int64_t columns) {
+  auto shape = cast<ShapedType>(value.getType()).getShape();
+  bool ok = (ShapedType::isDynamic(shape[0]) || ShapedType::isDynamic(experts) || shape[0] == experts) &&
+            (ShapedType::isDynamic(shape[1]) || shape[1] == columns);
+  if (!ok)
+    return d.fail(name, " ", formatShapeOf(value), " must be [", experts, ", ", columns, "]");
+  return success();
+}
+
+} // namespace
+
+LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                                   SmallVectorImpl<Type> &results) {
+  Diagnoser d{loc, "eff.quantized_experts"};
+  auto input = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto weights = cast<RankedTensorType>(adaptor.getRoutingWeights().getType());
+  auto indices = cast<RankedTensorType>(adaptor.getRoutingIndices().getType());
+  // eff_quantized_experts_c1
+  if (adaptor.getScheme() != QuantScheme::int8)
+    return d.fail("scheme ", stringifyQuantScheme(adaptor.getScheme()),
+                  " is not supported for experts (only int8 is)");
+  // eff_quantized_experts_c2
+  if (input.getRank() < 1)
+    return d.fail("input must have rank >= 1, got a rank-0 tensor");
+  int64_t hidden = input.getDimSize(input.getRank() - 1), width = adaptor.getIntermediateSize();
+  if (ShapedType::isDynamic(hidden))
+    return d.fail("input must have a static last dimension (the experts' hidden size)");
+  if (width < 1)
+    return d.fail("intermediate_size must be >= 1, got ", width);
+  auto routedShapeMatches = [&](RankedTensorType routed) {
+    return routed.getRank() == input.getRank() &&
+           succeeded(verifyCompatibleShape(routed.getShape().drop_back(), input.getShape().drop_back()));
+  };
+  if (!routedShapeMatches(weights) || !routedShapeMatches(indices) ||
+      failed(verifyCompatibleShape(weights.getShape(), indices.getShape())))
+    return d.fail("routing_weights ", formatShapeOf(adaptor.getRoutingWeights()), " and routing_indices ",
+                  formatShapeOf(adaptor.getRoutingIndices()), " must both be [tokens..., k] for input ",
+                  formatShapeOf(adaptor.getInput()));
+  // eff_quantized_experts_c3: up and gate, [F, D] per expert.
+  int64_t experts = cast<ShapedType>(adaptor.getUpPacked().getType()).getDimSize(0);
+  int64_t upRows = roundUpTo(width, 16), downRows = roundUpTo(hidden, 16);
+  auto checkProjection = [&](Value packed, Value scales, Value sums, StringRef name, int64_t rows,
+                             int64_t k) -> LogicalResult {
+    std::string prefix = name.str() + "_";
+    if (failed(checkExpertRows(d, packed, prefix + "packed", experts, rows * roundUpTo(k, 4))) ||
+        failed(checkExpertRows(d, scales, prefix + "scales", experts, rows)) ||
+        failed(checkExpertRows(d, sums, prefix + "column_sums", experts, rows)))
+      return failure();
+    return success();
+  };
+  if (failed(checkProjection(adaptor.getUpPacked(), adaptor.getUpScales(), adaptor.getUpColumnSums(), "up", upRows,
+                             hidden)))
+    return failure();
+  Value gate = adaptor.getGatePacked(), gateScales = adaptor.getGateScales(), gateSums = adaptor.getGateColumnSums();
+  if (!gate || !gateScales || !gateSums) {
+    if (gate || gateScales || gateSums)
+      return d.fail("gate_packed, gate_scales and gate_column_sums go together");
+  } else if (failed(checkProjection(gate, gateScales, gateSums, "gate", upRows, hidden))) {
+    return failure();
+  }
+  // eff_quantized_experts_c4: down, [D, F] per expert.
+  if (failed(checkProjection(adaptor.getDownPacked(), adaptor.getDownScales(), adaptor.getDownColumnSums(), "down",
+                             downRows, width)))
+    return failure();
+  // eff_quantized_experts_c5
+  if (Value bias = adaptor.getUpBias(); bias && failed(checkExpertRows(d, bias, "up_bias", experts, width)))
+    return failure();
+  if (Value bias = adaptor.getDownBias(); bias && failed(checkExpertRows(d, bias, "down_bias", experts, hidden)))
+    return failure();
+  results.push_back(input);
   return success();
 }

@@ -7,6 +7,8 @@
 // Implements eff-quantize: quantizes the f32 constant weights of eff.linear and eff.ffn and packs them into
 // eff.quantized_linear operands in exactly the layouts ukernels/quantized_gemm.c reads (tabled in
 // docs/spec/eff.md#effquantized_linear; test/e2e/quantization_model.py is the independent numpy model).
+// Under int8 the stacked weights of eff.experts are packed the same way, expert by expert, into the rows of
+// an eff.quantized_experts.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +22,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -357,9 +360,14 @@ Packed packBf16(const std::vector<float> &w, int64_t n, int64_t k) {
 /// Constants up to this many elements stay inline (readable in tests); larger ones become blobs.
 constexpr size_t kInlineLimit = 256;
 
+/// A constant of `shape` (default: flat) holding `values`.
 template <typename T>
-Value createConstant(OpBuilder &b, Location loc, Type elementType, ArrayRef<T> values, StringRef name) {
-  auto type = RankedTensorType::get({static_cast<int64_t>(values.size())}, elementType);
+Value createConstant(OpBuilder &b, Location loc, Type elementType, ArrayRef<T> values, StringRef name,
+                     ArrayRef<int64_t> shape = {}) {
+  SmallVector<int64_t> dims(shape);
+  if (dims.empty())
+    dims.push_back(static_cast<int64_t>(values.size()));
+  auto type = RankedTensorType::get(dims, elementType);
   ArrayRef<char> raw(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(T));
   TypedAttr attr;
   if (values.size() <= kInlineLimit)
@@ -449,6 +457,64 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     return op.getResult();
   }
 
+  /// Packs each expert's slice of a stacked constant weight [E, N, K] with int8 into the rows of [E, ·]
+  /// constants: {packed, scales, column sums}, or nothing if `weight` is not an f32 constant.
+  std::optional<std::array<Value, 3>> quantizeStackedInt8(OpBuilder &b, Location loc, Value weight) {
+    std::optional<std::vector<float>> values = constantValues(weight);
+    if (!values)
+      return std::nullopt;
+    auto shape = cast<RankedTensorType>(weight.getType()).getShape();
+    int64_t experts = shape[0], n = shape[1], k = shape[2];
+    Packed all;
+    for (int64_t e = 0; e < experts; ++e) {
+      std::vector<float> slice(values->begin() + e * n * k, values->begin() + (e + 1) * n * k);
+      Packed one = packInt8(slice, n, k);
+      all.bytes.insert(all.bytes.end(), one.bytes.begin(), one.bytes.end());
+      all.scales.insert(all.scales.end(), one.scales.begin(), one.scales.end());
+      all.columnSums.insert(all.columnSums.end(), one.columnSums.begin(), one.columnSums.end());
+    }
+    std::string name = weightName(weight);
+    std::string base = name.empty() ? "quantized" : name;
+    MLIRContext *ctx = b.getContext();
+    int64_t rows = static_cast<int64_t>(all.scales.size()) / experts;
+    return std::array<Value, 3>{
+        createConstant<int8_t>(b, loc, IntegerType::get(ctx, 8), all.bytes, base + ".int8",
+                               {experts, static_cast<int64_t>(all.bytes.size()) / experts}),
+        createConstant<float>(b, loc, Float32Type::get(ctx), all.scales, base + ".scales", {experts, rows}),
+        createConstant<int32_t>(b, loc, IntegerType::get(ctx, 32), all.columnSums, base + ".column_sums",
+                                {experts, rows})};
+  }
+
+  /// Replaces f32 experts with constant weights by eff.quantized_experts (int8 only); false if they stay.
+  bool quantizeExperts(ExpertsOp experts) {
+    auto inputType = cast<RankedTensorType>(experts.getInput().getType());
+    auto f32Constant = [](Value v) { return !v || constantValues(v).has_value(); };
+    if (spec.scheme != QuantScheme::int8 || !inputType.getElementType().isF32() ||
+        inputType.isDynamicDim(inputType.getRank() - 1) ||
+        !cast<RankedTensorType>(experts.getRoutingWeights().getType()).getElementType().isF32() ||
+        !f32Constant(experts.getUpWeight()) || !f32Constant(experts.getGateWeight()) ||
+        !f32Constant(experts.getDownWeight()) ||
+        (experts.getUpBias() && !cast<RankedTensorType>(experts.getUpBias().getType()).getElementType().isF32()) ||
+        (experts.getDownBias() && !cast<RankedTensorType>(experts.getDownBias().getType()).getElementType().isF32()))
+      return false;
+    OpBuilder b(experts);
+    Location loc = experts.getLoc();
+    std::optional<std::array<Value, 3>> up = quantizeStackedInt8(b, loc, experts.getUpWeight());
+    std::optional<std::array<Value, 3>> down = quantizeStackedInt8(b, loc, experts.getDownWeight());
+    std::array<Value, 3> gate = {};
+    if (Value gateWeight = experts.getGateWeight())
+      gate = *quantizeStackedInt8(b, loc, gateWeight);
+    int64_t width = cast<RankedTensorType>(experts.getUpWeight().getType()).getDimSize(1);
+    auto quantized = QuantizedExpertsOp::create(
+        b, loc, experts.getInput(), experts.getRoutingWeights(), experts.getRoutingIndices(), (*up)[0], (*up)[1],
+        (*up)[2], experts.getUpBias(), gate[0], gate[1], gate[2], (*down)[0], (*down)[1], (*down)[2],
+        experts.getDownBias(), QuantScheme::int8, width, experts.getActivation());
+    quantized->setDiscardableAttrs(experts->getDiscardableAttrDictionary());
+    experts.getResult().replaceAllUsesWith(quantized.getResult());
+    experts.erase();
+    return true;
+  }
+
   void runOnOperation() override {
     std::string error;
     if (activations != "dynamic" && activations != "static") {
@@ -483,10 +549,15 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     bool failedAny = false;
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<LinearOp, FfnOp>(op))
+      if (isa<LinearOp, FfnOp, ExpertsOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
+      if (auto experts = dyn_cast<ExpertsOp>(op)) {
+        // Expert activations are always quantized dynamically (calibration records no per-expert range).
+        quantizeExperts(experts);
+        continue;
+      }
       OpBuilder b(op);
       Location loc = op->getLoc();
       if (auto linear = dyn_cast<LinearOp>(op)) {

@@ -40,3 +40,22 @@ func.func @quantized_linear$bf16(%x: tensor<?x8xf32>, %p: tensor<128xbf16>) -> t
   %y = eff.quantized_linear bf16 %x, %p {in_features = 8 : i64, out_features = 4 : i64} : (tensor<?x8xf32>, tensor<128xbf16>) -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// Round trip of eff.quantized_experts: E = 2, D = 8, F = 4 (up/gate [2, 128], down [2, 64], scales and column
+// sums [2, 16]), without and with the gate and biases.
+
+// CHECK-LABEL: func.func @quantized_experts$plain
+// CHECK: eff.quantized_experts int8 %{{.*}}, %{{.*}}, %{{.*}} up(%{{.*}}, %{{.*}}, %{{.*}}) down(%{{.*}}, %{{.*}}, %{{.*}}) gelu {intermediate_size = 4 : i64}
+func.func @quantized_experts$plain(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) -> tensor<?x8xf32> {
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64}
+      : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// CHECK-LABEL: func.func @quantized_experts$gated_biased
+// CHECK: eff.quantized_experts int8 %{{.*}}, %{{.*}}, %{{.*}} up(%{{.*}}, %{{.*}}, %{{.*}}, bias %{{.*}}) gate(%{{.*}}, %{{.*}}, %{{.*}}) down(%{{.*}}, %{{.*}}, %{{.*}}, bias %{{.*}}) silu {intermediate_size = 4 : i64}
+func.func @quantized_experts$gated_biased(%x: tensor<2x3x8xf32>, %rw: tensor<2x3x2xf32>, %ri: tensor<2x3x2xi32>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %ub: tensor<2x4xf32>, %g: tensor<2x128xi8>, %gs: tensor<2x16xf32>, %gc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>, %db: tensor<2x8xf32>) -> tensor<2x3x8xf32> {
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc, bias %ub) gate(%g, %gs, %gc) down(%d, %ds, %dc, bias %db) silu {intermediate_size = 4 : i64}
+      : (tensor<2x3x8xf32>, tensor<2x3x2xf32>, tensor<2x3x2xi32>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x4xf32>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x8xf32>) -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
+}

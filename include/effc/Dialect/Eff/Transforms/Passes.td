@@ -61,7 +61,10 @@ def EffQuantizePass : Pass<"eff-quantize", "::mlir::ModuleOp"> {
     Rewrites every `eff.linear` whose weight is an f32 constant, and every `eff.ffn` whose weights are
     (its up, gate and down projections become quantized linears around `eff.activation` / `eff.glu`), into
     `eff.quantized_linear` ops whose weights are packed at compile time into the layout the kernels in
-    ukernels/quantized_gemm.c read. Linears with non-constant weights (and `eff.experts`) are left as they are.
+    ukernels/quantized_gemm.c read. Linears with non-constant weights are left as they are. Under `int8`
+    (and `int8:static`), `eff.experts` with constant f32 weights become `eff.quantized_experts`: each expert's
+    up, gate and down weights packed as above into one row of stacked `[E, ·]` operands (activations always
+    dynamic: calibration records no per-expert range); under the other schemes the experts stay f32.
 
     `scheme`:
     * `int8`, `int8:static`: per-output-channel symmetric int8 weights (scale max|w|/127) with their column

@@ -1,0 +1,31 @@
+// RUN: effc-opt %s --convert-eff-to-linalg | FileCheck %s
+
+// Lowering of eff.quantized_experts: the routed-experts computation of eff.experts (counting sort by expert,
+// then per expert with tokens: gather, FFN, scatter-add; see moe.mlir), with each expert's linear layers on
+// the int8 GEMM micro-kernel of eff.quantized_linear. The kernel reads the expert's row of each stacked
+// packed operand in place (a rank-reducing slice, no copy) and the gathered rows [n, D] as [1, n, D]; the
+// up projection applies the activation in its epilogue (gelu: code 2), the down projection has none.
+
+// CHECK-LABEL: func.func @experts(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x8xf32>, %{{.*}}: tensor<?x1xf32>, %{{.*}}: tensor<?x1xi64>, %[[U:[^:]*]]: tensor<2x128xi8>, %[[US:[^:]*]]: tensor<2x16xf32>, %[[UC:[^:]*]]: tensor<2x16xi32>, %[[D:[^:]*]]: tensor<2x64xi8>, %[[DS:[^:]*]]: tensor<2x16xf32>, %[[DC:[^:]*]]: tensor<2x16xi32>)
+// CHECK:         scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<?x8xf32>, index)
+// CHECK:           scf.if
+// CHECK:             %[[UP:.*]] = tensor.extract_slice %[[U]][%[[E]], 0] [1, 128] [1, 1] : tensor<2x128xi8> to tensor<128xi8>
+// CHECK:             %[[UPS:.*]] = tensor.extract_slice %[[US]][%[[E]], 0] [1, 16] [1, 1] : tensor<2x16xf32> to tensor<16xf32>
+// CHECK:             %[[UPC:.*]] = tensor.extract_slice %[[UC]][%[[E]], 0] [1, 16] [1, 1] : tensor<2x16xi32> to tensor<16xi32>
+// CHECK:             tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, %{{.*}}, 8] : tensor<?x8xf32> into tensor<1x?x8xf32>
+// CHECK:             %[[GELU:.*]] = arith.constant 2 : i64
+// CHECK:             func.call @effc_uk_quantized_linear_int8_epilogue({{.*}}, %[[GELU]], %{{.*}})
+// CHECK:             tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<1x?x4xf32> into tensor<?x4xf32>
+// CHECK:             tensor.extract_slice %[[D]][%[[E]], 0] [1, 64] [1, 1] : tensor<2x64xi8> to tensor<64xi8>
+// CHECK:             tensor.extract_slice %[[DS]][%[[E]], 0] [1, 16] [1, 1] : tensor<2x16xf32> to tensor<16xf32>
+// CHECK:             tensor.extract_slice %[[DC]][%[[E]], 0] [1, 16] [1, 1] : tensor<2x16xi32> to tensor<16xi32>
+// CHECK:             func.call @effc_uk_quantized_linear_int8(
+// CHECK:             tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<1x?x8xf32> into tensor<?x8xf32>
+// CHECK:             scf.for
+// CHECK-NOT:     eff.quantized_experts
+func.func @experts(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) -> tensor<?x8xf32> {
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64}
+      : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

@@ -1,0 +1,140 @@
+// RUN: effc-opt %s -split-input-file -verify-diagnostics
+
+// One case per diagnostic of eff.quantized_experts' rules (lib/Dialect/Eff/IR/EffQuantizedOps.cpp,
+// eff_quantized_experts_c1..c5). Each rule reports twice: its message, then "failed to infer returned types".
+// The valid shapes here: E = 2, D = 8, F = 4: up [2, Np(4)·Kp(8)] = [2, 128], scales and sums [2, 16];
+// down [2, Np(8)·Kp(4)] = [2, 64], scales and sums [2, 16].
+
+func.func @case0(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op scheme int4 is not supported for experts (only int8 is)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case1(%x: tensor<f32>, %rw: tensor<1xf32>, %ri: tensor<1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op input must have rank >= 1, got a rank-0 tensor}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<f32>, tensor<1xf32>, tensor<1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case2(%x: tensor<?x?xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op input must have a static last dimension (the experts' hidden size)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x?xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x?xf32>
+  return
+}
+
+// -----
+
+func.func @case3(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op intermediate_size must be >= 1, got 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 0 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case4(%x: tensor<?x8xf32>, %rw: tensor<?x2xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op routing_weights [?, 2] and routing_indices [?, 1] must both be [tokens..., k] for input [?, 8]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case5(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x100xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_packed [2, 100] must be [2, 128]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x100xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case6(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x8xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_scales [2, 8] must be [2, 16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x8xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case7(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<3x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_column_sums [3, 16] must be [2, 16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<3x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case8(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %g: tensor<2x128xi8>, %gs: tensor<2x32xf32>, %gc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op gate_scales [2, 32] must be [2, 16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) gate(%g, %gs, %gc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x128xi8>, tensor<2x32xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case9(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x128xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_packed [2, 128] must be [2, 64]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case10(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x4xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_scales [2, 4] must be [2, 16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x4xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case11(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x8xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_column_sums [2, 8] must be [2, 16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x8xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case12(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %ub: tensor<2x8xf32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_bias [2, 8] must be [2, 4]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc, bias %ub) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x8xf32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @case13(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>, %db: tensor<2x4xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_bias [2, 4] must be [2, 8]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc, bias %db) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x4xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// The custom syntax takes the gate's three operands together; the generic form can give one alone.
+func.func @case14(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %g: tensor<2x128xi8>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op gate_packed, gate_scales and gate_column_sums go together}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = "eff.quantized_experts"(%x, %rw, %ri, %u, %us, %uc, %g, %d, %ds, %dc) <{activation = 1 : i32, intermediate_size = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0>, scheme = 0 : i32}> : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x128xi8>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
