@@ -186,6 +186,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     func::FuncOp func = getOperation();
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"cache-tile-k", cacheTileK},
                                {"max-masked-tile-elements", maxMaskedTileElements},
+                               {"group-panels-min-k", groupPanelsMinK},
                                {"wide-column-blocks", wideColumnBlocks}})
       if (value < 0) {
         func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be >= 0, got " << value;
@@ -194,7 +195,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
                                {"wide-thread-tile-m", wideThreadTileM},
-                               {"thread-tile-n", threadTileN}})
+                               {"thread-tile-n", threadTileN}, {"panels-per-block", panelsPerBlock}})
       if (value <= 0) {
         func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be > 0, got " << value;
         return signalPassFailure();
@@ -242,9 +243,24 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     // A wide N (an LM head over a vocabulary) has plenty of column blocks to share out: its blocks take
     // more rows, so that its weight, far larger than the caches, is streamed from memory fewer times.
     bool wide = !ShapedType::isDynamic(columns) && columns >= wideColumnBlocks * threadTileN && wideColumnBlocks > 0;
-    SmallVector<OpFoldResult> blockSizes = sizes(1, wide ? wideThreadTileM : threadTileM, threadTileN, 0);
-    if (panels) { // one panel (nb: 1, ni: all of it) per block
-      blockSizes[numBatch + 1] = rewriter.getIndexAttr(1);
+    int64_t blockRows = wide ? wideThreadTileM : threadTileM;
+    SmallVector<OpFoldResult> blockSizes = sizes(1, blockRows, threadTileN, 0);
+    // A panel contraction with a deep K: each block takes several panels and loops over its K blocks
+    // outside them, so that the block's A rows [blockRows x K], too large to stay in L2 beside a panel,
+    // are read once for the group rather than once per panel (GotoBLAS's order: the A slice
+    // [blockRows x cache-tile-k] stays in cache while the panels' [cache-tile-k x P] slices stream past).
+    // Contractions with fewer rows than a block (decode GEMVs), or a dynamic number, keep one panel per
+    // block: their A is small, and they need every column block as a task to use all threads.
+    int64_t panelsInBlock = 1;
+    if (panels) {
+      int64_t rows = ranges[numBatch], depth = ranges.back(), numPanels = ranges[numBatch + 1];
+      if (groupPanelsMinK > 0 && cacheTileK > 0 && !ShapedType::isDynamic(depth) && depth >= groupPanelsMinK &&
+          !ShapedType::isDynamic(rows) && rows >= blockRows)
+        panelsInBlock = ShapedType::isDynamic(numPanels) ? panelsPerBlock
+                                                         : std::min(panelsPerBlock.getValue(), numPanels);
+    }
+    if (panels) { // panelsInBlock panels (nb), all of each one's columns (ni), per block
+      blockSizes[numBatch + 1] = rewriter.getIndexAttr(panelsInBlock);
       blockSizes.insert(blockSizes.begin() + numBatch + 2, rewriter.getIndexAttr(0));
     }
     threadTiling.setTileSizes(blockSizes).setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
@@ -283,6 +299,22 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     if (!blockContraction)
       return success();
 
+    // A block of several panels: its K blocks, then one panel at a time inside each K block.
+    if (panels && panelsInBlock > 1) {
+      SmallVector<OpFoldResult> depthBlocks(numLoops, rewriter.getIndexAttr(0));
+      depthBlocks.back() = rewriter.getIndexAttr(cacheTileK);
+      FailureOr<scf::SCFTilingResult> cacheBlocks = tile(rewriter, cast<TilingInterface>(blockContraction), depthBlocks);
+      if (failed(cacheBlocks))
+        return blockContraction->emitError("failed to tile a contraction into cache blocks");
+      SmallVector<OpFoldResult> onePanel(numLoops, rewriter.getIndexAttr(0));
+      onePanel[numBatch + 1] = rewriter.getIndexAttr(1);
+      FailureOr<scf::SCFTilingResult> panelLoop =
+          tile(rewriter, cast<TilingInterface>(cacheBlocks->tiledOps.front()), onePanel);
+      if (failed(panelLoop))
+        return blockContraction->emitError("failed to split a thread block into its panels");
+      blockContraction = panelLoop->tiledOps.front();
+    }
+
     // A panel block: drop its unit nb loop (rank-reducing slices of Bp[nb] and of the accumulator), which
     // leaves C[batch..., m, ni] += A[batch..., m, k] * Bp[nb][k, ni], tiled below like any other block.
     if (panels) {
@@ -301,7 +333,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
     // Cache blocks of K, so that the B panel of a register column (cacheTileK x 32) stays in L1 while the
     // register rows of the block sweep over it.
-    if (cacheTileK > 0) {
+    if (cacheTileK > 0 && panelsInBlock == 1) {
       scf::SCFTilingOptions cacheTiling;
       cacheTiling.setTileSizes(sizes(0, 0, 0, cacheTileK));
       rewriter.setInsertionPoint(blockContraction);

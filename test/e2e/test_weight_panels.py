@@ -90,3 +90,24 @@ def test_padded_panels_lm_head(leading):
     assert panels.shape == expected.shape
     check(panels.reshape(-1, n), expected.reshape(-1, n))
     np.testing.assert_allclose(panels, rows, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(rows).max()))
+
+
+@pytest.mark.parametrize("leading,k,n,activation,residual", [
+    ((72,), 1032, 896, "gelu", "rhs"),  # 7 panels: a group of 6 and one of 1; 64 + 8 rows; a last K block of 8
+    ((2, 64), 1024, 768, None, None),   # batched, one group of all 6 panels per block
+])
+def test_panel_groups_deep_k(leading, k, n, activation, residual):
+    """Statically shaped layers with K >= 1024 and at least 64 rows, whose thread blocks each take up to 6
+    panels and loop over K blocks outside them (effc-cpu-tile-and-vectorize's panels-per-block), on 3 threads.
+    Weights are rounded to 2 decimals to keep the IR text small."""
+    x, w, b, r = layer_data(leading, k, n, seed=k + n)
+    w = np.round(w, 2).astype(np.float32)
+    ir = linear_epilogue_ir(w, b, list(leading), activation, residual)
+    inputs = {"x": x, "r": r} if residual else {"x": x}
+    with tempfile.TemporaryDirectory(prefix="effc-test-") as workdir:
+        panels = run_module(compile_module(ir, workdir), inputs, workdir, threads=3)["y"]
+    rows = run_layer(ir, inputs, no_weight_panels="true")
+    expected = apply_epilogue(ref.linear(x.astype(np.float64), w.astype(np.float64), bias=b.astype(np.float64)),
+                              r, activation, residual)
+    check(panels.reshape(-1, n), expected.reshape(-1, n))
+    np.testing.assert_allclose(panels, rows, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(rows).max()))
