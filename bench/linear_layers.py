@@ -1,12 +1,14 @@
-"""Benchmark: f32 GFLOP/s of effc-compiled linear layers at BERT-base shapes, on both cores.
+"""Benchmark: GFLOP/s (f32) and GOP/s (int8) of effc-compiled linear layers at BERT-base shapes, on both cores.
 
-Each layer y = x·Wᵀ + b (x [M, K], W [N, K] constant, embedded in the module) is compiled with effc and run
-with effc-run --bench; PyTorch's F.linear (inference mode, same data, same number of threads) is timed in
-the same run, so only the same-run ratio is meaningful on a shared machine. (numpy is no peer here:
-Debian's numpy links the reference BLAS.) "% peak" is of the FMA peak that bench/ukernel_peaks.c measures on
-the same threads, first, in the same run.
+Each layer y = x·Wᵀ + b (x [M, K], W [N, K] constant, embedded in the module) is compiled with effc (the int8
+variant with --quantize=int8: int8 weights per channel, activations quantized per row at run time) and run
+with effc-run --bench. PyTorch's F.linear (f32) or its dynamically quantized int8 Linear
+(torch.ao.quantization.quantize_dynamic, the int8 peer) is timed on the same data and threads in the same
+run, so only the same-run ratio is meaningful on a shared machine. (numpy is no peer here: Debian's numpy
+links the reference BLAS.) "% peak" is of the FMA (f32) or VNNI (int8) peak that bench/ukernel_peaks.c
+measures on the same threads, first, in the same run; "rel err" is against the f32 product in float64.
 
-    /usr/bin/python3 bench/linear_layers.py [--runs 50] [--threads 2]
+    /usr/bin/python3 bench/linear_layers.py [--runs 50] [--threads 2] [--variants f32,int8]
 """
 
 import argparse
@@ -37,7 +39,7 @@ def linear_module(m, k, n):
 """
 
 
-def effc_latency_ms(workdir, m, k, n, x, runs, threads):
+def effc_latency_ms(workdir, m, k, n, x, runs, threads, flags=()):
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -45,29 +47,37 @@ def effc_latency_ms(workdir, m, k, n, x, runs, threads):
     b = rng.standard_normal(n, dtype=np.float32)
     write_safetensors(workdir / "weights.safetensors", {"w": w, "b": b})
     (workdir / "linear.mlir").write_text(linear_module(m, k, n))
-    subprocess.run([BIN / "effc", workdir / "linear.mlir", "-o", workdir / "linear.so"], check=True)
+    subprocess.run([BIN / "effc", workdir / "linear.mlir", "-o", workdir / "linear.so", *flags], check=True)
     np.save(workdir / "x.npy", x)
     out = subprocess.run([BIN / "effc-run", workdir / "linear.so", "--input", f"x={workdir / 'x.npy'}",
                           "--output-dir", workdir, "--bench", str(runs), "--threads", str(threads)],
                          check=True, capture_output=True, text=True).stdout
     y = np.load(workdir / "y.npy")
-    error = np.abs(y - (x @ w.T + b)).max() / np.abs(x @ w.T + b).max()
+    expected = x.astype(np.float64) @ w.T.astype(np.float64) + b
+    error = np.abs(y - expected).max() / np.abs(expected).max()
     stats = re.search(r"min ([\d.]+) median ([\d.]+) max ([\d.]+)", out)
     return float(stats.group(1)), float(stats.group(2)), (w, b), error
 
 
-def torch_latency_ms(x, w, b, runs, threads):
+def torch_latency_ms(x, w, b, runs, threads, int8=False):
     import torch
 
     torch.set_num_threads(threads)
     tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
+    layer = torch.nn.Linear(w.shape[1], w.shape[0])
+    with torch.no_grad():
+        layer.weight.copy_(tw)
+        layer.bias.copy_(tb)
+    if int8:
+        layer = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(layer), {torch.nn.Linear},
+                                                       dtype=torch.qint8)
     times = []
     with torch.inference_mode():
         for _ in range(3):
-            torch.nn.functional.linear(tx, tw, tb)
+            layer(tx)
         for _ in range(runs):
             start = time.perf_counter()
-            torch.nn.functional.linear(tx, tw, tb)
+            layer(tx)
             times.append((time.perf_counter() - start) * 1e3)
     times.sort()
     return times[0], times[len(times) // 2]
@@ -77,7 +87,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variants", default="f32,int8", help="comma-separated: f32, int8")
     args = parser.parse_args()
+    variants = args.variants.split(",")
+    if any(v not in ("f32", "int8") for v in variants):
+        parser.error(f"--variants: expected f32 and/or int8, got {args.variants}")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
@@ -86,18 +100,22 @@ def main():
     from ukernel_peaks import measure_peaks
 
     with tempfile.TemporaryDirectory() as tmp:
-        peak = measure_peaks(Path(tmp), args.threads)[args.threads]["fma_gflops"]
-        print(f"effc linear layers, f32, {args.threads} threads, median of {args.runs} runs "
-              f"(FMA peak measured now, best of 5: {peak:.0f} GFLOP/s)")
-        print(f"{'M x K x N':>18} {'effc ms':>8} {'GFLOP/s':>8} {'% peak':>7} {'PyTorch ms':>11} {'speedup':>8} "
-              f"{'rel err':>8}")
-        for m, k, n in SHAPES:
-            x = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
-            _, median, (w, b), error = effc_latency_ms(Path(tmp), m, k, n, x, args.runs, args.threads)
-            _, torch_median = torch_latency_ms(x, w, b, args.runs, args.threads)
-            gflops = 2 * m * k * n / median / 1e6
-            print(f"{f'{m} x {k} x {n}':>18} {median:8.3f} {gflops:8.1f} {100 * gflops / peak:6.1f}% "
-                  f"{torch_median:11.3f} {torch_median / median:7.2f}x {error:8.1e}")
+        peaks = measure_peaks(Path(tmp), args.threads)[args.threads]
+        print(f"effc linear layers, {args.threads} threads, median of {args.runs} runs (peaks measured now, best "
+              f"of 5: FMA {peaks['fma_gflops']:.0f} GFLOP/s, VNNI {peaks['vnni_gops']:.0f} GOP/s)")
+        print(f"{'variant':>7} {'M x K x N':>18} {'effc ms':>8} {'G(FL)OP/s':>9} {'% peak':>7} {'PyTorch ms':>11} "
+              f"{'speedup':>8} {'rel err':>8}")
+        for variant in variants:
+            int8 = variant == "int8"
+            peak = peaks["vnni_gops" if int8 else "fma_gflops"]
+            for m, k, n in SHAPES:
+                x = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
+                _, median, (w, b), error = effc_latency_ms(Path(tmp), m, k, n, x, args.runs, args.threads,
+                                                           ["--quantize=int8"] if int8 else [])
+                _, torch_median = torch_latency_ms(x, w, b, args.runs, args.threads, int8=int8)
+                rate = 2 * m * k * n / median / 1e6
+                print(f"{variant:>7} {f'{m} x {k} x {n}':>18} {median:8.3f} {rate:9.1f} {100 * rate / peak:6.1f}% "
+                      f"{torch_median:11.3f} {torch_median / median:7.2f}x {error:8.1e}")
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
         return signalPassFailure();
       }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
-                               {"register-tile-n", registerTileN}, {"thread-tile-m", threadTileM},
+                               {"register-tile-n", registerTileN}, {"row-tile-n", rowTileN},
+                               {"thread-tile-m", threadTileM},
                                {"wide-thread-tile-m", wideThreadTileM},
                                {"thread-tile-n", threadTileN}, {"panels-per-block", panelsPerBlock}})
       if (value <= 0) {
@@ -419,6 +420,16 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
         sizes.push_back(rewriter.getIndexAttr(size));
       return sizes;
     };
+    // Tiles of one row span row-tile-n columns where the part's static width allows: a GEMV streams whole
+    // rows of its (panel of) weights and keeps row-tile-n / 16 FMA chains in flight instead of 2.
+    int64_t rowWidth = width, rowCount = ShapedType::kDynamic;
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op.getOperation())) {
+      SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
+      int64_t columns = ranges[numBatch + 1];
+      rowCount = ranges[numBatch];
+      if (!ShapedType::isDynamic(columns) && rowTileN % width == 0 && columns % rowTileN == 0)
+        rowWidth = rowTileN;
+    }
     FailureOr<scf::SCFTilingResult> rows = tile(rewriter, op, tileSizes(1, registerTileM, 0, 0));
     if (failed(rows))
       return op->emitError("failed to tile a contraction into register rows");
@@ -426,14 +437,16 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     if (auto rowLoop = dyn_cast<scf::ForOp>(rows->loops.back().getOperation()))
       if (failed(scf::peelForLoopAndSimplifyBounds(rewriter, rowLoop, rowRemainder)))
         rowRemainder = {};
-    if (failed(tileColumns(rewriter, cast<TilingInterface>(rows->tiledOps.front()), tileSizes(0, 0, width, 1))))
+    bool singleRow = rowCount == 1; // a block of one row (decode with a static batch of 1)
+    if (failed(tileColumns(rewriter, cast<TilingInterface>(rows->tiledOps.front()),
+                           tileSizes(0, 0, singleRow ? rowWidth : width, 1))))
       return failure();
     if (!rowRemainder)
       return success();
     SmallVector<TilingInterface> remainderOps;
     rowRemainder.walk([&](linalg::GenericOp generic) { remainderOps.push_back(cast<TilingInterface>(*generic)); });
     for (TilingInterface remainder : remainderOps)
-      if (failed(tileColumns(rewriter, remainder, tileSizes(0, 1, width, 1))))
+      if (failed(tileColumns(rewriter, remainder, tileSizes(0, 1, rowWidth, 1))))
         return failure();
     return success();
   }

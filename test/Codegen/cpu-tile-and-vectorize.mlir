@@ -208,10 +208,11 @@ func.func @elementwise_untouched(%a: tensor<128x64xf32>, %c: tensor<128x64xf32>)
 // -----
 
 // A decode step: M is dynamic (one token at run time) and N fills whole thread blocks. The rows left
-// over by the 8-row register tiles are split into single rows whose 1 x 32 tiles are vectorised.
+// over by the 8-row register tiles are split into single rows whose 1 x 128 tiles (row-tile-n: the block's
+// whole width) are vectorised.
 // KBLOCK-LABEL: func.func @matmul$decode_rows(
 // KBLOCK:         vector.contract {{.+}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
-// KBLOCK:         vector.contract {{.+}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// KBLOCK:         vector.contract {{.+}} : vector<1x1xf32>, vector<1x128xf32> into vector<1x128xf32>
 #map_a = affine_map<(m, n, k) -> (m, k)>
 #map_b = affine_map<(m, n, k) -> (k, n)>
 #map_c = affine_map<(m, n, k) -> (m, n)>

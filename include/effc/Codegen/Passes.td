@@ -100,6 +100,9 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
   let options = [
     Option<"registerTileM", "register-tile-m", "int64_t", /*default=*/"8", "Rows of the register tile">,
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32", "Columns of the register tile">,
+    Option<"rowTileN", "row-tile-n", "int64_t", /*default=*/"128",
+           "Columns of the one-row tiles of the rows left over from register-tile-m (all rows of a decode "
+           "step), where a block's width is a multiple of it: a whole panel row per k, more FMAs in flight">,
     Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
     Option<"wideThreadTileM", "wide-thread-tile-m", "int64_t", /*default=*/"256",
