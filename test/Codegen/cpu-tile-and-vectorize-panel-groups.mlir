@@ -61,7 +61,7 @@ func.func @deep_panel_gemm(%x: tensor<128x1024xf32>, %bp: tensor<6x1024x128xf32>
 // A decode step (one row) keeps one panel per block, so that its 6 column blocks are 6 tasks.
 // CHECK-LABEL: func.func @deep_panel_gemv(
 // CHECK:         scf.forall (%{{.+}}) in (6)
-// CHECK:           vector.contract {{.*}} vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// CHECK:           vector.contract {{.*}} vector<1x1xf32>, vector<1x128xf32> into vector<1x128xf32>
 func.func @deep_panel_gemv(%x: tensor<1x1024xf32>, %bp: tensor<6x1024x128xf32>) -> tensor<1x6x128xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x6x128xf32>
