@@ -1,11 +1,13 @@
 // RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s
 // RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=1 | FileCheck %s --check-prefix=ONE
 // RUN: effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=0 | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=2048 | FileCheck %s --check-prefix=ONE
 // RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=4 | FileCheck %s --check-prefix=PARTIAL
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=8 | FileCheck %s --check-prefix=ALL
 
 // Panel groups in effc-cpu-tile-and-vectorize (lib/Codegen/TileAndVectorize.cpp): a panel GEMM C[m, nb, ni] +=
 // A[m, k] * Bp[nb, k, ni] with a deep K (>= group-panels-min-k, 1024) gives each thread block 64 rows of
-// panels-per-block (6) panels. The block loops over K blocks of 128 outside its panels, so that the block's A
+// panels-per-block (2) panels. The block loops over K blocks of 128 outside its panels, so that the block's A
 // slice [64 x 128] is read from memory once and reused from cache by every panel, where one panel per block
 // reads A's [64 x K] rows (too large for L2 beside a [K x 128] panel) again for each panel. Contractions with
 // fewer rows than a block (decode) and shallow ones keep one panel per block.
@@ -16,19 +18,25 @@
 
 // CHECK-LABEL: func.func @deep_panel_gemm(
 // CHECK-SAME:      %[[A:.+]]: tensor<128x1024xf32>, %[[BP:.+]]: tensor<6x1024x128xf32>
-// All 6 panels in one block: the forall's column dimension folds away.
-// CHECK:         scf.forall (%[[I:.+]]) = (0) to (128) step (64) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<128x6x128xf32>) {
-// The block's loops: K blocks of 128, its 6 panels, 8-row tiles, 32-column tiles, K.
+// CHECK:         scf.forall (%[[I:.+]], %[[NB:.+]]) = (0, 0) to (128, 6) step (64, 2) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<128x6x128xf32>) {
+// The block's loops: K blocks of 128, its 2 panels, 8-row tiles, 32-column tiles, K.
 // CHECK:           scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %[[C128:.+]] iter_args
-// CHECK:             scf.for %[[P:.+]] = %[[C0:.+]] to %[[C6:.+]] step %[[C1:.+]] iter_args
+// CHECK:             scf.for %[[P:.+]] = %[[C0:.+]] to %[[C2:.+]] step %[[C1:.+]] iter_args
 // CHECK:               scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C8:.+]] iter_args
 // CHECK:                 scf.for %[[COL:.+]] = %{{.+}} to %{{.+}} step %[[C32:.+]] iter_args
 // CHECK:                   scf.for
 // CHECK:                     vector.transfer_read %[[A]][%{{.+}}, %{{.+}}]{{.*}} : tensor<128x1024xf32>, vector<8x1xf32>
-// CHECK:                     vector.transfer_read %[[BP]][%[[P]], %{{.+}}, %[[COL]]]{{.*}} : tensor<6x1024x128xf32>, vector<1x32xf32>
+// CHECK:                     %[[PANEL:.+]] = affine.apply #{{.+}}()[%[[NB]], %[[P]]]
+// CHECK:                     vector.transfer_read %[[BP]][%[[PANEL]], %{{.+}}, %[[COL]]]{{.*}} : tensor<6x1024x128xf32>, vector<1x32xf32>
 // CHECK:                     vector.contract {{.*}} vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
 // CHECK:           scf.forall.in_parallel {
-// CHECK:             tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]], 0, 0] [64, 6, 128] [1, 1, 1]
+// CHECK:             tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]], %[[NB]], 0] [64, 2, 128] [1, 1, 1]
+
+// All 6 panels in one block (at most panels-per-block): the forall's column dimension folds away.
+// ALL-LABEL: func.func @deep_panel_gemm(
+// ALL:         scf.forall (%{{.+}}) = (0) to (128) step (64)
+// ALL:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c128 iter_args
+// ALL-NEXT:        scf.for %{{.+}} = %c0 to %c6 step %c1 iter_args
 
 // One panel per block: K blocks inside the block's one panel.
 // ONE-LABEL: func.func @deep_panel_gemm(

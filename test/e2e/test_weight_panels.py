@@ -93,11 +93,11 @@ def test_padded_panels_lm_head(leading):
 
 
 @pytest.mark.parametrize("leading,k,n,activation,residual", [
-    ((72,), 1032, 896, "gelu", "rhs"),  # 7 panels: a group of 6 and one of 1; 64 + 8 rows; a last K block of 8
-    ((2, 64), 1024, 768, None, None),   # batched, one group of all 6 panels per block
+    ((72,), 1032, 896, "gelu", "rhs"),  # 7 panels: 3 groups of 2 and one of 1; 64 + 8 rows; a last K block of 8
+    ((2, 64), 1024, 768, None, None),   # batched, 3 groups of 2 panels
 ])
 def test_panel_groups_deep_k(leading, k, n, activation, residual):
-    """Statically shaped layers with K >= 1024 and at least 64 rows, whose thread blocks each take up to 6
+    """Statically shaped layers with K >= 1024 and at least 64 rows, whose thread blocks each take up to 2
     panels and loop over K blocks outside them (effc-cpu-tile-and-vectorize's panels-per-block), on 3 threads.
     Weights are rounded to 2 decimals to keep the IR text small."""
     x, w, b, r = layer_data(leading, k, n, seed=k + n)

@@ -72,14 +72,15 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     rows of one panel; the block's unit `nb` loop is dropped (rank-reducing slices), which leaves an
     ordinary `(m, n, k)` block over the contiguous `[K, P]` panel, tiled as above. A panel contraction
     with a deep K (`group-panels-min-k`, 1024) and a static M of at least a block's rows gives each block
-    `panels-per-block` (6) panels instead, in GotoBLAS's order: the K blocks loop outside the panels, so
+    `panels-per-block` (2) panels instead, in GotoBLAS's order: the K blocks loop outside the panels, so
     the block's A slice `[64 x 128]` is read once per K block and reused from cache by every panel, where
-    one panel per block reads all of A's `[64 x K]` rows again for each panel. (Decode GEMVs keep one
-    panel per block: their A is a row, and their column blocks are the tasks shared out to the threads.)
+    one panel per block reads all of A's `[64 x K]` rows again for each panel. Larger groups save more
+    A traffic but leave fewer tasks for the threads (6 panels: 2 tasks for FFN-down at 128 tokens). Decode
+    GEMVs keep one panel per block: their A is a row, and their column blocks are the tasks.
     ```mlir
-    scf.forall (%i) = (0) to (128) step (64) ... {      // FFN-down 128 x 3072 x 768: 6 panels per block
-      scf.for %kb = %c0 to %c3072 step %c128 ... {        // K blocks
-        scf.for %p = %c0 to %c6 step %c1 ... {            // panels: Bp[%p][%kb : %kb + 128, :]
+    scf.forall (%i, %nb) = (0, 0) to (128, 6) step (64, 2) ... {  // FFN-down 128 x 3072 x 768
+      scf.for %kb = %c0 to %c3072 step %c128 ... {                  // K blocks
+        scf.for %p = %c0 to %c2 step %c1 ... {                      // panels: Bp[%nb + %p][%kb : %kb + 128, :]
           <8x32 register tiles of the [64 x 128] block of panel %p>
     ```
 
@@ -112,7 +113,7 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
            "so that a weight much larger than the caches (an LM head) is streamed fewer times (0: never)">,
     Option<"cacheTileK", "cache-tile-k", "int64_t", /*default=*/"128",
            "Depth of the K blocks a thread's block is split into (0: no K blocking)">,
-    Option<"panelsPerBlock", "panels-per-block", "int64_t", /*default=*/"6",
+    Option<"panelsPerBlock", "panels-per-block", "int64_t", /*default=*/"2",
            "Panels that one thread block of a panel contraction with a deep K computes together, K block "
            "by K block, so that its A rows are read once rather than once per panel (1: one panel each)">,
     Option<"groupPanelsMinK", "group-panels-min-k", "int64_t", /*default=*/"1024",
