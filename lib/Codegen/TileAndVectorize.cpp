@@ -10,7 +10,8 @@
 // that reaches the machine's FMA peak in ../shared/notes/toolchain.md. The edges of a ragged N and the rows
 // left over from 8-row tiles get narrower static tiles (8x16, 8x8, 8x1, 1x32, ...), never scalar loops. A
 // panel contraction C[.., m, nb, ni] += A[.., m, k] * Bp[nb, k, ni] (effc-cpu-weight-panels) takes one panel
-// per thread block and is then tiled like the others.
+// per thread block and is then tiled like the others; with a deep K, a block takes panels-per-block panels and
+// loops over its K blocks outside them, so that each slice of A it reads serves all of its panels.
 //
 //===----------------------------------------------------------------------===//
 
@@ -247,9 +248,9 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     int64_t blockRows = wide ? wideThreadTileM : threadTileM;
     SmallVector<OpFoldResult> blockSizes = sizes(1, blockRows, threadTileN, 0);
     // A panel contraction with a deep K: each block takes several panels and loops over its K blocks
-    // outside them, so that the block's A rows [blockRows x K], too large to stay in L2 beside a panel,
-    // are read once for the group rather than once per panel (GotoBLAS's order: the A slice
-    // [blockRows x cache-tile-k] stays in cache while the panels' [cache-tile-k x P] slices stream past).
+    // outside them, so that the block's A rows [blockRows x K] are read once per group rather than once
+    // per panel (GotoBLAS's order: the A slice [blockRows x cache-tile-k] stays in cache while the
+    // panels' [cache-tile-k x P] slices stream past).
     // Contractions with fewer rows than a block (decode GEMVs), or a dynamic number, keep one panel per
     // block: their A is small, and they need every column block as a task to use all threads.
     int64_t panelsInBlock = 1;

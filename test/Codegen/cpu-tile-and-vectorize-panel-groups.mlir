@@ -9,7 +9,7 @@
 // A[m, k] * Bp[nb, k, ni] with a deep K (>= group-panels-min-k, 1024) gives each thread block 64 rows of
 // panels-per-block (2) panels. The block loops over K blocks of 128 outside its panels, so that the block's A
 // slice [64 x 128] is read from memory once and reused from cache by every panel, where one panel per block
-// reads A's [64 x K] rows (too large for L2 beside a [K x 128] panel) again for each panel. Contractions with
+// reads A's [64 x K] rows again for each panel. Contractions with
 // fewer rows than a block (decode) and shallow ones keep one panel per block.
 
 #a = affine_map<(m, nb, ni, k) -> (m, k)>
