@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "effc/Codegen/ContractionForms.h"
 #include "effc/Codegen/Passes.h"
 #include "effc/Support/FusionRemarks.h"
 
@@ -41,76 +42,10 @@ namespace effc {
 } // namespace effc
 
 using namespace mlir;
+using effc::isPanelContraction;
+using effc::isStreamingContraction;
 
 namespace {
-
-/// Whether `op` is C[batch..., m, n] += A[batch..., m, k] * B[(batch...,) k, n] in f32, with k the last
-/// loop: the form whose register tile streams rows of B.
-bool isStreamingContraction(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !linalg::isaContractionOpInterface(op))
-    return false;
-  unsigned numLoops = op.getNumLoops();
-  if (numLoops < 3 || op.getNumReductionLoops() != 1 ||
-      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
-    return false;
-  for (Value operand : op->getOperands())
-    if (!getElementTypeOrSelf(operand.getType()).isF32())
-      return false;
-  auto dims = [](AffineMap map) -> std::optional<SmallVector<unsigned>> {
-    SmallVector<unsigned> positions;
-    for (AffineExpr expr : map.getResults()) {
-      auto dim = dyn_cast<AffineDimExpr>(expr);
-      if (!dim)
-        return std::nullopt;
-      positions.push_back(dim.getPosition());
-    }
-    return positions;
-  };
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto a = dims(maps[0]), b = dims(maps[1]), c = dims(maps[2]);
-  if (!a || !b || !c)
-    return false;
-  unsigned k = numLoops - 1, n = numLoops - 2, m = numLoops - 3;
-  SmallVector<unsigned> expectedC, expectedA, expectedB;
-  for (unsigned i = 0; i < m; ++i)
-    expectedC.push_back(i);
-  expectedA = expectedC;
-  expectedB = expectedC;
-  expectedC.append({m, n});
-  expectedA.append({m, k});
-  expectedB.append({k, n});
-  SmallVector<unsigned> sharedB = {k, n};
-  return *c == expectedC && *a == expectedA && (*b == expectedB || *b == sharedB);
-}
-
-/// Whether `op` is C[batch..., m, nb, ni] += A[batch..., m, k] * Bp[nb, k, ni] in f32 (loops batch..., m, nb,
-/// ni, k): a contraction whose weight effc-cpu-weight-panels stored as column panels, each thread block of
-/// which streams one contiguous panel Bp[nb].
-bool isPanelContraction(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !linalg::isaContractionOpInterface(op))
-    return false;
-  unsigned numLoops = op.getNumLoops();
-  if (numLoops < 4 || op.getNumReductionLoops() != 1 ||
-      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
-    return false;
-  for (Value operand : op->getOperands())
-    if (!getElementTypeOrSelf(operand.getType()).isF32())
-      return false;
-  unsigned k = numLoops - 1, ni = numLoops - 2, nb = numLoops - 3, m = numLoops - 4;
-  SmallVector<AffineExpr> a, c;
-  for (unsigned i = 0; i <= m; ++i)
-    a.push_back(getAffineDimExpr(i, op.getContext()));
-  c = a;
-  a.push_back(getAffineDimExpr(k, op.getContext()));
-  c.append({getAffineDimExpr(nb, op.getContext()), getAffineDimExpr(ni, op.getContext())});
-  SmallVector<AffineExpr> b = {getAffineDimExpr(nb, op.getContext()), getAffineDimExpr(k, op.getContext()),
-                               getAffineDimExpr(ni, op.getContext())};
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  return maps[0].getResults() == ArrayRef(a) && maps[1].getResults() == ArrayRef(b) &&
-         maps[2].getResults() == ArrayRef(c);
-}
 
 /// The elementwise op that can be computed per thread block of a contraction, in the same task right after
 /// the block's K loop (its GEMM epilogue: bias-free activation, residual add, ...): the only user of the

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "effc/Codegen/ContractionForms.h"
 #include "effc/Codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,44 +40,6 @@ namespace {
 /// Marks the reshapes this pass creates around a panel contraction: only they are folded into the
 /// accumulator's producer and the epilogue, no other reshape of the function.
 constexpr StringLiteral kPanelReshape = "effc.weight_panel_reshape";
-
-/// The loop positions that `map`'s results are, if all of them are loop dimensions.
-std::optional<SmallVector<unsigned>> dimPositions(AffineMap map) {
-  SmallVector<unsigned> positions;
-  for (AffineExpr expr : map.getResults()) {
-    auto dim = dyn_cast<AffineDimExpr>(expr);
-    if (!dim)
-      return std::nullopt;
-    positions.push_back(dim.getPosition());
-  }
-  return positions;
-}
-
-/// Whether `op` is C[batch..., m, n] += A[batch..., m, k] * B[k, n] in f32 (a shared 2-D B, k the last
-/// loop): the form of effc-cpu-tile-and-vectorize's streaming contraction whose B is a weight.
-bool isSharedWeightContraction(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !linalg::isaContractionOpInterface(op) || op.getNumReductionLoops() != 1)
-    return false;
-  unsigned numLoops = op.getNumLoops();
-  if (numLoops < 3 || op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
-    return false;
-  for (Value operand : op->getOperands())
-    if (!getElementTypeOrSelf(operand.getType()).isF32())
-      return false;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto a = dimPositions(maps[0]), b = dimPositions(maps[1]), c = dimPositions(maps[2]);
-  if (!a || !b || !c)
-    return false;
-  unsigned k = numLoops - 1, n = numLoops - 2, m = numLoops - 3;
-  SmallVector<unsigned> expectedA, expectedC;
-  for (unsigned i = 0; i < m; ++i)
-    expectedA.push_back(i);
-  expectedC = expectedA;
-  expectedA.append({m, k});
-  expectedC.append({m, n});
-  return *a == expectedA && *c == expectedC && *b == SmallVector<unsigned>{k, n};
-}
 
 /// Whether `value` is a compile-time weight whose layout change effc-pack-weights folds: a constant, or an
 /// argument of a private function (a shared layer body) that every call passes a constant and that has no
@@ -282,7 +245,7 @@ struct EffcCpuWeightPanelsPass : effc::impl::EffcCpuWeightPanelsPassBase<EffcCpu
       return;
     SmallVector<std::tuple<linalg::GenericOp, Value, bool>> candidates;
     module.walk([&](linalg::GenericOp op) {
-      if (!isSharedWeightContraction(op))
+      if (effc::getStreamingB(op) != effc::StreamingB::Shared)
         return;
       auto bType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
       int64_t columns = bType.getDimSize(1);
