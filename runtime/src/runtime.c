@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One live block. key 0 marks an empty slot and key 1 a deleted one (blocks are 64-byte aligned). */
@@ -84,6 +85,7 @@ struct effc_runtime_t {
   effc_abi_host_t host;
   uint64_t memory_limit;
   int verify_weights;
+  uint64_t spin_micros; /* how long pool threads spin before they sleep (see spin_until) */
 
   /* Allocator. live/peak are atomics so that the limit check needs no lock; the table has one. */
   atomic_uint_fast64_t live_bytes;
@@ -107,6 +109,10 @@ struct effc_runtime_t {
   pthread_cond_t done_cv;       /* the caller waits here for running == 0 */
   uint64_t generation;          /* bumped per job */
   int job_open;                 /* workers may still join the current job */
+  /* Lock-free mirrors of the two fields above and of `running`, read while spinning (see spin_until):
+   * the generation of the open job (0: none) and the workers inside a job. */
+  atomic_uint_fast64_t open_generation;
+  atomic_size_t active_workers;
   int job_aborted;              /* a thread left the current job after a refused allocation */
   size_t running;               /* workers inside the current job */
   int shutdown;
@@ -173,11 +179,64 @@ static int run_job(effc_runtime_t *rt, const job_t *job) {
   return 0;
 }
 
+/* Parallel regions of a model follow each other within microseconds (a GPT-2 decode step runs about 150 in
+ * 7 ms), and waking a thread from a condition variable takes about as long, so the pool spins before it
+ * sleeps: workers watch for the next job, the caller for the workers' last chunks, each for at most the
+ * runtime's spin_micros (effc_runtime_options_t) before blocking. Idle pools still sleep
+ * (runtime.runtime_idle_workers_sleep). */
+
+
+static uint64_t now_micros(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Spins until done(rt, arg) holds or rt->spin_micros pass; returns whether it held. */
+static int spin_until(effc_runtime_t *rt, int (*done)(effc_runtime_t *rt, uint64_t arg), uint64_t arg) {
+  if (rt->spin_micros == 0)
+    return done(rt, arg);
+  uint64_t deadline = 0;
+  for (unsigned i = 0;; ++i) {
+    if (done(rt, arg))
+      return 1;
+    if ((i & 63) == 0) {
+      uint64_t now = now_micros();
+      if (!deadline)
+        deadline = now + rt->spin_micros;
+      else if (now >= deadline)
+        return 0;
+    }
+    cpu_relax();
+  }
+}
+
+static int job_published(effc_runtime_t *rt, uint64_t seen) {
+  uint64_t open = atomic_load_explicit(&rt->open_generation, memory_order_acquire);
+  return open != 0 && open != seen;
+}
+
+static int workers_idle(effc_runtime_t *rt, uint64_t unused) {
+  (void)unused;
+  return atomic_load_explicit(&rt->active_workers, memory_order_acquire) == 0;
+}
+
 static void *worker_main(void *arg) {
   effc_runtime_t *rt = arg;
   uint64_t seen = 0;
   pthread_mutex_lock(&rt->pool_mutex);
   for (;;) {
+    if (!rt->shutdown && !(rt->job_open && rt->generation != seen)) {
+      pthread_mutex_unlock(&rt->pool_mutex);
+      spin_until(rt, job_published, seen);
+      pthread_mutex_lock(&rt->pool_mutex);
+    }
     while (!rt->shutdown && !(rt->job_open && rt->generation != seen))
       pthread_cond_wait(&rt->work_cv, &rt->pool_mutex);
     if (rt->shutdown)
@@ -185,6 +244,7 @@ static void *worker_main(void *arg) {
     seen = rt->generation;
     job_t job = rt->job;
     ++rt->running;
+    atomic_fetch_add_explicit(&rt->active_workers, 1, memory_order_relaxed);
     pthread_mutex_unlock(&rt->pool_mutex);
 
     t_invoke_context = job.invoke_context;
@@ -195,6 +255,7 @@ static void *worker_main(void *arg) {
 
     pthread_mutex_lock(&rt->pool_mutex);
     rt->job_aborted |= aborted;
+    atomic_fetch_sub_explicit(&rt->active_workers, 1, memory_order_release);
     if (--rt->running == 0)
       pthread_cond_signal(&rt->done_cv);
   }
@@ -221,6 +282,7 @@ static void host_parallel_for(void *host_ctx, void (*body)(void *ctx, int64_t i)
   atomic_store_explicit(&rt->next_index, 0, memory_order_relaxed);
   rt->job_open = 1;
   ++rt->generation;
+  atomic_store_explicit(&rt->open_generation, rt->generation, memory_order_release);
   pthread_cond_broadcast(&rt->work_cv);
   pthread_mutex_unlock(&rt->pool_mutex);
 
@@ -228,8 +290,10 @@ static void host_parallel_for(void *host_ctx, void (*body)(void *ctx, int64_t i)
   int aborted = run_job(rt, &job);
   t_in_parallel = 0;
 
+  spin_until(rt, workers_idle, 0);
   pthread_mutex_lock(&rt->pool_mutex);
   rt->job_open = 0; /* late risers keep sleeping */
+  atomic_store_explicit(&rt->open_generation, 0, memory_order_release);
   while (rt->running > 0)
     pthread_cond_wait(&rt->done_cv, &rt->pool_mutex);
   aborted |= rt->job_aborted;
@@ -550,6 +614,7 @@ uint64_t effc_runtime_free_invoke_blocks(effc_runtime_t *runtime, const effc_inv
 void effc_runtime_options_initialize(effc_runtime_options_t *out_options) {
   memset(out_options, 0, sizeof(*out_options));
   out_options->verify_weights = 1;
+  out_options->spin_micros = 100;
 }
 
 /* Stops and joins the first `count` workers. */
@@ -598,9 +663,12 @@ effc_status_t effc_runtime_create(const effc_runtime_options_t *options, effc_ru
   rt->host = (effc_abi_host_t){EFFC_ABI_VERSION, host_parallel_for, host_alloc, host_free, rt, NULL};
   rt->memory_limit = options->memory_limit_bytes;
   rt->verify_weights = options->verify_weights;
+  rt->spin_micros = options->spin_micros;
   atomic_init(&rt->live_bytes, 0);
   atomic_init(&rt->peak_bytes, 0);
   atomic_init(&rt->cache_bytes, 0);
+  atomic_init(&rt->open_generation, 0);
+  atomic_init(&rt->active_workers, 0);
   atomic_init(&rt->next_index, 0);
   pthread_mutex_init(&rt->alloc_mutex, NULL);
   pthread_mutex_init(&rt->submit_mutex, NULL);

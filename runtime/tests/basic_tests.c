@@ -193,6 +193,7 @@ int test_runtime_options(void) {
   memset(&options, 0xff, sizeof(options));
   effc_runtime_options_initialize(&options);
   CHECK(options.num_threads == 0 && options.memory_limit_bytes == 0 && options.verify_weights == 1);
+  CHECK(options.spin_micros == 100);
   effc_runtime_t *rt = NULL;
   CHECK_OK(effc_runtime_create(NULL, &rt));
   CHECK(effc_runtime_num_threads(rt) == (size_t)sysconf(_SC_NPROCESSORS_ONLN));

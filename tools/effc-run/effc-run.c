@@ -37,6 +37,8 @@ static const char k_usage[] =
     "  --warmup W           untimed runs before --bench (default: 3)\n"
     "  --threads T          threads for parallel loops (default: all cores)\n"
     "  --memory-limit BYTES cap on runtime allocations (suffixes K, M, G; default: none)\n"
+    "  --spin-us US         microseconds idle threads spin before sleeping (default: 100; 0 on a busy\n"
+    "                       shared machine)\n"
     "  --device KIND        cpu, or cuda for a module compiled with --target=cuda (default: cpu)\n"
     "  --list               print the module's functions, their signatures and the bytes a call needs at least\n"
     "  -h, --help           print this help\n";
@@ -56,6 +58,7 @@ typedef struct options_t {
   long long warmup;
   unsigned long long threads;
   unsigned long long memory_limit;
+  unsigned long long spin_micros;
   effc_device_kind_t device;
   int list;
 } options_t;
@@ -107,6 +110,7 @@ static int parse_count(const char *text, int suffixes, unsigned long long *out) 
 static int parse_args(int argc, char **argv, options_t *options) {
   options->output_dir = ".";
   options->warmup = 3;
+  options->spin_micros = 100;
   options->inputs = calloc((size_t)argc, sizeof(input_arg_t));
   if (!options->inputs)
     return fail("out of memory");
@@ -128,7 +132,8 @@ static int parse_args(int argc, char **argv, options_t *options) {
     }
     /* Options with a value: --opt VALUE or --opt=VALUE. */
     static const char *const k_valued[] = {"--function", "--input", "--output-dir", "--bench",
-                                           "--warmup",   "--threads", "--memory-limit", "--device"};
+                                           "--warmup",   "--threads", "--memory-limit", "--device",
+                                           "--spin-us"};
     const char *value = NULL, *name = NULL;
     for (size_t k = 0; k < sizeof(k_valued) / sizeof(k_valued[0]) && !name; ++k) {
       size_t len = strlen(k_valued[k]);
@@ -182,6 +187,10 @@ static int parse_args(int argc, char **argv, options_t *options) {
       if (number > 4096)
         return fail("--threads expects at most 4096, got '%s'", value);
       options->threads = number;
+    } else if (!strcmp(name, "--spin-us")) {
+      if (number > 1000000)
+        return fail("--spin-us expects at most 1000000 microseconds, got '%s'", value);
+      options->spin_micros = number;
     } else {
       options->memory_limit = number;
     }
@@ -406,6 +415,7 @@ static int run(const options_t *options) {
   effc_runtime_options_initialize(&runtime_options);
   runtime_options.num_threads = (uint32_t)options->threads;
   runtime_options.memory_limit_bytes = options->memory_limit;
+  runtime_options.spin_micros = (uint32_t)options->spin_micros;
   runtime_options.device = options->device;
   effc_runtime_t *runtime = NULL;
   effc_module_t *module = NULL;

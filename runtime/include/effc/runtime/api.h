@@ -80,6 +80,12 @@ typedef struct effc_runtime_options_t {
   effc_device_kind_t device;
   /// Which device of that kind (CUDA device ordinal). Default 0.
   int32_t device_ordinal;
+  /// How long, in microseconds, pool threads spin waiting for the next parallel loop (and a caller for the
+  /// last chunks of one) before they sleep. Default 100: a model's loops follow each other within
+  /// microseconds, and waking a sleeping thread takes about as long. 0 sleeps at once, which suits a
+  /// machine whose cores other busy processes share (spinning then takes CPU time from them and from the
+  /// caller).
+  uint32_t spin_micros;
 } effc_runtime_options_t;
 
 /// Fills `out_options` with the defaults.
