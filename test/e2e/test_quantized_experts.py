@@ -24,21 +24,11 @@ import pytest
 
 import eff_reference as ref
 import quantization_model as qm
-from effc_testing import CompiledModule, EFFC
+from effc_testing import CompiledModule, EFFC, ttype
+from test_epilogues import dense
+from test_moe_lowering import f32
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def dense(a):
-    return "dense<" + np.array2string(a, separator=",", threshold=10**9, floatmode="unique").replace("\n", "") + ">"
-
-
-def f32(rng, *shape, scale=1.0):
-    return (scale * rng.standard_normal(shape)).astype(np.float32)
-
-
-def ttype(shape, dtype="f32"):
-    return "tensor<" + "x".join("?" if d is None else str(d) for d in shape) + f"x{dtype}>"
 
 
 def experts_int8_model(x, rw, ri, wu, wd, kind, bu=None, wg=None, bd=None):
