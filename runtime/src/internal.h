@@ -21,6 +21,19 @@
 /// Alignment of every buffer the runtime hands out.
 #define EFFC_ALIGNMENT 64
 
+/// 1 where the allocator keeps freed blocks for reuse (runtime.c); sanitizer builds free them at once, so
+/// that a use after free stays visible.
+#if defined(__SANITIZE_ADDRESS__)
+#define EFFC_BLOCK_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define EFFC_BLOCK_CACHE 0
+#endif
+#endif
+#ifndef EFFC_BLOCK_CACHE
+#define EFFC_BLOCK_CACHE 1
+#endif
+
 /// One effc_function_invoke, as the host services see it (through a thread-local pointer that parallel_for
 /// carries to the workers). Compiled code never sees a failed allocation: when `unwind` is set, a refused
 /// allocation records itself here and longjmps out of the compiled code (see runtime.c), and the invoke

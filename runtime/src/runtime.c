@@ -51,18 +51,7 @@ typedef struct alloc_entry_t {
 
 /* The block cache (file comment): smallest block kept, most blocks and bytes kept, and the waste allowed
  * when a cached block serves a smaller request (a quarter of the request). */
-#if defined(__SANITIZE_ADDRESS__)
-#define EFFC_NO_BLOCK_CACHE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define EFFC_NO_BLOCK_CACHE 1
-#endif
-#endif
-#ifdef EFFC_NO_BLOCK_CACHE
-enum { BLOCK_CACHE_SLOTS = 0 };
-#else
-enum { BLOCK_CACHE_SLOTS = 64 };
-#endif
+enum { BLOCK_CACHE_SLOTS = EFFC_BLOCK_CACHE ? 64 : 0 };
 #define BLOCK_CACHE_MIN_BYTES ((uint64_t)64 << 10)
 #define BLOCK_CACHE_MAX_BYTES ((uint64_t)512 << 20)
 
@@ -184,7 +173,6 @@ static int run_job(effc_runtime_t *rt, const job_t *job) {
  * sleeps: workers watch for the next job, the caller for the workers' last chunks, each for at most the
  * runtime's spin_micros (effc_runtime_options_t) before blocking. Idle pools still sleep
  * (runtime.runtime_idle_workers_sleep). */
-
 
 static uint64_t now_micros(void) {
   struct timespec ts;

@@ -11,6 +11,7 @@
  *===----------------------------------------------------------------------===*/
 
 #define _POSIX_C_SOURCE 200809L
+#include "internal.h" /* EFFC_BLOCK_CACHE */
 #include "test_util.h"
 
 #include <pthread.h>
@@ -125,17 +126,7 @@ int test_tensor_create_and_wrap(void) {
 }
 
 /* Freed blocks of 64 KiB and more are reused (runtime.c's block cache), zero-filled where the API promises
- * it, within the memory limit; sanitizer builds cache nothing. */
-#if defined(__SANITIZE_ADDRESS__)
-#define BLOCK_CACHE_ENABLED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define BLOCK_CACHE_ENABLED 0
-#endif
-#endif
-#ifndef BLOCK_CACHE_ENABLED
-#define BLOCK_CACHE_ENABLED 1
-#endif
+ * it, within the memory limit; sanitizer builds cache nothing (EFFC_BLOCK_CACHE). */
 
 int test_runtime_reuses_freed_blocks(void) {
   effc_runtime_t *rt = make_runtime(1, 0);
@@ -152,7 +143,7 @@ int test_runtime_reuses_freed_blocks(void) {
   /* A request up to a quarter smaller takes the cached block; live bytes count what was requested. */
   void *again = host->alloc(host->host_ctx, kMiB - kMiB / 8, 64);
   CHECK(again && effc_runtime_live_bytes(rt) == kMiB - kMiB / 8);
-  CHECK(BLOCK_CACHE_ENABLED ? again == (void *)first : 1);
+  CHECK(EFFC_BLOCK_CACHE ? again == (void *)first : 1);
   host->free(host->host_ctx, again);
   /* A much smaller one does not (it would waste most of the block), nor does a larger one. */
   void *small = host->alloc(host->host_ctx, kMiB / 2, 64);
