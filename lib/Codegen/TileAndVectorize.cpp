@@ -195,8 +195,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
           !ShapedType::isDynamic(rows) && rows >= blockRows)
         panelsInBlock = ShapedType::isDynamic(numPanels) ? panelsPerBlock
                                                          : std::min(panelsPerBlock.getValue(), numPanels);
-    }
-    if (panels) { // panelsInBlock panels (nb), all of each one's columns (ni), per block
+      // panelsInBlock panels (nb), all of each one's columns (ni), per block.
       blockSizes[numBatch + 1] = rewriter.getIndexAttr(panelsInBlock);
       blockSizes.insert(blockSizes.begin() + numBatch + 2, rewriter.getIndexAttr(0));
     }
