@@ -28,7 +28,8 @@ onnxruntime.quantization.quantize_dynamic(per_channel=True) writes).
 
 Each row: median (min-max) ms of --runs runs after 3 warm-up runs; the speed-up of effc's row over ORT f32
 (and ORT int8 for int8 rows) and over PyTorch; GFLOP/s (the model's matmul FLOPs: linear layers, attention,
-the routed expert per token) as a % of the FMA peak measured in this run (int8 rows: of the VNNI peak), and,
+the routed expert per token; the kept layers for drop40, the dense products for 2:4, so its figure is an
+effective rate) as a % of the FMA peak measured in this run (int8 rows: of the VNNI peak), and,
 for effc, weight GB/s as a % of the streaming bandwidth measured in this run (decode is bandwidth-bound); the
 largest |output - PyTorch f32| relative to the largest |PyTorch f32| output (the f32 reference). The peaks
 come from bench/ukernel_peaks.c (best of 5, same threads), measured first.
@@ -82,9 +83,10 @@ def model_config(models, model, layers):
             models.init_moe, models.build_moe)
 
 
-def matmul_flops(model, cfg, batch, function):
-    """FLOPs of the model's matrix products for one run (2 per multiply-add)."""
-    d, layers = cfg.hidden, cfg.layers
+def matmul_flops(model, cfg, batch, function, layers=None):
+    """FLOPs of the model's matrix products for one run (2 per multiply-add), of its first `layers` layers
+    (all by default) and its head."""
+    d, layers = cfg.hidden, cfg.layers if layers is None else layers
     if model == "gpt2" and function == "decode":
         tokens, keys = batch, SEQ + 1
     else:
@@ -268,7 +270,7 @@ def main():
         scale = float(np.abs(expected).max())
         ort_ms = {}
 
-        def row(runtime, times, output, weight_bytes=None, int8=False):
+        def row(runtime, times, output, weight_bytes=None, int8=False, flops=flops):
             ms = times[1]
             cells = [f"{case:<14}{runtime:<18}{ms:>10.2f}{f'({times[0]:.1f}-{times[2]:.1f})':>20}"]
             for key in ("ort", "ort-int8"):
@@ -323,11 +325,12 @@ def main():
 
         # effc, each variant compiled once per model (external weights: their size is what a run streams).
         for variant in variants:
-            flags, run_inputs = VARIANTS[variant], inputs
+            flags, run_inputs, run_flops = VARIANTS[variant], inputs, flops
             if flags is None:  # drop40: the last K layers go, and with them their KV cache inputs
                 dropped = max(1, round(0.4 * cfg.layers))
                 flags = [f"--drop-layers=top:{dropped}"]
                 kept = cfg.layers - dropped
+                run_flops = matmul_flops(model, cfg, batch, function, layers=kept)
                 run_inputs = {k: v for k, v in inputs.items()
                               if not (k.startswith("past_") and int(k.rsplit("_", 1)[1]) >= kept)}
             so = work / f"{tag}_{variant.replace(':', '_').replace('+', '_')}.so"
@@ -345,7 +348,7 @@ def main():
             weights_file = Path(str(so) + ".weights")
             row(f"effc {variant}", latency(ran.stdout), output,
                 weight_bytes=weights_file.stat().st_size if weights_file.exists() else None,
-                int8="int8" in variant)
+                int8="int8" in variant, flops=run_flops)
 
 
 if __name__ == "__main__":
