@@ -11,9 +11,14 @@
 // weight stream, and a panel is one contiguous stream of K cache lines that the hardware prefetcher follows.
 // (A [K, N] matrix read 32 columns at a time touches a new page every row.)
 //
-// Tasks of the runtime's thread pool take pairs of panels (32 columns); within a task, register tiles of up
-// to 8 rows x 32 columns accumulate over all of K (16 zmm accumulators, 2 weight loads and 8 broadcasts per
-// 16 FMAs), start from the bias and get the activation before they are stored (ukernels/epilogue.h).
+// Tasks of the runtime's thread pool take pairs of panels (32 columns); within a task, register tiles
+// accumulate over all of K, start from the bias and get the activation before they are stored
+// (ukernels/epilogue.h): up to 8 rows, one tile of the rows x 32 columns (16 zmm accumulators, 2 weight
+// loads and 8 broadcasts per 16 FMAs); more rows (an expert's ~16 tokens), each panel under tiles of up
+// to 16 rows x 16 columns (16 accumulators, 1 weight load and 16 broadcasts per 16 FMAs), so that every
+// weight line comes from memory once, into a tile that computes all (or half) the rows while the next
+// lines stream in. (With 8-row tiles over 16 rows, the first tile waited on memory and the second
+// read the panel again from L2 after it: the two did not overlap.)
 // Summation runs over k in order, in f32, as the linalg lowering's contraction does.
 //
 //===----------------------------------------------------------------------===//
@@ -23,8 +28,10 @@
 
 #include <stdint.h>
 
-// kPrefetchRows: how many panel rows (64-byte lines) ahead of the FMAs each panel is prefetched.
-enum { kPanel = 16, kTileRows = 8, kPrefetchRows = 16 };
+// kPrefetchRows: how many panel rows (64-byte lines) ahead of the FMAs each panel is prefetched. 32 rows
+// (2 KiB per panel) cover the memory latency at the rate the tiles consume them; 16 left the FMAs waiting
+// (docs/benchmarks.md). kTallRows: the most rows of a one-panel tile.
+enum { kPanel = 16, kTileRows = 8, kTallRows = 16, kPrefetchRows = 32 };
 
 typedef struct {
   const float *x, *w, *bias;
@@ -58,13 +65,13 @@ static inline ep_v16 pg_load_bias(const PanelGemmCtx *c, int64_t panel) {
 /// every call site, so the accumulators stay in registers.
 static inline __attribute__((always_inline)) void pg_tile(const PanelGemmCtx *c, int64_t m0, int64_t p0,
                                                           const int rows, const int panels) {
-  ep_v16 acc[kTileRows][2];
+  ep_v16 acc[kTallRows][2];
   for (int j = 0; j < panels; ++j) {
     ep_v16 b = pg_load_bias(c, p0 + j);
     for (int i = 0; i < rows; ++i)
       acc[i][j] = b;
   }
-  const float *x[kTileRows];
+  const float *x[kTallRows];
   for (int i = 0; i < rows; ++i)
     x[i] = c->x + (m0 + i) * c->xs0;
   const float *w[2];
@@ -110,32 +117,55 @@ static inline __attribute__((always_inline)) void pg_tile(const PanelGemmCtx *c,
   }
 }
 
+#define PG_ROWS_CASE(n, panels)                                                                                \
+  case n:                                                                                                      \
+    pg_tile(c, m0, p0, n, panels);                                                                             \
+    break;
 #define PG_ROWS_CASES(panels)                                                                                  \
   switch (rows) {                                                                                              \
-  case 8: pg_tile(c, m0, p0, 8, panels); break;                                                                \
-  case 7: pg_tile(c, m0, p0, 7, panels); break;                                                                \
-  case 6: pg_tile(c, m0, p0, 6, panels); break;                                                                \
-  case 5: pg_tile(c, m0, p0, 5, panels); break;                                                                \
-  case 4: pg_tile(c, m0, p0, 4, panels); break;                                                                \
-  case 3: pg_tile(c, m0, p0, 3, panels); break;                                                                \
-  case 2: pg_tile(c, m0, p0, 2, panels); break;                                                                \
-  default: pg_tile(c, m0, p0, 1, panels); break;                                                               \
+    PG_ROWS_CASE(8, panels) PG_ROWS_CASE(7, panels) PG_ROWS_CASE(6, panels) PG_ROWS_CASE(5, panels)            \
+    PG_ROWS_CASE(4, panels) PG_ROWS_CASE(3, panels) PG_ROWS_CASE(2, panels)                                    \
+  default:                                                                                                     \
+    pg_tile(c, m0, p0, 1, panels);                                                                             \
+    break;                                                                                                     \
   }
 
+/// Rows [m0, m0 + rows) x the one panel p0, for 1 <= rows <= kTallRows.
+static void pg_tall_tile(const PanelGemmCtx *c, int64_t m0, int64_t p0, int64_t rows) {
+  switch (rows) {
+    PG_ROWS_CASE(16, 1) PG_ROWS_CASE(15, 1) PG_ROWS_CASE(14, 1) PG_ROWS_CASE(13, 1) PG_ROWS_CASE(12, 1)
+    PG_ROWS_CASE(11, 1) PG_ROWS_CASE(10, 1) PG_ROWS_CASE(9, 1)
+  default:
+    PG_ROWS_CASES(1)
+  }
+}
+
 /// Task `pair`: the panels [2·pair, 2·pair + 2) (one when the panel count is odd and this is the last), for
-/// all rows.
+/// all rows. Up to kTileRows rows, one tile of those rows x both panels (the broadcasts serve both). More
+/// rows (an expert's tokens: about 16): each panel in turn under tiles of balanced heights up to kTallRows
+/// x 1 panel (M = 16: one tile; M = 22: two of 11), so that a panel streams from memory through a tile of
+/// all (or half) the rows while it computes, rather than through a first 8-row tile and then from L2
+/// through the others.
 static void pg_task(void *ctx, int64_t pair) {
   const PanelGemmCtx *c = (const PanelGemmCtx *)ctx;
   int64_t p0 = 2 * pair;
   int two = p0 + 1 < c->panels;
-  for (int64_t m0 = 0; m0 < c->m; m0 += kTileRows) {
-    int64_t rows = EFFC_UK_MIN(kTileRows, c->m - m0);
+  if (c->m <= kTileRows) {
+    int64_t m0 = 0, rows = c->m;
     if (two) {
       PG_ROWS_CASES(2)
     } else {
       PG_ROWS_CASES(1)
     }
+    return;
   }
+  int64_t tiles = (c->m + kTallRows - 1) / kTallRows;
+  for (int64_t p = p0; p < p0 + 1 + two; ++p)
+    for (int64_t m0 = 0, t = 0; t < tiles; ++t) {
+      int64_t rows = (c->m - m0 + (tiles - t) - 1) / (tiles - t);
+      pg_tall_tile(c, m0, p, rows);
+      m0 += rows;
+    }
 }
 
 /// y [M, N] = activation(x [M, K] · W + bias) with W given as panels w [N/16][K][16]; `has_bias` says

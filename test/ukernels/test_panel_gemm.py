@@ -3,8 +3,9 @@ of eff.experts), in both variants (AVX-512 and portable C), called through ctype
 convention and the stand-in host of test_quantized_gemm.py (parallel_for on 2 threads).
 
 y [M, N] = activation(x [M, K] · W + bias) with W [K, N] given as 16-column panels w [N/16][K][16]. Shapes cover
-full and partial 8-row tiles (M = 1, 8, 13, 37), one, two and three panels (a pair and a single), K = 0 and
-odd K, with and without bias, every activation, and strided views (x with a column stride, panels with an
+8-row tiles of 2 panels (M = 1, 5, 8), the taller one-panel tiles of more rows (M = 9..40: one, two and three
+of balanced heights, as experts see them), one, two and three panels (a pair and a single), K = 0 and odd K,
+with and without bias, every activation, and strided views (x with a column stride, panels with an
 element stride, y with a column stride: the kernel's general paths). References are float64 numpy;
 tolerances: f32 accumulation over K <= 200 of unit-scale products (rtol 1e-5, atol 1e-5), plus the
 activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp about 1 ulp).
@@ -75,6 +76,21 @@ def test_shapes(lib, m, k, n, with_bias):
     y = np.full((m, n), np.nan, np.float32)
     run(lib, x, to_panels(w), bias, 0, y)
     np.testing.assert_allclose(y, reference(x, w, bias, "none"), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("m", [5, 8, 9, 12, 16, 17, 22, 31, 40])
+def test_expert_sized_rows(lib, m):
+    """The row counts an expert sees (about T·k/E tokens): one 8-row tile x 2 panels up to 8 rows, else
+    tiles of balanced heights up to 16 rows x 1 panel (9..16: one; 17..32: two; 40: three); N = 48 is a
+    pair of panels and a single one, K = 130 is not a multiple of anything the kernel steps by."""
+    rng = np.random.default_rng(m)
+    k, n = 130, 48
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = (rng.standard_normal((k, n)) / math.sqrt(k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    y = np.full((m, n), np.nan, np.float32)
+    run(lib, x, to_panels(w), bias, 2, y)
+    np.testing.assert_allclose(y, reference(x, w, bias, "gelu"), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", list(ACTIVATIONS))
