@@ -418,6 +418,11 @@ static void stage_row(void *p, int64_t i) {
 //===----------------------------------------------------------------------===//
 
 enum { I4_MR = 8, I4_NB = 4 }; // row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks
+// How many bytes ahead of the loads the M < 4 tile prefetches each of its weight streams. A block's stream
+// is short (K/2 · 16 bytes: 6 KiB at K = 768), too short for the hardware prefetcher to ramp up on.
+#ifndef I4_PREFETCH
+#define I4_PREFETCH 512
+#endif
 
 typedef struct {
   const float *x;    // staged [M][K]
@@ -488,6 +493,11 @@ QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb
     const int64_t k0 = g * c->group;
     for (int64_t k = k0; k < k0 + c->group; k += 2) {
       __m512 x0 = _mm512_set1_ps(xr[k]), x1 = _mm512_set1_ps(xr[k + 1]);
+      if (((k / 2) & 3) == 0) { // a new 64-byte line of every stream: prefetch the one I4_PREFETCH ahead
+        QG_UNROLL
+        for (int j = 0; j < nb; ++j)
+          _mm_prefetch((const char *)(c->w + (blk0 + j) * bstride + (k / 2) * 16 + I4_PREFETCH), _MM_HINT_T0);
+      }
       QG_UNROLL
       for (int j = 0; j < nb; ++j) {
         const uint8_t *w = c->w + (blk0 + j) * bstride + (k / 2) * 16;
