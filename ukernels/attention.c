@@ -38,6 +38,8 @@
 #define AT_TQ 4
 #define AT_TK 64
 #define AT_QB 64
+/* How many keys ahead of the products a decode step (at_direct_rows) prefetches key and value rows. */
+#define AT_PREFETCH_KEYS 8
 
 typedef float at_v16 __attribute__((vector_size(64)));
 typedef float at_v16u __attribute__((vector_size(64), aligned(4)));
@@ -256,9 +258,12 @@ static int at_direct(const at_problem *pr, int64_t rows) {
 /* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: a decode step
  * has one query row per head, so gathering Kᵀ for register tiles would cost more than the products. Per row:
  * all scores (q·k_j, a tree sum per key), their maximum, p_j = exp(s_j − max) and l = Σ p_j, then
- * O = Σ p_j·v_j / l. */
-static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i0, int64_t i1) {
-  int64_t dh = pr->head_dim, vectors = dh / 16, group = pr->heads / pr->kv_heads;
+ * O = Σ p_j·v_j / l. The rows of K and V lie a row of the cache apart (H·Dh floats): too far for the
+ * hardware prefetcher to follow, so each loop prefetches the row AT_PREFETCH_KEYS keys ahead. `vectors`
+ * = Dh / 16 is a constant for Dh = 64 (at_direct_rows), so that q and O stay in registers. */
+static inline __attribute__((always_inline)) void at_direct_rows_of(const at_problem *pr, int64_t b, int64_t g,
+                                                                    int64_t i0, int64_t i1, const int64_t vectors) {
+  int64_t dh = pr->head_dim, group = pr->heads / pr->kv_heads;
   int64_t padded = (pr->key_len + 15) / 16 * 16, offset = pr->key_len - pr->query_len;
   float *scores = (float *)effc_uk_alloc((uint64_t)(padded > 0 ? padded : 16) * sizeof(float));
   for (int64_t r = 0; r < group; ++r) {
@@ -272,6 +277,11 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
         qv[c] = *(const at_v16u *)(q + 16 * c);
       for (int64_t j = 0; j < keys; ++j) {
         int64_t stride;
+        if (j + AT_PREFETCH_KEYS < keys) {
+          const float *ahead = at_key(pr, b, g, j + AT_PREFETCH_KEYS, &stride);
+          for (int64_t c = 0; c < vectors; ++c)
+            __builtin_prefetch(ahead + 16 * c);
+        }
         const float *kj = at_key(pr, b, g, j, &stride);
         at_v16 acc = at_splat(0.0f);
         for (int64_t c = 0; c < vectors; ++c)
@@ -307,6 +317,11 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
         if (p == 0.0f)
           continue;
         int64_t stride;
+        if (j + AT_PREFETCH_KEYS < keys) {
+          const float *ahead = at_value(pr, b, g, j + AT_PREFETCH_KEYS, &stride);
+          for (int64_t c = 0; c < vectors; ++c)
+            __builtin_prefetch(ahead + 16 * c);
+        }
         const float *vj = at_value(pr, b, g, j, &stride);
         for (int64_t c = 0; c < vectors; ++c)
           o[c] = o[c] + p * *(const at_v16u *)(vj + 16 * c);
@@ -317,6 +332,13 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
     }
   }
   effc_uk_free(scores);
+}
+
+static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i0, int64_t i1) {
+  if (pr->head_dim == 64)
+    at_direct_rows_of(pr, b, g, i0, i1, 4);
+  else
+    at_direct_rows_of(pr, b, g, i0, i1, pr->head_dim / 16);
 }
 
 /*===----------------------------------------------------------------------===*
