@@ -84,7 +84,7 @@ typedef struct effc_runtime_options_t {
   /// last chunks of one) before they sleep. Default 100: a model's loops follow each other within
   /// microseconds, and waking a sleeping thread takes about as long. 0 sleeps at once, which suits a
   /// machine whose cores other busy processes share (spinning then takes CPU time from them and from the
-  /// caller).
+  /// caller). Ignored (no spinning) when num_threads exceeds the online cores.
   uint32_t spin_micros;
 } effc_runtime_options_t;
 
