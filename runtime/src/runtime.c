@@ -705,6 +705,8 @@ void effc_runtime_release(effc_runtime_t *runtime) {
 }
 
 size_t effc_runtime_num_threads(const effc_runtime_t *runtime) { return runtime->num_threads; }
+
+uint32_t effc_runtime_spin_micros(const effc_runtime_t *runtime) { return (uint32_t)runtime->spin_micros; }
 uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->live_bytes); }
 uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->peak_bytes); }
 void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime) {

@@ -188,6 +188,7 @@ int test_runtime_options(void) {
   effc_runtime_t *rt = NULL;
   CHECK_OK(effc_runtime_create(NULL, &rt));
   CHECK(effc_runtime_num_threads(rt) == (size_t)sysconf(_SC_NPROCESSORS_ONLN));
+  CHECK(effc_runtime_spin_micros(rt) == 100);
   const effc_abi_host_t *host = effc_runtime_host(rt);
   CHECK(host->version == EFFC_ABI_VERSION && host->parallel_for && host->alloc && host->free);
   effc_runtime_retain(rt);
@@ -238,6 +239,7 @@ int test_runtime_oversubscribed_pool_does_not_spin(void) {
   options.spin_micros = 2000000;
   effc_runtime_t *rt = NULL;
   CHECK_OK(effc_runtime_create(&options, &rt));
+  CHECK(effc_runtime_spin_micros(rt) == 0);
   const effc_abi_host_t *host = effc_runtime_host(rt);
   host->parallel_for(host->host_ctx, noop, NULL, 100);
   double before = cpu_seconds();

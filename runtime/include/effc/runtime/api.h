@@ -100,6 +100,9 @@ EFFC_API void effc_runtime_release(effc_runtime_t *runtime);
 
 /// Threads used by parallel loops, counting the caller.
 EFFC_API size_t effc_runtime_num_threads(const effc_runtime_t *runtime);
+/// How long pool threads spin before they sleep: the option's spin_micros, or 0 for a pool with more
+/// threads than online cores.
+EFFC_API uint32_t effc_runtime_spin_micros(const effc_runtime_t *runtime);
 /// Bytes currently allocated through the runtime, and the high-water mark.
 EFFC_API uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime);
 EFFC_API uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime);
