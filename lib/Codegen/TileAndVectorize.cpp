@@ -130,7 +130,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"row-tile-n", rowTileN},
-                               {"thread-tile-m", threadTileM},
+                               {"thread-tile-m", threadTileM}, {"panel-thread-tile-m", panelThreadTileM},
                                {"wide-thread-tile-m", wideThreadTileM},
                                {"thread-tile-n", threadTileN}, {"panels-per-block", panelsPerBlock}})
       if (value <= 0) {
@@ -180,8 +180,15 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     // A wide N (an LM head over a vocabulary) has plenty of column blocks to share out: its blocks take
     // more rows, so that its weight, far larger than the caches, is streamed from memory fewer times.
     bool wide = !ShapedType::isDynamic(columns) && columns >= wideColumnBlocks * threadTileN && wideColumnBlocks > 0;
-    int64_t blockRows = wide ? wideThreadTileM : threadTileM;
-    SmallVector<OpFoldResult> blockSizes = sizes(1, blockRows, threadTileN, 0);
+    // A panel contraction's block takes more rows (panel-thread-tile-m): its panel is read once per block,
+    // so a weight that streams from memory is streamed once for M <= panel-thread-tile-m.
+    int64_t blockRows = wide ? wideThreadTileM : panels ? panelThreadTileM : threadTileM;
+    // No more rows than the contraction has: a block taller than a static M gains nothing, and MLIR's
+    // canonicalisation of the batched tiles it leaves crashes (LLVM 22).
+    int64_t tileRows = blockRows;
+    if (int64_t rows = ranges[numBatch]; !ShapedType::isDynamic(rows) && rows > 0)
+      tileRows = std::min(blockRows, rows);
+    SmallVector<OpFoldResult> blockSizes = sizes(1, tileRows, threadTileN, 0);
     // A panel contraction with a deep K: each block takes several panels and loops over its K blocks
     // outside them, so that the block's A rows [blockRows x K] are read once per group rather than once
     // per panel (GotoBLAS's order: the A slice [blockRows x cache-tile-k] stays in cache while the

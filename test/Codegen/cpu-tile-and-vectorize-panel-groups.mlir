@@ -1,9 +1,9 @@
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=1 | FileCheck %s --check-prefix=ONE
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=0 | FileCheck %s --check-prefix=ONE
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=2048 | FileCheck %s --check-prefix=ONE
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=4 | FileCheck %s --check-prefix=PARTIAL
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=8 | FileCheck %s --check-prefix=ALL
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 | FileCheck %s
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 panels-per-block=1' | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 group-panels-min-k=0' | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 group-panels-min-k=2048' | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 panels-per-block=4' | FileCheck %s --check-prefix=PARTIAL
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 panels-per-block=8' | FileCheck %s --check-prefix=ALL
 
 // Panel groups in effc-cpu-tile-and-vectorize (lib/Codegen/TileAndVectorize.cpp): a panel GEMM C[m, nb, ni] +=
 // A[m, k] * Bp[nb, k, ni] with a deep K (>= group-panels-min-k, 1024) gives each thread block 64 rows of

@@ -106,6 +106,9 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
            "step), where a block's width is a multiple of it: a whole panel row per k, more FMAs in flight">,
     Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
+    Option<"panelThreadTileM", "panel-thread-tile-m", "int64_t", /*default=*/"128",
+           "Rows of a thread's block in a panel contraction: each panel is read once per this many rows, "
+           "which matters when the weights stream from memory">,
     Option<"wideThreadTileM", "wide-thread-tile-m", "int64_t", /*default=*/"256",
            "Rows of a thread's block in a contraction with at least wide-column-blocks column blocks">,
     Option<"wideColumnBlocks", "wide-column-blocks", "int64_t", /*default=*/"64",
@@ -284,7 +287,7 @@ def EffcCpuWeightPanelsPass : Pass<"effc-cpu-weight-panels", "::mlir::ModuleOp">
     layer body that has other uses is left alone (its call sites could not pass one packed constant).
   }];
   let options = [
-    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"128",
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
            "Columns of a panel (P); effc-cpu-tile-and-vectorize's thread-tile-n for panel GEMMs (0: off)">,
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32",
            "Columns of effc-cpu-tile-and-vectorize's register tile: panel-width must be a multiple of it">,
