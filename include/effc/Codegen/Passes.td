@@ -119,6 +119,10 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"panelsPerBlock", "panels-per-block", "int64_t", /*default=*/"2",
            "Panels that one thread block of a panel contraction with a deep K computes together, K block "
            "by K block, so that its A rows are read once rather than once per panel (1: one panel each)">,
+    Option<"gemvPanelsPerBlock", "gemv-panels-per-block", "int64_t", /*default=*/"4",
+           "Panels that one thread block of a panel GEMV (a static M below register-tile-m: a decode step) "
+           "computes one after the other, so that a weight of many narrow panels is not cut into as many "
+           "tasks (1: one panel each)">,
     Option<"groupPanelsMinK", "group-panels-min-k", "int64_t", /*default=*/"1024",
            "Depth K from which a panel contraction's thread blocks take panels-per-block panels (0: never)">,
     Option<"maxMaskedTileElements", "max-masked-tile-elements", "int64_t", /*default=*/"4096",
