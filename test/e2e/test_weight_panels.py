@@ -101,8 +101,9 @@ def test_padded_panels_lm_head(leading):
     ((2, 64), 1024, 768, None, None),    # batched, fewer rows than a block (64 < 128): one panel per block
 ])
 def test_panel_groups_deep_k(leading, k, n, activation, residual):
-    """Statically shaped layers with K >= 1024 and at least a block's 128 rows (and one with fewer), whose blocks take up to 2
-    panels and loop over K blocks outside them (effc-cpu-tile-and-vectorize's panels-per-block), on 3 threads.
+    """Statically shaped layers with K >= 1024 and at least a block's 128 rows (and one with fewer), whose
+    blocks take up to 2 panels and loop over K blocks outside them (effc-cpu-tile-and-vectorize's
+    panels-per-block), on 3 threads.
     Weights are rounded to 2 decimals to keep the IR text small."""
     x, w, b, r = layer_data(leading, k, n, seed=k + n)
     w = np.round(w, 2).astype(np.float32)
