@@ -429,3 +429,197 @@ void effc_uk_sparse_csr_linear(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF1(
   sg_set_result(&p, y + y_offset, y_stride0, y_stride1);
   sg_run(&p);
 }
+
+/*===----------------------------------------------------------------------===*
+ * int8 N:M with m = 4: int8 values, 2-bit indices, u8 activations (VNNI)
+ *===----------------------------------------------------------------------===*
+ *
+ * y[t, o] = s_x[t] · scales[o] · (Σ_c q_x[t, column(c)] · w[o, c] − z_x · Σ_c w[o, c]) + bias[o], with the
+ * activations quantized per row as the dense int8 kernel does (ukernels/quantized_gemm.c): s_x = max|x| / 127,
+ * z_x = 128, q_x = clamp(rint(x / s_x) + 128, 0, 255). The int32 sums are exact, so the AVX-512 and C paths
+ * give the same bits.
+ *
+ * Activation rows are stored in blocks of 128 columns (64 stored 2:4 entries) laid out for vpshufb, which
+ * gathers within 16-byte lanes: lane L of the block's first 64 bytes holds columns 32L .. 32L+15, lane L of
+ * the second 64 bytes columns 32L+16 .. 32L+31. Entries 16L .. 16L+15 of a 64-entry chunk read only columns
+ * 32L .. 32L+31, so two vpshufb and a byte blend (on bit 4 of the column) gather the 64 activations of a
+ * chunk, and one vpdpbusd multiplies them by the chunk's 64 int8 weights: 16 lanes × 4 useful products.
+ * Work: blocks of SG_SMALL_OB output rows, each row's entries read once per 8 tokens. Patterns other than
+ * 2:4 (1:4, 3:4), and the portable variant, run the same sums in a C loop. */
+
+typedef struct {
+  const float *x;
+  int64_t x_batch_stride, x_row_stride, rows_per_batch;
+  int64_t tokens, in_features, out_features, padded; /* padded: in_features rounded up to 128 */
+  const int8_t *values;
+  int64_t ld_values;
+  const uint8_t *indices; /* 2 bits per entry: entry c in bits 2·(c % 4) of byte c / 4 */
+  int64_t ld_indices;
+  const float *scales, *bias;
+  float *y;
+  int64_t y_batch_stride, y_row_stride;
+  int64_t n;
+  uint8_t *xq;    /* [tokens][padded] quantized activations, laid out as above */
+  float *x_scale; /* [tokens] */
+} sg_i8_problem;
+
+/* Offset of column k in a quantized activation row (the vpshufb layout above). */
+static inline int64_t sg_i8_offset(int64_t k) {
+  int64_t r = k % 128;
+  return k - r + ((r % 32) / 16) * 64 + (r / 32) * 16 + r % 16;
+}
+
+/* Round to nearest, ties to even, without libm (as quantized_gemm.c's round_even_f32). */
+static inline float sg_round_even(float v) {
+  const float big = 8388608.0f; /* 2^23 */
+  float a = v < 0.0f ? -v : v;
+  if (!(a < big))
+    return v;
+  return v >= 0.0f ? (v + big) - big : (v - big) + big;
+}
+
+static void sg_i8_quantize_task(void *ctx, int64_t t) {
+  const sg_i8_problem *p = (const sg_i8_problem *)ctx;
+  const float *x = p->x + (t / p->rows_per_batch) * p->x_batch_stride + (t % p->rows_per_batch) * p->x_row_stride;
+  uint8_t *q = p->xq + t * p->padded;
+  int64_t k_total = p->in_features;
+  float amax = 0.0f;
+  for (int64_t k = 0; k < k_total; ++k) {
+    float a = x[k] < 0.0f ? -x[k] : x[k];
+    amax = a > amax ? a : amax;
+  }
+  float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+  p->x_scale[t] = amax > 0.0f ? amax / 127.0f : 1.0f;
+  for (int64_t k = 0; k < k_total; ++k) {
+    float v = sg_round_even(x[k] * inverse) + 128.0f;
+    q[sg_i8_offset(k)] = (uint8_t)(v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v));
+  }
+  for (int64_t k = k_total; k < p->padded; ++k)
+    q[sg_i8_offset(k)] = 0;
+}
+
+/* acc[r] = Σ_c q_x[r][column(c)] · w[c] for `rows` tokens and wsum = Σ_c w[c], over one output row. */
+static inline __attribute__((always_inline)) void sg_i8_dot(const sg_i8_problem *p, const uint8_t *const *xq,
+                                                            int rows, const int8_t *values,
+                                                            const uint8_t *indices, int32_t *acc,
+                                                            int32_t *wsum) {
+  int64_t stored = p->in_features / 4 * p->n;
+#if defined(SG_AVX512) && defined(__AVX512VNNI__)
+  if (p->n == 2) {
+    /* pattern[j] = ((j % 16) / 2) · 4: the first column of entry j's group within its lane's 32 columns. */
+    const __m512i pattern = _mm512_set_epi32(
+        0x1C1C1818, 0x14141010, 0x0C0C0808, 0x04040000, 0x1C1C1818, 0x14141010, 0x0C0C0808, 0x04040000,
+        0x1C1C1818, 0x14141010, 0x0C0C0808, 0x04040000, 0x1C1C1818, 0x14141010, 0x0C0C0808, 0x04040000);
+    const __m512i twobits = _mm512_set1_epi8(3), bit4 = _mm512_set1_epi8(16), ones = _mm512_set1_epi8(1);
+    __m512i vacc[SG_ROWS], vsum = _mm512_setzero_si512();
+    for (int r = 0; r < rows; ++r)
+      vacc[r] = _mm512_setzero_si512();
+    for (int64_t c0 = 0; c0 < stored; c0 += 64) {
+      int64_t left = stored - c0;
+      __mmask64 live = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+      int64_t index_bytes = left >= 64 ? 16 : (left + 3) / 4;
+      __m512i w = _mm512_maskz_loadu_epi8(live, values + c0);
+      /* Byte j of dword i = the 2-bit index of entry 4i + j. */
+      __m512i id = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8((__mmask16)((1u << index_bytes) - 1), indices + c0 / 4));
+      id = _mm512_or_si512(id, _mm512_slli_epi32(id, 6));
+      id = _mm512_or_si512(id, _mm512_slli_epi32(id, 12));
+      id = _mm512_add_epi8(_mm512_and_si512(id, twobits), pattern);
+      __mmask64 high = _mm512_test_epi8_mask(id, bit4);
+      vsum = _mm512_dpbusd_epi32(vsum, ones, w);
+      for (int r = 0; r < rows; ++r) {
+        const uint8_t *block = xq[r] + c0 * 2;
+        __m512i g = _mm512_mask_blend_epi8(high, _mm512_shuffle_epi8(_mm512_loadu_si512(block), id),
+                                           _mm512_shuffle_epi8(_mm512_loadu_si512(block + 64), id));
+        vacc[r] = _mm512_dpbusd_epi32(vacc[r], g, w);
+      }
+    }
+    for (int r = 0; r < rows; ++r)
+      acc[r] = _mm512_reduce_add_epi32(vacc[r]);
+    *wsum = _mm512_reduce_add_epi32(vsum);
+    return;
+  }
+#endif
+  int32_t s = 0;
+  for (int r = 0; r < rows; ++r)
+    acc[r] = 0;
+  for (int64_t c = 0; c < stored; ++c) {
+    int64_t column = c / p->n * 4 + ((indices[c / 4] >> (2 * (c % 4))) & 3);
+    int64_t offset = sg_i8_offset(column);
+    int32_t w = values[c];
+    s += w;
+    for (int r = 0; r < rows; ++r)
+      acc[r] += (int32_t)xq[r][offset] * w;
+  }
+  *wsum = s;
+}
+
+static void sg_i8_task(void *ctx, int64_t task) {
+  const sg_i8_problem *p = (const sg_i8_problem *)ctx;
+  int64_t o0 = task * SG_SMALL_OB;
+  int64_t o1 = o0 + SG_SMALL_OB < p->out_features ? o0 + SG_SMALL_OB : p->out_features;
+  for (int64_t t0 = 0; t0 < p->tokens; t0 += SG_ROWS) {
+    int rows = p->tokens - t0 < SG_ROWS ? (int)(p->tokens - t0) : SG_ROWS;
+    const uint8_t *xq[SG_ROWS];
+    float *y[SG_ROWS];
+    for (int r = 0; r < rows; ++r) {
+      int64_t t = t0 + r;
+      xq[r] = p->xq + t * p->padded;
+      y[r] = p->y + (t / p->rows_per_batch) * p->y_batch_stride + (t % p->rows_per_batch) * p->y_row_stride;
+    }
+    for (int64_t o = o0; o < o1; ++o) {
+      int32_t acc[SG_ROWS], wsum;
+      const int8_t *values = p->values + o * p->ld_values;
+      const uint8_t *indices = p->indices + o * p->ld_indices;
+      switch (rows) {
+#define SG_I8_CASE(R)                                                                                          \
+  case R:                                                                                                      \
+    sg_i8_dot(p, xq, R, values, indices, acc, &wsum);                                                          \
+    break;
+        SG_I8_CASE(1) SG_I8_CASE(2) SG_I8_CASE(3) SG_I8_CASE(4)
+        SG_I8_CASE(5) SG_I8_CASE(6) SG_I8_CASE(7) SG_I8_CASE(8)
+#undef SG_I8_CASE
+      }
+      for (int r = 0; r < rows; ++r) {
+        /* The dense int8 epilogue's arithmetic: exact int32 correction, then two roundings. */
+        float corrected = (float)(acc[r] - 128 * wsum);
+        float v = corrected * (p->x_scale[t0 + r] * p->scales[o]);
+        y[r][o] = v + p->bias[o];
+      }
+    }
+  }
+}
+
+/* x [B, S, K] f32, values [N, K·n/4] i8, indices [N, ceil(K·n/16)] (2-bit, see above), scales [N], bias [N],
+ * the pattern n:m (m = 4), y [B, S, N]. */
+void effc_uk_sparse_nm_linear_i8(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF2(const int8_t, values),
+                                 EFFC_UK_MEMREF2(const int8_t, indices), EFFC_UK_MEMREF1(const float, scales),
+                                 EFFC_UK_MEMREF1(const float, bias), int64_t n, int64_t m,
+                                 EFFC_UK_MEMREF3(float, y)) {
+  (void)m; /* 4: the verifier's eff_sparse_linear_c5 */
+  sg_i8_problem p = {0};
+  p.x = x + x_offset;
+  p.x_batch_stride = x_stride0;
+  p.x_row_stride = x_stride1;
+  p.rows_per_batch = x_size1;
+  p.tokens = x_size0 * x_size1;
+  p.in_features = x_size2;
+  p.out_features = y_size2;
+  p.padded = (x_size2 + 127) / 128 * 128;
+  p.values = values + values_offset;
+  p.ld_values = values_stride0;
+  p.indices = (const uint8_t *)(indices + indices_offset);
+  p.ld_indices = indices_stride0;
+  p.scales = scales + scales_offset;
+  p.bias = bias + bias_offset;
+  p.y = y + y_offset;
+  p.y_batch_stride = y_stride0;
+  p.y_row_stride = y_stride1;
+  p.n = n;
+  if (p.tokens <= 0 || p.out_features <= 0)
+    return;
+  p.xq = (uint8_t *)effc_uk_alloc((uint64_t)(p.tokens * p.padded) + (uint64_t)p.tokens * sizeof(float));
+  p.x_scale = (float *)(p.xq + p.tokens * p.padded);
+  effc_uk_parallel_for(sg_i8_quantize_task, &p, p.tokens);
+  effc_uk_parallel_for(sg_i8_task, &p, (p.out_features + SG_SMALL_OB - 1) / SG_SMALL_OB);
+  effc_uk_free(p.xq);
+}

@@ -284,3 +284,53 @@ def test_gpt_decode_step_equals_reference_on_pruned_weights(tmp_path, pattern):
     for key in expected:
         if key != "logits":
             np.testing.assert_allclose(actual[key], expected[key], rtol=1e-4, atol=1e-4, err_msg=f"{pattern}: {key}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# --sparsity=N:4 --quantize=int8: int8 sparse layers (docs/spec/eff.md#effsparse_linear). The oracle is numpy
+# on the pruned weight: each row's kept values symmetric int8 (scale max|v| / 127, round half to even, clamp
+# ±127), activations per row to u8 (scale max|x| / 127, zero point 128), exact integer sums, and the f32
+# epilogue y = f32(acc − 128 · Σw) · (s_x · s_w) + b. Integer sums are exact, so the tolerance is that of the
+# f32 epilogue: rtol 1e-5, atol 1e-5 · max|y|.
+
+
+def int8_sparse_reference(x, w_pruned, n, b):
+    rows, k = w_pruned.shape
+    mask = np.zeros(w_pruned.shape, bool)
+    groups = np.abs(w_pruned.reshape(rows, k // 4, 4))
+    keep = np.argsort(-groups, axis=2, kind="stable")[:, :, :n]
+    np.put_along_axis(mask.reshape(rows, k // 4, 4), keep, True, axis=2)
+    amax = np.abs(w_pruned).max(axis=1).astype(np.float32)
+    scale = np.where(amax > 0, amax / np.float32(127), np.float32(1)).astype(np.float32)
+    q_w = np.where(mask, np.clip(np.rint(w_pruned / scale[:, None]), -127, 127), 0).astype(np.int64)
+    xf = x.reshape(-1, k).astype(np.float32)
+    xmax = np.abs(xf).max(axis=1)
+    inverse = np.where(xmax > 0, np.float32(127) / np.where(xmax > 0, xmax, 1), 0).astype(np.float32)
+    x_scale = np.where(xmax > 0, xmax / np.float32(127), 1).astype(np.float32)
+    q_x = np.clip(np.rint(xf * inverse[:, None]) + np.float32(128), 0, 255).astype(np.int64)
+    corrected = (q_x @ q_w.T - 128 * q_w.sum(axis=1)[None, :]).astype(np.float32)
+    y = corrected * (x_scale[:, None] * scale[None, :])
+    if b is not None:
+        y = y + b
+    return y.reshape(x.shape[:-1] + (rows,))
+
+
+@pytest.mark.parametrize("cpu", ["native", "x86-64"])
+@pytest.mark.parametrize("shape", [(1, 1, 768, 96), (2, 3, 100, 37), (1, 130, 256, 64)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("n", [2, 1])
+def test_int8_sparse_linear_equals_quantized_reference(tmp_path, n, shape, cpu):
+    batch, tokens, k, out = shape
+    x, w, b, y = run_linear(tmp_path, f"{n}:4", batch, tokens, k, out, bias=out % 2 == 0, cpu=cpu, quantize="int8")
+    expected = int8_sparse_reference(x, prune({"w": w}, f"{n}:4")["w"], n, b)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()),
+                               err_msg=f"{n}:4 int8 {shape} {cpu}")
+    # Within int8 quantization error of the f32 sparse layer.
+    f32 = ref.linear(x, prune({"w": w}, f"{n}:4")["w"], bias=b)
+    assert np.abs(y - f32).max() < 0.05 * np.abs(f32).max()
+
+
+def test_int8_leaves_other_patterns_f32(tmp_path):
+    """4:8 has no int8 form (2-bit indices need M = 4): the layer stays f32 and exact to the pruned reference."""
+    x, w, b, y = run_linear(tmp_path, "4:8", 1, 3, 64, 24, bias=True, quantize="int8")
+    assert_linear_close(y, x, prune({"w": w}, "4:8")["w"], b, "4:8 int8")

@@ -114,3 +114,78 @@ def test_nm_linear_zero_bias_and_single_output(kernels, tokens):
     y = run_nm(kernels, x, values, indices, np.zeros(1, np.float32), n, m)
     expected = x.astype(np.float64) @ dense_weight(values, indices, k, n, m).T
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.sqrt(k))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# int8 values with 2-bit indices (m = 4): effc_uk_sparse_nm_linear_i8
+
+
+def pack_two_bit(indices):
+    """[N, stored] indices in [0, 4) -> [N, ceil(stored / 4)] bytes, entry c in bits 2·(c % 4) of byte c / 4."""
+    rows, stored = indices.shape
+    padded = np.zeros((rows, (stored + 3) // 4 * 4), np.uint8)
+    padded[:, :stored] = indices
+    quads = padded.reshape(rows, -1, 4).astype(np.uint32)
+    return (quads[:, :, 0] | quads[:, :, 1] << 2 | quads[:, :, 2] << 4 | quads[:, :, 3] << 6).astype(np.int8)
+
+
+def quantized_reference(x, q_values, indices, scales, bias, n):
+    """The kernel's math in numpy: activations per row to u8 (scale max|x| / 127, zero point 128, as the dense
+    int8 kernel), exact integer sums, then the dense int8 epilogue's f32 operations in the same order."""
+    rows, k = x.shape[0] * x.shape[1], x.shape[2]
+    xf = x.reshape(rows, k).astype(np.float32)
+    amax = np.abs(xf).max(axis=1)
+    inverse = np.where(amax > 0, np.float32(127) / np.where(amax > 0, amax, 1), 0).astype(np.float32)
+    x_scale = np.where(amax > 0, amax / np.float32(127), 1).astype(np.float32)
+    q = np.clip(np.rint(xf * inverse[:, None]) + np.float32(128), 0, 255).astype(np.int64)
+    w = dense_weight(q_values.astype(np.float32), indices, k, n, 4).astype(np.int64)
+    acc = q @ w.T
+    corrected = (acc - 128 * w.sum(axis=1)[None, :]).astype(np.float32)
+    y = corrected * (x_scale[:, None] * scales[None, :]) + bias[None, :]
+    return y.reshape(x.shape[0], x.shape[1], -1)
+
+
+def run_nm_i8(lib, x, q_values, packed, scales, bias, n):
+    y = np.full(x.shape[:2] + (q_values.shape[0],), np.nan, np.float32)
+    args = _memref(x) + _memref(q_values) + _memref(packed) + _memref(scales) + _memref(bias) + \
+        [ctypes.c_int64(n), ctypes.c_int64(4)] + _memref(y)
+    lib.effc_uk_sparse_nm_linear_i8(*args)
+    return y
+
+
+I8_PATTERNS = [(2, 4), (1, 4), (3, 4)]
+
+
+@pytest.mark.parametrize("n", [n for n, _ in I8_PATTERNS], ids=[f"{n}of4" for n, _ in I8_PATTERNS])
+@pytest.mark.parametrize("k", [100, 256, 388])
+@pytest.mark.parametrize("tokens", [1, 2, 3, 5, 9, 17, 130])
+def test_nm_i8_linear_matches_quantized_numpy(kernels, tokens, k, n):
+    """Stored entries per row (2:4: 50, 128, 194) are whole 64-entry chunks or not, and K ends inside a
+    128-column activation block or not. Integer sums are exact: only the f32 epilogue rounds (rtol 1e-5)."""
+    rng = np.random.default_rng(100 * tokens + k + n)
+    out_features = 37
+    values, indices = random_nm(rng, out_features, k, n, 4)
+    q_values = rng.integers(-127, 128, values.shape).astype(np.int8)
+    scales = rng.uniform(0.001, 0.02, out_features).astype(np.float32)
+    bias = rng.standard_normal(out_features).astype(np.float32)
+    batch = 1 if tokens % 2 else 2
+    wide = rng.standard_normal((batch, tokens // batch, k + 5)).astype(np.float32)
+    x = wide[:, :, 2:2 + k]
+    x[0, 0, :] *= 4  # rows with different scales
+    y = run_nm_i8(kernels, x, q_values, pack_two_bit(indices), scales, bias, n)
+    expected = quantized_reference(x, q_values, indices, scales, bias, n)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()))
+
+
+def test_nm_i8_linear_zero_activation_row(kernels):
+    """An all-zero token (max|x| = 0: scale 1, every q_x = 128) gives exactly the bias."""
+    rng = np.random.default_rng(9)
+    values, indices = random_nm(rng, 20, 128, 2, 4)
+    q_values = rng.integers(-127, 128, values.shape).astype(np.int8)
+    scales = np.full(20, 0.01, np.float32)
+    bias = rng.standard_normal(20).astype(np.float32)
+    x = np.zeros((1, 2, 128), np.float32)
+    x[0, 1] = rng.standard_normal(128)
+    y = run_nm_i8(kernels, x, q_values, pack_two_bit(indices), scales, bias, 2)
+    np.testing.assert_array_equal(y[0, 0], bias)
+    np.testing.assert_allclose(y, quantized_reference(x, q_values, indices, scales, bias, 2), rtol=1e-5, atol=1e-5)
