@@ -7,7 +7,7 @@
  * This file implements effc_runtime_t and the host services of abi.h that it lends to compiled code:
  *
  * - parallel_for runs on a persistent pool of pthreads. The caller publishes a job under the pool mutex and
- *   wakes the workers, which sleep on a condition variable when idle (no spinning). Everyone, the caller
+ *   wakes the workers, which spin briefly and then sleep on a condition variable when idle. Everyone, the caller
  *   included, takes chunks of indices from an atomic counter until none are left. Workers join a job only
  *   while it is open; the caller closes it after its own last chunk and waits for the workers that joined.
  *   A nested or concurrent call (the pool is taken) runs serially on its thread, so nothing can deadlock.
@@ -633,11 +633,10 @@ effc_status_t effc_runtime_create(const effc_runtime_options_t *options, effc_ru
   effc_runtime_options_initialize(&defaults);
   if (!options)
     options = &defaults;
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
   size_t num_threads = options->num_threads;
-  if (num_threads == 0) {
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (num_threads == 0)
     num_threads = online > 0 ? (size_t)online : 1;
-  }
   if (num_threads > 4096)
     return effc_status_make(EFFC_STATUS_INVALID_ARGUMENT, "num_threads %zu is too large (at most 4096)",
                             num_threads);
@@ -651,7 +650,8 @@ effc_status_t effc_runtime_create(const effc_runtime_options_t *options, effc_ru
   rt->host = (effc_abi_host_t){EFFC_ABI_VERSION, host_parallel_for, host_alloc, host_free, rt, NULL};
   rt->memory_limit = options->memory_limit_bytes;
   rt->verify_weights = options->verify_weights;
-  rt->spin_micros = options->spin_micros;
+  /* With more threads than cores, a spinning thread only takes time from one that has work. */
+  rt->spin_micros = online > 0 && num_threads > (size_t)online ? 0 : options->spin_micros;
   atomic_init(&rt->live_bytes, 0);
   atomic_init(&rt->peak_bytes, 0);
   atomic_init(&rt->cache_bytes, 0);
@@ -705,6 +705,8 @@ void effc_runtime_release(effc_runtime_t *runtime) {
 }
 
 size_t effc_runtime_num_threads(const effc_runtime_t *runtime) { return runtime->num_threads; }
+
+uint32_t effc_runtime_spin_micros(const effc_runtime_t *runtime) { return (uint32_t)runtime->spin_micros; }
 uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->live_bytes); }
 uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime) { return atomic_load(&runtime->peak_bytes); }
 void effc_runtime_reset_peak_bytes(effc_runtime_t *runtime) {

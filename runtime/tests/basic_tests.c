@@ -188,6 +188,7 @@ int test_runtime_options(void) {
   effc_runtime_t *rt = NULL;
   CHECK_OK(effc_runtime_create(NULL, &rt));
   CHECK(effc_runtime_num_threads(rt) == (size_t)sysconf(_SC_NPROCESSORS_ONLN));
+  CHECK(effc_runtime_spin_micros(rt) == 100);
   const effc_abi_host_t *host = effc_runtime_host(rt);
   CHECK(host->version == EFFC_ABI_VERSION && host->parallel_for && host->alloc && host->free);
   effc_runtime_retain(rt);
@@ -223,6 +224,28 @@ int test_runtime_idle_workers_sleep(void) {
   sleep_ms(300);
   double used = cpu_seconds() - before;
   printf("  cpu time while idle: %.4f s\n", used);
+  CHECK(used < 0.05);
+  effc_runtime_release(rt);
+  return 0;
+}
+
+int test_runtime_oversubscribed_pool_does_not_spin(void) {
+  /* With more threads than cores, spin_micros is ignored: even a 2 s spin costs no CPU time while idle. */
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  CHECK(online > 0);
+  effc_runtime_options_t options;
+  effc_runtime_options_initialize(&options);
+  options.num_threads = (uint32_t)online + 2;
+  options.spin_micros = 2000000;
+  effc_runtime_t *rt = NULL;
+  CHECK_OK(effc_runtime_create(&options, &rt));
+  CHECK(effc_runtime_spin_micros(rt) == 0);
+  const effc_abi_host_t *host = effc_runtime_host(rt);
+  host->parallel_for(host->host_ctx, noop, NULL, 100);
+  double before = cpu_seconds();
+  sleep_ms(300);
+  double used = cpu_seconds() - before;
+  printf("  cpu time while idle, %u threads on %ld cores: %.4f s\n", options.num_threads, online, used);
   CHECK(used < 0.05);
   effc_runtime_release(rt);
   return 0;

@@ -17,6 +17,7 @@
   X(runtime_options) \
   X(runtime_reuses_freed_blocks) \
   X(runtime_idle_workers_sleep) \
+  X(runtime_oversubscribed_pool_does_not_spin) \
   X(parallel_for_covers_each_index_once) \
   X(parallel_for_uses_multiple_threads) \
   X(parallel_for_nested_and_concurrent) \

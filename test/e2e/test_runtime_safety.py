@@ -142,6 +142,26 @@ def test_python_threads_share_a_model(models, tmp_path):
     assert not errors
 
 
+def test_python_runtime_spin_option(models, tmp_path):
+    """Runtime(spin_micros=...) reaches the pool (none with more threads than cores), and the result does not
+    depend on it."""
+    import effc
+
+    cores = os.cpu_count()
+    assert effc.Runtime(num_threads=1).spin_micros == 100
+    assert effc.Runtime(num_threads=1, spin_micros=250).spin_micros == 250
+    assert effc.Runtime(num_threads=cores + 1, spin_micros=250).spin_micros == 0
+    with pytest.raises(TypeError):
+        effc.Runtime(spin_micros=-1)
+    inputs = {k: v for k, v in bert_jobs(np.random.default_rng(3), [(2, 9)])[0].items() if k != "function"}
+    results = []
+    for spin in (0, 100):
+        model = effc.load(_copy_model(models, "bert_tiny", tmp_path / f"spin{spin}"),
+                          runtime=effc.Runtime(num_threads=2, spin_micros=spin))
+        results.append(model.run(inputs)["last_hidden_state"].copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Stress and leaks
 

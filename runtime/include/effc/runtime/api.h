@@ -84,7 +84,7 @@ typedef struct effc_runtime_options_t {
   /// last chunks of one) before they sleep. Default 100: a model's loops follow each other within
   /// microseconds, and waking a sleeping thread takes about as long. 0 sleeps at once, which suits a
   /// machine whose cores other busy processes share (spinning then takes CPU time from them and from the
-  /// caller).
+  /// caller). Ignored (no spinning) when num_threads exceeds the online cores.
   uint32_t spin_micros;
 } effc_runtime_options_t;
 
@@ -100,6 +100,9 @@ EFFC_API void effc_runtime_release(effc_runtime_t *runtime);
 
 /// Threads used by parallel loops, counting the caller.
 EFFC_API size_t effc_runtime_num_threads(const effc_runtime_t *runtime);
+/// How long pool threads spin before they sleep: the option's spin_micros, or 0 for a pool with more
+/// threads than online cores.
+EFFC_API uint32_t effc_runtime_spin_micros(const effc_runtime_t *runtime);
 /// Bytes currently allocated through the runtime, and the high-water mark.
 EFFC_API uint64_t effc_runtime_live_bytes(const effc_runtime_t *runtime);
 EFFC_API uint64_t effc_runtime_peak_bytes(const effc_runtime_t *runtime);
