@@ -157,11 +157,14 @@ I8_PATTERNS = [(2, 4), (1, 4), (3, 4)]
 
 
 @pytest.mark.parametrize("n", [n for n, _ in I8_PATTERNS], ids=[f"{n}of4" for n, _ in I8_PATTERNS])
-@pytest.mark.parametrize("k", [100, 256, 388])
-@pytest.mark.parametrize("tokens", [1, 2, 3, 5, 9, 17, 130])
+@pytest.mark.parametrize("k", [100, 256, 264, 388])
+@pytest.mark.parametrize("tokens", [1, 2, 3, 5, 9, 17, 31, 32, 33, 130])
 def test_nm_i8_linear_matches_quantized_numpy(kernels, tokens, k, n):
-    """Stored entries per row (2:4: 50, 128, 194) are whole 64-entry chunks or not, and K ends inside a
-    128-column activation block or not. Integer sums are exact: only the f32 epilogue rounds (rtol 1e-5)."""
+    """Stored entries per row (2:4: 50, 128, 132, 194) are whole 64-entry chunks or not, and K ends inside a
+    128-column activation block or not. From 32 tokens, 2:4 with 8 | K (256, 264: 32 and 33 chunks of 8
+    columns, a whole and a partial K step) takes the AVX-512 quad-table path, in whole and partial 32-token
+    blocks. Integer sums are exact and the reference does the f32 epilogue's operations in the same order, so
+    the results must be equal bit for bit."""
     rng = np.random.default_rng(100 * tokens + k + n)
     out_features = 37
     values, indices = random_nm(rng, out_features, k, n, 4)
@@ -174,7 +177,7 @@ def test_nm_i8_linear_matches_quantized_numpy(kernels, tokens, k, n):
     x[0, 0, :] *= 4  # rows with different scales
     y = run_nm_i8(kernels, x, q_values, pack_two_bit(indices), scales, bias, n)
     expected = quantized_reference(x, q_values, indices, scales, bias, n)
-    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()))
+    np.testing.assert_array_equal(y, expected)
 
 
 def test_nm_i8_linear_zero_activation_row(kernels):
