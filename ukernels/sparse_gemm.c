@@ -444,8 +444,9 @@ void effc_uk_sparse_csr_linear(EFFC_UK_MEMREF3(const float, x), EFFC_UK_MEMREF1(
  * the second 64 bytes columns 32L+16 .. 32L+31. Entries 16L .. 16L+15 of a 64-entry chunk read only columns
  * 32L .. 32L+31, so two vpshufb and a byte blend (on bit 4 of the column) gather the 64 activations of a
  * chunk, and one vpdpbusd multiplies them by the chunk's 64 int8 weights: 16 lanes × 4 useful products.
- * Work: blocks of SG_SMALL_OB output rows, each row's entries read once per 8 tokens. Patterns other than
- * 2:4 (1:4, 3:4), and the portable variant, run the same sums in a C loop. */
+ * Work: blocks of SG_SMALL_OB output rows, each row's entries read once per 8 tokens. From SG_TABLE_M
+ * tokens, 2:4 with 8 | K takes the quad-table path further below instead. Patterns other than 2:4 (1:4, 3:4),
+ * and the portable variant, run the same sums in a C loop. */
 
 /* Quad-table path: tokens per block, 8-column chunks per K step (the step's table: 8 · 36 · SG_QT dwords
  * = 36 KiB, in L1), outputs per task, and the token count from which it is taken (measured: 1.3-3x the
