@@ -344,8 +344,17 @@ static void sg_small_task(void *ctx, int64_t task) {
       const int8_t *indices = p->nm_indices + o * p->ld_indices;
       float out[SG_SMALL_OUTS * SG_ROWS];
       /* Specialised for the row and output counts so that the accumulators stay in registers. */
-#define SG_DOT(R, J)                                                                                             sg_small_dot_nm(x, R, J, values, p->ld_values, indices, p->ld_indices, stored, p->n, p->m, out)
-#define SG_ROWS_CASE(R)                                                                                          case R:                                                                                                          if (outs == step)                                                                                                (R) <= 2 ? SG_DOT(R, 4) : SG_DOT(R, 2);                                                                      else                                                                                                             for (int j = 0; j < outs; ++j)                                                                                   sg_small_dot_nm(x, R, 1, values + j * p->ld_values, p->ld_values, indices + j * p->ld_indices,                                 p->ld_indices, stored, p->n, p->m, out + j * SG_ROWS);                                     break;
+#define SG_DOT(R, J)                                                                                                   \
+  sg_small_dot_nm(x, R, J, values, p->ld_values, indices, p->ld_indices, stored, p->n, p->m, out)
+#define SG_ROWS_CASE(R)                                                                                                \
+  case R:                                                                                                              \
+    if (outs == step)                                                                                                  \
+      (R) <= 2 ? SG_DOT(R, 4) : SG_DOT(R, 2);                                                                          \
+    else                                                                                                               \
+      for (int j = 0; j < outs; ++j)                                                                                   \
+        sg_small_dot_nm(x, R, 1, values + j * p->ld_values, p->ld_values, indices + j * p->ld_indices,                 \
+                        p->ld_indices, stored, p->n, p->m, out + j * SG_ROWS);                                         \
+    break;
       switch (rows) {
         SG_ROWS_CASE(1) SG_ROWS_CASE(2) SG_ROWS_CASE(3) SG_ROWS_CASE(4)
         SG_ROWS_CASE(5) SG_ROWS_CASE(6) SG_ROWS_CASE(7) SG_ROWS_CASE(8)
