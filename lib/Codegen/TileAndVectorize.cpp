@@ -130,9 +130,10 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       }
     for (auto [name, value] : {std::pair<StringRef, int64_t>{"register-tile-m", registerTileM},
                                {"register-tile-n", registerTileN}, {"row-tile-n", rowTileN},
-                               {"thread-tile-m", threadTileM},
+                               {"thread-tile-m", threadTileM}, {"panel-thread-tile-m", panelThreadTileM},
                                {"wide-thread-tile-m", wideThreadTileM},
-                               {"thread-tile-n", threadTileN}, {"panels-per-block", panelsPerBlock}})
+                               {"thread-tile-n", threadTileN}, {"panels-per-block", panelsPerBlock},
+                               {"gemv-panels-per-block", gemvPanelsPerBlock}})
       if (value <= 0) {
         func.emitError() << "effc-cpu-tile-and-vectorize: " << name << " must be > 0, got " << value;
         return signalPassFailure();
@@ -180,21 +181,38 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     // A wide N (an LM head over a vocabulary) has plenty of column blocks to share out: its blocks take
     // more rows, so that its weight, far larger than the caches, is streamed from memory fewer times.
     bool wide = !ShapedType::isDynamic(columns) && columns >= wideColumnBlocks * threadTileN && wideColumnBlocks > 0;
-    int64_t blockRows = wide ? wideThreadTileM : threadTileM;
-    SmallVector<OpFoldResult> blockSizes = sizes(1, blockRows, threadTileN, 0);
+    // A panel contraction's block takes more rows (panel-thread-tile-m): its panel is read once per block,
+    // so a weight that streams from memory is streamed once for M <= panel-thread-tile-m.
+    int64_t blockRows = wide ? wideThreadTileM : panels ? panelThreadTileM : threadTileM;
+    // No more rows than the contraction has: a block taller than a static M gains nothing, and MLIR's
+    // canonicalisation of the batched tiles it leaves crashes (LLVM 22).
+    int64_t tileRows = blockRows;
+    if (int64_t rows = ranges[numBatch]; !ShapedType::isDynamic(rows) && rows > 0)
+      tileRows = std::min(blockRows, rows);
+    SmallVector<OpFoldResult> blockSizes = sizes(1, tileRows, threadTileN, 0);
     // A panel contraction with a deep K: each block takes several panels and loops over its K blocks
     // outside them, so that the block's A rows [blockRows x K] are read once per group rather than once
     // per panel (GotoBLAS's order: the A slice [blockRows x cache-tile-k] stays in cache while the
     // panels' [cache-tile-k x P] slices stream past).
-    // Contractions with fewer rows than a block (decode GEMVs), or a dynamic number, keep one panel per
-    // block: their A is small, and they need every column block as a task to use all threads.
+    // Contractions with fewer rows than a block, or a dynamic number, are not grouped so: their A is small,
+    // and they need column blocks as tasks to use all threads. (GEMVs take a few panels, below.)
     int64_t panelsInBlock = 1;
+    bool gemvGroup = false;
     if (panels) {
       int64_t rows = ranges[numBatch], depth = ranges.back(), numPanels = ranges[numBatch + 1];
       if (groupPanelsMinK > 0 && cacheTileK > 0 && !ShapedType::isDynamic(depth) && depth >= groupPanelsMinK &&
           !ShapedType::isDynamic(rows) && rows >= blockRows)
         panelsInBlock = ShapedType::isDynamic(numPanels) ? panelsPerBlock
                                                          : std::min(panelsPerBlock.getValue(), numPanels);
+      // A GEMV (a static M of fewer rows than a register tile: a decode step) takes gemv-panels-per-block
+      // panels one after the other, so that a weight of many narrow panels (an LM head) is not cut into as
+      // many tasks.
+      bool gemv = !ShapedType::isDynamic(rows) && rows < registerTileM;
+      if (panelsInBlock == 1 && gemv && gemvPanelsPerBlock > 1) {
+        panelsInBlock = ShapedType::isDynamic(numPanels) ? gemvPanelsPerBlock
+                                                         : std::min(gemvPanelsPerBlock.getValue(), numPanels);
+        gemvGroup = panelsInBlock > 1;
+      }
       // panelsInBlock panels (nb), all of each one's columns (ni), per block.
       blockSizes[numBatch + 1] = rewriter.getIndexAttr(panelsInBlock);
       blockSizes.insert(blockSizes.begin() + numBatch + 2, rewriter.getIndexAttr(0));
@@ -236,7 +254,15 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
       return success();
 
     // A block of several panels: its K blocks, then one panel at a time inside each K block.
-    if (panels && panelsInBlock > 1) {
+    // A GEMV's group of panels: one panel after another, each blocked along K like a single panel below.
+    if (panels && gemvGroup) {
+      SmallVector<OpFoldResult> onePanel(numLoops, rewriter.getIndexAttr(0));
+      onePanel[numBatch + 1] = rewriter.getIndexAttr(1);
+      FailureOr<scf::SCFTilingResult> panelLoop = tile(rewriter, cast<TilingInterface>(blockContraction), onePanel);
+      if (failed(panelLoop))
+        return blockContraction->emitError("failed to split a thread block into its panels");
+      blockContraction = panelLoop->tiledOps.front();
+    } else if (panels && panelsInBlock > 1) {
       SmallVector<OpFoldResult> depthBlocks(numLoops, rewriter.getIndexAttr(0));
       depthBlocks.back() = rewriter.getIndexAttr(cacheTileK);
       FailureOr<scf::SCFTilingResult> cacheBlocks = tile(rewriter, cast<TilingInterface>(blockContraction), depthBlocks);
@@ -269,7 +295,7 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
 
     // Cache blocks of K, so that the B panel of a register column (cacheTileK x 32) stays in L1 while the
     // register rows of the block sweep over it.
-    if (cacheTileK > 0 && panelsInBlock == 1) {
+    if (cacheTileK > 0 && (panelsInBlock == 1 || gemvGroup)) {
       scf::SCFTilingOptions cacheTiling;
       cacheTiling.setTileSizes(sizes(0, 0, 0, cacheTileK));
       rewriter.setInsertionPoint(blockContraction);

@@ -1,5 +1,6 @@
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=row-tile-n=32 | FileCheck %s --check-prefix=NARROW
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=gemv-panels-per-block=1 | FileCheck %s
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=gemv-panels-per-block=1 row-tile-n=32' | FileCheck %s --check-prefix=NARROW
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s --check-prefix=GROUP
 // RUN: not effc-opt %s --effc-cpu-tile-and-vectorize=row-tile-n=0 2>&1 | FileCheck %s --check-prefix=INVALID
 
 // Rows left over from the 8-row register tiles (a decode step's single row) take one-row tiles of
@@ -54,5 +55,17 @@ func.func @decode_narrow_block(%x: tensor<1x64xf32>, %w: tensor<64x80xf32>) -> t
   } -> tensor<1x80xf32>
   return %c : tensor<1x80xf32>
 }
+
+// By default a GEMV's block takes gemv-panels-per-block (4) panels, one after the other, each with its own K
+// loop: 32-column panels (effc-cpu-weight-panels' default) would otherwise give a task per 32 columns
+// (1571 for GPT-2's LM head).
+// GROUP-LABEL: func.func @decode_panel_gemm(
+// GROUP:         scf.forall (%[[NB:.+]]) = (0) to (6) step (4)
+// GROUP:           scf.for %[[P:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// GROUP:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// GROUP:               vector.contract {{.*}} vector<1x1xf32>, vector<1x128xf32> into vector<1x128xf32>
+// GROUP:           scf.forall.in_parallel {
+// GROUP:             tensor.parallel_insert_slice %{{.+}} into %{{.+}}[0, %[[NB]], 0] [1, %{{.+}}, 128] [1, 1, 1]
+// GROUP-LABEL: func.func @decode_narrow_block(
 
 // INVALID: error: effc-cpu-tile-and-vectorize: row-tile-n must be > 0, got 0

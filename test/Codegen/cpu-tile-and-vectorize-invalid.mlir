@@ -6,6 +6,8 @@
 // RUN: not effc-opt %s --effc-cpu-tile-and-vectorize=wide-column-blocks=-2 2>&1 | FileCheck %s --check-prefix=WIDE-BLOCKS
 // RUN: not effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=0 2>&1 | FileCheck %s --check-prefix=PANELS
 // RUN: not effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=-1 2>&1 | FileCheck %s --check-prefix=GROUP-K
+// RUN: not effc-opt %s --effc-cpu-tile-and-vectorize=panel-thread-tile-m=0 2>&1 | FileCheck %s --check-prefix=PANEL-M
+// RUN: not effc-opt %s --effc-cpu-tile-and-vectorize=gemv-panels-per-block=0 2>&1 | FileCheck %s --check-prefix=GEMV
 
 // THREAD: error: effc-cpu-tile-and-vectorize: thread-tile-m must be > 0, got -64
 // REGISTER: error: effc-cpu-tile-and-vectorize: register-tile-n must be > 0, got 0
@@ -15,6 +17,8 @@
 // WIDE-BLOCKS: error: effc-cpu-tile-and-vectorize: wide-column-blocks must be >= 0, got -2
 // PANELS: error: effc-cpu-tile-and-vectorize: panels-per-block must be > 0, got 0
 // GROUP-K: error: effc-cpu-tile-and-vectorize: group-panels-min-k must be >= 0, got -1
+// PANEL-M: error: effc-cpu-tile-and-vectorize: panel-thread-tile-m must be > 0, got 0
+// GEMV: error: effc-cpu-tile-and-vectorize: gemv-panels-per-block must be > 0, got 0
 func.func @f(%a: tensor<8x8xf32>) -> tensor<8x8xf32> {
   return %a : tensor<8x8xf32>
 }

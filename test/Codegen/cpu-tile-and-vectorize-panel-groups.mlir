@@ -1,16 +1,16 @@
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=1 | FileCheck %s --check-prefix=ONE
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=0 | FileCheck %s --check-prefix=ONE
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=group-panels-min-k=2048 | FileCheck %s --check-prefix=ONE
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=4 | FileCheck %s --check-prefix=PARTIAL
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panels-per-block=8 | FileCheck %s --check-prefix=ALL
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 | FileCheck %s
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 panels-per-block=1' | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 group-panels-min-k=0' | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 group-panels-min-k=2048' | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 panels-per-block=4' | FileCheck %s --check-prefix=PARTIAL
+// RUN: effc-opt %s '--effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 panels-per-block=8' | FileCheck %s --check-prefix=ALL
 
 // Panel groups in effc-cpu-tile-and-vectorize (lib/Codegen/TileAndVectorize.cpp): a panel GEMM C[m, nb, ni] +=
 // A[m, k] * Bp[nb, k, ni] with a deep K (>= group-panels-min-k, 1024) gives each thread block 64 rows of
 // panels-per-block (2) panels. The block loops over K blocks of 128 outside its panels, so that the block's A
 // slice [64 x 128] is read from memory once and reused from cache by every panel, where one panel per block
-// reads A's [64 x K] rows again for each panel. Contractions with
-// fewer rows than a block (decode) and shallow ones keep one panel per block.
+// reads A's [64 x K] rows again for each panel (panel-thread-tile-m is set to 64 here; its default is 128).
+// Contractions with fewer rows than a block and shallow ones keep one panel per block, except GEMVs (below).
 
 #a = affine_map<(m, nb, ni, k) -> (m, k)>
 #b = affine_map<(m, nb, ni, k) -> (nb, k, ni)>
@@ -66,9 +66,12 @@ func.func @deep_panel_gemm(%x: tensor<128x1024xf32>, %bp: tensor<6x1024x128xf32>
   return %c : tensor<128x6x128xf32>
 }
 
-// A decode step (one row) keeps one panel per block, so that its 6 column blocks are 6 tasks.
+// A decode step (one row) is not grouped for its deep K: its block takes gemv-panels-per-block (4) panels one
+// after the other instead, each with its K loop inside (cpu-tile-and-vectorize-decode.mlir).
 // CHECK-LABEL: func.func @deep_panel_gemv(
-// CHECK:         scf.forall (%{{.+}}) in (6)
+// CHECK:         scf.forall (%{{.+}}) = (0) to (6) step (4)
+// CHECK:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
+// CHECK:             scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args
 // CHECK:           vector.contract {{.*}} vector<1x1xf32>, vector<1x128xf32> into vector<1x128xf32>
 func.func @deep_panel_gemv(%x: tensor<1x1024xf32>, %bp: tensor<6x1024x128xf32>) -> tensor<1x6x128xf32> {
   %zero = arith.constant 0.0 : f32

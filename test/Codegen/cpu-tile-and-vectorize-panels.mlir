@@ -1,8 +1,9 @@
-// RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize=panel-thread-tile-m=64 | FileCheck %s
+// RUN: effc-opt %s --effc-cpu-tile-and-vectorize | FileCheck %s --check-prefix=ROWS
 
 // Panel GEMMs in effc-cpu-tile-and-vectorize (lib/Codegen/TileAndVectorize.cpp): C[m, nb, ni] += A[m, k] *
 // Bp[nb, k, ni], the form effc-cpu-weight-panels gives a GEMM with a constant weight. A thread block takes
-// 64 rows of one panel (nb), so its whole weight is the contiguous [K, 128] panel Bp[nb]; the block is reduced
+// panel-thread-tile-m rows (64 in the first RUN) of one panel (nb), so its whole weight is the contiguous [K, 128] panel Bp[nb]; the block is reduced
 // to an ordinary (m, n, k) contraction over that panel (rank-reducing slices), then blocked along K by 128 and
 // tiled into 8x32 register tiles, with its epilogue fused after the K loop.
 
@@ -30,6 +31,14 @@
 // CHECK:             tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[I]], %[[NB]], 0] [64, 1, 128] [1, 1, 1]
 // CHECK-NOT:     linalg.generic
 // CHECK:         return %[[FORALL]] : tensor<128x3x128xf32>
+// By default (panel-thread-tile-m = 128) a block takes all 128 rows, so each panel is read by one block only:
+// the forall's row dimension folds away and its tasks are the panels.
+// ROWS-LABEL: func.func @panel_gemm_epilogue(
+// ROWS:         scf.forall (%[[NB:.+]]) in (3) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<128x3x128xf32>) {
+// ROWS:           scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (tensor<128x128xf32>)
+// ROWS:             vector.contract {{.*}} vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// ROWS:           scf.forall.in_parallel {
+// ROWS:             tensor.parallel_insert_slice %{{.+}} into %[[OUT]][0, %[[NB]], 0] [128, 1, 128] [1, 1, 1]
 func.func @panel_gemm_epilogue(%x: tensor<128x256xf32>, %bp: tensor<3x256x128xf32>) -> tensor<128x3x128xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<128x3x128xf32>

@@ -1,7 +1,10 @@
-// RUN: effc-opt %s -split-input-file --effc-cpu-weight-panels | FileCheck %s
+// RUN: effc-opt %s -split-input-file --effc-cpu-weight-panels=panel-width=128 | FileCheck %s
+// RUN: effc-opt %s -split-input-file --effc-cpu-weight-panels | FileCheck %s --check-prefix=DEFAULT
 
 // effc-cpu-weight-panels (lib/Codegen/WeightPanels.cpp): the constant weight of an f32 GEMM is read as
-// column panels Bp[N/128][K][128], with the accumulator's initialisation and the epilogue expanded along N.
+// column panels Bp[N/P][K][P], with the accumulator's initialisation and the epilogue expanded along N. The
+// first RUN uses P = 128; by default P = 32, the register tile's width, so that each register tile streams
+// contiguous 128-byte rows of its panel (DEFAULT).
 
 #bias = affine_map<(d0, d1, d2) -> (d2)>
 #id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
@@ -34,6 +37,10 @@
 // CHECK:           math.tanh
 // CHECK:         %[[Y:.+]] = tensor.collapse_shape %[[EPILOGUE]] {{\[}}[0], [1], [2, 3]] : tensor<?x?x2x128xf32> into tensor<?x?x256xf32>
 // CHECK:         return %[[Y]]
+// DEFAULT-LABEL: func.func @linear_bias_activation(
+// DEFAULT:         %[[W:.+]] = arith.constant dense<1.000000e+00> : tensor<8x32x64xf32>
+// DEFAULT:         linalg.transpose ins(%[[W]] : tensor<8x32x64xf32>) outs(%{{.+}} : tensor<8x64x32xf32>) permutation = [0, 2, 1]
+// DEFAULT:         tensor.collapse_shape %{{.+}} {{\[}}[0], [1], [2, 3]] : tensor<?x?x8x32xf32> into tensor<?x?x256xf32>
 func.func @linear_bias_activation(%x: tensor<?x?x64xf32>) -> tensor<?x?x256xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

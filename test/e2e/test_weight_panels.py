@@ -1,9 +1,10 @@
 """Numerics of f32 linear layers whose constant weight effc stores as column panels (effc-cpu-weight-panels:
-W [N, K] -> Bp [N/128][K][128], one panel per thread block), compiled with effc and run with effc-run, against
+W [N, K] -> Bp [N/32][K][32]; a thread block takes up to 128 rows of one panel, or of 2 panels for a deep K, or
+4 panels one after the other for a decode GEMV), compiled with effc and run with effc-run, against
 the numpy reference (test/reference/eff_reference.py) in float64, and against the same layer compiled with
 --no-weight-panels ([K, N] rows).
 
-Shapes: N a multiple of 128 (the panel form) and not (the rows layout stays), M = 1 (a decode step), M not a
+Shapes: N a multiple of 32 (the panel form) and not (the rows layout stays), M = 1 (a decode step), M not a
 multiple of the 8-row register tile, batched [B, S, K] activations, with the bias as the accumulator's initial
 value and GELU and residual-add epilogues fused into the thread blocks.
 
@@ -22,12 +23,14 @@ from test_epilogues import apply_epilogue, check, dense, linear_epilogue_ir
 
 # (rows of x as its leading shape, K, N, activation, residual)
 CASES = [
-    ((128,), 64, 256, "gelu", None),         # two panels, full 8-row tiles
+    ((128,), 64, 256, "gelu", None),         # 8 panels, full 8-row tiles
     ((1, 13), 48, 384, None, "rhs"),         # M = 13: a full and a left-over row tile; residual add
     ((1,), 64, 512, "gelu_tanh", "lhs"),     # a decode step (M = 1): single-row tiles of each panel
     ((2, 1), 160, 256, "gelu", "rhs"),       # a batch of two decode steps, K over a cache block (128)
     ((70,), 96, 1024, None, None),           # bias only, 8 panels, 70 = 8 x 8 + 6 rows
-    ((130,), 40, 320, "gelu", None),         # N = 320 is no multiple of 128: stays [K, N] rows
+    ((130,), 40, 336, "gelu", None),         # N = 336 is no multiple of 32: stays [K, N] rows
+    ((130,), 40, 320, "gelu", None),         # 10 panels of 32; 130 rows = a block of 128 and one of 2
+    ((1, 1), 96, 224, "gelu", "rhs"),        # a GEMV over 7 panels: blocks of 4 and 3 panels
 ]
 
 
@@ -74,8 +77,8 @@ def test_panel_linear_static_shape_threads():
 
 @pytest.mark.parametrize("leading", [(1, 1), (2, 5)])
 def test_padded_panels_lm_head(leading):
-    """A bias-free layer whose N = 32 x 128 + 17 is padded with zero columns to 33 panels (like GPT-2's LM head,
-    50257 = 392 x 128 + 81): a decode step and a short prefill."""
+    """A bias-free layer whose N = 32 x 128 + 17 is padded with zero columns to 129 panels of 32 (like GPT-2's LM
+    head, 50257 = 1570 x 32 + 17): a decode step and a short prefill."""
     k, n = 8, 32 * 128 + 17
     x, w, _, _ = layer_data(leading, k, n, seed=n)
     x_t, y_t = ttype([None] * len(leading) + [k]), ttype([None] * len(leading) + [n])
@@ -93,12 +96,14 @@ def test_padded_panels_lm_head(leading):
 
 
 @pytest.mark.parametrize("leading,k,n,activation,residual", [
-    ((72,), 1032, 896, "gelu", "rhs"),  # 7 panels: 3 groups of 2 and one of 1; 64 + 8 rows; a last K block of 8
-    ((2, 64), 1024, 768, None, None),   # batched, 3 groups of 2 panels
+    ((136,), 1032, 864, "gelu", "rhs"),  # 27 panels: 13 groups of 2 and one of 1; 128 + 8 rows; a last K block of 8
+    ((2, 128), 1024, 768, None, None),   # batched, 12 groups of 2 panels
+    ((2, 64), 1024, 768, None, None),    # batched, fewer rows than a block (64 < 128): one panel per block
 ])
 def test_panel_groups_deep_k(leading, k, n, activation, residual):
-    """Statically shaped layers with K >= 1024 and at least 64 rows, whose thread blocks each take up to 2
-    panels and loop over K blocks outside them (effc-cpu-tile-and-vectorize's panels-per-block), on 3 threads.
+    """Statically shaped layers with K >= 1024 and at least a block's 128 rows (and one with fewer), whose
+    blocks take up to 2 panels and loop over K blocks outside them (effc-cpu-tile-and-vectorize's
+    panels-per-block), on 3 threads.
     Weights are rounded to 2 decimals to keep the IR text small."""
     x, w, b, r = layer_data(leading, k, n, seed=k + n)
     w = np.round(w, 2).astype(np.float32)

@@ -49,31 +49,32 @@
 // BERT-NEXT:  2 elementwise linalg.generic loops ?x?x64 - 512B eff.embedding @ bert_tiny.mlir:13:10
 // The residual add and the layer norm: one micro-kernel call.
 // BERT-NEXT:  3 micro-kernel effc_uk_add_layer_norm ?x?x64 -> ?x?x64 - 512B eff.layer_norm @ bert_tiny.mlir:17:19
-// The q, k and v projections as one [192, 64] f32 linear: 2 * 192 * 64 FLOPs per token, 48 KiB of weights; the
+// The q, k and v projections as one [192, 64] f32 linear (its weight read as 6 column panels of 32): 2 * 192 * 64 FLOPs per token, 48 KiB of weights; the
 // bias initialisation is part of it.
-// BERT-NEXT:  4 contraction linalg.generic loops ?x?x192x64 24.6K·?^2 49.2KB eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]
+// BERT-NEXT:  4 contraction linalg.generic loops ?x?x6x32x64 24.6K·?^2 49.2KB eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]
 // The padding mask (i64) turned into f32 0/1 once, then the fused attention: 4 * 64 FLOPs per (batch, query, key).
 // BERT-NEXT:  5 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
 // BERT-NEXT:  6 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
 // The FFN: up GEMM, GELU (listed before tiling makes it the up GEMM's epilogue), down GEMM. The up GEMM's
-// weight is read as 2 column panels of 128 (effc-cpu-weight-panels), its loops and GELU's split N = 2 x 128.
-// BERT:       9 contraction linalg.generic loops ?x?x2x128x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  10 elementwise linalg.generic loops ?x?x2x128 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  11 contraction linalg.generic loops ?x?x64x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// weight is read as 8 column panels of 32 (effc-cpu-weight-panels), its loops and GELU's split N = 8 x 32, and the
+// down GEMM's as 2 panels of 32.
+// BERT:       9 contraction linalg.generic loops ?x?x8x32x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  10 elementwise linalg.generic loops ?x?x8x32 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  11 contraction linalg.generic loops ?x?x2x32x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
 // BERT:       14 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
 // BERT:       expected fusions:
 // BERT-NEXT:  status fusion op detail
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:17:19 one call of effc_uk_add_layer_norm
 // BERT-NEXT:  fired gemm-bias eff.linear @ bert_tiny.mlir:22:12 [layer 0] the bias initialises the GEMM's accumulator
-// BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored transposed ([K, N]) at compile time
+// BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored permuted to 6x64x32 at compile time
 // BERT:       fired qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] query, key and value as one eff.linear over the concatenated [192, 64] weight, sliced
 // BERT-NEXT:  fired attention eff.attention @ bert_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
 // The residual add after the output projection goes to the add + layer norm kernel, not to the GEMM.
 // BERT:       not fired gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0] the add + layer norm kernel takes the add
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:36:12 [layer 0] one call of effc_uk_add_layer_norm
 // BERT:       fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored transposed ([K, N]) at compile time
-// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 2x64x128 at compile time
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 2x256x32 at compile time
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 8x64x32 at compile time
 // BERT-NEXT:  fired gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] computed in the GEMM's thread blocks
 // BERT:       kernels: 20, 1 fused elementwise, 4 elementwise, 7 micro-kernel, 8 contraction
 // BERT-NEXT:  fusions: 33 fired, 4 not fired
@@ -133,9 +134,9 @@
 
 // REUSE-LABEL: effc fusion report: function 'main'
 // REUSE-NOT:   no decision recorded
-// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored transposed ([K, N]) at compile time
+// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored permuted to 6x64x32 at compile time
 // REUSE-NOT:   no decision recorded
-// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:52:14 [layer 1] stored transposed ([K, N]) at compile time
+// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:52:14 [layer 1] stored permuted to 6x64x32 at compile time
 // REUSE-NOT:   no decision recorded
 // REUSE:       fired attention eff.attention @ bert_tiny.mlir:59:17 [layer 1] one call of effc_uk_attention_f32
 // REUSE-NOT:   no decision recorded
@@ -144,7 +145,7 @@
 // REUSE:       fusions: 33 fired, 4 not fired
 // REUSE-LABEL: effc fusion report: function 'layer_body_0' (the body of layers 0, 1)
 // REUSE-NEXT:  # kind kernel shape FLOPs weights from
-// REUSE-NEXT:  1 contraction linalg.generic loops ?x?x192x64 24.6K·?^2 - eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]{{$}}
+// REUSE-NEXT:  1 contraction linalg.generic loops ?x?x6x32x64 24.6K·?^2 - eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]{{$}}
 // REUSE-NEXT:  2 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]{{$}}
 // REUSE-NEXT:  3 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]{{$}}
 // REUSE-JSON:      "name": "layer_body_0",

@@ -299,7 +299,7 @@ def test_report_fusions_format_is_checked(tmp_path):
 
 def test_weight_panels_option(tmp_path):
     """weight_panels=False (`effc --no-weight-panels`) keeps bert_tiny's FFN-up weight as [K, N] rows: its GEMM
-    has loops (b, s, n, k) instead of (b, s, nb, ni, k) over 2 panels of 128; both compute the same outputs."""
+    has loops (b, s, n, k) instead of (b, s, nb, ni, k) over 8 panels of 32; both compute the same outputs."""
     shapes = {}
     for panels in (True, False):
         path = tmp_path / f"fusions_{panels}.json"
@@ -307,8 +307,8 @@ def test_weight_panels_option(tmp_path):
                      layer_reuse=False, weight_panels=panels)
         (main,) = json.loads(path.read_text())["functions"]
         shapes[panels] = {k["shape"] for k in main["kernels"] if k["kind"] == "contraction"}
-    assert "loops ?x?x2x128x64" in shapes[True] and "loops ?x?x256x64" not in shapes[True]
-    assert "loops ?x?x256x64" in shapes[False] and "loops ?x?x2x128x64" not in shapes[False]
+    assert "loops ?x?x8x32x64" in shapes[True] and "loops ?x?x256x64" not in shapes[True]
+    assert "loops ?x?x256x64" in shapes[False] and "loops ?x?x8x32x64" not in shapes[False]
     inputs = sample_inputs("bert_tiny", "main", ["main"])
     assert_outputs_close(effc.compile(EXAMPLES / "bert_tiny.mlir", weight_panels=False)(**inputs),
                          effc.compile(EXAMPLES / "bert_tiny.mlir")(**inputs), "bert_tiny without weight panels")

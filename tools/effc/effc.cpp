@@ -145,7 +145,7 @@ cl::opt<bool> noPackQkv("no-pack-qkv",
                         cl::cat(category));
 cl::opt<bool> noWeightPanels("no-weight-panels",
                              cl::desc("Keep f32 GEMM weights as [K, N] rows (by default they are stored as "
-                                      "contiguous panels of 128 columns, at -O1 and up)"),
+                                      "contiguous panels of 32 columns, at -O1 and up)"),
                              cl::cat(category));
 
 int fail(const llvm::Twine &message) {

@@ -68,20 +68,24 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     with masks at their constant upper bound (`max-masked-tile-elements`).
 
     A panel contraction ((batch..., m, nb, ni, k) with operands `[batch..., M, K]`, `[N/P, K, P]` and
-    `[batch..., M, N/P, P]`, as effc-cpu-weight-panels writes it) is tiled into blocks of `thread-tile-m`
-    rows of one panel; the block's unit `nb` loop is dropped (rank-reducing slices), which leaves an
-    ordinary `(m, n, k)` block over the contiguous `[K, P]` panel, tiled as above. A panel contraction
+    `[batch..., M, N/P, P]`, as effc-cpu-weight-panels writes it) is tiled into blocks of
+    `panel-thread-tile-m` (128) rows of one panel, so that a weight streamed from memory is read once for
+    up to 128 rows (a block never takes more rows than a static M); the block's unit `nb` loop is dropped
+    (rank-reducing slices), which leaves an ordinary `(m, n, k)` block over the contiguous `[K, P]` panel,
+    tiled as above. With P = 32 (the default) each 8 x 32 register tile streams contiguous 128-byte panel
+    rows. A GEMV (a static M below `register-tile-m`: a decode step) takes `gemv-panels-per-block` (4)
+    panels per block instead, one after the other, each with its own K loop, so that narrow panels do
+    not make as many tasks. A panel contraction
     with a deep K (`group-panels-min-k`, 1024) and a static M of at least a block's rows gives each block
     `panels-per-block` (2) panels instead, in GotoBLAS's order: the K blocks loop outside the panels, so
-    the block's A slice `[64 x 128]` is read once per K block and reused from cache by every panel, where
-    one panel per block reads all of A's `[64 x K]` rows again for each panel. Larger groups save more
-    A traffic but leave fewer tasks for the threads (6 panels: 2 tasks for FFN-down at 128 tokens). Decode
-    GEMVs keep one panel per block: their A is a row, and their column blocks are the tasks.
+    the block's A slice `[128 x 128]` is read once per K block and reused from cache by every panel, where
+    one panel per block reads all of A's `[128 x K]` rows again for each panel. Larger groups save more
+    A traffic but leave fewer tasks for the threads.
     ```mlir
-    scf.forall (%i, %nb) = (0, 0) to (128, 6) step (64, 2) ... {  // FFN-down 128 x 3072 x 768
-      scf.for %kb = %c0 to %c3072 step %c128 ... {                  // K blocks
-        scf.for %p = %c0 to %c2 step %c1 ... {                      // panels: Bp[%nb + %p][%kb : %kb + 128, :]
-          <8x32 register tiles of the [64 x 128] block of panel %p>
+    scf.forall (%nb) = (0) to (24) step (2) ... {       // FFN-down 128 x 3072 x 768: 24 panels of 32
+      scf.for %kb = %c0 to %c3072 step %c128 ... {      // K blocks
+        scf.for %p = %c0 to %c2 step %c1 ... {          // panels: Bp[%nb + %p][%kb : %kb + 128, :]
+          <8x32 register tiles of the [128 x 32] block of panel %p>
     ```
 
     With `fuse-epilogues`, the GEMM's epilogue is fused into its thread blocks: an all-parallel
@@ -106,6 +110,9 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
            "step), where a block's width is a multiple of it: a whole panel row per k, more FMAs in flight">,
     Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128", "Columns of a thread's block">,
     Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64", "Rows of a thread's block">,
+    Option<"panelThreadTileM", "panel-thread-tile-m", "int64_t", /*default=*/"128",
+           "Rows of a thread's block in a panel contraction: each panel is read once per this many rows, "
+           "which matters when the weights stream from memory">,
     Option<"wideThreadTileM", "wide-thread-tile-m", "int64_t", /*default=*/"256",
            "Rows of a thread's block in a contraction with at least wide-column-blocks column blocks">,
     Option<"wideColumnBlocks", "wide-column-blocks", "int64_t", /*default=*/"64",
@@ -116,6 +123,10 @@ def EffcCpuTileAndVectorizePass : Pass<"effc-cpu-tile-and-vectorize", "::mlir::f
     Option<"panelsPerBlock", "panels-per-block", "int64_t", /*default=*/"2",
            "Panels that one thread block of a panel contraction with a deep K computes together, K block "
            "by K block, so that its A rows are read once rather than once per panel (1: one panel each)">,
+    Option<"gemvPanelsPerBlock", "gemv-panels-per-block", "int64_t", /*default=*/"4",
+           "Panels that one thread block of a panel GEMV (a static M below register-tile-m: a decode step) "
+           "computes one after the other, so that a weight of many narrow panels is not cut into as many "
+           "tasks (1: one panel each)">,
     Option<"groupPanelsMinK", "group-panels-min-k", "int64_t", /*default=*/"1024",
            "Depth K from which a panel contraction's thread blocks take panels-per-block panels (0: never)">,
     Option<"maxMaskedTileElements", "max-masked-tile-elements", "int64_t", /*default=*/"4096",
@@ -260,7 +271,10 @@ def EffcCpuWeightPanelsPass : Pass<"effc-cpu-weight-panels", "::mlir::ModuleOp">
     `Bp[N/P][K][P]`: `Bp = transpose(expand_shape(B))`, which `effc-pack-weights` folds into a constant
     holding the packed bytes (through the call sites of shared layer bodies too). A thread block of P
     columns then streams one contiguous `K x P` panel instead of K rows `4 N` bytes apart (each on a new
-    page once N >= 1024, where the hardware prefetchers stop following). The accumulator's initialisation
+    page once N >= 1024, where the hardware prefetchers stop following). P defaults to the register tile's
+    width (32), so that a register tile reads whole contiguous 128-byte rows: with P = 128, a 32-column tile
+    read 128 of every 512 bytes, and BERT-base's GEMMs waited on those loads (1.22x more CPU time for the
+    whole model; docs/benchmarks.md). The accumulator's initialisation
     (fill or bias broadcast) and the elementwise op that is the GEMM's only user (its epilogue: bias,
     GELU, residual add) are reshaped with it, so that effc-cpu-tile-and-vectorize still fuses them:
     ```mlir
@@ -268,23 +282,23 @@ def EffcCpuWeightPanelsPass : Pass<"effc-cpu-weight-panels", "::mlir::ModuleOp">
     %wt = linalg.transpose ins(%w : tensor<3072x768xf32>) ... permutation = [1, 0]
     %c = linalg.generic {(b, m, n, k): A(b, m, k), B(k, n), C(b, m, n)} ins(%x, %wt) outs(%bias_init)
     %y = linalg.generic {gelu} ins(%c) outs(%empty) : tensor<?x?x3072xf32>
-    // after
-    %e = tensor.expand_shape %w [[0, 1], [2]] : tensor<3072x768xf32> into tensor<24x128x768xf32>
-    %wp = linalg.transpose ins(%e) ... permutation = [0, 2, 1]              // -> tensor<24x768x128xf32>
+    // after (P = 32)
+    %e = tensor.expand_shape %w [[0, 1], [2]] : tensor<3072x768xf32> into tensor<96x32x768xf32>
+    %wp = linalg.transpose ins(%e) ... permutation = [0, 2, 1]              // -> tensor<96x768x32xf32>
     %c3 = linalg.generic {(b, m, nb, ni, k): A(b, m, k), Bp(nb, k, ni), C(b, m, nb, ni)}
-            ins(%x, %wp) outs(%bias_init3 : tensor<?x?x24x128xf32>)
+            ins(%x, %wp) outs(%bias_init3 : tensor<?x?x96x32xf32>)
     %y3 = linalg.generic {gelu} ins(%c3) outs(%empty3)
-    %y = tensor.collapse_shape %y3 [[0], [1], [2, 3]] : tensor<?x?x24x128xf32> into tensor<?x?x3072xf32>
+    %y = tensor.collapse_shape %y3 [[0], [1], [2, 3]] : tensor<?x?x96x32xf32> into tensor<?x?x3072xf32>
     ```
     An N that is not a multiple of P keeps the `[K, N]` layout, unless it spans at least
     `min-padded-panels` panels (the padding is then under 1/`min-padded-panels` of the weight: GPT-2's LM
-    head, N = 50257 = 392 x 128 + 81, which a decode step streams whole) and the weight is a constant and the
+    head, N = 50257 = 1570 x 32 + 17, which a decode step streams whole) and the weight is a constant and the
     accumulator a fill: the weight is then padded with zero columns to whole panels (`tensor.pad`, folded by
     effc-pack-weights), and the result is the first N columns of the panels' result. A weight argument of a
     layer body that has other uses is left alone (its call sites could not pass one packed constant).
   }];
   let options = [
-    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"128",
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"32",
            "Columns of a panel (P); effc-cpu-tile-and-vectorize's thread-tile-n for panel GEMMs (0: off)">,
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32",
            "Columns of effc-cpu-tile-and-vectorize's register tile: panel-width must be a multiple of it">,

@@ -114,7 +114,7 @@ struct CompileOptions {
   /// Run the query, key and value projections of an attention as one GEMM over concatenated weights (CPU
   /// target, -O1 and up; eff-pack-qkv).
   bool packQkv = true;
-  /// Store the weights of f32 GEMMs as contiguous column panels [N/128][K][128] (CPU target, -O1 and up;
+  /// Store the weights of f32 GEMMs as contiguous column panels [N/32][K][32] (CPU target, -O1 and up;
   /// effc-cpu-weight-panels).
   bool weightPanels = true;
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
