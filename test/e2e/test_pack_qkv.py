@@ -3,7 +3,7 @@
 The example models (examples/: BERT with biases, GPT-2 with a KV cache, Llama with grouped-query attention and
 rotary embeddings, a Switch-MoE encoder) are compiled with packing (the default at -O3) and with
 `--no-pack-qkv`, all in f32 and one each after a compression that rewrites the projections (int8, int4, bf16,
-2:4 and unstructured sparsity, head pruning). Checks:
+2:4 sparsity, also int8 sparse, and unstructured sparsity, head pruning). Checks:
   - f32, packed: against the numpy reference (`Module.evaluate`, test/reference/eff_reference.py), rtol/atol
     1e-4 as test_examples.py;
   - every variant: packed against unpacked, rtol 1e-5 and atol 1e-5 (the same dot products in one wider
@@ -44,6 +44,7 @@ VARIANTS = {
     "int4": (["--quantize=int4"], True),
     "bf16": (["--quantize=bf16"], True),
     "2:4": (["--sparsity=2:4"], True),
+    "2:4+int8": (["--sparsity=2:4", "--quantize=int8"], True),
     "unstructured": (["--sparsity=unstructured:0.9"], False),
     "prune-heads": (["--prune-heads=0.5"], True),
 }
@@ -79,7 +80,7 @@ def run_all(so, inputs, workdir):
 # Every model in f32; each compression on one model whose projections it rewrites (the quantized schemes on
 # Llama's grouped-query projections), to keep the test to about a minute.
 CASES = [(name, "f32") for name in MODELS] + [("llama_tiny", v) for v in ("int8", "int4", "bf16")] + \
-    [("gpt_tiny", "2:4"), ("llama_tiny", "unstructured"), ("bert_tiny", "prune-heads")]
+    [("gpt_tiny", "2:4"), ("gpt_tiny", "2:4+int8"), ("llama_tiny", "unstructured"), ("bert_tiny", "prune-heads")]
 
 
 @needs_tools

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "python-bindings"))
 import eff_reference as ref  # noqa: E402
 import models  # noqa: E402
 from effc import ir  # noqa: E402
-from effc_testing import EffcError, compile_and_run, randn, rng, ttype  # noqa: E402
+from effc_testing import CompiledModule, EffcError, compile_and_run, randn, rng, ttype  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------------------
 # Pruning in numpy (the oracle)
@@ -242,3 +242,95 @@ def test_example_model_equals_reference_on_pruned_weights(tmp_path, name, patter
         for key in expected:
             np.testing.assert_allclose(actual[key], expected[key], rtol=1e-4, atol=1e-4,
                                        err_msg=f"{name} {pattern} {scope}: {key}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Decode: few tokens take the kernel's small-M path (at most 64 tokens; a few output rows at a time, the
+# activations of 16 stored entries gathered in registers). Patterns: 2:4 and 4:8 (one vpermt2ps), 1:4 (two and a
+# blend), 2:32 (vgatherdps), 3:16 (n not dividing 16: the C loop).
+
+DECODE_SHAPES = [(1, 1, 768, 96), (2, 1, 64, 40), (1, 3, 192, 33), (3, 21, 64, 24)]
+
+
+@pytest.mark.parametrize("cpu", ["native", "x86-64"])
+@pytest.mark.parametrize("shape", DECODE_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("pattern", ["2:4", "1:4", "4:8", "2:32", "3:16"])
+def test_decode_nm_linear_equals_pruned_reference(tmp_path, pattern, shape, cpu):
+    batch, tokens, k, n = shape
+    x, w, b, y = run_linear(tmp_path, pattern, batch, tokens, k, n, bias=n % 2 == 0, cpu=cpu)
+    assert_linear_close(y, x, prune({"w": w}, pattern)["w"], b, f"{pattern} {shape} {cpu}")
+
+
+@pytest.mark.parametrize("pattern", ["2:4", "4:8"])
+def test_gpt_decode_step_equals_reference_on_pruned_weights(tmp_path, pattern):
+    """gpt_tiny's decode function (one token per sequence after a KV cache) with sparse linears equals the
+    reference model on the pruned weights (rtol/atol 1e-4, as the whole-model tests above). The LM head shares
+    wte with the token embedding, which is not pruned, so the logits have no reference model here (the layer
+    tests above cover the head's shape); the KV-cache outputs run through all sparse layers of block 0 and the
+    key and value projections of block 1."""
+    name = "gpt_tiny"
+    weights = ir.read_safetensors(REPO / "examples" / f"{name}.safetensors")
+    module = models.example_module(name, weights)
+    targets = sorted(set(linear_weight_names(module)) - {"wte.weight"})
+    assert len(targets) == 12
+    reference = models.example_module(name, dict(weights) | prune({t: weights[t] for t in targets}, pattern))
+    ir_text = (REPO / "examples" / f"{name}.mlir").read_text()
+    ir_text = ir_text.replace(f'eff.weights = "{name}.safetensors"',
+                              f'eff.weights = "{REPO / "examples" / f"{name}.safetensors"}"')
+    inputs = models.sample_inputs(name, rng(5), 2, 6)["decode"]
+    compiled = CompiledModule(ir_text, sparsity=pattern)
+    actual = compiled("decode", **inputs)
+    expected = reference.evaluate("decode", inputs)
+    for key in expected:
+        if key != "logits":
+            np.testing.assert_allclose(actual[key], expected[key], rtol=1e-4, atol=1e-4, err_msg=f"{pattern}: {key}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# --sparsity=N:4 --quantize=int8: int8 sparse layers (docs/spec/eff.md#effsparse_linear). The oracle is numpy
+# on the pruned weight: each row's kept values symmetric int8 (scale max|v| / 127, round half to even, clamp
+# ±127), activations per row to u8 (scale max|x| / 127, zero point 128), exact integer sums, and the f32
+# epilogue y = f32(acc − 128 · Σw) · (s_x · s_w) + b. Integer sums are exact, so the tolerance is that of the
+# f32 epilogue: rtol 1e-5, atol 1e-5 · max|y|.
+
+
+def int8_sparse_reference(x, w_pruned, n, b):
+    rows, k = w_pruned.shape
+    mask = np.zeros(w_pruned.shape, bool)
+    groups = np.abs(w_pruned.reshape(rows, k // 4, 4))
+    keep = np.argsort(-groups, axis=2, kind="stable")[:, :, :n]
+    np.put_along_axis(mask.reshape(rows, k // 4, 4), keep, True, axis=2)
+    amax = np.abs(w_pruned).max(axis=1).astype(np.float32)
+    scale = np.where(amax > 0, amax / np.float32(127), np.float32(1)).astype(np.float32)
+    q_w = np.where(mask, np.clip(np.rint(w_pruned / scale[:, None]), -127, 127), 0).astype(np.int64)
+    xf = x.reshape(-1, k).astype(np.float32)
+    xmax = np.abs(xf).max(axis=1)
+    inverse = np.where(xmax > 0, np.float32(127) / np.where(xmax > 0, xmax, 1), 0).astype(np.float32)
+    x_scale = np.where(xmax > 0, xmax / np.float32(127), 1).astype(np.float32)
+    q_x = np.clip(np.rint(xf * inverse[:, None]) + np.float32(128), 0, 255).astype(np.int64)
+    corrected = (q_x @ q_w.T - 128 * q_w.sum(axis=1)[None, :]).astype(np.float32)
+    y = corrected * (x_scale[:, None] * scale[None, :])
+    if b is not None:
+        y = y + b
+    return y.reshape(x.shape[:-1] + (rows,))
+
+
+@pytest.mark.parametrize("cpu", ["native", "x86-64"])
+@pytest.mark.parametrize("shape", [(1, 1, 768, 96), (2, 3, 100, 37), (1, 130, 256, 64)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("n", [2, 1])
+def test_int8_sparse_linear_equals_quantized_reference(tmp_path, n, shape, cpu):
+    batch, tokens, k, out = shape
+    x, w, b, y = run_linear(tmp_path, f"{n}:4", batch, tokens, k, out, bias=out % 2 == 0, cpu=cpu, quantize="int8")
+    expected = int8_sparse_reference(x, prune({"w": w}, f"{n}:4")["w"], n, b)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * float(np.abs(expected).max()),
+                               err_msg=f"{n}:4 int8 {shape} {cpu}")
+    # Within int8 quantization error of the f32 sparse layer.
+    f32 = ref.linear(x, prune({"w": w}, f"{n}:4")["w"], bias=b)
+    assert np.abs(y - f32).max() < 0.05 * np.abs(f32).max()
+
+
+def test_int8_leaves_other_patterns_f32(tmp_path):
+    """4:8 has no int8 form (2-bit indices need M = 4): the layer stays f32 and exact to the pruned reference."""
+    x, w, b, y = run_linear(tmp_path, "4:8", 1, 3, 64, 24, bias=True, quantize="int8")
+    assert_linear_close(y, x, prune({"w": w}, "4:8")["w"], b, "4:8 int8")

@@ -38,22 +38,29 @@ def Eff_SparseLinearOp : Eff_Op<"sparse_linear", [Pure, AttrSizedOperandSegments
       is `W[o, (c / n)·m + indices[o, c]]`. Indices are `i8` in `[0, m)`, ascending within each group.
     * `csr`: `values` and `indices` (`i32` column indices, ascending within a row) are `[nnz]`, and
       `row_ptr` (`i32`, `[N + 1]`) delimits the entries of each row.
+    * int8 `nm` (`m = 4`): `values` are `i8` with a per-row f32 `scales` `[N]` (`W[o, ·] = scales[o] · values[o, ·]`),
+      and `indices` hold 2 bits per entry, `[N, ceil(K·n/16)]` (entry `c` in bits `2·(c % 4)` of byte `c / 4`);
+      activations are quantized per row to u8 as by `eff.quantized_linear` int8 (dynamic).
 
     ```mlir
     %y = eff.sparse_linear nm %x, %v, %i bias(%b) {in_features = 768 : i64, out_features = 3072 : i64, n = 2 : i64, m = 4 : i64}
         : (tensor<?x768xf32>, tensor<3072x384xf32>, tensor<3072x384xi8>, tensor<3072xf32>) -> tensor<?x3072xf32>
     %y = eff.sparse_linear csr %x, %v, %c row_ptr(%p) {in_features = 768 : i64, out_features = 3072 : i64}
         : (tensor<?x768xf32>, tensor<235930xf32>, tensor<235930xi32>, tensor<3073xi32>) -> tensor<?x3072xf32>
+    %y = eff.sparse_linear nm %x, %q, %p bias(%b) scales(%s) {in_features = 768 : i64, out_features = 3072 : i64, n = 2 : i64, m = 4 : i64}
+        : (tensor<?x768xf32>, tensor<3072x384xi8>, tensor<3072x96xi8>, tensor<3072xf32>, tensor<3072xf32>) -> tensor<?x3072xf32>
     ```
     See docs/spec/eff.md#effsparse_linear.
   }];
-  let arguments = (ins F32Tensor:$input, F32Tensor:$values, TensorOf<[I8, I32]>:$indices,
+  let arguments = (ins F32Tensor:$input, TensorOf<[F32, I8]>:$values, TensorOf<[I8, I32]>:$indices,
                    Optional<1DTensorOf<[I32]>>:$row_ptr, Optional<1DTensorOf<[F32]>>:$bias,
+                   Optional<1DTensorOf<[F32]>>:$scales,
                    Eff_SparseFormatAttr:$format, I64Attr:$in_features, I64Attr:$out_features,
                    OptionalAttr<I64Attr>:$n, OptionalAttr<I64Attr>:$m);
   let results = (outs F32Tensor:$result);
   let assemblyFormat = [{
     $format $input `,` $values `,` $indices (`row_ptr` `(` $row_ptr^ `)`)? (`bias` `(` $bias^ `)`)?
+    (`scales` `(` $scales^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
 }

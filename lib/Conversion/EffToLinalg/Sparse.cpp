@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // eff.sparse_linear becomes a call of the sparse GEMM micro-kernels of ukernels/sparse_gemm.c:
-// effc_uk_sparse_nm_linear (N:M) or effc_uk_sparse_csr_linear (CSR). The kernels read only the compressed
+// effc_uk_sparse_nm_linear (N:M), effc_uk_sparse_nm_linear_i8 (N:M with int8 values and 2-bit indices) or
+// effc_uk_sparse_csr_linear (CSR). The kernels read only the compressed
 // weights; a missing bias is passed as zeros. Activations are passed as [B, S, K] (the hidden layout as it
 // is; lower ranks get unit dimensions, higher ranks fold their middle dimensions), so that the result needs
 // no expand_shape with two dynamic sizes in one group, which LLVM 22 cannot lower to memrefs.
@@ -54,9 +55,12 @@ struct SparseLinearLowering : OpConversionPattern<SparseLinearOp> {
     if (op.getFormat() == SparseFormat::nm) {
       Value n = arith::ConstantIntOp::create(rewriter, loc, *op.getN(), 64);
       Value m = arith::ConstantIntOp::create(rewriter, loc, *op.getM(), 64);
-      called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
-                                {x, adaptor.getValues(), adaptor.getIndices(), bias, n, m},
-                                {result});
+      if (Value scales = adaptor.getScales())
+        called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear_i8",
+                                  {x, adaptor.getValues(), adaptor.getIndices(), scales, bias, n, m}, {result});
+      else
+        called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_nm_linear",
+                                  {x, adaptor.getValues(), adaptor.getIndices(), bias, n, m}, {result});
     } else {
       called = buildUkernelCall(rewriter, loc, "effc_uk_sparse_csr_linear",
                                 {x, adaptor.getValues(), adaptor.getIndices(), adaptor.getRowPtr(), bias},

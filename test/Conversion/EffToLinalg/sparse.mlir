@@ -37,3 +37,18 @@ func.func @csr_without_bias(%x: tensor<4x8xf32>, %v: tensor<5xf32>, %c: tensor<5
       : (tensor<4x8xf32>, tensor<5xf32>, tensor<5xi32>, tensor<4xi32>) -> tensor<4x3xf32>
   return %y : tensor<4x3xf32>
 }
+
+// -----
+
+// int8 N:M: the int8 kernel, with the scales between the indices and the bias.
+// CHECK-LABEL: func.func private @effc_uk_sparse_nm_linear_i8(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, i64, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>)
+// CHECK-LABEL: func.func @nm_int8
+// CHECK-DAG: %[[N:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[M:.*]] = arith.constant 4 : i64
+// CHECK: call @effc_uk_sparse_nm_linear_i8(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[N]], %[[M]], %{{.*}})
+// CHECK-NOT: call @effc_uk_sparse_nm_linear(
+func.func @nm_int8(%x: tensor<?x5x40xf32>, %v: tensor<3x20xi8>, %i: tensor<3x5xi8>, %b: tensor<3xf32>, %s: tensor<3xf32>) -> tensor<?x5x3xf32> {
+  %y = eff.sparse_linear nm %x, %v, %i bias(%b) scales(%s) {in_features = 40 : i64, out_features = 3 : i64, n = 2 : i64, m = 4 : i64}
+      : (tensor<?x5x40xf32>, tensor<3x20xi8>, tensor<3x5xi8>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x5x3xf32>
+  return %y : tensor<?x5x3xf32>
+}

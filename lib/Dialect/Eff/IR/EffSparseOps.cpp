@@ -85,10 +85,21 @@ LogicalResult SparseLinearOp::inferReturnTypes(MLIRContext *, std::optional<Loca
                    formatShape(indices));
     if (!indices.getElementType().isInteger(8))
       return error("format nm requires i8 indices");
-    if (mismatch(values.getDimSize(1), k / *m * *n))
-      return error("values " + formatShape(values) + " must have K·n/m = " + Twine(k / *m * *n) + " columns");
-    if (mismatch(indices.getDimSize(0), values.getDimSize(0)) || mismatch(indices.getDimSize(1), values.getDimSize(1)))
+    int64_t stored = k / *m * *n;
+    if (mismatch(values.getDimSize(1), stored))
+      return error("values " + formatShape(values) + " must have K·n/m = " + Twine(stored) + " columns");
+    if (values.getElementType().isInteger(8)) {
+      // eff_sparse_linear_c5: int8 values with 2-bit indices, four to a byte.
+      if (*m != 4)
+        return error("int8 values need M = 4 (2-bit indices), got " + Twine(*n) + ":" + Twine(*m));
+      if (mismatch(indices.getDimSize(0), values.getDimSize(0)) ||
+          mismatch(indices.getDimSize(1), (stored + 3) / 4))
+        return error("indices " + formatShape(indices) + " of int8 values must be [N, ceil(K·n/16) = " +
+                     Twine((stored + 3) / 4) + "] (2 bits per entry)");
+    } else if (mismatch(indices.getDimSize(0), values.getDimSize(0)) ||
+               mismatch(indices.getDimSize(1), values.getDimSize(1))) {
       return error("indices " + formatShape(indices) + " must have the shape of values " + formatShape(values));
+    }
   } else {
     // eff_sparse_linear_c3
     if (adaptor.getN() || adaptor.getM())
@@ -100,6 +111,9 @@ LogicalResult SparseLinearOp::inferReturnTypes(MLIRContext *, std::optional<Loca
                    formatShape(indices));
     if (!indices.getElementType().isInteger(32))
       return error("format csr requires i32 indices");
+    // eff_sparse_linear_c5
+    if (!values.getElementType().isF32())
+      return error("format csr requires f32 values");
     if (mismatch(indices.getDimSize(0), values.getDimSize(0)))
       return error("indices " + formatShape(indices) + " must have the length of values " + formatShape(values));
     if (cast<RankedTensorType>(rowPtr.getType()).getDimSize(0) == 0)
@@ -118,6 +132,16 @@ LogicalResult SparseLinearOp::inferReturnTypes(MLIRContext *, std::optional<Loca
       return error("bias " + formatShape(biasType) + " must have out_features = " + Twine(outFeatures) +
                    " elements");
   }
+  // eff_sparse_linear_c5
+  bool int8Values = values.getElementType().isInteger(8);
+  Value scales = adaptor.getScales();
+  if (int8Values && !scales)
+    return error("int8 values require scales");
+  if (!int8Values && scales)
+    return error("scales require int8 values");
+  if (scales && mismatch(cast<RankedTensorType>(scales.getType()).getDimSize(0), outFeatures))
+    return error("scales " + formatShape(cast<RankedTensorType>(scales.getType())) + " must have out_features = " +
+                 Twine(outFeatures) + " elements");
   SmallVector<int64_t> shape(input.getShape());
   shape.back() = outFeatures;
   results.push_back(RankedTensorType::get(shape, input.getElementType()));

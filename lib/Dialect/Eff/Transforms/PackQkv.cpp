@@ -156,6 +156,10 @@ bool canPack(ArrayRef<Operation *> projections, std::string &why) {
         why = "the projections are sparse with different N:M patterns";
         return false;
       }
+      if (other.getValues().getType().getElementType() != sparse.getValues().getType().getElementType()) {
+        why = "the projections are sparse with different value types (f32 and int8)";
+        return false;
+      }
     }
     return true;
   }
@@ -270,8 +274,15 @@ void pack(ArrayRef<Operation *> projections) {
           builder, loc, projections, [](Operation *op) -> Value { return cast<SparseLinearOp>(op).getBias(); },
           flat(builder.getF32Type(), total),
           [](Operation *op) { return cast<SparseLinearOp>(op).getOutFeatures() * int64_t(sizeof(float)); });
+    // int8 layers: their per-row scales concatenate like the biases.
+    Value scales;
+    if (sparse.getScales())
+      scales = concatenateOperand(
+          builder, loc, projections, [](Operation *op) -> Value { return cast<SparseLinearOp>(op).getScales(); },
+          flat(builder.getF32Type(), total),
+          [](Operation *op) { return cast<SparseLinearOp>(op).getOutFeatures() * int64_t(sizeof(float)); });
     packed = SparseLinearOp::create(builder, loc, packedType, input, values, indices, /*row_ptr=*/Value(), bias,
-                                    SparseFormat::nm, sparse.getInFeatures(), total, sparse.getNAttr(),
+                                    scales, SparseFormat::nm, sparse.getInFeatures(), total, sparse.getNAttr(),
                                     sparse.getMAttr());
   } else {
     auto quantized = cast<QuantizedLinearOp>(projections.front());

@@ -155,6 +155,25 @@ std::optional<std::vector<float>> constantValues(Value weight) {
   return std::nullopt;
 }
 
+/// The i8 values of a constant (N:M indices), or nothing if `value` is not an i8 constant.
+std::optional<std::vector<int8_t>> constantInt8(Value value) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!constant || !type || !type.getElementType().isInteger(8) || !type.hasStaticShape())
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != static_cast<size_t>(type.getNumElements()))
+      return std::nullopt;
+    return std::vector<int8_t>(blob->getData().begin(), blob->getData().end());
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+    auto range = dense.getValues<int8_t>();
+    return std::vector<int8_t>(range.begin(), range.end());
+  }
+  return std::nullopt;
+}
+
 /// The name a weight constant is known by (its dense_resource key), or "" for inline constants.
 std::string weightName(Value weight) {
   if (auto constant = weight.getDefiningOp<arith::ConstantOp>())
@@ -515,6 +534,54 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     return true;
   }
 
+  /// Replaces an f32 N:M eff.sparse_linear with m = 4 and constant weights by its int8 form (scheme int8
+  /// only; other schemes and patterns leave it f32): each row's stored values symmetric int8 with the scale
+  /// max|v| / 127 (eff.quantized_linear's int8 rule), the i8 indices packed to 2 bits, four to a byte
+  /// (docs/spec/eff.md#effsparse_linear). False if the layer stays.
+  bool quantizeSparse(SparseLinearOp op) {
+    if (spec.scheme != QuantScheme::int8 || op.getFormat() != SparseFormat::nm || op.getM() != 4 ||
+        op.getScales())
+      return false;
+    std::optional<std::vector<float>> values = constantValues(op.getValues());
+    std::optional<std::vector<int8_t>> indices = constantInt8(op.getIndices());
+    if (!values || !indices || values->size() != indices->size())
+      return false;
+    int64_t rows = op.getOutFeatures();
+    int64_t stored = static_cast<int64_t>(values->size()) / rows, packedColumns = (stored + 3) / 4;
+    std::vector<int8_t> quantized(values->size()), packed(rows * packedColumns, 0);
+    std::vector<float> scales(rows);
+    for (int64_t row = 0; row < rows; ++row) {
+      const float *v = values->data() + row * stored;
+      float amax = 0.0f;
+      for (int64_t c = 0; c < stored; ++c)
+        amax = std::max(amax, std::fabs(v[c]));
+      float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+      scales[row] = scale;
+      for (int64_t c = 0; c < stored; ++c) {
+        float q = std::min(127.0f, std::max(-127.0f, roundEven(v[c] / scale)));
+        quantized[row * stored + c] = static_cast<int8_t>(q);
+        auto index = static_cast<uint8_t>((*indices)[row * stored + c] & 3);
+        int8_t &byte = packed[row * packedColumns + c / 4];
+        byte = static_cast<int8_t>(static_cast<uint8_t>(byte) | (index << (2 * (c % 4))));
+      }
+    }
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    std::string name = weightName(op.getValues());
+    std::string base = name.empty() ? "sparse" : name;
+    Type i8 = b.getIntegerType(8);
+    Value valuesConst = createConstant<int8_t>(b, loc, i8, quantized, base + ".int8", {rows, stored});
+    Value indicesConst = createConstant<int8_t>(b, loc, i8, packed, base + ".indices2", {rows, packedColumns});
+    Value scalesConst = createConstant<float>(b, loc, b.getF32Type(), scales, base + ".scales");
+    auto sparse = SparseLinearOp::create(b, loc, op.getType(), op.getInput(), valuesConst, indicesConst,
+                                         /*row_ptr=*/Value(), op.getBias(), scalesConst, SparseFormat::nm,
+                                         op.getInFeatures(), op.getOutFeatures(), op.getNAttr(), op.getMAttr());
+    sparse->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    op.getResult().replaceAllUsesWith(sparse.getResult());
+    op.erase();
+    return true;
+  }
+
   void runOnOperation() override {
     std::string error;
     if (activations != "dynamic" && activations != "static") {
@@ -549,10 +616,15 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     bool failedAny = false;
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<LinearOp, FfnOp, ExpertsOp>(op))
+      if (isa<LinearOp, FfnOp, ExpertsOp, SparseLinearOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
+      if (auto sparse = dyn_cast<SparseLinearOp>(op)) {
+        // Activations of int8 sparse layers are always quantized dynamically.
+        quantizeSparse(sparse);
+        continue;
+      }
       if (auto experts = dyn_cast<ExpertsOp>(op)) {
         // Expert activations are always quantized dynamically (calibration records no per-expert range).
         quantizeExperts(experts);

@@ -290,7 +290,8 @@ struct EffSparsifyPass : mlir::eff::impl::EffSparsifyPassBase<EffSparsifyPass> {
     Value indicesConst = buildConstant<int8_t>(b, loc, {target.n, kept}, b.getIntegerType(8), indices,
                                                asResource, name + ".nm_indices");
     auto sparse = SparseLinearOp::create(b, loc, op.getType(), op.getInput(), valuesConst, indicesConst,
-                                         /*row_ptr=*/Value(), op.getBias(), SparseFormat::nm, target.k, target.n,
+                                         /*row_ptr=*/Value(), op.getBias(), /*scales=*/Value(), SparseFormat::nm,
+                                         target.k, target.n,
                                          b.getI64IntegerAttr(n), b.getI64IntegerAttr(m));
     replace(op, sparse);
     return success();
@@ -337,7 +338,8 @@ struct EffSparsifyPass : mlir::eff::impl::EffSparsifyPassBase<EffSparsifyPass> {
     Value rowPtrConst = buildConstant<int32_t>(b, loc, {target.n + 1}, b.getI32Type(), rowPtr, asResource,
                                                name + ".csr_row_ptr");
     auto sparse = SparseLinearOp::create(b, loc, op.getType(), op.getInput(), valuesConst, columnsConst,
-                                         rowPtrConst, op.getBias(), SparseFormat::csr, target.k, target.n,
+                                         rowPtrConst, op.getBias(), /*scales=*/Value(), SparseFormat::csr,
+                                         target.k, target.n,
                                          /*n=*/IntegerAttr(), /*m=*/IntegerAttr());
     replace(op, sparse);
   }

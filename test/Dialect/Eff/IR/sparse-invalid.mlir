@@ -181,3 +181,59 @@ func.func @csr_rows(%x: tensor<2x8xf32>, %v: tensor<5xf32>, %i: tensor<5xi32>, %
   %y = eff.sparse_linear csr %x, %v, %i row_ptr(%p) {in_features = 8 : i64, out_features = 3 : i64} : (tensor<2x8xf32>, tensor<5xf32>, tensor<5xi32>, tensor<5xi32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
+
+// -----
+
+// eff_sparse_linear_c5: int8 values.
+
+func.func @int8_m_not_4(%x: tensor<2x16xf32>, %v: tensor<3x4xi8>, %i: tensor<3x1xi8>, %s: tensor<3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'eff.sparse_linear' op int8 values need M = 4 (2-bit indices), got 2:8}}
+  // expected-error @+1 {{'eff.sparse_linear' op failed to infer returned types}}
+  %y = eff.sparse_linear nm %x, %v, %i scales(%s) {in_features = 16 : i64, out_features = 3 : i64, n = 2 : i64, m = 8 : i64} : (tensor<2x16xf32>, tensor<3x4xi8>, tensor<3x1xi8>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @int8_unpacked_indices(%x: tensor<2x16xf32>, %v: tensor<3x8xi8>, %i: tensor<3x8xi8>, %s: tensor<3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'eff.sparse_linear' op indices [3, 8] of int8 values must be [N, ceil(K·n/16) = 2] (2 bits per entry)}}
+  // expected-error @+1 {{'eff.sparse_linear' op failed to infer returned types}}
+  %y = eff.sparse_linear nm %x, %v, %i scales(%s) {in_features = 16 : i64, out_features = 3 : i64, n = 2 : i64, m = 4 : i64} : (tensor<2x16xf32>, tensor<3x8xi8>, tensor<3x8xi8>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @int8_without_scales(%x: tensor<2x16xf32>, %v: tensor<3x8xi8>, %i: tensor<3x2xi8>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'eff.sparse_linear' op int8 values require scales}}
+  // expected-error @+1 {{'eff.sparse_linear' op failed to infer returned types}}
+  %y = eff.sparse_linear nm %x, %v, %i {in_features = 16 : i64, out_features = 3 : i64, n = 2 : i64, m = 4 : i64} : (tensor<2x16xf32>, tensor<3x8xi8>, tensor<3x2xi8>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @f32_with_scales(%x: tensor<2x16xf32>, %v: tensor<3x8xf32>, %i: tensor<3x8xi8>, %s: tensor<3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'eff.sparse_linear' op scales require int8 values}}
+  // expected-error @+1 {{'eff.sparse_linear' op failed to infer returned types}}
+  %y = eff.sparse_linear nm %x, %v, %i scales(%s) {in_features = 16 : i64, out_features = 3 : i64, n = 2 : i64, m = 4 : i64} : (tensor<2x16xf32>, tensor<3x8xf32>, tensor<3x8xi8>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @int8_scales_length(%x: tensor<2x16xf32>, %v: tensor<3x8xi8>, %i: tensor<3x2xi8>, %s: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'eff.sparse_linear' op scales [4] must have out_features = 3 elements}}
+  // expected-error @+1 {{'eff.sparse_linear' op failed to infer returned types}}
+  %y = eff.sparse_linear nm %x, %v, %i scales(%s) {in_features = 16 : i64, out_features = 3 : i64, n = 2 : i64, m = 4 : i64} : (tensor<2x16xf32>, tensor<3x8xi8>, tensor<3x2xi8>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @csr_int8_values(%x: tensor<2x8xf32>, %v: tensor<5xi8>, %c: tensor<5xi32>, %p: tensor<4xi32>, %s: tensor<3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'eff.sparse_linear' op format csr requires f32 values}}
+  // expected-error @+1 {{'eff.sparse_linear' op failed to infer returned types}}
+  %y = eff.sparse_linear csr %x, %v, %c row_ptr(%p) scales(%s) {in_features = 8 : i64, out_features = 3 : i64} : (tensor<2x8xf32>, tensor<5xi8>, tensor<5xi32>, tensor<4xi32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}

@@ -30,3 +30,25 @@ func.func @sparse_linear_csr(%x: tensor<?x8xf32>, %v: tensor<5xf32>, %c: tensor<
       : (tensor<?x8xf32>, tensor<5xf32>, tensor<5xi32>, tensor<4xi32>, tensor<3xf32>) -> tensor<?x3xf32>
   return %y : tensor<?x3xf32>
 }
+
+// -----
+
+// int8 N:M (m = 4): int8 values, 2-bit indices [N, ceil(K·n/16)], per-row scales.
+// CHECK-LABEL: func @sparse_linear_nm_int8
+// CHECK: eff.sparse_linear nm %{{.*}}, %{{.*}}, %{{.*}} bias(%{{.*}}) scales(%{{.*}}) {in_features = 40 : i64, m = 4 : i64, n = 2 : i64, out_features = 3 : i64} : (tensor<?x40xf32>, tensor<3x20xi8>, tensor<3x5xi8>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x3xf32>
+func.func @sparse_linear_nm_int8(%x: tensor<?x40xf32>, %v: tensor<3x20xi8>, %i: tensor<3x5xi8>, %b: tensor<3xf32>, %s: tensor<3xf32>) -> tensor<?x3xf32> {
+  %y = eff.sparse_linear nm %x, %v, %i bias(%b) scales(%s) {in_features = 40 : i64, out_features = 3 : i64, n = 2 : i64, m = 4 : i64}
+      : (tensor<?x40xf32>, tensor<3x20xi8>, tensor<3x5xi8>, tensor<3xf32>, tensor<3xf32>) -> tensor<?x3xf32>
+  return %y : tensor<?x3xf32>
+}
+
+// -----
+
+// 1:4 without bias: 7 stored entries per row take ceil(7/4) = 2 index bytes.
+// CHECK-LABEL: func @sparse_linear_nm_int8_1_4
+// CHECK: eff.sparse_linear nm %{{.*}}, %{{.*}}, %{{.*}} scales(%{{.*}}) {in_features = 28 : i64, m = 4 : i64, n = 1 : i64, out_features = 2 : i64} : (tensor<5x28xf32>, tensor<2x7xi8>, tensor<2x2xi8>, tensor<2xf32>) -> tensor<5x2xf32>
+func.func @sparse_linear_nm_int8_1_4(%x: tensor<5x28xf32>, %v: tensor<2x7xi8>, %i: tensor<2x2xi8>, %s: tensor<2xf32>) -> tensor<5x2xf32> {
+  %y = eff.sparse_linear nm %x, %v, %i scales(%s) {in_features = 28 : i64, out_features = 2 : i64, n = 1 : i64, m = 4 : i64}
+      : (tensor<5x28xf32>, tensor<2x7xi8>, tensor<2x2xi8>, tensor<2xf32>) -> tensor<5x2xf32>
+  return %y : tensor<5x2xf32>
+}

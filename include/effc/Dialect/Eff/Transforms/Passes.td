@@ -65,6 +65,11 @@ def EffQuantizePass : Pass<"eff-quantize", "::mlir::ModuleOp"> {
     (and `int8:static`), `eff.experts` with constant f32 weights become `eff.quantized_experts`: each expert's
     up, gate and down weights packed as above into one row of stacked `[E, ·]` operands (activations always
     dynamic: calibration records no per-expert range); under the other schemes the experts stay f32.
+    Under `int8`, an N:M `eff.sparse_linear` (eff-sparsify's output) with M = 4 and constant f32 weights
+    becomes its int8 form: each row's stored values symmetric int8 (scale max|v|/127) with an f32 `scales`
+    operand, and the i8 indices packed to 2 bits, four to a byte (0.625 bytes per dense 2:4 weight against
+    int8's 1); activations always dynamic. Other patterns, CSR layers and the other schemes leave sparse
+    layers f32.
 
     `scheme`:
     * `int8`, `int8:static`: per-output-channel symmetric int8 weights (scale max|w|/127) with their column
