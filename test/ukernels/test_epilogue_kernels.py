@@ -8,16 +8,14 @@ the int8 model (test/e2e/quantization_model.py) followed by the float64 activati
 norm accumulates its statistics in f32 (rtol 1e-5, atol 1e-5).
 """
 
+import ctypes
 import math
-import os
 
 import numpy as np
 import pytest
 
-from test_quantized_gemm import CLANG, HERE, REPO, VARIANTS, _cpu_has_avx512_vnni, _memref, qm
-
-import subprocess
-import ctypes
+from test_quantized_gemm import qm
+from ukernel_build import CLANG, VARIANTS, build_kernels, memref_args
 
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
 
@@ -48,21 +46,14 @@ def _activation64(kind, x):
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def kernels(request, tmp_path_factory):
-    if request.param == "avx512" and not _cpu_has_avx512_vnni():
-        pytest.skip("CPU without AVX-512 VNNI")
-    out = tmp_path_factory.mktemp("ep") / f"ep_{request.param}.so"
-    sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
-    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], *sanitize, "-shared", "-fPIC", "-I", str(REPO / "ukernels"),
-                    str(REPO / "ukernels" / "quantized_gemm.c"), str(REPO / "ukernels" / "layer_norm.c"),
-                    str(HERE / "shim" / "host.c"), "-o", str(out), "-lpthread", "-lm"], check=True)
-    return ctypes.CDLL(str(out))
+    return build_kernels(tmp_path_factory, request.param, ["quantized_gemm.c", "layer_norm.c"], "ep")
 
 
 def flatten_args(*args):
     flat = []
     for a in args:
         if isinstance(a, np.ndarray):
-            flat += _memref(a)
+            flat += memref_args(a)
         elif isinstance(a, float):
             flat.append(ctypes.c_float(a))
         else:

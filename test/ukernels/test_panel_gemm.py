@@ -13,13 +13,11 @@ activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp ab
 
 import ctypes
 import math
-import os
-import subprocess
 
 import numpy as np
 import pytest
 
-from test_quantized_gemm import CLANG, HERE, REPO, VARIANTS, _cpu_has_avx512_vnni, _memref
+from ukernel_build import VARIANTS, build_kernels, memref_args
 
 ACTIVATIONS = {  # EFFC_UK_ACT_* code -> float64 reference
     "none": (0, lambda v: v),
@@ -34,14 +32,7 @@ ACTIVATIONS = {  # EFFC_UK_ACT_* code -> float64 reference
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def lib(request, tmp_path_factory):
-    if request.param == "avx512" and not _cpu_has_avx512_vnni():
-        pytest.skip("CPU without AVX-512 VNNI")
-    out = tmp_path_factory.mktemp("panels") / f"panels_{request.param}.so"
-    sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
-    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], *sanitize, "-shared", "-fPIC", "-I", str(REPO / "ukernels"),
-                    str(REPO / "ukernels" / "panel_gemm.c"), str(HERE / "shim" / "host.c"), "-o", str(out),
-                    "-lpthread", "-lm"], check=True)
-    return ctypes.CDLL(str(out))
+    return build_kernels(tmp_path_factory, request.param, ["panel_gemm.c"], "panels")
 
 
 def to_panels(w_kn):
@@ -54,8 +45,8 @@ def run(lib, x, panels, bias, activation, y):
     has_bias = bias is not None
     if bias is None:
         bias = np.zeros(1, np.float32)
-    args = _memref(x) + _memref(panels) + _memref(bias) + [ctypes.c_int64(int(has_bias)), ctypes.c_int64(activation)]
-    args += _memref(y)
+    args = memref_args(x) + memref_args(panels) + memref_args(bias) + [ctypes.c_int64(int(has_bias)), ctypes.c_int64(activation)]
+    args += memref_args(y)
     lib.effc_uk_linear_f32_panels(*args)
 
 

@@ -8,56 +8,23 @@ bf16 accumulate in f32 in a different order than the float64 model (rtol 1e-4 of
 """
 
 import ctypes
-import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+from ukernel_build import CLANG, REPO, VARIANTS, build_kernels, memref_args
+
 sys.path.insert(0, str(REPO / "test" / "e2e"))
 
 import quantization_model as qm  # noqa: E402
 
-CLANG = shutil.which("clang-22")
-VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
-
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
-
-
-def _cpu_has_avx512_vnni():
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_vnni" in flags and " avx512bw" in flags
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def kernels(request, tmp_path_factory):
-    if request.param == "avx512" and not _cpu_has_avx512_vnni():
-        pytest.skip("CPU without AVX-512 VNNI")
-    out = tmp_path_factory.mktemp("qg") / f"qg_{request.param}.so"
-    include = REPO / "ukernels"
-    # scripts/sanitize.sh sets EFFC_UKERNEL_SANITIZE (e.g. -fsanitize=address,undefined) to check the kernels
-    # themselves under the sanitizers; numpy's buffers then come from the sanitizer's malloc.
-    sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
-    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], *sanitize, "-shared", "-fPIC", "-I", str(include),
-                    str(REPO / "ukernels" / "quantized_gemm.c"), str(HERE / "shim" / "host.c"), "-o", str(out),
-                    "-lpthread", "-lm"], check=True)
-    return ctypes.CDLL(str(out))
-
-
-def _memref(array):
-    """The expanded memref arguments of a numpy array: allocated, aligned, offset, sizes..., strides..."""
-    ptr = ctypes.c_void_p(array.ctypes.data)
-    strides = [s // array.itemsize for s in array.strides]
-    return [ptr, ptr, ctypes.c_int64(0)] + [ctypes.c_int64(d) for d in array.shape] + \
-        [ctypes.c_int64(s) for s in strides]
+    return build_kernels(tmp_path_factory, request.param, ["quantized_gemm.c"], "qg")
 
 
 def call(lib, name, x, *args):
@@ -69,7 +36,7 @@ def call(lib, name, x, *args):
     flat = []
     for a in args:
         if isinstance(a, np.ndarray):
-            flat += _memref(a)
+            flat += memref_args(a)
         elif isinstance(a, float):
             flat.append(ctypes.c_float(a))
         else:

@@ -13,48 +13,18 @@ Tolerance: f32 sums of the K·n/m products in another order than float64: rtol 1
 """
 
 import ctypes
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-
-CLANG = shutil.which("clang-22")
-VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
+from ukernel_build import CLANG, VARIANTS, build_kernels, memref_args
 
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
 
 
-def _cpu_has_avx512():
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_vnni" in flags and " avx512bw" in flags
-
-
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def kernels(request, tmp_path_factory):
-    if request.param == "avx512" and not _cpu_has_avx512():
-        pytest.skip("CPU without AVX-512 VNNI")
-    out = tmp_path_factory.mktemp("sg") / f"sg_{request.param}.so"
-    sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
-    subprocess.run([CLANG, "-O3", *VARIANTS[request.param], *sanitize, "-shared", "-fPIC", "-I",
-                    str(REPO / "ukernels"), str(REPO / "ukernels" / "sparse_gemm.c"), str(HERE / "shim" / "host.c"),
-                    "-o", str(out), "-lpthread", "-lm"], check=True)
-    return ctypes.CDLL(str(out))
-
-
-def _memref(array):
-    ptr = ctypes.c_void_p(array.ctypes.data)
-    strides = [s // array.itemsize for s in array.strides]
-    return [ptr, ptr, ctypes.c_int64(0)] + [ctypes.c_int64(d) for d in array.shape] + \
-        [ctypes.c_int64(s) for s in strides]
+    return build_kernels(tmp_path_factory, request.param, ["sparse_gemm.c"], "sg")
 
 
 def random_nm(rng, rows, k, n, m):
@@ -78,8 +48,8 @@ def dense_weight(values, indices, k, n, m):
 def run_nm(lib, x, values, indices, bias, n, m):
     """Calls effc_uk_sparse_nm_linear on x [B, S, K] (any row strides) and returns y [B, S, N]."""
     y = np.full(x.shape[:2] + (values.shape[0],), np.nan, np.float32)
-    args = _memref(x) + _memref(values) + _memref(indices) + _memref(bias) + \
-        [ctypes.c_int64(n), ctypes.c_int64(m)] + _memref(y)
+    args = memref_args(x) + memref_args(values) + memref_args(indices) + memref_args(bias) + \
+        [ctypes.c_int64(n), ctypes.c_int64(m)] + memref_args(y)
     lib.effc_uk_sparse_nm_linear(*args)
     return y
 
@@ -147,8 +117,8 @@ def quantized_reference(x, q_values, indices, scales, bias, n):
 
 def run_nm_i8(lib, x, q_values, packed, scales, bias, n):
     y = np.full(x.shape[:2] + (q_values.shape[0],), np.nan, np.float32)
-    args = _memref(x) + _memref(q_values) + _memref(packed) + _memref(scales) + _memref(bias) + \
-        [ctypes.c_int64(n), ctypes.c_int64(4)] + _memref(y)
+    args = memref_args(x) + memref_args(q_values) + memref_args(packed) + memref_args(scales) + memref_args(bias) + \
+        [ctypes.c_int64(n), ctypes.c_int64(4)] + memref_args(y)
     lib.effc_uk_sparse_nm_linear_i8(*args)
     return y
 

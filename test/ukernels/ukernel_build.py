@@ -1,0 +1,49 @@
+"""Builds micro-kernel sources (ukernels/*.c) natively into a shared library for the unit tests in this
+folder, in the two variants compiled models link (AVX-512 with VNNI, and portable C), with the stand-in host
+of shim/host.c (parallel_for on 2 threads, malloc-backed allocation), to be called through ctypes.
+
+scripts/sanitize.sh sets EFFC_UKERNEL_SANITIZE (e.g. -fsanitize=address,undefined) to check the kernels
+themselves under the sanitizers; numpy's buffers then come from the sanitizer's malloc.
+"""
+
+import ctypes
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CLANG = shutil.which("clang-22")
+VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
+
+
+def cpu_has_avx512_vnni():
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_vnni" in flags and " avx512bw" in flags
+
+
+def build_kernels(tmp_path_factory, variant, sources, name):
+    """The shared library of ukernels/`sources` (file names) in `variant`; skips the test without AVX-512
+    VNNI when `variant` needs it."""
+    if variant == "avx512" and not cpu_has_avx512_vnni():
+        pytest.skip("CPU without AVX-512 VNNI")
+    out = tmp_path_factory.mktemp(name) / f"{name}_{variant}.so"
+    sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
+    subprocess.run([CLANG, "-O3", *VARIANTS[variant], *sanitize, "-shared", "-fPIC", "-I", str(REPO / "ukernels"),
+                    *(str(REPO / "ukernels" / source) for source in sources), str(HERE / "shim" / "host.c"),
+                    "-o", str(out), "-lpthread", "-lm"], check=True)
+    return ctypes.CDLL(str(out))
+
+
+def memref_args(array):
+    """The expanded memref arguments of a numpy array: allocated, aligned, offset, sizes..., strides..."""
+    ptr = ctypes.c_void_p(array.ctypes.data)
+    strides = [s // array.itemsize for s in array.strides]
+    return [ptr, ptr, ctypes.c_int64(0)] + [ctypes.c_int64(d) for d in array.shape] + \
+        [ctypes.c_int64(s) for s in strides]
