@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -124,12 +125,14 @@ std::string shapeText(size_t rank, const int64_t *dims) {
 
 class Runtime {
 public:
-  Runtime(uint32_t numThreads, uint64_t memoryLimitBytes, const std::string &device, uint32_t spinMicros) {
+  Runtime(uint32_t numThreads, uint64_t memoryLimitBytes, const std::string &device,
+          std::optional<uint32_t> spinMicros) {
     effc_runtime_options_t options;
     effc_runtime_options_initialize(&options);
     options.num_threads = numThreads;
     options.memory_limit_bytes = memoryLimitBytes;
-    options.spin_micros = spinMicros;
+    if (spinMicros)
+      options.spin_micros = *spinMicros;
     check(effc_device_kind_parse(device.c_str(), &options.device));
     check(effc_runtime_create(&options, &runtime));
   }
@@ -329,13 +332,14 @@ std::vector<Function> moduleFunctions(const std::shared_ptr<Module> &module) {
 void bindRuntime(py::module_ &m) {
   py::class_<Runtime, std::shared_ptr<Runtime>>(m, "Runtime",
                                                 "A thread pool and allocator that runs loaded modules.")
-      .def(py::init<uint32_t, uint64_t, const std::string &, uint32_t>(), py::arg("num_threads") = 0,
-           py::arg("memory_limit_bytes") = 0, py::arg("device") = "cpu", py::arg("spin_micros") = 100,
+      .def(py::init<uint32_t, uint64_t, const std::string &, std::optional<uint32_t>>(), py::arg("num_threads") = 0,
+           py::arg("memory_limit_bytes") = 0, py::arg("device") = "cpu", py::arg("spin_micros") = py::none(),
            "num_threads counts the calling thread (0: all online cores); memory_limit_bytes caps live "
            "runtime allocations (0: no limit); device is cpu, or cuda to run modules compiled for "
            "target='cuda' (raises effc.RuntimeError with code UNAVAILABLE without a CUDA driver); "
            "spin_micros is how long idle pool threads spin for the next parallel loop before they sleep "
-           "(0 on cores that other busy processes share; no spinning with more threads than cores).")
+           "(None: the runtime's default, 100; 0 on cores that other busy processes share; no spinning with "
+           "more threads than cores).")
       .def_property_readonly("device", [](const Runtime &r) -> py::object {
         effc_device_t *device = effc_runtime_device(r.get());
         return device ? py::str(effc_device_description(device)) : py::object(py::none());

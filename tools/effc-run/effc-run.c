@@ -110,7 +110,9 @@ static int parse_count(const char *text, int suffixes, unsigned long long *out) 
 static int parse_args(int argc, char **argv, options_t *options) {
   options->output_dir = ".";
   options->warmup = 3;
-  options->spin_micros = 100;
+  effc_runtime_options_t defaults;
+  effc_runtime_options_initialize(&defaults);
+  options->spin_micros = defaults.spin_micros;
   options->inputs = calloc((size_t)argc, sizeof(input_arg_t));
   if (!options->inputs)
     return fail("out of memory");
