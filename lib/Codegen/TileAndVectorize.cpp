@@ -200,17 +200,18 @@ struct EffcCpuTileAndVectorizePass : effc::impl::EffcCpuTileAndVectorizePassBase
     bool gemvGroup = false;
     if (panels) {
       int64_t rows = ranges[numBatch], depth = ranges.back(), numPanels = ranges[numBatch + 1];
+      auto atMostAllPanels = [&](int64_t count) {
+        return ShapedType::isDynamic(numPanels) ? count : std::min(count, numPanels);
+      };
       if (groupPanelsMinK > 0 && cacheTileK > 0 && !ShapedType::isDynamic(depth) && depth >= groupPanelsMinK &&
           !ShapedType::isDynamic(rows) && rows >= blockRows)
-        panelsInBlock = ShapedType::isDynamic(numPanels) ? panelsPerBlock
-                                                         : std::min(panelsPerBlock.getValue(), numPanels);
+        panelsInBlock = atMostAllPanels(panelsPerBlock);
       // A GEMV (a static M of fewer rows than a register tile: a decode step) takes gemv-panels-per-block
       // panels one after the other, so that a weight of many narrow panels (an LM head) is not cut into as
       // many tasks.
       bool gemv = !ShapedType::isDynamic(rows) && rows < registerTileM;
       if (panelsInBlock == 1 && gemv && gemvPanelsPerBlock > 1) {
-        panelsInBlock = ShapedType::isDynamic(numPanels) ? gemvPanelsPerBlock
-                                                         : std::min(gemvPanelsPerBlock.getValue(), numPanels);
+        panelsInBlock = atMostAllPanels(gemvPanelsPerBlock);
         gemvGroup = panelsInBlock > 1;
       }
       // panelsInBlock panels (nb), all of each one's columns (ni), per block.
