@@ -365,9 +365,9 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
     is left unchanged.
 
     With `device-buffers`, a `memref.alloc` whose buffer only kernels touch (every use, through views, is
-    a kernel operand, a device copy or `memref.dim`, and it is deallocated in the same block) becomes an
-    asynchronous `gpu.alloc` (device memory, not managed memory) and its `memref.dealloc` an asynchronous
-    `gpu.dealloc`, both ordered on the stream.
+    a kernel operand, a device copy, `memref.dim` or a `memref.extract_strided_metadata` whose base buffer
+    is unused, and it is deallocated in the same block) becomes an asynchronous `gpu.alloc` (device memory,
+    not managed memory) and its `memref.dealloc` an asynchronous `gpu.dealloc`, both ordered on the stream.
 
     An `scf.if` whose branches only launch kernels (and compute their operands), such as the tile-size
     choice of `effc-gpu-gemm-ukernels`, stays on the stream: its launches queue behind the current token,
