@@ -82,6 +82,8 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
   pm.addPass(createEffcGpuGemmUkernelsPass());
+  // Row reductions (layer norm's mean and variance, softmax's maximum and sum): one warp per row.
+  pm.addPass(createEffcGpuRowReductionsPass());
   // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),
   // tiled into blocks of threads and turned into a gpu.launch.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
