@@ -164,7 +164,7 @@ public:
         }
         b.clone(bodyOp, mapping);
       }
-      Value partial = combineValues(combine, loop.getRegionIterArgs()[0], mapping.lookup(reduction.element));
+      Value partial = combineValues(combine, loop.getRegionIterArgs()[0], mapping.lookupOrDefault(reduction.element));
       scf::YieldOp::create(b, loc, partial);
     }
 

@@ -83,6 +83,47 @@ func.func @row_max(%x: memref<4x12x128xf32>, %out: memref<4x12xf32>) {
   return
 }
 
+// The element may be a value from outside the body (here a count of the row's elements).
+// CHECK-LABEL: func.func @outside_value
+// CHECK-SAME:    (%{{.*}}: memref<?x32xf32>, %{{.*}}: memref<?xf32>, %[[ONE:.*]]: f32)
+// CHECK:         scf.for %{{.*}} iter_args(%[[P:.*]] = %{{.*}}) -> (f32) {
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %[[P]], %[[ONE]] : f32
+// CHECK-NEXT:      scf.yield %[[S]]
+func.func @outside_value(%x: memref<?x32xf32>, %out: memref<?xf32>, %one: f32) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x32xf32>) outs(%out : memref<?xf32>) {
+    ^bb0(%in: f32, %acc: f32):
+      %s = arith.addf %acc, %one : f32
+      linalg.yield %s : f32
+  }
+  return
+}
+
+// linalg.index of the reduction loop is the lane's position in the row, of a parallel loop the row's index.
+// CHECK-LABEL: func.func @loop_index
+// CHECK:         %[[ROW:.*]] = arith.remui
+// CHECK:         scf.for %[[K:.*]] = %{{.*}} iter_args(%[[P:.*]] = %{{.*}}) -> (f32) {
+// CHECK-DAG:       arith.index_cast %[[K]] : index to i32
+// CHECK-DAG:       arith.index_cast %[[ROW]] : index to i32
+func.func @loop_index(%x: memref<?x32xf32>, %out: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x32xf32>) outs(%out : memref<?xf32>) {
+    ^bb0(%in: f32, %acc: f32):
+      %i = linalg.index 0 : index
+      %k = linalg.index 1 : index
+      %ii = arith.index_cast %i : index to i32
+      %ki = arith.index_cast %k : index to i32
+      %sum = arith.addi %ii, %ki : i32
+      %f = arith.uitofp %sum : i32 to f32
+      %e = arith.mulf %f, %in : f32
+      %s = arith.addf %acc, %e : f32
+      linalg.yield %s : f32
+  }
+  return
+}
+
 // Left alone: a product (no neutral value this pass knows), an accumulator read twice, an i32 sum and a
 // reduction over an outer loop.
 // CHECK-LABEL: func.func @not_rows
