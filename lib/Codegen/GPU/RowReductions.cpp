@@ -42,7 +42,9 @@ struct RowReduction {
 
 /// The neutral value of `combine` (an f32 add, maximum or minimum), or null if it has none this pass knows.
 TypedAttr neutralValue(Operation *combine) {
-  auto type = cast<FloatType>(combine->getResult(0).getType());
+  auto type = combine->getNumResults() == 1 ? dyn_cast<FloatType>(combine->getResult(0).getType()) : nullptr;
+  if (!type)
+    return nullptr;
   const llvm::fltSemantics &semantics = type.getFloatSemantics();
   if (isa<arith::AddFOp>(combine))
     return FloatAttr::get(type, APFloat::getZero(semantics));
