@@ -6,7 +6,9 @@ CPU build's outputs, then the benchmarks against PyTorch on the same GPU, in the
 
 Needs numpy (and torch for the peer timings); not effc's Python package. Exit code 1 if any case fails.
 Tolerances: rtol 1e-3, atol 1e-4 for f32 models (reduction order and exp/erf/tanh approximations differ); int4,
-LUT and bf16 variants use rtol 1e-2, atol 1e-2 (the CPU and GPU builds round activations at different points).
+LUT and bf16 variants use rtol 1e-2, atol 1e-2 relative to each output's largest magnitude (activations are
+rounded to bf16, and a last-bit difference in a sum can move one across a rounding step, so single elements can
+differ by a bf16 step of the values that feed them).
 """
 
 import argparse
@@ -110,7 +112,10 @@ def check(bundle, case, function, tmp):
         if got.shape != want.shape:
             return False, f"{key}: shape {got.shape} != {want.shape}", seconds
         diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-        bad = diff > atol + rtol * np.abs(want.astype(np.float64))
+        scale = np.abs(want.astype(np.float64))
+        if any(v in case for v in LOOSE):
+            scale = np.full_like(scale, scale.max() if scale.size else 0.0)
+        bad = diff > atol + rtol * scale
         worst.append(f"{key} max|d| {diff.max() if diff.size else 0:.2e}")
         if bad.any() or not np.isfinite(got).all():
             ok = False
