@@ -16,3 +16,15 @@
 
 EFFC_GLOBAL void attention_prefill(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_f32(EFFC_ATTENTION_ARGS); }
 EFFC_GLOBAL void attention_decode(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_decode_f32(EFFC_ATTENTION_ARGS); }
+
+// The BERT-base / GPT-2 shapes with the constants effc's launches have (12 heads of 64, contiguous channels,
+// 768-wide rows), as the compiled kernels see them after inlining: the timings use these.
+#define EFFC_ATTENTION_ARGS_H12_D64                                                                                  \
+  queryLen, newKeyLen, pastLen, 12, 12, 64, q, qs0, 768, 1, k, ks0, 768, 1, v, vs0, 768, 1, pastK, pks0, 768, 1,    \
+      pastV, pvs0, 768, 1, mask, ms0, 1, out, os0, 768, 1, scale, causal, hasMask
+EFFC_GLOBAL void attention_prefill_h12_d64(EFFC_ATTENTION_PARAMS) {
+  effc_cuda_uk_attention_f32(EFFC_ATTENTION_ARGS_H12_D64);
+}
+EFFC_GLOBAL void attention_decode_h12_d64(EFFC_ATTENTION_PARAMS) {
+  effc_cuda_uk_attention_decode_f32(EFFC_ATTENTION_ARGS_H12_D64);
+}

@@ -153,6 +153,24 @@ constexpr int kOutputsPerLane = kMaxHeadDim / kWarpSize;
 
 constexpr int kDecodeWarps = 8;
 
+/// Shared memory of either kernel: one allocation, so that a model's kernel that may call both (the lowering
+/// picks one at run time) stays within the 48 KiB of static shared memory.
+union SharedTiles {
+  struct {
+    float queries[kPrefillRows * kKeyPitch];
+    float keys[kKeyTile * kKeyPitch];
+    float values[kKeyTile * kMaxHeadDim];
+    float probabilities[kPrefillWarps][kRowsPerWarp][kKeyTile];
+  } prefill;
+  struct {
+    float query[kMaxHeadDim];
+    float probabilities[kDecodeWarps][kKeyTile];
+    float partialMax[kDecodeWarps], partialSum[kDecodeWarps];
+    float partialOut[kDecodeWarps][kMaxHeadDim];
+  } decode;
+};
+__shared__ __attribute__((aligned(16))) SharedTiles sharedTiles;
+
 } // namespace
 
 #define EFFC_ATTENTION_PARAMS                                                                                        \
@@ -169,22 +187,23 @@ constexpr int kDecodeWarps = 8;
 
 /// Prefill: 128 threads; block x = b·H + h, block y = the block of 16 query rows.
 EFFC_CUDA_UK void effc_cuda_uk_attention_f32(EFFC_ATTENTION_PARAMS) {
-  __shared__ __attribute__((aligned(16))) float queries[kPrefillRows * kKeyPitch];
-  __shared__ __attribute__((aligned(16))) float keys[kKeyTile * kKeyPitch];
-  __shared__ float values[kKeyTile * kMaxHeadDim];
-  __shared__ float probabilities[kPrefillWarps][kRowsPerWarp][kKeyTile];
+  float *queries = sharedTiles.prefill.queries, *keys = sharedTiles.prefill.keys;
+  float *values = sharedTiles.prefill.values;
+  auto &probabilities = sharedTiles.prefill.probabilities;
 
   const Problem p = makeProblem(EFFC_ATTENTION_ARGS);
   const unsigned thread = effc_cuda::threadIndex(), lane = thread % kWarpSize, warp = thread / kWarpSize;
   const effc_index_t b = effc_cuda::blockIndexX() / heads, h = effc_cuda::blockIndexX() % heads;
   const effc_index_t g = h / (heads / kvHeads);
   const effc_index_t firstRow = effc_index_t(effc_cuda::blockIndexY()) * kPrefillRows;
-  const effc_index_t dh = p.headDim, dh4 = (dh + 3) / 4 * 4;
+  // Shared-memory indices fit 32 bits (dh <= kMaxHeadDim).
+  const int dh = int(p.headDim), dh4 = (dh + 3) / 4 * 4;
   const int threads = kPrefillWarps * kWarpSize;
 
   // The block's queries, scaled (scale · log2 e), zero past Dh and past the last row.
-  for (effc_index_t e = thread; e < kPrefillRows * dh4; e += threads) {
-    effc_index_t r = e / dh4, d = e % dh4, i = firstRow + r;
+  for (int e = thread; e < kPrefillRows * dh4; e += threads) {
+    int r = e / dh4, d = e % dh4;
+    effc_index_t i = firstRow + r;
     queries[r * kKeyPitch + d] = i < p.queryLen && d < dh ? p.q.at(b, i, h * dh + d) * p.scale : 0.0f;
   }
 
@@ -200,8 +219,9 @@ EFFC_CUDA_UK void effc_cuda_uk_attention_f32(EFFC_ATTENTION_PARAMS) {
   effc_index_t keyEnd = p.keyLimit(lastRow < p.queryLen ? lastRow : p.queryLen - 1);
   for (effc_index_t tile = 0; tile < keyEnd; tile += kKeyTile) {
     effc_cuda::barrier(); // the previous tile is consumed (and, the first time, the queries are stored)
-    for (effc_index_t e = thread; e < kKeyTile * dh4; e += threads) {
-      effc_index_t jj = e / dh4, d = e % dh4, j = tile + jj;
+    for (int e = thread; e < kKeyTile * dh4; e += threads) {
+      int jj = e / dh4, d = e % dh4;
+      effc_index_t j = tile + jj;
       bool inside = j < p.keyLen && d < dh;
       keys[jj * kKeyPitch + d] = inside ? p.keyValue(false, b, j, g, d) : 0.0f;
       if (d < dh)
@@ -212,7 +232,7 @@ EFFC_CUDA_UK void effc_cuda_uk_attention_f32(EFFC_ATTENTION_PARAMS) {
     // Scores of key `tile + lane` against the warp's rows.
     float s[kRowsPerWarp] = {};
     const float *key = &keys[lane * kKeyPitch];
-    for (effc_index_t d = 0; d < dh4; d += 4) {
+    for (int d = 0; d < dh4; d += 4) {
       float k0 = key[d], k1 = key[d + 1], k2 = key[d + 2], k3 = key[d + 3];
       for (int r = 0; r < kRowsPerWarp; ++r) {
         const float *query = &queries[(warp * kRowsPerWarp + r) * kKeyPitch + d];
@@ -231,7 +251,7 @@ EFFC_CUDA_UK void effc_cuda_uk_attention_f32(EFFC_ATTENTION_PARAMS) {
     for (int jj = 0; jj < kKeyTile; ++jj) {
       const float *value = &values[jj * kMaxHeadDim];
       for (int t = 0; t < kOutputsPerLane; ++t) {
-        effc_index_t d = lane + t * kWarpSize;
+        int d = lane + t * kWarpSize;
         float x = d < dh ? value[d] : 0.0f;
         for (int r = 0; r < kRowsPerWarp; ++r)
           o[r][t] += probabilities[warp][r][jj] * x;
@@ -256,10 +276,10 @@ EFFC_CUDA_UK void effc_cuda_uk_attention_f32(EFFC_ATTENTION_PARAMS) {
 
 /// Decode (few query rows against a long KV cache): 256 threads; block x = b·H + h, block y = query row.
 EFFC_CUDA_UK void effc_cuda_uk_attention_decode_f32(EFFC_ATTENTION_PARAMS) {
-  __shared__ float query[kMaxHeadDim];
-  __shared__ float probabilities[kDecodeWarps][kKeyTile];
-  __shared__ float partialMax[kDecodeWarps], partialSum[kDecodeWarps];
-  __shared__ float partialOut[kDecodeWarps][kMaxHeadDim];
+  float *query = sharedTiles.decode.query;
+  auto &probabilities = sharedTiles.decode.probabilities;
+  float *partialMax = sharedTiles.decode.partialMax, *partialSum = sharedTiles.decode.partialSum;
+  auto &partialOut = sharedTiles.decode.partialOut;
 
   const Problem p = makeProblem(EFFC_ATTENTION_ARGS);
   const unsigned thread = effc_cuda::threadIndex(), lane = thread % kWarpSize, warp = thread / kWarpSize;

@@ -114,7 +114,7 @@ public:
       buffers[kMask] = layout(call.getOperand(kMask));
     scalars = {call.getOperand(kScale), call.getOperand(kCausal), call.getOperand(kHasMask)};
 
-    Value batch = buffers[kQuery]->sizes[0];
+    batch = buffers[kQuery]->sizes[0];
     rows = buffers[kQuery]->sizes[1];
     Value hasPast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, call.getOperand(kHasPast),
                                           arith::ConstantIntOp::create(b, loc, 0, 64));
@@ -122,21 +122,35 @@ public:
     Value heads = arith::IndexCastOp::create(b, loc, b.getIndexType(), call.getOperand(kNumHeads));
     Value kvHeads = arith::IndexCastOp::create(b, loc, b.getIndexType(), call.getOperand(kNumKvHeads));
     shape = {rows, buffers[kKey]->sizes[1], pastLen, heads, kvHeads, index(headDim)};
-    headBlocks = arith::MulIOp::create(b, loc, batch, heads);
 
-    // Nothing to launch without queries (a grid of 0 blocks is invalid).
+    // One launch whose body picks the kernel (no scf.if around launches on the host, so that the launch
+    // stays on the stream of the code around it): up to decodeMaxRows query rows (a decode step) take the
+    // decode kernel, 256 threads and a block per row; more take the prefill kernel, 128 threads and a block
+    // per 16 rows. Without queries (a grid of 0 blocks is invalid) one block runs and does nothing.
+    Value decode = cmp(arith::CmpIPredicate::sle, rows, index(decodeMaxRows));
     Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, batch, index(0)),
                                            cmp(arith::CmpIPredicate::sgt, rows, index(0)));
-    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
+    Value one = index(1);
+    Value gridX = arith::SelectOp::create(b, loc, nonEmpty, arith::MulIOp::create(b, loc, batch, heads), one);
+    Value gridY = arith::SelectOp::create(b, loc, decode, rows,
+                                          arith::CeilDivUIOp::create(b, loc, rows, index(kPrefillRows)));
+    gridY = arith::SelectOp::create(b, loc, nonEmpty, gridY, one);
+    Value threads = arith::SelectOp::create(b, loc, decode, index(kDecodeThreads), index(kPrefillThreads));
+    auto launchOp = gpu::LaunchOp::create(b, loc, gridX, gridY, one, threads, one, one);
     OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launchOp.getBody().front());
+    Value inside = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, batch, index(0)),
+                                         cmp(arith::CmpIPredicate::sgt, rows, index(0)));
+    auto ifNonEmpty = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
-    // A few query rows (a decode step): one block per row, its warps splitting the keys.
     auto choice = scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::sle, rows, index(decodeMaxRows)),
                                     /*withElseRegion=*/true);
     b.setInsertionPointToStart(&choice.getThenRegion().front());
-    launch(kDecodeKernel, rows, kDecodeThreads);
+    callKernel(kDecodeKernel);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
-    launch(kPrefillKernel, arith::CeilDivUIOp::create(b, loc, rows, index(kPrefillRows)), kPrefillThreads);
+    callKernel(kPrefillKernel);
+    b.setInsertionPointAfter(ifNonEmpty);
+    gpu::TerminatorOp::create(b, loc);
   }
 
 private:
@@ -177,12 +191,9 @@ private:
       arguments.push_back(toI64(stride));
   }
 
-  void launch(StringRef name, Value rowBlocks, int64_t threads) {
+  /// The kernel's call, in the launch body.
+  void callKernel(StringRef name) {
     LLVM::LLVMFuncOp kernel = getOrDeclareKernel(module, name);
-    Value one = index(1);
-    auto launchOp = gpu::LaunchOp::create(b, loc, headBlocks, rowBlocks, one, index(threads), one, one);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&launchOp.getBody().front());
     SmallVector<Value> arguments;
     for (Value size : shape)
       arguments.push_back(toI64(size));
@@ -192,7 +203,6 @@ private:
     appendBuffer(arguments, buffers[kOutput], 3);
     arguments.append(scalars.begin(), scalars.end());
     LLVM::CallOp::create(b, loc, kernel, arguments);
-    gpu::TerminatorOp::create(b, loc);
   }
 
   OpBuilder &b;
@@ -200,7 +210,7 @@ private:
   ModuleOp module;
   std::optional<Buffer> buffers[kNumHostOperands];
   SmallVector<Value> shape, scalars;
-  Value rows, headBlocks;
+  Value batch, rows;
 };
 
 struct GpuAttentionUkernelsPass : public effc::impl::EffcGpuAttentionUkernelsPassBase<GpuAttentionUkernelsPass> {

@@ -8,29 +8,36 @@
 !b2 = memref<?x?xf32, strided<[?, ?], offset: ?>>
 func.func private @effc_uk_attention_f32(!b3, !b3, !b3, !b3, !b3, !b2, i64, i64, f32, i64, i64, i64, !b3)
 
-// A padding mask, causal, GQA (4 heads over 2), head size 16 (64 / 4), no KV cache. Nothing is launched without
-// queries; up to 4 query rows take the decode kernel (256 threads, a block per row), more the prefill kernel
-// (128 threads, a block per 16 rows). Grid x is batch x heads. The host call and its declaration are gone.
+// A padding mask, causal, GQA (4 heads over 2), head size 16 (64 / 4), no KV cache. One launch (no scf.if
+// around it on the host, so that it stays on the stream of the code around it): up to 4 query rows take the
+// decode kernel (256 threads, a block per row), more the prefill kernel (128 threads, a block per 16 rows);
+// grid x is batch x heads; without queries one block runs and calls nothing. The host call and its
+// declaration are gone.
 // CHECK-LABEL: func.func @masked_causal_gqa
 // CHECK-SAME:    (%[[Q:.+]]: memref<?x?x64xf32>, %[[K:.+]]: memref<?x?x32xf32>, %[[V:.+]]: memref<?x?x32xf32>, %[[M:.+]]: memref<?x?xf32>, %[[O:.+]]: memref<?x?x64xf32>)
 // CHECK-DAG:     %[[QC:.+]] = memref.cast %[[Q]]
 // CHECK-DAG:     %[[MC:.+]] = memref.cast %[[M]]
 // CHECK:         %{{.+}}, %{{.+}}, %[[QS:.+]]:3, %{{.+}}:3 = memref.extract_strided_metadata %[[QC]]
 // CHECK:         %[[HEADS:.+]] = arith.index_cast %c4_i64 : i64 to index
+// CHECK:         %[[FEW:.+]] = arith.cmpi sle, %[[QS]]#1, %c4
+// CHECK:         %[[NONEMPTY:.+]] = arith.andi
 // CHECK:         %[[BH:.+]] = arith.muli %[[QS]]#0, %[[HEADS]] : index
-// CHECK:         scf.if
-// CHECK:           %[[FEW:.+]] = arith.cmpi sle, %[[QS]]#1, %c4
-// CHECK:           scf.if %[[FEW]] {
-// CHECK:             gpu.launch blocks({{.*}}) in (%{{.+}} = %[[BH]], %{{.+}} = %[[QS]]#1, %{{.+}} = %c1{{.*}}) threads({{.*}}) in (%{{.+}} = %c256, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
+// CHECK:         %[[GX:.+]] = arith.select %[[NONEMPTY]], %[[BH]], %c1
+// CHECK:         %[[BLOCKS:.+]] = arith.ceildivui %[[QS]]#1, %c16
+// CHECK:         %[[ROWS:.+]] = arith.select %[[FEW]], %[[QS]]#1, %[[BLOCKS]]
+// CHECK:         %[[GY:.+]] = arith.select %[[NONEMPTY]], %[[ROWS]], %c1
+// CHECK:         %[[THREADS:.+]] = arith.select %[[FEW]], %c256, %c128
+// CHECK-NOT:     scf.if
+// CHECK:         gpu.launch blocks({{.*}}) in (%{{.+}} = %[[GX]], %{{.+}} = %[[GY]], %{{.+}} = %c1) threads({{.*}}) in (%{{.+}} = %[[THREADS]], %{{.+}} = %c1, %{{.+}} = %c1)
+// CHECK:           scf.if
+// CHECK:             scf.if
 // CHECK:               memref.extract_aligned_pointer_as_index %[[QC]]
 // CHECK:               memref.extract_aligned_pointer_as_index %[[MC]]
 // CHECK:               llvm.call @effc_cuda_uk_attention_decode_f32(
 // CHECK-SAME:            %cst, %c1_i64, %c1_i64) :
-// CHECK:               gpu.terminator
-// CHECK:           } else {
-// CHECK:             %[[BLOCKS:.+]] = arith.ceildivui %[[QS]]#1, %c16
-// CHECK:             gpu.launch blocks({{.*}}) in (%{{.+}} = %[[BH]], %{{.+}} = %[[BLOCKS]], %{{.+}} = %c1{{.*}}) threads({{.*}}) in (%{{.+}} = %c128, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
+// CHECK:             } else {
 // CHECK:               llvm.call @effc_cuda_uk_attention_f32(
+// CHECK:           gpu.terminator
 // CHECK-NOT:     call @effc_uk_attention_f32
 // CHECK:         return
 // CHECK-NOT:   func.func private @effc_uk_attention_f32
