@@ -51,11 +51,14 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   }
 
   // eff -> linalg on tensors: the CPU lowering without its register tiling and vectorisation, and without the
-  // CPU micro-kernels that stand for op groups (fused attention, epilogues, add + layer norm): those would run
+  // CPU micro-kernels that stand for op groups (epilogues, add + layer norm): those would run
   // on the host, between the device's kernels, on memory the device writes.
   ConvertEffToLinalgPassOptions lowering;
-  lowering.fusedAttention = false;
   lowering.fuseEpilogues = false;
+  // Fused attention does run on the GPU: effc-gpu-attention-ukernels below launches the device kernel for its
+  // calls (ukernels/cuda/attention.cu, head sizes up to 128; larger ones take the linalg lowering).
+  lowering.fusedAttention = true;
+  lowering.fusedAttentionMaxHeadDim = 128;
   pm.addPass(createConvertEffToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -82,6 +85,8 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
   pm.addPass(createEffcGpuGemmUkernelsPass());
+  // Fused attention: the lowering's calls of effc_uk_attention_f32 launch ukernels/cuda/attention.cu.
+  pm.addPass(createEffcGpuAttentionUkernelsPass());
   // Row reductions (layer norm's mean and variance, softmax's maximum and sum): one warp per row.
   pm.addPass(createEffcGpuRowReductionsPass());
   // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),

@@ -402,6 +402,52 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def EffcGpuAttentionUkernelsPass : Pass<"effc-gpu-attention-ukernels", "::mlir::ModuleOp"> {
+  let summary = "Launch the fused device attention micro-kernel for calls of effc_uk_attention_f32";
+  let description = [{
+    convert-eff-to-linalg lowers f32 `eff.attention` (without head_mask or bias) to one call of the CPU
+    micro-kernel `effc_uk_attention_f32`. For --target=cuda this pass replaces each such call (on buffers,
+    outside any launch) by one `gpu.launch` whose body calls a device kernel of ukernels/cuda/attention.cu with
+    raw pointers, strides and sizes: `effc_cuda_uk_attention_decode_f32` (256 threads, one block per batch x
+    head x query row, the warps splitting the keys) when the query has at most `decode-max-rows` rows,
+    `effc_cuda_uk_attention_f32` (128 threads, one block per batch x head x 16 query rows, key tiles in shared
+    memory, online softmax) otherwise. Grid and block sizes are selected on the host and the kernel in the
+    body (an `scf.if` on the run-time length inside the launch, none around it). Scores never reach global
+    memory.
+    The head size must be static and at most 128 (the pipeline's convert-eff-to-linalg
+    `fused-attention-max-head-dim=128` keeps other attention on the linalg lowering); a call that does not
+    qualify is an error, never a host call left over device memory.
+
+    Before:
+    ```mlir
+    call @effc_uk_attention_f32(%q, %k, %v, %k, %v, %mask, %c4_i64, %c4_i64, %scale, %c1_i64, %c1_i64, %c0_i64,
+                                %out) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, ...) -> ()
+    ```
+    After:
+    ```mlir
+    %threads = arith.select %fewRows, %c256, %c128 : index
+    gpu.launch blocks(...) in (%gx = %batchTimesHeads, %gy = %rowsOrRowBlocks, %gz = %c1)
+               threads(...) in (%tx = %threads, %ty = %c1, %tz = %c1) {
+      scf.if %nonEmpty {
+        scf.if %fewRows {
+          llvm.call @effc_cuda_uk_attention_decode_f32(...) : (...) -> ()
+        } else {
+          llvm.call @effc_cuda_uk_attention_f32(%s, %l, %p, %h, %hkv, %dh, %pq, %qs0, %qs1, %qs2, ...,
+                                                %scale, %c1_i64, %c1_i64) : (...) -> ()
+        }
+      }
+      gpu.terminator
+    }
+    ```
+  }];
+  let options = [
+    Option<"decodeMaxRows", "decode-max-rows", "int64_t", /*default=*/"4",
+           "Launch the decode kernel (one block per query row) for at most this many query rows">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
 def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp"> {
   let summary = "Launch the device GEMM micro-kernel for f32 contractions on memrefs";
   let description = [{

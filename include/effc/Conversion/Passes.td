@@ -58,6 +58,9 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Lower int8 linear layers with their activation/residual epilogue, f32 residual add + layer "
            "norm, and f32 expert linear layers with their activation, to fused micro-kernels">,
+    Option<"fusedAttentionMaxHeadDim", "fused-attention-max-head-dim", "int64_t", /*default=*/"0",
+           "With fused-attention, take the fused kernel only for a static head size of at most this (0: any); "
+           "--target=cuda sets the GPU kernel's limit, 128">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -341,8 +341,9 @@ Value attentionScale(OpBuilder &b, Location loc, AttentionOp op, OpFoldResult he
 
 /// Why the fused kernel effc_uk_attention_f32 does not implement `op`, or an empty string if it does: every
 /// floating-point operand must be f32 and the op must have no operand beyond query, key, value, mask and the
-/// KV cache (head_mask, or operands added to eff.attention later, take the linalg lowering).
-std::string fusedKernelMismatch(AttentionOp op) {
+/// KV cache (head_mask, or operands added to eff.attention later, take the linalg lowering). A `maxHeadDim` > 0
+/// (the GPU kernel's limit) also requires a static head size of at most that.
+std::string fusedKernelMismatch(AttentionOp op, int64_t maxHeadDim) {
   if (op.getHeadMask())
     return "head_mask is not supported by the fused kernel";
   if (op.getBias())
@@ -365,6 +366,14 @@ std::string fusedKernelMismatch(AttentionOp op) {
       os << "the " << name << " is " << elementType << "; the fused kernel is f32 only";
       return reason;
     }
+  }
+  if (maxHeadDim > 0) {
+    int64_t hidden = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(2);
+    if (ShapedType::isDynamic(hidden))
+      return "the head size is dynamic; the fused kernel needs a static one of at most " + std::to_string(maxHeadDim);
+    int64_t headDim = hidden / static_cast<int64_t>(op.getNumHeads());
+    if (headDim > maxHeadDim)
+      return "the head size " + std::to_string(headDim) + " exceeds the fused kernel's " + std::to_string(maxHeadDim);
   }
   return "";
 }
@@ -440,12 +449,12 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
 }
 
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
-  AttentionLowering(MLIRContext *ctx, bool fusedAttention)
-      : OpConversionPattern(ctx), fusedAttention(fusedAttention) {}
+  AttentionLowering(MLIRContext *ctx, bool fusedAttention, int64_t maxHeadDim)
+      : OpConversionPattern(ctx), fusedAttention(fusedAttention), maxHeadDim(maxHeadDim) {}
   LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     std::string mismatch =
-        fusedAttention ? fusedKernelMismatch(op) : "the fused kernel is off (convert-eff-to-linalg{fused-attention=0})";
+        fusedAttention ? fusedKernelMismatch(op, maxHeadDim) : "the fused kernel is off (convert-eff-to-linalg{fused-attention=0})";
     effc::recordFusion(op.getLoc(), effc::fusion::kAttention, mismatch.empty(),
                        mismatch.empty() ? "one call of effc_uk_attention_f32" : mismatch);
     if (mismatch.empty())
@@ -650,6 +659,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
   }
 
   bool fusedAttention;
+  int64_t maxHeadDim;
 };
 
 //===----------------------------------------------------------------------===//
@@ -737,8 +747,9 @@ struct RelativePositionBiasLowering : OpConversionPattern<RelativePositionBiasOp
 
 } // namespace
 
-void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns, bool fusedAttention) {
+void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns, bool fusedAttention,
+                                             int64_t fusedAttentionMaxHeadDim) {
   patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, RelativePositionBiasLowering>(
       patterns.getContext());
-  patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention);
+  patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention, fusedAttentionMaxHeadDim);
 }

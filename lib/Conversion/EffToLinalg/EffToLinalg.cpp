@@ -31,10 +31,11 @@ namespace effc {
 
 using namespace mlir;
 
-void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention, bool expertPanels) {
+void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention, bool expertPanels,
+                                       int64_t fusedAttentionMaxHeadDim) {
   populateLinearAlgebraLoweringPatterns(patterns);
   populateElementwiseLoweringPatterns(patterns);
-  populateAttentionLoweringPatterns(patterns, fusedAttention);
+  populateAttentionLoweringPatterns(patterns, fusedAttention, fusedAttentionMaxHeadDim);
   populateAdapterLoweringPatterns(patterns);
   populateMoELoweringPatterns(patterns, expertPanels);
   populateQuantizedLoweringPatterns(patterns);
@@ -68,6 +69,11 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
   using ConvertEffToLinalgPassBase::ConvertEffToLinalgPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (fusedAttentionMaxHeadDim < 0) {
+      module.emitError("convert-eff-to-linalg: fused-attention-max-head-dim must be at least 0, got ")
+          << static_cast<int64_t>(fusedAttentionMaxHeadDim);
+      return signalPassFailure();
+    }
     inlineLayers(module);
     if (fuseEpilogues && failed(effc::lowerFusedGroups(module)))
       return signalPassFailure();
@@ -81,7 +87,8 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
     RewritePatternSet patterns(ctx);
     // The experts' panel kernel fuses each expert linear layer with its activation: a CPU micro-kernel
     // like the fused groups above, so it follows the same option.
-    effc::populateEffToLinalgPatterns(patterns, fusedAttention, /*expertPanels=*/fuseEpilogues);
+    effc::populateEffToLinalgPatterns(patterns, fusedAttention, /*expertPanels=*/fuseEpilogues,
+                                      fusedAttentionMaxHeadDim);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

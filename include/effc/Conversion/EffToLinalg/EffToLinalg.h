@@ -12,6 +12,7 @@
 #define EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
 
 #include "mlir/Support/LogicalResult.h"
+#include <cstdint>
 
 namespace mlir {
 class ModuleOp;
@@ -24,8 +25,10 @@ void populateLinearAlgebraLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.activation, eff.glu, eff.add, eff.softmax, eff.layer_norm, eff.rms_norm, eff.ia3.
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.embedding, eff.position_ids, eff.rotary, eff.attention. With `fusedAttention`, f32 attention without
-/// head_mask becomes a call of the fused micro-kernel effc_uk_attention_f32.
-void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true);
+/// head_mask becomes a call of the fused micro-kernel effc_uk_attention_f32; a `fusedAttentionMaxHeadDim` > 0
+/// also requires a static head size of at most that (the limit of the GPU's kernel, ukernels/cuda/attention.cu).
+void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true,
+                                       int64_t fusedAttentionMaxHeadDim = 0);
 /// eff.lora, eff.prefix, eff.prompt, eff.bottleneck_adapter.
 void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.router, eff.experts, eff.residual_moe. With `expertPanels`, f32 experts run their linear layers on the
@@ -41,7 +44,7 @@ void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
 mlir::LogicalResult lowerFusedGroups(mlir::ModuleOp module);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
 void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true,
-                                 bool expertPanels = true);
+                                 bool expertPanels = true, int64_t fusedAttentionMaxHeadDim = 0);
 } // namespace effc
 
 #endif // EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
