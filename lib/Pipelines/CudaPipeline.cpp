@@ -82,6 +82,9 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
   pm.addPass(createEffcGpuGemmUkernelsPass());
+  // bf16 linear layers (eff.quantized_linear, bf16 scheme) launch the tensor-core GEMM (ukernels/cuda/mma_gemm.cu)
+  // instead of calling the CPU micro-kernel on the host.
+  pm.addPass(createEffcGpuBf16LinearUkernelsPass());
   // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),
   // tiled into blocks of threads and turned into a gpu.launch.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
