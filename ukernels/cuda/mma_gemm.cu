@@ -28,14 +28,11 @@
 
 #include "cuda_ukernel.h"
 
-using namespace effc_cuda;
-
-namespace {
-
-typedef float float4_t __attribute__((ext_vector_type(4)));
-typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
-
-constexpr int kMmaThreads = 256;
+#ifndef EFFC_CUDA_UK_HOST_EMULATION
+// The PTX instructions the kernel uses, each behind a function (test/ukernels/cuda_mma_gemm_host.cpp defines
+// host versions of them, warp-collective ones included, to run the kernel's indexing on the CPU). Pointers to
+// shared memory are generic pointers here and become shared-window addresses inside.
+namespace effc_cuda {
 
 __device__ inline unsigned sharedAddress(const void *pointer) {
   unsigned long long address;
@@ -50,17 +47,48 @@ __device__ inline unsigned packBf16(float lo, float hi) {
   return packed;
 }
 
-/// Copies `bytes` (16, or 0 to zero-fill) from global to shared memory asynchronously.
-__device__ inline void copyAsync16(unsigned sharedDst, const void *globalSrc, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sharedDst), "l"(globalSrc), "r"(bytes)
+/// Copies `bytes` (16, or 0 to zero-fill the 16) from global to shared memory asynchronously.
+__device__ inline void copyAsync16(void *sharedDst, const void *globalSrc, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sharedAddress(sharedDst)), "l"(globalSrc),
+               "r"(bytes)
                : "memory");
 }
-__device__ inline void copyAsync4(unsigned sharedDst, const void *globalSrc, int bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(sharedDst), "l"(globalSrc), "r"(bytes)
+/// The same for 4 bytes (or 0).
+__device__ inline void copyAsync4(void *sharedDst, const void *globalSrc, int bytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(sharedAddress(sharedDst)), "l"(globalSrc),
+               "r"(bytes)
                : "memory");
 }
 __device__ inline void commitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ inline void waitCopies() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+/// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8 (16 bytes of b16) and receives
+/// word l % 4 of row l / 4 of each matrix.
+__device__ inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *sharedRow) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(fragment[0]), "=r"(fragment[1]), "=r"(fragment[2]), "=r"(fragment[3])
+               : "r"(sharedAddress(sharedRow)));
+}
+
+/// acc += A (16 x 16, row) · B (16 x 8, col) in bf16 with f32 accumulation, over the warp's fragments.
+__device__ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+} // namespace effc_cuda
+#endif
+
+using namespace effc_cuda;
+
+namespace {
+
+typedef float float4_t __attribute__((ext_vector_type(4)));
+typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
+
+constexpr int kMmaThreads = 256;
 
 template <int BM, int BN, int WarpsM, int WarpsN>
 struct Bf16MmaTile {
@@ -137,13 +165,13 @@ struct Bf16MmaTile {
         effc_index_t group = n0 / 16 + groupInTile, pair = k0 / 2 + pairInStep;
         bool inside = group < groups && pair < pairs;
         const unsigned *source = packed + (inside ? (group * pairs + pair) * 16 + quarter * 4 : 0);
-        unsigned destination = sharedAddress(&Bs[stage][pairInStep * BPitch + groupInTile * 16 + quarter * 4]);
+        unsigned *destination = &Bs[stage][pairInStep * BPitch + groupInTile * 16 + quarter * 4];
         if (vectorW) {
           copyAsync16(destination, source, inside ? 16 : 0);
         } else { // a packing that is not 16-byte aligned: the pair words one by one
 #pragma unroll
           for (int e = 0; e < 4; ++e)
-            copyAsync4(destination + 4 * e, source + (inside ? e : 0), inside ? 4 : 0);
+            copyAsync4(destination + e, source + (inside ? e : 0), inside ? 4 : 0);
         }
       }
     };
@@ -182,10 +210,7 @@ struct Bf16MmaTile {
           // Lanes 0-15 address rows 0-15 at k = kk, lanes 16-31 the same rows at kk + 8: the four 8 x 8
           // matrices come back in the order of mma's A fragment (a0..a3).
           int row = warpM * WM + i * 16 + lane % 16, col = kk + (lane / 16) * 8;
-          unsigned address = sharedAddress(&As[stage][row * APitch + col]);
-          asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                       : "=r"(a[i][0]), "=r"(a[i][1]), "=r"(a[i][2]), "=r"(a[i][3])
-                       : "r"(address));
+          loadMatrixX4(a[i], &As[stage][row * APitch + col]);
         }
 #pragma unroll
         for (int j = 0; j < NT; ++j) {
@@ -198,10 +223,7 @@ struct Bf16MmaTile {
         for (int i = 0; i < MT; ++i)
 #pragma unroll
           for (int j = 0; j < NT; ++j)
-            asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-                         "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-                         : "+f"(acc[i][j][0]), "+f"(acc[i][j][1]), "+f"(acc[i][j][2]), "+f"(acc[i][j][3])
-                         : "r"(a[i][0]), "r"(a[i][1]), "r"(a[i][2]), "r"(a[i][3]), "r"(b[j][0]), "r"(b[j][1]));
+            mmaBf16(acc[i][j], a[i], b[j]);
       }
       if (more) {
         storeA(stage ^ 1);
