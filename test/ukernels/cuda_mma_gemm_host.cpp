@@ -136,3 +136,27 @@ extern "C" int effc_test_bf16_gemm(int tile, effc_index_t M, effc_index_t N, eff
     }
   return effc_cuda::misaligned ? 1 : 0;
 }
+
+/// C += A · B (f32 operands, bf16 products) with the `tile` x `tile` kernel over the whole grid, as
+/// effc-gpu-gemm-ukernels launches it with precision=bf16. Returns 1 on a misaligned access.
+extern "C" int effc_test_bf16_sgemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                    effc_index_t lda, const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
+  auto kernel = tile == 128 ? effc_cuda_uk_bf16_sgemm_128x128 : effc_cuda_uk_bf16_sgemm_64x64;
+  effc_cuda::misaligned = false;
+  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
+    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
+      std::barrier<> block(256);
+      effc_cuda::currentBarrier = &block;
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          effc_cuda::currentThread = t;
+          effc_cuda::currentBlockX = bx;
+          effc_cuda::currentBlockY = by;
+          kernel(M, N, K, A, lda, B, ldb, C, ldc);
+        });
+      for (std::thread &thread : threads)
+        thread.join();
+    }
+  return effc_cuda::misaligned ? 1 : 0;
+}

@@ -34,6 +34,8 @@ def kernel(tmp_path_factory):
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     lib.effc_test_bf16_gemm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
     lib.effc_test_bf16_gemm.restype = ctypes.c_int
+    lib.effc_test_bf16_sgemm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64]
+    lib.effc_test_bf16_sgemm.restype = ctypes.c_int
     return lib
 
 
@@ -102,3 +104,22 @@ def test_bf16_gemm_operand_layouts(kernel, tile):
     check(kernel, tile, 20, 24, 33, ak=3)
     check(kernel, tile, 20, 50, 40, w_offset=4)
     check(kernel, tile, 20, 24, 40, with_bias=False)
+
+
+@pytest.mark.parametrize("tile", [64, 128])
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (130, 70, 67), (65, 129, 32), (9, 17, 0)])
+def test_bf16_sgemm_matches_numpy(kernel, tile, m, n, k):
+    """The f32-operand form (--cuda-matmul-precision=bf16): C += A · B with B [K, N] row-major, operands rounded
+    to bf16, views into wider buffers (lda, ldb, ldc larger than the matrices)."""
+    rng = np.random.default_rng(m * 1000 + n * 10 + k + 1)
+    abuf = rng.standard_normal((m, k + 5)).astype(np.float32)
+    bbuf = rng.standard_normal((k, n + 3)).astype(np.float32)
+    cbuf = rng.standard_normal((m, n + 7)).astype(np.float32)
+    a, b, c = abuf[:, :k], bbuf[:, :n], cbuf[:, :n]
+    before = cbuf.copy()
+    expected = c.astype(np.float64) + bf16_round(a).astype(np.float64) @ bf16_round(b).astype(np.float64)
+    bad = kernel.effc_test_bf16_sgemm(tile, m, n, k, abuf.ctypes.data, abuf.shape[1], bbuf.ctypes.data,
+                                      bbuf.shape[1], cbuf.ctypes.data, cbuf.shape[1])
+    assert bad == 0, "an access would have been misaligned on the device"
+    np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-4 * np.sqrt(max(k, 1)))
+    np.testing.assert_array_equal(cbuf[:, n:], before[:, n:])

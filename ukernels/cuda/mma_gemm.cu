@@ -90,7 +90,10 @@ typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
 
 constexpr int kMmaThreads = 256;
 
-template <int BM, int BN, int WarpsM, int WarpsN>
+/// kF32B = false: B is the bf16 packing W (C = A · Wᵀ + bias). kF32B = true: B is f32 [K, N] row-major (leading
+/// dimension ldb), rounded to bf16 while staged, and C is accumulated (C += A · B), as effc-gpu-gemm-ukernels
+/// launches its f32 GEMM (with --cuda-matmul-precision=bf16).
+template <int BM, int BN, int WarpsM, int WarpsN, bool kF32B>
 struct Bf16MmaTile {
   static constexpr int BK = 32;
   static_assert(WarpsM * WarpsN * 32 == kMmaThreads, "8 warps per block");
@@ -104,12 +107,16 @@ struct Bf16MmaTile {
   static constexpr int AVectors = BM * BK / 4 / kMmaThreads; // float4s of A per thread and step
   static constexpr int BChunks = BN * BK * 2 / 16 / kMmaThreads; // 16-byte chunks of W per thread and step
   static_assert(AVectors >= 1 && BChunks >= 1, "tiles must split evenly over the block");
+  // f32 B: pairs of k per thread and step (each two loads), one column per thread.
+  static constexpr int BPairs = (BK / 2) * BN / kMmaThreads;
+  static_assert(kMmaThreads % BN == 0, "an f32 B column per thread");
 
   // Always inlined into the exported function: its shared tiles are then the kernel's (in a separately
   // compiled function, ptxas would see a call with function-scope shared variables).
   __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
                                                             const float *A, effc_index_t lda, effc_index_t ak,
-                                                            const unsigned short *W, const float *bias, float *C,
+                                                            const unsigned short *W, const float *B,
+                                                            effc_index_t ldb, const float *bias, float *C,
                                                             effc_index_t ldc) {
     __shared__ unsigned short As[2][BM * APitch] __attribute__((aligned(16)));
     __shared__ unsigned Bs[2][(BK / 2) * BPitch] __attribute__((aligned(16)));
@@ -158,6 +165,8 @@ struct Bf16MmaTile {
     // W chunk idx: group idx / 64 of the tile's BN / 16, pair (idx % 64) / 4 of the step's BK / 2, features
     // 4 · (idx % 4) + 0..3 of the group; 64 consecutive chunks are 1 KiB of contiguous packing.
     auto copyW = [&](effc_index_t k0, int stage) {
+      if (kF32B)
+        return;
 #pragma unroll
       for (int l = 0; l < BChunks; ++l) {
         int idx = tid + l * kMmaThreads;
@@ -175,6 +184,30 @@ struct Bf16MmaTile {
         }
       }
     };
+    // f32 B: this thread's column n0 + tid % BN, pairs tid / BN + l · (256 / BN) of the step; loaded into
+    // registers with the next step's A and rounded to bf16 pairs when stored.
+    const effc_index_t bColumn = n0 + tid % BN;
+    const bool bColumnInside = bColumn < N;
+    const float *bPointer = B + (bColumnInside ? bColumn : 0);
+    float bNext[BPairs][2];
+    auto loadB = [&](effc_index_t k0) {
+      if (!kF32B)
+        return;
+#pragma unroll
+      for (int l = 0; l < BPairs; ++l) {
+        effc_index_t k = k0 + 2 * (tid / BN + l * (kMmaThreads / BN));
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+          bNext[l][e] = bColumnInside && k + e < K ? bPointer[(k + e) * ldb] : 0.0f;
+      }
+    };
+    auto storeB = [&](int stage) {
+      if (!kF32B)
+        return;
+#pragma unroll
+      for (int l = 0; l < BPairs; ++l)
+        Bs[stage][(tid / BN + l * (kMmaThreads / BN)) * BPitch + tid % BN] = packBf16(bNext[l][0], bNext[l][1]);
+    };
 
     float acc[MT][NT][4];
 #pragma unroll
@@ -190,7 +223,9 @@ struct Bf16MmaTile {
       copyW(0, 0);
       commitCopies();
       loadA(0);
+      loadB(0);
       storeA(0);
+      storeB(0);
       waitCopies();
       barrier();
     }
@@ -201,6 +236,7 @@ struct Bf16MmaTile {
         copyW((step + 1) * BK, stage ^ 1);
         commitCopies();
         loadA((step + 1) * BK);
+        loadB((step + 1) * BK);
       }
 #pragma unroll
       for (int kk = 0; kk < BK; kk += 16) {
@@ -227,6 +263,7 @@ struct Bf16MmaTile {
       }
       if (more) {
         storeA(stage ^ 1);
+        storeB(stage ^ 1);
         waitCopies();
       }
       barrier();
@@ -250,9 +287,9 @@ struct Bf16MmaTile {
             continue;
           float *out = C + row * ldc + col0;
           if (col0 < N)
-            out[0] = acc[i][j][2 * half] + bias0;
+            out[0] = (kF32B ? out[0] : bias0) + acc[i][j][2 * half];
           if (col0 + 1 < N)
-            out[1] = acc[i][j][2 * half + 1] + bias1;
+            out[1] = (kF32B ? out[1] : bias1) + acc[i][j][2 * half + 1];
         }
     }
   }
@@ -263,11 +300,25 @@ struct Bf16MmaTile {
 EFFC_CUDA_UK void effc_cuda_uk_bf16_gemm_128x128(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                                  effc_index_t lda, effc_index_t ak, const unsigned short *W,
                                                  const float *bias, float *C, effc_index_t ldc) {
-  Bf16MmaTile<128, 128, 2, 4>::run(M, N, K, A, lda, ak, W, bias, C, ldc);
+  Bf16MmaTile<128, 128, 2, 4, false>::run(M, N, K, A, lda, ak, W, nullptr, 0, bias, C, ldc);
 }
 
 EFFC_CUDA_UK void effc_cuda_uk_bf16_gemm_64x64(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                                effc_index_t lda, effc_index_t ak, const unsigned short *W,
                                                const float *bias, float *C, effc_index_t ldc) {
-  Bf16MmaTile<64, 64, 2, 4>::run(M, N, K, A, lda, ak, W, bias, C, ldc);
+  Bf16MmaTile<64, 64, 2, 4, false>::run(M, N, K, A, lda, ak, W, nullptr, 0, bias, C, ldc);
+}
+
+// C[M, N] += A[M, K] · B[K, N] in f32 storage with bf16 products (f32 accumulation): the tensor-core form of
+// gemm.cu's effc_cuda_uk_sgemm_*, with the same arguments.
+EFFC_CUDA_UK void effc_cuda_uk_bf16_sgemm_128x128(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                                  effc_index_t lda, const float *B, effc_index_t ldb, float *C,
+                                                  effc_index_t ldc) {
+  Bf16MmaTile<128, 128, 2, 4, true>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_bf16_sgemm_64x64(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                                effc_index_t lda, const float *B, effc_index_t ldb, float *C,
+                                                effc_index_t ldc) {
+  Bf16MmaTile<64, 64, 2, 4, true>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
 }
