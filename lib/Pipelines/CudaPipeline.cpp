@@ -81,7 +81,9 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   // Strided copies (a concatenation's parts, say) as kernels, not calls of MLIR's runtime library.
   pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
-  pm.addPass(createEffcGpuGemmUkernelsPass());
+  EffcGpuGemmUkernelsPassOptions gemmOptions;
+  gemmOptions.precision = options.cudaMatmulPrecision;
+  pm.addPass(createEffcGpuGemmUkernelsPass(gemmOptions));
   // bf16 linear layers (eff.quantized_linear, bf16 scheme) launch the tensor-core GEMM (ukernels/cuda/mma_gemm.cu)
   // instead of calling the CPU micro-kernel on the host.
   pm.addPass(createEffcGpuBf16LinearUkernelsPass());

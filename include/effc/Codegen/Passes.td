@@ -438,6 +438,9 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
   let options = [
     Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
            "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "f32 (default: exact f32 FMAs) or bf16 (tensor cores: operands rounded to bf16, f32 accumulation; "
+           "calls effc_cuda_uk_bf16_sgemm_<BM>x<BN> of ukernels/cuda/mma_gemm.cu instead)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
