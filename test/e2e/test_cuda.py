@@ -411,3 +411,28 @@ def test_bf16_linear_on_gpu_matches_numpy(batch, seq, k, n, tmp_path):
     """A bf16 linear layer of ragged shape (both tile shapes, partial tiles, odd K) on the tensor-core GEMM
     against numpy on the bf16-rounded operands in float64: only the f32 accumulation order differs."""
     _check_bf16_linear(batch, seq, k, n, tmp_path, "cuda")
+
+
+def test_python_cuda_matmul_precision(tmp_path):
+    """effc.compile(..., cuda_matmul_precision="bf16") is accepted (loading then needs a driver), and
+    CompileOptions carries the setting (default "f32"); unknown values are refused by the compiler
+    (test/effc/target-cuda-matmul-precision.mlir)."""
+    package = EFFC.parent.parent / "python_packages"
+    if not (package / "effc").exists():
+        pytest.skip(f"the Python package is not built ({package})")
+    script = (
+        "import effc, sys\n"
+        "options = effc._effc.CompileOptions()\n"
+        "print(options.cuda_matmul_precision)\n"
+        "options.cuda_matmul_precision = 'bf16'\n"
+        "print(options.cuda_matmul_precision)\n"
+        "try:\n"
+        f"    effc.compile({str(EXAMPLES / 'bert_tiny.mlir')!r}, target='cuda', cuda_format='isa',\n"
+        "                 cuda_matmul_precision='bf16')\n"
+        "except effc.RuntimeError as e:\n"
+        "    print(e.code, e)\n")
+    env = dict(os.environ, PYTHONPATH=str(package), EFFC_CUDA_DRIVER=str(tmp_path / "missing" / "libcuda.so.1"))
+    result = _run([sys.executable, "-c", script], env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["f32", "bf16"] and lines[2].startswith("UNAVAILABLE CUDA driver"), result.stdout
