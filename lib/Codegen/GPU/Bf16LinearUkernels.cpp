@@ -53,8 +53,8 @@ LLVM::LLVMFuncOp getOrDeclareUkernel(ModuleOp module, StringRef name) {
     return existing;
   MLIRContext *ctx = module.getContext();
   Type i64 = IntegerType::get(ctx, 64), ptr = LLVM::LLVMPointerType::get(ctx);
-  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
-                                          {i64, i64, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
+  auto type =
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {i64, i64, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
 }
@@ -80,19 +80,17 @@ public:
     depth = x.getSizes()[2];
     cols = y.getSizes()[2];
     // Nothing to launch for an empty result (a grid of 0 blocks is invalid).
-    Value nonEmpty = arith::AndIOp::create(
-        b, loc,
-        arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
-                              cmp(arith::CmpIPredicate::sgt, cols, zero)),
-        cmp(arith::CmpIPredicate::sgt, batchCount, zero));
+    Value nonEmpty = arith::AndIOp::create(b, loc,
+                                           arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
+                                                                 cmp(arith::CmpIPredicate::sgt, cols, zero)),
+                                           cmp(arith::CmpIPredicate::sgt, batchCount, zero));
     auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
     Value largeTiles = arith::MulIOp::create(
         b, loc, arith::MulIOp::create(b, loc, ceilDiv(rows, kLargeTile.rows), ceilDiv(cols, kLargeTile.cols)),
         batchCount);
-    auto choice =
-        scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::sge, largeTiles, index(minLargeTiles)), true);
+    auto choice = scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::sge, largeTiles, index(minLargeTiles)), true);
     b.setInsertionPointToStart(&choice.getThenRegion().front());
     launch(kLargeTile);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
@@ -130,8 +128,11 @@ private:
     auto biasMetadata = memref::ExtractStridedMetadataOp::create(b, loc, bias);
     // The kernel adds no bias when its pointer is null.
     Value biasPointer = LLVM::SelectOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, hasBias, arith::ConstantIntOp::create(b, loc, 0, 64)),
-        pointer(bias, biasMetadata.getOffset(), 4), LLVM::ZeroOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext())));
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, hasBias, arith::ConstantIntOp::create(b, loc, 0, 64)),
+        pointer(bias, biasMetadata.getOffset(), 4),
+        LLVM::ZeroOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext())));
+    // y is the result buffer the lowering allocated: rows of N contiguous values (stride 1 along n).
     LLVM::CallOp::create(b, loc, ukernel,
                          ValueRange{toI64(rows), toI64(cols), toI64(depth), pointer(xMemref, offsetOf(x, z), 4),
                                     toI64(x.getStrides()[1]), toI64(x.getStrides()[2]),
