@@ -374,8 +374,6 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
     return fail("--external-weights is not supported with --target=cuda (kernels read weights from device memory)");
   if (options.cudaMatmulPrecision != "f32" && options.cudaMatmulPrecision != "bf16")
     return fail("unknown CUDA matmul precision '" + options.cudaMatmulPrecision + "' (expected f32 or bf16)");
-  if (!cuda && options.cudaMatmulPrecision != "f32")
-    return fail("--cuda-matmul-precision=" + options.cudaMatmulPrecision + " needs --target=cuda");
   std::string cudaFormat = options.cudaFormat, cudaToolkit;
   if (cuda) {
     if (!llvm::is_contained({"auto", "isa", "bin", "fatbin"}, cudaFormat))

@@ -1,7 +1,7 @@
 // RUN: effc %s --target=cuda --cuda-arch=sm_90 --cuda-matmul-precision=bf16 -o - --emit=ptx | FileCheck %s
 // RUN: effc %s --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=F32
 // RUN: not effc %s --target=cuda --cuda-matmul-precision=tf32 -o - --emit=ptx 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// RUN: not effc %s --cuda-matmul-precision=bf16 -o %t.so 2>&1 | FileCheck %s --check-prefix=CPU
+// RUN: effc %s --cuda-matmul-precision=bf16 --emit=mlir -o - | FileCheck %s --check-prefix=CPU
 
 // --cuda-matmul-precision=bf16 (like PyTorch's set_float32_matmul_precision): an f32 linear layer runs on the
 // tensor-core GEMM (operands rounded to bf16, f32 accumulation). The default f32 keeps the exact FMA GEMM.
@@ -14,7 +14,9 @@
 // F32-NOT:   mma.sync
 // F32:       fma.rn.f32
 // UNKNOWN: effc: error: unknown CUDA matmul precision 'tf32' (expected f32 or bf16)
-// CPU: effc: error: --cuda-matmul-precision=bf16 needs --target=cuda
+// Other targets ignore it, like the other --cuda-* flags (so a variant's flags also build its CPU reference).
+// CPU-NOT: gpu.launch
+// CPU:     llvm.func @linear
 func.func @linear(%x: tensor<?x?x64xf32> {eff.name = "x"}) -> (tensor<?x?x32xf32> {eff.name = "y"}) {
   %w = arith.constant dense<0.5> : tensor<32x64xf32>
   %b = arith.constant dense<0.25> : tensor<32xf32>
