@@ -436,3 +436,17 @@ def test_python_cuda_matmul_precision(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:2] == ["f32", "bf16"] and lines[2].startswith("UNAVAILABLE CUDA driver"), result.stdout
+
+
+@needs_tools
+@needs_ptxas
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_matmul_precision_bf16_ptx_assembles(arch, tmp_path):
+    """gpt_tiny (linears, attention's batched products) with --cuda-matmul-precision=bf16: every f32 product is
+    the tensor-core GEMM, and ptxas accepts the PTX."""
+    ptx = tmp_path / f"gpt_tiny.{arch}.ptx"
+    _compile("gpt_tiny", ptx, arch, ["--cuda-matmul-precision=bf16"])
+    text = ptx.read_text()
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text, ptx.name
+    assert "SgemmTile" not in text, f"{ptx.name} still has the f32 SIMT GEMM's tiles"
+    _ptxas(ptx, arch)
