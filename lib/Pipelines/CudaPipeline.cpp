@@ -87,6 +87,8 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   // bf16 linear layers (eff.quantized_linear, bf16 scheme) launch the tensor-core GEMM (ukernels/cuda/mma_gemm.cu)
   // instead of calling the CPU micro-kernel on the host.
   pm.addPass(createEffcGpuBf16LinearUkernelsPass());
+  // Row reductions (layer norm's mean and variance, softmax's maximum and sum): one warp per row.
+  pm.addPass(createEffcGpuRowReductionsPass());
   // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),
   // tiled into blocks of threads and turned into a gpu.launch.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

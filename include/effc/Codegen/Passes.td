@@ -365,9 +365,9 @@ def EffcGpuAsyncLaunchesPass : Pass<"effc-gpu-async-launches", "::mlir::func::Fu
     is left unchanged.
 
     With `device-buffers`, a `memref.alloc` whose buffer only kernels touch (every use, through views, is
-    a kernel operand, a device copy or `memref.dim`, and it is deallocated in the same block) becomes an
-    asynchronous `gpu.alloc` (device memory, not managed memory) and its `memref.dealloc` an asynchronous
-    `gpu.dealloc`, both ordered on the stream.
+    a kernel operand, a device copy, `memref.dim` or a `memref.extract_strided_metadata` whose base buffer
+    is unused, and it is deallocated in the same block) becomes an asynchronous `gpu.alloc` (device memory,
+    not managed memory) and its `memref.dealloc` an asynchronous `gpu.dealloc`, both ordered on the stream.
 
     An `scf.if` whose branches only launch kernels (and compute their operands), such as the tile-size
     choice of `effc-gpu-gemm-ukernels`, stays on the stream: its launches queue behind the current token,
@@ -604,6 +604,48 @@ def EffcGpuBf16LinearUkernelsPass : Pass<"effc-gpu-bf16-linear-ukernels", "::mli
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
+def EffcGpuRowReductionsPass : Pass<"effc-gpu-row-reductions", "::mlir::ModuleOp"> {
+  let summary = "Reduce each row of a linalg reduction with one warp and warp shuffles";
+  let description = [{
+    Replaces every `linalg.generic` on memrefs whose only reduction loop is the innermost one and whose
+    body is `yield combine(%acc, f(inputs))` (combine: `arith.addf`, `maximumf`, `maxnumf`, `minimumf`,
+    `minnumf` on f32; `f` not reading `%acc`) by a `gpu.launch` with one warp per output element (a row):
+    the 32 lanes stride over the row (consecutive lanes read consecutive elements, so the loads coalesce),
+    each combines its elements starting from the combiner's neutral value, `gpu.shuffle xor` combines the
+    lanes' partials, and lane 0 combines the result into the output. These are layer norm's mean and
+    variance, RMS norm's sum of squares and softmax's maximum and sum: without this pass each row is one
+    thread's sequential loop over strided memory, and a [tokens, hidden] reduction has only `tokens`
+    threads. Other generics are left alone.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(d0, d1) -> (d0, d1), (d0, d1) -> (d0)],
+                    iterator_types = ["parallel", "reduction"]}
+        ins(%x : memref<?x768xf32>) outs(%sum : memref<?xf32>) {
+      ^bb0(%in: f32, %acc: f32):
+        %s = arith.addf %in, %acc : f32
+        linalg.yield %s : f32
+    }
+    ```
+    After:
+    ```mlir
+    gpu.launch blocks(...) in (%gx = %blocks, ...) threads(%lane, %warp, %z) in (%c32, %warps, %c1) {
+      %row = ... (block x * warps-per-block + %warp; rows past the end do nothing)
+      %part = scf.for %k = %lane to %c768 step %c32 iter_args(%p = %zero) -> (f32) { ... arith.addf ... }
+      %r0, %ok0 = gpu.shuffle xor %part, %c16, %c32 : f32
+      ... (offsets 8, 4, 2, 1)
+      scf.if (lane 0) { store %acc + %total into %sum[%row] }
+    }
+    ```
+  }];
+  let options = [
+    Option<"warpsPerBlock", "warps-per-block", "int64_t", /*default=*/"8",
+           "Warps (rows) per block, 1 to 32">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
 #endif // EFFC_CODEGEN_PASSES_TD

@@ -70,7 +70,7 @@ bool isStreamOnlyIf(Operation *op) {
 }
 
 /// Whether only kernels touch the buffer of `alloc`: every use, through views, is a kernel operand, a copy
-/// that runs on the device or memref.dim, and the buffer is deallocated in the block that allocates it.
+/// that runs on the device, memref.dim or memref.extract_strided_metadata of its sizes and strides, and the buffer is deallocated in the block that allocates it.
 bool isDeviceOnly(memref::AllocOp alloc) {
   MemRefType type = alloc.getType();
   if (!type.getLayout().isIdentity() || type.getMemorySpace())
@@ -82,6 +82,10 @@ bool isDeviceOnly(memref::AllocOp alloc) {
     for (OpOperand &use : value.getUses()) {
       Operation *user = use.getOwner();
       if (isa<gpu::LaunchFuncOp, memref::DimOp>(user))
+        continue;
+      // Sizes and strides only (effc-gpu-gemm-ukernels reads a buffer's shape on the host this way).
+      if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(user);
+          metadata && metadata.getBaseBuffer().use_empty())
         continue;
       if (auto copy = dyn_cast<memref::CopyOp>(user); copy && isContiguousCopy(copy))
         continue;

@@ -1,4 +1,4 @@
-// RUN: effc-opt %s --pass-pipeline='builtin.module(func.func(effc-gpu-async-launches))' | FileCheck %s
+// RUN: effc-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(effc-gpu-async-launches))' | FileCheck %s
 
 // Buffers that only kernels and device copies touch (also through views) are allocated and freed on the
 // stream, in device memory. A buffer the host reads, one that is returned, and one freed in another block
@@ -47,5 +47,40 @@ module attributes {gpu.container_module} {
       memref.dealloc %loop : memref<?x4xf32>
     }
     return %out, %v : memref<?x4xf32>, f32
+  }
+}
+
+// -----
+
+// A buffer whose shape the host reads with memref.extract_strided_metadata (effc-gpu-gemm-ukernels' launches)
+// is still device memory; one whose base buffer the host takes is not.
+// CHECK-LABEL: func.func @metadata_only
+// CHECK:         %[[BUF:.*]], %{{.*}} = gpu.alloc async
+// CHECK:         memref.extract_strided_metadata %[[BUF]]
+// CHECK:         gpu.dealloc async [%{{.*}}] %[[BUF]]
+// CHECK-LABEL: func.func @base_buffer_taken
+// CHECK:         memref.alloc
+// CHECK-NOT:     gpu.alloc
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%a: memref<?x4xf32>, %n: index) kernel {
+      gpu.return
+    }
+  }
+  func.func @metadata_only(%n: index) {
+    %c1 = arith.constant 1 : index
+    %buf = memref.alloc(%n) : memref<?x4xf32>
+    %base, %offset, %sizes:2, %strides:2 = memref.extract_strided_metadata %buf : memref<?x4xf32> -> memref<f32>, index, index, index, index, index
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%buf : memref<?x4xf32>, %sizes#0 : index)
+    memref.dealloc %buf : memref<?x4xf32>
+    return
+  }
+  func.func @base_buffer_taken(%n: index) -> memref<f32> {
+    %c1 = arith.constant 1 : index
+    %buf = memref.alloc(%n) : memref<?x4xf32>
+    %base, %offset, %sizes:2, %strides:2 = memref.extract_strided_metadata %buf : memref<?x4xf32> -> memref<f32>, index, index, index, index, index
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%buf : memref<?x4xf32>, %sizes#0 : index)
+    memref.dealloc %buf : memref<?x4xf32>
+    return %base : memref<f32>
   }
 }
