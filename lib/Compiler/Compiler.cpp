@@ -372,6 +372,8 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
     return fail("PTX output needs --target=cuda");
   if (cuda && options.externalWeights)
     return fail("--external-weights is not supported with --target=cuda (kernels read weights from device memory)");
+  if (options.cudaMatmulPrecision != "f32" && options.cudaMatmulPrecision != "bf16")
+    return fail("unknown CUDA matmul precision '" + options.cudaMatmulPrecision + "' (expected f32 or bf16)");
   std::string cudaFormat = options.cudaFormat, cudaToolkit;
   if (cuda) {
     if (!llvm::is_contained({"auto", "isa", "bin", "fatbin"}, cudaFormat))
@@ -401,6 +403,7 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.cudaFormat = cudaFormat;
   pipelineOptions.cudaToolkit = cudaToolkit;
   pipelineOptions.cudaAsyncLaunches = options.cudaAsyncLaunches;
+  pipelineOptions.cudaMatmulPrecision = options.cudaMatmulPrecision;
   pipelineOptions.layerReuse = options.layerReuse;
   pipelineOptions.packQkv = options.packQkv;
   pipelineOptions.weightPanels = options.weightPanels;

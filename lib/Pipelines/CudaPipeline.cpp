@@ -84,7 +84,12 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   // Strided copies (a concatenation's parts, say) as kernels, not calls of MLIR's runtime library.
   pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
-  pm.addPass(createEffcGpuGemmUkernelsPass());
+  EffcGpuGemmUkernelsPassOptions gemmOptions;
+  gemmOptions.precision = options.cudaMatmulPrecision;
+  pm.addPass(createEffcGpuGemmUkernelsPass(gemmOptions));
+  // bf16 linear layers (eff.quantized_linear, bf16 scheme) launch the tensor-core GEMM (ukernels/cuda/mma_gemm.cu)
+  // instead of calling the CPU micro-kernel on the host.
+  pm.addPass(createEffcGpuBf16LinearUkernelsPass());
   // Fused attention: the lowering's calls of effc_uk_attention_f32 launch ukernels/cuda/attention.cu.
   pm.addPass(createEffcGpuAttentionUkernelsPass());
   // Row reductions (layer norm's mean and variance, softmax's maximum and sum): one warp per row.

@@ -136,6 +136,7 @@ void bindCompiler(py::module_ &m) {
       .def_readwrite("cpu", &CompileOptions::cpu)
       .def_readwrite("cuda_arch", &CompileOptions::cudaArch)
       .def_readwrite("cuda_format", &CompileOptions::cudaFormat)
+      .def_readwrite("cuda_matmul_precision", &CompileOptions::cudaMatmulPrecision)
       .def_readwrite("opt_level", &CompileOptions::optLevel)
       .def_readwrite("weights", &CompileOptions::weightsFile)
       .def_readwrite("base_dir", &CompileOptions::baseDir)

@@ -334,3 +334,119 @@ def test_example_on_gpu_matches_cpu(name, tmp_path):
         for key in expected:
             np.testing.assert_allclose(actual[key], expected[key], rtol=1e-3, atol=1e-4,
                                        err_msg=f"{name} ({label}): {key}")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# bf16 linear layers on tensor cores (effc-gpu-bf16-linear-ukernels, ukernels/cuda/mma_gemm.cu)
+
+
+@needs_tools
+@needs_fake_cuda
+def test_fake_driver_bf16_linears_stay_on_device(tmp_path):
+    """bert_tiny --quantize=bf16 on the stand-in driver: its linear layers are kernels, not CPU micro-kernels
+    on the host, so an invocation synchronises once (int8, whose layers still run on the host, waits before
+    each of them)."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_90", ["--quantize=bf16"], fmt="isa")
+    result, counts = _fake_run(so, tmp_path, "bert_tiny")
+    assert result.returncode == 0, result.stderr
+    assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
+    assert counts["stream_syncs"] == 1, counts
+
+
+BF16_LINEAR = """
+module attributes {{eff.weights = "weights.safetensors"}} {{
+  func.func @main(%x: tensor<?x?x{k}xf32> {{eff.name = "x"}}) -> (tensor<?x?x{n}xf32> {{eff.name = "y"}}) {{
+    %w = eff.parameter "w" : tensor<{n}x{k}xf32>
+    %b = eff.parameter "b" : tensor<{n}xf32>
+    %y = eff.linear %x, %w, %b : (tensor<?x?x{k}xf32>, tensor<{n}x{k}xf32>, tensor<{n}xf32>) -> tensor<?x?x{n}xf32>
+    return %y : tensor<?x?x{n}xf32>
+  }}
+}}
+"""
+
+
+def _bf16(a):
+    """Rounds float32 to bf16 (nearest even) and back, as eff-quantize and the GEMM's staging do."""
+    bits = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
+    return bits.view(np.float32)
+
+
+BF16_LINEAR_SHAPES = [(1, 1, 5, 3), (2, 37, 70, 129), (3, 130, 200, 300), (8, 128, 768, 768)]
+
+
+def _check_bf16_linear(batch, seq, k, n, tmp_path, device):
+    sys.path.insert(0, str(EXAMPLES))
+    import models
+    rng = np.random.default_rng(k + n)
+    w, b = rng.standard_normal((n, k)).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal((batch, seq, k)).astype(np.float32)
+    models.ir.write_safetensors(tmp_path / "weights.safetensors", {"w": w, "b": b})
+    source = tmp_path / "linear.mlir"
+    source.write_text(BF16_LINEAR.format(k=k, n=n))
+    so = tmp_path / "linear.so"
+    target = ["--target=cuda"] if device == "cuda" else []
+    result = _run([EFFC, source, *target, "--quantize=bf16", "-o", so])
+    assert result.returncode == 0, result.stderr
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    np.save(inputs / "x.npy", x)
+    y = _run_model(so, inputs, tmp_path / "out", device)["y"]
+    expected = _bf16(x).astype(np.float64) @ _bf16(w).astype(np.float64).T + b
+    np.testing.assert_allclose(y, expected, rtol=1e-3, atol=1e-4 * np.sqrt(k))
+
+
+@needs_tools
+def test_bf16_linear_reference_on_cpu(tmp_path):
+    """The check below, on the CPU build's bf16 kernel (which rounds the same way): the reference is right."""
+    _check_bf16_linear(*BF16_LINEAR_SHAPES[1], tmp_path, "cpu")
+
+
+@pytest.mark.gpu
+@needs_tools
+@needs_gpu
+@pytest.mark.parametrize("batch,seq,k,n", BF16_LINEAR_SHAPES)
+def test_bf16_linear_on_gpu_matches_numpy(batch, seq, k, n, tmp_path):
+    """A bf16 linear layer of ragged shape (both tile shapes, partial tiles, odd K) on the tensor-core GEMM
+    against numpy on the bf16-rounded operands in float64: only the f32 accumulation order differs."""
+    _check_bf16_linear(batch, seq, k, n, tmp_path, "cuda")
+
+
+def test_python_cuda_matmul_precision(tmp_path):
+    """effc.compile(..., cuda_matmul_precision="bf16") is accepted (loading then needs a driver), and
+    CompileOptions carries the setting (default "f32"); unknown values are refused by the compiler
+    (test/effc/target-cuda-matmul-precision.mlir)."""
+    package = EFFC.parent.parent / "python_packages"
+    if not (package / "effc").exists():
+        pytest.skip(f"the Python package is not built ({package})")
+    script = (
+        "import effc, sys\n"
+        "options = effc._effc.CompileOptions()\n"
+        "print(options.cuda_matmul_precision)\n"
+        "options.cuda_matmul_precision = 'bf16'\n"
+        "print(options.cuda_matmul_precision)\n"
+        "try:\n"
+        f"    effc.compile({str(EXAMPLES / 'bert_tiny.mlir')!r}, target='cuda', cuda_format='isa',\n"
+        "                 cuda_matmul_precision='bf16')\n"
+        "except effc.RuntimeError as e:\n"
+        "    print(e.code, e)\n")
+    env = dict(os.environ, PYTHONPATH=str(package), EFFC_CUDA_DRIVER=str(tmp_path / "missing" / "libcuda.so.1"))
+    result = _run([sys.executable, "-c", script], env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["f32", "bf16"] and lines[2].startswith("UNAVAILABLE CUDA driver"), result.stdout
+
+
+@needs_tools
+@needs_ptxas
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_matmul_precision_bf16_ptx_assembles(arch, tmp_path):
+    """gpt_tiny (linears, attention's batched products) with --cuda-matmul-precision=bf16: every f32 product is
+    the tensor-core GEMM, and ptxas accepts the PTX."""
+    ptx = tmp_path / f"gpt_tiny.{arch}.ptx"
+    _compile("gpt_tiny", ptx, arch, ["--cuda-matmul-precision=bf16"])
+    text = ptx.read_text()
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text, ptx.name
+    assert "SgemmTile" not in text, f"{ptx.name} still has the f32 SIMT GEMM's tiles"
+    _ptxas(ptx, arch)

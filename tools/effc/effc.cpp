@@ -63,6 +63,10 @@ cl::opt<bool> cudaSyncLaunches("cuda-sync-launches",
                                cl::desc("--target=cuda: wait for every kernel before going on (default: queue "
                                         "kernels, synchronise only before host code touches memory)"),
                                cl::init(false), cl::cat(category));
+cl::opt<std::string> cudaMatmulPrecision("cuda-matmul-precision",
+                                         cl::desc("--target=cuda: f32 matrix products in f32 (default, exact) or "
+                                                  "bf16 (tensor cores: operands rounded to bf16, f32 accumulation)"),
+                                         cl::init("f32"), cl::cat(category));
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for: native (default), x86-64, x86-64-v4, ..."),
                          cl::init("native"), cl::cat(category));
 // libMLIR already registers an option named "threads", so --threads is taken out of argv before parsing.
@@ -229,6 +233,7 @@ int main(int argc, char **argv) {
   options.cudaArch = cudaArch;
   options.cudaFormat = cudaFormat;
   options.cudaAsyncLaunches = !cudaSyncLaunches;
+  options.cudaMatmulPrecision = cudaMatmulPrecision;
   options.optLevel = optLevel;
   options.weightsFile = weightsPath;
   options.externalWeights = externalWeights;

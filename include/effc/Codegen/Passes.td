@@ -484,6 +484,9 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
   let options = [
     Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
            "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "f32 (default: exact f32 FMAs) or bf16 (tensor cores: operands rounded to bf16, f32 accumulation; "
+           "calls effc_cuda_uk_bf16_sgemm_<BM>x<BN> of ukernels/cuda/mma_gemm.cu instead)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
@@ -613,6 +616,40 @@ def EffcGpuModuleToBinaryPass : Pass<"effc-gpu-module-to-binary", "::mlir::Modul
     Option<"compilationTarget", "format", "std::string", /*default=*/"\"fatbin\"",
            "What gpu.binary holds: isa (PTX), bin (cubin) or fatbin">,
   ];
+}
+
+def EffcGpuBf16LinearUkernelsPass : Pass<"effc-gpu-bf16-linear-ukernels", "::mlir::ModuleOp"> {
+  let summary = "Launch the bf16 tensor-core GEMM for bf16 linear layers instead of the CPU micro-kernel";
+  let description = [{
+    Replaces every call of the CPU micro-kernel `effc_uk_quantized_linear_bf16` (what `eff.quantized_linear`
+    with the bf16 scheme lowers to) by a `gpu.launch` of 256 threads per block whose body calls the
+    tensor-core GEMM `effc_cuda_uk_bf16_gemm_<BM>x<BN>` (ukernels/cuda/mma_gemm.cu: mma.sync m16n8k16 bf16
+    with f32 accumulation, ldmatrix, cp.async), which reads eff-quantize's bf16 weight packing as it is and
+    adds the bias in its epilogue. The activation x [B, S, K] gives one GEMM of S rows per B, over block z;
+    the result y [B, S, N] is written, not accumulated. The 128 x 128 tile is used when it yields at least
+    `min-large-tiles` blocks, the 64 x 64 tile otherwise (an `scf.if` on the run-time sizes). The CPU
+    kernel's declaration is erased once unused.
+
+    Before:
+    ```mlir
+    func.call @effc_uk_quantized_linear_bf16(%x, %w, %bias, %has_bias, %y)
+        : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?xbf16, strided<[?], offset: ?>>,
+           memref<?xf32, strided<[?], offset: ?>>, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) -> ()
+    ```
+    After (one of the two launches):
+    ```mlir
+    gpu.launch blocks(...) in (%gx = %tilesN, %gy = %tilesM, %gz = %batch) threads(...) in (%tx = %c256, ...) {
+      llvm.call @effc_cuda_uk_bf16_gemm_128x128(%m, %n, %k, %px, %lda, %ak, %pw, %pbias, %py, %ldy) : (...) -> ()
+      gpu.terminator
+    }
+    ```
+  }];
+  let options = [
+    Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
+           "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
 def EffcGpuRowReductionsPass : Pass<"effc-gpu-row-reductions", "::mlir::ModuleOp"> {

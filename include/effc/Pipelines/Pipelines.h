@@ -69,6 +69,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                                  llvm::cl::desc("Queue kernels on one stream and synchronise only before host "
                                                 "code touches memory (false: wait after every launch)"),
                                  llvm::cl::init(true)};
+  Option<std::string> cudaMatmulPrecision{
+      *this, "cuda-matmul-precision",
+      llvm::cl::desc("f32 matrix products on the GPU: f32 (exact FMAs) or bf16 (tensor cores, operands rounded "
+                     "to bf16, f32 accumulation)"),
+      llvm::cl::init("f32")};
 };
 
 /// Adds the `compression` passes of `options` in order; fails with a message in `error` for a spec that does

@@ -38,6 +38,9 @@ struct GemmTile {
 };
 constexpr GemmTile kLargeTile = {128, 128, "effc_cuda_uk_sgemm_128x128"};
 constexpr GemmTile kSmallTile = {64, 64, "effc_cuda_uk_sgemm_64x64"};
+// precision=bf16: the tensor-core GEMM of ukernels/cuda/mma_gemm.cu, same arguments, bf16 products.
+constexpr GemmTile kLargeBf16Tile = {128, 128, "effc_cuda_uk_bf16_sgemm_128x128"};
+constexpr GemmTile kSmallBf16Tile = {64, 64, "effc_cuda_uk_bf16_sgemm_64x64"};
 
 /// How the loops of a contraction C[outer..., m, n] += A[outer_a..., m, k] · B[outer_b..., k, n] map to the
 /// micro-kernel's GEMM. Dimensions are loop positions of the linalg.generic.
@@ -161,7 +164,7 @@ class GemmLauncher {
 public:
   GemmLauncher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
 
-  void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles) {
+  void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles, bool bf16) {
     Value aMemref = op.getDpsInputs()[0], bMemref = op.getDpsInputs()[1], cMemref = op.getDpsInits()[0];
     a = getLayout(b, loc, aMemref);
     bl = getLayout(b, loc, bMemref);
@@ -204,9 +207,9 @@ public:
     Value useLarge = cmp(arith::CmpIPredicate::sge, largeTiles, index(minLargeTiles));
     auto choice = scf::IfOp::create(b, loc, useLarge, /*withElseRegion=*/true);
     b.setInsertionPointToStart(&choice.getThenRegion().front());
-    launch(kLargeTile, shape);
+    launch(bf16 ? kLargeBf16Tile : kLargeTile, shape);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
-    launch(kSmallTile, shape);
+    launch(bf16 ? kSmallBf16Tile : kSmallTile, shape);
   }
 
 private:
@@ -272,6 +275,10 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
           << static_cast<int64_t>(minLargeTiles);
       return signalPassFailure();
     }
+    if (precision != "f32" && precision != "bf16") {
+      getOperation().emitError("effc-gpu-gemm-ukernels: precision must be f32 or bf16, got '") << precision << "'";
+      return signalPassFailure();
+    }
     SmallVector<std::pair<linalg::GenericOp, ContractionShape>> contractions;
     getOperation().walk([&](linalg::GenericOp op) {
       // Contractions already inside a kernel stay there.
@@ -282,7 +289,7 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
     });
     for (auto &[op, shape] : contractions) {
       OpBuilder builder(op);
-      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles);
+      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, precision == "bf16");
       op.erase();
     }
   }

@@ -1,0 +1,26 @@
+// RUN: effc-opt %s --effc-gpu-gemm-ukernels=precision=bf16 | FileCheck %s
+
+// precision=bf16 (--cuda-matmul-precision=bf16): the same launches as for f32, calling the tensor-core GEMM
+// of ukernels/cuda/mma_gemm.cu, which takes the f32 GEMM's arguments.
+// CHECK-LABEL: func.func @matmul
+// CHECK:         gpu.launch
+// CHECK:           llvm.call @effc_cuda_uk_bf16_sgemm_128x128(
+// CHECK:         } else {
+// CHECK:         gpu.launch
+// CHECK:           llvm.call @effc_cuda_uk_bf16_sgemm_64x64(
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:   @effc_cuda_uk_sgemm_
+// CHECK-DAG:   llvm.func @effc_cuda_uk_bf16_sgemm_128x128(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
+// CHECK-DAG:   llvm.func @effc_cuda_uk_bf16_sgemm_64x64(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
+func.func @matmul(%a: memref<?x64xf32>, %b: memref<64x32xf32>, %c: memref<?x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<?x64xf32>, memref<64x32xf32>) outs(%c : memref<?x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

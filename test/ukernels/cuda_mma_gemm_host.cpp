@@ -1,0 +1,162 @@
+//===- cuda_mma_gemm_host.cpp - the bf16 tensor-core GEMM emulated on the host -===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs ukernels/cuda/mma_gemm.cu on the CPU for test_cuda_mma_gemm.py, like cuda_gemm_host.cpp does for the
+// f32 GEMM: each block's 256 threads are host threads meeting at a std::barrier, blocks run one after
+// another. The PTX instructions the kernel wraps get host versions with the semantics of the PTX ISA:
+// cp.async copies at once (and checks the alignment the instruction requires), ldmatrix.x4 and
+// mma.sync.m16n8k16 exchange fragments between the 32 lanes of a warp through a table and two block
+// barriers (every thread of the kernel reaches them in the same order). So the kernel's fragment layouts,
+// shared-memory indexing, guards and pipeline are checked without a GPU; only the tensor cores' own
+// summation order differs (the host sums in f32 too).
+//
+//===----------------------------------------------------------------------===//
+
+#include <barrier>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace effc_cuda {
+thread_local unsigned currentThread, currentBlockX, currentBlockY;
+std::barrier<> *currentBarrier;
+bool misaligned; // set by an access the device would fault on
+inline unsigned threadIndex() { return currentThread; }
+inline unsigned blockIndexX() { return currentBlockX; }
+inline unsigned blockIndexY() { return currentBlockY; }
+inline void barrier() { currentBarrier->arrive_and_wait(); }
+
+inline bool aligned(const void *pointer, uintptr_t bytes) {
+  if (reinterpret_cast<uintptr_t>(pointer) % bytes == 0)
+    return true;
+  misaligned = true;
+  return false;
+}
+
+inline uint16_t toBf16(float value) { // round to nearest even, as cvt.rn.bf16x2.f32
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+inline float fromBf16(uint16_t half) {
+  uint32_t bits = static_cast<uint32_t>(half) << 16;
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+inline unsigned packBf16(float lo, float hi) { return toBf16(lo) | static_cast<unsigned>(toBf16(hi)) << 16; }
+
+inline void copyAsync(void *dst, const void *src, int size, int bytes) {
+  if (!aligned(dst, size) || !aligned(src, size))
+    return;
+  std::memset(dst, 0, size);
+  std::memcpy(dst, src, bytes);
+}
+inline void copyAsync16(void *dst, const void *src, int bytes) { copyAsync(dst, src, 16, bytes); }
+inline void copyAsync4(void *dst, const void *src, int bytes) { copyAsync(dst, src, 4, bytes); }
+inline void commitCopies() {}
+inline void waitCopies() {}
+
+// Per warp: the row addresses of an ldmatrix, the fragments of an mma.
+const unsigned short *rowTable[8][32];
+unsigned aTable[8][32][4], bTable[8][32][2];
+
+inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *row) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  rowTable[warp][lane] = aligned(row, 16) ? row : nullptr;
+  barrier();
+  for (int matrix = 0; matrix < 4; ++matrix) {
+    const unsigned short *source = rowTable[warp][matrix * 8 + lane / 4];
+    fragment[matrix] = 0;
+    if (source)
+      std::memcpy(&fragment[matrix], source + 2 * (lane % 4), 4);
+  }
+  barrier();
+}
+
+inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  std::memcpy(aTable[warp][lane], a, sizeof(a));
+  std::memcpy(bTable[warp][lane], b, sizeof(b));
+  barrier();
+  // Lane l holds A (row l / 4 (+8 for a1, a3), k pair l % 4 (+4 for a2, a3)) and B (k pair l % 4 (+4 for b1),
+  // column l / 4); it accumulates C (row l / 4 (+8), columns 2 (l % 4) + 0, 1).
+  auto aAt = [&](int row, int k) {
+    unsigned word = aTable[warp][(row % 8) * 4 + (k % 8) / 2][(row / 8) + 2 * (k / 8)];
+    return fromBf16(static_cast<uint16_t>(k % 2 ? word >> 16 : word & 0xffff));
+  };
+  auto bAt = [&](int k, int col) {
+    unsigned word = bTable[warp][col * 4 + (k % 8) / 2][k / 8];
+    return fromBf16(static_cast<uint16_t>(k % 2 ? word >> 16 : word & 0xffff));
+  };
+  for (int e = 0; e < 4; ++e) {
+    int row = lane / 4 + 8 * (e / 2), col = 2 * (lane % 4) + e % 2;
+    float sum = acc[e];
+    for (int k = 0; k < 16; ++k)
+      sum += aAt(row, k) * bAt(k, col);
+    acc[e] = sum;
+  }
+  barrier();
+}
+
+} // namespace effc_cuda
+
+#define EFFC_CUDA_UK_HOST_EMULATION 1
+#include "mma_gemm.cu"
+
+/// C = A · Wᵀ (+ bias) with the `tile` x `tile` kernel over the whole grid, as effc-gpu-bf16-linear-ukernels
+/// launches it for one batch element. Returns 1 if an access would have been misaligned on the device.
+extern "C" int effc_test_bf16_gemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                   effc_index_t lda, effc_index_t ak, const unsigned short *W, const float *bias,
+                                   float *C, effc_index_t ldc) {
+  auto kernel = tile == 128 ? effc_cuda_uk_bf16_gemm_128x128 : effc_cuda_uk_bf16_gemm_64x64;
+  effc_cuda::misaligned = false;
+  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
+    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
+      std::barrier<> block(256);
+      effc_cuda::currentBarrier = &block;
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          effc_cuda::currentThread = t;
+          effc_cuda::currentBlockX = bx;
+          effc_cuda::currentBlockY = by;
+          kernel(M, N, K, A, lda, ak, W, bias, C, ldc);
+        });
+      for (std::thread &thread : threads)
+        thread.join();
+    }
+  return effc_cuda::misaligned ? 1 : 0;
+}
+
+/// C += A · B (f32 operands, bf16 products) with the `tile` x `tile` kernel over the whole grid, as
+/// effc-gpu-gemm-ukernels launches it with precision=bf16. Returns 1 on a misaligned access.
+extern "C" int effc_test_bf16_sgemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                    effc_index_t lda, const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
+  auto kernel = tile == 128 ? effc_cuda_uk_bf16_sgemm_128x128 : effc_cuda_uk_bf16_sgemm_64x64;
+  effc_cuda::misaligned = false;
+  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
+    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
+      std::barrier<> block(256);
+      effc_cuda::currentBarrier = &block;
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          effc_cuda::currentThread = t;
+          effc_cuda::currentBlockX = bx;
+          effc_cuda::currentBlockY = by;
+          kernel(M, N, K, A, lda, B, ldb, C, ldc);
+        });
+      for (std::thread &thread : threads)
+        thread.join();
+    }
+  return effc_cuda::misaligned ? 1 : 0;
+}
