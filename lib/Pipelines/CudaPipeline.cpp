@@ -82,6 +82,9 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   pm.addPass(createEffcStridedCopiesToLinalgPass());
   // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
   pm.addPass(createEffcGpuGemmUkernelsPass());
+  // int8 linear layers (calls of the CPU's effc_uk_quantized_linear_int8) launch the device micro-kernels of
+  // ukernels/cuda/quantized_gemm.cu instead of running on the host.
+  pm.addPass(createEffcGpuQuantizedLinearsPass());
   // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),
   // tiled into blocks of threads and turned into a gpu.launch.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
