@@ -35,3 +35,15 @@ EFFC_TEST_KERNEL void test_qgemv(effc_index_t M, effc_index_t N, effc_index_t K,
                                  const float *bias, float *y, effc_index_t ldy) {
   effc_cuda_uk_qgemv_s8(M, N, K, q, ldq, rowScale, correction, w, colsum, weightScale, bias, y, ldy);
 }
+
+EFFC_TEST_KERNEL void test_int4(int gemv, effc_index_t M, effc_index_t N, effc_index_t K, const float *x,
+                                effc_index_t rowsPerBatch, effc_index_t batchStride, effc_index_t rowStride,
+                                effc_index_t colStride, const unsigned char *w, const float *scale, const float *zero,
+                                effc_index_t group, const float *bias, float *y, effc_index_t ldy) {
+  if (gemv)
+    effc_cuda_uk_qgemv_int4_8x256(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, w, scale, zero, group,
+                                  bias, y, ldy);
+  else
+    effc_cuda_uk_qgemm_int4_32x64(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, w, scale, zero, group,
+                                  bias, y, ldy);
+}

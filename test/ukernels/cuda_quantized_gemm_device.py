@@ -7,6 +7,8 @@ kernel (ukernels/quantized_gemm.c), and their speed against PyTorch.
 Correctness: the row quantization (dynamic and static, strided activations) and both products (tensor-core
 GEMM, dp4a GEMV) over ragged M, N, K, with and without bias, must equal the CPU kernel's arithmetic
 bit for bit (the int32 sums are exact and every float operation is the CPU's, in its order).
+int4 (group-wise, symmetric and with zero points): against the CPU kernel's formula in float64, rtol 1e-4 of
+the output scale (f32 sums in another order).
 Timing: quantization + GEMM of a BERT-base FFN ([1024, 768] x [768, 3072]) and a decode GEMV ([1, 768] x
 [768, 3072]) against torch.matmul in f16, medians of CUDA-event timings.
 """
@@ -78,6 +80,7 @@ class Device:
         self.quantize = module.get_function("test_quantize_rows")
         self.gemm = module.get_function("test_qgemm")
         self.gemv = module.get_function("test_qgemv")
+        self.int4 = module.get_function("test_int4")
 
     def prepare(self, w, w_scale, bias):
         cp = self.cp
@@ -151,6 +154,61 @@ def check(device):
         err = float(np.max(np.abs(y - want))) if y.size else 0.0
         print(f"{'ok  ' if ok else 'FAIL'} int8 {'gemv' if gemv else 'gemm'} M={b * s} K={k} N={n} bias={has_bias} "
               f"static={static} strided={strided}: q equal={np.array_equal(q, want_q)} max|dy|={err:.3g}")
+        failures += not ok
+    return failures
+
+
+def pack_int4(q, scale, zero, group):
+    """q [N, K] in [0, 15], scale/zero [N, K/G] -> nibbles [Np/16][K/2][16], scales/zeros [Np/16][K/G][16]."""
+    n, k = q.shape
+    np_ = -(-n // 16) * 16
+    qp = np.zeros((np_, k), np.uint8)
+    qp[:n] = q
+    nibbles = (qp[:, 0::2] | (qp[:, 1::2] << 4)).reshape(np_ // 16, 16, k // 2).transpose(0, 2, 1)
+
+    def side(v):
+        p = np.zeros((np_, k // group), np.float32)
+        p[:n] = v
+        return np.ascontiguousarray(p.reshape(np_ // 16, 16, k // group).transpose(0, 2, 1)).ravel()
+
+    return np.ascontiguousarray(nibbles).ravel(), side(scale), side(zero)
+
+
+def check_int4(device):
+    rng = np.random.default_rng(2)
+    cp = device.cp
+    failures = 0
+    for b, s, k, n, group, asym, has_bias, gemv, strided in [
+            (1, 1, 256, 300, 64, False, True, True, False), (2, 3, 128, 40, 32, True, False, True, True),
+            (8, 16, 768, 768, 128, False, True, False, False), (1, 77, 96, 130, 32, True, True, False, True),
+            (1, 33, 64, 16, 64, False, False, False, False)]:
+        q = rng.integers(0, 16, (n, k)).astype(np.uint8)
+        scale = (rng.random((n, k // group)) * 0.1 + 0.01).astype(np.float32)
+        zero = rng.integers(0, 16, (n, k // group)).astype(np.float32) if asym else np.full((n, k // group), 8, np.float32)
+        bias = rng.standard_normal(n).astype(np.float32) if has_bias else None
+        packed, scales, zeros = pack_int4(q, scale, zero, group)
+        if strided:
+            big = cp.asarray(rng.standard_normal((b, 2 * s, k + 3), dtype=np.float32))
+            x3 = big[:, ::2, 2 : k + 2]
+        else:
+            x3 = cp.asarray(rng.standard_normal((b, s, k), dtype=np.float32))
+        m = b * s
+        y = cp.full((m, n + 3), cp.nan, cp.float32)
+        st = [v // 4 for v in x3.strides]
+        i64 = np.int64
+        cols, rows = (256, 8) if gemv else (64, 32)
+        device.int4((-(-n // cols), -(-m // rows)), (256,),
+                    (np.int32(gemv), i64(m), i64(n), i64(k), x3, i64(s), i64(st[0]), i64(st[1]), i64(st[2]),
+                     cp.asarray(packed), cp.asarray(scales), cp.asarray(zeros) if asym else np.uint64(0), i64(group),
+                     cp.asarray(bias) if has_bias else np.uint64(0), y, i64(n + 3)))
+        got = y[:, :n].get()
+        x = x3.get().reshape(m, k).astype(np.float64)
+        w = (np.repeat(scale, group, axis=1).astype(np.float64) * (q - np.repeat(zero, group, axis=1)))
+        want = x @ w.T + (bias if has_bias else 0)
+        err = float(np.max(np.abs(got - want)))
+        ok = err <= 1e-4 * max(1.0, float(np.max(np.abs(want))))
+        print(f"{'ok  ' if ok else 'FAIL'} int4 {'gemv' if gemv else 'gemm'} M={m} K={k} N={n} G={group} asym={asym} "
+              f"bias={has_bias} strided={strided}: max|dy|={err:.3g}")
         failures += not ok
     return failures
 
@@ -233,7 +291,7 @@ def main():
         build(args.ptx)
         return 0
     device = Device(args.ptx)
-    failures = check(device)
+    failures = check(device) + check_int4(device)
     if args.time:
         timing(device)
     print(f"{failures} failures")

@@ -283,3 +283,102 @@ EFFC_CUDA_UK void effc_cuda_uk_qgemv_s8(effc_index_t M, effc_index_t N, effc_ind
     }
   }
 }
+
+//===----------------------------------------------------------------------===//
+// int4 weight-only, group-wise
+//===----------------------------------------------------------------------===//
+//
+// Weights as eff-quantize packed them for the CPU: nibbles [Np/16][K/2][16] (byte = q[k] | q[k+1] << 4),
+// scales and zero points [Np/16][K/G][16] (no zero points: 8). Each weight is dequantised in registers,
+// s · (q − z), and multiplied in f32 with activations staged in shared memory (the CPU sums Σ q · x per group
+// and applies s and z to the sums: the same value up to f32 rounding).
+
+namespace {
+
+/// y[M, N] = x[M, K] · dequant(W)ᵀ + bias over a block of BM = 8 · RowGroups rows and BN = 256 / RowGroups
+/// columns: thread t owns column t % BN and the 8 rows of row group t / BN; K in steps of 32, the step's
+/// activations in shared memory (a warp reads the same element: a broadcast).
+template <int RowGroups>
+struct Int4Tile {
+  static constexpr int TM = 8, BM = TM * RowGroups, BN = kThreads / RowGroups, BK = 32;
+
+  __device__ static void run(effc_index_t M, effc_index_t N, effc_index_t K, const float *x,
+                             effc_index_t rowsPerBatch, effc_index_t batchStride, effc_index_t rowStride,
+                             effc_index_t colStride, const unsigned char *w, const float *scale, const float *zero,
+                             effc_index_t group, const float *bias, float *y, effc_index_t ldy) {
+    __shared__ float xs[BM][BK + 1];
+    const int tid = threadIndex();
+    const int col = tid % BN, rowGroup = tid / BN;
+    const effc_index_t m0 = (effc_index_t)blockIndexY() * BM, n = (effc_index_t)blockIndexX() * BN + col;
+    const effc_index_t nBlocks = (N + 15) / 16, groups = K / group;
+    const bool inside = n / 16 < nBlocks;
+    const effc_index_t block = inside ? n / 16 : 0, lane16 = n % 16;
+    const unsigned char *wColumn = w + block * (K / 2) * 16 + lane16;
+    const float *scaleColumn = scale + block * groups * 16 + lane16;
+    const float *zeroColumn = zero ? zero + block * groups * 16 + lane16 : nullptr;
+    float acc[TM];
+#pragma unroll
+    for (int r = 0; r < TM; ++r)
+      acc[r] = 0.0f;
+    float s = 0.0f, z = 8.0f;
+    effc_index_t nextGroup = 0, g = 0;
+    for (effc_index_t k0 = 0; k0 < K; k0 += BK) {
+      // Stage the step: BM x BK activations, 256 threads, consecutive threads along k.
+      for (int e = tid; e < BM * BK; e += kThreads) {
+        const int r = e / BK, kk = e % BK;
+        const effc_index_t row = m0 + r, k = k0 + kk;
+        float v = 0.0f;
+        if (row < M && k < K)
+          v = x[(row / rowsPerBatch) * batchStride + (row % rowsPerBatch) * rowStride + k * colStride];
+        xs[r][kk] = v;
+      }
+      barrier();
+      const int steps = K - k0 < BK ? (int)(K - k0) : BK;
+      for (int kk = 0; kk < steps; kk += 2) {
+        const effc_index_t k = k0 + kk;
+        if (k == nextGroup) {
+          s = inside ? scaleColumn[g * 16] : 0.0f;
+          z = zeroColumn && inside ? zeroColumn[g * 16] : 8.0f;
+          ++g;
+          nextGroup += group;
+        }
+        const unsigned byte = inside ? wColumn[(k / 2) * 16] : 0u;
+        const float w0 = s * ((float)(byte & 15u) - z), w1 = s * ((float)(byte >> 4) - z);
+#pragma unroll
+        for (int r = 0; r < TM; ++r)
+          acc[r] = acc[r] + w0 * xs[rowGroup * TM + r][kk] + w1 * xs[rowGroup * TM + r][kk + 1];
+      }
+      barrier();
+    }
+    if (n >= N)
+      return;
+    const float b = bias ? bias[n] : 0.0f;
+#pragma unroll
+    for (int r = 0; r < TM; ++r) {
+      const effc_index_t row = m0 + rowGroup * TM + r;
+      if (row < M)
+        y[row * ldy + n] = acc[r] + b;
+    }
+  }
+};
+
+} // namespace
+
+/// int4 group-wise linear, 32 rows x 64 columns per block (block x walks N, block y M). x [B, S, K] with any
+/// strides (row i = b · S + s); zero null: symmetric (zero point 8); bias null: none; rows of y ldy apart.
+EFFC_CUDA_UK void effc_cuda_uk_qgemm_int4_32x64(effc_index_t M, effc_index_t N, effc_index_t K, const float *x,
+                                                effc_index_t rowsPerBatch, effc_index_t batchStride,
+                                                effc_index_t rowStride, effc_index_t colStride,
+                                                const unsigned char *w, const float *scale, const float *zero,
+                                                effc_index_t group, const float *bias, float *y, effc_index_t ldy) {
+  Int4Tile<4>::run(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, w, scale, zero, group, bias, y, ldy);
+}
+
+/// The same for few rows (decode): 8 rows x 256 columns per block.
+EFFC_CUDA_UK void effc_cuda_uk_qgemv_int4_8x256(effc_index_t M, effc_index_t N, effc_index_t K, const float *x,
+                                                effc_index_t rowsPerBatch, effc_index_t batchStride,
+                                                effc_index_t rowStride, effc_index_t colStride,
+                                                const unsigned char *w, const float *scale, const float *zero,
+                                                effc_index_t group, const float *bias, float *y, effc_index_t ldy) {
+  Int4Tile<1>::run(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, w, scale, zero, group, bias, y, ldy);
+}

@@ -33,20 +33,28 @@ constexpr llvm::StringLiteral kCpuInt8Kernel = "effc_uk_quantized_linear_int8";
 constexpr llvm::StringLiteral kQuantizeRows = "effc_cuda_uk_quantize_rows_s8";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_qgemv_s8";
 constexpr llvm::StringLiteral kGemm = "effc_cuda_uk_qgemm_s8_128x128";
+constexpr llvm::StringLiteral kCpuInt4Kernel = "effc_uk_quantized_linear_int4";
+constexpr llvm::StringLiteral kInt4Gemm = "effc_cuda_uk_qgemm_int4_32x64";
+constexpr llvm::StringLiteral kInt4Gemv = "effc_cuda_uk_qgemv_int4_8x256";
 constexpr int64_t kThreadsPerBlock = 256;
 constexpr int64_t kGemmTile = 128;
 constexpr int64_t kGemvColumnsPerBlock = 128; // 8 warps of 16 columns
 constexpr int64_t kQuantizedRowAlignment = 32; // the GEMM's K step, in bytes
+// The int4 kernels' tiles (rows x columns per block).
+constexpr int64_t kInt4GemmRows = 32, kInt4GemmCols = 64, kInt4GemvRows = 8, kInt4GemvCols = 256;
 
-/// The operands of a call of effc_uk_quantized_linear_int8 (ukernels/quantized_gemm.c's signature).
-struct Int8Call {
-  Value x, weights, columnSums, weightScales, bias, hasBias, staticScale, staticZero, y;
+/// The operands of a call of effc_uk_quantized_linear_int8 or _int4 (ukernels/quantized_gemm.c's signatures:
+/// x, packed weights, three 1-D side operands, three scalars, y).
+struct QuantizedCall {
+  Value x, weights, side0, side1, bias, scalar0, scalar1, scalar2, y;
 };
 
-/// Checks the call against the CPU kernel's signature; a mismatch is an error at the call.
-FailureOr<Int8Call> matchInt8Call(func::CallOp call) {
+/// Checks the call against the CPU kernel's signature; a mismatch is an error at the call. `int8`: column
+/// sums (i32) and scales, bias, has_bias (i64), static scale (f32), static zero point (i64); int4: scales,
+/// zero points, bias, group size, has_zero, has_bias (i64).
+FailureOr<QuantizedCall> matchCall(func::CallOp call, bool int8) {
   auto fail = [&](const Twine &what) {
-    return call.emitError("effc-gpu-quantized-linears: call of '") << kCpuInt8Kernel << "' " << what;
+    return call.emitError("effc-gpu-quantized-linears: call of '") << call.getCallee() << "' " << what;
   };
   ValueRange operands = call.getOperands();
   if (operands.size() != 9 || call.getNumResults() != 0)
@@ -57,14 +65,18 @@ FailureOr<Int8Call> matchInt8Call(func::CallOp call) {
   };
   Builder b(call.getContext());
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
-  if (!memref(operands[0], 3, f32) || !memref(operands[1], 1, b.getI8Type()) ||
-      !memref(operands[2], 1, b.getI32Type()) || !memref(operands[3], 1, f32) || !memref(operands[4], 1, f32) ||
-      operands[5].getType() != i64 || operands[6].getType() != f32 || operands[7].getType() != i64 ||
-      !memref(operands[8], 3, f32))
-    return fail("has unexpected operand types (expected x: 3-D f32, packed: 1-D i8, column sums: 1-D i32, "
-                "scales and bias: 1-D f32, has_bias: i64, static scale: f32, static zero point: i64, y: 3-D f32)");
-  return Int8Call{operands[0], operands[1], operands[2], operands[3], operands[4],
-                  operands[5], operands[6], operands[7], operands[8]};
+  bool matches = memref(operands[0], 3, f32) && memref(operands[1], 1, b.getI8Type()) &&
+                 memref(operands[2], 1, int8 ? b.getI32Type() : f32) && memref(operands[3], 1, f32) &&
+                 memref(operands[4], 1, f32) && operands[5].getType() == i64 &&
+                 operands[6].getType() == (int8 ? f32 : i64) && operands[7].getType() == i64 &&
+                 memref(operands[8], 3, f32);
+  if (!matches)
+    return fail(int8 ? "has unexpected operand types (expected x: 3-D f32, packed: 1-D i8, column sums: 1-D i32, "
+                       "scales and bias: 1-D f32, has_bias: i64, static scale: f32, static zero point: i64, y: 3-D f32)"
+                     : "has unexpected operand types (expected x: 3-D f32, packed: 1-D i8, scales, zero points and "
+                       "bias: 1-D f32, group size, has_zero and has_bias: i64, y: 3-D f32)");
+  return QuantizedCall{operands[0], operands[1], operands[2], operands[3], operands[4],
+                       operands[5], operands[6], operands[7], operands[8]};
 }
 
 /// The device micro-kernel's declaration (an llvm.func, so that lowering to NVVM adds no C-interface wrapper).
@@ -76,11 +88,11 @@ LLVM::LLVMFuncOp getOrDeclare(ModuleOp module, StringRef name, ArrayRef<Type> ar
   return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
 }
 
-class Int8Launcher {
+class QuantizedLauncher {
 public:
-  Int8Launcher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
+  QuantizedLauncher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
 
-  void lower(const Int8Call &call, int64_t maxGemvRows) {
+  void lowerInt8(const QuantizedCall &call, int64_t maxGemvRows) {
     auto x = memref::ExtractStridedMetadataOp::create(b, loc, call.x);
     auto y = memref::ExtractStridedMetadataOp::create(b, loc, call.y);
     Value rowsPerBatch = x.getSizes()[1];
@@ -113,7 +125,7 @@ public:
       LLVM::CallOp::create(b, loc, quantize,
                            ValueRange{toI64(depth), pointer(call.x, x.getOffset(), 4), toI64(rowsPerBatch),
                                       toI64(x.getStrides()[0]), toI64(x.getStrides()[1]), toI64(x.getStrides()[2]),
-                                      call.staticScale, call.staticZero, pointer(quantized, zero, 1), toI64(ldq),
+                                      call.scalar1, call.scalar2, pointer(quantized, zero, 1), toI64(ldq),
                                       pointer(rowScales, zero, 4), pointer(corrections, zero, 4)});
       gpu::TerminatorOp::create(b, loc);
     }
@@ -124,20 +136,16 @@ public:
     LLVM::LLVMFuncOp gemm = getOrDeclare(module, kGemm, {i64, i64, i64, ptr, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64});
     auto product = [&](LLVM::LLVMFuncOp function) {
       auto weights = memref::ExtractStridedMetadataOp::create(b, loc, call.weights);
-      auto sums = memref::ExtractStridedMetadataOp::create(b, loc, call.columnSums);
-      auto scales = memref::ExtractStridedMetadataOp::create(b, loc, call.weightScales);
+      auto sums = memref::ExtractStridedMetadataOp::create(b, loc, call.side0);
+      auto scales = memref::ExtractStridedMetadataOp::create(b, loc, call.side1);
       auto bias = memref::ExtractStridedMetadataOp::create(b, loc, call.bias);
-      Value biasPointer = pointer(call.bias, bias.getOffset(), 4);
-      Value null = LLVM::ZeroOp::create(b, loc, ptr);
-      Value hasBias = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, call.hasBias,
-                                            arith::ConstantIntOp::create(b, loc, 0, 64));
+      Value biasPointer = pointerIf(call.scalar0, pointer(call.bias, bias.getOffset(), 4));
       LLVM::CallOp::create(
           b, loc, function,
           ValueRange{toI64(rows), toI64(cols), toI64(depth), pointer(quantized, zero, 1), toI64(ldq),
                      pointer(rowScales, zero, 4), pointer(corrections, zero, 4),
-                     pointer(call.weights, weights.getOffset(), 1), pointer(call.columnSums, sums.getOffset(), 4),
-                     pointer(call.weightScales, scales.getOffset(), 4),
-                     arith::SelectOp::create(b, loc, hasBias, biasPointer, null), pointer(call.y, y.getOffset(), 4),
+                     pointer(call.weights, weights.getOffset(), 1), pointer(call.side0, sums.getOffset(), 4),
+                     pointer(call.side1, scales.getOffset(), 4), biasPointer, pointer(call.y, y.getOffset(), 4),
                      toI64(y.getStrides()[1])});
       gpu::TerminatorOp::create(b, loc);
     };
@@ -156,7 +164,55 @@ public:
       memref::DeallocOp::create(b, loc, scratch);
   }
 
+  /// int4: one launch of the tiled kernel (or of its few-rows shape), dequantising in registers.
+  void lowerInt4(const QuantizedCall &call, int64_t maxGemvRows) {
+    auto x = memref::ExtractStridedMetadataOp::create(b, loc, call.x);
+    auto y = memref::ExtractStridedMetadataOp::create(b, loc, call.y);
+    Value rowsPerBatch = x.getSizes()[1];
+    Value rows = arith::MulIOp::create(b, loc, x.getSizes()[0], rowsPerBatch);
+    Value depth = x.getSizes()[2], cols = y.getSizes()[2];
+    Value zero = index(0);
+    Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
+                                           cmp(arith::CmpIPredicate::sgt, cols, zero));
+    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
+    SmallVector<Type> signature{i64, i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, i64, ptr, ptr, i64};
+    auto product = [&](StringRef name) {
+      LLVM::LLVMFuncOp function = getOrDeclare(module, name, signature);
+      auto weights = memref::ExtractStridedMetadataOp::create(b, loc, call.weights);
+      auto scales = memref::ExtractStridedMetadataOp::create(b, loc, call.side0);
+      auto zeros = memref::ExtractStridedMetadataOp::create(b, loc, call.side1);
+      auto bias = memref::ExtractStridedMetadataOp::create(b, loc, call.bias);
+      LLVM::CallOp::create(
+          b, loc, function,
+          ValueRange{toI64(rows), toI64(cols), toI64(depth), pointer(call.x, x.getOffset(), 4), toI64(rowsPerBatch),
+                     toI64(x.getStrides()[0]), toI64(x.getStrides()[1]), toI64(x.getStrides()[2]),
+                     pointer(call.weights, weights.getOffset(), 1), pointer(call.side0, scales.getOffset(), 4),
+                     pointerIf(call.scalar1, pointer(call.side1, zeros.getOffset(), 4)), call.scalar0,
+                     pointerIf(call.scalar2, pointer(call.bias, bias.getOffset(), 4)),
+                     pointer(call.y, y.getOffset(), 4), toI64(y.getStrides()[1])});
+      gpu::TerminatorOp::create(b, loc);
+    };
+    auto fewRows = scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::sle, rows, index(maxGemvRows)),
+                                     /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&fewRows.getThenRegion().front());
+    startLaunch(ceilDiv(cols, kInt4GemvCols), ceilDiv(rows, kInt4GemvRows));
+    product(kInt4Gemv);
+    b.setInsertionPointToStart(&fewRows.getElseRegion().front());
+    startLaunch(ceilDiv(cols, kInt4GemmCols), ceilDiv(rows, kInt4GemmRows));
+    product(kInt4Gemm);
+  }
+
 private:
+  /// `pointer` when the i64 flag is non-zero, else null.
+  Value pointerIf(Value flag, Value pointer) {
+    Value set = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, flag,
+                                      arith::ConstantIntOp::create(b, loc, 0, 64));
+    return arith::SelectOp::create(b, loc, set, pointer, LLVM::ZeroOp::create(b, loc, pointer.getType()));
+  }
+
   Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
   Value cmp(arith::CmpIPredicate predicate, Value lhs, Value rhs) {
     return arith::CmpIOp::create(b, loc, predicate, lhs, rhs);
@@ -195,26 +251,33 @@ struct GpuQuantizedLinearsPass : public effc::impl::EffcGpuQuantizedLinearsPassB
     }
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
-      if (call.getCallee() == kCpuInt8Kernel && !call->getParentOfType<gpu::LaunchOp>())
+      if ((call.getCallee() == kCpuInt8Kernel || call.getCallee() == kCpuInt4Kernel) &&
+          !call->getParentOfType<gpu::LaunchOp>())
         calls.push_back(call);
     });
     bool failed = false;
     for (func::CallOp call : calls) {
-      FailureOr<Int8Call> operands = matchInt8Call(call);
+      bool int8 = call.getCallee() == kCpuInt8Kernel;
+      FailureOr<QuantizedCall> operands = matchCall(call, int8);
       if (llvm::failed(operands)) {
         failed = true;
         continue;
       }
       OpBuilder builder(call);
-      Int8Launcher(builder, call.getLoc(), module).lower(*operands, maxGemvRows);
+      QuantizedLauncher launcher(builder, call.getLoc(), module);
+      if (int8)
+        launcher.lowerInt8(*operands, maxGemvRows);
+      else
+        launcher.lowerInt4(*operands, maxGemvRows);
       call.erase();
     }
     if (failed)
       return signalPassFailure();
-    // The host kernel's declaration goes when nothing calls it any more.
-    if (auto declaration = module.lookupSymbol<func::FuncOp>(kCpuInt8Kernel))
-      if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
-        declaration.erase();
+    // The host kernels' declarations go when nothing calls them any more.
+    for (StringRef name : {kCpuInt8Kernel, kCpuInt4Kernel})
+      if (auto declaration = module.lookupSymbol<func::FuncOp>(name))
+        if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
+          declaration.erase();
   }
 };
 

@@ -22,3 +22,16 @@ module {
     return
   }
 }
+
+// -----
+
+module {
+  func.func private @effc_uk_quantized_linear_int4(memref<?x?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?xf32>, memref<?xf32>, i64, f32, i64, memref<?x?x?xf32>)
+  func.func @int4_types(%x: memref<?x?x?xf32>, %w: memref<?xi8>, %s: memref<?xf32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    %c1 = arith.constant 1 : i64
+    %f = arith.constant 0.0 : f32
+    // expected-error @+1 {{effc-gpu-quantized-linears: call of 'effc_uk_quantized_linear_int4' has unexpected operand types (expected x: 3-D f32, packed: 1-D i8, scales, zero points and bias: 1-D f32}}
+    call @effc_uk_quantized_linear_int4(%x, %w, %s, %s, %b, %c1, %f, %c1, %y) : (memref<?x?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?xf32>, memref<?xf32>, i64, f32, i64, memref<?x?x?xf32>) -> ()
+    return
+  }
+}

@@ -24,10 +24,10 @@
 // CHECK:               memref.extract_strided_metadata %[[W]]
 // CHECK:               memref.extract_aligned_pointer_as_index %[[B]]
 // CHECK:               %[[NULL:.+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK:               arith.select %{{.+}}, %{{.+}}, %[[NULL]]
 // CHECK:               memref.extract_aligned_pointer_as_index %[[W]]
 // CHECK:               memref.extract_aligned_pointer_as_index %[[CS]]
 // CHECK:               memref.extract_aligned_pointer_as_index %[[S]]
-// CHECK:               arith.select %{{.+}}, %{{.+}}, %[[NULL]]
 // CHECK:               llvm.call @effc_cuda_uk_qgemv_s8(
 // CHECK:           } else {
 // CHECK:             gpu.launch
@@ -62,14 +62,52 @@ module {
 
 // -----
 
-// Other host micro-kernels (here int4) are left alone.
+// int4: one launch reading the activations in place (any strides) and dequantising the weights in registers; the
+// zero points and the bias are passed as null pointers when their flags are 0.
 // CHECK-LABEL: func.func @int4
-// CHECK:         call @effc_uk_quantized_linear_int4(
+// CHECK-SAME:    (%[[X:.+]]: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, %[[W:.+]]: memref<?xi8, strided<[?], offset: ?>>, %[[S:.+]]: memref<?xf32, strided<[?], offset: ?>>, %[[Z:.+]]: memref<?xf32, strided<[?], offset: ?>>, %[[B:.+]]: memref<?xf32, strided<[?], offset: ?>>, %[[Y:.+]]: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>)
+// CHECK-NOT:     call @effc_uk_quantized_linear_int4
+// CHECK:         scf.if
+// CHECK:           %[[FEW:.+]] = arith.cmpi sle, %{{.+}}, %c8
+// CHECK:           scf.if %[[FEW]] {
+// CHECK:             %[[GX:.+]] = arith.ceildivui %{{.+}}, %c256
+// CHECK:             %[[GY:.+]] = arith.ceildivui %{{.+}}, %c8
+// CHECK:             gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[GX]], %{{.+}} = %[[GY]], %{{.+}} = %c1{{.*}})
+// CHECK:               memref.extract_aligned_pointer_as_index %[[Z]]
+// CHECK:               arith.cmpi ne, %c0_i64
+// CHECK:               llvm.mlir.zero
+// CHECK:               arith.select
+// CHECK:               llvm.call @effc_cuda_uk_qgemv_int4_8x256(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c64_i64,
+// CHECK:           } else {
+// CHECK:             arith.ceildivui %{{.+}}, %c64
+// CHECK:             arith.ceildivui %{{.+}}, %c32
+// CHECK:             gpu.launch
+// CHECK:               llvm.call @effc_cuda_uk_qgemm_int4_32x64(
+// CHECK-NOT:   func.func private @effc_uk_quantized_linear_int4
+// CHECK-DAG:   llvm.func @effc_cuda_uk_qgemm_int4_32x64(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64)
+module {
+  func.func private @effc_uk_quantized_linear_int4(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, i64, i64, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>)
+  func.func @int4(%x: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, %w: memref<?xi8, strided<[?], offset: ?>>,
+                  %s: memref<?xf32, strided<[?], offset: ?>>, %z: memref<?xf32, strided<[?], offset: ?>>,
+                  %b: memref<?xf32, strided<[?], offset: ?>>, %y: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) {
+    %group = arith.constant 64 : i64
+    %c0 = arith.constant 0 : i64
+    %c1 = arith.constant 1 : i64
+    call @effc_uk_quantized_linear_int4(%x, %w, %s, %z, %b, %group, %c0, %c1, %y) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?xi8, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, i64, i64, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) -> ()
+    return
+  }
+}
+
+// -----
+
+// Other host micro-kernels (here LUT) are left alone.
+// CHECK-LABEL: func.func @lut
+// CHECK:         call @effc_uk_quantized_linear_lut(
 // CHECK-NOT:     gpu.launch
 module {
-  func.func private @effc_uk_quantized_linear_int4(memref<?x?x?xf32>, memref<?xi8>, memref<?x?x?xf32>)
-  func.func @int4(%x: memref<?x?x?xf32>, %w: memref<?xi8>, %y: memref<?x?x?xf32>) {
-    call @effc_uk_quantized_linear_int4(%x, %w, %y) : (memref<?x?x?xf32>, memref<?xi8>, memref<?x?x?xf32>) -> ()
+  func.func private @effc_uk_quantized_linear_lut(memref<?x?x?xf32>, memref<?xi8>, memref<?x?x?xf32>)
+  func.func @lut(%x: memref<?x?x?xf32>, %w: memref<?xi8>, %y: memref<?x?x?xf32>) {
+    call @effc_uk_quantized_linear_lut(%x, %w, %y) : (memref<?x?x?xf32>, memref<?xi8>, memref<?x?x?xf32>) -> ()
     return
   }
 }
