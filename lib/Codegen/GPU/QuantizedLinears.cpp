@@ -100,21 +100,31 @@ public:
     Value depth = x.getSizes()[2], cols = y.getSizes()[2];
     Value zero = index(0);
     // Nothing to launch for an empty product (a grid of 0 blocks is invalid); K = 0 still writes the bias.
+    // Scratch: the quantized rows (whole 32-byte K steps, zero-padded), each row's scale and correction. They
+    // are allocated around the launches' scf.if (at least one row and one K step, so never empty), which then
+    // holds nothing but launches: effc-gpu-async-launches keeps it on the stream and the buffers in device
+    // memory.
+    Value ldq = arith::MulIOp::create(b, loc, ceilDiv(depth, kQuantizedRowAlignment), index(kQuantizedRowAlignment));
+    Value one = index(1);
+    Value allocRows = arith::MaxUIOp::create(b, loc, rows, one);
+    Value allocLdq = arith::MaxUIOp::create(b, loc, ldq, index(kQuantizedRowAlignment));
+    Value quantized = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                                                                      b.getI8Type()),
+                                              ValueRange{allocRows, allocLdq}, b.getI64IntegerAttr(64));
+    Value rowScales = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+                                              ValueRange{allocRows}, b.getI64IntegerAttr(64));
+    Value corrections = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI32Type()),
+                                                ValueRange{allocRows}, b.getI64IntegerAttr(64));
+    auto firstDealloc = memref::DeallocOp::create(b, loc, quantized);
+    memref::DeallocOp::create(b, loc, rowScales);
+    memref::DeallocOp::create(b, loc, corrections);
+    // Nothing to launch for an empty product (a grid of 0 blocks is invalid); K = 0 still writes the bias.
+    b.setInsertionPoint(firstDealloc);
     Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
                                            cmp(arith::CmpIPredicate::sgt, cols, zero));
     auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
-
-    // Scratch: the quantized rows (whole 32-byte K steps, zero-padded), each row's scale and correction.
-    Value ldq = arith::MulIOp::create(b, loc, ceilDiv(depth, kQuantizedRowAlignment), index(kQuantizedRowAlignment));
-    Value quantized = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
-                                                                      b.getI8Type()),
-                                              ValueRange{rows, ldq}, b.getI64IntegerAttr(64));
-    Value rowScales = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-                                              ValueRange{rows}, b.getI64IntegerAttr(64));
-    Value corrections = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI32Type()),
-                                                ValueRange{rows}, b.getI64IntegerAttr(64));
 
     Type i64 = b.getI64Type(), f32 = b.getF32Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
     {
@@ -160,8 +170,6 @@ public:
       startLaunch(ceilDiv(cols, kGemmTile), ceilDiv(rows, kGemmTile));
       product(gemm);
     }
-    for (Value scratch : {quantized, rowScales, corrections})
-      memref::DeallocOp::create(b, loc, scratch);
   }
 
   /// int4: one launch of the tiled kernel (or of its few-rows shape), dequantising in registers.

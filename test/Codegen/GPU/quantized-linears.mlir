@@ -9,11 +9,15 @@
 // CHECK:         %[[XM:.+]], %[[XO:.+]], %[[XS:.+]]:3, %[[XT:.+]]:3 = memref.extract_strided_metadata %[[X]]
 // CHECK:         %[[YM:.+]], %[[YO:.+]], %[[YS:.+]]:3, %[[YT:.+]]:3 = memref.extract_strided_metadata %[[Y]]
 // CHECK:         %[[M:.+]] = arith.muli %[[XS]]#0, %[[XS]]#1 : index
+// The scratch buffers are allocated (at least one row, one 32-byte K step) around an scf.if that holds only
+// launches, so that effc-gpu-async-launches keeps it on the stream.
+// CHECK:         %[[LDQ:.+]] = arith.muli %{{.+}}, %c32{{.*}} : index
+// CHECK:         %[[AROWS:.+]] = arith.maxui %[[M]], %c1
+// CHECK:         %[[ALDQ:.+]] = arith.maxui %[[LDQ]], %c32
+// CHECK:         %[[Q:.+]] = memref.alloc(%[[AROWS]], %[[ALDQ]]) {alignment = 64 : i64} : memref<?x?xi8>
+// CHECK:         %[[RS:.+]] = memref.alloc(%[[AROWS]]) {alignment = 64 : i64} : memref<?xf32>
+// CHECK:         %[[CORR:.+]] = memref.alloc(%[[AROWS]]) {alignment = 64 : i64} : memref<?xi32>
 // CHECK:         scf.if
-// CHECK:           %[[LDQ:.+]] = arith.muli %{{.+}}, %c32{{.*}} : index
-// CHECK:           %[[Q:.+]] = memref.alloc(%[[M]], %[[LDQ]]) {alignment = 64 : i64} : memref<?x?xi8>
-// CHECK:           %[[RS:.+]] = memref.alloc(%[[M]]) {alignment = 64 : i64} : memref<?xf32>
-// CHECK:           %[[CORR:.+]] = memref.alloc(%[[M]]) {alignment = 64 : i64} : memref<?xi32>
 // CHECK:           gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[M]], %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) threads({{.*}}) in (%{{.+}} = %c256{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
 // CHECK:             memref.extract_aligned_pointer_as_index %[[X]]
 // CHECK:             llvm.call @effc_cuda_uk_quantize_rows_s8(
@@ -32,9 +36,10 @@
 // CHECK:           } else {
 // CHECK:             gpu.launch
 // CHECK:               llvm.call @effc_cuda_uk_qgemm_s8_128x128(
-// CHECK:           memref.dealloc %[[Q]] : memref<?x?xi8>
-// CHECK:           memref.dealloc %[[RS]] : memref<?xf32>
-// CHECK:           memref.dealloc %[[CORR]] : memref<?xi32>
+// CHECK:         }
+// CHECK:         memref.dealloc %[[Q]] : memref<?x?xi8>
+// CHECK:         memref.dealloc %[[RS]] : memref<?xf32>
+// CHECK:         memref.dealloc %[[CORR]] : memref<?xi32>
 // CHECK:         return
 // The host kernel's declaration is gone; the device kernels are declared as llvm.func.
 // CHECK-NOT:   func.func private @effc_uk_quantized_linear_int8
