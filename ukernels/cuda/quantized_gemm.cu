@@ -22,7 +22,10 @@
 //  * effc_cuda_uk_qgemv_s8: few rows (decode): each warp streams one 16-column block of the packed weights
 //    (512 contiguous bytes per warp load) and multiplies with dp4a, up to 4 rows per pass over the weights.
 //
-// Quantized activations are [M][lda] signed bytes with lda a multiple of 32 (zero padding past K), so the
+// The packed weights are read as 16-byte words, so they must be 16-byte aligned: they start a device copy of a
+// weight (or a whole number of 16-channel blocks into one, as a fused QKV or an expert's rows), always a
+// multiple of 64 bytes in.
+// Quantized activations are [M][ldq] signed bytes with lda a multiple of 32 (zero padding past K), so the
 // GEMM reads whole 32-byte steps without guards in k; weight groups past Kp/4 and blocks past Np/16 read as
 // zero; every store is guarded by M and N.
 //
