@@ -99,7 +99,6 @@ public:
     Value rows = arith::MulIOp::create(b, loc, x.getSizes()[0], rowsPerBatch);
     Value depth = x.getSizes()[2], cols = y.getSizes()[2];
     Value zero = index(0);
-    // Nothing to launch for an empty product (a grid of 0 blocks is invalid); K = 0 still writes the bias.
     // Scratch: the quantized rows (whole 32-byte K steps, zero-padded), each row's scale and correction. They
     // are allocated around the launches' scf.if (at least one row and one K step, so never empty), which then
     // holds nothing but launches: effc-gpu-async-launches keeps it on the stream and the buffers in device
