@@ -4,8 +4,9 @@
 
 The GPU machine has no MLIR, so everything is compiled here: each example model in each compression variant
 for --target=cuda (and for the CPU, whose outputs on the sample inputs are the reference), effc-run (static
-runtime, needs only libc), and the benchmark models (one BERT-base layer at batch 8 x 128, and
-the GEMM shapes of BERT-base's linear layers). `scripts/gpu/check_bundle.py` runs it there:
+runtime, needs only libc), and the benchmark models (BERT-base at batch 8 x 128, GPT-2 small decoding one
+token after 128, each in the compression variants, and the GEMM shapes of BERT-base's linear layers).
+`scripts/gpu/check_bundle.py` runs it there:
 
     python3 scripts/gpu/check_bundle.py .gpu-bundle
 
@@ -18,22 +19,34 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "examples")]
+sys.path[:0] = [str(REPO / "examples"), str(Path(__file__).parent)]
 import models  # noqa: E402
+from check_bundle import bench_weights, synthetic  # noqa: E402
 
 VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
             "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"]}
-# One BERT-base layer (the benchmark; vocab cut to 1000 so that the weights fit the bundle).
-BENCH_BERT = models.BertConfig(vocab_size=1000, hidden=768, heads=12, ffn=3072, layers=1, max_positions=512)
+# The benchmark models: BERT-base (batch 8 x 128 tokens) and GPT-2 small (decoding one token after a cache of
+# 128), whole, in these variants. Their weights are shaped for the 64-MiB transfer (`transferable`).
+BENCH_BERT = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072, layers=12, max_positions=512)
 BENCH_SHAPE = (8, 128)
+BENCH_GPT = models.GptConfig(vocab_size=50257, hidden=768, heads=12, ffn=3072, layers=12, max_positions=1024)
+BENCH_PAST = 128
+BENCH_VARIANTS = ("plain", "bf16", "int8", "int4", "sparse24")
 # [M, K] x [K, N] GEMMs of BERT-base at batch 8 x 128 tokens: QKV/output projection, FFN up.
 GEMMS = [(1024, 768, 768), (1024, 768, 3072)]
+
+
+def bench_spec(init, cfg):
+    """{name: [shape, mean, std]} of one layer of `cfg` as `init` makes it (check_bundle.bench_weights's spec)."""
+    one = init(type(cfg)(**{**cfg.__dict__, "layers": 1}), np.random.default_rng(0))
+    return {name: [list(a.shape), round(float(a.mean()), 3), round(float(a.std()), 4)] for name, a in one.items()}
 
 
 def run(args, **kw):
@@ -90,6 +103,8 @@ def main():
                         help="compile the examples with these effc flags (space-separated) instead of the standard "
                              "variants; repeatable, e.g. --variant 'int8-noreuse=--quantize=int8 --no-layer-reuse'")
     parser.add_argument("--bin", default=str(REPO / "build" / "bin"), help="where effc and effc-run are")
+    parser.add_argument("--bench-variants", default=",".join(BENCH_VARIANTS),
+                        help=f"the benchmark models' variants, comma-separated (default: all of {BENCH_VARIANTS})")
     args = parser.parse_args()
     global BIN
     BIN = Path(args.bin)
@@ -109,10 +124,13 @@ def main():
         run([BIN / "effc", model, "--target=cuda", f"--cuda-arch={args.arch}", *flags, "-o", case / "gpu.so"])
         # An inputs folder holds NAME.npy for `main`, or a folder of them per function (gpt_tiny: prefill, decode).
         functions = sorted(d.name for d in inputs_dir.iterdir() if d.is_dir()) or [None]
-        # Keep only the inputs each function takes (--drop-layers removes the dropped layers' KV caches).
+        # Keep only the inputs each function takes (--drop-layers removes the dropped layers' KV caches); the
+        # benchmarks keep them all and need no CPU build.
         cpu = work / f"{name}.so"
-        run([BIN / "effc", model, *flags, "-o", cpu])
-        listing = run([BIN / "effc-run", cpu, "--list"]).stdout
+        listing = ""
+        if expected:
+            run([BIN / "effc", model, *flags, "-o", cpu])
+            listing = run([BIN / "effc-run", cpu, "--list"]).stdout
         for function in functions:
             folder = inputs_dir / function if function else inputs_dir
             signature = re.search(rf"^{function or 'main'}\((.*?)\) ->", listing, re.M)
@@ -157,24 +175,22 @@ def main():
 
     bench = []
     if args.part != "examples":
-        rng = np.random.default_rng(0)
-        weights = models.init_bert(BENCH_BERT, rng)
-        models.build_bert(BENCH_BERT, weights, weights_file="bert_layer.safetensors").save(work / "bert_layer.mlir")
-        ins = work / "bert_layer.inputs"
+        specs = {"bert_base": bench_spec(models.init_bert, BENCH_BERT), "gpt2": bench_spec(models.init_gpt, BENCH_GPT)}
+        bert = bench_weights(specs["bert_base"], BENCH_BERT.layers)
+        models.build_bert(BENCH_BERT, bert, weights_file="bert_base.safetensors").save(work / "bert_base.mlir")
+        gpt = bench_weights(specs["gpt2"], BENCH_GPT.layers)
+        models.build_gpt(BENCH_GPT, gpt, weights_file="gpt2.safetensors").save(work / "gpt2.mlir")
+        ins = work / "bench.inputs"  # made on the device (check_bundle.bench_inputs)
         ins.mkdir()
-        ids = np.random.default_rng(1).integers(0, BENCH_BERT.vocab_size, BENCH_SHAPE, dtype=np.int64)
-        np.save(ins / "input_ids.npy", ids)
-        np.save(ins / "attention_mask.npy", np.ones(BENCH_SHAPE, np.int64))
-        np.save(ins / "token_type_ids.npy", np.zeros(BENCH_SHAPE, np.int64))
-        for variant in ("plain",):  # int8/int4 linears run on the host in CUDA builds so far (docs/gpu.md)
-            jobs.append((f"bench.bert_layer.{variant}", work / "bert_layer.mlir", ins, VARIANTS[variant]))
-            bench.append(f"bench.bert_layer.{variant}")
+        for variant in args.bench_variants.split(","):
+            jobs.append((f"bench.bert_base.{variant}", work / "bert_base.mlir", ins, VARIANTS[variant]))
+            jobs.append((f"bench.gpt2_decode.{variant}", work / "gpt2.mlir", ins, VARIANTS[variant]))
+            bench += [f"bench.bert_base.{variant}", f"bench.gpt2_decode.{variant}"]
         for m, k, n in GEMMS:
             name = f"gemm_{m}x{k}x{n}"
-            g = np.random.default_rng(m + k + n)
             models.ir.write_safetensors(work / f"{name}.safetensors",
-                             {"w": (g.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32),
-                              "b": g.standard_normal(n).astype(np.float32)})
+                                        {"w": synthetic((n, k), m + k + n, std=1 / np.sqrt(k)),
+                                         "b": synthetic((n,), m + k + n + 1)})
             (work / f"{name}.mlir").write_text(gemm_mlir(m, k, n))
             gins = work / f"{name}.inputs"
             gins.mkdir()  # x is made on the device (check_bundle.py), from the shape in the manifest
@@ -184,8 +200,32 @@ def main():
     with ThreadPoolExecutor(2) as pool:
         cases = list(pool.map(lambda j: build(*j), jobs))
     shutil.rmtree(work)
-    (out / "manifest.json").write_text(json.dumps({"arch": args.arch, "cases": cases, "bench": bench,
-                                                   "bench_bert": BENCH_BERT.__dict__, "gemms": GEMMS}, indent=1))
+    archive = None
+    if bench:  # gigabytes of artifacts whose layers repeat: zstd's long-distance matching makes them megabytes
+        archive = "bench.tar.zst"
+        zstd_binary = shutil.which("zstd")
+        if not zstd_binary:
+            raise SystemExit("the benchmarks travel zstd-compressed: install zstd (apt-get install zstd)")
+        # The GPU machine may lack zstd: the bundle carries this one and the libraries it links.
+        shutil.copy(zstd_binary, out / "bin" / "zstd")
+        (out / "bin" / "zstd-libs").mkdir()
+        for library in re.findall(r"=> (/\S+/lib(?:z|lzma|lz4)\.so\.\d+)", run(["ldd", zstd_binary]).stdout):
+            shutil.copy(library, out / "bin" / "zstd-libs")
+        with open(out / archive, "wb") as sink:
+            zstd = subprocess.Popen([zstd_binary, "-q", "-3", "--long=30", "-T2", "-c"], stdin=subprocess.PIPE,
+                                    stdout=sink)
+            with tarfile.open(fileobj=zstd.stdin, mode="w|") as tar:
+                for name in bench:
+                    tar.add(out / name, arcname=name)
+            zstd.stdin.close()
+            if zstd.wait():
+                raise SystemExit("zstd failed")
+        for name in bench:
+            shutil.rmtree(out / name)
+    (out / "manifest.json").write_text(json.dumps({
+        "arch": args.arch, "cases": cases, "bench": bench, "archive": archive, "bench_bert": BENCH_BERT.__dict__,
+        "bench_shape": BENCH_SHAPE, "bench_gpt": BENCH_GPT.__dict__, "bench_past": BENCH_PAST,
+        "bench_specs": specs if bench else {}, "gemms": GEMMS}, indent=1))
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"bundle: {len(cases)} cases, {size / 2**20:.1f} MiB in {out}")
 
