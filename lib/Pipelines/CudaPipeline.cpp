@@ -90,6 +90,9 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   // bf16 linear layers (eff.quantized_linear, bf16 scheme) launch the tensor-core GEMM (ukernels/cuda/mma_gemm.cu)
   // instead of calling the CPU micro-kernel on the host.
   pm.addPass(createEffcGpuBf16LinearUkernelsPass());
+  // int8 linear layers (calls of the CPU's effc_uk_quantized_linear_int8) launch the device micro-kernels of
+  // ukernels/cuda/quantized_gemm.cu instead of running on the host.
+  pm.addPass(createEffcGpuQuantizedLinearsPass());
   // Fused attention: the lowering's calls of effc_uk_attention_f32 launch ukernels/cuda/attention.cu.
   pm.addPass(createEffcGpuAttentionUkernelsPass());
   // Row reductions (layer norm's mean and variance, softmax's maximum and sum): one warp per row.

@@ -652,6 +652,56 @@ def EffcGpuBf16LinearUkernelsPass : Pass<"effc-gpu-bf16-linear-ukernels", "::mli
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
+def EffcGpuQuantizedLinearsPass : Pass<"effc-gpu-quantized-linears", "::mlir::ModuleOp"> {
+  let summary = "Launch the device int8 micro-kernels for calls of the CPU's int8 quantized-linear kernel";
+  let description = [{
+    `--target=cuda` lowers `eff.quantized_linear` (int8) as the CPU does, to a call of
+    `effc_uk_quantized_linear_int8` (ukernels/quantized_gemm.c) on memrefs, which would run on the host. This
+    pass replaces each such call by device launches of ukernels/cuda/quantized_gemm.cu on the same operands
+    (the packed weights are read in the CPU's layout):
+
+    1. `effc_cuda_uk_quantize_rows_s8`, one block per activation row: the row quantized exactly as on the
+       CPU into a scratch buffer of signed bytes [M][round_up(K, 32)], with the row's scale and zero-point
+       correction;
+    2. `effc_cuda_uk_qgemv_s8` (dp4a) when M is at most `max-gemv-rows`, else
+       `effc_cuda_uk_qgemm_s8_128x128` (int8 tensor cores, mma.sync m16n8k32), an `scf.if` on the run-time
+       M; both apply the scale and bias epilogue, so the outputs equal the CPU build's.
+
+    Nothing is launched for an empty input or output. The scratch buffers are allocated around the
+    launches (effc-gpu-async-launches makes them stream-ordered device memory).
+
+    Before:
+    ```mlir
+    call @effc_uk_quantized_linear_int8(%x, %w, %colsum, %scales, %bias, %has_bias, %static_scale,
+        %static_zero, %y) : (memref<?x?x?xf32, strided<...>>, memref<?xi8, ...>, ..., memref<?x?x?xf32, ...>) -> ()
+    ```
+    After:
+    ```mlir
+    scf.if %nonempty {
+      %q = memref.alloc(%m, %ldq) : memref<?x?xi8>
+      ...
+      gpu.launch blocks(...) in (%gx = %m, ...) threads(...) in (%tx = %c256, ...) {
+        llvm.call @effc_cuda_uk_quantize_rows_s8(...)
+        gpu.terminator
+      }
+      scf.if %few_rows {
+        gpu.launch ... { llvm.call @effc_cuda_uk_qgemv_s8(...) ... }
+      } else {
+        gpu.launch ... { llvm.call @effc_cuda_uk_qgemm_s8_128x128(...) ... }
+      }
+      memref.dealloc %q : memref<?x?xi8>
+      ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"8",
+           "Most activation rows for which the dp4a GEMV is launched instead of the tensor-core GEMM">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
 def EffcGpuRowReductionsPass : Pass<"effc-gpu-row-reductions", "::mlir::ModuleOp"> {
   let summary = "Reduce each row of a linalg reduction with one warp and warp shuffles";
   let description = [{
