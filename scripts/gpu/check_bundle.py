@@ -311,7 +311,7 @@ def main():
     args = parser.parse_args()
     bundle = Path(args.bundle).resolve()
     manifest = json.loads((bundle / "manifest.json").read_text())
-    if manifest.get("archive") and (bundle / manifest["archive"]).exists():  # the benchmarks, packed for transfer
+    if manifest.get("archive") and (bundle / manifest["archive"]).exists():  # the cases, packed for transfer
         unpack(bundle, bundle / manifest["archive"])
     tmp = Path("/tmp/effc-gpu-check")
     shutil.rmtree(tmp, ignore_errors=True)

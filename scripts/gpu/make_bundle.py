@@ -202,11 +202,14 @@ def main():
         cases = list(pool.map(lambda j: build(*j), jobs))
     shutil.rmtree(work)
     archive = None
-    if bench:  # gigabytes of artifacts whose layers repeat: zstd's long-distance matching makes them megabytes
-        archive = "bench.tar.zst"
+    # Every case travels in one zstd-compressed tar: the benchmarks are gigabytes of artifacts whose layers
+    # repeat (zstd's long-distance matching makes them megabytes), the examples' fatbins compress 2-3x.
+    packed = [case["name"] for case in cases]
+    if packed:
+        archive = "cases.tar.zst"
         zstd_binary = shutil.which("zstd")
         if not zstd_binary:
-            raise SystemExit("the benchmarks travel zstd-compressed: install zstd (apt-get install zstd)")
+            raise SystemExit("the cases travel zstd-compressed: install zstd (apt-get install zstd)")
         # The GPU machine may lack zstd: the bundle carries this one and the libraries it links.
         shutil.copy(zstd_binary, out / "bin" / "zstd")
         (out / "bin" / "zstd-libs").mkdir()
@@ -216,12 +219,12 @@ def main():
             zstd = subprocess.Popen([zstd_binary, "-q", "-3", "--long=30", "-T2", "-c"], stdin=subprocess.PIPE,
                                     stdout=sink)
             with tarfile.open(fileobj=zstd.stdin, mode="w|") as tar:
-                for name in bench:
+                for name in packed:
                     tar.add(out / name, arcname=name)
             zstd.stdin.close()
             if zstd.wait():
                 raise SystemExit("zstd failed")
-        for name in bench:
+        for name in packed:
             shutil.rmtree(out / name)
     (out / "manifest.json").write_text(json.dumps({
         "arch": args.arch, "cases": cases, "bench": bench, "archive": archive, "bench_bert": BENCH_BERT.__dict__,
