@@ -14,6 +14,8 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "LaunchBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -88,30 +90,26 @@ FailureOr<int64_t> staticHeadDim(func::CallOp call) {
 /// (S, L', P, H, Hkv, Dh, then q, k, v, past k, past v as pointer and three strides, mask as pointer and two
 /// strides, out as pointer and three strides, scale, causal, has_mask).
 LLVM::LLVMFuncOp getOrDeclareKernel(ModuleOp module, StringRef name) {
-  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-    return existing;
   MLIRContext *ctx = module.getContext();
   Type i64 = IntegerType::get(ctx, 64), ptr = LLVM::LLVMPointerType::get(ctx);
   SmallVector<Type> params(6, i64);
   for (int operand = 0; operand < 5; ++operand)
     params.append({ptr, i64, i64, i64});
   params.append({ptr, i64, i64, ptr, i64, i64, i64, Float32Type::get(ctx), i64, i64});
-  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), params);
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
+  return effc::getOrDeclareDeviceFunction(module, name, params);
 }
 
-class AttentionLauncher {
+class AttentionLauncher : public effc::LaunchBuilder {
 public:
-  AttentionLauncher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
+  AttentionLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
   void lower(func::CallOp call, int64_t headDim, int64_t decodeMaxRows) {
     for (unsigned operand : {kQuery, kKey, kValue, kPastKey, kPastValue, kOutput})
-      buffers[operand] = layout(call.getOperand(operand));
+      buffers[operand] = stridedBuffer(call.getOperand(operand));
     // Without a padding mask (a constant has_mask of 0) the kernel gets a null pointer and no placeholder.
     std::optional<int64_t> hasMask = getConstantIntValue(call.getOperand(kHasMask));
     if (!hasMask || *hasMask != 0)
-      buffers[kMask] = layout(call.getOperand(kMask));
+      buffers[kMask] = stridedBuffer(call.getOperand(kMask));
     scalars = {call.getOperand(kScale), call.getOperand(kCausal), call.getOperand(kHasMask)};
 
     batch = buffers[kQuery]->sizes[0];
@@ -154,24 +152,7 @@ public:
   }
 
 private:
-  struct Buffer {
-    Value memref, offset;
-    SmallVector<Value> sizes, strides;
-  };
-
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
-  Value cmp(arith::CmpIPredicate predicate, Value lhs, Value rhs) {
-    return arith::CmpIOp::create(b, loc, predicate, lhs, rhs);
-  }
-  Value toI64(Value v) { return arith::IndexCastOp::create(b, loc, b.getI64Type(), v); }
-
-  Buffer layout(Value memref) {
-    auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-    Buffer buffer{memref, metadata.getOffset(), {}, {}};
-    buffer.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
-    buffer.strides.assign(metadata.getStrides().begin(), metadata.getStrides().end());
-    return buffer;
-  }
+  using Buffer = effc::StridedBuffer;
 
   /// The buffer's first element as a generic LLVM pointer and its strides, as kernel arguments (a null
   /// pointer and zero strides for an absent mask).
@@ -183,10 +164,7 @@ private:
         arguments.push_back(arith::ConstantIntOp::create(b, loc, 0, 64));
       return;
     }
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer->memref);
-    Value bytes = arith::MulIOp::create(b, loc, buffer->offset, index(4));
-    Value address = toI64(arith::AddIOp::create(b, loc, base, bytes));
-    arguments.push_back(LLVM::IntToPtrOp::create(b, loc, ptrType, address));
+    arguments.push_back(pointer(buffer->memref, buffer->offset, 4));
     for (Value stride : buffer->strides)
       arguments.push_back(toI64(stride));
   }
@@ -205,8 +183,6 @@ private:
     LLVM::CallOp::create(b, loc, kernel, arguments);
   }
 
-  OpBuilder &b;
-  Location loc;
   ModuleOp module;
   std::optional<Buffer> buffers[kNumHostOperands];
   SmallVector<Value> shape, scalars;

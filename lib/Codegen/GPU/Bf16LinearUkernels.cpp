@@ -13,6 +13,8 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "LaunchBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -49,19 +51,14 @@ bool isMemRef(Type type, int64_t rank, Type elementType) {
 /// The device micro-kernel's declaration: (M, N, K, A, lda, ak, W, bias, C, ldc), an llvm.func so that lowering
 /// to NVVM adds no C-interface wrapper.
 LLVM::LLVMFuncOp getOrDeclareUkernel(ModuleOp module, StringRef name) {
-  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-    return existing;
   MLIRContext *ctx = module.getContext();
   Type i64 = IntegerType::get(ctx, 64), ptr = LLVM::LLVMPointerType::get(ctx);
-  auto type =
-      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {i64, i64, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
+  return effc::getOrDeclareDeviceFunction(module, name, {i64, i64, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
 }
 
-class Bf16LinearLauncher {
+class Bf16LinearLauncher : public effc::LaunchBuilder {
 public:
-  Bf16LinearLauncher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
+  Bf16LinearLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
   /// Replaces `call` (x [B, S, K], packed W, bias [N], has_bias, y [B, S, N]): one GEMM of S rows per B,
   /// spread over block z.
@@ -98,19 +95,7 @@ public:
   }
 
 private:
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
-  Value cmp(arith::CmpIPredicate predicate, Value lhs, Value rhs) {
-    return arith::CmpIOp::create(b, loc, predicate, lhs, rhs);
-  }
-  Value ceilDiv(Value value, int64_t divisor) { return arith::CeilDivUIOp::create(b, loc, value, index(divisor)); }
-  Value toI64(Value v) { return arith::IndexCastOp::create(b, loc, b.getI64Type(), v); }
 
-  /// The address of element `offset` of `memref` (elements of `bytes` bytes), as a generic LLVM pointer.
-  Value pointer(Value memref, Value offset, int64_t bytes) {
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    Value address = arith::AddIOp::create(b, loc, base, arith::MulIOp::create(b, loc, offset, index(bytes)));
-    return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), toI64(address));
-  }
 
   void launch(const MmaTile &tile) {
     LLVM::LLVMFuncOp ukernel = getOrDeclareUkernel(module, tile.function);
@@ -141,8 +126,6 @@ private:
     gpu::TerminatorOp::create(b, loc);
   }
 
-  OpBuilder &b;
-  Location loc;
   ModuleOp module;
   memref::ExtractStridedMetadataOp x, y;
   Value xMemref, yMemref, w, bias, hasBias, rows, cols, depth, batchCount;

@@ -12,6 +12,8 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "LaunchBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -133,42 +135,22 @@ std::optional<ContractionShape> matchContraction(linalg::GenericOp op) {
   return shape;
 }
 
-/// The sizes and strides of a memref operand, and its aligned pointer plus offset as an element index.
-struct OperandLayout {
-  Value memref;
-  Value offset;
-  SmallVector<Value> sizes, strides;
-};
-
-OperandLayout getLayout(OpBuilder &b, Location loc, Value memref) {
-  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-  OperandLayout layout{memref, metadata.getOffset(), {}, {}};
-  layout.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
-  layout.strides.assign(metadata.getStrides().begin(), metadata.getStrides().end());
-  return layout;
-}
-
-/// The micro-kernel's declaration (an llvm.func, so that lowering to NVVM adds no C-interface wrapper).
+/// The micro-kernel's declaration: (M, N, K, A, lda, B, ldb, C, ldc).
 LLVM::LLVMFuncOp getOrDeclareUkernel(ModuleOp module, StringRef name) {
-  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-    return existing;
   MLIRContext *ctx = module.getContext();
   Type i64 = IntegerType::get(ctx, 64), ptr = LLVM::LLVMPointerType::get(ctx);
-  // (M, N, K, A, lda, B, ldb, C, ldc)
-  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {i64, i64, i64, ptr, i64, ptr, i64, ptr, i64});
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
+  return effc::getOrDeclareDeviceFunction(module, name, {i64, i64, i64, ptr, i64, ptr, i64, ptr, i64});
 }
 
-class GemmLauncher {
+class GemmLauncher : public effc::LaunchBuilder {
 public:
-  GemmLauncher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
+  GemmLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
   void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles, bool bf16) {
     Value aMemref = op.getDpsInputs()[0], bMemref = op.getDpsInputs()[1], cMemref = op.getDpsInits()[0];
-    a = getLayout(b, loc, aMemref);
-    bl = getLayout(b, loc, bMemref);
-    c = getLayout(b, loc, cMemref);
+    a = stridedBuffer(aMemref);
+    bl = stridedBuffer(bMemref);
+    c = stridedBuffer(cMemref);
     size_t numOuter = shape.outer.size();
     // Row dimensions just before m fold into M when A and C are contiguous (identity layouts).
     auto identity = [](Value v) { return cast<MemRefType>(v.getType()).getLayout().isIdentity(); };
@@ -217,20 +199,7 @@ private:
     Value size, aStride, bStride, cStride;
   };
 
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
-  Value cmp(arith::CmpIPredicate predicate, Value lhs, Value rhs) {
-    return arith::CmpIOp::create(b, loc, predicate, lhs, rhs);
-  }
-  Value ceilDiv(Value value, int64_t divisor) { return arith::CeilDivUIOp::create(b, loc, value, index(divisor)); }
-  Value toI64(Value v) { return arith::IndexCastOp::create(b, loc, b.getI64Type(), v); }
 
-  /// The address of element `offset` of `memref` (f32), as a generic LLVM pointer.
-  Value pointer(Value memref, Value offset) {
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    Value bytes = arith::MulIOp::create(b, loc, offset, index(4));
-    Value address = toI64(arith::AddIOp::create(b, loc, base, bytes));
-    return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), address);
-  }
 
   void launch(const GemmTile &tile, const ContractionShape &shape) {
     LLVM::LLVMFuncOp ukernel = getOrDeclareUkernel(module, tile.function);
@@ -252,16 +221,14 @@ private:
     size_t numOuter = shape.outer.size();
     Value lda = a.strides[numOuter], ldb = bl.strides[bl.strides.size() - 2], ldc = c.strides[numOuter];
     LLVM::CallOp::create(b, loc, ukernel,
-                         ValueRange{toI64(rows), toI64(cols), toI64(depth), pointer(a.memref, aOffset), toI64(lda),
-                                    pointer(bl.memref, bOffset), toI64(ldb), pointer(c.memref, cOffset),
+                         ValueRange{toI64(rows), toI64(cols), toI64(depth), pointer(a.memref, aOffset, 4), toI64(lda),
+                                    pointer(bl.memref, bOffset, 4), toI64(ldb), pointer(c.memref, cOffset, 4),
                                     toI64(ldc)});
     gpu::TerminatorOp::create(b, loc);
   }
 
-  OpBuilder &b;
-  Location loc;
   ModuleOp module;
-  OperandLayout a, bl, c;
+  effc::StridedBuffer a, bl, c;
   Value rows, cols, depth, batchCount;
   SmallVector<BatchDim> batch;
 };

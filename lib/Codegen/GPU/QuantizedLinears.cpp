@@ -13,6 +13,8 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "LaunchBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -79,18 +81,9 @@ FailureOr<QuantizedCall> matchCall(func::CallOp call, bool int8) {
                        operands[5], operands[6], operands[7], operands[8]};
 }
 
-/// The device micro-kernel's declaration (an llvm.func, so that lowering to NVVM adds no C-interface wrapper).
-LLVM::LLVMFuncOp getOrDeclare(ModuleOp module, StringRef name, ArrayRef<Type> arguments) {
-  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-    return existing;
-  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(module.getContext()), arguments);
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
-}
-
-class QuantizedLauncher {
+class QuantizedLauncher : public effc::LaunchBuilder {
 public:
-  QuantizedLauncher(OpBuilder &b, Location loc, ModuleOp module) : b(b), loc(loc), module(module) {}
+  QuantizedLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
   void lowerInt8(const QuantizedCall &call, int64_t maxGemvRows) {
     auto x = memref::ExtractStridedMetadataOp::create(b, loc, call.x);
@@ -127,7 +120,7 @@ public:
 
     Type i64 = b.getI64Type(), f32 = b.getF32Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
     {
-      LLVM::LLVMFuncOp quantize = getOrDeclare(
+      LLVM::LLVMFuncOp quantize = effc::getOrDeclareDeviceFunction(
           module, kQuantizeRows, {i64, ptr, i64, i64, i64, i64, f32, i64, ptr, i64, ptr, ptr});
       OpBuilder::InsertionGuard launchGuard(b);
       startLaunch(rows, index(1));
@@ -141,8 +134,8 @@ public:
 
     // Both products take (M, N, K, q, ldq, row scales, corrections, w, colsum, weight scales, bias or null,
     // y, ldy); rows of y are y.strides[1] apart (the CPU kernel's convention).
-    LLVM::LLVMFuncOp gemv = getOrDeclare(module, kGemv, {i64, i64, i64, ptr, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64});
-    LLVM::LLVMFuncOp gemm = getOrDeclare(module, kGemm, {i64, i64, i64, ptr, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64});
+    LLVM::LLVMFuncOp gemv = effc::getOrDeclareDeviceFunction(module, kGemv, {i64, i64, i64, ptr, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64});
+    LLVM::LLVMFuncOp gemm = effc::getOrDeclareDeviceFunction(module, kGemm, {i64, i64, i64, ptr, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64});
     auto product = [&](LLVM::LLVMFuncOp function) {
       auto weights = memref::ExtractStridedMetadataOp::create(b, loc, call.weights);
       auto sums = memref::ExtractStridedMetadataOp::create(b, loc, call.side0);
@@ -187,7 +180,7 @@ public:
     Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
     SmallVector<Type> signature{i64, i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, i64, ptr, ptr, i64};
     auto product = [&](StringRef name) {
-      LLVM::LLVMFuncOp function = getOrDeclare(module, name, signature);
+      LLVM::LLVMFuncOp function = effc::getOrDeclareDeviceFunction(module, name, signature);
       auto weights = memref::ExtractStridedMetadataOp::create(b, loc, call.weights);
       auto scales = memref::ExtractStridedMetadataOp::create(b, loc, call.side0);
       auto zeros = memref::ExtractStridedMetadataOp::create(b, loc, call.side1);
@@ -220,19 +213,7 @@ private:
     return arith::SelectOp::create(b, loc, set, pointer, LLVM::ZeroOp::create(b, loc, pointer.getType()));
   }
 
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
-  Value cmp(arith::CmpIPredicate predicate, Value lhs, Value rhs) {
-    return arith::CmpIOp::create(b, loc, predicate, lhs, rhs);
-  }
-  Value ceilDiv(Value value, int64_t divisor) { return arith::CeilDivUIOp::create(b, loc, value, index(divisor)); }
-  Value toI64(Value v) { return arith::IndexCastOp::create(b, loc, b.getI64Type(), v); }
 
-  /// The address of element `offset` of `memref` (elements of `bytes` bytes), as a generic LLVM pointer.
-  Value pointer(Value memref, Value offset, int64_t bytes) {
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    Value address = arith::AddIOp::create(b, loc, base, arith::MulIOp::create(b, loc, offset, index(bytes)));
-    return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), toI64(address));
-  }
 
   /// Creates a launch of (gridX, gridY) blocks of 256 threads and moves the insertion point into its body.
   void startLaunch(Value gridX, Value gridY) {
@@ -241,8 +222,6 @@ private:
     b.setInsertionPointToStart(&launch.getBody().front());
   }
 
-  OpBuilder &b;
-  Location loc;
   ModuleOp module;
 };
 

@@ -14,6 +14,8 @@
 
 #include "effc/Codegen/Passes.h"
 
+#include "LaunchBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -99,10 +101,10 @@ std::optional<RowReduction> matchRowReduction(linalg::GenericOp op) {
   return RowReduction{combine, element};
 }
 
-class RowReductionLauncher {
+class RowReductionLauncher : public effc::LaunchBuilder {
 public:
   RowReductionLauncher(OpBuilder &b, Location loc, int64_t warpsPerBlock)
-      : b(b), loc(loc), warpsPerBlock(warpsPerBlock) {}
+      : LaunchBuilder(b, loc), warpsPerBlock(warpsPerBlock) {}
 
   void lower(linalg::GenericOp op, const RowReduction &reduction) {
     unsigned numLoops = op.getNumLoops();
@@ -186,7 +188,6 @@ public:
   }
 
 private:
-  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
 
   /// `combine` (an op of the body) applied to (lhs, rhs), keeping its flags.
   Value combineValues(Operation *combine, Value lhs, Value rhs) {
@@ -196,8 +197,6 @@ private:
     return copy->getResult(0);
   }
 
-  OpBuilder &b;
-  Location loc;
   int64_t warpsPerBlock;
 };
 
