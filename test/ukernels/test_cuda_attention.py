@@ -11,26 +11,17 @@ unit-scale dot products over Dh <= 128 and softmax sums over L <= 300: rtol 1e-4
 """
 
 import ctypes
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
+from ukernel_build import CLANGXX, build_cuda_host_harness
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-CLANG = shutil.which("clang++-22")
-
-pytestmark = pytest.mark.skipif(CLANG is None, reason="clang++-22 not found")
+pytestmark = pytest.mark.skipif(CLANGXX is None, reason="clang++-22 not found")
 
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cuda_attention") / "cuda_attention_host.so"
-    subprocess.run([CLANG, "-std=c++20", "-O2", "-shared", "-fPIC", "-pthread", "-I", str(REPO / "ukernels" / "cuda"),
-                    str(HERE / "cuda_attention_host.cpp"), "-o", str(out)], check=True)
-    lib = ctypes.CDLL(str(out))
+    lib = build_cuda_host_harness(tmp_path_factory, "cuda_attention_host")
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     operand3 = [ptr, i64, i64, i64]
     lib.effc_test_attention.argtypes = ([ctypes.c_int, i64] + [i64] * 6 + operand3 * 5 + [ptr, i64, i64] + operand3

@@ -1,6 +1,7 @@
 """Builds micro-kernel sources (ukernels/*.c) natively into a shared library for the unit tests in this
 folder, in the two variants compiled models link (AVX-512 with VNNI, and portable C), with the stand-in host
-of shim/host.c (parallel_for on 2 threads, malloc-backed allocation), to be called through ctypes.
+of shim/host.c (parallel_for on 2 threads, malloc-backed allocation), to be called through ctypes; and the
+host harnesses of the CUDA micro-kernels (cuda_*_host.cpp: ukernels/cuda/*.cu compiled as host C++).
 
 scripts/sanitize.sh sets EFFC_UKERNEL_SANITIZE (e.g. -fsanitize=address,undefined) to check the kernels
 themselves under the sanitizers; numpy's buffers then come from the sanitizer's malloc.
@@ -17,6 +18,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CLANG = shutil.which("clang-22")
+CLANGXX = shutil.which("clang++-22")
 VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
 
 
@@ -47,3 +49,12 @@ def memref_args(array):
     strides = [s // array.itemsize for s in array.strides]
     return [ptr, ptr, ctypes.c_int64(0)] + [ctypes.c_int64(d) for d in array.shape] + \
         [ctypes.c_int64(s) for s in strides]
+
+
+def build_cuda_host_harness(tmp_path_factory, name):
+    """The shared library of test/ukernels/`name`.cpp, a harness that includes CUDA micro-kernel sources and
+    runs each block's threads as host threads."""
+    out = tmp_path_factory.mktemp(name) / f"{name}.so"
+    subprocess.run([CLANGXX, "-std=c++20", "-O2", "-shared", "-fPIC", "-pthread", "-I", str(REPO / "ukernels" / "cuda"),
+                    str(HERE / f"{name}.cpp"), "-o", str(out)], check=True)
+    return ctypes.CDLL(str(out))
