@@ -34,11 +34,7 @@ namespace {
 constexpr llvm::StringLiteral kCpuKernel = "effc_uk_quantized_linear_bf16";
 constexpr int64_t kThreadsPerBlock = 256;
 
-/// A tile shape of the device micro-kernel and the function computing it.
-struct MmaTile {
-  int64_t rows, cols;
-  llvm::StringLiteral function;
-};
+using MmaTile = effc::KernelTile;
 constexpr MmaTile kLargeTile = {128, 128, "effc_cuda_uk_bf16_gemm_128x128"};
 constexpr MmaTile kSmallTile = {64, 64, "effc_cuda_uk_bf16_gemm_64x64"};
 

@@ -33,11 +33,7 @@ namespace {
 
 constexpr int64_t kThreadsPerBlock = 256;
 
-/// A tile shape of the micro-kernel and the function computing it.
-struct GemmTile {
-  int64_t rows, cols;
-  llvm::StringLiteral function;
-};
+using GemmTile = effc::KernelTile;
 constexpr GemmTile kLargeTile = {128, 128, "effc_cuda_uk_sgemm_128x128"};
 constexpr GemmTile kSmallTile = {64, 64, "effc_cuda_uk_sgemm_64x64"};
 // precision=bf16: the tensor-core GEMM of ukernels/cuda/mma_gemm.cu, same arguments, bf16 products.

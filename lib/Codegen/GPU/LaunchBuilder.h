@@ -33,6 +33,12 @@ inline mlir::LLVM::LLVMFuncOp getOrDeclareDeviceFunction(mlir::ModuleOp module, 
   return mlir::LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
 }
 
+/// A tile shape of a device micro-kernel (rows x columns of the output per block) and the function computing it.
+struct KernelTile {
+  int64_t rows, cols;
+  llvm::StringLiteral function;
+};
+
 /// A memref with its offset, sizes and strides read on the host (memref.extract_strided_metadata).
 struct StridedBuffer {
   mlir::Value memref, offset;
