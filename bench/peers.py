@@ -29,7 +29,8 @@ onnxruntime.quantization.quantize_dynamic(per_channel=True) writes).
 Each row: median (min-max) ms of --runs runs after 3 warm-up runs; the speed-up of effc's row over ORT f32
 (and ORT int8 for int8 rows) and over PyTorch; GFLOP/s (the model's matmul FLOPs: linear layers, attention,
 the routed expert per token; the kept layers for drop40, the dense products for 2:4, so its figure is an
-effective rate) as a % of the FMA peak measured in this run (int8 rows: of the VNNI peak), and,
+effective rate) as a % of the FMA peak measured in this run (int8 rows: of the VNNI peak; bf16 rows: of the
+vdpbf16ps peak where the CPU has AVX512-BF16), and,
 for effc, weight GB/s as a % of the streaming bandwidth measured in this run (the bytes of the weights file a run
 streams: all but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
 bound, so "within 1.1x of the bound" reads >= 91%; above 100%, part of the weights came from the 260 MiB L3); the
@@ -256,7 +257,9 @@ def main():
     peaks = {} if args.no_peaks else measure_peaks(args.threads)
     if peaks:
         print(f"peaks on {args.threads} threads (best of 5): FMA {peaks['fma_gflops']:.0f} GFLOP/s, "
-              f"VNNI {peaks['vnni_gops']:.0f} GOP/s, streaming read {peaks['stream_gbs']:.1f} GB/s")
+              f"VNNI {peaks['vnni_gops']:.0f} GOP/s, "
+              + (f"bf16 {peaks['bf16_gflops']:.0f} GFLOP/s, " if "bf16_gflops" in peaks else "")
+              + f"streaming read {peaks['stream_gbs']:.1f} GB/s")
     print(f"{args.threads} threads, sequence {SEQ}, median (min-max) of {args.runs} runs after 3 warm-up runs; "
           "error = max |out - torch f32| / max |torch f32|")
     print(f"{'case':<14}{'runtime':<18}{'ms':>10}{'(min-max)':>20}{'vs ORT':>8}{'vs ORT8':>8}{'vs torch':>9}"
@@ -280,14 +283,15 @@ def main():
         scale = float(np.abs(expected).max())
         ort_ms = {}
 
-        def row(runtime, times, output, weight_bytes=None, int8=False, flops=flops):
+        def row(runtime, times, output, weight_bytes=None, int8=False, bf16=False, flops=flops):
             ms = times[1]
             cells = [f"{case:<14}{runtime:<18}{ms:>10.2f}{f'({times[0]:.1f}-{times[2]:.1f})':>20}"]
             for key in ("ort", "ort-int8"):
                 cells.append(f"{ort_ms[key] / ms:>7.2f}x" if key in ort_ms else f"{'-':>8}")
             cells.append(f"{torch_times[1] / ms:>8.2f}x" if "torch" in peers else f"{'-':>9}")
             gflops = flops / ms / 1e6
-            peak = peaks.get("vnni_gops" if int8 else "fma_gflops")
+            peak = peaks.get("vnni_gops" if int8 else "bf16_gflops" if bf16 and "bf16_gflops" in peaks
+                             else "fma_gflops")
             cells.append(f"{gflops:>9.1f}" + (f"{100 * gflops / peak:>6.0f}%" if peak else f"{'-':>7}"))
             if weight_bytes:
                 gbs = weight_bytes / ms / 1e6
@@ -358,7 +362,7 @@ def main():
             weights_file = Path(str(so) + ".weights")
             row(f"effc {variant}", latency(ran.stdout), output,
                 weight_bytes=weights_file.stat().st_size - gathered_bytes(weights) if weights_file.exists() else None,
-                int8="int8" in variant, flops=run_flops)
+                int8="int8" in variant, bf16=variant == "bf16", flops=run_flops)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
 //   fma     register-only vfmadd231ps loop, 16 independent zmm accumulators: f32 GFLOP/s (2 per lane)
 //   vnni    register-only vpdpbusd loop, 16 independent zmm accumulators: int8 GOP/s (64 u8 x s8 MACs per
 //           instruction, 2 ops per MAC)
+//   bf16    register-only vdpbf16ps loop (only where the CPU has AVX512-BF16): bf16 GFLOP/s (32 bf16 x bf16
+//           MACs per instruction, 2 FLOP per MAC)
 //   stream  streaming read of a buffer far larger than the caches (vpaddd into 8 accumulators): GB/s
 //
 //     ukernel_peaks THREADS   ->   one line per ceiling: "<name> <value>"
@@ -41,6 +43,7 @@ static double now(void) {
 #define SIXTEEN(OP) FOUR(OP, 0, 1, 2, 3) FOUR(OP, 4, 5, 6, 7) FOUR(OP, 8, 9, 10, 11) FOUR(OP, 12, 13, 14, 15)
 #define FMA(i) "vfmadd231ps %%zmm16, %%zmm17, %%zmm" #i "\n\t"
 #define DPBUSD(i) "vpdpbusd %%zmm16, %%zmm17, %%zmm" #i "\n\t"
+#define DPBF16(i) "vdpbf16ps %%zmm16, %%zmm17, %%zmm" #i "\n\t"
 
 static double fma_loop(void) {
   double start = now();
@@ -56,6 +59,14 @@ static double vnni_loop(void) {
     __asm__ volatile(SIXTEEN(DPBUSD)::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
                      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
   return (double)ITERATIONS * 16 * 64 * 2 / (now() - start); // OP/s
+}
+
+static double bf16_loop(void) {
+  double start = now();
+  for (long i = 0; i < ITERATIONS; ++i)
+    __asm__ volatile(SIXTEEN(DPBF16)::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                     "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  return (double)ITERATIONS * 16 * 32 * 2 / (now() - start); // FLOP/s
 }
 
 static uint8_t *stream_buffer;
@@ -88,7 +99,8 @@ typedef struct {
 static void *work(void *p) {
   Worker *w = (Worker *)p;
   pthread_barrier_wait(w->barrier);
-  w->rate = w->which == 0 ? fma_loop() : w->which == 1 ? vnni_loop() : stream_read(w->index);
+  w->rate = w->which == 0 ? fma_loop() : w->which == 1 ? vnni_loop() : w->which == 2 ? bf16_loop()
+                                                                                 : stream_read(w->index);
   return NULL;
 }
 
@@ -128,7 +140,9 @@ int main(int argc, char **argv) {
   memset(stream_buffer, 1, STREAM_BYTES);
   printf("fma_gflops %.1f\n", measure(0) / 1e9);
   printf("vnni_gops %.1f\n", measure(1) / 1e9);
-  printf("stream_gbs %.1f\n", measure(2) / 1e9);
+  if (__builtin_cpu_supports("avx512bf16"))
+    printf("bf16_gflops %.1f\n", measure(2) / 1e9);
+  printf("stream_gbs %.1f\n", measure(3) / 1e9);
   free(stream_buffer);
   return 0;
 }

@@ -1,12 +1,12 @@
 """Benchmark: this machine's ceilings, and the compressed linear layers of effc against them.
 
-1. Peaks, measured (bench/ukernel_peaks.c, compiled with clang-22): f32 FMA GFLOP/s and int8 VNNI (vpdpbusd)
-   GOP/s from register-only loops, and streaming-read bandwidth (GB/s) from a 1 GiB buffer, on 1 and on
+1. Peaks, measured (bench/ukernel_peaks.c, compiled with clang-22): f32 FMA GFLOP/s, int8 VNNI (vpdpbusd)
+   GOP/s and, with AVX512-BF16, bf16 (vdpbf16ps) GFLOP/s from register-only loops, and streaming-read bandwidth (GB/s) from a 1 GiB buffer, on 1 and on
    `--threads` threads.
 2. Compute-bound shapes: one linear layer y = x·Wᵀ + b at BERT-base shapes (M = 1024 = batch 8 x seq 128,
    and M = 128; K x N in 768 x 768, 768 x 3072, 3072 x 768), compiled with effc for each scheme and timed
-   with effc-run --bench; GOP/s (2·M·K·N / median) as a percentage of the VNNI peak (int8) or of the FMA
-   peak (f32 and the weight-only schemes, which compute in f32).
+   with effc-run --bench; GOP/s (2·M·K·N / median) as a percentage of the VNNI peak (int8), of the bf16
+   peak (bf16, where measured) or of the FMA peak (f32 and the weight-only schemes, which compute in f32).
 3. Decode shapes (M = 1): a module of `L` independent layers of one shape, L chosen so that the f32 weights
    total about --decode-mbytes (each layer's weights are touched once per run, as in a decoder); GB/s of
    weights (and scales) streamed per run, as a percentage of the measured streaming bandwidth. A
@@ -122,9 +122,10 @@ def main():
         work = Path(tmp)
         peaks = measure_peaks(work, args.threads)
         print("Peaks (best of 5):")
-        print(f"{'threads':>8} {'f32 FMA GFLOP/s':>16} {'int8 VNNI GOP/s':>16} {'stream GB/s':>12}")
+        print(f"{'threads':>8} {'f32 FMA GFLOP/s':>16} {'int8 VNNI GOP/s':>16} {'bf16 GFLOP/s':>13} {'stream GB/s':>12}")
         for t, p in peaks.items():
-            print(f"{t:>8} {p['fma_gflops']:>16.1f} {p['vnni_gops']:>16.1f} {p['stream_gbs']:>12.1f}")
+            bf16 = f"{p['bf16_gflops']:>13.1f}" if "bf16_gflops" in p else f"{'-':>13}"
+            print(f"{t:>8} {p['fma_gflops']:>16.1f} {p['vnni_gops']:>16.1f} {bf16} {p['stream_gbs']:>12.1f}")
         peak = peaks[args.threads]
 
         print(f"\nCompute-bound linear layers, {args.threads} threads, median of {args.runs} runs")
@@ -132,6 +133,7 @@ def main():
               f"{'best: GOP/s':>12} {'% of peak':>10}  peak")
         for scheme in args.schemes.split(","):
             ceiling, ceiling_name = ((peak["vnni_gops"], "VNNI") if scheme.startswith("int8")
+                                     else (peak["bf16_gflops"], "BF16") if scheme == "bf16" and "bf16_gflops" in peak
                                      else (peak["fma_gflops"], "FMA"))
             for m in COMPUTE_M:
                 for k, n in KN:

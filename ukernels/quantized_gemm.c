@@ -19,7 +19,8 @@
 //          16-entry table of all ± sums is built once per row; the packed sign patterns
 //          [N/16][q][K/8][16] (byte = pattern[c] | pattern[c+1] << 4) index it (vpermps: 16 lookups per
 //          instruction, no multiplies on weights); y = Σ_g Σ_i α_{g,i} · Σ lookups.
-//  * bf16  weights [N/16][K/2][16][2] bf16, activations rounded to bf16, products accumulated in f32.
+//  * bf16  weights [N/16][K/2][16][2] bf16, activations rounded to bf16, products accumulated in f32 (with
+//          AVX512-BF16 by vdpbf16ps, 32 products per instruction; otherwise by FMAs on widened values).
 //
 // Every kernel has an AVX-512 path and a portable C path computing the same sums (int8 bit-exactly).
 // Activations are first copied or quantized into scratch, so `x` may have any strides; rows are walked
@@ -38,6 +39,9 @@
 #endif
 #if defined(QG_AVX512) && defined(__AVX512VNNI__)
 #define QG_VNNI 1
+#endif
+#if defined(QG_AVX512) && defined(__AVX512BF16__)
+#define QG_BF16 1
 #endif
 
 #define QG_INLINE static inline __attribute__((always_inline))
@@ -381,7 +385,7 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
 }
 
 //===----------------------------------------------------------------------===//
-// Activation staging shared by int4, LUT and bf16: rows copied to contiguous f32
+// Activation staging shared by int4 and LUT: rows copied to contiguous f32
 //===----------------------------------------------------------------------===//
 
 typedef struct {
@@ -820,76 +824,191 @@ static void lut_task(void *p, int64_t task) {
 //===----------------------------------------------------------------------===//
 // bf16
 //===----------------------------------------------------------------------===//
+//
+// Activations are rounded to bf16 (nearest even) and packed, one task per panel, in the order the register
+// tile reads them: [ceil(M/MR)][Kp/2][MR][2]. With AVX512-BF16 an element is the bf16 itself, so a row's k
+// pair is the 32-bit word that vdpbf16ps broadcasts against a 64-byte line of 16 columns' k pairs
+// ([N/16][Kp/2][16][2]): 32 products per instruction, twice the f32 FMA rate. Without it the elements are
+// the rounded values as f32, and each k pair takes two FMAs against the weights widened in registers.
+// Tasks, row chunks, k blocks and prefetching are the int8 kernel's (see above).
 
-enum { BF_MR = 6, BF_NB = 4 };
+enum {
+  BF_MR = 6, // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
+  BF_NB = 4,
+  BF_PREFETCH_STEPS = 16,      // k pairs (64-byte weight lines per block) prefetched ahead
+  BF_CHUNK_BYTES = 256 * 1024, // packed activations per row chunk
+  BF_KC = 128,                 // k block: 64 pairs x 4 blocks x 64 bytes (16 KiB) stay in L1
+};
+
+#if defined(QG_BF16)
+typedef uint16_t bf_act_t; // bf16 bits
+#else
+typedef float bf_act_t; // the bf16 value, widened
+#endif
 
 typedef struct {
-  const float *x; // staged [M][k], values already rounded to bf16; k even (padded)
-  const uint16_t *w; // [np/16][K/2][16][2]
-  const float *bias;
+  bf_act_t *a;       // packed activations [ceil(M/MR)][kp/2][MR][2]
+  const uint16_t *w; // [np/16][kp/2][16][2]
+  const float *bias; // null: none
   float *y;
-  int64_t ldy, m, n, k, bpt;
+  int64_t ldy, m, n, kp;
+  int64_t bpt; // column blocks per task
+  int64_t mc;  // rows per task (a multiple of BF_MR)
+  RowView x;
+  int64_t k;
+  EffcUkEpilogue epilogue;
 } Bf16Ctx;
 
-/// Rounds an f32 to the nearest bf16 (ties to even), as the f32 with the low 16 bits cleared.
-static float round_to_bf16(float v) {
+/// The bf16 bits nearest to an f32 (ties to even; NaN and infinity keep their high half).
+static uint16_t bf16_bits(float v) {
   uint32_t bits;
   __builtin_memcpy(&bits, &v, 4);
   if ((bits & 0x7f800000u) != 0x7f800000u)
     bits += 0x7fffu + ((bits >> 16) & 1u);
-  bits &= 0xffff0000u;
-  __builtin_memcpy(&v, &bits, 4);
-  return v;
+  return (uint16_t)(bits >> 16);
 }
 
-static void bf16_stage_row(void *p, int64_t i) {
-  const StageCtx *c = (const StageCtx *)p;
-  stage_row(p, i);
-  float *d = c->dst + i * c->ld;
-  for (int64_t k = 0; k < c->k; ++k)
-    d[k] = round_to_bf16(d[k]);
+static bf_act_t bf16_act(float v) {
+#if defined(QG_BF16)
+  return bf16_bits(v);
+#else
+  uint32_t bits = (uint32_t)bf16_bits(v) << 16;
+  float r;
+  __builtin_memcpy(&r, &bits, 4);
+  return r;
+#endif
+}
+
+/// Rounds and packs the rows of one panel; rows past M and the padding column are zero.
+static void bf16_pack_panel(void *p, int64_t panel) {
+  const Bf16Ctx *c = (const Bf16Ctx *)p;
+  bf_act_t *base = c->a + panel * c->kp * BF_MR;
+  int64_t first = panel * BF_MR, rows = min_i64(BF_MR, c->m - first);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *x = row_of(&c->x, first + r);
+    const int64_t xs = c->x.col_stride;
+    // Element k of the row lives at dst[(k / 2) * 2 * MR + k % 2].
+    bf_act_t *dst = base + r * 2;
+    int64_t k0 = 0;
+#if defined(QG_AVX512)
+    if (xs == 1) {
+      const __m512i exponent = _mm512_set1_epi32(0x7f800000), bias = _mm512_set1_epi32(0x7fff),
+                    one = _mm512_set1_epi32(1);
+      for (; k0 + 16 <= c->k; k0 += 16) {
+        __m512i v = _mm512_castps_si512(_mm512_loadu_ps(x + k0));
+        __m512i rounded = _mm512_add_epi32(v, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(v, 16), one)));
+        __mmask16 special = _mm512_cmpeq_epi32_mask(_mm512_and_si512(v, exponent), exponent);
+        rounded = _mm512_mask_mov_epi32(rounded, special, v);
+#if defined(QG_BF16)
+        uint32_t pairs[8]; // k pairs as bf16 words
+        _mm256_storeu_si256((__m256i *)pairs, _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16)));
+        for (int t = 0; t < 8; ++t)
+          __builtin_memcpy(dst + (k0 / 2 + t) * 2 * BF_MR, &pairs[t], 4);
+#else
+        float values[16];
+        _mm512_storeu_ps(values, _mm512_castsi512_ps(_mm512_and_si512(rounded, _mm512_set1_epi32((int)0xffff0000u))));
+        for (int t = 0; t < 8; ++t) {
+          dst[(k0 / 2 + t) * 2 * BF_MR] = values[2 * t];
+          dst[(k0 / 2 + t) * 2 * BF_MR + 1] = values[2 * t + 1];
+        }
+#endif
+      }
+    }
+#endif
+    for (int64_t k = k0; k < c->k; ++k)
+      dst[(k / 2) * 2 * BF_MR + k % 2] = bf16_act(x[k * xs]);
+    for (int64_t k = c->k; k < c->kp; ++k)
+      dst[(k / 2) * 2 * BF_MR + k % 2] = 0;
+  }
+  for (int64_t r = rows; r < BF_MR; ++r)
+    for (int64_t k = 0; k < c->kp; k += 2)
+      base[(k / 2) * 2 * BF_MR + r * 2] = base[(k / 2) * 2 * BF_MR + r * 2 + 1] = 0;
 }
 
 #if defined(QG_AVX512)
-QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+/// The tile's sums over k in [k0, k1): started from zero when k0 = 0, else from the partial sums that the
+/// previous k block left in y; finished with the bias and the epilogue when k1 = kp.
+QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
   __m512 acc[BF_MR][BF_NB];
+  float *yt = c->y + m0 * c->ldy + blk0 * 16;
+  // Only the last block can be partial; its mask covers the columns below n.
+  const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->n - (blk0 + nb - 1) * 16)) - 1u);
+  QG_UNROLL
   for (int i = 0; i < mr; ++i)
+    QG_UNROLL
     for (int j = 0; j < nb; ++j)
-      acc[i][j] = _mm512_setzero_ps();
-  const int64_t bstride = c->k * 16;
+      acc[i][j] = k0 == 0 ? _mm512_setzero_ps()
+                          : _mm512_maskz_loadu_ps(j == nb - 1 ? last_mask : 0xffff, yt + i * c->ldy + j * 16);
+  const int64_t bstride = c->kp * 16;
   const uint16_t *b = c->w + blk0 * bstride;
-  const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
-  for (int64_t k = 0; k < c->k; k += 2) {
-    __m512 even[BF_NB], odd[BF_NB];
+  const bf_act_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
+  for (int64_t k = k0; k < k1; k += 2) {
+    __m512i w[BF_NB];
+    QG_UNROLL
     for (int j = 0; j < nb; ++j) {
-      __m512i v = _mm512_loadu_si512((const void *)(b + j * bstride + k * 16));
-      even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-      odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high));
+      const uint16_t *line = b + j * bstride + k * 16;
+      _mm_prefetch((const char *)(line + BF_PREFETCH_STEPS * 32), _MM_HINT_T0);
+      w[j] = _mm512_loadu_si512((const void *)line);
     }
+    const bf_act_t *pair = a + k * BF_MR;
+#if defined(QG_BF16)
+    QG_UNROLL
     for (int i = 0; i < mr; ++i) {
-      const float *xr = c->x + (m0 + i) * c->k + k;
-      __m512 x0 = _mm512_set1_ps(xr[0]), x1 = _mm512_set1_ps(xr[1]);
-      for (int j = 0; j < nb; ++j) {
-        acc[i][j] = _mm512_fmadd_ps(even[j], x0, acc[i][j]);
-        acc[i][j] = _mm512_fmadd_ps(odd[j], x1, acc[i][j]);
-      }
+      int32_t word;
+      __builtin_memcpy(&word, pair + i * 2, 4);
+      __m512bh av = (__m512bh)_mm512_set1_epi32(word);
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j)
+        acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av, (__m512bh)w[j]);
     }
+#else
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    __m512 even[BF_NB], odd[BF_NB];
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j) {
+      even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(w[j], 16));
+      odd[j] = _mm512_castsi512_ps(_mm512_and_si512(w[j], high));
+    }
+    QG_UNROLL
+    for (int i = 0; i < mr; ++i) {
+      __m512 x0 = _mm512_set1_ps(pair[i * 2]), x1 = _mm512_set1_ps(pair[i * 2 + 1]);
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j)
+        acc[i][j] = _mm512_fmadd_ps(odd[j], x1, _mm512_fmadd_ps(even[j], x0, acc[i][j]));
+    }
+#endif
   }
+  if (k1 < c->kp) {
+    QG_UNROLL
+    for (int i = 0; i < mr; ++i)
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j)
+        _mm512_mask_storeu_ps(yt + i * c->ldy + j * 16, j == nb - 1 ? last_mask : 0xffff, acc[i][j]);
+    return;
+  }
+  QG_UNROLL
   for (int j = 0; j < nb; ++j) {
-    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    int64_t n0 = (blk0 + j) * 16;
+    int64_t cols = min_i64(16, c->n - n0);
     __mmask16 mask = (__mmask16)((1u << cols) - 1u);
     __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-    for (int i = 0; i < mr; ++i)
-      _mm512_mask_storeu_ps(c->y + (m0 + i) * c->ldy + n0, mask, _mm512_add_ps(acc[i][j], bias));
+    QG_UNROLL
+    for (int i = 0; i < mr; ++i) {
+      float *row = c->y + (m0 + i) * c->ldy + n0;
+      _mm512_mask_storeu_ps(row, mask, _mm512_add_ps(acc[i][j], bias));
+      if (c->epilogue.flags)
+        effc_uk_epilogue_apply(&c->epilogue, m0 + i, n0, row, cols);
+    }
   }
 }
 
 #define BF_CASE(MR, NB)                                                                                        \
   case (MR) * 8 + (NB):                                                                                        \
-    bf16_tile(c, m0, blk0, MR, NB);                                                                            \
+    bf16_tile(c, m0, blk0, MR, NB, k0, k1);                                                                    \
     break;
 #define BF_CASES(MR) BF_CASE(MR, 1) BF_CASE(MR, 2) BF_CASE(MR, 3) BF_CASE(MR, 4)
-static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
+static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
+                               int64_t k1) {
   switch (mr * 8 + nb) {
     BF_CASES(1) BF_CASES(2) BF_CASES(3) BF_CASES(4) BF_CASES(5) BF_CASES(6)
   default:
@@ -897,37 +1016,83 @@ static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int m
   }
 }
 #else
-static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb) {
-  const int64_t bstride = c->k * 16;
+/// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = kp).
+static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
+                               int64_t k1) {
+  (void)k0, (void)k1;
+  const int64_t bstride = c->kp * 16;
+  const bf_act_t *panel = c->a + m0 * c->kp;
   for (int i = 0; i < mr; ++i) {
-    const float *xr = c->x + (m0 + i) * c->k;
     for (int j = 0; j < nb; ++j) {
       const uint16_t *b = c->w + (blk0 + j) * bstride;
       int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+      float *row = c->y + (m0 + i) * c->ldy + n0;
       for (int64_t col = 0; col < cols; ++col) {
         float acc = 0.0f;
-        for (int64_t k = 0; k < c->k; ++k) {
+        for (int64_t k = 0; k < c->kp; ++k) {
           uint32_t bits = (uint32_t)b[(k / 2) * 32 + col * 2 + (k & 1)] << 16;
           float wv;
           __builtin_memcpy(&wv, &bits, 4);
-          acc = wv * xr[k] + acc;
+          acc = wv * panel[(k / 2) * 2 * BF_MR + i * 2 + (k & 1)] + acc;
         }
-        c->y[(m0 + i) * c->ldy + n0 + col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);
+        row[col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);
       }
+      if (c->epilogue.flags)
+        effc_uk_epilogue_apply(&c->epilogue, m0 + i, n0, row, cols);
     }
   }
 }
 #endif
 
-static void bf16_task(void *p, int64_t task) {
+/// One task: `bpt` column blocks for one chunk of `mc` rows (int8_gemm_task's order).
+static void bf16_gemm_task(void *p, int64_t task) {
   const Bf16Ctx *c = (const Bf16Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
-  int64_t first = task * c->bpt, last = min_i64(blocks, first + c->bpt);
+  int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
+  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
+  int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
+  int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
+#if defined(QG_AVX512)
+  const int64_t kc = BF_KC;
+#else
+  const int64_t kc = c->kp;
+#endif
   for (int64_t blk = first; blk < last; blk += BF_NB) {
     int nb = (int)min_i64(BF_NB, last - blk);
-    for (int64_t m0 = 0; m0 < c->m; m0 += BF_MR)
-      bf16_tile_dispatch(c, m0, blk, (int)min_i64(BF_MR, c->m - m0), nb);
+    for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
+      int64_t k1 = min_i64(c->kp, k0 + kc);
+      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += BF_MR)
+        bf16_tile_dispatch(c, m0, blk, (int)min_i64(BF_MR, row_end - m0), nb, k0, k1);
+    }
   }
+}
+
+static void bf16_linear(RowView x, int64_t m, int64_t k, const uint16_t *w, const float *bias, float *y,
+                        int64_t ldy, int64_t n, const EffcUkEpilogue *epilogue) {
+  if (m == 0 || n == 0)
+    return;
+  int64_t kp = round_up(k, 2);
+  int64_t row_panels = (m + BF_MR - 1) / BF_MR;
+  Bf16Ctx c;
+  __builtin_memset(&c, 0, sizeof(c));
+  c.a = (bf_act_t *)effc_uk_alloc((uint64_t)(row_panels * BF_MR * kp) * sizeof(bf_act_t));
+  c.w = w, c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
+  c.x = x, c.k = k;
+  if (epilogue)
+    c.epilogue = *epilogue;
+  effc_uk_parallel_for(bf16_pack_panel, &c, row_panels);
+  int64_t blocks = (n + 15) / 16;
+  int64_t panels = (blocks + BF_NB - 1) / BF_NB;
+  int64_t max_panels = BF_CHUNK_BYTES / (kp * BF_MR * (int64_t)sizeof(bf_act_t));
+  max_panels = max_panels < 1 ? 1 : max_panels;
+  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
+  c.mc = (row_panels + chunks - 1) / chunks * BF_MR;
+  chunks = (m + c.mc - 1) / c.mc;
+  c.bpt = BF_NB;
+  if (m < 16 && panels > 16)
+    c.bpt = round_up(blocks_per_task(blocks), BF_NB);
+  effc_uk_parallel_for(bf16_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
+  effc_uk_free(c.a);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1019,18 +1184,17 @@ void effc_uk_quantized_linear_lut(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uin
 /// has_bias.
 void effc_uk_quantized_linear_bf16(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint16_t, w),
                                    EFFC_UK_MEMREF1(float, bias), int64_t has_bias, EFFC_UK_MEMREF3(float, y)) {
-  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
-  if (m == 0 || n == 0)
-    return;
-  int64_t kp = round_up(k, 2);
-  float *staged = (float *)effc_uk_alloc((uint64_t)(m * kp) * sizeof(float));
-  StageCtx stage = {QG_ROWS(x), k, kp, staged, 0, 0};
-  effc_uk_parallel_for(bf16_stage_row, &stage, m);
-  int64_t blocks = (n + 15) / 16;
-  Bf16Ctx c = {staged, w + w_offset, has_bias ? bias + bias_offset : 0, y + y_offset,
-               y_stride1, m, n, kp, BF_NB};
-  if (m < 16 && blocks > 64)
-    c.bpt = round_up(blocks_per_task(blocks), BF_NB);
-  effc_uk_parallel_for(bf16_task, &c, (blocks + c.bpt - 1) / c.bpt);
-  effc_uk_free(staged);
+  bf16_linear(QG_ROWS(x), x_size0 * x_size1, x_size2, w + w_offset, has_bias ? bias + bias_offset : 0,
+              y + y_offset, y_stride1, y_size2, 0);
+}
+
+/// effc_uk_quantized_linear_bf16 followed by an epilogue, as effc_uk_quantized_linear_int8_epilogue.
+void effc_uk_quantized_linear_bf16_epilogue(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint16_t, w),
+                                            EFFC_UK_MEMREF1(float, bias), int64_t has_bias,
+                                            EFFC_UK_MEMREF3(float, residual), int64_t epilogue,
+                                            EFFC_UK_MEMREF3(float, y)) {
+  EffcUkEpilogue e = {epilogue, residual + residual_offset, residual_size1 > 0 ? residual_size1 : 1,
+                      residual_stride0, residual_stride1, residual_stride2};
+  bf16_linear(QG_ROWS(x), x_size0 * x_size1, x_size2, w + w_offset, has_bias ? bias + bias_offset : 0,
+              y + y_offset, y_stride1, y_size2, &e);
 }

@@ -2270,7 +2270,7 @@ LogicalResult Importer::emitGeneric(const Node &node, SmallVectorImpl<Tensor> &r
       values = tensor::InsertSliceOp::create(b, loc, pass.getResult(0), values, offsets, slice, ones);
       indices = tensor::InsertSliceOp::create(b, loc, pass.getResult(1), indices, offsets, slice, ones);
     }
-    push(values);
+    (void)push(values); // always succeeds
     return push(indices);
   }
   if (op == "Split") {

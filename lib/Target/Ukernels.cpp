@@ -18,6 +18,9 @@
 namespace {
 
 // The bitcode built by ukernels/CMakeLists.txt.
+const unsigned char avx512Bf16Bitcode[] = {
+#include "effc_ukernels_avx512bf16.inc"
+};
 const unsigned char avx512Bitcode[] = {
 #include "effc_ukernels_avx512.inc"
 };
@@ -42,13 +45,18 @@ mlir::LogicalResult linkUkernels(llvm::Module &module, const llvm::TargetMachine
   if (!needed)
     return mlir::success();
 
+  // The richest variant the model's CPU runs.
   const llvm::MCSubtargetInfo *subtarget = machine.getMCSubtargetInfo();
   bool avx512 = subtarget->checkFeatures("+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512vnni");
-  llvm::StringRef bitcode = avx512 ? llvm::StringRef(reinterpret_cast<const char *>(avx512Bitcode), sizeof(avx512Bitcode))
-                                   : llvm::StringRef(reinterpret_cast<const char *>(genericBitcode), sizeof(genericBitcode));
-  llvm::Expected<std::unique_ptr<llvm::Module>> kernels = llvm::parseBitcodeFile(
-      llvm::MemoryBufferRef(bitcode, avx512 ? "effc_ukernels_avx512.bc" : "effc_ukernels_generic.bc"),
-      module.getContext());
+  bool bf16 = avx512 && subtarget->checkFeatures("+avx512bf16");
+  auto bytes = [](const auto &array) {
+    return llvm::StringRef(reinterpret_cast<const char *>(array), sizeof(array));
+  };
+  llvm::MemoryBufferRef bitcode =
+      bf16     ? llvm::MemoryBufferRef(bytes(avx512Bf16Bitcode), "effc_ukernels_avx512bf16.bc")
+      : avx512 ? llvm::MemoryBufferRef(bytes(avx512Bitcode), "effc_ukernels_avx512.bc")
+               : llvm::MemoryBufferRef(bytes(genericBitcode), "effc_ukernels_generic.bc");
+  llvm::Expected<std::unique_ptr<llvm::Module>> kernels = llvm::parseBitcodeFile(bitcode, module.getContext());
   if (!kernels) {
     error = "internal error: cannot read the embedded micro-kernels: " + llvm::toString(kernels.takeError());
     return mlir::failure();

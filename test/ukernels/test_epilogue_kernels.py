@@ -1,10 +1,11 @@
-"""Unit tests of the GEMM epilogue (ukernels/epilogue.h through effc_uk_quantized_linear_int8_epilogue) and of
-the residual add + layer norm kernel (ukernels/layer_norm.c), in both variants (AVX-512 and portable C),
+"""Unit tests of the GEMM epilogue (ukernels/epilogue.h through effc_uk_quantized_linear_int8_epilogue and
+_bf16_epilogue) and of the residual add + layer norm kernel (ukernels/layer_norm.c), in every variant,
 called through ctypes with the MLIR memref calling convention and the stand-in host of test_quantized_gemm.py.
 
 References are float64 numpy. Tolerances: the int8 dot products are exact, so the epilogue is compared with
 the int8 model (test/e2e/quantization_model.py) followed by the float64 activation at rtol 1e-5 and atol
-2e-6 of the output's scale (the activations' polynomials: exp about 1 ulp, erf below 1.5e-7 absolute); layer
+2e-6 of the output's scale (the activations' polynomials: exp about 1 ulp, erf below 1.5e-7 absolute); bf16
+sums in f32 in another order than the float64 model of its rounded operands (rtol and atol 1e-4); layer
 norm accumulates its statistics in f32 (rtol 1e-5, atol 1e-5).
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from test_quantized_gemm import qm
-from ukernel_build import CLANG, VARIANTS, build_kernels, memref_args
+from ukernel_build import BF16_VARIANTS, CLANG, build_kernels, memref_args
 
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
 
@@ -44,7 +45,7 @@ def _activation64(kind, x):
     }[kind]()
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
+@pytest.fixture(scope="module", params=list(BF16_VARIANTS))
 def kernels(request, tmp_path_factory):
     return build_kernels(tmp_path_factory, request.param, ["quantized_gemm.c", "layer_norm.c"], "ep")
 
@@ -130,6 +131,41 @@ def test_int8_epilogue_strided_batched_residual(kernels):
     view = storage[:, :, ::2].transpose(1, 0, 2)
     y = int8_epilogue(kernels, x.reshape(b_, s_, k), w, bias, view, ACTIVATIONS["silu"] | RESIDUAL)
     check(y.reshape(-1, n), activation64("silu", qm.linear_int8(x, w, bias)) + r)
+
+
+def bf16_epilogue(lib, x, w, b, residual, flags):
+    y = np.full(x.shape[:-1] + (w.shape[0],), np.nan, np.float32)
+    res = residual if residual is not None else np.zeros((1, 1, 1), np.float32)
+    packed = qm.pack_bf16(w)  # alive until the call returns (flatten_args keeps only its address)
+    lib.effc_uk_quantized_linear_bf16_epilogue(*flatten_args(as3d(x), packed, b, 1, as3d(res), flags, as3d(y)))
+    return y
+
+
+def check_bf16(actual, expected):
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("kind", list(ACTIVATIONS))
+@pytest.mark.parametrize("with_residual", [False, True])
+def test_bf16_epilogue_combinations(kernels, kind, with_residual):
+    x, w, b, r = data(13, 128, 200, seed=11)
+    flags = ACTIVATIONS[kind] | (RESIDUAL if with_residual else 0)
+    y = bf16_epilogue(kernels, x, w, b, r if with_residual else None, flags)
+    check_bf16(y, activation64(kind, qm.linear_bf16(x, w, b)) + (r if with_residual else 0.0))
+
+
+# The epilogue runs once per output tile, after the last k block (K = 3072 and 250 have several), for
+# ragged panels and blocks, several row chunks (M = 200) and on any number of threads.
+@pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129)])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_bf16_epilogue_shapes_and_threads(kernels, m, k, n, threads):
+    x, w, b, r = data(m, k, n, seed=m + k + 1)
+    kernels.qg_set_threads(threads)
+    try:
+        y = bf16_epilogue(kernels, x.reshape(1, m, k), w, b, r.reshape(1, m, n), ACTIVATIONS["gelu"] | RESIDUAL)
+    finally:
+        kernels.qg_set_threads(2)
+    check_bf16(y.reshape(m, n), activation64("gelu", qm.linear_bf16(x, w, b)) + r)
 
 
 # --- residual add + layer norm ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from ukernel_build import CLANG, REPO, VARIANTS, build_kernels, memref_args
+from ukernel_build import BF16_VARIANTS, CLANG, REPO, build_kernels, memref_args
 
 sys.path.insert(0, str(REPO / "test" / "e2e"))
 
@@ -22,7 +22,7 @@ import quantization_model as qm  # noqa: E402
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
+@pytest.fixture(scope="module", params=list(BF16_VARIANTS))
 def kernels(request, tmp_path_factory):
     return build_kernels(tmp_path_factory, request.param, ["quantized_gemm.c"], "qg")
 
@@ -165,6 +165,36 @@ def test_int8_panels_chunks_and_threads(kernels, m, k, n, threads):
         kernels.qg_set_threads(2)
     expected = qm.linear_int8(x, w, b)
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+
+# bf16 with the int8 kernel's structure: 6-row panels (ragged at M = 7, 13, 97), row chunks of 256 KiB of
+# packed activations (K = 3072: 36 rows with bf16 words, so M = 200 has six), k blocks of 128 whose partial
+# sums wait in y (K = 3072, 768, 250; K = 45 is odd and padded), several column panels per task at M < 16.
+@pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129), (97, 768, 64),
+                                   (2, 768, 1100)])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_bf16_panels_chunks_and_threads(kernels, m, k, n, threads):
+    x, w, b = _data(m, k, n, seed=9)
+    y = np.full((m, n), np.nan, np.float32)
+    kernels.qg_set_threads(threads)
+    try:
+        call(kernels, "bf16", x, qm.pack_bf16(w), b, 1, y)
+    finally:
+        kernels.qg_set_threads(2)
+    expected = qm.linear_bf16(x, w, b)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_bf16_activations_round_to_nearest_even(kernels):
+    """x · I returns x rounded to bf16: values exactly halfway between two bf16 numbers go to the even one, in
+    the vectorised packing (first 32 columns) and in its scalar tail (K = 35)."""
+    k = 35
+    j = np.arange(k, dtype=np.float32)
+    x = ((1.0 + 2.0**-8 + j * 2.0**-7) * np.where(j % 3 == 0, -1.0, 1.0) * 2.0 ** (j % 5)).astype(np.float32)
+    y = np.zeros((1, k), np.float32)
+    call(kernels, "bf16", x[None], qm.pack_bf16(np.eye(k, dtype=np.float32)), np.zeros(k, np.float32), 0, y)
+    np.testing.assert_array_equal(y[0], qm.round_bf16(x))
+    assert not np.array_equal(qm.round_bf16(x), x)
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4])

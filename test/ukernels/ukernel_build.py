@@ -1,5 +1,5 @@
 """Builds micro-kernel sources (ukernels/*.c) natively into a shared library for the unit tests in this
-folder, in the two variants compiled models link (AVX-512 with VNNI, and portable C), with the stand-in host
+folder, in the variants compiled models link (AVX-512 with VNNI, that plus AVX512-BF16, and portable C), with the stand-in host
 of shim/host.c (parallel_for on 2 threads, malloc-backed allocation), to be called through ctypes; and the
 host harnesses of the CUDA micro-kernels (cuda_*_host.cpp: ukernels/cuda/*.cu compiled as host C++).
 
@@ -20,24 +20,32 @@ REPO = HERE.parents[1]
 CLANG = shutil.which("clang-22")
 CLANGXX = shutil.which("clang++-22")
 VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
+# Only quantized_gemm.c has code for AVX512-BF16; its tests add this variant.
+BF16_VARIANTS = {**VARIANTS, "avx512bf16": ["-march=x86-64-v4", "-mavx512vnni", "-mavx512bf16"]}
+
+
+def cpu_flags():
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
 
 
 def cpu_has_avx512_vnni():
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
+    flags = cpu_flags()
     return " avx512_vnni" in flags and " avx512bw" in flags
 
 
 def build_kernels(tmp_path_factory, variant, sources, name):
     """The shared library of ukernels/`sources` (file names) in `variant`; skips the test without AVX-512
-    VNNI when `variant` needs it."""
-    if variant == "avx512" and not cpu_has_avx512_vnni():
+    VNNI (or AVX512-BF16) when `variant` needs it."""
+    if variant.startswith("avx512") and not cpu_has_avx512_vnni():
         pytest.skip("CPU without AVX-512 VNNI")
+    if variant == "avx512bf16" and " avx512_bf16" not in cpu_flags():
+        pytest.skip("CPU without AVX512-BF16")
     out = tmp_path_factory.mktemp(name) / f"{name}_{variant}.so"
     sanitize = os.environ.get("EFFC_UKERNEL_SANITIZE", "").split()
-    subprocess.run([CLANG, "-O3", *VARIANTS[variant], *sanitize, "-shared", "-fPIC", "-I", str(REPO / "ukernels"),
+    subprocess.run([CLANG, "-O3", *BF16_VARIANTS[variant], *sanitize, "-shared", "-fPIC", "-I", str(REPO / "ukernels"),
                     *(str(REPO / "ukernels" / source) for source in sources), str(HERE / "shim" / "host.c"),
                     "-o", str(out), "-lpthread", "-lm"], check=True)
     return ctypes.CDLL(str(out))

@@ -7,10 +7,10 @@
 // Before the per-op patterns run, convert-eff-to-linalg lowers groups of eff ops that one micro-kernel
 // computes in a single pass over memory:
 //
-//  * GEMM epilogues: an int8 eff.quantized_linear whose only use is an eff.activation and/or an eff.add (the
-//    residual) becomes one call of effc_uk_quantized_linear_int8_epilogue, which applies the bias, the
-//    activation and the residual to each output tile while it is in L1 (ukernels/epilogue.h), so the output
-//    is written once. (f32 eff.linear is generated code: its epilogues are fused by
+//  * GEMM epilogues: an int8 or bf16 eff.quantized_linear whose only use is an eff.activation and/or an
+//    eff.add (the residual) becomes one call of effc_uk_quantized_linear_{int8,bf16}_epilogue, which applies
+//    the bias, the activation and the residual to each output tile while it is in L1 (ukernels/epilogue.h),
+//    so the output is written once. (f32 eff.linear is generated code: its epilogues are fused by
 //    effc-cpu-tile-and-vectorize.)
 //  * Residual add + layer norm: an f32 eff.layer_norm of an eff.add becomes one call of
 //    effc_uk_add_layer_norm (ukernels/layer_norm.c), which reads both addends once and writes the normalised
@@ -88,10 +88,18 @@ struct Epilogue {
   Operation *last;         // the op whose result the fused call replaces
 };
 
-/// The epilogue of an int8 quantized linear layer: its only use an activation, then (or directly) a
+/// Whether the GEMM micro-kernel of `scheme` has an epilogue variant.
+bool hasEpilogueKernel(QuantScheme scheme) { return scheme == QuantScheme::int8 || scheme == QuantScheme::bf16; }
+
+/// The name of the epilogue variant of the GEMM micro-kernel of `scheme` (hasEpilogueKernel).
+std::string epilogueKernelName(QuantScheme scheme) {
+  return ("effc_uk_quantized_linear_" + stringifyQuantScheme(scheme) + "_epilogue").str();
+}
+
+/// The epilogue of an int8 or bf16 quantized linear layer: its only use an activation, then (or directly) a
 /// residual add that no layer norm takes (matchAddLayerNorm).
 std::optional<Epilogue> matchEpilogue(QuantizedLinearOp op, DominanceInfo &dominance) {
-  if (op.getScheme() != QuantScheme::int8 || !op.getResult().hasOneUse())
+  if (!hasEpilogueKernel(op.getScheme()) || !op.getResult().hasOneUse())
     return std::nullopt;
   Epilogue epilogue{};
   Value current = op.getResult();
@@ -135,7 +143,6 @@ LogicalResult lowerEpilogue(IRRewriter &rewriter, QuantizedLinearOp op, Epilogue
   auto i64 = [&](int64_t v) { return Value(arith::ConstantIntOp::create(rewriter, loc, v, 64)); };
   Value x = flattenTo3D(rewriter, loc, op.getInput());
   Value bias = op.getBias();
-  float scale = op.getInputScale() ? op.getInputScale()->convertToFloat() : 0.0f;
   int64_t flags = epilogue.activation ? ukernelActivationCode(epilogue.activation.getKind()) : 0;
   Value residual;
   if (epilogue.residualAdd) {
@@ -144,21 +151,25 @@ LogicalResult lowerEpilogue(IRRewriter &rewriter, QuantizedLinearOp op, Epilogue
   } else {
     residual = f32Placeholder(rewriter, loc, {1, 1, 1});
   }
-  SmallVector<Value> operands{x,
-                              op.getPacked(),
-                              op.getColumnSums(),
-                              op.getScales(),
-                              bias ? bias : f32Placeholder(rewriter, loc, {1}),
-                              i64(bias ? 1 : 0),
-                              arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(scale)),
-                              i64(op.getInputZeroPoint().value_or(0)),
-                              residual,
-                              i64(flags)};
+  // The operands of ukernels/quantized_gemm.c's signatures: int8 (x, packed, column sums, scales, bias,
+  // has_bias, static scale, static zero point, residual, flags), bf16 (x, packed, bias, has_bias, residual,
+  // flags).
+  SmallVector<Value> operands{x, op.getPacked()};
+  if (op.getScheme() == QuantScheme::int8)
+    operands.append({op.getColumnSums(), op.getScales()});
+  operands.append({bias ? bias : f32Placeholder(rewriter, loc, {1}), i64(bias ? 1 : 0)});
+  if (op.getScheme() == QuantScheme::int8) {
+    float scale = op.getInputScale() ? op.getInputScale()->convertToFloat() : 0.0f;
+    operands.append({arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(scale)),
+                     i64(op.getInputZeroPoint().value_or(0))});
+  }
+  unsigned residualIndex = operands.size();
+  operands.append({residual, i64(flags)});
   SmallVector<UkernelEqualExtents> ties;
   if (epilogue.residualAdd)
-    ties = {{0, 0, 8, 0}, {0, 1, 8, 1}};
+    ties = {{0, 0, residualIndex, 0}, {0, 1, residualIndex, 1}};
   FailureOr<SmallVector<Value>> y =
-      buildUkernelCall(rewriter, loc, "effc_uk_quantized_linear_int8_epilogue", operands,
+      buildUkernelCall(rewriter, loc, epilogueKernelName(op.getScheme()), operands,
                        {resultLike(rewriter, loc, x, static_cast<int64_t>(op.getOutFeatures()))}, ties);
   if (failed(y))
     return failure();
@@ -210,8 +221,8 @@ void recordEpilogueDecisions(QuantizedLinearOp op, std::optional<Epilogue> epilo
                              DominanceInfo &dominance) {
   if (!op->getContext()->getRemarkEngine())
     return;
-  constexpr llvm::StringLiteral applied = "applied by effc_uk_quantized_linear_int8_epilogue to each output row "
-                                          "segment while it is in L1";
+  std::string applied = "applied by " + epilogueKernelName(op.getScheme()) +
+                        " to each output row segment while it is in L1";
   auto explainAdd = [&](AddOp add, llvm::StringRef otherwise) {
     effc::recordFusion(add.getLoc(), effc::fusion::kGemmResidual, /*fired=*/false,
                  matchAddLayerNorm(add, dominance)
@@ -230,8 +241,8 @@ void recordEpilogueDecisions(QuantizedLinearOp op, std::optional<Epilogue> epilo
         explainAdd(add, "the add reads the activation twice");
     return;
   }
-  std::string why = op.getScheme() != QuantScheme::int8
-                        ? "only the int8 GEMM kernel has an epilogue; this one is " +
+  std::string why = !hasEpilogueKernel(op.getScheme())
+                        ? "only the int8 and bf16 GEMM kernels have an epilogue; this one is " +
                               stringifyQuantScheme(op.getScheme()).str()
                         : "the GEMM's result has several uses";
   for (Operation *user : op.getResult().getUsers()) {

@@ -1,8 +1,8 @@
 // RUN: effc-opt %s -split-input-file --convert-eff-to-linalg | FileCheck %s
 // RUN: effc-opt %s -split-input-file --convert-eff-to-linalg="fuse-epilogues=false" | FileCheck %s --check-prefix=UNFUSED
 
-// Op groups lowered to one fused micro-kernel call (lib/Conversion/EffToLinalg/Fusion.cpp): an int8
-// eff.quantized_linear with its activation and/or residual add (effc_uk_quantized_linear_int8_epilogue; the
+// Op groups lowered to one fused micro-kernel call (lib/Conversion/EffToLinalg/Fusion.cpp): an int8 or bf16
+// eff.quantized_linear with its activation and/or residual add (effc_uk_quantized_linear_*_epilogue; the
 // flags operand before the result is the activation code of ukernels/epilogue.h, plus 16 for the residual),
 // and f32 eff.add + eff.layer_norm (effc_uk_add_layer_norm, or _keep_sum when the sum has other uses). With
 // fuse-epilogues=false every op takes its own lowering.
@@ -89,16 +89,39 @@ func.func @int8_two_uses(%x: tensor<?x8xf32>) -> (tensor<?x4xf32>, tensor<?x4xf3
 
 // -----
 
-// Not fused: only the int8 kernel has an epilogue; bf16 keeps its plain kernel and a generic.
-// CHECK-LABEL: func.func @bf16_not_fused(
-// CHECK:         call @effc_uk_quantized_linear_bf16(
-// CHECK:         linalg.generic
-func.func @bf16_not_fused(%x: tensor<?x?x8xf32>) -> tensor<?x?x4xf32> {
+// bf16: SiLU (4) then the residual (16); operands x, packed, bias, has_bias, residual, flags, then the
+// result, so the residual's rows are tied to x's as operand 4.
+// CHECK: func.func private @effc_uk_quantized_linear_bf16_epilogue(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?xbf16, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>)
+// CHECK-LABEL: func.func @bf16_silu_residual(
+// CHECK-DAG:     %[[FLAGS:.+]] = arith.constant 20 : i64
+// CHECK:         call @effc_uk_quantized_linear_bf16_epilogue({{.*}}, %[[FLAGS]], %{{.+}}) {effc.equal_extents = array<i64: 0, 0, 4, 0, 0, 1, 4, 1>}
+// CHECK-NOT:     linalg.generic
+// CHECK:         return
+// UNFUSED-LABEL: func.func @bf16_silu_residual(
+// UNFUSED:         call @effc_uk_quantized_linear_bf16(
+// UNFUSED:         linalg.generic
+func.func @bf16_silu_residual(%x: tensor<?x?x8xf32>, %r: tensor<?x?x4xf32>) -> tensor<?x?x4xf32> {
   %w = arith.constant dense<1.0> : tensor<128xbf16>
   %y = eff.quantized_linear bf16 %x, %w {in_features = 8 : i64, out_features = 4 : i64}
       : (tensor<?x?x8xf32>, tensor<128xbf16>) -> tensor<?x?x4xf32>
   %a = eff.activation silu %y : tensor<?x?x4xf32>
-  return %a : tensor<?x?x4xf32>
+  %z = eff.add %a, %r : tensor<?x?x4xf32>
+  return %z : tensor<?x?x4xf32>
+}
+
+// -----
+
+// Not fused: the int4 kernel has no epilogue; it keeps its plain kernel and a generic.
+// CHECK-LABEL: func.func @int4_not_fused(
+// CHECK:         call @effc_uk_quantized_linear_int4(
+// CHECK:         linalg.generic
+func.func @int4_not_fused(%x: tensor<?x?x64xf32>) -> tensor<?x?x16xf32> {
+  %w = arith.constant dense<17> : tensor<512xi8>
+  %s = arith.constant dense<0.5> : tensor<16xf32>
+  %y = eff.quantized_linear int4 %x, %w scales(%s) {in_features = 64 : i64, out_features = 16 : i64, group_size = 64 : i64}
+      : (tensor<?x?x64xf32>, tensor<512xi8>, tensor<16xf32>) -> tensor<?x?x16xf32>
+  %a = eff.activation silu %y : tensor<?x?x16xf32>
+  return %a : tensor<?x?x16xf32>
 }
 
 // -----
