@@ -263,9 +263,9 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
       __m512 t = _mm512_cvtepi32_ps(corrected);
       __m512 scale = _mm512_mul_ps(_mm512_set1_ps(c->a_scale[row]), ws);
       __m512 v = c->bias ? _mm512_add_ps(_mm512_mul_ps(t, scale), bias) : _mm512_mul_ps(t, scale);
-      _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, v);
       if (c->epilogue.flags)
-        effc_uk_epilogue_apply(&c->epilogue, row, n0, c->y + row * c->ldy + n0, cols);
+        v = (__m512)effc_uk_epilogue_v16(&c->epilogue, row, n0, (ep_v16)v, cols);
+      _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, v);
     }
   }
 }
@@ -994,10 +994,10 @@ QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int
     __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
     QG_UNROLL
     for (int i = 0; i < mr; ++i) {
-      float *row = c->y + (m0 + i) * c->ldy + n0;
-      _mm512_mask_storeu_ps(row, mask, _mm512_add_ps(acc[i][j], bias));
+      __m512 v = _mm512_add_ps(acc[i][j], bias);
       if (c->epilogue.flags)
-        effc_uk_epilogue_apply(&c->epilogue, m0 + i, n0, row, cols);
+        v = (__m512)effc_uk_epilogue_v16(&c->epilogue, m0 + i, n0, (ep_v16)v, cols);
+      _mm512_mask_storeu_ps(c->y + (m0 + i) * c->ldy + n0, mask, v);
     }
   }
 }
