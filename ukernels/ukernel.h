@@ -9,9 +9,10 @@
  * linked into each model that calls them, then compiled for the model's target CPU together with it
  * (lib/Target/Ukernels.cpp). So they are part of the compiled artifact, not of the runtime.
  *
- * Two variants are built: `avx512` (x86-64-v4 with VNNI: Ice Lake, Zen 4 and later) and `generic` (x86-64).
- * Guard intrinsics with the feature macros (__AVX512F__, __AVX512VNNI__) and keep a portable path that computes
- * the same results. AVX512-BF16 is not assumed (Ice Lake lacks it): a kernel needing it needs a third variant.
+ * Three variants are built: `avx512bf16` (x86-64-v4 with VNNI and AVX512-BF16: Zen 4, Sapphire Rapids and
+ * later), `avx512` (x86-64-v4 with VNNI: Ice Lake and later) and `generic` (x86-64); a model links the richest
+ * one its CPU runs. Guard intrinsics with the feature macros (__AVX512F__, __AVX512VNNI__, __AVX512BF16__) and
+ * keep a portable path that computes the same sums.
  *
  * Kernels are built freestanding (-ffreestanding, so -fno-builtin): call __builtin_memcpy / __builtin_memset,
  * which the compiler inlines for small sizes, never memcpy, which would be a real call into libc per use.
