@@ -45,29 +45,19 @@ static double now(void) {
 #define DPBUSD(i) "vpdpbusd %%zmm16, %%zmm17, %%zmm" #i "\n\t"
 #define DPBF16(i) "vdpbf16ps %%zmm16, %%zmm17, %%zmm" #i "\n\t"
 
-static double fma_loop(void) {
-  double start = now();
-  for (long i = 0; i < ITERATIONS; ++i)
-    __asm__ volatile(SIXTEEN(FMA)::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                     "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-  return (double)ITERATIONS * 16 * 16 * 2 / (now() - start); // FLOP/s
-}
-
-static double vnni_loop(void) {
-  double start = now();
-  for (long i = 0; i < ITERATIONS; ++i)
-    __asm__ volatile(SIXTEEN(DPBUSD)::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                     "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-  return (double)ITERATIONS * 16 * 64 * 2 / (now() - start); // OP/s
-}
-
-static double bf16_loop(void) {
-  double start = now();
-  for (long i = 0; i < ITERATIONS; ++i)
-    __asm__ volatile(SIXTEEN(DPBF16)::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                     "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-  return (double)ITERATIONS * 16 * 32 * 2 / (now() - start); // FLOP/s
-}
+// A register-only loop of ITERATIONS x 16 instructions OP; returns the rate in operations per second, at
+// OPS per instruction.
+#define REGISTER_LOOP(NAME, OP, OPS)                                                                          \
+  static double NAME(void) {                                                                                  \
+    double start = now();                                                                                     \
+    for (long i = 0; i < ITERATIONS; ++i)                                                                     \
+      __asm__ volatile(SIXTEEN(OP)::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",   \
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");                       \
+    return (double)ITERATIONS * 16 * (OPS) / (now() - start);                                                 \
+  }
+REGISTER_LOOP(fma_loop, FMA, 16 * 2)     // f32 FLOP/s: 16 lanes, 2 FLOP per FMA
+REGISTER_LOOP(vnni_loop, DPBUSD, 64 * 2) // int8 OP/s: 64 u8 x s8 MACs
+REGISTER_LOOP(bf16_loop, DPBF16, 32 * 2) // bf16 FLOP/s: 32 bf16 x bf16 MACs
 
 static uint8_t *stream_buffer;
 static int thread_count;

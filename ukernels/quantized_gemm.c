@@ -88,16 +88,73 @@ static int64_t blocks_per_task(int64_t blocks) {
 }
 
 //===----------------------------------------------------------------------===//
+// The schedule of the panel GEMMs (int8 and bf16)
+//===----------------------------------------------------------------------===//
+//
+// Their tasks are (row chunk, column panel) pairs, chunk-major: a chunk of packed activations stays in L2
+// while the column panels pass over it, so weights come from L3 once per chunk rather than once per tile;
+// within a task, K is split into blocks so that a block of the panel's weights stays in L1 while every row
+// panel of the chunk passes over it (partial sums wait in y between blocks).
+
+/// A register tile: `mr` rows from m0 (a panel start), `nb` column blocks of 16 from blk0, k in [k0, k1).
+typedef void (*GemmTileFn)(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1);
+
+typedef struct {
+  int64_t m, n, kp;
+  int mr, nb;  // register tile: rows, column blocks
+  int64_t kc;  // k block
+  int64_t bpt; // column blocks per task
+  int64_t mc;  // rows per chunk (a multiple of mr)
+} GemmSchedule;
+
+/// Chunks of at most `chunk_bytes` of packed activations (`row_bytes` per row), of equal size (whole
+/// panels); tasks of one panel of `nb` blocks over a chunk, or for small M (weight streaming dominates) of
+/// several panels, to dispatch less.
+static GemmSchedule gemm_schedule(int64_t m, int64_t n, int64_t kp, int mr, int nb, int64_t kc, int64_t row_bytes,
+                                  int64_t chunk_bytes) {
+  GemmSchedule s = {m, n, kp, mr, nb, kc, nb, 0};
+  int64_t row_panels = (m + mr - 1) / mr;
+  int64_t max_panels = chunk_bytes / (row_bytes * mr);
+  max_panels = max_panels < 1 ? 1 : max_panels;
+  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
+  s.mc = (row_panels + chunks - 1) / chunks * mr;
+  int64_t blocks = (n + 15) / 16;
+  if (m < 16 && (blocks + nb - 1) / nb > 16)
+    s.bpt = round_up(blocks_per_task(blocks), nb);
+  return s;
+}
+
+static int64_t gemm_task_count(const GemmSchedule *s) {
+  int64_t blocks = (s->n + 15) / 16;
+  return (s->m + s->mc - 1) / s->mc * ((blocks + s->bpt - 1) / s->bpt);
+}
+
+/// Runs task `task`: `bpt` column blocks for one chunk of `mc` rows.
+static void gemm_run_task(const GemmSchedule *s, int64_t task, GemmTileFn tile, const void *ctx) {
+  int64_t blocks = (s->n + 15) / 16;
+  int64_t col_tasks = (blocks + s->bpt - 1) / s->bpt;
+  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
+  int64_t first = col_task * s->bpt, last = min_i64(blocks, first + s->bpt);
+  int64_t row_end = min_i64(s->m, (chunk + 1) * s->mc);
+  for (int64_t blk = first; blk < last; blk += s->nb) {
+    int nb = (int)min_i64(s->nb, last - blk);
+    for (int64_t k0 = 0; k0 < s->kp; k0 += s->kc) {
+      int64_t k1 = min_i64(s->kp, k0 + s->kc);
+      for (int64_t m0 = chunk * s->mc; m0 < row_end; m0 += s->mr)
+        tile(ctx, m0, blk, (int)min_i64(s->mr, row_end - m0), nb, k0, k1);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // int8 W8A8
 //===----------------------------------------------------------------------===//
 //
 // Activations are quantized (one parallel task per panel) straight into the order the register tile reads
 // them: row panels of I8_MR rows, [ceil(M/MR)][Kp/4][MR][4] u8, so a tile's broadcasts walk one contiguous
 // stream (MR · 4 bytes per k step) instead of MR rows Kp apart, and each task owns whole cache lines. The
-// GEMM's tasks are (row chunk, 64-column panel) pairs, chunk-major: a chunk of about I8_CHUNK_BYTES of
-// packed activations stays in L2 while the column panels pass over it, so weights come from L3 once per
-// chunk rather than once per tile; within a task, K is split into blocks of I8_KC, so a 16 KiB block of
-// the panel's weights stays in L1 while every row panel of the chunk passes over it (int32 partial sums
+// GEMM runs on the panel schedule above: row chunks of I8_CHUNK_BYTES of packed activations, 64-column
+// panels, k blocks of I8_KC, so a 16 KiB block of the panel's weights stays in L1 (int32 partial sums
 // wait in y between blocks), and weight lines are prefetched a few k steps ahead.
 
 enum {
@@ -118,8 +175,7 @@ typedef struct {
   const float *bias;  // null: none
   float *y;
   int64_t ldy, m, n, kp;
-  int64_t bpt;        // column blocks per task
-  int64_t mc;         // rows per task (a multiple of I8_MR)
+  GemmSchedule schedule;
   // Quantization step inputs.
   RowView x;
   int64_t k;
@@ -320,30 +376,13 @@ static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int m
 }
 #endif
 
-/// One task: `bpt` column blocks for one chunk of `mc` rows. Tasks are numbered chunk-major, so the
-/// threads sweep the column panels over one L2-resident chunk of activations at a time.
+static void int8_gemm_tile(const void *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
+  int8_tile_dispatch((const Int8Ctx *)c, m0, blk0, mr, nb, k0, k1);
+}
+
 static void int8_gemm_task(void *p, int64_t task) {
   const Int8Ctx *c = (const Int8Ctx *)p;
-  int64_t blocks = (c->n + 15) / 16;
-  int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
-  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
-  int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
-  int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
-#if defined(QG_VNNI)
-  const int64_t kc = I8_KC;
-#else
-  const int64_t kc = c->kp;
-#endif
-  for (int64_t blk = first; blk < last; blk += I8_NB) {
-    int nb = (int)min_i64(I8_NB, last - blk);
-    // k blocks: the weights of one (kc x 64-column) block stay in L1 while every row panel of the chunk
-    // passes over them.
-    for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
-      int64_t k1 = min_i64(c->kp, k0 + kc);
-      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += I8_MR)
-        int8_tile_dispatch(c, m0, blk, (int)min_i64(I8_MR, row_end - m0), nb, k0, k1);
-    }
-  }
+  gemm_run_task(&c->schedule, task, int8_gemm_tile, c);
 }
 
 static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
@@ -365,20 +404,13 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   if (epilogue)
     c.epilogue = *epilogue;
   effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
-  int64_t blocks = (n + 15) / 16;
-  int64_t panels = (blocks + I8_NB - 1) / I8_NB;
-  // Row chunks of at most I8_CHUNK_BYTES of packed activations, of equal size (whole panels).
-  int64_t max_panels = I8_CHUNK_BYTES / (kp * I8_MR);
-  max_panels = max_panels < 1 ? 1 : max_panels;
-  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
-  c.mc = (row_panels + chunks - 1) / chunks * I8_MR;
-  chunks = (m + c.mc - 1) / c.mc;
-  // Tasks of one 64-column panel over a row chunk; for small M (weight streaming dominates) of several
-  // panels, to dispatch less.
-  c.bpt = I8_NB;
-  if (m < 16 && panels > 16)
-    c.bpt = round_up(blocks_per_task(blocks), I8_NB);
-  effc_uk_parallel_for(int8_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
+#if defined(QG_VNNI)
+  const int64_t kc = I8_KC;
+#else
+  const int64_t kc = kp; // the portable tile sums over all of K at once
+#endif
+  c.schedule = gemm_schedule(m, n, kp, I8_MR, I8_NB, kc, kp, I8_CHUNK_BYTES);
+  effc_uk_parallel_for(int8_gemm_task, &c, gemm_task_count(&c.schedule));
   effc_uk_free(c.a);
   effc_uk_free(c.a_scale);
   effc_uk_free(c.a_zero);
@@ -830,7 +862,7 @@ static void lut_task(void *p, int64_t task) {
 // pair is the 32-bit word that vdpbf16ps broadcasts against a 64-byte line of 16 columns' k pairs
 // ([N/16][Kp/2][16][2]): 32 products per instruction, twice the f32 FMA rate. Without it the elements are
 // the rounded values as f32, and each k pair takes two FMAs against the weights widened in registers.
-// Tasks, row chunks, k blocks and prefetching are the int8 kernel's (see above).
+// It runs on the panel schedule (row chunks, column panels, k blocks) and prefetches as the int8 kernel.
 
 enum {
   BF_MR = 6, // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
@@ -852,8 +884,7 @@ typedef struct {
   const float *bias; // null: none
   float *y;
   int64_t ldy, m, n, kp;
-  int64_t bpt; // column blocks per task
-  int64_t mc;  // rows per task (a multiple of BF_MR)
+  GemmSchedule schedule;
   RowView x;
   int64_t k;
   EffcUkEpilogue epilogue;
@@ -1044,27 +1075,13 @@ static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int m
 }
 #endif
 
-/// One task: `bpt` column blocks for one chunk of `mc` rows (int8_gemm_task's order).
+static void bf16_gemm_tile(const void *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
+  bf16_tile_dispatch((const Bf16Ctx *)c, m0, blk0, mr, nb, k0, k1);
+}
+
 static void bf16_gemm_task(void *p, int64_t task) {
   const Bf16Ctx *c = (const Bf16Ctx *)p;
-  int64_t blocks = (c->n + 15) / 16;
-  int64_t col_tasks = (blocks + c->bpt - 1) / c->bpt;
-  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
-  int64_t first = col_task * c->bpt, last = min_i64(blocks, first + c->bpt);
-  int64_t row_end = min_i64(c->m, (chunk + 1) * c->mc);
-#if defined(QG_AVX512)
-  const int64_t kc = BF_KC;
-#else
-  const int64_t kc = c->kp;
-#endif
-  for (int64_t blk = first; blk < last; blk += BF_NB) {
-    int nb = (int)min_i64(BF_NB, last - blk);
-    for (int64_t k0 = 0; k0 < c->kp; k0 += kc) {
-      int64_t k1 = min_i64(c->kp, k0 + kc);
-      for (int64_t m0 = chunk * c->mc; m0 < row_end; m0 += BF_MR)
-        bf16_tile_dispatch(c, m0, blk, (int)min_i64(BF_MR, row_end - m0), nb, k0, k1);
-    }
-  }
+  gemm_run_task(&c->schedule, task, bf16_gemm_tile, c);
 }
 
 static void bf16_linear(RowView x, int64_t m, int64_t k, const uint16_t *w, const float *bias, float *y,
@@ -1081,17 +1098,13 @@ static void bf16_linear(RowView x, int64_t m, int64_t k, const uint16_t *w, cons
   if (epilogue)
     c.epilogue = *epilogue;
   effc_uk_parallel_for(bf16_pack_panel, &c, row_panels);
-  int64_t blocks = (n + 15) / 16;
-  int64_t panels = (blocks + BF_NB - 1) / BF_NB;
-  int64_t max_panels = BF_CHUNK_BYTES / (kp * BF_MR * (int64_t)sizeof(bf_act_t));
-  max_panels = max_panels < 1 ? 1 : max_panels;
-  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
-  c.mc = (row_panels + chunks - 1) / chunks * BF_MR;
-  chunks = (m + c.mc - 1) / c.mc;
-  c.bpt = BF_NB;
-  if (m < 16 && panels > 16)
-    c.bpt = round_up(blocks_per_task(blocks), BF_NB);
-  effc_uk_parallel_for(bf16_gemm_task, &c, chunks * ((blocks + c.bpt - 1) / c.bpt));
+#if defined(QG_AVX512)
+  const int64_t kc = BF_KC;
+#else
+  const int64_t kc = kp; // the portable tile sums over all of K at once
+#endif
+  c.schedule = gemm_schedule(m, n, kp, BF_MR, BF_NB, kc, kp * (int64_t)sizeof(bf_act_t), BF_CHUNK_BYTES);
+  effc_uk_parallel_for(bf16_gemm_task, &c, gemm_task_count(&c.schedule));
   effc_uk_free(c.a);
 }
 

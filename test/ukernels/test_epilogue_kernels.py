@@ -83,18 +83,34 @@ def data(m, k, n, seed):
             gen.standard_normal(n).astype(np.float32), gen.standard_normal((m, n)).astype(np.float32))
 
 
-def check(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=2e-6 * max(1.0, np.abs(expected).max()))
+def bf16_epilogue(lib, x, w, b, residual, flags):
+    y = np.full(x.shape[:-1] + (w.shape[0],), np.nan, np.float32)
+    res = residual if residual is not None else np.zeros((1, 1, 1), np.float32)
+    packed = qm.pack_bf16(w)  # alive until the call returns (flatten_args keeps only its address)
+    lib.effc_uk_quantized_linear_bf16_epilogue(*flatten_args(as3d(x), packed, b, 1, as3d(res), flags, as3d(y)))
+    return y
 
 
+def check(actual, expected, rtol=1e-5, atol=2e-6):
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * max(1.0, np.abs(expected).max()))
+
+
+# scheme: (kernel call, float64 model of the GEMM, tolerances)
+SCHEMES = {
+    "int8": (int8_epilogue, qm.linear_int8, {}),
+    "bf16": (bf16_epilogue, qm.linear_bf16, {"rtol": 1e-4, "atol": 1e-4}),
+}
+
+
+@pytest.mark.parametrize("scheme", list(SCHEMES))
 @pytest.mark.parametrize("kind", list(ACTIVATIONS))
 @pytest.mark.parametrize("with_residual", [False, True])
-def test_int8_epilogue_combinations(kernels, kind, with_residual):
+def test_epilogue_combinations(kernels, scheme, kind, with_residual):
+    run, model, tolerance = SCHEMES[scheme]
     x, w, b, r = data(13, 128, 200, seed=1)
     flags = ACTIVATIONS[kind] | (RESIDUAL if with_residual else 0)
-    y = int8_epilogue(kernels, x, w, b, r if with_residual else None, flags)
-    expected = activation64(kind, qm.linear_int8(x, w, b)) + (r if with_residual else 0.0)
-    check(y, expected)
+    y = run(kernels, x, w, b, r if with_residual else None, flags)
+    check(y, activation64(kind, model(x, w, b)) + (r if with_residual else 0.0), **tolerance)
 
 
 def test_int8_epilogue_extreme_inputs(kernels):
@@ -109,17 +125,20 @@ def test_int8_epilogue_extreme_inputs(kernels):
         check(y, activation64(kind, qm.linear_int8(x, w, b)))
 
 
-# M = 1, ragged register panels and column blocks, K not a multiple of 4, several row chunks, threads.
+# M = 1, ragged register panels and column blocks, K not a multiple of 4 (bf16: odd), several row chunks
+# and k blocks (the epilogue runs once per tile, after the last), threads.
+@pytest.mark.parametrize("scheme", list(SCHEMES))
 @pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129)])
 @pytest.mark.parametrize("threads", [1, 3])
-def test_int8_epilogue_shapes_and_threads(kernels, m, k, n, threads):
+def test_epilogue_shapes_and_threads(kernels, scheme, m, k, n, threads):
+    run, model, tolerance = SCHEMES[scheme]
     x, w, b, r = data(m, k, n, seed=m + k)
     kernels.qg_set_threads(threads)
     try:
-        y = int8_epilogue(kernels, x, w, b, r, ACTIVATIONS["gelu"] | RESIDUAL)
+        y = run(kernels, x, w, b, r, ACTIVATIONS["gelu"] | RESIDUAL)
     finally:
         kernels.qg_set_threads(2)
-    check(y, activation64("gelu", qm.linear_int8(x, w, b)) + r)
+    check(y, activation64("gelu", model(x, w, b)) + r, **tolerance)
 
 
 def test_int8_epilogue_strided_batched_residual(kernels):
@@ -131,41 +150,6 @@ def test_int8_epilogue_strided_batched_residual(kernels):
     view = storage[:, :, ::2].transpose(1, 0, 2)
     y = int8_epilogue(kernels, x.reshape(b_, s_, k), w, bias, view, ACTIVATIONS["silu"] | RESIDUAL)
     check(y.reshape(-1, n), activation64("silu", qm.linear_int8(x, w, bias)) + r)
-
-
-def bf16_epilogue(lib, x, w, b, residual, flags):
-    y = np.full(x.shape[:-1] + (w.shape[0],), np.nan, np.float32)
-    res = residual if residual is not None else np.zeros((1, 1, 1), np.float32)
-    packed = qm.pack_bf16(w)  # alive until the call returns (flatten_args keeps only its address)
-    lib.effc_uk_quantized_linear_bf16_epilogue(*flatten_args(as3d(x), packed, b, 1, as3d(res), flags, as3d(y)))
-    return y
-
-
-def check_bf16(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(expected).max()))
-
-
-@pytest.mark.parametrize("kind", list(ACTIVATIONS))
-@pytest.mark.parametrize("with_residual", [False, True])
-def test_bf16_epilogue_combinations(kernels, kind, with_residual):
-    x, w, b, r = data(13, 128, 200, seed=11)
-    flags = ACTIVATIONS[kind] | (RESIDUAL if with_residual else 0)
-    y = bf16_epilogue(kernels, x, w, b, r if with_residual else None, flags)
-    check_bf16(y, activation64(kind, qm.linear_bf16(x, w, b)) + (r if with_residual else 0.0))
-
-
-# The epilogue runs once per output tile, after the last k block (K = 3072 and 250 have several), for
-# ragged panels and blocks, several row chunks (M = 200) and on any number of threads.
-@pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129)])
-@pytest.mark.parametrize("threads", [1, 3])
-def test_bf16_epilogue_shapes_and_threads(kernels, m, k, n, threads):
-    x, w, b, r = data(m, k, n, seed=m + k + 1)
-    kernels.qg_set_threads(threads)
-    try:
-        y = bf16_epilogue(kernels, x.reshape(1, m, k), w, b, r.reshape(1, m, n), ACTIVATIONS["gelu"] | RESIDUAL)
-    finally:
-        kernels.qg_set_threads(2)
-    check_bf16(y.reshape(m, n), activation64("gelu", qm.linear_bf16(x, w, b)) + r)
 
 
 # --- residual add + layer norm ------------------------------------------------------------------------------------
