@@ -159,10 +159,6 @@ static inline ep_v16 effc_uk_epilogue_v16(const EffcUkEpilogue *e, int64_t row, 
 /* Applies the epilogue to y[0, cols), the columns [n0, n0 + cols) of GEMM row `row`. */
 static inline void effc_uk_epilogue_apply(const EffcUkEpilogue *e, int64_t row, int64_t n0, float *y,
                                           int64_t cols) {
-  int64_t kind = e->flags & EFFC_UK_EPILOGUE_ACTIVATION_MASK;
-  const float *res = 0;
-  if (e->flags & EFFC_UK_EPILOGUE_RESIDUAL)
-    res = e->residual + (row / e->rows_per_batch) * e->rs0 + (row % e->rows_per_batch) * e->rs1 + n0 * e->rs2;
   for (int64_t j0 = 0; j0 < cols; j0 += 16) {
     int64_t width = EFFC_UK_MIN(16, cols - j0);
     ep_v16 v = ep_splat(0.0f);
@@ -171,17 +167,7 @@ static inline void effc_uk_epilogue_apply(const EffcUkEpilogue *e, int64_t row, 
     else
       for (int64_t j = 0; j < width; ++j)
         v[j] = y[j0 + j];
-    if (kind != EFFC_UK_ACT_NONE)
-      v = ep_activation(v, kind);
-    if (res) {
-      ep_v16 r = ep_splat(0.0f);
-      if (width == 16 && e->rs2 == 1)
-        __builtin_memcpy(&r, res + j0, sizeof(r));
-      else
-        for (int64_t j = 0; j < width; ++j)
-          r[j] = res[(j0 + j) * e->rs2];
-      v = v + r;
-    }
+    v = effc_uk_epilogue_v16(e, row, n0 + j0, v, width);
     if (width == 16)
       __builtin_memcpy(y + j0, &v, sizeof(v));
     else

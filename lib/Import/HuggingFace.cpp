@@ -214,10 +214,7 @@ public:
         return fail("config.json lacks the integer \"" + key + "\"");
       return *fallback;
     }
-    // getAsInteger casts a whole double such as 2^63 to int64_t unchecked: refuse numbers beyond 2^62 first.
-    std::optional<double> asNumber = value->getAsNumber();
-    std::optional<int64_t> result =
-        asNumber && *asNumber > -0x1p62 && *asNumber < 0x1p62 ? value->getAsInteger() : std::nullopt;
+    std::optional<int64_t> result = jsonInteger(*value);
     if (!result || *result <= 0)
       return fail("config.json's \"" + key + "\" must be a positive integer");
     return *result;

@@ -25,6 +25,13 @@ unsigned SafetensorsFile::elementSize(StringRef dtype) {
       .Default(0);
 }
 
+std::optional<int64_t> jsonInteger(const json::Value &value) {
+  std::optional<double> number = value.getAsNumber();
+  if (!number || !(*number > -0x1p62 && *number < 0x1p62))
+    return std::nullopt;
+  return value.getAsInteger();
+}
+
 static Error fail(StringRef path, const Twine &message) {
   return createStringError(inconvertibleErrorCode(), path + ": " + message);
 }
@@ -70,21 +77,13 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(std::unique_pt
       return fail(path, "tensor '" + name + "' lacks dtype, shape or data_offsets");
     SafetensorsTensor tensor;
     tensor.dtype = dtype->str();
-    // json::Value::getAsInteger casts a whole double such as 2^63 to int64_t unchecked (undefined behaviour):
-    // numbers beyond 2^62 are refused before it is asked.
-    auto asInteger = [](const json::Value &value) -> std::optional<int64_t> {
-      std::optional<double> number = value.getAsNumber();
-      if (!number || !(*number > -0x1p62 && *number < 0x1p62))
-        return std::nullopt;
-      return value.getAsInteger();
-    };
     for (const json::Value &dim : *shape) {
-      std::optional<int64_t> extent = asInteger(dim);
+      std::optional<int64_t> extent = jsonInteger(dim);
       if (!extent || *extent < 0)
         return fail(path, "tensor '" + name + "' has an invalid shape");
       tensor.shape.push_back(*extent);
     }
-    std::optional<int64_t> begin = asInteger((*offsets)[0]), end = asInteger((*offsets)[1]);
+    std::optional<int64_t> begin = jsonInteger((*offsets)[0]), end = jsonInteger((*offsets)[1]);
     if (!begin || !end || *begin < 0 || *end < *begin)
       return fail(path, "tensor '" + name + "' has invalid data_offsets");
     unsigned elementBytes = elementSize(tensor.dtype);

@@ -23,10 +23,19 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+namespace llvm::json {
+class Value;
+} // namespace llvm::json
+
 namespace effc {
+
+/// The integer a JSON number holds, or nothing for a non-integer or one of magnitude 2^62 or more
+/// (json::Value::getAsInteger casts a whole double such as 2^63 to int64_t unchecked: undefined behaviour).
+std::optional<int64_t> jsonInteger(const llvm::json::Value &value);
 
 /// A memory-mapped safetensors file.
 class SafetensorsFile : public WeightsFile {
