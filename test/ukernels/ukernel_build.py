@@ -1,7 +1,7 @@
 """Builds micro-kernel sources (ukernels/*.c) natively into a shared library for the unit tests in this
-folder, in the variants compiled models link (AVX-512 with VNNI, that plus AVX512-BF16, and portable C), with the stand-in host
-of shim/host.c (parallel_for on 2 threads, malloc-backed allocation), to be called through ctypes; and the
-host harnesses of the CUDA micro-kernels (cuda_*_host.cpp: ukernels/cuda/*.cu compiled as host C++).
+folder, in the variants compiled models link (AVX-512 with VNNI, that plus AVX512-BF16, and portable C),
+with the stand-in host of shim/host.c (parallel_for on 2 threads, malloc-backed allocation), to be called
+through ctypes; and the host harnesses of the CUDA micro-kernels (cuda_*_host.cpp: ukernels/cuda/*.cu compiled as host C++).
 
 scripts/sanitize.sh sets EFFC_UKERNEL_SANITIZE (e.g. -fsanitize=address,undefined) to check the kernels
 themselves under the sanitizers; numpy's buffers then come from the sanitizer's malloc.
