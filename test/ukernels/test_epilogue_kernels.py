@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from test_quantized_gemm import qm
-from ukernel_build import BF16_VARIANTS, CLANG, build_kernels, memref_args
+from ukernel_build import CLANG, bf16_variants, build_kernels, memref_args
 
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
 
@@ -45,7 +45,7 @@ def _activation64(kind, x):
     }[kind]()
 
 
-@pytest.fixture(scope="module", params=list(BF16_VARIANTS))
+@pytest.fixture(scope="module", params=bf16_variants())
 def kernels(request, tmp_path_factory):
     return build_kernels(tmp_path_factory, request.param, ["quantized_gemm.c", "layer_norm.c"], "ep")
 

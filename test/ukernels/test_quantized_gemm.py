@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from ukernel_build import BF16_VARIANTS, CLANG, REPO, build_kernels, memref_args
+from ukernel_build import CLANG, REPO, bf16_variants, build_kernels, memref_args
 
 sys.path.insert(0, str(REPO / "test" / "e2e"))
 
@@ -22,7 +22,7 @@ import quantization_model as qm  # noqa: E402
 pytestmark = pytest.mark.skipif(CLANG is None, reason="clang-22 not found")
 
 
-@pytest.fixture(scope="module", params=list(BF16_VARIANTS))
+@pytest.fixture(scope="module", params=bf16_variants())
 def kernels(request, tmp_path_factory):
     return build_kernels(tmp_path_factory, request.param, ["quantized_gemm.c"], "qg")
 

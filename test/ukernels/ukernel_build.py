@@ -20,7 +20,7 @@ REPO = HERE.parents[1]
 CLANG = shutil.which("clang-22")
 CLANGXX = shutil.which("clang++-22")
 VARIANTS = {"avx512": ["-march=x86-64-v4", "-mavx512vnni"], "generic": ["-march=x86-64"]}
-# Only quantized_gemm.c has code for AVX512-BF16; its tests add this variant.
+# Only quantized_gemm.c has code for AVX512-BF16; its tests add this variant (bf16_variants()).
 BF16_VARIANTS = {**VARIANTS, "avx512bf16": ["-march=x86-64-v4", "-mavx512vnni", "-mavx512bf16"]}
 
 
@@ -34,6 +34,15 @@ def cpu_flags():
 def cpu_has_avx512_vnni():
     flags = cpu_flags()
     return " avx512_vnni" in flags and " avx512bw" in flags
+
+
+def bf16_variants():
+    """The variants for tests of kernels with an AVX512-BF16 path: all three, or under the sanitizers (slow:
+    CI's time) the richest AVX-512 one the CPU runs and the portable one. The avx512 and avx512bf16 builds
+    differ only in the bf16 tile's arithmetic, not in the memory it touches."""
+    if not os.environ.get("EFFC_UKERNEL_SANITIZE"):
+        return list(BF16_VARIANTS)
+    return ["avx512bf16" if " avx512_bf16" in cpu_flags() else "avx512", "generic"]
 
 
 def build_kernels(tmp_path_factory, variant, sources, name):
