@@ -74,6 +74,7 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.bufferAlignment = 64;
+  pm.addNestedPass<func::FuncOp>(createEffcSinkCallOperandBuffersPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());

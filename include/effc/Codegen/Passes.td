@@ -24,6 +24,27 @@ def EffcApproximateMathPass : Pass<"effc-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def EffcSinkCallOperandBuffersPass : Pass<"effc-sink-call-operand-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Give each call its own to_buffer of every tensor it reads, right before it (before bufferization)";
+  let description = [{
+    Micro-kernel calls read tensors through `bufferization.to_buffer` ops (lib/Conversion/EffToLinalg), which
+    are pure, so CSE merges those of two calls reading one tensor into the first. One-shot bufferization
+    sees a tensor read only where its to_buffer is: after the merge it takes the tensor as dead after the
+    first call and may let an op between the calls write in place over its buffer, which the second call
+    still reads (a Llama layer's rotary embedding of q overwrote the normed input of the k and v
+    projections). This pass runs right before bufferization and clones each shared to_buffer (and the
+    memref.cast between it and the call) before every call that uses it, so that each read is where it
+    happens:
+    ```mlir
+    %b = bufferization.to_buffer %x read_only : ...
+    call @k1(%b, ...)
+    %y = linalg.generic ... outs(%x_alias) ...   // may no longer write over %x
+    call @k2(%b, ...)                            // gets its own to_buffer %x here
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def EffcPrepareEntryPointsPass : Pass<"effc-prepare-entry-points", "::mlir::ModuleOp"> {
   let summary = "Mark public functions as entry points with a C interface";
   let description = [{
