@@ -64,10 +64,12 @@ CASES = {
 }
 VARIANTS = {"f32": [], "bf16": ["--quantize=bf16"], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"],
             "2:4": ["--sparsity=2:4"], "2:4+int8": ["--sparsity=2:4", "--quantize=int8"], "drop40": None,
-            "f32-rows": ["--no-weight-panels"]}
-# Variants for A/B checks of the compiler itself, run only when named: f32-rows is f32 with the GEMM weights
-# as [K, N] rows instead of column panels.
-AB_VARIANTS = {"f32-rows"}
+            "f32-rows": ["--no-f32-linear-kernel", "--no-weight-panels"],
+            "f32-generated": ["--no-f32-linear-kernel"]}
+# Variants for A/B checks of the compiler itself, run only when named: f32-generated is f32 with generated
+# GEMMs instead of the effc_uk_linear_f32 micro-kernel, f32-rows that with the GEMM weights as [K, N] rows
+# instead of column panels.
+AB_VARIANTS = {"f32-rows", "f32-generated"}
 
 
 def model_config(models, model, layers):

@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "epilogue.h"
+#include "gemm_schedule.h"
 #include "ukernel.h"
 
 #include <stdint.h>
@@ -194,4 +195,202 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
     return;
   // K = 0 needs nothing special: every tile is its bias, activated.
   effc_uk_parallel_for(pg_task, &c, (c.panels + 1) / 2);
+}
+
+//===----------------------------------------------------------------------===//
+// Dense f32 linear layers: any M, register tiles of 6 rows x 64 columns
+//===----------------------------------------------------------------------===//
+//
+// y [B, S, N] = x [B, S, K] · W + bias, then the epilogue (activation, residual), for the dense linear layers
+// of a model, whose weights are the same 16-column panels [ceil(N/16)][K][16] (the last one zero-padded
+// when N is not a multiple of 16). It runs on the schedule of the bf16 and int8 kernels (gemm_schedule.h):
+// row chunks of about 256 KiB of activations, tasks of one 64-column panel group over a chunk, k blocks of
+// F32_KC so that the group's block of weights (F32_KC x 64 floats) stays in L1 while the chunk's rows pass
+// over it. A 6 x 64 tile keeps 24 zmm accumulators: per k step 4 weight loads and 6 broadcasts feed 24 FMAs,
+// where the 8 x 32 tile of generated code has 16 (docs/benchmarks.md). Summation runs over k in order.
+
+enum {
+  F32_KC = 128,                 // k block: 128 rows x 4 blocks x 64 bytes (32 KiB) of weights
+  F32_CHUNK_BYTES = 256 * 1024, // activations per row chunk
+};
+// Weight rows (64-byte lines) prefetched ahead in each block's stream.
+#ifndef F32_PREFETCH_STEPS
+#define F32_PREFETCH_STEPS 16
+#endif
+
+typedef struct {
+  RowView x;         // rows of the activation; col_stride 1 (else staged)
+  const float *w;    // panels: element (p, k, c) at w[p * ws0 + k * ws1 + c * ws2]
+  int64_t ws0, ws1, ws2;
+  const float *bias; // null: none
+  float *y;
+  int64_t ldy, m, n, k;
+  GemmSchedule schedule;
+  EffcUkEpilogue epilogue;
+} F32GemmCtx;
+
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, int64_t m0, int64_t blk0, int mr,
+                                                           int nb, int64_t k0, int64_t k1) {
+  __m512 acc[GEMM_TILE_MR][GEMM_TILE_NB];
+  gemm_tile_begin(acc, mr, nb, c->y + m0 * c->ldy + blk0 * 16, c->ldy, gemm_last_mask(c->n, blk0, nb), k0);
+  const float *x[GEMM_TILE_MR];
+  GEMM_UNROLL
+  for (int i = 0; i < mr; ++i)
+    x[i] = row_of(&c->x, m0 + i);
+  const float *b = c->w + blk0 * c->ws0;
+  for (int64_t k = k0; k < k1; ++k) {
+    __m512 w[GEMM_TILE_NB];
+    GEMM_UNROLL
+    for (int j = 0; j < nb; ++j) {
+      const float *line = b + j * c->ws0 + k * c->ws1;
+      _mm_prefetch((const char *)(line + F32_PREFETCH_STEPS * c->ws1), _MM_HINT_T0);
+      w[j] = _mm512_loadu_ps(line);
+    }
+    GEMM_UNROLL
+    for (int i = 0; i < mr; ++i) {
+      __m512 a = _mm512_set1_ps(x[i][k]);
+      GEMM_UNROLL
+      for (int j = 0; j < nb; ++j)
+        acc[i][j] = _mm512_fmadd_ps(w[j], a, acc[i][j]);
+    }
+  }
+  gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->n, c->bias, &c->epilogue, k1 == c->k);
+}
+
+#define F32_CASE(MR, NB)                                                                                       \
+  case (MR) * 8 + (NB):                                                                                        \
+    f32_tile(c, m0, blk0, MR, NB, k0, k1);                                                                     \
+    break;
+#define F32_CASES(MR) F32_CASE(MR, 1) F32_CASE(MR, 2) F32_CASE(MR, 3) F32_CASE(MR, 4)
+static void f32_gemm_tile(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
+  const F32GemmCtx *c = (const F32GemmCtx *)ctx;
+  switch (mr * 8 + nb) {
+    F32_CASES(1) F32_CASES(2) F32_CASES(3) F32_CASES(4) F32_CASES(5) F32_CASES(6)
+  default:
+    break;
+  }
+}
+#else
+/// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = k).
+static void f32_gemm_tile(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
+  const F32GemmCtx *c = (const F32GemmCtx *)ctx;
+  (void)k0, (void)k1;
+  for (int i = 0; i < mr; ++i) {
+    const float *x = row_of(&c->x, m0 + i);
+    for (int j = 0; j < nb; ++j) {
+      const float *b = c->w + (blk0 + j) * c->ws0;
+      int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+      float *row = c->y + (m0 + i) * c->ldy + n0;
+      for (int64_t col = 0; col < cols; ++col) {
+        float acc = 0.0f;
+        for (int64_t k = 0; k < c->k; ++k)
+          acc = b[k * c->ws1 + col * c->ws2] * x[k] + acc;
+        row[col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);
+      }
+      if (c->epilogue.flags)
+        effc_uk_epilogue_apply(&c->epilogue, m0 + i, n0, row, cols);
+    }
+  }
+}
+#endif
+
+static void f32_gemm_task(void *p, int64_t task) {
+  const F32GemmCtx *c = (const F32GemmCtx *)p;
+  gemm_run_task(&c->schedule, task, f32_gemm_tile, c);
+}
+
+typedef struct {
+  RowView x;
+  float *staged;
+  int64_t k;
+} F32StageCtx;
+
+static void f32_stage_row(void *p, int64_t i) {
+  const F32StageCtx *s = (const F32StageCtx *)p;
+  const float *x = row_of(&s->x, i);
+  for (int64_t k = 0; k < s->k; ++k)
+    s->staged[i * s->k + k] = x[k * s->x.col_stride];
+}
+
+/// y [B, S, N] = epilogue(x [B, S, K] · W + bias) with W given as panels w [ceil(N/16)][K][16]; `has_bias`
+/// says whether `bias` [N] is read; `epilogue` is the flags of ukernels/epilogue.h (activation, and
+/// EFFC_UK_EPILOGUE_RESIDUAL to add `residual` [B, S, N] after it).
+void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EFFC_UK_MEMREF1(float, bias),
+                        int64_t has_bias, EFFC_UK_MEMREF3(float, residual), int64_t epilogue,
+                        EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
+  if (m == 0 || n == 0)
+    return;
+  F32GemmCtx c = {
+      .x = row_view(x + x_offset, x_size1, x_stride0, x_stride1, x_stride2),
+      .w = w + w_offset,
+      .ws0 = w_stride0,
+      .ws1 = w_stride1,
+      .ws2 = w_stride2,
+      .bias = has_bias ? bias + bias_offset : 0,
+      .y = y + y_offset,
+      .ldy = y_stride1,
+      .m = m,
+      .n = n,
+      .k = k,
+      .epilogue = {epilogue, residual + residual_offset, residual_size1 > 0 ? residual_size1 : 1, residual_stride0,
+                   residual_stride1, residual_stride2},
+  };
+  float *bias_copy = 0; // the tiles read the bias as contiguous columns
+  if (c.bias && bias_stride0 != 1) {
+    bias_copy = (float *)effc_uk_alloc((uint64_t)n * sizeof(float));
+    for (int64_t col = 0; col < n; ++col)
+      bias_copy[col] = c.bias[col * bias_stride0];
+    c.bias = bias_copy;
+  }
+  if (k == 0) { // no products: each row is the bias, through the epilogue
+    for (int64_t i = 0; i < m; ++i) {
+      float *row = c.y + i * c.ldy;
+      for (int64_t col = 0; col < n; ++col)
+        row[col] = c.bias ? c.bias[col] : 0.0f;
+      if (c.epilogue.flags)
+        effc_uk_epilogue_apply(&c.epilogue, i, 0, row, n);
+    }
+    if (bias_copy)
+      effc_uk_free(bias_copy);
+    return;
+  }
+  float *staged = 0;
+#if defined(__AVX512F__)
+  // The tiles load 16 columns of a panel row at once: strided panels (never passed by the lowering, which
+  // packs them) or rows are staged contiguously first.
+  if (c.ws2 != 1) {
+    float *packed = (float *)effc_uk_alloc((uint64_t)(w_size0 * k * 16) * sizeof(float));
+    for (int64_t p = 0; p < w_size0; ++p)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t col = 0; col < 16; ++col)
+          packed[(p * k + kk) * 16 + col] = c.w[p * c.ws0 + kk * c.ws1 + col * c.ws2];
+    c.w = packed, c.ws0 = k * 16, c.ws1 = 16, c.ws2 = 1;
+    staged = packed;
+  }
+#endif
+  float *rows = 0;
+  if (c.x.col_stride != 1) {
+    rows = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
+    F32StageCtx stage = {c.x, rows, k};
+    effc_uk_parallel_for(f32_stage_row, &stage, m);
+    c.x = row_view(rows, m, 0, k, 1);
+  }
+#if defined(__AVX512F__)
+  // One panel of rows reads each weight block once: no k blocks then (a GEMV streams W once either way).
+  const int64_t kc = m <= GEMM_TILE_MR ? k : F32_KC;
+  const int mr = GEMM_TILE_MR, nb = GEMM_TILE_NB;
+#else
+  const int64_t kc = k; // the portable tile sums over all of K at once
+  const int mr = 6, nb = 4;
+#endif
+  c.schedule = gemm_schedule(m, n, k, mr, nb, kc, k * (int64_t)sizeof(float), F32_CHUNK_BYTES);
+  effc_uk_parallel_for(f32_gemm_task, &c, gemm_task_count(&c.schedule));
+  if (rows)
+    effc_uk_free(rows);
+  if (staged)
+    effc_uk_free(staged);
+  if (bias_copy)
+    effc_uk_free(bias_copy);
 }

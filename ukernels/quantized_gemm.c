@@ -29,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "epilogue.h"
+#include "gemm_schedule.h"
 #include "ukernel.h"
 
 #include <stdint.h>
@@ -59,91 +60,6 @@ static float round_even_f32(float v) {
   if (!(abs_f32(v) < big))
     return v;
   return v >= 0.0f ? (v + big) - big : (v - big) + big;
-}
-
-static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-/// Row i = b · S + s of an activation x [B, S, K] with arbitrary strides.
-typedef struct {
-  const float *x;
-  int64_t rows_per_batch; // S
-  int64_t batch_stride, row_stride, col_stride;
-} RowView;
-
-static RowView row_view(const float *x, int64_t rows_per_batch, int64_t batch_stride, int64_t row_stride,
-                        int64_t col_stride) {
-  RowView v = {x, rows_per_batch, batch_stride, row_stride, col_stride};
-  return v;
-}
-
-static const float *row_of(const RowView *v, int64_t i) {
-  return v->x + (i / v->rows_per_batch) * v->batch_stride + (i % v->rows_per_batch) * v->row_stride;
-}
-
-/// Column blocks per parallel task: enough tasks to balance, few enough to amortise dispatch.
-static int64_t blocks_per_task(int64_t blocks) {
-  int64_t per = blocks / 64;
-  return per < 1 ? 1 : per;
-}
-
-//===----------------------------------------------------------------------===//
-// The schedule of the panel GEMMs (int8 and bf16)
-//===----------------------------------------------------------------------===//
-//
-// Their tasks are (row chunk, column panel) pairs, chunk-major: a chunk of packed activations stays in L2
-// while the column panels pass over it, so weights come from L3 once per chunk rather than once per tile;
-// within a task, K is split into blocks so that a block of the panel's weights stays in L1 while every row
-// panel of the chunk passes over it (partial sums wait in y between blocks).
-
-/// A register tile: `mr` rows from m0 (a panel start), `nb` column blocks of 16 from blk0, k in [k0, k1).
-typedef void (*GemmTileFn)(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1);
-
-typedef struct {
-  int64_t m, n, kp;
-  int mr, nb;  // register tile: rows, column blocks
-  int64_t kc;  // k block
-  int64_t bpt; // column blocks per task
-  int64_t mc;  // rows per chunk (a multiple of mr)
-} GemmSchedule;
-
-/// Chunks of at most `chunk_bytes` of packed activations (`row_bytes` per row), of equal size (whole
-/// panels); tasks of one panel of `nb` blocks over a chunk, or for small M (weight streaming dominates) of
-/// several panels, to dispatch less.
-static GemmSchedule gemm_schedule(int64_t m, int64_t n, int64_t kp, int mr, int nb, int64_t kc, int64_t row_bytes,
-                                  int64_t chunk_bytes) {
-  GemmSchedule s = {m, n, kp, mr, nb, kc, nb, 0};
-  int64_t row_panels = (m + mr - 1) / mr;
-  int64_t max_panels = chunk_bytes / (row_bytes * mr);
-  max_panels = max_panels < 1 ? 1 : max_panels;
-  int64_t chunks = (row_panels + max_panels - 1) / max_panels;
-  s.mc = (row_panels + chunks - 1) / chunks * mr;
-  int64_t blocks = (n + 15) / 16;
-  if (m < 16 && (blocks + nb - 1) / nb > 16)
-    s.bpt = round_up(blocks_per_task(blocks), nb);
-  return s;
-}
-
-static int64_t gemm_task_count(const GemmSchedule *s) {
-  int64_t blocks = (s->n + 15) / 16;
-  return (s->m + s->mc - 1) / s->mc * ((blocks + s->bpt - 1) / s->bpt);
-}
-
-/// Runs task `task`: `bpt` column blocks for one chunk of `mc` rows.
-static void gemm_run_task(const GemmSchedule *s, int64_t task, GemmTileFn tile, const void *ctx) {
-  int64_t blocks = (s->n + 15) / 16;
-  int64_t col_tasks = (blocks + s->bpt - 1) / s->bpt;
-  int64_t chunk = task / col_tasks, col_task = task % col_tasks;
-  int64_t first = col_task * s->bpt, last = min_i64(blocks, first + s->bpt);
-  int64_t row_end = min_i64(s->m, (chunk + 1) * s->mc);
-  for (int64_t blk = first; blk < last; blk += s->nb) {
-    int nb = (int)min_i64(s->nb, last - blk);
-    for (int64_t k0 = 0; k0 < s->kp; k0 += s->kc) {
-      int64_t k1 = min_i64(s->kp, k0 + s->kc);
-      for (int64_t m0 = chunk * s->mc; m0 < row_end; m0 += s->mr)
-        tile(ctx, m0, blk, (int)min_i64(s->mr, row_end - m0), nb, k0, k1);
-    }
-  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -865,7 +781,7 @@ static void lut_task(void *p, int64_t task) {
 // It runs on the panel schedule (row chunks, column panels, k blocks) and prefetches as the int8 kernel.
 
 enum {
-  BF_MR = 6, // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
+  BF_MR = 6, // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators; gemm_schedule.h)
   BF_NB = 4,
   BF_PREFETCH_STEPS = 16,      // k pairs (64-byte weight lines per block) prefetched ahead
   BF_CHUNK_BYTES = 256 * 1024, // packed activations per row chunk
@@ -960,16 +876,8 @@ static void bf16_pack_panel(void *p, int64_t panel) {
 /// The tile's sums over k in [k0, k1): started from zero when k0 = 0, else from the partial sums that the
 /// previous k block left in y; finished with the bias and the epilogue when k1 = kp.
 QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
-  __m512 acc[BF_MR][BF_NB];
-  float *yt = c->y + m0 * c->ldy + blk0 * 16;
-  // Only the last block can be partial; its mask covers the columns below n.
-  const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->n - (blk0 + nb - 1) * 16)) - 1u);
-  QG_UNROLL
-  for (int i = 0; i < mr; ++i)
-    QG_UNROLL
-    for (int j = 0; j < nb; ++j)
-      acc[i][j] = k0 == 0 ? _mm512_setzero_ps()
-                          : _mm512_maskz_loadu_ps(j == nb - 1 ? last_mask : 0xffff, yt + i * c->ldy + j * 16);
+  __m512 acc[GEMM_TILE_MR][GEMM_TILE_NB];
+  gemm_tile_begin(acc, mr, nb, c->y + m0 * c->ldy + blk0 * 16, c->ldy, gemm_last_mask(c->n, blk0, nb), k0);
   const int64_t bstride = c->kp * 16;
   const uint16_t *b = c->w + blk0 * bstride;
   const bf_act_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
@@ -1009,28 +917,7 @@ QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int
     }
 #endif
   }
-  if (k1 < c->kp) {
-    QG_UNROLL
-    for (int i = 0; i < mr; ++i)
-      QG_UNROLL
-      for (int j = 0; j < nb; ++j)
-        _mm512_mask_storeu_ps(yt + i * c->ldy + j * 16, j == nb - 1 ? last_mask : 0xffff, acc[i][j]);
-    return;
-  }
-  QG_UNROLL
-  for (int j = 0; j < nb; ++j) {
-    int64_t n0 = (blk0 + j) * 16;
-    int64_t cols = min_i64(16, c->n - n0);
-    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
-    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-    QG_UNROLL
-    for (int i = 0; i < mr; ++i) {
-      __m512 v = _mm512_add_ps(acc[i][j], bias);
-      if (c->epilogue.flags)
-        v = (__m512)effc_uk_epilogue_v16(&c->epilogue, m0 + i, n0, (ep_v16)v, cols);
-      _mm512_mask_storeu_ps(c->y + (m0 + i) * c->ldy + n0, mask, v);
-    }
-  }
+  gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->n, c->bias, &c->epilogue, k1 == c->kp);
 }
 
 #define BF_CASE(MR, NB)                                                                                        \

@@ -218,18 +218,29 @@ RankedTensorType permutedType(RankedTensorType type, ArrayRef<int64_t> permutati
 }
 
 /// A layout change of a weight that can be done to the constant at compile time instead: an optional
-/// statically shaped tensor.expand_shape (the panels of eff.experts' weights split a dimension), then a
-/// statically shaped linalg.transpose of its result.
+/// statically shaped tensor.pad by a constant (the zero columns of effc_uk_linear_f32's last panel), an
+/// optional statically shaped tensor.expand_shape (panels split a dimension), then a statically shaped
+/// linalg.transpose of the result.
 struct LayoutChain {
+  tensor::PadOp pad;            // may be null
   tensor::ExpandShapeOp expand; // may be null
   linalg::TransposeOp transpose;
 
   RankedTensorType packedType() { return cast<RankedTensorType>(transpose.getResult()[0].getType()); }
 
   bool sameAs(LayoutChain other) {
-    if (static_cast<bool>(expand) != static_cast<bool>(other.expand) ||
+    if (static_cast<bool>(pad) != static_cast<bool>(other.pad) ||
+        static_cast<bool>(expand) != static_cast<bool>(other.expand) ||
         transpose.getPermutation() != other.transpose.getPermutation() || packedType() != other.packedType())
       return false;
+    if (pad) {
+      Attribute value, otherValue;
+      if (pad.getResultType() != other.pad.getResultType() || pad.getStaticLow() != other.pad.getStaticLow() ||
+          pad.getStaticHigh() != other.pad.getStaticHigh() ||
+          !matchPattern(pad.getConstantPaddingValue(), m_Constant(&value)) ||
+          !matchPattern(other.pad.getConstantPaddingValue(), m_Constant(&otherValue)) || value != otherValue)
+        return false;
+    }
     return !expand || (expand.getResultType() == other.expand.getResultType() &&
                        expand.getReassociationIndices() == other.expand.getReassociationIndices());
   }
@@ -238,6 +249,15 @@ struct LayoutChain {
 /// The layout chain that `user` starts on `input`, if it is one.
 std::optional<LayoutChain> layoutChainOf(Operation *user, Value input) {
   LayoutChain chain;
+  if (auto pad = dyn_cast<tensor::PadOp>(user)) {
+    Value padding = pad.getConstantPaddingValue();
+    if (pad.getSource() != input || !pad.getResultType().hasStaticShape() || !pad->hasOneUse() || !padding ||
+        !matchPattern(padding, m_Constant()) || !pad.getLow().empty() || !pad.getHigh().empty())
+      return std::nullopt;
+    chain.pad = pad;
+    input = pad.getResult();
+    user = *pad->getUsers().begin();
+  }
   Value transposed = input;
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(user)) {
     if (expand.getSrc() != input || !expand.getResultType().hasStaticShape() || !expand->hasOneUse())
@@ -301,6 +321,8 @@ void packWeightArguments(ModuleOp module) {
       // fusion report attributes the packing to), not the call's.
       SmallVector<Location> chainLocations;
       for (LayoutChain &chain : chains) {
+        if (chain.pad)
+          chainLocations.push_back(chain.pad.getLoc());
         if (chain.expand)
           chainLocations.push_back(chain.expand.getLoc());
         chainLocations.push_back(chain.transpose.getLoc());
@@ -309,6 +331,13 @@ void packWeightArguments(ModuleOp module) {
       for (func::CallOp call : calls) {
         OpBuilder builder(call);
         Value weight = call.getOperand(position);
+        if (model.pad) {
+          Operation *padding = builder.clone(*model.pad.getConstantPaddingValue().getDefiningOp());
+          SmallVector<OpFoldResult> low = getAsIndexOpFoldResult(func.getContext(), model.pad.getStaticLow());
+          SmallVector<OpFoldResult> high = getAsIndexOpFoldResult(func.getContext(), model.pad.getStaticHigh());
+          weight = tensor::PadOp::create(builder, loc, model.pad.getResultType(), weight, low, high,
+                                         padding->getResult(0));
+        }
         if (model.expand)
           weight = tensor::ExpandShapeOp::create(builder, loc, model.expand.getResultType(), weight,
                                                  model.expand.getReassociationIndices());
@@ -323,6 +352,8 @@ void packWeightArguments(ModuleOp module) {
         chain.transpose->erase();
         if (chain.expand)
           chain.expand->erase();
+        if (chain.pad)
+          chain.pad->erase();
       }
       changed = true;
     }

@@ -407,6 +407,7 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
   pipelineOptions.layerReuse = options.layerReuse;
   pipelineOptions.packQkv = options.packQkv;
   pipelineOptions.weightPanels = options.weightPanels;
+  pipelineOptions.f32LinearKernel = options.f32LinearKernel;
   pipelineOptions.layerReuseRemarks = options.verbose;
   PassManager weights(&context), compression(&context), lowering(&context);
   PipelineOptions weightsOnly;

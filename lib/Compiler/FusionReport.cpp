@@ -199,6 +199,22 @@ bool isGemm(Value value) {
   return def && isa<eff::LinearOp, eff::QuantizedLinearOp, eff::SparseLinearOp, eff::FfnOp>(def);
 }
 
+/// The type of the tensor that a micro-kernel call's buffer operand was made from (through to_buffer and
+/// casts), if it is a ranked tensor.
+RankedTensorType tensorTypeOf(Value buffer) {
+  Value value = buffer;
+  while (auto cast = value.getDefiningOp<memref::CastOp>())
+    value = cast.getSource();
+  if (auto toBuffer = value.getDefiningOp<bufferization::ToBufferOp>())
+    value = toBuffer.getTensor();
+  while (auto cast = value.getDefiningOp<tensor::CastOp>())
+    value = cast.getSource();
+  if (auto type = dyn_cast<RankedTensorType>(value.getType()))
+    return type;
+  auto memref = dyn_cast<MemRefType>(value.getType());
+  return memref ? RankedTensorType::get(memref.getShape(), memref.getElementType()) : nullptr;
+}
+
 /// Per token FLOPs of a linear layer with an [N, K] weight of `weightElements` logical elements, times the
 /// input's leading extents.
 FusionReportCount gemmFlops(Value input, int64_t weightElements) {
@@ -444,6 +460,17 @@ void FusionReportCollector::State::snapshot(ModuleOp module) {
           const std::optional<FusionReportCount> &more = id < origins.size() ? origins[id].flops : std::nullopt;
           if (kernel.flops && more && more->dynamicFactors == kernel.flops->dynamicFactors)
             kernel.flops->known += more->known;
+        }
+        // One GEMM of an op that became several calls (an FFN): its own [N, K] against the rows of its input.
+        auto extents = call->getAttrOfType<DenseI64ArrayAttr>(fusion::kGemmExtentsAttr);
+        if (RankedTensorType input = call.getNumOperands() ? tensorTypeOf(call.getOperand(0)) : nullptr;
+            extents && extents.size() == 2 && input && input.getRank() >= 1) {
+          SmallVector<int64_t> output(input.getShape());
+          output.back() = extents[0];
+          kernel.shape = formatDims(input.getShape()) + " -> " + formatDims(output);
+          FusionReportCount count{2.0 * static_cast<double>(extents[0]) * static_cast<double>(extents[1]), 0};
+          multiplyBy(count, input.getShape().drop_back());
+          kernel.flops = count;
         }
         kernel.weightBytes = constantBytes(llvm::to_vector(call.getOperands()));
         list.push_back(std::move(kernel));

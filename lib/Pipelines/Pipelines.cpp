@@ -57,7 +57,9 @@ void buildEffToLinalgLoweringPipeline(OpPassManager &pm, const PipelineOptions &
     outline.emitRemarks = options.layerReuseRemarks;
     pm.addPass(mlir::eff::createEffOutlineLayersPass(outline));
   }
-  pm.addPass(createConvertEffToLinalgPass());
+  ConvertEffToLinalgPassOptions lowering;
+  lowering.f32LinearKernel = options.optLevel > 0 && options.f32LinearKernel;
+  pm.addPass(createConvertEffToLinalgPass(lowering));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.optLevel > 0) {
@@ -90,6 +92,7 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.bufferAlignment = 64;
+  pm.addNestedPass<func::FuncOp>(createEffcSinkCallOperandBuffersPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());

@@ -451,7 +451,7 @@ def load(path, *, runtime=None, memory_limit=None) -> Model:
 _GENERAL_OPTIONS = {"opt_level": int, "cpu": str, "weights": str, "base_dir": str, "threads": int,
                     "calibration": str, "verbose": bool, "timing": bool, "cuda_arch": str, "cuda_format": str,
                     "cuda_matmul_precision": str, "report_fusions": str, "report_fusions_format": str, "report_raising": bool, "adapters": list,
-                    "layer_reuse": bool, "pack_qkv": bool, "weight_panels": bool}
+                    "layer_reuse": bool, "pack_qkv": bool, "weight_panels": bool, "f32_linear_kernel": bool}
 _JIT_EXCLUDED = {"external_weights": "external_weights writes the weights to a file beside an ahead-of-time "
                                      "shared object (`effc --external-weights`); a JIT model keeps them in memory"}
 
@@ -585,7 +585,8 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     (for IR text's relative eff.weights), threads, calibration, verbose, timing, layer_reuse (False compiles
     identical layers separately, like `effc --no-layer-reuse`), pack_qkv (False keeps an attention's query, key
     and value projections as three GEMMs, like `effc --no-pack-qkv`), weight_panels (False keeps f32 GEMM
-    weights as [K, N] rows, like `effc --no-weight-panels`), cuda_arch, cuda_format and cuda_matmul_precision
+    weights as [K, N] rows, like `effc --no-weight-panels`), f32_linear_kernel (False compiles f32 linear layers
+    to generated GEMMs, like `effc --no-f32-linear-kernel`), cuda_arch, cuda_format and cuda_matmul_precision
     ("f32" or "bf16", like `effc --cuda-matmul-precision`) (target="cuda"),
     report_raising (an .onnx model: what was raised, in `Model.compile_log`), bind_inputs (an .onnx model:
     {graph input: numpy array or .npy path} bound at compile time, as `effc --bind-input`; needed for inputs

@@ -157,6 +157,7 @@ void bindCompiler(py::module_ &m) {
       .def_readwrite("layer_reuse", &CompileOptions::layerReuse)
       .def_readwrite("pack_qkv", &CompileOptions::packQkv)
       .def_readwrite("weight_panels", &CompileOptions::weightPanels)
+      .def_readwrite("f32_linear_kernel", &CompileOptions::f32LinearKernel)
       .def_readonly("compression", &CompileOptions::compression,
                     "[(flag, value)] in the order added (the order the passes run in)")
       .def(

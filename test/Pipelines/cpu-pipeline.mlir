@@ -1,4 +1,5 @@
-// RUN: effc-opt %s --effc-cpu-pipeline | FileCheck %s
+// RUN: effc-opt %s '--effc-cpu-pipeline=f32-linear-kernel=false' | FileCheck %s
+// RUN: effc-opt %s --effc-cpu-pipeline | FileCheck %s --check-prefix=KERNEL
 // RUN: effc-opt %s --effc-cpu-pipeline | FileCheck %s --check-prefix=ONLY-LLVM --implicit-check-not='{{^ *(%.+ = )?"?(eff|linalg|tensor|bufferization|memref|scf|cf|affine|vector|math|arith|func)\.}}'
 // RUN: effc-opt %s '--effc-cpu-pipeline=opt-level=0' | FileCheck %s --check-prefix=O0
 // RUN: effc-opt %s '--effc-cpu-pipeline=opt-level=0' | FileCheck %s --check-prefix=ONLY-LLVM --implicit-check-not='{{^ *(%.+ = )?"?(eff|linalg|tensor|bufferization|memref|scf|cf|affine|vector|math|arith|func)\.}}'
@@ -23,7 +24,14 @@
 // eff.name attributes are dropped from the lowered signatures.
 // CHECK-NOT: eff.name
 
-// -O0 neither tiles nor vectorises: no parallel loop, no vector FMA.
+// By default the f32 linear layer calls effc_uk_linear_f32 (ukernels/panel_gemm.c) with GELU as its epilogue,
+// its weight stored as one zero-padded 16-column panel [1, K = 3, 16].
+// KERNEL-DAG: llvm.mlir.global private constant @{{.+}}(dense_resource<{{.+}}> : tensor<1x3x16xf32>)
+// KERNEL-DAG: llvm.func @effc_uk_linear_f32(
+// KERNEL:     llvm.call @effc_uk_linear_f32({{.+}}) {effc.equal_extents = array<i64: 0, 2, 1, 1>, effc.gemm_extents = array<i64: 2, 3>}
+// KERNEL-NOT: llvm.intr.fmuladd
+
+// -O0 neither tiles nor vectorises (nor calls the f32 kernel): no parallel loop, no vector FMA.
 // O0-DAG: llvm.func @_mlir_ciface_mlp(
 // O0-NOT: effc_parallel_dispatch
 // O0-NOT: vector<

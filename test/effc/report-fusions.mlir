@@ -19,6 +19,8 @@
 
 // Attention the fused kernel cannot take, a weight that is not a constant, an elementwise chain.
 // RUN: effc %t/model.mlir --report-fusions --emit=mlir -o %t/model.llvm.mlir 2>&1 | FileCheck %s
+// RUN: effc %t/model.mlir --report-fusions --no-f32-linear-kernel --emit=mlir -o %t/model.gen.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=GEN
 
 // int8: the quantized GEMM micro-kernels add the bias themselves.
 // RUN: effc %S/../../examples/bert_tiny.mlir --no-layer-reuse --quantize=int8 --report-fusions --emit=mlir -o %t/int8.mlir 2>&1 \
@@ -49,34 +51,32 @@
 // BERT-NEXT:  2 elementwise linalg.generic loops ?x?x64 - 512B eff.embedding @ bert_tiny.mlir:13:10
 // The residual add and the layer norm: one micro-kernel call.
 // BERT-NEXT:  3 micro-kernel effc_uk_add_layer_norm ?x?x64 -> ?x?x64 - 512B eff.layer_norm @ bert_tiny.mlir:17:19
-// The q, k and v projections as one [192, 64] f32 linear (its weight read as 6 column panels of 32): 2 * 192 * 64 FLOPs per token, 48 KiB of weights; the
-// bias initialisation is part of it.
-// BERT-NEXT:  4 contraction linalg.generic loops ?x?x6x32x64 24.6K·?^2 49.2KB eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]
+// The q, k and v projections as one [192, 64] f32 linear on effc_uk_linear_f32 (its weight stored as 12 panels
+// of 16 columns): 2 * 192 * 64 FLOPs per token, 48 KiB of weights and the bias, which the kernel adds.
+// BERT-NEXT:  4 micro-kernel effc_uk_linear_f32 ?x?x64 -> ?x?x192 24.6K·?^2 49.9KB eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]
 // The padding mask (i64) turned into f32 0/1 once, then the fused attention: 4 * 64 FLOPs per (batch, query, key).
 // BERT-NEXT:  5 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
 // BERT-NEXT:  6 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]
-// The FFN: up GEMM, GELU (listed before tiling makes it the up GEMM's epilogue), down GEMM. The up GEMM's
-// weight is read as 8 column panels of 32 (effc-cpu-weight-panels), its loops and GELU's split N = 8 x 32, and the
-// down GEMM's as 2 panels of 32.
-// BERT:       9 contraction linalg.generic loops ?x?x8x32x64 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  10 elementwise linalg.generic loops ?x?x8x32 - - eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  11 contraction linalg.generic loops ?x?x2x32x256 32.8K·?^2 65.5KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT:       14 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
+// The FFN: the up projection with GELU applied in its kernel, then the down projection (each call with its
+// own shape and FLOPs).
+// BERT:       9 micro-kernel effc_uk_linear_f32 ?x?x64 -> ?x?x256 32.8K·?^2 66.6KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  10 micro-kernel effc_uk_linear_f32 ?x?x256 -> ?x?x64 32.8K·?^2 65.8KB eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT:       13 micro-kernel effc_uk_attention_f32 {{.*}} eff.attention @ bert_tiny.mlir:59:17 [layer 1]
 // BERT:       expected fusions:
 // BERT-NEXT:  status fusion op detail
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:17:19 one call of effc_uk_add_layer_norm
-// BERT-NEXT:  fired gemm-bias eff.linear @ bert_tiny.mlir:22:12 [layer 0] the bias initialises the GEMM's accumulator
-// BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored permuted to 6x64x32 at compile time
+// BERT-NEXT:  fired gemm-bias eff.linear @ bert_tiny.mlir:22:12 [layer 0] the micro-kernel adds the bias to its output tile
+// BERT-NEXT:  fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored permuted to 12x64x16 at compile time
 // BERT:       fired qkv-projection eff.attention @ bert_tiny.mlir:29:15 [layer 0] query, key and value as one eff.linear over the concatenated [192, 64] weight, sliced
 // BERT-NEXT:  fired attention eff.attention @ bert_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
 // The residual add after the output projection goes to the add + layer norm kernel, not to the GEMM.
 // BERT:       not fired gemm-residual eff.add @ bert_tiny.mlir:33:12 [layer 0] the add + layer norm kernel takes the add
 // BERT-NEXT:  fired residual-norm eff.layer_norm @ bert_tiny.mlir:36:12 [layer 0] one call of effc_uk_add_layer_norm
-// BERT:       fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
-// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 2x256x32 at compile time
-// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 8x64x32 at compile time
-// BERT-NEXT:  fired gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] computed in the GEMM's thread blocks
-// BERT:       kernels: 20, 1 fused elementwise, 4 elementwise, 7 micro-kernel, 8 contraction
+// BERT-NEXT:  fired gemm-activation eff.ffn @ bert_tiny.mlir:41:14 [layer 0] applied by effc_uk_linear_f32 to each output tile while it is in registers
+// BERT-NEXT:  fired gemm-bias eff.ffn @ bert_tiny.mlir:41:14 [layer 0]
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 4x256x16 at compile time
+// BERT-NEXT:  fired weight-packing eff.ffn @ bert_tiny.mlir:41:14 [layer 0] stored permuted to 16x64x16 at compile time
+// BERT:       kernels: 18, 1 fused elementwise, 2 elementwise, 15 micro-kernel
 // BERT-NEXT:  fusions: 33 fired, 4 not fired
 // BERT-NOT:   all functions
 
@@ -124,19 +124,26 @@
 // CHECK-NEXT:  1 transpose linalg.transpose loops 8x4 - - eff.linear @ model.mlir:{{[0-9]+}}:10
 // CHECK-NEXT:  2 contraction linalg.generic loops 2x4x8 128 - eff.linear @ model.mlir:{{[0-9]+}}:10
 // CHECK:       not fired weight-packing eff.linear @ model.mlir:{{[0-9]+}}:10 the matrix is not a compile-time constant: it is transposed at run time
-// GELU and the residual add become one loop nest, which tiling makes the GEMM's epilogue.
+// GELU and the residual add are the epilogue of the f32 GEMM kernel: one call. With generated GEMMs
+// (the GEN prefix, --no-f32-linear-kernel) they become one loop nest, which tiling makes the GEMM's epilogue.
 // CHECK-LABEL: effc fusion report: function 'chain'
-// CHECK:       2 fused elementwise linalg.generic loops 2x8 - - eff.add @ model.mlir:{{[0-9]+}}:10, eff.activation @ model.mlir:{{[0-9]+}}:10
-// CHECK:       fired gemm-activation eff.activation @ model.mlir:{{[0-9]+}}:10 computed in the GEMM's thread blocks
+// CHECK-NEXT:  # kind kernel shape FLOPs weights from
+// CHECK-NEXT:  1 micro-kernel effc_uk_linear_f32 1x2x8 -> 1x2x8 256 544B eff.linear @ model.mlir:{{[0-9]+}}:10
+// CHECK:       fired weight-packing eff.linear @ model.mlir:{{[0-9]+}}:10 stored permuted to 1x8x16 at compile time
+// CHECK-NEXT:  fired gemm-activation eff.activation @ model.mlir:{{[0-9]+}}:10 applied by effc_uk_linear_f32 to each output tile while it is in registers
+// CHECK-NEXT:  fired gemm-residual eff.add @ model.mlir:{{[0-9]+}}:10 applied by effc_uk_linear_f32
 // CHECK-LABEL: effc fusion report: all functions
-// CHECK-NEXT:  kernels: 25, 9 transpose, 6 contraction, 5 elementwise, 4 reduction, 1 fused elementwise
-// CHECK-NEXT:  fusions: 3 not fired, 3 fired
+// CHECK-NEXT:  kernels: 24, 9 transpose, 5 contraction, 5 elementwise, 4 reduction, 1 micro-kernel
+// CHECK-NEXT:  fusions: 3 not fired, 4 fired
+// GEN-LABEL:   effc fusion report: function 'chain'
+// GEN:         2 fused elementwise linalg.generic loops 2x8 - - eff.add @ model.mlir:{{[0-9]+}}:10, eff.activation @ model.mlir:{{[0-9]+}}:10
+// GEN:         fired gemm-activation eff.activation @ model.mlir:{{[0-9]+}}:10 computed in the GEMM's thread blocks
 
 // REUSE-LABEL: effc fusion report: function 'main'
 // REUSE-NOT:   no decision recorded
-// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored permuted to 6x64x32 at compile time
+// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:22:12 [layer 0] stored permuted to 12x64x16 at compile time
 // REUSE-NOT:   no decision recorded
-// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:52:14 [layer 1] stored permuted to 6x64x32 at compile time
+// REUSE:       fired weight-packing eff.linear @ bert_tiny.mlir:52:14 [layer 1] stored permuted to 12x64x16 at compile time
 // REUSE-NOT:   no decision recorded
 // REUSE:       fired attention eff.attention @ bert_tiny.mlir:59:17 [layer 1] one call of effc_uk_attention_f32
 // REUSE-NOT:   no decision recorded
@@ -145,7 +152,7 @@
 // REUSE:       fusions: 33 fired, 4 not fired
 // REUSE-LABEL: effc fusion report: function 'layer_body_0' (the body of layers 0, 1)
 // REUSE-NEXT:  # kind kernel shape FLOPs weights from
-// REUSE-NEXT:  1 contraction linalg.generic loops ?x?x6x32x64 24.6K·?^2 - eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]{{$}}
+// REUSE-NEXT:  1 micro-kernel effc_uk_linear_f32 ?x?x64 -> ?x?x192 24.6K·?^2 4B eff.linear @ bert_tiny.mlir:22:12 [layer 0], eff.linear @ bert_tiny.mlir:25:12 [layer 0], eff.linear @ bert_tiny.mlir:28:12 [layer 0]{{$}}
 // REUSE-NEXT:  2 elementwise linalg.generic loops ?x? - - eff.attention @ bert_tiny.mlir:29:15 [layer 0]{{$}}
 // REUSE-NEXT:  3 micro-kernel effc_uk_attention_f32 ?x?x64 -> ?x?x64 256·?^3 - eff.attention @ bert_tiny.mlir:29:15 [layer 0]{{$}}
 // REUSE-JSON:      "name": "layer_body_0",

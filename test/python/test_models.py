@@ -287,8 +287,9 @@ def test_report_fusions_is_the_drivers_report(tmp_path):
     assert {("attention", "fired"), ("gemm-bias", "fired"), ("weight-packing", "fired"),
             ("qkv-projection", "fired"), ("residual-norm", "fired"), ("gemm-activation", "fired")} <= statuses
     kinds = main["totals"]["kernels"]
-    # Two attentions and five residual adds with their layer norms (the embeddings' and two per layer).
-    assert kinds["micro-kernel"] == 7 and sum(kinds.values()) == len(main["kernels"])
+    # Two attentions, five residual adds with their layer norms (the embeddings' and two per layer) and the
+    # eight f32 linear layers (per layer: packed q/k/v, output, FFN up and down).
+    assert kinds["micro-kernel"] == 15 and sum(kinds.values()) == len(main["kernels"])
 
 
 def test_report_fusions_format_is_checked(tmp_path):
@@ -298,17 +299,36 @@ def test_report_fusions_format_is_checked(tmp_path):
 
 
 def test_weight_panels_option(tmp_path):
-    """weight_panels=False (`effc --no-weight-panels`) keeps bert_tiny's FFN-up weight as [K, N] rows: its GEMM
-    has loops (b, s, n, k) instead of (b, s, nb, ni, k) over 8 panels of 32; both compute the same outputs."""
+    """weight_panels=False (`effc --no-weight-panels`) keeps the FFN-up weight of bert_tiny's generated GEMMs
+    (f32_linear_kernel=False) as [K, N] rows: its GEMM has loops (b, s, n, k) instead of (b, s, nb, ni, k) over
+    8 panels of 32; both compute the same outputs."""
     shapes = {}
     for panels in (True, False):
         path = tmp_path / f"fusions_{panels}.json"
         effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=path, report_fusions_format="json",
-                     layer_reuse=False, weight_panels=panels)
+                     layer_reuse=False, weight_panels=panels, f32_linear_kernel=False)
         (main,) = json.loads(path.read_text())["functions"]
         shapes[panels] = {k["shape"] for k in main["kernels"] if k["kind"] == "contraction"}
     assert "loops ?x?x8x32x64" in shapes[True] and "loops ?x?x256x64" not in shapes[True]
     assert "loops ?x?x256x64" in shapes[False] and "loops ?x?x8x32x64" not in shapes[False]
     inputs = sample_inputs("bert_tiny", "main", ["main"])
-    assert_outputs_close(effc.compile(EXAMPLES / "bert_tiny.mlir", weight_panels=False)(**inputs),
+    assert_outputs_close(effc.compile(EXAMPLES / "bert_tiny.mlir", weight_panels=False, f32_linear_kernel=False)(**inputs),
                          effc.compile(EXAMPLES / "bert_tiny.mlir")(**inputs), "bert_tiny without weight panels")
+
+
+def test_f32_linear_kernel_option(tmp_path):
+    """By default bert_tiny's f32 linear layers are calls of effc_uk_linear_f32 (no contraction is left);
+    f32_linear_kernel=False (`effc --no-f32-linear-kernel`) compiles them to generated contractions. Both compute
+    the same outputs (assert_outputs_close's tolerance)."""
+    kernels = {}
+    for use_kernel in (True, False):
+        path = tmp_path / f"fusions_{use_kernel}.json"
+        effc.compile(EXAMPLES / "bert_tiny.mlir", report=False, report_fusions=path, report_fusions_format="json",
+                     layer_reuse=False, f32_linear_kernel=use_kernel)
+        (main,) = json.loads(path.read_text())["functions"]
+        kernels[use_kernel] = [k["kind"] if k["kind"] != "micro-kernel" else k["name"] for k in main["kernels"]]
+    assert kernels[True].count("effc_uk_linear_f32") == 8 and "contraction" not in kernels[True]
+    assert "effc_uk_linear_f32" not in kernels[False] and kernels[False].count("contraction") == 8
+    inputs = sample_inputs("bert_tiny", "main", ["main"])
+    generated = effc.compile(EXAMPLES / "bert_tiny.mlir", f32_linear_kernel=False)(**inputs)
+    assert_outputs_close(effc.compile(EXAMPLES / "bert_tiny.mlir")(**inputs), generated, "bert_tiny on the kernel")

@@ -1,5 +1,5 @@
-"""Unit tests of the f32 panel GEMM (ukernels/panel_gemm.c, effc_uk_linear_f32_panels: the expert linear layers
-of eff.experts), in both variants (AVX-512 and portable C), called through ctypes with the MLIR memref calling
+"""Unit tests of the f32 panel GEMMs (ukernels/panel_gemm.c): effc_uk_linear_f32_panels (the expert linear layers
+of eff.experts) and effc_uk_linear_f32 (dense linear layers; tests named test_linear_*), in both variants (AVX-512 and portable C), called through ctypes with the MLIR memref calling
 convention and the stand-in host of test_quantized_gemm.py (parallel_for on 2 threads).
 
 y [M, N] = activation(x [M, K] · W + bias) with W [K, N] given as 16-column panels w [N/16][K][16]. Shapes cover
@@ -9,6 +9,11 @@ with and without bias, every activation, and strided views (x with a column stri
 element stride, y with a column stride: the kernel's general paths). References are float64 numpy;
 tolerances: f32 accumulation over K <= 200 of unit-scale products (rtol 1e-5, atol 1e-5), plus the
 activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp about 1 ulp).
+
+effc_uk_linear_f32 takes x [B, S, K], panels [ceil(N/16)][K][16] zero-padded, a residual and epilogue flags;
+its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks with k blocks of 128
+and a ragged last one, N not a multiple of 16 (the masked last block) or of 64 (narrower tiles), K = 0, and
+strided x and panels. Its tolerance scales with sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
 """
 
 import ctypes
@@ -111,3 +116,78 @@ def test_strided_views(lib):
     untouched = np.ones(3 * n, bool)
     untouched[::3] = False
     assert np.all(y_wide[:, untouched] == -7.0)
+
+
+def to_padded_panels(w_kn):
+    """[K, N] -> [ceil(N/16), K, 16], the columns past N zero."""
+    k, n = w_kn.shape
+    padded = np.zeros((k, -(-n // 16) * 16), np.float32)
+    padded[:, :n] = w_kn
+    return to_panels(padded)
+
+
+def run_linear(lib, x, panels, bias, flags, residual, y):
+    """effc_uk_linear_f32 on x [B, S, K] into y [B, S, N]."""
+    has_bias = bias is not None
+    bias = bias if has_bias else np.zeros(1, np.float32)
+    residual = residual if residual is not None else np.zeros((1, 1, 1), np.float32)
+    args = memref_args(x) + memref_args(panels) + memref_args(bias) + [ctypes.c_int64(int(has_bias))]
+    args += memref_args(residual) + [ctypes.c_int64(flags)] + memref_args(y)
+    lib.effc_uk_linear_f32(*args)
+
+
+def linear_case(seed, b, s, k, n):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((b, s, k)).astype(np.float32)
+    w = (rng.standard_normal((k, n)) / max(1.0, math.sqrt(k))).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    return rng, x, w, bias
+
+
+def linear_tolerance(k):
+    return dict(rtol=1e-5 * max(1.0, math.sqrt(k / 100)), atol=1e-5 * max(1.0, math.sqrt(k / 100)))
+
+
+@pytest.mark.parametrize("b, s, k, n", [
+    (1, 1, 96, 64),     # decode: one row, all of K at once
+    (1, 6, 33, 40),     # one row panel; N = 40: a 16-column tile pair and a masked block
+    (1, 7, 130, 16),    # two row panels (6 + 1); k blocks of 128 and 2
+    (2, 29, 256, 312),  # 58 rows, 20 blocks (TinyBERT's N): 4-block tiles, a 3-block one, a masked block
+    (1, 200, 300, 80),  # row chunks of 256 KiB (82 rows at K = 300): three chunks, a ragged k block
+    (3, 2, 0, 24),      # K = 0: the bias through the epilogue
+])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_shapes(lib, b, s, k, n, with_bias):
+    _, x, w, bias = linear_case(b * 1000 + s + k + n, b, s, k, n)
+    bias = bias if with_bias else None
+    y = np.full((b, s, n), np.nan, np.float32)
+    run_linear(lib, x, to_padded_panels(w), bias, 0, None, y)
+    np.testing.assert_allclose(y, reference(x, w, bias, "none"), **linear_tolerance(k))
+
+
+@pytest.mark.parametrize("kind", ["gelu", "silu", "relu"])
+@pytest.mark.parametrize("with_residual", [True, False])
+def test_linear_epilogue(lib, kind, with_residual):
+    """Activation, then the residual (EFFC_UK_EPILOGUE_RESIDUAL = 0x10), on the finished tile; with k blocks
+    (K = 200), so that partial sums wait in y and only the last block applies the epilogue."""
+    rng, x, w, bias = linear_case(7, 2, 9, 200, 72)
+    residual = rng.standard_normal((2, 9, 72)).astype(np.float32)
+    flags = ACTIVATIONS[kind][0] | (0x10 if with_residual else 0)
+    y = np.full((2, 9, 72), np.nan, np.float32)
+    run_linear(lib, x, to_padded_panels(w), bias, flags, residual if with_residual else None, y)
+    expected = reference(x, w, bias, kind) + (residual if with_residual else 0.0)
+    np.testing.assert_allclose(y, expected, **linear_tolerance(200))
+
+
+def test_linear_strided_views(lib):
+    """x with a column stride of 2 (staged into rows first) and panels with an element stride of 2 (repacked),
+    against a broadcast residual view (stride 0 over the batch)."""
+    rng, x, w, bias = linear_case(9, 2, 5, 40, 48)
+    x_wide = np.zeros((2, 5, 80), np.float32)
+    x_wide[:, :, ::2] = x
+    panels_wide = np.zeros((3, 40, 32), np.float32)
+    panels_wide[:, :, ::2] = to_padded_panels(w)
+    residual = np.broadcast_to(rng.standard_normal((1, 5, 48)).astype(np.float32), (2, 5, 48))
+    y = np.zeros((2, 5, 48), np.float32)
+    run_linear(lib, x_wide[:, :, ::2], panels_wide[:, :, ::2], bias, 0x10, residual, y)
+    np.testing.assert_allclose(y, reference(x, w, bias, "none") + residual, **linear_tolerance(40))

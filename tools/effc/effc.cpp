@@ -151,6 +151,10 @@ cl::opt<bool> noWeightPanels("no-weight-panels",
                              cl::desc("Keep f32 GEMM weights as [K, N] rows (by default they are stored as "
                                       "contiguous panels of 32 columns, at -O1 and up)"),
                              cl::cat(category));
+cl::opt<bool> noF32LinearKernel("no-f32-linear-kernel",
+                                cl::desc("Compile f32 linear layers to generated GEMMs (by default they call the "
+                                         "micro-kernel effc_uk_linear_f32, at -O1 and up)"),
+                                cl::cat(category));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "effc") << message << "\n";
@@ -257,6 +261,7 @@ int main(int argc, char **argv) {
   options.layerReuse = !noLayerReuse;
   options.packQkv = !noPackQkv;
   options.weightPanels = !noWeightPanels;
+  options.f32LinearKernel = !noF32LinearKernel;
   if (!compression.addTo(options))
     return 1;
   Emit kind = emitKind();

@@ -121,6 +121,9 @@ struct CompileOptions {
   /// Store the weights of f32 GEMMs as contiguous column panels [N/32][K][32] (CPU target, -O1 and up;
   /// effc-cpu-weight-panels).
   bool weightPanels = true;
+  /// Run f32 linear layers on the micro-kernel effc_uk_linear_f32 (6 x 64 register tiles on 16-column weight
+  /// panels, epilogues in registers; CPU target, -O1 and up) rather than on generated GEMMs.
+  bool f32LinearKernel = true;
   /// Importing an .onnx model: print what was raised to eff ops (and why candidates were not) to the diagnostic
   /// stream.
   bool reportRaising = false;

@@ -48,7 +48,13 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     // becomes
     func.call @effc_uk_add_layer_norm(%xb, %rb, %gb, %bb, %c1, %eps, %ybuf) : (...) -> ()
     ```
-    Under the same option, the linear layers of f32 `eff.experts` whose output widths are multiples of 16
+    With `f32-linear-kernel` (set by the CPU pipeline), f32 `eff.linear` layers and the linear layers of
+    `eff.ffn` whose weights are statically shaped become calls of `effc_uk_linear_f32`
+    (ukernels/panel_gemm.c: 6 x 64 register tiles on weights laid out as 16-column panels, the FFN's
+    activation applied in the kernel), and with `fuse-epilogues` an f32 `eff.linear` takes its activation and
+    residual add like the int8 one; without it they are linalg contractions (tiled by
+    effc-cpu-tile-and-vectorize).
+    Under `fuse-epilogues`, the linear layers of f32 `eff.experts` whose output widths are multiples of 16
     become calls of `effc_uk_linear_f32_panels` (each expert's small, dynamic M against weights laid out
     in 16-column panels, the activation applied in the kernel); without it they are linalg contractions.
   }];
@@ -58,6 +64,8 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Lower int8 linear layers with their activation/residual epilogue, f32 residual add + layer "
            "norm, and f32 expert linear layers with their activation, to fused micro-kernels">,
+    Option<"f32LinearKernel", "f32-linear-kernel", "bool", /*default=*/"false",
+           "Lower f32 linear layers with static weights to the CPU micro-kernel effc_uk_linear_f32">,
     Option<"fusedAttentionMaxHeadDim", "fused-attention-max-head-dim", "int64_t", /*default=*/"0",
            "With fused-attention, take the fused kernel only for a static head size of at most this (0: any); "
            "--target=cuda sets the GPU kernel's limit, 128">,

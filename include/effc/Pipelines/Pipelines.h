@@ -53,6 +53,10 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                             llvm::cl::desc("Store the weights of f32 GEMMs as contiguous column panels "
                                            "(CPU target, -O1 and up; effc-cpu-weight-panels)"),
                             llvm::cl::init(true)};
+  Option<bool> f32LinearKernel{*this, "f32-linear-kernel",
+                                llvm::cl::desc("Run f32 linear layers on the micro-kernel effc_uk_linear_f32 "
+                                               "(CPU target, -O1 and up); otherwise generated GEMMs"),
+                                llvm::cl::init(true)};
   // The cuda target (docs/gpu.md).
   Option<std::string> cudaArch{*this, "cuda-arch", llvm::cl::desc("GPU architecture for --target=cuda (sm_80, "
                                                                   "sm_86, sm_89, sm_90, sm_90a)"),

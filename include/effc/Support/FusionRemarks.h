@@ -54,6 +54,10 @@ inline constexpr llvm::StringLiteral kQkvProjection = "qkv-projection";
 inline constexpr llvm::StringLiteral kWeightPacking = "weight-packing";
 /// An elementwise loop nest fused into its consumer (effc-fuse-elementwise).
 inline constexpr llvm::StringLiteral kElementwise = "elementwise";
+
+/// An attribute of a micro-kernel call that computes one GEMM of an op that became several calls (the linear
+/// layers of an eff.ffn): the GEMM's [N, K], from which the fusion report counts that call's shape and FLOPs.
+inline constexpr llvm::StringLiteral kGemmExtentsAttr = "effc.gemm_extents";
 } // namespace fusion
 
 /// Records that `fusion` fired at `loc` (`detail` says how) or did not (`detail` says why).

@@ -32,8 +32,8 @@ namespace effc {
 using namespace mlir;
 
 void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention, bool expertPanels,
-                                       int64_t fusedAttentionMaxHeadDim) {
-  populateLinearAlgebraLoweringPatterns(patterns);
+                                       int64_t fusedAttentionMaxHeadDim, bool f32LinearKernel) {
+  populateLinearAlgebraLoweringPatterns(patterns, f32LinearKernel);
   populateElementwiseLoweringPatterns(patterns);
   populateAttentionLoweringPatterns(patterns, fusedAttention, fusedAttentionMaxHeadDim);
   populateAdapterLoweringPatterns(patterns);
@@ -75,7 +75,7 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
       return signalPassFailure();
     }
     inlineLayers(module);
-    if (fuseEpilogues && failed(effc::lowerFusedGroups(module)))
+    if (fuseEpilogues && failed(effc::lowerFusedGroups(module, f32LinearKernel)))
       return signalPassFailure();
 
     MLIRContext *ctx = &getContext();
@@ -88,7 +88,7 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
     // The experts' panel kernel fuses each expert linear layer with its activation: a CPU micro-kernel
     // like the fused groups above, so it follows the same option.
     effc::populateEffToLinalgPatterns(patterns, fusedAttention, /*expertPanels=*/fuseEpilogues,
-                                      fusedAttentionMaxHeadDim);
+                                      fusedAttentionMaxHeadDim, f32LinearKernel);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

@@ -9,8 +9,9 @@
 //
 //  * GEMM epilogues: an int8 or bf16 eff.quantized_linear whose only use is an eff.activation and/or an
 //    eff.add (the residual) becomes one call of effc_uk_quantized_linear_{int8,bf16}_epilogue, which applies
-//    the bias, the activation and the residual to each output tile while it is in L1 (ukernels/epilogue.h),
-//    so the output is written once. (f32 eff.linear is generated code: its epilogues are fused by
+//    the bias, the activation and the residual to each output tile while it is in registers
+//    (ukernels/epilogue.h), so the output is written once; so does an f32 eff.linear with f32-linear-kernel
+//    (effc_uk_linear_f32). (Without it f32 eff.linear is generated code, its epilogues fused by
 //    effc-cpu-tile-and-vectorize.)
 //  * Residual add + layer norm: an f32 eff.layer_norm of an eff.add becomes one call of
 //    effc_uk_add_layer_norm (ukernels/layer_norm.c), which reads both addends once and writes the normalised
@@ -96,13 +97,13 @@ std::string epilogueKernelName(QuantScheme scheme) {
   return ("effc_uk_quantized_linear_" + stringifyQuantScheme(scheme) + "_epilogue").str();
 }
 
-/// The epilogue of an int8 or bf16 quantized linear layer: its only use an activation, then (or directly) a
-/// residual add that no layer norm takes (matchAddLayerNorm).
-std::optional<Epilogue> matchEpilogue(QuantizedLinearOp op, DominanceInfo &dominance) {
-  if (!hasEpilogueKernel(op.getScheme()) || !op.getResult().hasOneUse())
+/// The epilogue of a GEMM's `result`: its only use an activation, then (or directly) a residual add that no
+/// layer norm takes (matchAddLayerNorm).
+std::optional<Epilogue> matchEpilogue(Value result, DominanceInfo &dominance) {
+  if (!result.hasOneUse())
     return std::nullopt;
   Epilogue epilogue{};
-  Value current = op.getResult();
+  Value current = result;
   Operation *user = *current.getUsers().begin();
   if (auto activation = dyn_cast<ActivationOp>(user)) {
     epilogue.activation = activation;
@@ -123,6 +124,17 @@ std::optional<Epilogue> matchEpilogue(QuantizedLinearOp op, DominanceInfo &domin
   return epilogue;
 }
 
+std::optional<Epilogue> matchEpilogue(QuantizedLinearOp op, DominanceInfo &dominance) {
+  if (!hasEpilogueKernel(op.getScheme()))
+    return std::nullopt;
+  return matchEpilogue(op.getResult(), dominance);
+}
+
+/// An f32 linear layer that runs on effc_uk_linear_f32 (canUseF32LinearKernel).
+bool hasF32Kernel(LinearOp op) {
+  return isF32Tensor(op.getResult()) && canUseF32LinearKernel(op.getInput(), op.getWeight());
+}
+
 Value f32Placeholder(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get(shape, b.getF32Type()), 0.0f));
 }
@@ -137,20 +149,21 @@ UkernelResult resultLike(OpBuilder &b, Location loc, Value x, int64_t n) {
   return result;
 }
 
+/// The epilogue flags of ukernels/epilogue.h for `epilogue`.
+int64_t epilogueFlags(Epilogue epilogue) {
+  int64_t flags = epilogue.activation ? ukernelActivationCode(epilogue.activation.getKind()) : 0;
+  return epilogue.residualAdd ? flags | kEpilogueResidual : flags;
+}
+
 LogicalResult lowerEpilogue(IRRewriter &rewriter, QuantizedLinearOp op, Epilogue epilogue) {
   rewriter.setInsertionPoint(epilogue.last);
   Location loc = op.getLoc();
   auto i64 = [&](int64_t v) { return Value(arith::ConstantIntOp::create(rewriter, loc, v, 64)); };
   Value x = flattenTo3D(rewriter, loc, op.getInput());
   Value bias = op.getBias();
-  int64_t flags = epilogue.activation ? ukernelActivationCode(epilogue.activation.getKind()) : 0;
-  Value residual;
-  if (epilogue.residualAdd) {
-    flags |= kEpilogueResidual;
-    residual = flattenTo3D(rewriter, loc, epilogue.residual);
-  } else {
-    residual = f32Placeholder(rewriter, loc, {1, 1, 1});
-  }
+  int64_t flags = epilogueFlags(epilogue);
+  Value residual = epilogue.residualAdd ? flattenTo3D(rewriter, loc, epilogue.residual)
+                                        : f32Placeholder(rewriter, loc, {1, 1, 1});
   // The operands of ukernels/quantized_gemm.c's signatures: int8 (x, packed, column sums, scales, bias,
   // has_bias, static scale, static zero point, residual, flags), bf16 (x, packed, bias, has_bias, residual,
   // flags).
@@ -174,6 +187,19 @@ LogicalResult lowerEpilogue(IRRewriter &rewriter, QuantizedLinearOp op, Epilogue
   if (failed(y))
     return failure();
   replaceWithCast(rewriter, epilogue.last, unflattenFrom3D(rewriter, loc, (*y)[0], op.getInput()));
+  if (epilogue.residualAdd && epilogue.activation)
+    rewriter.eraseOp(epilogue.activation);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+LogicalResult lowerEpilogue(IRRewriter &rewriter, LinearOp op, Epilogue epilogue) {
+  rewriter.setInsertionPoint(epilogue.last);
+  FailureOr<Value> y = buildF32LinearKernelCall(rewriter, op.getLoc(), op.getInput(), op.getWeight(), op.getBias(),
+                                                epilogueFlags(epilogue), epilogue.residual);
+  if (failed(y))
+    return failure();
+  replaceWithCast(rewriter, epilogue.last, *y);
   if (epilogue.residualAdd && epilogue.activation)
     rewriter.eraseOp(epilogue.activation);
   rewriter.eraseOp(op);
@@ -216,21 +242,21 @@ LogicalResult lowerAddLayerNorm(IRRewriter &rewriter, AddOp add, AddLayerNorm gr
 constexpr llvm::StringLiteral kTakenByAddLayerNorm =
     "the add + layer norm kernel takes the add (same memory traffic, and the norm becomes one pass)";
 
-/// Records for the fusion report what became of the activation and residual add after `op`.
-void recordEpilogueDecisions(QuantizedLinearOp op, std::optional<Epilogue> epilogue,
-                             DominanceInfo &dominance) {
+/// Records for the fusion report what became of the activation and residual add after a GEMM `op` (its
+/// `bias` and `result`) whose epilogue kernel is `kernel`, or which has none for the reason `noKernel`.
+void recordEpilogueDecisions(Operation *op, Value bias, Value result, std::optional<Epilogue> epilogue,
+                             StringRef kernel, StringRef noKernel, DominanceInfo &dominance) {
   if (!op->getContext()->getRemarkEngine())
     return;
-  std::string applied = "applied by " + epilogueKernelName(op.getScheme()) +
-                        " to each output row segment while it is in L1";
+  std::string applied = "applied by " + kernel.str() + " to each output tile while it is in registers";
   auto explainAdd = [&](AddOp add, llvm::StringRef otherwise) {
     effc::recordFusion(add.getLoc(), effc::fusion::kGemmResidual, /*fired=*/false,
                  matchAddLayerNorm(add, dominance)
                      ? llvm::StringRef(kTakenByAddLayerNorm) : otherwise);
   };
   if (epilogue) {
-    if (op.getBias())
-      effc::recordFusion(op.getLoc(), effc::fusion::kGemmBias, /*fired=*/true,
+    if (bias)
+      effc::recordFusion(op->getLoc(), effc::fusion::kGemmBias, /*fired=*/true,
                          "the micro-kernel adds the bias to its output tile");
     if (epilogue->activation)
       effc::recordFusion(epilogue->activation.getLoc(), effc::fusion::kGemmActivation, /*fired=*/true, applied);
@@ -241,11 +267,8 @@ void recordEpilogueDecisions(QuantizedLinearOp op, std::optional<Epilogue> epilo
         explainAdd(add, "the add reads the activation twice");
     return;
   }
-  std::string why = !hasEpilogueKernel(op.getScheme())
-                        ? "only the int8 and bf16 GEMM kernels have an epilogue; this one is " +
-                              stringifyQuantScheme(op.getScheme()).str()
-                        : "the GEMM's result has several uses";
-  for (Operation *user : op.getResult().getUsers()) {
+  std::string why = !noKernel.empty() ? noKernel.str() : "the GEMM's result has several uses";
+  for (Operation *user : result.getUsers()) {
     if (auto activation = dyn_cast<ActivationOp>(user))
       effc::recordFusion(activation.getLoc(), effc::fusion::kGemmActivation, /*fired=*/false, why);
     else if (auto add = dyn_cast<AddOp>(user))
@@ -274,7 +297,7 @@ void explainUnfusedAddLayerNorm(AddOp add) {
 
 } // namespace
 
-LogicalResult effc::lowerFusedGroups(ModuleOp module) {
+LogicalResult effc::lowerFusedGroups(ModuleOp module, bool f32LinearKernel) {
   IRRewriter rewriter(module.getContext());
   // Only ops are added and removed below, never blocks, so one dominance analysis serves throughout.
   DominanceInfo dominance(module);
@@ -283,9 +306,31 @@ LogicalResult effc::lowerFusedGroups(ModuleOp module) {
   module.walk([&](QuantizedLinearOp op) { linears.push_back(op); });
   for (QuantizedLinearOp op : linears) {
     std::optional<Epilogue> epilogue = matchEpilogue(op, dominance);
-    recordEpilogueDecisions(op, epilogue, dominance);
+    std::string noKernel;
+    if (!hasEpilogueKernel(op.getScheme()))
+      noKernel = "only the int8 and bf16 GEMM kernels have an epilogue; this one is " +
+                 stringifyQuantScheme(op.getScheme()).str();
+    recordEpilogueDecisions(op, op.getBias(), op.getResult(), epilogue, epilogueKernelName(op.getScheme()),
+                            noKernel, dominance);
     if (epilogue && failed(lowerEpilogue(rewriter, op, *epilogue)))
       return failure();
+  }
+  // f32 linear layers on effc_uk_linear_f32; the others' epilogues are fused by effc-cpu-tile-and-vectorize.
+  if (f32LinearKernel) {
+    SmallVector<LinearOp> f32Linears;
+    module.walk([&](LinearOp op) {
+      if (hasF32Kernel(op))
+        f32Linears.push_back(op);
+    });
+    for (LinearOp op : f32Linears) {
+      std::optional<Epilogue> epilogue = matchEpilogue(op.getResult(), dominance);
+      // (buildF32LinearKernelCall records the bias.)
+      recordEpilogueDecisions(op, Value(), op.getResult(), epilogue, "effc_uk_linear_f32", "", dominance);
+      if (!epilogue)
+        continue; // the per-op pattern calls the kernel without an epilogue
+      if (failed(lowerEpilogue(rewriter, op, *epilogue)))
+        return failure();
+    }
   }
   SmallVector<AddOp> adds;
   module.walk([&](AddOp op) { adds.push_back(op); });

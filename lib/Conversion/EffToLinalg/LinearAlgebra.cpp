@@ -5,12 +5,15 @@
 //===----------------------------------------------------------------------===//
 //
 // Contractions become linalg.generic ops in destination-passing style; activations of rank > 2 are viewed
-// as matrices so that every linear layer is one [M, K] x [N, K]ᵀ contraction.
+// as matrices so that every linear layer is one [M, K] x [N, K]ᵀ contraction. With f32-linear-kernel (the CPU
+// pipeline), f32 linear layers with static weights become calls of effc_uk_linear_f32 instead, an FFN's
+// activation applied in the up projection's kernel.
 //
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
 #include "effc/Conversion/EffToLinalg/EffToLinalg.h"
+#include "effc/Support/FusionRemarks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -23,13 +26,38 @@ using namespace effc::lowering;
 
 namespace {
 
+/// x · weightᵀ + bias, then the activation `code` (0: none; ukernels/epilogue.h), on effc_uk_linear_f32 when
+/// `f32Kernel` allows and the operands fit, else as a linalg contraction followed by the activation.
+FailureOr<Value> lowerLinear(OpBuilder &b, Location loc, bool f32Kernel, Value x, Value weight, Value bias,
+                             std::optional<ActivationKind> activation = std::nullopt) {
+  if (f32Kernel && canUseF32LinearKernel(x, weight)) {
+    if (activation)
+      effc::recordFusion(loc, effc::fusion::kGemmActivation, true,
+                         "applied by effc_uk_linear_f32 to each output tile while it is in registers");
+    return buildF32LinearKernelCall(b, loc, x, weight, bias, activation ? ukernelActivationCode(*activation) : 0,
+                                    Value());
+  }
+  Value result = buildLinear(b, loc, x, weight, bias);
+  if (!activation)
+    return result;
+  Type elementType = cast<RankedTensorType>(result.getType()).getElementType();
+  return buildElementwise(b, loc, result, {result}, {Broadcast::Full}, elementType,
+                          [&](OpBuilder &nb, Location nl, ValueRange args) {
+                            return buildActivation(nb, nl, *activation, args[0]);
+                          });
+}
+
 struct LinearLowering : OpConversionPattern<LinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LinearLowering(MLIRContext *ctx, bool f32Kernel) : OpConversionPattern(ctx), f32Kernel(f32Kernel) {}
   LogicalResult matchAndRewrite(LinearOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
-    Value result = buildLinear(rewriter, op.getLoc(), adaptor.getInput(), adaptor.getWeight(), adaptor.getBias());
-    rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op.getType(), result);
+    FailureOr<Value> result = lowerLinear(rewriter, op.getLoc(), f32Kernel, adaptor.getInput(), adaptor.getWeight(),
+                                          adaptor.getBias());
+    if (failed(result))
+      return failure();
+    rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op.getType(), *result);
     return success();
   }
+  bool f32Kernel;
 };
 
 struct MatmulLowering : OpConversionPattern<MatmulOp> {
@@ -84,35 +112,44 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
 };
 
 struct FfnLowering : OpConversionPattern<FfnOp> {
-  using OpConversionPattern::OpConversionPattern;
+  FfnLowering(MLIRContext *ctx, bool f32Kernel) : OpConversionPattern(ctx), f32Kernel(f32Kernel) {}
   LogicalResult matchAndRewrite(FfnOp op, OpAdaptor adaptor, ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value input = adaptor.getInput();
-    Value up = buildLinear(rewriter, loc, input, adaptor.getUpWeight(), adaptor.getUpBias());
     Type elementType = op.getType().getElementType();
     ActivationKind kind = op.getActivation();
-    Value hidden;
+    FailureOr<Value> hidden;
     if (Value gateWeight = adaptor.getGateWeight()) {
-      Value gate = buildLinear(rewriter, loc, input, gateWeight, Value());
-      hidden = buildElementwise(rewriter, loc, up, {gate, up}, {Broadcast::Full, Broadcast::Full}, elementType,
+      FailureOr<Value> up = lowerLinear(rewriter, loc, f32Kernel, input, adaptor.getUpWeight(), adaptor.getUpBias());
+      // The gate's activation runs in its kernel, or else with the product.
+      bool gateKernel = f32Kernel && canUseF32LinearKernel(input, gateWeight);
+      FailureOr<Value> gate = lowerLinear(rewriter, loc, f32Kernel, input, gateWeight, Value(),
+                                          gateKernel ? std::optional(kind) : std::nullopt);
+      if (failed(up) || failed(gate))
+        return failure();
+      hidden = buildElementwise(rewriter, loc, *up, {*gate, *up}, {Broadcast::Full, Broadcast::Full}, elementType,
                                 [&](OpBuilder &b, Location nl, ValueRange args) {
-                                  Value activated = buildActivation(b, nl, kind, args[0]);
+                                  Value activated = gateKernel ? args[0] : buildActivation(b, nl, kind, args[0]);
                                   return Value(arith::MulFOp::create(b, nl, activated, args[1]));
                                 });
     } else {
-      hidden = buildElementwise(rewriter, loc, up, {up}, {Broadcast::Full}, elementType,
-                                [&](OpBuilder &b, Location nl, ValueRange args) {
-                                  return buildActivation(b, nl, kind, args[0]);
-                                });
+      hidden = lowerLinear(rewriter, loc, f32Kernel, input, adaptor.getUpWeight(), adaptor.getUpBias(), kind);
     }
-    Value result = buildLinear(rewriter, loc, hidden, adaptor.getDownWeight(), adaptor.getDownBias());
-    rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op.getType(), result);
+    if (failed(hidden))
+      return failure();
+    FailureOr<Value> result =
+        lowerLinear(rewriter, loc, f32Kernel, *hidden, adaptor.getDownWeight(), adaptor.getDownBias());
+    if (failed(result))
+      return failure();
+    rewriter.replaceOpWithNewOp<tensor::CastOp>(op, op.getType(), *result);
     return success();
   }
+  bool f32Kernel;
 };
 
 } // namespace
 
-void effc::populateLinearAlgebraLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LinearLowering, MatmulLowering, FfnLowering>(patterns.getContext());
+void effc::populateLinearAlgebraLoweringPatterns(RewritePatternSet &patterns, bool f32LinearKernel) {
+  patterns.add<LinearLowering, FfnLowering>(patterns.getContext(), f32LinearKernel);
+  patterns.add<MatmulLowering>(patterns.getContext());
 }

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Matchers.h"
 
 #include <cmath>
 
@@ -380,7 +381,10 @@ int64_t ukernelActivationCode(eff::ActivationKind kind) {
 
 FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
                                                ArrayRef<UkernelResult> results,
-                                               ArrayRef<UkernelEqualExtents> equalExtents) {
+                                               ArrayRef<UkernelEqualExtents> equalExtents,
+                                               ArrayRef<NamedAttribute> attributes) {
+  // One-shot bufferization sees the kernel's reads only as these to_buffer ops; CSE may merge those of two
+  // calls, which effc-sink-call-operand-buffers undoes before bufferization.
   SmallVector<Value> arguments;
   for (Value operand : operands) {
     auto tensorType = dyn_cast<RankedTensorType>(operand.getType());
@@ -420,12 +424,75 @@ FailureOr<SmallVector<Value>> buildUkernelCall(OpBuilder &b, Location loc, Strin
       quadruples.append({tie.lhs, tie.lhsDim, tie.rhs, tie.rhsDim});
     call->setAttr(kUkernelEqualExtentsAttr, b.getDenseI64ArrayAttr(quadruples));
   }
+  for (NamedAttribute attribute : attributes)
+    call->setAttr(attribute.getName(), attribute.getValue());
 
   SmallVector<Value> tensors;
   for (auto [result, buffer] : llvm::zip_equal(results, buffers))
     tensors.push_back(bufferization::ToTensorOp::create(b, loc, result.type, buffer, /*restrict=*/true,
                                                         /*writable=*/true));
   return tensors;
+}
+
+bool canUseF32LinearKernel(Value x, Value weight) {
+  auto xType = dyn_cast<RankedTensorType>(x.getType());
+  auto weightType = dyn_cast<RankedTensorType>(weight.getType());
+  if (!xType || !weightType || !xType.getElementType().isF32() || !weightType.getElementType().isF32() ||
+      xType.getRank() < 2 || weightType.getRank() != 2 || !weightType.hasStaticShape())
+    return false;
+  // The panel layout must be a compile-time change: a constant, or an argument of a private function (a body
+  // shared by layers, whose callers pass constants that effc-pack-weights packs). Other weights stay [N, K].
+  if (matchPattern(weight, m_Constant()))
+    return true;
+  auto argument = dyn_cast<BlockArgument>(weight);
+  auto func = argument ? dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp()) : nullptr;
+  return func && func.isPrivate();
+}
+
+FailureOr<Value> buildF32LinearKernelCall(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
+                                          int64_t flags, Value residual) {
+  constexpr int64_t kPanelWidth = 16;
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+  int64_t paddedN = (n + kPanelWidth - 1) / kPanelWidth * kPanelWidth;
+  Type f32 = b.getF32Type();
+  Value panels = weight;
+  if (paddedN != n) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    SmallVector<OpFoldResult> low{b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> high{b.getIndexAttr(paddedN - n), b.getIndexAttr(0)};
+    panels = tensor::PadOp::create(b, loc, RankedTensorType::get({paddedN, k}, f32), panels, low, high, zero);
+  }
+  panels = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get({paddedN / kPanelWidth, kPanelWidth, k}, f32),
+                                         panels, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  Value init = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{paddedN / kPanelWidth, k, kPanelWidth}, f32);
+  panels = linalg::TransposeOp::create(b, loc, panels, init, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
+
+  Value x3D = flattenTo3D(b, loc, x);
+  auto i64 = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, loc, v, 64)); };
+  auto placeholder = [&](ArrayRef<int64_t> shape) {
+    return Value(arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get(shape, f32), 0.0f)));
+  };
+  Value residual3D = residual ? flattenTo3D(b, loc, residual) : placeholder({1, 1, 1});
+  SmallVector<Value> operands{x3D, panels, bias ? bias : placeholder({1}), i64(bias ? 1 : 0), residual3D,
+                              i64(flags)};
+  auto xType = cast<RankedTensorType>(x3D.getType());
+  UkernelResult result{RankedTensorType::get({xType.getDimSize(0), xType.getDimSize(1), n}, f32), {}};
+  for (int64_t dim : {0, 1})
+    if (xType.isDynamicDim(dim))
+      result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, x3D, dim));
+  // x's K is the panels' K; a residual has x's leading extents.
+  SmallVector<UkernelEqualExtents> ties{{0, 2, 1, 1}};
+  if (residual)
+    ties.append({{0, 0, 4, 0}, {0, 1, 4, 1}});
+  NamedAttribute extents(b.getStringAttr(effc::fusion::kGemmExtentsAttr), b.getDenseI64ArrayAttr({n, k}));
+  FailureOr<SmallVector<Value>> y =
+      buildUkernelCall(b, loc, "effc_uk_linear_f32", operands, {result}, ties, {extents});
+  if (failed(y))
+    return failure();
+  if (bias)
+    effc::recordFusion(loc, effc::fusion::kGemmBias, true, "the micro-kernel adds the bias to its output tile");
+  return unflattenFrom3D(b, loc, (*y)[0], x);
 }
 
 } // namespace effc::lowering

@@ -130,10 +130,24 @@ inline constexpr llvm::StringLiteral kUkernelEqualExtentsAttr = "effc.equal_exte
 /// Buffers use MLIR's expanded memref calling convention with fully dynamic shapes and strides, so one
 /// declaration serves every shape. Returns the filled results as tensors of the requested types; fails (with
 /// a diagnostic) if `name` is already declared with another type. `equalExtents` records which operand
-/// extents the kernel assumes equal (kUkernelEqualExtentsAttr).
+/// extents the kernel assumes equal (kUkernelEqualExtentsAttr); `attributes` are set on the call.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 buildUkernelCall(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef name, mlir::ValueRange operands,
-                 llvm::ArrayRef<UkernelResult> results, llvm::ArrayRef<UkernelEqualExtents> equalExtents = {});
+                 llvm::ArrayRef<UkernelResult> results, llvm::ArrayRef<UkernelEqualExtents> equalExtents = {},
+                 llvm::ArrayRef<mlir::NamedAttribute> attributes = {});
+
+/// Whether an f32 linear layer of `x` [..., K] and `weight` [N, K] can run on effc_uk_linear_f32
+/// (ukernels/panel_gemm.c): both f32, x of rank 2 or more, the weight statically shaped.
+bool canUseF32LinearKernel(mlir::Value x, mlir::Value weight);
+
+/// The f32 linear layer epilogue(x · weightᵀ + bias) by one call of effc_uk_linear_f32, with the [N, K] weight
+/// laid out as 16-column panels [ceil(N/16), K, 16] (zero columns pad the last one): a pad, a reshape and a
+/// transpose that effc-pack-weights folds into the constant. `bias` [N] may be null; `flags` are
+/// ukernels/epilogue.h's (activation code, EFFC_UK_EPILOGUE_RESIDUAL with `residual` like the result, else
+/// null). Returns x's leading dimensions followed by N.
+mlir::FailureOr<mlir::Value> buildF32LinearKernelCall(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                                                      mlir::Value weight, mlir::Value bias, int64_t flags,
+                                                      mlir::Value residual);
 
 } // namespace effc::lowering
 

@@ -20,8 +20,9 @@ class RewritePatternSet;
 } // namespace mlir
 
 namespace effc {
-/// eff.linear, eff.matmul, eff.ffn.
-void populateLinearAlgebraLoweringPatterns(mlir::RewritePatternSet &patterns);
+/// eff.linear, eff.matmul, eff.ffn. With `f32LinearKernel`, f32 linear layers with static weights become calls
+/// of the CPU micro-kernel effc_uk_linear_f32 (weights in 16-column panels).
+void populateLinearAlgebraLoweringPatterns(mlir::RewritePatternSet &patterns, bool f32LinearKernel = false);
 /// eff.activation, eff.glu, eff.add, eff.softmax, eff.layer_norm, eff.rms_norm, eff.ia3.
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.embedding, eff.position_ids, eff.rotary, eff.attention. With `fusedAttention`, f32 attention without
@@ -38,13 +39,15 @@ void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns, bool expertP
 void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.sparse_linear (Sparse.cpp).
 void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
-/// Lowers the eff op groups that one fused micro-kernel computes (Fusion.cpp): int8 eff.quantized_linear with
-/// its activation and residual-add epilogue, and f32 eff.add + eff.layer_norm. Run before the patterns; ops
-/// outside such groups are left to them. Fails (with a diagnostic) only on an internal error.
-mlir::LogicalResult lowerFusedGroups(mlir::ModuleOp module);
+/// Lowers the eff op groups that one fused micro-kernel computes (Fusion.cpp): int8 and bf16
+/// eff.quantized_linear (and f32 eff.linear, with `f32LinearKernel`) with its activation and residual-add
+/// epilogue, and f32 eff.add + eff.layer_norm. Run before the patterns; ops outside such groups are left to
+/// them. Fails (with a diagnostic) only on an internal error.
+mlir::LogicalResult lowerFusedGroups(mlir::ModuleOp module, bool f32LinearKernel = false);
 /// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
 void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true,
-                                 bool expertPanels = true, int64_t fusedAttentionMaxHeadDim = 0);
+                                 bool expertPanels = true, int64_t fusedAttentionMaxHeadDim = 0,
+                                 bool f32LinearKernel = false);
 } // namespace effc
 
 #endif // EFFC_CONVERSION_EFFTOLINALG_EFFTOLINALG_H
