@@ -101,6 +101,23 @@ static inline void gemm_run_task(const GemmSchedule *s, int64_t task, GemmTileFn
   }
 }
 
+/// Calls TILE(c, m0, blk0, MR, NB, k0, k1) (names of the caller's scope) for the tile shape mr x nb, 1 <= mr <=
+/// 6, 1 <= nb <= 4, with MR and NB as constants, so that once the tile's loops unroll its register arrays are
+/// indexed by constants.
+#define GEMM_TILE_CASE(TILE, MR, NB)                                                                           \
+  case (MR) * 8 + (NB):                                                                                        \
+    TILE(c, m0, blk0, MR, NB, k0, k1);                                                                         \
+    break;
+#define GEMM_TILE_CASES(TILE, MR)                                                                              \
+  GEMM_TILE_CASE(TILE, MR, 1) GEMM_TILE_CASE(TILE, MR, 2) GEMM_TILE_CASE(TILE, MR, 3) GEMM_TILE_CASE(TILE, MR, 4)
+#define GEMM_TILE_SWITCH(TILE, mr, nb)                                                                         \
+  switch ((mr) * 8 + (nb)) {                                                                                   \
+    GEMM_TILE_CASES(TILE, 1) GEMM_TILE_CASES(TILE, 2) GEMM_TILE_CASES(TILE, 3) GEMM_TILE_CASES(TILE, 4)       \
+    GEMM_TILE_CASES(TILE, 5) GEMM_TILE_CASES(TILE, 6)                                                          \
+  default:                                                                                                     \
+    break;                                                                                                     \
+  }
+
 #if defined(__AVX512F__)
 //===----------------------------------------------------------------------===//
 // f32 register tiles of up to GEMM_TILE_MR x GEMM_TILE_NB blocks of 16 columns (bf16 and f32 kernels)

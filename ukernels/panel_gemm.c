@@ -204,16 +204,23 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
 // y [B, S, N] = x [B, S, K] · W + bias, then the epilogue (activation, residual), for the dense linear layers
 // of a model, whose weights are the same 16-column panels [ceil(N/16)][K][16] (the last one zero-padded
 // when N is not a multiple of 16). It runs on the schedule of the bf16 and int8 kernels (gemm_schedule.h):
-// row chunks of about 256 KiB of activations, tasks of one 64-column panel group over a chunk, k blocks of
-// F32_KC so that the group's block of weights (F32_KC x 64 floats) stays in L1 while the chunk's rows pass
-// over it. A 6 x 64 tile keeps 24 zmm accumulators: per k step 4 weight loads and 6 broadcasts feed 24 FMAs,
-// where the 8 x 32 tile of generated code has 16 (docs/benchmarks.md). Summation runs over k in order.
+// row chunks of about 1 MiB of activations, tasks of one 64-column panel group over a chunk, k blocks of
+// F32_KC so that the group's block of weights stays in L2 while the chunk's rows pass over it. A 6 x 64 tile
+// keeps 24 zmm accumulators: per k step 4 weight loads and 6 broadcasts feed 24 FMAs, where the 8 x 32 tile
+// of generated code has 16 (docs/benchmarks.md). Summation runs over k in order.
 
-enum {
-  F32_KC = 128,                 // k block: 128 rows x 4 blocks x 64 bytes (32 KiB) of weights
-  F32_CHUNK_BYTES = 256 * 1024, // activations per row chunk
-};
-// Weight rows (64-byte lines) prefetched ahead in each block's stream.
+// F32_KC: the k block, F32_KC rows x 4 blocks x 64 bytes of weights: one block up to K = 4096, whose 1 MiB
+// stay in L2 while the chunk's row panels pass over them (k blocks of 64 to 512 rows, in L1, were 3-15%
+// slower at BERT shapes: the partial sums' round trips through y cost more than L2 reads). F32_CHUNK_BYTES:
+// activations per row chunk: 1 MiB, so that a 128-token batch is one chunk and each weight streams from
+// memory once (each chunk reads all the weights again; 256 KiB made 6 chunks of BERT's FFN down projection).
+// F32_PREFETCH_STEPS: weight rows (64-byte lines) prefetched ahead in each block's stream.
+#ifndef F32_KC
+#define F32_KC 4096
+#endif
+#ifndef F32_CHUNK_BYTES
+#define F32_CHUNK_BYTES (1024 * 1024)
+#endif
 #ifndef F32_PREFETCH_STEPS
 #define F32_PREFETCH_STEPS 16
 #endif
@@ -258,18 +265,9 @@ static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, 
   gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->n, c->bias, &c->epilogue, k1 == c->k);
 }
 
-#define F32_CASE(MR, NB)                                                                                       \
-  case (MR) * 8 + (NB):                                                                                        \
-    f32_tile(c, m0, blk0, MR, NB, k0, k1);                                                                     \
-    break;
-#define F32_CASES(MR) F32_CASE(MR, 1) F32_CASE(MR, 2) F32_CASE(MR, 3) F32_CASE(MR, 4)
 static void f32_gemm_tile(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
   const F32GemmCtx *c = (const F32GemmCtx *)ctx;
-  switch (mr * 8 + nb) {
-    F32_CASES(1) F32_CASES(2) F32_CASES(3) F32_CASES(4) F32_CASES(5) F32_CASES(6)
-  default:
-    break;
-  }
+  GEMM_TILE_SWITCH(f32_tile, mr, nb)
 }
 #else
 /// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = k).

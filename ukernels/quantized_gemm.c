@@ -242,19 +242,9 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   }
 }
 
-#define I8_CASE(MR, NB)                                                                                        \
-  case (MR) * 8 + (NB):                                                                                        \
-    int8_tile(c, m0, blk0, MR, NB, k0, k1);                                                                            \
-    break;
-#define I8_CASES(MR) I8_CASE(MR, 1) I8_CASE(MR, 2) I8_CASE(MR, 3) I8_CASE(MR, 4)
-
 static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
                                int64_t k1) {
-  switch (mr * 8 + nb) {
-    I8_CASES(1) I8_CASES(2) I8_CASES(3) I8_CASES(4) I8_CASES(5) I8_CASES(6)
-  default:
-    break;
-  }
+  GEMM_TILE_SWITCH(int8_tile, mr, nb)
 }
 #else
 /// y = s_x · s_w · (acc − z_x · colsum) + b for one row and up to 16 columns starting at n0.
@@ -920,18 +910,9 @@ QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int
   gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->n, c->bias, &c->epilogue, k1 == c->kp);
 }
 
-#define BF_CASE(MR, NB)                                                                                        \
-  case (MR) * 8 + (NB):                                                                                        \
-    bf16_tile(c, m0, blk0, MR, NB, k0, k1);                                                                    \
-    break;
-#define BF_CASES(MR) BF_CASE(MR, 1) BF_CASE(MR, 2) BF_CASE(MR, 3) BF_CASE(MR, 4)
 static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
                                int64_t k1) {
-  switch (mr * 8 + nb) {
-    BF_CASES(1) BF_CASES(2) BF_CASES(3) BF_CASES(4) BF_CASES(5) BF_CASES(6)
-  default:
-    break;
-  }
+  GEMM_TILE_SWITCH(bf16_tile, mr, nb)
 }
 #else
 /// Sums over all of K at once (the task passes one k block: k0 = 0, k1 = kp).

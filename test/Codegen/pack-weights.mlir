@@ -338,6 +338,38 @@ func.func private @shared_panels(%w: tensor<1x4x2xf32>) -> tensor<1x2x2x2xf32> {
 
 // -----
 
+// effc_uk_linear_f32's layout of a shared body's [N = 3, K = 2] weight: zero-padded to N = 4, split into
+// panels of 2 and transposed. The pad moves to the callers with the rest of the chain and folds into the
+// packed constant ([[1, 3], [2, 4]], [[5, 0], [6, 0]]).
+// CHECK-LABEL: func.func @shared_body_padded_callers(
+// CHECK:         %[[W:.+]] = arith.constant dense_resource<weight.padded.packed{{[^>]*}}> : tensor<2x2x2xf32>
+// CHECK-NOT:     tensor.pad
+// CHECK:         call @shared_padded(%[[W]]) : (tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+// CHECK-LABEL: func.func private @shared_padded(
+// CHECK-SAME:    %[[ARG:.+]]: tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+// CHECK-NOT:     tensor.pad
+// CHECK-NOT:     linalg.transpose
+// CHECK:         return %[[ARG]] : tensor<2x2x2xf32>
+// CHECK:       weight.padded.packed{{[_0-9]*}}: "0x400000000000803F0000404000000040000080400000A040000000000000C04000000000"
+func.func @shared_body_padded_callers() -> tensor<2x2x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %r = call @shared_padded(%w) : (tensor<3x2xf32>) -> tensor<2x2x2xf32>
+  return %r : tensor<2x2x2xf32>
+}
+func.func private @shared_padded(%w: tensor<3x2xf32>) -> tensor<2x2x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %padded = tensor.pad %w low[0, 0] high[1, 0] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %zero : f32
+  } : tensor<3x2xf32> to tensor<4x2xf32>
+  %split = tensor.expand_shape %padded [[0, 1], [2]] output_shape [2, 2, 2] : tensor<4x2xf32> into tensor<2x2x2xf32>
+  %init = tensor.empty() : tensor<2x2x2xf32>
+  %t = linalg.transpose ins(%split : tensor<2x2x2xf32>) outs(%init : tensor<2x2x2xf32>) permutation = [0, 2, 1]
+  return %t : tensor<2x2x2xf32>
+}
+
+// -----
+
 // A reshaped argument that is also used as it is keeps its layout (the chain must be the only use).
 // CHECK-LABEL: func.func private @panels_and_raw(
 // CHECK-SAME:    tensor<1x4x2xf32>

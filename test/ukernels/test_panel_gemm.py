@@ -11,8 +11,8 @@ tolerances: f32 accumulation over K <= 200 of unit-scale products (rtol 1e-5, at
 activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp about 1 ulp).
 
 effc_uk_linear_f32 takes x [B, S, K], panels [ceil(N/16)][K][16] zero-padded, a residual and epilogue flags;
-its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks with k blocks of 128
-and a ragged last one, N not a multiple of 16 (the masked last block) or of 64 (narrower tiles), K = 0, and
+its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks, k blocks of 4096 and
+a ragged last one, N not a multiple of 16 (the masked last block) or of 64 (narrower tiles), K = 0, and
 strided x and panels. Its tolerance scales with sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
 """
 
@@ -151,9 +151,10 @@ def linear_tolerance(k):
 @pytest.mark.parametrize("b, s, k, n", [
     (1, 1, 96, 64),     # decode: one row, all of K at once
     (1, 6, 33, 40),     # one row panel; N = 40: a 16-column tile pair and a masked block
-    (1, 7, 130, 16),    # two row panels (6 + 1); k blocks of 128 and 2
+    (1, 7, 130, 16),    # two row panels (6 + 1)
+    (1, 13, 4200, 20),  # k blocks of 4096 and 104 (partial sums wait in y); three row panels
     (2, 29, 256, 312),  # 58 rows, 20 blocks (TinyBERT's N): 4-block tiles, a 3-block one, a masked block
-    (1, 200, 300, 80),  # row chunks of 256 KiB (82 rows at K = 300): three chunks, a ragged k block
+    (1, 200, 4400, 20), # row chunks of 1 MiB (9 row panels at K = 4400): four chunks of 9, 9, 9 and 7; 2 k blocks
     (3, 2, 0, 24),      # K = 0: the bias through the epilogue
 ])
 @pytest.mark.parametrize("with_bias", [True, False])
@@ -168,15 +169,15 @@ def test_linear_shapes(lib, b, s, k, n, with_bias):
 @pytest.mark.parametrize("kind", ["gelu", "silu", "relu"])
 @pytest.mark.parametrize("with_residual", [True, False])
 def test_linear_epilogue(lib, kind, with_residual):
-    """Activation, then the residual (EFFC_UK_EPILOGUE_RESIDUAL = 0x10), on the finished tile; with k blocks
-    (K = 200), so that partial sums wait in y and only the last block applies the epilogue."""
-    rng, x, w, bias = linear_case(7, 2, 9, 200, 72)
+    """Activation, then the residual (EFFC_UK_EPILOGUE_RESIDUAL = 0x10), on the finished tile; with two k
+    blocks (K = 4100), so that partial sums wait in y and only the last block applies the epilogue."""
+    rng, x, w, bias = linear_case(7, 2, 9, 4100, 72)
     residual = rng.standard_normal((2, 9, 72)).astype(np.float32)
     flags = ACTIVATIONS[kind][0] | (0x10 if with_residual else 0)
     y = np.full((2, 9, 72), np.nan, np.float32)
     run_linear(lib, x, to_padded_panels(w), bias, flags, residual if with_residual else None, y)
     expected = reference(x, w, bias, kind) + (residual if with_residual else 0.0)
-    np.testing.assert_allclose(y, expected, **linear_tolerance(200))
+    np.testing.assert_allclose(y, expected, **linear_tolerance(4100))
 
 
 def test_linear_strided_views(lib):
