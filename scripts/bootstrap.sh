@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 PACKAGES=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-          python3-numpy python3-pytest python3-torch libopenblas0-pthread python3-dev pybind11-dev
+          python3-numpy python3-pytest python3-pytest-xdist python3-torch libopenblas0-pthread python3-dev pybind11-dev
           libonnx-dev libprotobuf-dev python3-onnx libonnx-testdata)
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -85,10 +85,13 @@ if has_step pytest; then
                                     "$ROOT/test/ukernels")
   # test/ukernels builds the micro-kernels natively with these flags, so they run under the sanitizers too;
   # at -O1, as ASan advises: instrumented -O3 took clang 5 minutes on sparse_gemm.c alone (13 s at -O1).
+  # One pytest worker per core when pytest-xdist is installed (scripts/bootstrap.sh installs it).
+  PARALLEL=()
+  /usr/bin/python3 -c "import xdist" 2>/dev/null && PARALLEL=(-n auto)
   timed env LD_PRELOAD="$RUNTIME" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" PYTHONMALLOC=malloc \
     EFFC_UKERNEL_SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -shared-libsan -O1" \
     EFFC_BIN_DIR="$BUILD/bin" EFFC_BUILD_DIR="$BUILD" \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider "${PYTEST_FILES[@]}" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider ${PARALLEL[@]+"${PARALLEL[@]}"} "${PYTEST_FILES[@]}" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}
 fi
 
 if has_step fuzz && [ "$FUZZ_SECONDS" != 0 ]; then

@@ -41,6 +41,7 @@
 
 #define MAX_JOBS 64
 #define MAX_TENSORS 16
+#define MAX_LINE 8192 /* a job line: FUNCTION and up to MAX_TENSORS NAME=PATH words */
 
 typedef struct job_t {
   const effc_function_t *fn;
@@ -48,7 +49,7 @@ typedef struct job_t {
   effc_tensor_t *inputs[MAX_TENSORS];    /* in signature order */
   effc_tensor_t *reference[MAX_TENSORS]; /* outputs of the serial run */
   uint64_t peak;                         /* runtime bytes the serial call needed beyond its inputs */
-  char line[512];
+  char line[MAX_LINE];
 } job_t;
 
 static job_t g_jobs[MAX_JOBS];
@@ -87,9 +88,12 @@ static int read_jobs(const char *path, effc_runtime_t *runtime, effc_module_t *m
   FILE *file = fopen(path, "r");
   if (!file)
     return fail("cannot open %s", path);
-  char line[512];
+  char line[MAX_LINE];
   while (fgets(line, sizeof(line), file)) {
-    line[strcspn(line, "\n")] = '\0';
+    size_t length = strcspn(line, "\n");
+    if (line[length] != '\n' && !feof(file))
+      return fclose(file), fail("%s: a line longer than %d bytes", path, MAX_LINE - 2);
+    line[length] = '\0';
     if (!line[0])
       continue;
     if (g_num_jobs == MAX_JOBS)
