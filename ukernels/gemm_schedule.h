@@ -5,8 +5,8 @@
  *===----------------------------------------------------------------------===*
  *
  * What the register-tiled GEMM kernels share: rows of a [B, S, K] activation walked through its strides
- * (RowView), and the schedule that splits a GEMM into tasks of the runtime's thread pool and each task into
- * register tiles over k blocks (GemmSchedule).
+ * (RowView) or staged to contiguous rows (StageCtx), and the schedule that splits a GEMM into tasks of the
+ * runtime's thread pool and each task into register tiles over k blocks (GemmSchedule).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef EFFC_UKERNELS_GEMM_SCHEDULE_H
@@ -34,6 +34,42 @@ static inline RowView row_view(const float *x, int64_t rows_per_batch, int64_t b
 
 static inline const float *row_of(const RowView *v, int64_t i) {
   return v->x + (i / v->rows_per_batch) * v->batch_stride + (i % v->rows_per_batch) * v->row_stride;
+}
+
+//===----------------------------------------------------------------------===//
+// Activation staging: rows copied to contiguous f32 (int4, LUT; f32 with strided rows)
+//===----------------------------------------------------------------------===//
+
+typedef struct {
+  RowView x;
+  int64_t k;
+  int64_t ld;    // row length of dst (>= k; the padding is zeroed)
+  float *dst;    // [M][ld]
+  int64_t group; // > 0: also write per-group sums to sums[M][k / group]
+  float *sums;
+} StageCtx;
+
+/// Copies row i of `x` to row i of `dst` (a parallel_for body).
+static inline void stage_row(void *p, int64_t i) {
+  const StageCtx *c = (const StageCtx *)p;
+  float *d = c->dst + i * c->ld;
+  const float *x = row_of(&c->x, i);
+  if (c->x.col_stride == 1)
+    __builtin_memcpy(d, x, (size_t)c->k * sizeof(float));
+  else
+    for (int64_t k = 0; k < c->k; ++k)
+      d[k] = x[k * c->x.col_stride];
+  for (int64_t k = c->k; k < c->ld; ++k)
+    d[k] = 0.0f;
+  if (c->group > 0) {
+    int64_t groups = c->k / c->group;
+    for (int64_t g = 0; g < groups; ++g) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < c->group; ++k)
+        s += d[g * c->group + k];
+      c->sums[i * groups + g] = s;
+    }
+  }
 }
 
 /// Column blocks per parallel task: enough tasks to balance, few enough to amortise dispatch.
@@ -118,12 +154,13 @@ static inline void gemm_run_task(const GemmSchedule *s, int64_t task, GemmTileFn
     break;                                                                                                     \
   }
 
+/// The largest register tile: rows, blocks of 16 columns (the bounds GEMM_TILE_SWITCH covers).
+enum { GEMM_TILE_MR = 6, GEMM_TILE_NB = 4 };
+
 #if defined(__AVX512F__)
 //===----------------------------------------------------------------------===//
 // f32 register tiles of up to GEMM_TILE_MR x GEMM_TILE_NB blocks of 16 columns (bf16 and f32 kernels)
 //===----------------------------------------------------------------------===//
-
-enum { GEMM_TILE_MR = 6, GEMM_TILE_NB = 4 };
 
 #define GEMM_UNROLL _Pragma("clang loop unroll(full)")
 

@@ -298,19 +298,6 @@ static void f32_gemm_task(void *p, int64_t task) {
   gemm_run_task(&c->schedule, task, f32_gemm_tile, c);
 }
 
-typedef struct {
-  RowView x;
-  float *staged;
-  int64_t k;
-} F32StageCtx;
-
-static void f32_stage_row(void *p, int64_t i) {
-  const F32StageCtx *s = (const F32StageCtx *)p;
-  const float *x = row_of(&s->x, i);
-  for (int64_t k = 0; k < s->k; ++k)
-    s->staged[i * s->k + k] = x[k * s->x.col_stride];
-}
-
 /// y [B, S, N] = epilogue(x [B, S, K] · W + bias) with W given as panels w [ceil(N/16)][K][16]; `has_bias`
 /// says whether `bias` [N] is read; `epilogue` is the flags of ukernels/epilogue.h (activation, and
 /// EFFC_UK_EPILOGUE_RESIDUAL to add `residual` [B, S, N] after it).
@@ -371,19 +358,18 @@ void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EF
   float *rows = 0;
   if (c.x.col_stride != 1) {
     rows = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
-    F32StageCtx stage = {c.x, rows, k};
-    effc_uk_parallel_for(f32_stage_row, &stage, m);
+    StageCtx stage = {c.x, k, k, rows, 0, 0};
+    effc_uk_parallel_for(stage_row, &stage, m);
     c.x = row_view(rows, m, 0, k, 1);
   }
 #if defined(__AVX512F__)
   // One panel of rows reads each weight block once: no k blocks then (a GEMV streams W once either way).
   const int64_t kc = m <= GEMM_TILE_MR ? k : F32_KC;
-  const int mr = GEMM_TILE_MR, nb = GEMM_TILE_NB;
 #else
   const int64_t kc = k; // the portable tile sums over all of K at once
-  const int mr = 6, nb = 4;
 #endif
-  c.schedule = gemm_schedule(m, n, k, mr, nb, kc, k * (int64_t)sizeof(float), F32_CHUNK_BYTES);
+  c.schedule =
+      gemm_schedule(m, n, k, GEMM_TILE_MR, GEMM_TILE_NB, kc, k * (int64_t)sizeof(float), F32_CHUNK_BYTES);
   effc_uk_parallel_for(f32_gemm_task, &c, gemm_task_count(&c.schedule));
   if (rows)
     effc_uk_free(rows);

@@ -323,41 +323,6 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
 }
 
 //===----------------------------------------------------------------------===//
-// Activation staging shared by int4 and LUT: rows copied to contiguous f32
-//===----------------------------------------------------------------------===//
-
-typedef struct {
-  RowView x;
-  int64_t k;
-  int64_t ld;    // row length of dst (>= k; the padding is zeroed)
-  float *dst;    // [M][ld]
-  int64_t group; // > 0: also write per-group sums to sums[M][k / group]
-  float *sums;
-} StageCtx;
-
-static void stage_row(void *p, int64_t i) {
-  const StageCtx *c = (const StageCtx *)p;
-  float *d = c->dst + i * c->ld;
-  const float *x = row_of(&c->x, i);
-  if (c->x.col_stride == 1)
-    __builtin_memcpy(d, x, (size_t)c->k * sizeof(float));
-  else
-    for (int64_t k = 0; k < c->k; ++k)
-      d[k] = x[k * c->x.col_stride];
-  for (int64_t k = c->k; k < c->ld; ++k)
-    d[k] = 0.0f;
-  if (c->group > 0) {
-    int64_t groups = c->k / c->group;
-    for (int64_t g = 0; g < groups; ++g) {
-      float s = 0.0f;
-      for (int64_t k = 0; k < c->group; ++k)
-        s += d[g * c->group + k];
-      c->sums[i * groups + g] = s;
-    }
-  }
-}
-
-//===----------------------------------------------------------------------===//
 // int4 weight-only, group-wise
 //===----------------------------------------------------------------------===//
 
