@@ -9,6 +9,10 @@ links the reference BLAS.) "% peak" is of the FMA (f32) or VNNI (int8) peak that
 measures on the same threads, first, in the same run; "rel err" is against the f32 product in float64.
 
     /usr/bin/python3 bench/linear_layers.py [--runs 50] [--threads 2] [--variants f32,int8]
+    /usr/bin/python3 bench/linear_layers.py --variants f32,f32-generated --shapes 1x768x3072,128x768x3072
+
+Variants: f32 (the f32 micro-kernel, effc's default), f32-generated (the same layer as generated code:
+effc --no-f32-linear-kernel), int8.
 """
 
 import argparse
@@ -25,6 +29,7 @@ BIN = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
 sys.path.insert(0, str(REPO / "python-bindings"))
 from effc.ir import write_safetensors  # noqa: E402
 SHAPES = [(128, 768, 768), (128, 768, 3072), (128, 3072, 768)]  # (M, K, N): QKV/output, FFN up, FFN down
+VARIANT_FLAGS = {"f32": [], "f32-generated": ["--no-f32-linear-kernel"], "int8": ["--quantize=int8"]}
 
 
 def linear_module(m, k, n):
@@ -87,11 +92,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--variants", default="f32,int8", help="comma-separated: f32, int8")
+    parser.add_argument("--variants", default="f32,int8", help="comma-separated: " + ", ".join(VARIANT_FLAGS))
+    parser.add_argument("--shapes", default=",".join("x".join(map(str, shape)) for shape in SHAPES),
+                        help="comma-separated MxKxN (default: BERT-base's at 128 tokens)")
     args = parser.parse_args()
     variants = args.variants.split(",")
-    if any(v not in ("f32", "int8") for v in variants):
-        parser.error(f"--variants: expected f32 and/or int8, got {args.variants}")
+    if any(v not in VARIANT_FLAGS for v in variants):
+        parser.error(f"--variants: expected some of {', '.join(VARIANT_FLAGS)}, got {args.variants}")
+    try:
+        shapes = [tuple(int(d) for d in shape.split("x")) for shape in args.shapes.split(",")]
+        if any(len(shape) != 3 or min(shape) < 1 for shape in shapes):
+            raise ValueError
+    except ValueError:
+        parser.error(f"--shapes: expected positive MxKxN, got {args.shapes}")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
@@ -103,18 +116,18 @@ def main():
         peaks = measure_peaks(Path(tmp), args.threads)[args.threads]
         print(f"effc linear layers, {args.threads} threads, median of {args.runs} runs (peaks measured now, best "
               f"of 5: FMA {peaks['fma_gflops']:.0f} GFLOP/s, VNNI {peaks['vnni_gops']:.0f} GOP/s)")
-        print(f"{'variant':>7} {'M x K x N':>18} {'effc ms':>8} {'G(FL)OP/s':>9} {'% peak':>7} {'PyTorch ms':>11} "
+        print(f"{'variant':>13} {'M x K x N':>18} {'effc ms':>8} {'G(FL)OP/s':>9} {'% peak':>7} {'PyTorch ms':>11} "
               f"{'speedup':>8} {'rel err':>8}")
         for variant in variants:
             int8 = variant == "int8"
             peak = peaks["vnni_gops" if int8 else "fma_gflops"]
-            for m, k, n in SHAPES:
+            for m, k, n in shapes:
                 x = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
                 _, median, (w, b), error = effc_latency_ms(Path(tmp), m, k, n, x, args.runs, args.threads,
-                                                           ["--quantize=int8"] if int8 else [])
+                                                           VARIANT_FLAGS[variant])
                 _, torch_median = torch_latency_ms(x, w, b, args.runs, args.threads, int8=int8)
                 rate = 2 * m * k * n / median / 1e6
-                print(f"{variant:>7} {f'{m} x {k} x {n}':>18} {median:8.3f} {rate:9.1f} {100 * rate / peak:6.1f}% "
+                print(f"{variant:>13} {f'{m} x {k} x {n}':>18} {median:8.3f} {rate:9.1f} {100 * rate / peak:6.1f}% "
                       f"{torch_median:11.3f} {torch_median / median:7.2f}x {error:8.1e}")
 
 

@@ -350,7 +350,9 @@ def main():
                 run_inputs = {k: v for k, v in inputs.items()
                               if not (k.startswith("past_") and int(k.rsplit("_", 1)[1]) >= kept)}
             so = work / f"{tag}_{variant.replace(':', '_').replace('+', '_')}.so"
-            if not so.exists():
+            # Compiled once per effc build: a .so older than the effc binary (which embeds the micro-kernels)
+            # is stale.
+            if not so.exists() or so.stat().st_mtime < (BIN / "effc").stat().st_mtime:
                 subprocess.run([BIN / "effc", work / f"{tag}.mlir", "-o", so, "--external-weights", *flags],
                                check=True)
             out_dir = work / f"out_{case}_{variant.replace(':', '_').replace('+', '_')}"

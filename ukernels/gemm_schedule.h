@@ -98,9 +98,18 @@ typedef struct {
   int64_t mc;  // rows per chunk (a multiple of mr)
 } GemmSchedule;
 
+#ifndef GEMM_MIN_TASKS
+#define GEMM_MIN_TASKS 32
+#endif
+#ifndef GEMM_MIN_CHUNK_PANELS
+#define GEMM_MIN_CHUNK_PANELS 4
+#endif
+
 /// Chunks of at most `chunk_bytes` of packed activations (`row_bytes` per row), of equal size (whole
 /// panels); tasks of one panel of `nb` blocks over a chunk, or for small M (weight streaming dominates) of
-/// several panels, to dispatch less.
+/// several panels, to dispatch less. A GEMM of few panels (N = 768: 12) gets smaller chunks, down to
+/// GEMM_MIN_CHUNK_PANELS row panels, until it has GEMM_MIN_TASKS tasks: the pool's threads take tasks as
+/// they come free, and a dozen tasks left one thread idle for the last of them.
 static inline GemmSchedule gemm_schedule(int64_t m, int64_t n, int64_t kp, int mr, int nb, int64_t kc, int64_t row_bytes,
                                          int64_t chunk_bytes) {
   GemmSchedule s = {m, n, kp, mr, nb, kc, nb, 0};
@@ -108,10 +117,17 @@ static inline GemmSchedule gemm_schedule(int64_t m, int64_t n, int64_t kp, int m
   int64_t max_panels = chunk_bytes / (row_bytes * mr);
   max_panels = max_panels < 1 ? 1 : max_panels;
   int64_t chunks = (row_panels + max_panels - 1) / max_panels;
-  s.mc = (row_panels + chunks - 1) / chunks * mr;
   int64_t blocks = (n + 15) / 16;
   if (m < 16 && (blocks + nb - 1) / nb > 16)
     s.bpt = round_up(blocks_per_task(blocks), nb);
+  int64_t col_tasks = (blocks + s.bpt - 1) / s.bpt;
+  if (chunks * col_tasks < GEMM_MIN_TASKS) {
+    int64_t wanted = (GEMM_MIN_TASKS + col_tasks - 1) / col_tasks;
+    int64_t most = row_panels / GEMM_MIN_CHUNK_PANELS;
+    wanted = wanted < most ? wanted : most;
+    chunks = chunks > wanted ? chunks : wanted;
+  }
+  s.mc = (row_panels + chunks - 1) / chunks * mr;
   return s;
 }
 

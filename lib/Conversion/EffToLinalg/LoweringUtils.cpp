@@ -440,6 +440,11 @@ bool canUseF32LinearKernel(Value x, Value weight) {
   if (!xType || !weightType || !xType.getElementType().isF32() || !weightType.getElementType().isF32() ||
       xType.getRank() < 2 || weightType.getRank() != 2 || !weightType.hasStaticShape())
     return false;
+  // A single static row (a decode step) is a GEMV, bound by the weight stream: the generated GEMV (whole rows
+  // of 32-column panels, several FMA chains per row) streams it faster than the kernel's 1 x 64 tiles.
+  ArrayRef<int64_t> rows = xType.getShape().drop_back();
+  if (llvm::none_of(rows, ShapedType::isDynamic) && llvm::product_of(rows) < kF32LinearKernelMinRows)
+    return false;
   // The panel layout must be a compile-time change: a constant, or an argument of a private function (a body
   // shared by layers, whose callers pass constants that effc-pack-weights packs). Other weights stay [N, K].
   if (matchPattern(weight, m_Constant()))

@@ -136,8 +136,14 @@ buildUkernelCall(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef name, m
                  llvm::ArrayRef<UkernelResult> results, llvm::ArrayRef<UkernelEqualExtents> equalExtents = {},
                  llvm::ArrayRef<mlir::NamedAttribute> attributes = {});
 
+/// The fewest static rows (the product of x's leading dimensions) that effc_uk_linear_f32 takes. One row (a
+/// decode step's GEMV) stays generated code, which streams the weights faster (docs/benchmarks.md); from two
+/// rows on the kernel is faster.
+constexpr int64_t kF32LinearKernelMinRows = 2;
+
 /// Whether an f32 linear layer of `x` [..., K] and `weight` [N, K] can run on effc_uk_linear_f32
-/// (ukernels/panel_gemm.c): both f32, x of rank 2 or more, the weight statically shaped.
+/// (ukernels/panel_gemm.c): both f32, x of rank 2 or more with a dynamic or at least kF32LinearKernelMinRows
+/// rows, the weight statically shaped and a compile-time value.
 bool canUseF32LinearKernel(mlir::Value x, mlir::Value weight);
 
 /// The f32 linear layer epilogue(x · weightᵀ + bias) by one call of effc_uk_linear_f32, with the [N, K] weight

@@ -73,3 +73,23 @@ func.func @runtime_weight(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>) -> tensor<2x
   %y = eff.linear %x, %w : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// One static row (a decode step's GEMV) stays generated code, which streams the weights faster; two rows
+// already call the kernel.
+// CHECK-LABEL: func.func @one_row(
+// CHECK-NOT:     call @effc_uk_linear_f32
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @two_rows(
+// CHECK:         call @effc_uk_linear_f32
+func.func @one_row(%x: tensor<1x1x8xf32>) -> tensor<1x1x16xf32> {
+  %w = arith.constant dense<0.5> : tensor<16x8xf32>
+  %y = eff.linear %x, %w : (tensor<1x1x8xf32>, tensor<16x8xf32>) -> tensor<1x1x16xf32>
+  return %y : tensor<1x1x16xf32>
+}
+func.func @two_rows(%x: tensor<2x1x8xf32>) -> tensor<2x1x16xf32> {
+  %w = arith.constant dense<0.5> : tensor<16x8xf32>
+  %y = eff.linear %x, %w : (tensor<2x1x8xf32>, tensor<16x8xf32>) -> tensor<2x1x16xf32>
+  return %y : tensor<2x1x16xf32>
+}
