@@ -1,6 +1,7 @@
-"""Unit tests of the f32 panel GEMMs (ukernels/panel_gemm.c): effc_uk_linear_f32_panels (the expert linear layers
-of eff.experts) and effc_uk_linear_f32 (dense linear layers; tests named test_linear_*), in both variants (AVX-512 and portable C), called through ctypes with the MLIR memref calling
-convention and the stand-in host of test_quantized_gemm.py (parallel_for on 2 threads).
+"""Unit tests of the f32 panel GEMMs (ukernels/panel_gemm.c): effc_uk_linear_f32_panels (the expert linear
+layers of eff.experts) and effc_uk_linear_f32 (dense linear layers; tests named test_linear_*), in both variants
+(AVX-512 and portable C), called through ctypes with the MLIR memref calling convention and the stand-in host of
+test_quantized_gemm.py (parallel_for on 2 threads).
 
 y [M, N] = activation(x [M, K] · W + bias) with W [K, N] given as 16-column panels w [N/16][K][16]. Shapes cover
 8-row tiles of 2 panels (M = 1, 5, 8), the taller one-panel tiles of more rows (M = 9..40: one, two and three
@@ -11,9 +12,9 @@ tolerances: f32 accumulation over K <= 200 of unit-scale products (rtol 1e-5, at
 activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp about 1 ulp).
 
 effc_uk_linear_f32 takes x [B, S, K], panels [ceil(N/16)][K][16] zero-padded, a residual and epilogue flags;
-its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks, k blocks of 4096 and
-a ragged last one, N not a multiple of 16 (the masked last block) or of 64 (narrower tiles), K = 0, and
-strided x and panels. Its tolerance scales with sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
+its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks (by size, and more of
+them where the schedule wants more tasks), k blocks of 4096 and a ragged last one, N not a multiple of 16 (the
+masked last block) or of 64 (narrower tiles), K = 0, and strided x and panels. Its tolerance scales with sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
 """
 
 import ctypes
@@ -50,7 +51,8 @@ def run(lib, x, panels, bias, activation, y):
     has_bias = bias is not None
     if bias is None:
         bias = np.zeros(1, np.float32)
-    args = memref_args(x) + memref_args(panels) + memref_args(bias) + [ctypes.c_int64(int(has_bias)), ctypes.c_int64(activation)]
+    args = memref_args(x) + memref_args(panels) + memref_args(bias)
+    args += [ctypes.c_int64(int(has_bias)), ctypes.c_int64(activation)]
     args += memref_args(y)
     lib.effc_uk_linear_f32_panels(*args)
 
@@ -154,7 +156,9 @@ def linear_tolerance(k):
     (1, 7, 130, 16),    # two row panels (6 + 1)
     (1, 13, 4200, 20),  # k blocks of 4096 and 104 (partial sums wait in y); three row panels
     (2, 29, 256, 312),  # 58 rows, 20 blocks (TinyBERT's N): 4-block tiles, a 3-block one, a masked block
-    (1, 200, 4400, 20), # row chunks of 1 MiB (9 row panels at K = 4400): four chunks of 9, 9, 9 and 7; 2 k blocks
+    (1, 200, 4400, 20), # 34 row panels, 1 column task: chunks of 5 panels (GEMM_MIN_TASKS; 1 MiB allows 9), the
+                        # last of 4; 2 k blocks
+    (1, 128, 64, 192),  # BERT's 128 rows, 3 column tasks: 5 chunks of 30, 30, 30, 30 and 8 rows, for more tasks
     (3, 2, 0, 24),      # K = 0: the bias through the epilogue
 ])
 @pytest.mark.parametrize("with_bias", [True, False])

@@ -149,7 +149,8 @@ def test_rows_walked_through_batch_strides(kernels, scheme):
 
 
 # Shapes for the paths the BERT- and decode-sized kernels take: int8 row panels with a ragged last panel
-# (M = 7, 13), several row chunks (K = 3072 gives chunks of 84 rows, so M = 200 has three), K not a multiple
+# (M = 7, 13), several row chunks (M = 200, N = 40: one column task, so chunks of 5 panels, 7 of them, for
+# the schedule's minimum task count; K = 3072 alone would give chunks of 84 rows), K not a multiple
 # of 4, and M < 4 against many column blocks (int4 and LUT decode tiles of 4 blocks, N with a ragged block).
 @pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129), (97, 768, 64)])
 @pytest.mark.parametrize("threads", [1, 3])
@@ -167,9 +168,10 @@ def test_int8_panels_chunks_and_threads(kernels, m, k, n, threads):
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
 
 
-# bf16 with the int8 kernel's structure: 6-row panels (ragged at M = 7, 13, 97), row chunks of 256 KiB of
-# packed activations (K = 3072: 36 rows with bf16 words, so M = 200 has six), k blocks of 128 whose partial
-# sums wait in y (K = 3072, 768, 250; K = 45 is odd and padded), several column panels per task at M < 16.
+# bf16 with the int8 kernel's structure: 6-row panels (ragged at M = 7, 13, 97), row chunks of at most 256 KiB
+# of packed activations (M = 200: 7 chunks of 5 panels, for the schedule's minimum task count), k blocks of
+# 128 whose partial sums wait in y (K = 3072, 768, 250; K = 45 is odd and padded), several column panels per
+# task at M < 16.
 @pytest.mark.parametrize("m,k,n", [(1, 45, 200), (7, 3072, 70), (200, 3072, 40), (13, 250, 129), (97, 768, 64),
                                    (2, 768, 1100)])
 @pytest.mark.parametrize("threads", [1, 3])
