@@ -91,7 +91,8 @@ if has_step pytest; then
   timed env LD_PRELOAD="$RUNTIME" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" PYTHONMALLOC=malloc \
     EFFC_UKERNEL_SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -shared-libsan -O1" \
     EFFC_BIN_DIR="$BUILD/bin" EFFC_BUILD_DIR="$BUILD" \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider ${PARALLEL[@]+"${PARALLEL[@]}"} "${PYTEST_FILES[@]}" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider ${PARALLEL[@]+"${PARALLEL[@]}"} "${PYTEST_FILES[@]}" \
+    ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}
 fi
 
 if has_step fuzz && [ "$FUZZ_SECONDS" != 0 ]; then
