@@ -74,8 +74,8 @@ static float round_even_f32(float v) {
 // wait in y between blocks), and weight lines are prefetched a few k steps ahead.
 
 enum {
-  I8_MR = 6,                       // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators)
-  I8_NB = 4,
+  I8_MR = GEMM_TILE_MR,            // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators),
+  I8_NB = GEMM_TILE_NB,            // the shapes GEMM_TILE_SWITCH dispatches
   I8_PREFETCH_STEPS = 16,          // k steps (64-byte weight lines per block) prefetched ahead
   I8_CHUNK_BYTES = 256 * 1024,     // packed activations per row chunk
   I8_KC = 256,                     // k block: 256 x 64 weight bytes (16 KiB) stay in L1
@@ -736,8 +736,8 @@ static void lut_task(void *p, int64_t task) {
 // It runs on the panel schedule (row chunks, column panels, k blocks) and prefetches as the int8 kernel.
 
 enum {
-  BF_MR = 6, // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators; gemm_schedule.h)
-  BF_NB = 4,
+  BF_MR = GEMM_TILE_MR, // register tile: 6 rows x 4 blocks of 16 columns (24 zmm accumulators), as int8
+  BF_NB = GEMM_TILE_NB,
   BF_PREFETCH_STEPS = 16,      // k pairs (64-byte weight lines per block) prefetched ahead
   BF_CHUNK_BYTES = 256 * 1024, // packed activations per row chunk
   BF_KC = 128,                 // k block: 64 pairs x 4 blocks x 64 bytes (16 KiB) stay in L1
