@@ -110,8 +110,8 @@ typedef struct {
 /// several panels, to dispatch less. A GEMM of few panels (N = 768: 12) gets smaller chunks, down to
 /// GEMM_MIN_CHUNK_PANELS row panels, until it has GEMM_MIN_TASKS tasks: the pool's threads take tasks as
 /// they come free, and a dozen tasks left one thread idle for the last of them.
-static inline GemmSchedule gemm_schedule(int64_t m, int64_t n, int64_t kp, int mr, int nb, int64_t kc, int64_t row_bytes,
-                                         int64_t chunk_bytes) {
+static inline GemmSchedule gemm_schedule(int64_t m, int64_t n, int64_t kp, int mr, int nb, int64_t kc,
+                                         int64_t row_bytes, int64_t chunk_bytes) {
   GemmSchedule s = {m, n, kp, mr, nb, kc, nb, 0};
   int64_t row_panels = (m + mr - 1) / mr;
   int64_t max_panels = chunk_bytes / (row_bytes * mr);

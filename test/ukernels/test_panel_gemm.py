@@ -14,7 +14,8 @@ activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp ab
 effc_uk_linear_f32 takes x [B, S, K], panels [ceil(N/16)][K][16] zero-padded, a residual and epilogue flags;
 its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks (by size, and more of
 them where the schedule wants more tasks), k blocks of 4096 and a ragged last one, N not a multiple of 16 (the
-masked last block) or of 64 (narrower tiles), K = 0, and strided x and panels. Its tolerance scales with sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
+masked last block) or of 64 (narrower tiles), K = 0, and strided x and panels. Its tolerance scales with
+sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
 """
 
 import ctypes
