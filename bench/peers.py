@@ -29,8 +29,8 @@ onnxruntime.quantization.quantize_dynamic(per_channel=True) writes).
 Each row: median (min-max) ms of --runs runs after 3 warm-up runs; the speed-up of effc's row over ORT f32
 (and ORT int8 for int8 rows) and over PyTorch; GFLOP/s (the model's matmul FLOPs: linear layers, attention,
 the routed expert per token; the kept layers for drop40, the dense products for 2:4, so its figure is an
-effective rate) as a % of the FMA peak measured in this run (int8 rows: of the VNNI peak; bf16 rows: of the
-vdpbf16ps peak where the CPU has AVX512-BF16), and,
+effective rate) as a % of the FMA peak measured in this run (int8 and int4 rows: of the VNNI peak, int4 being
+W4A8; bf16 rows: of the vdpbf16ps peak where the CPU has AVX512-BF16), and,
 for effc, weight GB/s as a % of the streaming bandwidth measured in this run (the bytes of the weights file a run
 streams: all but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
 bound, so "within 1.1x of the bound" reads >= 91%; above 100%, part of the weights came from the 260 MiB L3); the
@@ -366,7 +366,7 @@ def main():
             weights_file = Path(str(so) + ".weights")
             row(f"effc {variant}", latency(ran.stdout), output,
                 weight_bytes=weights_file.stat().st_size - gathered_bytes(weights) if weights_file.exists() else None,
-                int8="int8" in variant, bf16=variant == "bf16", flops=run_flops)
+                int8="int8" in variant or variant == "int4", bf16=variant == "bf16", flops=run_flops)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@
 //  * int8  (W8A8): W per output channel symmetric int8, tiled [N/16][K/4][16][4] for vpdpbusd; activations
 //          quantized per row to u8 with a zero point (dynamic, or static from calibration), int32 dot
 //          products, and the epilogue y = s_x · s_w · (acc − z_x · Σ_k w) + b.
-//  * int4  weight-only, group-wise: nibbles [N/16][K/2][16] (byte = w[k] | w[k+1] << 4), scales and zero
-//          points [N/16][K/G][16]; dequantised in registers: y = Σ_g s_g · (Σ_k q·x − z_g · Σ_k x). At
-//          M < 4 (decode) one row runs against 4 column blocks, prefetched ahead, with the low nibble
-//          looked up by vpermps and the high one carried by the whole byte against a transformed row.
+//  * int4  group-wise weights: nibbles [N/16][K/2][16] (byte = w[k] | w[k+1] << 4), scales and zero
+//          points [N/16][K/G][16]; y = Σ_g s_g · (Σ_k q·x − z_g · Σ_k x). With G a multiple of 8 (W4A8)
+//          activations are quantized per row and group to int8 and nibbles multiplied by vpdpbusd;
+//          otherwise f32 activations multiply nibbles dequantised in registers. At M < 4 (decode) one row
+//          runs against 4 column blocks, each a weight stream prefetched ahead.
 //  * lut   binary-coding quantization (LUT-GEMM): W ≈ Σ_i α_i · b_i, b ∈ {−1, +1}. For every 4 activations a
 //          16-entry table of all ± sums is built once per row; the packed sign patterns
 //          [N/16][q][K/8][16] (byte = pattern[c] | pattern[c+1] << 4) index it (vpermps: 16 lookups per
@@ -334,8 +335,14 @@ enum { I4_MR = 8, I4_NB = 4 }; // row tiles of 8 rows x 1 block; for M < 4, 1 ro
 #endif
 
 typedef struct {
+  // f32 activations (groups not a multiple of 8)
   const float *x;    // staged [M][K]
   const float *xsum; // [M][K/G]
+  // int8 activations (W4A8, groups a multiple of 8)
+  RowView rows;       // the activations as passed
+  int8_t *xq;         // [M][K/8][2][4]: of every 8 k, the 4 even then the 4 odd
+  float *xa;          // [M][K/G]: s_x / 16
+  float *xb;          // [M][K/G]: s_x · Σ q_x
   const uint8_t *w;  // [np/16][K/2][16]
   const float *scale, *zero; // [np/16][K/G][16]; zero null: symmetric (8)
   const float *bias;
@@ -503,10 +510,206 @@ static void int4_decode_transform(float *x, int64_t m, int64_t k) {
 #endif
 }
 
+//===----------------------------------------------------------------------===//
+// int4 with int8 activations (W4A8): groups that are a multiple of 8
+//===----------------------------------------------------------------------===//
+//
+// As llama.cpp's Q4 x Q8 and ONNX Runtime's MatMulNBits at accuracy level 4: each activation row is quantized
+// per group to int8 (symmetric, scale s_x = amax / 127), and nibbles multiply it by vpdpbusd, 64 products per
+// instruction, where the f32 path above spends 5 instructions on 16 weights. A 64-byte line of a block's
+// weights (4 k pairs x 16 columns) is transposed in registers (vpermd, vpshufb) so that each 32-bit lane holds
+// one column's 8 nibbles; the high nibbles (byte & 0xF0) and the low ones (byte << 4 & 0xF0) enter the dot
+// products as 16 · q, against the row's even and odd k of those 8 (xq's layout [K/8][2][4]). Per group:
+// y += s_g · (Σ 16 q · q_x · s_x/16 − z_g · s_x · Σ q_x), so both scales and the zero point stay in f32.
+// Sums are exact in int32 for groups below 70000 (|16 q · q_x| ≤ 240 · 127).
+
+/// Quantizes row i of the activations to xq (even then odd k of every 8) and its per-group xa = s_x / 16 and
+/// xb = s_x · Σ q_x (a parallel_for body).
+static void int4_a8_quantize_row(void *p, int64_t i) {
+  const Int4Ctx *c = (const Int4Ctx *)p;
+  const float *x = row_of(&c->rows, i);
+  const int64_t xs = c->rows.col_stride, groups = c->k / c->group;
+  int8_t *q = c->xq + i * c->k;
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t k0 = g * c->group;
+    float amax = 0.0f;
+    int64_t k = k0;
+#if defined(QG_AVX512)
+    if (xs == 1) {
+      __m512 vmax = _mm512_setzero_ps();
+      for (; k + 16 <= k0 + c->group; k += 16)
+        vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
+      amax = _mm512_reduce_max_ps(vmax);
+    }
+#endif
+    for (; k < k0 + c->group; ++k)
+      amax = max_f32(amax, abs_f32(x[k * xs]));
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    int32_t sum = 0;
+    k = k0;
+#if defined(QG_AVX512)
+    if (xs == 1) {
+      // Same arithmetic as the scalar loop (vcvtps2dq rounds to nearest even); bytes reordered to even, odd.
+      const __m512 vinv = _mm512_set1_ps(inv);
+      const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+      const __m128i order = _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+      __m512i vsum = _mm512_setzero_si512();
+      for (; k + 16 <= k0 + c->group; k += 16) {
+        __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv));
+        v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+        vsum = _mm512_add_epi32(vsum, v);
+        _mm_storeu_si128((__m128i *)(q + k), _mm_shuffle_epi8(_mm512_cvtepi32_epi8(v), order));
+      }
+      sum = _mm512_reduce_add_epi32(vsum);
+    }
+#endif
+    for (; k < k0 + c->group; ++k) {
+      float v = round_even_f32(x[k * xs] * inv);
+      int32_t qk = (int32_t)(v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v));
+      q[(k & ~(int64_t)7) + ((k & 1) << 2) + ((k & 7) >> 1)] = (int8_t)qk;
+      sum += qk;
+    }
+    const float scale = amax / 127.0f;
+    c->xa[i * groups + g] = scale * 0.0625f;
+    c->xb[i * groups + g] = scale * (float)sum;
+  }
+}
+
+#if defined(QG_VNNI)
+/// `mr` rows from m0 against `nb` column blocks from blk0: mr x nb int32 dot products per group, each folded
+/// into an f32 total with the group's scales. Prefill runs 8 rows x 1 block (one transpose of a weight line
+/// serves 16 vpdpbusd), decode 1 row x 4 blocks (4 weight streams, prefetched ahead).
+QG_INLINE void int4_a8_tile(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, int nb) {
+  const int64_t groups = c->k / c->group, bstride = (c->k / 2) * 16;
+  const __m512i to_columns = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i to_lanes =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+  const __m512i high = _mm512_set1_epi8((char)0xF0);
+  __m512 total[I4_MR][I4_NB];
+  QG_UNROLL
+  for (int r = 0; r < mr; ++r) {
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j)
+      total[r][j] = _mm512_setzero_ps();
+  }
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i acc[I4_MR][I4_NB];
+    QG_UNROLL
+    for (int r = 0; r < mr; ++r) {
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j)
+        acc[r][j] = _mm512_setzero_si512();
+    }
+    for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 8) {
+      __m512i lo[I4_NB], hi[I4_NB];
+      QG_UNROLL
+      for (int j = 0; j < nb; ++j) {
+        const uint8_t *w = c->w + (blk0 + j) * bstride + (k / 2) * 16;
+        if (mr == 1)
+          _mm_prefetch((const char *)(w + I4_PREFETCH), _MM_HINT_T0);
+        __m512i v = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(to_columns, _mm512_loadu_si512(w)), to_lanes);
+        hi[j] = _mm512_and_si512(v, high);
+        lo[j] = _mm512_and_si512(_mm512_slli_epi16(v, 4), high);
+      }
+      QG_UNROLL
+      for (int r = 0; r < mr; ++r) {
+        const int8_t *xr = c->xq + (m0 + r) * c->k + k;
+        __m512i even = _mm512_set1_epi32(*(const int32_t *)xr), odd = _mm512_set1_epi32(*(const int32_t *)(xr + 4));
+        QG_UNROLL
+        for (int j = 0; j < nb; ++j)
+          acc[r][j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][j], lo[j], even), hi[j], odd);
+      }
+    }
+    QG_UNROLL
+    for (int j = 0; j < nb; ++j) {
+      int64_t at = ((blk0 + j) * groups + g) * 16;
+      __m512 s = _mm512_loadu_ps(c->scale + at);
+      __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+      QG_UNROLL
+      for (int r = 0; r < mr; ++r) {
+        __m512 a = _mm512_set1_ps(c->xa[(m0 + r) * groups + g]), b = _mm512_set1_ps(c->xb[(m0 + r) * groups + g]);
+        __m512 dot = _mm512_fnmadd_ps(z, b, _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), a));
+        total[r][j] = _mm512_fmadd_ps(s, dot, total[r][j]);
+      }
+    }
+  }
+  QG_UNROLL
+  for (int j = 0; j < nb; ++j) {
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+    QG_UNROLL
+    for (int r = 0; r < mr; ++r)
+      _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r][j], bias));
+  }
+}
+
+#define I4_A8_ROWS(MR)                                                                                         \
+  case MR:                                                                                                     \
+    int4_a8_tile(c, m0, MR, blk0, 1);                                                                          \
+    break;
+static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, int nb) {
+  if (mr == 1) {
+    switch (nb) {
+    case 1: int4_a8_tile(c, m0, 1, blk0, 1); break;
+    case 2: int4_a8_tile(c, m0, 1, blk0, 2); break;
+    case 3: int4_a8_tile(c, m0, 1, blk0, 3); break;
+    default: int4_a8_tile(c, m0, 1, blk0, I4_NB); break;
+    }
+    return;
+  }
+  switch (mr) {
+    I4_A8_ROWS(2) I4_A8_ROWS(3) I4_A8_ROWS(4) I4_A8_ROWS(5) I4_A8_ROWS(6) I4_A8_ROWS(7) I4_A8_ROWS(8)
+  default:
+    break;
+  }
+}
+#else
+/// The same sums in C: per group an exact int32 dot product of 16 · q against q_x, then the f32 fold.
+static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, int nb) {
+  const int64_t groups = c->k / c->group, bstride = (c->k / 2) * 16;
+  for (int j = 0; j < nb; ++j) {
+    const uint8_t *w = c->w + (blk0 + j) * bstride;
+    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+    for (int r = 0; r < mr; ++r) {
+      const int8_t *xr = c->xq + (m0 + r) * c->k;
+      for (int64_t col = 0; col < cols; ++col) {
+        float total = 0.0f;
+        for (int64_t g = 0; g < groups; ++g) {
+          int32_t acc = 0;
+          for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 8)
+            for (int b = 0; b < 4; ++b) {
+              uint8_t byte = w[(k / 2 + b) * 16 + col];
+              acc += (int32_t)((byte << 4) & 0xF0) * xr[k + b] + (int32_t)(byte & 0xF0) * xr[k + 4 + b];
+            }
+          int64_t at = ((blk0 + j) * groups + g) * 16 + col;
+          float z = c->zero ? c->zero[at] : 8.0f;
+          float a = c->xa[(m0 + r) * groups + g], b = c->xb[(m0 + r) * groups + g];
+          total = c->scale[at] * ((float)acc * a - z * b) + total;
+        }
+        c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
+      }
+    }
+  }
+}
+#endif
+
 static void int4_task(void *p, int64_t task) {
   const Int4Ctx *c = (const Int4Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
   int64_t last = min_i64(blocks, (task + 1) * c->bpt);
+  if (c->xq) {
+    if (c->m < 4) {
+      for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
+        for (int64_t row = 0; row < c->m; ++row)
+          int4_a8_tile_dispatch(c, row, 1, blk, (int)min_i64(I4_NB, last - blk));
+      return;
+    }
+    for (int64_t blk = task * c->bpt; blk < last; ++blk)
+      for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR)
+        int4_a8_tile_dispatch(c, m0, (int)min_i64(I4_MR, c->m - m0), blk, 1);
+    return;
+  }
   if (c->m < 4) {
     for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
       for (int64_t row = 0; row < c->m; ++row)
@@ -976,8 +1179,9 @@ void effc_uk_quantized_linear_int8_epilogue(EFFC_UK_MEMREF3(float, x), EFFC_UK_M
               static_scale, (int32_t)static_zero, &e);
 }
 
-/// int4 weight-only. w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when has_zero; else
-/// symmetric, zero point 8); bias [N] when has_bias.
+/// int4 weights, group-wise. w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when has_zero;
+/// else symmetric, zero point 8); bias [N] when has_bias. Groups that are a multiple of 8 quantize the
+/// activations per row and group to int8 (W4A8); others multiply f32 activations.
 void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint8_t, w),
                                    EFFC_UK_MEMREF1(float, scale), EFFC_UK_MEMREF1(float, zero),
                                    EFFC_UK_MEMREF1(float, bias), int64_t group, int64_t has_zero,
@@ -985,21 +1189,36 @@ void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(ui
   int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
   if (m == 0 || n == 0)
     return;
-  float *staged = (float *)effc_uk_alloc((uint64_t)(m * k) * sizeof(float));
-  float *sums = (float *)effc_uk_alloc((uint64_t)(m * (k / group)) * sizeof(float));
-  StageCtx stage = {QG_ROWS(x), k, k, staged, group, sums};
-  effc_uk_parallel_for(stage_row, &stage, m);
-  int64_t blocks = (n + 15) / 16;
-  Int4Ctx c = {staged, sums, w + w_offset, scale + scale_offset,
-               has_zero ? zero + zero_offset : 0, has_bias ? bias + bias_offset : 0,
-               y + y_offset, y_stride1, m, n, k, group, blocks_per_task(blocks)};
-  if (m < 4) {
+  int64_t blocks = (n + 15) / 16, groups = k / group;
+  Int4Ctx c = {0};
+  c.rows = QG_ROWS(x);
+  c.w = w + w_offset;
+  c.scale = scale + scale_offset;
+  c.zero = has_zero ? zero + zero_offset : 0;
+  c.bias = has_bias ? bias + bias_offset : 0;
+  c.y = y + y_offset;
+  c.ldy = y_stride1, c.m = m, c.n = n, c.k = k, c.group = group, c.bpt = blocks_per_task(blocks);
+  if (m < 4)
     c.bpt = round_up(c.bpt, I4_NB);
-    int4_decode_transform(staged, m, k);
+  void *scratch;
+  if (group % 8 == 0) {
+    // [M][K] int8, then xa and xb [M][K/G] f32 each (K a multiple of 8, so both stay 4-byte aligned).
+    scratch = effc_uk_alloc((uint64_t)(m * k + 2 * m * groups * (int64_t)sizeof(float)));
+    c.xq = (int8_t *)scratch;
+    c.xa = (float *)((char *)scratch + m * k);
+    c.xb = c.xa + m * groups;
+    effc_uk_parallel_for(int4_a8_quantize_row, &c, m);
+  } else {
+    scratch = effc_uk_alloc((uint64_t)(m * k + m * groups) * sizeof(float));
+    float *staged = (float *)scratch, *sums = staged + m * k;
+    StageCtx stage = {c.rows, k, k, staged, group, sums};
+    effc_uk_parallel_for(stage_row, &stage, m);
+    if (m < 4)
+      int4_decode_transform(staged, m, k);
+    c.x = staged, c.xsum = sums;
   }
   effc_uk_parallel_for(int4_task, &c, (blocks + c.bpt - 1) / c.bpt);
-  effc_uk_free(staged);
-  effc_uk_free(sums);
+  effc_uk_free(scratch);
 }
 
 /// LUT (binary coding), `bits` planes. w packed sign patterns; alpha [Np · K/G · bits]; bias [N] when

@@ -102,9 +102,29 @@ def dequantize_int4(q, scale, zero, group):
     return ((g - zero[..., None]) * scale[..., None]).reshape(n, k)
 
 
+def quantize_activations_int4(x, group):
+    """W4A8's activations: per row and group symmetric int8, scale amax/127 (q in −127..127)."""
+    m, k = x.shape
+    g = x.astype(np.float32).reshape(m, k // group, group)
+    amax = np.abs(g).max(axis=2)
+    inv = np.where(amax > 0, np.float32(127) / np.where(amax > 0, amax, 1), np.float32(0)).astype(np.float32)
+    q = np.clip(np.rint(g * inv[..., None]), -127, 127).astype(np.int64)
+    return q, (amax / np.float32(127)).astype(np.float32)
+
+
 def linear_int4(x, w, b=None, group=128, symmetric=True):
+    """Groups that are a multiple of 8 run as W4A8 (activations quantized per row and group, exact integer
+    dot products per group); others multiply f32 activations by the dequantized weights."""
     q, s, z = quantize_int4(w, group, symmetric)
-    y = x.astype(np.float64) @ dequantize_int4(q, s, z, group).T
+    if group % 8:
+        y = x.astype(np.float64) @ dequantize_int4(q, s, z, group).T
+    else:
+        xq, xs = quantize_activations_int4(x.reshape(-1, x.shape[-1]), group)
+        n, k = q.shape
+        wq = q.reshape(n, k // group, group).astype(np.int64)
+        acc = np.einsum("mgk,ngk->mng", xq, wq)
+        acc = acc - z.astype(np.float64)[None] * xq.sum(axis=2)[:, None, :]
+        y = (acc * s.astype(np.float64)[None] * xs.astype(np.float64)[:, None, :]).sum(axis=2)
     return (y if b is None else y + b).astype(np.float32)
 
 

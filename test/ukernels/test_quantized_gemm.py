@@ -3,8 +3,9 @@ clang-22 into a shared library with a stand-in host (test/ukernels/shim/host.c: 
 aligned allocation), called through ctypes with the MLIR memref calling convention, and compared with the
 numpy model of each scheme (test/e2e/quantization_model.py) on packed weights produced by that model.
 
-Tolerances: int8 does exact integer dot products, so only the f32 epilogue rounds (rtol 1e-5); int4, LUT and
-bf16 accumulate in f32 in a different order than the float64 model (rtol 1e-4 of the output's scale).
+Tolerances: int8 does exact integer dot products, so only the f32 epilogue rounds (rtol 1e-5); int4 (its
+W4A8 path's integer sums are exact too, folded in f32 per group), LUT and bf16 accumulate in f32 in a
+different order than the float64 model (rtol 1e-4 of the output's scale).
 """
 
 import ctypes
@@ -89,6 +90,50 @@ def test_int4(kernels, m, k, n, group, symmetric):
     call(kernels, "int4", x, packed, scale, zero, b, group, int(not symmetric), 1, y)
     expected = qm.linear_int4(x, w, b, group, symmetric)
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+# W4A8 quantizes activations 16 at a time: a group of 24 leaves a tail of 8 to the scalar loop.
+@pytest.mark.parametrize("m", [1, 5])
+def test_int4_group_not_a_multiple_of_16(kernels, m):
+    x, w, b = _data(m, 192, 40, seed=12)
+    q, s, z = qm.quantize_int4(w, 24, False)
+    packed, scale, zero = qm.pack_int4(q, s, z)
+    y = np.zeros((m, 40), np.float32)
+    call(kernels, "int4", x, packed, scale, zero, b, 24, 1, 1, y)
+    expected = qm.linear_int4(x, w, b, 24, False)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+# Groups that are not a multiple of 8 keep f32 activations (the decode tile at M < 4, the row tile above).
+@pytest.mark.parametrize("m,k,n", [(1, 120, 40), (3, 60, 70), (9, 180, 33)])
+@pytest.mark.parametrize("group,symmetric", [(12, True), (6, False), (2, True)])
+def test_int4_f32_activations(kernels, m, k, n, group, symmetric):
+    x, w, b = _data(m, k, n, seed=10)
+    q, s, z = qm.quantize_int4(w, group, symmetric)
+    packed, scale, zero = qm.pack_int4(q, s, z)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "int4", x, packed, scale, zero, b, group, int(not symmetric), 1, y)
+    expected = qm.linear_int4(x, w, b, group, symmetric)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_int4_activations_quantized_per_group(kernels):
+    """W4A8 scales each group of a row on its own: beside a group of large activations, the small ones keep
+    their precision. With one scale per row they would round to a few levels, off by more than the tolerance."""
+    m, k, n, group = 2, 256, 48, 64
+    x, w, _ = _data(m, k, n, seed=11)
+    x[:, :group] *= 10.0
+    x[:, group:] *= 0.1
+    q, s, z = qm.quantize_int4(w, group, True)
+    packed, scale, zero = qm.pack_int4(q, s, z)
+    y = np.zeros((m, n), np.float32)
+    call(kernels, "int4", x, packed, scale, zero, np.zeros(n, np.float32), group, 0, 0, y)
+    expected = qm.linear_int4(x, w, None, group, True)
+    atol = 1e-4 * np.abs(expected).max()
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=atol)
+    xq, xs = qm.quantize_activations_int4(x, k)  # one scale per row
+    per_row = (xq[:, 0] * xs[:, :1].astype(np.float64)) @ qm.dequantize_int4(q, s, z, group).T
+    assert np.abs(per_row - expected).max() > 50 * atol
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 256, 16), (2, 128, 50), (6, 256, 70)])
