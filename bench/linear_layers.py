@@ -12,7 +12,9 @@ measures on the same threads, first, in the same run; "rel err" is against the f
     /usr/bin/python3 bench/linear_layers.py --variants f32,f32-generated --shapes 1x768x3072,128x768x3072
 
 Variants: f32 (the f32 micro-kernel, effc's default), f32-generated (the same layer as generated code:
-effc --no-f32-linear-kernel), int8.
+effc --no-f32-linear-kernel), int8, int4 (W4A8, group 128) and 2:4 (--sparsity=2:4, f32 values). The rates
+of int4 and 2:4 are effective (dense products per second; int4 against the VNNI peak, 2:4 against FMA); their
+"rel err" includes the compression's own error, and PyTorch runs the dense layer.
 """
 
 import argparse
@@ -29,7 +31,8 @@ BIN = Path(os.environ.get("EFFC_BIN_DIR", REPO / "build" / "bin"))
 sys.path.insert(0, str(REPO / "python-bindings"))
 from effc.ir import write_safetensors  # noqa: E402
 SHAPES = [(128, 768, 768), (128, 768, 3072), (128, 3072, 768)]  # (M, K, N): QKV/output, FFN up, FFN down
-VARIANT_FLAGS = {"f32": [], "f32-generated": ["--no-f32-linear-kernel"], "int8": ["--quantize=int8"]}
+VARIANT_FLAGS = {"f32": [], "f32-generated": ["--no-f32-linear-kernel"], "int8": ["--quantize=int8"],
+                 "int4": ["--quantize=int4"], "2:4": ["--sparsity=2:4"]}
 
 
 def linear_module(m, k, n):
@@ -120,7 +123,8 @@ def main():
               f"{'speedup':>8} {'rel err':>8}")
         for variant in variants:
             int8 = variant == "int8"
-            peak = peaks["vnni_gops" if int8 else "fma_gflops"]
+            peak_int8 = variant in ("int8", "int4")
+            peak = peaks["vnni_gops" if peak_int8 else "fma_gflops"]
             for m, k, n in shapes:
                 x = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
                 _, median, (w, b), error = effc_latency_ms(Path(tmp), m, k, n, x, args.runs, args.threads,

@@ -49,6 +49,9 @@
 #ifndef SG_OB
 #define SG_OB 128
 #endif
+#ifndef SG_PREFETCH_ROWS
+#define SG_PREFETCH_ROWS 4
+#endif
 
 typedef struct {
   const float *x; /* [batch, rows, K]: token t is row t % rows of batch t / rows */
@@ -104,6 +107,35 @@ static inline __attribute__((always_inline)) void sg_store(const sg_acc *a, floa
 static inline __attribute__((always_inline)) void sg_fma(sg_acc *a, float w, const float *row) {
   for (int i = 0; i < SG_TB / 16; ++i)
     a->v[i] = a->v[i] + w * *(const sg_v16_unaligned *)(row + 16 * i);
+}
+
+/* Transposes a 16 x 16 block held as 16 row vectors. Stage s swaps bit s of the row and column indices
+ * (rows i and i + 2^s exchange the halves of each 2^(s+1)-column span), so the four stages swap all four. */
+static inline __attribute__((always_inline)) void sg_transpose16(sg_v16 *t) {
+  for (int i = 0; i < 16; ++i)
+    if (!(i & 1)) {
+      sg_v16 a = t[i], b = t[i + 1];
+      t[i] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+      t[i + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
+  for (int i = 0; i < 16; ++i)
+    if (!(i & 2)) {
+      sg_v16 a = t[i], b = t[i + 2];
+      t[i] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+      t[i + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+  for (int i = 0; i < 16; ++i)
+    if (!(i & 4)) {
+      sg_v16 a = t[i], b = t[i + 4];
+      t[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+      t[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+  for (int i = 0; i < 16; ++i)
+    if (!(i & 8)) {
+      sg_v16 a = t[i], b = t[i + 8];
+      t[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      t[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
 }
 
 /* One N:M row over groups [g0, g1): n is a compile-time constant where the caller specialises it. */
@@ -179,6 +211,14 @@ static void sg_task(void *ctx, int64_t task) {
       for (int64_t o = 0; o < outs; ++o) {
         const float *vr = p->values + (o0 + o) * p->ld_values;
         const int8_t *ir = p->nm_indices + (o0 + o) * p->ld_indices;
+        /* Rows SG_PREFETCH_ROWS ahead: the chunk-major walk jumps a row stride between output rows, a
+         * pattern the hardware prefetchers do not follow, and each row's chunk is only (KC/m)·n entries. */
+        if (o + SG_PREFETCH_ROWS < outs) {
+          const float *vn = vr + SG_PREFETCH_ROWS * p->ld_values + g0 * n;
+          for (int64_t e = 0; e < (g1 - g0) * n; e += 16)
+            __builtin_prefetch(vn + e);
+          __builtin_prefetch(ir + SG_PREFETCH_ROWS * p->ld_indices + g0 * n);
+        }
         float *acc = yt + o * SG_TB;
         /* Specialised for the common n so that the inner loop unrolls. */
         switch (n) {
@@ -199,10 +239,22 @@ static void sg_task(void *ctx, int64_t task) {
     }
   }
 
-  /* y[t0 + r, o0 + o] = yt[o, r] + bias[o0 + o]. */
+  /* y[t0 + r, o0 + o] = yt[o, r] + bias[o0 + o]: 16 x 16 blocks transposed in registers, the edges in C. */
+  int64_t outs16 = outs / 16 * 16, rows16 = rows / 16 * 16;
+  for (int64_t ob = 0; ob < outs16; ob += 16) {
+    sg_v16 bias = *(const sg_v16_unaligned *)(p->bias + o0 + ob);
+    for (int64_t rb = 0; rb < rows16; rb += 16) {
+      sg_v16 t[16];
+      for (int i = 0; i < 16; ++i)
+        t[i] = *(const sg_v16 *)(yt + (ob + i) * SG_TB + rb);
+      sg_transpose16(t);
+      for (int i = 0; i < 16; ++i)
+        *(sg_v16_unaligned *)(sg_y_row(p, t0 + rb + i) + o0 + ob) = t[i] + bias;
+    }
+  }
   for (int64_t r = 0; r < rows; ++r) {
     float *yr = sg_y_row(p, t0 + r) + o0;
-    for (int64_t o = 0; o < outs; ++o)
+    for (int64_t o = r < rows16 ? outs16 : 0; o < outs; ++o)
       yr[o] = yt[o * SG_TB + r] + p->bias[o0 + o];
   }
   effc_uk_free(yt);

@@ -75,6 +75,20 @@ def test_nm_linear_matches_numpy(kernels, tokens, n, m):
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.sqrt(k))
 
 
+# The token-block path's tiles of 128 outputs and its 16 x 16 transposed stores of y: 300 outputs are two
+# whole output blocks and one of 44 (two 16-blocks and a ragged 12); 150 tokens a whole and a ragged block.
+@pytest.mark.parametrize("tokens", [80, 150])
+def test_nm_linear_output_blocks(kernels, tokens):
+    rng = np.random.default_rng(tokens)
+    k, n, m, out_features = 96, 2, 4, 300
+    values, indices = random_nm(rng, out_features, k, n, m)
+    bias = rng.standard_normal(out_features).astype(np.float32)
+    x = rng.standard_normal((1, tokens, k)).astype(np.float32)
+    y = run_nm(kernels, x, values, indices, bias, n, m)
+    expected = x.astype(np.float64) @ dense_weight(values, indices, k, n, m).T + bias
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.sqrt(k))
+
+
 @pytest.mark.parametrize("tokens", [1, 4, 65])
 def test_nm_linear_zero_bias_and_single_output(kernels, tokens):
     rng = np.random.default_rng(tokens)
