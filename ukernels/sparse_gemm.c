@@ -306,6 +306,13 @@ sg_small_dot(const float *const *x, int rows, int outs, const float *values, int
       int64_t base = c0 / n * m;
       __m512 v[SG_SMALL_OUTS];
       __m512i id[SG_SMALL_OUTS];
+      /* The next `outs` output rows, at the same entries: each row is a short stream (K·n/m entries) that
+       * the hardware prefetchers cannot ramp up on, so they are fetched one group of rows ahead. */
+      for (int j = 0; j < outs; ++j) {
+        _mm_prefetch((const char *)(values + (outs + j) * ld_values + c0), _MM_HINT_T0);
+        if ((c0 & 63) == 0)
+          _mm_prefetch((const char *)(indices + (outs + j) * ld_indices + c0), _MM_HINT_T0);
+      }
       for (int j = 0; j < outs; ++j) {
         v[j] = _mm512_maskz_loadu_ps(live, values + j * ld_values + c0);
         id[j] = _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(live, indices + j * ld_indices + c0)),
