@@ -11,14 +11,12 @@
 // weight stream, and a panel is one contiguous stream of K cache lines that the hardware prefetcher follows.
 // (A [K, N] matrix read 32 columns at a time touches a new page every row.)
 //
-// Tasks of the runtime's thread pool take pairs of panels (32 columns); within a task, register tiles
-// accumulate over all of K, start from the bias and get the activation before they are stored
-// (ukernels/epilogue.h): up to 8 rows, one tile of the rows x 32 columns (16 zmm accumulators, 2 weight
-// loads and 8 broadcasts per 16 FMAs); more rows (an expert's ~16 tokens), each panel under tiles of up
-// to 16 rows x 16 columns (16 accumulators, 1 weight load and 16 broadcasts per 16 FMAs), so that every
-// weight line comes from memory once, into a tile that computes all (or half) the rows while the next
-// lines stream in. (With 8-row tiles over 16 rows, the first tile waited on memory and the second
-// read the panel again from L2 after it: the two did not overlap.)
+// Up to 8 rows, tasks of the runtime's thread pool take pairs of panels (32 columns) under one register tile
+// of the rows x 32 columns (16 zmm accumulators, 2 weight loads and 8 broadcasts per 16 FMAs) that
+// accumulates over all of K, starts from the bias and gets the activation before it is stored
+// (ukernels/epilogue.h). More rows (an expert's ~16 tokens) run on the dense kernel below, whose 6 x 64 tiles
+// feed 24 FMAs with 4 weight loads and 6 broadcasts; tiles of 16 rows x 1 panel, which issued a broadcast
+// per FMA, waited on their loads (Switch-MoE f32 about 5% slower).
 // Summation runs over k in order, in f32, as the linalg lowering's contraction does.
 //
 //===----------------------------------------------------------------------===//
@@ -31,8 +29,8 @@
 
 // kPrefetchRows: how many panel rows (64-byte lines) ahead of the FMAs each panel is prefetched. 32 rows
 // (2 KiB per panel) cover the memory latency at the rate the tiles consume them; 16 left the FMAs waiting
-// (docs/benchmarks.md). kTallRows: the most rows of a one-panel tile.
-enum { kPanel = 16, kTileRows = 8, kTallRows = 16, kPrefetchRows = 32 };
+// (docs/benchmarks.md). kTileRows: the most rows of a tile here.
+enum { kPanel = 16, kTileRows = 8, kPrefetchRows = 32 };
 
 typedef struct {
   const float *x, *w, *bias;
@@ -66,13 +64,13 @@ static inline ep_v16 pg_load_bias(const PanelGemmCtx *c, int64_t panel) {
 /// every call site, so the accumulators stay in registers.
 static inline __attribute__((always_inline)) void pg_tile(const PanelGemmCtx *c, int64_t m0, int64_t p0,
                                                           const int rows, const int panels) {
-  ep_v16 acc[kTallRows][2];
+  ep_v16 acc[kTileRows][2];
   for (int j = 0; j < panels; ++j) {
     ep_v16 b = pg_load_bias(c, p0 + j);
     for (int i = 0; i < rows; ++i)
       acc[i][j] = b;
   }
-  const float *x[kTallRows];
+  const float *x[kTileRows];
   for (int i = 0; i < rows; ++i)
     x[i] = c->x + (m0 + i) * c->xs0;
   const float *w[2];
@@ -131,43 +129,19 @@ static inline __attribute__((always_inline)) void pg_tile(const PanelGemmCtx *c,
     break;                                                                                                     \
   }
 
-/// Rows [m0, m0 + rows) x the one panel p0, for 1 <= rows <= kTallRows.
-static void pg_tall_tile(const PanelGemmCtx *c, int64_t m0, int64_t p0, int64_t rows) {
-  switch (rows) {
-    PG_ROWS_CASE(16, 1) PG_ROWS_CASE(15, 1) PG_ROWS_CASE(14, 1) PG_ROWS_CASE(13, 1) PG_ROWS_CASE(12, 1)
-    PG_ROWS_CASE(11, 1) PG_ROWS_CASE(10, 1) PG_ROWS_CASE(9, 1)
-  default:
+/// Task `pair`: the panels [2·pair, 2·pair + 2) (one when the panel count is odd and this is the last), for
+/// all (at most kTileRows) rows: one tile, whose broadcasts serve both panels.
+static void pg_task(void *ctx, int64_t pair) {
+  const PanelGemmCtx *c = (const PanelGemmCtx *)ctx;
+  int64_t p0 = 2 * pair, m0 = 0, rows = c->m;
+  if (p0 + 1 < c->panels) {
+    PG_ROWS_CASES(2)
+  } else {
     PG_ROWS_CASES(1)
   }
 }
 
-/// Task `pair`: the panels [2·pair, 2·pair + 2) (one when the panel count is odd and this is the last), for
-/// all rows. Up to kTileRows rows, one tile of those rows x both panels (the broadcasts serve both). More
-/// rows (an expert's tokens: about 16): each panel in turn under tiles of balanced heights up to kTallRows
-/// x 1 panel (M = 16: one tile; M = 22: two of 11), so that a panel streams from memory through a tile of
-/// all (or half) the rows while it computes, rather than through a first 8-row tile and then from L2
-/// through the others.
-static void pg_task(void *ctx, int64_t pair) {
-  const PanelGemmCtx *c = (const PanelGemmCtx *)ctx;
-  int64_t p0 = 2 * pair;
-  int two = p0 + 1 < c->panels;
-  if (c->m <= kTileRows) {
-    int64_t m0 = 0, rows = c->m;
-    if (two) {
-      PG_ROWS_CASES(2)
-    } else {
-      PG_ROWS_CASES(1)
-    }
-    return;
-  }
-  int64_t tiles = (c->m + kTallRows - 1) / kTallRows;
-  for (int64_t p = p0; p < p0 + 1 + two; ++p)
-    for (int64_t m0 = 0, t = 0; t < tiles; ++t) {
-      int64_t rows = (c->m - m0 + (tiles - t) - 1) / (tiles - t);
-      pg_tall_tile(c, m0, p, rows);
-      m0 += rows;
-    }
-}
+static void pg_linear_many_rows(const PanelGemmCtx *p);
 
 /// y [M, N] = activation(x [M, K] · W + bias) with W given as panels w [N/16][K][16]; `has_bias` says
 /// whether `bias` [N] is read, `activation` is an EFFC_UK_ACT_* kind (ukernels/epilogue.h).
@@ -193,6 +167,10 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
   };
   if (c.m <= 0 || c.panels <= 0)
     return;
+  if (c.m > kTileRows) {
+    pg_linear_many_rows(&c);
+    return;
+  }
   // K = 0 needs nothing special: every tile is its bias, activated.
   effc_uk_parallel_for(pg_task, &c, (c.panels + 1) / 2);
 }
@@ -298,35 +276,16 @@ static void f32_gemm_task(void *p, int64_t task) {
   gemm_run_task(&c->schedule, task, f32_gemm_tile, c);
 }
 
-/// y [B, S, N] = epilogue(x [B, S, K] · W + bias) with W given as panels w [ceil(N/16)][K][16]; `has_bias`
-/// says whether `bias` [N] is read; `epilogue` is the flags of ukernels/epilogue.h (activation, and
-/// EFFC_UK_EPILOGUE_RESIDUAL to add `residual` [B, S, N] after it).
-void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EFFC_UK_MEMREF1(float, bias),
-                        int64_t has_bias, EFFC_UK_MEMREF3(float, residual), int64_t epilogue,
-                        EFFC_UK_MEMREF3(float, y)) {
-  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
-  if (m == 0 || n == 0)
-    return;
-  F32GemmCtx c = {
-      .x = row_view(x + x_offset, x_size1, x_stride0, x_stride1, x_stride2),
-      .w = w + w_offset,
-      .ws0 = w_stride0,
-      .ws1 = w_stride1,
-      .ws2 = w_stride2,
-      .bias = has_bias ? bias + bias_offset : 0,
-      .y = y + y_offset,
-      .ldy = y_stride1,
-      .m = m,
-      .n = n,
-      .k = k,
-      .epilogue = {epilogue, residual + residual_offset, residual_size1 > 0 ? residual_size1 : 1, residual_stride0,
-                   residual_stride1, residual_stride2},
-  };
+/// Runs a dense f32 GEMM set up in `c` (weights as `panels` panels with any strides, rows with any column
+/// stride, bias with stride `bias_stride`): what effc_uk_linear_f32 and the many-row calls of
+/// effc_uk_linear_f32_panels share.
+static void f32_linear_run(F32GemmCtx c, int64_t panels, int64_t bias_stride) {
+  const int64_t m = c.m, n = c.n, k = c.k;
   float *bias_copy = 0; // the tiles read the bias as contiguous columns
-  if (c.bias && bias_stride0 != 1) {
+  if (c.bias && bias_stride != 1) {
     bias_copy = (float *)effc_uk_alloc((uint64_t)n * sizeof(float));
     for (int64_t col = 0; col < n; ++col)
-      bias_copy[col] = c.bias[col * bias_stride0];
+      bias_copy[col] = c.bias[col * bias_stride];
     c.bias = bias_copy;
   }
   if (k == 0) { // no products: each row is the bias, through the epilogue
@@ -346,8 +305,8 @@ void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EF
   // The tiles load 16 columns of a panel row at once: strided panels (never passed by the lowering, which
   // packs them) or rows are staged contiguously first.
   if (c.ws2 != 1) {
-    float *packed = (float *)effc_uk_alloc((uint64_t)(w_size0 * k * 16) * sizeof(float));
-    for (int64_t p = 0; p < w_size0; ++p)
+    float *packed = (float *)effc_uk_alloc((uint64_t)(panels * k * 16) * sizeof(float));
+    for (int64_t p = 0; p < panels; ++p)
       for (int64_t kk = 0; kk < k; ++kk)
         for (int64_t col = 0; col < 16; ++col)
           packed[(p * k + kk) * 16 + col] = c.w[p * c.ws0 + kk * c.ws1 + col * c.ws2];
@@ -377,4 +336,59 @@ void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EF
     effc_uk_free(staged);
   if (bias_copy)
     effc_uk_free(bias_copy);
+}
+
+/// effc_uk_linear_f32_panels with more than kTileRows rows (an expert's tokens) on the dense kernel; a
+/// strided y gets the result through a contiguous scratch.
+static void pg_linear_many_rows(const PanelGemmCtx *p) {
+  const int64_t n = p->panels * kPanel;
+  float *scratch = p->ys1 == 1 ? 0 : (float *)effc_uk_alloc((uint64_t)(p->m * n) * sizeof(float));
+  F32GemmCtx c = {
+      .x = row_view(p->x, p->m, 0, p->xs0, p->xs1),
+      .w = p->w,
+      .ws0 = p->ws0,
+      .ws1 = p->ws1,
+      .ws2 = p->ws2,
+      .bias = p->bias,
+      .y = scratch ? scratch : p->y,
+      .ldy = scratch ? n : p->ys0,
+      .m = p->m,
+      .n = n,
+      .k = p->k,
+      .epilogue = {p->activation, 0, 1, 0, 0, 0},
+  };
+  f32_linear_run(c, p->panels, p->bs);
+  if (scratch) {
+    for (int64_t i = 0; i < p->m; ++i)
+      for (int64_t col = 0; col < n; ++col)
+        p->y[i * p->ys0 + col * p->ys1] = scratch[i * n + col];
+    effc_uk_free(scratch);
+  }
+}
+
+/// y [B, S, N] = epilogue(x [B, S, K] · W + bias) with W given as panels w [ceil(N/16)][K][16]; `has_bias`
+/// says whether `bias` [N] is read; `epilogue` is the flags of ukernels/epilogue.h (activation, and
+/// EFFC_UK_EPILOGUE_RESIDUAL to add `residual` [B, S, N] after it).
+void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EFFC_UK_MEMREF1(float, bias),
+                        int64_t has_bias, EFFC_UK_MEMREF3(float, residual), int64_t epilogue,
+                        EFFC_UK_MEMREF3(float, y)) {
+  int64_t m = x_size0 * x_size1, k = x_size2, n = y_size2;
+  if (m == 0 || n == 0)
+    return;
+  F32GemmCtx c = {
+      .x = row_view(x + x_offset, x_size1, x_stride0, x_stride1, x_stride2),
+      .w = w + w_offset,
+      .ws0 = w_stride0,
+      .ws1 = w_stride1,
+      .ws2 = w_stride2,
+      .bias = has_bias ? bias + bias_offset : 0,
+      .y = y + y_offset,
+      .ldy = y_stride1,
+      .m = m,
+      .n = n,
+      .k = k,
+      .epilogue = {epilogue, residual + residual_offset, residual_size1 > 0 ? residual_size1 : 1, residual_stride0,
+                   residual_stride1, residual_stride2},
+  };
+  f32_linear_run(c, w_size0, bias_stride0);
 }

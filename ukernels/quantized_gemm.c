@@ -327,7 +327,8 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
 // int4 weight-only, group-wise
 //===----------------------------------------------------------------------===//
 
-enum { I4_MR = 8, I4_NB = 4 }; // row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks
+// Row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks. W4A8 takes groups of up to 65536 (below).
+enum { I4_MR = 8, I4_NB = 4, I4_A8_MAX_GROUP = 65536 };
 // How many bytes ahead of the loads the M < 4 tile prefetches each of its weight streams. A block's stream
 // is short (K/2 · 16 bytes: 6 KiB at K = 768), too short for the hardware prefetcher to ramp up on.
 #ifndef I4_PREFETCH
@@ -521,7 +522,7 @@ static void int4_decode_transform(float *x, int64_t m, int64_t k) {
 // one column's 8 nibbles; the high nibbles (byte & 0xF0) and the low ones (byte << 4 & 0xF0) enter the dot
 // products as 16 · q, against the row's even and odd k of those 8 (xq's layout [K/8][2][4]). Per group:
 // y += s_g · (Σ 16 q · q_x · s_x/16 − z_g · s_x · Σ q_x), so both scales and the zero point stay in f32.
-// Sums are exact in int32 for groups below 70000 (|16 q · q_x| ≤ 240 · 127).
+// Sums are exact in int32 for groups up to I4_A8_MAX_GROUP (|16 q · q_x| ≤ 240 · 127 < 2^31 / 70000).
 
 /// Quantizes row i of the activations to xq (even then odd k of every 8) and its per-group xa = s_x / 16 and
 /// xb = s_x · Σ q_x (a parallel_for body).
@@ -613,8 +614,9 @@ QG_INLINE void int4_a8_tile(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, 
       }
       QG_UNROLL
       for (int r = 0; r < mr; ++r) {
-        const int8_t *xr = c->xq + (m0 + r) * c->k + k;
-        __m512i even = _mm512_set1_epi32(*(const int32_t *)xr), odd = _mm512_set1_epi32(*(const int32_t *)(xr + 4));
+        int32_t pair[2];
+        __builtin_memcpy(pair, c->xq + (m0 + r) * c->k + k, sizeof(pair));
+        __m512i even = _mm512_set1_epi32(pair[0]), odd = _mm512_set1_epi32(pair[1]);
         QG_UNROLL
         for (int j = 0; j < nb; ++j)
           acc[r][j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][j], lo[j], even), hi[j], odd);
@@ -1181,7 +1183,8 @@ void effc_uk_quantized_linear_int8_epilogue(EFFC_UK_MEMREF3(float, x), EFFC_UK_M
 
 /// int4 weights, group-wise. w packed nibbles; scale [Np · K/G]; zero [Np · K/G] (read only when has_zero;
 /// else symmetric, zero point 8); bias [N] when has_bias. Groups that are a multiple of 8 quantize the
-/// activations per row and group to int8 (W4A8); others multiply f32 activations.
+/// activations per row and group to int8 (W4A8); others (and groups beyond I4_A8_MAX_GROUP, whose int32
+/// sums could overflow) multiply f32 activations.
 void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(uint8_t, w),
                                    EFFC_UK_MEMREF1(float, scale), EFFC_UK_MEMREF1(float, zero),
                                    EFFC_UK_MEMREF1(float, bias), int64_t group, int64_t has_zero,
@@ -1201,7 +1204,7 @@ void effc_uk_quantized_linear_int4(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF1(ui
   if (m < 4)
     c.bpt = round_up(c.bpt, I4_NB);
   void *scratch;
-  if (group % 8 == 0) {
+  if (group % 8 == 0 && group <= I4_A8_MAX_GROUP) {
     // [M][K] int8, then xa and xb [M][K/G] f32 each (K a multiple of 8, so both stay 4-byte aligned).
     scratch = effc_uk_alloc((uint64_t)(m * k + 2 * m * groups * (int64_t)sizeof(float)));
     c.xq = (int8_t *)scratch;

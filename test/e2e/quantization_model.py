@@ -113,10 +113,10 @@ def quantize_activations_int4(x, group):
 
 
 def linear_int4(x, w, b=None, group=128, symmetric=True):
-    """Groups that are a multiple of 8 run as W4A8 (activations quantized per row and group, exact integer
-    dot products per group); others multiply f32 activations by the dequantized weights."""
+    """Groups that are a multiple of 8 (up to 65536) run as W4A8 (activations quantized per row and group,
+    exact integer dot products per group); others multiply f32 activations by the dequantized weights."""
     q, s, z = quantize_int4(w, group, symmetric)
-    if group % 8:
+    if group % 8 or group > 65536:
         y = x.astype(np.float64) @ dequantize_int4(q, s, z, group).T
     else:
         xq, xs = quantize_activations_int4(x.reshape(-1, x.shape[-1]), group)

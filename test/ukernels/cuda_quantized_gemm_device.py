@@ -7,8 +7,9 @@ kernel (ukernels/quantized_gemm.c), and their speed against PyTorch.
 Correctness: the row quantization (dynamic and static, strided activations) and both products (tensor-core
 GEMM, dp4a GEMV) over ragged M, N, K, with and without bias, must equal the CPU kernel's arithmetic
 bit for bit (the int32 sums are exact and every float operation is the CPU's, in its order).
-int4 (group-wise, symmetric and with zero points): against the CPU kernel's formula in float64, rtol 1e-4 of
-the output scale (f32 sums in another order).
+int4 (group-wise, symmetric and with zero points): against s · (Σ q·x − z · Σ x) on f32 activations in
+float64, rtol 1e-4 of the output scale (f32 sums in another order). The device kernels keep f32 activations;
+the CPU kernel's W4A8 path (groups a multiple of 8) quantizes them to int8 first (docs/gpu.md).
 Timing: quantization + GEMM of a BERT-base FFN ([1024, 768] x [768, 3072]) and a decode GEMV ([1, 768] x
 [768, 3072]) against torch.matmul in f16, medians of CUDA-event timings.
 """

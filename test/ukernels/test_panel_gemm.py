@@ -79,9 +79,9 @@ def test_shapes(lib, m, k, n, with_bias):
 
 @pytest.mark.parametrize("m", [5, 8, 9, 12, 16, 17, 22, 31, 40])
 def test_expert_sized_rows(lib, m):
-    """The row counts an expert sees (about T·k/E tokens): one 8-row tile x 2 panels up to 8 rows, else
-    tiles of balanced heights up to 16 rows x 1 panel (9..16: one; 17..32: two; 40: three); N = 48 is a
-    pair of panels and a single one, K = 130 is not a multiple of anything the kernel steps by."""
+    """The row counts an expert sees (about T·k/E tokens): one 8-row tile x 2 panels up to 8 rows, else the
+    dense kernel's 6 x 64 tiles (9: a ragged second row panel; 40: seven panels); N = 48 is a pair of panels
+    and a single one (one ragged 64-column tile), K = 130 is not a multiple of anything the kernel steps by."""
     rng = np.random.default_rng(m)
     k, n = 130, 48
     x = rng.standard_normal((m, k)).astype(np.float32)
@@ -103,11 +103,13 @@ def test_activations(lib, kind):
     np.testing.assert_allclose(y, reference(x, w, bias, kind), rtol=1e-5, atol=1e-5, err_msg=kind)
 
 
-def test_strided_views(lib):
+@pytest.mark.parametrize("m", [5, 10])
+def test_strided_views(lib, m):
     """x read with a column stride of 2, the panels with an element stride of 2, y written with a column
-    stride of 3: the kernel's general (non-contiguous) paths; the gaps of y stay untouched."""
+    stride of 3: the general (non-contiguous) paths of the 8-row tiles (M = 5) and the dense kernel's staging
+    and scratch (M = 10); the gaps of y stay untouched."""
     rng = np.random.default_rng(5)
-    m, k, n = 10, 24, 32
+    k, n = 24, 32
     x_wide = rng.standard_normal((m, 2 * k)).astype(np.float32)
     w = rng.standard_normal((k, n)).astype(np.float32)
     panels_wide = np.zeros((n // 16, k, 32), np.float32)
