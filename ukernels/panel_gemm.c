@@ -209,8 +209,8 @@ typedef struct {
   int64_t ws0, ws1, ws2;
   const float *bias; // null: none
   float *y;
-  int64_t ldy, m, n, k;
-  GemmSchedule schedule;
+  int64_t ldy;
+  GemmSchedule schedule; // also M, N and K (kp)
   EffcUkEpilogue epilogue;
 } F32GemmCtx;
 
@@ -218,7 +218,7 @@ typedef struct {
 static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, int64_t m0, int64_t blk0, int mr,
                                                            int nb, int64_t k0, int64_t k1) {
   __m512 acc[GEMM_TILE_MR][GEMM_TILE_NB];
-  gemm_tile_begin(acc, mr, nb, c->y + m0 * c->ldy + blk0 * 16, c->ldy, gemm_last_mask(c->n, blk0, nb), k0);
+  gemm_tile_begin(acc, mr, nb, c->y + m0 * c->ldy + blk0 * 16, c->ldy, gemm_last_mask(c->schedule.n, blk0, nb), k0);
   const float *x[GEMM_TILE_MR];
   GEMM_UNROLL
   for (int i = 0; i < mr; ++i)
@@ -240,7 +240,7 @@ static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, 
         acc[i][j] = _mm512_fmadd_ps(w[j], a, acc[i][j]);
     }
   }
-  gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->n, c->bias, &c->epilogue, k1 == c->k);
+  gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->schedule.n, c->bias, &c->epilogue, k1 == c->schedule.kp);
 }
 
 static void f32_gemm_tile(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
@@ -256,11 +256,11 @@ static void f32_gemm_tile(const void *ctx, int64_t m0, int64_t blk0, int mr, int
     const float *x = row_of(&c->x, m0 + i);
     for (int j = 0; j < nb; ++j) {
       const float *b = c->w + (blk0 + j) * c->ws0;
-      int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+      int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->schedule.n - n0);
       float *row = c->y + (m0 + i) * c->ldy + n0;
       for (int64_t col = 0; col < cols; ++col) {
         float acc = 0.0f;
-        for (int64_t k = 0; k < c->k; ++k)
+        for (int64_t k = 0; k < c->schedule.kp; ++k)
           acc = b[k * c->ws1 + col * c->ws2] * x[k] + acc;
         row[col] = acc + (c->bias ? c->bias[n0 + col] : 0.0f);
       }
@@ -276,11 +276,10 @@ static void f32_gemm_task(void *p, int64_t task) {
   gemm_run_task(&c->schedule, task, f32_gemm_tile, c);
 }
 
-/// Runs a dense f32 GEMM set up in `c` (weights as `panels` panels with any strides, rows with any column
-/// stride, bias with stride `bias_stride`): what effc_uk_linear_f32 and the many-row calls of
+/// Runs the dense f32 GEMM [m, k] x [k, n] set up in `c` (weights as `panels` panels with any strides, rows
+/// with any column stride, bias with stride `bias_stride`): what effc_uk_linear_f32 and the many-row calls of
 /// effc_uk_linear_f32_panels share.
-static void f32_linear_run(F32GemmCtx c, int64_t panels, int64_t bias_stride) {
-  const int64_t m = c.m, n = c.n, k = c.k;
+static void f32_linear_run(F32GemmCtx c, int64_t m, int64_t n, int64_t k, int64_t panels, int64_t bias_stride) {
   float *bias_copy = 0; // the tiles read the bias as contiguous columns
   if (c.bias && bias_stride != 1) {
     bias_copy = (float *)effc_uk_alloc((uint64_t)n * sizeof(float));
@@ -352,12 +351,9 @@ static void pg_linear_many_rows(const PanelGemmCtx *p) {
       .bias = p->bias,
       .y = scratch ? scratch : p->y,
       .ldy = scratch ? n : p->ys0,
-      .m = p->m,
-      .n = n,
-      .k = p->k,
       .epilogue = {p->activation, 0, 1, 0, 0, 0},
   };
-  f32_linear_run(c, p->panels, p->bs);
+  f32_linear_run(c, p->m, n, p->k, p->panels, p->bs);
   if (scratch) {
     for (int64_t i = 0; i < p->m; ++i)
       for (int64_t col = 0; col < n; ++col)
@@ -384,11 +380,8 @@ void effc_uk_linear_f32(EFFC_UK_MEMREF3(float, x), EFFC_UK_MEMREF3(float, w), EF
       .bias = has_bias ? bias + bias_offset : 0,
       .y = y + y_offset,
       .ldy = y_stride1,
-      .m = m,
-      .n = n,
-      .k = k,
       .epilogue = {epilogue, residual + residual_offset, residual_size1 > 0 ? residual_size1 : 1, residual_stride0,
                    residual_stride1, residual_stride2},
   };
-  f32_linear_run(c, w_size0, bias_stride0);
+  f32_linear_run(c, m, n, k, w_size0, bias_stride0);
 }

@@ -91,8 +91,8 @@ typedef struct {
   const float *w_scale;
   const float *bias;  // null: none
   float *y;
-  int64_t ldy, m, n, kp;
-  GemmSchedule schedule;
+  int64_t ldy;
+  GemmSchedule schedule; // also M, N and K padded to 4 (kp)
   // Quantization step inputs.
   RowView x;
   int64_t k;
@@ -107,7 +107,7 @@ static void int8_quantize_row(Int8Ctx *c, int64_t i) {
   const float *x = row_of(&c->x, i);
   const int64_t xs = c->x.col_stride;
   // Element k of the row lives at a[(k / 4) * stride + k % 4].
-  uint8_t *a = c->a + (i / I8_MR) * c->kp * I8_MR + (i % I8_MR) * 4;
+  uint8_t *a = c->a + (i / I8_MR) * c->schedule.kp * I8_MR + (i % I8_MR) * 4;
   const int64_t stride = I8_MR * 4;
   float scale, inv;
   int32_t zero;
@@ -155,7 +155,7 @@ static void int8_quantize_row(Int8Ctx *c, int64_t i) {
     q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
     a[(k / 4) * stride + k % 4] = (uint8_t)q;
   }
-  for (int64_t k = c->k; k < c->kp; ++k)
+  for (int64_t k = c->k; k < c->schedule.kp; ++k)
     a[(k / 4) * stride + k % 4] = (uint8_t)zero;
   c->a_scale[i] = scale;
   c->a_zero[i] = zero;
@@ -164,12 +164,12 @@ static void int8_quantize_row(Int8Ctx *c, int64_t i) {
 /// Quantizes the rows of one panel; rows past M are zeroed (tiles read them, nothing stores them).
 static void int8_quantize_panel(void *p, int64_t panel) {
   Int8Ctx *c = (Int8Ctx *)p;
-  int64_t first = panel * I8_MR, last = min_i64(c->m, first + I8_MR);
+  int64_t first = panel * I8_MR, last = min_i64(c->schedule.m, first + I8_MR);
   for (int64_t i = first; i < last; ++i)
     int8_quantize_row(c, i);
   if (last - first < I8_MR)
-    for (int64_t k = 0; k < c->kp; k += 4)
-      __builtin_memset(c->a + panel * c->kp * I8_MR + k * I8_MR + (last - first) * 4, 0,
+    for (int64_t k = 0; k < c->schedule.kp; k += 4)
+      __builtin_memset(c->a + panel * c->schedule.kp * I8_MR + k * I8_MR + (last - first) * 4, 0,
                        (size_t)(first + I8_MR - last) * 4);
 }
 
@@ -180,7 +180,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   __m512i acc[I8_MR][I8_NB];
   float *yt = c->y + m0 * c->ldy + blk0 * 16;
   // Only the last block can be partial; its mask covers the columns below n.
-  const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->n - (blk0 + nb - 1) * 16)) - 1u);
+  const __mmask16 last_mask = (__mmask16)((1u << min_i64(16, c->schedule.n - (blk0 + nb - 1) * 16)) - 1u);
   QG_UNROLL
   for (int i = 0; i < mr; ++i)
     QG_UNROLL
@@ -192,9 +192,9 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
       QG_UNROLL
       for (int j = 0; j < nb; ++j)
         acc[i][j] = _mm512_maskz_loadu_epi32(j == nb - 1 ? last_mask : 0xffff, yt + i * c->ldy + j * 16);
-  const int64_t bstride = c->kp * 16;
+  const int64_t bstride = c->schedule.kp * 16;
   const int8_t *b = c->w + blk0 * bstride;
-  const uint8_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
+  const uint8_t *a = c->a + m0 * c->schedule.kp; // m0 is a panel start: (m0 / MR) * kp * MR
   for (int64_t k = k0; k < k1; k += 4) {
     __m512i w[I8_NB];
     QG_UNROLL
@@ -213,7 +213,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
         acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, w[j]);
     }
   }
-  if (k1 < c->kp) {
+  if (k1 < c->schedule.kp) {
     QG_UNROLL
     for (int i = 0; i < mr; ++i)
       QG_UNROLL
@@ -224,7 +224,7 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
   QG_UNROLL
   for (int j = 0; j < nb; ++j) {
     int64_t n0 = (blk0 + j) * 16;
-    int64_t cols = min_i64(16, c->n - n0);
+    int64_t cols = min_i64(16, c->schedule.n - n0);
     __mmask16 mask = (__mmask16)((1u << cols) - 1u);
     __m512 ws = _mm512_maskz_loadu_ps(mask, c->w_scale + n0);
     __m512i cs = _mm512_maskz_loadu_epi32(mask, c->colsum + n0);
@@ -266,18 +266,18 @@ static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const i
 static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
                                int64_t k1) {
   (void)k0, (void)k1;
-  const int64_t bstride = c->kp * 16;
-  const uint8_t *panel = c->a + m0 * c->kp;
+  const int64_t bstride = c->schedule.kp * 16;
+  const uint8_t *panel = c->a + m0 * c->schedule.kp;
   for (int i = 0; i < mr; ++i) {
     for (int j = 0; j < nb; ++j) {
       const int8_t *b = c->w + (blk0 + j) * bstride;
       int32_t acc[16] = {0};
-      for (int64_t k = 0; k < c->kp; k += 4)
+      for (int64_t k = 0; k < c->schedule.kp; k += 4)
         for (int col = 0; col < 16; ++col)
           for (int t = 0; t < 4; ++t)
             acc[col] += (int32_t)panel[k * I8_MR + i * 4 + t] * (int32_t)b[k * 16 + col * 4 + t];
       int64_t n0 = (blk0 + j) * 16;
-      int8_epilogue_row(c, m0 + i, n0, acc, min_i64(16, c->n - n0));
+      int8_epilogue_row(c, m0 + i, n0, acc, min_i64(16, c->schedule.n - n0));
     }
   }
 }
@@ -305,18 +305,18 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   c.a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
   c.a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
   c.w = w, c.colsum = colsum, c.w_scale = w_scale;
-  c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
+  c.bias = bias, c.y = y, c.ldy = ldy;
   c.x = x, c.k = k;
   c.static_scale = static_scale, c.static_zero = static_zero;
   if (epilogue)
     c.epilogue = *epilogue;
-  effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
 #if defined(QG_VNNI)
   const int64_t kc = I8_KC;
 #else
   const int64_t kc = kp; // the portable tile sums over all of K at once
 #endif
   c.schedule = gemm_schedule(m, n, kp, I8_MR, I8_NB, kc, kp, I8_CHUNK_BYTES);
+  effc_uk_parallel_for(int8_quantize_panel, &c, row_panels);
   effc_uk_parallel_for(int8_gemm_task, &c, gemm_task_count(&c.schedule));
   effc_uk_free(c.a);
   effc_uk_free(c.a_scale);
@@ -959,8 +959,8 @@ typedef struct {
   const uint16_t *w; // [np/16][kp/2][16][2]
   const float *bias; // null: none
   float *y;
-  int64_t ldy, m, n, kp;
-  GemmSchedule schedule;
+  int64_t ldy;
+  GemmSchedule schedule; // also M, N and K padded to 2 (kp)
   RowView x;
   int64_t k;
   EffcUkEpilogue epilogue;
@@ -989,8 +989,8 @@ static bf_act_t bf16_act(float v) {
 /// Rounds and packs the rows of one panel; rows past M and the padding column are zero.
 static void bf16_pack_panel(void *p, int64_t panel) {
   const Bf16Ctx *c = (const Bf16Ctx *)p;
-  bf_act_t *base = c->a + panel * c->kp * BF_MR;
-  int64_t first = panel * BF_MR, rows = min_i64(BF_MR, c->m - first);
+  bf_act_t *base = c->a + panel * c->schedule.kp * BF_MR;
+  int64_t first = panel * BF_MR, rows = min_i64(BF_MR, c->schedule.m - first);
   for (int64_t r = 0; r < rows; ++r) {
     const float *x = row_of(&c->x, first + r);
     const int64_t xs = c->x.col_stride;
@@ -1024,11 +1024,11 @@ static void bf16_pack_panel(void *p, int64_t panel) {
 #endif
     for (int64_t k = k0; k < c->k; ++k)
       dst[(k / 2) * 2 * BF_MR + k % 2] = bf16_act(x[k * xs]);
-    for (int64_t k = c->k; k < c->kp; ++k)
+    for (int64_t k = c->k; k < c->schedule.kp; ++k)
       dst[(k / 2) * 2 * BF_MR + k % 2] = 0;
   }
   for (int64_t r = rows; r < BF_MR; ++r)
-    for (int64_t k = 0; k < c->kp; k += 2)
+    for (int64_t k = 0; k < c->schedule.kp; k += 2)
       base[(k / 2) * 2 * BF_MR + r * 2] = base[(k / 2) * 2 * BF_MR + r * 2 + 1] = 0;
 }
 
@@ -1037,10 +1037,10 @@ static void bf16_pack_panel(void *p, int64_t panel) {
 /// previous k block left in y; finished with the bias and the epilogue when k1 = kp.
 QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1) {
   __m512 acc[GEMM_TILE_MR][GEMM_TILE_NB];
-  gemm_tile_begin(acc, mr, nb, c->y + m0 * c->ldy + blk0 * 16, c->ldy, gemm_last_mask(c->n, blk0, nb), k0);
-  const int64_t bstride = c->kp * 16;
+  gemm_tile_begin(acc, mr, nb, c->y + m0 * c->ldy + blk0 * 16, c->ldy, gemm_last_mask(c->schedule.n, blk0, nb), k0);
+  const int64_t bstride = c->schedule.kp * 16;
   const uint16_t *b = c->w + blk0 * bstride;
-  const bf_act_t *a = c->a + m0 * c->kp; // m0 is a panel start: (m0 / MR) * kp * MR
+  const bf_act_t *a = c->a + m0 * c->schedule.kp; // m0 is a panel start: (m0 / MR) * kp * MR
   for (int64_t k = k0; k < k1; k += 2) {
     __m512i w[BF_NB];
     QG_UNROLL
@@ -1077,7 +1077,7 @@ QG_INLINE void bf16_tile(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int
     }
 #endif
   }
-  gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->n, c->bias, &c->epilogue, k1 == c->kp);
+  gemm_tile_end(acc, mr, nb, c->y, c->ldy, m0, blk0, c->schedule.n, c->bias, &c->epilogue, k1 == c->schedule.kp);
 }
 
 static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
@@ -1089,16 +1089,16 @@ static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int m
 static void bf16_tile_dispatch(const Bf16Ctx *c, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0,
                                int64_t k1) {
   (void)k0, (void)k1;
-  const int64_t bstride = c->kp * 16;
-  const bf_act_t *panel = c->a + m0 * c->kp;
+  const int64_t bstride = c->schedule.kp * 16;
+  const bf_act_t *panel = c->a + m0 * c->schedule.kp;
   for (int i = 0; i < mr; ++i) {
     for (int j = 0; j < nb; ++j) {
       const uint16_t *b = c->w + (blk0 + j) * bstride;
-      int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
+      int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->schedule.n - n0);
       float *row = c->y + (m0 + i) * c->ldy + n0;
       for (int64_t col = 0; col < cols; ++col) {
         float acc = 0.0f;
-        for (int64_t k = 0; k < c->kp; ++k) {
+        for (int64_t k = 0; k < c->schedule.kp; ++k) {
           uint32_t bits = (uint32_t)b[(k / 2) * 32 + col * 2 + (k & 1)] << 16;
           float wv;
           __builtin_memcpy(&wv, &bits, 4);
@@ -1131,17 +1131,17 @@ static void bf16_linear(RowView x, int64_t m, int64_t k, const uint16_t *w, cons
   Bf16Ctx c;
   __builtin_memset(&c, 0, sizeof(c));
   c.a = (bf_act_t *)effc_uk_alloc((uint64_t)(row_panels * BF_MR * kp) * sizeof(bf_act_t));
-  c.w = w, c.bias = bias, c.y = y, c.ldy = ldy, c.m = m, c.n = n, c.kp = kp;
+  c.w = w, c.bias = bias, c.y = y, c.ldy = ldy;
   c.x = x, c.k = k;
   if (epilogue)
     c.epilogue = *epilogue;
-  effc_uk_parallel_for(bf16_pack_panel, &c, row_panels);
 #if defined(QG_AVX512)
   const int64_t kc = BF_KC;
 #else
   const int64_t kc = kp; // the portable tile sums over all of K at once
 #endif
   c.schedule = gemm_schedule(m, n, kp, BF_MR, BF_NB, kc, kp * (int64_t)sizeof(bf_act_t), BF_CHUNK_BYTES);
+  effc_uk_parallel_for(bf16_pack_panel, &c, row_panels);
   effc_uk_parallel_for(bf16_gemm_task, &c, gemm_task_count(&c.schedule));
   effc_uk_free(c.a);
 }
