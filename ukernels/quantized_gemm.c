@@ -519,8 +519,10 @@ static void int4_decode_transform(float *x, int64_t m, int64_t k) {
 // per group to int8 (symmetric, scale s_x = amax / 127), and nibbles multiply it by vpdpbusd, 64 products per
 // instruction, where the f32 path above spends 5 instructions on 16 weights. A 64-byte line of a block's
 // weights (4 k pairs x 16 columns) is transposed in registers (vpermd, vpshufb) so that each 32-bit lane holds
-// one column's 8 nibbles; the high nibbles (byte & 0xF0) and the low ones (byte << 4 & 0xF0) enter the dot
-// products as 16 · q, against the row's even and odd k of those 8 (xq's layout [K/8][2][4]). Per group:
+// one column's 8 nibbles; the low nibbles (byte << 4 & 0xF0, the even k of those 8) and the high ones
+// (byte & 0xF0, the odd k) enter the dot products as 16 · q, against the row's even and odd k (xq's layout
+// [K/8][2][4]). A group whose largest magnitude is below 2^-100 counts as zero (127 / amax would overflow
+// for the smallest ones, where the vector and scalar conversions disagree). Per group:
 // y += s_g · (Σ 16 q · q_x · s_x/16 − z_g · s_x · Σ q_x), so both scales and the zero point stay in f32.
 // Sums are exact in int32 for groups up to I4_A8_MAX_GROUP (|16 q · q_x| ≤ 240 · 127 < 2^31 / 70000).
 
@@ -545,6 +547,8 @@ static void int4_a8_quantize_row(void *p, int64_t i) {
 #endif
     for (; k < k0 + c->group; ++k)
       amax = max_f32(amax, abs_f32(x[k * xs]));
+    if (!(amax >= 0x1p-100f))
+      amax = 0.0f;
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int32_t sum = 0;
     k = k0;

@@ -103,10 +103,12 @@ def dequantize_int4(q, scale, zero, group):
 
 
 def quantize_activations_int4(x, group):
-    """W4A8's activations: per row and group symmetric int8, scale amax/127 (q in −127..127)."""
+    """W4A8's activations: per row and group symmetric int8, scale amax/127 (q in −127..127); a group whose
+    amax is below 2^-100 is zero."""
     m, k = x.shape
     g = x.astype(np.float32).reshape(m, k // group, group)
     amax = np.abs(g).max(axis=2)
+    amax = np.where(amax >= np.float32(2.0**-100), amax, np.float32(0))
     inv = np.where(amax > 0, np.float32(127) / np.where(amax > 0, amax, 1), np.float32(0)).astype(np.float32)
     q = np.clip(np.rint(g * inv[..., None]), -127, 127).astype(np.int64)
     return q, (amax / np.float32(127)).astype(np.float32)

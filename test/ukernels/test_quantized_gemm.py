@@ -80,41 +80,48 @@ def test_int8_static_and_strided_input(kernels):
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 256, 16), (3, 128, 50), (9, 512, 100), (20, 256, 33)])
-@pytest.mark.parametrize("group,symmetric", [(128, True), (64, False), (32, True)])
-def test_int4(kernels, m, k, n, group, symmetric):
-    x, w, b = _data(m, k, n, seed=2)
+def check_int4(kernels, x, w, b, group, symmetric):
+    """The int4 kernel on x against the numpy model (W4A8 for groups that are a multiple of 8 up to 65536)."""
     q, s, z = qm.quantize_int4(w, group, symmetric)
     packed, scale, zero = qm.pack_int4(q, s, z)
-    y = np.zeros((m, n), np.float32)
+    y = np.zeros((x.shape[0], w.shape[0]), np.float32)
     call(kernels, "int4", x, packed, scale, zero, b, group, int(not symmetric), 1, y)
     expected = qm.linear_int4(x, w, b, group, symmetric)
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize("m,k,n", [(1, 256, 16), (3, 128, 50), (9, 512, 100), (20, 256, 33)])
+@pytest.mark.parametrize("group,symmetric", [(128, True), (64, False), (32, True), (8, False)])
+def test_int4(kernels, m, k, n, group, symmetric):
+    check_int4(kernels, *_data(m, k, n, seed=2), group, symmetric)
+
+
 # W4A8 quantizes activations 16 at a time: a group of 24 leaves a tail of 8 to the scalar loop.
 @pytest.mark.parametrize("m", [1, 5])
 def test_int4_group_not_a_multiple_of_16(kernels, m):
-    x, w, b = _data(m, 192, 40, seed=12)
-    q, s, z = qm.quantize_int4(w, 24, False)
-    packed, scale, zero = qm.pack_int4(q, s, z)
-    y = np.zeros((m, 40), np.float32)
-    call(kernels, "int4", x, packed, scale, zero, b, 24, 1, 1, y)
-    expected = qm.linear_int4(x, w, b, 24, False)
-    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    check_int4(kernels, *_data(m, 192, 40, seed=12), 24, False)
 
 
 # Groups that are not a multiple of 8 keep f32 activations (the decode tile at M < 4, the row tile above).
 @pytest.mark.parametrize("m,k,n", [(1, 120, 40), (3, 60, 70), (9, 180, 33)])
 @pytest.mark.parametrize("group,symmetric", [(12, True), (6, False), (2, True)])
 def test_int4_f32_activations(kernels, m, k, n, group, symmetric):
-    x, w, b = _data(m, k, n, seed=10)
-    q, s, z = qm.quantize_int4(w, group, symmetric)
-    packed, scale, zero = qm.pack_int4(q, s, z)
-    y = np.zeros((m, n), np.float32)
-    call(kernels, "int4", x, packed, scale, zero, b, group, int(not symmetric), 1, y)
-    expected = qm.linear_int4(x, w, b, group, symmetric)
-    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    check_int4(kernels, *_data(m, k, n, seed=10), group, symmetric)
+
+
+# The largest group whose int32 sums W4A8 takes (65536), and one beyond it, which keeps f32 activations.
+@pytest.mark.parametrize("group", [65536, 131072])
+def test_int4_largest_groups(kernels, group):
+    check_int4(kernels, *_data(2, 131072, 16, seed=13), group, True)
+
+
+def test_int4_tiny_activations(kernels):
+    """Groups whose largest magnitude is below 2^-100 count as zero (127 / amax would overflow); others as small
+    as 1e-30 are quantized as usual."""
+    x, w, b = _data(2, 64, 16, seed=14)
+    x[0] *= np.float32(1e-38)
+    x[1] *= np.float32(1e-30)
+    check_int4(kernels, x, w, b, 32, True)
 
 
 def test_int4_activations_quantized_per_group(kernels):
