@@ -311,7 +311,8 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   if (epilogue)
     c.epilogue = *epilogue;
 #if defined(QG_VNNI)
-  const int64_t kc = I8_KC;
+  // One row panel reads each weight block once: no k blocks then (a GEMV streams W once either way).
+  const int64_t kc = m <= I8_MR ? kp : I8_KC;
 #else
   const int64_t kc = kp; // the portable tile sums over all of K at once
 #endif
@@ -1140,7 +1141,7 @@ static void bf16_linear(RowView x, int64_t m, int64_t k, const uint16_t *w, cons
   if (epilogue)
     c.epilogue = *epilogue;
 #if defined(QG_AVX512)
-  const int64_t kc = BF_KC;
+  const int64_t kc = m <= BF_MR ? kp : BF_KC; // as the int8 kernel
 #else
   const int64_t kc = kp; // the portable tile sums over all of K at once
 #endif
