@@ -345,37 +345,16 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
  * Tasks
  *===----------------------------------------------------------------------===*/
 
-/* dst[(d0 + c) · ld + i] = rows[i][d0 + c] for 16 rows and 16 columns: a 16 x 16 transpose in registers
- * (unpacks of floats, then of pairs, then two rounds of 128-bit lane moves), for gathering Kᵀ. */
-#define AT_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
-#define AT_LANES_02 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
-#define AT_LANES_13 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+/* dst[(d0 + c) · ld + i] = rows[i][d0 + c] for 16 rows and 16 columns, transposed in registers: for
+ * gathering Kᵀ. */
 static inline void at_transpose16(const float *const rows[16], int64_t d0, float *dst, int64_t ld) {
-  at_v16 r[16], a[16], c[16];
+  ep_v16 t[16];
   for (int i = 0; i < 16; ++i)
-    r[i] = *(const at_v16u *)(rows[i] + d0);
-  for (int i = 0; i < 16; i += 2) { /* lane L of a[i]: r_i[4L], r_i+1[4L], r_i[4L+1], r_i+1[4L+1]; a[i+1]: +2 */
-    a[i] = AT_SHUFFLE(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
-    a[i + 1] = AT_SHUFFLE(r[i], r[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
-  }
-  for (int g = 0; g < 16; g += 4) { /* lane L of c[g + m]: column 4L + m of rows g..g+3 */
-    c[g] = AT_SHUFFLE(a[g], a[g + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    c[g + 1] = AT_SHUFFLE(a[g], a[g + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-    c[g + 2] = AT_SHUFFLE(a[g + 1], a[g + 3], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    c[g + 3] = AT_SHUFFLE(a[g + 1], a[g + 3], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-  }
-  for (int m = 0; m < 4; ++m) { /* column 4L + m: lane L of c[m], c[4 + m], c[8 + m], c[12 + m] */
-    at_v16 e0 = AT_SHUFFLE(c[m], c[4 + m], AT_LANES_02), e1 = AT_SHUFFLE(c[m], c[4 + m], AT_LANES_13);
-    at_v16 e2 = AT_SHUFFLE(c[8 + m], c[12 + m], AT_LANES_02), e3 = AT_SHUFFLE(c[8 + m], c[12 + m], AT_LANES_13);
-    *(at_v16u *)(dst + (d0 + m) * ld) = AT_SHUFFLE(e0, e2, AT_LANES_02);
-    *(at_v16u *)(dst + (d0 + 8 + m) * ld) = AT_SHUFFLE(e0, e2, AT_LANES_13);
-    *(at_v16u *)(dst + (d0 + 4 + m) * ld) = AT_SHUFFLE(e1, e3, AT_LANES_02);
-    *(at_v16u *)(dst + (d0 + 12 + m) * ld) = AT_SHUFFLE(e1, e3, AT_LANES_13);
-  }
+    t[i] = *(const at_v16u *)(rows[i] + d0);
+  ep_transpose16(t);
+  for (int c = 0; c < 16; ++c)
+    *(at_v16u *)(dst + (d0 + c) * ld) = t[c];
 }
-#undef AT_SHUFFLE
-#undef AT_LANES_02
-#undef AT_LANES_13
 
 static void at_task(void *ctx, int64_t task) {
   const at_problem *pr = (const at_problem *)ctx;

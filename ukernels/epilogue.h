@@ -53,6 +53,37 @@ static inline ep_v16 ep_select(ep_i16 mask, ep_v16 a, ep_v16 b) {
   return (ep_v16)(((ep_i16)a & mask) | ((ep_i16)b & ~mask));
 }
 
+/* Transposes the 16 x 16 block held as 16 row vectors in place (t[c][i] becomes the old t[i][c]): unpacks of
+ * floats, then of pairs, then two rounds of 128-bit lane moves. For tiles computed with rows and columns
+ * swapped (the sparse kernels' token-major accumulators, attention's Kᵀ). */
+#define EP_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#define EP_LANES_02 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define EP_LANES_13 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+static inline void ep_transpose16(ep_v16 t[16]) {
+  ep_v16 a[16], c[16];
+  for (int i = 0; i < 16; i += 2) { /* lane L of a[i]: t_i[4L], t_i+1[4L], t_i[4L+1], t_i+1[4L+1]; a[i+1]: +2 */
+    a[i] = EP_SHUFFLE(t[i], t[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+    a[i + 1] = EP_SHUFFLE(t[i], t[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+  }
+  for (int g = 0; g < 16; g += 4) { /* lane L of c[g + m]: column 4L + m of rows g..g+3 */
+    c[g] = EP_SHUFFLE(a[g], a[g + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    c[g + 1] = EP_SHUFFLE(a[g], a[g + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    c[g + 2] = EP_SHUFFLE(a[g + 1], a[g + 3], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    c[g + 3] = EP_SHUFFLE(a[g + 1], a[g + 3], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int m = 0; m < 4; ++m) { /* column 4L + m: lane L of c[m], c[4 + m], c[8 + m], c[12 + m] */
+    ep_v16 e0 = EP_SHUFFLE(c[m], c[4 + m], EP_LANES_02), e1 = EP_SHUFFLE(c[m], c[4 + m], EP_LANES_13);
+    ep_v16 e2 = EP_SHUFFLE(c[8 + m], c[12 + m], EP_LANES_02), e3 = EP_SHUFFLE(c[8 + m], c[12 + m], EP_LANES_13);
+    t[m] = EP_SHUFFLE(e0, e2, EP_LANES_02);
+    t[8 + m] = EP_SHUFFLE(e0, e2, EP_LANES_13);
+    t[4 + m] = EP_SHUFFLE(e1, e3, EP_LANES_02);
+    t[12 + m] = EP_SHUFFLE(e1, e3, EP_LANES_13);
+  }
+}
+#undef EP_SHUFFLE
+#undef EP_LANES_02
+#undef EP_LANES_13
+
 /* exp(x), clamped to [-87, 88] (so 0 is about 1.6e-38 and +inf is never produced). */
 static inline ep_v16 ep_exp(ep_v16 x) {
   x = ep_select(x < ep_splat(-87.0f), ep_splat(-87.0f), x);

@@ -29,6 +29,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "epilogue.h"
 #include "ukernel.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
@@ -107,31 +108,6 @@ static inline __attribute__((always_inline)) void sg_store(const sg_acc *a, floa
 static inline __attribute__((always_inline)) void sg_fma(sg_acc *a, float w, const float *row) {
   for (int i = 0; i < SG_TB / 16; ++i)
     a->v[i] = a->v[i] + w * *(const sg_v16_unaligned *)(row + 16 * i);
-}
-
-/* Transposes a 16 x 16 block held as 16 row vectors. Stage s swaps bit s of the row and column indices
- * (rows i and i + 2^s exchange the halves of each 2^(s+1)-column span), so the four stages swap all four. The
- * shuffles' indices must be constants: one list of each pair per stage. */
-#define SG_TRANSPOSE_STAGE(s, lo, hi)                                                                          \
-  for (int i = 0; i < 16; ++i)                                                                                 \
-    if (!(i & (1 << (s)))) {                                                                                   \
-      sg_v16 a = t[i], b = t[i + (1 << (s))];                                                                  \
-      t[i] = __builtin_shufflevector(a, b, lo);                                                                \
-      t[i + (1 << (s))] = __builtin_shufflevector(a, b, hi);                                                   \
-    }
-#define SG_LO0 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define SG_HI0 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-#define SG_LO1 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define SG_HI1 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define SG_LO2 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define SG_HI2 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define SG_LO3 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define SG_HI3 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-static inline __attribute__((always_inline)) void sg_transpose16(sg_v16 *t) {
-  SG_TRANSPOSE_STAGE(0, SG_LO0, SG_HI0)
-  SG_TRANSPOSE_STAGE(1, SG_LO1, SG_HI1)
-  SG_TRANSPOSE_STAGE(2, SG_LO2, SG_HI2)
-  SG_TRANSPOSE_STAGE(3, SG_LO3, SG_HI3)
 }
 
 /* One N:M row over groups [g0, g1): n is a compile-time constant where the caller specialises it. */
@@ -235,7 +211,8 @@ static void sg_task(void *ctx, int64_t task) {
     }
   }
 
-  /* y[t0 + r, o0 + o] = yt[o, r] + bias[o0 + o]: 16 x 16 blocks transposed in registers, the edges in C. */
+  /* y[t0 + r, o0 + o] = yt[o, r] + bias[o0 + o]: 16 x 16 blocks transposed in registers (epilogue.h), the
+   * edges in C. */
   int64_t outs16 = outs / 16 * 16, rows16 = rows / 16 * 16;
   for (int64_t ob = 0; ob < outs16; ob += 16) {
     sg_v16 bias = *(const sg_v16_unaligned *)(p->bias + o0 + ob);
@@ -243,7 +220,7 @@ static void sg_task(void *ctx, int64_t task) {
       sg_v16 t[16];
       for (int i = 0; i < 16; ++i)
         t[i] = *(const sg_v16 *)(yt + (ob + i) * SG_TB + rb);
-      sg_transpose16(t);
+      ep_transpose16(t);
       for (int i = 0; i < 16; ++i)
         *(sg_v16_unaligned *)(sg_y_row(p, t0 + rb + i) + o0 + ob) = t[i] + bias;
     }

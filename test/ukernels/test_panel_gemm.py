@@ -4,8 +4,8 @@ layers of eff.experts) and effc_uk_linear_f32 (dense linear layers; tests named 
 test_quantized_gemm.py (parallel_for on 2 threads).
 
 y [M, N] = activation(x [M, K] · W + bias) with W [K, N] given as 16-column panels w [N/16][K][16]. Shapes cover
-8-row tiles of 2 panels (M = 1, 5, 8), the taller one-panel tiles of more rows (M = 9..40: one, two and three
-of balanced heights, as experts see them), one, two and three panels (a pair and a single), K = 0 and odd K,
+8-row tiles of 2 panels (M = 1, 5, 8), more rows as experts see them (M = 9..40: handed to the dense kernel's
+6 x 64 tiles), one, two and three panels (a pair and a single), K = 0 and odd K,
 with and without bias, every activation, and strided views (x with a column stride, panels with an
 element stride, y with a column stride: the kernel's general paths). References are float64 numpy;
 tolerances: f32 accumulation over K <= 200 of unit-scale products (rtol 1e-5, atol 1e-5), plus the
