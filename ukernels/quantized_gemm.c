@@ -55,6 +55,24 @@
 // Compiled models link only libc, so no libm calls: these inline on every target.
 static float abs_f32(float v) { return __builtin_fabsf(v); }
 static float max_f32(float a, float b) { return a > b ? a : b; }
+
+/// max_k |x[k · stride]| over n elements (0 for none), 16 at a time where the elements are contiguous.
+static float abs_max_f32(const float *x, int64_t n, int64_t stride) {
+  float amax = 0.0f;
+  int64_t k = 0;
+#if defined(QG_AVX512)
+  if (stride == 1) {
+    __m512 vmax = _mm512_setzero_ps();
+    for (; k + 16 <= n; k += 16)
+      vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
+    amax = _mm512_reduce_max_ps(vmax);
+  }
+#endif
+  for (; k < n; ++k)
+    amax = max_f32(amax, abs_f32(x[k * stride]));
+  return amax;
+}
+
 /// Round to nearest, ties to even (as vcvtps2dq and numpy.rint do), for any float.
 static float round_even_f32(float v) {
   const float big = 8388608.0f; // 2^23: adding and subtracting it rounds to an integer in the default mode
@@ -116,18 +134,7 @@ static void int8_quantize_row(Int8Ctx *c, int64_t i) {
     zero = c->static_zero;
     inv = 1.0f / scale;
   } else {
-    float amax = 0.0f;
-    int64_t k0 = 0;
-#if defined(QG_AVX512)
-    if (xs == 1) {
-      __m512 vmax = _mm512_setzero_ps();
-      for (; k0 + 16 <= c->k; k0 += 16)
-        vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k0)));
-      amax = _mm512_reduce_max_ps(vmax);
-    }
-#endif
-    for (int64_t k = k0; k < c->k; ++k)
-      amax = max_f32(amax, abs_f32(x[k * xs]));
+    float amax = abs_max_f32(x, c->k, xs);
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
     inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     zero = 128;
@@ -536,23 +543,12 @@ static void int4_a8_quantize_row(void *p, int64_t i) {
   int8_t *q = c->xq + i * c->k;
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t k0 = g * c->group;
-    float amax = 0.0f;
-    int64_t k = k0;
-#if defined(QG_AVX512)
-    if (xs == 1) {
-      __m512 vmax = _mm512_setzero_ps();
-      for (; k + 16 <= k0 + c->group; k += 16)
-        vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
-      amax = _mm512_reduce_max_ps(vmax);
-    }
-#endif
-    for (; k < k0 + c->group; ++k)
-      amax = max_f32(amax, abs_f32(x[k * xs]));
+    float amax = abs_max_f32(x + k0 * xs, c->group, xs);
     if (!(amax >= 0x1p-100f))
       amax = 0.0f;
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int32_t sum = 0;
-    k = k0;
+    int64_t k = k0;
 #if defined(QG_AVX512)
     if (xs == 1) {
       // Same arithmetic as the scalar loop (vcvtps2dq rounds to nearest even); bytes reordered to even, odd.
@@ -701,31 +697,30 @@ static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t 
 }
 #endif
 
+/// Task: `bpt` column blocks for all rows, on the W4A8 tiles when the activations were quantized (c->xq).
 static void int4_task(void *p, int64_t task) {
   const Int4Ctx *c = (const Int4Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
   int64_t last = min_i64(blocks, (task + 1) * c->bpt);
-  if (c->xq) {
-    if (c->m < 4) {
-      for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
-        for (int64_t row = 0; row < c->m; ++row)
-          int4_a8_tile_dispatch(c, row, 1, blk, (int)min_i64(I4_NB, last - blk));
-      return;
-    }
-    for (int64_t blk = task * c->bpt; blk < last; ++blk)
-      for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR)
-        int4_a8_tile_dispatch(c, m0, (int)min_i64(I4_MR, c->m - m0), blk, 1);
-    return;
-  }
   if (c->m < 4) {
     for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
-      for (int64_t row = 0; row < c->m; ++row)
-        int4_row_tile_dispatch(c, row, blk, (int)min_i64(I4_NB, last - blk));
+      for (int64_t row = 0; row < c->m; ++row) {
+        int nb = (int)min_i64(I4_NB, last - blk);
+        if (c->xq)
+          int4_a8_tile_dispatch(c, row, 1, blk, nb);
+        else
+          int4_row_tile_dispatch(c, row, blk, nb);
+      }
     return;
   }
   for (int64_t blk = task * c->bpt; blk < last; ++blk)
-    for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR)
-      int4_tile_dispatch(c, m0, blk, (int)min_i64(I4_MR, c->m - m0));
+    for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR) {
+      int mr = (int)min_i64(I4_MR, c->m - m0);
+      if (c->xq)
+        int4_a8_tile_dispatch(c, m0, mr, blk, 1);
+      else
+        int4_tile_dispatch(c, m0, blk, mr);
+    }
 }
 
 //===----------------------------------------------------------------------===//
