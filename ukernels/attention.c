@@ -24,6 +24,11 @@
  * A task with fewer than AT_TQ query rows (a decode step) skips the gathering: each row's scores are dot
  * products with the keys where they lie, and its output a sum of the value rows (at_direct_rows).
  *
+ * effc_uk_attention_present_f32 also writes the `present` KV cache (the past followed by the new keys and
+ * values) that eff.attention returns: the first task of each (batch, key/value head) stores that head's rows
+ * as the decode path reads them (or copies them, on the tiled path), so a decode step reads the cache once
+ * instead of once for a separate concatenation and again for the products.
+ *
  * Vectors are 16-float vector types (one zmm; narrower vectors in the generic variant), so both variants run
  * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp, shared with
  * the GEMM epilogues in epilogue.h) rather than libm, which compiled models do not link.
@@ -50,6 +55,7 @@ typedef int32_t at_i16 __attribute__((vector_size(64)));
 typedef struct {
   const float *q, *k, *v, *past_k, *past_v, *mask;
   float *out;
+  float *present_k, *present_v; /* null, or the cache to write: [B, L, Hkv·Dh] */
   int64_t q_batch_stride, q_row_stride, q_col_stride;
   int64_t k_batch_stride, k_row_stride, k_col_stride;
   int64_t v_batch_stride, v_row_stride, v_col_stride;
@@ -57,6 +63,8 @@ typedef struct {
   int64_t pv_batch_stride, pv_row_stride, pv_col_stride;
   int64_t mask_batch_stride, mask_col_stride;
   int64_t out_batch_stride, out_row_stride, out_col_stride;
+  int64_t prk_batch_stride, prk_row_stride, prk_col_stride;
+  int64_t prv_batch_stride, prv_row_stride, prv_col_stride;
   int64_t batch, query_len, past_len, key_len; /* key_len = past_len + new keys */
   int64_t heads, kv_heads, head_dim, padded_head_dim;
   int64_t query_blocks;
@@ -243,6 +251,37 @@ static inline const float *at_value(const at_problem *pr, int64_t b, int64_t g, 
          g * pr->head_dim * pr->v_col_stride;
 }
 
+/* Row j of (b, kv head g) in the present key or value cache. */
+static inline float *at_present_key(const at_problem *pr, int64_t b, int64_t g, int64_t j) {
+  return pr->present_k + b * pr->prk_batch_stride + j * pr->prk_row_stride + g * pr->head_dim * pr->prk_col_stride;
+}
+
+static inline float *at_present_value(const at_problem *pr, int64_t b, int64_t g, int64_t j) {
+  return pr->present_v + b * pr->prv_batch_stride + j * pr->prv_row_stride + g * pr->head_dim * pr->prv_col_stride;
+}
+
+/* Stores a vector of a present row: streaming (non-temporal, no read of the line first) where aligned, as the
+ * cache is not read again in this step. */
+static inline void at_store_present(float *dst, at_v16 x) {
+  if (((uintptr_t)dst & 63) == 0)
+    __builtin_nontemporal_store(x, (at_v16 *)dst);
+  else
+    *(at_v16u *)dst = x;
+}
+
+/* Copies keys (or values) [j0, j1) of (b, kv head g) into the present cache, element by element (any
+ * strides): the rows the decode path did not store on its way, and every row on the tiled path. */
+static void at_copy_present(const at_problem *pr, int64_t b, int64_t g, int64_t j0, int64_t j1, int values) {
+  for (int64_t j = j0; j < j1; ++j) {
+    int64_t stride;
+    const float *src = values ? at_value(pr, b, g, j, &stride) : at_key(pr, b, g, j, &stride);
+    float *dst = values ? at_present_value(pr, b, g, j) : at_present_key(pr, b, g, j);
+    int64_t dst_stride = values ? pr->prv_col_stride : pr->prk_col_stride;
+    for (int64_t d = 0; d < pr->head_dim; ++d)
+      dst[d * dst_stride] = src[d * stride];
+  }
+}
+
 /*===----------------------------------------------------------------------===*
  * Few query rows (decode)
  *===----------------------------------------------------------------------===*/
@@ -252,7 +291,8 @@ static inline const float *at_value(const at_problem *pr, int64_t b, int64_t g, 
 static int at_direct(const at_problem *pr, int64_t rows) {
   return rows < AT_TQ && pr->head_dim % 16 == 0 && pr->head_dim <= 256 && pr->q_col_stride == 1 &&
          pr->k_col_stride == 1 && pr->v_col_stride == 1 && pr->out_col_stride == 1 &&
-         (pr->past_len == 0 || (pr->pk_col_stride == 1 && pr->pv_col_stride == 1));
+         (pr->past_len == 0 || (pr->pk_col_stride == 1 && pr->pv_col_stride == 1)) &&
+         (!pr->present_k || (pr->prk_col_stride == 1 && pr->prv_col_stride == 1));
 }
 
 /* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: a decode step
@@ -260,9 +300,12 @@ static int at_direct(const at_problem *pr, int64_t rows) {
  * all scores (q·k_j, a tree sum per key), their maximum, p_j = exp(s_j − max) and l = Σ p_j, then
  * O = Σ p_j·v_j / l. The rows of K and V lie a row of the cache apart (H·Dh floats): too far for the
  * hardware prefetcher to follow, so each loop prefetches the row AT_PREFETCH_KEYS keys ahead. `vectors`
- * = Dh / 16 is a constant for Dh = 64 (at_direct_rows), so that q and O stay in registers. */
+ * = Dh / 16 is a constant for Dh = 64 (at_direct_rows), so that q and O stay in registers. With
+ * `write_present`, the first row stores each key and value row it reads into the present cache (and copies
+ * any its causal limit or an all-masked row left unread). */
 static inline __attribute__((always_inline)) void at_direct_rows_of(const at_problem *pr, int64_t b, int64_t g,
-                                                                    int64_t i0, int64_t i1, const int64_t vectors) {
+                                                                    int64_t i0, int64_t i1, int write_present,
+                                                                    const int64_t vectors) {
   int64_t dh = pr->head_dim, group = pr->heads / pr->kv_heads;
   int64_t padded = (pr->key_len + 15) / 16 * 16, offset = pr->key_len - pr->query_len;
   float *scores = (float *)effc_uk_alloc((uint64_t)(padded > 0 ? padded : 16) * sizeof(float));
@@ -272,6 +315,7 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
       const float *q = pr->q + b * pr->q_batch_stride + i * pr->q_row_stride + h * dh;
       float *out = pr->out + b * pr->out_batch_stride + i * pr->out_row_stride + h * dh;
       int64_t keys = pr->causal ? EFFC_UK_MIN(pr->key_len, i + offset + 1) : pr->key_len;
+      int store = write_present && r == 0 && i == i0;
       at_v16 qv[16];
       for (int64_t c = 0; c < vectors; ++c)
         qv[c] = *(const at_v16u *)(q + 16 * c);
@@ -284,11 +328,17 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
         }
         const float *kj = at_key(pr, b, g, j, &stride);
         at_v16 acc = at_splat(0.0f);
-        for (int64_t c = 0; c < vectors; ++c)
-          acc = acc + qv[c] * *(const at_v16u *)(kj + 16 * c);
+        for (int64_t c = 0; c < vectors; ++c) {
+          at_v16 kc = *(const at_v16u *)(kj + 16 * c);
+          acc = acc + qv[c] * kc;
+          if (store)
+            at_store_present(at_present_key(pr, b, g, j) + 16 * c, kc);
+        }
         int hidden = pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f;
         scores[j] = hidden ? AT_NEG_INF : at_hsum(acc) * pr->scale;
       }
+      if (store)
+        at_copy_present(pr, b, g, keys, pr->key_len, 0);
       int64_t rounded = (keys + 15) / 16 * 16;
       for (int64_t j = keys; j < rounded; ++j)
         scores[j] = AT_NEG_INF;
@@ -304,6 +354,8 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
       if (max == AT_NEG_INF) { /* the row sees no key: zeros, as the reference gives */
         for (int64_t c = 0; c < vectors; ++c)
           *(at_v16u *)(out + 16 * c) = o[c];
+        if (store)
+          at_copy_present(pr, b, g, 0, pr->key_len, 1);
         continue;
       }
       at_v16 sum_v = at_splat(0.0f);
@@ -314,7 +366,7 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
       }
       for (int64_t j = 0; j < keys; ++j) {
         float p = scores[j];
-        if (p == 0.0f)
+        if (p == 0.0f && !store)
           continue;
         int64_t stride;
         if (j + AT_PREFETCH_KEYS < keys) {
@@ -323,9 +375,16 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
             __builtin_prefetch(ahead + 16 * c);
         }
         const float *vj = at_value(pr, b, g, j, &stride);
+        if (store)
+          for (int64_t c = 0; c < vectors; ++c)
+            at_store_present(at_present_value(pr, b, g, j) + 16 * c, *(const at_v16u *)(vj + 16 * c));
+        if (p == 0.0f) /* a masked key: its value row is only stored */
+          continue;
         for (int64_t c = 0; c < vectors; ++c)
           o[c] = o[c] + p * *(const at_v16u *)(vj + 16 * c);
       }
+      if (store)
+        at_copy_present(pr, b, g, keys, pr->key_len, 1);
       float inverse = 1.0f / at_hsum(sum_v);
       for (int64_t c = 0; c < vectors; ++c)
         *(at_v16u *)(out + 16 * c) = o[c] * inverse;
@@ -334,11 +393,11 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
   effc_uk_free(scores);
 }
 
-static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i0, int64_t i1) {
+static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i0, int64_t i1, int write_present) {
   if (pr->head_dim == 64)
-    at_direct_rows_of(pr, b, g, i0, i1, 4);
+    at_direct_rows_of(pr, b, g, i0, i1, write_present, 4);
   else
-    at_direct_rows_of(pr, b, g, i0, i1, pr->head_dim / 16);
+    at_direct_rows_of(pr, b, g, i0, i1, write_present, pr->head_dim / 16);
 }
 
 /*===----------------------------------------------------------------------===*
@@ -363,9 +422,22 @@ static void at_task(void *ctx, int64_t task) {
   int64_t b = task / (pr->query_blocks * pr->kv_heads);
   int64_t i0 = block * AT_QB, i1 = EFFC_UK_MIN(pr->query_len, i0 + AT_QB);
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
-  if (at_direct(pr, i1 - i0)) {
-    at_direct_rows(pr, b, g, i0, i1);
+  /* The present cache of (b, g) is written by the (b, g) task of the first query block. */
+  int write_present = pr->present_k && block == 0;
+  if (i1 <= i0) { /* no query rows */
+    if (write_present) {
+      at_copy_present(pr, b, g, 0, pr->key_len, 0);
+      at_copy_present(pr, b, g, 0, pr->key_len, 1);
+    }
     return;
+  }
+  if (at_direct(pr, i1 - i0)) {
+    at_direct_rows(pr, b, g, i0, i1, write_present);
+    return;
+  }
+  if (write_present) {
+    at_copy_present(pr, b, g, 0, pr->key_len, 0);
+    at_copy_present(pr, b, g, 0, pr->key_len, 1);
   }
 
   /* Keys any row of the block can see, rounded up to whole tiles. */
@@ -420,14 +492,14 @@ static void at_task(void *ctx, int64_t task) {
  * Exported kernel
  *===----------------------------------------------------------------------===*/
 
-/* query [B, S, H·Dh], key and value [B, S', Hkv·Dh], past_key and past_value [B, P, Hkv·Dh] (read only when
- * `has_past`), mask [B, P + S'] (nonzero: attend; read only when `has_mask`), the result out [B, S, H·Dh].
- * `causal` masks keys j > i + L − S. Operands first, then the result (buildUkernelCall's order); any strides. */
-void effc_uk_attention_f32(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3(const float, k),
-                           EFFC_UK_MEMREF3(const float, v), EFFC_UK_MEMREF3(const float, past_k),
-                           EFFC_UK_MEMREF3(const float, past_v), EFFC_UK_MEMREF2(const float, mask),
-                           int64_t num_heads, int64_t num_kv_heads, float scale, int64_t causal, int64_t has_mask,
-                           int64_t has_past, EFFC_UK_MEMREF3(float, out)) {
+/* The problem of a call: query [B, S, H·Dh], key and value [B, S', Hkv·Dh], past_key and past_value
+ * [B, P, Hkv·Dh] (read only when `has_past`), mask [B, P + S'] (nonzero: attend; read only when `has_mask`),
+ * the result out [B, S, H·Dh]. */
+static at_problem at_problem_of(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3(const float, k),
+                                EFFC_UK_MEMREF3(const float, v), EFFC_UK_MEMREF3(const float, past_k),
+                                EFFC_UK_MEMREF3(const float, past_v), EFFC_UK_MEMREF2(const float, mask),
+                                int64_t num_heads, int64_t num_kv_heads, float scale, int64_t causal,
+                                int64_t has_mask, int64_t has_past, EFFC_UK_MEMREF3(float, out)) {
   at_problem p = {0};
   p.q = q + q_offset;
   p.q_batch_stride = q_stride0, p.q_row_stride = q_stride1, p.q_col_stride = q_stride2;
@@ -457,8 +529,51 @@ void effc_uk_attention_f32(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3(cons
   p.padded_head_dim = (p.head_dim + 15) / 16 * 16;
   p.scale = scale;
   p.causal = causal != 0;
-  p.query_blocks = (p.query_len + AT_QB - 1) / AT_QB;
-  if (p.batch <= 0 || p.query_len <= 0 || p.head_dim <= 0)
+  return p;
+}
+
+/* One task per (batch, key/value head, query block); without query rows, tasks only when the present cache
+ * is to be written (one per batch and head, which copies it). */
+static void at_run(at_problem *p) {
+  if (p->batch <= 0 || p->head_dim <= 0 || (p->query_len <= 0 && !p->present_k))
     return;
-  effc_uk_parallel_for(at_task, &p, p.batch * p.kv_heads * p.query_blocks);
+  p->query_blocks = EFFC_UK_MAX((p->query_len + AT_QB - 1) / AT_QB, 1);
+  effc_uk_parallel_for(at_task, p, p->batch * p->kv_heads * p->query_blocks);
+}
+
+#define AT_FORWARD3(name)                                                                                      \
+  name##_allocated, name, name##_offset, name##_size0, name##_size1, name##_size2, name##_stride0,            \
+      name##_stride1, name##_stride2
+
+/* Operands first, then the result (buildUkernelCall's order); any strides. `causal` masks keys
+ * j > i + L − S. */
+void effc_uk_attention_f32(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3(const float, k),
+                           EFFC_UK_MEMREF3(const float, v), EFFC_UK_MEMREF3(const float, past_k),
+                           EFFC_UK_MEMREF3(const float, past_v), EFFC_UK_MEMREF2(const float, mask),
+                           int64_t num_heads, int64_t num_kv_heads, float scale, int64_t causal, int64_t has_mask,
+                           int64_t has_past, EFFC_UK_MEMREF3(float, out)) {
+  at_problem p = at_problem_of(AT_FORWARD3(q), AT_FORWARD3(k), AT_FORWARD3(v), AT_FORWARD3(past_k),
+                               AT_FORWARD3(past_v), mask_allocated, mask, mask_offset, mask_size0, mask_size1,
+                               mask_stride0, mask_stride1, num_heads, num_kv_heads, scale, causal, has_mask,
+                               has_past, AT_FORWARD3(out));
+  at_run(&p);
+}
+
+/* effc_uk_attention_f32 with a KV cache, which also fills present_k and present_v [B, P + S', Hkv·Dh] with
+ * the past keys and values followed by the new ones (eff.attention's `present` results). */
+void effc_uk_attention_present_f32(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3(const float, k),
+                                   EFFC_UK_MEMREF3(const float, v), EFFC_UK_MEMREF3(const float, past_k),
+                                   EFFC_UK_MEMREF3(const float, past_v), EFFC_UK_MEMREF2(const float, mask),
+                                   int64_t num_heads, int64_t num_kv_heads, float scale, int64_t causal,
+                                   int64_t has_mask, EFFC_UK_MEMREF3(float, out),
+                                   EFFC_UK_MEMREF3(float, present_k), EFFC_UK_MEMREF3(float, present_v)) {
+  at_problem p = at_problem_of(AT_FORWARD3(q), AT_FORWARD3(k), AT_FORWARD3(v), AT_FORWARD3(past_k),
+                               AT_FORWARD3(past_v), mask_allocated, mask, mask_offset, mask_size0, mask_size1,
+                               mask_stride0, mask_stride1, num_heads, num_kv_heads, scale, causal, has_mask,
+                               /*has_past=*/1, AT_FORWARD3(out));
+  p.present_k = present_k + present_k_offset;
+  p.prk_batch_stride = present_k_stride0, p.prk_row_stride = present_k_stride1, p.prk_col_stride = present_k_stride2;
+  p.present_v = present_v + present_v_offset;
+  p.prv_batch_stride = present_v_stride0, p.prv_row_stride = present_v_stride1, p.prv_col_stride = present_v_stride2;
+  at_run(&p);
 }

@@ -85,6 +85,28 @@ def test_kv_cache_decode_and_chunked_prefill(compile_for, cpu):
         check_attention(module(**inputs), inputs, F32_TOL, num_heads=4, causal=True, scale=0.2)
 
 
+@pytest.mark.parametrize("cpu", CPUS)
+def test_present_cache_written_by_the_kernel(compile_for, cpu):
+    # effc_uk_attention_present_f32 writes the presents as it reads the cache: exact copies whichever path
+    # a task takes. 66 new rows after 10 cached ones: the first query block takes register tiles (and copies
+    # the cache), the second has 2 rows, the direct path, and must leave the presents to the first; no new
+    # rows at all: the presents are the past alone; a batch whose mask hides every key still copies its cache.
+    attrs = "num_heads = 4 : i64, num_kv_heads = 2 : i64, causal"
+    module = compile_for(attention_ir((2, None, 128), (2, None, 64), attrs, mask="i64",
+                                      past_shape=(2, None, 64)), cpu)
+    gen = rng(106)
+    for seq, past in ((66, 10), (0, 7), (1, 40), (3, 0)):
+        inputs = qkv(gen, 2, seq, seq, 4, 2, 32)
+        inputs["past_key"], inputs["past_value"] = randn(gen, 2, past, 64), randn(gen, 2, past, 64)
+        mask = np.ones((2, past + seq), np.int64)
+        mask[1, :] = 0
+        inputs["mask"] = mask
+        out = module(**inputs)
+        check_attention(out, inputs, F32_TOL, num_heads=4, num_kv_heads=2, causal=True)
+        np.testing.assert_array_equal(out["present_key"], np.concatenate([inputs["past_key"], inputs["k"]], 1))
+        np.testing.assert_array_equal(out["present_value"], np.concatenate([inputs["past_value"], inputs["v"]], 1))
+
+
 def test_decode_with_cache_and_padding_mask(compile_for):
     # Batched decode with GQA and left-padded prompts of different lengths.
     attrs = "num_heads = 6 : i64, num_kv_heads = 3 : i64, causal"

@@ -34,6 +34,14 @@
 // RUN: effc %S/../../examples/bert_tiny.mlir --report-fusions --report-fusions-format=json --emit=mlir \
 // RUN:   -o %t/reuse.mlir 2>&1 | FileCheck %s --check-prefix=REUSE-JSON
 
+// gpt_tiny (examples/): prefill attention has no cache; decode's attention writes the presents it returns
+// while it reads the cache (effc_uk_attention_present_f32).
+// RUN: effc %S/../../examples/gpt_tiny.mlir --report-fusions --emit=mlir -o %t/gpt.mlir 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=GPT
+// GPT:      fired attention eff.attention @ gpt_tiny.mlir:29:15 [layer 0] one call of effc_uk_attention_f32
+// GPT:      fired attention eff.attention @ gpt_tiny.mlir:105:45 [layer 0] one call of effc_uk_attention_present_f32, which also writes the present KV cache
+// GPT:      micro-kernel effc_uk_attention_present_f32 ?x1x128 -> ?x1x128 {{.*}} eff.attention @ gpt_tiny.mlir:105:45 [layer 0]
+
 // An unknown format is refused.
 // RUN: not effc %t/model.mlir --report-fusions --report-fusions-format=xml -o %t/bad.so 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=FORMAT

@@ -57,13 +57,18 @@ def ConvertEffToLinalgPass : Pass<"convert-eff-to-linalg", "::mlir::ModuleOp"> {
     Under `fuse-epilogues`, the linear layers of f32 `eff.experts` whose output widths are multiples of 16
     become calls of `effc_uk_linear_f32_panels` (each expert's small, dynamic M against weights laid out
     in 16-column panels, the activation applied in the kernel); without it they are linalg contractions.
+    Under `fuse-epilogues` and `fused-attention`, an attention with a KV cache whose `present` results are
+    used becomes one call of `effc_uk_attention_present_f32`, which writes the presents (past followed by the
+    new keys and values) as it reads the cache, instead of two separate concatenations (a decode step then
+    reads the cache once).
   }];
   let options = [
     Option<"fusedAttention", "fused-attention", "bool", /*default=*/"true",
            "Lower f32 eff.attention without head_mask to the fused micro-kernel effc_uk_attention_f32">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Lower int8 linear layers with their activation/residual epilogue, f32 residual add + layer "
-           "norm, and f32 expert linear layers with their activation, to fused micro-kernels">,
+           "norm, f32 expert linear layers with their activation, and attention with the KV cache it "
+           "returns, to fused micro-kernels">,
     Option<"f32LinearKernel", "f32-linear-kernel", "bool", /*default=*/"false",
            "Lower f32 linear layers with static weights to the CPU micro-kernel effc_uk_linear_f32">,
     Option<"fusedAttentionMaxHeadDim", "fused-attention-max-head-dim", "int64_t", /*default=*/"0",

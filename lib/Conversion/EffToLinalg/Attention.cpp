@@ -378,11 +378,19 @@ std::string fusedKernelMismatch(AttentionOp op, int64_t maxHeadDim) {
   return "";
 }
 
+/// Whether the fused lowering of `op` writes its `present` results in the kernel: with `fusedKvCache`, a KV
+/// cache and a use of either result.
+bool kernelWritesPresent(AttentionOp op, bool fusedKvCache) {
+  return fusedKvCache && op.getPastKey() && llvm::any_of(op.getPresent(), [](Value v) { return !v.use_empty(); });
+}
+
 /// eff.attention as one call of effc_uk_attention_f32 (ukernels/attention.c), which never materialises the
-/// [S, L] scores: operands in the hidden layout as they are, the KV cache read in place (the `present`
-/// results are still the concatenations), a padding mask of another element type first turned into f32
-/// 0/1. Absent operands are passed as placeholders the kernel does not read (flags say which).
-LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, ConversionPatternRewriter &rewriter) {
+/// [S, L] scores: operands in the hidden layout as they are, the KV cache read in place, a padding mask of
+/// another element type first turned into f32 0/1. Absent operands are passed as placeholders the kernel does
+/// not read (flags say which). The `present` results are concatenations, or with `fusedKvCache` (and a use of
+/// either) outputs of effc_uk_attention_present_f32, which writes them as it reads the cache.
+LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, ConversionPatternRewriter &rewriter,
+                                 bool fusedKvCache) {
   Location loc = op.getLoc();
   OpBuilder &b = rewriter;
   Type f32 = b.getF32Type();
@@ -429,16 +437,39 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
     if (!pastKey)
       equalExtents.push_back({5, 1, 1, 1});
   }
-  FailureOr<SmallVector<Value>> called = buildUkernelCall(
-      b, loc, "effc_uk_attention_f32",
-      {query, key, value, pastKey ? pastKey : key, pastValue ? pastValue : value, maskOperand, numHeads,
-       numKvHeads, scale, flag(op.getCausal()), flag(mask != nullptr), flag(pastKey != nullptr)},
-      {result}, equalExtents);
+  bool writePresent = kernelWritesPresent(op, fusedKvCache);
+  SmallVector<Value> operands = {query, key, value, pastKey ? pastKey : key, pastValue ? pastValue : value,
+                                 maskOperand, numHeads, numKvHeads, scale, flag(op.getCausal()),
+                                 flag(mask != nullptr)};
+  SmallVector<UkernelResult> kernelResults = {result};
+  if (writePresent) {
+    // [B, P + S', Hkv·Dh] each, extents as the concatenation's.
+    Value pasts[] = {pastKey, pastValue}, currents[] = {key, value};
+    for (auto [past, current, present] : llvm::zip_equal(pasts, currents, op.getPresent())) {
+      auto type = cast<RankedTensorType>(present.getType());
+      SmallVector<Value> sizes;
+      if (type.isDynamicDim(0))
+        sizes.push_back(tensor::DimOp::create(b, loc, past, 0));
+      if (type.isDynamicDim(1))
+        sizes.push_back(arith::AddIOp::create(b, loc, tensor::DimOp::create(b, loc, past, 1),
+                                              tensor::DimOp::create(b, loc, current, 1)));
+      if (type.isDynamicDim(2))
+        sizes.push_back(tensor::DimOp::create(b, loc, current, 2));
+      kernelResults.push_back({RankedTensorType::get(type.getShape(), f32), sizes});
+    }
+  } else {
+    operands.push_back(flag(pastKey != nullptr));
+  }
+  FailureOr<SmallVector<Value>> called =
+      buildUkernelCall(b, loc, writePresent ? "effc_uk_attention_present_f32" : "effc_uk_attention_f32", operands,
+                       kernelResults, equalExtents);
   if (failed(called))
     return failure();
 
-  SmallVector<Value> results = {tensor::CastOp::create(b, loc, op.getOutput().getType(), called->front())};
-  if (pastKey) {
+  SmallVector<Value> results = {tensor::CastOp::create(b, loc, op.getOutput().getType(), (*called)[0])};
+  if (writePresent) {
+    results.append({(*called)[1], (*called)[2]});
+  } else if (pastKey) {
     results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[0].getType(),
                                              concatSequence(b, loc, pastKey, key)));
     results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[1].getType(),
@@ -449,16 +480,18 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
 }
 
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
-  AttentionLowering(MLIRContext *ctx, bool fusedAttention, int64_t maxHeadDim)
-      : OpConversionPattern(ctx), fusedAttention(fusedAttention), maxHeadDim(maxHeadDim) {}
+  AttentionLowering(MLIRContext *ctx, bool fusedAttention, int64_t maxHeadDim, bool fusedKvCache)
+      : OpConversionPattern(ctx), fusedAttention(fusedAttention), maxHeadDim(maxHeadDim), fusedKvCache(fusedKvCache) {}
   LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     std::string mismatch =
         fusedAttention ? fusedKernelMismatch(op, maxHeadDim) : "the fused kernel is off (convert-eff-to-linalg{fused-attention=0})";
-    effc::recordFusion(op.getLoc(), effc::fusion::kAttention, mismatch.empty(),
-                       mismatch.empty() ? "one call of effc_uk_attention_f32" : mismatch);
+    const char *fused = kernelWritesPresent(op, fusedKvCache)
+                            ? "one call of effc_uk_attention_present_f32, which also writes the present KV cache"
+                            : "one call of effc_uk_attention_f32";
+    effc::recordFusion(op.getLoc(), effc::fusion::kAttention, mismatch.empty(), mismatch.empty() ? fused : mismatch);
     if (mismatch.empty())
-      return lowerToFusedKernel(op, adaptor, rewriter);
+      return lowerToFusedKernel(op, adaptor, rewriter, fusedKvCache);
     return lowerToLinalg(op, adaptor, rewriter);
   }
 
@@ -660,6 +693,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
 
   bool fusedAttention;
   int64_t maxHeadDim;
+  bool fusedKvCache;
 };
 
 //===----------------------------------------------------------------------===//
@@ -748,8 +782,8 @@ struct RelativePositionBiasLowering : OpConversionPattern<RelativePositionBiasOp
 } // namespace
 
 void effc::populateAttentionLoweringPatterns(RewritePatternSet &patterns, bool fusedAttention,
-                                             int64_t fusedAttentionMaxHeadDim) {
+                                             int64_t fusedAttentionMaxHeadDim, bool fusedKvCache) {
   patterns.add<EmbeddingLowering, PositionIdsLowering, RotaryLowering, RelativePositionBiasLowering>(
       patterns.getContext());
-  patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention, fusedAttentionMaxHeadDim);
+  patterns.add<AttentionLowering>(patterns.getContext(), fusedAttention, fusedAttentionMaxHeadDim, fusedKvCache);
 }

@@ -31,13 +31,13 @@ namespace effc {
 
 using namespace mlir;
 
-void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention, bool expertPanels,
+void effc::populateEffToLinalgPatterns(RewritePatternSet &patterns, bool fusedAttention, bool cpuOpGroups,
                                        int64_t fusedAttentionMaxHeadDim, bool f32LinearKernel) {
   populateLinearAlgebraLoweringPatterns(patterns, f32LinearKernel);
   populateElementwiseLoweringPatterns(patterns);
-  populateAttentionLoweringPatterns(patterns, fusedAttention, fusedAttentionMaxHeadDim);
+  populateAttentionLoweringPatterns(patterns, fusedAttention, fusedAttentionMaxHeadDim, /*fusedKvCache=*/cpuOpGroups);
   populateAdapterLoweringPatterns(patterns);
-  populateMoELoweringPatterns(patterns, expertPanels);
+  populateMoELoweringPatterns(patterns, /*expertPanels=*/cpuOpGroups);
   populateQuantizedLoweringPatterns(patterns);
   populateSparseLoweringPatterns(patterns);
 }
@@ -85,9 +85,9 @@ struct ConvertEffToLinalgPass : effc::impl::ConvertEffToLinalgPassBase<ConvertEf
                            linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
-    // The experts' panel kernel fuses each expert linear layer with its activation: a CPU micro-kernel
-    // like the fused groups above, so it follows the same option.
-    effc::populateEffToLinalgPatterns(patterns, fusedAttention, /*expertPanels=*/fuseEpilogues,
+    // The experts' panel kernel (each expert linear layer with its activation) and the attention kernel that
+    // writes the KV cache it reads are CPU micro-kernels for op groups like those above: the same option.
+    effc::populateEffToLinalgPatterns(patterns, fusedAttention, /*cpuOpGroups=*/fuseEpilogues,
                                       fusedAttentionMaxHeadDim, f32LinearKernel);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();

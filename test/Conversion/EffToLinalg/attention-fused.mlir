@@ -1,5 +1,6 @@
 // RUN: effc-opt %s -split-input-file --convert-eff-to-linalg | FileCheck %s
 // RUN: effc-opt %s -split-input-file --convert-eff-to-linalg="fused-attention=false" | FileCheck %s --check-prefix=UNFUSED
+// RUN: effc-opt %s -split-input-file --convert-eff-to-linalg="fuse-epilogues=false" | FileCheck %s --check-prefix=SEPARATE
 
 // eff.attention on f32 without head_mask becomes one call of the fused micro-kernel effc_uk_attention_f32
 // (lib/Conversion/EffToLinalg/Attention.cpp, ukernels/attention.c). Operands: query, key, value, past key,
@@ -50,20 +51,39 @@ func.func @no_mask_static(%q: tensor<2x5x24xf32>, %k: tensor<2x7x24xf32>, %v: te
 
 // -----
 
-// Decode with a KV cache: the kernel reads past and new keys in place (has_past = 1); the present results
-// are the concatenations.
+// Decode with a KV cache: the kernel reads past and new keys in place and, as its used `present` results,
+// writes the concatenations [B, P + S', Hkv·Dh] while reading them (effc_uk_attention_present_f32: no
+// has_past flag, two more result buffers). With fuse-epilogues=false (the CUDA pipeline) the kernel only
+// reads the cache (has_past = 1) and the presents are separate concatenations.
 // CHECK-LABEL: func.func @decode_with_cache(
 // CHECK-SAME:      %[[Q:.+]]: tensor<1x1x64xf32>, %[[K:.+]]: tensor<1x1x64xf32>, %[[V:.+]]: tensor<1x1x64xf32>, %[[PK:.+]]: tensor<1x?x64xf32>, %[[PV:.+]]: tensor<1x?x64xf32>)
+// CHECK-DAG:     %[[PKLEN:.+]] = tensor.dim %[[PK]], %c1{{.*}} : tensor<1x?x64xf32>
+// CHECK-DAG:     %[[KLEN:.+]] = tensor.dim %[[K]], %c1{{.*}} : tensor<1x1x64xf32>
+// CHECK:         %[[KEYS:.+]] = arith.addi %[[PKLEN]], %[[KLEN]] : index
+// CHECK:         %[[PVLEN:.+]] = tensor.dim %[[PV]], %c1{{.*}} : tensor<1x?x64xf32>
+// CHECK:         %[[VLEN:.+]] = tensor.dim %[[V]], %c1{{.*}} : tensor<1x1x64xf32>
+// CHECK:         %[[VALUES:.+]] = arith.addi %[[PVLEN]], %[[VLEN]] : index
 // CHECK:         %[[PKC:.+]] = tensor.cast %[[PK]] : tensor<1x?x64xf32> to tensor<?x?x?xf32>
 // CHECK:         %[[PKB:.+]] = bufferization.to_buffer %[[PKC]] read_only
 // CHECK:         %[[PVC:.+]] = tensor.cast %[[PV]] : tensor<1x?x64xf32> to tensor<?x?x?xf32>
 // CHECK:         %[[PVB:.+]] = bufferization.to_buffer %[[PVC]] read_only
-// CHECK:         call @effc_uk_attention_f32(%{{.+}}, %{{.+}}, %{{.+}}, %[[PKB]], %[[PVB]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c1_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %{{.+}})
-// CHECK:         linalg.generic
-// CHECK:           scf.if
-// CHECK:         linalg.generic
-// CHECK:           scf.if
-// CHECK:         return %{{.+}}, %{{.+}}, %{{.+}} : tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>
+// CHECK:         %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x1x64xf32>
+// CHECK:         %[[PRK:.+]] = memref.alloc(%[[KEYS]]) {alignment = 64 : i64} : memref<1x?x64xf32>
+// CHECK:         %[[PRKC:.+]] = memref.cast %[[PRK]]
+// CHECK:         %[[PRV:.+]] = memref.alloc(%[[VALUES]]) {alignment = 64 : i64} : memref<1x?x64xf32>
+// CHECK:         %[[PRVC:.+]] = memref.cast %[[PRV]]
+// CHECK:         call @effc_uk_attention_present_f32(%{{.+}}, %{{.+}}, %{{.+}}, %[[PKB]], %[[PVB]], %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c1_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %{{.+}}, %[[PRKC]], %[[PRVC]])
+// CHECK-DAG:     %[[PKT:.+]] = bufferization.to_tensor %[[PRK]] restrict writable : memref<1x?x64xf32> to tensor<1x?x64xf32>
+// CHECK-DAG:     %[[PVT:.+]] = bufferization.to_tensor %[[PRV]] restrict writable : memref<1x?x64xf32> to tensor<1x?x64xf32>
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %{{.+}}, %[[PKT]], %[[PVT]] : tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>
+// SEPARATE-LABEL: func.func @decode_with_cache(
+// SEPARATE:       call @effc_uk_attention_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c1_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %{{.+}})
+// SEPARATE:       linalg.generic
+// SEPARATE:         scf.if
+// SEPARATE:       linalg.generic
+// SEPARATE:         scf.if
+// SEPARATE:       return
 func.func @decode_with_cache(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v: tensor<1x1x64xf32>,
                              %pk: tensor<1x?x64xf32>, %pv: tensor<1x?x64xf32>)
     -> (tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>) {
@@ -71,6 +91,20 @@ func.func @decode_with_cache(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v:
       : (tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>)
         -> (tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>)
   return %o, %k2, %v2 : tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>
+}
+
+// -----
+
+// A KV cache whose presents are unused: the kernel only reads it, and nothing is concatenated.
+// CHECK-LABEL: func.func @cache_without_presents(
+// CHECK:         call @effc_uk_attention_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %{{.+}})
+// CHECK-NOT:     effc_uk_attention_present_f32
+func.func @cache_without_presents(%q: tensor<2x3x32xf32>, %k: tensor<2x3x32xf32>, %v: tensor<2x3x32xf32>,
+                                  %pk: tensor<2x5x32xf32>, %pv: tensor<2x5x32xf32>) -> tensor<2x3x32xf32> {
+  %o, %k2, %v2 = eff.attention %q, %k, %v past(%pk, %pv) {num_heads = 2 : i64}
+      : (tensor<2x3x32xf32>, tensor<2x3x32xf32>, tensor<2x3x32xf32>, tensor<2x5x32xf32>, tensor<2x5x32xf32>)
+        -> (tensor<2x3x32xf32>, tensor<2x8x32xf32>, tensor<2x8x32xf32>)
+  return %o : tensor<2x3x32xf32>
 }
 
 // -----

@@ -28,8 +28,11 @@ void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.embedding, eff.position_ids, eff.rotary, eff.attention. With `fusedAttention`, f32 attention without
 /// head_mask becomes a call of the fused micro-kernel effc_uk_attention_f32; a `fusedAttentionMaxHeadDim` > 0
 /// also requires a static head size of at most that (the limit of the GPU's kernel, ukernels/cuda/attention.cu).
+/// With `fusedKvCache` as well, attention with a KV cache whose `present` results are used becomes one call of
+/// effc_uk_attention_present_f32, which writes them while it reads the cache (a CPU kernel for an op group,
+/// like the fused epilogues); without it they are separate concatenations.
 void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true,
-                                       int64_t fusedAttentionMaxHeadDim = 0);
+                                       int64_t fusedAttentionMaxHeadDim = 0, bool fusedKvCache = false);
 /// eff.lora, eff.prefix, eff.prompt, eff.bottleneck_adapter.
 void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// eff.router, eff.experts, eff.residual_moe. With `expertPanels`, f32 experts run their linear layers on the
@@ -44,9 +47,11 @@ void populateSparseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// epilogue, and f32 eff.add + eff.layer_norm. Run before the patterns; ops outside such groups are left to
 /// them. Fails (with a diagnostic) only on an internal error.
 mlir::LogicalResult lowerFusedGroups(mlir::ModuleOp module, bool f32LinearKernel = false);
-/// All of the above. (eff.layer bodies are inlined by the pass itself before these patterns run.)
+/// All of the above; `cpuOpGroups` stands for `expertPanels` and `fusedKvCache` (the CPU micro-kernels for op
+/// groups, convert-eff-to-linalg's fuse-epilogues). (eff.layer bodies are inlined by the pass itself before
+/// these patterns run.)
 void populateEffToLinalgPatterns(mlir::RewritePatternSet &patterns, bool fusedAttention = true,
-                                 bool expertPanels = true, int64_t fusedAttentionMaxHeadDim = 0,
+                                 bool cpuOpGroups = true, int64_t fusedAttentionMaxHeadDim = 0,
                                  bool f32LinearKernel = false);
 } // namespace effc
 
