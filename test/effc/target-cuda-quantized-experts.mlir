@@ -1,13 +1,23 @@
 // RUN: effc %s --quantize=int8 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s
 // RUN: effc %s --quantize=int8 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=NOHOST
 // RUN: effc %s --quantize=int8 --emit=eff -o - | FileCheck %s --check-prefix=EFF
+// RUN: effc %s --quantize=int4 --emit=eff -o - | FileCheck %s --check-prefix=EFF4
+// RUN: effc %s --quantize=int4 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=INT4
 
 // --quantize=int8 with --target=cuda: the experts are quantized as on the CPU (eff.quantized_experts). Each
 // expert's up projection (with its activation: the int8 epilogue kernel) still runs on the host over the managed
 // memory the runtime hands out on a CUDA device; its down projection (a plain int8 linear) launches the device
 // micro-kernels (effc-gpu-quantized-linears). No f32 panel kernel remains.
 
+// With --quantize=int4 every expert linear (no epilogue kernel: the activation is an elementwise op) becomes
+// a launch of the device int4 kernels: no host int4 call and no f32 panel kernel remain.
+
 // EFF: eff.quantized_experts int8
+// EFF4: eff.quantized_experts int4 {{.*}} {group_size = 16 : i64, intermediate_size = 48 : i64}
+// INT4-DAG: gpu.binary @effc_kernels
+// INT4-DAG: gpu.launch_func
+// INT4-NOT: @effc_uk_quantized_linear_int4(
+// INT4-NOT: effc_uk_linear_f32_panels
 // CHECK-DAG: llvm.func @effc_uk_quantized_linear_int8_epilogue(
 // CHECK-DAG: gpu.binary @effc_kernels
 // CHECK-NOT: effc_uk_linear_f32_panels

@@ -73,36 +73,46 @@ def Eff_QuantizedExpertsOp : Eff_Op<"quantized_experts", [Pure, AttrSizedOperand
   let description = [{
     `eff.experts` (same routing operands, activation and semantics) whose up, gate and down weights eff-quantize
     packed per expert: row `e` of each `*_packed` operand is expert `e`'s weight in the layout of
-    `eff.quantized_linear`'s scheme, with its `scales` and `column_sums` in the same row of theirs. With
-    `D` the input's last dimension, `F` = `intermediate_size` and `Np(n)` = n rounded up to 16, `Kp(k)` = k
-    rounded up to 4 (scheme `int8`, the only one so far):
+    `eff.quantized_linear`'s scheme, with its side operands (`scales`, and `column_sums` for `int8` or
+    `zero_points` for asymmetric `int4`) in the same row of theirs. With `D` the input's last dimension, `F` =
+    `intermediate_size`, `G` = `group_size` (`int4` only; it divides D and F), `Np(n)` = n rounded up to 16 and
+    `Kp(k)` = k rounded up to 4:
 
-    | operand | up / gate (`[F, D]` per expert) | down (`[D, F]` per expert) |
-    |---|---|---|
-    | `*_packed` i8 | `[E, Np(F) · Kp(D)]` | `[E, Np(D) · Kp(F)]` |
-    | `*_scales` f32, `*_column_sums` i32 | `[E, Np(F)]` | `[E, Np(D)]` |
+    | scheme | operand | up / gate (`[F, D]` per expert) | down (`[D, F]` per expert) |
+    |---|---|---|---|
+    | `int8` | `*_packed` i8 | `[E, Np(F) · Kp(D)]` | `[E, Np(D) · Kp(F)]` |
+    | `int8` | `*_scales` f32, `*_column_sums` i32 | `[E, Np(F)]` | `[E, Np(D)]` |
+    | `int4` | `*_packed` i8 | `[E, Np(F) · D / 2]` | `[E, Np(D) · F / 2]` |
+    | `int4` | `*_scales` f32 (and `*_zero_points` f32) | `[E, Np(F) · D / G]` | `[E, Np(D) · F / G]` |
 
     Activations are quantized dynamically per routed row. Biases stay f32 (`[E, F]`, `[E, D]`).
 
     ```mlir
     %y = eff.quantized_experts int8 %x, %w, %i up(%u, %us, %uc) down(%d, %ds, %dc, bias %bd) gelu {intermediate_size = 3072 : i64}
         : (tensor<?x768xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<8x2359296xi8>, tensor<8x3072xf32>, tensor<8x3072xi32>, tensor<8x2359296xi8>, tensor<8x768xf32>, tensor<8x768xi32>, tensor<8x768xf32>) -> tensor<?x768xf32>
+    %z = eff.quantized_experts int4 %x, %w, %i up(%u, %us, zero_points %uz) down(%d, %ds, zero_points %dz) silu {intermediate_size = 3072 : i64, group_size = 128 : i64}
+        : (...) -> tensor<?x768xf32>
     ```
     See docs/spec/eff.md#effquantized_experts.
   }];
   let arguments = (ins TensorOf<[F32]>:$input, TensorOf<[F32]>:$routing_weights, Eff_IndexTensor:$routing_indices,
-                   2DTensorOf<[I8]>:$up_packed, 2DTensorOf<[F32]>:$up_scales, 2DTensorOf<[I32]>:$up_column_sums,
+                   2DTensorOf<[I8]>:$up_packed, 2DTensorOf<[F32]>:$up_scales,
+                   Optional<2DTensorOf<[I32]>>:$up_column_sums, Optional<2DTensorOf<[F32]>>:$up_zero_points,
                    Optional<2DTensorOf<[F32]>>:$up_bias, Optional<2DTensorOf<[I8]>>:$gate_packed,
                    Optional<2DTensorOf<[F32]>>:$gate_scales, Optional<2DTensorOf<[I32]>>:$gate_column_sums,
+                   Optional<2DTensorOf<[F32]>>:$gate_zero_points,
                    2DTensorOf<[I8]>:$down_packed, 2DTensorOf<[F32]>:$down_scales,
-                   2DTensorOf<[I32]>:$down_column_sums, Optional<2DTensorOf<[F32]>>:$down_bias,
-                   Eff_QuantSchemeAttr:$scheme, I64Attr:$intermediate_size, Eff_ActivationKindAttr:$activation);
+                   Optional<2DTensorOf<[I32]>>:$down_column_sums, Optional<2DTensorOf<[F32]>>:$down_zero_points,
+                   Optional<2DTensorOf<[F32]>>:$down_bias,
+                   Eff_QuantSchemeAttr:$scheme, I64Attr:$intermediate_size, Eff_ActivationKindAttr:$activation,
+                   OptionalAttr<I64Attr>:$group_size);
   let results = (outs TensorOf<[F32]>:$result);
+  // Side operands after the scales: `, %column_sums` (int8), `, zero_points %z` (asymmetric int4), `, bias %b`.
   let assemblyFormat = [{
     $scheme $input `,` $routing_weights `,` $routing_indices
-    `up` `(` $up_packed `,` $up_scales `,` $up_column_sums (`,` `bias` $up_bias^)? `)`
-    (`gate` `(` $gate_packed^ `,` $gate_scales `,` $gate_column_sums `)`)?
-    `down` `(` $down_packed `,` $down_scales `,` $down_column_sums (`,` `bias` $down_bias^)? `)`
+    `up` `(` $up_packed `,` $up_scales `` custom<ExpertSideOperands>($up_column_sums, $up_zero_points, $up_bias) `)`
+    (`gate` `(` $gate_packed^ `,` $gate_scales `` custom<ExpertSideOperands>($gate_column_sums, $gate_zero_points) `)`)?
+    `down` `(` $down_packed `,` $down_scales `` custom<ExpertSideOperands>($down_column_sums, $down_zero_points, $down_bias) `)`
     $activation attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{

@@ -21,10 +21,11 @@
 //   layout change is a reshape and transpose of the weight constant, folded at compile time by
 //   effc-pack-weights (also through the arguments of shared layer bodies). Experts without tokens cost
 //   nothing else.
-// * eff.quantized_experts: the same routed computation, each expert's linear layers one call of the int8
-//   micro-kernel of eff.quantized_linear (effc_uk_quantized_linear_int8[_epilogue], ukernels/quantized_gemm.c)
-//   on the gathered rows (as [1, n, D]) and the expert's rows of the stacked packed operands, read in place;
-//   the activation of the up (or gate) projection is applied in the kernel's epilogue.
+// * eff.quantized_experts: the same routed computation, each expert's linear layers one call of the
+//   micro-kernel of eff.quantized_linear's scheme (effc_uk_quantized_linear_int8[_epilogue] or
+//   effc_uk_quantized_linear_int4, ukernels/quantized_gemm.c) on the gathered rows (as [1, n, D]) and the
+//   expert's rows of the stacked packed operands, read in place; the activation of the up (or gate)
+//   projection is applied in the int8 kernel's epilogue, after the int4 kernel by an elementwise op.
 // * eff.residual_moe: the two mixing coefficients are a softmax over x · W_coefᵀ + b_coef (f32), then one
 //   elementwise generic mixes dense and moe.
 // * Results of rank > 2 with several dynamic leading dimensions are not reshaped from matrices but written
@@ -690,15 +691,45 @@ FailureOr<Value> buildInt8ExpertLinear(OpBuilder &b, Location loc, Value x, Valu
                                                ArrayRef<ReassociationIndices>{{0, 1}, {2}}));
 }
 
-/// eff.quantized_experts: the routed-experts lowering with each expert's linear layers on the int8 GEMM
-/// micro-kernel of eff.quantized_linear, which reads the expert's rows of the stacked packed operands in place.
+/// x · Wᵀ + bias for a matrix `x` [M, K] (f32) and one expert's int4-packed weight (`packed`, `scales` and
+/// `zeros`: rows of the stacked operands; `zeros` null for symmetric weights) with `n` outputs and groups of
+/// `group`, by effc_uk_quantized_linear_int4 (W4A8 where the group allows, as for eff.quantized_linear);
+/// `bias` [n] may be null.
+FailureOr<Value> buildInt4ExpertLinear(OpBuilder &b, Location loc, Value x, Value packed, Value scales, Value zeros,
+                                       Value bias, int64_t n, int64_t group) {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  auto i64Const = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, loc, i64, v)); };
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto x3Type = RankedTensorType::get({1, xType.getDimSize(0), xType.getDimSize(1)}, f32);
+  Value x3 = tensor::ExpandShapeOp::create(b, loc, x3Type, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  // Absent zero points and bias: a placeholder the kernel does not read (flags say so).
+  Value placeholder = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1}, f32), 0.0f));
+  SmallVector<Value> operands = {x3,     packed, scales, zeros ? zeros : placeholder, bias ? bias : placeholder,
+                                 i64Const(group), i64Const(zeros ? 1 : 0), i64Const(bias ? 1 : 0)};
+  UkernelResult result{RankedTensorType::get({1, xType.getDimSize(0), n}, f32), {}};
+  if (xType.isDynamicDim(0))
+    result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, 0));
+  FailureOr<SmallVector<Value>> y = buildUkernelCall(b, loc, "effc_uk_quantized_linear_int4", operands, {result});
+  if (failed(y))
+    return failure();
+  auto matrixType = RankedTensorType::get({xType.getDimSize(0), n}, f32);
+  return Value(tensor::CollapseShapeOp::create(b, loc, matrixType, (*y)[0],
+                                               ArrayRef<ReassociationIndices>{{0, 1}, {2}}));
+}
+
+/// eff.quantized_experts: the routed-experts lowering with each expert's linear layers on the quantized GEMM
+/// micro-kernel of eff.quantized_linear's scheme (int8, with the activation in the up or gate projection's
+/// epilogue; int4, with the activation after it), which reads the expert's rows of the stacked packed operands
+/// in place.
 struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(QuantizedExpertsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    if (op.getScheme() != QuantScheme::int8)
-      return rewriter.notifyMatchFailure(op, "only int8 experts are lowered");
+    if (op.getScheme() != QuantScheme::int8 && op.getScheme() != QuantScheme::int4)
+      return rewriter.notifyMatchFailure(op, "only int8 and int4 experts are lowered");
+    bool int4 = op.getScheme() == QuantScheme::int4;
+    int64_t group = int4 ? static_cast<int64_t>(*op.getGroupSize()) : 0;
     int64_t code = ukernelActivationCode(op.getActivation());
     int64_t hidden = cast<RankedTensorType>(op.getInput().getType()).getShape().back();
     int64_t width = static_cast<int64_t>(op.getIntermediateSize());
@@ -706,17 +737,31 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
     auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
       // Row e of a stacked operand [E, L] as a flat [L] tensor (a slice: no copy); null stays null.
       auto row = [&](Value stacked) { return sliceExpert(eb, el, stacked, e); };
+      // One projection with the activation `activation` applied (int8: in the kernel's epilogue).
+      auto linear = [&](Value x, Value packed, Value scales, Value sums, Value zeros, Value bias, int64_t n,
+                        bool activate) -> FailureOr<Value> {
+        if (!int4)
+          return buildInt8ExpertLinear(eb, el, x, row(packed), row(scales), row(sums), row(bias), n,
+                                       activate ? code : 0);
+        FailureOr<Value> y = buildInt4ExpertLinear(eb, el, x, row(packed), row(scales), row(zeros), row(bias), n, group);
+        if (failed(y) || !activate)
+          return y;
+        return buildElementwise(eb, el, *y, {*y}, {Broadcast::Full}, f32,
+                                [&](OpBuilder &nb, Location nl, ValueRange args) {
+                                  return buildActivation(nb, nl, op.getActivation(), args[0]);
+                                });
+      };
       bool gated = static_cast<bool>(adaptor.getGatePacked());
-      FailureOr<Value> hidden1 =
-          buildInt8ExpertLinear(eb, el, gathered, row(adaptor.getUpPacked()), row(adaptor.getUpScales()),
-                                row(adaptor.getUpColumnSums()), row(adaptor.getUpBias()), width, gated ? 0 : code);
+      FailureOr<Value> hidden1 = linear(gathered, adaptor.getUpPacked(), adaptor.getUpScales(),
+                                        adaptor.getUpColumnSums(), adaptor.getUpZeroPoints(), adaptor.getUpBias(),
+                                        width, !gated);
       if (failed(hidden1))
         return failure();
       Value h = *hidden1;
       if (gated) {
-        FailureOr<Value> gate =
-            buildInt8ExpertLinear(eb, el, gathered, row(adaptor.getGatePacked()), row(adaptor.getGateScales()),
-                                  row(adaptor.getGateColumnSums()), Value(), width, code);
+        FailureOr<Value> gate = linear(gathered, adaptor.getGatePacked(), adaptor.getGateScales(),
+                                       adaptor.getGateColumnSums(), adaptor.getGateZeroPoints(), Value(), width,
+                                       /*activate=*/true);
         if (failed(gate))
           return failure();
         h = buildElementwise(eb, el, h, {*gate, h}, {Broadcast::Full, Broadcast::Full}, f32,
@@ -724,8 +769,8 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
                                return Value(arith::MulFOp::create(nb, nl, args[0], args[1]));
                              });
       }
-      return buildInt8ExpertLinear(eb, el, h, row(adaptor.getDownPacked()), row(adaptor.getDownScales()),
-                                   row(adaptor.getDownColumnSums()), row(adaptor.getDownBias()), hidden, 0);
+      return linear(h, adaptor.getDownPacked(), adaptor.getDownScales(), adaptor.getDownColumnSums(),
+                    adaptor.getDownZeroPoints(), adaptor.getDownBias(), hidden, /*activate=*/false);
     };
     return lowerRoutedExperts(rewriter, op, adaptor.getInput(), adaptor.getRoutingWeights(),
                               adaptor.getRoutingIndices(), adaptor.getUpPacked(), nullptr, buildFfn);

@@ -103,5 +103,56 @@ LogicalResult LayerOp::verifyRegions() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Custom assembly directives
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// eff.quantized_experts' side operands of one projection, after its scales: `, %column_sums` (int8),
+/// `, zero_points %z` (asymmetric int4) and `, bias %b` (up and down only), each optional, in that order.
+ParseResult parseExpertSideOperands(OpAsmParser &parser, std::optional<OpAsmParser::UnresolvedOperand> &columnSums,
+                                    std::optional<OpAsmParser::UnresolvedOperand> &zeroPoints,
+                                    std::optional<OpAsmParser::UnresolvedOperand> *bias) {
+  while (succeeded(parser.parseOptionalComma())) {
+    std::optional<OpAsmParser::UnresolvedOperand> *slot = &columnSums;
+    StringRef what = "column sums";
+    if (succeeded(parser.parseOptionalKeyword("zero_points")))
+      slot = &zeroPoints, what = "zero_points";
+    else if (bias && succeeded(parser.parseOptionalKeyword("bias")))
+      slot = bias, what = "bias";
+    if (slot->has_value())
+      return parser.emitError(parser.getCurrentLocation()) << "expected one operand for the " << what;
+    OpAsmParser::UnresolvedOperand operand;
+    if (parser.parseOperand(operand))
+      return failure();
+    *slot = operand;
+  }
+  return success();
+}
+
+ParseResult parseExpertSideOperands(OpAsmParser &parser, std::optional<OpAsmParser::UnresolvedOperand> &columnSums,
+                                    std::optional<OpAsmParser::UnresolvedOperand> &zeroPoints,
+                                    std::optional<OpAsmParser::UnresolvedOperand> &bias) {
+  return parseExpertSideOperands(parser, columnSums, zeroPoints, &bias);
+}
+
+ParseResult parseExpertSideOperands(OpAsmParser &parser, std::optional<OpAsmParser::UnresolvedOperand> &columnSums,
+                                    std::optional<OpAsmParser::UnresolvedOperand> &zeroPoints) {
+  return parseExpertSideOperands(parser, columnSums, zeroPoints, nullptr);
+}
+
+void printExpertSideOperands(OpAsmPrinter &printer, Operation *, Value columnSums, Value zeroPoints,
+                             Value bias = {}) {
+  if (columnSums)
+    printer << ", " << columnSums;
+  if (zeroPoints)
+    printer << ", zero_points " << zeroPoints;
+  if (bias)
+    printer << ", bias " << bias;
+}
+
+} // namespace
+
 #define GET_OP_CLASSES
 #include "effc/Dialect/Eff/IR/EffOps.cpp.inc"

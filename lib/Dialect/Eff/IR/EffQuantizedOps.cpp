@@ -182,9 +182,16 @@ LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *, std::optional<
   auto weights = cast<RankedTensorType>(adaptor.getRoutingWeights().getType());
   auto indices = cast<RankedTensorType>(adaptor.getRoutingIndices().getType());
   // eff_quantized_experts_c1
-  if (adaptor.getScheme() != QuantScheme::int8)
-    return d.fail("scheme ", stringifyQuantScheme(adaptor.getScheme()),
-                  " is not supported for experts (only int8 is)");
+  QuantScheme scheme = adaptor.getScheme();
+  if (scheme != QuantScheme::int8 && scheme != QuantScheme::int4)
+    return d.fail("scheme ", stringifyQuantScheme(scheme), " is not supported for experts (int8 and int4 are)");
+  std::optional<int64_t> group;
+  if (IntegerAttr groupAttr = adaptor.getGroupSizeAttr())
+    group = groupAttr.getInt();
+  if (scheme == QuantScheme::int8 && group)
+    return d.fail("group_size is for int4 experts only");
+  if (scheme == QuantScheme::int4 && !group)
+    return d.fail("int4 experts need a group_size");
   // eff_quantized_experts_c2
   if (input.getRank() < 1)
     return d.fail("input must have rank >= 1, got a rank-0 tensor");
@@ -193,6 +200,9 @@ LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *, std::optional<
     return d.fail("input must have a static last dimension (the experts' hidden size)");
   if (width < 1)
     return d.fail("intermediate_size must be >= 1, got ", width);
+  if (group && (*group < 2 || *group % 2 != 0 || hidden % *group != 0 || width % *group != 0))
+    return d.fail("group_size ", *group, " must be even and divide both the hidden size ", hidden,
+                  " and intermediate_size ", width);
   auto routedShapeMatches = [&](RankedTensorType routed) {
     return routed.getRank() == input.getRank() &&
            succeeded(verifyCompatibleShape(routed.getShape().drop_back(), input.getShape().drop_back()));
@@ -202,31 +212,49 @@ LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *, std::optional<
     return d.fail("routing_weights ", formatShapeOf(adaptor.getRoutingWeights()), " and routing_indices ",
                   formatShapeOf(adaptor.getRoutingIndices()), " must both be [tokens..., k] for input ",
                   formatShapeOf(adaptor.getInput()));
-  // eff_quantized_experts_c3: up and gate, [F, D] per expert.
+  // eff_quantized_experts_c3: up and gate, [F, D] per expert; int8 with column sums, int4 with zero points on
+  // every projection or on none.
   int64_t experts = cast<ShapedType>(adaptor.getUpPacked().getType()).getDimSize(0);
   int64_t upRows = roundUpTo(width, 16), downRows = roundUpTo(hidden, 16);
-  auto checkProjection = [&](Value packed, Value scales, Value sums, StringRef name, int64_t rows,
+  bool asymmetric = static_cast<bool>(adaptor.getUpZeroPoints());
+  auto checkProjection = [&](Value packed, Value scales, Value sums, Value zeros, StringRef name, int64_t rows,
                              int64_t k) -> LogicalResult {
     std::string prefix = name.str() + "_";
-    if (failed(checkExpertRows(d, packed, prefix + "packed", experts, rows * roundUpTo(k, 4))) ||
-        failed(checkExpertRows(d, scales, prefix + "scales", experts, rows)) ||
-        failed(checkExpertRows(d, sums, prefix + "column_sums", experts, rows)))
+    if (scheme == QuantScheme::int8) {
+      if (!sums)
+        return d.fail(prefix, "column_sums are required for int8 experts");
+      if (zeros)
+        return d.fail(prefix, "zero_points are for int4 experts only");
+      if (failed(checkExpertRows(d, packed, prefix + "packed", experts, rows * roundUpTo(k, 4))) ||
+          failed(checkExpertRows(d, scales, prefix + "scales", experts, rows)) ||
+          failed(checkExpertRows(d, sums, prefix + "column_sums", experts, rows)))
+        return failure();
+      return success();
+    }
+    if (sums)
+      return d.fail(prefix, "column_sums are for int8 experts only");
+    if (static_cast<bool>(zeros) != asymmetric)
+      return d.fail(prefix, "zero_points must be given for every projection or for none");
+    if (failed(checkExpertRows(d, packed, prefix + "packed", experts, rows * k / 2)) ||
+        failed(checkExpertRows(d, scales, prefix + "scales", experts, rows * k / *group)) ||
+        (zeros && failed(checkExpertRows(d, zeros, prefix + "zero_points", experts, rows * k / *group))))
       return failure();
     return success();
   };
-  if (failed(checkProjection(adaptor.getUpPacked(), adaptor.getUpScales(), adaptor.getUpColumnSums(), "up", upRows,
-                             hidden)))
+  if (failed(checkProjection(adaptor.getUpPacked(), adaptor.getUpScales(), adaptor.getUpColumnSums(),
+                             adaptor.getUpZeroPoints(), "up", upRows, hidden)))
     return failure();
-  Value gate = adaptor.getGatePacked(), gateScales = adaptor.getGateScales(), gateSums = adaptor.getGateColumnSums();
-  if (!gate || !gateScales || !gateSums) {
-    if (gate || gateScales || gateSums)
-      return d.fail("gate_packed, gate_scales and gate_column_sums go together");
-  } else if (failed(checkProjection(gate, gateScales, gateSums, "gate", upRows, hidden))) {
+  Value gate = adaptor.getGatePacked(), gateScales = adaptor.getGateScales();
+  if (!gate || !gateScales) {
+    if (gate || gateScales || adaptor.getGateColumnSums() || adaptor.getGateZeroPoints())
+      return d.fail("gate_packed and gate_scales go together (with their column sums or zero points)");
+  } else if (failed(checkProjection(gate, gateScales, adaptor.getGateColumnSums(), adaptor.getGateZeroPoints(),
+                                    "gate", upRows, hidden))) {
     return failure();
   }
   // eff_quantized_experts_c4: down, [D, F] per expert.
-  if (failed(checkProjection(adaptor.getDownPacked(), adaptor.getDownScales(), adaptor.getDownColumnSums(), "down",
-                             downRows, width)))
+  if (failed(checkProjection(adaptor.getDownPacked(), adaptor.getDownScales(), adaptor.getDownColumnSums(),
+                             adaptor.getDownZeroPoints(), "down", downRows, width)))
     return failure();
   // eff_quantized_experts_c5
   if (Value bias = adaptor.getUpBias(); bias && failed(checkExpertRows(d, bias, "up_bias", experts, width)))

@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cmath>
+#include <numeric>
 #include <cstring>
 
 namespace mlir::eff {
@@ -476,9 +477,16 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     return op.getResult();
   }
 
-  /// Packs each expert's slice of a stacked constant weight [E, N, K] with int8 into the rows of [E, ·]
-  /// constants: {packed, scales, column sums}, or nothing if `weight` is not an f32 constant.
-  std::optional<std::array<Value, 3>> quantizeStackedInt8(OpBuilder &b, Location loc, Value weight) {
+  /// One projection of quantized experts: the rows of [E, ·] constants packed, scales and the scheme's side
+  /// operand (int8: column sums; asymmetric int4: zero points; else null).
+  struct StackedProjection {
+    Value packed, scales, columnSums, zeroPoints;
+  };
+
+  /// Packs each expert's slice of a stacked constant weight [E, N, K] as the scheme packs a linear layer
+  /// (int8, or int4 with `group`) into the rows of [E, ·] constants, or nothing if `weight` is not an f32
+  /// constant.
+  std::optional<StackedProjection> quantizeStacked(OpBuilder &b, Location loc, Value weight, int64_t group) {
     std::optional<std::vector<float>> values = constantValues(weight);
     if (!values)
       return std::nullopt;
@@ -487,47 +495,80 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     Packed all;
     for (int64_t e = 0; e < experts; ++e) {
       std::vector<float> slice(values->begin() + e * n * k, values->begin() + (e + 1) * n * k);
-      Packed one = packInt8(slice, n, k);
+      Packed one = spec.scheme == QuantScheme::int8 ? packInt8(slice, n, k)
+                                                     : packInt4(slice, n, k, group, spec.symmetric);
       all.bytes.insert(all.bytes.end(), one.bytes.begin(), one.bytes.end());
       all.scales.insert(all.scales.end(), one.scales.begin(), one.scales.end());
       all.columnSums.insert(all.columnSums.end(), one.columnSums.begin(), one.columnSums.end());
+      all.zeroPoints.insert(all.zeroPoints.end(), one.zeroPoints.begin(), one.zeroPoints.end());
     }
     std::string name = weightName(weight);
     std::string base = name.empty() ? "quantized" : name;
     MLIRContext *ctx = b.getContext();
-    int64_t rows = static_cast<int64_t>(all.scales.size()) / experts;
-    return std::array<Value, 3>{
-        createConstant<int8_t>(b, loc, IntegerType::get(ctx, 8), all.bytes, base + ".int8",
-                               {experts, static_cast<int64_t>(all.bytes.size()) / experts}),
-        createConstant<float>(b, loc, Float32Type::get(ctx), all.scales, base + ".scales", {experts, rows}),
-        createConstant<int32_t>(b, loc, IntegerType::get(ctx, 32), all.columnSums, base + ".column_sums",
-                                {experts, rows})};
+    int64_t perExpert = static_cast<int64_t>(all.scales.size()) / experts;
+    StackedProjection projection;
+    projection.packed =
+        createConstant<int8_t>(b, loc, IntegerType::get(ctx, 8), all.bytes,
+                               base + "." + stringifyQuantScheme(spec.scheme).str(),
+                               {experts, static_cast<int64_t>(all.bytes.size()) / experts});
+    projection.scales =
+        createConstant<float>(b, loc, Float32Type::get(ctx), all.scales, base + ".scales", {experts, perExpert});
+    if (!all.columnSums.empty())
+      projection.columnSums = createConstant<int32_t>(b, loc, IntegerType::get(ctx, 32), all.columnSums,
+                                                      base + ".column_sums", {experts, perExpert});
+    if (!all.zeroPoints.empty())
+      projection.zeroPoints = createConstant<float>(b, loc, Float32Type::get(ctx), all.zeroPoints,
+                                                    base + ".zero_points", {experts, perExpert});
+    return projection;
   }
 
-  /// Replaces f32 experts with constant weights by eff.quantized_experts (int8 only); false if they stay.
-  bool quantizeExperts(ExpertsOp experts) {
+  /// Replaces f32 experts with constant weights by eff.quantized_experts (int8 and int4; other schemes leave
+  /// them f32); false if they stay. int4 takes one group size for all projections: the scheme's, which must
+  /// divide the hidden and intermediate sizes, or by default the largest multiple of 8 up to 128 that divides
+  /// both (`failed` is set, with an error, when there is none).
+  bool quantizeExperts(ExpertsOp experts, bool &failed) {
     auto inputType = cast<RankedTensorType>(experts.getInput().getType());
     auto f32Constant = [](Value v) { return !v || constantValues(v).has_value(); };
-    if (spec.scheme != QuantScheme::int8 || !inputType.getElementType().isF32() ||
-        inputType.isDynamicDim(inputType.getRank() - 1) ||
+    if ((spec.scheme != QuantScheme::int8 && spec.scheme != QuantScheme::int4) ||
+        !inputType.getElementType().isF32() || inputType.isDynamicDim(inputType.getRank() - 1) ||
         !cast<RankedTensorType>(experts.getRoutingWeights().getType()).getElementType().isF32() ||
         !f32Constant(experts.getUpWeight()) || !f32Constant(experts.getGateWeight()) ||
         !f32Constant(experts.getDownWeight()) ||
         (experts.getUpBias() && !cast<RankedTensorType>(experts.getUpBias().getType()).getElementType().isF32()) ||
         (experts.getDownBias() && !cast<RankedTensorType>(experts.getDownBias().getType()).getElementType().isF32()))
       return false;
-    OpBuilder b(experts);
     Location loc = experts.getLoc();
-    std::optional<std::array<Value, 3>> up = quantizeStackedInt8(b, loc, experts.getUpWeight());
-    std::optional<std::array<Value, 3>> down = quantizeStackedInt8(b, loc, experts.getDownWeight());
-    std::array<Value, 3> gate = {};
-    if (Value gateWeight = experts.getGateWeight())
-      gate = *quantizeStackedInt8(b, loc, gateWeight);
+    int64_t hidden = inputType.getShape().back();
     int64_t width = cast<RankedTensorType>(experts.getUpWeight().getType()).getDimSize(1);
+    int64_t group = 0;
+    if (spec.scheme == QuantScheme::int4) {
+      group = spec.explicitGroup ? spec.group : defaultGroup(std::gcd(hidden, width));
+      if (group == 0) {
+        emitError(loc) << "int4 has no default group size for experts of hidden size " << hidden
+                       << " and intermediate size " << width << " (no multiple of 8 up to " << kDefaultGroup
+                       << " divides both); give one with :gGROUP";
+        failed = true;
+        return false;
+      }
+      if (hidden % group != 0 || width % group != 0) {
+        emitError(loc) << "int4 group size " << group << " does not divide the experts' hidden size " << hidden
+                       << " and intermediate size " << width;
+        failed = true;
+        return false;
+      }
+    }
+    OpBuilder b(experts);
+    std::optional<StackedProjection> up = quantizeStacked(b, loc, experts.getUpWeight(), group);
+    std::optional<StackedProjection> down = quantizeStacked(b, loc, experts.getDownWeight(), group);
+    StackedProjection gate;
+    if (Value gateWeight = experts.getGateWeight())
+      gate = *quantizeStacked(b, loc, gateWeight, group);
     auto quantized = QuantizedExpertsOp::create(
-        b, loc, experts.getInput(), experts.getRoutingWeights(), experts.getRoutingIndices(), (*up)[0], (*up)[1],
-        (*up)[2], experts.getUpBias(), gate[0], gate[1], gate[2], (*down)[0], (*down)[1], (*down)[2],
-        experts.getDownBias(), QuantScheme::int8, width, experts.getActivation());
+        b, loc, experts.getInput(), experts.getRoutingWeights(), experts.getRoutingIndices(), up->packed,
+        up->scales, up->columnSums, up->zeroPoints, experts.getUpBias(), gate.packed, gate.scales,
+        gate.columnSums, gate.zeroPoints, down->packed, down->scales, down->columnSums, down->zeroPoints,
+        experts.getDownBias(), spec.scheme, width, experts.getActivation(),
+        group ? b.getI64IntegerAttr(group) : IntegerAttr());
     quantized->setDiscardableAttrs(experts->getDiscardableAttrDictionary());
     experts.getResult().replaceAllUsesWith(quantized.getResult());
     experts.erase();
@@ -627,7 +668,7 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
       }
       if (auto experts = dyn_cast<ExpertsOp>(op)) {
         // Expert activations are always quantized dynamically (calibration records no per-expert range).
-        quantizeExperts(experts);
+        quantizeExperts(experts, failedAny);
         continue;
       }
       OpBuilder b(op);

@@ -6,9 +6,9 @@
 // down [2, Np(8)·Kp(4)] = [2, 64], scales and sums [2, 16].
 
 func.func @case0(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
-  // expected-error @+2 {{'eff.quantized_experts' op scheme int4 is not supported for experts (only int8 is)}}
+  // expected-error @+2 {{'eff.quantized_experts' op scheme lut is not supported for experts (int8 and int4 are)}}
   // expected-error @+1 {{failed to infer returned types}}
-  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  %y = eff.quantized_experts lut %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
   return
 }
 
@@ -131,10 +131,111 @@ func.func @case13(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64
 
 // -----
 
-// The custom syntax takes the gate's three operands together; the generic form can give one alone.
+// The custom syntax takes the gate's packed weight and scales together; the generic form can give one alone.
 func.func @case14(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %g: tensor<2x128xi8>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
-  // expected-error @+2 {{'eff.quantized_experts' op gate_packed, gate_scales and gate_column_sums go together}}
+  // expected-error @+2 {{'eff.quantized_experts' op gate_packed and gate_scales go together (with their column sums or zero points)}}
   // expected-error @+1 {{failed to infer returned types}}
-  %y = "eff.quantized_experts"(%x, %rw, %ri, %u, %us, %uc, %g, %d, %ds, %dc) <{activation = 1 : i32, intermediate_size = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0>, scheme = 0 : i32}> : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x128xi8>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  %y = "eff.quantized_experts"(%x, %rw, %ri, %u, %us, %uc, %g, %d, %ds, %dc) <{activation = 1 : i32, intermediate_size = 4 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0>, scheme = 0 : i32}> : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x128xi8>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// int4 cases: E = 2, D = 8, F = 4, G = 4: up packed [2, Np(4)·8/2] = [2, 64], scales (and zero points)
+// [2, 16·8/4] = [2, 32]; down packed [2, 16·4/2] = [2, 32], scales [2, 16·4/4] = [2, 16].
+// -----
+
+func.func @int8_group(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op group_size is for int4 experts only}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_no_group(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op int4 experts need a group_size}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us) down(%d, %ds) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_group_divides(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op group_size 8 must be even and divide both the hidden size 8 and intermediate_size 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 8 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int8_no_sums(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_column_sums are required for int8 experts}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int8_zero_points(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>, %dz: tensor<2x16xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_zero_points are for int4 experts only}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc, zero_points %dz) gelu {intermediate_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_sums(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %uc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_column_sums are for int8 experts only}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x16xi32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_zero_points_everywhere(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %uz: tensor<2x32xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_zero_points must be given for every projection or for none}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, zero_points %uz) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_packed(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_packed [2, 128] must be [2, 64]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_scales(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x32xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op down_scales [2, 32] must be [2, 16]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x32xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @int4_zero_point_shape(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %uz: tensor<2x16xf32>, %dz: tensor<2x16xf32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op up_zero_points [2, 16] must be [2, 32]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, zero_points %uz) down(%d, %ds, zero_points %dz) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x16xf32>, tensor<2x32xi8>, tensor<2x16xf32>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// The custom syntax: each side operand at most once.
+func.func @repeated_side_operand(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %uz: tensor<2x32xf32>) {
+  // expected-error @+1 {{expected one operand for the zero_points}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, zero_points %uz, zero_points %uz) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
   return
 }

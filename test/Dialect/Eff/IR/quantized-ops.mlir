@@ -59,3 +59,22 @@ func.func @quantized_experts$gated_biased(%x: tensor<2x3x8xf32>, %rw: tensor<2x3
       : (tensor<2x3x8xf32>, tensor<2x3x2xf32>, tensor<2x3x2xi32>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x4xf32>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x8xf32>) -> tensor<2x3x8xf32>
   return %y : tensor<2x3x8xf32>
 }
+
+// int4 experts, G = 4 (E = 2, D = 8, F = 4): up/gate packed [2, 64], scales [2, 32]; down packed [2, 32],
+// scales [2, 16]; symmetric with a gate, then asymmetric (zero points beside every scale) with biases.
+
+// CHECK-LABEL: func.func @quantized_experts$int4_gated
+// CHECK: eff.quantized_experts int4 %{{.*}}, %{{.*}}, %{{.*}} up(%{{.*}}, %{{.*}}) gate(%{{.*}}, %{{.*}}) down(%{{.*}}, %{{.*}}) silu {group_size = 4 : i64, intermediate_size = 4 : i64}
+func.func @quantized_experts$int4_gated(%x: tensor<?x8xf32>, %rw: tensor<?x2xf32>, %ri: tensor<?x2xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %g: tensor<2x64xi8>, %gs: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>) -> tensor<?x8xf32> {
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us) gate(%g, %gs) down(%d, %ds) silu {intermediate_size = 4 : i64, group_size = 4 : i64}
+      : (tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x2xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// CHECK-LABEL: func.func @quantized_experts$int4_asymmetric_biased
+// CHECK: eff.quantized_experts int4 %{{.*}}, %{{.*}}, %{{.*}} up(%{{.*}}, %{{.*}}, zero_points %{{.*}}, bias %{{.*}}) down(%{{.*}}, %{{.*}}, zero_points %{{.*}}, bias %{{.*}}) gelu {group_size = 4 : i64, intermediate_size = 4 : i64}
+func.func @quantized_experts$int4_asymmetric_biased(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %uz: tensor<2x32xf32>, %ub: tensor<2x4xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %dz: tensor<2x16xf32>, %db: tensor<2x8xf32>) -> tensor<?x8xf32> {
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, zero_points %uz, bias %ub) down(%d, %ds, zero_points %dz, bias %db) gelu {intermediate_size = 4 : i64, group_size = 4 : i64}
+      : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xf32>, tensor<2x4xf32>, tensor<2x32xi8>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x8xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
