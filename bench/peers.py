@@ -33,7 +33,9 @@ effective rate) as a % of the FMA peak measured in this run (int8 and int4 rows:
 W4A8; bf16 rows: of the vdpbf16ps peak where the CPU has AVX512-BF16), and,
 for effc, weight GB/s as a % of the streaming bandwidth measured in this run (the bytes of the weights file a run
 streams: all but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
-bound, so "within 1.1x of the bound" reads >= 91%; above 100%, part of the weights came from the 260 MiB L3); the
+bound, so "within 1.1x of the bound" reads >= 91%; above 100%, part of the weights came from the L3); for decode,
+%BW+KV counts the KV cache as well, which every step must read (past) and write back (present, past + 1 rows):
+the bound of the bytes a step moves, not only its weights; the
 largest |output - PyTorch f32| relative to the largest |PyTorch f32| output (the f32 reference). The peaks
 come from bench/ukernel_peaks.c (best of 5, same threads), measured first.
 """
@@ -265,7 +267,7 @@ def main():
     print(f"{args.threads} threads, sequence {SEQ}, median (min-max) of {args.runs} runs after 3 warm-up runs; "
           "error = max |out - torch f32| / max |torch f32|")
     print(f"{'case':<14}{'runtime':<18}{'ms':>10}{'(min-max)':>20}{'vs ORT':>8}{'vs ORT8':>8}{'vs torch':>9}"
-          f"{'GFLOP/s':>9}{'%peak':>7}{'GB/s':>7}{'%BW':>6}  error", flush=True)
+          f"{'GFLOP/s':>9}{'%peak':>7}{'GB/s':>7}{'%BW':>6}{'%BW+KV':>8}  error", flush=True)
 
     built = {}
     for case in cases:
@@ -285,7 +287,7 @@ def main():
         scale = float(np.abs(expected).max())
         ort_ms = {}
 
-        def row(runtime, times, output, weight_bytes=None, int8=False, bf16=False, flops=flops):
+        def row(runtime, times, output, weight_bytes=None, int8=False, bf16=False, flops=flops, cache_bytes=0):
             ms = times[1]
             cells = [f"{case:<14}{runtime:<18}{ms:>10.2f}{f'({times[0]:.1f}-{times[2]:.1f})':>20}"]
             for key in ("ort", "ort-int8"):
@@ -295,12 +297,16 @@ def main():
             peak = peaks.get("vnni_gops" if int8 else "bf16_gflops" if bf16 and "bf16_gflops" in peaks
                              else "fma_gflops")
             cells.append(f"{gflops:>9.1f}" + (f"{100 * gflops / peak:>6.0f}%" if peak else f"{'-':>7}"))
+            bw = peaks.get("stream_gbs")
             if weight_bytes:
                 gbs = weight_bytes / ms / 1e6
-                bw = peaks.get("stream_gbs")
                 cells.append(f"{gbs:>7.1f}" + (f"{100 * gbs / bw:>5.0f}%" if bw else f"{'-':>6}"))
             else:
                 cells.append(f"{'-':>7}{'-':>6}")
+            if weight_bytes and cache_bytes and bw:
+                cells.append(f"{100 * (weight_bytes + cache_bytes) / ms / 1e6 / bw:>7.0f}%")
+            else:
+                cells.append(f"{'-':>8}")
             error = np.abs(output.reshape(expected.shape) - expected).max() / scale
             cells.append(f"  {error:.1e}")
             print("".join(cells), flush=True)
@@ -364,9 +370,13 @@ def main():
             ran = subprocess.run(command, capture_output=True, text=True, check=True)
             output = np.load(out_dir / f"{output_name}.npy")
             weights_file = Path(str(so) + ".weights")
+            # Decode reads the past keys and values and writes the presents, one row longer.
+            past = [array for name, array in run_inputs.items() if name.startswith("past_")]
+            cache_bytes = sum(a.nbytes + a.shape[0] * (a.shape[1] + 1) * a.shape[2] * a.itemsize for a in past)
             row(f"effc {variant}", latency(ran.stdout), output,
                 weight_bytes=weights_file.stat().st_size - gathered_bytes(weights) if weights_file.exists() else None,
-                int8="int8" in variant or variant == "int4", bf16=variant == "bf16", flops=run_flops)
+                int8="int8" in variant or variant == "int4", bf16=variant == "bf16", flops=run_flops,
+                cache_bytes=cache_bytes)
 
 
 if __name__ == "__main__":
