@@ -261,12 +261,20 @@ static inline float *at_present_value(const at_problem *pr, int64_t b, int64_t g
 }
 
 /* Stores a vector of a present row: streaming (non-temporal, no read of the line first) where aligned, as the
- * cache is not read again in this step. */
+ * cache is not read again in this step. A task that stored so ends with at_present_fence. */
 static inline void at_store_present(float *dst, at_v16 x) {
   if (((uintptr_t)dst & 63) == 0)
     __builtin_nontemporal_store(x, (at_v16 *)dst);
   else
     *(at_v16u *)dst = x;
+}
+
+/* Orders this core's streaming stores before whatever signals the task's end (the runtime's ABI promises no
+ * fence of its own). */
+static inline void at_present_fence(void) {
+#if defined(__SSE__)
+  __builtin_ia32_sfence();
+#endif
 }
 
 /* Copies keys (or values) [j0, j1) of (b, kv head g) into the present cache, element by element (any
@@ -314,7 +322,8 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
     for (int64_t i = i0; i < i1; ++i) {
       const float *q = pr->q + b * pr->q_batch_stride + i * pr->q_row_stride + h * dh;
       float *out = pr->out + b * pr->out_batch_stride + i * pr->out_row_stride + h * dh;
-      int64_t keys = pr->causal ? EFFC_UK_MIN(pr->key_len, i + offset + 1) : pr->key_len;
+      /* At least 0: with a dynamic S > L (which eff.attention forbids) early causal rows see no key. */
+      int64_t keys = pr->causal ? EFFC_UK_MAX(EFFC_UK_MIN(pr->key_len, i + offset + 1), 0) : pr->key_len;
       int store = write_present && r == 0 && i == i0;
       at_v16 qv[16];
       for (int64_t c = 0; c < vectors; ++c)
@@ -390,6 +399,8 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
         *(at_v16u *)(out + 16 * c) = o[c] * inverse;
     }
   }
+  if (write_present)
+    at_present_fence();
   effc_uk_free(scores);
 }
 
@@ -443,7 +454,7 @@ static void at_task(void *ctx, int64_t task) {
   /* Keys any row of the block can see, rounded up to whole tiles. */
   int64_t visible = pr->key_len;
   if (pr->causal)
-    visible = EFFC_UK_MIN(visible, i1 - 1 + pr->key_len - pr->query_len + 1);
+    visible = EFFC_UK_MAX(EFFC_UK_MIN(visible, i1 - 1 + pr->key_len - pr->query_len + 1), 0);
   int64_t padded = (visible + AT_TK - 1) / AT_TK * AT_TK;
   if (padded == 0)
     padded = AT_TK;

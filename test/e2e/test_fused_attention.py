@@ -107,6 +107,23 @@ def test_present_cache_written_by_the_kernel(compile_for, cpu):
         np.testing.assert_array_equal(out["present_value"], np.concatenate([inputs["past_value"], inputs["v"]], 1))
 
 
+@pytest.mark.parametrize("cpu", CPUS)
+def test_causal_rows_beyond_the_keys(compile_for, cpu):
+    # eff_attention_c9 (causal S <= L) is checked only for static lengths: with dynamic ones, 3 query rows
+    # against 1 new key and no past give rows 0 and 1 no visible key (zeros, as for fully masked rows) and
+    # row 2 the one value row; nothing is read or written outside the operands (this once corrupted the heap).
+    attrs = "num_heads = 2 : i64, causal"
+    module = compile_for(attention_ir((1, None, 64), (1, None, 64), attrs, past_shape=(1, None, 64)), cpu)
+    gen = rng(107)
+    inputs = qkv(gen, 1, 3, 1, 2, 2, 32)
+    inputs["past_key"], inputs["past_value"] = randn(gen, 1, 0, 64), randn(gen, 1, 0, 64)
+    out = module(**inputs)
+    assert np.all(out["out"][0, :2] == 0.0)
+    np.testing.assert_allclose(out["out"][0, 2], inputs["v"][0, 0], rtol=1e-6)
+    np.testing.assert_array_equal(out["present_key"], inputs["k"])
+    np.testing.assert_array_equal(out["present_value"], inputs["v"])
+
+
 def test_decode_with_cache_and_padding_mask(compile_for):
     # Batched decode with GQA and left-padded prompts of different lengths.
     attrs = "num_heads = 6 : i64, num_kv_heads = 3 : i64, causal"

@@ -443,19 +443,27 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
                                  flag(mask != nullptr)};
   SmallVector<UkernelResult> kernelResults = {result};
   if (writePresent) {
-    // [B, P + S', Hkv·Dh] each, extents as the concatenation's.
+    // [B, P + S', Hkv·Dh] each, sized from the operands as the concatenation is (a result type may declare
+    // static extents the run-time operands must match; the kernel writes what the operands hold), then cast.
     Value pasts[] = {pastKey, pastValue}, currents[] = {key, value};
-    for (auto [past, current, present] : llvm::zip_equal(pasts, currents, op.getPresent())) {
-      auto type = cast<RankedTensorType>(present.getType());
+    for (auto [past, current] : llvm::zip_equal(pasts, currents)) {
+      auto pastType = cast<RankedTensorType>(past.getType());
+      auto currentType = cast<RankedTensorType>(current.getType());
+      SmallVector<int64_t> shape(3, ShapedType::kDynamic);
       SmallVector<Value> sizes;
-      if (type.isDynamicDim(0))
+      auto staticOf = [](int64_t a, int64_t b) { return ShapedType::isDynamic(a) ? b : a; };
+      shape[0] = staticOf(pastType.getDimSize(0), currentType.getDimSize(0));
+      if (!pastType.isDynamicDim(1) && !currentType.isDynamicDim(1))
+        shape[1] = pastType.getDimSize(1) + currentType.getDimSize(1);
+      shape[2] = staticOf(currentType.getDimSize(2), pastType.getDimSize(2));
+      if (ShapedType::isDynamic(shape[0]))
         sizes.push_back(tensor::DimOp::create(b, loc, past, 0));
-      if (type.isDynamicDim(1))
+      if (ShapedType::isDynamic(shape[1]))
         sizes.push_back(arith::AddIOp::create(b, loc, tensor::DimOp::create(b, loc, past, 1),
                                               tensor::DimOp::create(b, loc, current, 1)));
-      if (type.isDynamicDim(2))
+      if (ShapedType::isDynamic(shape[2]))
         sizes.push_back(tensor::DimOp::create(b, loc, current, 2));
-      kernelResults.push_back({RankedTensorType::get(type.getShape(), f32), sizes});
+      kernelResults.push_back({RankedTensorType::get(shape, f32), sizes});
     }
   } else {
     operands.push_back(flag(pastKey != nullptr));
@@ -468,7 +476,12 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
 
   SmallVector<Value> results = {tensor::CastOp::create(b, loc, op.getOutput().getType(), (*called)[0])};
   if (writePresent) {
-    results.append({(*called)[1], (*called)[2]});
+    for (int i : {0, 1}) {
+      Value present = (*called)[1 + i];
+      Type declared = op.getPresent()[i].getType();
+      results.push_back(present.getType() == declared ? present
+                                                      : Value(tensor::CastOp::create(b, loc, declared, present)));
+    }
   } else if (pastKey) {
     results.push_back(tensor::CastOp::create(b, loc, op.getPresent()[0].getType(),
                                              concatSequence(b, loc, pastKey, key)));

@@ -95,6 +95,25 @@ func.func @decode_with_cache(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v:
 
 // -----
 
+// Presents declared with a static length the operands do not give statically: the kernel's buffers are sized
+// from the operands (P + S' at run time), then cast to the declared type (it never writes past a buffer).
+// CHECK-LABEL: func.func @declared_present_length(
+// CHECK:         %[[PRK:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x?x64xf32>
+// CHECK:         %[[PRV:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<1x?x64xf32>
+// CHECK:         call @effc_uk_attention_present_f32(
+// CHECK:         %[[PKT:.+]] = bufferization.to_tensor %[[PRK]] restrict writable : memref<1x?x64xf32> to tensor<1x?x64xf32>
+// CHECK:         tensor.cast %[[PKT]] : tensor<1x?x64xf32> to tensor<1x10x64xf32>
+func.func @declared_present_length(%q: tensor<1x1x64xf32>, %k: tensor<1x1x64xf32>, %v: tensor<1x1x64xf32>,
+                                   %pk: tensor<1x?x64xf32>, %pv: tensor<1x?x64xf32>)
+    -> (tensor<1x1x64xf32>, tensor<1x10x64xf32>, tensor<1x10x64xf32>) {
+  %o, %k2, %v2 = eff.attention %q, %k, %v past(%pk, %pv) {num_heads = 4 : i64, causal}
+      : (tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x?x64xf32>, tensor<1x?x64xf32>)
+        -> (tensor<1x1x64xf32>, tensor<1x10x64xf32>, tensor<1x10x64xf32>)
+  return %o, %k2, %v2 : tensor<1x1x64xf32>, tensor<1x10x64xf32>, tensor<1x10x64xf32>
+}
+
+// -----
+
 // A KV cache whose presents are unused: the kernel only reads it, and nothing is concatenated.
 // CHECK-LABEL: func.func @cache_without_presents(
 // CHECK:         call @effc_uk_attention_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %{{.+}})

@@ -110,23 +110,27 @@ LogicalResult LayerOp::verifyRegions() {
 namespace {
 
 /// eff.quantized_experts' side operands of one projection, after its scales: `, %column_sums` (int8),
-/// `, zero_points %z` (asymmetric int4) and `, bias %b` (up and down only), each optional, in that order.
+/// `, zero_points %z` (asymmetric int4) and `, bias %b` (up and down only), each optional, in that order (the
+/// order of the operands, and so of their types in the functional type).
 ParseResult parseExpertSideOperands(OpAsmParser &parser, std::optional<OpAsmParser::UnresolvedOperand> &columnSums,
                                     std::optional<OpAsmParser::UnresolvedOperand> &zeroPoints,
                                     std::optional<OpAsmParser::UnresolvedOperand> *bias) {
+  int last = -1;
   while (succeeded(parser.parseOptionalComma())) {
-    std::optional<OpAsmParser::UnresolvedOperand> *slot = &columnSums;
-    StringRef what = "column sums";
+    SMLoc loc = parser.getCurrentLocation();
+    int slot = 0;
     if (succeeded(parser.parseOptionalKeyword("zero_points")))
-      slot = &zeroPoints, what = "zero_points";
+      slot = 1;
     else if (bias && succeeded(parser.parseOptionalKeyword("bias")))
-      slot = bias, what = "bias";
-    if (slot->has_value())
-      return parser.emitError(parser.getCurrentLocation()) << "expected one operand for the " << what;
+      slot = 2;
+    if (slot <= last)
+      return parser.emitError(loc) << "expected the side operands at most once each and in the order: column sums, "
+                                   << (bias ? "zero_points, bias" : "zero_points");
+    last = slot;
     OpAsmParser::UnresolvedOperand operand;
     if (parser.parseOperand(operand))
       return failure();
-    *slot = operand;
+    (slot == 0 ? columnSums : slot == 1 ? zeroPoints : *bias) = operand;
   }
   return success();
 }

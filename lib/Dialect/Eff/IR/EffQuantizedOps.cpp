@@ -55,6 +55,10 @@ LogicalResult checkOperand(const Diagnoser &d, Value value, StringRef name, bool
 
 } // namespace
 
+/// The largest in_features, out_features, hidden or intermediate size: products of two such extents (the
+/// packed lengths) stay within int64_t.
+constexpr int64_t kMaxQuantizedExtent = (int64_t{1} << 30) - 1;
+
 LogicalResult QuantizedLinearOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
                                                   SmallVectorImpl<Type> &results) {
   Diagnoser d{loc};
@@ -63,6 +67,8 @@ LogicalResult QuantizedLinearOp::inferReturnTypes(MLIRContext *ctx, std::optiona
   // eff_quantized_linear_c1
   if (k < 1 || n < 1)
     return d.fail("in_features and out_features must be >= 1, got ", k, " and ", n);
+  if (k > kMaxQuantizedExtent || n > kMaxQuantizedExtent)
+    return d.fail("in_features and out_features must be at most 2^30 - 1, got ", k, " and ", n);
   if (input.getRank() < 1)
     return d.fail("input must have rank >= 1, got a rank-0 tensor");
   int64_t inputK = input.getDimSize(input.getRank() - 1);
@@ -200,6 +206,8 @@ LogicalResult QuantizedExpertsOp::inferReturnTypes(MLIRContext *, std::optional<
     return d.fail("input must have a static last dimension (the experts' hidden size)");
   if (width < 1)
     return d.fail("intermediate_size must be >= 1, got ", width);
+  if (hidden > kMaxQuantizedExtent || width > kMaxQuantizedExtent)
+    return d.fail("the hidden and intermediate sizes must be at most 2^30 - 1, got ", hidden, " and ", width);
   if (group && (*group < 2 || *group % 2 != 0 || hidden % *group != 0 || width % *group != 0))
     return d.fail("group_size ", *group, " must be even and divide both the hidden size ", hidden,
                   " and intermediate_size ", width);

@@ -233,9 +233,26 @@ func.func @int4_zero_point_shape(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri:
 
 // -----
 
-// The custom syntax: each side operand at most once.
+// The custom syntax: each side operand at most once, in the order of the operands.
 func.func @repeated_side_operand(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %uz: tensor<2x32xf32>) {
-  // expected-error @+1 {{expected one operand for the zero_points}}
+  // expected-error @+1 {{expected the side operands at most once each and in the order: column sums, zero_points, bias}}
   %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, zero_points %uz, zero_points %uz) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @side_operands_out_of_order(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x64xi8>, %us: tensor<2x32xf32>, %d: tensor<2x32xi8>, %ds: tensor<2x16xf32>, %uz: tensor<2x32xf32>, %ub: tensor<2x4xf32>) {
+  // expected-error @+1 {{expected the side operands at most once each and in the order: column sums, zero_points, bias}}
+  %y = eff.quantized_experts int4 %x, %rw, %ri up(%u, %us, bias %ub, zero_points %uz) down(%d, %ds) gelu {intermediate_size = 4 : i64, group_size = 4 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x64xi8>, tensor<2x32xf32>, tensor<2x32xf32>, tensor<2x4xf32>, tensor<2x32xi8>, tensor<2x16xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @huge_intermediate_size(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) {
+  // expected-error @+2 {{'eff.quantized_experts' op the hidden and intermediate sizes must be at most 2^30 - 1, got 8 and 4611686018427387904}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4611686018427387904 : i64} : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>
   return
 }

@@ -12,6 +12,16 @@ func.func @case0(%x: tensor<?x8xf32>, %p: tensor<128xi8>, %s: tensor<16xf32>, %c
 
 // -----
 
+// Extents whose packed lengths would overflow int64 are refused.
+func.func @case0_huge(%x: tensor<?x?xf32>, %p: tensor<128xi8>, %s: tensor<16xf32>, %cs: tensor<16xi32>) {
+  // expected-error @+2 {{'eff.quantized_linear' op in_features and out_features must be at most 2^30 - 1, got 4611686018427387904 and 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = eff.quantized_linear int8 %x, %p scales(%s) column_sums(%cs) {in_features = 4611686018427387904 : i64, out_features = 4 : i64} : (tensor<?x?xf32>, tensor<128xi8>, tensor<16xf32>, tensor<16xi32>) -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
 func.func @case1(%x: tensor<?x8xf32>, %p: tensor<128xi8>, %s: tensor<16xf32>, %cs: tensor<16xi32>) {
   // expected-error @+2 {{'eff.quantized_linear' op input has 8 features, but in_features is 12}}
   // expected-error @+1 {{failed to infer returned types}}
