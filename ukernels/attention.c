@@ -145,12 +145,25 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
   float *p = o + AT_TQ * dhp;          /* [AT_TQ][AT_TK] probabilities of the current tile */
   float m[AT_TQ], l[AT_TQ], alpha[AT_TQ];
   int64_t rows = EFFC_UK_MIN(AT_TQ, pr->query_len - i0);
+  /* Qᵀ, one group of AT_TQ elements per d; rows past S are zeros. Built from AT_TQ scalars per d (as a
+   * vector-per-row loop, the compiler scattered each element: a fifth of the kernel's time). */
+  const float *qrow[AT_TQ];
   for (int r = 0; r < AT_TQ; ++r) {
-    const float *qr = pr->q + b * pr->q_batch_stride + (i0 + r) * pr->q_row_stride + h * dh * pr->q_col_stride;
-    for (int64_t d = 0; d < dh; ++d)
-      qt[d * AT_TQ + r] = r < rows ? qr[d * pr->q_col_stride] : 0.0f;
+    qrow[r] = pr->q + b * pr->q_batch_stride + (i0 + EFFC_UK_MIN(r, rows - 1)) * pr->q_row_stride +
+              h * dh * pr->q_col_stride;
     m[r] = AT_NEG_INF;
     l[r] = 0.0f;
+  }
+  int64_t qs = pr->q_col_stride;
+  /* The next tile's query rows, first read from L3 or memory, while this tile computes. */
+  for (int r = 0; r < AT_TQ && i0 + AT_TQ + r < pr->query_len; ++r)
+    for (int64_t d = 0; d < dh * qs; d += 16)
+      __builtin_prefetch(qrow[0] + (AT_TQ + r) * pr->q_row_stride + d);
+  for (int64_t d = 0; d < dh; ++d) {
+    at_v4 column = {qrow[0][d * qs], qrow[1][d * qs], qrow[2][d * qs], qrow[3][d * qs]};
+    for (int r = rows; r < AT_TQ; ++r)
+      column[r] = 0.0f;
+    __builtin_memcpy(qt + d * AT_TQ, &column, sizeof(column));
   }
   for (int64_t i = 0; i < AT_TQ * dhp; ++i)
     o[i] = 0.0f;
@@ -225,8 +238,13 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
   for (int64_t r = 0; r < rows; ++r) {
     float inverse = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
     float *out = pr->out + b * pr->out_batch_stride + (i0 + r) * pr->out_row_stride + h * dh * pr->out_col_stride;
-    for (int64_t d = 0; d < dh; ++d)
-      out[d * pr->out_col_stride] = o[r * dhp + d] * inverse;
+    if (pr->out_col_stride == 1) {
+      for (int64_t d = 0; d < dh; ++d)
+        out[d] = o[r * dhp + d] * inverse;
+    } else {
+      for (int64_t d = 0; d < dh; ++d)
+        out[d * pr->out_col_stride] = o[r * dhp + d] * inverse;
+    }
   }
 }
 
