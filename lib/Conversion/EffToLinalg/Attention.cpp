@@ -381,7 +381,8 @@ std::string fusedKernelMismatch(AttentionOp op, int64_t maxHeadDim) {
 /// Whether the fused lowering of `op` writes its `present` results in the kernel: with `fusedKvCache`, a KV
 /// cache and a use of either result.
 bool kernelWritesPresent(AttentionOp op, bool fusedKvCache) {
-  return fusedKvCache && op.getPastKey() && llvm::any_of(op.getPresent(), [](Value v) { return !v.use_empty(); });
+  return fusedKvCache && op.getPastKey() &&
+         llvm::any_of(op.getPresent(), [](Value v) { return !v.use_empty(); });
 }
 
 /// eff.attention as one call of effc_uk_attention_f32 (ukernels/attention.c), which never materialises the
@@ -494,7 +495,8 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
 
 struct AttentionLowering : OpConversionPattern<AttentionOp> {
   AttentionLowering(MLIRContext *ctx, bool fusedAttention, int64_t maxHeadDim, bool fusedKvCache)
-      : OpConversionPattern(ctx), fusedAttention(fusedAttention), maxHeadDim(maxHeadDim), fusedKvCache(fusedKvCache) {}
+      : OpConversionPattern(ctx), fusedAttention(fusedAttention), maxHeadDim(maxHeadDim),
+        fusedKvCache(fusedKvCache) {}
   LogicalResult matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     std::string mismatch =

@@ -743,7 +743,8 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
         if (!int4)
           return buildInt8ExpertLinear(eb, el, x, row(packed), row(scales), row(sums), row(bias), n,
                                        activate ? code : 0);
-        FailureOr<Value> y = buildInt4ExpertLinear(eb, el, x, row(packed), row(scales), row(zeros), row(bias), n, group);
+        FailureOr<Value> y =
+            buildInt4ExpertLinear(eb, el, x, row(packed), row(scales), row(zeros), row(bias), n, group);
         if (failed(y) || !activate)
           return y;
         return buildElementwise(eb, el, *y, {*y}, {Broadcast::Full}, f32,
