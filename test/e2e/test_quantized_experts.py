@@ -105,37 +105,6 @@ def skewed_routing(rng, x, experts, top_k, capacity_factor):
     return ref.router(x, w, top_k=top_k, capacity_factor=capacity_factor)
 
 
-@pytest.mark.parametrize("top_k, kind, gated, biased", [
-    (1, "gelu", False, True),      # Switch: top-1, capacity drops, biases
-    (2, "silu", True, False),      # Mixtral: top-2 SwiGLU
-    (2, "relu", False, False),
-])
-def test_quantized_experts_match_int8_model(top_k, kind, gated, biased):
-    """Explicit routing from the reference router with capacity factor 1.25 (assignments dropped, weight 0)
-    and an expert that gets no token; F = 40 and D = 36 are not multiples of 16 (padded rows); two token
-    counts of one compiled module, the second with more rows than one expert's 6-row register tile."""
-    rng = np.random.default_rng(top_k * 10 + len(kind))
-    experts, d, f = 4, 36, 40
-    wu, wd = f32(rng, experts, f, d, scale=0.3), f32(rng, experts, d, f, scale=0.3)
-    wg = f32(rng, experts, f, d, scale=0.3) if gated else None
-    bu = f32(rng, experts, f, scale=0.2) if biased else None
-    bd = f32(rng, experts, d, scale=0.2) if biased else None
-    module = CompiledModule(experts_ir([None], top_k, kind, wu, wd, bu, wg, bd), quantize="int8")
-    try:
-        for tokens in (9, 70):
-            x = f32(rng, tokens, d)
-            rw, ri = skewed_routing(rng, x, experts, top_k, 1.25)
-            ri = np.where(ri == 3, 1, ri)  # expert 3 gets nothing
-            assert np.any(rw == 0), "test data must drop assignments"
-            y = module(x=x, rw=rw, ri=ri)["y"]
-            assert_matches_model(y, experts_int8_model(x, rw, ri, wu, wd, kind, bu, wg, bd),
-                                 f"top-{top_k} {kind} experts, {tokens} tokens")
-            f32_expected = ref.experts(x, rw, ri, wu, wd, kind=kind, b_up=bu, w_gate=wg, b_down=bd)
-            assert relative_mean_error(y, f32_expected) < 0.02
-    finally:
-        module.close()
-
-
 @pytest.mark.parametrize("cpu", ["native", "x86-64"])
 def test_quantized_experts_rank3_batch(cpu):
     """A [B, S, D] input with dynamic B and S (the kernel reads gathered rows, the result is written back at
@@ -154,25 +123,17 @@ def test_quantized_experts_rank3_batch(cpu):
         module.close()
 
 
-@pytest.mark.parametrize("scheme, group, symmetric, top_k, kind, gated, biased", [
-    ("int4", 16, True, 1, "gelu", False, True),        # default group: gcd(32, 48) = 16, W4A8
-    ("int4:g8:asym", 8, False, 2, "silu", True, False),  # Mixtral-like, zero points on every projection
-    ("int4:g4", 4, True, 2, "relu", False, False),       # a group not a multiple of 8: f32 activations
-])
-def test_int4_experts_match_model(scheme, group, symmetric, top_k, kind, gated, biased):
-    """As the int8 test: routing with dropped assignments and an expert without tokens, D = 32 and F = 48
-    (3 panels of 16 rows), two token counts of one module; each expert linear by qm.linear_int4."""
-    rng = np.random.default_rng(top_k * 100 + group)
-    experts, d, f = 4, 32, 48
+def check_routed_experts(scheme, linear, f32_bound, rng, d, f, top_k, kind, gated, biased):
+    """Experts of D = d and F = f (4 of them) under --quantize=SCHEME, routed by the reference router with
+    capacity factor 1.25 (assignments dropped, weight 0) and with expert 3 given no token, over two token
+    counts of one compiled module (the second with more rows than one expert's register tile): against
+    experts_model with `linear`, and within `f32_bound` (relative mean error) of the f32 experts."""
+    experts = 4
     wu, wd = f32(rng, experts, f, d, scale=0.3), f32(rng, experts, d, f, scale=0.3)
     wg = f32(rng, experts, f, d, scale=0.3) if gated else None
     bu = f32(rng, experts, f, scale=0.2) if biased else None
     bd = f32(rng, experts, d, scale=0.2) if biased else None
     module = CompiledModule(experts_ir([None], top_k, kind, wu, wd, bu, wg, bd), quantize=scheme)
-
-    def linear(x, w, b=None):
-        return qm.linear_int4(x, w, b, group=group, symmetric=symmetric)
-
     try:
         for tokens in (9, 70):
             x = f32(rng, tokens, d)
@@ -185,9 +146,34 @@ def test_int4_experts_match_model(scheme, group, symmetric, top_k, kind, gated, 
             f32_expected = ref.experts(x, rw, ri, wu, wd, kind=kind, b_up=bu, w_gate=wg, b_down=bd)
             error = relative_mean_error(y, f32_expected)
             print(f"{scheme} experts, {tokens} tokens: relative mean error against f32 {error:.4f}")
-            assert error < 0.2
+            assert error < f32_bound
     finally:
         module.close()
+
+
+@pytest.mark.parametrize("top_k, kind, gated, biased", [
+    (1, "gelu", False, True),      # Switch: top-1, capacity drops, biases
+    (2, "silu", True, False),      # Mixtral: top-2 SwiGLU
+    (2, "relu", False, False),
+])
+def test_quantized_experts_match_int8_model(top_k, kind, gated, biased):
+    """F = 40 and D = 36 are not multiples of 16 (padded rows); every expert linear by qm.linear_int8."""
+    check_routed_experts("int8", qm.linear_int8, 0.02, np.random.default_rng(top_k * 10 + len(kind)),
+                         36, 40, top_k, kind, gated, biased)
+
+
+@pytest.mark.parametrize("scheme, group, symmetric, top_k, kind, gated, biased", [
+    ("int4", 16, True, 1, "gelu", False, True),        # default group: gcd(32, 48) = 16, W4A8
+    ("int4:g8:asym", 8, False, 2, "silu", True, False),  # Mixtral-like, zero points on every projection
+    ("int4:g4", 4, True, 2, "relu", False, False),       # a group not a multiple of 8: f32 activations
+])
+def test_int4_experts_match_model(scheme, group, symmetric, top_k, kind, gated, biased):
+    """D = 32 and F = 48 (3 panels of 16 rows); every expert linear by qm.linear_int4."""
+    def linear(x, w, b=None):
+        return qm.linear_int4(x, w, b, group=group, symmetric=symmetric)
+
+    check_routed_experts(scheme, linear, 0.2, np.random.default_rng(top_k * 100 + group), 32, 48, top_k, kind,
+                         gated, biased)
 
 
 RESIDUAL_IR = """
@@ -261,58 +247,38 @@ def eff_ir(module, flags):
         return out.read_text()
 
 
-@pytest.mark.parametrize("layer_reuse", [True, False])
-def test_switch_moe_encoder_int8(layer_reuse):
+@pytest.mark.parametrize("scheme, layer_reuse, bound", [
+    ("int8", True, MODEL_BOUND),
+    ("int8", False, MODEL_BOUND),
+    # Every linear layer of the model 4-bit on Gaussian weights: measured 19-22% (the per-layer exactness is
+    # test_int4_experts_match_model's).
+    ("int4", True, INT4_MODEL_BOUND),
+])
+def test_switch_moe_encoder_quantized(scheme, layer_reuse, bound):
     """4 layers (Switch and residual MoE alternating; layers 0/2 and 1/3 share a body under layer reuse, so
     the packed expert weights are arguments of the shared bodies), 4 experts of width 128, top-1 with
-    capacity factor 1.25, two batch shapes of one module; --quantize=int8 against the f32 build."""
+    capacity factor 1.25, two batch shapes of one module; --quantize=SCHEME (the dense layers too; int4's
+    default group for experts of D = 64, F = 128 is 64) against the f32 build."""
     import models
     from effc_testing import CompiledIrModule
 
     cfg = models.MoeConfig(layers=4)
     weights = models.init_moe(cfg, np.random.default_rng(31))
-    reuse = [] if layer_reuse else ["--no-layer-reuse"]
-    ir = eff_ir(models.build_moe(cfg, weights), ["--quantize=int8"] + reuse)
-    assert ir.count("eff.quantized_experts int8") == 4 and "eff.experts" not in ir
-    f32 = CompiledIrModule(models.build_moe(cfg, weights), reuse)
-    q = CompiledIrModule(models.build_moe(cfg, weights), ["--quantize=int8"] + reuse)
+    flags = [f"--quantize={scheme}"] + ([] if layer_reuse else ["--no-layer-reuse"])
+    ir = eff_ir(models.build_moe(cfg, weights), flags)
+    assert ir.count(f"eff.quantized_experts {scheme}") == 4 and "eff.experts" not in ir
+    if scheme == "int4":
+        assert "group_size = 64 : i64, intermediate_size = 128" in ir
+    f32 = CompiledIrModule(models.build_moe(cfg, weights), flags[1:])
+    q = CompiledIrModule(models.build_moe(cfg, weights), flags)
     try:
         for batch, seq in ((2, 9), (1, 16)):
             inputs = moe_inputs(batch * seq, batch, seq)
             expected = f32.run("main", inputs)["last_hidden_state"].astype(np.float64)
             actual = q.run("main", inputs)["last_hidden_state"]
             error = relative_mean_error(actual, expected)
-            print(f"Switch-MoE int8 (layer reuse {layer_reuse}) [{batch}, {seq}]: relative mean error {error:.4f}")
-            assert error < MODEL_BOUND
-            assert np.abs(actual - expected).max() > 0, "quantization changed nothing"
-    finally:
-        f32.close()
-        q.close()
-
-
-def test_switch_moe_encoder_int4():
-    """The same 4-layer Switch-MoE encoder under --quantize=int4 (default groups: 64 for the experts, D = 64
-    and F = 128; the dense layers too): every expert layer becomes eff.quantized_experts int4 and the output
-    stays within INT4_MODEL_BOUND of the f32 build (measured 19-22%: every linear layer of the model 4-bit on
-    Gaussian weights; the per-layer exactness is test_int4_experts_match_model's)."""
-    import models
-    from effc_testing import CompiledIrModule
-
-    cfg = models.MoeConfig(layers=4)
-    weights = models.init_moe(cfg, np.random.default_rng(31))
-    ir = eff_ir(models.build_moe(cfg, weights), ["--quantize=int4"])
-    assert ir.count("eff.quantized_experts int4") == 4 and "eff.experts" not in ir
-    assert "group_size = 64 : i64, intermediate_size = 128" in ir
-    f32 = CompiledIrModule(models.build_moe(cfg, weights), [])
-    q = CompiledIrModule(models.build_moe(cfg, weights), ["--quantize=int4"])
-    try:
-        for batch, seq in ((2, 9), (1, 16)):
-            inputs = moe_inputs(batch * seq, batch, seq)
-            expected = f32.run("main", inputs)["last_hidden_state"].astype(np.float64)
-            actual = q.run("main", inputs)["last_hidden_state"]
-            error = relative_mean_error(actual, expected)
-            print(f"Switch-MoE int4 [{batch}, {seq}]: relative mean error {error:.4f}")
-            assert error < INT4_MODEL_BOUND
+            print(f"Switch-MoE {scheme} (layer reuse {layer_reuse}) [{batch}, {seq}]: relative mean error {error:.4f}")
+            assert error < bound
             assert np.abs(actual - expected).max() > 0, "quantization changed nothing"
     finally:
         f32.close()

@@ -656,30 +656,17 @@ struct ExpertsLowering : OpConversionPattern<ExpertsOp> {
 // eff.quantized_experts
 //===----------------------------------------------------------------------===//
 
-/// activation(x · Wᵀ + bias) for a matrix `x` [M, K] (f32) and one expert's int8-packed weight (`packed`,
-/// `scales`, `sums`: rows of the stacked operands) with `n` outputs, by effc_uk_quantized_linear_int8 (no
-/// activation) or its _epilogue variant (the activation applied to each output tile); `bias` [n] may be null.
-FailureOr<Value> buildInt8ExpertLinear(OpBuilder &b, Location loc, Value x, Value packed, Value scales, Value sums,
-                                       Value bias, int64_t n, int64_t activation) {
-  Type f32 = b.getF32Type(), i64 = b.getI64Type();
-  auto i64Const = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, loc, i64, v)); };
-  // The kernel walks [B, S, K] rows: the matrix as [1, M, K] (one dynamic size: a plain expand_shape).
+/// One call of the quantized-linear micro-kernel `name` on a matrix `x` [M, K] (f32), viewed as the [1, M, K]
+/// rows the kernels walk (one dynamic size: a plain expand_shape), with the kernel's other operands `rest`;
+/// returns its [M, n] result.
+FailureOr<Value> buildExpertKernelCall(OpBuilder &b, Location loc, StringRef name, Value x, ValueRange rest,
+                                       int64_t n) {
+  Type f32 = b.getF32Type();
   auto xType = cast<RankedTensorType>(x.getType());
   auto x3Type = RankedTensorType::get({1, xType.getDimSize(0), xType.getDimSize(1)}, f32);
-  Value x3 = tensor::ExpandShapeOp::create(b, loc, x3Type, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-  Value hasBias = i64Const(bias ? 1 : 0);
-  if (!bias) // the kernel does not read it
-    bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1}, f32), 0.0f));
-  SmallVector<Value> operands = {x3,      packed, sums, scales, bias, hasBias,
-                                 arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)), i64Const(0)};
-  StringRef name = "effc_uk_quantized_linear_int8";
-  if (activation != 0) {
-    name = "effc_uk_quantized_linear_int8_epilogue";
-    // No residual: a placeholder the kernel does not read without EFFC_UK_EPILOGUE_RESIDUAL.
-    operands.push_back(
-        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1, 1, 1}, f32), 0.0f)));
-    operands.push_back(i64Const(activation));
-  }
+  SmallVector<Value> operands = {
+      tensor::ExpandShapeOp::create(b, loc, x3Type, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}})};
+  operands.append(rest.begin(), rest.end());
   UkernelResult result{RankedTensorType::get({1, xType.getDimSize(0), n}, f32), {}};
   if (xType.isDynamicDim(0))
     result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, 0));
@@ -691,6 +678,29 @@ FailureOr<Value> buildInt8ExpertLinear(OpBuilder &b, Location loc, Value x, Valu
                                                ArrayRef<ReassociationIndices>{{0, 1}, {2}}));
 }
 
+/// activation(x · Wᵀ + bias) for a matrix `x` [M, K] (f32) and one expert's int8-packed weight (`packed`,
+/// `scales`, `sums`: rows of the stacked operands) with `n` outputs, by effc_uk_quantized_linear_int8 (no
+/// activation) or its _epilogue variant (the activation applied to each output tile); `bias` [n] may be null.
+FailureOr<Value> buildInt8ExpertLinear(OpBuilder &b, Location loc, Value x, Value packed, Value scales, Value sums,
+                                       Value bias, int64_t n, int64_t activation) {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  auto i64Const = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, loc, i64, v)); };
+  Value hasBias = i64Const(bias ? 1 : 0);
+  if (!bias) // the kernel does not read it
+    bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1}, f32), 0.0f));
+  SmallVector<Value> rest = {packed, sums, scales, bias, hasBias,
+                             arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)), i64Const(0)};
+  StringRef name = "effc_uk_quantized_linear_int8";
+  if (activation != 0) {
+    name = "effc_uk_quantized_linear_int8_epilogue";
+    // No residual: a placeholder the kernel does not read without EFFC_UK_EPILOGUE_RESIDUAL.
+    rest.push_back(
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1, 1, 1}, f32), 0.0f)));
+    rest.push_back(i64Const(activation));
+  }
+  return buildExpertKernelCall(b, loc, name, x, rest, n);
+}
+
 /// x · Wᵀ + bias for a matrix `x` [M, K] (f32) and one expert's int4-packed weight (`packed`, `scales` and
 /// `zeros`: rows of the stacked operands; `zeros` null for symmetric weights) with `n` outputs and groups of
 /// `group`, by effc_uk_quantized_linear_int4 (W4A8 where the group allows, as for eff.quantized_linear);
@@ -699,22 +709,11 @@ FailureOr<Value> buildInt4ExpertLinear(OpBuilder &b, Location loc, Value x, Valu
                                        Value bias, int64_t n, int64_t group) {
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
   auto i64Const = [&](int64_t v) { return Value(arith::ConstantIntOp::create(b, loc, i64, v)); };
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto x3Type = RankedTensorType::get({1, xType.getDimSize(0), xType.getDimSize(1)}, f32);
-  Value x3 = tensor::ExpandShapeOp::create(b, loc, x3Type, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
   // Absent zero points and bias: a placeholder the kernel does not read (flags say so).
   Value placeholder = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(RankedTensorType::get({1}, f32), 0.0f));
-  SmallVector<Value> operands = {x3,     packed, scales, zeros ? zeros : placeholder, bias ? bias : placeholder,
-                                 i64Const(group), i64Const(zeros ? 1 : 0), i64Const(bias ? 1 : 0)};
-  UkernelResult result{RankedTensorType::get({1, xType.getDimSize(0), n}, f32), {}};
-  if (xType.isDynamicDim(0))
-    result.dynamicSizes.push_back(tensor::DimOp::create(b, loc, x, 0));
-  FailureOr<SmallVector<Value>> y = buildUkernelCall(b, loc, "effc_uk_quantized_linear_int4", operands, {result});
-  if (failed(y))
-    return failure();
-  auto matrixType = RankedTensorType::get({xType.getDimSize(0), n}, f32);
-  return Value(tensor::CollapseShapeOp::create(b, loc, matrixType, (*y)[0],
-                                               ArrayRef<ReassociationIndices>{{0, 1}, {2}}));
+  Value rest[] = {packed,          scales, zeros ? zeros : placeholder, bias ? bias : placeholder, i64Const(group),
+                  i64Const(zeros ? 1 : 0), i64Const(bias ? 1 : 0)};
+  return buildExpertKernelCall(b, loc, "effc_uk_quantized_linear_int4", x, rest, n);
 }
 
 /// eff.quantized_experts: the routed-experts lowering with each expert's linear layers on the quantized GEMM
