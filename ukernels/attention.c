@@ -238,13 +238,8 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
   for (int64_t r = 0; r < rows; ++r) {
     float inverse = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
     float *out = pr->out + b * pr->out_batch_stride + (i0 + r) * pr->out_row_stride + h * dh * pr->out_col_stride;
-    if (pr->out_col_stride == 1) {
-      for (int64_t d = 0; d < dh; ++d)
-        out[d] = o[r * dhp + d] * inverse;
-    } else {
-      for (int64_t d = 0; d < dh; ++d)
-        out[d * pr->out_col_stride] = o[r * dhp + d] * inverse;
-    }
+    for (int64_t d = 0; d < dh; ++d)
+      out[d * pr->out_col_stride] = o[r * dhp + d] * inverse;
   }
 }
 
@@ -451,22 +446,19 @@ static void at_task(void *ctx, int64_t task) {
   int64_t b = task / (pr->query_blocks * pr->kv_heads);
   int64_t i0 = block * AT_QB, i1 = EFFC_UK_MIN(pr->query_len, i0 + AT_QB);
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
-  /* The present cache of (b, g) is written by the (b, g) task of the first query block. */
+  /* The present cache of (b, g) is written by the (b, g) task of the first query block: the decode path
+   * stores the rows as it reads them, otherwise (register tiles, or no query rows) they are copied first. */
   int write_present = pr->present_k && block == 0;
-  if (i1 <= i0) { /* no query rows */
-    if (write_present) {
-      at_copy_present(pr, b, g, 0, pr->key_len, 0);
-      at_copy_present(pr, b, g, 0, pr->key_len, 1);
-    }
-    return;
-  }
-  if (at_direct(pr, i1 - i0)) {
-    at_direct_rows(pr, b, g, i0, i1, write_present);
-    return;
-  }
-  if (write_present) {
+  int direct = i1 > i0 && at_direct(pr, i1 - i0);
+  if (write_present && !direct) {
     at_copy_present(pr, b, g, 0, pr->key_len, 0);
     at_copy_present(pr, b, g, 0, pr->key_len, 1);
+  }
+  if (i1 <= i0)
+    return;
+  if (direct) {
+    at_direct_rows(pr, b, g, i0, i1, write_present);
+    return;
   }
 
   /* Keys any row of the block can see, rounded up to whole tiles. */

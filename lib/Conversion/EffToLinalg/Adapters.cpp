@@ -160,10 +160,7 @@ struct BottleneckAdapterLowering : OpConversionPattern<BottleneckAdapterOp> {
 
     // h = act(x · W_downᵀ + b_down): [..., R].
     Value down = buildLinear(rewriter, loc, input, adaptor.getDownWeight(), adaptor.getDownBias());
-    Value hidden = buildElementwise(rewriter, loc, down, {down}, {Broadcast::Full}, elementType,
-                                    [&](OpBuilder &b, Location nl, ValueRange args) {
-                                      return buildActivation(b, nl, kind, args[0]);
-                                    });
+    Value hidden = buildActivationElementwise(rewriter, loc, kind, down, elementType);
     // u = h · W_upᵀ: [..., D]; b_up is added in the residual generic below.
     Value up = buildLinear(rewriter, loc, hidden, adaptor.getUpWeight(), Value());
 

@@ -31,11 +31,8 @@ struct ActivationLowering : OpConversionPattern<ActivationOp> {
   LogicalResult matchAndRewrite(ActivationOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     ActivationKind kind = op.getKind();
-    Value result = buildElementwise(rewriter, op.getLoc(), adaptor.getInput(), {adaptor.getInput()},
-                                    {Broadcast::Full}, op.getType().getElementType(),
-                                    [&](OpBuilder &b, Location loc, ValueRange args) {
-                                      return buildActivation(b, loc, kind, args[0]);
-                                    });
+    Value result = buildActivationElementwise(rewriter, op.getLoc(), kind, adaptor.getInput(),
+                                              op.getType().getElementType());
     replaceWithCast(rewriter, op, result);
     return success();
   }

@@ -40,11 +40,7 @@ FailureOr<Value> lowerLinear(OpBuilder &b, Location loc, bool f32Kernel, Value x
   Value result = buildLinear(b, loc, x, weight, bias);
   if (!activation)
     return result;
-  Type elementType = cast<RankedTensorType>(result.getType()).getElementType();
-  return buildElementwise(b, loc, result, {result}, {Broadcast::Full}, elementType,
-                          [&](OpBuilder &nb, Location nl, ValueRange args) {
-                            return buildActivation(nb, nl, *activation, args[0]);
-                          });
+  return buildActivationElementwise(b, loc, *activation, result);
 }
 
 struct LinearLowering : OpConversionPattern<LinearOp> {

@@ -269,6 +269,16 @@ Value buildElementwise(OpBuilder &b, Location loc, Value shapeLike, ValueRange i
       .getResult(0);
 }
 
+Value buildActivationElementwise(OpBuilder &b, Location loc, eff::ActivationKind kind, Value x,
+                                 Type resultElementType) {
+  if (!resultElementType)
+    resultElementType = getElementTypeOrSelf(x.getType());
+  return buildElementwise(b, loc, x, {x}, {Broadcast::Full}, resultElementType,
+                          [&](OpBuilder &nb, Location nl, ValueRange args) {
+                            return buildActivation(nb, nl, kind, args[0]);
+                          });
+}
+
 Value buildLastDimReduction(OpBuilder &b, Location loc, Value input, Type accType, double init, ValueRange extra,
                             BodyBuilder body) {
   auto inputType = cast<RankedTensorType>(input.getType());

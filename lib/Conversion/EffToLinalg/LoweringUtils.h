@@ -96,6 +96,11 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
                              mlir::ValueRange inputs, llvm::ArrayRef<Broadcast> broadcasts,
                              mlir::Type resultElementType, BodyBuilder body);
 
+/// The activation `kind` of every element of the tensor `x`, as one elementwise generic whose result has x's
+/// shape and `resultElementType` (null: x's element type).
+mlir::Value buildActivationElementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::eff::ActivationKind kind,
+                                       mlir::Value x, mlir::Type resultElementType = {});
+
 /// Reduces the last dimension of `input` into a tensor of its leading shape (type `accType`), starting
 /// from `init`: `body(element, accumulator)` returns the new accumulator. `extra` operands are indexed as
 /// `Rows` (e.g. a mean subtracted before squaring) and passed after the element.

@@ -176,10 +176,7 @@ struct RouterLowering : OpConversionPattern<RouterOp> {
     if (op.getGating() == GatingKind::softmax)
       scores = buildSoftmaxF32(b, loc, logits);
     else
-      scores = buildElementwise(b, loc, logits, {logits}, {Broadcast::Full}, f32,
-                                [](OpBuilder &nb, Location nl, ValueRange args) {
-                                  return buildActivation(nb, nl, ActivationKind::sigmoid, args[0]);
-                                });
+      scores = buildActivationElementwise(b, loc, ActivationKind::sigmoid, logits, f32);
 
     Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
     Value numTokens = tensor::DimOp::create(b, loc, scores, 0);
@@ -408,9 +405,7 @@ Value buildFfnMatrix(OpBuilder &b, Location loc, Value x, Value upWeight, Value 
                                 return Value(arith::MulFOp::create(nb, nl, activated, args[1]));
                               });
   } else {
-    hidden = buildElementwise(
-        b, loc, up, {up}, {Broadcast::Full}, elementType,
-        [&](OpBuilder &nb, Location nl, ValueRange args) { return buildActivation(nb, nl, kind, args[0]); });
+    hidden = buildActivationElementwise(b, loc, kind, up, elementType);
   }
   return buildLinearKN(b, loc, hidden, downWeight, downBias);
 }
@@ -736,7 +731,7 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
     auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
       // Row e of a stacked operand [E, L] as a flat [L] tensor (a slice: no copy); null stays null.
       auto row = [&](Value stacked) { return sliceExpert(eb, el, stacked, e); };
-      // One projection with the activation `activation` applied (int8: in the kernel's epilogue).
+      // One projection, with the op's activation applied when `activate` (int8: in the kernel's epilogue).
       auto linear = [&](Value x, Value packed, Value scales, Value sums, Value zeros, Value bias, int64_t n,
                         bool activate) -> FailureOr<Value> {
         if (!int4)
@@ -746,10 +741,7 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
             buildInt4ExpertLinear(eb, el, x, row(packed), row(scales), row(zeros), row(bias), n, group);
         if (failed(y) || !activate)
           return y;
-        return buildElementwise(eb, el, *y, {*y}, {Broadcast::Full}, f32,
-                                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                                  return buildActivation(nb, nl, op.getActivation(), args[0]);
-                                });
+        return buildActivationElementwise(eb, el, op.getActivation(), *y);
       };
       bool gated = static_cast<bool>(adaptor.getGatePacked());
       FailureOr<Value> hidden1 = linear(gathered, adaptor.getUpPacked(), adaptor.getUpScales(),

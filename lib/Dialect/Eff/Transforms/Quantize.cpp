@@ -24,8 +24,8 @@
 
 #include <array>
 #include <cmath>
-#include <numeric>
 #include <cstring>
+#include <numeric>
 
 namespace mlir::eff {
 #define GEN_PASS_DEF_EFFQUANTIZEPASS
