@@ -402,6 +402,14 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
 
   SchemeSpec spec;
 
+  /// The group of layers with `k` input features: none (0) for schemes without groups, the scheme's explicit
+  /// one, or else defaultGroup(k) (0 when there is none).
+  int64_t groupFor(int64_t k) const {
+    if (!spec.group)
+      return 0;
+    return spec.explicitGroup ? spec.group : defaultGroup(k);
+  }
+
   /// The quantized linear replacing x · Wᵀ + b, or null (with an error emitted when `failed` is set) if W
   /// is not a constant. With static int8 activations, `inputAbsMax` is the calibrated max |x| (null: keep
   /// dynamic quantization).
@@ -414,9 +422,7 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
       return {};
     auto shape = cast<RankedTensorType>(weight.getType()).getShape();
     int64_t n = shape[0], k = shape[1];
-    int64_t group = spec.group;
-    if (group && !spec.explicitGroup)
-      group = defaultGroup(k);
+    int64_t group = groupFor(k);
     if (group == 0 && spec.group) {
       emitError(loc) << stringifyQuantScheme(spec.scheme) << " has no default group size for the layer's " << k
                      << " input features (no multiple of 8 up to " << kDefaultGroup
@@ -542,7 +548,7 @@ struct EffQuantizePass : mlir::eff::impl::EffQuantizePassBase<EffQuantizePass> {
     int64_t width = cast<RankedTensorType>(experts.getUpWeight().getType()).getDimSize(1);
     int64_t group = 0;
     if (spec.scheme == QuantScheme::int4) {
-      group = spec.explicitGroup ? spec.group : defaultGroup(std::gcd(hidden, width));
+      group = groupFor(std::gcd(hidden, width)); // a group dividing the gcd divides both
       if (group == 0) {
         emitError(loc) << "int4 has no default group size for experts of hidden size " << hidden
                        << " and intermediate size " << width << " (no multiple of 8 up to " << kDefaultGroup
