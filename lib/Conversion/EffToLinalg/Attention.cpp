@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -240,27 +241,33 @@ struct RotaryLowering : OpConversionPattern<RotaryOp> {
 // eff.attention
 //===----------------------------------------------------------------------===//
 
+/// The extents [B, P + S', C] of past [B, P, C] and current [B, S', C] concatenated along dimension 1, given
+/// P as an index value: the batch and channel extents from whichever operand has them static, the length
+/// static when both are.
+SmallVector<OpFoldResult> concatenatedSizes(OpBuilder &b, Location loc, Value past, Value current, Value pastLen) {
+  auto pastType = cast<RankedTensorType>(past.getType());
+  auto currentType = cast<RankedTensorType>(current.getType());
+  auto extent = [&](int64_t dim) {
+    return ShapedType::isDynamic(pastType.getDimSize(dim)) ? tensor::getMixedSize(b, loc, current, dim)
+                                                           : tensor::getMixedSize(b, loc, past, dim);
+  };
+  OpFoldResult length;
+  if (!pastType.isDynamicDim(1) && !currentType.isDynamicDim(1))
+    length = b.getIndexAttr(pastType.getDimSize(1) + currentType.getDimSize(1));
+  else
+    length = arith::AddIOp::create(b, loc, pastLen, asIndexValue(b, loc, tensor::getMixedSize(b, loc, current, 1)))
+                 .getResult();
+  return {extent(0), length, extent(2)};
+}
+
 /// Concatenates two [B, *, C] tensors along dimension 1: out[b, l, c] = l < P ? past[b, l, c] :
 /// current[b, l − P, c], one generic whose body reads the chosen source under scf.if (so that P = 0 is fine).
 /// Not tensor.concat: it bufferizes to memref.copy into strided subviews, which lowers to a call of the
 /// `memrefCopy` runtime-library function that compiled modules cannot resolve.
 Value concatSequence(OpBuilder &b, Location loc, Value past, Value current) {
-  auto pastType = cast<RankedTensorType>(past.getType());
-  auto currentType = cast<RankedTensorType>(current.getType());
-  Type elementType = pastType.getElementType();
-  OpFoldResult pastLen = tensor::getMixedSize(b, loc, past, 1);
-  OpFoldResult currentLen = tensor::getMixedSize(b, loc, current, 1);
-  Value pastLenValue = asIndexValue(b, loc, pastLen);
-  Value totalLen = arith::AddIOp::create(b, loc, pastLenValue, asIndexValue(b, loc, currentLen));
-  // Take the batch and channel extents from whichever operand has them static.
-  auto extent = [&](int64_t dim) {
-    return ShapedType::isDynamic(pastType.getDimSize(dim)) ? tensor::getMixedSize(b, loc, current, dim)
-                                                           : tensor::getMixedSize(b, loc, past, dim);
-  };
-  OpFoldResult length = totalLen;
-  if (!ShapedType::isDynamic(pastType.getDimSize(1)) && !ShapedType::isDynamic(currentType.getDimSize(1)))
-    length = b.getIndexAttr(pastType.getDimSize(1) + currentType.getDimSize(1));
-  Value init = createEmpty(b, loc, {extent(0), length, extent(2)}, elementType);
+  Type elementType = cast<RankedTensorType>(past.getType()).getElementType();
+  Value pastLenValue = asIndexValue(b, loc, tensor::getMixedSize(b, loc, past, 1));
+  Value init = createEmpty(b, loc, concatenatedSizes(b, loc, past, current, pastLenValue), elementType);
   MLIRContext *ctx = b.getContext();
   SmallVector<IteratorType> iterators(3, IteratorType::parallel);
   return linalg::GenericOp::create(
@@ -448,22 +455,10 @@ LogicalResult lowerToFusedKernel(AttentionOp op, AttentionOp::Adaptor adaptor, C
     // static extents the run-time operands must match; the kernel writes what the operands hold), then cast.
     Value pasts[] = {pastKey, pastValue}, currents[] = {key, value};
     for (auto [past, current] : llvm::zip_equal(pasts, currents)) {
-      auto pastType = cast<RankedTensorType>(past.getType());
-      auto currentType = cast<RankedTensorType>(current.getType());
-      SmallVector<int64_t> shape(3, ShapedType::kDynamic);
+      SmallVector<int64_t> shape;
       SmallVector<Value> sizes;
-      auto staticOf = [](int64_t a, int64_t b) { return ShapedType::isDynamic(a) ? b : a; };
-      shape[0] = staticOf(pastType.getDimSize(0), currentType.getDimSize(0));
-      if (!pastType.isDynamicDim(1) && !currentType.isDynamicDim(1))
-        shape[1] = pastType.getDimSize(1) + currentType.getDimSize(1);
-      shape[2] = staticOf(currentType.getDimSize(2), pastType.getDimSize(2));
-      if (ShapedType::isDynamic(shape[0]))
-        sizes.push_back(tensor::DimOp::create(b, loc, past, 0));
-      if (ShapedType::isDynamic(shape[1]))
-        sizes.push_back(arith::AddIOp::create(b, loc, tensor::DimOp::create(b, loc, past, 1),
-                                              tensor::DimOp::create(b, loc, current, 1)));
-      if (ShapedType::isDynamic(shape[2]))
-        sizes.push_back(tensor::DimOp::create(b, loc, current, 2));
+      Value pastLen = asIndexValue(b, loc, tensor::getMixedSize(b, loc, past, 1));
+      dispatchIndexOpFoldResults(concatenatedSizes(b, loc, past, current, pastLen), sizes, shape);
       kernelResults.push_back({RankedTensorType::get(shape, f32), sizes});
     }
   } else {
