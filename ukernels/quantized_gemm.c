@@ -62,10 +62,17 @@ static float abs_max_f32(const float *x, int64_t n, int64_t stride) {
   int64_t k = 0;
 #if defined(QG_AVX512)
   if (stride == 1) {
-    __m512 vmax = _mm512_setzero_ps();
+    // Four independent maxima, so that the loop is not one chain of vmaxps latencies.
+    __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+    for (; k + 64 <= n; k += 64) {
+      m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
+      m1 = _mm512_max_ps(m1, _mm512_abs_ps(_mm512_loadu_ps(x + k + 16)));
+      m2 = _mm512_max_ps(m2, _mm512_abs_ps(_mm512_loadu_ps(x + k + 32)));
+      m3 = _mm512_max_ps(m3, _mm512_abs_ps(_mm512_loadu_ps(x + k + 48)));
+    }
     for (; k + 16 <= n; k += 16)
-      vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
-    amax = _mm512_reduce_max_ps(vmax);
+      m0 = _mm512_max_ps(m0, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
+    amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
   }
 #endif
   for (; k < n; ++k)
@@ -119,36 +126,51 @@ typedef struct {
   EffcUkEpilogue epilogue; // activation and residual after the bias (flags 0: none)
 } Int8Ctx;
 
-/// Quantizes activation row `i` to u8 into its panel slot: dynamically (scale amax/127, zero point 128) or
-/// with the static range. Padding columns get the zero point so they add nothing.
-static void int8_quantize_row(Int8Ctx *c, int64_t i) {
-  const float *x = row_of(&c->x, i);
-  const int64_t xs = c->x.col_stride;
-  // Element k of the row lives at a[(k / 4) * stride + k % 4].
-  uint8_t *a = c->a + (i / I8_MR) * c->schedule.kp * I8_MR + (i % I8_MR) * 4;
-  const int64_t stride = I8_MR * 4;
-  float scale, inv;
+/// The quantization of activation row `i` (whose elements are `x`): dynamic (scale amax/127, zero point 128;
+/// a row whose largest magnitude is below 2^-100 counts as zero, since 127/amax would overflow for the
+/// smallest ones) or the static range; stores the row's scale and zero point and returns 1/scale in `inv`.
+static int32_t int8_row_quantization(Int8Ctx *c, int64_t i, const float *x, float *inv) {
+  float scale;
   int32_t zero;
   if (c->static_scale > 0.0f) {
     scale = c->static_scale;
     zero = c->static_zero;
-    inv = 1.0f / scale;
+    *inv = 1.0f / scale;
   } else {
-    float amax = abs_max_f32(x, c->k, xs);
+    float amax = abs_max_f32(x, c->k, c->x.col_stride);
+    if (amax < 0x1p-100f)
+      amax = 0.0f;
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
-    inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     zero = 128;
   }
-  int64_t k0 = 0;
+  c->a_scale[i] = scale;
+  c->a_zero[i] = zero;
+  return zero;
+}
+
+#if defined(QG_AVX512)
+/// 16 elements x[0, 16) quantized to u8: round to nearest even (MXCSR default), add the zero point, saturate
+/// (the scalar loop's arithmetic).
+QG_INLINE __m128i int8_quantize16(const float *x, __m512 inv, __m512i zero) {
+  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), inv)), zero);
+  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+  return _mm512_cvtepi32_epi8(q);
+}
+#endif
+
+/// Quantizes the elements [k0, K) of activation row `i` into its panel slot (element k lives at
+/// a[(k / 4) · MR · 4 + k % 4]); padding columns up to Kp get the zero point so they add nothing.
+static void int8_quantize_row_from(Int8Ctx *c, int64_t i, const float *x, float inv, int32_t zero, int64_t k0) {
+  const int64_t xs = c->x.col_stride;
+  uint8_t *a = c->a + (i / I8_MR) * c->schedule.kp * I8_MR + (i % I8_MR) * 4;
+  const int64_t stride = I8_MR * 4;
 #if defined(QG_AVX512)
   if (xs == 1) {
-    // Same arithmetic as the scalar loop: round to nearest even (MXCSR default), add, saturate to u8.
     const __m512 vinv = _mm512_set1_ps(inv);
-    const __m512i vzero = _mm512_set1_epi32(zero), vmin = _mm512_setzero_si512(), vmax = _mm512_set1_epi32(255);
+    const __m512i vzero = _mm512_set1_epi32(zero);
     for (; k0 + 16 <= c->k; k0 += 16) {
-      __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k0), vinv));
-      q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, vzero), vmin), vmax);
-      __m128i bytes = _mm512_cvtepi32_epi8(q);
+      __m128i bytes = int8_quantize16(x + k0, vinv, vzero);
       uint8_t *dst = a + (k0 / 4) * stride;
       _mm_storeu_si32(dst, bytes);
       _mm_storeu_si32(dst + stride, _mm_srli_si128(bytes, 4));
@@ -164,16 +186,52 @@ static void int8_quantize_row(Int8Ctx *c, int64_t i) {
   }
   for (int64_t k = c->k; k < c->schedule.kp; ++k)
     a[(k / 4) * stride + k % 4] = (uint8_t)zero;
-  c->a_scale[i] = scale;
-  c->a_zero[i] = zero;
 }
 
-/// Quantizes the rows of one panel; rows past M are zeroed (tiles read them, nothing stores them).
+/// Quantizes the rows of one panel; rows past M are zeroed (tiles read them, nothing stores them). A full
+/// panel of contiguous rows is quantized 16 columns of all its rows at a time: the six rows' 4-byte groups
+/// are interleaved by two permutes into the panel's 96 bytes for those columns, stored whole (storing each
+/// row's groups one by one, 24 bytes apart, took most of the time of this step).
 static void int8_quantize_panel(void *p, int64_t panel) {
   Int8Ctx *c = (Int8Ctx *)p;
   int64_t first = panel * I8_MR, last = min_i64(c->schedule.m, first + I8_MR);
+  int64_t k0 = 0;
+  const float *x[I8_MR];
+  float inv[I8_MR];
+  int32_t zero[I8_MR];
+  for (int64_t i = first; i < last; ++i) {
+    x[i - first] = row_of(&c->x, i);
+    zero[i - first] = int8_row_quantization(c, i, x[i - first], &inv[i - first]);
+  }
+#if defined(QG_AVX512)
+  _Static_assert(I8_MR == 6, "the interleave below is written for panels of 6 rows");
+  if (last - first == I8_MR && c->x.col_stride == 1) {
+    // Output dword e of the 24 holds row e % 6's group e / 6: from rows 0-3 (one zmm) or rows 4-5 (another).
+    const __m512i lo = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21, 2, 6, 10, 14);
+    const __m512i hi = _mm512_setr_epi32(18, 22, 3, 7, 11, 15, 19, 23, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 vinv[I8_MR];
+    __m512i vzero[I8_MR];
+    QG_UNROLL
+    for (int r = 0; r < I8_MR; ++r)
+      vinv[r] = _mm512_set1_ps(inv[r]), vzero[r] = _mm512_set1_epi32(zero[r]);
+    uint8_t *a = c->a + panel * c->schedule.kp * I8_MR;
+    for (; k0 + 16 <= c->k; k0 += 16) {
+      __m128i q[I8_MR];
+      QG_UNROLL
+      for (int r = 0; r < I8_MR; ++r)
+        q[r] = int8_quantize16(x[r] + k0, vinv[r], vzero[r]);
+      __m512i rows03 = _mm512_inserti32x4(
+          _mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1), q[2], 2), q[3], 3);
+      __m512i rows45 = _mm512_inserti32x4(_mm512_castsi128_si512(q[4]), q[5], 1);
+      uint8_t *dst = a + (k0 / 4) * I8_MR * 4;
+      _mm512_storeu_si512((void *)dst, _mm512_permutex2var_epi32(rows03, lo, rows45));
+      _mm256_storeu_si256((__m256i *)(dst + 64),
+                          _mm512_castsi512_si256(_mm512_permutex2var_epi32(rows03, hi, rows45)));
+    }
+  }
+#endif
   for (int64_t i = first; i < last; ++i)
-    int8_quantize_row(c, i);
+    int8_quantize_row_from(c, i, x[i - first], inv[i - first], zero[i - first], k0);
   if (last - first < I8_MR)
     for (int64_t k = 0; k < c->schedule.kp; k += 4)
       __builtin_memset(c->a + panel * c->schedule.kp * I8_MR + k * I8_MR + (last - first) * 4, 0,

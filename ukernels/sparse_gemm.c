@@ -548,6 +548,8 @@ static void sg_i8_quantize_task(void *ctx, int64_t t) {
     float a = x[k] < 0.0f ? -x[k] : x[k];
     amax = a > amax ? a : amax;
   }
+  if (amax < 0x1p-100f) /* as the dense kernel: 127 / amax would overflow for the smallest */
+    amax = 0.0f;
   float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
   p->x_scale[t] = amax > 0.0f ? amax / 127.0f : 1.0f;
   for (int64_t k = 0; k < k_total; ++k) {

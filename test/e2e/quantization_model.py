@@ -41,10 +41,12 @@ def pack_int8(q, scale):
 
 
 def quantize_activations_int8(x, static=None):
-    """Per-row dynamic (scale amax/127, zero point 128) or static (scale, zero point) u8 activations."""
+    """Per-row dynamic (scale amax/127, zero point 128; a row whose amax is below 2^-100 is zero) or static
+    (scale, zero point) u8 activations."""
     x = x.astype(np.float32)
     if static is None:
         amax = np.abs(x).max(axis=1)
+        amax = np.where(amax >= np.float32(2.0**-100), amax, np.float32(0))
         scale = np.where(amax > 0, amax / np.float32(127), np.float32(1)).astype(np.float32)
         inv = np.where(amax > 0, np.float32(127) / np.where(amax > 0, amax, 1), np.float32(0)).astype(np.float32)
         zero = np.full(x.shape[0], 128, np.int32)

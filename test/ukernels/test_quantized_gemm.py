@@ -80,6 +80,27 @@ def test_int8_static_and_strided_input(kernels):
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
 
 
+# Full 6-row panels of contiguous rows are quantized 16 columns of the six rows at a time (then the K % 16
+# tail per row): dynamic and static, K with and without a tail, and rows too small to quantize (amax below
+# 2^-100, where 127/amax overflows f32 for the smallest: they count as zero, so y is the bias there).
+@pytest.mark.parametrize("k", [16, 100, 768])
+@pytest.mark.parametrize("static", [False, True])
+def test_int8_full_panels(kernels, k, static):
+    x, w, b = _data(12, k, 40, seed=3)
+    x[2] *= np.float32(1e-38)  # amax about 4e-38: 127 / amax is inf in f32
+    x[7] *= np.float32(1e-32)
+    q, s = qm.quantize_int8(w)
+    packed, colsum, scale = qm.pack_int8(q, s)
+    quantization = (float(np.float32(np.abs(x).max() / 120)), 121) if static else None
+    y = np.zeros((12, 40), np.float32)
+    call(kernels, "int8", x, packed, colsum, scale, b, 1, *(quantization or (0.0, 0)), y)
+    expected = qm.linear_int8(x, w, b, static=quantization)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert np.isfinite(y).all()
+    if not static:
+        np.testing.assert_array_equal(y[[2, 7]], np.broadcast_to(b, (2, 40)))
+
+
 def check_int4(kernels, x, w, b, group, symmetric):
     """The int4 kernel on x against the numpy model (W4A8 for groups that are a multiple of 8 up to 65536)."""
     q, s, z = qm.quantize_int4(w, group, symmetric)

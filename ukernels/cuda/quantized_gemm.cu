@@ -107,7 +107,7 @@ EFFC_CUDA_UK void effc_cuda_uk_quantize_rows_s8(effc_index_t K, const float *x, 
         partial[tid] = partial[tid] > partial[tid + half] ? partial[tid] : partial[tid + half];
       barrier();
     }
-    amax = partial[0];
+    amax = partial[0] < 0x1p-100f ? 0.0f : partial[0]; // as the CPU kernel: 127 / amax would overflow
     scale = amax > 0.0f ? divRn(amax, 127.0f) : 1.0f;
     inv = amax > 0.0f ? divRn(127.0f, amax) : 0.0f;
     zero = 128;
