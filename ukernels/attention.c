@@ -11,9 +11,11 @@
  *
  * Work is split into tasks (batch, key/value head, block of AT_QB query rows) run by effc_uk_parallel_for. A
  * task first gathers the keys its rows can see (both segments, up to the causal limit of its last row) into
- * Kᵀ [Dh, L'] and the values into V [L', Dh'] (Dh' = Dh rounded up to 16, zero padded), plus one additive
- * key bias row (0, or −inf for padded keys and keys the padding mask hides). Then, for each query head of the
- * group and each tile of AT_TQ query rows, it walks key tiles of AT_TK keys:
+ * Kᵀ [Dh, L'] and, unless they can be read where they lie (one segment of whole-vector rows), the values into
+ * V [L', Dh'] (Dh' = Dh rounded up to 16, zero padded), plus one additive key bias row (0, or −inf for padded
+ * keys and keys the padding mask hides). Then, for each query head of the group, it transposes the block's
+ * query rows (Qᵀ, whose columns the register tiles broadcast) and, for each tile of AT_TQ of them, walks key
+ * tiles of AT_TK keys:
  *
  *   s = scale · q·Kᵀ[:, tile] + bias (−inf past the causal limit j > i + L − S)
  *   m' = max(m, max s);  α = exp(m − m');  p = exp(s − m');  l = α·l + Σ p;  O = α·O + p·V[tile]
@@ -39,10 +41,10 @@
 #include "ukernel.h"
 
 /* Query rows per register tile, keys per tile (4 vectors: the 4 × 4 score accumulators fill 16 zmm), and
- * query rows per task. */
+ * query rows per task (a sequence of 128 is one block: each task gathers Kᵀ once for all of its rows). */
 #define AT_TQ 4
 #define AT_TK 64
-#define AT_QB 64
+#define AT_QB 128
 /* How many keys ahead of the products a decode step (at_direct_rows) prefetches key and value rows. */
 #define AT_PREFETCH_KEYS 8
 
@@ -104,27 +106,30 @@ static inline float at_hsum(at_v16 x) {
   return (h4[0] + h4[2]) + (h4[1] + h4[3]);
 }
 
-/* exp(x), 0 below −87 (including −inf): the GEMM epilogues' polynomial (ep_exp, Cephes' expf, about 1 ulp),
- * which clamps there to exp(−87) instead. */
-static inline at_v16 at_exp(at_v16 x) { return at_blend(ep_exp(x), at_splat(0.0f), x < at_splat(-87.0f)); }
+/* exp(x) for x <= 0, 0 below −87 (including −inf): the GEMM epilogues' polynomial (Cephes' expf, about 1 ulp),
+ * whose value for the lanes below −87 is replaced rather than clamped first. */
+static inline at_v16 at_exp(at_v16 x) {
+  return at_blend(ep_exp_in_range(x), at_splat(0.0f), x < at_splat(-87.0f));
+}
 
 /*===----------------------------------------------------------------------===*
  * One task
  *===----------------------------------------------------------------------===*/
 
-/* O[r, 0:16·NV] = α[r]·O[r, ...] + Σ_j P[r, j] · V[j, ...] for the AT_TQ rows, over `keys` keys: NV vectors
- * of accumulators per row stay in registers. */
+/* O[r, 0:16·NV] = α[r]·O[r, ...] + Σ_j P[r, j] · V[j, ...] for the AT_TQ rows, over `keys` keys (O taken as 0
+ * for the `first` key tile, so that it needs no clearing): NV vectors of accumulators per row stay in
+ * registers. */
 static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t ldo, const float *p,
                                                               const float *v, int64_t ldv, int64_t keys,
-                                                              const float *alpha, int nv) {
+                                                              const float *alpha, int first, int nv) {
   at_v16 acc[AT_TQ][4];
   for (int r = 0; r < AT_TQ; ++r)
     for (int c = 0; c < nv; ++c)
-      acc[r][c] = *(const at_v16 *)(o + r * ldo + 16 * c) * alpha[r];
+      acc[r][c] = first ? at_splat(0.0f) : *(const at_v16 *)(o + r * ldo + 16 * c) * alpha[r];
   for (int64_t j = 0; j < keys; ++j) {
     at_v16 vj[4];
     for (int c = 0; c < nv; ++c)
-      vj[c] = *(const at_v16 *)(v + j * ldv + 16 * c);
+      vj[c] = *(const at_v16u *)(v + j * ldv + 16 * c);
     for (int r = 0; r < AT_TQ; ++r) {
       float pr = p[r * AT_TK + j];
       for (int c = 0; c < nv; ++c)
@@ -136,37 +141,20 @@ static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t 
       *(at_v16 *)(o + r * ldo + 16 * c) = acc[r][c];
 }
 
-/* Rows [i0, i0 + AT_TQ) of query head h (rows past S are computed on zeros and dropped). */
-static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, const float *kt, int64_t ldkt,
-                        const float *vc, const float *key_bias, int64_t visible, float *scratch) {
+/* Rows [i0, i0 + AT_TQ) of query head h (rows past S are computed on zeros and dropped); `qt` holds their
+ * elements transposed, element d of row i0 + r at qt[d · ldq + r]. */
+static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, const float *qt, int64_t ldq,
+                        const float *kt, int64_t ldkt, const float *vc, int64_t ldv, const float *key_bias,
+                        int64_t visible, float *scratch) {
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
-  float *qt = scratch;                 /* [Dh][AT_TQ]: the query rows, transposed (Dh' rows reserved) */
-  float *o = qt + dhp * AT_TQ;         /* [AT_TQ][Dh'] accumulators (64-byte aligned: Dh' % 16 == 0) */
-  float *p = o + AT_TQ * dhp;          /* [AT_TQ][AT_TK] probabilities of the current tile */
+  float *o = scratch;          /* [AT_TQ][Dh'] accumulators (64-byte aligned: Dh' % 16 == 0) */
+  float *p = o + AT_TQ * dhp;  /* [AT_TQ][AT_TK] probabilities of the current tile */
   float m[AT_TQ], l[AT_TQ], alpha[AT_TQ];
   int64_t rows = EFFC_UK_MIN(AT_TQ, pr->query_len - i0);
-  /* Qᵀ, one group of AT_TQ elements per d; rows past S are zeros. Built from AT_TQ scalars per d (as a
-   * vector-per-row loop, the compiler scattered each element: a fifth of the kernel's time). */
-  const float *qrow[AT_TQ];
   for (int r = 0; r < AT_TQ; ++r) {
-    qrow[r] = pr->q + b * pr->q_batch_stride + (i0 + EFFC_UK_MIN(r, rows - 1)) * pr->q_row_stride +
-              h * dh * pr->q_col_stride;
     m[r] = AT_NEG_INF;
     l[r] = 0.0f;
   }
-  int64_t qs = pr->q_col_stride;
-  /* The next tile's query rows, first read from L3 or memory, while this tile computes. */
-  for (int r = 0; r < AT_TQ && i0 + AT_TQ + r < pr->query_len; ++r)
-    for (int64_t d = 0; d < dh * qs; d += 16)
-      __builtin_prefetch(qrow[0] + (AT_TQ + r) * pr->q_row_stride + d);
-  for (int64_t d = 0; d < dh; ++d) {
-    at_v4 column = {qrow[0][d * qs], qrow[1][d * qs], qrow[2][d * qs], qrow[3][d * qs]};
-    for (int r = rows; r < AT_TQ; ++r)
-      column[r] = 0.0f;
-    __builtin_memcpy(qt + d * AT_TQ, &column, sizeof(column));
-  }
-  for (int64_t i = 0; i < AT_TQ * dhp; ++i)
-    o[i] = 0.0f;
 
   /* Causal: row i sees keys j <= i + L − S; the tile's last row bounds the keys to visit. */
   int64_t offset = pr->key_len - pr->query_len;
@@ -177,6 +165,9 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
   for (int i = 0; i < 16; ++i)
     lane[i] = (float)i;
 
+  if (keys <= 0) /* no key tile writes O */
+    for (int64_t i = 0; i < AT_TQ * dhp; ++i)
+      o[i] = 0.0f;
   for (int64_t j0 = 0; j0 < keys; j0 += AT_TK) {
     /* Scores of the tile: AT_TQ × 4 vectors in registers. */
     at_v16 s[AT_TQ][4];
@@ -189,48 +180,57 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
       for (int c = 0; c < 4; ++c)
         kv[c] = *(const at_v16 *)(kcol + d * ldkt + 16 * c);
       for (int r = 0; r < AT_TQ; ++r) {
-        float qv = qt[d * AT_TQ + r];
+        float qv = qt[d * ldq + r];
         for (int c = 0; c < 4; ++c)
           s[r][c] = s[r][c] + qv * kv[c];
       }
     }
     int64_t tile_keys = EFFC_UK_MIN(AT_TK, keys - j0);
+    /* Lane r of `shift`: m − m' of row r (0 while it sees nothing), so that one exp gives every row's α. */
+    at_v16 shift = at_splat(0.0f);
+    float row_sum[AT_TQ];
     for (int r = 0; r < AT_TQ; ++r) {
       /* Keys past j0 + tile_keys are beyond this tile's causal limit or padding: −inf. */
-      float limit = (float)EFFC_UK_MIN(tile_keys - 1, pr->causal ? i0 + r + offset - j0 : tile_keys - 1);
+      int64_t limit = EFFC_UK_MIN(tile_keys - 1, pr->causal ? i0 + r + offset - j0 : tile_keys - 1);
       at_v16 row_max = at_splat(AT_NEG_INF);
       for (int c = 0; c < 4; ++c) {
         at_v16 x = s[r][c] * pr->scale + *(const at_v16 *)(key_bias + j0 + 16 * c);
-        x = at_blend(x, at_splat(AT_NEG_INF), lane + (float)(16 * c) > limit);
+        if (limit < AT_TK - 1)
+          x = at_blend(x, at_splat(AT_NEG_INF), lane + (float)(16 * c) > (float)limit);
         s[r][c] = x;
         row_max = at_blend(row_max, x, x > row_max);
       }
       float tile_max = at_hmax(row_max);
       float new_max = tile_max > m[r] ? tile_max : m[r];
-      if (new_max == AT_NEG_INF) { /* nothing visible yet: O and l stay 0 */
-        alpha[r] = 1.0f;
+      row_sum[r] = 0.0f;
+      if (new_max == AT_NEG_INF) { /* nothing visible yet: O and l stay 0 (α = 1) */
         for (int c = 0; c < 4; ++c)
           *(at_v16 *)(p + r * AT_TK + 16 * c) = at_splat(0.0f);
         continue;
       }
-      alpha[r] = at_exp(at_splat(m[r] - new_max))[0];
+      shift[r] = m[r] - new_max;
       at_v16 sum = at_splat(0.0f);
       for (int c = 0; c < 4; ++c) {
         at_v16 e = at_exp(s[r][c] - new_max);
         *(at_v16 *)(p + r * AT_TK + 16 * c) = e;
         sum = sum + e;
       }
-      l[r] = l[r] * alpha[r] + at_hsum(sum);
+      row_sum[r] = at_hsum(sum);
       m[r] = new_max;
     }
+    at_v16 alphas = at_exp(shift);
+    for (int r = 0; r < AT_TQ; ++r) {
+      alpha[r] = alphas[r];
+      l[r] = l[r] * alpha[r] + row_sum[r];
+    }
     /* O = α·O + P·V over the tile, in chunks of up to 64 columns. */
-    const float *vt = vc + j0 * dhp;
+    const float *vt = vc + j0 * ldv;
     for (int64_t c0 = 0; c0 < dhp; c0 += 64) {
       switch ((int)EFFC_UK_MIN(4, (dhp - c0) / 16)) {
-      case 4: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 4); break;
-      case 3: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 3); break;
-      case 2: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 2); break;
-      default: at_pv_chunk(o + c0, dhp, p, vt + c0, dhp, tile_keys, alpha, 1); break;
+      case 4: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 4); break;
+      case 3: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 3); break;
+      case 2: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 2); break;
+      default: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 1); break;
       }
     }
   }
@@ -439,6 +439,28 @@ static inline void at_transpose16(const float *const rows[16], int64_t d0, float
     *(at_v16u *)(dst + (d0 + c) * ld) = t[c];
 }
 
+/* Qᵀ of query head h for rows [i0, i1): element d of row i at qt[d · ldq + i − i0], zeros for the rows past i1
+ * up to ldq (a multiple of 16). Blocks of 16 rows x 16 head elements by register transposes where the rows
+ * are contiguous, the rest by element. */
+static void at_gather_queries(const at_problem *pr, int64_t b, int64_t h, int64_t i0, int64_t i1, float *qt,
+                              int64_t ldq) {
+  int64_t dh = pr->head_dim, qs = pr->q_col_stride;
+  const float *q = pr->q + b * pr->q_batch_stride + h * dh * qs;
+  int64_t blocks = pr->q_col_stride == 1 ? (i1 - i0) / 16 * 16 : 0, dims = dh / 16 * 16;
+  for (int64_t r0 = 0; r0 < blocks; r0 += 16) {
+    const float *rows[16];
+    for (int i = 0; i < 16; ++i)
+      rows[i] = q + (i0 + r0 + i) * pr->q_row_stride;
+    for (int64_t d0 = 0; d0 < dims; d0 += 16)
+      at_transpose16(rows, d0, qt + r0, ldq);
+  }
+  for (int64_t r = 0; r < ldq; ++r) {
+    const float *row = i0 + r < i1 ? q + (i0 + r) * pr->q_row_stride : 0;
+    for (int64_t d = r < blocks ? dims : 0; d < dh; ++d)
+      qt[d * ldq + r] = row ? row[d * qs] : 0.0f;
+  }
+}
+
 static void at_task(void *ctx, int64_t task) {
   const at_problem *pr = (const at_problem *)ctx;
   int64_t block = task % pr->query_blocks;
@@ -469,11 +491,13 @@ static void at_task(void *ctx, int64_t task) {
   if (padded == 0)
     padded = AT_TK;
 
-  uint64_t floats = (uint64_t)(dh * padded + padded * dhp + padded + dhp * AT_TQ + AT_TQ * dhp + AT_TQ * AT_TK);
+  int64_t ldq = (i1 - i0 + 15) / 16 * 16;
+  uint64_t floats = (uint64_t)(dh * padded + padded * dhp + padded + dh * ldq + AT_TQ * dhp + AT_TQ * AT_TK);
   float *kt = (float *)effc_uk_alloc(floats * sizeof(float));
   float *vc = kt + dh * padded;           /* [padded][Dh'] */
   float *key_bias = vc + padded * dhp;    /* [padded] */
-  float *scratch = key_bias + padded;
+  float *qt = key_bias + padded;          /* [Dh][ldq]: one query head's rows of the block, transposed */
+  float *scratch = qt + dh * ldq;
 
   /* Kᵀ: blocks of 16 keys x 16 head elements that are contiguous by register transposes (the elements of a
    * head past a multiple of 16, such as TinyBERT's 26, stay within the head only by element), the rest by
@@ -490,22 +514,32 @@ static void at_task(void *ctx, int64_t task) {
         at_transpose16(rows, d0, kt + transposed_keys, padded);
     }
   }
+  /* Values are read where they lie when their rows are whole vectors of one tensor (no past segment); the
+   * products visit only keys below `visible`, so no padding rows are needed then. */
+  int values_in_place = pr->past_len == 0 && pr->v_col_stride == 1 && dh == dhp;
+  int64_t vs0;
+  const float *values = values_in_place ? at_value(pr, b, g, 0, &vs0) : vc;
+  int64_t ldv = values_in_place ? pr->v_row_stride : dhp;
   for (int64_t j = 0; j < padded; ++j) {
     int64_t ks, vs;
     const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
     const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
     for (int64_t d = j < transposed_keys ? transposed_dims : 0; d < dh; ++d)
       kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
-    for (int64_t d = 0; d < dhp; ++d)
-      vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;
+    if (!values_in_place)
+      for (int64_t d = 0; d < dhp; ++d)
+        vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;
     int hidden = j >= visible || (pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f);
     key_bias[j] = hidden ? AT_NEG_INF : 0.0f;
   }
 
   int64_t group = pr->heads / pr->kv_heads;
-  for (int64_t r = 0; r < group; ++r)
+  for (int64_t r = 0; r < group; ++r) {
+    int64_t h = g * group + r;
+    at_gather_queries(pr, b, h, i0, i1, qt, ldq);
     for (int64_t i = i0; i < i1; i += AT_TQ)
-      at_row_tile(pr, b, g * group + r, i, kt, padded, vc, key_bias, visible, scratch);
+      at_row_tile(pr, b, h, i, qt + (i - i0), ldq, kt, padded, values, ldv, key_bias, visible, scratch);
+  }
   effc_uk_free(kt);
 }
 

@@ -84,10 +84,8 @@ static inline void ep_transpose16(ep_v16 t[16]) {
 #undef EP_LANES_02
 #undef EP_LANES_13
 
-/* exp(x), clamped to [-87, 88] (so 0 is about 1.6e-38 and +inf is never produced). */
-static inline ep_v16 ep_exp(ep_v16 x) {
-  x = ep_select(x < ep_splat(-87.0f), ep_splat(-87.0f), x);
-  x = ep_select(x > ep_splat(88.0f), ep_splat(88.0f), x);
+/* exp(x) for x in [-87, 88] (outside, the result is meaningless: callers clamp or blend it away). */
+static inline ep_v16 ep_exp_in_range(ep_v16 x) {
   const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
   ep_v16 n = (x * 1.44269504088896341f + magic) - magic;
   ep_v16 r = x - n * 0.693359375f;
@@ -101,6 +99,13 @@ static inline ep_v16 ep_exp(ep_v16 x) {
   p = p * (r * r) + r + 1.0f;
   ep_i16 exponent = (__builtin_convertvector(n, ep_i16) + 127) << 23;
   return p * (ep_v16)exponent;
+}
+
+/* exp(x), clamped to [-87, 88] (so 0 is about 1.6e-38 and +inf is never produced). */
+static inline ep_v16 ep_exp(ep_v16 x) {
+  x = ep_select(x < ep_splat(-87.0f), ep_splat(-87.0f), x);
+  x = ep_select(x > ep_splat(88.0f), ep_splat(88.0f), x);
+  return ep_exp_in_range(x);
 }
 
 /* 1 / d for finite d >= 1: with AVX-512 vrcp14ps and one Newton step (relative error about 2^-28, where a

@@ -2,7 +2,7 @@
 
 f32 eff.attention without head_mask is lowered to one call of the kernel (lib/Conversion/EffToLinalg/
 Attention.cpp). The small cases of test_attention_lowering.py go through it too; these use shapes that
-exercise its tiling: several query blocks (64 rows) and key tiles (64 keys) with partial ones at the ends, head
+exercise its tiling: several query blocks (128 rows) and key tiles (64 keys) with partial ones at the ends, head
 sizes that are not multiples of 16 or are above 64, grouped-query and multi-query heads, a KV cache read in
 place (decode and chunked prefill), and rows whose first key tiles are all masked (the online softmax starts
 from −inf). Both kernel variants run: AVX-512 (`--cpu=native` on this machine) and generic x86-64.
@@ -42,7 +42,7 @@ def test_causal_gqa_with_padding_across_tiles(compile_for, cpu):
     attrs = "num_heads = 8 : i64, num_kv_heads = 2 : i64, causal"
     module = compile_for(attention_ir((None, None, 512), (None, None, 128), attrs, mask="i64"), cpu)
     gen = rng(100)
-    for batch, seq, kv_len in ((2, 130, 130), (1, 3, 200), (3, 65, 70)):
+    for batch, seq, kv_len in ((2, 130, 130), (1, 3, 200), (3, 165, 170)):
         inputs = qkv(gen, batch, seq, kv_len, 8, 2, 64)
         mask = np.ones((batch, kv_len), np.int64)
         mask[0, : min(kv_len - 1, 70)] = 0  # left padding longer than a key tile: early rows see nothing
