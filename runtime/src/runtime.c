@@ -142,14 +142,23 @@ void effc_invoke_context_init(effc_invoke_context_t *context) {
  *===----------------------------------------------------------------------===*/
 
 /* Takes chunks of the runtime's current job until its index range is exhausted. */
+/* Takes chunks of at most job->chunk indices, shrinking to a share of what is left as the job ends (guided
+ * scheduling), so that the threads finish together: fixed chunks left a thread up to a whole chunk of GEMM
+ * tiles behind the others at the end of every parallel region. */
 static void run_chunks(effc_runtime_t *rt, const job_t *job) {
+  const int64_t share = 2 * (int64_t)rt->num_threads;
+  int64_t begin = atomic_load_explicit(&rt->next_index, memory_order_relaxed);
   for (;;) {
-    int64_t begin = atomic_fetch_add_explicit(&rt->next_index, job->chunk, memory_order_relaxed);
     if (begin >= job->n)
       return;
-    int64_t end = job->n - begin < job->chunk ? job->n : begin + job->chunk;
-    for (int64_t i = begin; i < end; ++i)
+    int64_t size = (job->n - begin) / share;
+    size = size < 1 ? 1 : (size > job->chunk ? job->chunk : size);
+    if (!atomic_compare_exchange_weak_explicit(&rt->next_index, &begin, begin + size, memory_order_relaxed,
+                                               memory_order_relaxed))
+      continue; /* `begin` now holds the index another thread left */
+    for (int64_t i = begin; i < begin + size; ++i)
       job->body(job->ctx, i);
+    begin = atomic_load_explicit(&rt->next_index, memory_order_relaxed);
   }
 }
 
