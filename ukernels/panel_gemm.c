@@ -202,12 +202,9 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
 #ifndef F32_PREFETCH_STEPS
 #define F32_PREFETCH_STEPS 16
 #endif
-// F32_TASK_GROUPS: 64-column groups per task when there is more than one row tile. The first row tile over a
-// group brings the group's weights from memory (four lines per 24 FMAs: more than a core's share of the
-// memory bandwidth, so it waits), the others find them in L2; so the later row tiles of a group prefetch the
-// next group's weights into L2, a share of its panels each, while they compute. Only the first group of a task
-// then waits on memory (Switch-MoE's experts, 6 to 48 rows, about 2% faster; at most the tasks of the
-// schedule, which counts tasks per row chunk, change).
+// F32_TASK_GROUPS: 64-column groups per task when there is more than one row tile, whose later row tiles
+// prefetch the next group's weights (gemm_next_block_share), so that only a task's first group waits on memory
+// (Switch-MoE's experts, 6 to 48 rows, about 2% faster).
 #ifndef F32_TASK_GROUPS
 #define F32_TASK_GROUPS 2
 #endif
@@ -224,26 +221,6 @@ typedef struct {
 } F32GemmCtx;
 
 #if defined(__AVX512F__)
-/// The panels [lo, hi) of the task's next group whose weights the tile at rows m0.. over the group at blk0
-/// prefetches (F32_TASK_GROUPS): row tile t >= 1 of T in the chunk takes the t-th of T - 1 shares of the
-/// group's GEMM_TILE_NB panels; none for the first tile, the task's last group or a later k block.
-static inline void f32_next_group_share(const F32GemmCtx *c, int64_t m0, int64_t blk0, int nb, int64_t k0,
-                                        int *lo, int *hi) {
-  const GemmSchedule *s = &c->schedule;
-  *lo = *hi = 0;
-  int64_t blocks = (s->n + 15) / 16;
-  int64_t task_end = min_i64(blocks, (blk0 / s->bpt + 1) * s->bpt);
-  if (s->bpt == s->nb || k0 != 0 || blk0 + nb + GEMM_TILE_NB > task_end)
-    return;
-  int64_t chunk0 = m0 / s->mc * s->mc;
-  int64_t tiles = (min_i64(s->m, chunk0 + s->mc) - chunk0 + GEMM_TILE_MR - 1) / GEMM_TILE_MR;
-  int64_t t = (m0 - chunk0) / GEMM_TILE_MR;
-  if (t == 0)
-    return;
-  *lo = (int)(((t - 1) * GEMM_TILE_NB + tiles - 2) / (tiles - 1));
-  *hi = (int)((t * GEMM_TILE_NB + tiles - 2) / (tiles - 1));
-}
-
 static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, int64_t m0, int64_t blk0, int mr,
                                                            int nb, int64_t k0, int64_t k1) {
   __m512 acc[GEMM_TILE_MR][GEMM_TILE_NB];
@@ -253,8 +230,11 @@ static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, 
   for (int i = 0; i < mr; ++i)
     x[i] = row_of(&c->x, m0 + i);
   const float *b = c->w + blk0 * c->ws0;
-  int next_lo, next_hi;
-  f32_next_group_share(c, m0, blk0, nb, k0, &next_lo, &next_hi);
+  int next_lo, next_hi, next_k;
+  gemm_next_block_share(&c->schedule, m0, blk0, nb, k1, &next_lo, &next_hi, &next_k);
+  // Where the next block's row k lies from row k of this one: the same panel's row k + (k1 − k0), or row k − k0
+  // of the next group's panel.
+  const int64_t next = next_k ? (k1 - k0) * c->ws1 : GEMM_TILE_NB * c->ws0 - k0 * c->ws1;
   for (int64_t k = k0; k < k1; ++k) {
     __m512 w[GEMM_TILE_NB];
     GEMM_UNROLL
@@ -263,8 +243,8 @@ static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, 
       _mm_prefetch((const char *)(line + F32_PREFETCH_STEPS * c->ws1), _MM_HINT_T0);
       w[j] = _mm512_loadu_ps(line);
     }
-    for (int j = next_lo; j < next_hi; ++j) // row k of the next group's panel j, into L2
-      _mm_prefetch((const char *)(b + (GEMM_TILE_NB + j) * c->ws0 + k * c->ws1), _MM_HINT_T1);
+    for (int j = next_lo; j < next_hi; ++j) // into L2
+      _mm_prefetch((const char *)(b + next + j * c->ws0 + k * c->ws1), _MM_HINT_T1);
     GEMM_UNROLL
     for (int i = 0; i < mr; ++i) {
       __m512 a = _mm512_set1_ps(x[i][k]);
