@@ -108,9 +108,9 @@ enum {
 };
 
 typedef struct {
-  uint8_t *a;         // packed activations [ceil(M/MR)][kp/4][MR][4] (u8, zero point per row)
+  uint8_t *a;         // packed activations [ceil(M/MR)][kp/4][MR][4] (u8)
   float *a_scale;     // [M]
-  int32_t *a_zero;    // [M]
+  int32_t a_zero;     // every row's zero point: 128 (dynamic) or the static one
   const int8_t *w;    // [np/16][kp/4][16][4]
   const int32_t *colsum;
   const float *w_scale;
@@ -121,20 +121,18 @@ typedef struct {
   // Quantization step inputs.
   RowView x;
   int64_t k;
-  float static_scale; // > 0: static activation quantization with static_zero
-  int32_t static_zero;
+  float static_scale; // > 0: static activation quantization (zero point a_zero)
   EffcUkEpilogue epilogue; // activation and residual after the bias (flags 0: none)
 } Int8Ctx;
 
 /// The quantization of activation row `i` (whose elements are `x`): dynamic (scale amax/127, zero point 128;
 /// a row whose largest magnitude is below 2^-100 counts as zero, since 127/amax would overflow for the
-/// smallest ones) or the static range; stores the row's scale and zero point and returns 1/scale in `inv`.
+/// smallest ones) or the static range; stores the row's scale and returns 1/scale in `inv` and the zero point
+/// (c->a_zero).
 static int32_t int8_row_quantization(Int8Ctx *c, int64_t i, const float *x, float *inv) {
   float scale;
-  int32_t zero;
   if (c->static_scale > 0.0f) {
     scale = c->static_scale;
-    zero = c->static_zero;
     *inv = 1.0f / scale;
   } else {
     float amax = abs_max_f32(x, c->k, c->x.col_stride);
@@ -142,11 +140,9 @@ static int32_t int8_row_quantization(Int8Ctx *c, int64_t i, const float *x, floa
       amax = 0.0f;
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
     *inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    zero = 128;
   }
   c->a_scale[i] = scale;
-  c->a_zero[i] = zero;
-  return zero;
+  return c->a_zero;
 }
 
 #if defined(QG_AVX512)
@@ -292,12 +288,14 @@ QG_INLINE void int8_tile(const Int8Ctx *c, int64_t m0, int64_t blk0, int mr, int
     int64_t cols = min_i64(16, c->schedule.n - n0);
     __mmask16 mask = (__mmask16)((1u << cols) - 1u);
     __m512 ws = _mm512_maskz_loadu_ps(mask, c->w_scale + n0);
-    __m512i cs = _mm512_maskz_loadu_epi32(mask, c->colsum + n0);
+    // z_x · colsum, the same for every row.
+    __m512i zero_sums =
+        _mm512_mullo_epi32(_mm512_set1_epi32(c->a_zero), _mm512_maskz_loadu_epi32(mask, c->colsum + n0));
     __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
     QG_UNROLL
     for (int i = 0; i < mr; ++i) {
       int64_t row = m0 + i;
-      __m512i corrected = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(_mm512_set1_epi32(c->a_zero[row]), cs));
+      __m512i corrected = _mm512_sub_epi32(acc[i][j], zero_sums);
       __m512 t = _mm512_cvtepi32_ps(corrected);
       __m512 scale = _mm512_mul_ps(_mm512_set1_ps(c->a_scale[row]), ws);
       __m512 v = c->bias ? _mm512_add_ps(_mm512_mul_ps(t, scale), bias) : _mm512_mul_ps(t, scale);
@@ -316,7 +314,7 @@ static void int8_tile_dispatch(const Int8Ctx *c, int64_t m0, int64_t blk0, int m
 /// y = s_x · s_w · (acc − z_x · colsum) + b for one row and up to 16 columns starting at n0.
 static void int8_epilogue_row(const Int8Ctx *c, int64_t row, int64_t n0, const int32_t *acc, int64_t cols) {
   float sx = c->a_scale[row];
-  int32_t zx = c->a_zero[row];
+  int32_t zx = c->a_zero;
   float *y = c->y + row * c->ldy + n0;
   for (int64_t j = 0; j < cols; ++j) {
     float t = (float)(acc[j] - zx * c->colsum[n0 + j]);
@@ -368,11 +366,11 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   __builtin_memset(&c, 0, sizeof(c));
   c.a = (uint8_t *)effc_uk_alloc((uint64_t)(row_panels * I8_MR * kp));
   c.a_scale = (float *)effc_uk_alloc((uint64_t)m * sizeof(float));
-  c.a_zero = (int32_t *)effc_uk_alloc((uint64_t)m * sizeof(int32_t));
   c.w = w, c.colsum = colsum, c.w_scale = w_scale;
   c.bias = bias, c.y = y, c.ldy = ldy;
   c.x = x, c.k = k;
-  c.static_scale = static_scale, c.static_zero = static_zero;
+  c.static_scale = static_scale;
+  c.a_zero = static_scale > 0.0f ? static_zero : 128;
   if (epilogue)
     c.epilogue = *epilogue;
 #if defined(QG_VNNI)
@@ -386,7 +384,6 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
   effc_uk_parallel_for(int8_gemm_task, &c, gemm_task_count(&c.schedule));
   effc_uk_free(c.a);
   effc_uk_free(c.a_scale);
-  effc_uk_free(c.a_zero);
 }
 
 //===----------------------------------------------------------------------===//
