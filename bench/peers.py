@@ -4,9 +4,9 @@ effc, ONNX Runtime and PyTorch run the same models, weights and inputs on the sa
 
     /usr/bin/python3 bench/peers.py [--cases bert-b1,bert-b8,tinybert-b1,gpt2-prefill,gpt2-decode,switch-b1]
         [--variants f32,bf16,int8,int4,2:4,2:4+int8,drop40] [--peers torch,ort,ort-int8] [--runs 20]
-        [--threads 2] [--layers N] [--no-peaks] [--workdir /tmp/effc-peers]
+        [--rounds 4] [--threads 2] [--layers N] [--no-peaks] [--workdir /tmp/effc-peers]
 
-    quick check:  bench/peers.py --cases tinybert-b1,gpt2-decode --variants f32,int8 --runs 3 --layers 2
+    quick check:  bench/peers.py --cases tinybert-b1,gpt2-decode --variants f32,int8 --runs 4 --rounds 2 --layers 2
 
 Cases (sequence 128, seeded random weights built here with examples/models.py; --layers N shrinks every model
 to N layers for a quick check):
@@ -26,7 +26,10 @@ each MatMul with a constant [K, N] weight becomes DynamicQuantizeLinear -> MatMu
 quantized per output column (symmetric) -> Cast -> Mul by the input scale times the column scales, the graph
 onnxruntime.quantization.quantize_dynamic(per_channel=True) writes).
 
-Each row: median (min-max) ms of --runs runs after 3 warm-up runs; the speed-up of effc's row over ORT f32
+Each row: ms of --runs runs split into --rounds rounds (each runtime of a case runs ceil(runs / rounds) times
+after 3 warm-up runs in every round, the runtimes taking turns, so that a slow spell of a shared machine, which
+can last seconds, falls on all of them rather than on one): the median of the rounds' medians, with the
+smallest and largest single run; the speed-up of effc's row over ORT f32
 (and ORT int8 for int8 rows) and over PyTorch; GFLOP/s (the model's matmul FLOPs: linear layers, attention,
 the routed expert per token; the kept layers for drop40, the dense products for 2:4, so its figure is an
 effective rate) as a % of the FMA peak measured in this run (int8 and int4 rows: of the VNNI peak, int4 being
@@ -233,6 +236,8 @@ def main():
     parser.add_argument("--variants", default=",".join(v for v in VARIANTS if v not in AB_VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--peers", default="torch,ort,ort-int8", help="comma-separated, of torch, ort, ort-int8")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating rounds the runs are split into (each runtime runs in every round)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--layers", type=int, default=0, help="shrink every model to this many layers (quick checks)")
     parser.add_argument("--no-peaks", action="store_true", help="skip measuring the machine's peaks")
@@ -264,7 +269,10 @@ def main():
               f"VNNI {peaks['vnni_gops']:.0f} GOP/s, "
               + (f"bf16 {peaks['bf16_gflops']:.0f} GFLOP/s, " if "bf16_gflops" in peaks else "")
               + f"streaming read {peaks['stream_gbs']:.1f} GB/s")
-    print(f"{args.threads} threads, sequence {SEQ}, median (min-max) of {args.runs} runs after 3 warm-up runs; "
+    if args.rounds < 1 or args.runs < args.rounds:
+        parser.error("--rounds must be at least 1 and at most --runs")
+    print(f"{args.threads} threads, sequence {SEQ}, {args.rounds} alternating rounds of "
+          f"{-(-args.runs // args.rounds)} runs after 3 warm-up runs: median of the rounds' medians (min-max); "
           "error = max |out - torch f32| / max |torch f32|")
     print(f"{'case':<14}{'runtime':<18}{'ms':>10}{'(min-max)':>20}{'vs ORT':>8}{'vs ORT8':>8}{'vs torch':>9}"
           f"{'GFLOP/s':>9}{'%peak':>7}{'GB/s':>7}{'%BW':>6}{'%BW+KV':>8}  error", flush=True)
@@ -283,7 +291,10 @@ def main():
         flops = matmul_flops(model, cfg, batch, function)
         peer, output_name = torch_peer(model, cfg, weights, function)
         tensors = [torch.from_numpy(a) for a in inputs.values()]
-        torch_times, expected = time_torch(peer, tensors, args.runs)
+        with torch.inference_mode():  # the f32 reference every row is checked against
+            expected = peer(*tensors)
+            expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
+        torch_times = None
         scale = float(np.abs(expected).max())
         ort_ms = {}
 
@@ -292,7 +303,7 @@ def main():
             cells = [f"{case:<14}{runtime:<18}{ms:>10.2f}{f'({times[0]:.1f}-{times[2]:.1f})':>20}"]
             for key in ("ort", "ort-int8"):
                 cells.append(f"{ort_ms[key] / ms:>7.2f}x" if key in ort_ms else f"{'-':>8}")
-            cells.append(f"{torch_times[1] / ms:>8.2f}x" if "torch" in peers else f"{'-':>9}")
+            cells.append(f"{torch_times[1] / ms:>8.2f}x" if torch_times else f"{'-':>9}")
             gflops = flops / ms / 1e6
             peak = peaks.get("vnni_gops" if int8 else "bf16_gflops" if bf16 and "bf16_gflops" in peaks
                              else "fma_gflops")
@@ -311,8 +322,11 @@ def main():
             cells.append(f"  {error:.1e}")
             print("".join(cells), flush=True)
 
+        # Every runtime of the case, as (label, measure(runs) -> (min, median, max), output(), row options), then
+        # measured in --rounds alternating rounds (see the module docstring).
+        runtimes = []
         if "torch" in peers:
-            row("PyTorch eager", torch_times, expected)
+            runtimes.append(("PyTorch eager", lambda runs: time_torch(peer, tensors, runs)[0], lambda: expected, {}))
 
         # ONNX Runtime: f32 and dynamic int8.
         if peers & {"ort", "ort-int8"}:
@@ -334,16 +348,18 @@ def main():
                     path = onnx_path.with_name(onnx_path.stem + "_int8.onnx")
                     if not path.exists():
                         quantize_onnx_int8(onnx_path, path)
-                ran = subprocess.run(["node", PEERS / "ort_bench.js", path, work / f"{case}_inputs.json",
-                                      str(args.runs), str(args.threads), work / f"{case}_{key}.bin"],
-                                     capture_output=True, text=True, cwd=PEERS)
-                if ran.returncode != 0:
-                    print(f"{case:<14}{'ONNX Runtime':<18} failed: {ran.stderr.strip()[-300:]}", flush=True)
-                    continue
-                times = latency(ran.stdout)
-                ort_ms[key] = times[1]
-                row("ONNX Runtime" + (" int8" if key == "ort-int8" else ""), times,
-                    np.fromfile(work / f"{case}_{key}.bin", np.float32), int8=key == "ort-int8")
+
+                def measure_ort(runs, path=path, key=key):
+                    ran = subprocess.run(["node", PEERS / "ort_bench.js", path, work / f"{case}_inputs.json",
+                                          str(runs), str(args.threads), work / f"{case}_{key}.bin"],
+                                         capture_output=True, text=True, cwd=PEERS)
+                    if ran.returncode != 0:
+                        raise RuntimeError(ran.stderr.strip()[-300:])
+                    return latency(ran.stdout)
+
+                runtimes.append(("ONNX Runtime" + (" int8" if key == "ort-int8" else ""), measure_ort,
+                                 lambda key=key: np.fromfile(work / f"{case}_{key}.bin", np.float32),
+                                 {"int8": key == "ort-int8", "ort": key}))
 
         # effc, each variant compiled once per model (external weights: their size is what a run streams).
         for variant in variants:
@@ -362,22 +378,49 @@ def main():
                 subprocess.run([BIN / "effc", work / f"{tag}.mlir", "-o", so, "--external-weights", *flags],
                                check=True)
             out_dir = work / f"out_{case}_{variant.replace(':', '_').replace('+', '_')}"
-            command = [BIN / "effc-run", so, "--function", function, "--output-dir", out_dir, "--bench",
-                       str(args.runs), "--threads", str(args.threads)]
+            command = [BIN / "effc-run", so, "--function", function, "--output-dir", out_dir, "--threads",
+                       str(args.threads)]
             for name, array in run_inputs.items():
                 np.save(work / f"{case}_{name}.npy", array)
                 command += ["--input", f"{name}={work / f'{case}_{name}.npy'}"]
-            ran = subprocess.run(command, capture_output=True, text=True, check=True)
-            output = np.load(out_dir / f"{output_name}.npy")
             weights_file = Path(str(so) + ".weights")
             # Decode reads the past keys and values and writes the presents, one row longer.
             past = [array for name, array in run_inputs.items() if name.startswith("past_")]
             cache_bytes = sum(a.nbytes + a.shape[0] * (a.shape[1] + 1) * a.shape[2] * a.itemsize for a in past)
-            row(f"effc {variant}", latency(ran.stdout), output,
-                weight_bytes=weights_file.stat().st_size - gathered_bytes(weights) if weights_file.exists() else None,
-                int8="int8" in variant or variant == "int4", bf16=variant == "bf16", flops=run_flops,
-                cache_bytes=cache_bytes)
+            runtimes.append((
+                f"effc {variant}",
+                lambda runs, command=command: latency(
+                    subprocess.run(command + ["--bench", str(runs)], capture_output=True, text=True,
+                                   check=True).stdout),
+                lambda out_dir=out_dir: np.load(out_dir / f"{output_name}.npy"),
+                {"weight_bytes": weights_file.stat().st_size - gathered_bytes(weights) if weights_file.exists()
+                 else None, "int8": "int8" in variant or variant == "int4", "bf16": variant == "bf16",
+                 "flops": run_flops, "cache_bytes": cache_bytes}))
 
+        per_round = -(-args.runs // args.rounds)
+        rounds = {label: [] for label, *_ in runtimes}
+        failed = {}
+        for _ in range(args.rounds):
+            for label, measure, _, _ in runtimes:
+                if label in failed:
+                    continue
+                try:
+                    rounds[label].append(measure(per_round))
+                except RuntimeError as error:
+                    failed[label] = str(error)
+        for label, _, output, options in runtimes:
+            if label in failed:
+                print(f"{case:<14}{label:<18} failed: {failed[label]}", flush=True)
+                continue
+            # min of the rounds' minima, median of their medians, max of their maxima
+            times = (min(t[0] for t in rounds[label]), float(np.median([t[1] for t in rounds[label]])),
+                     max(t[2] for t in rounds[label]))
+            ort_key = options.pop("ort", None)
+            if ort_key:
+                ort_ms[ort_key] = times[1]
+            if label == "PyTorch eager":
+                torch_times = times
+            row(label, times, output(), **options)
 
 if __name__ == "__main__":
     main()

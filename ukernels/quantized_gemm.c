@@ -127,22 +127,22 @@ typedef struct {
 
 /// The quantization of activation row `i` (whose elements are `x`): dynamic (scale amax/127, zero point 128;
 /// a row whose largest magnitude is below 2^-100 counts as zero, since 127/amax would overflow for the
-/// smallest ones) or the static range; stores the row's scale and returns 1/scale in `inv` and the zero point
-/// (c->a_zero).
-static int32_t int8_row_quantization(Int8Ctx *c, int64_t i, const float *x, float *inv) {
-  float scale;
+/// smallest ones) or the static range (zero point c->a_zero either way); stores the row's scale and returns
+/// its inverse.
+static float int8_row_quantization(Int8Ctx *c, int64_t i, const float *x) {
+  float scale, inv;
   if (c->static_scale > 0.0f) {
     scale = c->static_scale;
-    *inv = 1.0f / scale;
+    inv = 1.0f / scale;
   } else {
     float amax = abs_max_f32(x, c->k, c->x.col_stride);
     if (amax < 0x1p-100f)
       amax = 0.0f;
     scale = amax > 0.0f ? amax / 127.0f : 1.0f;
-    *inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    inv = amax > 0.0f ? 127.0f / amax : 0.0f;
   }
   c->a_scale[i] = scale;
-  return c->a_zero;
+  return inv;
 }
 
 #if defined(QG_AVX512)
@@ -157,8 +157,9 @@ QG_INLINE __m128i int8_quantize16(const float *x, __m512 inv, __m512i zero) {
 
 /// Quantizes the elements [k0, K) of activation row `i` into its panel slot (element k lives at
 /// a[(k / 4) · MR · 4 + k % 4]); padding columns up to Kp get the zero point so they add nothing.
-static void int8_quantize_row_from(Int8Ctx *c, int64_t i, const float *x, float inv, int32_t zero, int64_t k0) {
+static void int8_quantize_row_from(Int8Ctx *c, int64_t i, const float *x, float inv, int64_t k0) {
   const int64_t xs = c->x.col_stride;
+  const int32_t zero = c->a_zero;
   uint8_t *a = c->a + (i / I8_MR) * c->schedule.kp * I8_MR + (i % I8_MR) * 4;
   const int64_t stride = I8_MR * 4;
 #if defined(QG_AVX512)
@@ -194,10 +195,9 @@ static void int8_quantize_panel(void *p, int64_t panel) {
   int64_t k0 = 0;
   const float *x[I8_MR];
   float inv[I8_MR];
-  int32_t zero[I8_MR];
   for (int64_t i = first; i < last; ++i) {
     x[i - first] = row_of(&c->x, i);
-    zero[i - first] = int8_row_quantization(c, i, x[i - first], &inv[i - first]);
+    inv[i - first] = int8_row_quantization(c, i, x[i - first]);
   }
 #if defined(QG_AVX512)
   _Static_assert(I8_MR == 6, "the interleave below is written for panels of 6 rows");
@@ -205,17 +205,17 @@ static void int8_quantize_panel(void *p, int64_t panel) {
     // Output dword e of the 24 holds row e % 6's group e / 6: from rows 0-3 (one zmm) or rows 4-5 (another).
     const __m512i lo = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21, 2, 6, 10, 14);
     const __m512i hi = _mm512_setr_epi32(18, 22, 3, 7, 11, 15, 19, 23, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i vzero = _mm512_set1_epi32(c->a_zero);
     __m512 vinv[I8_MR];
-    __m512i vzero[I8_MR];
     QG_UNROLL
     for (int r = 0; r < I8_MR; ++r)
-      vinv[r] = _mm512_set1_ps(inv[r]), vzero[r] = _mm512_set1_epi32(zero[r]);
+      vinv[r] = _mm512_set1_ps(inv[r]);
     uint8_t *a = c->a + panel * c->schedule.kp * I8_MR;
     for (; k0 + 16 <= c->k; k0 += 16) {
       __m128i q[I8_MR];
       QG_UNROLL
       for (int r = 0; r < I8_MR; ++r)
-        q[r] = int8_quantize16(x[r] + k0, vinv[r], vzero[r]);
+        q[r] = int8_quantize16(x[r] + k0, vinv[r], vzero);
       __m512i rows03 = _mm512_inserti32x4(
           _mm512_inserti32x4(_mm512_inserti32x4(_mm512_castsi128_si512(q[0]), q[1], 1), q[2], 2), q[3], 3);
       __m512i rows45 = _mm512_inserti32x4(_mm512_castsi128_si512(q[4]), q[5], 1);
@@ -227,7 +227,7 @@ static void int8_quantize_panel(void *p, int64_t panel) {
   }
 #endif
   for (int64_t i = first; i < last; ++i)
-    int8_quantize_row_from(c, i, x[i - first], inv[i - first], zero[i - first], k0);
+    int8_quantize_row_from(c, i, x[i - first], inv[i - first], k0);
   if (last - first < I8_MR)
     for (int64_t k = 0; k < c->schedule.kp; k += 4)
       __builtin_memset(c->a + panel * c->schedule.kp * I8_MR + k * I8_MR + (last - first) * 4, 0,
