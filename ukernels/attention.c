@@ -439,6 +439,16 @@ static inline void at_transpose16(const float *const rows[16], int64_t d0, float
     *(at_v16u *)(dst + (d0 + c) * ld) = t[c];
 }
 
+/* All Dh elements of 16 rows (Dh >= 16) into columns of `dst` (row d at dst + d · ld) by 16 x 16 transposes;
+ * when Dh is not a multiple of 16 (TinyBERT's 26) the last block starts at Dh − 16, overlapping the one before
+ * it rather than reading past the head. */
+static inline void at_transpose_rows(const float *const rows[16], int64_t dh, float *dst, int64_t ld) {
+  for (int64_t d0 = 0; d0 + 16 <= dh; d0 += 16)
+    at_transpose16(rows, d0, dst, ld);
+  if (dh % 16)
+    at_transpose16(rows, dh - 16, dst, ld);
+}
+
 /* Qᵀ of query head h for rows [i0, i1): element d of row i at qt[d · ldq + i − i0], zeros for the rows past i1
  * up to ldq (a multiple of 16). Blocks of 16 rows x 16 head elements by register transposes where the rows
  * are contiguous, the rest by element. */
@@ -446,17 +456,16 @@ static void at_gather_queries(const at_problem *pr, int64_t b, int64_t h, int64_
                               int64_t ldq) {
   int64_t dh = pr->head_dim, qs = pr->q_col_stride;
   const float *q = pr->q + b * pr->q_batch_stride + h * dh * qs;
-  int64_t blocks = pr->q_col_stride == 1 ? (i1 - i0) / 16 * 16 : 0, dims = dh / 16 * 16;
+  int64_t blocks = pr->q_col_stride == 1 && dh >= 16 ? (i1 - i0) / 16 * 16 : 0;
   for (int64_t r0 = 0; r0 < blocks; r0 += 16) {
     const float *rows[16];
     for (int i = 0; i < 16; ++i)
       rows[i] = q + (i0 + r0 + i) * pr->q_row_stride;
-    for (int64_t d0 = 0; d0 < dims; d0 += 16)
-      at_transpose16(rows, d0, qt + r0, ldq);
+    at_transpose_rows(rows, dh, qt + r0, ldq);
   }
-  for (int64_t r = 0; r < ldq; ++r) {
+  for (int64_t r = blocks; r < ldq; ++r) {
     const float *row = i0 + r < i1 ? q + (i0 + r) * pr->q_row_stride : 0;
-    for (int64_t d = r < blocks ? dims : 0; d < dh; ++d)
+    for (int64_t d = 0; d < dh; ++d)
       qt[d * ldq + r] = row ? row[d * qs] : 0.0f;
   }
 }
@@ -499,19 +508,16 @@ static void at_task(void *ctx, int64_t task) {
   float *qt = key_bias + padded;          /* [Dh][ldq]: one query head's rows of the block, transposed */
   float *scratch = qt + dh * ldq;
 
-  /* Kᵀ: blocks of 16 keys x 16 head elements that are contiguous by register transposes (the elements of a
-   * head past a multiple of 16, such as TinyBERT's 26, stay within the head only by element), the rest by
-   * element. */
-  int64_t transposed_keys = 0, transposed_dims = 0;
-  if (pr->k_col_stride == 1 && (pr->past_len == 0 || pr->pk_col_stride == 1)) {
-    transposed_dims = dh / 16 * 16;
-    for (; transposed_dims > 0 && transposed_keys + 16 <= visible; transposed_keys += 16) {
+  /* Kᵀ: blocks of 16 keys whose elements are contiguous by register transposes (at_transpose_rows), the
+   * other keys by element. */
+  int64_t transposed_keys = 0;
+  if (dh >= 16 && pr->k_col_stride == 1 && (pr->past_len == 0 || pr->pk_col_stride == 1)) {
+    for (; transposed_keys + 16 <= visible; transposed_keys += 16) {
       const float *rows[16];
       int64_t ks;
       for (int i = 0; i < 16; ++i)
         rows[i] = at_key(pr, b, g, transposed_keys + i, &ks);
-      for (int64_t d0 = 0; d0 < transposed_dims; d0 += 16)
-        at_transpose16(rows, d0, kt + transposed_keys, padded);
+      at_transpose_rows(rows, dh, kt + transposed_keys, padded);
     }
   }
   /* Values are read where they lie when their rows are whole vectors of one tensor (no past segment); the
@@ -524,11 +530,17 @@ static void at_task(void *ctx, int64_t task) {
     int64_t ks, vs;
     const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
     const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
-    for (int64_t d = j < transposed_keys ? transposed_dims : 0; d < dh; ++d)
+    for (int64_t d = 0; j >= transposed_keys && d < dh; ++d)
       kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
-    if (!values_in_place)
+    float *vrow = vc + j * dhp;
+    if (!values_in_place && vj && vs == 1) {
+      __builtin_memcpy(vrow, vj, (size_t)dh * sizeof(float));
+      for (int64_t d = dh; d < dhp; ++d)
+        vrow[d] = 0.0f;
+    } else if (!values_in_place) {
       for (int64_t d = 0; d < dhp; ++d)
-        vc[j * dhp + d] = vj && d < dh ? vj[d * vs] : 0.0f;
+        vrow[d] = vj && d < dh ? vj[d * vs] : 0.0f;
+    }
     int hidden = j >= visible || (pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f);
     key_bias[j] = hidden ? AT_NEG_INF : 0.0f;
   }
