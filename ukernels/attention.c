@@ -429,7 +429,7 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
  *===----------------------------------------------------------------------===*/
 
 /* dst[(d0 + c) · ld + i] = rows[i][d0 + c] for 16 rows and 16 columns, transposed in registers: for
- * gathering Kᵀ. */
+ * gathering Kᵀ and Qᵀ. */
 static inline void at_transpose16(const float *const rows[16], int64_t d0, float *dst, int64_t ld) {
   ep_v16 t[16];
   for (int i = 0; i < 16; ++i)

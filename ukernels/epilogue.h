@@ -100,6 +100,8 @@ static inline ep_v16 ep_exp_in_range(ep_v16 x) {
 #if defined(__AVX512F__)
   return (ep_v16)_mm512_scalef_ps((__m512)p, (__m512)n); /* p · 2^n in one instruction, exactly */
 #else
+  n = ep_select(n >= ep_splat(-127.0f), n, ep_splat(-127.0f)); /* x below the range, −inf or NaN: keeps the
+                                                                  conversion and the shift defined */
   ep_i16 exponent = (__builtin_convertvector(n, ep_i16) + 127) << 23;
   return p * (ep_v16)exponent;
 #endif

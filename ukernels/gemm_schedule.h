@@ -157,15 +157,18 @@ static inline void gemm_run_task(const GemmSchedule *s, int64_t task, GemmTileFn
 /// weights its row chunk reads next, while it computes: the first tile over a (column group, k block) brings
 /// the block's weights from memory and waits on them (a tile asks for its lines faster than a core's share of
 /// the memory bandwidth), the chunk's other tiles find them in cache; so those other tiles fetch the next
-/// block's weights, tile t >= 1 of T the t-th of T - 1 shares of its GEMM_TILE_NB blocks, [*lo, *hi). The next
-/// block is the same group's next k block (`*next_k` 1) or, after the last, the task's next group from k = 0
-/// (`*next_k` 0); none (an empty share) for the first tile, a chunk of one tile or the task's last group.
+/// block's weights, tile t >= 1 of T the t-th of T - 1 shares of its blocks, [*lo, *hi), each for its first
+/// `*rows` k rows. The next block is the same group's next k block (`*next_k` 1) or, after the last, the
+/// task's next group from k = 0 (`*next_k` 0, only when that group is whole); none (an empty share) for the
+/// first tile, a chunk of one tile or the task's last group.
 /// The f32 tiles use it; the int8 tiles, whose 16 KiB k blocks are reread by several row chunks from L2 and L3,
 /// were 3% slower with it at BERT-base batch 8.
 static inline void gemm_next_block_share(const GemmSchedule *s, int64_t m0, int64_t blk0, int nb, int64_t k1,
-                                         int *lo, int *hi, int *next_k) {
+                                         int *lo, int *hi, int *next_k, int64_t *rows) {
   *lo = *hi = 0;
   *next_k = k1 < s->kp;
+  *rows = min_i64(s->kc, *next_k ? s->kp - k1 : s->kp);
+  const int width = *next_k ? nb : s->nb; // the blocks of the next pass
   int64_t blocks = (s->n + 15) / 16;
   if (!*next_k && blk0 + nb + s->nb > min_i64(blocks, (blk0 / s->bpt + 1) * s->bpt))
     return;
@@ -174,8 +177,8 @@ static inline void gemm_next_block_share(const GemmSchedule *s, int64_t m0, int6
   int64_t t = (m0 - chunk0) / s->mr;
   if (t == 0)
     return;
-  *lo = (int)(((t - 1) * s->nb + tiles - 2) / (tiles - 1));
-  *hi = (int)((t * s->nb + tiles - 2) / (tiles - 1));
+  *lo = (int)(((t - 1) * width + tiles - 2) / (tiles - 1));
+  *hi = (int)((t * width + tiles - 2) / (tiles - 1));
 }
 
 /// Calls TILE(c, m0, blk0, MR, NB, k0, k1) (names of the caller's scope) for the tile shape mr x nb, 1 <= mr <=

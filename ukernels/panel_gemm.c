@@ -182,8 +182,9 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
 // y [B, S, N] = x [B, S, K] · W + bias, then the epilogue (activation, residual), for the dense linear layers
 // of a model, whose weights are the same 16-column panels [ceil(N/16)][K][16] (the last one zero-padded
 // when N is not a multiple of 16). It runs on the schedule of the bf16 and int8 kernels (gemm_schedule.h):
-// row chunks of about 1 MiB of activations, tasks of one 64-column panel group over a chunk, k blocks of
-// F32_KC so that the group's block of weights stays in L2 while the chunk's rows pass over it. A 6 x 64 tile
+// row chunks of about 1 MiB of activations, tasks of one 64-column panel group over a chunk (two, with more
+// than one row tile: F32_TASK_GROUPS), k blocks of F32_KC so that the group's block of weights stays in L2
+// while the chunk's rows pass over it. A 6 x 64 tile
 // keeps 24 zmm accumulators: per k step 4 weight loads and 6 broadcasts feed 24 FMAs, where the 8 x 32 tile
 // of generated code has 16 (docs/benchmarks.md). Summation runs over k in order.
 
@@ -231,7 +232,8 @@ static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, 
     x[i] = row_of(&c->x, m0 + i);
   const float *b = c->w + blk0 * c->ws0;
   int next_lo, next_hi, next_k;
-  gemm_next_block_share(&c->schedule, m0, blk0, nb, k1, &next_lo, &next_hi, &next_k);
+  int64_t next_rows;
+  gemm_next_block_share(&c->schedule, m0, blk0, nb, k1, &next_lo, &next_hi, &next_k, &next_rows);
   // Where the next block's row k lies from row k of this one: the same panel's row k + (k1 − k0), or row k − k0
   // of the next group's panel.
   const int64_t next = next_k ? (k1 - k0) * c->ws1 : GEMM_TILE_NB * c->ws0 - k0 * c->ws1;
@@ -243,7 +245,7 @@ static inline __attribute__((always_inline)) void f32_tile(const F32GemmCtx *c, 
       _mm_prefetch((const char *)(line + F32_PREFETCH_STEPS * c->ws1), _MM_HINT_T0);
       w[j] = _mm512_loadu_ps(line);
     }
-    for (int j = next_lo; j < next_hi; ++j) // into L2
+    for (int j = next_lo; j < next_hi && k - k0 < next_rows; ++j) // into L2
       _mm_prefetch((const char *)(b + next + j * c->ws0 + k * c->ws1), _MM_HINT_T1);
     GEMM_UNROLL
     for (int i = 0; i < mr; ++i) {
