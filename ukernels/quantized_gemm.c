@@ -147,9 +147,13 @@ static float int8_row_quantization(Int8Ctx *c, int64_t i, const float *x) {
 
 #if defined(QG_AVX512)
 /// 16 elements x[0, 16) quantized to u8: round to nearest even (MXCSR default), add the zero point, saturate
-/// (the scalar loop's arithmetic).
+/// (the scalar loop's arithmetic). x / s is first clamped to [-256, 512], which saturates alike, so that values
+/// far outside a static range (or ±inf) saturate instead of converting to INT_MIN (0, where 255 was due);
+/// NaN goes to -256 (vmaxps returns its second operand), as the scalar loop's comparisons send it to 0.
 QG_INLINE __m128i int8_quantize16(const float *x, __m512 inv, __m512i zero) {
-  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), inv)), zero);
+  __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x), inv);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-256.0f)), _mm512_set1_ps(512.0f));
+  __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zero);
   q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
   return _mm512_cvtepi32_epi8(q);
 }
@@ -178,7 +182,7 @@ static void int8_quantize_row_from(Int8Ctx *c, int64_t i, const float *x, float 
 #endif
   for (int64_t k = k0; k < c->k; ++k) {
     float q = round_even_f32(x[k * xs] * inv) + (float)zero;
-    q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
+    q = q >= 0.0f ? (q <= 255.0f ? q : 255.0f) : 0.0f; // NaN: 0
     a[(k / 4) * stride + k % 4] = (uint8_t)q;
   }
   for (int64_t k = c->k; k < c->schedule.kp; ++k)
@@ -622,7 +626,7 @@ static void int4_a8_quantize_row(void *p, int64_t i) {
 #endif
     for (; k < k0 + c->group; ++k) {
       float v = round_even_f32(x[k * xs] * inv);
-      int32_t qk = (int32_t)(v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v));
+      int32_t qk = (int32_t)(v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : -127.0f); // NaN: -127, as vcvtps2dq
       q[(k & ~(int64_t)7) + ((k & 1) << 2) + ((k & 7) >> 1)] = (int8_t)qk;
       sum += qk;
     }

@@ -554,7 +554,7 @@ static void sg_i8_quantize_task(void *ctx, int64_t t) {
   p->x_scale[t] = amax > 0.0f ? amax / 127.0f : 1.0f;
   for (int64_t k = 0; k < k_total; ++k) {
     float v = sg_round_even(x[k] * inverse) + 128.0f;
-    uint8_t byte = (uint8_t)(v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v));
+    uint8_t byte = (uint8_t)(v >= 0.0f ? (v <= 255.0f ? v : 255.0f) : 0.0f); /* NaN: 0 */
     if (p->table_path)
       p->xq[((t / SG_QT) * k_total + k) * SG_QT + t % SG_QT] = byte;
     else
