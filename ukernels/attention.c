@@ -500,11 +500,16 @@ static void at_task(void *ctx, int64_t task) {
   if (padded == 0)
     padded = AT_TK;
 
+  /* Values are read where they lie when their rows are whole vectors of one tensor (no past segment); the
+   * products visit only keys below `visible`, so no padding rows are needed then. Otherwise they are copied
+   * into V [padded][Dh']. */
+  int values_in_place = pr->past_len == 0 && pr->v_col_stride == 1 && dh == dhp;
+  int64_t v_floats = values_in_place ? 0 : padded * dhp;
   int64_t ldq = (i1 - i0 + 15) / 16 * 16;
-  uint64_t floats = (uint64_t)(dh * padded + padded * dhp + padded + dh * ldq + AT_TQ * dhp + AT_TQ * AT_TK);
+  uint64_t floats = (uint64_t)(dh * padded + v_floats + padded + dh * ldq + AT_TQ * dhp + AT_TQ * AT_TK);
   float *kt = (float *)effc_uk_alloc(floats * sizeof(float));
-  float *vc = kt + dh * padded;           /* [padded][Dh'] */
-  float *key_bias = vc + padded * dhp;    /* [padded] */
+  float *vc = kt + dh * padded;           /* [padded][Dh'], when copied */
+  float *key_bias = vc + v_floats;        /* [padded] */
   float *qt = key_bias + padded;          /* [Dh][ldq]: one query head's rows of the block, transposed */
   float *scratch = qt + dh * ldq;
 
@@ -520,9 +525,6 @@ static void at_task(void *ctx, int64_t task) {
       at_transpose_rows(rows, dh, kt + transposed_keys, padded);
     }
   }
-  /* Values are read where they lie when their rows are whole vectors of one tensor (no past segment); the
-   * products visit only keys below `visible`, so no padding rows are needed then. */
-  int values_in_place = pr->past_len == 0 && pr->v_col_stride == 1 && dh == dhp;
   int64_t vs0;
   const float *values = values_in_place ? at_value(pr, b, g, 0, &vs0) : vc;
   int64_t ldv = values_in_place ? pr->v_row_stride : dhp;
@@ -530,16 +532,19 @@ static void at_task(void *ctx, int64_t task) {
     int64_t ks, vs;
     const float *kj = j < visible ? at_key(pr, b, g, j, &ks) : 0;
     const float *vj = j < visible ? at_value(pr, b, g, j, &vs) : 0;
-    for (int64_t d = 0; j >= transposed_keys && d < dh; ++d)
-      kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
-    float *vrow = vc + j * dhp;
-    if (!values_in_place && vj && vs == 1) {
-      __builtin_memcpy(vrow, vj, (size_t)dh * sizeof(float));
-      for (int64_t d = dh; d < dhp; ++d)
-        vrow[d] = 0.0f;
-    } else if (!values_in_place) {
-      for (int64_t d = 0; d < dhp; ++d)
-        vrow[d] = vj && d < dh ? vj[d * vs] : 0.0f;
+    if (j >= transposed_keys)
+      for (int64_t d = 0; d < dh; ++d)
+        kt[d * padded + j] = kj ? kj[d * ks] : 0.0f;
+    if (!values_in_place) {
+      float *vrow = vc + j * dhp;
+      if (vj && vs == 1) {
+        __builtin_memcpy(vrow, vj, (size_t)dh * sizeof(float));
+        for (int64_t d = dh; d < dhp; ++d)
+          vrow[d] = 0.0f;
+      } else {
+        for (int64_t d = 0; d < dhp; ++d)
+          vrow[d] = vj && d < dh ? vj[d * vs] : 0.0f;
+      }
     }
     int hidden = j >= visible || (pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f);
     key_bias[j] = hidden ? AT_NEG_INF : 0.0f;
