@@ -161,8 +161,6 @@ def time_torch(peer, tensors, runs):
     import torch
 
     with torch.inference_mode():
-        output = peer(*tensors)
-        output = (output[0] if isinstance(output, tuple) else output).numpy()
         for _ in range(3):
             peer(*tensors)
         times = []
@@ -171,7 +169,7 @@ def time_torch(peer, tensors, runs):
             peer(*tensors)
             times.append((time.perf_counter() - start) * 1e3)
     times.sort()
-    return (times[0], times[len(times) // 2], times[-1]), output
+    return times[0], times[len(times) // 2], times[-1]
 
 
 def quantize_onnx_int8(source, destination):
@@ -326,7 +324,7 @@ def main():
         # measured in --rounds alternating rounds (see the module docstring).
         runtimes = []
         if "torch" in peers:
-            runtimes.append(("PyTorch eager", lambda runs: time_torch(peer, tensors, runs)[0], lambda: expected, {}))
+            runtimes.append(("PyTorch eager", lambda runs: time_torch(peer, tensors, runs), lambda: expected, {}))
 
         # ONNX Runtime: f32 and dynamic int8.
         if peers & {"ort", "ort-int8"}:

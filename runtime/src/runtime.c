@@ -141,9 +141,10 @@ void effc_invoke_context_init(effc_invoke_context_t *context) {
  * Thread pool
  *===----------------------------------------------------------------------===*/
 
-/* Takes chunks of the runtime's current job until its index range is exhausted: chunks of at most job->chunk indices, shrinking to a share of what is left as the job ends (guided
- * scheduling), so that the threads finish together: fixed chunks left a thread up to a whole chunk of GEMM
- * tiles behind the others at the end of every parallel region. */
+/* Takes chunks of the runtime's current job until its index range is exhausted: at most job->chunk indices,
+ * shrinking to a share of what is left as the job ends (guided scheduling), so that the threads finish
+ * together (fixed chunks left a thread up to a whole chunk of GEMM tiles behind the others at the end of every
+ * parallel region). */
 static void run_chunks(effc_runtime_t *rt, const job_t *job) {
   const int64_t share = 2 * (int64_t)rt->num_threads;
   int64_t begin = atomic_load_explicit(&rt->next_index, memory_order_relaxed);
