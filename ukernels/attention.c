@@ -85,7 +85,7 @@ static inline at_v16 at_blend(at_v16 x, at_v16 y, at_i16 select) {
   return (at_v16)(((at_i16)x & ~select) | ((at_i16)y & select));
 }
 
-/* Horizontal maximum and sum, as trees of halves (a lane-by-lane chain is 15 dependent steps). */
+/* Horizontal maximum, as a tree of halves (a lane-by-lane chain is 15 dependent steps; ep_hsum sums so). */
 typedef float at_v8 __attribute__((vector_size(32)));
 typedef float at_v4 __attribute__((vector_size(16)));
 
@@ -99,12 +99,6 @@ static inline float at_hmax(at_v16 x) {
   return m0 > m1 ? m0 : m1;
 }
 
-static inline float at_hsum(at_v16 x) {
-  at_v8 h8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
-             __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
-  at_v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
-  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
-}
 
 /* exp(x) for x <= 0, 0 below −87 (including −inf): the GEMM epilogues' polynomial (Cephes' expf, about 1 ulp),
  * whose value for the lanes below −87 is replaced rather than clamped first. */
@@ -215,7 +209,7 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
         *(at_v16 *)(p + r * AT_TK + 16 * c) = e;
         sum = sum + e;
       }
-      row_sum[r] = at_hsum(sum);
+      row_sum[r] = ep_hsum(sum);
       m[r] = new_max;
     }
     at_v16 alphas = at_exp(shift);
@@ -357,7 +351,7 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
             at_store_present(at_present_key(pr, b, g, j) + 16 * c, kc);
         }
         int hidden = pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f;
-        scores[j] = hidden ? AT_NEG_INF : at_hsum(acc) * pr->scale;
+        scores[j] = hidden ? AT_NEG_INF : ep_hsum(acc) * pr->scale;
       }
       if (store)
         at_copy_present(pr, b, g, keys, pr->key_len, 0);
@@ -407,7 +401,7 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
       }
       if (store)
         at_copy_present(pr, b, g, keys, pr->key_len, 1);
-      float inverse = 1.0f / at_hsum(sum_v);
+      float inverse = 1.0f / ep_hsum(sum_v);
       for (int64_t c = 0; c < vectors; ++c)
         *(at_v16u *)(out + 16 * c) = o[c] * inverse;
     }

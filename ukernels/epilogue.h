@@ -53,6 +53,22 @@ static inline ep_v16 ep_select(ep_i16 mask, ep_v16 a, ep_v16 b) {
   return (ep_v16)(((ep_i16)a & mask) | ((ep_i16)b & ~mask));
 }
 
+/* Lanes below n (0 <= n <= 16) all ones, the others 0. */
+static inline ep_i16 ep_lanes_below(int64_t n) {
+  const ep_i16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return lane < (int32_t)n;
+}
+
+/* Σ of the 16 lanes, as a tree of halves (a lane-by-lane chain is 15 dependent additions). */
+static inline float ep_hsum(ep_v16 x) {
+  typedef float v8 __attribute__((vector_size(32)));
+  typedef float v4 __attribute__((vector_size(16)));
+  v8 h8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+          __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+  return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
 /* Transposes the 16 x 16 block held as 16 row vectors in place (t[c][i] becomes the old t[i][c]): unpacks of
  * floats, then of pairs, then two rounds of 128-bit lane moves. For tiles computed with rows and columns
  * swapped (the sparse kernels' token-major accumulators, attention's Kᵀ). */

@@ -10,8 +10,10 @@
 //
 // in one pass over the inputs: x and r are read once, s goes to the row of y (or of the kept sum, when the
 // graph still needs x + r) and is read back from L1 for the variance and the normalisation, which is
-// written once. The statistics are accumulated in f32 in 16 lanes (the linalg lowering accumulates in f32
-// sequentially; the two differ by rounding only). Rows are split over the runtime's thread pool.
+// written once. Rows go in groups of up to 16 KiB, each pass over the whole group before the next, so that
+// one row's wait for its statistics overlaps the next row's work. The statistics are accumulated in f32 in 16 lanes, a partial last vector masked (the linalg
+// lowering accumulates in f32 sequentially; the two differ by rounding only). Rows are split over the
+// runtime's thread pool.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,91 +31,109 @@ typedef struct {
   float epsilon;
 } AddLayerNormCtx;
 
-static float ln_hsum(ep_v16 v) {
-  float s = 0.0f;
-  for (int i = 0; i < 16; ++i)
-    s += v[i];
-  return s;
+/// Lanes [0, n) of a vector from a[0, n), 1 <= n <= 16; the others 0. Whole vectors take plain loads and
+/// stores (Zen 4 does not forward a masked store to a later load).
+static inline ep_v16 ln_load(const float *a, int64_t n) {
+  ep_v16 v = ep_splat(0.0f);
+  if (n == 16)
+    __builtin_memcpy(&v, a, sizeof(v));
+  else
+#if defined(__AVX512F__)
+    v = (ep_v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), a);
+#else
+    for (int64_t j = 0; j < n; ++j)
+      v[j] = a[j];
+#endif
+  return v;
 }
 
-/// Σ over a[0, n) in 16 lanes (then across them).
-static float ln_sum(const float *a, int64_t n) {
-  ep_v16 acc = ep_splat(0.0f), acc2 = ep_splat(0.0f);
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    ep_v16 u, v;
-    __builtin_memcpy(&u, a + j, sizeof(u));
-    __builtin_memcpy(&v, a + j + 16, sizeof(v));
-    acc = acc + u;
-    acc2 = acc2 + v;
-  }
-  float s = ln_hsum(acc + acc2);
-  for (; j < n; ++j)
-    s += a[j];
-  return s;
+/// Stores lanes [0, n) of v to a[0, n), 1 <= n <= 16.
+static inline void ln_store(float *a, ep_v16 v, int64_t n) {
+  if (n == 16)
+    __builtin_memcpy(a, &v, sizeof(v));
+  else
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_ps(a, (__mmask16)((1u << n) - 1u), (__m512)v);
+#else
+    for (int64_t j = 0; j < n; ++j)
+      a[j] = v[j];
+#endif
 }
 
-/// Σ (a − mean)² over a[0, n).
-static float ln_squares(const float *a, int64_t n, float mean) {
-  ep_v16 acc = ep_splat(0.0f), acc2 = ep_splat(0.0f);
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    ep_v16 u, v;
-    __builtin_memcpy(&u, a + j, sizeof(u));
-    __builtin_memcpy(&v, a + j + 16, sizeof(v));
-    u = u - mean, v = v - mean;
-    acc = acc + u * u;
-    acc2 = acc2 + v * v;
-  }
-  float s = ln_hsum(acc + acc2);
-  for (; j < n; ++j) {
-    float t = a[j] - mean;
-    s += t * t;
-  }
-  return s;
+/// Rows normalised together (at most; LN_GROUP_FLOATS of them stay in L1), each pass over all of them before the
+/// next: a row's next pass waits on its statistics (a horizontal sum, a division, a square root), and the
+/// next row's work fills that wait.
+#define LN_ROWS 16
+#define LN_GROUP_FLOATS 4096
+
+/// Where row i of s = x + r goes: the kept sum or, as scratch, y.
+static inline float *ln_sum_row(const AddLayerNormCtx *c, int64_t i) {
+  int64_t b = i / c->rows_per_batch, s = i % c->rows_per_batch;
+  return c->sum ? c->sum + b * c->ss0 + s * c->ss1 : c->y + b * c->ys0 + s * c->ys1;
 }
 
-static void add_layer_norm_row(const AddLayerNormCtx *c, int64_t i) {
+/// Writes s = x + r for row i and returns its mean. Vectors of 16 channels, the last one partial (masked, its
+/// lanes past D 0), in two accumulators (vectors 2t and 2t + 1).
+static float ln_add_row(const AddLayerNormCtx *c, int64_t i) {
   int64_t b = i / c->rows_per_batch, s = i % c->rows_per_batch, d = c->d;
   const float *x = c->x + b * c->xs0 + s * c->xs1;
   const float *r = c->r + b * c->rs0 + s * c->rs1;
-  float *y = c->y + b * c->ys0 + s * c->ys1;
-  // s = x + r, into the kept sum or (as scratch) into y.
-  float *sum = c->sum ? c->sum + b * c->ss0 + s * c->ss1 : y;
-  if (c->xs2 == 1 && c->rs2 == 1) {
-    int64_t j = 0;
-    for (; j + 16 <= d; j += 16) {
-      ep_v16 u, v;
-      __builtin_memcpy(&u, x + j, sizeof(u));
-      __builtin_memcpy(&v, r + j, sizeof(v));
-      u = u + v;
-      __builtin_memcpy(sum + j, &u, sizeof(u));
-    }
-    for (; j < d; ++j)
-      sum[j] = x[j] + r[j];
-  } else {
+  float *sum = ln_sum_row(c, i);
+  const int contiguous = c->xs2 == 1 && c->rs2 == 1;
+  if (!contiguous)
     for (int64_t j = 0; j < d; ++j)
       sum[j] = x[j * c->xs2] + r[j * c->rs2];
+  ep_v16 acc0 = ep_splat(0.0f), acc1 = ep_splat(0.0f);
+  for (int64_t j = 0; j < d; j += 16) {
+    int64_t n = EFFC_UK_MIN(16, d - j);
+    ep_v16 u;
+    if (contiguous) {
+      u = ln_load(x + j, n) + ln_load(r + j, n);
+      ln_store(sum + j, u, n);
+    } else {
+      u = ln_load(sum + j, n);
+    }
+    if (j & 16)
+      acc1 += u;
+    else
+      acc0 += u;
   }
-  float mean = ln_sum(sum, d) / (float)d;
-  float variance = ln_squares(sum, d, mean) / (float)d;
-  float rstd = 1.0f / __builtin_elementwise_sqrt(variance + c->epsilon);
+  return ep_hsum(acc0 + acc1) / (float)d;
+}
+
+/// 1 / sqrt(Σ (s − mean)² / D + eps) of row i (lanes past D masked out of the last vector).
+static float ln_rstd_row(const AddLayerNormCtx *c, int64_t i, float mean) {
+  const float *sum = ln_sum_row(c, i);
+  int64_t d = c->d;
+  ep_v16 acc0 = ep_splat(0.0f), acc1 = ep_splat(0.0f);
+  for (int64_t j = 0; j < d; j += 16) {
+    int64_t n = EFFC_UK_MIN(16, d - j);
+    ep_v16 t = ln_load(sum + j, n) - mean;
+    if (n < 16)
+      t = ep_select(ep_lanes_below(n), t, ep_splat(0.0f));
+    if (j & 16)
+      acc1 += t * t;
+    else
+      acc0 += t * t;
+  }
+  float variance = ep_hsum(acc0 + acc1) / (float)d;
+  return 1.0f / __builtin_elementwise_sqrt(variance + c->epsilon);
+}
+
+/// y = (s − mean) · rstd · γ (+ β) for row i.
+static void ln_normalize_row(const AddLayerNormCtx *c, int64_t i, float mean, float rstd) {
+  int64_t b = i / c->rows_per_batch, s = i % c->rows_per_batch, d = c->d;
+  const float *sum = ln_sum_row(c, i);
+  float *y = c->y + b * c->ys0 + s * c->ys1;
   const float *gamma = c->gamma, *beta = c->beta;
   if (c->gs == 1 && (!beta || c->bs == 1)) {
-    // Explicit vectors: y is often the very buffer that holds the sum, and the compiler's overlap check
-    // then sends its own vectorisation to the scalar loop.
-    int64_t j = 0;
-    for (; j + 16 <= d; j += 16) {
-      ep_v16 v, g, o = ep_splat(0.0f);
-      __builtin_memcpy(&v, sum + j, sizeof(v));
-      __builtin_memcpy(&g, gamma + j, sizeof(g));
+    for (int64_t j = 0; j < d; j += 16) {
+      int64_t n = EFFC_UK_MIN(16, d - j);
+      ep_v16 v = (ln_load(sum + j, n) - mean) * rstd * ln_load(gamma + j, n);
       if (beta)
-        __builtin_memcpy(&o, beta + j, sizeof(o));
-      v = (v - mean) * rstd * g + o;
-      __builtin_memcpy(y + j, &v, sizeof(v));
+        v = v + ln_load(beta + j, n);
+      ln_store(y + j, v, n);
     }
-    for (; j < d; ++j)
-      y[j] = (sum[j] - mean) * rstd * gamma[j] + (beta ? beta[j] : 0.0f);
   } else {
     for (int64_t j = 0; j < d; ++j)
       y[j] = (sum[j] - mean) * rstd * gamma[j * c->gs] + (beta ? beta[j * c->bs] : 0.0f);
@@ -123,8 +143,17 @@ static void add_layer_norm_row(const AddLayerNormCtx *c, int64_t i) {
 static void add_layer_norm_task(void *p, int64_t task) {
   const AddLayerNormCtx *c = (const AddLayerNormCtx *)p;
   int64_t end = EFFC_UK_MIN(c->rows, (task + 1) * c->rows_per_task);
-  for (int64_t i = task * c->rows_per_task; i < end; ++i)
-    add_layer_norm_row(c, i);
+  int64_t group = EFFC_UK_MAX(1, EFFC_UK_MIN(LN_ROWS, LN_GROUP_FLOATS / c->d));
+  for (int64_t i0 = task * c->rows_per_task; i0 < end; i0 += group) {
+    int64_t rows = EFFC_UK_MIN(group, end - i0);
+    float mean[LN_ROWS], rstd[LN_ROWS];
+    for (int64_t i = 0; i < rows; ++i)
+      mean[i] = ln_add_row(c, i0 + i);
+    for (int64_t i = 0; i < rows; ++i)
+      rstd[i] = ln_rstd_row(c, i0 + i, mean[i]);
+    for (int64_t i = 0; i < rows; ++i)
+      ln_normalize_row(c, i0 + i, mean[i], rstd[i]);
+  }
 }
 
 static void add_layer_norm(AddLayerNormCtx *c) {

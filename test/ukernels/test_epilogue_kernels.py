@@ -161,7 +161,7 @@ def layer_norm64(s, gamma, beta, eps):
     return (s - mean) / np.sqrt(var + eps) * gamma + (0.0 if beta is None else beta)
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 768), (2, 9, 37), (4, 33, 1), (3, 70, 100)])
+@pytest.mark.parametrize("shape", [(1, 1, 768), (2, 9, 37), (4, 33, 1), (3, 70, 100), (1, 5, 312)])
 @pytest.mark.parametrize("with_beta", [True, False])
 @pytest.mark.parametrize("keep_sum", [False, True])
 @pytest.mark.parametrize("threads", [1, 3])
