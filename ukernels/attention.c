@@ -99,7 +99,6 @@ static inline float at_hmax(at_v16 x) {
   return m0 > m1 ? m0 : m1;
 }
 
-
 /* exp(x) for x <= 0, 0 below −87 (including −inf): the GEMM epilogues' polynomial (Cephes' expf, about 1 ulp),
  * whose value for the lanes below −87 is replaced rather than clamped first. */
 static inline at_v16 at_exp(at_v16 x) {
