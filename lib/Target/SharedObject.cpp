@@ -295,7 +295,10 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
       if (auto *phi = dyn_cast<llvm::PHINode>(user))
         insertBefore = phi->getIncomingBlock(use)->getTerminator();
       llvm::IRBuilder<> builder(insertBefore);
-      llvm::Value *base = builder.CreateLoad(ptrTy, weights.baseSlot);
+      // Invariant: the runtime sets the base before any call, so loops hoist the load (without the
+      // metadata, any store in a loop might alias the slot, and the gather of an embedding stayed scalar).
+      llvm::LoadInst *base = builder.CreateLoad(ptrTy, weights.baseSlot);
+      base->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(ctx, {}));
       use.set(builder.CreateConstInBoundsGEP1_64(builder.getInt8Ty(), base, offset));
     }
     moved.push_back(&global);
