@@ -10,14 +10,20 @@
 // is tiled into an scf.forall over its leading parallel loops, which effc-outline-parallel-loops turns into
 // a parallel_for of the runtime. Tiles keep whole rows (the last loop, or everything from the first
 // reduction loop on), so a row reduction is never split and each task streams contiguous memory, which
-// LLVM's loop vectoriser then handles.
+// LLVM's loop vectoriser then handles. Gathers (a body with tensor.extract: embeddings) are the exception:
+// their address depends on an index loaded in the loop, which LLVM cannot vectorise, so each row of static
+// width is vectorised here (the rows of a table become contiguous vector loads).
 //
 //===----------------------------------------------------------------------===//
 
 #include "effc/Codegen/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -62,6 +68,103 @@ std::optional<SmallVector<int64_t>> threadTileSizes(linalg::GenericOp op, int64_
   return sizes;
 }
 
+/// Rows of a gather wider than this stay scalar loops (a row is one vector value until LLVM splits it).
+constexpr int64_t kMaxVectorRow = 8192;
+
+/// Whether `value`, in the body of `op`, is the same for every iteration of its last loop: computed by arith
+/// ops and affine.apply from values defined outside, linalg.index of another loop, and inputs whose map does not use the
+/// last loop.
+bool invariantAlongRow(linalg::GenericOp op, Value value) {
+  unsigned last = op.getNumLoops() - 1;
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    if (arg.getOwner() != op.getBody())
+      return true;
+    OpOperand *operand = op.getMatchingOpOperand(arg);
+    return op.isDpsInput(operand) && !op.getMatchingIndexingMap(operand).isFunctionOfDim(last);
+  }
+  Operation *def = value.getDefiningOp();
+  if (!op->isAncestor(def))
+    return true;
+  if (auto index = dyn_cast<linalg::IndexOp>(def))
+    return index.getDim() != last;
+  // arith and affine.apply (the tiling's index offsets, expanded to arith before vectorising) only: other
+  // dialects' ops on n-D vectors (math.absi in T5's position buckets) do not lower to LLVM.
+  if (!(isa<arith::ArithDialect>(def->getDialect()) || isa<affine::AffineApplyOp>(def)) || !isPure(def))
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value operand) { return invariantAlongRow(op, operand); });
+}
+
+/// Whether every tensor.extract in `op`'s body copies a row: its last index is the last loop's linalg.index,
+/// the others the same along the row (an embedding lookup). Other gathers (rotary's pair partner, index
+/// arithmetic on the channel) keep LLVM's scalar loops.
+bool gathersRows(linalg::GenericOp op) {
+  auto extracts = op.getBody()->getOps<tensor::ExtractOp>();
+  if (extracts.empty() || op.getNumLoops() != op.getNumParallelLoops())
+    return false;
+  unsigned last = op.getNumLoops() - 1;
+  return llvm::all_of(extracts, [&](tensor::ExtractOp extract) {
+    ValueRange indices = extract.getIndices();
+    auto index = indices.empty() ? nullptr : indices.back().getDefiningOp<linalg::IndexOp>();
+    return index && index.getDim() == last && llvm::all_of(indices.drop_back(), [&](Value other) {
+             return invariantAlongRow(op, other);
+           });
+  });
+}
+
+/// Splits a thread tile of a row gather (gathersRows) into rows, one scf.for level per leading loop, and
+/// vectorises each row when its width is static. Others are left as they are.
+LogicalResult vectorizeGatherRows(RewriterBase &rewriter, linalg::GenericOp op) {
+  if (!gathersRows(op))
+    return success();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ShapedType::isDynamic(ranges.back()) || ranges.back() > kMaxVectorRow)
+    return success();
+  SmallVector<int64_t> rowSizes(ranges.size(), 1);
+  rowSizes.back() = 0;
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), rowSizes));
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> rows = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+  if (failed(rows))
+    return op.emitError("failed to split a gather into rows");
+  rewriter.replaceOp(op, rows->replacements);
+  auto row = cast<linalg::GenericOp>(rows->tiledOps.front());
+  rewriter.setInsertionPoint(row);
+  // An input that is one element for the whole row (the row's token id) is read once before the op, so that
+  // the vectoriser sees the table row it selects as loop-invariant: a contiguous load instead of a gather.
+  SmallVector<int64_t> rowRanges = row.getStaticLoopRanges();
+  for (OpOperand *input : row.getDpsInputOperands()) {
+    AffineMap map = row.getMatchingIndexingMap(input);
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    if (!type || !llvm::all_of(map.getResults(), [&](AffineExpr expr) {
+          auto dim = dyn_cast<AffineDimExpr>(expr);
+          return dim && rowRanges[dim.getPosition()] == 1;
+        }))
+      continue;
+    Value zero = arith::ConstantIndexOp::create(rewriter, row.getLoc(), 0);
+    SmallVector<Value> indices(type.getRank(), zero);
+    Value element = tensor::ExtractOp::create(rewriter, row.getLoc(), input->get(), indices);
+    rewriter.replaceAllUsesWith(row.getMatchingBlockArgument(input), element);
+  }
+  // Tiling offsets the body's linalg.index values with affine.apply, which the vectoriser does not take:
+  // arith instead.
+  for (affine::AffineApplyOp apply : llvm::make_early_inc_range(row.getBody()->getOps<affine::AffineApplyOp>())) {
+    rewriter.setInsertionPoint(apply);
+    std::optional<SmallVector<Value, 8>> expanded =
+        affine::expandAffineMap(rewriter, apply.getLoc(), apply.getAffineMap(), apply.getMapOperands());
+    if (!expanded)
+      return success();
+    rewriter.replaceOp(apply, *expanded);
+  }
+  rewriter.setInsertionPoint(row);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, row, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+                        /*vectorizeNDExtract=*/true);
+  if (succeeded(vectorized))
+    rewriter.replaceOp(row, vectorized->replacements);
+  return success();
+}
+
 struct EffcCpuParallelizeElementwisePass
     : effc::impl::EffcCpuParallelizeElementwisePassBase<EffcCpuParallelizeElementwisePass> {
   using Base::Base;
@@ -96,6 +199,8 @@ struct EffcCpuParallelizeElementwisePass
         return signalPassFailure();
       }
       rewriter.replaceOp(op, tiled->replacements);
+      if (failed(vectorizeGatherRows(rewriter, cast<linalg::GenericOp>(tiled->tiledOps.front()))))
+        return signalPassFailure();
     }
   }
 };

@@ -106,3 +106,109 @@ func.func @left_alone(%x: tensor<16x16xf32>, %v: tensor<4096xf32>, %n: index) ->
   }
   return %l, %rv : tensor<16x16xf32>, tensor<4096xf32>
 }
+
+// -----
+
+// An embedding gather plus a position table, [B, S] ids into a [V, 312] table: thread tiles as above, then
+// one row per iteration of scf.for loops, vectorised. The row's id is read once (tensor.extract) before the
+// row, so that both tables are read with contiguous vector loads, not vector.gather.
+// CHECK-LABEL: func.func @embedding_rows(
+// OPTS-LABEL: func.func @embedding_rows(
+// CHECK-SAME:      %[[IDS:.+]]: tensor<?x?xi64>, %[[TABLE:.+]]: tensor<1000x312xf32>, %[[POS:.+]]: tensor<512x312xf32>)
+// CHECK:         scf.forall ({{.+}}) = (0, 0) to ({{.+}}) step (1, 8) shared_outs
+// CHECK:           scf.for %[[I:.+]] =
+// CHECK:             scf.for %[[J:.+]] =
+// CHECK:               %[[ID:.+]] = tensor.extract %{{.+}}[%{{.+}}, %{{.+}}] : tensor<1x1xi64>
+// CHECK:               %[[ROW:.+]] = arith.index_cast %[[ID]] : i64 to index
+// CHECK:               vector.transfer_read %[[TABLE]][%[[ROW]], %{{.+}}], {{.*}} : tensor<1000x312xf32>, vector<1x1x312xf32>
+// CHECK:               vector.transfer_read %[[POS]][{{.+}}], {{.*}} : tensor<512x312xf32>, vector<1x1x312xf32>
+// CHECK:               arith.addf {{.*}} : vector<1x1x312xf32>
+// CHECK:               vector.transfer_write
+// CHECK-NOT:     vector.gather
+// CHECK-NOT:     linalg.generic
+#ids = affine_map<(d0, d1, d2) -> (d0, d1)>
+#out = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @embedding_rows(%ids: tensor<?x?xi64>, %table: tensor<1000x312xf32>, %pos: tensor<512x312xf32>)
+    -> tensor<?x?x312xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %s = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %e = tensor.empty(%b, %s) : tensor<?x?x312xf32>
+  %r = linalg.generic {indexing_maps = [#ids, #out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ids : tensor<?x?xi64>) outs(%e : tensor<?x?x312xf32>) {
+  ^bb0(%id: i64, %o: f32):
+    %row = arith.index_cast %id : i64 to index
+    %p = linalg.index 1 : index
+    %d = linalg.index 2 : index
+    %w = tensor.extract %table[%row, %d] : tensor<1000x312xf32>
+    %q = tensor.extract %pos[%p, %d] : tensor<512x312xf32>
+    %z = arith.addf %w, %q : f32
+    linalg.yield %z : f32
+  } -> tensor<?x?x312xf32>
+  return %r : tensor<?x?x312xf32>
+}
+
+// -----
+
+// A gather whose rows have a dynamic width stays a thread tile of scalar loops (no static vector shape).
+// CHECK-LABEL: func.func @dynamic_width_gather(
+// OPTS-LABEL: func.func @dynamic_width_gather(
+// CHECK:         scf.forall
+// CHECK:           linalg.generic
+// CHECK-NOT:       vector.transfer_read
+#ids2 = affine_map<(d0, d1) -> (d0)>
+#out2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dynamic_width_gather(%ids: tensor<?xi64>, %table: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %ids, %c0 : tensor<?xi64>
+  %d = tensor.dim %table, %c1 : tensor<?x?xf32>
+  %e = tensor.empty(%n, %d) : tensor<?x?xf32>
+  %r = linalg.generic {indexing_maps = [#ids2, #out2], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<?xi64>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%id: i64, %o: f32):
+    %row = arith.index_cast %id : i64 to index
+    %col = linalg.index 1 : index
+    %w = tensor.extract %table[%row, %col] : tensor<?x?xf32>
+    linalg.yield %w : f32
+  } -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+
+// -----
+
+// A gather that does not copy rows (its channel index is computed: a rotary pair partner) stays a thread
+// tile of scalar loops, as does one whose row index goes through a non-arith op.
+// CHECK-LABEL: func.func @not_row_gathers(
+// CHECK-NOT:     vector.
+// OPTS-LABEL: func.func @not_row_gathers(
+#io = affine_map<(d0, d1) -> (d0, d1)>
+#rowid = affine_map<(d0, d1) -> (d0)>
+func.func @not_row_gathers(%x: tensor<?x64xf32>, %ids: tensor<?xi64>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %n = tensor.dim %x, %c0 : tensor<?x64xf32>
+  %e = tensor.empty(%n) : tensor<?x64xf32>
+  %partner = linalg.generic {indexing_maps = [#io], iterator_types = ["parallel", "parallel"]}
+      outs(%e : tensor<?x64xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %d = linalg.index 1 : index
+    %s = arith.addi %d, %c32 : index
+    %p = arith.remui %s, %c64 : index
+    %w = tensor.extract %x[%i, %p] : tensor<?x64xf32>
+    linalg.yield %w : f32
+  } -> tensor<?x64xf32>
+  %abs = linalg.generic {indexing_maps = [#rowid, #io], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<?xi64>) outs(%e : tensor<?x64xf32>) {
+  ^bb0(%id: i64, %o: f32):
+    %a = math.absi %id : i64
+    %row = arith.index_cast %a : i64 to index
+    %d = linalg.index 1 : index
+    %w = tensor.extract %x[%row, %d] : tensor<?x64xf32>
+    linalg.yield %w : f32
+  } -> tensor<?x64xf32>
+  return %partner, %abs : tensor<?x64xf32>, tensor<?x64xf32>
+}

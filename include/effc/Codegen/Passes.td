@@ -170,7 +170,11 @@ def EffcCpuParallelizeElementwisePass : Pass<"effc-cpu-parallelize-elementwise",
     into an `scf.forall` over its leading parallel loops, which `effc-outline-parallel-loops` later hands to
     the thread pool. The last loop of an all-parallel op (the channels) and every loop from the first
     reduction on stay whole in each task; the innermost tiled loop takes `rows-per-task` rows, the others
-    one. Ops with fewer than `min-elements` iterations (static shapes) are left alone.
+    one. Ops with fewer than `min-elements` iterations (static shapes) are left alone. A gather (a body
+    with `tensor.extract`, such as an embedding lookup) whose rows have a static width is further split
+    into single rows, vectorised: the row's id is read once before the row, so that the table row it
+    selects is one contiguous vector load (LLVM's loop vectoriser cannot vectorise an address that depends
+    on a value loaded in the loop).
 
     ```mlir
     %r = linalg.generic {iterator_types = ["parallel", "parallel", "parallel"]}
@@ -188,8 +192,9 @@ def EffcCpuParallelizeElementwisePass : Pass<"effc-cpu-parallelize-elementwise",
     Option<"minElements", "min-elements", "int64_t", /*default=*/"16384",
            "Statically shaped ops with fewer iterations in all stay sequential">,
   ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def EffcFuseElementwisePass : Pass<"effc-fuse-elementwise"> {
