@@ -11,9 +11,9 @@
 // in one pass over the inputs: x and r are read once, s goes to the row of y (or of the kept sum, when the
 // graph still needs x + r) and is read back from L1 for the variance and the normalisation, which is
 // written once. Rows go in groups of up to 16 KiB, each pass over the whole group before the next, so that
-// one row's wait for its statistics overlaps the next row's work. The statistics are accumulated in f32 in 16 lanes, a partial last vector masked (the linalg
-// lowering accumulates in f32 sequentially; the two differ by rounding only). Rows are split over the
-// runtime's thread pool.
+// one row's wait for its statistics overlaps the next row's work. The statistics are accumulated in f32 in
+// 16 lanes, a partial last vector masked (the linalg lowering accumulates in f32 sequentially; the two differ
+// by rounding only). Rows are split over the runtime's thread pool.
 //
 //===----------------------------------------------------------------------===//
 

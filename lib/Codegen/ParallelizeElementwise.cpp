@@ -68,12 +68,13 @@ std::optional<SmallVector<int64_t>> threadTileSizes(linalg::GenericOp op, int64_
   return sizes;
 }
 
-/// Rows of a gather wider than this stay scalar loops (a row is one vector value until LLVM splits it).
-constexpr int64_t kMaxVectorRow = 8192;
+/// Rows of a gather wider than this stay scalar loops (a row is one vector value until LLVM splits it, and
+/// wider ones cost compile time).
+constexpr int64_t kMaxVectorRow = 2048;
 
 /// Whether `value`, in the body of `op`, is the same for every iteration of its last loop: computed by arith
-/// ops and affine.apply from values defined outside, linalg.index of another loop, and inputs whose map does not use the
-/// last loop.
+/// ops and affine.apply from values defined outside, linalg.index of another loop, and inputs whose map does
+/// not use the last loop.
 bool invariantAlongRow(linalg::GenericOp op, Value value) {
   unsigned last = op.getNumLoops() - 1;
   if (auto arg = dyn_cast<BlockArgument>(value)) {
@@ -124,7 +125,8 @@ LogicalResult vectorizeGatherRows(RewriterBase &rewriter, linalg::GenericOp op) 
   scf::SCFTilingOptions tiling;
   tiling.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), rowSizes));
   rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> rows = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+  FailureOr<scf::SCFTilingResult> rows =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), tiling);
   if (failed(rows))
     return op.emitError("failed to split a gather into rows");
   rewriter.replaceOp(op, rows->replacements);
@@ -148,7 +150,7 @@ LogicalResult vectorizeGatherRows(RewriterBase &rewriter, linalg::GenericOp op) 
   }
   // Tiling offsets the body's linalg.index values with affine.apply, which the vectoriser does not take:
   // arith instead.
-  for (affine::AffineApplyOp apply : llvm::make_early_inc_range(row.getBody()->getOps<affine::AffineApplyOp>())) {
+  for (auto apply : llvm::make_early_inc_range(row.getBody()->getOps<affine::AffineApplyOp>())) {
     rewriter.setInsertionPoint(apply);
     std::optional<SmallVector<Value, 8>> expanded =
         affine::expandAffineMap(rewriter, apply.getLoc(), apply.getAffineMap(), apply.getMapOperands());
