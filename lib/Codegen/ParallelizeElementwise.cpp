@@ -71,6 +71,8 @@ std::optional<SmallVector<int64_t>> threadTileSizes(linalg::GenericOp op, int64_
 /// Rows of a gather wider than this stay scalar loops (a row is one vector value until LLVM splits it, and
 /// wider ones cost compile time).
 constexpr int64_t kMaxVectorRow = 2048;
+/// Narrower rows gain nothing from a vector per row.
+constexpr int64_t kMinVectorRow = 8;
 
 /// Whether `value`, in the body of `op`, is the same for every iteration of its last loop: computed by arith
 /// ops and affine.apply from values defined outside, linalg.index of another loop, and inputs whose map does
@@ -80,8 +82,11 @@ bool invariantAlongRow(linalg::GenericOp op, Value value) {
   if (auto arg = dyn_cast<BlockArgument>(value)) {
     if (arg.getOwner() != op.getBody())
       return true;
+    // An input of plain loop dimensions other than the last: vectorizeGatherRows reads it before the row.
     OpOperand *operand = op.getMatchingOpOperand(arg);
-    return op.isDpsInput(operand) && !op.getMatchingIndexingMap(operand).isFunctionOfDim(last);
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    return op.isDpsInput(operand) && !map.isFunctionOfDim(last) &&
+           llvm::all_of(map.getResults(), [](AffineExpr expr) { return isa<AffineDimExpr>(expr); });
   }
   Operation *def = value.getDefiningOp();
   if (!op->isAncestor(def))
@@ -96,12 +101,25 @@ bool invariantAlongRow(linalg::GenericOp op, Value value) {
 }
 
 /// Whether every tensor.extract in `op`'s body copies a row: its last index is the last loop's linalg.index,
-/// the others the same along the row (an embedding lookup). Other gathers (rotary's pair partner, index
-/// arithmetic on the channel) keep LLVM's scalar loops.
+/// the others the same along the row (an embedding lookup), and the body is arith on whole bytes. Other gathers
+/// (rotary's pair partner, index arithmetic on the channel, math ops) keep LLVM's scalar loops.
 bool gathersRows(linalg::GenericOp op) {
   auto extracts = op.getBody()->getOps<tensor::ExtractOp>();
   if (extracts.empty() || op.getNumLoops() != op.getNumParallelLoops())
     return false;
+  // Whole bytes only (LLVM packs a vector of i1 into bits, not the bytes memory holds), and ops that lower as
+  // n-D vectors: arith, the gathers, indices.
+  auto wholeBytes = [](Type type) { return !type.isIntOrFloat() || type.getIntOrFloatBitWidth() % 8 == 0; };
+  for (Value arg : op.getBody()->getArguments())
+    if (!wholeBytes(arg.getType()))
+      return false;
+  for (Operation &inner : op.getBody()->getOperations()) {
+    if (!isa<arith::ArithDialect>(inner.getDialect()) &&
+        !isa<tensor::ExtractOp, linalg::IndexOp, linalg::YieldOp, affine::AffineApplyOp>(inner))
+      return false;
+    if (!llvm::all_of(inner.getResultTypes(), wholeBytes))
+      return false;
+  }
   unsigned last = op.getNumLoops() - 1;
   return llvm::all_of(extracts, [&](tensor::ExtractOp extract) {
     ValueRange indices = extract.getIndices();
@@ -118,7 +136,7 @@ LogicalResult vectorizeGatherRows(RewriterBase &rewriter, linalg::GenericOp op) 
   if (!gathersRows(op))
     return success();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (ShapedType::isDynamic(ranges.back()) || ranges.back() > kMaxVectorRow)
+  if (ShapedType::isDynamic(ranges.back()) || ranges.back() < kMinVectorRow || ranges.back() > kMaxVectorRow)
     return success();
   SmallVector<int64_t> rowSizes(ranges.size(), 1);
   rowSizes.back() = 0;

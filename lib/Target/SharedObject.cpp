@@ -264,6 +264,7 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
   }
   const llvm::DataLayout &layout = module.getDataLayout();
   SmallVector<llvm::GlobalVariable *> moved;
+  llvm::DenseMap<llvm::Function *, llvm::Value *> baseByFunction;
   Checksum checksum, compileId;
   compileId.add(kProducer).add(uint64_t{EFFC_ABI_VERSION});
   effc_abi_weights_header_t header = {};
@@ -294,11 +295,15 @@ FailureOr<ExternalWeights> externalizeWeights(llvm::Module &module, llvm::String
       llvm::Instruction *insertBefore = user;
       if (auto *phi = dyn_cast<llvm::PHINode>(user))
         insertBefore = phi->getIncomingBlock(use)->getTerminator();
+      // The base is loaded once, at the function's entry: loaded at each use, a loop reloaded it for every
+      // element (any store in the loop might alias the slot), which kept an embedding gather scalar.
+      llvm::Function *function = user->getFunction();
+      llvm::Value *&base = baseByFunction[function];
+      if (!base) {
+        llvm::IRBuilder<> entry(&*function->getEntryBlock().getFirstInsertionPt());
+        base = entry.CreateLoad(ptrTy, weights.baseSlot, "weights_base");
+      }
       llvm::IRBuilder<> builder(insertBefore);
-      // Invariant: the runtime sets the base before any call, so loops hoist the load (without the
-      // metadata, any store in a loop might alias the slot, and the gather of an embedding stayed scalar).
-      llvm::LoadInst *base = builder.CreateLoad(ptrTy, weights.baseSlot);
-      base->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(ctx, {}));
       use.set(builder.CreateConstInBoundsGEP1_64(builder.getInt8Ty(), base, offset));
     }
     moved.push_back(&global);

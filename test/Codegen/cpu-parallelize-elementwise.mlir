@@ -179,13 +179,15 @@ func.func @dynamic_width_gather(%ids: tensor<?xi64>, %table: tensor<?x?xf32>) ->
 // -----
 
 // A gather that does not copy rows (its channel index is computed: a rotary pair partner) stays a thread
-// tile of scalar loops, as does one whose row index goes through a non-arith op.
+// tile of scalar loops, as do one whose row index goes through a non-arith op, one of i1 elements (LLVM packs
+// vectors of i1 into bits) and one that applies a math op to the row.
 // CHECK-LABEL: func.func @not_row_gathers(
 // CHECK-NOT:     vector.
 // OPTS-LABEL: func.func @not_row_gathers(
 #io = affine_map<(d0, d1) -> (d0, d1)>
 #rowid = affine_map<(d0, d1) -> (d0)>
-func.func @not_row_gathers(%x: tensor<?x64xf32>, %ids: tensor<?xi64>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+func.func @not_row_gathers(%x: tensor<?x64xf32>, %ids: tensor<?xi64>, %flags: tensor<?x64xi1>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xi1>, tensor<?x64xf32>) {
   %c0 = arith.constant 0 : index
   %c32 = arith.constant 32 : index
   %c64 = arith.constant 64 : index
@@ -210,5 +212,23 @@ func.func @not_row_gathers(%x: tensor<?x64xf32>, %ids: tensor<?xi64>) -> (tensor
     %w = tensor.extract %x[%row, %d] : tensor<?x64xf32>
     linalg.yield %w : f32
   } -> tensor<?x64xf32>
-  return %partner, %abs : tensor<?x64xf32>, tensor<?x64xf32>
+  %bits = tensor.empty(%n) : tensor<?x64xi1>
+  %mask = linalg.generic {indexing_maps = [#rowid, #io], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<?xi64>) outs(%bits : tensor<?x64xi1>) {
+  ^bb0(%id: i64, %o: i1):
+    %row = arith.index_cast %id : i64 to index
+    %d = linalg.index 1 : index
+    %w = tensor.extract %flags[%row, %d] : tensor<?x64xi1>
+    linalg.yield %w : i1
+  } -> tensor<?x64xi1>
+  %tanh = linalg.generic {indexing_maps = [#rowid, #io], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<?xi64>) outs(%e : tensor<?x64xf32>) {
+  ^bb0(%id: i64, %o: f32):
+    %row = arith.index_cast %id : i64 to index
+    %d = linalg.index 1 : index
+    %w = tensor.extract %x[%row, %d] : tensor<?x64xf32>
+    %t = math.absf %w : f32
+    linalg.yield %t : f32
+  } -> tensor<?x64xf32>
+  return %partner, %abs, %mask, %tanh : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xi1>, tensor<?x64xf32>
 }
