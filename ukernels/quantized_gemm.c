@@ -394,12 +394,17 @@ static void int8_linear(RowView x, int64_t m, int64_t k, const int8_t *w,
 // int4 weight-only, group-wise
 //===----------------------------------------------------------------------===//
 
-// Row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks. W4A8 takes groups of up to 65536 (below).
+// Row tiles of 8 rows x 1 block; for M < 4, 1 row x 4 blocks (f32 activations) or 1 row x 1 block, the
+// blocks in order (W4A8). W4A8 takes groups of up to 65536 (below).
 enum { I4_MR = 8, I4_NB = 4, I4_A8_MAX_GROUP = 65536 };
 // How many bytes ahead of the loads the M < 4 tile prefetches each of its weight streams. A block's stream
 // is short (K/2 · 16 bytes: 6 KiB at K = 768), too short for the hardware prefetcher to ramp up on.
 #ifndef I4_PREFETCH
 #define I4_PREFETCH 512
+#endif
+// The same for the W4A8 decode path's single linear stream (int4_a8_row_block).
+#ifndef I4_LINEAR_PREFETCH
+#define I4_LINEAR_PREFETCH 1024
 #endif
 
 typedef struct {
@@ -637,123 +642,152 @@ static void int4_a8_quantize_row(void *p, int64_t i) {
 }
 
 #if defined(QG_VNNI)
-/// `mr` rows from m0 against `nb` column blocks from blk0: mr x nb int32 dot products per group, each folded
-/// into an f32 total with the group's scales. Prefill runs 8 rows x 1 block (one transpose of a weight line
-/// serves 16 vpdpbusd), decode 1 row x 4 blocks (4 weight streams, prefetched ahead).
-QG_INLINE void int4_a8_tile(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, int nb) {
-  const int64_t groups = c->k / c->group, bstride = (c->k / 2) * 16;
+/// The 64-byte line at `w` (4 k pairs x 16 columns) transposed (vpermd, vpshufb) to one column's 8 nibbles per
+/// 32-bit lane: `lo` the even k, `hi` the odd k, each nibble times 16.
+QG_INLINE void int4_a8_line(const uint8_t *w, __m512i *lo, __m512i *hi) {
   const __m512i to_columns = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m512i to_lanes =
       _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
   const __m512i high = _mm512_set1_epi8((char)0xF0);
-  __m512 total[I4_MR][I4_NB];
+  __m512i v = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(to_columns, _mm512_loadu_si512(w)), to_lanes);
+  *hi = _mm512_and_si512(v, high);
+  *lo = _mm512_and_si512(_mm512_slli_epi16(v, 4), high);
+}
+
+/// Prefill: `mr` rows from m0 against the column block `blk`, mr int32 dot products per group, each folded into
+/// an f32 total with the group's scales; one transpose of a weight line serves 2 · mr vpdpbusd.
+QG_INLINE void int4_a8_tile(const Int4Ctx *c, int64_t m0, int mr, int64_t blk) {
+  const int64_t groups = c->k / c->group;
+  const uint8_t *wb = c->w + blk * (c->k / 2) * 16;
+  __m512 total[I4_MR];
   QG_UNROLL
-  for (int r = 0; r < mr; ++r) {
-    QG_UNROLL
-    for (int j = 0; j < nb; ++j)
-      total[r][j] = _mm512_setzero_ps();
-  }
+  for (int r = 0; r < mr; ++r)
+    total[r] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    __m512i acc[I4_MR][I4_NB];
+    __m512i acc[I4_MR];
     QG_UNROLL
-    for (int r = 0; r < mr; ++r) {
-      QG_UNROLL
-      for (int j = 0; j < nb; ++j)
-        acc[r][j] = _mm512_setzero_si512();
-    }
+    for (int r = 0; r < mr; ++r)
+      acc[r] = _mm512_setzero_si512();
     for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 8) {
-      __m512i lo[I4_NB], hi[I4_NB];
-      QG_UNROLL
-      for (int j = 0; j < nb; ++j) {
-        const uint8_t *w = c->w + (blk0 + j) * bstride + (k / 2) * 16;
-        if (mr == 1)
-          _mm_prefetch((const char *)(w + I4_PREFETCH), _MM_HINT_T0);
-        __m512i v = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(to_columns, _mm512_loadu_si512(w)), to_lanes);
-        hi[j] = _mm512_and_si512(v, high);
-        lo[j] = _mm512_and_si512(_mm512_slli_epi16(v, 4), high);
-      }
+      __m512i lo, hi;
+      int4_a8_line(wb + (k / 2) * 16, &lo, &hi);
       QG_UNROLL
       for (int r = 0; r < mr; ++r) {
         int32_t pair[2];
         __builtin_memcpy(pair, c->xq + (m0 + r) * c->k + k, sizeof(pair));
-        __m512i even = _mm512_set1_epi32(pair[0]), odd = _mm512_set1_epi32(pair[1]);
-        QG_UNROLL
-        for (int j = 0; j < nb; ++j)
-          acc[r][j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][j], lo[j], even), hi[j], odd);
+        acc[r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r], lo, _mm512_set1_epi32(pair[0])), hi,
+                                     _mm512_set1_epi32(pair[1]));
       }
     }
+    const int64_t at = (blk * groups + g) * 16;
+    __m512 s = _mm512_loadu_ps(c->scale + at);
+    __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
     QG_UNROLL
-    for (int j = 0; j < nb; ++j) {
-      int64_t at = ((blk0 + j) * groups + g) * 16;
-      __m512 s = _mm512_loadu_ps(c->scale + at);
-      __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
-      QG_UNROLL
-      for (int r = 0; r < mr; ++r) {
-        __m512 a = _mm512_set1_ps(c->xa[(m0 + r) * groups + g]), b = _mm512_set1_ps(c->xb[(m0 + r) * groups + g]);
-        __m512 dot = _mm512_fnmadd_ps(z, b, _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), a));
-        total[r][j] = _mm512_fmadd_ps(s, dot, total[r][j]);
-      }
+    for (int r = 0; r < mr; ++r) {
+      __m512 a = _mm512_set1_ps(c->xa[(m0 + r) * groups + g]), b = _mm512_set1_ps(c->xb[(m0 + r) * groups + g]);
+      __m512 dot = _mm512_fnmadd_ps(z, b, _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r]), a));
+      total[r] = _mm512_fmadd_ps(s, dot, total[r]);
     }
   }
+  const int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  const __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
   QG_UNROLL
-  for (int j = 0; j < nb; ++j) {
-    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
-    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
-    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-    QG_UNROLL
-    for (int r = 0; r < mr; ++r)
-      _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r][j], bias));
+  for (int r = 0; r < mr; ++r)
+    _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
+}
+
+/// Decode (M < 4): row `row` against the single column block `blk`, its K/2 · 16 bytes read in order, so that
+/// a task's consecutive blocks (adjacent in the packing) are one linear stream. Four tiles' blocks read side by
+/// side were four streams of 6 KiB at K = 768, which memory served about 15% slower than one. Two lines per
+/// step into four accumulators keep the vpdpbusd chains short of their latency.
+QG_INLINE void int4_a8_row_block(const Int4Ctx *c, int64_t row, int64_t blk) {
+  const int64_t groups = c->k / c->group;
+  const uint8_t *wb = c->w + blk * (c->k / 2) * 16;
+  const int8_t *xq = c->xq + row * c->k;
+  __m512 total = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    int64_t k = g * c->group;
+    const int64_t end = k + c->group;
+    for (; k + 16 <= end; k += 16) {
+      const uint8_t *w = wb + (k / 2) * 16;
+      _mm_prefetch((const char *)(w + I4_LINEAR_PREFETCH), _MM_HINT_T0);
+      _mm_prefetch((const char *)(w + 64 + I4_LINEAR_PREFETCH), _MM_HINT_T0);
+      int32_t pairs[4];
+      __builtin_memcpy(pairs, xq + k, sizeof(pairs));
+      __m512i lo0, hi0, lo1, hi1;
+      int4_a8_line(w, &lo0, &hi0);
+      int4_a8_line(w + 64, &lo1, &hi1);
+      acc[0] = _mm512_dpbusd_epi32(acc[0], lo0, _mm512_set1_epi32(pairs[0]));
+      acc[1] = _mm512_dpbusd_epi32(acc[1], hi0, _mm512_set1_epi32(pairs[1]));
+      acc[2] = _mm512_dpbusd_epi32(acc[2], lo1, _mm512_set1_epi32(pairs[2]));
+      acc[3] = _mm512_dpbusd_epi32(acc[3], hi1, _mm512_set1_epi32(pairs[3]));
+    }
+    if (k < end) { // a group of an odd number of lines
+      const uint8_t *w = wb + (k / 2) * 16;
+      int32_t pairs[2];
+      __builtin_memcpy(pairs, xq + k, sizeof(pairs));
+      __m512i lo0, hi0;
+      int4_a8_line(w, &lo0, &hi0);
+      acc[0] = _mm512_dpbusd_epi32(acc[0], lo0, _mm512_set1_epi32(pairs[0]));
+      acc[1] = _mm512_dpbusd_epi32(acc[1], hi0, _mm512_set1_epi32(pairs[1]));
+    }
+    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
+    const int64_t at = (blk * groups + g) * 16;
+    __m512 s = _mm512_loadu_ps(c->scale + at);
+    __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+    __m512 a = _mm512_set1_ps(c->xa[row * groups + g]), b = _mm512_set1_ps(c->xb[row * groups + g]);
+    total = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, b, _mm512_mul_ps(_mm512_cvtepi32_ps(sum), a)), total);
   }
+  const int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  const __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+  _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total, bias));
 }
 
 #define I4_A8_ROWS(MR)                                                                                         \
   case MR:                                                                                                     \
-    int4_a8_tile(c, m0, MR, blk0, 1);                                                                          \
+    int4_a8_tile(c, m0, MR, blk);                                                                              \
     break;
-static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, int nb) {
-  if (mr == 1) {
-    switch (nb) {
-    case 1: int4_a8_tile(c, m0, 1, blk0, 1); break;
-    case 2: int4_a8_tile(c, m0, 1, blk0, 2); break;
-    case 3: int4_a8_tile(c, m0, 1, blk0, 3); break;
-    default: int4_a8_tile(c, m0, 1, blk0, I4_NB); break;
-    }
-    return;
-  }
+static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t blk) {
   switch (mr) {
-    I4_A8_ROWS(2) I4_A8_ROWS(3) I4_A8_ROWS(4) I4_A8_ROWS(5) I4_A8_ROWS(6) I4_A8_ROWS(7) I4_A8_ROWS(8)
+    I4_A8_ROWS(1) I4_A8_ROWS(2) I4_A8_ROWS(3) I4_A8_ROWS(4) I4_A8_ROWS(5) I4_A8_ROWS(6) I4_A8_ROWS(7) I4_A8_ROWS(8)
   default:
     break;
   }
 }
+
+static void int4_a8_decode_block(const Int4Ctx *c, int64_t row, int64_t blk) { int4_a8_row_block(c, row, blk); }
 #else
 /// The same sums in C: per group an exact int32 dot product of 16 · q against q_x, then the f32 fold.
-static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t blk0, int nb) {
-  const int64_t groups = c->k / c->group, bstride = (c->k / 2) * 16;
-  for (int j = 0; j < nb; ++j) {
-    const uint8_t *w = c->w + (blk0 + j) * bstride;
-    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
-    for (int r = 0; r < mr; ++r) {
-      const int8_t *xr = c->xq + (m0 + r) * c->k;
-      for (int64_t col = 0; col < cols; ++col) {
-        float total = 0.0f;
-        for (int64_t g = 0; g < groups; ++g) {
-          int32_t acc = 0;
-          for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 8)
-            for (int b = 0; b < 4; ++b) {
-              uint8_t byte = w[(k / 2 + b) * 16 + col];
-              acc += (int32_t)((byte << 4) & 0xF0) * xr[k + b] + (int32_t)(byte & 0xF0) * xr[k + 4 + b];
-            }
-          int64_t at = ((blk0 + j) * groups + g) * 16 + col;
-          float z = c->zero ? c->zero[at] : 8.0f;
-          float a = c->xa[(m0 + r) * groups + g], b = c->xb[(m0 + r) * groups + g];
-          total = c->scale[at] * ((float)acc * a - z * b) + total;
-        }
-        c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
+static void int4_a8_tile_dispatch(const Int4Ctx *c, int64_t m0, int mr, int64_t blk) {
+  const int64_t groups = c->k / c->group;
+  const uint8_t *w = c->w + blk * (c->k / 2) * 16;
+  const int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  for (int r = 0; r < mr; ++r) {
+    const int8_t *xr = c->xq + (m0 + r) * c->k;
+    for (int64_t col = 0; col < cols; ++col) {
+      float total = 0.0f;
+      for (int64_t g = 0; g < groups; ++g) {
+        int32_t acc = 0;
+        for (int64_t k = g * c->group; k < (g + 1) * c->group; k += 8)
+          for (int b = 0; b < 4; ++b) {
+            uint8_t byte = w[(k / 2 + b) * 16 + col];
+            acc += (int32_t)((byte << 4) & 0xF0) * xr[k + b] + (int32_t)(byte & 0xF0) * xr[k + 4 + b];
+          }
+        int64_t at = (blk * groups + g) * 16 + col;
+        float z = c->zero ? c->zero[at] : 8.0f;
+        float a = c->xa[(m0 + r) * groups + g], b = c->xb[(m0 + r) * groups + g];
+        total = c->scale[at] * ((float)acc * a - z * b) + total;
       }
+      c->y[(m0 + r) * c->ldy + n0 + col] = total + (c->bias ? c->bias[n0 + col] : 0.0f);
     }
   }
 }
+
+static void int4_a8_decode_block(const Int4Ctx *c, int64_t row, int64_t blk) { int4_a8_tile_dispatch(c, row, 1, blk); }
 #endif
 
 /// Task: `bpt` column blocks for all rows, on the W4A8 tiles when the activations were quantized (c->xq).
@@ -761,22 +795,23 @@ static void int4_task(void *p, int64_t task) {
   const Int4Ctx *c = (const Int4Ctx *)p;
   int64_t blocks = (c->n + 15) / 16;
   int64_t last = min_i64(blocks, (task + 1) * c->bpt);
+  if (c->m < 4 && c->xq) {
+    for (int64_t blk = task * c->bpt; blk < last; ++blk)
+      for (int64_t row = 0; row < c->m; ++row)
+        int4_a8_decode_block(c, row, blk);
+    return;
+  }
   if (c->m < 4) {
     for (int64_t blk = task * c->bpt; blk < last; blk += I4_NB)
-      for (int64_t row = 0; row < c->m; ++row) {
-        int nb = (int)min_i64(I4_NB, last - blk);
-        if (c->xq)
-          int4_a8_tile_dispatch(c, row, 1, blk, nb);
-        else
-          int4_row_tile_dispatch(c, row, blk, nb);
-      }
+      for (int64_t row = 0; row < c->m; ++row)
+        int4_row_tile_dispatch(c, row, blk, (int)min_i64(I4_NB, last - blk));
     return;
   }
   for (int64_t blk = task * c->bpt; blk < last; ++blk)
     for (int64_t m0 = 0; m0 < c->m; m0 += I4_MR) {
       int mr = (int)min_i64(I4_MR, c->m - m0);
       if (c->xq)
-        int4_a8_tile_dispatch(c, m0, mr, blk, 1);
+        int4_a8_tile_dispatch(c, m0, mr, blk);
       else
         int4_tile_dispatch(c, m0, blk, mr);
     }
