@@ -14,8 +14,9 @@
 //  * int4  group-wise weights: nibbles [N/16][K/2][16] (byte = w[k] | w[k+1] << 4), scales and zero
 //          points [N/16][K/G][16]; y = Σ_g s_g · (Σ_k q·x − z_g · Σ_k x). With G a multiple of 8 (W4A8)
 //          activations are quantized per row and group to int8 and nibbles multiplied by vpdpbusd;
-//          otherwise f32 activations multiply nibbles dequantised in registers. At M < 4 (decode) one row
-//          runs against 4 column blocks, each a weight stream prefetched ahead.
+//          otherwise f32 activations multiply nibbles dequantised in registers. At M < 4 (decode) W4A8 walks
+//          one column block after another, one linear weight stream; the f32 path runs a row against 4
+//          column blocks, each a weight stream prefetched ahead.
 //  * lut   binary-coding quantization (LUT-GEMM): W ≈ Σ_i α_i · b_i, b ∈ {−1, +1}. For every 4 activations a
 //          16-entry table of all ± sums is built once per row; the packed sign patterns
 //          [N/16][q][K/8][16] (byte = pattern[c] | pattern[c+1] << 4) index it (vpermps: 16 lookups per
