@@ -188,14 +188,17 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
 // 6 broadcasts feed 24 FMAs, where the 8 x 32 tile of generated code has 16 (docs/benchmarks.md). Summation
 // runs over k in order.
 
-// F32_KC: the k block, F32_KC rows x 4 blocks x 64 bytes of weights: one block up to K = 4096, whose 1 MiB
-// stay in L2 while the chunk's row panels pass over them (k blocks of 64 to 512 rows, in L1, were 3-15%
-// slower at BERT shapes: the partial sums' round trips through y cost more than L2 reads). F32_CHUNK_BYTES:
+// F32_KC: the longest k block; K is split into equal blocks of at most F32_KC rows. A block is F32_KC rows x
+// 4 blocks x 64 bytes of weights (192 KiB), so that it and the next one, which the chunk's later row tiles
+// prefetch meanwhile (gemm_next_block_share), both stay in L2: whole-K blocks of K = 3072 (768 KiB each) did
+// not, and the prefetched block evicted the one being read (Switch-MoE's FFN-down experts, 12 to 24 rows,
+// 11-19% slower; BERT's FFN down projection 1-2%). Blocks of 64 to 512 rows, in L1, were 3-15% slower at
+// BERT shapes: the partial sums' round trips through y cost more than L2 reads. F32_CHUNK_BYTES:
 // activations per row chunk: 1 MiB, so that a 128-token batch is one chunk and each weight streams from
 // memory once (each chunk reads all the weights again; 256 KiB made 6 chunks of BERT's FFN down projection).
 // F32_PREFETCH_STEPS: weight rows (64-byte lines) prefetched ahead in each block's stream.
 #ifndef F32_KC
-#define F32_KC 4096
+#define F32_KC 768
 #endif
 #ifndef F32_CHUNK_BYTES
 #define F32_CHUNK_BYTES (1024 * 1024)
@@ -336,8 +339,10 @@ static void f32_linear_run(F32GemmCtx c, int64_t m, int64_t n, int64_t k, int64_
     c.x = row_view(rows, m, 0, k, 1);
   }
 #if defined(__AVX512F__)
-  // One panel of rows reads each weight block once: no k blocks then (a GEMV streams W once either way).
-  const int64_t kc = m <= GEMM_TILE_MR ? k : F32_KC;
+  // One panel of rows reads each weight block once: no k blocks then (a GEMV streams W once either way);
+  // otherwise K in equal blocks of at most F32_KC.
+  const int64_t k_blocks = (k + F32_KC - 1) / F32_KC;
+  const int64_t kc = m <= GEMM_TILE_MR ? k : (k + k_blocks - 1) / k_blocks;
 #else
   const int64_t kc = k; // the portable tile sums over all of K at once
 #endif

@@ -13,9 +13,9 @@ activations' polynomials (ukernels/epilogue.h: erf below 1.5e-7 absolute, exp ab
 
 effc_uk_linear_f32 takes x [B, S, K], panels [ceil(N/16)][K][16] zero-padded, a residual and epilogue flags;
 its shapes cover one row panel (M <= 6: no k blocks), several row panels and row chunks (by size, and more of
-them where the schedule wants more tasks), k blocks of 4096 and a ragged last one, N not a multiple of 16 (the
-masked last block) or of 64 (narrower tiles), K = 0, and strided x and panels. Its tolerance scales with
-sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
+them where the schedule wants more tasks), several k blocks (even, or with a shorter last one), N not a
+multiple of 16 (the masked last block) or of 64 (narrower tiles), K = 0, and strided x and panels. Its
+tolerance scales with sqrt(K) (rtol 1e-5 · sqrt(K / 100)): longer f32 sums.
 """
 
 import ctypes
@@ -157,10 +157,11 @@ def linear_tolerance(k):
     (1, 1, 96, 64),     # decode: one row, all of K at once
     (1, 6, 33, 40),     # one row panel; N = 40: a 16-column tile pair and a masked block
     (1, 7, 130, 16),    # two row panels (6 + 1)
-    (1, 13, 4200, 20),  # k blocks of 4096 and 104 (partial sums wait in y); three row panels
+    (1, 13, 4200, 20),  # 6 k blocks of 700 (K in equal blocks of at most 768; partial sums wait in y);
+                        # three row panels
     (2, 29, 256, 312),  # 58 rows, 20 blocks (TinyBERT's N): 4-block tiles, a 3-block one, a masked block
     (1, 200, 4400, 20), # 34 row panels, 1 column task: chunks of 5 panels (GEMM_MIN_TASKS; 1 MiB allows 9), the
-                        # last of 4; 2 k blocks
+                        # last of 4; k blocks of 734, the last of 730
     (1, 128, 64, 192),  # BERT's 128 rows, 3 column tasks: 5 chunks of 30, 30, 30, 30 and 8 rows, for more tasks
     (3, 2, 0, 24),      # K = 0: the bias through the epilogue
 ])
@@ -176,7 +177,7 @@ def test_linear_shapes(lib, b, s, k, n, with_bias):
 @pytest.mark.parametrize("kind", ["gelu", "silu", "relu"])
 @pytest.mark.parametrize("with_residual", [True, False])
 def test_linear_epilogue(lib, kind, with_residual):
-    """Activation, then the residual (EFFC_UK_EPILOGUE_RESIDUAL = 0x10), on the finished tile; with two k
+    """Activation, then the residual (EFFC_UK_EPILOGUE_RESIDUAL = 0x10), on the finished tile; with six k
     blocks (K = 4100), so that partial sums wait in y and only the last block applies the epilogue."""
     rng, x, w, bias = linear_case(7, 2, 9, 4100, 72)
     residual = rng.standard_normal((2, 9, 72)).astype(np.float32)
