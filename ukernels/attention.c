@@ -23,13 +23,16 @@
  * and finally writes O / l (all zeros for a row that sees no key, as the reference does). Only the
  * [AT_TQ, AT_TK] tile of probabilities ever exists; scores stay in registers.
  *
- * A task with fewer than AT_TQ query rows (a decode step) skips the gathering: each row's scores are dot
- * products with the keys where they lie, and its output a sum of the value rows (at_direct_rows).
+ * A task with fewer than AT_TQ query rows skips the gathering: each row's scores are dot products with the
+ * keys where they lie, and its output a sum of the value rows (at_direct_rows). A step of one query row (a
+ * decode step) splits the keys instead of the heads: each task takes a range of keys for every head, reading
+ * whole cache rows, and the ranges' partial softmax sums are merged after (at_split_task, flash-decoding).
  *
  * effc_uk_attention_present_f32 also writes the `present` KV cache (the past followed by the new keys and
- * values) that eff.attention returns: the first task of each (batch, key/value head) stores that head's rows
- * as the decode path reads them (or copies them, on the tiled path), so a decode step reads the cache once
- * instead of once for a separate concatenation and again for the products.
+ * values) that eff.attention returns: the decode paths store the rows as they read them (a split task its
+ * keys' rows; with more query rows the first task of each (batch, key/value head) that head's rows, copied
+ * first on the tiled path), so a decode step reads the cache once instead of once for a separate
+ * concatenation and again for the products.
  *
  * Vectors are 16-float vector types (one zmm; narrower vectors in the generic variant), so both variants run
  * the same code; results differ between CPUs only by FMA contraction. exp is a polynomial (at_exp, shared with
@@ -309,8 +312,8 @@ static int at_direct(const at_problem *pr, int64_t rows) {
          (!pr->present_k || (pr->prk_col_stride == 1 && pr->prv_col_stride == 1));
 }
 
-/* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: a decode step
- * has one query row per head, so gathering Kᵀ for register tiles would cost more than the products. Per row:
+/* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: with fewer
+ * query rows than a register tile (a few new tokens), gathering Kᵀ would cost more than the products. Per row:
  * all scores (q·k_j, a tree sum per key), their maximum, p_j = exp(s_j − max) and l = Σ p_j, then
  * O = Σ p_j·v_j / l. The rows of K and V lie a row of the cache apart (H·Dh floats): too far for the
  * hardware prefetcher to follow, so each loop prefetches the row AT_PREFETCH_KEYS keys ahead. `vectors`
@@ -415,6 +418,136 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
     at_direct_rows_of(pr, b, g, i0, i1, write_present, 4);
   else
     at_direct_rows_of(pr, b, g, i0, i1, write_present, pr->head_dim / 16);
+}
+
+/*===----------------------------------------------------------------------===*
+ * One query row (a decode step): the keys split into ranges (flash-decoding)
+ *===----------------------------------------------------------------------===*/
+
+/* With one query row per head, a task per key/value head reads that head's Dh floats of every cache row, rows
+ * H·Dh floats apart: short strided reads that memory served at about 60% of its streaming rate. Here a task
+ * takes a range of AT_SPLIT_KEYS keys for all heads instead, so that it reads whole cache rows (one linear
+ * stream through the past keys, another through the values) and writes whole present rows. Per head it leaves
+ * the range's largest score m, Σ exp(s − m) = l and the unnormalised Σ exp(s − m) · v; at_split_merge then
+ * rescales the ranges to their common maximum: O = Σ_t e^(m_t − M) o_t / Σ_t e^(m_t − M) l_t. */
+#define AT_SPLIT_KEYS 8
+
+typedef struct {
+  const at_problem *pr;
+  float *partial; /* [B][ranges][H][AT_SPLIT_KEYS + 2 + Dh]: scores (then probabilities), m, l, o */
+  int64_t ranges;
+} at_split;
+
+static inline int64_t at_split_floats(const at_problem *pr) { return AT_SPLIT_KEYS + 2 + pr->head_dim; }
+
+static void at_split_task(void *ctx, int64_t task) {
+  const at_split *sp = (const at_split *)ctx;
+  const at_problem *pr = sp->pr;
+  const int64_t b = task / sp->ranges, j0 = task % sp->ranges * AT_SPLIT_KEYS;
+  const int64_t j1 = EFFC_UK_MIN(pr->key_len, j0 + AT_SPLIT_KEYS), keys = j1 - j0;
+  const int64_t dh = pr->head_dim, vectors = dh / 16, group = pr->heads / pr->kv_heads;
+  const int64_t stride_h = at_split_floats(pr);
+  float *part = sp->partial + task * pr->heads * stride_h;
+  const float *q = pr->q + b * pr->q_batch_stride;
+  int64_t unused;
+  for (int64_t j = j0; j < j1; ++j) {
+    int hidden = pr->mask && pr->mask[b * pr->mask_batch_stride + j * pr->mask_col_stride] == 0.0f;
+    for (int64_t g = 0; g < pr->kv_heads; ++g) {
+      const float *kj = at_key(pr, b, g, j, &unused), *vj = at_value(pr, b, g, j, &unused);
+      for (int64_t c = 0; c < vectors; ++c) // the value rows are read after all the keys: bring them in now
+        __builtin_prefetch(vj + 16 * c, 0, 2);
+      if (pr->present_k)
+        for (int64_t c = 0; c < vectors; ++c)
+          at_store_present(at_present_key(pr, b, g, j) + 16 * c, *(const at_v16u *)(kj + 16 * c));
+      for (int64_t r = 0; r < group; ++r) {
+        const int64_t h = g * group + r;
+        at_v16 acc = at_splat(0.0f);
+        for (int64_t c = 0; c < vectors; ++c)
+          acc = acc + *(const at_v16u *)(q + h * dh + 16 * c) * *(const at_v16u *)(kj + 16 * c);
+        part[h * stride_h + (j - j0)] = hidden ? AT_NEG_INF : ep_hsum(acc) * pr->scale;
+      }
+    }
+  }
+  for (int64_t h = 0; h < pr->heads; ++h) {
+    float *sc = part + h * stride_h, max = AT_NEG_INF, sum = 0.0f;
+    for (int64_t j = 0; j < keys; ++j)
+      max = sc[j] > max ? sc[j] : max;
+    for (int64_t j = 0; j < keys; ++j) {
+      sc[j] = max == AT_NEG_INF ? 0.0f : at_exp(at_splat(sc[j] - max))[0];
+      sum += sc[j];
+    }
+    sc[AT_SPLIT_KEYS] = max;
+    sc[AT_SPLIT_KEYS + 1] = sum;
+    for (int64_t d = 0; d < dh; ++d)
+      sc[AT_SPLIT_KEYS + 2 + d] = 0.0f;
+  }
+  for (int64_t j = j0; j < j1; ++j)
+    for (int64_t g = 0; g < pr->kv_heads; ++g) {
+      const float *vj = at_value(pr, b, g, j, &unused);
+      if (pr->present_v)
+        for (int64_t c = 0; c < vectors; ++c)
+          at_store_present(at_present_value(pr, b, g, j) + 16 * c, *(const at_v16u *)(vj + 16 * c));
+      for (int64_t r = 0; r < group; ++r) {
+        float *sc = part + (g * group + r) * stride_h, p = sc[j - j0];
+        float *o = sc + AT_SPLIT_KEYS + 2;
+        if (p != 0.0f)
+          for (int64_t c = 0; c < vectors; ++c)
+            *(at_v16u *)(o + 16 * c) = *(const at_v16u *)(o + 16 * c) + p * *(const at_v16u *)(vj + 16 * c);
+      }
+    }
+  if (pr->present_k)
+    at_present_fence();
+}
+
+/* Rescales every range of (b, h) to their common maximum and writes O = Σ_t e^(m_t − M) o_t / Σ_t e^(m_t − M) l_t
+ * (zeros when no key is visible, as the reference gives). */
+static void at_split_merge(const at_split *sp) {
+  const at_problem *pr = sp->pr;
+  const int64_t dh = pr->head_dim, vectors = dh / 16, stride_h = at_split_floats(pr);
+  for (int64_t b = 0; b < pr->batch; ++b)
+    for (int64_t h = 0; h < pr->heads; ++h) {
+      const float *first = sp->partial + (b * sp->ranges * pr->heads + h) * stride_h;
+      const int64_t range_stride = pr->heads * stride_h;
+      float max = AT_NEG_INF;
+      for (int64_t t = 0; t < sp->ranges; ++t) {
+        float m = first[t * range_stride + AT_SPLIT_KEYS];
+        max = m > max ? m : max;
+      }
+      at_v16 o[16];
+      for (int64_t c = 0; c < vectors; ++c)
+        o[c] = at_splat(0.0f);
+      float sum = 0.0f;
+      if (max != AT_NEG_INF)
+        for (int64_t t = 0; t < sp->ranges; ++t) {
+          const float *range = first + t * range_stride;
+          if (range[AT_SPLIT_KEYS] == AT_NEG_INF)
+            continue;
+          float weight = at_exp(at_splat(range[AT_SPLIT_KEYS] - max))[0];
+          sum += weight * range[AT_SPLIT_KEYS + 1];
+          for (int64_t c = 0; c < vectors; ++c)
+            o[c] = o[c] + weight * *(const at_v16u *)(range + AT_SPLIT_KEYS + 2 + 16 * c);
+        }
+      float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
+      float *out = pr->out + b * pr->out_batch_stride + h * dh;
+      for (int64_t c = 0; c < vectors; ++c)
+        *(at_v16u *)(out + 16 * c) = o[c] * inverse;
+    }
+}
+
+/* Whether the step takes the split path: one query row, head size a multiple of 16 up to 256, every head's
+ * elements contiguous (at_direct's conditions). */
+static int at_split_applies(const at_problem *pr) { return pr->query_len == 1 && at_direct(pr, 1); }
+
+/* Runs the step on the split path: B × ceil(L / AT_SPLIT_KEYS) tasks, then the merge. */
+static void at_split_run(const at_problem *pr) {
+  at_split sp = {pr, 0, (pr->key_len + AT_SPLIT_KEYS - 1) / AT_SPLIT_KEYS};
+  if (sp.ranges == 0)
+    sp.ranges = 1; // no key at all: one empty range per batch row, merged to zeros
+  sp.partial = (float *)effc_uk_alloc((uint64_t)(pr->batch * sp.ranges * pr->heads * at_split_floats(pr)) *
+                                      sizeof(float));
+  effc_uk_parallel_for(at_split_task, &sp, pr->batch * sp.ranges);
+  at_split_merge(&sp);
+  effc_uk_free(sp.partial);
 }
 
 /*===----------------------------------------------------------------------===*
@@ -602,6 +735,10 @@ static at_problem at_problem_of(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3
 static void at_run(at_problem *p) {
   if (p->batch <= 0 || p->head_dim <= 0 || (p->query_len <= 0 && !p->present_k))
     return;
+  if (at_split_applies(p)) {
+    at_split_run(p);
+    return;
+  }
   p->query_blocks = EFFC_UK_MAX((p->query_len + AT_QB - 1) / AT_QB, 1);
   effc_uk_parallel_for(at_task, p, p->batch * p->kv_heads * p->query_blocks);
 }
