@@ -34,13 +34,14 @@ smallest and largest single run; the speed-up of effc's row over ORT f32
 the routed expert per token; the kept layers for drop40, the dense products for 2:4, so its figure is an
 effective rate) as a % of the FMA peak measured in this run (int8 and int4 rows: of the VNNI peak, int4 being
 W4A8; bf16 rows: of the vdpbf16ps peak where the CPU has AVX512-BF16), and,
-for effc, weight GB/s as a % of the streaming bandwidth measured in this run (the bytes of the weights file a run
-streams: all but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
+for effc, weight GB/s as a % of the streaming bandwidth measured in the case's own rounds (a "streaming read" row
+per case: the median of one measurement at the start of each round, as a shared host's bandwidth drifts over
+minutes; the bytes of the weights file a run streams: all but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
 bound, so "within 1.1x of the bound" reads >= 91%; above 100%, part of the weights came from the L3); for decode,
 %BW+KV counts the KV cache as well, which every step must read (past) and write back (present, past + 1 rows):
 the bound of the bytes a step moves, not only its weights; the
 largest |output - PyTorch f32| relative to the largest |PyTorch f32| output (the f32 reference). The peaks
-come from bench/ukernel_peaks.c (best of 5, same threads), measured first.
+come from bench/ukernel_peaks.c (best of 5, same threads), measured first; the streaming rates too.
 """
 
 import argparse
@@ -49,7 +50,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -220,12 +220,21 @@ def ensure_onnxruntime():
                        capture_output=True)
 
 
-def measure_peaks(threads):
+def measure_peaks(work, threads):
+    """The machine's peaks on `threads` threads; leaves the program in `work` for stream_rate."""
     sys.path.insert(0, str(REPO / "bench"))
     from ukernel_peaks import measure_peaks as measure
 
-    with tempfile.TemporaryDirectory(prefix="effc-peaks-") as workdir:
-        return measure(Path(workdir), threads)[threads]
+    return measure(work, threads)[threads]
+
+
+def stream_rate(work, threads):
+    """The streaming-read rate now (GB/s, best of 5 reads): measured in every round of a case, beside its runs,
+    since a shared host's memory bandwidth changes over minutes (the same 2 threads read 36 GB/s in one hour and
+    57 in the next) more than the decode rows it bounds."""
+    out = subprocess.run([work / "ukernel_peaks", str(threads), "stream"], check=True, capture_output=True,
+                         text=True).stdout
+    return float(re.search(r"stream_gbs ([\d.]+)", out).group(1))
 
 
 def main():
@@ -261,7 +270,7 @@ def main():
         ensure_onnxruntime()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    peaks = {} if args.no_peaks else measure_peaks(args.threads)
+    peaks = {} if args.no_peaks else measure_peaks(work, args.threads)
     if peaks:
         print(f"peaks on {args.threads} threads (best of 5): FMA {peaks['fma_gflops']:.0f} GFLOP/s, "
               f"VNNI {peaks['vnni_gops']:.0f} GOP/s, "
@@ -306,7 +315,7 @@ def main():
             peak = peaks.get("vnni_gops" if int8 else "bf16_gflops" if bf16 and "bf16_gflops" in peaks
                              else "fma_gflops")
             cells.append(f"{gflops:>9.1f}" + (f"{100 * gflops / peak:>6.0f}%" if peak else f"{'-':>7}"))
-            bw = peaks.get("stream_gbs")
+            bw = case_stream[1] if case_stream else None
             if weight_bytes:
                 gbs = weight_bytes / ms / 1e6
                 cells.append(f"{gbs:>7.1f}" + (f"{100 * gbs / bw:>5.0f}%" if bw else f"{'-':>6}"))
@@ -398,7 +407,10 @@ def main():
         per_round = -(-args.runs // args.rounds)
         rounds = {label: [] for label, *_ in runtimes}
         failed = {}
+        streams = []
         for _ in range(args.rounds):
+            if peaks:
+                streams.append(stream_rate(work, args.threads))
             for label, measure, _, _ in runtimes:
                 if label in failed:
                     continue
@@ -406,6 +418,11 @@ def main():
                     rounds[label].append(measure(per_round))
                 except RuntimeError as error:
                     failed[label] = str(error)
+        # %BW of this case's rows: against the median of the streaming rates measured in its rounds.
+        case_stream = (min(streams), float(np.median(streams)), max(streams)) if streams else None
+        if case_stream:
+            print(f"{case:<14}{'streaming read':<18}{case_stream[1]:>10.1f}"
+                  f"{f'({case_stream[0]:.1f}-{case_stream[2]:.1f})':>20} GB/s, in this case's rounds", flush=True)
         for label, _, output, options in runtimes:
             if label in failed:
                 print(f"{case:<14}{label:<18} failed: {failed[label]}", flush=True)

@@ -14,7 +14,8 @@
 //           MACs per instruction, 2 FLOP per MAC)
 //   stream  streaming read of a buffer far larger than the caches (vpaddd into 8 accumulators): GB/s
 //
-//     ukernel_peaks THREADS   ->   one line per ceiling: "<name> <value>"
+//     ukernel_peaks THREADS [stream]   ->   one line per ceiling: "<name> <value>" (with `stream`, that one
+//                                          only: bench/peers.py measures it again in every round)
 //
 // Each figure is the best of several timed repetitions (peaks, not typical values); with THREADS > 1 every
 // thread runs the loop at once and the figure is their total.
@@ -118,6 +119,7 @@ static double measure(int which) {
 
 int main(int argc, char **argv) {
   thread_count = argc > 1 ? atoi(argv[1]) : 1;
+  int stream_only = argc > 2 && strcmp(argv[2], "stream") == 0;
   if (thread_count < 1 || thread_count > 64) {
     fprintf(stderr, "ukernel_peaks: THREADS must be in [1, 64]\n");
     return 1;
@@ -128,10 +130,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   memset(stream_buffer, 1, STREAM_BYTES);
-  printf("fma_gflops %.1f\n", measure(0) / 1e9);
-  printf("vnni_gops %.1f\n", measure(1) / 1e9);
-  if (__builtin_cpu_supports("avx512bf16"))
-    printf("bf16_gflops %.1f\n", measure(2) / 1e9);
+  if (!stream_only) {
+    printf("fma_gflops %.1f\n", measure(0) / 1e9);
+    printf("vnni_gops %.1f\n", measure(1) / 1e9);
+    if (__builtin_cpu_supports("avx512bf16"))
+      printf("bf16_gflops %.1f\n", measure(2) / 1e9);
+  }
   printf("stream_gbs %.1f\n", measure(3) / 1e9);
   free(stream_buffer);
   return 0;
