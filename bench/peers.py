@@ -34,14 +34,15 @@ smallest and largest single run; the speed-up of effc's row over ORT f32
 the routed expert per token; the kept layers for drop40, the dense products for 2:4, so its figure is an
 effective rate) as a % of the FMA peak measured in this run (int8 and int4 rows: of the VNNI peak, int4 being
 W4A8; bf16 rows: of the vdpbf16ps peak where the CPU has AVX512-BF16), and,
-for effc, weight GB/s as a % of the streaming bandwidth measured in the case's own rounds (a "streaming read" row
-per case: the median of one measurement at the start of each round, as a shared host's bandwidth drifts over
-minutes; the bytes of the weights file a run streams: all but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
+for effc, weight GB/s as a % of the streaming bandwidth measured beside it (a read at the start of every round,
+shown as a "streaming read" row per case; each round's median run against its round's read, the median of
+those: a shared host's bandwidth drifts by half within minutes; the bytes of the weights file a run streams: all
+but the embedding tables, of which it gathers a few rows; decode is bandwidth-bound, and 100% is its
 bound, so "within 1.1x of the bound" reads >= 91%; above 100%, part of the weights came from the L3); for decode,
 %BW+KV counts the KV cache as well, which every step must read (past) and write back (present, past + 1 rows):
 the bound of the bytes a step moves, not only its weights; the
 largest |output - PyTorch f32| relative to the largest |PyTorch f32| output (the f32 reference). The peaks
-come from bench/ukernel_peaks.c (best of 5, same threads), measured first; the streaming rates too.
+come from bench/ukernel_peaks.c (best of 5, same threads), measured first, as do the rounds' streaming reads.
 """
 
 import argparse
@@ -305,7 +306,8 @@ def main():
         scale = float(np.abs(expected).max())
         ort_ms = {}
 
-        def row(runtime, times, output, weight_bytes=None, int8=False, bf16=False, flops=flops, cache_bytes=0):
+        def row(runtime, times, output, round_ms=(), weight_bytes=None, int8=False, bf16=False, flops=flops,
+                cache_bytes=0):
             ms = times[1]
             cells = [f"{case:<14}{runtime:<18}{ms:>10.2f}{f'({times[0]:.1f}-{times[2]:.1f})':>20}"]
             for key in ("ort", "ort-int8"):
@@ -315,14 +317,16 @@ def main():
             peak = peaks.get("vnni_gops" if int8 else "bf16_gflops" if bf16 and "bf16_gflops" in peaks
                              else "fma_gflops")
             cells.append(f"{gflops:>9.1f}" + (f"{100 * gflops / peak:>6.0f}%" if peak else f"{'-':>7}"))
-            bw = case_stream[1] if case_stream else None
+            def of_stream(nbytes):  # % of the streaming rate: per round (its median run, its read), then the median
+                return float(np.median([100 * nbytes / t / 1e6 / gbs for t, gbs in zip(round_ms, streams)]))
+
             if weight_bytes:
-                gbs = weight_bytes / ms / 1e6
-                cells.append(f"{gbs:>7.1f}" + (f"{100 * gbs / bw:>5.0f}%" if bw else f"{'-':>6}"))
+                cells.append(f"{weight_bytes / ms / 1e6:>7.1f}"
+                             + (f"{of_stream(weight_bytes):>5.0f}%" if streams else f"{'-':>6}"))
             else:
                 cells.append(f"{'-':>7}{'-':>6}")
-            if weight_bytes and cache_bytes and bw:
-                cells.append(f"{100 * (weight_bytes + cache_bytes) / ms / 1e6 / bw:>7.0f}%")
+            if weight_bytes and cache_bytes and streams:
+                cells.append(f"{of_stream(weight_bytes + cache_bytes):>7.0f}%")
             else:
                 cells.append(f"{'-':>8}")
             error = np.abs(output.reshape(expected.shape) - expected).max() / scale
@@ -418,11 +422,10 @@ def main():
                     rounds[label].append(measure(per_round))
                 except RuntimeError as error:
                     failed[label] = str(error)
-        # %BW of this case's rows: against the median of the streaming rates measured in its rounds.
-        case_stream = (min(streams), float(np.median(streams)), max(streams)) if streams else None
-        if case_stream:
-            print(f"{case:<14}{'streaming read':<18}{case_stream[1]:>10.1f}"
-                  f"{f'({case_stream[0]:.1f}-{case_stream[2]:.1f})':>20} GB/s, in this case's rounds", flush=True)
+        # %BW of this case's rows: each round's median run against the streaming rate read at that round's start.
+        if streams:
+            print(f"{case:<14}{'streaming read':<18}{float(np.median(streams)):>10.1f}"
+                  f"{f'({min(streams):.1f}-{max(streams):.1f})':>20} GB/s at the start of each round", flush=True)
         for label, _, output, options in runtimes:
             if label in failed:
                 print(f"{case:<14}{label:<18} failed: {failed[label]}", flush=True)
@@ -435,7 +438,7 @@ def main():
                 ort_ms[ort_key] = times[1]
             if label == "PyTorch eager":
                 torch_times = times
-            row(label, times, output(), **options)
+            row(label, times, output(), [t[1] for t in rounds[label]], **options)
 
 if __name__ == "__main__":
     main()
