@@ -28,6 +28,7 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/DenseMap.h"
 
 namespace effc {
 #define GEN_PASS_DEF_EFFCCPUPARALLELIZEELEMENTWISEPASS
@@ -76,28 +77,36 @@ constexpr int64_t kMinVectorRow = 8;
 
 /// Whether `value`, in the body of `op`, is the same for every iteration of its last loop: computed by arith
 /// ops and affine.apply from values defined outside, linalg.index of another loop, and inputs whose map does
-/// not use the last loop.
-bool invariantAlongRow(linalg::GenericOp op, Value value) {
-  unsigned last = op.getNumLoops() - 1;
-  if (auto arg = dyn_cast<BlockArgument>(value)) {
-    if (arg.getOwner() != op.getBody())
+/// not use the last loop. `known` holds the values already classified: a body is a DAG, which a walk without
+/// it would visit once per path (exponentially often for a chain of ops that each use a value twice).
+bool invariantAlongRow(linalg::GenericOp op, Value value, DenseMap<Value, bool> &known) {
+  if (auto it = known.find(value); it != known.end())
+    return it->second;
+  auto classify = [&]() -> bool {
+    unsigned last = op.getNumLoops() - 1;
+    if (auto arg = dyn_cast<BlockArgument>(value)) {
+      if (arg.getOwner() != op.getBody())
+        return true;
+      // An input of plain loop dimensions other than the last: vectorizeGatherRows reads it before the row.
+      OpOperand *operand = op.getMatchingOpOperand(arg);
+      AffineMap map = op.getMatchingIndexingMap(operand);
+      return op.isDpsInput(operand) && !map.isFunctionOfDim(last) &&
+             llvm::all_of(map.getResults(), [](AffineExpr expr) { return isa<AffineDimExpr>(expr); });
+    }
+    Operation *def = value.getDefiningOp();
+    if (!op->isAncestor(def))
       return true;
-    // An input of plain loop dimensions other than the last: vectorizeGatherRows reads it before the row.
-    OpOperand *operand = op.getMatchingOpOperand(arg);
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    return op.isDpsInput(operand) && !map.isFunctionOfDim(last) &&
-           llvm::all_of(map.getResults(), [](AffineExpr expr) { return isa<AffineDimExpr>(expr); });
-  }
-  Operation *def = value.getDefiningOp();
-  if (!op->isAncestor(def))
-    return true;
-  if (auto index = dyn_cast<linalg::IndexOp>(def))
-    return index.getDim() != last;
-  // arith and affine.apply (the tiling's index offsets, expanded to arith before vectorising) only: other
-  // dialects' ops on n-D vectors (math.absi in T5's position buckets) do not lower to LLVM.
-  if (!(isa<arith::ArithDialect>(def->getDialect()) || isa<affine::AffineApplyOp>(def)) || !isPure(def))
-    return false;
-  return llvm::all_of(def->getOperands(), [&](Value operand) { return invariantAlongRow(op, operand); });
+    if (auto index = dyn_cast<linalg::IndexOp>(def))
+      return index.getDim() != last;
+    // arith and affine.apply (the tiling's index offsets, expanded to arith before vectorising) only: other
+    // dialects' ops on n-D vectors (math.absi in T5's position buckets) do not lower to LLVM.
+    if (!(isa<arith::ArithDialect>(def->getDialect()) || isa<affine::AffineApplyOp>(def)) || !isPure(def))
+      return false;
+    return llvm::all_of(def->getOperands(), [&](Value operand) { return invariantAlongRow(op, operand, known); });
+  };
+  bool invariant = classify();
+  known[value] = invariant;
+  return invariant;
 }
 
 /// Whether every tensor.extract in `op`'s body copies a row: its last index is the last loop's linalg.index,
@@ -121,11 +130,12 @@ bool gathersRows(linalg::GenericOp op) {
       return false;
   }
   unsigned last = op.getNumLoops() - 1;
+  DenseMap<Value, bool> known;
   return llvm::all_of(extracts, [&](tensor::ExtractOp extract) {
     ValueRange indices = extract.getIndices();
     auto index = indices.empty() ? nullptr : indices.back().getDefiningOp<linalg::IndexOp>();
     return index && index.getDim() == last && llvm::all_of(indices.drop_back(), [&](Value other) {
-             return invariantAlongRow(op, other);
+             return invariantAlongRow(op, other, known);
            });
   });
 }
