@@ -30,6 +30,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <algorithm>
+
 namespace effc {
 #define GEN_PASS_DEF_EFFCCPUPARALLELIZEELEMENTWISEPASS
 #include "effc/Codegen/Passes.h.inc"
@@ -109,6 +111,26 @@ bool invariantAlongRow(linalg::GenericOp op, Value value, DenseMap<Value, bool> 
   return invariant;
 }
 
+/// Gather indices computed through more paths than this stay scalar: upstream's vectoriser classifies an
+/// index by walking every path from it to its leaves (a chain of ops that each use the previous value twice has
+/// 2^length of them).
+constexpr int64_t kMaxIndexPaths = 256;
+
+/// The number of paths from `value` back to values defined outside `op`'s body, its arguments and its
+/// linalg.index ops, through the body's ops, saturated at kMaxIndexPaths + 1.
+int64_t indexPaths(linalg::GenericOp op, Value value, DenseMap<Value, int64_t> &known) {
+  Operation *def = value.getDefiningOp();
+  if (!def || !op->isAncestor(def) || isa<linalg::IndexOp>(def) || def->getNumOperands() == 0)
+    return 1;
+  if (auto it = known.find(value); it != known.end())
+    return it->second;
+  int64_t paths = 0;
+  for (Value operand : def->getOperands())
+    paths = std::min(paths + indexPaths(op, operand, known), kMaxIndexPaths + 1);
+  known[value] = paths;
+  return paths;
+}
+
 /// Whether every tensor.extract in `op`'s body copies a row: its last index is the last loop's linalg.index,
 /// the others the same along the row (an embedding lookup), and the body is arith on whole bytes. Other gathers
 /// (rotary's pair partner, index arithmetic on the channel, math ops) keep LLVM's scalar loops.
@@ -131,11 +153,12 @@ bool gathersRows(linalg::GenericOp op) {
   }
   unsigned last = op.getNumLoops() - 1;
   DenseMap<Value, bool> known;
+  DenseMap<Value, int64_t> paths;
   return llvm::all_of(extracts, [&](tensor::ExtractOp extract) {
     ValueRange indices = extract.getIndices();
     auto index = indices.empty() ? nullptr : indices.back().getDefiningOp<linalg::IndexOp>();
     return index && index.getDim() == last && llvm::all_of(indices.drop_back(), [&](Value other) {
-             return invariantAlongRow(op, other, known);
+             return indexPaths(op, other, paths) <= kMaxIndexPaths && invariantAlongRow(op, other, known);
            });
   });
 }

@@ -151,6 +151,80 @@ func.func @embedding_rows(%ids: tensor<?x?xi64>, %table: tensor<1000x312xf32>, %
 
 // -----
 
+// A row index computed through a chain of ops that each use the previous value twice: 2^48 paths from the
+// index to its leaves, which upstream's vectoriser walks one by one (the pass never finished). Past 256 paths
+// the gather stays a scalar thread tile.
+// CHECK-LABEL: func.func @deep_row_index(
+// CHECK:         scf.forall
+// CHECK:           linalg.generic
+// CHECK-NOT:       vector.transfer_read
+#ids3 = affine_map<(d0, d1) -> (d0)>
+#out3 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @deep_row_index(%ids: tensor<?xi64>, %table: tensor<1000x64xf32>) -> tensor<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %ids, %c0 : tensor<?xi64>
+  %e = tensor.empty(%n) : tensor<?x64xf32>
+  %r = linalg.generic {indexing_maps = [#ids3, #out3], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<?xi64>) outs(%e : tensor<?x64xf32>) {
+  ^bb0(%i0: i64, %o: f32):
+    %i1 = arith.addi %i0, %i0 : i64
+    %i2 = arith.addi %i1, %i1 : i64
+    %i3 = arith.addi %i2, %i2 : i64
+    %i4 = arith.addi %i3, %i3 : i64
+    %i5 = arith.addi %i4, %i4 : i64
+    %i6 = arith.addi %i5, %i5 : i64
+    %i7 = arith.addi %i6, %i6 : i64
+    %i8 = arith.addi %i7, %i7 : i64
+    %i9 = arith.addi %i8, %i8 : i64
+    %i10 = arith.addi %i9, %i9 : i64
+    %i11 = arith.addi %i10, %i10 : i64
+    %i12 = arith.addi %i11, %i11 : i64
+    %i13 = arith.addi %i12, %i12 : i64
+    %i14 = arith.addi %i13, %i13 : i64
+    %i15 = arith.addi %i14, %i14 : i64
+    %i16 = arith.addi %i15, %i15 : i64
+    %i17 = arith.addi %i16, %i16 : i64
+    %i18 = arith.addi %i17, %i17 : i64
+    %i19 = arith.addi %i18, %i18 : i64
+    %i20 = arith.addi %i19, %i19 : i64
+    %i21 = arith.addi %i20, %i20 : i64
+    %i22 = arith.addi %i21, %i21 : i64
+    %i23 = arith.addi %i22, %i22 : i64
+    %i24 = arith.addi %i23, %i23 : i64
+    %i25 = arith.addi %i24, %i24 : i64
+    %i26 = arith.addi %i25, %i25 : i64
+    %i27 = arith.addi %i26, %i26 : i64
+    %i28 = arith.addi %i27, %i27 : i64
+    %i29 = arith.addi %i28, %i28 : i64
+    %i30 = arith.addi %i29, %i29 : i64
+    %i31 = arith.addi %i30, %i30 : i64
+    %i32 = arith.addi %i31, %i31 : i64
+    %i33 = arith.addi %i32, %i32 : i64
+    %i34 = arith.addi %i33, %i33 : i64
+    %i35 = arith.addi %i34, %i34 : i64
+    %i36 = arith.addi %i35, %i35 : i64
+    %i37 = arith.addi %i36, %i36 : i64
+    %i38 = arith.addi %i37, %i37 : i64
+    %i39 = arith.addi %i38, %i38 : i64
+    %i40 = arith.addi %i39, %i39 : i64
+    %i41 = arith.addi %i40, %i40 : i64
+    %i42 = arith.addi %i41, %i41 : i64
+    %i43 = arith.addi %i42, %i42 : i64
+    %i44 = arith.addi %i43, %i43 : i64
+    %i45 = arith.addi %i44, %i44 : i64
+    %i46 = arith.addi %i45, %i45 : i64
+    %i47 = arith.addi %i46, %i46 : i64
+    %i48 = arith.addi %i47, %i47 : i64
+    %row = arith.index_cast %i48 : i64 to index
+    %d = linalg.index 1 : index
+    %w = tensor.extract %table[%row, %d] : tensor<1000x64xf32>
+    linalg.yield %w : f32
+  } -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
 // A gather whose rows have a dynamic width stays a thread tile of scalar loops (no static vector shape).
 // CHECK-LABEL: func.func @dynamic_width_gather(
 // OPTS-LABEL: func.func @dynamic_width_gather(
