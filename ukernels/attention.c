@@ -48,7 +48,7 @@
 #define AT_TQ 4
 #define AT_TK 64
 #define AT_QB 128
-/* How many keys ahead of the products a decode step (at_direct_rows) prefetches key and value rows. */
+/* How many keys ahead of the products at_direct_rows (2 or 3 query rows) prefetches key and value rows. */
 #define AT_PREFETCH_KEYS 8
 
 typedef float at_v16 __attribute__((vector_size(64)));
@@ -300,10 +300,10 @@ static void at_copy_present(const at_problem *pr, int64_t b, int64_t g, int64_t 
 }
 
 /*===----------------------------------------------------------------------===*
- * Few query rows (decode)
+ * Few query rows
  *===----------------------------------------------------------------------===*/
 
-/* Whether the task's rows take at_direct_rows: fewer rows than a register tile (a decode step), head size a
+/* Whether the task's rows take at_direct_rows: fewer rows than a register tile (a few new tokens), head size a
  * multiple of 16 up to 256, every head's elements contiguous. */
 static int at_direct(const at_problem *pr, int64_t rows) {
   return rows < AT_TQ && pr->head_dim % 16 == 0 && pr->head_dim <= 256 && pr->q_col_stride == 1 &&
@@ -426,27 +426,32 @@ static void at_direct_rows(const at_problem *pr, int64_t b, int64_t g, int64_t i
 
 /* With one query row per head, a task per key/value head reads that head's Dh floats of every cache row, rows
  * H·Dh floats apart: short strided reads that memory served at about 60% of its streaming rate. Here a task
- * takes a range of AT_SPLIT_KEYS keys for all heads instead, so that it reads whole cache rows (one linear
- * stream through the past keys, another through the values) and writes whole present rows. Per head it leaves
- * the range's largest score m, Σ exp(s − m) = l and the unnormalised Σ exp(s − m) · v; at_split_merge then
- * rescales the ranges to their common maximum: O = Σ_t e^(m_t − M) o_t / Σ_t e^(m_t − M) l_t. */
-#define AT_SPLIT_KEYS 8
+ * takes a range of keys for all heads instead, so that it reads whole cache rows (one linear stream through the
+ * past keys, another through the values) and writes whole present rows. Per head it leaves the range's largest
+ * score m, Σ exp(s − m) = l and the unnormalised Σ exp(s − m) · v; at_split_merge then rescales the ranges to
+ * their common maximum: O = Σ_t e^(m_t − M) o_t / Σ_t e^(m_t − M) l_t. Ranges are AT_SPLIT_MIN_KEYS keys, or
+ * longer for long caches, so that there are at most about AT_SPLIT_TASKS per batch row: the partial sums (H·Dh
+ * floats per range) stay small beside the cache a range reads, even when many query heads share a key head. */
+#define AT_SPLIT_MIN_KEYS 8
+#define AT_SPLIT_TASKS 32
 
 typedef struct {
   const at_problem *pr;
-  float *partial; /* [B][ranges][H][AT_SPLIT_KEYS + 2 + Dh]: scores (then probabilities), m, l, o */
+  float *partial; /* [B][ranges][H][keys + 2 + Dh]: scores (then probabilities), m, l, o */
+  int64_t keys;   /* per range */
   int64_t ranges;
 } at_split;
 
-static inline int64_t at_split_floats(const at_problem *pr) { return AT_SPLIT_KEYS + 2 + pr->head_dim; }
+/* Floats of one head's partial sums for one range. */
+static inline int64_t at_split_floats(const at_split *sp) { return sp->keys + 2 + sp->pr->head_dim; }
 
 static void at_split_task(void *ctx, int64_t task) {
   const at_split *sp = (const at_split *)ctx;
   const at_problem *pr = sp->pr;
-  const int64_t b = task / sp->ranges, j0 = task % sp->ranges * AT_SPLIT_KEYS;
-  const int64_t j1 = EFFC_UK_MIN(pr->key_len, j0 + AT_SPLIT_KEYS), keys = j1 - j0;
+  const int64_t b = task / sp->ranges, j0 = task % sp->ranges * sp->keys;
+  const int64_t j1 = EFFC_UK_MIN(pr->key_len, j0 + sp->keys), keys = j1 - j0;
   const int64_t dh = pr->head_dim, vectors = dh / 16, group = pr->heads / pr->kv_heads;
-  const int64_t stride_h = at_split_floats(pr);
+  const int64_t stride_h = at_split_floats(sp);
   float *part = sp->partial + task * pr->heads * stride_h;
   const float *q = pr->q + b * pr->q_batch_stride;
   int64_t unused;
@@ -470,16 +475,19 @@ static void at_split_task(void *ctx, int64_t task) {
   }
   for (int64_t h = 0; h < pr->heads; ++h) {
     float *sc = part + h * stride_h, max = AT_NEG_INF, sum = 0.0f;
-    for (int64_t j = 0; j < keys; ++j)
+    int nan = 0;
+    for (int64_t j = 0; j < keys; ++j) {
+      nan |= sc[j] != sc[j];
       max = sc[j] > max ? sc[j] : max;
+    }
     for (int64_t j = 0; j < keys; ++j) {
       sc[j] = max == AT_NEG_INF ? 0.0f : at_exp(at_splat(sc[j] - max))[0];
       sum += sc[j];
     }
-    sc[AT_SPLIT_KEYS] = max;
-    sc[AT_SPLIT_KEYS + 1] = sum;
+    sc[sp->keys] = nan ? __builtin_nanf("") : max; // a NaN score makes the row NaN, as in the reference
+    sc[sp->keys + 1] = sum;
     for (int64_t d = 0; d < dh; ++d)
-      sc[AT_SPLIT_KEYS + 2 + d] = 0.0f;
+      sc[sp->keys + 2 + d] = 0.0f;
   }
   for (int64_t j = j0; j < j1; ++j)
     for (int64_t g = 0; g < pr->kv_heads; ++g) {
@@ -489,7 +497,7 @@ static void at_split_task(void *ctx, int64_t task) {
           at_store_present(at_present_value(pr, b, g, j) + 16 * c, *(const at_v16u *)(vj + 16 * c));
       for (int64_t r = 0; r < group; ++r) {
         float *sc = part + (g * group + r) * stride_h, p = sc[j - j0];
-        float *o = sc + AT_SPLIT_KEYS + 2;
+        float *o = sc + sp->keys + 2;
         if (p != 0.0f)
           for (int64_t c = 0; c < vectors; ++c)
             *(at_v16u *)(o + 16 * c) = *(const at_v16u *)(o + 16 * c) + p * *(const at_v16u *)(vj + 16 * c);
@@ -500,34 +508,36 @@ static void at_split_task(void *ctx, int64_t task) {
 }
 
 /* Rescales every range of (b, h) to their common maximum and writes O = Σ_t e^(m_t − M) o_t / Σ_t e^(m_t − M) l_t
- * (zeros when no key is visible, as the reference gives). */
+ * (zeros when no key is visible, as the reference gives; NaN when a range saw a NaN score). */
 static void at_split_merge(const at_split *sp) {
   const at_problem *pr = sp->pr;
-  const int64_t dh = pr->head_dim, vectors = dh / 16, stride_h = at_split_floats(pr);
+  const int64_t dh = pr->head_dim, vectors = dh / 16, stride_h = at_split_floats(sp);
+  const int64_t range_stride = pr->heads * stride_h;
   for (int64_t b = 0; b < pr->batch; ++b)
     for (int64_t h = 0; h < pr->heads; ++h) {
       const float *first = sp->partial + (b * sp->ranges * pr->heads + h) * stride_h;
-      const int64_t range_stride = pr->heads * stride_h;
       float max = AT_NEG_INF;
+      int nan = 0;
       for (int64_t t = 0; t < sp->ranges; ++t) {
-        float m = first[t * range_stride + AT_SPLIT_KEYS];
+        float m = first[t * range_stride + sp->keys];
+        nan |= m != m;
         max = m > max ? m : max;
       }
       at_v16 o[16];
       for (int64_t c = 0; c < vectors; ++c)
-        o[c] = at_splat(0.0f);
+        o[c] = at_splat(nan ? __builtin_nanf("") : 0.0f);
       float sum = 0.0f;
-      if (max != AT_NEG_INF)
+      if (max != AT_NEG_INF && !nan)
         for (int64_t t = 0; t < sp->ranges; ++t) {
           const float *range = first + t * range_stride;
-          if (range[AT_SPLIT_KEYS] == AT_NEG_INF)
+          if (range[sp->keys] == AT_NEG_INF)
             continue;
-          float weight = at_exp(at_splat(range[AT_SPLIT_KEYS] - max))[0];
-          sum += weight * range[AT_SPLIT_KEYS + 1];
+          float weight = at_exp(at_splat(range[sp->keys] - max))[0];
+          sum += weight * range[sp->keys + 1];
           for (int64_t c = 0; c < vectors; ++c)
-            o[c] = o[c] + weight * *(const at_v16u *)(range + AT_SPLIT_KEYS + 2 + 16 * c);
+            o[c] = o[c] + weight * *(const at_v16u *)(range + sp->keys + 2 + 16 * c);
         }
-      float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
+      float inverse = sum > 0.0f ? 1.0f / sum : nan ? 1.0f : 0.0f;
       float *out = pr->out + b * pr->out_batch_stride + h * dh;
       for (int64_t c = 0; c < vectors; ++c)
         *(at_v16u *)(out + 16 * c) = o[c] * inverse;
@@ -538,13 +548,12 @@ static void at_split_merge(const at_split *sp) {
  * elements contiguous (at_direct's conditions). */
 static int at_split_applies(const at_problem *pr) { return pr->query_len == 1 && at_direct(pr, 1); }
 
-/* Runs the step on the split path: B × ceil(L / AT_SPLIT_KEYS) tasks, then the merge. */
+/* Runs the step on the split path: B × ranges tasks, then the merge. */
 static void at_split_run(const at_problem *pr) {
-  at_split sp = {pr, 0, (pr->key_len + AT_SPLIT_KEYS - 1) / AT_SPLIT_KEYS};
-  if (sp.ranges == 0)
-    sp.ranges = 1; // no key at all: one empty range per batch row, merged to zeros
-  sp.partial = (float *)effc_uk_alloc((uint64_t)(pr->batch * sp.ranges * pr->heads * at_split_floats(pr)) *
-                                      sizeof(float));
+  at_split sp = {pr, 0, EFFC_UK_MAX(AT_SPLIT_MIN_KEYS, (pr->key_len + AT_SPLIT_TASKS - 1) / AT_SPLIT_TASKS), 0};
+  sp.ranges = EFFC_UK_MAX((pr->key_len + sp.keys - 1) / sp.keys, 1); // no key: one empty range, merged to zeros
+  sp.partial =
+      (float *)effc_uk_alloc((uint64_t)(pr->batch * sp.ranges * pr->heads * at_split_floats(&sp)) * sizeof(float));
   effc_uk_parallel_for(at_split_task, &sp, pr->batch * sp.ranges);
   at_split_merge(&sp);
   effc_uk_free(sp.partial);
@@ -730,8 +739,9 @@ static at_problem at_problem_of(EFFC_UK_MEMREF3(const float, q), EFFC_UK_MEMREF3
   return p;
 }
 
-/* One task per (batch, key/value head, query block); without query rows, tasks only when the present cache
- * is to be written (one per batch and head, which copies it). */
+/* A step of one query row runs on the split path (at_split_run); otherwise one task per (batch, key/value head,
+ * query block), and without query rows, tasks only when the present cache is to be written (one per batch and
+ * head, which copies it). */
 static void at_run(at_problem *p) {
   if (p->batch <= 0 || p->head_dim <= 0 || (p->query_len <= 0 && !p->present_k))
     return;

@@ -17,6 +17,7 @@ Run with: /usr/bin/python3 -m pytest test/e2e/test_fused_attention.py
 import numpy as np
 import pytest
 
+import eff_reference as ref
 from effc_testing import CompiledModule, randn, rng
 from test_attention_lowering import F32_TOL, attention_ir, check_attention, qkv
 
@@ -160,3 +161,39 @@ def test_few_rows_masked_and_head_sizes(compile_for, cpu):
             out = module(**inputs)
             check_attention(out, inputs, F32_TOL, num_heads=2, causal=True)
             assert np.all(out["out"][1] == 0.0)
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_decode_long_cache_many_heads_per_key_head(compile_for, cpu):
+    # The split-key path sizes its ranges from the cache (2000 keys: 32 ranges of 63, the last of 47), so that
+    # 8 query heads on one key/value head keep small partial sums; every range is merged into each head.
+    attrs = "num_heads = 8 : i64, num_kv_heads = 1 : i64, causal"
+    module = compile_for(attention_ir((1, 1, 512), (1, 1, 64), attrs, past_shape=(1, None, 64)), cpu)
+    gen = rng(108)
+    inputs = qkv(gen, 1, 1, 1, 8, 1, 64)
+    inputs["past_key"], inputs["past_value"] = randn(gen, 1, 1999, 64), randn(gen, 1, 1999, 64)
+    out = module(**inputs)
+    check_attention(out, inputs, F32_TOL, num_heads=8, num_kv_heads=1, causal=True)
+
+
+def test_decode_nan_key_reaches_only_its_heads(compile_for):
+    # A NaN in key 9 of key/value head 0 makes the scores of query heads 0 and 1 NaN, and their outputs NaN (as
+    # the reference's softmax gives), while heads 2 and 3 match the reference; keys 0-7, one whole range of the
+    # split path, are masked out.
+    attrs = "num_heads = 4 : i64, num_kv_heads = 2 : i64, causal"
+    module = compile_for(attention_ir((1, 1, 128), (1, 1, 64), attrs, mask="i64", past_shape=(1, None, 64)),
+                         "native")
+    gen = rng(109)
+    inputs = qkv(gen, 1, 1, 1, 4, 2, 32)
+    inputs["past_key"], inputs["past_value"] = randn(gen, 1, 20, 64), randn(gen, 1, 20, 64)
+    inputs["past_key"][0, 9, 3] = np.nan
+    mask = np.ones((1, 21), np.int64)
+    mask[0, :8] = 0
+    inputs["mask"] = mask
+    out = module(**inputs)["out"]
+    assert np.isnan(out[0, 0, :64]).all()
+    clean = dict(inputs, past_key=np.nan_to_num(inputs["past_key"]))
+    expected = ref.attention(
+        clean["q"], clean["k"], clean["v"], mask=mask, past_key=clean["past_key"], past_value=clean["past_value"],
+        num_heads=4, num_kv_heads=2, causal=True)[0]
+    np.testing.assert_allclose(out[0, 0, 64:], expected[0, 0, 64:], rtol=1e-4, atol=1e-5)
