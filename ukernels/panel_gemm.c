@@ -183,10 +183,10 @@ void effc_uk_linear_f32_panels(EFFC_UK_MEMREF2(float, x), EFFC_UK_MEMREF3(float,
 // of a model, whose weights are the same 16-column panels [ceil(N/16)][K][16] (the last one zero-padded
 // when N is not a multiple of 16). It runs on the schedule of the bf16 and int8 kernels (gemm_schedule.h):
 // row chunks of about 1 MiB of activations, tasks of one 64-column panel group over a chunk (two, with more
-// than one row tile: F32_TASK_GROUPS), k blocks of F32_KC so that the group's block of weights stays in L2
-// while the chunk's rows pass over it. A 6 x 64 tile keeps 24 zmm accumulators: per k step 4 weight loads and
-// 6 broadcasts feed 24 FMAs, where the 8 x 32 tile of generated code has 16 (docs/benchmarks.md). Summation
-// runs over k in order.
+// than one row tile: F32_TASK_GROUPS), equal k blocks of at most F32_KC so that the group's block of weights
+// stays in L2 while the chunk's rows pass over it. A 6 x 64 tile keeps 24 zmm accumulators: per k step 4
+// weight loads and 6 broadcasts feed 24 FMAs, where the 8 x 32 tile of generated code has 16
+// (docs/benchmarks.md). Summation runs over k in order.
 
 // F32_KC: the longest k block; K is split into equal blocks of at most F32_KC rows. A block is F32_KC rows x
 // 4 blocks x 64 bytes of weights (192 KiB), so that it and the next one, which the chunk's later row tiles

@@ -425,11 +425,26 @@ typedef struct {
 } Int4Ctx;
 
 #if defined(QG_AVX512)
+/// Column block `blk`'s scales and zero points of group `g` (the zero point 8 when symmetric).
+QG_INLINE void int4_group_scales(const Int4Ctx *c, int64_t blk, int64_t g, __m512 *s, __m512 *z) {
+  const int64_t at = (blk * (c->k / c->group) + g) * 16;
+  *s = _mm512_loadu_ps(c->scale + at);
+  *z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+}
+
+/// Rows [m0, m0 + mr) of y over column block `blk`: `total[r]` plus the bias, in the columns below n.
+QG_INLINE void int4_store_rows(const Int4Ctx *c, int64_t m0, int mr, int64_t blk, const __m512 *total) {
+  const int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
+  const __mmask16 mask = (__mmask16)((1u << cols) - 1u);
+  const __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
+  QG_UNROLL
+  for (int r = 0; r < mr; ++r)
+    _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
+}
+
 QG_INLINE void int4_tile(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
   const int64_t groups = c->k / c->group;
   const uint8_t *w = c->w + blk * (c->k / 2) * 16;
-  const float *sc = c->scale + blk * groups * 16;
-  const float *zp = c->zero ? c->zero + blk * groups * 16 : 0;
   const __m512i low = _mm512_set1_epi32(15);
   __m512 total[I4_MR];
   for (int r = 0; r < mr; ++r)
@@ -449,18 +464,14 @@ QG_INLINE void int4_tile(const Int4Ctx *c, int64_t m0, int64_t blk, int mr) {
         acc[r] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xr[1]), acc[r]);
       }
     }
-    __m512 s = _mm512_loadu_ps(sc + g * 16);
-    __m512 z = zp ? _mm512_loadu_ps(zp + g * 16) : _mm512_set1_ps(8.0f);
+    __m512 s, z;
+    int4_group_scales(c, blk, g, &s, &z);
     for (int r = 0; r < mr; ++r) {
       __m512 xs = _mm512_set1_ps(c->xsum[(m0 + r) * groups + g]);
       total[r] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xs, acc[r]), total[r]);
     }
   }
-  int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
-  __mmask16 mask = (__mmask16)((1u << cols) - 1u);
-  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-  for (int r = 0; r < mr; ++r)
-    _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
+  int4_store_rows(c, m0, mr, blk, total);
 }
 
 /// One row against `nb` column blocks (the M < 4 path: decode). Each block's nibbles are one weight stream
@@ -504,19 +515,14 @@ QG_INLINE void int4_row_tile(const Int4Ctx *c, int64_t row, int64_t blk0, int nb
     __m512 xs = _mm512_set1_ps(c->xsum[row * groups + g]);
     QG_UNROLL
     for (int j = 0; j < nb; ++j) {
-      int64_t at = ((blk0 + j) * groups + g) * 16;
-      __m512 s = _mm512_loadu_ps(c->scale + at);
-      __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+      __m512 s, z;
+      int4_group_scales(c, blk0 + j, g, &s, &z);
       total[j] = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, xs, _mm512_add_ps(acc_lo[j], acc_hi[j])), total[j]);
     }
   }
   QG_UNROLL
-  for (int j = 0; j < nb; ++j) {
-    int64_t n0 = (blk0 + j) * 16, cols = min_i64(16, c->n - n0);
-    __mmask16 mask = (__mmask16)((1u << cols) - 1u);
-    __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-    _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total[j], bias));
-  }
+  for (int j = 0; j < nb; ++j)
+    int4_store_rows(c, row, 1, blk0 + j, &total[j]);
 }
 
 static void int4_row_tile_dispatch(const Int4Ctx *c, int64_t row, int64_t blk0, int nb) {
@@ -680,9 +686,8 @@ QG_INLINE void int4_a8_tile(const Int4Ctx *c, int64_t m0, int mr, int64_t blk) {
                                      _mm512_set1_epi32(pair[1]));
       }
     }
-    const int64_t at = (blk * groups + g) * 16;
-    __m512 s = _mm512_loadu_ps(c->scale + at);
-    __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+    __m512 s, z;
+    int4_group_scales(c, blk, g, &s, &z);
     QG_UNROLL
     for (int r = 0; r < mr; ++r) {
       __m512 a = _mm512_set1_ps(c->xa[(m0 + r) * groups + g]), b = _mm512_set1_ps(c->xb[(m0 + r) * groups + g]);
@@ -690,12 +695,7 @@ QG_INLINE void int4_a8_tile(const Int4Ctx *c, int64_t m0, int mr, int64_t blk) {
       total[r] = _mm512_fmadd_ps(s, dot, total[r]);
     }
   }
-  const int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
-  const __mmask16 mask = (__mmask16)((1u << cols) - 1u);
-  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-  QG_UNROLL
-  for (int r = 0; r < mr; ++r)
-    _mm512_mask_storeu_ps(c->y + (m0 + r) * c->ldy + n0, mask, _mm512_add_ps(total[r], bias));
+  int4_store_rows(c, m0, mr, blk, total);
 }
 
 /// Decode (M < 4): row `row` against the single column block `blk`, its K/2 · 16 bytes read in order, so that
@@ -736,16 +736,12 @@ QG_INLINE void int4_a8_row_block(const Int4Ctx *c, int64_t row, int64_t blk) {
       acc[1] = _mm512_dpbusd_epi32(acc[1], hi0, _mm512_set1_epi32(pairs[1]));
     }
     __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
-    const int64_t at = (blk * groups + g) * 16;
-    __m512 s = _mm512_loadu_ps(c->scale + at);
-    __m512 z = c->zero ? _mm512_loadu_ps(c->zero + at) : _mm512_set1_ps(8.0f);
+    __m512 s, z;
+    int4_group_scales(c, blk, g, &s, &z);
     __m512 a = _mm512_set1_ps(c->xa[row * groups + g]), b = _mm512_set1_ps(c->xb[row * groups + g]);
     total = _mm512_fmadd_ps(s, _mm512_fnmadd_ps(z, b, _mm512_mul_ps(_mm512_cvtepi32_ps(sum), a)), total);
   }
-  const int64_t n0 = blk * 16, cols = min_i64(16, c->n - n0);
-  const __mmask16 mask = (__mmask16)((1u << cols) - 1u);
-  __m512 bias = c->bias ? _mm512_maskz_loadu_ps(mask, c->bias + n0) : _mm512_setzero_ps();
-  _mm512_mask_storeu_ps(c->y + row * c->ldy + n0, mask, _mm512_add_ps(total, bias));
+  int4_store_rows(c, row, 1, blk, &total);
 }
 
 #define I4_A8_ROWS(MR)                                                                                         \
