@@ -84,8 +84,9 @@ static inline int64_t blocks_per_task(int64_t blocks) {
 //
 // Their tasks are (row chunk, column panel) pairs, chunk-major: a chunk of packed activations stays in L2
 // while the column panels pass over it, so weights come from L3 once per chunk rather than once per tile;
-// within a task, K is split into blocks so that a block of the panel's weights stays in L1 while every row
-// panel of the chunk passes over it (partial sums wait in y between blocks).
+// within a task, K is split into blocks so that a block of the panel's weights stays in cache (L1 for int8's
+// I8_KC and bf16's BF_KC, L2 for f32's F32_KC) while every row panel of the chunk passes over it (partial
+// sums wait in y between blocks).
 
 /// A register tile: `mr` rows from m0 (a panel start), `nb` column blocks of 16 from blk0, k in [k0, k1).
 typedef void (*GemmTileFn)(const void *ctx, int64_t m0, int64_t blk0, int mr, int nb, int64_t k0, int64_t k1);
