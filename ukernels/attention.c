@@ -13,18 +13,18 @@
  * task first gathers the keys its rows can see (both segments, up to the causal limit of its last row) into
  * Kᵀ [Dh, L'] and, unless they can be read where they lie (one segment of whole-vector rows), the values into
  * V [L', Dh'] (Dh' = Dh rounded up to 16, zero padded), plus one additive key bias row (0, or −inf for padded
- * keys and keys the padding mask hides). Then, for each query head of the group, it transposes the block's
- * query rows (Qᵀ, whose columns the register tiles broadcast) and, for each tile of AT_TQ of them, walks key
- * tiles of AT_TK keys:
+ * keys and keys the padding mask hides). Then, for each query head of the group and each tile of AT_TQ of
+ * the block's query rows (broadcast where they lie), it walks blocks of AT_KB keys:
  *
- *   s = scale · q·Kᵀ[:, tile] + bias (−inf past the causal limit j > i + L − S)
- *   m' = max(m, max s);  α = exp(m − m');  p = exp(s − m');  l = α·l + Σ p;  O = α·O + p·V[tile]
+ *   s = scale · q·Kᵀ[:, block] + bias (−inf past the causal limit j > i + L − S), by register tiles of AT_TK keys
+ *   m' = max(m, max s);  α = exp(m − m');  p = exp(s − m');  l = α·l + Σ p;  O = α·O + p·V[block]
  *
  * and finally writes O / l (all zeros for a row that sees no key, as the reference does). Only the
- * [AT_TQ, AT_TK] tile of probabilities ever exists; scores stay in registers.
+ * [AT_TQ, AT_KB] block of scores ever exists, in L1; a sequence of up to AT_KB keys is one block, an exact
+ * softmax without rescaling.
  *
- * A task with fewer than AT_TQ query rows skips the gathering: each row's scores are dot products with the
- * keys where they lie, and its output a sum of the value rows (at_direct_rows). A step of one query row (a
+ * A task with fewer than AT_DIRECT_ROWS query rows skips the gathering: each row's scores are dot products with
+ * the keys where they lie, and its output a sum of the value rows (at_direct_rows). A step of one query row (a
  * decode step) splits the keys instead of the heads: each task takes a range of keys for every head, reading
  * whole cache rows, and the ranges' partial softmax sums are merged after (at_split_task, flash-decoding).
  *
@@ -43,11 +43,16 @@
 #include "epilogue.h"
 #include "ukernel.h"
 
-/* Query rows per register tile, keys per tile (4 vectors: the 4 × 4 score accumulators fill 16 zmm), and
- * query rows per task (a sequence of 128 is one block: each task gathers Kᵀ once for all of its rows). */
-#define AT_TQ 4
+/* Query rows per register tile and keys per score tile (6 × 4 vectors of accumulators, as in the GEMMs' tiles;
+ * the products with V use 6 × 4 as well), keys per softmax block (a block's scores wait in an [AT_TQ][AT_KB]
+ * buffer in L1, so that each block takes one maximum and one rescaling of O, and a sequence of up to AT_KB keys
+ * one exact softmax), and query rows per task (a sequence of 128 is one block: each task gathers Kᵀ once for
+ * all of its rows). Tasks with fewer than AT_DIRECT_ROWS query rows take at_direct_rows. */
+#define AT_TQ 6
 #define AT_TK 64
+#define AT_KB 256
 #define AT_QB 128
+#define AT_DIRECT_ROWS 4
 /* How many keys ahead of the products at_direct_rows (2 or 3 query rows) prefetches key and value rows. */
 #define AT_PREFETCH_KEYS 8
 
@@ -112,9 +117,42 @@ static inline at_v16 at_exp(at_v16 x) {
  * One task
  *===----------------------------------------------------------------------===*/
 
+/* Scores of the AT_TQ rows against the AT_TK keys from j0: s[r][j] = scale · q_r·k_j + bias[j], −inf for
+ * keys past row r's last visible one (`limit[r]`, relative to j0; below 0: none), stored to s[r · AT_KB + j]. */
+static inline __attribute__((always_inline)) void at_score_tile(const float *const q[AT_TQ], int64_t qs,
+                                                                const float *kcol,
+                                                                int64_t ldkt, int64_t dh, float scale,
+                                                                const float *bias, const int64_t limit[AT_TQ],
+                                                                float *s) {
+  at_v16 acc[AT_TQ][4];
+  for (int r = 0; r < AT_TQ; ++r)
+    for (int c = 0; c < 4; ++c)
+      acc[r][c] = at_splat(0.0f);
+  for (int64_t d = 0; d < dh; ++d) {
+    at_v16 kv[4];
+    for (int c = 0; c < 4; ++c)
+      kv[c] = *(const at_v16 *)(kcol + d * ldkt + 16 * c);
+    for (int r = 0; r < AT_TQ; ++r) {
+      float qv = q[r][d * qs];
+      for (int c = 0; c < 4; ++c)
+        acc[r][c] = acc[r][c] + qv * kv[c];
+    }
+  }
+  at_v16 lane;
+  for (int i = 0; i < 16; ++i)
+    lane[i] = (float)i;
+  for (int r = 0; r < AT_TQ; ++r)
+    for (int c = 0; c < 4; ++c) {
+      at_v16 x = acc[r][c] * scale + *(const at_v16 *)(bias + 16 * c);
+      if (limit[r] < AT_TK - 1)
+        x = at_blend(x, at_splat(AT_NEG_INF), lane + (float)(16 * c) > (float)limit[r]);
+      *(at_v16 *)(s + r * AT_KB + 16 * c) = x;
+    }
+}
+
 /* O[r, 0:16·NV] = α[r]·O[r, ...] + Σ_j P[r, j] · V[j, ...] for the AT_TQ rows, over `keys` keys (O taken as 0
- * for the `first` key tile, so that it needs no clearing): NV vectors of accumulators per row stay in
- * registers. */
+ * for the `first` key block, so that it needs no clearing): NV vectors of accumulators per row stay in
+ * registers. P[r, j] is p[r · AT_KB + j]. */
 static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t ldo, const float *p,
                                                               const float *v, int64_t ldv, int64_t keys,
                                                               const float *alpha, int first, int nv) {
@@ -127,7 +165,7 @@ static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t 
     for (int c = 0; c < nv; ++c)
       vj[c] = *(const at_v16u *)(v + j * ldv + 16 * c);
     for (int r = 0; r < AT_TQ; ++r) {
-      float pr = p[r * AT_TK + j];
+      float pr = p[r * AT_KB + j];
       for (int c = 0; c < nv; ++c)
         acc[r][c] = acc[r][c] + pr * vj[c];
     }
@@ -137,17 +175,21 @@ static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t 
       *(at_v16 *)(o + r * ldo + 16 * c) = acc[r][c];
 }
 
-/* Rows [i0, i0 + AT_TQ) of query head h (rows past S are computed on zeros and dropped); `qt` holds their
- * elements transposed, element d of row i0 + r at qt[d · ldq + r]. */
-static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, const float *qt, int64_t ldq,
-                        const float *kt, int64_t ldkt, const float *vc, int64_t ldv, const float *key_bias,
+/* Rows [i0, i0 + rows) of query head h, rows <= AT_TQ (the tile's other rows are computed on zeros and
+ * dropped: they belong to the next task's block or lie past S); `qt` holds their elements transposed, element d
+ * of row i0 + r at qt[d · ldq + r]. Per block of AT_KB keys: the scores by
+ * register tiles (at_score_tile) into `p`, each row's softmax over the block updating its running maximum m
+ * and sum l, then O = α·O + P·V (at_pv_chunk). */
+static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, int64_t rows, const float *kt, int64_t ldkt, const float *vc, int64_t ldv, const float *key_bias,
                         int64_t visible, float *scratch) {
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
   float *o = scratch;          /* [AT_TQ][Dh'] accumulators (64-byte aligned: Dh' % 16 == 0) */
-  float *p = o + AT_TQ * dhp;  /* [AT_TQ][AT_TK] probabilities of the current tile */
+  float *p = o + AT_TQ * dhp;  /* [AT_TQ][AT_KB] scores, then probabilities, of the current block */
   float m[AT_TQ], l[AT_TQ], alpha[AT_TQ];
-  int64_t rows = EFFC_UK_MIN(AT_TQ, pr->query_len - i0);
+  const float *q[AT_TQ]; /* the tile's query rows; its rows past `rows` repeat the last */
   for (int r = 0; r < AT_TQ; ++r) {
+    q[r] = pr->q + b * pr->q_batch_stride + (i0 + EFFC_UK_MIN(r, rows - 1)) * pr->q_row_stride +
+           h * dh * pr->q_col_stride;
     m[r] = AT_NEG_INF;
     l[r] = 0.0f;
   }
@@ -157,58 +199,43 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
   int64_t keys = visible;
   if (pr->causal)
     keys = EFFC_UK_MIN(keys, i0 + rows - 1 + offset + 1);
-  at_v16 lane;
-  for (int i = 0; i < 16; ++i)
-    lane[i] = (float)i;
 
-  if (keys <= 0) /* no key tile writes O */
+  if (keys <= 0) /* no key block writes O */
     for (int64_t i = 0; i < AT_TQ * dhp; ++i)
       o[i] = 0.0f;
-  for (int64_t j0 = 0; j0 < keys; j0 += AT_TK) {
-    /* Scores of the tile: AT_TQ × 4 vectors in registers. */
-    at_v16 s[AT_TQ][4];
-    for (int r = 0; r < AT_TQ; ++r)
-      for (int c = 0; c < 4; ++c)
-        s[r][c] = at_splat(0.0f);
-    const float *kcol = kt + j0;
-    for (int64_t d = 0; d < dh; ++d) {
-      at_v16 kv[4];
-      for (int c = 0; c < 4; ++c)
-        kv[c] = *(const at_v16 *)(kcol + d * ldkt + 16 * c);
-      for (int r = 0; r < AT_TQ; ++r) {
-        float qv = qt[d * ldq + r];
-        for (int c = 0; c < 4; ++c)
-          s[r][c] = s[r][c] + qv * kv[c];
-      }
+  for (int64_t k0 = 0; k0 < keys; k0 += AT_KB) {
+    int64_t block_keys = EFFC_UK_MIN(AT_KB, keys - k0);
+    for (int64_t j0 = k0; j0 < k0 + block_keys; j0 += AT_TK) {
+      /* Keys past the block's end are beyond this tile's causal limit or padding: −inf. */
+      int64_t tile_keys = EFFC_UK_MIN(AT_TK, keys - j0), limit[AT_TQ];
+      for (int r = 0; r < AT_TQ; ++r)
+        limit[r] = EFFC_UK_MIN(tile_keys - 1, pr->causal ? i0 + r + offset - j0 : tile_keys - 1);
+      at_score_tile(q, pr->q_col_stride, kt + j0, ldkt, dh, pr->scale, key_bias + j0, limit, p + (j0 - k0));
     }
-    int64_t tile_keys = EFFC_UK_MIN(AT_TK, keys - j0);
     /* Lane r of `shift`: m − m' of row r (0 while it sees nothing), so that one exp gives every row's α. */
+    int64_t vectors = (block_keys + 15) / 16;
     at_v16 shift = at_splat(0.0f);
     float row_sum[AT_TQ];
     for (int r = 0; r < AT_TQ; ++r) {
-      /* Keys past j0 + tile_keys are beyond this tile's causal limit or padding: −inf. */
-      int64_t limit = EFFC_UK_MIN(tile_keys - 1, pr->causal ? i0 + r + offset - j0 : tile_keys - 1);
+      float *pr_row = p + r * AT_KB;
       at_v16 row_max = at_splat(AT_NEG_INF);
-      for (int c = 0; c < 4; ++c) {
-        at_v16 x = s[r][c] * pr->scale + *(const at_v16 *)(key_bias + j0 + 16 * c);
-        if (limit < AT_TK - 1)
-          x = at_blend(x, at_splat(AT_NEG_INF), lane + (float)(16 * c) > (float)limit);
-        s[r][c] = x;
+      for (int64_t c = 0; c < vectors; ++c) {
+        at_v16 x = *(const at_v16 *)(pr_row + 16 * c);
         row_max = at_blend(row_max, x, x > row_max);
       }
-      float tile_max = at_hmax(row_max);
-      float new_max = tile_max > m[r] ? tile_max : m[r];
+      float block_max = at_hmax(row_max);
+      float new_max = block_max > m[r] ? block_max : m[r];
       row_sum[r] = 0.0f;
       if (new_max == AT_NEG_INF) { /* nothing visible yet: O and l stay 0 (α = 1) */
-        for (int c = 0; c < 4; ++c)
-          *(at_v16 *)(p + r * AT_TK + 16 * c) = at_splat(0.0f);
+        for (int64_t c = 0; c < vectors; ++c)
+          *(at_v16 *)(pr_row + 16 * c) = at_splat(0.0f);
         continue;
       }
       shift[r] = m[r] - new_max;
       at_v16 sum = at_splat(0.0f);
-      for (int c = 0; c < 4; ++c) {
-        at_v16 e = at_exp(s[r][c] - new_max);
-        *(at_v16 *)(p + r * AT_TK + 16 * c) = e;
+      for (int64_t c = 0; c < vectors; ++c) {
+        at_v16 e = at_exp(*(const at_v16 *)(pr_row + 16 * c) - new_max);
+        *(at_v16 *)(pr_row + 16 * c) = e;
         sum = sum + e;
       }
       row_sum[r] = ep_hsum(sum);
@@ -219,14 +246,14 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
       alpha[r] = alphas[r];
       l[r] = l[r] * alpha[r] + row_sum[r];
     }
-    /* O = α·O + P·V over the tile, in chunks of up to 64 columns. */
-    const float *vt = vc + j0 * ldv;
+    /* O = α·O + P·V over the block, in chunks of up to 64 columns. */
+    const float *vt = vc + k0 * ldv;
     for (int64_t c0 = 0; c0 < dhp; c0 += 64) {
       switch ((int)EFFC_UK_MIN(4, (dhp - c0) / 16)) {
-      case 4: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 4); break;
-      case 3: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 3); break;
-      case 2: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 2); break;
-      default: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, tile_keys, alpha, j0 == 0, 1); break;
+      case 4: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, block_keys, alpha, k0 == 0, 4); break;
+      case 3: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, block_keys, alpha, k0 == 0, 3); break;
+      case 2: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, block_keys, alpha, k0 == 0, 2); break;
+      default: at_pv_chunk(o + c0, dhp, p, vt + c0, ldv, block_keys, alpha, k0 == 0, 1); break;
       }
     }
   }
@@ -234,7 +261,11 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
   for (int64_t r = 0; r < rows; ++r) {
     float inverse = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
     float *out = pr->out + b * pr->out_batch_stride + (i0 + r) * pr->out_row_stride + h * dh * pr->out_col_stride;
-    for (int64_t d = 0; d < dh; ++d)
+    int64_t d = 0;
+    if (pr->out_col_stride == 1)
+      for (; d + 16 <= dh; d += 16)
+        *(at_v16u *)(out + d) = *(const at_v16 *)(o + r * dhp + d) * inverse;
+    for (; d < dh; ++d)
       out[d * pr->out_col_stride] = o[r * dhp + d] * inverse;
   }
 }
@@ -303,17 +334,17 @@ static void at_copy_present(const at_problem *pr, int64_t b, int64_t g, int64_t 
  * Few query rows
  *===----------------------------------------------------------------------===*/
 
-/* Whether the task's rows take at_direct_rows: fewer rows than a register tile (a few new tokens), head size a
+/* Whether the task's rows take at_direct_rows: fewer than AT_DIRECT_ROWS rows (a few new tokens), head size a
  * multiple of 16 up to 256, every head's elements contiguous. */
 static int at_direct(const at_problem *pr, int64_t rows) {
-  return rows < AT_TQ && pr->head_dim % 16 == 0 && pr->head_dim <= 256 && pr->q_col_stride == 1 &&
+  return rows < AT_DIRECT_ROWS && pr->head_dim % 16 == 0 && pr->head_dim <= 256 && pr->q_col_stride == 1 &&
          pr->k_col_stride == 1 && pr->v_col_stride == 1 && pr->out_col_stride == 1 &&
          (pr->past_len == 0 || (pr->pk_col_stride == 1 && pr->pv_col_stride == 1)) &&
          (!pr->present_k || (pr->prk_col_stride == 1 && pr->prv_col_stride == 1));
 }
 
 /* Rows [i0, i1) of every query head of (b, kv head g), read straight from the keys and values: with fewer
- * query rows than a register tile (a few new tokens), gathering Kᵀ would cost more than the products. Per row:
+ * query rows than AT_DIRECT_ROWS (a few new tokens), gathering Kᵀ would cost more than the products. Per row:
  * all scores (q·k_j, a tree sum per key), their maximum, p_j = exp(s_j − max) and l = Σ p_j, then
  * O = Σ p_j·v_j / l. The rows of K and V lie a row of the cache apart (H·Dh floats): too far for the
  * hardware prefetcher to follow, so each loop prefetches the row AT_PREFETCH_KEYS keys ahead. `vectors`
@@ -564,7 +595,7 @@ static void at_split_run(const at_problem *pr) {
  *===----------------------------------------------------------------------===*/
 
 /* dst[(d0 + c) · ld + i] = rows[i][d0 + c] for 16 rows and 16 columns, transposed in registers: for
- * gathering Kᵀ and Qᵀ. */
+ * gathering Kᵀ. */
 static inline void at_transpose16(const float *const rows[16], int64_t d0, float *dst, int64_t ld) {
   ep_v16 t[16];
   for (int i = 0; i < 16; ++i)
@@ -582,27 +613,6 @@ static inline void at_transpose_rows(const float *const rows[16], int64_t dh, fl
     at_transpose16(rows, d0, dst, ld);
   if (dh % 16)
     at_transpose16(rows, dh - 16, dst, ld);
-}
-
-/* Qᵀ of query head h for rows [i0, i1): element d of row i at qt[d · ldq + i − i0], zeros for the rows past i1
- * up to ldq (a multiple of 16). Blocks of 16 rows x 16 head elements by register transposes where the rows
- * are contiguous, the rest by element. */
-static void at_gather_queries(const at_problem *pr, int64_t b, int64_t h, int64_t i0, int64_t i1, float *qt,
-                              int64_t ldq) {
-  int64_t dh = pr->head_dim, qs = pr->q_col_stride;
-  const float *q = pr->q + b * pr->q_batch_stride + h * dh * qs;
-  int64_t blocks = pr->q_col_stride == 1 && dh >= 16 ? (i1 - i0) / 16 * 16 : 0;
-  for (int64_t r0 = 0; r0 < blocks; r0 += 16) {
-    const float *rows[16];
-    for (int i = 0; i < 16; ++i)
-      rows[i] = q + (i0 + r0 + i) * pr->q_row_stride;
-    at_transpose_rows(rows, dh, qt + r0, ldq);
-  }
-  for (int64_t r = blocks; r < ldq; ++r) {
-    const float *row = i0 + r < i1 ? q + (i0 + r) * pr->q_row_stride : 0;
-    for (int64_t d = 0; d < dh; ++d)
-      qt[d * ldq + r] = row ? row[d * qs] : 0.0f;
-  }
 }
 
 static void at_task(void *ctx, int64_t task) {
@@ -640,13 +650,11 @@ static void at_task(void *ctx, int64_t task) {
    * into V [padded][Dh']. */
   int values_in_place = pr->past_len == 0 && pr->v_col_stride == 1 && dh == dhp;
   int64_t v_floats = values_in_place ? 0 : padded * dhp;
-  int64_t ldq = (i1 - i0 + 15) / 16 * 16;
-  uint64_t floats = (uint64_t)(dh * padded + v_floats + padded + dh * ldq + AT_TQ * dhp + AT_TQ * AT_TK);
+  uint64_t floats = (uint64_t)(dh * padded + v_floats + padded + AT_TQ * dhp + AT_TQ * AT_KB);
   float *kt = (float *)effc_uk_alloc(floats * sizeof(float));
   float *vc = kt + dh * padded;           /* [padded][Dh'], when copied */
   float *key_bias = vc + v_floats;        /* [padded] */
-  float *qt = key_bias + padded;          /* [Dh][ldq]: one query head's rows of the block, transposed */
-  float *scratch = qt + dh * ldq;
+  float *scratch = key_bias + padded;
 
   /* Kᵀ: blocks of 16 keys whose elements are contiguous by register transposes (at_transpose_rows), the
    * other keys by element. */
@@ -688,9 +696,8 @@ static void at_task(void *ctx, int64_t task) {
   int64_t group = pr->heads / pr->kv_heads;
   for (int64_t r = 0; r < group; ++r) {
     int64_t h = g * group + r;
-    at_gather_queries(pr, b, h, i0, i1, qt, ldq);
     for (int64_t i = i0; i < i1; i += AT_TQ)
-      at_row_tile(pr, b, h, i, qt + (i - i0), ldq, kt, padded, values, ldv, key_bias, visible, scratch);
+      at_row_tile(pr, b, h, i, EFFC_UK_MIN(AT_TQ, i1 - i), kt, padded, values, ldv, key_bias, visible, scratch);
   }
   effc_uk_free(kt);
 }

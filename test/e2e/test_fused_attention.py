@@ -2,7 +2,9 @@
 
 f32 eff.attention without head_mask is lowered to one call of the kernel (lib/Conversion/EffToLinalg/
 Attention.cpp). The small cases of test_attention_lowering.py go through it too; these use shapes that
-exercise its tiling: several query blocks (128 rows) and key tiles (64 keys) with partial ones at the ends, head
+exercise its tiling: several query blocks (128 rows) cut into register tiles of 6 rows (the last one of a
+block partial), key tiles (64 keys) and softmax blocks (256 keys, each rescaling the rows' running sums) with
+partial ones at the ends, head
 sizes that are not multiples of 16 or are above 64, grouped-query and multi-query heads, a KV cache read in
 place (decode, whose single query row takes the split-key path: ranges of 8 keys, a last partial one, ranges
 that the mask hides entirely; and chunked prefill), and rows whose first key tiles are all masked (the online
@@ -54,6 +56,25 @@ def test_causal_gqa_with_padding_across_tiles(compile_for, cpu):
         check_attention(out, inputs, F32_TOL, num_heads=8, num_kv_heads=2, causal=True)
         if seq == kv_len:  # causal rows i < 70 of batch 0 see only padding
             assert np.all(out["out"][0, : min(seq, 70)] == 0.0)
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_several_softmax_blocks_and_query_blocks(compile_for, cpu):
+    # 263 query rows (three query blocks whose last 6-row tiles are partial) over 263 and 600 keys (two and
+    # three softmax blocks of 256), Dh = 26 (TinyBERT's) and 64; batch 0's first 300 keys are padding, so its
+    # rows see nothing in the whole first block and start their running maximum in the second.
+    gen = rng(105)
+    for head_dim, causal in ((26, False), (64, True)):
+        attrs = "num_heads = 2 : i64, num_kv_heads = 2 : i64" + (", causal" if causal else "")
+        hidden = 2 * head_dim
+        module = compile_for(attention_ir((None, None, hidden), (None, None, hidden), attrs, mask="i64"), cpu)
+        for seq, kv_len in ((263, 263), (263, 600)):
+            inputs = qkv(gen, 2, seq, kv_len, 2, 2, head_dim)
+            mask = np.ones((2, kv_len), np.int64)
+            mask[0, : min(kv_len - 1, 300)] = 0
+            inputs["mask"] = mask
+            out = module(**inputs)
+            check_attention(out, inputs, F32_TOL, num_heads=2, num_kv_heads=2, causal=causal)
 
 
 def test_head_sizes_and_multi_query(compile_for):
