@@ -375,7 +375,8 @@ public:
             moduleTy, {llvm::ConstantInt::get(i32Ty, EFFC_ABI_VERSION), llvm::ConstantInt::get(i32Ty, functions.size()),
                        functionArray, string(kProducer), hostSlot,
                        weights ? string(weights->fileName) : llvm::ConstantPointerNull::get(ptrTy),
-                       weights ? static_cast<llvm::Constant *>(weights->baseSlot) : llvm::ConstantPointerNull::get(ptrTy),
+                       weights ? static_cast<llvm::Constant *>(weights->baseSlot)
+                               : llvm::ConstantPointerNull::get(ptrTy),
                        llvm::ConstantInt::get(i64Ty, weights ? weights->size : embeddedWeights),
                        llvm::ConstantInt::get(i64Ty, weights ? weights->checksum : 0),
                        llvm::ConstantInt::get(i64Ty, weights ? weights->compileId : 0)}),
@@ -413,7 +414,8 @@ private:
                                        tensor.dimGroups.size())),
                                    "effc_dim_groups")
                   : static_cast<llvm::Constant *>(llvm::ConstantPointerNull::get(ptrTy));
-      infos.push_back(llvm::ConstantStruct::get(tensorInfoTy, {string(tensor.name), llvm::ConstantInt::get(i32Ty, tensor.dtype),
+      infos.push_back(llvm::ConstantStruct::get(tensorInfoTy, {string(tensor.name),
+                                                               llvm::ConstantInt::get(i32Ty, tensor.dtype),
                                                                llvm::ConstantInt::get(i32Ty, tensor.dims.size()), dims,
                                                                groups}));
     }
@@ -479,7 +481,8 @@ private:
     if (llvm::Function *fn = defineIfDeclared("effc_uk_alloc")) {
       auto *allocTy = llvm::FunctionType::get(ptrTy, {ptrTy, i64Ty, i64Ty}, false);
       llvm::Value *alloc = hostField(2), *hostCtx = hostField(4);
-      builder.CreateRet(builder.CreateCall(allocTy, alloc, {hostCtx, fn->getArg(0), llvm::ConstantInt::get(i64Ty, 64)}));
+      builder.CreateRet(
+          builder.CreateCall(allocTy, alloc, {hostCtx, fn->getArg(0), llvm::ConstantInt::get(i64Ty, 64)}));
     }
     if (llvm::Function *fn = defineIfDeclared("effc_uk_free")) {
       auto *freeTy = llvm::FunctionType::get(voidTy, {ptrTy, ptrTy}, false);
@@ -570,8 +573,9 @@ private:
     uint64_t offset = 0;
     for (size_t i = 0; i < numOutputs; ++i) {
       uint64_t bytes = descriptorBytes(entry.outputs[i].dims.size());
-      builder.CreateMemCpy(argPointer(i), llvm::Align(8), builder.CreateConstInBoundsGEP1_64(builder.getInt8Ty(), results, offset),
-                           llvm::Align(8), bytes);
+      builder.CreateMemCpy(argPointer(i), llvm::Align(8),
+                           builder.CreateConstInBoundsGEP1_64(builder.getInt8Ty(), results, offset), llvm::Align(8),
+                           bytes);
       offset += bytes;
     }
     builder.CreateRetVoid();
