@@ -16,7 +16,7 @@
  * keys and keys the padding mask hides). Then, for each query head of the group and each tile of AT_TQ of
  * the block's query rows (broadcast where they lie), it walks blocks of AT_KB keys:
  *
- *   s = scale · q·Kᵀ[:, block] + bias (−inf past the causal limit j > i + L − S), by register tiles of AT_TK keys
+ *   s = scale · q·Kᵀ[:, block] + bias (−inf past the causal limit j > i + L − S), in tiles of AT_TK keys
  *   m' = max(m, max s);  α = exp(m − m');  p = exp(s − m');  l = α·l + Σ p;  O = α·O + p·V[block]
  *
  * and finally writes O / l (all zeros for a row that sees no key, as the reference does). Only the
@@ -117,13 +117,13 @@ static inline at_v16 at_exp(at_v16 x) {
  * One task
  *===----------------------------------------------------------------------===*/
 
-/* Scores of the AT_TQ rows against the AT_TK keys from j0: s[r][j] = scale · q_r·k_j + bias[j], −inf for
- * keys past row r's last visible one (`limit[r]`, relative to j0; below 0: none), stored to s[r · AT_KB + j]. */
+/* Scores of the AT_TQ query rows q[r] (elements `qs` apart) against the AT_TK keys of Kᵀ's columns from kcol:
+ * s[r][j] = scale · q_r·k_j + bias[j], −inf for keys past row r's last visible one (`limit[r]`, relative to the
+ * tile; below 0: none), stored to s[r · AT_KB + j]. */
 static inline __attribute__((always_inline)) void at_score_tile(const float *const q[AT_TQ], int64_t qs,
-                                                                const float *kcol,
-                                                                int64_t ldkt, int64_t dh, float scale,
-                                                                const float *bias, const int64_t limit[AT_TQ],
-                                                                float *s) {
+                                                                const float *kcol, int64_t ldkt, int64_t dh,
+                                                                float scale, const float *bias,
+                                                                const int64_t limit[AT_TQ], float *s) {
   at_v16 acc[AT_TQ][4];
   for (int r = 0; r < AT_TQ; ++r)
     for (int c = 0; c < 4; ++c)
@@ -175,13 +175,12 @@ static inline __attribute__((always_inline)) void at_pv_chunk(float *o, int64_t 
       *(at_v16 *)(o + r * ldo + 16 * c) = acc[r][c];
 }
 
-/* Rows [i0, i0 + rows) of query head h, rows <= AT_TQ (the tile's other rows are computed on zeros and
- * dropped: they belong to the next task's block or lie past S); `qt` holds their elements transposed, element d
- * of row i0 + r at qt[d · ldq + r]. Per block of AT_KB keys: the scores by
- * register tiles (at_score_tile) into `p`, each row's softmax over the block updating its running maximum m
- * and sum l, then O = α·O + P·V (at_pv_chunk). */
-static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, int64_t rows, const float *kt, int64_t ldkt, const float *vc, int64_t ldv, const float *key_bias,
-                        int64_t visible, float *scratch) {
+/* Rows [i0, i0 + rows) of query head h, rows <= AT_TQ (the tile's other rows repeat its last one and are
+ * dropped). Per block of AT_KB keys: the scores by register tiles (at_score_tile) into `p`, each row's softmax
+ * over the block updating its running maximum m and sum l, then O = α·O + P·V (at_pv_chunk). */
+static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, int64_t rows, const float *kt,
+                        int64_t ldkt, const float *vc, int64_t ldv, const float *key_bias, int64_t visible,
+                        float *scratch) {
   int64_t dh = pr->head_dim, dhp = pr->padded_head_dim;
   float *o = scratch;          /* [AT_TQ][Dh'] accumulators (64-byte aligned: Dh' % 16 == 0) */
   float *p = o + AT_TQ * dhp;  /* [AT_TQ][AT_KB] scores, then probabilities, of the current block */
