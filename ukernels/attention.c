@@ -113,6 +113,27 @@ static inline at_v16 at_exp(at_v16 x) {
   return at_blend(ep_exp_in_range(x), at_splat(0.0f), x < at_splat(-87.0f));
 }
 
+/* The largest of the 16 · `vectors` scores at s (64-byte aligned). */
+static inline float at_scores_max(const float *s, int64_t vectors) {
+  at_v16 max = at_splat(AT_NEG_INF);
+  for (int64_t c = 0; c < vectors; ++c) {
+    at_v16 x = *(const at_v16 *)(s + 16 * c);
+    max = at_blend(max, x, x > max);
+  }
+  return at_hmax(max);
+}
+
+/* s = exp(s − max) in place over 16 · `vectors` scores (64-byte aligned); returns their sum by lanes. */
+static inline at_v16 at_exp_scores(float *s, int64_t vectors, float max) {
+  at_v16 sum = at_splat(0.0f);
+  for (int64_t c = 0; c < vectors; ++c) {
+    at_v16 e = at_exp(*(const at_v16 *)(s + 16 * c) - max);
+    *(at_v16 *)(s + 16 * c) = e;
+    sum = sum + e;
+  }
+  return sum;
+}
+
 /*===----------------------------------------------------------------------===*
  * One task
  *===----------------------------------------------------------------------===*/
@@ -217,12 +238,7 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
     float row_sum[AT_TQ];
     for (int r = 0; r < AT_TQ; ++r) {
       float *pr_row = p + r * AT_KB;
-      at_v16 row_max = at_splat(AT_NEG_INF);
-      for (int64_t c = 0; c < vectors; ++c) {
-        at_v16 x = *(const at_v16 *)(pr_row + 16 * c);
-        row_max = at_blend(row_max, x, x > row_max);
-      }
-      float block_max = at_hmax(row_max);
+      float block_max = at_scores_max(pr_row, vectors);
       float new_max = block_max > m[r] ? block_max : m[r];
       row_sum[r] = 0.0f;
       if (new_max == AT_NEG_INF) { /* nothing visible yet: O and l stay 0 (α = 1) */
@@ -231,13 +247,7 @@ static void at_row_tile(const at_problem *pr, int64_t b, int64_t h, int64_t i0, 
         continue;
       }
       shift[r] = m[r] - new_max;
-      at_v16 sum = at_splat(0.0f);
-      for (int64_t c = 0; c < vectors; ++c) {
-        at_v16 e = at_exp(*(const at_v16 *)(pr_row + 16 * c) - new_max);
-        *(at_v16 *)(pr_row + 16 * c) = e;
-        sum = sum + e;
-      }
-      row_sum[r] = ep_hsum(sum);
+      row_sum[r] = ep_hsum(at_exp_scores(pr_row, vectors, new_max));
       m[r] = new_max;
     }
     at_v16 alphas = at_exp(shift);
@@ -390,12 +400,7 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
       int64_t rounded = (keys + 15) / 16 * 16;
       for (int64_t j = keys; j < rounded; ++j)
         scores[j] = AT_NEG_INF;
-      at_v16 max_v = at_splat(AT_NEG_INF);
-      for (int64_t j = 0; j < rounded; j += 16) {
-        at_v16 x = *(const at_v16 *)(scores + j);
-        max_v = at_blend(max_v, x, x > max_v);
-      }
-      float max = at_hmax(max_v);
+      float max = at_scores_max(scores, rounded / 16);
       at_v16 o[16];
       for (int64_t c = 0; c < vectors; ++c)
         o[c] = at_splat(0.0f);
@@ -406,12 +411,7 @@ static inline __attribute__((always_inline)) void at_direct_rows_of(const at_pro
           at_copy_present(pr, b, g, 0, pr->key_len, 1);
         continue;
       }
-      at_v16 sum_v = at_splat(0.0f);
-      for (int64_t j = 0; j < rounded; j += 16) {
-        at_v16 e = at_exp(*(const at_v16 *)(scores + j) - max);
-        *(at_v16 *)(scores + j) = e;
-        sum_v = sum_v + e;
-      }
+      at_v16 sum_v = at_exp_scores(scores, rounded / 16, max);
       for (int64_t j = 0; j < keys; ++j) {
         float p = scores[j];
         if (p == 0.0f && !store)

@@ -13,8 +13,8 @@
 
 References are float64 numpy (test/reference/eff_reference.py). Tolerances: f32 rtol 1e-4 and atol 1e-5 of
 the output's largest magnitude (f32 accumulation order and the activations' polynomials, whose errors are
-below 1.5e-6 absolute: test_activation_accuracy_over_the_range); int8 the same against the int8 model, whose integer dot products the kernel matches
-exactly.
+below 1.5e-6 absolute: test_activation_accuracy_over_the_range); int8 the same against the int8 model, whose
+integer dot products the kernel matches exactly.
 """
 
 import tempfile
