@@ -35,7 +35,8 @@ from effc_testing import EFFC, EFFC_RUN  # noqa: E402
 NAMES = list(models.EXAMPLES)
 # Every compression flag family the examples support, as effc flags.
 VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
-            "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"]}
+            "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"],
+            "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"]}
 ARCHS = ["sm_80", "sm_90"]
 
 
@@ -353,6 +354,21 @@ def test_fake_driver_bf16_linears_stay_on_device(tmp_path):
     assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
     assert counts["stream_syncs"] == 1, counts
 
+
+
+@needs_tools
+@needs_fake_cuda
+@pytest.mark.parametrize("flags", [["--sparsity=2:4"], ["--sparsity=2:4", "--cuda-matmul-precision=bf16"]],
+                         ids=["f32", "bf16-products"])
+def test_fake_driver_sparse_linears_stay_on_device(tmp_path, flags):
+    """bert_tiny with 2:4 sparsity on the stand-in driver: its N:M linear layers are single kernel launches
+    (effc-gpu-sparse-linears), not CPU micro-kernels on the host, so an invocation synchronises once."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_90", flags, fmt="isa")
+    result, counts = _fake_run(so, tmp_path, "bert_tiny")
+    assert result.returncode == 0, result.stderr
+    assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
+    assert counts["stream_syncs"] == 1, counts
 
 BF16_LINEAR = """
 module attributes {{eff.weights = "weights.safetensors"}} {{

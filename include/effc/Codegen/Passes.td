@@ -728,6 +728,59 @@ def EffcGpuQuantizedLinearsPass : Pass<"effc-gpu-quantized-linears", "::mlir::Mo
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
+def EffcGpuSparseLinearsPass : Pass<"effc-gpu-sparse-linears", "::mlir::ModuleOp"> {
+  let summary = "Launch the device N:M sparse micro-kernels for calls of the CPU's N:M sparse-linear kernel";
+  let description = [{
+    `--target=cuda` lowers `eff.sparse_linear nm` with f32 values as the CPU does, to a call of
+    `effc_uk_sparse_nm_linear` (ukernels/sparse_gemm.c) on memrefs, which would run on the host. This pass
+    replaces each such call by one device launch of ukernels/cuda/sparse_gemm.cu on the same operands (values
+    and in-group indices read as eff-sparsify stores them; only the stored weights are read). Its body calls
+
+    - `effc_cuda_uk_sparse_nm_gemv_f32` (a warp per output row, up to 8 tokens per block) when the tokens
+      number at most `max-gemv-rows`;
+    - otherwise `effc_cuda_uk_sparse_nm_gemm_f32` (64 x 64 tiles, exact f32, any N:M), or with
+      `precision=bf16` and a constant 2:4 pattern the sparse tensor-core tiles
+      `effc_cuda_uk_sparse24_bf16_gemm_<BM>x<BN>` (mma.sp m16n8k32, bf16 products, f32 sums; the 128 x 128
+      tile when it yields at least `min-large-tiles` blocks, else 64 x 64).
+
+    The host computes the choice and the chosen kernel's grid (at least one block: the kernels guard every
+    token and output); the body branches on the same values. One launch, not launches under a host
+    `scf.if`, keeps the layer on the stream wherever it stands (effc-gpu-async-launches). int8 N:M layers
+    (`effc_uk_sparse_nm_linear_i8`) and CSR layers stay host calls.
+
+    Before:
+    ```mlir
+    call @effc_uk_sparse_nm_linear(%x, %values, %indices, %bias, %n, %m, %y)
+        : (memref<?x?x?xf32, strided<...>>, memref<?x?xf32, ...>, memref<?x?xi8, ...>, memref<?xf32, ...>,
+           i64, i64, memref<?x?x?xf32, ...>) -> ()
+    ```
+    After:
+    ```mlir
+    %few = arith.cmpi sle, %tokens, %c8 : index
+    %gx = arith.maxui (arith.select %few, %gemv_x, %tile_x), %c1 : index
+    ...
+    gpu.launch blocks(...) in (%bx = %gx, %by = %gy, %bz = %c1) threads(...) in (%tx = %c256, ...) {
+      scf.if %few {
+        llvm.call @effc_cuda_uk_sparse_nm_gemv_f32(...) : (...) -> ()
+      } else {
+        llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(...) : (...) -> ()
+      }
+      gpu.terminator
+    }
+    ```
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "Products of 2:4 layers: f32 (exact) or bf16 (sparse tensor cores)">,
+    Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"8",
+           "Most tokens for which the warp-per-row GEMV is launched instead of a tiled kernel">,
+    Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
+           "Fewest 128 x 128 tensor-core tiles for which the large tile is used (about the number of SMs)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
 def EffcGpuRowReductionsPass : Pass<"effc-gpu-row-reductions", "::mlir::ModuleOp"> {
   let summary = "Reduce each row of a linalg reduction with one warp and warp shuffles";
   let description = [{

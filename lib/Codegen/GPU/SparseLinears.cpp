@@ -1,0 +1,205 @@
+//===- SparseLinears.cpp - N:M sparse linear layers as device micro-kernels -===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Implements effc-gpu-sparse-linears: calls of the CPU's N:M sparse-linear micro-kernel
+// (effc_uk_sparse_nm_linear, which --target=cuda would otherwise run on the host over managed memory) become
+// a launch of the device micro-kernels of ukernels/cuda/sparse_gemm.cu on the same operands: the f32 GEMV for
+// few tokens, else the f32 tile, or with precision=bf16 and a 2:4 pattern the sparse tensor-core tiles
+// (mma.sp). The compressed weights are read as eff-sparsify stores them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "effc/Codegen/Passes.h"
+
+#include "LaunchBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
+
+namespace effc {
+#define GEN_PASS_DEF_EFFCGPUSPARSELINEARSPASS
+#include "effc/Codegen/Passes.h.inc"
+} // namespace effc
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kCpuKernel = "effc_uk_sparse_nm_linear";
+constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
+constexpr int64_t kThreadsPerBlock = 256;
+constexpr int64_t kGemvOutputs = 8, kGemvTokens = 8; // a warp per output, 8 warps per block
+constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"};
+// The tensor-core tiles are outputs x tokens (the kernel computes yᵀ = W · xᵀ).
+constexpr effc::KernelTile kLargeMmaTile = {128, 128, "effc_cuda_uk_sparse24_bf16_gemm_128x128"};
+constexpr effc::KernelTile kSmallMmaTile = {64, 64, "effc_cuda_uk_sparse24_bf16_gemm_64x64"};
+
+/// The operands of a call of effc_uk_sparse_nm_linear (ukernels/sparse_gemm.c): x [B, S, K], values
+/// [N, K·n/m], indices [N, K·n/m] (i8), bias [N], n, m, y [B, S, N].
+struct SparseCall {
+  Value x, values, indices, bias, n, m, y;
+};
+
+FailureOr<SparseCall> matchCall(func::CallOp call) {
+  ValueRange operands = call.getOperands();
+  auto memref = [](Value v, int64_t rank, Type element) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && type.getRank() == rank && type.getElementType() == element;
+  };
+  Builder b(call.getContext());
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  if (operands.size() != 7 || call.getNumResults() != 0 || !memref(operands[0], 3, f32) ||
+      !memref(operands[1], 2, f32) || !memref(operands[2], 2, b.getI8Type()) || !memref(operands[3], 1, f32) ||
+      operands[4].getType() != i64 || operands[5].getType() != i64 || !memref(operands[6], 3, f32))
+    return call.emitError("effc-gpu-sparse-linears: expected '")
+           << kCpuKernel << "' to take (x: 3-D f32, values: 2-D f32, indices: 2-D i8, bias: 1-D f32, n: i64, "
+           << "m: i64, y: 3-D f32) and return nothing, got " << call.getCalleeType();
+  return SparseCall{operands[0], operands[1], operands[2], operands[3], operands[4], operands[5], operands[6]};
+}
+
+/// True if `value` is the constant `expected`.
+bool isConstant(Value value, int64_t expected) {
+  APInt constant;
+  return matchPattern(value, m_ConstantInt(&constant)) && constant.getSExtValue() == expected;
+}
+
+class SparseLauncher : public effc::LaunchBuilder {
+public:
+  SparseLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
+
+  /// One launch whose body calls the kernel chosen on the host: its grid is the chosen kernel's, and the body
+  /// branches on the same (uniform) conditions. A single launch, rather than launches under a host `scf.if`,
+  /// keeps the layer on the stream wherever it stands (effc-gpu-async-launches, docs/gpu.md). Grids have at
+  /// least one block; the kernels guard every token and output, so an empty product writes nothing.
+  void lower(const SparseCall &call, bool tensorCores, int64_t maxGemvRows, int64_t minLargeTiles) {
+    operands = call;
+    x = stridedBuffer(call.x);
+    y = stridedBuffer(call.y);
+    rows = arith::MulIOp::create(b, loc, x.sizes[0], x.sizes[1]);
+    cols = y.sizes[2];
+    Value fewRows = cmp(arith::CmpIPredicate::sle, rows, index(maxGemvRows));
+    // Grids are outputs x tokens.
+    auto grid = [&](const effc::KernelTile &tile) {
+      return std::make_pair(ceilDiv(cols, tile.rows), ceilDiv(rows, tile.cols));
+    };
+    auto [gemvX, gemvY] = grid({kGemvOutputs, kGemvTokens, kGemv});
+    auto [tileX, tileY] = grid(tensorCores ? kLargeMmaTile : kF32Tile);
+    Value useLarge;
+    if (tensorCores) {
+      useLarge = cmp(arith::CmpIPredicate::sge, arith::MulIOp::create(b, loc, tileX, tileY), index(minLargeTiles));
+      auto [smallX, smallY] = grid(kSmallMmaTile);
+      tileX = arith::SelectOp::create(b, loc, useLarge, tileX, smallX);
+      tileY = arith::SelectOp::create(b, loc, useLarge, tileY, smallY);
+    }
+    Value one = index(1);
+    Value gridX = arith::MaxUIOp::create(b, loc, arith::SelectOp::create(b, loc, fewRows, gemvX, tileX), one);
+    Value gridY = arith::MaxUIOp::create(b, loc, arith::SelectOp::create(b, loc, fewRows, gemvY, tileY), one);
+    auto launchOp = gpu::LaunchOp::create(b, loc, gridX, gridY, one, index(kThreadsPerBlock), one, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launchOp.getBody().front());
+    auto branch = scf::IfOp::create(b, loc, fewRows, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    callKernel(kGemv, /*withPattern=*/true);
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    if (!tensorCores) {
+      callKernel(kF32Tile.function, /*withPattern=*/true);
+    } else {
+      auto size = scf::IfOp::create(b, loc, useLarge, /*withElseRegion=*/true);
+      b.setInsertionPointToStart(&size.getThenRegion().front());
+      callKernel(kLargeMmaTile.function, /*withPattern=*/false);
+      b.setInsertionPointToStart(&size.getElseRegion().front());
+      callKernel(kSmallMmaTile.function, /*withPattern=*/false);
+    }
+    b.setInsertionPointAfter(branch);
+    gpu::TerminatorOp::create(b, loc);
+  }
+
+private:
+  /// Calls `name` with (M, N, K, x, rows per batch, x's three strides, values, ldv, indices, ldi, [n, m,] bias, y,
+  /// ldy) at the insertion point (inside the launch).
+  void callKernel(StringRef name, bool withPattern) {
+    MLIRContext *ctx = b.getContext();
+    Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(ctx);
+    SmallVector<Type> signature{i64, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, ptr, i64};
+    if (withPattern)
+      signature.append({i64, i64});
+    signature.append({ptr, ptr, i64});
+    LLVM::LLVMFuncOp function = effc::getOrDeclareDeviceFunction(module, name, signature);
+    effc::StridedBuffer values = stridedBuffer(operands.values), indices = stridedBuffer(operands.indices);
+    effc::StridedBuffer bias = stridedBuffer(operands.bias);
+    SmallVector<Value> arguments{toI64(rows),
+                                 toI64(cols),
+                                 toI64(x.sizes[2]),
+                                 pointer(operands.x, x.offset, 4),
+                                 toI64(x.sizes[1]),
+                                 toI64(x.strides[0]),
+                                 toI64(x.strides[1]),
+                                 toI64(x.strides[2]),
+                                 pointer(operands.values, values.offset, 4),
+                                 toI64(values.strides[0]),
+                                 pointer(operands.indices, indices.offset, 1),
+                                 toI64(indices.strides[0])};
+    if (withPattern)
+      arguments.append({operands.n, operands.m});
+    // y is the result buffer the lowering allocated: token t's row starts t · ldy in.
+    arguments.append({pointer(operands.bias, bias.offset, 4), pointer(operands.y, y.offset, 4), toI64(y.strides[1])});
+    LLVM::CallOp::create(b, loc, function, arguments);
+  }
+
+  ModuleOp module;
+  SparseCall operands;
+  effc::StridedBuffer x, y;
+  Value rows, cols;
+};
+
+struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<GpuSparseLinearsPass> {
+  using EffcGpuSparseLinearsPassBase::EffcGpuSparseLinearsPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (precision != "f32" && precision != "bf16") {
+      module.emitError("effc-gpu-sparse-linears: precision must be f32 or bf16, got '") << precision << "'";
+      return signalPassFailure();
+    }
+    if (maxGemvRows < 0 || minLargeTiles < 1) {
+      module.emitError("effc-gpu-sparse-linears: max-gemv-rows must not be negative and min-large-tiles must be "
+                       "at least 1, got ")
+          << static_cast<int64_t>(maxGemvRows) << " and " << static_cast<int64_t>(minLargeTiles);
+      return signalPassFailure();
+    }
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp call) {
+      if (call.getCallee() == kCpuKernel && !call->getParentOfType<gpu::LaunchOp>())
+        calls.push_back(call);
+    });
+    bool failed = false;
+    for (func::CallOp call : calls) {
+      FailureOr<SparseCall> operands = matchCall(call);
+      if (llvm::failed(operands)) {
+        failed = true;
+        continue;
+      }
+      // mma.sp takes 2:4 only; other patterns (and a pattern known only at run time) use the f32 kernels.
+      bool tensorCores = precision == "bf16" && isConstant(operands->n, 2) && isConstant(operands->m, 4);
+      OpBuilder builder(call);
+      SparseLauncher(builder, call.getLoc(), module).lower(*operands, tensorCores, maxGemvRows, minLargeTiles);
+      call.erase();
+    }
+    if (failed)
+      return signalPassFailure();
+    // The host kernel's declaration goes when nothing calls it any more.
+    if (auto declaration = module.lookupSymbol<func::FuncOp>(kCpuKernel))
+      if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
+        declaration.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,97 @@
+// RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears | FileCheck %s
+// RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears="precision=bf16 min-large-tiles=4" | FileCheck %s --check-prefix=BF16
+// RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears="max-gemv-rows=0" | FileCheck %s --check-prefix=NOGEMV
+
+// An N:M sparse linear layer as the CPU lowering leaves it (a call of the host micro-kernel on memrefs) becomes one
+// device launch on the same operands, whose grid and branch the host chooses: the warp-per-row GEMV for few
+// tokens, else the f32 tile. The grid has at least one block (the kernels guard empty products).
+// CHECK-LABEL: func.func @sparse24
+// CHECK-SAME:    (%[[X:.+]]: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, %[[V:.+]]: memref<?x?xf32, strided<[?, ?], offset: ?>>, %[[I:.+]]: memref<?x?xi8, strided<[?, ?], offset: ?>>, %[[B:.+]]: memref<?xf32, strided<[?], offset: ?>>, %[[Y:.+]]: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>)
+// CHECK-NOT:     call @effc_uk_sparse_nm_linear
+// CHECK:         %[[XM:.+]], %[[XO:.+]], %[[XS:.+]]:3, %[[XT:.+]]:3 = memref.extract_strided_metadata %[[X]]
+// CHECK:         %[[YM:.+]], %[[YO:.+]], %[[YS:.+]]:3, %[[YT:.+]]:3 = memref.extract_strided_metadata %[[Y]]
+// CHECK:         %[[M:.+]] = arith.muli %[[XS]]#0, %[[XS]]#1 : index
+// CHECK:         %[[FEW:.+]] = arith.cmpi sle, %[[M]], %c8
+// CHECK:         %[[GEMVX:.+]] = arith.ceildivui %[[YS]]#2, %c8
+// CHECK:         %[[GEMVY:.+]] = arith.ceildivui %[[M]], %c8
+// CHECK:         %[[TILEX:.+]] = arith.ceildivui %[[YS]]#2, %c64
+// CHECK:         %[[TILEY:.+]] = arith.ceildivui %[[M]], %c64
+// CHECK:         %[[SX:.+]] = arith.select %[[FEW]], %[[GEMVX]], %[[TILEX]]
+// CHECK:         %[[GX:.+]] = arith.maxui %[[SX]], %c1
+// CHECK:         %[[SY:.+]] = arith.select %[[FEW]], %[[GEMVY]], %[[TILEY]]
+// CHECK:         %[[GY:.+]] = arith.maxui %[[SY]], %c1
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[GX]], %{{.+}} = %[[GY]], %{{.+}} = %c1{{.*}}) threads({{.*}}) in (%{{.+}} = %c256{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
+// CHECK:           scf.if %[[FEW]] {
+// CHECK:             memref.extract_strided_metadata %[[V]]
+// CHECK:             memref.extract_strided_metadata %[[I]]
+// CHECK:             memref.extract_strided_metadata %[[B]]
+// CHECK:             memref.extract_aligned_pointer_as_index %[[X]]
+// CHECK:             memref.extract_aligned_pointer_as_index %[[V]]
+// CHECK:             memref.extract_aligned_pointer_as_index %[[I]]
+// CHECK:             memref.extract_aligned_pointer_as_index %[[B]]
+// CHECK:             memref.extract_aligned_pointer_as_index %[[Y]]
+// CHECK:             llvm.call @effc_cuda_uk_sparse_nm_gemv_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c2_i64, %c4_i64, %{{.+}}, %{{.+}}, %{{.+}})
+// CHECK:           } else {
+// CHECK:             llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
+// CHECK:           }
+// CHECK-NEXT:      gpu.terminator
+// CHECK:         return
+// The host kernel's declaration is gone; the device kernels are declared as llvm.func.
+// CHECK-NOT:   func.func private @effc_uk_sparse_nm_linear
+// CHECK-DAG:   llvm.func @effc_cuda_uk_sparse_nm_gemv_f32(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64, i64, !llvm.ptr, !llvm.ptr, i64)
+// CHECK-DAG:   llvm.func @effc_cuda_uk_sparse_nm_gemm_f32(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, i64, i64, !llvm.ptr, !llvm.ptr, i64)
+
+// precision=bf16: a 2:4 layer takes the sparse tensor-core tiles, 128 x 128 when that gives enough blocks.
+// BF16-LABEL: func.func @sparse24
+// BF16:         %[[FEW:.+]] = arith.cmpi sle
+// BF16:         %[[LX:.+]] = arith.ceildivui %{{.+}}, %c128
+// BF16:         %[[LY:.+]] = arith.ceildivui %{{.+}}, %c128
+// BF16:         %[[LARGE:.+]] = arith.muli %[[LX]], %[[LY]]
+// BF16:         %[[USE:.+]] = arith.cmpi sge, %[[LARGE]], %c4
+// BF16:         %[[SX:.+]] = arith.ceildivui %{{.+}}, %c64
+// BF16:         arith.select %[[USE]], %[[LX]], %[[SX]]
+// BF16:         gpu.launch
+// BF16:           scf.if %[[FEW]] {
+// BF16:             llvm.call @effc_cuda_uk_sparse_nm_gemv_f32(
+// BF16:           } else {
+// BF16:             scf.if %[[USE]] {
+// BF16:               llvm.call @effc_cuda_uk_sparse24_bf16_gemm_128x128(
+// BF16:             } else {
+// BF16:               llvm.call @effc_cuda_uk_sparse24_bf16_gemm_64x64(
+// BF16-NOT:     llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
+// BF16-DAG:   llvm.func @effc_cuda_uk_sparse24_bf16_gemm_128x128(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64)
+
+// With max-gemv-rows=0 the tile is taken whenever there is a token.
+// NOGEMV-LABEL: func.func @sparse24
+// NOGEMV:         arith.cmpi sle, %{{.+}}, %c0
+module {
+  func.func private @effc_uk_sparse_nm_linear(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, i64, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>)
+  func.func @sparse24(%x: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, %v: memref<?x?xf32, strided<[?, ?], offset: ?>>,
+                      %i: memref<?x?xi8, strided<[?, ?], offset: ?>>, %b: memref<?xf32, strided<[?], offset: ?>>,
+                      %y: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) {
+    %c2 = arith.constant 2 : i64
+    %c4 = arith.constant 4 : i64
+    call @effc_uk_sparse_nm_linear(%x, %v, %i, %b, %c2, %c4, %y) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, i64, i64, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) -> ()
+    return
+  }
+}
+
+// -----
+
+// Other patterns have no tensor-core form: even with precision=bf16 they take the exact f32 kernels.
+// CHECK-LABEL: func.func @sparse38
+// CHECK:         llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
+// BF16-LABEL:  func.func @sparse38
+// BF16:          llvm.call @effc_cuda_uk_sparse_nm_gemv_f32(
+// BF16-SAME:       %c3_i64, %c8_i64
+// BF16:          llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
+// BF16-NOT:      sparse24
+module {
+  func.func private @effc_uk_sparse_nm_linear(memref<?x?x?xf32>, memref<?x?xf32>, memref<?x?xi8>, memref<?xf32>, i64, i64, memref<?x?x?xf32>)
+  func.func @sparse38(%x: memref<?x?x?xf32>, %v: memref<?x?xf32>, %i: memref<?x?xi8>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    %c3 = arith.constant 3 : i64
+    %c8 = arith.constant 8 : i64
+    call @effc_uk_sparse_nm_linear(%x, %v, %i, %b, %c3, %c8, %y) : (memref<?x?x?xf32>, memref<?x?xf32>, memref<?x?xi8>, memref<?xf32>, i64, i64, memref<?x?x?xf32>) -> ()
+    return
+  }
+}

@@ -1,0 +1,169 @@
+//===- cuda_sparse_gemm_host.cpp - the N:M sparse device kernels emulated on the host -===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs ukernels/cuda/sparse_gemm.cu on the CPU for test_cuda_sparse_gemm.py, like cuda_mma_gemm_host.cpp: a
+// block's 256 threads are host threads meeting at a std::barrier, blocks run one after another, and the PTX
+// instructions the kernels wrap get host versions: ldmatrix.x4, mma.sp.m16n8k32 (bf16) and shfl.sync.bfly
+// exchange values between the 32 lanes of a warp through tables and two block barriers (every thread of a
+// kernel reaches them in the same order). mma.sp follows the PTX ISA's fragment and metadata layouts for
+// m16n8k32 with 16-bit types and sparsity selector 0: A's 16 stored values per row as mma.m16n8k16's A
+// fragment, B's 32 x 8 as four k-slices of 8 (b_i: k = 8i + 2 (lane % 4) + 0, 1, column lane / 4), and in lanes
+// 4g and 4g + 1 the 2-bit indices of rows g (low half) and g + 8 (high half) for columns 0-15 and 16-31. A
+// group's index pair that is not ascending, which the instruction does not accept, is reported.
+//
+//===----------------------------------------------------------------------===//
+
+#include <barrier>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace effc_cuda {
+thread_local unsigned currentThread, currentBlockX, currentBlockY;
+std::barrier<> *currentBarrier;
+bool misaligned;     // an access the device would fault on
+bool badMetadata;    // an index pair mma.sp does not accept
+inline unsigned threadIndex() { return currentThread; }
+inline unsigned blockIndexX() { return currentBlockX; }
+inline unsigned blockIndexY() { return currentBlockY; }
+inline void barrier() { currentBarrier->arrive_and_wait(); }
+
+inline uint16_t toBf16(float value) { // round to nearest even, as cvt.rn.bf16x2.f32
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+inline float fromBf16(uint16_t half) {
+  uint32_t bits = static_cast<uint32_t>(half) << 16;
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+inline unsigned sparsePackBf16(float lo, float hi) { return toBf16(lo) | static_cast<unsigned>(toBf16(hi)) << 16; }
+
+// Per warp: the row addresses of an ldmatrix, the operands of an mma.sp or a shuffle.
+const unsigned short *rowTable[8][32];
+unsigned aTable[8][32][4], bTable[8][32][4], metaTable[8][32];
+float shuffleTable[8][32];
+
+inline void sparseLoadMatrixX4(unsigned (&fragment)[4], const unsigned short *row) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  if (reinterpret_cast<uintptr_t>(row) % 16 != 0)
+    misaligned = true;
+  rowTable[warp][lane] = row;
+  barrier();
+  for (int matrix = 0; matrix < 4; ++matrix)
+    std::memcpy(&fragment[matrix], rowTable[warp][matrix * 8 + lane / 4] + 2 * (lane % 4), 4);
+  barrier();
+}
+
+inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  std::memcpy(aTable[warp][lane], a, sizeof(a));
+  std::memcpy(bTable[warp][lane], b, sizeof(b));
+  metaTable[warp][lane] = metadata;
+  barrier();
+  auto half = [](unsigned word, int upper) { return fromBf16(static_cast<uint16_t>(upper ? word >> 16 : word)); };
+  // Stored value c (0..15) of row r: A fragment word (row % 8, pair (c % 8) / 2), register row / 8 + 2 (c / 8).
+  auto aAt = [&](int row, int c) {
+    return half(aTable[warp][(row % 8) * 4 + (c % 8) / 2][row / 8 + 2 * (c / 8)], c % 2);
+  };
+  auto bAt = [&](int k, int col) { return half(bTable[warp][col * 4 + (k % 8) / 2][k / 8], k % 2); };
+  // The column of stored value c of row r: group c / 2, index (c % 2) of the group's pair.
+  auto columnOf = [&](int row, int c) {
+    int group = c / 2;
+    unsigned word = metaTable[warp][4 * (row % 8) + group / 4] >> (16 * (row / 8));
+    unsigned pair = (word >> (4 * (group % 4))) & 15u;
+    if ((pair & 3u) >= (pair >> 2))
+      badMetadata = true;
+    return 4 * group + static_cast<int>((pair >> (2 * (c % 2))) & 3u);
+  };
+  for (int e = 0; e < 4; ++e) {
+    int row = lane / 4 + 8 * (e / 2), col = 2 * (lane % 4) + e % 2;
+    float sum = acc[e];
+    for (int c = 0; c < 16; ++c)
+      sum += aAt(row, c) * bAt(columnOf(row, c), col);
+    acc[e] = sum;
+  }
+  barrier();
+}
+
+inline float shuffleXorF32(float v, int laneMask) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  shuffleTable[warp][lane] = v;
+  barrier();
+  float r = shuffleTable[warp][lane ^ static_cast<unsigned>(laneMask)];
+  barrier();
+  return r;
+}
+
+} // namespace effc_cuda
+
+#define EFFC_CUDA_UK_HOST_EMULATION 1
+#include "sparse_gemm.cu"
+
+namespace {
+
+/// Runs `body` as every thread of every block of a (gridX, gridY) grid of 256 threads.
+template <typename Body>
+int runGrid(effc_index_t gridX, effc_index_t gridY, Body body) {
+  effc_cuda::misaligned = false;
+  effc_cuda::badMetadata = false;
+  for (effc_index_t by = 0; by < gridY; ++by)
+    for (effc_index_t bx = 0; bx < gridX; ++bx) {
+      std::barrier<> block(256);
+      effc_cuda::currentBarrier = &block;
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          effc_cuda::currentThread = t;
+          effc_cuda::currentBlockX = static_cast<unsigned>(bx);
+          effc_cuda::currentBlockY = static_cast<unsigned>(by);
+          body();
+        });
+      for (std::thread &thread : threads)
+        thread.join();
+    }
+  return (effc_cuda::misaligned ? 1 : 0) | (effc_cuda::badMetadata ? 2 : 0);
+}
+
+effc_index_t ceilDiv(effc_index_t a, effc_index_t b) { return (a + b - 1) / b; }
+
+} // namespace
+
+/// The grid effc-gpu-sparse-linears launches for `kernel`: 0 the f32 tile (64 x 64), 1 the f32 GEMV (8 outputs x
+/// 8 tokens per block), 2 / 3 the 2:4 tensor-core tiles 64 x 64 / 128 x 128 (outputs x tokens). Returns 1 if an
+/// access would have been misaligned on the device, 2 if mma.sp met an index pair it does not accept.
+extern "C" int effc_test_sparse_nm(int kernel, effc_index_t M, effc_index_t N, effc_index_t K, const float *x,
+                                   effc_index_t rowsPerBatch, effc_index_t batchStride, effc_index_t rowStride,
+                                   effc_index_t colStride, const float *values, effc_index_t ldv,
+                                   const signed char *indices, effc_index_t ldi, effc_index_t n, effc_index_t m,
+                                   const float *bias, float *y, effc_index_t ldy) {
+  switch (kernel) {
+  case 0:
+    return runGrid(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+      effc_cuda_uk_sparse_nm_gemm_f32(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values, ldv,
+                                      indices, ldi, n, m, bias, y, ldy);
+    });
+  case 1:
+    return runGrid(ceilDiv(N, 8), ceilDiv(M, 8), [&] {
+      effc_cuda_uk_sparse_nm_gemv_f32(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values, ldv,
+                                      indices, ldi, n, m, bias, y, ldy);
+    });
+  case 2:
+    return runGrid(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+      effc_cuda_uk_sparse24_bf16_gemm_64x64(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
+                                            ldv, indices, ldi, bias, y, ldy);
+    });
+  default:
+    return runGrid(ceilDiv(N, 128), ceilDiv(M, 128), [&] {
+      effc_cuda_uk_sparse24_bf16_gemm_128x128(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
+                                              ldv, indices, ldi, bias, y, ldy);
+    });
+  }
+}

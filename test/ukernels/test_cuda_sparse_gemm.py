@@ -1,0 +1,141 @@
+"""Numerics of the N:M sparse device micro-kernels (ukernels/cuda/sparse_gemm.cu) without a GPU: the source
+compiled as host C++ (cuda_sparse_gemm_host.cpp runs each block's 256 threads as host threads, with host versions
+of ldmatrix, mma.sp and warp shuffles that follow the PTX ISA's layouts), over the grid effc-gpu-sparse-linears
+launches, against float64 numpy on the dense weight the compressed one stands for.
+
+Weights are compressed as eff-sparsify stores them: per group of m columns the n largest magnitudes, values
+[N, K·n/m] and ascending in-group indices [N, K·n/m]. Shapes cover partial tiles in tokens and outputs, patterns
+from 1:4 to 1:128 (several groups per chunk, one group per chunk, a chunk that does not fill 128 columns), 2:4
+with K not a multiple of the tensor-core step (the padding's index pairs), batched activations with row and batch
+strides, a strided column, and value and index rows that are not 16-byte aligned (the scalar paths). Tolerances:
+f32 kernels differ from float64 by summation order only (rtol 1e-5, atol 1e-5 · sqrt(K)); the bf16 tensor-core
+kernels are compared with float64 on bf16-rounded values and activations (rtol 1e-4, atol 1e-4 · sqrt(K)).
+"""
+
+import ctypes
+
+import numpy as np
+import pytest
+from ukernel_build import CLANGXX, build_cuda_host_harness
+
+pytestmark = pytest.mark.skipif(CLANGXX is None, reason="clang++-22 not found")
+
+F32_TILE, F32_GEMV, BF16_TILE_64, BF16_TILE_128 = 0, 1, 2, 3
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    lib = build_cuda_host_harness(tmp_path_factory, "cuda_sparse_gemm_host")
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    lib.effc_test_sparse_nm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, ptr, i64,
+                                        i64, i64, ptr, ptr, i64]
+    lib.effc_test_sparse_nm.restype = ctypes.c_int
+    return lib
+
+
+def bf16_round(a):
+    u = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    bits = (((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16).astype(np.uint32)
+    return (bits << 16).view(np.float32)
+
+
+def compress(w, n, m):
+    """eff-sparsify's N:M form of w [N, K]: the n largest magnitudes of each group of m (ties: lower index), in
+    ascending index order; returns (values, indices, the dense weight they stand for)."""
+    rows, k = w.shape
+    groups = w.reshape(rows, k // m, m)
+    order = np.argsort(-np.abs(groups), axis=2, kind="stable")[:, :, :n]
+    indices = np.sort(order, axis=2)
+    values = np.take_along_axis(groups, indices, axis=2)
+    dense = np.zeros_like(groups)
+    np.put_along_axis(dense, indices, values, axis=2)
+    return (values.reshape(rows, -1).astype(np.float32), indices.reshape(rows, -1).astype(np.int8),
+            dense.reshape(rows, k))
+
+
+def padded_rows(a, pad, offset_elements=0):
+    """`a` [R, C] as a view into a buffer with rows C + pad apart, starting `offset_elements` past 64 bytes."""
+    rows, cols = a.shape
+    raw = np.zeros(rows * (cols + pad) + offset_elements + 64, a.dtype)
+    start = (-raw.ctypes.data % 64) // a.itemsize + offset_elements
+    view = raw[start:start + rows * (cols + pad)].reshape(rows, cols + pad)
+    view[:, :cols] = a
+    return view
+
+
+def run(kernel, which, m_tokens, k, n, m, *, batch=1, seed=0, row_pad=0, col_stride=1, weight_pad=0,
+        weight_offset=0, outputs=None):
+    rng = np.random.default_rng(seed)
+    out = outputs if outputs is not None else 40
+    seq = m_tokens // batch
+    x = rng.standard_normal((batch, seq, k)).astype(np.float32)
+    # Activations [batch, seq, k] inside a wider buffer: rows k · col_stride + row_pad apart, batches further.
+    row_stride = k * col_stride + row_pad
+    batch_stride = seq * row_stride + 7
+    xbuf = np.zeros(batch * batch_stride + 16, np.float32)
+    xbuf = xbuf[(-xbuf.ctypes.data % 64) // 4:]
+    for b in range(batch):
+        for s in range(seq):
+            start = b * batch_stride + s * row_stride
+            xbuf[start:start + k * col_stride:col_stride] = x[b, s]
+    w = rng.standard_normal((out, k)).astype(np.float32)
+    values, indices, dense = compress(w, n, m)
+    vbuf = padded_rows(values, weight_pad, weight_offset)
+    ibuf = padded_rows(indices, weight_pad + 3, weight_offset)
+    bias = rng.standard_normal(out).astype(np.float32)
+    ldy = out + 5
+    y = np.full((m_tokens, ldy), np.nan, np.float32)
+    status = kernel.effc_test_sparse_nm(which, m_tokens, out, k, xbuf.ctypes.data, seq, batch_stride, row_stride,
+                                        col_stride, vbuf.ctypes.data, vbuf.shape[1], ibuf.ctypes.data, ibuf.shape[1],
+                                        n, m, bias.ctypes.data, y.ctypes.data, ldy)
+    assert status & 1 == 0, "an access would have been misaligned on the device"
+    assert status & 2 == 0, "mma.sp met an index pair it does not accept"
+    tokens = x.reshape(m_tokens, k)
+    if which in (BF16_TILE_64, BF16_TILE_128):
+        expected = bf16_round(tokens).astype(np.float64) @ bf16_round(dense).astype(np.float64).T + bias
+        rtol, atol = 1e-4, 1e-4 * np.sqrt(k)
+    else:
+        expected = tokens.astype(np.float64) @ dense.astype(np.float64).T + bias
+        rtol, atol = 1e-5, 1e-5 * np.sqrt(k)
+    np.testing.assert_allclose(y[:, :out], expected, rtol=rtol, atol=atol)
+    assert np.isnan(y[:, out:]).all(), "the kernel wrote past N"
+
+
+@pytest.mark.parametrize("tokens, k, n, m, outputs", [
+    (1, 4, 2, 4, 1),          # one group
+    (70, 200, 2, 4, 130),     # partial tiles; two chunks of 128 columns (the second 72)
+    (64, 256, 1, 4, 64),      # whole tiles, 1:4
+    (33, 96, 3, 8, 20),       # 3:8
+    (17, 320, 4, 16, 9),      # 8 groups per chunk
+    (20, 300, 7, 100, 12),    # one group per chunk (128 // 100)
+    (9, 256, 1, 128, 70),     # 1:128
+])
+def test_f32_tile_matches_numpy(kernel, tokens, k, n, m, outputs):
+    run(kernel, F32_TILE, tokens, k, n, m, outputs=outputs, seed=tokens + k)
+
+
+@pytest.mark.parametrize("tokens", [1, 3, 8, 13])
+@pytest.mark.parametrize("n, m", [(2, 4), (3, 8), (1, 128)])
+def test_f32_gemv_matches_numpy(kernel, tokens, n, m):
+    run(kernel, F32_GEMV, tokens, 256, n, m, outputs=19, seed=tokens * 7 + m)
+
+
+@pytest.mark.parametrize("which", [BF16_TILE_64, BF16_TILE_128])
+@pytest.mark.parametrize("tokens, k, outputs", [
+    (1, 4, 1),        # one group: the step's other 7 groups are padding
+    (70, 100, 130),   # K not a multiple of 32, partial tiles
+    (129, 64, 65),
+    (40, 768, 200),   # BERT-base's K
+])
+def test_sparse24_tensor_cores_match_numpy(kernel, which, tokens, k, outputs):
+    run(kernel, which, tokens, k, 2, 4, outputs=outputs, seed=tokens + k + which)
+
+
+@pytest.mark.parametrize("which", [F32_TILE, F32_GEMV, BF16_TILE_64, BF16_TILE_128])
+def test_operand_layouts(kernel, which):
+    """Batched activations with padded rows and batches, a strided column, weight rows that are not 16-byte
+    aligned (scalar loads)."""
+    tokens = 6 if which == F32_GEMV else 48
+    run(kernel, which, tokens, 64, 2, 4, batch=3, row_pad=3, seed=1)
+    run(kernel, which, tokens, 64, 2, 4, batch=2, col_stride=2, seed=2)
+    run(kernel, which, tokens, 64, 2, 4, weight_pad=1, weight_offset=1, seed=3)

@@ -1,0 +1,451 @@
+//===- sparse_gemm.cu - N:M sparse linear layers for the CUDA target -------===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// y[t, o] = bias[o] + Σ_c values[o, c] · x[t, (c / n) · m + indices[o, c]]: the device form of
+// `eff.sparse_linear nm` with f32 values (effc-gpu-sparse-linears launches these; the CPU kernel is
+// effc_uk_sparse_nm_linear in ukernels/sparse_gemm.c). The weights stay in eff-sparsify's layout: values
+// [N, K·n/m] f32 and indices [N, K·n/m] i8 (ascending within each group of n), rows ldv and ldi apart. Token t
+// of the activations is row t % rowsPerBatch of batch t / rowsPerBatch (any strides); y rows are ldy apart.
+// Every kernel reads only the stored weights: n/m of the dense weight traffic and of the products.
+//
+//  * effc_cuda_uk_sparse_nm_gemm_f32: any N:M, exact f32 (the default). A block computes 64 tokens x 64
+//    outputs. Per chunk of whole groups (at most 128 columns) the block stages x transposed in shared memory
+//    ([column][token], so the 4 tokens of a thread are one float4); each thread then walks the stored entries
+//    of its 4 output rows in the chunk and, per entry, does 4 FMAs per row with the column's float4.
+//  * effc_cuda_uk_sparse_nm_gemv_f32: few tokens (decode), any N:M. One warp per output row: the lanes read
+//    consecutive stored entries (coalesced), gather their columns of up to 8 token rows, and reduce with
+//    shuffles.
+//  * effc_cuda_uk_sparse24_bf16_gemm_<BM>x<BN>: 2:4 on sparse tensor cores (--cuda-matmul-precision=bf16),
+//    mma.sp.m16n8k32 bf16 x bf16 -> f32. The sparse operand of mma.sp is A, so the kernel computes yᵀ = W · xᵀ:
+//    A is W [outputs, K] as stored (16 values per row and 32 columns: eff-sparsify's 2:4 compression is
+//    mma.sp's), B is xᵀ, whose "col" layout is x's rows. Per step of 32 columns the block stages BM rows of
+//    values (rounded to bf16), their metadata (the 2-bit indices of a row's 16 entries packed into two 16-bit
+//    words: group g's pair in bits 4g..4g+3, first index low) and BN token rows of x (rounded to bf16); A and
+//    B fragments are read with ldmatrix.x4. Values and x are rounded to nearest even, as the dense bf16
+//    kernels round.
+//
+// Guards: tokens past M and outputs past N read zeros and store nothing; K is a multiple of m (the verifier's
+// eff_sparse_linear_c2). Needs sm_80 or newer (mma.sp), which is every architecture effc targets.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cuda_ukernel.h"
+
+#ifndef EFFC_CUDA_UK_HOST_EMULATION
+// The PTX instructions the kernels use, each behind a function; test/ukernels/cuda_sparse_gemm_host.cpp defines
+// host versions of them (the warp-collective ones included) to run the kernels' indexing on the CPU.
+namespace effc_cuda {
+
+__device__ inline unsigned sparseSharedAddress(const void *pointer) {
+  unsigned long long address;
+  asm("cvta.to.shared.u64 %0, %1;" : "=l"(address) : "l"(pointer));
+  return static_cast<unsigned>(address);
+}
+
+/// Two floats as packed bf16 (round to nearest even): `lo` in the low half (the lower k).
+__device__ inline unsigned sparsePackBf16(float lo, float hi) {
+  unsigned packed;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(hi), "f"(lo));
+  return packed;
+}
+
+/// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8 (16 bytes of b16) and receives
+/// word l % 4 of row l / 4 of each matrix.
+__device__ inline void sparseLoadMatrixX4(unsigned (&fragment)[4], const unsigned short *sharedRow) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(fragment[0]), "=r"(fragment[1]), "=r"(fragment[2]), "=r"(fragment[3])
+               : "r"(sparseSharedAddress(sharedRow)));
+}
+
+/// acc += A (16 x 32, 2:4 sparse: 16 x 16 stored values, row) · B (32 x 8, col), bf16 products, f32 sums.
+/// `metadata` holds, in lanes 4g and 4g + 1 (sparsity selector 0), the indices of rows g (low 16 bits) and
+/// g + 8 (high) for columns 0-15 and 16-31 respectively.
+__device__ inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4],
+                                     unsigned metadata) {
+  asm volatile("mma.sp.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9, %10, %11}, {%0, %1, %2, %3}, %12, 0x0;\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]),
+                 "r"(metadata));
+}
+
+__device__ inline float shuffleXorF32(float v, int laneMask) {
+  float r;
+  asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(laneMask));
+  return r;
+}
+
+} // namespace effc_cuda
+#endif
+
+using namespace effc_cuda;
+
+namespace {
+
+typedef float float4_t __attribute__((ext_vector_type(4)));
+
+constexpr int kSparseThreads = 256;
+
+// One shared-memory pool for all the kernels below: effc-gpu-sparse-linears makes a single launch whose body
+// picks a kernel at run time, so all of them are inlined into one GPU kernel, where separate arrays would add
+// up (past the 48 KB of static shared memory). Sized for the largest user, SparseNmTile.
+constexpr int kSparsePoolBytes = 128 * 68 * 4;
+__shared__ float4_t sparseSharedPool[kSparsePoolBytes / 16];
+
+/// The activations of the sparse kernels: token t is row t % rowsPerBatch of batch t / rowsPerBatch.
+struct SparseActivations {
+  const float *x;
+  effc_index_t rowsPerBatch, batchStride, rowStride, colStride;
+
+  __device__ const float *row(effc_index_t t) const {
+    return x + (t / rowsPerBatch) * batchStride + (t % rowsPerBatch) * rowStride;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// f32, any N:M: tiles of 64 tokens x 64 outputs
+//===----------------------------------------------------------------------===//
+
+struct SparseNmTile {
+  static constexpr int kTokens = 64, kOutputs = 64, kColumns = 128;
+  static constexpr int kPitch = kTokens + 4; // [column][token] rows, padded against bank conflicts on store
+
+  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                            const SparseActivations &act, const float *values,
+                                                            effc_index_t ldv, const signed char *indices,
+                                                            effc_index_t ldi, effc_index_t n, effc_index_t m,
+                                                            const float *bias, float *y, effc_index_t ldy) {
+    static_assert(kColumns * kPitch * 4 <= kSparsePoolBytes, "the x tile fits the pool");
+    float *xs = reinterpret_cast<float *>(sparseSharedPool);
+    const int tid = threadIndex(), tx = tid % 16, ty = tid / 16; // tokens 4 tx.., outputs 4 ty..
+    const effc_index_t o0 = (effc_index_t)blockIndexX() * kOutputs, t0 = (effc_index_t)blockIndexY() * kTokens;
+    const effc_index_t groups = K / m, groupsPerChunk = kColumns / m;
+
+    float acc[4][4];
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+        acc[r][c] = 0.0f;
+
+    for (effc_index_t g0 = 0; g0 < groups; g0 += groupsPerChunk) {
+      const effc_index_t chunkGroups = groups - g0 < groupsPerChunk ? groups - g0 : groupsPerChunk;
+      const int columns = (int)(chunkGroups * m);
+      barrier(); // the previous chunk's readers are done
+      // Consecutive threads read consecutive columns of one token row (coalesced).
+      for (int idx = tid; idx < kTokens * kColumns; idx += kSparseThreads) {
+        int token = idx / kColumns, column = idx % kColumns;
+        if (column >= columns)
+          continue;
+        effc_index_t t = t0 + token;
+        xs[column * kPitch + token] = t < M ? act.row(t)[(g0 * m + column) * act.colStride] : 0.0f;
+      }
+      barrier();
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        effc_index_t o = o0 + 4 * ty + r;
+        if (o >= N)
+          continue;
+        const float *v = values + o * ldv + g0 * n;
+        const signed char *ix = indices + o * ldi + g0 * n;
+        for (int g = 0; g < chunkGroups; ++g)
+          for (int j = 0; j < n; ++j) {
+            float w = v[g * n + j];
+            int column = g * (int)m + ix[g * n + j];
+            float4_t xv = *static_cast<const float4_t *>(__builtin_assume_aligned(&xs[column * kPitch + 4 * tx], 16));
+#pragma unroll
+            for (int c = 0; c < 4; ++c)
+              acc[r][c] += w * xv[c];
+          }
+      }
+    }
+
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      effc_index_t o = o0 + 4 * ty + r;
+      if (o >= N)
+        continue;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        effc_index_t t = t0 + 4 * tx + c;
+        if (t < M)
+          y[t * ldy + o] = bias[o] + acc[r][c];
+      }
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// f32, any N:M, at most 8 tokens: a warp per output row
+//===----------------------------------------------------------------------===//
+
+struct SparseNmGemv {
+  static constexpr int kRows = 8, kWarps = kSparseThreads / 32;
+
+  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                            const SparseActivations &act, const float *values,
+                                                            effc_index_t ldv, const signed char *indices,
+                                                            effc_index_t ldi, effc_index_t n, effc_index_t m,
+                                                            const float *bias, float *y, effc_index_t ldy) {
+    const int tid = threadIndex(), lane = tid % 32, warp = tid / 32;
+    const effc_index_t o = (effc_index_t)blockIndexX() * kWarps + warp;
+    const effc_index_t t0 = (effc_index_t)blockIndexY() * kRows;
+    const bool inside = o < N; // every lane takes part in the shuffles below
+    const effc_index_t entries = inside ? K / m * n : 0;
+    const float *x[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+      x[r] = t0 + r < M ? act.row(t0 + r) : nullptr;
+    const float *v = values + (inside ? o : 0) * ldv;
+    const signed char *ix = indices + (inside ? o : 0) * ldi;
+    float acc[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+      acc[r] = 0.0f;
+    for (effc_index_t e = lane; e < entries; e += 32) {
+      float w = v[e];
+      effc_index_t column = (e / n) * m + ix[e];
+#pragma unroll
+      for (int r = 0; r < kRows; ++r)
+        if (x[r])
+          acc[r] += w * x[r][column * act.colStride];
+    }
+#pragma unroll
+    for (int r = 0; r < kRows; ++r)
+#pragma unroll
+      for (int mask = 16; mask > 0; mask /= 2)
+        acc[r] += shuffleXorF32(acc[r], mask);
+    if (lane == 0 && inside)
+#pragma unroll
+      for (int r = 0; r < kRows; ++r)
+        if (x[r])
+          y[(t0 + r) * ldy + o] = bias[o] + acc[r];
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// 2:4 on sparse tensor cores (bf16 products)
+//===----------------------------------------------------------------------===//
+
+/// BM outputs (mma's M) x BN tokens (mma's N) per block, 8 warps of WarpsM x WarpsN.
+template <int BM, int BN, int WarpsM, int WarpsN>
+struct Sparse24MmaTile {
+  static constexpr int BK = 32, Entries = BK / 2; // columns and stored entries per step
+  static_assert(WarpsM * WarpsN * 32 == kSparseThreads, "8 warps per block");
+  static constexpr int WM = BM / WarpsM, WN = BN / WarpsN;
+  static constexpr int MT = WM / 16, NT = WN / 8;
+  static_assert(WM % 16 == 0 && WN % 8 == 0, "warp tiles are whole mma tiles");
+  // Rows of 16 (values) and 32 (x) bf16 padded by 8: the 8 row addresses of an ldmatrix phase hit distinct banks.
+  static constexpr int APitch = Entries + 8, BPitch = BK + 8;
+  static constexpr int AVectors = BM * Entries / 4 / kSparseThreads; // float4s of values per thread and step
+  static constexpr int XVectors = BN * BK / 4 / kSparseThreads;      // float4s of x per thread and step
+  static_assert(AVectors >= 1 && XVectors >= 1, "tiles must split evenly over the block");
+  static_assert(2 * BM <= kSparseThreads, "one 8-entry half row of indices per thread at most");
+
+  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                            const SparseActivations &act, const float *values,
+                                                            effc_index_t ldv, const signed char *indices,
+                                                            effc_index_t ldi, const float *bias, float *y,
+                                                            effc_index_t ldy) {
+    // Two stages of: values [BM][APitch], x [BN][BPitch] (bf16), and per row the metadata of columns 0-15 and
+    // 16-31 of the step.
+    static_assert((2 * BM * APitch + 2 * BN * BPitch + 2 * BM * 2) * 2 <= kSparsePoolBytes, "the tiles fit the pool");
+    static_assert((BM * APitch * 2) % 16 == 0 && (BN * BPitch * 2) % 16 == 0, "16-byte aligned stages");
+    auto As = reinterpret_cast<unsigned short(*)[BM * APitch]>(sparseSharedPool);
+    auto Bs = reinterpret_cast<unsigned short(*)[BN * BPitch]>(&As[2][0]);
+    auto Es = reinterpret_cast<unsigned short(*)[BM * 2]>(&Bs[2][0]);
+    const int tid = threadIndex(), lane = tid % 32, warp = tid / 32;
+    const int warpM = warp / WarpsN, warpN = warp % WarpsN;
+    const effc_index_t o0 = (effc_index_t)blockIndexX() * BM, t0 = (effc_index_t)blockIndexY() * BN;
+    const effc_index_t entries = K / 2;
+    const bool vectorValues = ldv % 4 == 0 && (reinterpret_cast<unsigned long long>(values) & 15) == 0;
+    const bool vectorX = act.colStride == 1 && act.rowStride % 4 == 0 && act.batchStride % 4 == 0 &&
+                         (reinterpret_cast<unsigned long long>(act.x) & 15) == 0;
+
+    // This thread's values: row idx / 4, entries 4 · (idx % 4) + 0..3 of the step.
+    float4_t aNext[AVectors];
+    const float *aRow[AVectors];
+    bool aInside[AVectors];
+#pragma unroll
+    for (int v = 0; v < AVectors; ++v) {
+      effc_index_t o = o0 + (tid + v * kSparseThreads) / 4;
+      aInside[v] = o < N;
+      aRow[v] = values + (aInside[v] ? o : 0) * ldv;
+    }
+    // Its indices: the half row tid % 2 (8 entries, 4 groups) of row tid / 2, when tid < 2 · BM.
+    const bool indexThread = tid < 2 * BM;
+    const effc_index_t indexOutput = o0 + tid / 2;
+    const bool indexInside = indexThread && indexOutput < N;
+    const signed char *indexRow = indices + (indexInside ? indexOutput : 0) * ldi + 8 * (tid % 2);
+    unsigned short metaNext = 0;
+    // Its x: token idx / 8, columns 4 · (idx % 8) + 0..3 of the step.
+    float4_t xNext[XVectors];
+    const float *xRow[XVectors];
+    bool xInside[XVectors];
+#pragma unroll
+    for (int v = 0; v < XVectors; ++v) {
+      effc_index_t t = t0 + (tid + v * kSparseThreads) / 8;
+      xInside[v] = t < M;
+      xRow[v] = act.row(xInside[v] ? t : 0);
+    }
+
+    auto load = [&](effc_index_t k0) {
+      const effc_index_t e0 = k0 / 2;
+#pragma unroll
+      for (int v = 0; v < AVectors; ++v) {
+        effc_index_t e = e0 + 4 * ((tid + v * kSparseThreads) % 4);
+        if (vectorValues && aInside[v] && e + 4 <= entries) {
+          aNext[v] = *static_cast<const float4_t *>(__builtin_assume_aligned(aRow[v] + e, 16));
+        } else {
+#pragma unroll
+          for (int c = 0; c < 4; ++c)
+            aNext[v][c] = aInside[v] && e + c < entries ? aRow[v][e + c] : 0.0f;
+        }
+      }
+      if (indexThread) {
+        // Entries past the row (or past N) get the pair (0, 1), a valid pattern over zero values.
+        unsigned meta = 0;
+        const effc_index_t e = e0 + 8 * (tid % 2);
+#pragma unroll
+        for (int g = 0; g < 4; ++g) {
+          bool present = indexInside && e + 2 * g + 2 <= entries;
+          unsigned first = present ? (unsigned)indexRow[e0 + 2 * g] & 3u : 0u;
+          unsigned second = present ? (unsigned)indexRow[e0 + 2 * g + 1] & 3u : 1u;
+          meta |= (first | second << 2) << (4 * g);
+        }
+        metaNext = (unsigned short)meta;
+      }
+#pragma unroll
+      for (int v = 0; v < XVectors; ++v) {
+        effc_index_t k = k0 + 4 * ((tid + v * kSparseThreads) % 8);
+        if (vectorX && xInside[v] && k + 4 <= K) {
+          xNext[v] = *static_cast<const float4_t *>(__builtin_assume_aligned(xRow[v] + k, 16));
+        } else {
+#pragma unroll
+          for (int c = 0; c < 4; ++c)
+            xNext[v][c] = xInside[v] && k + c < K ? xRow[v][(k + c) * act.colStride] : 0.0f;
+        }
+      }
+    };
+    auto store = [&](int stage) {
+#pragma unroll
+      for (int v = 0; v < AVectors; ++v) {
+        int idx = tid + v * kSparseThreads;
+        unsigned *a = reinterpret_cast<unsigned *>(&As[stage][(idx / 4) * APitch + 4 * (idx % 4)]);
+        a[0] = sparsePackBf16(aNext[v][0], aNext[v][1]);
+        a[1] = sparsePackBf16(aNext[v][2], aNext[v][3]);
+      }
+      if (indexThread)
+        Es[stage][tid] = metaNext; // row tid / 2, half tid % 2
+#pragma unroll
+      for (int v = 0; v < XVectors; ++v) {
+        int idx = tid + v * kSparseThreads;
+        unsigned *b = reinterpret_cast<unsigned *>(&Bs[stage][(idx / 8) * BPitch + 4 * (idx % 8)]);
+        b[0] = sparsePackBf16(xNext[v][0], xNext[v][1]);
+        b[1] = sparsePackBf16(xNext[v][2], xNext[v][3]);
+      }
+    };
+
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          acc[i][j][e] = 0.0f;
+
+    const effc_index_t steps = (K + BK - 1) / BK;
+    if (steps > 0) {
+      load(0);
+      store(0);
+      barrier();
+    }
+    for (effc_index_t step = 0; step < steps; ++step) {
+      const int stage = step % 2;
+      const bool more = step + 1 < steps;
+      if (more)
+        load((step + 1) * BK);
+      unsigned a[MT][4], meta[MT], b[NT][4];
+#pragma unroll
+      for (int i = 0; i < MT; ++i) {
+        // Lanes 0-15 address rows 0-15 at entry 0, lanes 16-31 the same rows at entry 8: mma's a0..a3.
+        int row = warpM * WM + i * 16 + lane % 16;
+        sparseLoadMatrixX4(a[i], &As[stage][row * APitch + (lane / 16) * 8]);
+        // Lanes 4g and 4g + 1 give rows g and g + 8, columns 0-15 and 16-31 (lanes 4g + 2, 4g + 3 are ignored).
+        int metaRow = warpM * WM + i * 16 + lane / 4;
+        meta[i] = Es[stage][metaRow * 2 + lane % 2] | (unsigned)Es[stage][(metaRow + 8) * 2 + lane % 2] << 16;
+      }
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        // Lane l addresses token l % 8 at column 8 · (l / 8): matrix i is columns 8i..8i+7, mma's b_i.
+        int token = warpN * WN + j * 8 + lane % 8;
+        sparseLoadMatrixX4(b[j], &Bs[stage][token * BPitch + (lane / 8) * 8]);
+      }
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+          mmaSparseBf16(acc[i][j], a[i], b[j], meta[i]);
+      if (more) {
+        store(stage ^ 1);
+      }
+      barrier();
+    }
+
+    // Accumulator e of tile (i, j): output lane / 4 (+ 8 for e >= 2), token 2 · (lane % 4) + e % 2.
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        effc_index_t o = o0 + warpM * WM + i * 16 + lane / 4 + 8 * half;
+        if (o >= N)
+          continue;
+        float b0 = bias[o];
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            effc_index_t t = t0 + warpN * WN + j * 8 + 2 * (lane % 4) + e;
+            if (t < M)
+              y[t * ldy + o] = b0 + acc[i][j][2 * half + e];
+          }
+      }
+  }
+};
+
+} // namespace
+
+#define EFFC_SPARSE_ARGS                                                                                            \
+  effc_index_t M, effc_index_t N, effc_index_t K, const float *x, effc_index_t rowsPerBatch,                        \
+      effc_index_t batchStride, effc_index_t rowStride, effc_index_t colStride, const float *values,              \
+      effc_index_t ldv, const signed char *indices, effc_index_t ldi
+
+EFFC_CUDA_UK void effc_cuda_uk_sparse_nm_gemm_f32(EFFC_SPARSE_ARGS, effc_index_t n, effc_index_t m,
+                                                  const float *bias, float *y, effc_index_t ldy) {
+  SparseNmTile::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv, indices, ldi, n, m,
+                    bias, y, ldy);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_sparse_nm_gemv_f32(EFFC_SPARSE_ARGS, effc_index_t n, effc_index_t m,
+                                                  const float *bias, float *y, effc_index_t ldy) {
+  SparseNmGemv::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv, indices, ldi, n, m,
+                    bias, y, ldy);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_sparse24_bf16_gemm_128x128(EFFC_SPARSE_ARGS, const float *bias, float *y,
+                                                          effc_index_t ldy) {
+  Sparse24MmaTile<128, 128, 2, 4>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv,
+                                       indices, ldi, bias, y, ldy);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_sparse24_bf16_gemm_64x64(EFFC_SPARSE_ARGS, const float *bias, float *y,
+                                                        effc_index_t ldy) {
+  Sparse24MmaTile<64, 64, 2, 4>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv,
+                                     indices, ldi, bias, y, ldy);
+}
+
+#undef EFFC_SPARSE_ARGS
