@@ -36,7 +36,8 @@ NAMES = list(models.EXAMPLES)
 # Every compression flag family the examples support, as effc flags.
 VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
             "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"],
-            "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"]}
+            "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
+            "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"]}
 ARCHS = ["sm_80", "sm_90"]
 
 
@@ -358,10 +359,10 @@ def test_fake_driver_bf16_linears_stay_on_device(tmp_path):
 
 @needs_tools
 @needs_fake_cuda
-@pytest.mark.parametrize("flags", [["--sparsity=2:4"], ["--sparsity=2:4", "--cuda-matmul-precision=bf16"]],
-                         ids=["f32", "bf16-products"])
+@pytest.mark.parametrize("flags", [["--sparsity=2:4"], ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
+                                   ["--sparsity=2:4", "--quantize=int8"]], ids=["f32", "bf16-products", "int8"])
 def test_fake_driver_sparse_linears_stay_on_device(tmp_path, flags):
-    """bert_tiny with 2:4 sparsity on the stand-in driver: its N:M linear layers are single kernel launches
+    """bert_tiny with 2:4 sparsity on the stand-in driver: its N:M linear layers are kernel launches
     (effc-gpu-sparse-linears), not CPU micro-kernels on the host, so an invocation synchronises once."""
     so = tmp_path / "bert.so"
     _compile("bert_tiny", so, "sm_90", flags, fmt="isa")

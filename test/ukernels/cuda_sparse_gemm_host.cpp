@@ -12,7 +12,8 @@
 // m16n8k32 with 16-bit types and sparsity selector 0: A's 16 stored values per row as mma.m16n8k16's A
 // fragment, B's 32 x 8 as four k-slices of 8 (b_i: k = 8i + 2 (lane % 4) + 0, 1, column lane / 4), and in lanes
 // 4g and 4g + 1 the 2-bit indices of rows g (low half) and g + 8 (high half) for columns 0-15 and 16-31. A
-// group's index pair that is not ascending, which the instruction does not accept, is reported.
+// group's index pair that is not ascending is reported: plain mma.sp refuses equal indices only, but ascending
+// pairs are what eff-sparsify stores and what mma.sp::ordered_metadata requires.
 //
 //===----------------------------------------------------------------------===//
 
@@ -93,6 +94,10 @@ inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigne
   barrier();
 }
 
+// Separate functions, so that the host compiler does not contract them into an FMA either.
+__attribute__((noinline)) float sparseMulRn(float a, float b) { return a * b; }
+__attribute__((noinline)) float sparseAddRn(float a, float b) { return a + b; }
+
 inline float shuffleXorF32(float v, int laneMask) {
   unsigned warp = currentThread / 32, lane = currentThread % 32;
   shuffleTable[warp][lane] = v;
@@ -166,4 +171,18 @@ extern "C" int effc_test_sparse_nm(int kernel, effc_index_t M, effc_index_t N, e
                                               ldv, indices, ldi, bias, y, ldy);
     });
   }
+}
+
+/// The int8 N:4 tile over the grid effc-gpu-sparse-linears launches (64 outputs x 64 tokens per block), on
+/// activations already quantized as effc_cuda_uk_quantize_rows_s8 stores them. Returns 1 on a misaligned access.
+extern "C" int effc_test_sparse_nm_i8(effc_index_t M, effc_index_t N, effc_index_t K, const signed char *q,
+                                      effc_index_t ldq, const float *rowScale, const signed char *values,
+                                      effc_index_t ldv, const unsigned char *indices, effc_index_t ldi,
+                                      effc_index_t n, const float *scales, const float *bias, float *y,
+                                      effc_index_t ldy) {
+  if (reinterpret_cast<uintptr_t>(q) % 4 != 0 || ldq % 4 != 0)
+    return 1;
+  return runGrid(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+    effc_cuda_uk_sparse_nm_i8_gemm(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
+  });
 }

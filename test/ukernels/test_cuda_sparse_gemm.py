@@ -30,6 +30,8 @@ def kernel(tmp_path_factory):
     lib.effc_test_sparse_nm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, ptr, i64,
                                         i64, i64, ptr, ptr, i64]
     lib.effc_test_sparse_nm.restype = ctypes.c_int
+    lib.effc_test_sparse_nm_i8.argtypes = [i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
+    lib.effc_test_sparse_nm_i8.restype = ctypes.c_int
     return lib
 
 
@@ -139,3 +141,51 @@ def test_operand_layouts(kernel, which):
     run(kernel, which, tokens, 64, 2, 4, batch=3, row_pad=3, seed=1)
     run(kernel, which, tokens, 64, 2, 4, batch=2, col_stride=2, seed=2)
     run(kernel, which, tokens, 64, 2, 4, weight_pad=1, weight_offset=1, seed=3)
+
+
+def pack_two_bit(indices):
+    """[N, stored] indices in [0, 4) -> [N, ceil(stored / 4)] bytes, entry c in bits 2·(c % 4) of byte c / 4 (the
+    int8 N:M form, docs/spec/eff.md)."""
+    rows, stored = indices.shape
+    padded = np.zeros((rows, (stored + 3) // 4 * 4), np.uint8)
+    padded[:, :stored] = indices
+    quads = padded.reshape(rows, -1, 4).astype(np.uint32)
+    return (quads[:, :, 0] | quads[:, :, 1] << 2 | quads[:, :, 2] << 4 | quads[:, :, 3] << 6).astype(np.uint8)
+
+
+@pytest.mark.parametrize("tokens, k, n, outputs", [(1, 4, 2, 1), (70, 200, 2, 130), (64, 256, 1, 64),
+                                                   (33, 388, 3, 20), (9, 768, 2, 70)])
+def test_int8_tile_equals_the_cpu_kernel_bit_for_bit(kernel, tokens, k, n, outputs):
+    """The int8 N:4 tile on activations quantized as the device quantizer stores them (q_u8 − 128, rows padded
+    to a multiple of 32): exact integer sums and the CPU kernel's epilogue operations in its order, so the
+    result equals the numpy model of effc_uk_sparse_nm_linear_i8 (test_sparse_gemm.py) bit for bit."""
+    rng = np.random.default_rng(tokens * 31 + k + n)
+    x = rng.standard_normal((tokens, k)).astype(np.float32)
+    x[0] *= 4
+    amax = np.abs(x).max(axis=1)
+    inverse = np.where(amax > 0, np.float32(127) / np.where(amax > 0, amax, 1), 0).astype(np.float32)
+    x_scale = np.where(amax > 0, amax / np.float32(127), 1).astype(np.float32)
+    q = np.clip(np.rint(x * inverse[:, None]) + np.float32(128), 0, 255).astype(np.int64)
+    ldq = -(-k // 32) * 32
+    qbuf = np.zeros((tokens, ldq), np.int8)
+    qbuf[:, :k] = (q - 128).astype(np.int8)
+    _, indices, _ = compress(rng.standard_normal((outputs, k)).astype(np.float32), n, 4)
+    q_values = rng.integers(-127, 128, indices.shape).astype(np.int8)
+    scales = rng.uniform(0.001, 0.02, outputs).astype(np.float32)
+    bias = rng.standard_normal(outputs).astype(np.float32)
+    packed = padded_rows(pack_two_bit(indices), 3)
+    values = padded_rows(q_values, 1, 1)
+    ldy = outputs + 2
+    y = np.full((tokens, ldy), np.nan, np.float32)
+    status = kernel.effc_test_sparse_nm_i8(tokens, outputs, k, qbuf.ctypes.data, ldq, x_scale.ctypes.data,
+                                           values.ctypes.data, values.shape[1], packed.ctypes.data, packed.shape[1],
+                                           n, scales.ctypes.data, bias.ctypes.data, y.ctypes.data, ldy)
+    assert status == 0, "an access would have been misaligned on the device"
+    w = np.zeros((outputs, k // 4, 4), np.int64)
+    np.put_along_axis(w, indices.astype(np.int64).reshape(outputs, k // 4, n), q_values.astype(np.int64).reshape(
+        outputs, k // 4, n), axis=2)
+    w = w.reshape(outputs, k)
+    corrected = (q @ w.T - 128 * w.sum(axis=1)[None, :]).astype(np.float32)
+    expected = corrected * (x_scale[:, None] * scales[None, :]) + bias[None, :]
+    np.testing.assert_array_equal(y[:, :outputs], expected)
+    assert np.isnan(y[:, outputs:]).all(), "the kernel wrote past N"

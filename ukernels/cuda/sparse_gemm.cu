@@ -28,7 +28,11 @@
 //    kernels round.
 //
 // Guards: tokens past M and outputs past N read zeros and store nothing; K is a multiple of m (the verifier's
-// eff_sparse_linear_c2). Needs sm_80 or newer (mma.sp), which is every architecture effc targets.
+// eff_sparse_linear_c2). Tokens go over block y (at most 65535 blocks: 4,194,240 tokens per call for the 64-token
+// tiles). y rows are ldy apart across batches: the lowering's fresh, contiguous result. Needs sm_80 or newer
+// (mma.sp), which is every architecture effc targets. Plain mma.sp (PTX 7.1+) rather than
+// mma.sp::ordered_metadata (PTX 8.5, which effc's +ptx80 target predates); eff-sparsify's ascending index pairs
+// suit both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,6 +82,10 @@ __device__ inline float shuffleXorF32(float v, int laneMask) {
   return r;
 }
 
+// IEEE operations as the CPU kernel performs them (clang would contract a · b + c into an FMA in CUDA code).
+__device__ inline float sparseMulRn(float a, float b) { return __nvvm_mul_rn_f(a, b); }
+__device__ inline float sparseAddRn(float a, float b) { return __nvvm_add_rn_f(a, b); }
+
 } // namespace effc_cuda
 #endif
 
@@ -111,7 +119,9 @@ struct SparseActivations {
 
 struct SparseNmTile {
   static constexpr int kTokens = 64, kOutputs = 64, kColumns = 128;
-  static constexpr int kPitch = kTokens + 4; // [column][token] rows, padded against bank conflicts on store
+  // [column][token] rows of 68 floats: float4 reads stay aligned, and the transposing stores of 32 consecutive
+  // columns hit 8 banks (4-way conflicts) instead of one.
+  static constexpr int kPitch = kTokens + 4;
 
   __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
                                                             const SparseActivations &act, const float *values,
@@ -223,6 +233,90 @@ struct SparseNmGemv {
       for (int r = 0; r < kRows; ++r)
         if (x[r])
           y[(t0 + r) * ldy + o] = bias[o] + acc[r];
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// int8 N:4 (exact int32 sums, the CPU kernel's epilogue): tiles of 64 tokens x 64 outputs
+//===----------------------------------------------------------------------===//
+
+struct SparseNmInt8Tile {
+  static constexpr int kTokens = 64, kOutputs = 64, kColumns = 128;
+
+  /// q [M][ldq]: the activations quantized by effc_cuda_uk_quantize_rows_s8 (q_u8 − 128, ldq a multiple of 4
+  /// and at least K, zero padded). values [N][ldv] int8 and indices [N][ldi] (2 bits per entry: entry c in bits
+  /// 2 (c % 4) of byte c / 4), n of every 4 columns. Σ_c (q_u8 − 128) · w = Σ_c q_u8 · w − 128 Σ_c w is the CPU's
+  /// corrected sum, exactly; the epilogue is the CPU's: (float)sum · (s_x · scales[o]) + bias[o].
+  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                            const signed char *q, effc_index_t ldq,
+                                                            const float *rowScale, const signed char *values,
+                                                            effc_index_t ldv, const unsigned char *indices,
+                                                            effc_index_t ldi, effc_index_t n,
+                                                            const float *scales, const float *bias, float *y,
+                                                            effc_index_t ldy) {
+    static_assert(kColumns * kTokens <= kSparsePoolBytes, "the activation tile fits the pool");
+    // [column][token] bytes: a thread's 4 tokens at one column are one 32-bit word.
+    unsigned *qs = reinterpret_cast<unsigned *>(sparseSharedPool);
+    unsigned char *qsBytes = reinterpret_cast<unsigned char *>(sparseSharedPool);
+    const int tid = threadIndex(), tx = tid % 16, ty = tid / 16; // tokens 4 tx.., outputs 4 ty..
+    const effc_index_t o0 = (effc_index_t)blockIndexX() * kOutputs, t0 = (effc_index_t)blockIndexY() * kTokens;
+    const effc_index_t groups = K / 4, groupsPerChunk = kColumns / 4;
+
+    int acc[4][4];
+#pragma unroll
+    for (int r = 0; r < 4; ++r)
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+        acc[r][c] = 0;
+
+    for (effc_index_t g0 = 0; g0 < groups; g0 += groupsPerChunk) {
+      const int chunkGroups = (int)(groups - g0 < groupsPerChunk ? groups - g0 : groupsPerChunk);
+      barrier(); // the previous chunk's readers are done
+      // Each thread copies 4-byte words of token rows (consecutive threads: consecutive words of a row) and
+      // scatters their bytes to the column rows.
+      for (int idx = tid; idx < kTokens * kColumns / 4; idx += kSparseThreads) {
+        int token = idx / (kColumns / 4), word = idx % (kColumns / 4);
+        effc_index_t t = t0 + token, column = g0 * 4 + 4 * word;
+        unsigned bytes = 0;
+        if (t < M && column < ldq)
+          bytes = *reinterpret_cast<const unsigned *>(q + t * ldq + column);
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          qsBytes[(4 * word + e) * kTokens + token] = (unsigned char)(bytes >> (8 * e));
+      }
+      barrier();
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        effc_index_t o = o0 + 4 * ty + r;
+        if (o >= N)
+          continue;
+        const signed char *v = values + o * ldv;
+        const unsigned char *ix = indices + o * ldi;
+        const effc_index_t e0 = g0 * n;
+        for (int e = 0; e < chunkGroups * (int)n; ++e) {
+          effc_index_t entry = e0 + e;
+          int w = v[entry];
+          int column = 4 * (e / (int)n) + (int)((ix[entry / 4] >> (2 * (entry % 4))) & 3u);
+          unsigned word = qs[column * (kTokens / 4) + tx];
+#pragma unroll
+          for (int c = 0; c < 4; ++c)
+            acc[r][c] += w * (int)(signed char)(word >> (8 * c));
+        }
+      }
+    }
+
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      effc_index_t o = o0 + 4 * ty + r;
+      if (o >= N)
+        continue;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        effc_index_t t = t0 + 4 * tx + c;
+        if (t < M)
+          y[t * ldy + o] = sparseAddRn(sparseMulRn((float)acc[r][c], sparseMulRn(rowScale[t], scales[o])), bias[o]);
+      }
+    }
   }
 };
 
@@ -446,6 +540,16 @@ EFFC_CUDA_UK void effc_cuda_uk_sparse24_bf16_gemm_64x64(EFFC_SPARSE_ARGS, const 
                                                         effc_index_t ldy) {
   Sparse24MmaTile<64, 64, 2, 4>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv,
                                      indices, ldi, bias, y, ldy);
+}
+
+/// int8 N:4 over activations quantized by effc_cuda_uk_quantize_rows_s8 (ukernels/cuda/quantized_gemm.cu).
+EFFC_CUDA_UK void effc_cuda_uk_sparse_nm_i8_gemm(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                 const signed char *q, effc_index_t ldq, const float *rowScale,
+                                                 const signed char *values, effc_index_t ldv,
+                                                 const unsigned char *indices, effc_index_t ldi, effc_index_t n,
+                                                 const float *scales, const float *bias, float *y,
+                                                 effc_index_t ldy) {
+  SparseNmInt8Tile::run(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
 }
 
 #undef EFFC_SPARSE_ARGS

@@ -729,10 +729,10 @@ def EffcGpuQuantizedLinearsPass : Pass<"effc-gpu-quantized-linears", "::mlir::Mo
 }
 
 def EffcGpuSparseLinearsPass : Pass<"effc-gpu-sparse-linears", "::mlir::ModuleOp"> {
-  let summary = "Launch the device N:M sparse micro-kernels for calls of the CPU's N:M sparse-linear kernel";
+  let summary = "Launch the device N:M sparse micro-kernels for calls of the CPU's N:M sparse-linear kernels";
   let description = [{
-    `--target=cuda` lowers `eff.sparse_linear nm` with f32 values as the CPU does, to a call of
-    `effc_uk_sparse_nm_linear` (ukernels/sparse_gemm.c) on memrefs, which would run on the host. This pass
+    `--target=cuda` lowers `eff.sparse_linear nm` as the CPU does, to a call of `effc_uk_sparse_nm_linear`
+    (f32 values) or `_i8` (ukernels/sparse_gemm.c) on memrefs, which would run on the host. This pass
     replaces each such call by one device launch of ukernels/cuda/sparse_gemm.cu on the same operands (values
     and in-group indices read as eff-sparsify stores them; only the stored weights are read). Its body calls
 
@@ -745,8 +745,12 @@ def EffcGpuSparseLinearsPass : Pass<"effc-gpu-sparse-linears", "::mlir::ModuleOp
 
     The host computes the choice and the chosen kernel's grid (at least one block: the kernels guard every
     token and output); the body branches on the same values. One launch, not launches under a host
-    `scf.if`, keeps the layer on the stream wherever it stands (effc-gpu-async-launches). int8 N:M layers
-    (`effc_uk_sparse_nm_linear_i8`) and CSR layers stay host calls.
+    `scf.if`, keeps the layer on the stream wherever it stands (effc-gpu-async-launches).
+
+    int8 N:4 layers (calls of `effc_uk_sparse_nm_linear_i8`) become the dense int8 path's row quantizer
+    `effc_cuda_uk_quantize_rows_s8` into scratch (allocated around an `scf.if` that holds only the two
+    launches, as effc-gpu-quantized-linears does) and `effc_cuda_uk_sparse_nm_i8_gemm`, whose exact integer
+    sums and epilogue give the CPU kernel's results. CSR layers stay host calls.
 
     Before:
     ```mlir

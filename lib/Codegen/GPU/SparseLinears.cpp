@@ -34,7 +34,11 @@ using namespace mlir;
 namespace {
 
 constexpr llvm::StringLiteral kCpuKernel = "effc_uk_sparse_nm_linear";
+constexpr llvm::StringLiteral kCpuInt8Kernel = "effc_uk_sparse_nm_linear_i8";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
+constexpr llvm::StringLiteral kQuantizeRows = "effc_cuda_uk_quantize_rows_s8"; // ukernels/cuda/quantized_gemm.cu
+constexpr effc::KernelTile kInt8Tile = {64, 64, "effc_cuda_uk_sparse_nm_i8_gemm"};
+constexpr int64_t kQuantizedRowAlignment = 32; // bytes: the quantizer's rows, as for dense int8
 constexpr int64_t kThreadsPerBlock = 256;
 constexpr int64_t kGemvOutputs = 8, kGemvTokens = 8; // a warp per output, 8 warps per block
 constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"};
@@ -42,27 +46,41 @@ constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"
 constexpr effc::KernelTile kLargeMmaTile = {128, 128, "effc_cuda_uk_sparse24_bf16_gemm_128x128"};
 constexpr effc::KernelTile kSmallMmaTile = {64, 64, "effc_cuda_uk_sparse24_bf16_gemm_64x64"};
 
-/// The operands of a call of effc_uk_sparse_nm_linear (ukernels/sparse_gemm.c): x [B, S, K], values
-/// [N, K·n/m], indices [N, K·n/m] (i8), bias [N], n, m, y [B, S, N].
+/// The operands of a call of effc_uk_sparse_nm_linear or effc_uk_sparse_nm_linear_i8 (ukernels/sparse_gemm.c):
+/// x [B, S, K], values [N, K·n/m] (f32, or i8 with 2-bit indices [N, ceil(K·n/16)] and per-row scales [N]),
+/// indices [N, K·n/m] (i8), bias [N], n, m, y [B, S, N].
 struct SparseCall {
-  Value x, values, indices, bias, n, m, y;
+  Value x, values, indices, scales, bias, n, m, y;
 };
 
-FailureOr<SparseCall> matchCall(func::CallOp call) {
+FailureOr<SparseCall> matchCall(func::CallOp call, bool int8) {
   ValueRange operands = call.getOperands();
   auto memref = [](Value v, int64_t rank, Type element) {
     auto type = dyn_cast<MemRefType>(v.getType());
     return type && type.getRank() == rank && type.getElementType() == element;
   };
   Builder b(call.getContext());
-  Type f32 = b.getF32Type(), i64 = b.getI64Type();
-  if (operands.size() != 7 || call.getNumResults() != 0 || !memref(operands[0], 3, f32) ||
-      !memref(operands[1], 2, f32) || !memref(operands[2], 2, b.getI8Type()) || !memref(operands[3], 1, f32) ||
-      operands[4].getType() != i64 || operands[5].getType() != i64 || !memref(operands[6], 3, f32))
+  Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
+  size_t count = int8 ? 8 : 7;
+  bool matches = operands.size() == count && call.getNumResults() == 0;
+  if (matches) {
+    size_t s = int8 ? 1 : 0; // the scales' slot shifts bias, n, m and y
+    matches = memref(operands[0], 3, f32) && memref(operands[1], 2, int8 ? i8 : f32) &&
+              memref(operands[2], 2, i8) && (!int8 || memref(operands[3], 1, f32)) &&
+              memref(operands[3 + s], 1, f32) && operands[4 + s].getType() == i64 &&
+              operands[5 + s].getType() == i64 && memref(operands[6 + s], 3, f32);
+  }
+  if (!matches)
     return call.emitError("effc-gpu-sparse-linears: expected '")
-           << kCpuKernel << "' to take (x: 3-D f32, values: 2-D f32, indices: 2-D i8, bias: 1-D f32, n: i64, "
+           << call.getCallee() << "' to take "
+           << (int8 ? "(x: 3-D f32, values: 2-D i8, indices: 2-D i8, scales: 1-D f32, bias: 1-D f32, n: i64, "
+                    : "(x: 3-D f32, values: 2-D f32, indices: 2-D i8, bias: 1-D f32, n: i64, ")
            << "m: i64, y: 3-D f32) and return nothing, got " << call.getCalleeType();
-  return SparseCall{operands[0], operands[1], operands[2], operands[3], operands[4], operands[5], operands[6]};
+  if (int8)
+    return SparseCall{operands[0], operands[1], operands[2], operands[3], operands[4], operands[5], operands[6],
+                      operands[7]};
+  return SparseCall{operands[0], operands[1], operands[2], Value(), operands[3], operands[4], operands[5],
+                    operands[6]};
 }
 
 /// True if `value` is the constant `expected`.
@@ -122,7 +140,75 @@ public:
     gpu::TerminatorOp::create(b, loc);
   }
 
+  /// int8 N:4: the activation rows quantized into scratch by the dense int8 path's device quantizer (as the CPU
+  /// kernel quantizes them), then the int8 tile. The scratch buffers are allocated around an `scf.if` that holds
+  /// only the two launches (effc-gpu-async-launches then keeps them on the stream, in device memory).
+  void lowerInt8(const SparseCall &call) {
+    operands = call;
+    x = stridedBuffer(call.x);
+    y = stridedBuffer(call.y);
+    rows = arith::MulIOp::create(b, loc, x.sizes[0], x.sizes[1]);
+    cols = y.sizes[2];
+    Value depth = x.sizes[2], zero = index(0), one = index(1);
+    Value ldq = arith::MulIOp::create(b, loc, ceilDiv(depth, kQuantizedRowAlignment), index(kQuantizedRowAlignment));
+    Value allocRows = arith::MaxUIOp::create(b, loc, rows, one);
+    Value allocLdq = arith::MaxUIOp::create(b, loc, ldq, index(kQuantizedRowAlignment));
+    auto dynamic = [&](Type element, int64_t rank) {
+      return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
+    };
+    Value quantized = memref::AllocOp::create(b, loc, dynamic(b.getI8Type(), 2), ValueRange{allocRows, allocLdq},
+                                              b.getI64IntegerAttr(64));
+    Value rowScales = memref::AllocOp::create(b, loc, dynamic(b.getF32Type(), 1), ValueRange{allocRows},
+                                              b.getI64IntegerAttr(64));
+    Value corrections = memref::AllocOp::create(b, loc, dynamic(b.getI32Type(), 1), ValueRange{allocRows},
+                                                b.getI64IntegerAttr(64));
+    auto firstDealloc = memref::DeallocOp::create(b, loc, quantized);
+    memref::DeallocOp::create(b, loc, rowScales);
+    memref::DeallocOp::create(b, loc, corrections);
+    b.setInsertionPoint(firstDealloc);
+    Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
+                                           cmp(arith::CmpIPredicate::sgt, cols, zero));
+    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    Type i64 = b.getI64Type(), f32 = b.getF32Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
+    {
+      // Dynamic quantization (static scale 0), as the CPU's sparse int8 kernel does.
+      LLVM::LLVMFuncOp quantize = effc::getOrDeclareDeviceFunction(
+          module, kQuantizeRows, {i64, ptr, i64, i64, i64, i64, f32, i64, ptr, i64, ptr, ptr});
+      OpBuilder::InsertionGuard launchGuard(b);
+      startLaunch(rows, one);
+      LLVM::CallOp::create(b, loc, quantize,
+                           ValueRange{toI64(depth), pointer(call.x, x.offset, 4), toI64(x.sizes[1]),
+                                      toI64(x.strides[0]), toI64(x.strides[1]), toI64(x.strides[2]),
+                                      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)),
+                                      arith::ConstantIntOp::create(b, loc, 0, 64), pointer(quantized, zero, 1),
+                                      toI64(ldq), pointer(rowScales, zero, 4), pointer(corrections, zero, 4)});
+      gpu::TerminatorOp::create(b, loc);
+    }
+    LLVM::LLVMFuncOp tile = effc::getOrDeclareDeviceFunction(
+        module, kInt8Tile.function, {i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
+    startLaunch(ceilDiv(cols, kInt8Tile.rows), ceilDiv(rows, kInt8Tile.cols));
+    effc::StridedBuffer values = stridedBuffer(call.values), indices = stridedBuffer(call.indices);
+    effc::StridedBuffer scales = stridedBuffer(call.scales), bias = stridedBuffer(call.bias);
+    LLVM::CallOp::create(b, loc, tile,
+                         ValueRange{toI64(rows), toI64(cols), toI64(depth), pointer(quantized, zero, 1), toI64(ldq),
+                                    pointer(rowScales, zero, 4), pointer(call.values, values.offset, 1),
+                                    toI64(values.strides[0]), pointer(call.indices, indices.offset, 1),
+                                    toI64(indices.strides[0]), call.n, pointer(call.scales, scales.offset, 4),
+                                    pointer(call.bias, bias.offset, 4), pointer(call.y, y.offset, 4),
+                                    toI64(y.strides[1])});
+    gpu::TerminatorOp::create(b, loc);
+  }
+
 private:
+  /// Creates a launch of (gridX, gridY) blocks of 256 threads and moves the insertion point into its body.
+  void startLaunch(Value gridX, Value gridY) {
+    Value one = index(1);
+    auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, one, index(kThreadsPerBlock), one, one);
+    b.setInsertionPointToStart(&launch.getBody().front());
+  }
+
   /// Calls `name` with (M, N, K, x, rows per batch, x's three strides, values, ldv, indices, ldi, [n, m,] bias, y,
   /// ldy) at the insertion point (inside the launch).
   void callKernel(StringRef name, bool withPattern) {
@@ -177,14 +263,22 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
     }
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
-      if (call.getCallee() == kCpuKernel && !call->getParentOfType<gpu::LaunchOp>())
+      if ((call.getCallee() == kCpuKernel || call.getCallee() == kCpuInt8Kernel) &&
+          !call->getParentOfType<gpu::LaunchOp>())
         calls.push_back(call);
     });
     bool failed = false;
     for (func::CallOp call : calls) {
-      FailureOr<SparseCall> operands = matchCall(call);
+      bool int8 = call.getCallee() == kCpuInt8Kernel;
+      FailureOr<SparseCall> operands = matchCall(call, int8);
       if (llvm::failed(operands)) {
         failed = true;
+        continue;
+      }
+      if (int8) {
+        OpBuilder builder(call);
+        SparseLauncher(builder, call.getLoc(), module).lowerInt8(*operands);
+        call.erase();
         continue;
       }
       // mma.sp takes 2:4 only; other patterns (and a pattern known only at run time) use the f32 kernels.
@@ -195,10 +289,11 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
     }
     if (failed)
       return signalPassFailure();
-    // The host kernel's declaration goes when nothing calls it any more.
-    if (auto declaration = module.lookupSymbol<func::FuncOp>(kCpuKernel))
-      if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
-        declaration.erase();
+    // The host kernels' declarations go when nothing calls them any more.
+    for (StringRef name : {kCpuKernel, kCpuInt8Kernel})
+      if (auto declaration = module.lookupSymbol<func::FuncOp>(name))
+        if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
+          declaration.erase();
   }
 };
 

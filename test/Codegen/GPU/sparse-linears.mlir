@@ -85,13 +85,49 @@ module {
 // BF16:          llvm.call @effc_cuda_uk_sparse_nm_gemv_f32(
 // BF16-SAME:       %c3_i64, %c8_i64
 // BF16:          llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
-// BF16-NOT:      sparse24
+// BF16-NOT:      sparse24_bf16_gemm
 module {
   func.func private @effc_uk_sparse_nm_linear(memref<?x?x?xf32>, memref<?x?xf32>, memref<?x?xi8>, memref<?xf32>, i64, i64, memref<?x?x?xf32>)
   func.func @sparse38(%x: memref<?x?x?xf32>, %v: memref<?x?xf32>, %i: memref<?x?xi8>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
     %c3 = arith.constant 3 : i64
     %c8 = arith.constant 8 : i64
     call @effc_uk_sparse_nm_linear(%x, %v, %i, %b, %c3, %c8, %y) : (memref<?x?x?xf32>, memref<?x?xf32>, memref<?x?xi8>, memref<?xf32>, i64, i64, memref<?x?x?xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// int8 N:4 (int8 values, 2-bit indices, per-row scales): the activation rows are quantized into scratch by the
+// dense int8 path's device quantizer (dynamic: static scale 0), then the int8 tile; the scratch is allocated
+// around an scf.if that holds only the two launches.
+// CHECK-LABEL: func.func @sparse24_int8
+// CHECK-SAME:    (%[[X:.+]]: memref<?x?x?xf32>, %[[V:.+]]: memref<?x?xi8>, %[[I:.+]]: memref<?x?xi8>, %[[S:.+]]: memref<?xf32>, %[[B:.+]]: memref<?xf32>, %[[Y:.+]]: memref<?x?x?xf32>)
+// CHECK-NOT:     call @effc_uk_sparse_nm_linear_i8
+// CHECK:         %[[Q:.+]] = memref.alloc(%{{.+}}, %{{.+}}) {alignment = 64 : i64} : memref<?x?xi8>
+// CHECK:         %[[RS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?xf32>
+// CHECK:         %[[CORR:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?xi32>
+// CHECK:         scf.if
+// CHECK:           gpu.launch
+// CHECK:             %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK:             llvm.call @effc_cuda_uk_quantize_rows_s8(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ZERO]],
+// CHECK:           gpu.launch
+// CHECK:             memref.extract_strided_metadata %[[V]]
+// CHECK:             memref.extract_strided_metadata %[[I]]
+// CHECK:             memref.extract_strided_metadata %[[S]]
+// CHECK:             memref.extract_strided_metadata %[[B]]
+// CHECK:             llvm.call @effc_cuda_uk_sparse_nm_i8_gemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c2_i64,
+// CHECK:         memref.dealloc %[[Q]] : memref<?x?xi8>
+// CHECK:         memref.dealloc %[[RS]] : memref<?xf32>
+// CHECK:         memref.dealloc %[[CORR]] : memref<?xi32>
+// CHECK-NOT:   func.func private @effc_uk_sparse_nm_linear_i8
+// CHECK-DAG:   llvm.func @effc_cuda_uk_sparse_nm_i8_gemm(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
+module {
+  func.func private @effc_uk_sparse_nm_linear_i8(memref<?x?x?xf32>, memref<?x?xi8>, memref<?x?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>)
+  func.func @sparse24_int8(%x: memref<?x?x?xf32>, %v: memref<?x?xi8>, %i: memref<?x?xi8>, %s: memref<?xf32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    %c2 = arith.constant 2 : i64
+    %c4 = arith.constant 4 : i64
+    call @effc_uk_sparse_nm_linear_i8(%x, %v, %i, %s, %b, %c2, %c4, %y) : (memref<?x?x?xf32>, memref<?x?xi8>, memref<?x?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>) -> ()
     return
   }
 }
