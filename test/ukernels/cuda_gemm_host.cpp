@@ -11,18 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include <barrier>
-#include <thread>
-#include <vector>
-
-namespace effc_cuda {
-thread_local unsigned currentThread, currentBlockX, currentBlockY;
-std::barrier<> *currentBarrier;
-inline unsigned threadIndex() { return currentThread; }
-inline unsigned blockIndexX() { return currentBlockX; }
-inline unsigned blockIndexY() { return currentBlockY; }
-inline void barrier() { currentBarrier->arrive_and_wait(); }
-} // namespace effc_cuda
+#include "cuda_host_emulation.h"
 
 #define EFFC_CUDA_UK_HOST_EMULATION 1
 #include "gemm.cu"
@@ -31,19 +20,6 @@ inline void barrier() { currentBarrier->arrive_and_wait(); }
 extern "C" void effc_test_sgemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                 effc_index_t lda, const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
   auto kernel = tile == 128 ? effc_cuda_uk_sgemm_128x128 : effc_cuda_uk_sgemm_64x64;
-  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
-    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
-      std::barrier<> block(256);
-      effc_cuda::currentBarrier = &block;
-      std::vector<std::thread> threads;
-      for (unsigned t = 0; t < 256; ++t)
-        threads.emplace_back([&, t] {
-          effc_cuda::currentThread = t;
-          effc_cuda::currentBlockX = bx;
-          effc_cuda::currentBlockY = by;
-          kernel(M, N, K, A, lda, B, ldb, C, ldc);
-        });
-      for (std::thread &thread : threads)
-        thread.join();
-    }
+  effc_cuda::runGrid((N + tile - 1) / tile, (M + tile - 1) / tile, 256,
+                     [&] { kernel(M, N, K, A, lda, B, ldb, C, ldc); });
 }

@@ -15,44 +15,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include <barrier>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <thread>
-#include <vector>
+#include "cuda_host_emulation.h"
 
 namespace effc_cuda {
-thread_local unsigned currentThread, currentBlockX, currentBlockY;
-std::barrier<> *currentBarrier;
-bool misaligned; // set by an access the device would fault on
-inline unsigned threadIndex() { return currentThread; }
-inline unsigned blockIndexX() { return currentBlockX; }
-inline unsigned blockIndexY() { return currentBlockY; }
-inline void barrier() { currentBarrier->arrive_and_wait(); }
-
-inline bool aligned(const void *pointer, uintptr_t bytes) {
-  if (reinterpret_cast<uintptr_t>(pointer) % bytes == 0)
-    return true;
-  misaligned = true;
-  return false;
-}
-
-inline uint16_t toBf16(float value) { // round to nearest even, as cvt.rn.bf16x2.f32
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-inline float fromBf16(uint16_t half) {
-  uint32_t bits = static_cast<uint32_t>(half) << 16;
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-}
-
-inline unsigned packBf16(float lo, float hi) { return toBf16(lo) | static_cast<unsigned>(toBf16(hi)) << 16; }
 
 inline void copyAsync(void *dst, const void *src, int size, int bytes) {
   if (!aligned(dst, size) || !aligned(src, size))
@@ -65,22 +30,8 @@ inline void copyAsync4(void *dst, const void *src, int bytes) { copyAsync(dst, s
 inline void commitCopies() {}
 inline void waitCopies() {}
 
-// Per warp: the row addresses of an ldmatrix, the fragments of an mma.
-const unsigned short *rowTable[8][32];
+// Per warp: the fragments of an mma.
 unsigned aTable[8][32][4], bTable[8][32][2];
-
-inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *row) {
-  unsigned warp = currentThread / 32, lane = currentThread % 32;
-  rowTable[warp][lane] = aligned(row, 16) ? row : nullptr;
-  barrier();
-  for (int matrix = 0; matrix < 4; ++matrix) {
-    const unsigned short *source = rowTable[warp][matrix * 8 + lane / 4];
-    fragment[matrix] = 0;
-    if (source)
-      std::memcpy(&fragment[matrix], source + 2 * (lane % 4), 4);
-  }
-  barrier();
-}
 
 inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
   unsigned warp = currentThread / 32, lane = currentThread % 32;
@@ -118,23 +69,10 @@ extern "C" int effc_test_bf16_gemm(int tile, effc_index_t M, effc_index_t N, eff
                                    effc_index_t lda, effc_index_t ak, const unsigned short *W, const float *bias,
                                    float *C, effc_index_t ldc) {
   auto kernel = tile == 128 ? effc_cuda_uk_bf16_gemm_128x128 : effc_cuda_uk_bf16_gemm_64x64;
-  effc_cuda::misaligned = false;
-  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
-    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
-      std::barrier<> block(256);
-      effc_cuda::currentBarrier = &block;
-      std::vector<std::thread> threads;
-      for (unsigned t = 0; t < 256; ++t)
-        threads.emplace_back([&, t] {
-          effc_cuda::currentThread = t;
-          effc_cuda::currentBlockX = bx;
-          effc_cuda::currentBlockY = by;
-          kernel(M, N, K, A, lda, ak, W, bias, C, ldc);
-        });
-      for (std::thread &thread : threads)
-        thread.join();
-    }
-  return effc_cuda::misaligned ? 1 : 0;
+  return effc_cuda::runGrid((N + tile - 1) / tile, (M + tile - 1) / tile, 256,
+                            [&] { kernel(M, N, K, A, lda, ak, W, bias, C, ldc); })
+             ? 1
+             : 0;
 }
 
 /// C += A · B (f32 operands, bf16 products) with the `tile` x `tile` kernel over the whole grid, as
@@ -142,21 +80,8 @@ extern "C" int effc_test_bf16_gemm(int tile, effc_index_t M, effc_index_t N, eff
 extern "C" int effc_test_bf16_sgemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                     effc_index_t lda, const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
   auto kernel = tile == 128 ? effc_cuda_uk_bf16_sgemm_128x128 : effc_cuda_uk_bf16_sgemm_64x64;
-  effc_cuda::misaligned = false;
-  for (effc_index_t by = 0; by < (M + tile - 1) / tile; ++by)
-    for (effc_index_t bx = 0; bx < (N + tile - 1) / tile; ++bx) {
-      std::barrier<> block(256);
-      effc_cuda::currentBarrier = &block;
-      std::vector<std::thread> threads;
-      for (unsigned t = 0; t < 256; ++t)
-        threads.emplace_back([&, t] {
-          effc_cuda::currentThread = t;
-          effc_cuda::currentBlockX = bx;
-          effc_cuda::currentBlockY = by;
-          kernel(M, N, K, A, lda, B, ldb, C, ldc);
-        });
-      for (std::thread &thread : threads)
-        thread.join();
-    }
-  return effc_cuda::misaligned ? 1 : 0;
+  return effc_cuda::runGrid((N + tile - 1) / tile, (M + tile - 1) / tile, 256,
+                            [&] { kernel(M, N, K, A, lda, B, ldb, C, ldc); })
+             ? 1
+             : 0;
 }

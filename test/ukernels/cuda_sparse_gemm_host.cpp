@@ -17,51 +17,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include <barrier>
-#include <cstdint>
-#include <cstring>
-#include <thread>
-#include <vector>
+#include "cuda_host_emulation.h"
 
 namespace effc_cuda {
-thread_local unsigned currentThread, currentBlockX, currentBlockY;
-std::barrier<> *currentBarrier;
-bool misaligned;     // an access the device would fault on
-bool badMetadata;    // an index pair mma.sp does not accept
-inline unsigned threadIndex() { return currentThread; }
-inline unsigned blockIndexX() { return currentBlockX; }
-inline unsigned blockIndexY() { return currentBlockY; }
-inline void barrier() { currentBarrier->arrive_and_wait(); }
+bool badMetadata; // an index pair that is not ascending
 
-inline uint16_t toBf16(float value) { // round to nearest even, as cvt.rn.bf16x2.f32
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-inline float fromBf16(uint16_t half) {
-  uint32_t bits = static_cast<uint32_t>(half) << 16;
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-}
-inline unsigned sparsePackBf16(float lo, float hi) { return toBf16(lo) | static_cast<unsigned>(toBf16(hi)) << 16; }
-
-// Per warp: the row addresses of an ldmatrix, the operands of an mma.sp or a shuffle.
-const unsigned short *rowTable[8][32];
+// Per warp: the operands of an mma.sp or a shuffle.
 unsigned aTable[8][32][4], bTable[8][32][4], metaTable[8][32];
 float shuffleTable[8][32];
-
-inline void sparseLoadMatrixX4(unsigned (&fragment)[4], const unsigned short *row) {
-  unsigned warp = currentThread / 32, lane = currentThread % 32;
-  if (reinterpret_cast<uintptr_t>(row) % 16 != 0)
-    misaligned = true;
-  rowTable[warp][lane] = row;
-  barrier();
-  for (int matrix = 0; matrix < 4; ++matrix)
-    std::memcpy(&fragment[matrix], rowTable[warp][matrix * 8 + lane / 4] + 2 * (lane % 4), 4);
-  barrier();
-}
 
 inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
   unsigned warp = currentThread / 32, lane = currentThread % 32;
@@ -114,30 +77,15 @@ inline float shuffleXorF32(float v, int laneMask) {
 
 namespace {
 
-/// Runs `body` as every thread of every block of a (gridX, gridY) grid of 256 threads.
-template <typename Body>
-int runGrid(effc_index_t gridX, effc_index_t gridY, Body body) {
-  effc_cuda::misaligned = false;
-  effc_cuda::badMetadata = false;
-  for (effc_index_t by = 0; by < gridY; ++by)
-    for (effc_index_t bx = 0; bx < gridX; ++bx) {
-      std::barrier<> block(256);
-      effc_cuda::currentBarrier = &block;
-      std::vector<std::thread> threads;
-      for (unsigned t = 0; t < 256; ++t)
-        threads.emplace_back([&, t] {
-          effc_cuda::currentThread = t;
-          effc_cuda::currentBlockX = static_cast<unsigned>(bx);
-          effc_cuda::currentBlockY = static_cast<unsigned>(by);
-          body();
-        });
-      for (std::thread &thread : threads)
-        thread.join();
-    }
-  return (effc_cuda::misaligned ? 1 : 0) | (effc_cuda::badMetadata ? 2 : 0);
-}
-
 effc_index_t ceilDiv(effc_index_t a, effc_index_t b) { return (a + b - 1) / b; }
+
+/// runGrid over 256-thread blocks, with the checks as status bits: 1 misaligned, 2 bad metadata.
+template <typename Body>
+int runBlocks(effc_index_t gridX, effc_index_t gridY, Body body) {
+  effc_cuda::badMetadata = false;
+  bool misaligned = effc_cuda::runGrid(gridX, gridY, 256, body);
+  return (misaligned ? 1 : 0) | (effc_cuda::badMetadata ? 2 : 0);
+}
 
 } // namespace
 
@@ -151,22 +99,22 @@ extern "C" int effc_test_sparse_nm(int kernel, effc_index_t M, effc_index_t N, e
                                    const float *bias, float *y, effc_index_t ldy) {
   switch (kernel) {
   case 0:
-    return runGrid(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+    return runBlocks(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
       effc_cuda_uk_sparse_nm_gemm_f32(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values, ldv,
                                       indices, ldi, n, m, bias, y, ldy);
     });
   case 1:
-    return runGrid(ceilDiv(N, 8), ceilDiv(M, 8), [&] {
+    return runBlocks(ceilDiv(N, 8), ceilDiv(M, 8), [&] {
       effc_cuda_uk_sparse_nm_gemv_f32(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values, ldv,
                                       indices, ldi, n, m, bias, y, ldy);
     });
   case 2:
-    return runGrid(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+    return runBlocks(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
       effc_cuda_uk_sparse24_bf16_gemm_64x64(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
                                             ldv, indices, ldi, bias, y, ldy);
     });
   default:
-    return runGrid(ceilDiv(N, 128), ceilDiv(M, 128), [&] {
+    return runBlocks(ceilDiv(N, 128), ceilDiv(M, 128), [&] {
       effc_cuda_uk_sparse24_bf16_gemm_128x128(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
                                               ldv, indices, ldi, bias, y, ldy);
     });
@@ -182,7 +130,7 @@ extern "C" int effc_test_sparse_nm_i8(effc_index_t M, effc_index_t N, effc_index
                                       effc_index_t ldy) {
   if (reinterpret_cast<uintptr_t>(q) % 4 != 0 || ldq % 4 != 0)
     return 1;
-  return runGrid(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+  return runBlocks(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
     effc_cuda_uk_sparse_nm_i8_gemm(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
   });
 }

@@ -26,26 +26,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cuda_ukernel.h"
+#include "ptx.h"
 
 #ifndef EFFC_CUDA_UK_HOST_EMULATION
-// The PTX instructions the kernel uses, each behind a function (test/ukernels/cuda_mma_gemm_host.cpp defines
-// host versions of them, warp-collective ones included, to run the kernel's indexing on the CPU). Pointers to
-// shared memory are generic pointers here and become shared-window addresses inside.
+// The PTX instructions the kernel uses besides ptx.h's, each behind a function (test/ukernels/cuda_mma_gemm_host.cpp
+// defines host versions of them, warp-collective ones included, to run the kernel's indexing on the CPU). Pointers
+// to shared memory are generic pointers here and become shared-window addresses inside.
 namespace effc_cuda {
-
-__device__ inline unsigned sharedAddress(const void *pointer) {
-  unsigned long long address;
-  asm("cvta.to.shared.u64 %0, %1;" : "=l"(address) : "l"(pointer));
-  return static_cast<unsigned>(address);
-}
-
-/// Two floats as packed bf16 (round to nearest even): `lo` in the low half (the lower k).
-__device__ inline unsigned packBf16(float lo, float hi) {
-  unsigned packed;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(hi), "f"(lo));
-  return packed;
-}
 
 /// Copies `bytes` (16, or 0 to zero-fill the 16) from global to shared memory asynchronously.
 __device__ inline void copyAsync16(void *sharedDst, const void *globalSrc, int bytes) {
@@ -61,14 +48,6 @@ __device__ inline void copyAsync4(void *sharedDst, const void *globalSrc, int by
 }
 __device__ inline void commitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ inline void waitCopies() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-/// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8 (16 bytes of b16) and receives
-/// word l % 4 of row l / 4 of each matrix.
-__device__ inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *sharedRow) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(fragment[0]), "=r"(fragment[1]), "=r"(fragment[2]), "=r"(fragment[3])
-               : "r"(sharedAddress(sharedRow)));
-}
 
 /// acc += A (16 x 16, row) · B (16 x 8, col) in bf16 with f32 accumulation, over the warp's fragments.
 __device__ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {

@@ -36,33 +36,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cuda_ukernel.h"
+#include "ptx.h"
 
 #ifndef EFFC_CUDA_UK_HOST_EMULATION
-// The PTX instructions the kernels use, each behind a function; test/ukernels/cuda_sparse_gemm_host.cpp defines
-// host versions of them (the warp-collective ones included) to run the kernels' indexing on the CPU.
+// The PTX instructions the kernels use besides ptx.h's, each behind a function; test/ukernels/cuda_sparse_gemm_host.cpp
+// defines host versions of them (the warp-collective ones included) to run the kernels' indexing on the CPU.
 namespace effc_cuda {
-
-__device__ inline unsigned sparseSharedAddress(const void *pointer) {
-  unsigned long long address;
-  asm("cvta.to.shared.u64 %0, %1;" : "=l"(address) : "l"(pointer));
-  return static_cast<unsigned>(address);
-}
-
-/// Two floats as packed bf16 (round to nearest even): `lo` in the low half (the lower k).
-__device__ inline unsigned sparsePackBf16(float lo, float hi) {
-  unsigned packed;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(hi), "f"(lo));
-  return packed;
-}
-
-/// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8 (16 bytes of b16) and receives
-/// word l % 4 of row l / 4 of each matrix.
-__device__ inline void sparseLoadMatrixX4(unsigned (&fragment)[4], const unsigned short *sharedRow) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(fragment[0]), "=r"(fragment[1]), "=r"(fragment[2]), "=r"(fragment[3])
-               : "r"(sparseSharedAddress(sharedRow)));
-}
 
 /// acc += A (16 x 32, 2:4 sparse: 16 x 16 stored values, row) · B (32 x 8, col), bf16 products, f32 sums.
 /// `metadata` holds, in lanes 4g and 4g + 1 (sparsity selector 0), the indices of rows g (low 16 bits) and
@@ -113,6 +92,22 @@ struct SparseActivations {
   }
 };
 
+/// Stores a thread's 4 outputs (o0..) x 4 tokens (t0..) of y, y[t][o] = value(r, c, o, t), those inside M x N.
+template <typename Value>
+__device__ __attribute__((always_inline)) inline void storeTile(effc_index_t M, effc_index_t N, effc_index_t o0,
+                                                                effc_index_t t0, float *y, effc_index_t ldy,
+                                                                Value value) {
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    if (o0 + r >= N)
+      continue;
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+      if (t0 + c < M)
+        y[(t0 + c) * ldy + o0 + r] = value(r, c, o0 + r, t0 + c);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // f32, any N:M: tiles of 64 tokens x 64 outputs
 //===----------------------------------------------------------------------===//
@@ -134,12 +129,7 @@ struct SparseNmTile {
     const effc_index_t o0 = (effc_index_t)blockIndexX() * kOutputs, t0 = (effc_index_t)blockIndexY() * kTokens;
     const effc_index_t groups = K / m, groupsPerChunk = kColumns / m;
 
-    float acc[4][4];
-#pragma unroll
-    for (int r = 0; r < 4; ++r)
-#pragma unroll
-      for (int c = 0; c < 4; ++c)
-        acc[r][c] = 0.0f;
+    float acc[4][4] = {};
 
     for (effc_index_t g0 = 0; g0 < groups; g0 += groupsPerChunk) {
       const effc_index_t chunkGroups = groups - g0 < groupsPerChunk ? groups - g0 : groupsPerChunk;
@@ -173,18 +163,8 @@ struct SparseNmTile {
       }
     }
 
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      effc_index_t o = o0 + 4 * ty + r;
-      if (o >= N)
-        continue;
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        effc_index_t t = t0 + 4 * tx + c;
-        if (t < M)
-          y[t * ldy + o] = bias[o] + acc[r][c];
-      }
-    }
+    storeTile(M, N, o0 + 4 * ty, t0 + 4 * tx, y, ldy,
+              [&](int r, int c, effc_index_t o, effc_index_t) { return bias[o] + acc[r][c]; });
   }
 };
 
@@ -262,12 +242,7 @@ struct SparseNmInt8Tile {
     const effc_index_t o0 = (effc_index_t)blockIndexX() * kOutputs, t0 = (effc_index_t)blockIndexY() * kTokens;
     const effc_index_t groups = K / 4, groupsPerChunk = kColumns / 4;
 
-    int acc[4][4];
-#pragma unroll
-    for (int r = 0; r < 4; ++r)
-#pragma unroll
-      for (int c = 0; c < 4; ++c)
-        acc[r][c] = 0;
+    int acc[4][4] = {};
 
     for (effc_index_t g0 = 0; g0 < groups; g0 += groupsPerChunk) {
       const int chunkGroups = (int)(groups - g0 < groupsPerChunk ? groups - g0 : groupsPerChunk);
@@ -305,24 +280,29 @@ struct SparseNmInt8Tile {
       }
     }
 
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      effc_index_t o = o0 + 4 * ty + r;
-      if (o >= N)
-        continue;
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        effc_index_t t = t0 + 4 * tx + c;
-        if (t < M)
-          y[t * ldy + o] = sparseAddRn(sparseMulRn((float)acc[r][c], sparseMulRn(rowScale[t], scales[o])), bias[o]);
-      }
-    }
+    storeTile(M, N, o0 + 4 * ty, t0 + 4 * tx, y, ldy, [&](int r, int c, effc_index_t o, effc_index_t t) {
+      return sparseAddRn(sparseMulRn((float)acc[r][c], sparseMulRn(rowScale[t], scales[o])), bias[o]);
+    });
   }
 };
 
 //===----------------------------------------------------------------------===//
 // 2:4 on sparse tensor cores (bf16 products)
 //===----------------------------------------------------------------------===//
+
+/// Elements first .. first + 3 of a row (stride apart), zero past `limit` or when the row is outside: one
+/// 16-byte load when `vector` (unit stride, aligned rows) and all four are inside.
+__device__ __attribute__((always_inline)) inline float4_t loadFour(const float *row, effc_index_t first,
+                                                                   effc_index_t limit, effc_index_t stride,
+                                                                   bool inside, bool vector) {
+  if (vector && inside && first + 4 <= limit)
+    return *static_cast<const float4_t *>(__builtin_assume_aligned(row + first, 16));
+  float4_t four;
+#pragma unroll
+  for (int c = 0; c < 4; ++c)
+    four[c] = inside && first + c < limit ? row[(first + c) * stride] : 0.0f;
+  return four;
+}
 
 /// BM outputs (mma's M) x BN tokens (mma's N) per block, 8 warps of WarpsM x WarpsN.
 template <int BM, int BN, int WarpsM, int WarpsN>
@@ -391,13 +371,7 @@ struct Sparse24MmaTile {
 #pragma unroll
       for (int v = 0; v < AVectors; ++v) {
         effc_index_t e = e0 + 4 * ((tid + v * kSparseThreads) % 4);
-        if (vectorValues && aInside[v] && e + 4 <= entries) {
-          aNext[v] = *static_cast<const float4_t *>(__builtin_assume_aligned(aRow[v] + e, 16));
-        } else {
-#pragma unroll
-          for (int c = 0; c < 4; ++c)
-            aNext[v][c] = aInside[v] && e + c < entries ? aRow[v][e + c] : 0.0f;
-        }
+        aNext[v] = loadFour(aRow[v], e, entries, 1, aInside[v], vectorValues);
       }
       if (indexThread) {
         // Entries past the row (or past N) get the pair (0, 1), a valid pattern over zero values.
@@ -415,13 +389,7 @@ struct Sparse24MmaTile {
 #pragma unroll
       for (int v = 0; v < XVectors; ++v) {
         effc_index_t k = k0 + 4 * ((tid + v * kSparseThreads) % 8);
-        if (vectorX && xInside[v] && k + 4 <= K) {
-          xNext[v] = *static_cast<const float4_t *>(__builtin_assume_aligned(xRow[v] + k, 16));
-        } else {
-#pragma unroll
-          for (int c = 0; c < 4; ++c)
-            xNext[v][c] = xInside[v] && k + c < K ? xRow[v][(k + c) * act.colStride] : 0.0f;
-        }
+        xNext[v] = loadFour(xRow[v], k, K, act.colStride, xInside[v], vectorX);
       }
     };
     auto store = [&](int stage) {
@@ -429,8 +397,8 @@ struct Sparse24MmaTile {
       for (int v = 0; v < AVectors; ++v) {
         int idx = tid + v * kSparseThreads;
         unsigned *a = reinterpret_cast<unsigned *>(&As[stage][(idx / 4) * APitch + 4 * (idx % 4)]);
-        a[0] = sparsePackBf16(aNext[v][0], aNext[v][1]);
-        a[1] = sparsePackBf16(aNext[v][2], aNext[v][3]);
+        a[0] = packBf16(aNext[v][0], aNext[v][1]);
+        a[1] = packBf16(aNext[v][2], aNext[v][3]);
       }
       if (indexThread)
         Es[stage][tid] = metaNext; // row tid / 2, half tid % 2
@@ -438,19 +406,12 @@ struct Sparse24MmaTile {
       for (int v = 0; v < XVectors; ++v) {
         int idx = tid + v * kSparseThreads;
         unsigned *b = reinterpret_cast<unsigned *>(&Bs[stage][(idx / 8) * BPitch + 4 * (idx % 8)]);
-        b[0] = sparsePackBf16(xNext[v][0], xNext[v][1]);
-        b[1] = sparsePackBf16(xNext[v][2], xNext[v][3]);
+        b[0] = packBf16(xNext[v][0], xNext[v][1]);
+        b[1] = packBf16(xNext[v][2], xNext[v][3]);
       }
     };
 
-    float acc[MT][NT][4];
-#pragma unroll
-    for (int i = 0; i < MT; ++i)
-#pragma unroll
-      for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          acc[i][j][e] = 0.0f;
+    float acc[MT][NT][4] = {};
 
     const effc_index_t steps = (K + BK - 1) / BK;
     if (steps > 0) {
@@ -468,7 +429,7 @@ struct Sparse24MmaTile {
       for (int i = 0; i < MT; ++i) {
         // Lanes 0-15 address rows 0-15 at entry 0, lanes 16-31 the same rows at entry 8: mma's a0..a3.
         int row = warpM * WM + i * 16 + lane % 16;
-        sparseLoadMatrixX4(a[i], &As[stage][row * APitch + (lane / 16) * 8]);
+        loadMatrixX4(a[i], &As[stage][row * APitch + (lane / 16) * 8]);
         // Lanes 4g and 4g + 1 give rows g and g + 8, columns 0-15 and 16-31 (lanes 4g + 2, 4g + 3 are ignored).
         int metaRow = warpM * WM + i * 16 + lane / 4;
         meta[i] = Es[stage][metaRow * 2 + lane % 2] | (unsigned)Es[stage][(metaRow + 8) * 2 + lane % 2] << 16;
@@ -477,7 +438,7 @@ struct Sparse24MmaTile {
       for (int j = 0; j < NT; ++j) {
         // Lane l addresses token l % 8 at column 8 · (l / 8): matrix i is columns 8i..8i+7, mma's b_i.
         int token = warpN * WN + j * 8 + lane % 8;
-        sparseLoadMatrixX4(b[j], &Bs[stage][token * BPitch + (lane / 8) * 8]);
+        loadMatrixX4(b[j], &Bs[stage][token * BPitch + (lane / 8) * 8]);
       }
 #pragma unroll
       for (int i = 0; i < MT; ++i)

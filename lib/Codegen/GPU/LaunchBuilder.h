@@ -15,6 +15,7 @@
 #define EFFC_LIB_CODEGEN_GPU_LAUNCHBUILDER_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
@@ -43,6 +44,12 @@ struct KernelTile {
 struct StridedBuffer {
   mlir::Value memref, offset;
   llvm::SmallVector<mlir::Value> sizes, strides;
+};
+
+/// Scratch of effc_cuda_uk_quantize_rows_s8 (ukernels/cuda/quantized_gemm.cu): activation rows as signed bytes
+/// [rows][ldq] (ldq: K rounded up to a 32-byte step), each row's scale and zero-point correction.
+struct QuantizedRows {
+  mlir::Value quantized, rowScales, corrections, ldq;
 };
 
 /// Builds, at one location, the host-side values a launch of a device micro-kernel takes. The launchers of
@@ -74,6 +81,61 @@ protected:
     buffer.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
     buffer.strides.assign(metadata.getStrides().begin(), metadata.getStrides().end());
     return buffer;
+  }
+
+  /// Creates a launch of (gridX, gridY) blocks of 256 threads and moves the insertion point into its body.
+  void startLaunch(mlir::Value gridX, mlir::Value gridY) {
+    mlir::Value one = index(1);
+    auto launch = mlir::gpu::LaunchOp::create(b, loc, gridX, gridY, one, index(256), one, one);
+    b.setInsertionPointToStart(&launch.getBody().front());
+  }
+
+  /// Allocates the row quantizer's scratch for `rows` rows of `depth` values (at least one row and one 32-byte
+  /// step, so never empty) with its deallocations after it, and leaves the insertion point before those: code
+  /// built there (an `scf.if` holding only launches) sits between allocation and deallocation, which
+  /// effc-gpu-async-launches turns into stream-ordered device memory.
+  QuantizedRows allocateQuantizedRows(mlir::Value rows, mlir::Value depth) {
+    using namespace mlir;
+    constexpr int64_t kStep = 32; // the int8 GEMM's K step, in bytes
+    Value ldq = arith::MulIOp::create(b, loc, ceilDiv(depth, kStep), index(kStep));
+    Value allocRows = arith::MaxUIOp::create(b, loc, rows, index(1));
+    Value allocLdq = arith::MaxUIOp::create(b, loc, ldq, index(kStep));
+    auto dynamic = [](Type element, int64_t rank) {
+      return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
+    };
+    QuantizedRows scratch;
+    scratch.ldq = ldq;
+    scratch.quantized = memref::AllocOp::create(b, loc, dynamic(b.getI8Type(), 2), ValueRange{allocRows, allocLdq},
+                                                b.getI64IntegerAttr(64));
+    scratch.rowScales = memref::AllocOp::create(b, loc, dynamic(b.getF32Type(), 1), ValueRange{allocRows},
+                                                b.getI64IntegerAttr(64));
+    scratch.corrections = memref::AllocOp::create(b, loc, dynamic(b.getI32Type(), 1), ValueRange{allocRows},
+                                                  b.getI64IntegerAttr(64));
+    auto firstDealloc = memref::DeallocOp::create(b, loc, scratch.quantized);
+    memref::DeallocOp::create(b, loc, scratch.rowScales);
+    memref::DeallocOp::create(b, loc, scratch.corrections);
+    b.setInsertionPoint(firstDealloc);
+    return scratch;
+  }
+
+  /// Launches effc_cuda_uk_quantize_rows_s8, one block per row of x ([B, S, K], rows = B · S), into `scratch`;
+  /// `staticScale` (f32) > 0 selects static quantization with `staticZero` (i64). The insertion point stays
+  /// after the launch.
+  void launchQuantizeRows(mlir::ModuleOp module, const StridedBuffer &x, mlir::Value rows,
+                          const QuantizedRows &scratch, mlir::Value staticScale, mlir::Value staticZero) {
+    using namespace mlir;
+    Type i64 = b.getI64Type(), f32 = b.getF32Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
+    LLVM::LLVMFuncOp quantize = getOrDeclareDeviceFunction(
+        module, "effc_cuda_uk_quantize_rows_s8", {i64, ptr, i64, i64, i64, i64, f32, i64, ptr, i64, ptr, ptr});
+    OpBuilder::InsertionGuard guard(b);
+    startLaunch(rows, index(1));
+    Value zero = index(0);
+    LLVM::CallOp::create(b, loc, quantize,
+                         ValueRange{toI64(x.sizes[2]), pointer(x.memref, x.offset, 4), toI64(x.sizes[1]),
+                                    toI64(x.strides[0]), toI64(x.strides[1]), toI64(x.strides[2]), staticScale,
+                                    staticZero, pointer(scratch.quantized, zero, 1), toI64(scratch.ldq),
+                                    pointer(scratch.rowScales, zero, 4), pointer(scratch.corrections, zero, 4)});
+    gpu::TerminatorOp::create(b, loc);
   }
 
   mlir::OpBuilder &b;

@@ -32,16 +32,13 @@ using namespace mlir;
 namespace {
 
 constexpr llvm::StringLiteral kCpuInt8Kernel = "effc_uk_quantized_linear_int8";
-constexpr llvm::StringLiteral kQuantizeRows = "effc_cuda_uk_quantize_rows_s8";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_qgemv_s8";
 constexpr llvm::StringLiteral kGemm = "effc_cuda_uk_qgemm_s8_128x128";
 constexpr llvm::StringLiteral kCpuInt4Kernel = "effc_uk_quantized_linear_int4";
 constexpr llvm::StringLiteral kInt4Gemm = "effc_cuda_uk_qgemm_int4_32x64";
 constexpr llvm::StringLiteral kInt4Gemv = "effc_cuda_uk_qgemv_int4_8x256";
-constexpr int64_t kThreadsPerBlock = 256;
 constexpr int64_t kGemmTile = 128;
 constexpr int64_t kGemvColumnsPerBlock = 128; // 8 warps of 16 columns
-constexpr int64_t kQuantizedRowAlignment = 32; // the GEMM's K step, in bytes
 // The int4 kernels' tiles (rows x columns per block).
 constexpr int64_t kInt4GemmRows = 32, kInt4GemmCols = 64, kInt4GemvRows = 8, kInt4GemvCols = 256;
 
@@ -86,52 +83,25 @@ public:
   QuantizedLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
   void lowerInt8(const QuantizedCall &call, int64_t maxGemvRows) {
-    auto x = memref::ExtractStridedMetadataOp::create(b, loc, call.x);
+    effc::StridedBuffer x = stridedBuffer(call.x);
     auto y = memref::ExtractStridedMetadataOp::create(b, loc, call.y);
-    Value rowsPerBatch = x.getSizes()[1];
-    Value rows = arith::MulIOp::create(b, loc, x.getSizes()[0], rowsPerBatch);
-    Value depth = x.getSizes()[2], cols = y.getSizes()[2];
+    Value rows = arith::MulIOp::create(b, loc, x.sizes[0], x.sizes[1]);
+    Value depth = x.sizes[2], cols = y.getSizes()[2];
     Value zero = index(0);
-    // Scratch: the quantized rows (whole 32-byte K steps, zero-padded), each row's scale and correction. They
-    // are allocated around the launches' scf.if (at least one row and one K step, so never empty), which then
-    // holds nothing but launches: effc-gpu-async-launches keeps it on the stream and the buffers in device
-    // memory.
-    Value ldq = arith::MulIOp::create(b, loc, ceilDiv(depth, kQuantizedRowAlignment), index(kQuantizedRowAlignment));
-    Value one = index(1);
-    Value allocRows = arith::MaxUIOp::create(b, loc, rows, one);
-    Value allocLdq = arith::MaxUIOp::create(b, loc, ldq, index(kQuantizedRowAlignment));
-    Value quantized = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
-                                                                      b.getI8Type()),
-                                              ValueRange{allocRows, allocLdq}, b.getI64IntegerAttr(64));
-    Value rowScales = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-                                              ValueRange{allocRows}, b.getI64IntegerAttr(64));
-    Value corrections = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI32Type()),
-                                                ValueRange{allocRows}, b.getI64IntegerAttr(64));
-    auto firstDealloc = memref::DeallocOp::create(b, loc, quantized);
-    memref::DeallocOp::create(b, loc, rowScales);
-    memref::DeallocOp::create(b, loc, corrections);
+    // Scratch (the quantized rows, whole 32-byte K steps, zero-padded; each row's scale and correction),
+    // allocated around the launches' scf.if.
+    effc::QuantizedRows scratch = allocateQuantizedRows(rows, depth);
+    Value quantized = scratch.quantized, rowScales = scratch.rowScales, corrections = scratch.corrections;
+    Value ldq = scratch.ldq;
     // Nothing to launch for an empty product (a grid of 0 blocks is invalid); K = 0 still writes the bias.
-    b.setInsertionPoint(firstDealloc);
     Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
                                            cmp(arith::CmpIPredicate::sgt, cols, zero));
     auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    launchQuantizeRows(module, x, rows, scratch, call.scalar1, call.scalar2);
 
-    Type i64 = b.getI64Type(), f32 = b.getF32Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
-    {
-      LLVM::LLVMFuncOp quantize = effc::getOrDeclareDeviceFunction(
-          module, kQuantizeRows, {i64, ptr, i64, i64, i64, i64, f32, i64, ptr, i64, ptr, ptr});
-      OpBuilder::InsertionGuard launchGuard(b);
-      startLaunch(rows, index(1));
-      LLVM::CallOp::create(b, loc, quantize,
-                           ValueRange{toI64(depth), pointer(call.x, x.getOffset(), 4), toI64(rowsPerBatch),
-                                      toI64(x.getStrides()[0]), toI64(x.getStrides()[1]), toI64(x.getStrides()[2]),
-                                      call.scalar1, call.scalar2, pointer(quantized, zero, 1), toI64(ldq),
-                                      pointer(rowScales, zero, 4), pointer(corrections, zero, 4)});
-      gpu::TerminatorOp::create(b, loc);
-    }
-
+    Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
     // Both products take (M, N, K, q, ldq, row scales, corrections, w, colsum, weight scales, bias or null,
     // y, ldy); rows of y are y.strides[1] apart (the CPU kernel's convention).
     LLVM::LLVMFuncOp gemv = effc::getOrDeclareDeviceFunction(module, kGemv, {i64, i64, i64, ptr, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64});
@@ -214,13 +184,6 @@ private:
   }
 
 
-
-  /// Creates a launch of (gridX, gridY) blocks of 256 threads and moves the insertion point into its body.
-  void startLaunch(Value gridX, Value gridY) {
-    Value one = index(1);
-    auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, one, index(kThreadsPerBlock), one, one);
-    b.setInsertionPointToStart(&launch.getBody().front());
-  }
 
   ModuleOp module;
 };

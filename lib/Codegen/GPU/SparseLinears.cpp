@@ -36,9 +36,7 @@ namespace {
 constexpr llvm::StringLiteral kCpuKernel = "effc_uk_sparse_nm_linear";
 constexpr llvm::StringLiteral kCpuInt8Kernel = "effc_uk_sparse_nm_linear_i8";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
-constexpr llvm::StringLiteral kQuantizeRows = "effc_cuda_uk_quantize_rows_s8"; // ukernels/cuda/quantized_gemm.cu
 constexpr effc::KernelTile kInt8Tile = {64, 64, "effc_cuda_uk_sparse_nm_i8_gemm"};
-constexpr int64_t kQuantizedRowAlignment = 32; // bytes: the quantizer's rows, as for dense int8
 constexpr int64_t kThreadsPerBlock = 256;
 constexpr int64_t kGemvOutputs = 8, kGemvTokens = 8; // a warp per output, 8 warps per block
 constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"};
@@ -149,43 +147,18 @@ public:
     y = stridedBuffer(call.y);
     rows = arith::MulIOp::create(b, loc, x.sizes[0], x.sizes[1]);
     cols = y.sizes[2];
-    Value depth = x.sizes[2], zero = index(0), one = index(1);
-    Value ldq = arith::MulIOp::create(b, loc, ceilDiv(depth, kQuantizedRowAlignment), index(kQuantizedRowAlignment));
-    Value allocRows = arith::MaxUIOp::create(b, loc, rows, one);
-    Value allocLdq = arith::MaxUIOp::create(b, loc, ldq, index(kQuantizedRowAlignment));
-    auto dynamic = [&](Type element, int64_t rank) {
-      return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
-    };
-    Value quantized = memref::AllocOp::create(b, loc, dynamic(b.getI8Type(), 2), ValueRange{allocRows, allocLdq},
-                                              b.getI64IntegerAttr(64));
-    Value rowScales = memref::AllocOp::create(b, loc, dynamic(b.getF32Type(), 1), ValueRange{allocRows},
-                                              b.getI64IntegerAttr(64));
-    Value corrections = memref::AllocOp::create(b, loc, dynamic(b.getI32Type(), 1), ValueRange{allocRows},
-                                                b.getI64IntegerAttr(64));
-    auto firstDealloc = memref::DeallocOp::create(b, loc, quantized);
-    memref::DeallocOp::create(b, loc, rowScales);
-    memref::DeallocOp::create(b, loc, corrections);
-    b.setInsertionPoint(firstDealloc);
+    Value depth = x.sizes[2], zero = index(0);
+    effc::QuantizedRows scratch = allocateQuantizedRows(rows, depth);
     Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
                                            cmp(arith::CmpIPredicate::sgt, cols, zero));
     auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
-    Type i64 = b.getI64Type(), f32 = b.getF32Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
-    {
-      // Dynamic quantization (static scale 0), as the CPU's sparse int8 kernel does.
-      LLVM::LLVMFuncOp quantize = effc::getOrDeclareDeviceFunction(
-          module, kQuantizeRows, {i64, ptr, i64, i64, i64, i64, f32, i64, ptr, i64, ptr, ptr});
-      OpBuilder::InsertionGuard launchGuard(b);
-      startLaunch(rows, one);
-      LLVM::CallOp::create(b, loc, quantize,
-                           ValueRange{toI64(depth), pointer(call.x, x.offset, 4), toI64(x.sizes[1]),
-                                      toI64(x.strides[0]), toI64(x.strides[1]), toI64(x.strides[2]),
-                                      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)),
-                                      arith::ConstantIntOp::create(b, loc, 0, 64), pointer(quantized, zero, 1),
-                                      toI64(ldq), pointer(rowScales, zero, 4), pointer(corrections, zero, 4)});
-      gpu::TerminatorOp::create(b, loc);
-    }
+    // Dynamic quantization (static scale 0), as the CPU's sparse int8 kernel does.
+    launchQuantizeRows(module, x, rows, scratch, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)),
+                       arith::ConstantIntOp::create(b, loc, 0, 64));
+    Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
+    Value quantized = scratch.quantized, rowScales = scratch.rowScales, ldq = scratch.ldq;
     LLVM::LLVMFuncOp tile = effc::getOrDeclareDeviceFunction(
         module, kInt8Tile.function, {i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
     startLaunch(ceilDiv(cols, kInt8Tile.rows), ceilDiv(rows, kInt8Tile.cols));
@@ -202,13 +175,6 @@ public:
   }
 
 private:
-  /// Creates a launch of (gridX, gridY) blocks of 256 threads and moves the insertion point into its body.
-  void startLaunch(Value gridX, Value gridY) {
-    Value one = index(1);
-    auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, one, index(kThreadsPerBlock), one, one);
-    b.setInsertionPointToStart(&launch.getBody().front());
-  }
-
   /// Calls `name` with (M, N, K, x, rows per batch, x's three strides, values, ldv, indices, ldi, [n, m,] bias, y,
   /// ldy) at the insertion point (inside the launch).
   void callKernel(StringRef name, bool withPattern) {

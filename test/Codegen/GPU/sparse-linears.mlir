@@ -108,8 +108,8 @@ module {
 // CHECK:         %[[RS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?xf32>
 // CHECK:         %[[CORR:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?xi32>
 // CHECK:         scf.if
+// CHECK:           %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK:           gpu.launch
-// CHECK:             %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK:             llvm.call @effc_cuda_uk_quantize_rows_s8(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ZERO]],
 // CHECK:           gpu.launch
 // CHECK:             memref.extract_strided_metadata %[[V]]

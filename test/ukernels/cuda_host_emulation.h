@@ -1,0 +1,97 @@
+//===- cuda_host_emulation.h - running CUDA micro-kernels on host threads -*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// What the host harnesses of the device micro-kernels (cuda_*_host.cpp) share: a block's threads are host
+// threads meeting at a std::barrier for __syncthreads, blocks run one after another (so a kernel's static
+// shared arrays are the block's shared memory), and the PTX instructions of ukernels/cuda/ptx.h get host
+// versions with the PTX ISA's semantics; warp-collective ones exchange values between a warp's 32 lanes through
+// a table and two block barriers (every thread of a kernel reaches them in the same order). Include this, define
+// the kernel's other instructions in namespace effc_cuda, then define EFFC_CUDA_UK_HOST_EMULATION and include
+// the kernel's source.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EFFC_TEST_UKERNELS_CUDA_HOST_EMULATION_H
+#define EFFC_TEST_UKERNELS_CUDA_HOST_EMULATION_H
+
+#include <barrier>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace effc_cuda {
+inline thread_local unsigned currentThread, currentBlockX, currentBlockY;
+inline std::barrier<> *currentBarrier;
+inline bool misaligned; // set by an access the device would fault on
+inline unsigned threadIndex() { return currentThread; }
+inline unsigned blockIndexX() { return currentBlockX; }
+inline unsigned blockIndexY() { return currentBlockY; }
+inline void barrier() { currentBarrier->arrive_and_wait(); }
+
+inline bool aligned(const void *pointer, uintptr_t bytes) {
+  if (reinterpret_cast<uintptr_t>(pointer) % bytes == 0)
+    return true;
+  misaligned = true;
+  return false;
+}
+
+inline uint16_t toBf16(float value) { // round to nearest even, as cvt.rn.bf16x2.f32
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+inline float fromBf16(uint16_t half) {
+  uint32_t bits = static_cast<uint32_t>(half) << 16;
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+inline unsigned packBf16(float lo, float hi) { return toBf16(lo) | static_cast<unsigned>(toBf16(hi)) << 16; }
+
+// Per warp: the row addresses of an ldmatrix.
+inline const unsigned short *rowTable[32][32];
+
+/// ldmatrix.x4 (a misaligned row reads zeros and is reported).
+inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *row) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  rowTable[warp][lane] = aligned(row, 16) ? row : nullptr;
+  barrier();
+  for (int matrix = 0; matrix < 4; ++matrix) {
+    const unsigned short *source = rowTable[warp][matrix * 8 + lane / 4];
+    fragment[matrix] = 0;
+    if (source)
+      std::memcpy(&fragment[matrix], source + 2 * (lane % 4), 4);
+  }
+  barrier();
+}
+
+/// Runs `body` as every thread of every block of a (gridX, gridY) grid of `threads` threads; returns true if an
+/// access would have been misaligned on the device.
+template <typename Body>
+bool runGrid(int64_t gridX, int64_t gridY, unsigned threads, Body body) {
+  misaligned = false;
+  for (int64_t by = 0; by < gridY; ++by)
+    for (int64_t bx = 0; bx < gridX; ++bx) {
+      std::barrier<> block(threads);
+      currentBarrier = &block;
+      std::vector<std::thread> pool;
+      for (unsigned t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+          currentThread = t;
+          currentBlockX = static_cast<unsigned>(bx);
+          currentBlockY = static_cast<unsigned>(by);
+          body();
+        });
+      for (std::thread &thread : pool)
+        thread.join();
+    }
+  return misaligned;
+}
+
+} // namespace effc_cuda
+
+#endif // EFFC_TEST_UKERNELS_CUDA_HOST_EMULATION_H
