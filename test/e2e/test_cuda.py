@@ -37,7 +37,7 @@ NAMES = list(models.EXAMPLES)
 VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
             "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"],
             "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
-            "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"]}
+            "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"]}
 ARCHS = ["sm_80", "sm_90"]
 
 
@@ -96,8 +96,8 @@ def _ptxas(ptx, arch):
 @pytest.mark.parametrize("name", NAMES)
 def test_example_ptx_assembles(name, tmp_path):
     """The model in every variant for sm_80, and plain for sm_90, compile to PTX that ptxas accepts (every
-    variant for both with EFFC_CUDA_FULL_MATRIX=1). Two jobs at a time: the CI's budget for this file is well
-    under two minutes, about 60 s of CPU time on the 2-core CI machine."""
+    variant for both with EFFC_CUDA_FULL_MATRIX=1). Two jobs at a time: about two minutes on the 2-core CI
+    machine."""
     full = os.environ.get("EFFC_CUDA_FULL_MATRIX") == "1"
     jobs = [(variant, arch) for arch in ARCHS for variant in VARIANTS if arch == "sm_80" or full or variant == "plain"]
 
@@ -370,6 +370,20 @@ def test_fake_driver_sparse_linears_stay_on_device(tmp_path, flags):
     assert result.returncode == 0, result.stderr
     assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
     assert counts["stream_syncs"] == 1, counts
+
+
+@needs_tools
+@needs_fake_cuda
+def test_fake_driver_lut_linears_stay_on_device(tmp_path):
+    """bert_tiny with LUT (binary-coding) weights on the stand-in driver: its linear layers are single kernel
+    launches (effc-gpu-quantized-linears), so an invocation synchronises once."""
+    so = tmp_path / "bert.so"
+    _compile("bert_tiny", so, "sm_90", ["--quantize=lut:3"], fmt="isa")
+    result, counts = _fake_run(so, tmp_path, "bert_tiny")
+    assert result.returncode == 0, result.stderr
+    assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
+    assert counts["stream_syncs"] == 1, counts
+
 
 BF16_LINEAR = """
 module attributes {{eff.weights = "weights.safetensors"}} {{

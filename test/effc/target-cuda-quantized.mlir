@@ -4,6 +4,8 @@
 // RUN: effc %s --quantize=int4:asym --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=INT4
 // RUN: effc %s --quantize=int8 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefixes=HOST,HOST8
 // RUN: effc %s --quantize=int4 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=HOST
+// RUN: effc %s --quantize=lut:3 --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=LUT
+// RUN: effc %s --quantize=lut:2 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefixes=HOST,HOSTLUT
 
 // Quantized linear layers on the CUDA target run on the device (effc-gpu-quantized-linears, docs/gpu.md): int8
 // quantizes the activation rows in one kernel and multiplies on the int8 tensor cores (mma.sync m16n8k32) or,
@@ -20,6 +22,12 @@
 // INT4-DAG: bar.sync
 // INT4-NOT: call.uni
 // INT4-NOT: .extern .func
+// LUT dequantises its sign bits in registers, one kernel for both row counts.
+// LUT:     .visible .entry
+// LUT-DAG: .shared .align 4 .b8 {{.*}}LutTile{{.*}}xs
+// LUT-NOT: call.uni
+// LUT-NOT: .extern .func
+// HOSTLUT-COUNT-1: gpu.launch_func
 // No host micro-kernel is called; int8 waits for the device once, before returning (its scratch buffers are
 // stream-ordered device memory).
 // HOST-NOT:  @effc_uk_quantized_linear

@@ -679,7 +679,7 @@ def EffcGpuBf16LinearUkernelsPass : Pass<"effc-gpu-bf16-linear-ukernels", "::mli
 }
 
 def EffcGpuQuantizedLinearsPass : Pass<"effc-gpu-quantized-linears", "::mlir::ModuleOp"> {
-  let summary = "Launch the device int8 micro-kernels for calls of the CPU's int8 quantized-linear kernel";
+  let summary = "Launch the device micro-kernels for calls of the CPU's int8, int4 and LUT quantized-linear kernels";
   let description = [{
     `--target=cuda` lowers `eff.quantized_linear` (int8) as the CPU does, to a call of
     `effc_uk_quantized_linear_int8` (ukernels/quantized_gemm.c) on memrefs, which would run on the host. This
@@ -695,6 +695,11 @@ def EffcGpuQuantizedLinearsPass : Pass<"effc-gpu-quantized-linears", "::mlir::Mo
 
     Nothing is launched for an empty input or output. The scratch buffers are allocated around the
     launches (effc-gpu-async-launches makes them stream-ordered device memory).
+
+    int4 (`effc_uk_quantized_linear_int4`) and LUT (`effc_uk_quantized_linear_lut`, binary-coding sign bits
+    and α scales) layers launch kernels that dequantise each weight in registers and multiply in f32:
+    `effc_cuda_uk_qgemm_{int4,lut}_32x64`, or for at most `max-gemv-rows` rows `..._qgemv_{int4,lut}_8x256`.
+    LUT makes a single launch whose body branches on the host's choice, as effc-gpu-sparse-linears does.
 
     Before:
     ```mlir

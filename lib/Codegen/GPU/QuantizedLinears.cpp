@@ -1,13 +1,14 @@
-//===- QuantizedLinears.cpp - int8 linear layers as device micro-kernels ---===//
+//===- QuantizedLinears.cpp - quantized linear layers as device micro-kernels ===//
 //
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 //
 //===----------------------------------------------------------------------===//
 //
-// Implements effc-gpu-quantized-linears: calls of the CPU's int8 quantized-linear micro-kernel
-// (effc_uk_quantized_linear_int8, which --target=cuda would otherwise run on the host over managed memory)
-// become launches of the device micro-kernels of ukernels/cuda/quantized_gemm.cu on the same operands: row
-// quantization into a scratch buffer, then the dp4a GEMV or the int8 tensor-core GEMM with the epilogue.
+// Implements effc-gpu-quantized-linears: calls of the CPU's int8, int4 and LUT quantized-linear micro-kernels
+// (effc_uk_quantized_linear_{int8,int4,lut}, which --target=cuda would otherwise run on the host over managed
+// memory) become launches of the device micro-kernels of ukernels/cuda/quantized_gemm.cu and lut_gemm.cu on the
+// same operands: for int8, row quantization into a scratch buffer, then the dp4a GEMV or the int8 tensor-core
+// GEMM with the epilogue; for int4 and LUT, kernels that dequantise the weights in registers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,6 +38,9 @@ constexpr llvm::StringLiteral kGemm = "effc_cuda_uk_qgemm_s8_128x128";
 constexpr llvm::StringLiteral kCpuInt4Kernel = "effc_uk_quantized_linear_int4";
 constexpr llvm::StringLiteral kInt4Gemm = "effc_cuda_uk_qgemm_int4_32x64";
 constexpr llvm::StringLiteral kInt4Gemv = "effc_cuda_uk_qgemv_int4_8x256";
+constexpr llvm::StringLiteral kCpuLutKernel = "effc_uk_quantized_linear_lut";
+constexpr llvm::StringLiteral kLutGemm = "effc_cuda_uk_qgemm_lut_32x64";
+constexpr llvm::StringLiteral kLutGemv = "effc_cuda_uk_qgemv_lut_8x256";
 constexpr int64_t kGemmTile = 128;
 constexpr int64_t kGemvColumnsPerBlock = 128; // 8 warps of 16 columns
 // The int4 kernels' tiles (rows x columns per block).
@@ -76,6 +80,31 @@ FailureOr<QuantizedCall> matchCall(func::CallOp call, bool int8) {
                        "bias: 1-D f32, group size, has_zero and has_bias: i64, y: 3-D f32)");
   return QuantizedCall{operands[0], operands[1], operands[2], operands[3], operands[4],
                        operands[5], operands[6], operands[7], operands[8]};
+}
+
+/// The operands of a call of effc_uk_quantized_linear_lut: x, packed sign bits, α, bias, group, bits, has_bias,
+/// y.
+struct LutCall {
+  Value x, packed, alpha, bias, group, bits, hasBias, y;
+};
+
+FailureOr<LutCall> matchLutCall(func::CallOp call) {
+  ValueRange operands = call.getOperands();
+  auto memref = [](Value v, int64_t rank, Type element) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && type.getRank() == rank && type.getElementType() == element;
+  };
+  Builder b(call.getContext());
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  if (operands.size() != 8 || call.getNumResults() != 0 || !memref(operands[0], 3, f32) ||
+      !memref(operands[1], 1, b.getI8Type()) || !memref(operands[2], 1, f32) || !memref(operands[3], 1, f32) ||
+      operands[4].getType() != i64 || operands[5].getType() != i64 || operands[6].getType() != i64 ||
+      !memref(operands[7], 3, f32))
+    return call.emitError("effc-gpu-quantized-linears: call of '")
+           << call.getCallee() << "' must take (x: 3-D f32, packed: 1-D i8, alpha and bias: 1-D f32, group size, "
+           << "bits and has_bias: i64, y: 3-D f32) and return nothing, as ukernels/quantized_gemm.c declares it";
+  return LutCall{operands[0], operands[1], operands[2], operands[3],
+                 operands[4], operands[5], operands[6], operands[7]};
 }
 
 class QuantizedLauncher : public effc::LaunchBuilder {
@@ -175,6 +204,44 @@ public:
     product(kInt4Gemm);
   }
 
+  /// LUT: one launch whose body calls the tiled kernel or, for few rows, its GEMV shape (chosen on the host, the
+  /// grid with it), dequantising the sign bits in registers. The grid has at least one block; the kernel guards
+  /// rows and columns.
+  void lowerLut(const LutCall &call, int64_t maxGemvRows) {
+    effc::StridedBuffer x = stridedBuffer(call.x), y = stridedBuffer(call.y);
+    Value rows = arith::MulIOp::create(b, loc, x.sizes[0], x.sizes[1]);
+    Value cols = y.sizes[2], one = index(1);
+    Value fewRows = cmp(arith::CmpIPredicate::sle, rows, index(maxGemvRows));
+    auto pick = [&](int64_t gemv, int64_t gemm, Value size) {
+      Value blocks = arith::SelectOp::create(b, loc, fewRows, ceilDiv(size, gemv), ceilDiv(size, gemm));
+      return arith::MaxUIOp::create(b, loc, blocks, one).getResult();
+    };
+    Value gridX = pick(kInt4GemvCols, kInt4GemmCols, cols), gridY = pick(kInt4GemvRows, kInt4GemmRows, rows);
+    OpBuilder::InsertionGuard guard(b);
+    startLaunch(gridX, gridY);
+    Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
+    auto product = [&](StringRef name) {
+      LLVM::LLVMFuncOp function = effc::getOrDeclareDeviceFunction(
+          module, name, {i64, i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, i64, i64, ptr, ptr, i64});
+      effc::StridedBuffer packed = stridedBuffer(call.packed), alpha = stridedBuffer(call.alpha);
+      effc::StridedBuffer bias = stridedBuffer(call.bias);
+      LLVM::CallOp::create(
+          b, loc, function,
+          ValueRange{toI64(rows), toI64(cols), toI64(x.sizes[2]), pointer(call.x, x.offset, 4), toI64(x.sizes[1]),
+                     toI64(x.strides[0]), toI64(x.strides[1]), toI64(x.strides[2]),
+                     pointer(call.packed, packed.offset, 1), pointer(call.alpha, alpha.offset, 4), call.group,
+                     call.bits, pointerIf(call.hasBias, pointer(call.bias, bias.offset, 4)),
+                     pointer(call.y, y.offset, 4), toI64(y.strides[1])});
+    };
+    auto branch = scf::IfOp::create(b, loc, fewRows, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    product(kLutGemv);
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    product(kLutGemm);
+    b.setInsertionPointAfter(branch);
+    gpu::TerminatorOp::create(b, loc);
+  }
+
 private:
   /// `pointer` when the i64 flag is non-zero, else null.
   Value pointerIf(Value flag, Value pointer) {
@@ -200,12 +267,24 @@ struct GpuQuantizedLinearsPass : public effc::impl::EffcGpuQuantizedLinearsPassB
     }
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
-      if ((call.getCallee() == kCpuInt8Kernel || call.getCallee() == kCpuInt4Kernel) &&
+      if ((call.getCallee() == kCpuInt8Kernel || call.getCallee() == kCpuInt4Kernel ||
+           call.getCallee() == kCpuLutKernel) &&
           !call->getParentOfType<gpu::LaunchOp>())
         calls.push_back(call);
     });
     bool failed = false;
     for (func::CallOp call : calls) {
+      if (call.getCallee() == kCpuLutKernel) {
+        FailureOr<LutCall> operands = matchLutCall(call);
+        if (llvm::failed(operands)) {
+          failed = true;
+          continue;
+        }
+        OpBuilder builder(call);
+        QuantizedLauncher(builder, call.getLoc(), module).lowerLut(*operands, maxGemvRows);
+        call.erase();
+        continue;
+      }
       bool int8 = call.getCallee() == kCpuInt8Kernel;
       FailureOr<QuantizedCall> operands = matchCall(call, int8);
       if (llvm::failed(operands)) {
@@ -223,7 +302,7 @@ struct GpuQuantizedLinearsPass : public effc::impl::EffcGpuQuantizedLinearsPassB
     if (failed)
       return signalPassFailure();
     // The host kernels' declarations go when nothing calls them any more.
-    for (StringRef name : {kCpuInt8Kernel, kCpuInt4Kernel})
+    for (StringRef name : {kCpuInt8Kernel, kCpuInt4Kernel, kCpuLutKernel})
       if (auto declaration = module.lookupSymbol<func::FuncOp>(name))
         if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
           declaration.erase();

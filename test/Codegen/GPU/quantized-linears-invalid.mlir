@@ -35,3 +35,15 @@ module {
     return
   }
 }
+
+// -----
+
+module {
+  func.func private @effc_uk_quantized_linear_lut(memref<?x?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>)
+  func.func @lut_short(%x: memref<?x?x?xf32>, %w: memref<?xi8>, %a: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    %c1 = arith.constant 1 : i64
+    // expected-error @+1 {{effc-gpu-quantized-linears: call of 'effc_uk_quantized_linear_lut' must take (x: 3-D f32, packed: 1-D i8, alpha and bias: 1-D f32, group size, bits and has_bias: i64, y: 3-D f32) and return nothing}}
+    call @effc_uk_quantized_linear_lut(%x, %w, %a, %a, %c1, %c1, %y) : (memref<?x?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>) -> ()
+    return
+  }
+}

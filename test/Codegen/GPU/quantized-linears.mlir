@@ -105,14 +105,42 @@ module {
 
 // -----
 
-// Other host micro-kernels (here LUT) are left alone.
-// CHECK-LABEL: func.func @lut
-// CHECK:         call @effc_uk_quantized_linear_lut(
+// Other host micro-kernels (here bf16, effc-gpu-bf16-linear-ukernels' work) are left alone.
+// CHECK-LABEL: func.func @bf16
+// CHECK:         call @effc_uk_quantized_linear_bf16(
 // CHECK-NOT:     gpu.launch
 module {
-  func.func private @effc_uk_quantized_linear_lut(memref<?x?x?xf32>, memref<?xi8>, memref<?x?x?xf32>)
-  func.func @lut(%x: memref<?x?x?xf32>, %w: memref<?xi8>, %y: memref<?x?x?xf32>) {
-    call @effc_uk_quantized_linear_lut(%x, %w, %y) : (memref<?x?x?xf32>, memref<?xi8>, memref<?x?x?xf32>) -> ()
+  func.func private @effc_uk_quantized_linear_bf16(memref<?x?x?xf32>, memref<?xbf16>, memref<?x?x?xf32>)
+  func.func @bf16(%x: memref<?x?x?xf32>, %w: memref<?xbf16>, %y: memref<?x?x?xf32>) {
+    call @effc_uk_quantized_linear_bf16(%x, %w, %y) : (memref<?x?x?xf32>, memref<?xbf16>, memref<?x?x?xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// LUT (binary coding): one launch whose grid and branch the host chooses (the GEMV shape for few rows), the sign
+// bits dequantised in registers; no bias pointer without a bias.
+// CHECK-LABEL: func.func @lut
+// CHECK-NOT:     call @effc_uk_quantized_linear_lut
+// CHECK:         %[[FEW:.+]] = arith.cmpi sle, %{{.+}}, %c8
+// CHECK:         gpu.launch
+// CHECK:           scf.if %[[FEW]] {
+// CHECK:             %[[NULL:.+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK:             llvm.call @effc_cuda_uk_qgemv_lut_8x256(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c128_i64, %c3_i64,
+// CHECK:           } else {
+// CHECK:             llvm.call @effc_cuda_uk_qgemm_lut_32x64(
+// CHECK:           }
+// CHECK-NEXT:      gpu.terminator
+// CHECK-NOT:   func.func private @effc_uk_quantized_linear_lut
+// CHECK-DAG:   llvm.func @effc_cuda_uk_qgemm_lut_32x64(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, !llvm.ptr, i64, i64, !llvm.ptr, !llvm.ptr, i64)
+module {
+  func.func private @effc_uk_quantized_linear_lut(memref<?x?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, i64, memref<?x?x?xf32>)
+  func.func @lut(%x: memref<?x?x?xf32>, %w: memref<?xi8>, %a: memref<?xf32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    %g = arith.constant 128 : i64
+    %bits = arith.constant 3 : i64
+    %no = arith.constant 0 : i64
+    call @effc_uk_quantized_linear_lut(%x, %w, %a, %b, %g, %bits, %no, %y) : (memref<?x?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, i64, memref<?x?x?xf32>) -> ()
     return
   }
 }
