@@ -342,43 +342,21 @@ def test_example_on_gpu_matches_cpu(name, tmp_path):
 # bf16 linear layers on tensor cores (effc-gpu-bf16-linear-ukernels, ukernels/cuda/mma_gemm.cu)
 
 
-@needs_tools
-@needs_fake_cuda
-def test_fake_driver_bf16_linears_stay_on_device(tmp_path):
-    """bert_tiny --quantize=bf16 on the stand-in driver: its linear layers are kernels, not CPU micro-kernels
-    on the host, so an invocation synchronises once (int8, whose layers still run on the host, waits before
-    each of them)."""
-    so = tmp_path / "bert.so"
-    _compile("bert_tiny", so, "sm_90", ["--quantize=bf16"], fmt="isa")
-    result, counts = _fake_run(so, tmp_path, "bert_tiny")
-    assert result.returncode == 0, result.stderr
-    assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
-    assert counts["stream_syncs"] == 1, counts
-
+# Compressed linear layers whose lowering makes device kernels: bf16 (effc-gpu-bf16-linear-ukernels), N:M
+# sparse in f32, with bf16 products and in int8 (effc-gpu-sparse-linears), LUT (effc-gpu-quantized-linears).
+DEVICE_LINEAR_FLAGS = {"bf16": ["--quantize=bf16"], "sparse24": ["--sparsity=2:4"],
+                       "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
+                       "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"]}
 
 
 @needs_tools
 @needs_fake_cuda
-@pytest.mark.parametrize("flags", [["--sparsity=2:4"], ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
-                                   ["--sparsity=2:4", "--quantize=int8"]], ids=["f32", "bf16-products", "int8"])
-def test_fake_driver_sparse_linears_stay_on_device(tmp_path, flags):
-    """bert_tiny with 2:4 sparsity on the stand-in driver: its N:M linear layers are kernel launches
-    (effc-gpu-sparse-linears), not CPU micro-kernels on the host, so an invocation synchronises once."""
+@pytest.mark.parametrize("variant", list(DEVICE_LINEAR_FLAGS))
+def test_fake_driver_compressed_linears_stay_on_device(tmp_path, variant):
+    """bert_tiny with compressed linear layers on the stand-in driver: the layers are kernel launches, not CPU
+    micro-kernels on the host, so an invocation synchronises once (a host kernel would need a wait before it)."""
     so = tmp_path / "bert.so"
-    _compile("bert_tiny", so, "sm_90", flags, fmt="isa")
-    result, counts = _fake_run(so, tmp_path, "bert_tiny")
-    assert result.returncode == 0, result.stderr
-    assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts
-    assert counts["stream_syncs"] == 1, counts
-
-
-@needs_tools
-@needs_fake_cuda
-def test_fake_driver_lut_linears_stay_on_device(tmp_path):
-    """bert_tiny with LUT (binary-coding) weights on the stand-in driver: its linear layers are single kernel
-    launches (effc-gpu-quantized-linears), so an invocation synchronises once."""
-    so = tmp_path / "bert.so"
-    _compile("bert_tiny", so, "sm_90", ["--quantize=lut:3"], fmt="isa")
+    _compile("bert_tiny", so, "sm_90", DEVICE_LINEAR_FLAGS[variant], fmt="isa")
     result, counts = _fake_run(so, tmp_path, "bert_tiny")
     assert result.returncode == 0, result.stderr
     assert counts["bad"] == 0 and counts["lost"] == 0 and counts["allocs"] == counts["frees"], counts

@@ -16,7 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cuda_ukernel.h"
+#include "dequant_tile.h"
 
 using namespace effc_cuda;
 
@@ -53,14 +53,7 @@ struct LutTile {
     effc_index_t nextGroup = 0, g = 0;
     for (effc_index_t k0 = 0; k0 < K; k0 += BK) {
       // Stage the step: BM x BK activations, consecutive threads along k.
-      for (int e = tid; e < BM * BK; e += kLutThreads) {
-        const int r = e / BK, kk = e % BK;
-        const effc_index_t row = m0 + r, k = k0 + kk;
-        float v = 0.0f;
-        if (row < M && k < K)
-          v = x[(row / rowsPerBatch) * batchStride + (row % rowsPerBatch) * rowStride + k * colStride];
-        xs[r][kk] = v;
-      }
+      stageActivationRows<BM, BK, kLutThreads>(xs, M, K, m0, k0, x, rowsPerBatch, batchStride, rowStride, colStride);
       barrier();
       const int steps = K - k0 < BK ? (int)(K - k0) : BK; // a multiple of 8: G is, and divides K
       for (int kk = 0; kk < steps; kk += 8) {
@@ -89,15 +82,7 @@ struct LutTile {
       }
       barrier();
     }
-    if (n >= N)
-      return;
-    const float b = bias ? bias[n] : 0.0f;
-#pragma unroll
-    for (int r = 0; r < TM; ++r) {
-      const effc_index_t row = m0 + rowGroup * TM + r;
-      if (row < M)
-        y[row * ldy + n] = acc[r] + b;
-    }
+    storeColumn(acc, M, N, m0 + rowGroup * TM, n, bias, y, ldy);
   }
 };
 

@@ -304,6 +304,27 @@ __device__ __attribute__((always_inline)) inline float4_t loadFour(const float *
   return four;
 }
 
+/// A thread's share of the rows a tensor-core tile stages per step: vector v is row first + (tid + v · 256) /
+/// vectorsPerRow (inside when below `limit`; outside rows point at row 0 and load zeros), and `next` holds
+/// the 4 floats loaded for the coming step.
+template <int Vectors>
+struct StagedRows {
+  float4_t next[Vectors];
+  const float *row[Vectors];
+  bool inside[Vectors];
+
+  template <typename RowAt>
+  __device__ __attribute__((always_inline)) void bind(int tid, effc_index_t first, int vectorsPerRow,
+                                                      effc_index_t limit, RowAt rowAt) {
+#pragma unroll
+    for (int v = 0; v < Vectors; ++v) {
+      effc_index_t r = first + (tid + v * kSparseThreads) / vectorsPerRow;
+      inside[v] = r < limit;
+      row[v] = rowAt(inside[v] ? r : 0);
+    }
+  }
+};
+
 /// BM outputs (mma's M) x BN tokens (mma's N) per block, 8 warps of WarpsM x WarpsN.
 template <int BM, int BN, int WarpsM, int WarpsN>
 struct Sparse24MmaTile {
@@ -340,15 +361,8 @@ struct Sparse24MmaTile {
                          (reinterpret_cast<unsigned long long>(act.x) & 15) == 0;
 
     // This thread's values: row idx / 4, entries 4 · (idx % 4) + 0..3 of the step.
-    float4_t aNext[AVectors];
-    const float *aRow[AVectors];
-    bool aInside[AVectors];
-#pragma unroll
-    for (int v = 0; v < AVectors; ++v) {
-      effc_index_t o = o0 + (tid + v * kSparseThreads) / 4;
-      aInside[v] = o < N;
-      aRow[v] = values + (aInside[v] ? o : 0) * ldv;
-    }
+    StagedRows<AVectors> valueRows;
+    valueRows.bind(tid, o0, 4, N, [&](effc_index_t o) { return values + o * ldv; });
     // Its indices: the half row tid % 2 (8 entries, 4 groups) of row tid / 2, when tid < 2 · BM.
     const bool indexThread = tid < 2 * BM;
     const effc_index_t indexOutput = o0 + tid / 2;
@@ -356,22 +370,15 @@ struct Sparse24MmaTile {
     const signed char *indexRow = indices + (indexInside ? indexOutput : 0) * ldi + 8 * (tid % 2);
     unsigned short metaNext = 0;
     // Its x: token idx / 8, columns 4 · (idx % 8) + 0..3 of the step.
-    float4_t xNext[XVectors];
-    const float *xRow[XVectors];
-    bool xInside[XVectors];
-#pragma unroll
-    for (int v = 0; v < XVectors; ++v) {
-      effc_index_t t = t0 + (tid + v * kSparseThreads) / 8;
-      xInside[v] = t < M;
-      xRow[v] = act.row(xInside[v] ? t : 0);
-    }
+    StagedRows<XVectors> tokenRows;
+    tokenRows.bind(tid, t0, 8, M, [&](effc_index_t t) { return act.row(t); });
 
     auto load = [&](effc_index_t k0) {
       const effc_index_t e0 = k0 / 2;
 #pragma unroll
       for (int v = 0; v < AVectors; ++v) {
         effc_index_t e = e0 + 4 * ((tid + v * kSparseThreads) % 4);
-        aNext[v] = loadFour(aRow[v], e, entries, 1, aInside[v], vectorValues);
+        valueRows.next[v] = loadFour(valueRows.row[v], e, entries, 1, valueRows.inside[v], vectorValues);
       }
       if (indexThread) {
         // Entries past the row (or past N) get the pair (0, 1), a valid pattern over zero values.
@@ -389,25 +396,25 @@ struct Sparse24MmaTile {
 #pragma unroll
       for (int v = 0; v < XVectors; ++v) {
         effc_index_t k = k0 + 4 * ((tid + v * kSparseThreads) % 8);
-        xNext[v] = loadFour(xRow[v], k, K, act.colStride, xInside[v], vectorX);
+        tokenRows.next[v] = loadFour(tokenRows.row[v], k, K, act.colStride, tokenRows.inside[v], vectorX);
       }
     };
     auto store = [&](int stage) {
 #pragma unroll
       for (int v = 0; v < AVectors; ++v) {
         int idx = tid + v * kSparseThreads;
-        unsigned *a = reinterpret_cast<unsigned *>(&As[stage][(idx / 4) * APitch + 4 * (idx % 4)]);
-        a[0] = packBf16(aNext[v][0], aNext[v][1]);
-        a[1] = packBf16(aNext[v][2], aNext[v][3]);
+        unsigned *words = reinterpret_cast<unsigned *>(&As[stage][(idx / 4) * APitch + 4 * (idx % 4)]);
+        words[0] = packBf16(valueRows.next[v][0], valueRows.next[v][1]);
+        words[1] = packBf16(valueRows.next[v][2], valueRows.next[v][3]);
       }
       if (indexThread)
         Es[stage][tid] = metaNext; // row tid / 2, half tid % 2
 #pragma unroll
       for (int v = 0; v < XVectors; ++v) {
         int idx = tid + v * kSparseThreads;
-        unsigned *b = reinterpret_cast<unsigned *>(&Bs[stage][(idx / 8) * BPitch + 4 * (idx % 8)]);
-        b[0] = packBf16(xNext[v][0], xNext[v][1]);
-        b[1] = packBf16(xNext[v][2], xNext[v][3]);
+        unsigned *words = reinterpret_cast<unsigned *>(&Bs[stage][(idx / 8) * BPitch + 4 * (idx % 8)]);
+        words[0] = packBf16(tokenRows.next[v][0], tokenRows.next[v][1]);
+        words[1] = packBf16(tokenRows.next[v][2], tokenRows.next[v][3]);
       }
     };
 
