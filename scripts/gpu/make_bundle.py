@@ -34,7 +34,8 @@ VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"
             "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"],
             "bf16mm": ["--cuda-matmul-precision=bf16"],  # f32 weights, products on bf16 tensor cores
             "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],  # 2:4 on sparse tensor cores
-            "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"]}
+            "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"],
+            "csr": ["--sparsity=unstructured:0.5"]}
 # The benchmark models: BERT-base (batch 8 x 128 tokens) and GPT-2 small (decoding one token after a cache of
 # 128), whole, in these variants. Their weights are shaped for the 64-MiB transfer (`transferable`).
 BENCH_BERT = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072, layers=12, max_positions=512)

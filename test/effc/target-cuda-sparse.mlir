@@ -1,6 +1,8 @@
 // RUN: effc %s --sparsity=2:4 --target=cuda --cuda-arch=sm_80 -o - --emit=ptx | FileCheck %s --check-prefix=F32
 // RUN: effc %s --sparsity=2:4 --target=cuda --cuda-arch=sm_90 --cuda-matmul-precision=bf16 -o - --emit=ptx | FileCheck %s --check-prefix=MMA
 // RUN: effc %s --sparsity=2:4 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=HOST
+// RUN: effc %s --sparsity=unstructured:0.7 --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=CSR
+// RUN: effc %s --sparsity=unstructured:0.7 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=HOST
 
 // N:M sparse linear layers on the CUDA target run on the device (effc-gpu-sparse-linears, docs/gpu.md): exact f32
 // kernels that read only the stored weights and, with --cuda-matmul-precision=bf16, 2:4 on the sparse tensor
@@ -16,11 +18,16 @@
 // MMA-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // MMA-NOT: call.uni
 // MMA-NOT: .extern .func
+// Unstructured sparsity (CSR) takes the warp-per-row kernel: shuffles, no shared memory.
+// CSR:     .visible .entry
+// CSR:     shfl.sync.bfly.b32
+// CSR-NOT: .shared
+// CSR-NOT: call.uni
 // No host micro-kernel is called, and the host waits for the device once, before returning.
-// HOST-NOT:  @effc_uk_sparse_nm_linear
+// HOST-NOT:  @effc_uk_sparse_
 // HOST-COUNT-1: gpu.launch_func
 // HOST-COUNT-1: llvm.call @mgpuStreamSynchronize
-// HOST-NOT:  @effc_uk_sparse_nm_linear
+// HOST-NOT:  @effc_uk_sparse_
 func.func @linear(%x: tensor<?x?x64xf32> {eff.name = "x"}) -> (tensor<?x?x48xf32> {eff.name = "y"}) {
   %w = arith.constant dense<0.5> : tensor<48x64xf32>
   %b = arith.constant dense<0.25> : tensor<48xf32>

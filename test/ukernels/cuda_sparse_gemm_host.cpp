@@ -134,3 +134,14 @@ extern "C" int effc_test_sparse_nm_i8(effc_index_t M, effc_index_t N, effc_index
     effc_cuda_uk_sparse_nm_i8_gemm(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
   });
 }
+
+/// The CSR kernel over the grid effc-gpu-sparse-linears launches (8 outputs x 8 tokens per block).
+extern "C" int effc_test_sparse_csr(effc_index_t M, effc_index_t N, const float *x, effc_index_t rowsPerBatch,
+                                    effc_index_t batchStride, effc_index_t rowStride, effc_index_t colStride,
+                                    const float *values, const int *columns, const int *rowPtr, const float *bias,
+                                    float *y, effc_index_t ldy) {
+  return runBlocks(ceilDiv(N, 8), ceilDiv(M, 8), [&] {
+    effc_cuda_uk_sparse_csr_f32(M, N, x, rowsPerBatch, batchStride, rowStride, colStride, values, columns, rowPtr,
+                                bias, y, ldy);
+  });
+}

@@ -1,7 +1,8 @@
-"""Numerics of the N:M sparse device micro-kernels (ukernels/cuda/sparse_gemm.cu) without a GPU: the source
-compiled as host C++ (cuda_sparse_gemm_host.cpp runs each block's 256 threads as host threads, with host versions
-of ldmatrix, mma.sp and warp shuffles that follow the PTX ISA's layouts), over the grid effc-gpu-sparse-linears
-launches, against float64 numpy on the dense weight the compressed one stands for.
+"""Numerics of the sparse device micro-kernels (ukernels/cuda/sparse_gemm.cu: N:M in f32, with bf16 products and
+in int8, and CSR) without a GPU: the source compiled as host C++ (cuda_sparse_gemm_host.cpp runs each block's 256
+threads as host threads, with host versions of ldmatrix, mma.sp and warp shuffles that follow the PTX ISA's
+layouts), over the grid effc-gpu-sparse-linears launches, against float64 numpy on the dense weight the
+compressed one stands for.
 
 Weights are compressed as eff-sparsify stores them: per group of m columns the n largest magnitudes, values
 [N, K·n/m] and ascending in-group indices [N, K·n/m]. Shapes cover partial tiles in tokens and outputs, patterns
@@ -9,7 +10,8 @@ from 1:4 to 1:128 (several groups per chunk, one group per chunk, a chunk that d
 with K not a multiple of the tensor-core step (the padding's index pairs), batched activations with row and batch
 strides, a strided column, and value and index rows that are not 16-byte aligned (the scalar paths). Tolerances:
 f32 kernels differ from float64 by summation order only (rtol 1e-5, atol 1e-5 · sqrt(K)); the bf16 tensor-core
-kernels are compared with float64 on bf16-rounded values and activations (rtol 1e-4, atol 1e-4 · sqrt(K)).
+kernels are compared with float64 on bf16-rounded values and activations (rtol 1e-4, atol 1e-4 · sqrt(K)); the
+int8 tile must equal the numpy model of the CPU kernel bit for bit.
 """
 
 import ctypes
@@ -32,6 +34,8 @@ def kernel(tmp_path_factory):
     lib.effc_test_sparse_nm.restype = ctypes.c_int
     lib.effc_test_sparse_nm_i8.argtypes = [i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
     lib.effc_test_sparse_nm_i8.restype = ctypes.c_int
+    lib.effc_test_sparse_csr.argtypes = [i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64]
+    lib.effc_test_sparse_csr.restype = ctypes.c_int
     return lib
 
 
@@ -188,4 +192,34 @@ def test_int8_tile_equals_the_cpu_kernel_bit_for_bit(kernel, tokens, k, n, outpu
     corrected = (q @ w.T - 128 * w.sum(axis=1)[None, :]).astype(np.float32)
     expected = corrected * (x_scale[:, None] * scales[None, :]) + bias[None, :]
     np.testing.assert_array_equal(y[:, :outputs], expected)
+    assert np.isnan(y[:, outputs:]).all(), "the kernel wrote past N"
+
+
+@pytest.mark.parametrize("tokens, k, outputs, density", [(1, 64, 1, 0.5), (3, 100, 70, 0.1), (37, 256, 20, 0.3),
+                                                         (130, 48, 9, 0.0), (16, 768, 33, 0.05)])
+def test_csr_matches_numpy(kernel, tokens, k, outputs, density):
+    """CSR weights (unstructured pruning): rows of different lengths, empty rows (density 0: y = bias), batched
+    and strided activations, against float64 numpy on the dense weight."""
+    rng = np.random.default_rng(tokens + k + outputs)
+    w = rng.standard_normal((outputs, k)).astype(np.float32)
+    w[rng.random((outputs, k)) >= density] = 0.0
+    w[0] = 0.0  # an empty row
+    row_ptr = np.concatenate([[0], np.cumsum((w != 0).sum(axis=1))]).astype(np.int32)
+    columns = np.nonzero(w)[1].astype(np.int32)
+    values = w[w != 0].astype(np.float32)
+    if values.size == 0:
+        values, columns = np.zeros(1, np.float32), np.zeros(1, np.int32)
+    batch = 2 if tokens % 2 == 0 else 1
+    seq = tokens // batch
+    xbuf = rng.standard_normal((batch, seq, 2 * k + 1)).astype(np.float32)
+    x = xbuf[:, :, :2 * k:2]
+    bias = rng.standard_normal(outputs).astype(np.float32)
+    ldy = outputs + 2
+    y = np.full((tokens, ldy), np.nan, np.float32)
+    status = kernel.effc_test_sparse_csr(tokens, outputs, xbuf.ctypes.data, seq, xbuf.shape[1] * xbuf.shape[2],
+                                         xbuf.shape[2], 2, values.ctypes.data, columns.ctypes.data,
+                                         row_ptr.ctypes.data, bias.ctypes.data, y.ctypes.data, ldy)
+    assert status == 0
+    expected = x.reshape(tokens, k).astype(np.float64) @ w.astype(np.float64).T + bias
+    np.testing.assert_allclose(y[:, :outputs], expected, rtol=1e-5, atol=1e-5 * np.sqrt(k))
     assert np.isnan(y[:, outputs:]).all(), "the kernel wrote past N"

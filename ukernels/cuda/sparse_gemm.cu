@@ -1,12 +1,12 @@
-//===- sparse_gemm.cu - N:M sparse linear layers for the CUDA target -------===//
+//===- sparse_gemm.cu - sparse linear layers for the CUDA target -----------===//
 //
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 //
 //===----------------------------------------------------------------------===//
 //
 // y[t, o] = bias[o] + Σ_c values[o, c] · x[t, (c / n) · m + indices[o, c]]: the device form of
-// `eff.sparse_linear nm` with f32 values (effc-gpu-sparse-linears launches these; the CPU kernel is
-// effc_uk_sparse_nm_linear in ukernels/sparse_gemm.c). The weights stay in eff-sparsify's layout: values
+// `eff.sparse_linear nm` (effc-gpu-sparse-linears launches these; the CPU kernels are effc_uk_sparse_nm_linear,
+// _i8 and _csr_linear in ukernels/sparse_gemm.c). The weights stay in eff-sparsify's layout: values
 // [N, K·n/m] f32 and indices [N, K·n/m] i8 (ascending within each group of n), rows ldv and ldi apart. Token t
 // of the activations is row t % rowsPerBatch of batch t / rowsPerBatch (any strides); y rows are ldy apart.
 // Every kernel reads only the stored weights: n/m of the dense weight traffic and of the products.
@@ -17,7 +17,8 @@
 //    of its 4 output rows in the chunk and, per entry, does 4 FMAs per row with the column's float4.
 //  * effc_cuda_uk_sparse_nm_gemv_f32: few tokens (decode), any N:M. One warp per output row: the lanes read
 //    consecutive stored entries (coalesced), gather their columns of up to 8 token rows, and reduce with
-//    shuffles.
+//    shuffles. effc_cuda_uk_sparse_csr_f32 is the same kernel over CSR weights (eff.sparse_linear csr), for
+//    any number of tokens.
 //  * effc_cuda_uk_sparse24_bf16_gemm_<BM>x<BN>: 2:4 on sparse tensor cores (--cuda-matmul-precision=bf16),
 //    mma.sp.m16n8k32 bf16 x bf16 -> f32. The sparse operand of mma.sp is A, so the kernel computes yᵀ = W · xᵀ:
 //    A is W [outputs, K] as stored (16 values per row and 32 columns: eff-sparsify's 2:4 compression is
@@ -26,6 +27,9 @@
 //    words: group g's pair in bits 4g..4g+3, first index low) and BN token rows of x (rounded to bf16); A and
 //    B fragments are read with ldmatrix.x4. Values and x are rounded to nearest even, as the dense bf16
 //    kernels round.
+//  * effc_cuda_uk_sparse_nm_i8_gemm: int8 N:4 (int8 values, 2-bit indices, per-row scales) over activations
+//    that the dense int8 path's row quantizer stored as q − 128: 64 x 64 tiles with exact integer sums and the
+//    CPU kernel's epilogue, so the results equal the CPU build's.
 //
 // Guards: tokens past M and outputs past N read zeros and store nothing; K is a multiple of m (the verifier's
 // eff_sparse_linear_c2). Tokens go over block y (at most 65535 blocks: 4,194,240 tokens per call for the 64-token
@@ -81,6 +85,11 @@ constexpr int kSparseThreads = 256;
 // up (past the 48 KB of static shared memory). Sized for the largest user, SparseNmTile.
 constexpr int kSparsePoolBytes = 128 * 68 * 4;
 __shared__ float4_t sparseSharedPool[kSparsePoolBytes / 16];
+
+/// A range of stored entries [first, second).
+struct Pair {
+  effc_index_t first, second;
+};
 
 /// The activations of the sparse kernels: token t is row t % rowsPerBatch of batch t / rowsPerBatch.
 struct SparseActivations {
@@ -172,32 +181,36 @@ struct SparseNmTile {
 // f32, any N:M, at most 8 tokens: a warp per output row
 //===----------------------------------------------------------------------===//
 
-struct SparseNmGemv {
+/// A warp per output row of y (8 per block, block x), up to 8 tokens per block (block y): the lanes take the
+/// row's stored entries [begin, end) in turn (coalesced), `columnOf(o, e)` gives entry e's column, and shuffles
+/// reduce. Serves N:M (decode) and CSR (every size) weights.
+struct SparseRowsGemv {
   static constexpr int kRows = 8, kWarps = kSparseThreads / 32;
 
-  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
+  /// `rowEntries(o)` gives output row o's entries as a pair [begin, end) of indices into `values`.
+  template <typename RowEntries, typename ColumnOf>
+  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N,
                                                             const SparseActivations &act, const float *values,
-                                                            effc_index_t ldv, const signed char *indices,
-                                                            effc_index_t ldi, effc_index_t n, effc_index_t m,
+                                                            RowEntries rowEntries, ColumnOf columnOf,
                                                             const float *bias, float *y, effc_index_t ldy) {
     const int tid = threadIndex(), lane = tid % 32, warp = tid / 32;
     const effc_index_t o = (effc_index_t)blockIndexX() * kWarps + warp;
     const effc_index_t t0 = (effc_index_t)blockIndexY() * kRows;
     const bool inside = o < N; // every lane takes part in the shuffles below
-    const effc_index_t entries = inside ? K / m * n : 0;
+    effc_index_t begin = 0, end = 0;
+    if (inside) {
+      auto entries = rowEntries(o);
+      begin = entries.first;
+      end = entries.second;
+    }
     const float *x[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r)
       x[r] = t0 + r < M ? act.row(t0 + r) : nullptr;
-    const float *v = values + (inside ? o : 0) * ldv;
-    const signed char *ix = indices + (inside ? o : 0) * ldi;
-    float acc[kRows];
-#pragma unroll
-    for (int r = 0; r < kRows; ++r)
-      acc[r] = 0.0f;
-    for (effc_index_t e = lane; e < entries; e += 32) {
-      float w = v[e];
-      effc_index_t column = (e / n) * m + ix[e];
+    float acc[kRows] = {};
+    for (effc_index_t e = begin + lane; e < end; e += 32) {
+      float w = values[e];
+      effc_index_t column = columnOf(o, e);
 #pragma unroll
       for (int r = 0; r < kRows; ++r)
         if (x[r])
@@ -494,8 +507,29 @@ EFFC_CUDA_UK void effc_cuda_uk_sparse_nm_gemm_f32(EFFC_SPARSE_ARGS, effc_index_t
 
 EFFC_CUDA_UK void effc_cuda_uk_sparse_nm_gemv_f32(EFFC_SPARSE_ARGS, effc_index_t n, effc_index_t m,
                                                   const float *bias, float *y, effc_index_t ldy) {
-  SparseNmGemv::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv, indices, ldi, n, m,
-                    bias, y, ldy);
+  // Row o's entries are values[o · ldv, o · ldv + K·n/m); entry c of the row is in column (c / n) · m + index.
+  const effc_index_t perRow = K / m * n;
+  SparseRowsGemv::run(
+      M, N, {x, rowsPerBatch, batchStride, rowStride, colStride}, values,
+      [&](effc_index_t o) { return Pair{o * ldv, o * ldv + perRow}; },
+      [&](effc_index_t o, effc_index_t e) {
+        effc_index_t c = e - o * ldv;
+        return (c / n) * m + indices[o * ldi + c];
+      },
+      bias, y, ldy);
+}
+
+/// CSR weights (values [nnz] f32, columns [nnz] i32, rowPtr [N + 1] i32; eff.sparse_linear csr) for any number
+/// of tokens: a warp per output row, 8 tokens per block.
+EFFC_CUDA_UK void effc_cuda_uk_sparse_csr_f32(effc_index_t M, effc_index_t N, const float *x,
+                                              effc_index_t rowsPerBatch, effc_index_t batchStride,
+                                              effc_index_t rowStride, effc_index_t colStride, const float *values,
+                                              const int *columns, const int *rowPtr, const float *bias, float *y,
+                                              effc_index_t ldy) {
+  SparseRowsGemv::run(
+      M, N, {x, rowsPerBatch, batchStride, rowStride, colStride}, values,
+      [&](effc_index_t o) { return Pair{rowPtr[o], rowPtr[o + 1]}; },
+      [&](effc_index_t, effc_index_t e) { return (effc_index_t)columns[e]; }, bias, y, ldy);
 }
 
 EFFC_CUDA_UK void effc_cuda_uk_sparse24_bf16_gemm_128x128(EFFC_SPARSE_ARGS, const float *bias, float *y,

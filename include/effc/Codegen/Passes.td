@@ -755,7 +755,8 @@ def EffcGpuSparseLinearsPass : Pass<"effc-gpu-sparse-linears", "::mlir::ModuleOp
     int8 N:4 layers (calls of `effc_uk_sparse_nm_linear_i8`) become the dense int8 path's row quantizer
     `effc_cuda_uk_quantize_rows_s8` into scratch (allocated around an `scf.if` that holds only the two
     launches, as effc-gpu-quantized-linears does) and `effc_cuda_uk_sparse_nm_i8_gemm`, whose exact integer
-    sums and epilogue give the CPU kernel's results. CSR layers stay host calls.
+    sums and epilogue give the CPU kernel's results. CSR layers (`effc_uk_sparse_csr_linear`) become one launch
+    of `effc_cuda_uk_sparse_csr_f32`, the GEMV's warp per output row over the row's `row_ptr` range.
 
     Before:
     ```mlir

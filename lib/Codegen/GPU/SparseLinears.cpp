@@ -8,7 +8,7 @@
 // (effc_uk_sparse_nm_linear, which --target=cuda would otherwise run on the host over managed memory) become
 // a launch of the device micro-kernels of ukernels/cuda/sparse_gemm.cu on the same operands: the f32 GEMV for
 // few tokens, else the f32 tile, or with precision=bf16 and a 2:4 pattern the sparse tensor-core tiles
-// (mma.sp). The compressed weights are read as eff-sparsify stores them.
+// (mma.sp); int8 N:4 and CSR layers likewise. The compressed weights are read as eff-sparsify stores them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +35,8 @@ namespace {
 
 constexpr llvm::StringLiteral kCpuKernel = "effc_uk_sparse_nm_linear";
 constexpr llvm::StringLiteral kCpuInt8Kernel = "effc_uk_sparse_nm_linear_i8";
+constexpr llvm::StringLiteral kCpuCsrKernel = "effc_uk_sparse_csr_linear";
+constexpr llvm::StringLiteral kCsr = "effc_cuda_uk_sparse_csr_f32";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
 constexpr effc::KernelTile kInt8Tile = {64, 64, "effc_cuda_uk_sparse_nm_i8_gemm"};
 constexpr int64_t kThreadsPerBlock = 256;
@@ -79,6 +81,29 @@ FailureOr<SparseCall> matchCall(func::CallOp call, bool int8) {
                       operands[7]};
   return SparseCall{operands[0], operands[1], operands[2], Value(), operands[3], operands[4], operands[5],
                     operands[6]};
+}
+
+/// The operands of a call of effc_uk_sparse_csr_linear: x [B, S, K], values [nnz], columns [nnz] (i32), row_ptr
+/// [N + 1] (i32), bias [N], y [B, S, N].
+struct CsrCall {
+  Value x, values, columns, rowPtr, bias, y;
+};
+
+FailureOr<CsrCall> matchCsrCall(func::CallOp call) {
+  ValueRange operands = call.getOperands();
+  auto memref = [](Value v, int64_t rank, Type element) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && type.getRank() == rank && type.getElementType() == element;
+  };
+  Builder b(call.getContext());
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  if (operands.size() != 6 || call.getNumResults() != 0 || !memref(operands[0], 3, f32) ||
+      !memref(operands[1], 1, f32) || !memref(operands[2], 1, i32) || !memref(operands[3], 1, i32) ||
+      !memref(operands[4], 1, f32) || !memref(operands[5], 3, f32))
+    return call.emitError("effc-gpu-sparse-linears: expected '")
+           << kCpuCsrKernel << "' to take (x: 3-D f32, values: 1-D f32, columns: 1-D i32, row_ptr: 1-D i32, "
+           << "bias: 1-D f32, y: 3-D f32) and return nothing, got " << call.getCalleeType();
+  return CsrCall{operands[0], operands[1], operands[2], operands[3], operands[4], operands[5]};
 }
 
 /// True if `value` is the constant `expected`.
@@ -174,6 +199,29 @@ public:
     gpu::TerminatorOp::create(b, loc);
   }
 
+  /// CSR: one launch of the warp-per-row kernel, 8 outputs x 8 tokens per block (at least one block: the kernel
+  /// guards every output and token).
+  void lowerCsr(const CsrCall &call) {
+    effc::StridedBuffer x = stridedBuffer(call.x), y = stridedBuffer(call.y);
+    Value rows = arith::MulIOp::create(b, loc, x.sizes[0], x.sizes[1]), one = index(1);
+    Value gridX = arith::MaxUIOp::create(b, loc, ceilDiv(y.sizes[2], kGemvOutputs), one);
+    Value gridY = arith::MaxUIOp::create(b, loc, ceilDiv(rows, kGemvTokens), one);
+    OpBuilder::InsertionGuard guard(b);
+    startLaunch(gridX, gridY);
+    Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
+    LLVM::LLVMFuncOp function = effc::getOrDeclareDeviceFunction(
+        module, kCsr, {i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64});
+    effc::StridedBuffer values = stridedBuffer(call.values), columns = stridedBuffer(call.columns);
+    effc::StridedBuffer rowPtr = stridedBuffer(call.rowPtr), bias = stridedBuffer(call.bias);
+    LLVM::CallOp::create(b, loc, function,
+                         ValueRange{toI64(rows), toI64(y.sizes[2]), pointer(call.x, x.offset, 4), toI64(x.sizes[1]),
+                                    toI64(x.strides[0]), toI64(x.strides[1]), toI64(x.strides[2]),
+                                    pointer(call.values, values.offset, 4), pointer(call.columns, columns.offset, 4),
+                                    pointer(call.rowPtr, rowPtr.offset, 4), pointer(call.bias, bias.offset, 4),
+                                    pointer(call.y, y.offset, 4), toI64(y.strides[1])});
+    gpu::TerminatorOp::create(b, loc);
+  }
+
 private:
   /// Calls `name` with (M, N, K, x, rows per batch, x's three strides, values, ldv, indices, ldi, [n, m,] bias, y,
   /// ldy) at the insertion point (inside the launch).
@@ -229,12 +277,24 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
     }
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
-      if ((call.getCallee() == kCpuKernel || call.getCallee() == kCpuInt8Kernel) &&
+      if ((call.getCallee() == kCpuKernel || call.getCallee() == kCpuInt8Kernel ||
+           call.getCallee() == kCpuCsrKernel) &&
           !call->getParentOfType<gpu::LaunchOp>())
         calls.push_back(call);
     });
     bool failed = false;
     for (func::CallOp call : calls) {
+      if (call.getCallee() == kCpuCsrKernel) {
+        FailureOr<CsrCall> csr = matchCsrCall(call);
+        if (llvm::failed(csr)) {
+          failed = true;
+          continue;
+        }
+        OpBuilder builder(call);
+        SparseLauncher(builder, call.getLoc(), module).lowerCsr(*csr);
+        call.erase();
+        continue;
+      }
       bool int8 = call.getCallee() == kCpuInt8Kernel;
       FailureOr<SparseCall> operands = matchCall(call, int8);
       if (llvm::failed(operands)) {
@@ -256,7 +316,7 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
     if (failed)
       return signalPassFailure();
     // The host kernels' declarations go when nothing calls them any more.
-    for (StringRef name : {kCpuKernel, kCpuInt8Kernel})
+    for (StringRef name : {kCpuKernel, kCpuInt8Kernel, kCpuCsrKernel})
       if (auto declaration = module.lookupSymbol<func::FuncOp>(name))
         if (declaration.isDeclaration() && declaration.symbolKnownUseEmpty(module))
           declaration.erase();

@@ -33,3 +33,14 @@ module {
     return
   }
 }
+
+// -----
+
+module {
+  func.func private @effc_uk_sparse_csr_linear(memref<?x?x?xf32>, memref<?xf32>, memref<?xi64>, memref<?xi32>, memref<?xf32>, memref<?x?x?xf32>)
+  func.func @csr_columns_i64(%x: memref<?x?x?xf32>, %v: memref<?xf32>, %c: memref<?xi64>, %p: memref<?xi32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    // expected-error @+1 {{effc-gpu-sparse-linears: expected 'effc_uk_sparse_csr_linear' to take (x: 3-D f32, values: 1-D f32, columns: 1-D i32, row_ptr: 1-D i32, bias: 1-D f32, y: 3-D f32) and return nothing}}
+    call @effc_uk_sparse_csr_linear(%x, %v, %c, %p, %b, %y) : (memref<?x?x?xf32>, memref<?xf32>, memref<?xi64>, memref<?xi32>, memref<?xf32>, memref<?x?x?xf32>) -> ()
+    return
+  }
+}

@@ -131,3 +131,26 @@ module {
     return
   }
 }
+
+// -----
+
+// CSR (unstructured sparsity): one launch of the warp-per-row kernel, 8 outputs x 8 tokens per block.
+// CHECK-LABEL: func.func @csr
+// CHECK-SAME:    (%[[X:.+]]: memref<?x?x?xf32>, %[[V:.+]]: memref<?xf32>, %[[C:.+]]: memref<?xi32>, %[[P:.+]]: memref<?xi32>, %[[B:.+]]: memref<?xf32>, %[[Y:.+]]: memref<?x?x?xf32>)
+// CHECK-NOT:     call @effc_uk_sparse_csr_linear
+// CHECK:         %[[GX:.+]] = arith.maxui %{{.+}}, %c1
+// CHECK:         %[[GY:.+]] = arith.maxui %{{.+}}, %c1
+// CHECK:         gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %[[GX]], %{{.+}} = %[[GY]], %{{.+}} = %c1{{.*}})
+// CHECK:           memref.extract_aligned_pointer_as_index %[[V]]
+// CHECK:           memref.extract_aligned_pointer_as_index %[[C]]
+// CHECK:           memref.extract_aligned_pointer_as_index %[[P]]
+// CHECK:           llvm.call @effc_cuda_uk_sparse_csr_f32(
+// CHECK-NOT:   func.func private @effc_uk_sparse_csr_linear
+// CHECK-DAG:   llvm.func @effc_cuda_uk_sparse_csr_f32(i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
+module {
+  func.func private @effc_uk_sparse_csr_linear(memref<?x?x?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi32>, memref<?xf32>, memref<?x?x?xf32>)
+  func.func @csr(%x: memref<?x?x?xf32>, %v: memref<?xf32>, %c: memref<?xi32>, %p: memref<?xi32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    call @effc_uk_sparse_csr_linear(%x, %v, %c, %p, %b, %y) : (memref<?x?x?xf32>, memref<?xf32>, memref<?xi32>, memref<?xi32>, memref<?xf32>, memref<?x?x?xf32>) -> ()
+    return
+  }
+}
