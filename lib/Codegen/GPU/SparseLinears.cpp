@@ -53,22 +53,24 @@ struct SparseCall {
   Value x, values, indices, scales, bias, n, m, y;
 };
 
+/// True if `v` is a memref of `rank` dimensions of `element`.
+bool isMemRef(Value v, int64_t rank, Type element) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  return type && type.getRank() == rank && type.getElementType() == element;
+}
+
 FailureOr<SparseCall> matchCall(func::CallOp call, bool int8) {
   ValueRange operands = call.getOperands();
-  auto memref = [](Value v, int64_t rank, Type element) {
-    auto type = dyn_cast<MemRefType>(v.getType());
-    return type && type.getRank() == rank && type.getElementType() == element;
-  };
   Builder b(call.getContext());
   Type f32 = b.getF32Type(), i64 = b.getI64Type(), i8 = b.getI8Type();
   size_t count = int8 ? 8 : 7;
   bool matches = operands.size() == count && call.getNumResults() == 0;
   if (matches) {
     size_t s = int8 ? 1 : 0; // the scales' slot shifts bias, n, m and y
-    matches = memref(operands[0], 3, f32) && memref(operands[1], 2, int8 ? i8 : f32) &&
-              memref(operands[2], 2, i8) && (!int8 || memref(operands[3], 1, f32)) &&
-              memref(operands[3 + s], 1, f32) && operands[4 + s].getType() == i64 &&
-              operands[5 + s].getType() == i64 && memref(operands[6 + s], 3, f32);
+    matches = isMemRef(operands[0], 3, f32) && isMemRef(operands[1], 2, int8 ? i8 : f32) &&
+              isMemRef(operands[2], 2, i8) && (!int8 || isMemRef(operands[3], 1, f32)) &&
+              isMemRef(operands[3 + s], 1, f32) && operands[4 + s].getType() == i64 &&
+              operands[5 + s].getType() == i64 && isMemRef(operands[6 + s], 3, f32);
   }
   if (!matches)
     return call.emitError("effc-gpu-sparse-linears: expected '")
@@ -91,15 +93,11 @@ struct CsrCall {
 
 FailureOr<CsrCall> matchCsrCall(func::CallOp call) {
   ValueRange operands = call.getOperands();
-  auto memref = [](Value v, int64_t rank, Type element) {
-    auto type = dyn_cast<MemRefType>(v.getType());
-    return type && type.getRank() == rank && type.getElementType() == element;
-  };
   Builder b(call.getContext());
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  if (operands.size() != 6 || call.getNumResults() != 0 || !memref(operands[0], 3, f32) ||
-      !memref(operands[1], 1, f32) || !memref(operands[2], 1, i32) || !memref(operands[3], 1, i32) ||
-      !memref(operands[4], 1, f32) || !memref(operands[5], 3, f32))
+  if (operands.size() != 6 || call.getNumResults() != 0 || !isMemRef(operands[0], 3, f32) ||
+      !isMemRef(operands[1], 1, f32) || !isMemRef(operands[2], 1, i32) || !isMemRef(operands[3], 1, i32) ||
+      !isMemRef(operands[4], 1, f32) || !isMemRef(operands[5], 3, f32))
     return call.emitError("effc-gpu-sparse-linears: expected '")
            << kCpuCsrKernel << "' to take (x: 3-D f32, values: 1-D f32, columns: 1-D i32, row_ptr: 1-D i32, "
            << "bias: 1-D f32, y: 3-D f32) and return nothing, got " << call.getCalleeType();
