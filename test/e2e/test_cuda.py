@@ -231,7 +231,7 @@ def test_fake_driver_async_launches(tmp_path):
 
 # Models whose host code reads what kernels wrote: MoE routing loops, CPU micro-kernels of compressed layers.
 HOST_CODE_CASES = [("llama_tiny", []), ("moe_switch_tiny", []), ("bert_tiny", ["--quantize=int8"]),
-                   ("moe_switch_tiny", ["--quantize=int4"])]
+                   ("moe_switch_tiny", ["--quantize=int4"]), ("moe_switch_tiny", ["--quantize=int8"])]
 
 
 @needs_tools

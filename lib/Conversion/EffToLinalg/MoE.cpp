@@ -716,7 +716,13 @@ FailureOr<Value> buildInt4ExpertLinear(OpBuilder &b, Location loc, Value x, Valu
 /// epilogue; int4, with the activation after it), which reads the expert's rows of the stacked packed operands
 /// in place.
 struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
-  using OpConversionPattern::OpConversionPattern;
+  QuantizedExpertsLowering(MLIRContext *ctx, bool epilogueKernel)
+      : OpConversionPattern(ctx), epilogueKernel(epilogueKernel) {}
+
+  /// Whether int8 experts apply their activation in effc_uk_quantized_linear_int8_epilogue (off where the
+  /// int8 linear runs as device kernels, as in the CUDA pipeline: the activation is then an elementwise op
+  /// after a plain int8 call, as for int4).
+  bool epilogueKernel;
 
   LogicalResult matchAndRewrite(QuantizedExpertsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -731,14 +737,16 @@ struct QuantizedExpertsLowering : OpConversionPattern<QuantizedExpertsOp> {
     auto buildFfn = [&](OpBuilder &eb, Location el, Value e, Value gathered) -> FailureOr<Value> {
       // Row e of a stacked operand [E, L] as a flat [L] tensor (a slice: no copy); null stays null.
       auto row = [&](Value stacked) { return sliceExpert(eb, el, stacked, e); };
-      // One projection, with the op's activation applied when `activate` (int8: in the kernel's epilogue).
+      // One projection, with the op's activation applied when `activate` (int8 with epilogueKernel: in the
+      // kernel's epilogue).
       auto linear = [&](Value x, Value packed, Value scales, Value sums, Value zeros, Value bias, int64_t n,
                         bool activate) -> FailureOr<Value> {
-        if (!int4)
+        if (!int4 && epilogueKernel)
           return buildInt8ExpertLinear(eb, el, x, row(packed), row(scales), row(sums), row(bias), n,
                                        activate ? code : 0);
         FailureOr<Value> y =
-            buildInt4ExpertLinear(eb, el, x, row(packed), row(scales), row(zeros), row(bias), n, group);
+            int4 ? buildInt4ExpertLinear(eb, el, x, row(packed), row(scales), row(zeros), row(bias), n, group)
+                 : buildInt8ExpertLinear(eb, el, x, row(packed), row(scales), row(sums), row(bias), n, 0);
         if (failed(y) || !activate)
           return y;
         return buildActivationElementwise(eb, el, op.getActivation(), *y);
@@ -817,6 +825,6 @@ struct ResidualMoeLowering : OpConversionPattern<ResidualMoeOp> {
 } // namespace
 
 void effc::populateMoELoweringPatterns(RewritePatternSet &patterns, bool expertPanels) {
-  patterns.add<RouterLowering, ResidualMoeLowering, QuantizedExpertsLowering>(patterns.getContext());
-  patterns.add<ExpertsLowering>(patterns.getContext(), expertPanels);
+  patterns.add<RouterLowering, ResidualMoeLowering>(patterns.getContext());
+  patterns.add<ExpertsLowering, QuantizedExpertsLowering>(patterns.getContext(), expertPanels);
 }

@@ -1,4 +1,5 @@
 // RUN: effc-opt %s -split-input-file --convert-eff-to-linalg | FileCheck %s
+// RUN: effc-opt %s -split-input-file --convert-eff-to-linalg="fuse-epilogues=false" | FileCheck %s --check-prefix=NOFUSE
 
 // Lowering of eff.quantized_experts: the routed-experts computation of eff.experts (counting sort by expert,
 // then per expert with tokens: gather, FFN, scatter-add; see moe.mlir), with each expert's linear layers on
@@ -24,6 +25,14 @@
 // CHECK:             tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2]] : tensor<1x?x8xf32> into tensor<?x8xf32>
 // CHECK:             scf.for
 // CHECK-NOT:     eff.quantized_experts
+// Without CPU op groups (the CUDA target, where int8 linears become device kernels) the up projection is a plain
+// int8 call and its activation (GELU: erf) an elementwise op after it.
+// NOFUSE-LABEL: func.func @experts(
+// NOFUSE-NOT:     effc_uk_quantized_linear_int8_epilogue
+// NOFUSE:         func.call @effc_uk_quantized_linear_int8(
+// NOFUSE:         linalg.generic
+// NOFUSE:           math.erf
+// NOFUSE:         func.call @effc_uk_quantized_linear_int8(
 func.func @experts(%x: tensor<?x8xf32>, %rw: tensor<?x1xf32>, %ri: tensor<?x1xi64>, %u: tensor<2x128xi8>, %us: tensor<2x16xf32>, %uc: tensor<2x16xi32>, %d: tensor<2x64xi8>, %ds: tensor<2x16xf32>, %dc: tensor<2x16xi32>) -> tensor<?x8xf32> {
   %y = eff.quantized_experts int8 %x, %rw, %ri up(%u, %us, %uc) down(%d, %ds, %dc) gelu {intermediate_size = 4 : i64}
       : (tensor<?x8xf32>, tensor<?x1xf32>, tensor<?x1xi64>, tensor<2x128xi8>, tensor<2x16xf32>, tensor<2x16xi32>, tensor<2x64xi8>, tensor<2x16xf32>, tensor<2x16xi32>) -> tensor<?x8xf32>

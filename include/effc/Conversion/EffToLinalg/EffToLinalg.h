@@ -35,8 +35,10 @@ void populateAttentionLoweringPatterns(mlir::RewritePatternSet &patterns, bool f
                                        int64_t fusedAttentionMaxHeadDim = 0, bool fusedKvCache = false);
 /// eff.lora, eff.prefix, eff.prompt, eff.bottleneck_adapter.
 void populateAdapterLoweringPatterns(mlir::RewritePatternSet &patterns);
-/// eff.router, eff.experts, eff.residual_moe. With `expertPanels`, f32 experts run their linear layers on the
-/// CPU micro-kernel effc_uk_linear_f32_panels (weights in 16-column panels).
+/// eff.router, eff.experts, eff.quantized_experts, eff.residual_moe. With `expertPanels` (CPU op groups), f32
+/// experts run their linear layers on the CPU micro-kernel effc_uk_linear_f32_panels (weights in 16-column
+/// panels) and int8 experts apply their activation in effc_uk_quantized_linear_int8_epilogue; without it
+/// (the CUDA target) the activation is an elementwise op after the plain int8 call.
 void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns, bool expertPanels = true);
 /// eff.quantized_linear (micro-kernel calls).
 void populateQuantizedLoweringPatterns(mlir::RewritePatternSet &patterns);
