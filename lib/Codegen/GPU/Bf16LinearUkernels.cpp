@@ -67,19 +67,13 @@ public:
     bias = operands[2];
     hasBias = operands[3];
     y = memref::ExtractStridedMetadataOp::create(b, loc, operands[4]);
-    Value zero = index(0);
     batchCount = x.getSizes()[0];
     rows = x.getSizes()[1];
     depth = x.getSizes()[2];
     cols = y.getSizes()[2];
     // Nothing to launch for an empty result (a grid of 0 blocks is invalid).
-    Value nonEmpty = arith::AndIOp::create(b, loc,
-                                           arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
-                                                                 cmp(arith::CmpIPredicate::sgt, cols, zero)),
-                                           cmp(arith::CmpIPredicate::sgt, batchCount, zero));
-    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    enterIfAllPositive({rows, cols, batchCount});
     Value largeTiles = arith::MulIOp::create(
         b, loc, arith::MulIOp::create(b, loc, ceilDiv(rows, kLargeTile.rows), ceilDiv(cols, kLargeTile.cols)),
         batchCount);

@@ -170,15 +170,8 @@ public:
     }
 
     // Nothing to launch for an empty C (a grid of 0 blocks is invalid); with K = 0 C is left as it is.
-    Value zero = index(0);
-    Value nonEmpty = arith::AndIOp::create(
-        b, loc,
-        arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
-                              cmp(arith::CmpIPredicate::sgt, cols, zero)),
-        cmp(arith::CmpIPredicate::sgt, batchCount, zero));
-    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    enterIfAllPositive({rows, cols, batchCount});
     Value largeTiles = arith::MulIOp::create(
         b, loc, arith::MulIOp::create(b, loc, ceilDiv(rows, kLargeTile.rows), ceilDiv(cols, kLargeTile.cols)),
         batchCount);

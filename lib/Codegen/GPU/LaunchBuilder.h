@@ -18,6 +18,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -81,6 +82,18 @@ protected:
     buffer.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
     buffer.strides.assign(metadata.getStrides().begin(), metadata.getStrides().end());
     return buffer;
+  }
+
+  /// Creates an `scf.if` on every one of `sizes` being positive (no else) and moves the insertion point into its
+  /// body, so that the launches built there are skipped for an empty product (a grid of 0 blocks is invalid).
+  void enterIfAllPositive(llvm::ArrayRef<mlir::Value> sizes) {
+    mlir::Value zero = index(0), all;
+    for (mlir::Value size : sizes) {
+      mlir::Value positive = cmp(mlir::arith::CmpIPredicate::sgt, size, zero);
+      all = all ? mlir::arith::AndIOp::create(b, loc, all, positive).getResult() : positive;
+    }
+    auto ifOp = mlir::scf::IfOp::create(b, loc, all, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   }
 
   /// Creates a launch of (gridX, gridY) blocks of 256 threads and moves the insertion point into its body.

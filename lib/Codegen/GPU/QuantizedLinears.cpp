@@ -123,11 +123,8 @@ public:
     Value quantized = scratch.quantized, rowScales = scratch.rowScales, corrections = scratch.corrections;
     Value ldq = scratch.ldq;
     // Nothing to launch for an empty product (a grid of 0 blocks is invalid); K = 0 still writes the bias.
-    Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
-                                           cmp(arith::CmpIPredicate::sgt, cols, zero));
-    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    enterIfAllPositive({rows, cols});
     launchQuantizeRows(module, x, rows, scratch, call.scalar1, call.scalar2);
 
     Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
@@ -170,12 +167,8 @@ public:
     Value rowsPerBatch = x.getSizes()[1];
     Value rows = arith::MulIOp::create(b, loc, x.getSizes()[0], rowsPerBatch);
     Value depth = x.getSizes()[2], cols = y.getSizes()[2];
-    Value zero = index(0);
-    Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
-                                           cmp(arith::CmpIPredicate::sgt, cols, zero));
-    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    enterIfAllPositive({rows, cols});
     Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
     SmallVector<Type> signature{i64, i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, i64, ptr, ptr, i64};
     auto product = [&](StringRef name) {

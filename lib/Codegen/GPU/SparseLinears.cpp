@@ -39,7 +39,6 @@ constexpr llvm::StringLiteral kCpuCsrKernel = "effc_uk_sparse_csr_linear";
 constexpr llvm::StringLiteral kCsr = "effc_cuda_uk_sparse_csr_f32";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
 constexpr effc::KernelTile kInt8Tile = {64, 64, "effc_cuda_uk_sparse_nm_i8_gemm"};
-constexpr int64_t kThreadsPerBlock = 256;
 constexpr int64_t kGemvOutputs = 8, kGemvTokens = 8; // a warp per output, 8 warps per block
 constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"};
 // The tensor-core tiles are outputs x tokens (the kernel computes yᵀ = W · xᵀ).
@@ -141,9 +140,8 @@ public:
     Value one = index(1);
     Value gridX = arith::MaxUIOp::create(b, loc, arith::SelectOp::create(b, loc, fewRows, gemvX, tileX), one);
     Value gridY = arith::MaxUIOp::create(b, loc, arith::SelectOp::create(b, loc, fewRows, gemvY, tileY), one);
-    auto launchOp = gpu::LaunchOp::create(b, loc, gridX, gridY, one, index(kThreadsPerBlock), one, one);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&launchOp.getBody().front());
+    startLaunch(gridX, gridY);
     auto branch = scf::IfOp::create(b, loc, fewRows, /*withElseRegion=*/true);
     b.setInsertionPointToStart(&branch.getThenRegion().front());
     callKernel(kGemv, /*withPattern=*/true);
@@ -172,11 +170,8 @@ public:
     cols = y.sizes[2];
     Value depth = x.sizes[2], zero = index(0);
     effc::QuantizedRows scratch = allocateQuantizedRows(rows, depth);
-    Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, rows, zero),
-                                           cmp(arith::CmpIPredicate::sgt, cols, zero));
-    auto ifNonEmpty = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifNonEmpty.getThenRegion().front());
+    enterIfAllPositive({rows, cols});
     // Dynamic quantization (static scale 0), as the CPU's sparse int8 kernel does.
     launchQuantizeRows(module, x, rows, scratch, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)),
                        arith::ConstantIntOp::create(b, loc, 0, 64));
@@ -282,33 +277,30 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
     });
     bool failed = false;
     for (func::CallOp call : calls) {
+      OpBuilder builder(call);
+      SparseLauncher launcher(builder, call.getLoc(), module);
       if (call.getCallee() == kCpuCsrKernel) {
         FailureOr<CsrCall> csr = matchCsrCall(call);
         if (llvm::failed(csr)) {
           failed = true;
           continue;
         }
-        OpBuilder builder(call);
-        SparseLauncher(builder, call.getLoc(), module).lowerCsr(*csr);
-        call.erase();
-        continue;
+        launcher.lowerCsr(*csr);
+      } else {
+        bool int8 = call.getCallee() == kCpuInt8Kernel;
+        FailureOr<SparseCall> operands = matchCall(call, int8);
+        if (llvm::failed(operands)) {
+          failed = true;
+          continue;
+        }
+        if (int8) {
+          launcher.lowerInt8(*operands);
+        } else {
+          // mma.sp takes 2:4 only; other patterns (and a pattern known only at run time) use the f32 kernels.
+          bool tensorCores = precision == "bf16" && isConstant(operands->n, 2) && isConstant(operands->m, 4);
+          launcher.lower(*operands, tensorCores, maxGemvRows, minLargeTiles);
+        }
       }
-      bool int8 = call.getCallee() == kCpuInt8Kernel;
-      FailureOr<SparseCall> operands = matchCall(call, int8);
-      if (llvm::failed(operands)) {
-        failed = true;
-        continue;
-      }
-      if (int8) {
-        OpBuilder builder(call);
-        SparseLauncher(builder, call.getLoc(), module).lowerInt8(*operands);
-        call.erase();
-        continue;
-      }
-      // mma.sp takes 2:4 only; other patterns (and a pattern known only at run time) use the f32 kernels.
-      bool tensorCores = precision == "bf16" && isConstant(operands->n, 2) && isConstant(operands->m, 4);
-      OpBuilder builder(call);
-      SparseLauncher(builder, call.getLoc(), module).lower(*operands, tensorCores, maxGemvRows, minLargeTiles);
       call.erase();
     }
     if (failed)
