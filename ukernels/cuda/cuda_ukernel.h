@@ -47,4 +47,19 @@ __device__ inline void barrier() { __syncthreads(); }
 } // namespace effc_cuda
 #endif
 
+namespace effc_cuda {
+
+/// Activations [B, S, K] with any strides, seen as rows: row t is row t % rowsPerBatch of batch t / rowsPerBatch,
+/// its elements colStride apart.
+struct ActivationRows {
+  const float *x;
+  effc_index_t rowsPerBatch, batchStride, rowStride, colStride;
+
+  __device__ const float *row(effc_index_t t) const {
+    return x + (t / rowsPerBatch) * batchStride + (t % rowsPerBatch) * rowStride;
+  }
+};
+
+} // namespace effc_cuda
+
 #endif // EFFC_UKERNELS_CUDA_CUDA_UKERNEL_H

@@ -16,20 +16,16 @@
 
 namespace effc_cuda {
 
-/// Stages rows m0 .. m0 + BM of x (row i = b · S + s at x + b · batchStride + s · rowStride, elements colStride
-/// apart), columns k0 .. k0 + BK, into xs; zeros outside M x K. Consecutive threads take consecutive k.
+/// Stages rows m0 .. m0 + BM of the activations, columns k0 .. k0 + BK, into xs; zeros outside M x K.
+/// Consecutive threads take consecutive k.
 template <int BM, int BK, int Threads>
-__device__ __attribute__((always_inline)) inline void
-stageActivationRows(float (&xs)[BM][BK + 1], effc_index_t M, effc_index_t K, effc_index_t m0, effc_index_t k0,
-                    const float *x, effc_index_t rowsPerBatch, effc_index_t batchStride, effc_index_t rowStride,
-                    effc_index_t colStride) {
+__device__ __attribute__((always_inline)) inline void stageActivationRows(float (&xs)[BM][BK + 1], effc_index_t M,
+                                                                          effc_index_t K, effc_index_t m0,
+                                                                          effc_index_t k0, const ActivationRows &act) {
   for (int e = threadIndex(); e < BM * BK; e += Threads) {
     const int r = e / BK, kk = e % BK;
     const effc_index_t row = m0 + r, k = k0 + kk;
-    float v = 0.0f;
-    if (row < M && k < K)
-      v = x[(row / rowsPerBatch) * batchStride + (row % rowsPerBatch) * rowStride + k * colStride];
-    xs[r][kk] = v;
+    xs[r][kk] = row < M && k < K ? act.row(row)[k * act.colStride] : 0.0f;
   }
 }
 

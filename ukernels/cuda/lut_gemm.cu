@@ -53,7 +53,7 @@ struct LutTile {
     effc_index_t nextGroup = 0, g = 0;
     for (effc_index_t k0 = 0; k0 < K; k0 += BK) {
       // Stage the step: BM x BK activations, consecutive threads along k.
-      stageActivationRows<BM, BK, kLutThreads>(xs, M, K, m0, k0, x, rowsPerBatch, batchStride, rowStride, colStride);
+      stageActivationRows<BM, BK, kLutThreads>(xs, M, K, m0, k0, {x, rowsPerBatch, batchStride, rowStride, colStride});
       barrier();
       const int steps = K - k0 < BK ? (int)(K - k0) : BK; // a multiple of 8: G is, and divides K
       for (int kk = 0; kk < steps; kk += 8) {

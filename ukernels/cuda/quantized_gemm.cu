@@ -327,7 +327,7 @@ struct Int4Tile {
     effc_index_t nextGroup = 0, g = 0;
     for (effc_index_t k0 = 0; k0 < K; k0 += BK) {
       // Stage the step: BM x BK activations, 256 threads, consecutive threads along k.
-      stageActivationRows<BM, BK, kThreads>(xs, M, K, m0, k0, x, rowsPerBatch, batchStride, rowStride, colStride);
+      stageActivationRows<BM, BK, kThreads>(xs, M, K, m0, k0, {x, rowsPerBatch, batchStride, rowStride, colStride});
       barrier();
       const int steps = K - k0 < BK ? (int)(K - k0) : BK;
       for (int kk = 0; kk < steps; kk += 2) {

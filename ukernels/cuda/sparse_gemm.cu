@@ -91,16 +91,6 @@ struct Pair {
   effc_index_t first, second;
 };
 
-/// The activations of the sparse kernels: token t is row t % rowsPerBatch of batch t / rowsPerBatch.
-struct SparseActivations {
-  const float *x;
-  effc_index_t rowsPerBatch, batchStride, rowStride, colStride;
-
-  __device__ const float *row(effc_index_t t) const {
-    return x + (t / rowsPerBatch) * batchStride + (t % rowsPerBatch) * rowStride;
-  }
-};
-
 /// Stores a thread's 4 outputs (o0..) x 4 tokens (t0..) of y, y[t][o] = value(r, c, o, t), those inside M x N.
 template <typename Value>
 __device__ __attribute__((always_inline)) inline void storeTile(effc_index_t M, effc_index_t N, effc_index_t o0,
@@ -128,7 +118,7 @@ struct SparseNmTile {
   static constexpr int kPitch = kTokens + 4;
 
   __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
-                                                            const SparseActivations &act, const float *values,
+                                                            const ActivationRows &act, const float *values,
                                                             effc_index_t ldv, const signed char *indices,
                                                             effc_index_t ldi, effc_index_t n, effc_index_t m,
                                                             const float *bias, float *y, effc_index_t ldy) {
@@ -190,7 +180,7 @@ struct SparseRowsGemv {
   /// `rowEntries(o)` gives output row o's entries as a pair [begin, end) of indices into `values`.
   template <typename RowEntries, typename ColumnOf>
   __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N,
-                                                            const SparseActivations &act, const float *values,
+                                                            const ActivationRows &act, const float *values,
                                                             RowEntries rowEntries, ColumnOf columnOf,
                                                             const float *bias, float *y, effc_index_t ldy) {
     const int tid = threadIndex(), lane = tid % 32, warp = tid / 32;
@@ -354,7 +344,7 @@ struct Sparse24MmaTile {
   static_assert(2 * BM <= kSparseThreads, "one 8-entry half row of indices per thread at most");
 
   __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
-                                                            const SparseActivations &act, const float *values,
+                                                            const ActivationRows &act, const float *values,
                                                             effc_index_t ldv, const signed char *indices,
                                                             effc_index_t ldi, const float *bias, float *y,
                                                             effc_index_t ldy) {
