@@ -372,8 +372,8 @@ LogicalResult Compiler::Impl::compile(ModuleOp module, OutputKind kind, llvm::St
     return fail("PTX output needs --target=cuda");
   if (cuda && options.externalWeights)
     return fail("--external-weights is not supported with --target=cuda (kernels read weights from device memory)");
-  if (options.cudaMatmulPrecision != "f32" && options.cudaMatmulPrecision != "bf16")
-    return fail("unknown CUDA matmul precision '" + options.cudaMatmulPrecision + "' (expected f32 or bf16)");
+  if (!llvm::is_contained({"f32", "bf16", "f16"}, options.cudaMatmulPrecision))
+    return fail("unknown CUDA matmul precision '" + options.cudaMatmulPrecision + "' (expected f32, bf16 or f16)");
   std::string cudaFormat = options.cudaFormat, cudaToolkit;
   if (cuda) {
     if (!llvm::is_contained({"auto", "isa", "bin", "fatbin"}, cudaFormat))

@@ -587,7 +587,7 @@ def compile(source, target="cpu", *, runtime=None, memory_limit=None, report=Tru
     and value projections as three GEMMs, like `effc --no-pack-qkv`), weight_panels (False keeps f32 GEMM
     weights as [K, N] rows, like `effc --no-weight-panels`), f32_linear_kernel (False compiles f32 linear layers
     to generated GEMMs, like `effc --no-f32-linear-kernel`), cuda_arch, cuda_format and cuda_matmul_precision
-    ("f32" or "bf16", like `effc --cuda-matmul-precision`) (target="cuda"),
+    ("f32", "bf16" or "f16", like `effc --cuda-matmul-precision`) (target="cuda"),
     report_raising (an .onnx model: what was raised, in `Model.compile_log`), bind_inputs (an .onnx model:
     {graph input: numpy array or .npy path} bound at compile time, as `effc --bind-input`; needed for inputs
     that fix a result's shape, such as TopK's k), adapters (a PEFT adapter folder

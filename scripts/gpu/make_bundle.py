@@ -34,6 +34,8 @@ VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"
             "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"],
             "bf16mm": ["--cuda-matmul-precision=bf16"],  # f32 weights, products on bf16 tensor cores
             "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],  # 2:4 on sparse tensor cores
+            "f16mm": ["--cuda-matmul-precision=f16"],  # f32 weights, products on f16 tensor cores
+            "sparse24-f16mm": ["--sparsity=2:4", "--cuda-matmul-precision=f16"],
             "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"],
             "csr": ["--sparsity=unstructured:0.5"]}
 # The benchmark models: BERT-base (batch 8 x 128 tokens) and GPT-2 small (decoding one token after a cache of
@@ -42,8 +44,8 @@ BENCH_BERT = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072,
 BENCH_SHAPE = (8, 128)
 BENCH_GPT = models.GptConfig(vocab_size=50257, hidden=768, heads=12, ffn=3072, layers=12, max_positions=1024)
 BENCH_PAST = 128
-BENCH_VARIANTS = ("plain", "bf16mm", "bf16", "int8", "int4", "sparse24", "sparse24-bf16mm", "sparse24-int8",
-                  "lut3")
+BENCH_VARIANTS = ("plain", "bf16mm", "f16mm", "bf16", "int8", "int4", "sparse24", "sparse24-bf16mm",
+                  "sparse24-f16mm", "sparse24-int8", "lut3")
 # [M, K] x [K, N] GEMMs of BERT-base at batch 8 x 128 tokens: QKV/output projection, FFN up.
 GEMMS = [(1024, 768, 768), (1024, 768, 3072)]
 

@@ -37,6 +37,7 @@ NAMES = list(models.EXAMPLES)
 VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"], "bf16": ["--quantize=bf16"],
             "sparse24": ["--sparsity=2:4"], "drop1": ["--drop-layers=top:1"],
             "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
+            "sparse24-f16mm": ["--sparsity=2:4", "--cuda-matmul-precision=f16"],
             "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"],
             "csr": ["--sparsity=unstructured:0.5"]}
 ARCHS = ["sm_80", "sm_90"]
@@ -344,10 +345,11 @@ def test_example_on_gpu_matches_cpu(name, tmp_path):
 
 
 # Compressed linear layers whose lowering makes device kernels: bf16 (effc-gpu-bf16-linear-ukernels), N:M
-# sparse in f32, with bf16 products and in int8, and CSR (effc-gpu-sparse-linears), LUT
+# sparse in f32, with bf16 or f16 products and in int8, and CSR (effc-gpu-sparse-linears), LUT
 # (effc-gpu-quantized-linears).
 DEVICE_LINEAR_FLAGS = {"bf16": ["--quantize=bf16"], "sparse24": ["--sparsity=2:4"],
                        "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],
+                       "sparse24-f16mm": ["--sparsity=2:4", "--cuda-matmul-precision=f16"],
                        "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"],
                        "csr": ["--sparsity=unstructured:0.5"]}
 

@@ -6,8 +6,8 @@
 // ukernels/cuda/mma_gemm.cu, inlined into the kernel: bf16 mma with f32 accumulation, A fragments through
 // ldmatrix, the weight tiles copied with cp.async into two shared stages, activations rounded to bf16 pairs.
 // CHECK:     .visible .entry linear_kernel
-// CHECK-DAG: .shared .align 16 .b8 {{.*}}Bf16MmaTile{{.*}}As[20480]
-// CHECK-DAG: .shared .align 16 .b8 {{.*}}Bf16MmaTile{{.*}}Bs[17408]
+// CHECK-DAG: .shared .align 16 .b8 {{.*}}MmaTile{{.*}}As[20480]
+// CHECK-DAG: .shared .align 16 .b8 {{.*}}MmaTile{{.*}}Bs[17408]
 // CHECK-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK-DAG: cp.async.cg.shared.global

@@ -1,5 +1,6 @@
 // RUN: effc %s --target=cuda --cuda-arch=sm_90 --cuda-matmul-precision=bf16 -o - --emit=ptx | FileCheck %s
 // RUN: effc %s --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=F32
+// RUN: effc %s --target=cuda --cuda-arch=sm_80 --cuda-matmul-precision=f16 -o - --emit=ptx | FileCheck %s --check-prefix=F16
 // RUN: not effc %s --target=cuda --cuda-matmul-precision=tf32 -o - --emit=ptx 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: effc %s --cuda-matmul-precision=bf16 --emit=mlir -o - | FileCheck %s --check-prefix=CPU
 
@@ -10,10 +11,14 @@
 // CHECK-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK-DAG: cvt.rn.bf16x2.f32
 // CHECK-NOT: call.uni
+// F16:       .visible .entry linear_kernel
+// F16-DAG:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// F16-DAG:   cvt.rn.f16x2.f32
+// F16-NOT:   bf16
 // F32:       .visible .entry linear_kernel
 // F32-NOT:   mma.sync
 // F32:       fma.rn.f32
-// UNKNOWN: effc: error: unknown CUDA matmul precision 'tf32' (expected f32 or bf16)
+// UNKNOWN: effc: error: unknown CUDA matmul precision 'tf32' (expected f32, bf16 or f16)
 // Other targets ignore it, like the other --cuda-* flags (so a variant's flags also build its CPU reference).
 // CPU-NOT: gpu.launch
 // CPU:     llvm.func @linear

@@ -1,5 +1,6 @@
 // RUN: effc %s --sparsity=2:4 --target=cuda --cuda-arch=sm_80 -o - --emit=ptx | FileCheck %s --check-prefix=F32
 // RUN: effc %s --sparsity=2:4 --target=cuda --cuda-arch=sm_90 --cuda-matmul-precision=bf16 -o - --emit=ptx | FileCheck %s --check-prefix=MMA
+// RUN: effc %s --sparsity=2:4 --target=cuda --cuda-arch=sm_80 --cuda-matmul-precision=f16 -o - --emit=ptx | FileCheck %s --check-prefix=F16MMA
 // RUN: effc %s --sparsity=2:4 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=HOST
 // RUN: effc %s --sparsity=unstructured:0.7 --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=CSR
 // RUN: effc %s --sparsity=unstructured:0.7 --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=HOST
@@ -18,6 +19,10 @@
 // MMA-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // MMA-NOT: call.uni
 // MMA-NOT: .extern .func
+// F16MMA:     .visible .entry
+// F16MMA-DAG: mma.sp.sync.aligned.m16n8k32.row.col.f32.f16.f16.f32
+// F16MMA-DAG: cvt.rn.f16x2.f32
+// F16MMA-NOT: bf16
 // Unstructured sparsity (CSR) takes the warp-per-row kernel: shuffles, no shared memory.
 // CSR:     .visible .entry
 // CSR:     shfl.sync.bfly.b32

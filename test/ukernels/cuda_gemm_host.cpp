@@ -13,7 +13,6 @@
 
 #include "cuda_host_emulation.h"
 
-#define EFFC_CUDA_UK_HOST_EMULATION 1
 #include "gemm.cu"
 
 /// C += A · B with the `tile` x `tile` kernel over the whole grid, as effc-gpu-gemm-ukernels launches it.

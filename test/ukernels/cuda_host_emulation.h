@@ -9,12 +9,17 @@
 // shared arrays are the block's shared memory), and the PTX instructions of ukernels/cuda/ptx.h get host
 // versions with the PTX ISA's semantics; warp-collective ones exchange values between a warp's 32 lanes through
 // a table and two block barriers (every thread of a kernel reaches them in the same order). Include this, define
-// the kernel's other instructions in namespace effc_cuda, then define EFFC_CUDA_UK_HOST_EMULATION and include
-// the kernel's source.
+// the kernel's other instructions in namespace effc_cuda, then include the kernel's source (this header defines
+// EFFC_CUDA_UK_HOST_EMULATION, which makes the kernels leave out their device versions of the instructions).
 //
 //===----------------------------------------------------------------------===//
 #ifndef EFFC_TEST_UKERNELS_CUDA_HOST_EMULATION_H
 #define EFFC_TEST_UKERNELS_CUDA_HOST_EMULATION_H
+
+#ifndef EFFC_CUDA_UK_HOST_EMULATION
+#define EFFC_CUDA_UK_HOST_EMULATION 1
+#endif
+#include "cuda_ukernel.h"
 
 #include <barrier>
 #include <cstdint>
@@ -51,6 +56,26 @@ inline float fromBf16(uint16_t half) {
   return value;
 }
 inline unsigned packBf16(float lo, float hi) { return toBf16(lo) | static_cast<unsigned>(toBf16(hi)) << 16; }
+
+inline uint16_t toF16(float value) { // round to nearest even, ±inf beyond ±65504, as cvt.rn.f16x2.f32
+  _Float16 half = static_cast<_Float16>(value);
+  uint16_t bits;
+  std::memcpy(&bits, &half, 2);
+  return bits;
+}
+inline float fromF16(uint16_t bits) {
+  _Float16 half;
+  std::memcpy(&half, &bits, 2);
+  return static_cast<float>(half);
+}
+inline unsigned packF16(float lo, float hi) { return toF16(lo) | static_cast<unsigned>(toF16(hi)) << 16; }
+
+/// The value of one 16-bit half of a packed pair in the product format P.
+template <Products P>
+inline float unpackHalf(unsigned word, int upper) {
+  uint16_t bits = static_cast<uint16_t>(upper ? word >> 16 : word & 0xffffu);
+  return P == Products::Bf16 ? fromBf16(bits) : fromF16(bits);
+}
 
 // Per warp: the row addresses of an ldmatrix.
 inline const unsigned short *rowTable[32][32];

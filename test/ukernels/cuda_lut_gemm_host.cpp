@@ -12,7 +12,6 @@
 
 #include "cuda_host_emulation.h"
 
-#define EFFC_CUDA_UK_HOST_EMULATION 1
 #include "lut_gemm.cu"
 
 /// y = x · Ŵᵀ (+ bias) with the 32 x 64 tile (`few_rows` = 0) or the 8 x 256 one over the whole grid, as

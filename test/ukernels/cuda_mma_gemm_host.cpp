@@ -1,4 +1,4 @@
-//===- cuda_mma_gemm_host.cpp - the bf16 tensor-core GEMM emulated on the host -===//
+//===- cuda_mma_gemm_host.cpp - the bf16 / f16 tensor-core GEMM emulated on the host -===//
 //
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 //
@@ -33,7 +33,8 @@ inline void waitCopies() {}
 // Per warp: the fragments of an mma.
 unsigned aTable[8][32][4], bTable[8][32][2];
 
-inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+template <Products P>
+inline void mma16816Host(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
   unsigned warp = currentThread / 32, lane = currentThread % 32;
   std::memcpy(aTable[warp][lane], a, sizeof(a));
   std::memcpy(bTable[warp][lane], b, sizeof(b));
@@ -41,12 +42,10 @@ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)
   // Lane l holds A (row l / 4 (+8 for a1, a3), k pair l % 4 (+4 for a2, a3)) and B (k pair l % 4 (+4 for b1),
   // column l / 4); it accumulates C (row l / 4 (+8), columns 2 (l % 4) + 0, 1).
   auto aAt = [&](int row, int k) {
-    unsigned word = aTable[warp][(row % 8) * 4 + (k % 8) / 2][(row / 8) + 2 * (k / 8)];
-    return fromBf16(static_cast<uint16_t>(k % 2 ? word >> 16 : word & 0xffff));
+    return unpackHalf<P>(aTable[warp][(row % 8) * 4 + (k % 8) / 2][(row / 8) + 2 * (k / 8)], k % 2);
   };
   auto bAt = [&](int k, int col) {
-    unsigned word = bTable[warp][col * 4 + (k % 8) / 2][k / 8];
-    return fromBf16(static_cast<uint16_t>(k % 2 ? word >> 16 : word & 0xffff));
+    return unpackHalf<P>(bTable[warp][col * 4 + (k % 8) / 2][k / 8], k % 2);
   };
   for (int e = 0; e < 4; ++e) {
     int row = lane / 4 + 8 * (e / 2), col = 2 * (lane % 4) + e % 2;
@@ -57,10 +56,15 @@ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)
   }
   barrier();
 }
+inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  mma16816Host<Products::Bf16>(acc, a, b);
+}
+inline void mmaF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  mma16816Host<Products::F16>(acc, a, b);
+}
 
 } // namespace effc_cuda
 
-#define EFFC_CUDA_UK_HOST_EMULATION 1
 #include "mma_gemm.cu"
 
 /// C = A · Wᵀ (+ bias) with the `tile` x `tile` kernel over the whole grid, as effc-gpu-bf16-linear-ukernels
@@ -75,11 +79,13 @@ extern "C" int effc_test_bf16_gemm(int tile, effc_index_t M, effc_index_t N, eff
              : 0;
 }
 
-/// C += A · B (f32 operands, bf16 products) with the `tile` x `tile` kernel over the whole grid, as
-/// effc-gpu-gemm-ukernels launches it with precision=bf16. Returns 1 on a misaligned access.
-extern "C" int effc_test_bf16_sgemm(int tile, effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
-                                    effc_index_t lda, const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
-  auto kernel = tile == 128 ? effc_cuda_uk_bf16_sgemm_128x128 : effc_cuda_uk_bf16_sgemm_64x64;
+/// C += A · B (f32 operands, bf16 products, or f16 when `f16`) with the `tile` x `tile` kernel over the whole
+/// grid, as effc-gpu-gemm-ukernels launches it with precision=bf16 or f16. Returns 1 on a misaligned access.
+extern "C" int effc_test_mma_sgemm(int f16, int tile, effc_index_t M, effc_index_t N, effc_index_t K,
+                                   const float *A, effc_index_t lda, const float *B, effc_index_t ldb, float *C,
+                                   effc_index_t ldc) {
+  auto kernel = f16 ? (tile == 128 ? effc_cuda_uk_f16_sgemm_128x128 : effc_cuda_uk_f16_sgemm_64x64)
+                    : (tile == 128 ? effc_cuda_uk_bf16_sgemm_128x128 : effc_cuda_uk_bf16_sgemm_64x64);
   return effc_cuda::runGrid((N + tile - 1) / tile, (M + tile - 1) / tile, 256,
                             [&] { kernel(M, N, K, A, lda, B, ldb, C, ldc); })
              ? 1

@@ -26,13 +26,14 @@ bool badMetadata; // an index pair that is not ascending
 unsigned aTable[8][32][4], bTable[8][32][4], metaTable[8][32];
 float shuffleTable[8][32];
 
-inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
+template <Products P>
+inline void mmaSparseHost(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
   unsigned warp = currentThread / 32, lane = currentThread % 32;
   std::memcpy(aTable[warp][lane], a, sizeof(a));
   std::memcpy(bTable[warp][lane], b, sizeof(b));
   metaTable[warp][lane] = metadata;
   barrier();
-  auto half = [](unsigned word, int upper) { return fromBf16(static_cast<uint16_t>(upper ? word >> 16 : word)); };
+  auto half = [](unsigned word, int upper) { return unpackHalf<P>(word, upper); };
   // Stored value c (0..15) of row r: A fragment word (row % 8, pair (c % 8) / 2), register row / 8 + 2 (c / 8).
   auto aAt = [&](int row, int c) {
     return half(aTable[warp][(row % 8) * 4 + (c % 8) / 2][row / 8 + 2 * (c / 8)], c % 2);
@@ -56,6 +57,12 @@ inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigne
   }
   barrier();
 }
+inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
+  mmaSparseHost<Products::Bf16>(acc, a, b, metadata);
+}
+inline void mmaSparseF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
+  mmaSparseHost<Products::F16>(acc, a, b, metadata);
+}
 
 // Separate functions, so that the host compiler does not contract them into an FMA either.
 __attribute__((noinline)) float sparseMulRn(float a, float b) { return a * b; }
@@ -72,7 +79,6 @@ inline float shuffleXorF32(float v, int laneMask) {
 
 } // namespace effc_cuda
 
-#define EFFC_CUDA_UK_HOST_EMULATION 1
 #include "sparse_gemm.cu"
 
 namespace {
@@ -90,7 +96,8 @@ int runBlocks(effc_index_t gridX, effc_index_t gridY, Body body) {
 } // namespace
 
 /// The grid effc-gpu-sparse-linears launches for `kernel`: 0 the f32 tile (64 x 64), 1 the f32 GEMV (8 outputs x
-/// 8 tokens per block), 2 / 3 the 2:4 tensor-core tiles 64 x 64 / 128 x 128 (outputs x tokens). Returns 1 if an
+/// 8 tokens per block), 2 / 3 the 2:4 tensor-core tiles 64 x 64 / 128 x 128 (outputs x tokens) with bf16
+/// products, 4 / 5 the same with f16 products. Returns 1 if an
 /// access would have been misaligned on the device, 2 if mma.sp met an index pair it does not accept.
 extern "C" int effc_test_sparse_nm(int kernel, effc_index_t M, effc_index_t N, effc_index_t K, const float *x,
                                    effc_index_t rowsPerBatch, effc_index_t batchStride, effc_index_t rowStride,
@@ -113,10 +120,20 @@ extern "C" int effc_test_sparse_nm(int kernel, effc_index_t M, effc_index_t N, e
       effc_cuda_uk_sparse24_bf16_gemm_64x64(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
                                             ldv, indices, ldi, bias, y, ldy);
     });
-  default:
+  case 3:
     return runBlocks(ceilDiv(N, 128), ceilDiv(M, 128), [&] {
       effc_cuda_uk_sparse24_bf16_gemm_128x128(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
                                               ldv, indices, ldi, bias, y, ldy);
+    });
+  case 4:
+    return runBlocks(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
+      effc_cuda_uk_sparse24_f16_gemm_64x64(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
+                                           ldv, indices, ldi, bias, y, ldy);
+    });
+  default:
+    return runBlocks(ceilDiv(N, 128), ceilDiv(M, 128), [&] {
+      effc_cuda_uk_sparse24_f16_gemm_128x128(M, N, K, x, rowsPerBatch, batchStride, rowStride, colStride, values,
+                                             ldv, indices, ldi, bias, y, ldy);
     });
   }
 }

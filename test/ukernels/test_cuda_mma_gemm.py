@@ -1,4 +1,4 @@
-"""Numerics of the bf16 tensor-core GEMM micro-kernel (ukernels/cuda/mma_gemm.cu) without a GPU: the same source
+"""Numerics of the bf16 / f16 tensor-core GEMM micro-kernels (ukernels/cuda/mma_gemm.cu) without a GPU: the same source
 compiled as host C++ (test/ukernels/cuda_mma_gemm_host.cpp runs each block's 256 threads as host threads, with
 host versions of cp.async, ldmatrix and mma.sync that follow the PTX ISA's fragment layouts), over the whole grid
 that effc-gpu-bf16-linear-ukernels launches, against float64 numpy on the bf16-rounded operands.
@@ -25,8 +25,8 @@ def kernel(tmp_path_factory):
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     lib.effc_test_bf16_gemm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
     lib.effc_test_bf16_gemm.restype = ctypes.c_int
-    lib.effc_test_bf16_sgemm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64]
-    lib.effc_test_bf16_sgemm.restype = ctypes.c_int
+    lib.effc_test_mma_sgemm.argtypes = [ctypes.c_int, ctypes.c_int, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64]
+    lib.effc_test_mma_sgemm.restype = ctypes.c_int
     return lib
 
 
@@ -97,20 +97,28 @@ def test_bf16_gemm_operand_layouts(kernel, tile):
     check(kernel, tile, 20, 24, 40, with_bias=False)
 
 
+def f16_round(a):
+    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
+
+
+@pytest.mark.parametrize("products", ["bf16", "f16"])
 @pytest.mark.parametrize("tile", [64, 128])
-@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (130, 70, 67), (65, 129, 32), (9, 17, 0)])
-def test_bf16_sgemm_matches_numpy(kernel, tile, m, n, k):
-    """The f32-operand form (--cuda-matmul-precision=bf16): C += A · B with B [K, N] row-major, operands rounded
-    to bf16, views into wider buffers (lda, ldb, ldc larger than the matrices)."""
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (130, 70, 67), (65, 129, 32), (9, 17, 0), (40, 24, 768)])
+def test_sgemm_matches_numpy(kernel, products, tile, m, n, k):
+    """The f32-operand forms (--cuda-matmul-precision=bf16 or f16): C += A · B with B [K, N] row-major, operands
+    rounded to the product format, views into wider buffers (lda, ldb, ldc larger than the matrices). The
+    tolerance is below the difference between the two formats' roundings at K = 768, so each form must round
+    to its own format."""
     rng = np.random.default_rng(m * 1000 + n * 10 + k + 1)
+    rounded = bf16_round if products == "bf16" else f16_round
     abuf = rng.standard_normal((m, k + 5)).astype(np.float32)
     bbuf = rng.standard_normal((k, n + 3)).astype(np.float32)
     cbuf = rng.standard_normal((m, n + 7)).astype(np.float32)
     a, b, c = abuf[:, :k], bbuf[:, :n], cbuf[:, :n]
     before = cbuf.copy()
-    expected = c.astype(np.float64) + bf16_round(a).astype(np.float64) @ bf16_round(b).astype(np.float64)
-    bad = kernel.effc_test_bf16_sgemm(tile, m, n, k, abuf.ctypes.data, abuf.shape[1], bbuf.ctypes.data,
-                                      bbuf.shape[1], cbuf.ctypes.data, cbuf.shape[1])
+    expected = c.astype(np.float64) + rounded(a).astype(np.float64) @ rounded(b).astype(np.float64)
+    bad = kernel.effc_test_mma_sgemm(products == "f16", tile, m, n, k, abuf.ctypes.data, abuf.shape[1], bbuf.ctypes.data,
+                                     bbuf.shape[1], cbuf.ctypes.data, cbuf.shape[1])
     assert bad == 0, "an access would have been misaligned on the device"
     np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-4 * np.sqrt(max(k, 1)))
     np.testing.assert_array_equal(cbuf[:, n:], before[:, n:])

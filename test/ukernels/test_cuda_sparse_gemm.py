@@ -1,5 +1,5 @@
-"""Numerics of the sparse device micro-kernels (ukernels/cuda/sparse_gemm.cu: N:M in f32, with bf16 products and
-in int8, and CSR) without a GPU: the source compiled as host C++ (cuda_sparse_gemm_host.cpp runs each block's 256
+"""Numerics of the sparse device micro-kernels (ukernels/cuda/sparse_gemm.cu: N:M in f32, with bf16 or f16 products
+and in int8, and CSR) without a GPU: the source compiled as host C++ (cuda_sparse_gemm_host.cpp runs each block's 256
 threads as host threads, with host versions of ldmatrix, mma.sp and warp shuffles that follow the PTX ISA's
 layouts), over the grid effc-gpu-sparse-linears launches, against float64 numpy on the dense weight the
 compressed one stands for.
@@ -9,8 +9,9 @@ Weights are compressed as eff-sparsify stores them: per group of m columns the n
 from 1:4 to 1:128 (several groups per chunk, one group per chunk, a chunk that does not fill 128 columns), 2:4
 with K not a multiple of the tensor-core step (the padding's index pairs), batched activations with row and batch
 strides, a strided column, and value and index rows that are not 16-byte aligned (the scalar paths). Tolerances:
-f32 kernels differ from float64 by summation order only (rtol 1e-5, atol 1e-5 · sqrt(K)); the bf16 tensor-core
-kernels are compared with float64 on bf16-rounded values and activations (rtol 1e-4, atol 1e-4 · sqrt(K)); the
+f32 kernels differ from float64 by summation order only (rtol 1e-5, atol 1e-5 · sqrt(K)); the tensor-core
+kernels are compared with float64 on values and activations rounded to bf16 (or f16) (rtol 1e-4, atol
+1e-4 · sqrt(K), tighter than the difference between the two formats' roundings); the
 int8 tile must equal the numpy model of the CPU kernel bit for bit.
 """
 
@@ -22,7 +23,8 @@ from ukernel_build import CLANGXX, build_cuda_host_harness
 
 pytestmark = pytest.mark.skipif(CLANGXX is None, reason="clang++-22 not found")
 
-F32_TILE, F32_GEMV, BF16_TILE_64, BF16_TILE_128 = 0, 1, 2, 3
+F32_TILE, F32_GEMV, BF16_TILE_64, BF16_TILE_128, F16_TILE_64, F16_TILE_128 = 0, 1, 2, 3, 4, 5
+TENSOR_CORE_TILES = (BF16_TILE_64, BF16_TILE_128, F16_TILE_64, F16_TILE_128)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,10 @@ def bf16_round(a):
     u = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
     bits = (((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16).astype(np.uint32)
     return (bits << 16).view(np.float32)
+
+
+def f16_round(a):
+    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
 
 
 def compress(w, n, m):
@@ -97,8 +103,9 @@ def run(kernel, which, m_tokens, k, n, m, *, batch=1, seed=0, row_pad=0, col_str
     assert status & 1 == 0, "an access would have been misaligned on the device"
     assert status & 2 == 0, "mma.sp met an index pair it does not accept"
     tokens = x.reshape(m_tokens, k)
-    if which in (BF16_TILE_64, BF16_TILE_128):
-        expected = bf16_round(tokens).astype(np.float64) @ bf16_round(dense).astype(np.float64).T + bias
+    if which in TENSOR_CORE_TILES:
+        rounded = bf16_round if which in (BF16_TILE_64, BF16_TILE_128) else f16_round
+        expected = rounded(tokens).astype(np.float64) @ rounded(dense).astype(np.float64).T + bias
         rtol, atol = 1e-4, 1e-4 * np.sqrt(k)
     else:
         expected = tokens.astype(np.float64) @ dense.astype(np.float64).T + bias
@@ -126,7 +133,7 @@ def test_f32_gemv_matches_numpy(kernel, tokens, n, m):
     run(kernel, F32_GEMV, tokens, 256, n, m, outputs=19, seed=tokens * 7 + m)
 
 
-@pytest.mark.parametrize("which", [BF16_TILE_64, BF16_TILE_128])
+@pytest.mark.parametrize("which", TENSOR_CORE_TILES)
 @pytest.mark.parametrize("tokens, k, outputs", [
     (1, 4, 1),        # one group: the step's other 7 groups are padding
     (70, 100, 130),   # K not a multiple of 32, partial tiles
@@ -137,7 +144,7 @@ def test_sparse24_tensor_cores_match_numpy(kernel, which, tokens, k, outputs):
     run(kernel, which, tokens, k, 2, 4, outputs=outputs, seed=tokens + k + which)
 
 
-@pytest.mark.parametrize("which", [F32_TILE, F32_GEMV, BF16_TILE_64, BF16_TILE_128])
+@pytest.mark.parametrize("which", [F32_TILE, F32_GEMV, BF16_TILE_64, BF16_TILE_128, F16_TILE_128])
 def test_operand_layouts(kernel, which):
     """Batched activations with padded rows and batches, a strided column, weight rows that are not 16-byte
     aligned (scalar loads)."""

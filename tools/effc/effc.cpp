@@ -64,8 +64,9 @@ cl::opt<bool> cudaSyncLaunches("cuda-sync-launches",
                                         "kernels, synchronise only before host code touches memory)"),
                                cl::init(false), cl::cat(category));
 cl::opt<std::string> cudaMatmulPrecision("cuda-matmul-precision",
-                                         cl::desc("--target=cuda: f32 matrix products in f32 (default, exact) or "
-                                                  "bf16 (tensor cores: operands rounded to bf16, f32 accumulation)"),
+                                         cl::desc("--target=cuda: f32 matrix products in f32 (default, exact), "
+                                                  "bf16 or f16 (tensor cores: operands rounded to bf16 or f16, f32 "
+                                                  "accumulation)"),
                                          cl::init("f32"), cl::cat(category));
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for: native (default), x86-64, x86-64-v4, ..."),
                          cl::init("native"), cl::cat(category));

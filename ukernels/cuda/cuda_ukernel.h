@@ -49,6 +49,10 @@ __device__ inline void barrier() { __syncthreads(); }
 
 namespace effc_cuda {
 
+/// The 16-bit format a tensor-core kernel rounds its operands to (--cuda-matmul-precision=bf16 or f16); the
+/// products are summed in f32 either way.
+enum class Products { Bf16, F16 };
+
 /// Activations [B, S, K] with any strides, seen as rows: row t is row t % rowsPerBatch of batch t / rowsPerBatch,
 /// its elements colStride apart.
 struct ActivationRows {

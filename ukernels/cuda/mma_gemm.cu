@@ -1,4 +1,4 @@
-//===- mma_gemm.cu - bf16 tensor-core GEMM micro-kernels for the CUDA target ===//
+//===- mma_gemm.cu - bf16 / f16 tensor-core GEMM micro-kernels for the CUDA target ===//
 //
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
 //
@@ -21,6 +21,10 @@
 // while the current one is multiplied. Each warp reads its A fragments with ldmatrix.x4 and its B fragments
 // as 32-bit words (both conflict-free thanks to padded rows) and issues mma.sync.m16n8k16 bf16 x bf16 -> f32.
 // The epilogue adds the bias and stores C, guarded, so M, N and K are arbitrary.
+//
+// The f32-operand form (C += A · B, both f32, for --cuda-matmul-precision=bf16 or f16) rounds both operands
+// while staging them and multiplies in the chosen format: effc_cuda_uk_{bf16,f16}_sgemm_*. f16 keeps 3 more
+// mantissa bits than bf16 (as PyTorch's f16 models do), with the range of ±65504.
 //
 // Needs sm_80 or newer (cp.async, bf16 mma), which is every architecture effc targets.
 //
@@ -56,6 +60,13 @@ __device__ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const un
                : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+/// The same in f16.
+__device__ inline void mmaF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
 
 } // namespace effc_cuda
 #endif
@@ -69,17 +80,27 @@ typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
 
 constexpr int kMmaThreads = 256;
 
-/// kF32B = false: B is the bf16 packing W (C = A · Wᵀ + bias). kF32B = true: B is f32 [K, N] row-major (leading
-/// dimension ldb), rounded to bf16 while staged, and C is accumulated (C += A · B), as effc-gpu-gemm-ukernels
-/// launches its f32 GEMM (with --cuda-matmul-precision=bf16).
-template <int BM, int BN, int WarpsM, int WarpsN, bool kF32B>
-struct Bf16MmaTile {
+template <Products P>
+__device__ __attribute__((always_inline)) inline void mma16816(float (&acc)[4], const unsigned (&a)[4],
+                                                               const unsigned (&b)[2]) {
+  if constexpr (P == Products::Bf16)
+    mmaBf16(acc, a, b);
+  else
+    mmaF16(acc, a, b);
+}
+
+/// kF32B = false: B is the bf16 packing W (C = A · Wᵀ + bias; P is bf16). kF32B = true: B is f32 [K, N]
+/// row-major (leading dimension ldb), rounded to P while staged, and C is accumulated (C += A · B), as
+/// effc-gpu-gemm-ukernels launches its f32 GEMM (with --cuda-matmul-precision=bf16 or f16).
+template <int BM, int BN, int WarpsM, int WarpsN, bool kF32B, Products P = Products::Bf16>
+struct MmaTile {
+  static_assert(kF32B || P == Products::Bf16, "packed weights are bf16");
   static constexpr int BK = 32;
   static_assert(WarpsM * WarpsN * 32 == kMmaThreads, "8 warps per block");
   static constexpr int WM = BM / WarpsM, WN = BN / WarpsN; // a warp's tile of C
   static constexpr int MT = WM / 16, NT = WN / 8;           // its mma tiles
   static_assert(WM % 16 == 0 && WN % 8 == 0 && BN % 16 == 0, "warp tiles are whole mma tiles");
-  // A rows of BK bf16 padded to 80 bytes: the 8 row addresses of an ldmatrix phase hit distinct banks.
+  // A rows of BK 16-bit values padded to 80 bytes: the 8 row addresses of an ldmatrix phase hit distinct banks.
   static constexpr int APitch = BK + 8;
   // W rows (one pair of k for BN features, 32-bit words) padded by 8 words: a fragment read is conflict-free.
   static constexpr int BPitch = BN + 8;
@@ -136,7 +157,7 @@ struct Bf16MmaTile {
 #pragma unroll
       for (int v = 0; v < AVectors; ++v) {
         int idx = tid + v * kMmaThreads;
-        uint2_t words = {packBf16(aNext[v][0], aNext[v][1]), packBf16(aNext[v][2], aNext[v][3])};
+        uint2_t words = {packPair<P>(aNext[v][0], aNext[v][1]), packPair<P>(aNext[v][2], aNext[v][3])};
         *static_cast<uint2_t *>(__builtin_assume_aligned(
             &As[stage][(idx / (BK / 4)) * APitch + 4 * (idx % (BK / 4))], 8)) = words;
       }
@@ -185,7 +206,7 @@ struct Bf16MmaTile {
         return;
 #pragma unroll
       for (int l = 0; l < BPairs; ++l)
-        Bs[stage][(tid / BN + l * (kMmaThreads / BN)) * BPitch + tid % BN] = packBf16(bNext[l][0], bNext[l][1]);
+        Bs[stage][(tid / BN + l * (kMmaThreads / BN)) * BPitch + tid % BN] = packPair<P>(bNext[l][0], bNext[l][1]);
     };
 
     float acc[MT][NT][4];
@@ -238,7 +259,7 @@ struct Bf16MmaTile {
         for (int i = 0; i < MT; ++i)
 #pragma unroll
           for (int j = 0; j < NT; ++j)
-            mmaBf16(acc[i][j], a[i], b[j]);
+            mma16816<P>(acc[i][j], a[i], b[j]);
       }
       if (more) {
         storeA(stage ^ 1);
@@ -279,25 +300,37 @@ struct Bf16MmaTile {
 EFFC_CUDA_UK void effc_cuda_uk_bf16_gemm_128x128(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                                  effc_index_t lda, effc_index_t ak, const unsigned short *W,
                                                  const float *bias, float *C, effc_index_t ldc) {
-  Bf16MmaTile<128, 128, 2, 4, false>::run(M, N, K, A, lda, ak, W, nullptr, 0, bias, C, ldc);
+  MmaTile<128, 128, 2, 4, false>::run(M, N, K, A, lda, ak, W, nullptr, 0, bias, C, ldc);
 }
 
 EFFC_CUDA_UK void effc_cuda_uk_bf16_gemm_64x64(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                                effc_index_t lda, effc_index_t ak, const unsigned short *W,
                                                const float *bias, float *C, effc_index_t ldc) {
-  Bf16MmaTile<64, 64, 2, 4, false>::run(M, N, K, A, lda, ak, W, nullptr, 0, bias, C, ldc);
+  MmaTile<64, 64, 2, 4, false>::run(M, N, K, A, lda, ak, W, nullptr, 0, bias, C, ldc);
 }
 
-// C[M, N] += A[M, K] · B[K, N] in f32 storage with bf16 products (f32 accumulation): the tensor-core form of
-// gemm.cu's effc_cuda_uk_sgemm_*, with the same arguments.
+// C[M, N] += A[M, K] · B[K, N] in f32 storage with bf16 (or f16) products and f32 accumulation: the tensor-core
+// forms of gemm.cu's effc_cuda_uk_sgemm_*, with the same arguments.
 EFFC_CUDA_UK void effc_cuda_uk_bf16_sgemm_128x128(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                                   effc_index_t lda, const float *B, effc_index_t ldb, float *C,
                                                   effc_index_t ldc) {
-  Bf16MmaTile<128, 128, 2, 4, true>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
+  MmaTile<128, 128, 2, 4, true>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
 }
 
 EFFC_CUDA_UK void effc_cuda_uk_bf16_sgemm_64x64(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
                                                 effc_index_t lda, const float *B, effc_index_t ldb, float *C,
                                                 effc_index_t ldc) {
-  Bf16MmaTile<64, 64, 2, 4, true>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
+  MmaTile<64, 64, 2, 4, true>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_f16_sgemm_128x128(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                                 effc_index_t lda, const float *B, effc_index_t ldb, float *C,
+                                                 effc_index_t ldc) {
+  MmaTile<128, 128, 2, 4, true, Products::F16>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_f16_sgemm_64x64(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                               effc_index_t lda, const float *B, effc_index_t ldb, float *C,
+                                               effc_index_t ldc) {
+  MmaTile<64, 64, 2, 4, true, Products::F16>::run(M, N, K, A, lda, 1, nullptr, B, ldb, nullptr, C, ldc);
 }

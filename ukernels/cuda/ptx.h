@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 //
 // Inline-PTX wrappers that more than one device micro-kernel uses (mma_gemm.cu, sparse_gemm.cu). Each kernel's
-// own instructions (its mma shape, cp.async, shuffles) stay in its file. The host emulation of the kernels
+// own instructions (its mma shape, cp.async, shuffles) stay in its file, one wrapper per product format. The host emulation of the kernels
 // (test/ukernels/cuda_host_emulation.h) defines host versions of these functions instead, with the PTX ISA's
 // semantics, so they are left out when EFFC_CUDA_UK_HOST_EMULATION is defined.
 //
@@ -32,6 +32,13 @@ __device__ inline unsigned packBf16(float lo, float hi) {
   return packed;
 }
 
+/// Two floats as packed f16 (round to nearest even; beyond ±65504 they become ±inf): `lo` in the low half.
+__device__ inline unsigned packF16(float lo, float hi) {
+  unsigned packed;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(hi), "f"(lo));
+  return packed;
+}
+
 /// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8 (16 bytes of b16) and receives
 /// word l % 4 of row l / 4 of each matrix.
 __device__ inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *sharedRow) {
@@ -42,5 +49,13 @@ __device__ inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned shor
 
 } // namespace effc_cuda
 #endif
+
+namespace effc_cuda {
+/// Two floats rounded to the product format P and packed, `lo` in the low half (the lower k).
+template <Products P>
+__device__ inline unsigned packPair(float lo, float hi) {
+  return P == Products::Bf16 ? packBf16(lo, hi) : packF16(lo, hi);
+}
+} // namespace effc_cuda
 
 #endif // EFFC_UKERNELS_CUDA_PTX_H

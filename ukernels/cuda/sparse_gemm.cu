@@ -19,13 +19,13 @@
 //    consecutive stored entries (coalesced), gather their columns of up to 8 token rows, and reduce with
 //    shuffles. effc_cuda_uk_sparse_csr_f32 is the same kernel over CSR weights (eff.sparse_linear csr), for
 //    any number of tokens.
-//  * effc_cuda_uk_sparse24_bf16_gemm_<BM>x<BN>: 2:4 on sparse tensor cores (--cuda-matmul-precision=bf16),
-//    mma.sp.m16n8k32 bf16 x bf16 -> f32. The sparse operand of mma.sp is A, so the kernel computes yᵀ = W · xᵀ:
+//  * effc_cuda_uk_sparse24_{bf16,f16}_gemm_<BM>x<BN>: 2:4 on sparse tensor cores (--cuda-matmul-precision=bf16
+//    or f16), mma.sp.m16n8k32 bf16 x bf16 (f16 x f16) -> f32. The sparse operand of mma.sp is A, so the kernel computes yᵀ = W · xᵀ:
 //    A is W [outputs, K] as stored (16 values per row and 32 columns: eff-sparsify's 2:4 compression is
 //    mma.sp's), B is xᵀ, whose "col" layout is x's rows. Per step of 32 columns the block stages BM rows of
-//    values (rounded to bf16), their metadata (the 2-bit indices of a row's 16 entries packed into two 16-bit
-//    words: group g's pair in bits 4g..4g+3, first index low) and BN token rows of x (rounded to bf16); A and
-//    B fragments are read with ldmatrix.x4. Values and x are rounded to nearest even, as the dense bf16
+//    values (rounded to bf16 or f16), their metadata (the 2-bit indices of a row's 16 entries packed into two 16-bit
+//    words: group g's pair in bits 4g..4g+3, first index low) and BN token rows of x (rounded the same); A and
+//    B fragments are read with ldmatrix.x4. Values and x are rounded to nearest even, as the dense tensor-core
 //    kernels round.
 //  * effc_cuda_uk_sparse_nm_i8_gemm: int8 N:4 (int8 values, 2-bit indices, per-row scales) over activations
 //    that the dense int8 path's row quantizer stored as q − 128: 64 x 64 tiles with exact integer sums and the
@@ -53,6 +53,15 @@ namespace effc_cuda {
 __device__ inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4],
                                      unsigned metadata) {
   asm volatile("mma.sp.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9, %10, %11}, {%0, %1, %2, %3}, %12, 0x0;\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]),
+                 "r"(metadata));
+}
+/// The same in f16.
+__device__ inline void mmaSparseF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4],
+                                    unsigned metadata) {
+  asm volatile("mma.sp.sync.aligned.m16n8k32.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
                "{%4, %5, %6, %7}, {%8, %9, %10, %11}, {%0, %1, %2, %3}, %12, 0x0;\n"
                : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]),
@@ -290,7 +299,7 @@ struct SparseNmInt8Tile {
 };
 
 //===----------------------------------------------------------------------===//
-// 2:4 on sparse tensor cores (bf16 products)
+// 2:4 on sparse tensor cores (bf16 or f16 products)
 //===----------------------------------------------------------------------===//
 
 /// Elements first .. first + 3 of a row (stride apart), zero past `limit` or when the row is outside: one
@@ -328,15 +337,15 @@ struct StagedRows {
   }
 };
 
-/// BM outputs (mma's M) x BN tokens (mma's N) per block, 8 warps of WarpsM x WarpsN.
-template <int BM, int BN, int WarpsM, int WarpsN>
+/// BM outputs (mma's M) x BN tokens (mma's N) per block, 8 warps of WarpsM x WarpsN; values and x rounded to P.
+template <int BM, int BN, int WarpsM, int WarpsN, Products P>
 struct Sparse24MmaTile {
   static constexpr int BK = 32, Entries = BK / 2; // columns and stored entries per step
   static_assert(WarpsM * WarpsN * 32 == kSparseThreads, "8 warps per block");
   static constexpr int WM = BM / WarpsM, WN = BN / WarpsN;
   static constexpr int MT = WM / 16, NT = WN / 8;
   static_assert(WM % 16 == 0 && WN % 8 == 0, "warp tiles are whole mma tiles");
-  // Rows of 16 (values) and 32 (x) bf16 padded by 8: the 8 row addresses of an ldmatrix phase hit distinct banks.
+  // Rows of 16 (values) and 32 (x) 16-bit values padded by 8: the 8 row addresses of an ldmatrix phase hit distinct banks.
   static constexpr int APitch = Entries + 8, BPitch = BK + 8;
   static constexpr int AVectors = BM * Entries / 4 / kSparseThreads; // float4s of values per thread and step
   static constexpr int XVectors = BN * BK / 4 / kSparseThreads;      // float4s of x per thread and step
@@ -348,7 +357,7 @@ struct Sparse24MmaTile {
                                                             effc_index_t ldv, const signed char *indices,
                                                             effc_index_t ldi, const float *bias, float *y,
                                                             effc_index_t ldy) {
-    // Two stages of: values [BM][APitch], x [BN][BPitch] (bf16), and per row the metadata of columns 0-15 and
+    // Two stages of: values [BM][APitch], x [BN][BPitch] (in P), and per row the metadata of columns 0-15 and
     // 16-31 of the step.
     static_assert((2 * BM * APitch + 2 * BN * BPitch + 2 * BM * 2) * 2 <= kSparsePoolBytes, "the tiles fit the pool");
     static_assert((BM * APitch * 2) % 16 == 0 && (BN * BPitch * 2) % 16 == 0, "16-byte aligned stages");
@@ -407,8 +416,8 @@ struct Sparse24MmaTile {
       for (int v = 0; v < AVectors; ++v) {
         int idx = tid + v * kSparseThreads;
         unsigned *words = reinterpret_cast<unsigned *>(&As[stage][(idx / 4) * APitch + 4 * (idx % 4)]);
-        words[0] = packBf16(valueRows.next[v][0], valueRows.next[v][1]);
-        words[1] = packBf16(valueRows.next[v][2], valueRows.next[v][3]);
+        words[0] = packPair<P>(valueRows.next[v][0], valueRows.next[v][1]);
+        words[1] = packPair<P>(valueRows.next[v][2], valueRows.next[v][3]);
       }
       if (indexThread)
         Es[stage][tid] = metaNext; // row tid / 2, half tid % 2
@@ -416,8 +425,8 @@ struct Sparse24MmaTile {
       for (int v = 0; v < XVectors; ++v) {
         int idx = tid + v * kSparseThreads;
         unsigned *words = reinterpret_cast<unsigned *>(&Bs[stage][(idx / 8) * BPitch + 4 * (idx % 8)]);
-        words[0] = packBf16(tokenRows.next[v][0], tokenRows.next[v][1]);
-        words[1] = packBf16(tokenRows.next[v][2], tokenRows.next[v][3]);
+        words[0] = packPair<P>(tokenRows.next[v][0], tokenRows.next[v][1]);
+        words[1] = packPair<P>(tokenRows.next[v][2], tokenRows.next[v][3]);
       }
     };
 
@@ -454,7 +463,10 @@ struct Sparse24MmaTile {
       for (int i = 0; i < MT; ++i)
 #pragma unroll
         for (int j = 0; j < NT; ++j)
-          mmaSparseBf16(acc[i][j], a[i], b[j], meta[i]);
+          if constexpr (P == Products::Bf16)
+            mmaSparseBf16(acc[i][j], a[i], b[j], meta[i]);
+          else
+            mmaSparseF16(acc[i][j], a[i], b[j], meta[i]);
       if (more) {
         store(stage ^ 1);
       }
@@ -524,14 +536,26 @@ EFFC_CUDA_UK void effc_cuda_uk_sparse_csr_f32(effc_index_t M, effc_index_t N, co
 
 EFFC_CUDA_UK void effc_cuda_uk_sparse24_bf16_gemm_128x128(EFFC_SPARSE_ARGS, const float *bias, float *y,
                                                           effc_index_t ldy) {
-  Sparse24MmaTile<128, 128, 2, 4>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv,
-                                       indices, ldi, bias, y, ldy);
+  Sparse24MmaTile<128, 128, 2, 4, Products::Bf16>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride},
+                                                       values, ldv, indices, ldi, bias, y, ldy);
 }
 
 EFFC_CUDA_UK void effc_cuda_uk_sparse24_bf16_gemm_64x64(EFFC_SPARSE_ARGS, const float *bias, float *y,
                                                         effc_index_t ldy) {
-  Sparse24MmaTile<64, 64, 2, 4>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride}, values, ldv,
-                                     indices, ldi, bias, y, ldy);
+  Sparse24MmaTile<64, 64, 2, 4, Products::Bf16>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride},
+                                                     values, ldv, indices, ldi, bias, y, ldy);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_sparse24_f16_gemm_128x128(EFFC_SPARSE_ARGS, const float *bias, float *y,
+                                                         effc_index_t ldy) {
+  Sparse24MmaTile<128, 128, 2, 4, Products::F16>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride},
+                                                      values, ldv, indices, ldi, bias, y, ldy);
+}
+
+EFFC_CUDA_UK void effc_cuda_uk_sparse24_f16_gemm_64x64(EFFC_SPARSE_ARGS, const float *bias, float *y,
+                                                       effc_index_t ldy) {
+  Sparse24MmaTile<64, 64, 2, 4, Products::F16>::run(M, N, K, {x, rowsPerBatch, batchStride, rowStride, colStride},
+                                                    values, ldv, indices, ldi, bias, y, ldy);
 }
 
 /// int8 N:4 over activations quantized by effc_cuda_uk_quantize_rows_s8 (ukernels/cuda/quantized_gemm.cu).

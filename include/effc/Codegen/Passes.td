@@ -511,8 +511,8 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
     Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
            "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "f32 (default: exact f32 FMAs) or bf16 (tensor cores: operands rounded to bf16, f32 accumulation; "
-           "calls effc_cuda_uk_bf16_sgemm_<BM>x<BN> of ukernels/cuda/mma_gemm.cu instead)">,
+           "f32 (default: exact f32 FMAs), bf16 or f16 (tensor cores: operands rounded to bf16 or f16, f32 "
+           "accumulation; calls effc_cuda_uk_{bf16,f16}_sgemm_<BM>x<BN> of ukernels/cuda/mma_gemm.cu instead)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
@@ -744,9 +744,9 @@ def EffcGpuSparseLinearsPass : Pass<"effc-gpu-sparse-linears", "::mlir::ModuleOp
     - `effc_cuda_uk_sparse_nm_gemv_f32` (a warp per output row, up to 8 tokens per block) when the tokens
       number at most `max-gemv-rows`;
     - otherwise `effc_cuda_uk_sparse_nm_gemm_f32` (64 x 64 tiles, exact f32, any N:M), or with
-      `precision=bf16` and a constant 2:4 pattern the sparse tensor-core tiles
-      `effc_cuda_uk_sparse24_bf16_gemm_<BM>x<BN>` (mma.sp m16n8k32, bf16 products, f32 sums; the 128 x 128
-      tile when it yields at least `min-large-tiles` blocks, else 64 x 64).
+      `precision=bf16` (`f16`) and a constant 2:4 pattern the sparse tensor-core tiles
+      `effc_cuda_uk_sparse24_bf16_gemm_<BM>x<BN>` (`_f16_`; mma.sp m16n8k32, 16-bit products, f32 sums; the
+      128 x 128 tile when it yields at least `min-large-tiles` blocks, else 64 x 64).
 
     The host computes the choice and the chosen kernel's grid (at least one block: the kernels guard every
     token and output); the body branches on the same values. One launch, not launches under a host
@@ -781,7 +781,7 @@ def EffcGpuSparseLinearsPass : Pass<"effc-gpu-sparse-linears", "::mlir::ModuleOp
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "Products of 2:4 layers: f32 (exact) or bf16 (sparse tensor cores)">,
+           "Products of 2:4 layers: f32 (exact), bf16 or f16 (sparse tensor cores)">,
     Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"8",
            "Most tokens for which the warp-per-row GEMV is launched instead of a tiled kernel">,
     Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",

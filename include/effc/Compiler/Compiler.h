@@ -93,8 +93,8 @@ struct CompileOptions {
   /// (false: the host waits after every launch; for bisecting synchronisation bugs).
   bool cudaAsyncLaunches = true;
   /// --target=cuda: the f32 matrix products' arithmetic, like PyTorch's set_float32_matmul_precision: "f32"
-  /// (exact f32 FMAs) or "bf16" (tensor cores: operands rounded to bf16, f32 accumulation). Other targets
-  /// ignore it.
+  /// (exact f32 FMAs), "bf16" or "f16" (tensor cores: operands rounded to bf16 or f16, f32 accumulation; f16
+  /// keeps 3 more mantissa bits, bf16 f32's range). Other targets ignore it.
   std::string cudaMatmulPrecision = "f32";
   unsigned optLevel = 3;
   /// Safetensors file for eff.parameter ops (default: the module's eff.weights attribute, relative to baseDir).

@@ -75,8 +75,8 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                                  llvm::cl::init(true)};
   Option<std::string> cudaMatmulPrecision{
       *this, "cuda-matmul-precision",
-      llvm::cl::desc("f32 matrix products on the GPU: f32 (exact FMAs) or bf16 (tensor cores, operands rounded "
-                     "to bf16, f32 accumulation)"),
+      llvm::cl::desc("f32 matrix products on the GPU: f32 (exact FMAs), bf16 or f16 (tensor cores, operands "
+                     "rounded to bf16 or f16, f32 accumulation)"),
       llvm::cl::init("f32")};
 };
 

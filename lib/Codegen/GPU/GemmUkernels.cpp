@@ -36,9 +36,24 @@ constexpr int64_t kThreadsPerBlock = 256;
 using GemmTile = effc::KernelTile;
 constexpr GemmTile kLargeTile = {128, 128, "effc_cuda_uk_sgemm_128x128"};
 constexpr GemmTile kSmallTile = {64, 64, "effc_cuda_uk_sgemm_64x64"};
-// precision=bf16: the tensor-core GEMM of ukernels/cuda/mma_gemm.cu, same arguments, bf16 products.
+// precision=bf16 / f16: the tensor-core GEMMs of ukernels/cuda/mma_gemm.cu, same arguments, 16-bit products.
 constexpr GemmTile kLargeBf16Tile = {128, 128, "effc_cuda_uk_bf16_sgemm_128x128"};
 constexpr GemmTile kSmallBf16Tile = {64, 64, "effc_cuda_uk_bf16_sgemm_64x64"};
+constexpr GemmTile kLargeF16Tile = {128, 128, "effc_cuda_uk_f16_sgemm_128x128"};
+constexpr GemmTile kSmallF16Tile = {64, 64, "effc_cuda_uk_f16_sgemm_64x64"};
+
+/// The large and small tiles for a precision.
+std::pair<GemmTile, GemmTile> tilesFor(effc::MatmulPrecision precision) {
+  switch (precision) {
+  case effc::MatmulPrecision::F32:
+    return {kLargeTile, kSmallTile};
+  case effc::MatmulPrecision::Bf16:
+    return {kLargeBf16Tile, kSmallBf16Tile};
+  case effc::MatmulPrecision::F16:
+    return {kLargeF16Tile, kSmallF16Tile};
+  }
+  llvm_unreachable("unknown matmul precision");
+}
 
 /// How the loops of a contraction C[outer..., m, n] += A[outer_a..., m, k] · B[outer_b..., k, n] map to the
 /// micro-kernel's GEMM. Dimensions are loop positions of the linalg.generic.
@@ -142,7 +157,8 @@ class GemmLauncher : public effc::LaunchBuilder {
 public:
   GemmLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
-  void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles, bool bf16) {
+  void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles,
+             effc::MatmulPrecision precision) {
     Value aMemref = op.getDpsInputs()[0], bMemref = op.getDpsInputs()[1], cMemref = op.getDpsInits()[0];
     a = stridedBuffer(aMemref);
     bl = stridedBuffer(bMemref);
@@ -177,10 +193,11 @@ public:
         batchCount);
     Value useLarge = cmp(arith::CmpIPredicate::sge, largeTiles, index(minLargeTiles));
     auto choice = scf::IfOp::create(b, loc, useLarge, /*withElseRegion=*/true);
+    auto [largeTile, smallTile] = tilesFor(precision);
     b.setInsertionPointToStart(&choice.getThenRegion().front());
-    launch(bf16 ? kLargeBf16Tile : kLargeTile, shape);
+    launch(largeTile, shape);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
-    launch(bf16 ? kSmallBf16Tile : kSmallTile, shape);
+    launch(smallTile, shape);
   }
 
 private:
@@ -231,8 +248,10 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
           << static_cast<int64_t>(minLargeTiles);
       return signalPassFailure();
     }
-    if (precision != "f32" && precision != "bf16") {
-      getOperation().emitError("effc-gpu-gemm-ukernels: precision must be f32 or bf16, got '") << precision << "'";
+    std::optional<effc::MatmulPrecision> products = effc::parseMatmulPrecision(precision);
+    if (!products) {
+      getOperation().emitError("effc-gpu-gemm-ukernels: precision must be f32, bf16 or f16, got '")
+          << precision << "'";
       return signalPassFailure();
     }
     SmallVector<std::pair<linalg::GenericOp, ContractionShape>> contractions;
@@ -245,7 +264,7 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
     });
     for (auto &[op, shape] : contractions) {
       OpBuilder builder(op);
-      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, precision == "bf16");
+      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, *products);
       op.erase();
     }
   }

@@ -35,6 +35,22 @@ inline mlir::LLVM::LLVMFuncOp getOrDeclareDeviceFunction(mlir::ModuleOp module, 
   return mlir::LLVM::LLVMFuncOp::create(builder, module.getLoc(), name, type);
 }
 
+/// The arithmetic of f32 matrix products on the device (the passes' `precision` option, effc's
+/// --cuda-matmul-precision): exact f32 on the SIMT cores, or tensor cores with the operands rounded to bf16 or
+/// f16 and f32 sums.
+enum class MatmulPrecision { F32, Bf16, F16 };
+
+/// Parses a `precision` option: "f32", "bf16" or "f16"; std::nullopt for anything else.
+inline std::optional<MatmulPrecision> parseMatmulPrecision(llvm::StringRef name) {
+  if (name == "f32")
+    return MatmulPrecision::F32;
+  if (name == "bf16")
+    return MatmulPrecision::Bf16;
+  if (name == "f16")
+    return MatmulPrecision::F16;
+  return std::nullopt;
+}
+
 /// A tile shape of a device micro-kernel (rows x columns of the output per block) and the function computing it.
 struct KernelTile {
   int64_t rows, cols;

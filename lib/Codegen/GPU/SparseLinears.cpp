@@ -7,7 +7,7 @@
 // Implements effc-gpu-sparse-linears: calls of the CPU's N:M sparse-linear micro-kernel
 // (effc_uk_sparse_nm_linear, which --target=cuda would otherwise run on the host over managed memory) become
 // a launch of the device micro-kernels of ukernels/cuda/sparse_gemm.cu on the same operands: the f32 GEMV for
-// few tokens, else the f32 tile, or with precision=bf16 and a 2:4 pattern the sparse tensor-core tiles
+// few tokens, else the f32 tile, or with precision=bf16 (f16) and a 2:4 pattern the sparse tensor-core tiles
 // (mma.sp); int8 N:4 and CSR layers likewise. The compressed weights are read as eff-sparsify stores them.
 //
 //===----------------------------------------------------------------------===//
@@ -41,9 +41,11 @@ constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
 constexpr effc::KernelTile kInt8Tile = {64, 64, "effc_cuda_uk_sparse_nm_i8_gemm"};
 constexpr int64_t kGemvOutputs = 8, kGemvTokens = 8; // a warp per output, 8 warps per block
 constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"};
-// The tensor-core tiles are outputs x tokens (the kernel computes yᵀ = W · xᵀ).
-constexpr effc::KernelTile kLargeMmaTile = {128, 128, "effc_cuda_uk_sparse24_bf16_gemm_128x128"};
-constexpr effc::KernelTile kSmallMmaTile = {64, 64, "effc_cuda_uk_sparse24_bf16_gemm_64x64"};
+// The tensor-core tiles are outputs x tokens (the kernel computes yᵀ = W · xᵀ), large and small per format.
+constexpr effc::KernelTile kBf16MmaTiles[] = {{128, 128, "effc_cuda_uk_sparse24_bf16_gemm_128x128"},
+                                              {64, 64, "effc_cuda_uk_sparse24_bf16_gemm_64x64"}};
+constexpr effc::KernelTile kF16MmaTiles[] = {{128, 128, "effc_cuda_uk_sparse24_f16_gemm_128x128"},
+                                             {64, 64, "effc_cuda_uk_sparse24_f16_gemm_64x64"}};
 
 /// The operands of a call of effc_uk_sparse_nm_linear or effc_uk_sparse_nm_linear_i8 (ukernels/sparse_gemm.c):
 /// x [B, S, K], values [N, K·n/m] (f32, or i8 with 2-bit indices [N, ceil(K·n/16)] and per-row scales [N]),
@@ -117,7 +119,9 @@ public:
   /// branches on the same (uniform) conditions. A single launch, rather than launches under a host `scf.if`,
   /// keeps the layer on the stream wherever it stands (effc-gpu-async-launches, docs/gpu.md). Grids have at
   /// least one block; the kernels guard every token and output, so an empty product writes nothing.
-  void lower(const SparseCall &call, bool tensorCores, int64_t maxGemvRows, int64_t minLargeTiles) {
+  /// `mmaTiles` (large, small) are the tensor-core tiles to use, or null for the f32 tile.
+  void lower(const SparseCall &call, const effc::KernelTile *mmaTiles, int64_t maxGemvRows, int64_t minLargeTiles) {
+    const bool tensorCores = mmaTiles != nullptr;
     operands = call;
     x = stridedBuffer(call.x);
     y = stridedBuffer(call.y);
@@ -129,11 +133,11 @@ public:
       return std::make_pair(ceilDiv(cols, tile.rows), ceilDiv(rows, tile.cols));
     };
     auto [gemvX, gemvY] = grid({kGemvOutputs, kGemvTokens, kGemv});
-    auto [tileX, tileY] = grid(tensorCores ? kLargeMmaTile : kF32Tile);
+    auto [tileX, tileY] = grid(tensorCores ? mmaTiles[0] : kF32Tile);
     Value useLarge;
     if (tensorCores) {
       useLarge = cmp(arith::CmpIPredicate::sge, arith::MulIOp::create(b, loc, tileX, tileY), index(minLargeTiles));
-      auto [smallX, smallY] = grid(kSmallMmaTile);
+      auto [smallX, smallY] = grid(mmaTiles[1]);
       tileX = arith::SelectOp::create(b, loc, useLarge, tileX, smallX);
       tileY = arith::SelectOp::create(b, loc, useLarge, tileY, smallY);
     }
@@ -151,9 +155,9 @@ public:
     } else {
       auto size = scf::IfOp::create(b, loc, useLarge, /*withElseRegion=*/true);
       b.setInsertionPointToStart(&size.getThenRegion().front());
-      callKernel(kLargeMmaTile.function, /*withPattern=*/false);
+      callKernel(mmaTiles[0].function, /*withPattern=*/false);
       b.setInsertionPointToStart(&size.getElseRegion().front());
-      callKernel(kSmallMmaTile.function, /*withPattern=*/false);
+      callKernel(mmaTiles[1].function, /*withPattern=*/false);
     }
     b.setInsertionPointAfter(branch);
     gpu::TerminatorOp::create(b, loc);
@@ -258,10 +262,14 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (precision != "f32" && precision != "bf16") {
-      module.emitError("effc-gpu-sparse-linears: precision must be f32 or bf16, got '") << precision << "'";
+    std::optional<effc::MatmulPrecision> products = effc::parseMatmulPrecision(precision);
+    if (!products) {
+      module.emitError("effc-gpu-sparse-linears: precision must be f32, bf16 or f16, got '") << precision << "'";
       return signalPassFailure();
     }
+    const effc::KernelTile *mmaTiles = *products == effc::MatmulPrecision::Bf16  ? kBf16MmaTiles
+                                       : *products == effc::MatmulPrecision::F16 ? kF16MmaTiles
+                                                                                 : nullptr;
     if (maxGemvRows < 0 || minLargeTiles < 1) {
       module.emitError("effc-gpu-sparse-linears: max-gemv-rows must not be negative and min-large-tiles must be "
                        "at least 1, got ")
@@ -297,8 +305,8 @@ struct GpuSparseLinearsPass : public effc::impl::EffcGpuSparseLinearsPassBase<Gp
           launcher.lowerInt8(*operands);
         } else {
           // mma.sp takes 2:4 only; other patterns (and a pattern known only at run time) use the f32 kernels.
-          bool tensorCores = precision == "bf16" && isConstant(operands->n, 2) && isConstant(operands->m, 4);
-          launcher.lower(*operands, tensorCores, maxGemvRows, minLargeTiles);
+          bool twoFour = isConstant(operands->n, 2) && isConstant(operands->m, 4);
+          launcher.lower(*operands, twoFour ? mmaTiles : nullptr, maxGemvRows, minLargeTiles);
         }
       }
       call.erase();

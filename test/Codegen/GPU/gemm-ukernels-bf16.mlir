@@ -1,4 +1,5 @@
 // RUN: effc-opt %s --effc-gpu-gemm-ukernels=precision=bf16 | FileCheck %s
+// RUN: effc-opt %s --effc-gpu-gemm-ukernels=precision=f16 | FileCheck %s --check-prefix=F16
 
 // precision=bf16 (--cuda-matmul-precision=bf16): the same launches as for f32, calling the tensor-core GEMM
 // of ukernels/cuda/mma_gemm.cu, which takes the f32 GEMM's arguments.
@@ -12,6 +13,12 @@
 // CHECK-NOT:   @effc_cuda_uk_sgemm_
 // CHECK-DAG:   llvm.func @effc_cuda_uk_bf16_sgemm_128x128(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
 // CHECK-DAG:   llvm.func @effc_cuda_uk_bf16_sgemm_64x64(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
+// precision=f16: the f16 forms of the same kernel.
+// F16-LABEL: func.func @matmul
+// F16:         llvm.call @effc_cuda_uk_f16_sgemm_128x128(
+// F16:         llvm.call @effc_cuda_uk_f16_sgemm_64x64(
+// F16-NOT:   @effc_cuda_uk_bf16_sgemm_
+// F16-NOT:   @effc_cuda_uk_sgemm_
 func.func @matmul(%a: memref<?x64xf32>, %b: memref<64x32xf32>, %c: memref<?x32xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>,
                                    affine_map<(d0, d1, d2) -> (d0, d1)>],

@@ -1,5 +1,5 @@
-// RUN: effc-opt %s --effc-gpu-gemm-ukernels="precision=f16" -verify-diagnostics
+// RUN: effc-opt %s --effc-gpu-gemm-ukernels="precision=tf32" -verify-diagnostics
 
-// expected-error @+1 {{effc-gpu-gemm-ukernels: precision must be f32 or bf16, got 'f16'}}
+// expected-error @+1 {{effc-gpu-gemm-ukernels: precision must be f32, bf16 or f16, got 'tf32'}}
 module {
 }

@@ -4,6 +4,6 @@
 
 // ROWS:  error: effc-gpu-sparse-linears: max-gemv-rows must not be negative and min-large-tiles must be at least 1, got -1 and 128
 // TILES: error: effc-gpu-sparse-linears: max-gemv-rows must not be negative and min-large-tiles must be at least 1, got 8 and 0
-// expected-error @+1 {{effc-gpu-sparse-linears: precision must be f32 or bf16, got 'tf32'}}
+// expected-error @+1 {{effc-gpu-sparse-linears: precision must be f32, bf16 or f16, got 'tf32'}}
 module {
 }

@@ -1,6 +1,7 @@
 // RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears | FileCheck %s
 // RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears="precision=bf16 min-large-tiles=4" | FileCheck %s --check-prefix=BF16
 // RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears="max-gemv-rows=0" | FileCheck %s --check-prefix=NOGEMV
+// RUN: effc-opt %s --split-input-file --effc-gpu-sparse-linears="precision=f16 min-large-tiles=4" | FileCheck %s --check-prefix=F16
 
 // An N:M sparse linear layer as the CPU lowering leaves it (a call of the host micro-kernel on memrefs) becomes one
 // device launch on the same operands, whose grid and branch the host chooses: the warp-per-row GEMV for few
@@ -60,6 +61,16 @@
 // BF16:               llvm.call @effc_cuda_uk_sparse24_bf16_gemm_64x64(
 // BF16-NOT:     llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
 // BF16-DAG:   llvm.func @effc_cuda_uk_sparse24_bf16_gemm_128x128(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64)
+
+// precision=f16: the same choice between the f16 tiles.
+// F16-LABEL: func.func @sparse24
+// F16:         gpu.launch
+// F16:           llvm.call @effc_cuda_uk_sparse_nm_gemv_f32(
+// F16:             llvm.call @effc_cuda_uk_sparse24_f16_gemm_128x128(
+// F16:             llvm.call @effc_cuda_uk_sparse24_f16_gemm_64x64(
+// F16-NOT:     @effc_cuda_uk_sparse24_bf16_
+// F16-NOT:     llvm.call @effc_cuda_uk_sparse_nm_gemm_f32(
+// F16-DAG:   llvm.func @effc_cuda_uk_sparse24_f16_gemm_128x128(i64, i64, i64, !llvm.ptr, i64, i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64)
 
 // With max-gemv-rows=0 the tile is taken whenever there is a token.
 // NOGEMV-LABEL: func.func @sparse24
