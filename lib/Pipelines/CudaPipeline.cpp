@@ -94,12 +94,16 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
   // int8 linear layers (calls of the CPU's effc_uk_quantized_linear_int8) launch the device micro-kernels of
   // ukernels/cuda/quantized_gemm.cu instead of running on the host.
   pm.addPass(createEffcGpuQuantizedLinearsPass());
-  // f32 N:M sparse linear layers launch ukernels/cuda/sparse_gemm.cu (2:4 on sparse tensor cores with bf16 products).
+  // f32 N:M sparse linear layers launch ukernels/cuda/sparse_gemm.cu (2:4 on sparse tensor cores with bf16 or f16
+  // products).
   EffcGpuSparseLinearsPassOptions sparseOptions;
   sparseOptions.precision = options.cudaMatmulPrecision;
   pm.addPass(createEffcGpuSparseLinearsPass(sparseOptions));
-  // Fused attention: the lowering's calls of effc_uk_attention_f32 launch ukernels/cuda/attention.cu.
-  pm.addPass(createEffcGpuAttentionUkernelsPass());
+  // Fused attention: the lowering's calls of effc_uk_attention_f32 launch ukernels/cuda/attention.cu (prefill
+  // on tensor cores with bf16 or f16 products).
+  EffcGpuAttentionUkernelsPassOptions attentionOptions;
+  attentionOptions.precision = options.cudaMatmulPrecision;
+  pm.addPass(createEffcGpuAttentionUkernelsPass(attentionOptions));
   // Row reductions (layer norm's mean and variance, softmax's maximum and sum): one warp per row.
   pm.addPass(createEffcGpuRowReductionsPass());
   // Kernels: every other linalg op becomes a parallel loop nest (reductions stay sequential per thread),

@@ -8,7 +8,8 @@ test_cuda_attention.py runs the same source on the host).
     python3 cuda_attention_device.py attention.cubin
 
 Numerics: every case against a float64 implementation of eff.attention in PyTorch (rtol 1e-4, atol 1e-5 on
-unit-scale inputs). Timings: CUDA events around 20 launches, median of 7 repetitions, per launch; the kernel
+unit-scale inputs); the tensor-core prefill kernels (bf16 and f16 products) on every prefill case with rtol and
+atol 2e-2 (bf16) and 3e-3 (f16), their operands and probabilities being rounded to the format. Timings: CUDA events around 20 launches, median of 7 repetitions, per launch; the kernel
 with the operands in eff's hidden layout [B, S, H·Dh], PyTorch with contiguous [B, H, S, Dh] tensors.
 """
 
@@ -23,11 +24,17 @@ module = cp.RawModule(path=sys.argv[1])
 GENERIC = module.get_function("attention_prefill"), module.get_function("attention_decode")
 # Specialised to 12 heads of 64 in 768-wide rows (the constants effc's launches inline): for the timings.
 H12_D64 = module.get_function("attention_prefill_h12_d64"), module.get_function("attention_decode_h12_d64")
+# The tensor-core prefill kernels, by format and largest head size, and specialised as above.
+MMA = {(fmt, d): module.get_function(f"attention_mma_{fmt}_d{d}") for fmt in ("bf16", "f16") for d in (64, 128)}
+MMA_H12_D64 = {fmt: module.get_function(f"attention_mma_{fmt}_h12_d64") for fmt in ("bf16", "f16")}
+MMA_TOLERANCE = {"bf16": 2e-2, "f16": 3e-3}
+MMA_ROWS = 64  # query rows per block of the tensor-core kernels
 i64 = np.int64
 
 
-def launch(q, k, v, past_k, past_v, mask, heads, kv_heads, causal, out, decode=None, kernels=GENERIC):
-    """The kernel as effc-gpu-attention-ukernels launches it; tensors are torch [B, rows, width] f32 (CUDA)."""
+def launch(q, k, v, past_k, past_v, mask, heads, kv_heads, causal, out, decode=None, kernels=GENERIC, mma=None):
+    """The kernel as effc-gpu-attention-ukernels launches it; tensors are torch [B, rows, width] f32 (CUDA).
+    `mma`: a tensor-core prefill kernel to launch instead of the f32 prefill."""
     batch, s, width = q.shape
     dh = width // heads
     decode = s <= 4 if decode is None else decode
@@ -43,6 +50,8 @@ def launch(q, k, v, past_k, past_v, mask, heads, kv_heads, causal, out, decode=N
     prefill_kernel, decode_kernel = kernels
     if decode:
         decode_kernel((batch * heads, s, 1), (256, 1, 1), tuple(args))
+    elif mma is not None:
+        mma((batch * heads, (s + MMA_ROWS - 1) // MMA_ROWS, 1), (128, 1, 1), tuple(args))
     else:
         prefill_kernel((batch * heads, (s + 15) // 16, 1), (128, 1, 1), tuple(args))
 
@@ -69,7 +78,7 @@ def reference(q, k, v, heads, kv_heads, causal, mask):
     return (p @ vh).transpose(1, 2).reshape(batch, s, width)
 
 
-def check(name, batch, s, new, past, heads, kv_heads, dh, causal, masked, decode=None):
+def check(name, batch, s, new, past, heads, kv_heads, dh, causal, masked, decode=None, mma=None):
     g = torch.Generator(device="cuda").manual_seed(batch * 7 + s + new + past + dh)
     def rand(*shape):
         return torch.randn(*shape, device="cuda", generator=g)
@@ -82,14 +91,18 @@ def check(name, batch, s, new, past, heads, kv_heads, dh, causal, masked, decode
         if batch > 1:
             mask[-1] = 0  # a row that sees no key: zeros
     out = torch.full((batch, s, heads * dh), 7.0, device="cuda")
-    launch(q, k, v, pk, pv, mask, heads, kv_heads, causal, out, decode)
+    kernel = None
+    if mma is not None:
+        kernel = MMA[mma, 64 if dh <= 64 else 128]
+    launch(q, k, v, pk, pv, mask, heads, kv_heads, causal, out, decode, mma=kernel)
     torch.cuda.synchronize()
     fk = torch.cat([pk, k], 1) if past else k
     fv = torch.cat([pv, v], 1) if past else v
     want = reference(q, fk, fv, heads, kv_heads, causal, mask)
     diff = (out.double() - want).abs()
-    ok = bool((diff <= 1e-5 + 1e-4 * want.abs()).all()) and bool(out.isfinite().all())
-    print(f"{'ok  ' if ok else 'FAIL'} {name}: max|d| {diff.max().item():.2e}")
+    rtol, atol = (1e-4, 1e-5) if mma is None else (MMA_TOLERANCE[mma], MMA_TOLERANCE[mma])
+    ok = bool((diff <= atol + rtol * want.abs()).all()) and bool(out.isfinite().all())
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{' ' + mma if mma else ''}: max|d| {diff.max().item():.2e}")
     return ok
 
 
@@ -116,6 +129,12 @@ def bench_prefill(batch, heads, s, dh, masked):
     torch.cuda.synchronize()
     want = reference(q, k, v, heads, heads, False, mask)
     assert torch.allclose(out.double(), want, rtol=1e-4, atol=1e-5), "specialised prefill kernel differs"
+    tensor_cores = {}
+    for fmt, kernel in MMA_H12_D64.items():
+        tensor_cores[fmt] = timed(lambda: launch(q, k, v, None, None, mask, heads, heads, False, out, mma=kernel))
+        torch.cuda.synchronize()
+        tolerance = MMA_TOLERANCE[fmt]
+        assert torch.allclose(out.double(), want, rtol=tolerance, atol=tolerance), f"specialised {fmt} kernel differs"
     t = {}
     for dtype in (torch.float32, torch.float16):
         tq, tk, tv = (torch.randn(batch, heads, s, dh, device="cuda", dtype=dtype) for _ in range(3))
@@ -123,8 +142,9 @@ def bench_prefill(batch, heads, s, dh, masked):
         t[dtype] = timed(lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tmask))
     flops = 4 * batch * heads * s * s * dh
     print(f"prefill B{batch} H{heads} S{s} D{dh} mask={masked}: effc {ours * 1e3:.1f} us "
-          f"({flops / ours / 1e9:.2f} TFLOP/s), torch f32 {t[torch.float32] * 1e3:.1f} us, "
-          f"torch f16 {t[torch.float16] * 1e3:.1f} us")
+          f"({flops / ours / 1e9:.2f} TFLOP/s), effc bf16 {tensor_cores['bf16'] * 1e3:.1f} us, "
+          f"effc f16 {tensor_cores['f16'] * 1e3:.1f} us ({flops / tensor_cores['f16'] / 1e9:.2f} TFLOP/s), "
+          f"torch f32 {t[torch.float32] * 1e3:.1f} us, torch f16 {t[torch.float16] * 1e3:.1f} us")
 
 
 def bench_decode(batch, heads, length, dh):
@@ -159,7 +179,13 @@ def main():
         ("small S via prefill", 2, 3, 3, 100, 8, 2, 128, True, True, False),
         ("tiny examples shape", 2, 9, 9, 0, 4, 4, 16, True, True),
     ]
-    ok = all([check(*case) for case in cases])
+    results = [check(*case) for case in cases]
+    # The tensor-core prefill kernels on every case that takes the prefill path.
+    for case in cases:
+        prefill = case[10] is False if len(case) > 10 else case[2] > 4
+        if prefill:
+            results += [check(*case[:10], False, mma=fmt) for fmt in ("bf16", "f16")]
+    ok = all(results)
     bench_prefill(8, 12, 128, 64, True)
     bench_prefill(8, 12, 128, 64, False)
     for length in (128, 256, 512, 1024):

@@ -16,6 +16,12 @@
 
 EFFC_GLOBAL void attention_prefill(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_f32(EFFC_ATTENTION_ARGS); }
 EFFC_GLOBAL void attention_decode(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_decode_f32(EFFC_ATTENTION_ARGS); }
+EFFC_GLOBAL void attention_mma_bf16_d64(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_mma_bf16_d64(EFFC_ATTENTION_ARGS); }
+EFFC_GLOBAL void attention_mma_bf16_d128(EFFC_ATTENTION_PARAMS) {
+  effc_cuda_uk_attention_mma_bf16_d128(EFFC_ATTENTION_ARGS);
+}
+EFFC_GLOBAL void attention_mma_f16_d64(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_mma_f16_d64(EFFC_ATTENTION_ARGS); }
+EFFC_GLOBAL void attention_mma_f16_d128(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_mma_f16_d128(EFFC_ATTENTION_ARGS); }
 
 // The BERT-base / GPT-2 shapes with the constants effc's launches have (12 heads of 64, contiguous channels,
 // 768-wide rows), as the compiled kernels see them after inlining: the timings use these.
@@ -27,4 +33,10 @@ EFFC_GLOBAL void attention_prefill_h12_d64(EFFC_ATTENTION_PARAMS) {
 }
 EFFC_GLOBAL void attention_decode_h12_d64(EFFC_ATTENTION_PARAMS) {
   effc_cuda_uk_attention_decode_f32(EFFC_ATTENTION_ARGS_H12_D64);
+}
+EFFC_GLOBAL void attention_mma_bf16_h12_d64(EFFC_ATTENTION_PARAMS) {
+  effc_cuda_uk_attention_mma_bf16_d64(EFFC_ATTENTION_ARGS_H12_D64);
+}
+EFFC_GLOBAL void attention_mma_f16_h12_d64(EFFC_ATTENTION_PARAMS) {
+  effc_cuda_uk_attention_mma_f16_d64(EFFC_ATTENTION_ARGS_H12_D64);
 }

@@ -94,6 +94,54 @@ inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned short *row) {
   barrier();
 }
 
+/// ldmatrix.x4.trans: each 8 x 8 matrix transposed on the way (lane l receives elements (2 (l % 4), l / 4) and
+/// (2 (l % 4) + 1, l / 4) of each).
+inline void loadMatrixX4Trans(unsigned (&fragment)[4], const unsigned short *row) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  rowTable[warp][lane] = aligned(row, 16) ? row : nullptr;
+  barrier();
+  for (int matrix = 0; matrix < 4; ++matrix) {
+    uint16_t halves[2] = {0, 0};
+    for (int e = 0; e < 2; ++e)
+      if (const unsigned short *source = rowTable[warp][matrix * 8 + 2 * (lane % 4) + e])
+        halves[e] = source[lane / 4];
+    fragment[matrix] = halves[0] | static_cast<unsigned>(halves[1]) << 16;
+  }
+  barrier();
+}
+
+// Per warp: the fragments of an mma.
+inline unsigned mmaATable[32][32][4], mmaBTable[32][32][2];
+
+/// mma.sync.m16n8k16 with f32 accumulation in the product format P: lane l holds A (row l / 4 (+8 for a1, a3),
+/// k pair l % 4 (+4 for a2, a3)) and B (k pair l % 4 (+4 for b1), column l / 4) and accumulates C (row l / 4
+/// (+8), columns 2 (l % 4) + 0, 1). The host sums in f32 in k order (the tensor cores' order differs).
+template <Products P>
+inline void mma16816Host(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  std::memcpy(mmaATable[warp][lane], a, sizeof(a));
+  std::memcpy(mmaBTable[warp][lane], b, sizeof(b));
+  barrier();
+  auto aAt = [&](int row, int k) {
+    return unpackHalf<P>(mmaATable[warp][(row % 8) * 4 + (k % 8) / 2][(row / 8) + 2 * (k / 8)], k % 2);
+  };
+  auto bAt = [&](int k, int col) { return unpackHalf<P>(mmaBTable[warp][col * 4 + (k % 8) / 2][k / 8], k % 2); };
+  for (int e = 0; e < 4; ++e) {
+    int row = lane / 4 + 8 * (e / 2), col = 2 * (lane % 4) + e % 2;
+    float sum = acc[e];
+    for (int k = 0; k < 16; ++k)
+      sum += aAt(row, k) * bAt(k, col);
+    acc[e] = sum;
+  }
+  barrier();
+}
+inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  mma16816Host<Products::Bf16>(acc, a, b);
+}
+inline void mmaF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  mma16816Host<Products::F16>(acc, a, b);
+}
+
 /// Runs `body` as every thread of every block of a (gridX, gridY) grid of `threads` threads; returns true if an
 /// access would have been misaligned on the device.
 template <typename Body>

@@ -30,39 +30,6 @@ inline void copyAsync4(void *dst, const void *src, int bytes) { copyAsync(dst, s
 inline void commitCopies() {}
 inline void waitCopies() {}
 
-// Per warp: the fragments of an mma.
-unsigned aTable[8][32][4], bTable[8][32][2];
-
-template <Products P>
-inline void mma16816Host(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-  unsigned warp = currentThread / 32, lane = currentThread % 32;
-  std::memcpy(aTable[warp][lane], a, sizeof(a));
-  std::memcpy(bTable[warp][lane], b, sizeof(b));
-  barrier();
-  // Lane l holds A (row l / 4 (+8 for a1, a3), k pair l % 4 (+4 for a2, a3)) and B (k pair l % 4 (+4 for b1),
-  // column l / 4); it accumulates C (row l / 4 (+8), columns 2 (l % 4) + 0, 1).
-  auto aAt = [&](int row, int k) {
-    return unpackHalf<P>(aTable[warp][(row % 8) * 4 + (k % 8) / 2][(row / 8) + 2 * (k / 8)], k % 2);
-  };
-  auto bAt = [&](int k, int col) {
-    return unpackHalf<P>(bTable[warp][col * 4 + (k % 8) / 2][k / 8], k % 2);
-  };
-  for (int e = 0; e < 4; ++e) {
-    int row = lane / 4 + 8 * (e / 2), col = 2 * (lane % 4) + e % 2;
-    float sum = acc[e];
-    for (int k = 0; k < 16; ++k)
-      sum += aAt(row, k) * bAt(k, col);
-    acc[e] = sum;
-  }
-  barrier();
-}
-inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-  mma16816Host<Products::Bf16>(acc, a, b);
-}
-inline void mmaF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-  mma16816Host<Products::F16>(acc, a, b);
-}
-
 } // namespace effc_cuda
 
 #include "mma_gemm.cu"

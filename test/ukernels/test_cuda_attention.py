@@ -3,11 +3,16 @@ as host C++ (test/ukernels/cuda_attention_host.cpp runs each block's threads as 
 emulated through a barrier), over the grid that effc-gpu-attention-ukernels launches, against a float64 numpy
 implementation of eff.attention (docs/spec/eff.md#effattention).
 
-Cases: both entry points (prefill: 16-row blocks, 32-key tiles; decode: 8 warps splitting the keys), ragged
+Cases: the f32 entry points (prefill: 16-row blocks, 32-key tiles; decode: 8 warps splitting the keys), ragged
 query and key lengths, head sizes 16, 26, 64 and 128 (the kernels' limit), grouped-query heads, causal masking
 (queries are the last S positions), a padding mask that hides every key of one batch row (zeros out), a KV cache
 read in place, and operands that are column blocks of wider buffers (strides). Tolerance: f32 accumulation of
 unit-scale dot products over Dh <= 128 and softmax sums over L <= 300: rtol 1e-4, atol 2e-5.
+
+The tensor-core prefill kernels (bf16 and f16 products; 64-row blocks, 64-key tiles with Q in registers up to
+head size 64, 32-key tiles with Q in shared memory up to 128) run every prefill case and a few of their own,
+with ldmatrix (plain and transposed) and mma.sync emulated from the PTX ISA's fragment layouts, against the
+float64 reference on operands rounded to the format (tolerances below).
 """
 
 import ctypes
@@ -26,7 +31,7 @@ def kernel(tmp_path_factory):
     operand3 = [ptr, i64, i64, i64]
     lib.effc_test_attention.argtypes = ([ctypes.c_int, i64] + [i64] * 6 + operand3 * 5 + [ptr, i64, i64] + operand3
                                         + [ctypes.c_float, i64, i64])
-    lib.effc_test_attention.restype = None
+    lib.effc_test_attention.restype = ctypes.c_int
     return lib
 
 
@@ -61,17 +66,24 @@ def view(rng, shape, pad):
     return buffer[:, :, pad // 2:pad // 2 + shape[2]]
 
 
-def run(kernel, decode, q, k, v, past_k, past_v, mask, heads, kv_heads, scale, causal, out):
+DECODE, PREFILL_F32 = 0, 1
+# The tensor-core prefill kernels: (format, largest head size) -> entry point number of cuda_attention_host.cpp.
+MMA = {("bf16", 64): 2, ("bf16", 128): 3, ("f16", 64): 4, ("f16", 128): 5}
+
+
+def run(kernel, which, q, k, v, past_k, past_v, mask, heads, kv_heads, scale, causal, out):
     def op(x):
         return [x.ctypes.data] + [st // 4 for st in x.strides]
     has_past = past_k is not None
     if not has_past:
         past_k, past_v = k, v
     mask_args = [mask.ctypes.data, mask.strides[0] // 4, mask.strides[1] // 4] if mask is not None else [None, 0, 0]
-    kernel.effc_test_attention(int(decode), q.shape[0], q.shape[1], k.shape[1],
-                               past_k.shape[1] if has_past else 0, heads, kv_heads, q.shape[2] // heads,
-                               *op(q), *op(k), *op(v), *op(past_k), *op(past_v), *mask_args, *op(out), scale,
-                               int(causal), int(mask is not None))
+    status = kernel.effc_test_attention(which, q.shape[0], q.shape[1], k.shape[1],
+                                        past_k.shape[1] if has_past else 0, heads, kv_heads, q.shape[2] // heads,
+                                        *op(q), *op(k), *op(v), *op(past_k), *op(past_v), *mask_args, *op(out),
+                                        scale,
+                                        int(causal), int(mask is not None))
+    assert status == 0, "an access would have been misaligned on the device"
 
 
 CASES = [
@@ -87,8 +99,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("decode, batch, s, new, past, heads, kv_heads, dh, causal, masked, pad", CASES)
-def test_attention_matches_numpy(kernel, decode, batch, s, new, past, heads, kv_heads, dh, causal, masked, pad):
+def problem(batch, s, new, past, heads, kv_heads, dh, masked, pad):
+    """Random operands (column blocks of wider buffers when pad > 0) and a padding mask, or None."""
     rng = np.random.default_rng(batch * 1000 + s * 7 + new + past + dh)
     q = view(rng, (batch, s, heads * dh), pad)
     k = view(rng, (batch, new, kv_heads * dh), pad)
@@ -100,12 +112,64 @@ def test_attention_matches_numpy(kernel, decode, batch, s, new, past, heads, kv_
     if masked:
         mask = (rng.random((batch, length)) > 0.3).astype(np.float32)
         mask[-1, :] = 0 if batch > 1 else mask[-1, :]  # a batch row that sees no key: zeros
+    return q, k, v, past_k, past_v, mask
+
+
+def attend(kernel, which, case, rounded=None):
+    """Runs entry point `which` on `case`; returns its output and the float64 reference, computed on operands
+    passed through `rounded` (the tensor-core kernels' rounding) when given."""
+    batch, s, new, past, heads, kv_heads, dh, causal, masked, pad = case
+    q, k, v, past_k, past_v, mask = problem(batch, s, new, past, heads, kv_heads, dh, masked, pad)
     scale = 1.0 / np.sqrt(dh)
     out_buffer = np.full((batch, s, heads * dh + pad), 7.0, np.float32)
     out = out_buffer[:, :, :heads * dh]
-    run(kernel, decode, q, k, v, past_k, past_v, mask, heads, kv_heads, scale, causal, out)
+    run(kernel, which, q, k, v, past_k, past_v, mask, heads, kv_heads, scale, causal, out)
+    assert (out_buffer[:, :, heads * dh:] == 7.0).all()  # nothing outside the output written
     full_k = np.concatenate([past_k, k], axis=1) if past else k
     full_v = np.concatenate([past_v, v], axis=1) if past else v
-    expected = reference(q, full_k, full_v, heads, kv_heads, scale, causal, mask)
+    if rounded is not None:
+        q, full_k, full_v = rounded(q), rounded(full_k), rounded(full_v)
+    return out, reference(q, full_k, full_v, heads, kv_heads, scale, causal, mask)
+
+
+@pytest.mark.parametrize("decode, batch, s, new, past, heads, kv_heads, dh, causal, masked, pad", CASES)
+def test_attention_matches_numpy(kernel, decode, batch, s, new, past, heads, kv_heads, dh, causal, masked, pad):
+    out, expected = attend(kernel, DECODE if decode else PREFILL_F32,
+                           (batch, s, new, past, heads, kv_heads, dh, causal, masked, pad))
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=2e-5)
-    assert (out_buffer[:, :, heads * dh:] == 7.0).all()  # nothing outside the output written
+
+
+def bf16_round(a):
+    u = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    bits = (((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16).astype(np.uint32)
+    return (bits << 16).view(np.float32)
+
+
+def f16_round(a):
+    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
+
+
+# Prefill cases for the tensor-core kernels (64-row blocks, 64-key tiles): the prefill CASES above plus whole
+# and partial tiles at BERT's head size, causal prefill longer than a tile, and a KV cache that ends inside a tile.
+MMA_CASES = [case[1:] for case in CASES if not case[0]] + [
+    # B, S, L', P, H, Hkv, Dh, causal, mask, pad
+    (2, 128, 128, 0, 2, 2, 64, False, True, 0),   # BERT: two row blocks, two key tiles
+    (1, 130, 130, 0, 2, 1, 64, True, False, 4),   # a third, partial row block
+    (1, 70, 10, 90, 2, 2, 48, True, True, 0),     # cache of 90 and 10 new keys: the second tile straddles them
+    (2, 100, 60, 40, 2, 2, 96, True, True, 2),    # _d128 only: two row blocks, cached and new keys, strides
+]
+# Tolerance: the probabilities are rounded to the product format before P·V (as flash-attention does) and the
+# queries after scaling, so each output may be off by a few units of the format's last place of max|v|.
+MMA_TOLERANCE = {"bf16": 2e-2, "f16": 3e-3}
+
+
+@pytest.mark.parametrize("products", ["bf16", "f16"])
+@pytest.mark.parametrize("case", MMA_CASES)
+def test_tensor_core_attention_matches_numpy(kernel, products, case):
+    dh = case[6]
+    for max_dh in (64, 128):
+        if dh > max_dh:
+            continue
+        out, expected = attend(kernel, MMA[products, max_dh], case, bf16_round if products == "bf16" else f16_round)
+        tolerance = MMA_TOLERANCE[products]
+        np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance)

@@ -53,21 +53,6 @@ __device__ inline void copyAsync4(void *sharedDst, const void *globalSrc, int by
 __device__ inline void commitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ inline void waitCopies() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
-/// acc += A (16 x 16, row) · B (16 x 8, col) in bf16 with f32 accumulation, over the warp's fragments.
-__device__ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-/// The same in f16.
-__device__ inline void mmaF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
-               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
 } // namespace effc_cuda
 #endif
 
@@ -79,15 +64,6 @@ typedef float float4_t __attribute__((ext_vector_type(4)));
 typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
 
 constexpr int kMmaThreads = 256;
-
-template <Products P>
-__device__ __attribute__((always_inline)) inline void mma16816(float (&acc)[4], const unsigned (&a)[4],
-                                                               const unsigned (&b)[2]) {
-  if constexpr (P == Products::Bf16)
-    mmaBf16(acc, a, b);
-  else
-    mmaF16(acc, a, b);
-}
 
 /// kF32B = false: B is the bf16 packing W (C = A · Wᵀ + bias; P is bf16). kF32B = true: B is f32 [K, N]
 /// row-major (leading dimension ldb), rounded to P while staged, and C is accumulated (C += A · B), as

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Inline-PTX wrappers that more than one device micro-kernel uses (mma_gemm.cu, sparse_gemm.cu). Each kernel's
+// Inline-PTX wrappers that more than one device micro-kernel uses (mma_gemm.cu, sparse_gemm.cu, attention.cu). Each kernel's
 // own instructions (its mma shape, cp.async, shuffles) stay in its file, one wrapper per product format. The host emulation of the kernels
 // (test/ukernels/cuda_host_emulation.h) defines host versions of these functions instead, with the PTX ISA's
 // semantics, so they are left out when EFFC_CUDA_UK_HOST_EMULATION is defined.
@@ -47,10 +47,45 @@ __device__ inline void loadMatrixX4(unsigned (&fragment)[4], const unsigned shor
                : "r"(sharedAddress(sharedRow)));
 }
 
+/// ldmatrix.x4.trans: as loadMatrixX4, each 8 x 8 matrix transposed: lane l receives elements (2 (l % 4), l / 4)
+/// and (2 (l % 4) + 1, l / 4) (row, column) of each matrix.
+__device__ inline void loadMatrixX4Trans(unsigned (&fragment)[4], const unsigned short *sharedRow) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(fragment[0]), "=r"(fragment[1]), "=r"(fragment[2]), "=r"(fragment[3])
+               : "r"(sharedAddress(sharedRow)));
+}
+
+/// acc += A (16 x 16, row) · B (16 x 8, col) in bf16 with f32 accumulation, over the warp's fragments.
+__device__ inline void mmaBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+/// The same in f16.
+__device__ inline void mmaF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
 } // namespace effc_cuda
 #endif
 
 namespace effc_cuda {
+/// mma.sync.m16n8k16 in the product format P (f32 accumulation). Fragments (lane l, g = l / 4, c = 2 (l % 4)):
+/// A a0 = (row g, k c, c + 1), a1 = row g + 8, a2 = k + 8, a3 = both; B b0 = (k c, c + 1, column g), b1 = k + 8;
+/// acc e = (row g + 8 (e / 2), column c + e % 2).
+template <Products P>
+__device__ __attribute__((always_inline)) inline void mma16816(float (&acc)[4], const unsigned (&a)[4],
+                                                               const unsigned (&b)[2]) {
+  if constexpr (P == Products::Bf16)
+    mmaBf16(acc, a, b);
+  else
+    mmaF16(acc, a, b);
+}
+
 /// Two floats rounded to the product format P and packed, `lo` in the low half (the lower k).
 template <Products P>
 __device__ inline unsigned packPair(float lo, float hi) {

@@ -437,7 +437,10 @@ def EffcGpuAttentionUkernelsPass : Pass<"effc-gpu-attention-ukernels", "::mlir::
     raw pointers, strides and sizes: `effc_cuda_uk_attention_decode_f32` (256 threads, one block per batch x
     head x query row, the warps splitting the keys) when the query has at most `decode-max-rows` rows,
     `effc_cuda_uk_attention_f32` (128 threads, one block per batch x head x 16 query rows, key tiles in shared
-    memory, online softmax) otherwise. Grid and block sizes are selected on the host and the kernel in the
+    memory, online softmax) otherwise, or with `precision=bf16` (`f16`) the tensor-core kernel
+    `effc_cuda_uk_attention_mma_bf16_d64` (`_f16_`; `_d128` for head sizes above 64): 128 threads, one block
+    per batch x head x 64 query rows, Q·Kᵀ and P·V on mma.sync with the operands and the probabilities
+    rounded to the format, softmax state in f32. Grid and block sizes are selected on the host and the kernel in the
     body (an `scf.if` on the run-time length inside the launch, none around it). Scores never reach global
     memory.
     The head size must be static and at most 128 (the pipeline's convert-eff-to-linalg
@@ -469,6 +472,8 @@ def EffcGpuAttentionUkernelsPass : Pass<"effc-gpu-attention-ukernels", "::mlir::
   let options = [
     Option<"decodeMaxRows", "decode-max-rows", "int64_t", /*default=*/"4",
            "Launch the decode kernel (one block per query row) for at most this many query rows">,
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "Products of prefill attention: f32 (exact), bf16 or f16 (tensor cores)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];

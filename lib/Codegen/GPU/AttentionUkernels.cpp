@@ -6,8 +6,8 @@
 //
 // Implements effc-gpu-attention-ukernels: the calls of the fused attention micro-kernel effc_uk_attention_f32
 // that convert-eff-to-linalg makes (f32 eff.attention without head_mask or bias; docs/spec/eff.md#effattention)
-// become a gpu.launch of its device counterpart in ukernels/cuda/attention.cu, so that --target=cuda never
-// materialises the [B, H, S, L] scores. The call's operands are passed through: each buffer as a pointer with
+// become a gpu.launch of its device counterpart in ukernels/cuda/attention.cu (prefill on tensor cores with
+// precision=bf16 or f16), so that --target=cuda never materialises the [B, H, S, L] scores. The call's operands are passed through: each buffer as a pointer with
 // its strides, the KV cache read in place.
 //
 //===----------------------------------------------------------------------===//
@@ -39,6 +39,25 @@ constexpr llvm::StringLiteral kDecodeKernel = "effc_cuda_uk_attention_decode_f32
 /// The device kernels' limits and launch shapes (ukernels/cuda/attention.cu).
 constexpr int64_t kMaxHeadDim = 128;
 constexpr int64_t kPrefillThreads = 128, kPrefillRows = 16, kDecodeThreads = 256;
+/// The tensor-core prefill kernels: 128 threads (kPrefillThreads), 64 query rows per block, head sizes up to
+/// kMmaSmallHeadDim (the _d64 kernels) or kMaxHeadDim (_d128).
+constexpr int64_t kMmaPrefillRows = 64, kMmaSmallHeadDim = 64;
+
+/// The prefill kernel for a precision and a head size, and its query rows per block.
+std::pair<StringRef, int64_t> prefillKernel(effc::MatmulPrecision precision, int64_t headDim) {
+  bool small = headDim <= kMmaSmallHeadDim;
+  switch (precision) {
+  case effc::MatmulPrecision::F32:
+    return {kPrefillKernel, kPrefillRows};
+  case effc::MatmulPrecision::Bf16:
+    return {small ? "effc_cuda_uk_attention_mma_bf16_d64" : "effc_cuda_uk_attention_mma_bf16_d128",
+            kMmaPrefillRows};
+  case effc::MatmulPrecision::F16:
+    return {small ? "effc_cuda_uk_attention_mma_f16_d64" : "effc_cuda_uk_attention_mma_f16_d128",
+            kMmaPrefillRows};
+  }
+  llvm_unreachable("unknown matmul precision");
+}
 
 /// Operand positions of effc_uk_attention_f32 (ukernels/attention.c).
 enum HostOperand : unsigned {
@@ -103,7 +122,8 @@ class AttentionLauncher : public effc::LaunchBuilder {
 public:
   AttentionLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
-  void lower(func::CallOp call, int64_t headDim, int64_t decodeMaxRows) {
+  void lower(func::CallOp call, int64_t headDim, int64_t decodeMaxRows, effc::MatmulPrecision precision) {
+    auto [prefill, prefillRows] = prefillKernel(precision, headDim);
     for (unsigned operand : {kQuery, kKey, kValue, kPastKey, kPastValue, kOutput})
       buffers[operand] = stridedBuffer(call.getOperand(operand));
     // Without a padding mask (a constant has_mask of 0) the kernel gets a null pointer and no placeholder.
@@ -124,14 +144,14 @@ public:
     // One launch whose body picks the kernel (no scf.if around launches on the host, so that the launch
     // stays on the stream of the code around it): up to decodeMaxRows query rows (a decode step) take the
     // decode kernel, 256 threads and a block per row; more take the prefill kernel, 128 threads and a block
-    // per 16 rows. Without queries (a grid of 0 blocks is invalid) one block runs and does nothing.
+    // per 16 rows (64 on tensor cores). Without queries (a grid of 0 blocks is invalid) one block runs and does nothing.
     Value decode = cmp(arith::CmpIPredicate::sle, rows, index(decodeMaxRows));
     Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, batch, index(0)),
                                            cmp(arith::CmpIPredicate::sgt, rows, index(0)));
     Value one = index(1);
     Value gridX = arith::SelectOp::create(b, loc, nonEmpty, arith::MulIOp::create(b, loc, batch, heads), one);
     Value gridY = arith::SelectOp::create(b, loc, decode, rows,
-                                          arith::CeilDivUIOp::create(b, loc, rows, index(kPrefillRows)));
+                                          arith::CeilDivUIOp::create(b, loc, rows, index(prefillRows)));
     gridY = arith::SelectOp::create(b, loc, nonEmpty, gridY, one);
     Value threads = arith::SelectOp::create(b, loc, decode, index(kDecodeThreads), index(kPrefillThreads));
     auto launchOp = gpu::LaunchOp::create(b, loc, gridX, gridY, one, threads, one, one);
@@ -146,7 +166,7 @@ public:
     b.setInsertionPointToStart(&choice.getThenRegion().front());
     callKernel(kDecodeKernel);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
-    callKernel(kPrefillKernel);
+    callKernel(prefill);
     b.setInsertionPointAfter(ifNonEmpty);
     gpu::TerminatorOp::create(b, loc);
   }
@@ -199,6 +219,11 @@ struct GpuAttentionUkernelsPass : public effc::impl::EffcGpuAttentionUkernelsPas
           << static_cast<int64_t>(decodeMaxRows);
       return signalPassFailure();
     }
+    std::optional<effc::MatmulPrecision> products = effc::parseMatmulPrecision(precision);
+    if (!products) {
+      module.emitError("effc-gpu-attention-ukernels: precision must be f32, bf16 or f16, got '") << precision << "'";
+      return signalPassFailure();
+    }
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
       if (call.getCallee() == kHostKernel && !call->getParentOfType<gpu::LaunchOp>())
@@ -219,7 +244,7 @@ struct GpuAttentionUkernelsPass : public effc::impl::EffcGpuAttentionUkernelsPas
         continue;
       }
       OpBuilder builder(call);
-      AttentionLauncher(builder, call.getLoc(), module).lower(call, *headDim, decodeMaxRows);
+      AttentionLauncher(builder, call.getLoc(), module).lower(call, *headDim, decodeMaxRows, *products);
       call.erase();
     }
     if (failed)

@@ -1,5 +1,7 @@
 // RUN: effc-opt %s --split-input-file --effc-gpu-attention-ukernels | FileCheck %s
 // RUN: effc-opt %s --split-input-file --effc-gpu-attention-ukernels="decode-max-rows=1" | FileCheck %s --check-prefix=ONE
+// RUN: effc-opt %s --split-input-file --effc-gpu-attention-ukernels="precision=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: effc-opt %s --split-input-file --effc-gpu-attention-ukernels="precision=f16" | FileCheck %s --check-prefix=F16
 
 // Calls of the CPU's fused attention kernel (as convert-eff-to-linalg makes them, after bufferization) become
 // launches of the device kernels of ukernels/cuda/attention.cu.
@@ -45,6 +47,17 @@ func.func private @effc_uk_attention_f32(!b3, !b3, !b3, !b3, !b3, !b2, i64, i64,
 // CHECK-DAG:   llvm.func @effc_cuda_uk_attention_f32(
 // ONE-LABEL:   func.func @masked_causal_gqa
 // ONE:           arith.cmpi sle, %{{.+}}, %c1
+// precision=bf16 / f16: prefill takes the tensor-core kernel for head sizes up to 64, a block per 64 rows;
+// decode keeps its f32 kernel.
+// BF16-LABEL:  func.func @masked_causal_gqa
+// BF16:          %[[BLOCKS:.+]] = arith.ceildivui %{{.+}}, %c64
+// BF16:          gpu.launch
+// BF16:            llvm.call @effc_cuda_uk_attention_decode_f32(
+// BF16:          } else {
+// BF16:            llvm.call @effc_cuda_uk_attention_mma_bf16_d64(
+// BF16-NOT:      @effc_cuda_uk_attention_f32(
+// F16-LABEL:   func.func @masked_causal_gqa
+// F16:             llvm.call @effc_cuda_uk_attention_mma_f16_d64(
 func.func @masked_causal_gqa(%q: memref<?x?x64xf32>, %k: memref<?x?x32xf32>, %v: memref<?x?x32xf32>,
                              %m: memref<?x?xf32>, %o: memref<?x?x64xf32>) {
   %c4_i64 = arith.constant 4 : i64
@@ -58,6 +71,34 @@ func.func @masked_causal_gqa(%q: memref<?x?x64xf32>, %k: memref<?x?x32xf32>, %v:
   %mc = memref.cast %m : memref<?x?xf32> to !b2
   %oc = memref.cast %o : memref<?x?x64xf32> to !b3
   call @effc_uk_attention_f32(%qc, %kc, %vc, %kc, %vc, %mc, %c4_i64, %c2_i64, %scale, %c1_i64, %c1_i64, %c0_i64, %oc)
+      : (!b3, !b3, !b3, !b3, !b3, !b2, i64, i64, f32, i64, i64, i64, !b3) -> ()
+  return
+}
+
+// -----
+
+!b3 = memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+!b2 = memref<?x?xf32, strided<[?, ?], offset: ?>>
+func.func private @effc_uk_attention_f32(!b3, !b3, !b3, !b3, !b3, !b2, i64, i64, f32, i64, i64, i64, !b3)
+
+// Head size 96 (192 / 2): the tensor-core kernels for head sizes up to 128.
+// CHECK-LABEL: func.func @head_size_96
+// CHECK:           llvm.call @effc_cuda_uk_attention_f32(
+// BF16-LABEL:  func.func @head_size_96
+// BF16:            llvm.call @effc_cuda_uk_attention_mma_bf16_d128(
+// F16-LABEL:   func.func @head_size_96
+// F16:             llvm.call @effc_cuda_uk_attention_mma_f16_d128(
+func.func @head_size_96(%q: memref<?x?x192xf32>, %k: memref<?x?x192xf32>, %v: memref<?x?x192xf32>,
+                        %m: memref<?x?xf32>, %o: memref<?x?x192xf32>) {
+  %c2_i64 = arith.constant 2 : i64
+  %c0_i64 = arith.constant 0 : i64
+  %scale = arith.constant 1.000000e-01 : f32
+  %qc = memref.cast %q : memref<?x?x192xf32> to !b3
+  %kc = memref.cast %k : memref<?x?x192xf32> to !b3
+  %vc = memref.cast %v : memref<?x?x192xf32> to !b3
+  %mc = memref.cast %m : memref<?x?xf32> to !b2
+  %oc = memref.cast %o : memref<?x?x192xf32> to !b3
+  call @effc_uk_attention_f32(%qc, %kc, %vc, %kc, %vc, %mc, %c2_i64, %c2_i64, %scale, %c0_i64, %c0_i64, %c0_i64, %oc)
       : (!b3, !b3, !b3, !b3, !b3, !b2, i64, i64, f32, i64, i64, i64, !b3) -> ()
   return
 }
