@@ -25,8 +25,8 @@
 // Kernels queue on one stream; the host synchronises once, before returning the output. With
 // --cuda-sync-launches it waits after every launch.
 // RUN: effc %s --target=cuda --cuda-format=isa --emit=mlir -o - | FileCheck %s --check-prefix=ASYNC
-// The linear layer's GEMM picks its tile size at run time (two launches in branches): both queue on the
-// same stream too.
+// The linear layer's GEMM picks its kernel at run time (the GEMV for few rows, else one of two tiles: three
+// launches in branches): all queue on the same stream too.
 // ASYNC:      %[[S:.*]] = llvm.call @mgpuStreamCreate()
 // ASYNC-NEXT: gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel blocks
 // ASYNC-NOT:  llvm.call @mgpu
@@ -35,13 +35,15 @@
 // ASYNC:      gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_1 blocks
 // ASYNC-NOT:  llvm.call @mgpu
 // ASYNC:      gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_2 blocks
+// ASYNC-NOT:  llvm.call @mgpu
+// ASYNC:      gpu.launch_func <%[[S]] : !llvm.ptr> @effc_kernels::@mlp_kernel_3 blocks
 // ASYNC-NEXT: llvm.call @mgpuStreamSynchronize(%[[S]])
 // ASYNC-NEXT: llvm.call @mgpuStreamDestroy(%[[S]])
 // ASYNC-NEXT: llvm.return
 // RUN: effc %s --target=cuda --cuda-format=isa --cuda-sync-launches --emit=mlir -o - | FileCheck %s --check-prefix=SYNC
 // SYNC:         llvm.func @mlp(
 // SYNC-NOT:     llvm.call @mgpuStreamCreate
-// SYNC-COUNT-4: gpu.launch_func @effc_kernels::@mlp_kernel{{(_[0-9])?}} blocks
+// SYNC-COUNT-5: gpu.launch_func @effc_kernels::@mlp_kernel{{(_[0-9])?}} blocks
 // SYNC-NOT:     llvm.call @mgpuStreamCreate
 // SYNC:         llvm.return
 

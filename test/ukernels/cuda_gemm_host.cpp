@@ -22,3 +22,13 @@ extern "C" void effc_test_sgemm(int tile, effc_index_t M, effc_index_t N, effc_i
   effc_cuda::runGrid((N + tile - 1) / tile, (M + tile - 1) / tile, 256,
                      [&] { kernel(M, N, K, A, lda, B, ldb, C, ldc); });
 }
+
+/// C += A · B with the few-rows kernel (32 columns x 8 rows per block) over the whole grid. Returns 1 if an access
+/// would have been misaligned on the device.
+extern "C" int effc_test_sgemv(effc_index_t M, effc_index_t N, effc_index_t K, const float *A, effc_index_t lda,
+                               const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
+  return effc_cuda::runGrid((N + 31) / 32, (M + 7) / 8, 256,
+                            [&] { effc_cuda_uk_sgemv_f32(M, N, K, A, lda, B, ldb, C, ldc); })
+             ? 1
+             : 0;
+}

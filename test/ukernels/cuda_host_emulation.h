@@ -110,6 +110,19 @@ inline void loadMatrixX4Trans(unsigned (&fragment)[4], const unsigned short *row
   barrier();
 }
 
+// Per warp: the values of a shuffle.
+inline float shuffleTable[32][32];
+
+/// shfl.sync.bfly.b32 over the whole warp.
+inline float shuffleXorF32(float v, int laneMask) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  shuffleTable[warp][lane] = v;
+  barrier();
+  float r = shuffleTable[warp][lane ^ static_cast<unsigned>(laneMask)];
+  barrier();
+  return r;
+}
+
 // Per warp: the fragments of an mma.
 inline unsigned mmaATable[32][32][4], mmaBTable[32][32][2];
 

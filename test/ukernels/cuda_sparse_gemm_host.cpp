@@ -22,9 +22,8 @@
 namespace effc_cuda {
 bool badMetadata; // an index pair that is not ascending
 
-// Per warp: the operands of an mma.sp or a shuffle.
+// Per warp: the operands of an mma.sp.
 unsigned aTable[8][32][4], bTable[8][32][4], metaTable[8][32];
-float shuffleTable[8][32];
 
 template <Products P>
 inline void mmaSparseHost(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
@@ -68,14 +67,6 @@ inline void mmaSparseF16(float (&acc)[4], const unsigned (&a)[4], const unsigned
 __attribute__((noinline)) float sparseMulRn(float a, float b) { return a * b; }
 __attribute__((noinline)) float sparseAddRn(float a, float b) { return a + b; }
 
-inline float shuffleXorF32(float v, int laneMask) {
-  unsigned warp = currentThread / 32, lane = currentThread % 32;
-  shuffleTable[warp][lane] = v;
-  barrier();
-  float r = shuffleTable[warp][lane ^ static_cast<unsigned>(laneMask)];
-  barrier();
-  return r;
-}
 
 } // namespace effc_cuda
 

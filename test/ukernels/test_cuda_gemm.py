@@ -1,10 +1,13 @@
-"""Numerics of the CUDA GEMM micro-kernel (ukernels/cuda/gemm.cu) without a GPU: the same source compiled as host
+"""Numerics of the CUDA GEMM micro-kernels (ukernels/cuda/gemm.cu: the tiles and the few-rows GEMV) without a GPU: the same source compiled as host
 C++ (test/ukernels/cuda_gemm_host.cpp runs each block's 256 threads as host threads with a barrier), over the
 whole grid that effc-gpu-gemm-ukernels launches, against float64 numpy.
 
 Shapes cover partial tiles in M, N and K for both tile sizes, K smaller than one K tile, K = 0, and leading
 dimensions wider than the matrices (views into larger buffers). The kernel accumulates into C (C += A · B), so
 C starts non-zero. Tolerance: f32 accumulation over K <= 300 of unit-scale products, rtol 1e-5, atol 1e-4.
+The GEMV (at most 8 rows per block) is checked for 1 to 8 rows and more (several row blocks), K around its
+128-row step, N that is not a multiple of 4 or of 32 (scalar loads), B rows that are not 16-byte aligned, and
+operands inside wider buffers; with K up to 3072, atol 1e-4 · sqrt(K).
 """
 
 import ctypes
@@ -22,6 +25,8 @@ def kernel(tmp_path_factory):
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
     lib.effc_test_sgemm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64]
     lib.effc_test_sgemm.restype = None
+    lib.effc_test_sgemv.argtypes = [i64, i64, i64, ptr, i64, ptr, i64, ptr, i64]
+    lib.effc_test_sgemv.restype = ctypes.c_int
     return lib
 
 
@@ -62,3 +67,26 @@ def test_sgemm_leading_dimensions(kernel, tile):
     outside = np.ones(cbuf.shape, bool)
     outside[:, 4:4 + n] = False
     np.testing.assert_array_equal(cbuf[outside], before[outside])
+
+
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (1, 768, 768), (3, 100, 129), (8, 33, 300), (5, 64, 0),
+                                     (1, 3072, 96), (13, 70, 257), (2, 50, 3072)])
+@pytest.mark.parametrize("offsets", [(0, 0, 0), (3, 1, 2)])
+def test_sgemv_matches_numpy(kernel, m, n, k, offsets):
+    """C += A · B for few rows; with offsets, the operands are column blocks of wider buffers starting past the
+    first columns (B rows no longer 16-byte aligned: the scalar path)."""
+    rng = np.random.default_rng(m * 1000 + n * 10 + k + sum(offsets))
+    oa, ob, oc = offsets
+    abuf = rng.standard_normal((m, k + oa + 5)).astype(np.float32)
+    bbuf = rng.standard_normal((k, n + ob + 4)).astype(np.float32)
+    cbuf = rng.standard_normal((m, n + oc + 3)).astype(np.float32)
+    a, b, c = abuf[:, oa:oa + k], bbuf[:, ob:ob + n], cbuf[:, oc:oc + n]
+    before = cbuf.copy()
+    expected = c.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
+    bad = kernel.effc_test_sgemv(m, n, k, a.ctypes.data, abuf.shape[1], b.ctypes.data, bbuf.shape[1],
+                                 c.ctypes.data, cbuf.shape[1])
+    assert bad == 0, "an access would have been misaligned on the device"
+    np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-4 * np.sqrt(max(k, 1)))
+    untouched = np.ones(cbuf.shape, bool)
+    untouched[:, oc:oc + n] = False
+    np.testing.assert_array_equal(cbuf[untouched], before[untouched])

@@ -20,9 +20,15 @@
 // Two tile shapes: 128 x 128 (8 x 8 per thread, BK = 8) for large products and 64 x 64 (4 x 4 per thread,
 // BK = 16) where the large tiles would leave most of the GPU idle; the lowering picks one at run time.
 //
+// For at most 8 rows of A (a decode step) a tile would leave all but 8 of its rows idle and N / 64 blocks
+// stream all of B: effc_cuda_uk_sgemv_f32 gives each block 32 columns of C and all of K instead (N / 32
+// blocks). Its 256 threads are 8 column groups of 4 (one float4 of a B row each) x 32 rows of B per step, 4
+// steps in flight; every B element is read once, A's elements come from the cache; the 32 partial sums of a
+// column are reduced with shuffles within each warp and through shared memory across the 8 warps.
+//
 //===----------------------------------------------------------------------===//
 
-#include "cuda_ukernel.h"
+#include "ptx.h"
 
 using namespace effc_cuda;
 
@@ -154,6 +160,85 @@ struct SgemmTile {
   }
 };
 
+constexpr int kGemvRows = 8;                         // rows of A (and C) per block
+constexpr int kGemvColumns = 32;                     // columns of C per block
+constexpr int kGemvGroups = kGemvColumns / 4;        // float4 column groups
+constexpr int kGemvDepth = kThreads / kGemvGroups;   // rows of B per step
+constexpr int kGemvSteps = 4;                        // steps whose loads are in flight together
+constexpr int kWarps = kThreads / 32;
+static_assert(kGemvRows * kGemvColumns == kThreads, "one output per thread in the final sum");
+
+struct Sgemv {
+  __device__ static void run(effc_index_t M, effc_index_t N, effc_index_t K, const float *A, effc_index_t lda,
+                             const float *B, effc_index_t ldb, float *C, effc_index_t ldc) {
+    __shared__ float partial[kWarps][kGemvRows][kGemvColumns];
+    const int tid = threadIndex(), lane = tid % 32, warp = tid / 32;
+    const int group = tid % kGemvGroups, depth = tid / kGemvGroups;
+    const effc_index_t m0 = (effc_index_t)blockIndexY() * kGemvRows;
+    const effc_index_t n0 = (effc_index_t)blockIndexX() * kGemvColumns, n = n0 + 4 * group;
+    const int rows = M - m0 < kGemvRows ? int(M - m0) : kGemvRows;
+    const effc_index_t columns = N - n < 0 ? 0 : (N - n < 4 ? N - n : 4);
+    const bool vector = columns == 4 && ldb % 4 == 0 && (reinterpret_cast<unsigned long long>(B + n) & 15) == 0;
+    const float *a = A + m0 * lda;
+
+    float acc[kGemvRows][4] = {};
+    for (effc_index_t k0 = depth; k0 < K; k0 += kGemvDepth * kGemvSteps) {
+      float4_t b[kGemvSteps];
+#pragma unroll
+      for (int s = 0; s < kGemvSteps; ++s) {
+        effc_index_t k = k0 + s * kGemvDepth;
+        const float *row = B + k * ldb + n;
+        if (k < K && vector) {
+          b[s] = *static_cast<const float4_t *>(__builtin_assume_aligned(row, 16));
+        } else {
+#pragma unroll
+          for (int c = 0; c < 4; ++c)
+            b[s][c] = k < K && c < columns ? row[c] : 0.0f;
+        }
+      }
+#pragma unroll
+      for (int s = 0; s < kGemvSteps; ++s) {
+        effc_index_t k = k0 + s * kGemvDepth;
+        if (k >= K)
+          continue;
+#pragma unroll
+        for (int m = 0; m < kGemvRows; ++m)
+          if (m < rows) {
+            float x = a[m * lda + k];
+#pragma unroll
+            for (int c = 0; c < 4; ++c)
+              acc[m][c] += x * b[s][c];
+          }
+      }
+    }
+
+    // Lanes l, l + 8, l + 16, l + 24 of a warp hold the same columns: shuffles leave their sum in lanes 0-7.
+#pragma unroll
+    for (int m = 0; m < kGemvRows; ++m)
+      if (m < rows)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          acc[m][c] += shuffleXorF32(acc[m][c], 8);
+          acc[m][c] += shuffleXorF32(acc[m][c], 16);
+        }
+    if (lane < kGemvGroups)
+#pragma unroll
+      for (int m = 0; m < kGemvRows; ++m)
+#pragma unroll
+        for (int c = 0; c < 4; ++c)
+          partial[warp][m][4 * lane + c] = acc[m][c];
+    barrier();
+    const int m = tid / kGemvColumns, column = tid % kGemvColumns;
+    if (m < rows && n0 + column < N) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w)
+        sum += partial[w][m][column];
+      C[(m0 + m) * ldc + n0 + column] += sum;
+    }
+  }
+};
+
 } // namespace
 
 EFFC_CUDA_UK void effc_cuda_uk_sgemm_128x128(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
@@ -166,4 +251,11 @@ EFFC_CUDA_UK void effc_cuda_uk_sgemm_64x64(effc_index_t M, effc_index_t N, effc_
                                            effc_index_t lda, const float *B, effc_index_t ldb, float *C,
                                            effc_index_t ldc) {
   SgemmTile<64, 64, 16>::run(M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+/// C[M, N] += A[M, K] · B[K, N] for few rows of A: block x = 32 columns, block y = 8 rows.
+EFFC_CUDA_UK void effc_cuda_uk_sgemv_f32(effc_index_t M, effc_index_t N, effc_index_t K, const float *A,
+                                         effc_index_t lda, const float *B, effc_index_t ldb, float *C,
+                                         effc_index_t ldc) {
+  Sgemv::run(M, N, K, A, lda, B, ldb, C, ldc);
 }

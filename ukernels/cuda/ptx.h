@@ -4,7 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Inline-PTX wrappers that more than one device micro-kernel uses (mma_gemm.cu, sparse_gemm.cu, attention.cu). Each kernel's
+// Inline-PTX wrappers that more than one device micro-kernel uses (gemm.cu, mma_gemm.cu, sparse_gemm.cu,
+// attention.cu). Each kernel's
 // own instructions (its mma shape, cp.async, shuffles) stay in its file, one wrapper per product format. The host emulation of the kernels
 // (test/ukernels/cuda_host_emulation.h) defines host versions of these functions instead, with the PTX ISA's
 // semantics, so they are left out when EFFC_CUDA_UK_HOST_EMULATION is defined.
@@ -37,6 +38,13 @@ __device__ inline unsigned packF16(float lo, float hi) {
   unsigned packed;
   asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(hi), "f"(lo));
   return packed;
+}
+
+/// The value of lane (lane ^ laneMask) of the warp (shfl.sync.bfly, all lanes taking part).
+__device__ inline float shuffleXorF32(float v, int laneMask) {
+  float r;
+  asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(laneMask));
+  return r;
 }
 
 /// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8 (16 bytes of b16) and receives

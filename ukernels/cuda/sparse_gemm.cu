@@ -68,11 +68,6 @@ __device__ inline void mmaSparseF16(float (&acc)[4], const unsigned (&a)[4], con
                  "r"(metadata));
 }
 
-__device__ inline float shuffleXorF32(float v, int laneMask) {
-  float r;
-  asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(laneMask));
-  return r;
-}
 
 // IEEE operations as the CPU kernel performs them (clang would contract a · b + c into an FMA in CUDA code).
 __device__ inline float sparseMulRn(float a, float b) { return __nvvm_mul_rn_f(a, b); }

@@ -488,9 +488,10 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
     (ukernels/cuda/gemm.cu) with raw pointers, sizes and leading dimensions. Loop dimensions of A and C
     that B does not index (the rows of a linear layer's [B, S, K] input) form the M of one GEMM when both
     operands have the identity layout; the remaining outer dimensions (a batched matmul's batch and heads)
-    are spread over block z, whose index the body turns into pointer offsets. The 128 x 128 tile is used
-    when it yields at least `min-large-tiles` blocks, the 64 x 64 tile otherwise (an `scf.if` on the
-    run-time sizes). Other linalg ops are left to the generic one-thread-per-element kernels.
+    are spread over block z, whose index the body turns into pointer offsets. Up to `max-gemv-rows` rows of
+    A (a decode step) take `effc_cuda_uk_sgemv_f32` (32 columns of C and all of K per block, so that N / 32
+    blocks stream B once); otherwise the 128 x 128 tile is used when it yields at least `min-large-tiles`
+    blocks, the 64 x 64 tile otherwise (`scf.if`s on the run-time sizes). Other linalg ops are left to the generic one-thread-per-element kernels.
 
     Before:
     ```mlir
@@ -503,7 +504,7 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
         linalg.yield %s : f32
     }
     ```
-    After (one of the two launches):
+    After (one of the three launches):
     ```mlir
     gpu.launch blocks(...) in (%gx = %tilesN, %gy = %tilesM, %gz = %c1) threads(...) in (%tx = %c256, ...) {
       %pa = ... (aligned pointer of %a plus its offset, as !llvm.ptr)
@@ -515,6 +516,9 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
   let options = [
     Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
            "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
+    Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"8",
+           "Most rows of A for which effc_cuda_uk_sgemv_f32 (32 columns and all of K per block, exact f32) is "
+           "launched instead of a tile (0 to 8)">,
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
            "f32 (default: exact f32 FMAs), bf16 or f16 (tensor cores: operands rounded to bf16 or f16, f32 "
            "accumulation; calls effc_cuda_uk_{bf16,f16}_sgemm_<BM>x<BN> of ukernels/cuda/mma_gemm.cu instead)">,

@@ -36,6 +36,8 @@ constexpr int64_t kThreadsPerBlock = 256;
 using GemmTile = effc::KernelTile;
 constexpr GemmTile kLargeTile = {128, 128, "effc_cuda_uk_sgemm_128x128"};
 constexpr GemmTile kSmallTile = {64, 64, "effc_cuda_uk_sgemm_64x64"};
+// Few rows of A (decode): 8 rows x 32 columns per block, exact f32 whatever the precision (memory-bound).
+constexpr GemmTile kGemv = {8, 32, "effc_cuda_uk_sgemv_f32"};
 // precision=bf16 / f16: the tensor-core GEMMs of ukernels/cuda/mma_gemm.cu, same arguments, 16-bit products.
 constexpr GemmTile kLargeBf16Tile = {128, 128, "effc_cuda_uk_bf16_sgemm_128x128"};
 constexpr GemmTile kSmallBf16Tile = {64, 64, "effc_cuda_uk_bf16_sgemm_64x64"};
@@ -157,7 +159,7 @@ class GemmLauncher : public effc::LaunchBuilder {
 public:
   GemmLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
-  void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles,
+  void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles, int64_t maxGemvRows,
              effc::MatmulPrecision precision) {
     Value aMemref = op.getDpsInputs()[0], bMemref = op.getDpsInputs()[1], cMemref = op.getDpsInits()[0];
     a = stridedBuffer(aMemref);
@@ -188,6 +190,12 @@ public:
     // Nothing to launch for an empty C (a grid of 0 blocks is invalid); with K = 0 C is left as it is.
     OpBuilder::InsertionGuard guard(b);
     enterIfAllPositive({rows, cols, batchCount});
+    // At most maxGemvRows rows: the GEMV; else the large tile when it yields enough blocks, else the small one.
+    auto gemv = scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::sle, rows, index(maxGemvRows)),
+                                  /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&gemv.getThenRegion().front());
+    launch(kGemv, shape);
+    b.setInsertionPointToStart(&gemv.getElseRegion().front());
     Value largeTiles = arith::MulIOp::create(
         b, loc, arith::MulIOp::create(b, loc, ceilDiv(rows, kLargeTile.rows), ceilDiv(cols, kLargeTile.cols)),
         batchCount);
@@ -248,6 +256,11 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
           << static_cast<int64_t>(minLargeTiles);
       return signalPassFailure();
     }
+    if (maxGemvRows < 0 || maxGemvRows > kGemv.rows) {
+      getOperation().emitError("effc-gpu-gemm-ukernels: max-gemv-rows must be between 0 and ")
+          << kGemv.rows << ", got " << static_cast<int64_t>(maxGemvRows);
+      return signalPassFailure();
+    }
     std::optional<effc::MatmulPrecision> products = effc::parseMatmulPrecision(precision);
     if (!products) {
       getOperation().emitError("effc-gpu-gemm-ukernels: precision must be f32, bf16 or f16, got '")
@@ -264,7 +277,7 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
     });
     for (auto &[op, shape] : contractions) {
       OpBuilder builder(op);
-      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, *products);
+      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, maxGemvRows, *products);
       op.erase();
     }
   }

@@ -1,17 +1,25 @@
 // RUN: effc-opt %s --split-input-file --effc-gpu-gemm-ukernels | FileCheck %s
+// RUN: effc-opt %s --split-input-file --effc-gpu-gemm-ukernels="max-gemv-rows=0" | FileCheck %s --check-prefix=NOGEMV
 
 #map_a = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #map_b = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
 #map_c = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 
 // A linear layer's [B, S, K] x [K, N]: B and S fold into the GEMM's M (identity layouts), K = 64, N = 32.
-// The launch is skipped for an empty output; the tile is chosen on the number of 128 x 128 tiles.
+// The launch is skipped for an empty output; up to 8 rows (a decode step) take the GEMV, 32 columns per block;
+// otherwise the tile is chosen on the number of 128 x 128 tiles.
 // CHECK-LABEL: func.func @linear
 // CHECK-SAME:    (%[[X:.+]]: memref<?x?x64xf32>, %[[W:.+]]: memref<64x32xf32>, %[[Y:.+]]: memref<?x?x32xf32>)
 // CHECK-DAG:     %[[BASE_X:.+]], %[[OFF_X:.+]], %[[SIZES_X:.+]]:3, %[[STRIDES_X:.+]]:3 = memref.extract_strided_metadata %[[X]]
 // CHECK-DAG:     %[[BASE_Y:.+]], %[[OFF_Y:.+]], %[[SIZES_Y:.+]]:3, %[[STRIDES_Y:.+]]:3 = memref.extract_strided_metadata %[[Y]]
 // CHECK:         %[[M:.+]] = arith.muli %[[SIZES_Y]]#1, %[[SIZES_Y]]#0 : index
 // CHECK:         scf.if
+// CHECK:           %[[FEW:.+]] = arith.cmpi sle, %[[M]], %c8
+// CHECK:           scf.if %[[FEW]] {
+// CHECK:             %[[GX:.+]] = arith.ceildivui %{{.+}}, %c32
+// CHECK:             gpu.launch blocks({{.*}}) in (%{{.+}} = %[[GX]],
+// CHECK:               llvm.call @effc_cuda_uk_sgemv_f32(
+// CHECK:           } else {
 // CHECK:           %[[TILES:.+]] = arith.muli
 // CHECK:           %[[LARGE:.+]] = arith.cmpi sge, %{{.+}}, %c128
 // CHECK:           scf.if %[[LARGE]] {
@@ -29,6 +37,10 @@
 // CHECK:         return
 // CHECK-DAG:   llvm.func @effc_cuda_uk_sgemm_128x128(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
 // CHECK-DAG:   llvm.func @effc_cuda_uk_sgemm_64x64(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
+// CHECK-DAG:   llvm.func @effc_cuda_uk_sgemv_f32(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, i64, !llvm.ptr, i64)
+// With max-gemv-rows=0 the GEMV is never taken (no rows: no launch at all).
+// NOGEMV-LABEL: func.func @linear
+// NOGEMV:         arith.cmpi sle, %{{.+}}, %c0
 func.func @linear(%x: memref<?x?x64xf32>, %w: memref<64x32xf32>, %y: memref<?x?x32xf32>) {
   linalg.generic {indexing_maps = [#map_a, #map_b, #map_c],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
