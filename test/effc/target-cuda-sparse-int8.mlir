@@ -4,7 +4,8 @@
 
 // --sparsity=2:4 --quantize=int8 with --target=cuda: the layer becomes int8 sparse as on the CPU and runs on the
 // device (effc-gpu-sparse-linears, docs/gpu.md): the activation rows are quantized by the dense int8 path's
-// device quantizer, then the int8 N:4 tile multiplies them with the stored weights, with exact integer sums.
+// device quantizer, then the 2:4 int8 tile multiplies them with the stored weights on the sparse tensor cores
+// (mma.sp m16n8k64 s8), with exact integer sums.
 
 // EFF: eff.sparse_linear nm {{.*}} scales(
 // EFF-SAME: tensor<48x16xi8>, tensor<48x4xi8>
@@ -16,6 +17,7 @@
 // PTX:     .visible .entry
 // PTX-DAG: .shared .align 16 .b8 {{.*}}sparseSharedPool
 // PTX-DAG: mul.rn.f32
+// PTX-DAG: mma.sp.sync.aligned.m16n8k64.row.col.s32.s8.s8.s32
 // PTX-NOT: call.uni
 // PTX-NOT: .extern .func
 func.func @main(%x: tensor<?x32xf32> {eff.name = "x"}) -> (tensor<?x48xf32> {eff.name = "y"}) {

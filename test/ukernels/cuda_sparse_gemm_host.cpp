@@ -59,6 +59,38 @@ inline void mmaSparseHost(float (&acc)[4], const unsigned (&a)[4], const unsigne
 inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
   mmaSparseHost<Products::Bf16>(acc, a, b, metadata);
 }
+
+/// mma.sp.m16n8k64 s8 x s8 -> s32. A: 16 x 32 stored bytes, lane (row % 8) · 4 + (c % 16) / 4 holding stored
+/// entry c of row `row` in register row / 8 + 2 (c / 16), byte c % 4 (the dense m16n8k32 s8 layout of the
+/// stored values). B: 64 x 8, lane col · 4 + (k % 16) / 4, register k / 16, byte k % 4. Metadata (all four
+/// lanes, sparsity selector 0): lane 4g + 2 h + r holds the pairs of row g + 8 r, groups 8h..8h + 7 (columns
+/// 32h..32h + 31), group j % 8 in bits 4 (j % 8).. (CUTLASS's SM89 emulation of this instruction, convert_E).
+inline void mmaSparseS8(int (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
+  unsigned warp = currentThread / 32, lane = currentThread % 32;
+  std::memcpy(aTable[warp][lane], a, sizeof(a));
+  std::memcpy(bTable[warp][lane], b, sizeof(b));
+  metaTable[warp][lane] = metadata;
+  barrier();
+  auto byteOf = [](unsigned word, int index) { return static_cast<int>(static_cast<signed char>(word >> (8 * index))); };
+  auto aAt = [&](int row, int c) { return byteOf(aTable[warp][(row % 8) * 4 + (c % 16) / 4][row / 8 + 2 * (c / 16)], c % 4); };
+  auto bAt = [&](int k, int col) { return byteOf(bTable[warp][col * 4 + (k % 16) / 4][k / 16], k % 4); };
+  auto columnOf = [&](int row, int c) {
+    int group = c / 2;
+    unsigned word = metaTable[warp][4 * (row % 8) + 2 * (group / 8) + row / 8];
+    unsigned pair = (word >> (4 * (group % 8))) & 15u;
+    if ((pair & 3u) >= (pair >> 2))
+      badMetadata = true;
+    return 4 * group + static_cast<int>((pair >> (2 * (c % 2))) & 3u);
+  };
+  for (int e = 0; e < 4; ++e) {
+    int row = lane / 4 + 8 * (e / 2), col = 2 * (lane % 4) + e % 2;
+    int sum = acc[e];
+    for (int c = 0; c < 32; ++c)
+      sum += aAt(row, c) * bAt(columnOf(row, c), col);
+    acc[e] = sum;
+  }
+  barrier();
+}
 inline void mmaSparseF16(float (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
   mmaSparseHost<Products::F16>(acc, a, b, metadata);
 }
@@ -129,17 +161,19 @@ extern "C" int effc_test_sparse_nm(int kernel, effc_index_t M, effc_index_t N, e
   }
 }
 
-/// The int8 N:4 tile over the grid effc-gpu-sparse-linears launches (64 outputs x 64 tokens per block), on
-/// activations already quantized as effc_cuda_uk_quantize_rows_s8 stores them. Returns 1 on a misaligned access.
-extern "C" int effc_test_sparse_nm_i8(effc_index_t M, effc_index_t N, effc_index_t K, const signed char *q,
+/// The int8 N:4 tile (or with `mma` the int8 2:4 tensor-core tile) over the grid effc-gpu-sparse-linears launches
+/// (64 outputs x 64 tokens per block), on activations already quantized as effc_cuda_uk_quantize_rows_s8 stores
+/// them. Returns 1 on a misaligned access, 2 if mma.sp met an index pair it does not accept.
+extern "C" int effc_test_sparse_nm_i8(int mma, effc_index_t M, effc_index_t N, effc_index_t K, const signed char *q,
                                       effc_index_t ldq, const float *rowScale, const signed char *values,
                                       effc_index_t ldv, const unsigned char *indices, effc_index_t ldi,
                                       effc_index_t n, const float *scales, const float *bias, float *y,
                                       effc_index_t ldy) {
   if (reinterpret_cast<uintptr_t>(q) % 4 != 0 || ldq % 4 != 0)
     return 1;
+  auto kernel = mma ? effc_cuda_uk_sparse24_i8_mma_gemm : effc_cuda_uk_sparse_nm_i8_gemm;
   return runBlocks(ceilDiv(N, 64), ceilDiv(M, 64), [&] {
-    effc_cuda_uk_sparse_nm_i8_gemm(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
+    kernel(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
   });
 }
 

@@ -34,7 +34,7 @@ def kernel(tmp_path_factory):
     lib.effc_test_sparse_nm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, ptr, i64,
                                         i64, i64, ptr, ptr, i64]
     lib.effc_test_sparse_nm.restype = ctypes.c_int
-    lib.effc_test_sparse_nm_i8.argtypes = [i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
+    lib.effc_test_sparse_nm_i8.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
     lib.effc_test_sparse_nm_i8.restype = ctypes.c_int
     lib.effc_test_sparse_csr.argtypes = [i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64]
     lib.effc_test_sparse_csr.restype = ctypes.c_int
@@ -164,12 +164,21 @@ def pack_two_bit(indices):
     return (quads[:, :, 0] | quads[:, :, 1] << 2 | quads[:, :, 2] << 4 | quads[:, :, 3] << 6).astype(np.uint8)
 
 
-@pytest.mark.parametrize("tokens, k, n, outputs", [(1, 4, 2, 1), (70, 200, 2, 130), (64, 256, 1, 64),
-                                                   (33, 388, 3, 20), (9, 768, 2, 70)])
-def test_int8_tile_equals_the_cpu_kernel_bit_for_bit(kernel, tokens, k, n, outputs):
-    """The int8 N:4 tile on activations quantized as the device quantizer stores them (q_u8 − 128, rows padded
-    to a multiple of 32): exact integer sums and the CPU kernel's epilogue operations in its order, so the
-    result equals the numpy model of effc_uk_sparse_nm_linear_i8 (test_sparse_gemm.py) bit for bit."""
+INT8_CASES = [(1, 4, 2, 1), (70, 200, 2, 130), (64, 256, 1, 64), (33, 388, 3, 20), (9, 768, 2, 70),
+              (130, 100, 2, 65), (20, 64, 2, 40)]
+
+
+@pytest.mark.parametrize("aligned", [False, True], ids=["offset-rows", "aligned-rows"])
+@pytest.mark.parametrize("mma", [False, True], ids=["tile", "mma-sp"])
+@pytest.mark.parametrize("tokens, k, n, outputs", INT8_CASES)
+def test_int8_tile_equals_the_cpu_kernel_bit_for_bit(kernel, mma, tokens, k, n, outputs, aligned):
+    """The int8 N:4 tile, and for 2:4 the int8 tensor-core tile (mma.sp m16n8k64 s8, steps of 64 columns: K
+    not a multiple of 64 pads groups with the pair (0, 1)), on activations quantized as the device quantizer
+    stores them (q_u8 − 128, rows padded to a multiple of 32): exact integer sums and the CPU kernel's epilogue
+    operations in its order, so the result equals the numpy model of effc_uk_sparse_nm_linear_i8
+    (test_sparse_gemm.py) bit for bit. Value rows 16-byte aligned (the 16-byte loads) or one byte off (bytes)."""
+    if mma and n != 2:
+        pytest.skip("the tensor-core tile takes 2:4 only")
     rng = np.random.default_rng(tokens * 31 + k + n)
     x = rng.standard_normal((tokens, k)).astype(np.float32)
     x[0] *= 4
@@ -185,13 +194,14 @@ def test_int8_tile_equals_the_cpu_kernel_bit_for_bit(kernel, tokens, k, n, outpu
     scales = rng.uniform(0.001, 0.02, outputs).astype(np.float32)
     bias = rng.standard_normal(outputs).astype(np.float32)
     packed = padded_rows(pack_two_bit(indices), 3)
-    values = padded_rows(q_values, 1, 1)
+    values = padded_rows(q_values, -q_values.shape[1] % 16, 0) if aligned else padded_rows(q_values, 1, 1)
     ldy = outputs + 2
     y = np.full((tokens, ldy), np.nan, np.float32)
-    status = kernel.effc_test_sparse_nm_i8(tokens, outputs, k, qbuf.ctypes.data, ldq, x_scale.ctypes.data,
+    status = kernel.effc_test_sparse_nm_i8(int(mma), tokens, outputs, k, qbuf.ctypes.data, ldq, x_scale.ctypes.data,
                                            values.ctypes.data, values.shape[1], packed.ctypes.data, packed.shape[1],
                                            n, scales.ctypes.data, bias.ctypes.data, y.ctypes.data, ldy)
-    assert status == 0, "an access would have been misaligned on the device"
+    assert status & 1 == 0, "an access would have been misaligned on the device"
+    assert status & 2 == 0, "mma.sp met an index pair it does not accept"
     w = np.zeros((outputs, k // 4, 4), np.int64)
     np.put_along_axis(w, indices.astype(np.int64).reshape(outputs, k // 4, n), q_values.astype(np.int64).reshape(
         outputs, k // 4, n), axis=2)

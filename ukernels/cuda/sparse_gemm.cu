@@ -29,7 +29,8 @@
 //    kernels round.
 //  * effc_cuda_uk_sparse_nm_i8_gemm: int8 N:4 (int8 values, 2-bit indices, per-row scales) over activations
 //    that the dense int8 path's row quantizer stored as q − 128: 64 x 64 tiles with exact integer sums and the
-//    CPU kernel's epilogue, so the results equal the CPU build's.
+//    CPU kernel's epilogue, so the results equal the CPU build's. effc_cuda_uk_sparse24_i8_mma_gemm is the same
+//    for 2:4 on sparse tensor cores (mma.sp.m16n8k64 s8 x s8 -> s32).
 //
 // Guards: tokens past M and outputs past N read zeros and store nothing; K is a multiple of m (the verifier's
 // eff_sparse_linear_c2). Tokens go over block y (at most 65535 blocks: 4,194,240 tokens per call for the 64-token
@@ -55,6 +56,17 @@ __device__ inline void mmaSparseBf16(float (&acc)[4], const unsigned (&a)[4], co
   asm volatile("mma.sp.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
                "{%4, %5, %6, %7}, {%8, %9, %10, %11}, {%0, %1, %2, %3}, %12, 0x0;\n"
                : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]),
+                 "r"(metadata));
+}
+/// acc += A (16 x 64, 2:4 sparse: 16 x 32 stored s8 values, row) · B (64 x 8 s8, col), exact s32 sums.
+/// `metadata` in all four lanes of a quad (sparsity selector 0): lane 4g + i holds the index pairs of row
+/// g + 8 (i % 2), columns 32 (i / 2) .. + 31 (group j of the 8 in bits 4j..4j + 3), as CUTLASS's emulation of
+/// this instruction describes it (the PTX ISA gives it as a figure).
+__device__ inline void mmaSparseS8(int (&acc)[4], const unsigned (&a)[4], const unsigned (&b)[4], unsigned metadata) {
+  asm volatile("mma.sp.sync.aligned.m16n8k64.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, "
+               "{%4, %5, %6, %7}, {%8, %9, %10, %11}, {%0, %1, %2, %3}, %12, 0x0;\n"
+               : "+r"(acc[0]), "+r"(acc[1]), "+r"(acc[2]), "+r"(acc[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]),
                  "r"(metadata));
 }
@@ -290,6 +302,178 @@ struct SparseNmInt8Tile {
     storeTile(M, N, o0 + 4 * ty, t0 + 4 * tx, y, ldy, [&](int r, int c, effc_index_t o, effc_index_t t) {
       return sparseAddRn(sparseMulRn((float)acc[r][c], sparseMulRn(rowScale[t], scales[o])), bias[o]);
     });
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// int8 2:4 on sparse tensor cores
+//===----------------------------------------------------------------------===//
+
+/// int8 2:4 (n = 2 of every 4 columns) with mma.sp.m16n8k64 s8: 64 outputs x 64 tokens per block, 8 warps of 32 x
+/// 16, steps of 64 columns. The operands are SparseNmInt8Tile's; eff-sparsify's int8 index packing (entry c in
+/// bits 2 (c % 4) of byte c / 4) is mma.sp's metadata as it is: a group's pair in 4 bits, first index low, so
+/// the 16 groups of a row's step are 8 bytes of its index row. The sums are exact, the epilogue the CPU's.
+struct Sparse24Int8MmaTile {
+  static constexpr int BM = 64, BN = 64, BK = 64, Entries = BK / 2;
+  static constexpr int WarpsN = 4, WM = 32, WN = 16, MT = WM / 16, NT = WN / 8;
+  // Words per staged row: values 32 bytes + 16 of padding, activations 64 + 16: fragment reads are conflict-free.
+  static constexpr int APitch = 12, BPitch = 20, EPitch = 4; // EPitch: 16-bit metadata words per row
+  static constexpr int StageWords = BM * APitch + BN * BPitch + BM * EPitch / 2;
+  static_assert(2 * StageWords * 4 <= kSparsePoolBytes, "two stages fit the pool");
+
+  __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                            const signed char *q, effc_index_t ldq,
+                                                            const float *rowScale, const signed char *values,
+                                                            effc_index_t ldv, const unsigned char *indices,
+                                                            effc_index_t ldi, const float *scales,
+                                                            const float *bias, float *y, effc_index_t ldy) {
+    typedef unsigned uint4_t __attribute__((ext_vector_type(4)));
+    unsigned *pool = reinterpret_cast<unsigned *>(sparseSharedPool);
+    auto As = [&](int stage) { return pool + stage * StageWords; };
+    auto Bs = [&](int stage) { return pool + stage * StageWords + BM * APitch; };
+    auto Es = [&](int stage) {
+      return reinterpret_cast<unsigned short *>(pool + stage * StageWords + BM * APitch + BN * BPitch);
+    };
+    const int tid = threadIndex(), lane = tid % 32, warp = tid / 32, g = lane / 4, tig = lane % 4;
+    const int warpM = warp / WarpsN, warpN = warp % WarpsN;
+    const effc_index_t o0 = (effc_index_t)blockIndexX() * BM, t0 = (effc_index_t)blockIndexY() * BN;
+    const effc_index_t entries = K / 2, groups = K / 4;
+
+    // Loads for one step, into registers: threads 0-127 a 16-byte half row of values (row tid / 2), threads
+    // 128-191 a row's 16 metadata nibbles, every thread 16 bytes of one token's activations (token tid / 4).
+    const bool valueThread = tid < 2 * BM, metaThread = tid >= 2 * BM && tid < 3 * BM;
+    const effc_index_t valueRow = o0 + (tid % (2 * BM)) / 2, metaRow = o0 + (tid - 2 * BM);
+    const bool valueInside = valueThread && valueRow < N, metaInside = metaThread && metaRow < N;
+    const signed char *valueSource = values + (valueInside ? valueRow : 0) * ldv + 16 * (tid % 2);
+    const unsigned char *indexSource = indices + (metaInside ? metaRow : 0) * ldi;
+    const effc_index_t token = t0 + tid / 4;
+    const bool tokenInside = token < M;
+    const signed char *tokenSource = q + (tokenInside ? token : 0) * ldq + 16 * (tid % 4);
+    const bool vectorValues = ldv % 16 == 0 && (reinterpret_cast<unsigned long long>(values) & 15) == 0;
+    const bool vectorTokens = ldq % 16 == 0 && (reinterpret_cast<unsigned long long>(q) & 15) == 0;
+    uint4_t valueNext = {0, 0, 0, 0}, tokenNext = {0, 0, 0, 0};
+    unsigned long long metaNext = 0;
+    auto load = [&](effc_index_t k0) {
+      const effc_index_t e = k0 / 2 + 16 * (tid % 2);
+      if (valueThread) {
+        if (valueInside && vectorValues && e + 16 <= entries) {
+          valueNext = *reinterpret_cast<const uint4_t *>(valueSource + k0 / 2);
+        } else {
+#pragma unroll
+          for (int w = 0; w < 4; ++w) {
+            unsigned word = 0;
+#pragma unroll
+            for (int c = 0; c < 4; ++c)
+              if (valueInside && e + 4 * w + c < entries)
+                word |= (unsigned)(unsigned char)valueSource[k0 / 2 + 4 * w + c] << (8 * c);
+            valueNext[w] = word;
+          }
+        }
+      }
+      if (metaThread) {
+        // Groups past K get the pair (0, 1) over zero values, a pattern mma.sp accepts.
+        unsigned long long meta = 0;
+#pragma unroll
+        for (int j = 0; j < 16; ++j) {
+          effc_index_t group = k0 / 4 + j;
+          unsigned nibble = metaInside && group < groups ? (indexSource[group / 2] >> (4 * (group % 2))) & 15u : 4u;
+          meta |= (unsigned long long)nibble << (4 * j);
+        }
+        metaNext = meta;
+      }
+      const effc_index_t column = k0 + 16 * (tid % 4);
+      if (tokenInside && vectorTokens && column + 16 <= ldq) {
+        tokenNext = *reinterpret_cast<const uint4_t *>(tokenSource + k0);
+      } else {
+#pragma unroll
+        for (int w = 0; w < 4; ++w)
+          tokenNext[w] = tokenInside && column + 4 * w + 4 <= ldq
+                             ? *reinterpret_cast<const unsigned *>(tokenSource + k0 + 4 * w)
+                             : 0u;
+      }
+    };
+    auto store = [&](int stage) {
+      if (valueThread) {
+        unsigned *row = As(stage) + ((tid % (2 * BM)) / 2) * APitch + 4 * (tid % 2);
+#pragma unroll
+        for (int w = 0; w < 4; ++w)
+          row[w] = valueNext[w];
+      }
+      if (metaThread) {
+        unsigned short *row = Es(stage) + (tid - 2 * BM) * EPitch;
+#pragma unroll
+        for (int w = 0; w < 4; ++w)
+          row[w] = (unsigned short)(metaNext >> (16 * w));
+      }
+      unsigned *row = Bs(stage) + (tid / 4) * BPitch + 4 * (tid % 4);
+#pragma unroll
+      for (int w = 0; w < 4; ++w)
+        row[w] = tokenNext[w];
+    };
+
+    int acc[MT][NT][4] = {};
+    const effc_index_t steps = (K + BK - 1) / BK;
+    if (steps > 0) {
+      load(0);
+      store(0);
+      barrier();
+    }
+    for (effc_index_t step = 0; step < steps; ++step) {
+      const int stage = step % 2;
+      const bool more = step + 1 < steps;
+      if (more)
+        load((step + 1) * BK);
+      const unsigned *as = As(stage), *bs = Bs(stage);
+      const unsigned short *es = Es(stage);
+      unsigned a[MT][4], meta[MT], b[NT][4];
+#pragma unroll
+      for (int i = 0; i < MT; ++i) {
+        // Stored entries 4 tig.. of rows g, g + 8 (a0, a1), then entries 16 + 4 tig.. (a2, a3).
+        int row = warpM * WM + i * 16 + g;
+        a[i][0] = as[row * APitch + tig];
+        a[i][1] = as[(row + 8) * APitch + tig];
+        a[i][2] = as[row * APitch + 4 + tig];
+        a[i][3] = as[(row + 8) * APitch + 4 + tig];
+        // Lane 4g + tig: row g (+ 8 for odd tig), groups 8 (tig / 2) .. + 7 (16-bit words 2 (tig / 2), + 1).
+        const int metaRow = row + 8 * (tig & 1), word = 2 * (tig >> 1);
+        meta[i] = es[metaRow * EPitch + word] | (unsigned)es[metaRow * EPitch + word + 1] << 16;
+      }
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        // Columns 16 r + 4 tig.. of token g: b_r.
+        int tokenRow = warpN * WN + j * 8 + g;
+#pragma unroll
+        for (int r = 0; r < 4; ++r)
+          b[j][r] = bs[tokenRow * BPitch + 4 * r + tig];
+      }
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+          mmaSparseS8(acc[i][j], a[i], b[j], meta[i]);
+      if (more)
+        store(stage ^ 1);
+      barrier();
+    }
+
+    // Accumulator e of tile (i, j): output g (+ 8 for e >= 2), token 2 tig + e % 2.
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        effc_index_t o = o0 + warpM * WM + i * 16 + g + 8 * half;
+        if (o >= N)
+          continue;
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            effc_index_t t = t0 + warpN * WN + j * 8 + 2 * tig + e;
+            if (t < M)
+              y[t * ldy + o] = sparseAddRn(sparseMulRn((float)acc[i][j][2 * half + e], sparseMulRn(rowScale[t], scales[o])),
+                                           bias[o]);
+          }
+      }
   }
 };
 
@@ -561,6 +745,17 @@ EFFC_CUDA_UK void effc_cuda_uk_sparse_nm_i8_gemm(effc_index_t M, effc_index_t N,
                                                  const float *scales, const float *bias, float *y,
                                                  effc_index_t ldy) {
   SparseNmInt8Tile::run(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, n, scales, bias, y, ldy);
+}
+
+/// int8 2:4 on sparse tensor cores: the operands of effc_cuda_uk_sparse_nm_i8_gemm (n must be 2), the same grid.
+EFFC_CUDA_UK void effc_cuda_uk_sparse24_i8_mma_gemm(effc_index_t M, effc_index_t N, effc_index_t K,
+                                                    const signed char *q, effc_index_t ldq, const float *rowScale,
+                                                    const signed char *values, effc_index_t ldv,
+                                                    const unsigned char *indices, effc_index_t ldi, effc_index_t n,
+                                                    const float *scales, const float *bias, float *y,
+                                                    effc_index_t ldy) {
+  (void)n;
+  Sparse24Int8MmaTile::run(M, N, K, q, ldq, rowScale, values, ldv, indices, ldi, scales, bias, y, ldy);
 }
 
 #undef EFFC_SPARSE_ARGS

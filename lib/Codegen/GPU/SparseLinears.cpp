@@ -39,6 +39,8 @@ constexpr llvm::StringLiteral kCpuCsrKernel = "effc_uk_sparse_csr_linear";
 constexpr llvm::StringLiteral kCsr = "effc_cuda_uk_sparse_csr_f32";
 constexpr llvm::StringLiteral kGemv = "effc_cuda_uk_sparse_nm_gemv_f32";
 constexpr effc::KernelTile kInt8Tile = {64, 64, "effc_cuda_uk_sparse_nm_i8_gemm"};
+// int8 2:4 on sparse tensor cores (mma.sp s8, exact): kInt8Tile's operands and grid.
+constexpr effc::KernelTile kInt8MmaTile = {64, 64, "effc_cuda_uk_sparse24_i8_mma_gemm"};
 constexpr int64_t kGemvOutputs = 8, kGemvTokens = 8; // a warp per output, 8 warps per block
 constexpr effc::KernelTile kF32Tile = {64, 64, "effc_cuda_uk_sparse_nm_gemm_f32"};
 // The tensor-core tiles are outputs x tokens (the kernel computes yᵀ = W · xᵀ), large and small per format.
@@ -164,9 +166,11 @@ public:
   }
 
   /// int8 N:4: the activation rows quantized into scratch by the dense int8 path's device quantizer (as the CPU
-  /// kernel quantizes them), then the int8 tile. The scratch buffers are allocated around an `scf.if` that holds
-  /// only the two launches (effc-gpu-async-launches then keeps them on the stream, in device memory).
+  /// kernel quantizes them), then the int8 tile (with a constant n = 2, the 2:4 tensor-core tile). The scratch
+  /// buffers are allocated around an `scf.if` that holds only the two launches (effc-gpu-async-launches then
+  /// keeps them on the stream, in device memory).
   void lowerInt8(const SparseCall &call) {
+    const effc::KernelTile &tileKernel = isConstant(call.n, 2) ? kInt8MmaTile : kInt8Tile;
     operands = call;
     x = stridedBuffer(call.x);
     y = stridedBuffer(call.y);
@@ -182,8 +186,8 @@ public:
     Type i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(b.getContext());
     Value quantized = scratch.quantized, rowScales = scratch.rowScales, ldq = scratch.ldq;
     LLVM::LLVMFuncOp tile = effc::getOrDeclareDeviceFunction(
-        module, kInt8Tile.function, {i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
-    startLaunch(ceilDiv(cols, kInt8Tile.rows), ceilDiv(rows, kInt8Tile.cols));
+        module, tileKernel.function, {i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64});
+    startLaunch(ceilDiv(cols, tileKernel.rows), ceilDiv(rows, tileKernel.cols));
     effc::StridedBuffer values = stridedBuffer(call.values), indices = stridedBuffer(call.indices);
     effc::StridedBuffer scales = stridedBuffer(call.scales), bias = stridedBuffer(call.bias);
     LLVM::CallOp::create(b, loc, tile,

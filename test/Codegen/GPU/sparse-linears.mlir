@@ -110,8 +110,8 @@ module {
 // -----
 
 // int8 N:4 (int8 values, 2-bit indices, per-row scales): the activation rows are quantized into scratch by the
-// dense int8 path's device quantizer (dynamic: static scale 0), then the int8 tile; the scratch is allocated
-// around an scf.if that holds only the two launches.
+// dense int8 path's device quantizer (dynamic: static scale 0), then for 2:4 the int8 tensor-core tile (mma.sp
+// s8); the scratch is allocated around an scf.if that holds only the two launches.
 // CHECK-LABEL: func.func @sparse24_int8
 // CHECK-SAME:    (%[[X:.+]]: memref<?x?x?xf32>, %[[V:.+]]: memref<?x?xi8>, %[[I:.+]]: memref<?x?xi8>, %[[S:.+]]: memref<?xf32>, %[[B:.+]]: memref<?xf32>, %[[Y:.+]]: memref<?x?x?xf32>)
 // CHECK-NOT:     call @effc_uk_sparse_nm_linear_i8
@@ -127,18 +127,36 @@ module {
 // CHECK:             memref.extract_strided_metadata %[[I]]
 // CHECK:             memref.extract_strided_metadata %[[S]]
 // CHECK:             memref.extract_strided_metadata %[[B]]
-// CHECK:             llvm.call @effc_cuda_uk_sparse_nm_i8_gemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c2_i64,
+// CHECK:             llvm.call @effc_cuda_uk_sparse24_i8_mma_gemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c2_i64,
 // CHECK:         memref.dealloc %[[Q]] : memref<?x?xi8>
 // CHECK:         memref.dealloc %[[RS]] : memref<?xf32>
 // CHECK:         memref.dealloc %[[CORR]] : memref<?xi32>
 // CHECK-NOT:   func.func private @effc_uk_sparse_nm_linear_i8
-// CHECK-DAG:   llvm.func @effc_cuda_uk_sparse_nm_i8_gemm(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
+// CHECK-NOT:   @effc_cuda_uk_sparse_nm_i8_gemm
+// CHECK-DAG:   llvm.func @effc_cuda_uk_sparse24_i8_mma_gemm(i64, i64, i64, !llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i64, !llvm.ptr, i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
 module {
   func.func private @effc_uk_sparse_nm_linear_i8(memref<?x?x?xf32>, memref<?x?xi8>, memref<?x?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>)
   func.func @sparse24_int8(%x: memref<?x?x?xf32>, %v: memref<?x?xi8>, %i: memref<?x?xi8>, %s: memref<?xf32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
     %c2 = arith.constant 2 : i64
     %c4 = arith.constant 4 : i64
     call @effc_uk_sparse_nm_linear_i8(%x, %v, %i, %s, %b, %c2, %c4, %y) : (memref<?x?x?xf32>, memref<?x?xi8>, memref<?x?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>) -> ()
+    return
+  }
+}
+
+// -----
+
+// 1:4 (mma.sp takes 2:4 only): the int8 N:4 tile.
+// CHECK-LABEL: func.func @sparse14_int8
+// CHECK:             llvm.call @effc_cuda_uk_quantize_rows_s8(
+// CHECK:             llvm.call @effc_cuda_uk_sparse_nm_i8_gemm(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c1_i64,
+// CHECK-NOT:   @effc_cuda_uk_sparse24_i8_mma_gemm
+module {
+  func.func private @effc_uk_sparse_nm_linear_i8(memref<?x?x?xf32>, memref<?x?xi8>, memref<?x?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>)
+  func.func @sparse14_int8(%x: memref<?x?x?xf32>, %v: memref<?x?xi8>, %i: memref<?x?xi8>, %s: memref<?xf32>, %b: memref<?xf32>, %y: memref<?x?x?xf32>) {
+    %c1 = arith.constant 1 : i64
+    %c4 = arith.constant 4 : i64
+    call @effc_uk_sparse_nm_linear_i8(%x, %v, %i, %s, %b, %c1, %c4, %y) : (memref<?x?x?xf32>, memref<?x?xi8>, memref<?x?xi8>, memref<?xf32>, memref<?xf32>, i64, i64, memref<?x?x?xf32>) -> ()
     return
   }
 }
