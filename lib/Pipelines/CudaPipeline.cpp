@@ -84,9 +84,11 @@ LogicalResult buildCudaTargetPipeline(OpPassManager &pm, const PipelineOptions &
 
   // Strided copies (a concatenation's parts, say) as kernels, not calls of MLIR's runtime library.
   pm.addPass(createEffcStridedCopiesToLinalgPass());
-  // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu).
+  // f32 matrix products launch the tiled GEMM micro-kernel (ukernels/cuda/gemm.cu; with bf16/f16 products
+  // mma_gemm.cu, whose large tile is wgmma_gemm.cu's warpgroup GEMM on sm_90a, the only target with wgmma).
   EffcGpuGemmUkernelsPassOptions gemmOptions;
   gemmOptions.precision = options.cudaMatmulPrecision;
+  gemmOptions.wgmma = options.cudaArch == "sm_90a";
   pm.addPass(createEffcGpuGemmUkernelsPass(gemmOptions));
   // bf16 linear layers (eff.quantized_linear, bf16 scheme) launch the tensor-core GEMM (ukernels/cuda/mma_gemm.cu)
   // instead of calling the CPU micro-kernel on the host.

@@ -35,6 +35,9 @@ VARIANTS = {"plain": [], "int8": ["--quantize=int8"], "int4": ["--quantize=int4"
             "bf16mm": ["--cuda-matmul-precision=bf16"],  # f32 weights, products on bf16 tensor cores
             "sparse24-bf16mm": ["--sparsity=2:4", "--cuda-matmul-precision=bf16"],  # 2:4 on sparse tensor cores
             "f16mm": ["--cuda-matmul-precision=f16"],  # f32 weights, products on f16 tensor cores
+            # sm_90a (H100/H200 only): the large GEMM tile on wgmma (the later --cuda-arch wins)
+            "bf16mm-sm90a": ["--cuda-matmul-precision=bf16", "--cuda-arch=sm_90a"],
+            "f16mm-sm90a": ["--cuda-matmul-precision=f16", "--cuda-arch=sm_90a"],
             "sparse24-f16mm": ["--sparsity=2:4", "--cuda-matmul-precision=f16"],
             "sparse24-int8": ["--sparsity=2:4", "--quantize=int8"], "lut3": ["--quantize=lut:3"],
             "csr": ["--sparsity=unstructured:0.5"]}
@@ -44,7 +47,7 @@ BENCH_BERT = models.BertConfig(vocab_size=30522, hidden=768, heads=12, ffn=3072,
 BENCH_SHAPE = (8, 128)
 BENCH_GPT = models.GptConfig(vocab_size=50257, hidden=768, heads=12, ffn=3072, layers=12, max_positions=1024)
 BENCH_PAST = 128
-BENCH_VARIANTS = ("plain", "bf16mm", "f16mm", "bf16", "int8", "int4", "sparse24", "sparse24-bf16mm",
+BENCH_VARIANTS = ("plain", "bf16mm", "f16mm", "f16mm-sm90a", "bf16", "int8", "int4", "sparse24", "sparse24-bf16mm",
                   "sparse24-f16mm", "sparse24-int8", "lut3")
 # [M, K] x [K, N] GEMMs of BERT-base at batch 8 x 128 tokens: QKV/output projection, FFN up.
 GEMMS = [(1024, 768, 768), (1024, 768, 3072)]

@@ -98,10 +98,11 @@ def _ptxas(ptx, arch):
 @pytest.mark.parametrize("name", NAMES)
 def test_example_ptx_assembles(name, tmp_path):
     """The model in every variant for sm_80, and plain for sm_90, compile to PTX that ptxas accepts (every
-    variant for both with EFFC_CUDA_FULL_MATRIX=1). Two jobs at a time: about two minutes on the 2-core CI
-    machine."""
+    variant for both with EFFC_CUDA_FULL_MATRIX=1); with bf16 products also for sm_90a, whose f32 GEMMs take the
+    warpgroup (wgmma) tile. Two jobs at a time: about two minutes on the 2-core CI machine."""
     full = os.environ.get("EFFC_CUDA_FULL_MATRIX") == "1"
     jobs = [(variant, arch) for arch in ARCHS for variant in VARIANTS if arch == "sm_80" or full or variant == "plain"]
+    jobs.append(("sparse24-bf16mm", "sm_90a"))
 
     def job(variant_arch):
         variant, arch = variant_arch

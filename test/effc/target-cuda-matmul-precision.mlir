@@ -1,6 +1,8 @@
 // RUN: effc %s --target=cuda --cuda-arch=sm_90 --cuda-matmul-precision=bf16 -o - --emit=ptx | FileCheck %s
 // RUN: effc %s --target=cuda --cuda-arch=sm_90 -o - --emit=ptx | FileCheck %s --check-prefix=F32
 // RUN: effc %s --target=cuda --cuda-arch=sm_80 --cuda-matmul-precision=f16 -o - --emit=ptx | FileCheck %s --check-prefix=F16
+// RUN: effc %s --target=cuda --cuda-arch=sm_90a --cuda-matmul-precision=bf16 -o - --emit=ptx | FileCheck %s --check-prefix=WGMMA
+// RUN: effc %s --target=cuda --cuda-arch=sm_90a --cuda-matmul-precision=f16 -o %t.so
 // RUN: not effc %s --target=cuda --cuda-matmul-precision=tf32 -o - --emit=ptx 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: effc %s --cuda-matmul-precision=bf16 --emit=mlir -o - | FileCheck %s --check-prefix=CPU
 
@@ -15,6 +17,15 @@
 // F16-DAG:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // F16-DAG:   cvt.rn.f16x2.f32
 // F16-NOT:   bf16
+// On sm_90a (the only target with wgmma) the large tile is the warpgroup GEMM: K-major core matrices in shared
+// memory, made visible to the async proxy, read through descriptors (the .so build runs ptxas for sm_90a).
+// WGMMA:     .target sm_90a
+// WGMMA-DAG: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// WGMMA-DAG: wgmma.fence.sync.aligned
+// WGMMA-DAG: wgmma.commit_group.sync.aligned
+// WGMMA-DAG: wgmma.wait_group.sync.aligned 0
+// WGMMA-DAG: fence.proxy.async.shared::cta
+// WGMMA-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // F32:       .visible .entry linear_kernel
 // F32-NOT:   mma.sync
 // F32:       fma.rn.f32

@@ -491,7 +491,9 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
     are spread over block z, whose index the body turns into pointer offsets. Up to `max-gemv-rows` rows of
     A (a decode step) take `effc_cuda_uk_sgemv_f32` (32 columns of C and all of K per block, so that N / 32
     blocks stream B once); otherwise the 128 x 128 tile is used when it yields at least `min-large-tiles`
-    blocks, the 64 x 64 tile otherwise (`scf.if`s on the run-time sizes). Other linalg ops are left to the generic one-thread-per-element kernels.
+    blocks, the 64 x 64 tile otherwise (`scf.if`s on the run-time sizes). With `precision=bf16` or `f16` the
+    tiles are the tensor-core GEMMs of ukernels/cuda/mma_gemm.cu, and with `wgmma` (sm_90a) the large tile is
+    the warpgroup GEMM of ukernels/cuda/wgmma_gemm.cu. Other linalg ops are left to the generic one-thread-per-element kernels.
 
     Before:
     ```mlir
@@ -516,6 +518,9 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
   let options = [
     Option<"minLargeTiles", "min-large-tiles", "int64_t", /*default=*/"128",
            "Fewest 128 x 128 tiles for which the large tile is used (about the number of SMs)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "With precision=bf16 or f16, take the warpgroup GEMM effc_cuda_uk_{bf16,f16}_sgemm_wgmma_128x128 "
+           "(ukernels/cuda/wgmma_gemm.cu) as the large tile: sm_90a only (the pipeline sets it for that target)">,
     Option<"maxGemvRows", "max-gemv-rows", "int64_t", /*default=*/"8",
            "Most rows of A for which effc_cuda_uk_sgemv_f32 (32 columns and all of K per block, exact f32) is "
            "launched instead of a tile (0 to 8)">,

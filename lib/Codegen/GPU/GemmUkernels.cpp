@@ -43,16 +43,19 @@ constexpr GemmTile kLargeBf16Tile = {128, 128, "effc_cuda_uk_bf16_sgemm_128x128"
 constexpr GemmTile kSmallBf16Tile = {64, 64, "effc_cuda_uk_bf16_sgemm_64x64"};
 constexpr GemmTile kLargeF16Tile = {128, 128, "effc_cuda_uk_f16_sgemm_128x128"};
 constexpr GemmTile kSmallF16Tile = {64, 64, "effc_cuda_uk_f16_sgemm_64x64"};
+// wgmma=true (sm_90a): the warpgroup GEMMs of ukernels/cuda/wgmma_gemm.cu as the large tile, same arguments.
+constexpr GemmTile kWgmmaBf16Tile = {128, 128, "effc_cuda_uk_bf16_sgemm_wgmma_128x128"};
+constexpr GemmTile kWgmmaF16Tile = {128, 128, "effc_cuda_uk_f16_sgemm_wgmma_128x128"};
 
 /// The large and small tiles for a precision.
-std::pair<GemmTile, GemmTile> tilesFor(effc::MatmulPrecision precision) {
+std::pair<GemmTile, GemmTile> tilesFor(effc::MatmulPrecision precision, bool wgmma) {
   switch (precision) {
   case effc::MatmulPrecision::F32:
     return {kLargeTile, kSmallTile};
   case effc::MatmulPrecision::Bf16:
-    return {kLargeBf16Tile, kSmallBf16Tile};
+    return {wgmma ? kWgmmaBf16Tile : kLargeBf16Tile, kSmallBf16Tile};
   case effc::MatmulPrecision::F16:
-    return {kLargeF16Tile, kSmallF16Tile};
+    return {wgmma ? kWgmmaF16Tile : kLargeF16Tile, kSmallF16Tile};
   }
   llvm_unreachable("unknown matmul precision");
 }
@@ -160,7 +163,7 @@ public:
   GemmLauncher(OpBuilder &b, Location loc, ModuleOp module) : LaunchBuilder(b, loc), module(module) {}
 
   void lower(linalg::GenericOp op, const ContractionShape &shape, int64_t minLargeTiles, int64_t maxGemvRows,
-             effc::MatmulPrecision precision) {
+             effc::MatmulPrecision precision, bool wgmma) {
     Value aMemref = op.getDpsInputs()[0], bMemref = op.getDpsInputs()[1], cMemref = op.getDpsInits()[0];
     a = stridedBuffer(aMemref);
     bl = stridedBuffer(bMemref);
@@ -201,7 +204,7 @@ public:
         batchCount);
     Value useLarge = cmp(arith::CmpIPredicate::sge, largeTiles, index(minLargeTiles));
     auto choice = scf::IfOp::create(b, loc, useLarge, /*withElseRegion=*/true);
-    auto [largeTile, smallTile] = tilesFor(precision);
+    auto [largeTile, smallTile] = tilesFor(precision, wgmma);
     b.setInsertionPointToStart(&choice.getThenRegion().front());
     launch(largeTile, shape);
     b.setInsertionPointToStart(&choice.getElseRegion().front());
@@ -277,7 +280,7 @@ struct GpuGemmUkernelsPass : public effc::impl::EffcGpuGemmUkernelsPassBase<GpuG
     });
     for (auto &[op, shape] : contractions) {
       OpBuilder builder(op);
-      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, maxGemvRows, *products);
+      GemmLauncher(builder, op.getLoc(), getOperation()).lower(op, shape, minLargeTiles, maxGemvRows, *products, wgmma);
       op.erase();
     }
   }
