@@ -19,6 +19,7 @@ import ctypes
 
 import numpy as np
 import pytest
+from product_formats import bf16_round, f16_round
 from ukernel_build import CLANGXX, build_cuda_host_harness
 
 pytestmark = pytest.mark.skipif(CLANGXX is None, reason="clang++-22 not found")
@@ -137,16 +138,6 @@ def test_attention_matches_numpy(kernel, decode, batch, s, new, past, heads, kv_
     out, expected = attend(kernel, DECODE if decode else PREFILL_F32,
                            (batch, s, new, past, heads, kv_heads, dh, causal, masked, pad))
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=2e-5)
-
-
-def bf16_round(a):
-    u = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
-    bits = (((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16).astype(np.uint32)
-    return (bits << 16).view(np.float32)
-
-
-def f16_round(a):
-    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
 
 
 # Prefill cases for the tensor-core kernels (64-row blocks, 64-key tiles): the prefill CASES above plus whole

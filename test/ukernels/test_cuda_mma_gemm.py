@@ -14,6 +14,7 @@ import ctypes
 
 import numpy as np
 import pytest
+from product_formats import bf16_bits, bf16_round, f16_round
 from ukernel_build import CLANGXX, build_cuda_host_harness
 
 pytestmark = pytest.mark.skipif(CLANGXX is None, reason="clang++-22 not found")
@@ -28,16 +29,6 @@ def kernel(tmp_path_factory):
     lib.effc_test_mma_sgemm.argtypes = [ctypes.c_int, ctypes.c_int, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64]
     lib.effc_test_mma_sgemm.restype = ctypes.c_int
     return lib
-
-
-def bf16_bits(a):
-    """float32 -> bf16 bits, round to nearest even (eff-quantize's toBf16)."""
-    u = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
-    return (((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16).astype(np.uint16)
-
-
-def bf16_round(a):
-    return (bf16_bits(a).astype(np.uint32) << 16).view(np.float32)
 
 
 def pack(w):
@@ -95,10 +86,6 @@ def test_bf16_gemm_operand_layouts(kernel, tile):
     check(kernel, tile, 20, 24, 33, ak=3)
     check(kernel, tile, 20, 50, 40, w_offset=4)
     check(kernel, tile, 20, 24, 40, with_bias=False)
-
-
-def f16_round(a):
-    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
 
 
 @pytest.mark.parametrize("products", ["bf16", "f16"])

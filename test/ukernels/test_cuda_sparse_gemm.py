@@ -19,6 +19,7 @@ import ctypes
 
 import numpy as np
 import pytest
+from product_formats import bf16_round, f16_round
 from ukernel_build import CLANGXX, build_cuda_host_harness
 
 pytestmark = pytest.mark.skipif(CLANGXX is None, reason="clang++-22 not found")
@@ -39,16 +40,6 @@ def kernel(tmp_path_factory):
     lib.effc_test_sparse_csr.argtypes = [i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64]
     lib.effc_test_sparse_csr.restype = ctypes.c_int
     return lib
-
-
-def bf16_round(a):
-    u = np.ascontiguousarray(a, np.float32).view(np.uint32).astype(np.uint64)
-    bits = (((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFFFFFF) >> 16).astype(np.uint32)
-    return (bits << 16).view(np.float32)
-
-
-def f16_round(a):
-    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
 
 
 def compress(w, n, m):

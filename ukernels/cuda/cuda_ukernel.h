@@ -31,6 +31,9 @@ typedef long long effc_index_t;
 #define __device__
 #define __shared__ static
 #define EFFC_CUDA_UK extern "C"
+namespace effc_cuda {
+inline void barrier(); // defined by the harness (test/ukernels/cuda_host_emulation.h)
+} // namespace effc_cuda
 #else
 #define __device__ __attribute__((device))
 #define __shared__ __attribute__((shared))
@@ -52,6 +55,32 @@ namespace effc_cuda {
 /// The 16-bit format a tensor-core kernel rounds its operands to (--cuda-matmul-precision=bf16 or f16); the
 /// products are summed in f32 either way.
 enum class Products { Bf16, F16 };
+
+/// The two-stage pipeline of the tensor-core tiles over K in steps of `step` columns: `load(k0)` brings a step's
+/// operands into registers, `store(stage)` writes them to one of two shared-memory stages, and
+/// `compute(stage, storeNext)` multiplies a stage, calling `storeNext()` where the next step's operands may go
+/// into the other stage (after its products are issued). A block barrier follows each step.
+template <typename Load, typename Store, typename Compute>
+__device__ __attribute__((always_inline)) inline void runTwoStages(effc_index_t K, effc_index_t step, Load load,
+                                                                   Store store, Compute compute) {
+  const effc_index_t steps = (K + step - 1) / step;
+  if (steps > 0) {
+    load(0);
+    store(0);
+    barrier();
+  }
+  for (effc_index_t s = 0; s < steps; ++s) {
+    const int stage = s % 2;
+    const bool more = s + 1 < steps;
+    if (more)
+      load((s + 1) * step);
+    compute(stage, [&] {
+      if (more)
+        store(stage ^ 1);
+    });
+    barrier();
+  }
+}
 
 /// Activations [B, S, K] with any strides, seen as rows: row t is row t % rowsPerBatch of batch t / rowsPerBatch,
 /// its elements colStride apart.

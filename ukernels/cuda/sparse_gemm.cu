@@ -314,7 +314,7 @@ struct SparseNmInt8Tile {
 /// bits 2 (c % 4) of byte c / 4) is mma.sp's metadata as it is: a group's pair in 4 bits, first index low, so
 /// the 16 groups of a row's step are 8 bytes of its index row. The sums are exact, the epilogue the CPU's.
 struct Sparse24Int8MmaTile {
-  static constexpr int BM = 64, BN = 64, BK = 64, Entries = BK / 2;
+  static constexpr int BM = 64, BN = 64, BK = 64;
   static constexpr int WarpsN = 4, WM = 32, WN = 16, MT = WM / 16, NT = WN / 8;
   // Words per staged row: values 32 bytes + 16 of padding, activations 64 + 16: fragment reads are conflict-free.
   static constexpr int APitch = 12, BPitch = 20, EPitch = 4; // EPitch: 16-bit metadata words per row
@@ -412,17 +412,7 @@ struct Sparse24Int8MmaTile {
     };
 
     int acc[MT][NT][4] = {};
-    const effc_index_t steps = (K + BK - 1) / BK;
-    if (steps > 0) {
-      load(0);
-      store(0);
-      barrier();
-    }
-    for (effc_index_t step = 0; step < steps; ++step) {
-      const int stage = step % 2;
-      const bool more = step + 1 < steps;
-      if (more)
-        load((step + 1) * BK);
+    runTwoStages(K, BK, load, store, [&](int stage, auto storeNext) {
       const unsigned *as = As(stage), *bs = Bs(stage);
       const unsigned short *es = Es(stage);
       unsigned a[MT][4], meta[MT], b[NT][4];
@@ -451,10 +441,8 @@ struct Sparse24Int8MmaTile {
 #pragma unroll
         for (int j = 0; j < NT; ++j)
           mmaSparseS8(acc[i][j], a[i], b[j], meta[i]);
-      if (more)
-        store(stage ^ 1);
-      barrier();
-    }
+      storeNext();
+    });
 
     // Accumulator e of tile (i, j): output g (+ 8 for e >= 2), token 2 tig + e % 2.
 #pragma unroll
@@ -610,18 +598,7 @@ struct Sparse24MmaTile {
     };
 
     float acc[MT][NT][4] = {};
-
-    const effc_index_t steps = (K + BK - 1) / BK;
-    if (steps > 0) {
-      load(0);
-      store(0);
-      barrier();
-    }
-    for (effc_index_t step = 0; step < steps; ++step) {
-      const int stage = step % 2;
-      const bool more = step + 1 < steps;
-      if (more)
-        load((step + 1) * BK);
+    runTwoStages(K, BK, load, store, [&](int stage, auto storeNext) {
       unsigned a[MT][4], meta[MT], b[NT][4];
 #pragma unroll
       for (int i = 0; i < MT; ++i) {
@@ -646,11 +623,8 @@ struct Sparse24MmaTile {
             mmaSparseBf16(acc[i][j], a[i], b[j], meta[i]);
           else
             mmaSparseF16(acc[i][j], a[i], b[j], meta[i]);
-      if (more) {
-        store(stage ^ 1);
-      }
-      barrier();
-    }
+      storeNext();
+    });
 
     // Accumulator e of tile (i, j): output lane / 4 (+ 8 for e >= 2), token 2 · (lane % 4) + e % 2.
 #pragma unroll

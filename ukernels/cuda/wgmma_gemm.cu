@@ -183,17 +183,7 @@ struct WgmmaTile {
     for (int i = 0; i < 64; ++i)
       acc[i] = 0.0f;
 
-    const effc_index_t steps = (K + BK - 1) / BK;
-    if (steps > 0) {
-      load(0);
-      store(0);
-      barrier();
-    }
-    for (effc_index_t step = 0; step < steps; ++step) {
-      const int stage = step % 2;
-      const bool more = step + 1 < steps;
-      if (more)
-        load((step + 1) * BK);
+    runTwoStages(K, BK, load, store, [&](int stage, auto storeNext) {
       // This warpgroup's 64 rows of A, all 128 columns of B, two k16 slices (two core matrices apart in k).
       const unsigned aBase = sharedAddress(tiles + stage * 2 * TileBytes + warpgroup * (64 / 8) * SBO);
       const unsigned bBase = sharedAddress(tiles + stage * 2 * TileBytes + TileBytes);
@@ -204,12 +194,10 @@ struct WgmmaTile {
         wgmma64x128x16<P>(acc, matrixDescriptor(aBase + kk * 2 * LBO, LBO, SBO),
                           matrixDescriptor(bBase + kk * 2 * LBO, LBO, SBO));
       wgmmaCommit();
-      if (more)
-        store(stage ^ 1); // the other stage: the wgmmas in flight read this one
+      storeNext(); // the other stage: the wgmmas in flight read this one
       wgmmaWaitAll();
       fenceOperands(acc);
-      barrier();
-    }
+    });
 
     // Value 4j + e: row 16 (warp % 4) + lane / 4 (+ 8 for e >= 2) of the warpgroup's 64, column 8j + 2 (lane % 4)
     // + e % 2.
