@@ -7,10 +7,11 @@ test_cuda_attention.py runs the same source on the host).
     ptxas -arch=sm_90 attention.ptx -o attention.cubin
     python3 cuda_attention_device.py attention.cubin
 
-Numerics: every case against a float64 implementation of eff.attention in PyTorch (rtol 1e-4, atol 1e-5 on
-unit-scale inputs); the tensor-core prefill kernels (bf16 and f16 products) on every prefill case with rtol and
-atol 2e-2 (bf16) and 3e-3 (f16), their operands and probabilities being rounded to the format. Timings: CUDA events around 20 launches, median of 7 repetitions, per launch; the kernel
-with the operands in eff's hidden layout [B, S, H·Dh], PyTorch with contiguous [B, H, S, Dh] tensors.
+Numerics: every case against a float64 implementation of eff.attention in PyTorch (rtol 1e-4, atol 1e-5 on unit-scale
+inputs); the tensor-core prefill kernels (bf16 and f16 products) on every prefill case with rtol and atol 2e-2 (bf16)
+and 3e-3 (f16), their operands and probabilities being rounded to the format. Timings: CUDA events around 20 launches,
+median of 7 repetitions, per launch; the kernel with the operands in eff's hidden layout [B, S, H·Dh], PyTorch with
+contiguous [B, H, S, Dh] tensors.
 """
 
 import sys

@@ -16,12 +16,16 @@
 
 EFFC_GLOBAL void attention_prefill(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_f32(EFFC_ATTENTION_ARGS); }
 EFFC_GLOBAL void attention_decode(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_decode_f32(EFFC_ATTENTION_ARGS); }
-EFFC_GLOBAL void attention_mma_bf16_d64(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_mma_bf16_d64(EFFC_ATTENTION_ARGS); }
-EFFC_GLOBAL void attention_mma_bf16_d128(EFFC_ATTENTION_PARAMS) {
-  effc_cuda_uk_attention_mma_bf16_d128(EFFC_ATTENTION_ARGS);
-}
-EFFC_GLOBAL void attention_mma_f16_d64(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_mma_f16_d64(EFFC_ATTENTION_ARGS); }
-EFFC_GLOBAL void attention_mma_f16_d128(EFFC_ATTENTION_PARAMS) { effc_cuda_uk_attention_mma_f16_d128(EFFC_ATTENTION_ARGS); }
+// The tensor-core prefill kernels: attention_mma_<format>_d<largest head size>.
+#define EFFC_MMA_ENTRY(FORMAT, DH)                                                                                   \
+  EFFC_GLOBAL void attention_mma_##FORMAT##_d##DH(EFFC_ATTENTION_PARAMS) {                                           \
+    effc_cuda_uk_attention_mma_##FORMAT##_d##DH(EFFC_ATTENTION_ARGS);                                                \
+  }
+EFFC_MMA_ENTRY(bf16, 64)
+EFFC_MMA_ENTRY(bf16, 128)
+EFFC_MMA_ENTRY(f16, 64)
+EFFC_MMA_ENTRY(f16, 128)
+#undef EFFC_MMA_ENTRY
 
 // The BERT-base / GPT-2 shapes with the constants effc's launches have (12 heads of 64, contiguous channels,
 // 768-wide rows), as the compiled kernels see them after inlining: the timings use these.

@@ -71,8 +71,12 @@ inline void mmaSparseS8(int (&acc)[4], const unsigned (&a)[4], const unsigned (&
   std::memcpy(bTable[warp][lane], b, sizeof(b));
   metaTable[warp][lane] = metadata;
   barrier();
-  auto byteOf = [](unsigned word, int index) { return static_cast<int>(static_cast<signed char>(word >> (8 * index))); };
-  auto aAt = [&](int row, int c) { return byteOf(aTable[warp][(row % 8) * 4 + (c % 16) / 4][row / 8 + 2 * (c / 16)], c % 4); };
+  auto byteOf = [](unsigned word, int index) {
+    return static_cast<int>(static_cast<signed char>(word >> (8 * index)));
+  };
+  auto aAt = [&](int row, int c) {
+    return byteOf(aTable[warp][(row % 8) * 4 + (c % 16) / 4][row / 8 + 2 * (c / 16)], c % 4);
+  };
   auto bAt = [&](int k, int col) { return byteOf(bTable[warp][col * 4 + (k % 16) / 4][k / 16], k % 4); };
   auto columnOf = [&](int row, int c) {
     int group = c / 2;

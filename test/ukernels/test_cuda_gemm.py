@@ -1,6 +1,6 @@
-"""Numerics of the CUDA GEMM micro-kernels (ukernels/cuda/gemm.cu: the tiles and the few-rows GEMV) without a GPU: the same source compiled as host
-C++ (test/ukernels/cuda_gemm_host.cpp runs each block's 256 threads as host threads with a barrier), over the
-whole grid that effc-gpu-gemm-ukernels launches, against float64 numpy.
+"""Numerics of the CUDA GEMM micro-kernels (ukernels/cuda/gemm.cu: the tiles and the few-rows GEMV) without a GPU: the
+same source compiled as host C++ (test/ukernels/cuda_gemm_host.cpp runs each block's 256 threads as host threads with
+a barrier), over the whole grid that effc-gpu-gemm-ukernels launches, against float64 numpy.
 
 Shapes cover partial tiles in M, N and K for both tile sizes, K smaller than one K tile, K = 0, and leading
 dimensions wider than the matrices (views into larger buffers). The kernel accumulates into C (C += A · B), so

@@ -104,8 +104,8 @@ def test_sgemm_matches_numpy(kernel, products, tile, m, n, k):
     a, b, c = abuf[:, :k], bbuf[:, :n], cbuf[:, :n]
     before = cbuf.copy()
     expected = c.astype(np.float64) + rounded(a).astype(np.float64) @ rounded(b).astype(np.float64)
-    bad = kernel.effc_test_mma_sgemm(products == "f16", tile, m, n, k, abuf.ctypes.data, abuf.shape[1], bbuf.ctypes.data,
-                                     bbuf.shape[1], cbuf.ctypes.data, cbuf.shape[1])
+    bad = kernel.effc_test_mma_sgemm(products == "f16", tile, m, n, k, abuf.ctypes.data, abuf.shape[1],
+                                     bbuf.ctypes.data, bbuf.shape[1], cbuf.ctypes.data, cbuf.shape[1])
     assert bad == 0, "an access would have been misaligned on the device"
     np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-4 * np.sqrt(max(k, 1)))
     np.testing.assert_array_equal(cbuf[:, n:], before[:, n:])

@@ -35,7 +35,8 @@ def kernel(tmp_path_factory):
     lib.effc_test_sparse_nm.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, i64, i64, i64, ptr, i64, ptr, i64,
                                         i64, i64, ptr, ptr, i64]
     lib.effc_test_sparse_nm.restype = ctypes.c_int
-    lib.effc_test_sparse_nm_i8.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, ptr, i64]
+    lib.effc_test_sparse_nm_i8.argtypes = [ctypes.c_int, i64, i64, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, ptr,
+                                           ptr, ptr, i64]
     lib.effc_test_sparse_nm_i8.restype = ctypes.c_int
     lib.effc_test_sparse_csr.argtypes = [i64, i64, ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64]
     lib.effc_test_sparse_csr.restype = ctypes.c_int

@@ -4,11 +4,11 @@ wgmma.mma_async is carried out at wgmma.wait_group, reading its operands through
 fields as the PTX ISA defines them), over the grid effc-gpu-gemm-ukernels launches for --cuda-arch=sm_90a, against
 float64 numpy on operands rounded to the product format.
 
-Shapes cover partial tiles in M, N and K (K off the 32-column step, K = 1, K = 0), several tiles in both
-directions, and operands inside wider buffers (lda, ldb, ldc larger than the matrices, A rows not 16-byte
-aligned: the scalar loads; otherwise float4 loads). The kernel accumulates (C += A · B). Tolerance: only the f32 summation order
-differs, rtol 1e-5, atol 1e-4 · sqrt(K), below the difference between the bf16 and f16 roundings, so each form
-must round to its own format.
+Shapes cover partial tiles in M, N and K (K off the 32-column step, K = 1, K = 0), several tiles in both directions,
+and operands inside wider buffers (lda, ldb, ldc larger than the matrices, A rows not 16-byte aligned: the scalar
+loads; otherwise float4 loads). The kernel accumulates (C += A · B). Tolerance: only the f32 summation order differs,
+rtol 1e-5, atol 1e-4 · sqrt(K), below the difference between the bf16 and f16 roundings, so each form must round to
+its own format.
 """
 
 import ctypes

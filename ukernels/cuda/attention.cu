@@ -29,15 +29,15 @@
 //   block (x, y) = (b·H + h, query row i). The 8 warps split the keys (warp w takes tiles w, w + 8, ...: flash
 //   decoding within a block), read keys and values straight from global memory, and their partial (m, l, o)
 //   are combined through shared memory at the end.
-// - effc_cuda_uk_attention_mma_{bf16,f16}_d{64,128} (prefill on tensor cores, --cuda-matmul-precision=bf16 or
-//   f16; head sizes up to 64 or 128): 128 threads, block (x, y) = (b·H + h, block of 64 query rows), each warp 16
-//   rows, flash-attention-2 style. Q (scaled), then per tile of 64 keys (32 for _d128) K and V, are rounded to
-//   the product format and staged in shared memory; the warp keeps its Q fragments in registers (_d64; _d128
-//   re-reads them from shared memory), computes the 16 x 64 (16 x 32) scores with mma.sync (K read with ldmatrix), applies the masks and the online softmax to the accumulator
-//   fragments (a row's 64 scores are spread over the 4 lanes of a quad: quad shuffles reduce), packs the
-//   probabilities into A fragments as they are (an m16n8 accumulator pair is an m16k16 A fragment) and
-//   accumulates P·V with mma.sync (V read with ldmatrix.trans). m and l stay in f32; the sums of P·V use the
-//   probabilities rounded to the product format, as flash-attention does.
+// - effc_cuda_uk_attention_mma_{bf16,f16}_d{64,128} (prefill on tensor cores, --cuda-matmul-precision=bf16 or f16;
+//   head sizes up to 64 or 128): 128 threads, block (x, y) = (b·H + h, block of 64 query rows), each warp 16 rows,
+//   flash-attention-2 style. Q (scaled), then per tile of 64 keys (32 for _d128) K and V, are rounded to the product
+//   format and staged in shared memory; the warp keeps its Q fragments in registers (_d64; _d128 re-reads them from
+//   shared memory), computes the 16 x 64 (16 x 32) scores with mma.sync (K read with ldmatrix), applies the masks and
+//   the online softmax to the accumulator fragments (a row's 64 scores are spread over the 4 lanes of a quad: quad
+//   shuffles reduce), packs the probabilities into A fragments as they are (an m16n8 accumulator pair is an m16k16 A
+//   fragment) and accumulates P·V with mma.sync (V read with ldmatrix.trans). m and l stay in f32; the sums of P·V
+//   use the probabilities rounded to the product format, as flash-attention does.
 //
 // Control flow is uniform across a block (rows past S are computed and not stored), so the unit test can run
 // a block's threads as host threads and emulate the warp primitives with block barriers.
@@ -202,22 +202,16 @@ union SharedTiles {
 };
 __shared__ __attribute__((aligned(16))) SharedTiles sharedTiles;
 
-typedef float float4_t __attribute__((ext_vector_type(4)));
-typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
+using effc_cuda::float4_t;
+using effc_cuda::uint2_t;
 
-/// Elements col .. col + 3 of row (b, row) of x, zero from element `end` of the row on (end = col: all zero): one
-/// 16-byte load when all four are inside, contiguous and aligned.
+/// Elements col .. col + 3 of row (b, row) of x, zero from element `end` of the row on (end = col: all zero):
+/// cuda_ukernel.h's loadFour, with the 16-byte load when the row is contiguous and the four aligned.
 __device__ __attribute__((always_inline)) inline float4_t loadFour(const Operand3 &x, effc_index_t b, effc_index_t row,
                                                                    effc_index_t col, effc_index_t end) {
-  float4_t four = {0.0f, 0.0f, 0.0f, 0.0f};
-  if (col >= end)
-    return four;
-  const float *first = &x.at(b, row, col);
-  if (x.colStride == 1 && col + 4 <= end && (reinterpret_cast<unsigned long long>(first) & 15) == 0)
-    return *static_cast<const float4_t *>(__builtin_assume_aligned(first, 16));
-  for (int c = 0; c < 4; ++c)
-    four[c] = col + c < end ? first[c * x.colStride] : 0.0f;
-  return four;
+  const float *rowStart = x.data + b * x.batchStride + row * x.rowStride;
+  const bool vector = x.colStride == 1 && (reinterpret_cast<unsigned long long>(rowStart + col) & 15) == 0;
+  return effc_cuda::loadFour(rowStart, col, end, x.colStride, /*inside=*/true, vector);
 }
 
 /// Four floats rounded to the product format P, stored as 16-bit values at an 8-byte aligned address.
@@ -392,7 +386,8 @@ struct MmaPrefill {
         for (int c = 0; c < 2; ++c) {
           effc_index_t d = jd * 8 + 2 * (lane % 4) + c;
           if (d < dh)
-            p.out[b * p.outBatchStride + i * p.outRowStride + (h * dh + d) * p.outColStride] = o[jd][2 * half + c] * inverse;
+            p.out[b * p.outBatchStride + i * p.outRowStride + (h * dh + d) * p.outColStride] =
+                o[jd][2 * half + c] * inverse;
         }
     }
   }

@@ -52,6 +52,24 @@ __device__ inline void barrier() { __syncthreads(); }
 
 namespace effc_cuda {
 
+typedef float float4_t __attribute__((ext_vector_type(4)));
+typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
+typedef unsigned uint4_t __attribute__((ext_vector_type(4)));
+
+/// Elements first .. first + 3 of a row (stride apart), zero past `limit` or when the row is outside: one 16-byte
+/// load when `vector` (unit stride and row + first 16-byte aligned) and all four are inside.
+__device__ __attribute__((always_inline)) inline float4_t loadFour(const float *row, effc_index_t first,
+                                                                   effc_index_t limit, effc_index_t stride,
+                                                                   bool inside, bool vector) {
+  if (vector && inside && first + 4 <= limit)
+    return *static_cast<const float4_t *>(__builtin_assume_aligned(row + first, 16));
+  float4_t four;
+#pragma unroll
+  for (int c = 0; c < 4; ++c)
+    four[c] = inside && first + c < limit ? row[(first + c) * stride] : 0.0f;
+  return four;
+}
+
 /// The 16-bit format a tensor-core kernel rounds its operands to (--cuda-matmul-precision=bf16 or f16); the
 /// products are summed in f32 either way.
 enum class Products { Bf16, F16 };

@@ -34,8 +34,6 @@ using namespace effc_cuda;
 
 namespace {
 
-typedef float float4_t __attribute__((ext_vector_type(4)));
-
 constexpr int kThreads = 256;
 constexpr int kThreadsPerRow = 16; // 16 x 16 threads over the tile
 
@@ -177,8 +175,8 @@ struct Sgemv {
     const effc_index_t m0 = (effc_index_t)blockIndexY() * kGemvRows;
     const effc_index_t n0 = (effc_index_t)blockIndexX() * kGemvColumns, n = n0 + 4 * group;
     const int rows = M - m0 < kGemvRows ? int(M - m0) : kGemvRows;
-    const effc_index_t columns = N - n < 0 ? 0 : (N - n < 4 ? N - n : 4);
-    const bool vector = columns == 4 && ldb % 4 == 0 && (reinterpret_cast<unsigned long long>(B + n) & 15) == 0;
+    // B's rows as float4s when every row's columns n.. are 16-byte aligned (loadFour checks n + 4 <= N).
+    const bool vector = ldb % 4 == 0 && (reinterpret_cast<unsigned long long>(B + n) & 15) == 0;
     const float *a = A + m0 * lda;
 
     float acc[kGemvRows][4] = {};
@@ -187,14 +185,7 @@ struct Sgemv {
 #pragma unroll
       for (int s = 0; s < kGemvSteps; ++s) {
         effc_index_t k = k0 + s * kGemvDepth;
-        const float *row = B + k * ldb + n;
-        if (k < K && vector) {
-          b[s] = *static_cast<const float4_t *>(__builtin_assume_aligned(row, 16));
-        } else {
-#pragma unroll
-          for (int c = 0; c < 4; ++c)
-            b[s][c] = k < K && c < columns ? row[c] : 0.0f;
-        }
+        b[s] = loadFour(B + k * ldb, n, N, 1, k < K, vector);
       }
 #pragma unroll
       for (int s = 0; s < kGemvSteps; ++s) {

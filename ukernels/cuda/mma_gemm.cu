@@ -60,9 +60,6 @@ using namespace effc_cuda;
 
 namespace {
 
-typedef float float4_t __attribute__((ext_vector_type(4)));
-typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
-
 constexpr int kMmaThreads = 256;
 
 /// kF32B = false: B is the bf16 packing W (C = A · Wᵀ + bias; P is bf16). kF32B = true: B is f32 [K, N]
@@ -120,13 +117,7 @@ struct MmaTile {
 #pragma unroll
       for (int v = 0; v < AVectors; ++v) {
         effc_index_t col = k0 + 4 * ((tid + v * kMmaThreads) % (BK / 4));
-        if (vectorA && aRowInside[v] && col + 4 <= K) {
-          aNext[v] = *static_cast<const float4_t *>(__builtin_assume_aligned(aRow[v] + col, 16));
-        } else {
-#pragma unroll
-          for (int e = 0; e < 4; ++e)
-            aNext[v][e] = aRowInside[v] && col + e < K ? aRow[v][(col + e) * ak] : 0.0f;
-        }
+        aNext[v] = loadFour(aRow[v], col, K, ak, aRowInside[v], vectorA);
       }
     };
     auto storeA = [&](int stage) {

@@ -5,10 +5,10 @@
 //===----------------------------------------------------------------------===//
 //
 // Inline-PTX wrappers that more than one device micro-kernel uses (gemm.cu, mma_gemm.cu, sparse_gemm.cu,
-// attention.cu). Each kernel's
-// own instructions (its mma shape, cp.async, shuffles) stay in its file, one wrapper per product format. The host emulation of the kernels
-// (test/ukernels/cuda_host_emulation.h) defines host versions of these functions instead, with the PTX ISA's
-// semantics, so they are left out when EFFC_CUDA_UK_HOST_EMULATION is defined.
+// attention.cu). Each kernel's own instructions (its mma shape, cp.async, shuffles) stay in its file, one wrapper per
+// product format. The host emulation of the kernels (test/ukernels/cuda_host_emulation.h) defines host versions of
+// these functions instead, with the PTX ISA's semantics, so they are left out when EFFC_CUDA_UK_HOST_EMULATION is
+// defined.
 //
 //===----------------------------------------------------------------------===//
 #ifndef EFFC_UKERNELS_CUDA_PTX_H

@@ -37,8 +37,6 @@ using namespace effc_cuda;
 
 namespace {
 
-typedef unsigned uint4_t __attribute__((ext_vector_type(4)));
-
 constexpr int kThreads = 256;
 
 // IEEE operations as the CPU kernel performs them: clang contracts a · b + c into an FMA in CUDA code.

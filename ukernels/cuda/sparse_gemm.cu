@@ -19,14 +19,13 @@
 //    consecutive stored entries (coalesced), gather their columns of up to 8 token rows, and reduce with
 //    shuffles. effc_cuda_uk_sparse_csr_f32 is the same kernel over CSR weights (eff.sparse_linear csr), for
 //    any number of tokens.
-//  * effc_cuda_uk_sparse24_{bf16,f16}_gemm_<BM>x<BN>: 2:4 on sparse tensor cores (--cuda-matmul-precision=bf16
-//    or f16), mma.sp.m16n8k32 bf16 x bf16 (f16 x f16) -> f32. The sparse operand of mma.sp is A, so the kernel computes yᵀ = W · xᵀ:
-//    A is W [outputs, K] as stored (16 values per row and 32 columns: eff-sparsify's 2:4 compression is
-//    mma.sp's), B is xᵀ, whose "col" layout is x's rows. Per step of 32 columns the block stages BM rows of
-//    values (rounded to bf16 or f16), their metadata (the 2-bit indices of a row's 16 entries packed into two 16-bit
-//    words: group g's pair in bits 4g..4g+3, first index low) and BN token rows of x (rounded the same); A and
-//    B fragments are read with ldmatrix.x4. Values and x are rounded to nearest even, as the dense tensor-core
-//    kernels round.
+//  * effc_cuda_uk_sparse24_{bf16,f16}_gemm_<BM>x<BN>: 2:4 on sparse tensor cores (--cuda-matmul-precision=bf16 or
+//    f16), mma.sp.m16n8k32 bf16 x bf16 (f16 x f16) -> f32. The sparse operand of mma.sp is A, so the kernel computes
+//    yᵀ = W · xᵀ: A is W [outputs, K] as stored (16 values per row and 32 columns: eff-sparsify's 2:4 compression is
+//    mma.sp's), B is xᵀ, whose "col" layout is x's rows. Per step of 32 columns the block stages BM rows of values
+//    (rounded to bf16 or f16), their metadata (the 2-bit indices of a row's 16 entries packed into two 16-bit words:
+//    group g's pair in bits 4g..4g+3, first index low) and BN token rows of x (rounded the same); A and B fragments
+//    are read with ldmatrix.x4. Values and x are rounded to nearest even, as the dense tensor-core kernels round.
 //  * effc_cuda_uk_sparse_nm_i8_gemm: int8 N:4 (int8 values, 2-bit indices, per-row scales) over activations
 //    that the dense int8 path's row quantizer stored as q − 128: 64 x 64 tiles with exact integer sums and the
 //    CPU kernel's epilogue, so the results equal the CPU build's. effc_cuda_uk_sparse24_i8_mma_gemm is the same
@@ -91,8 +90,6 @@ __device__ inline float sparseAddRn(float a, float b) { return __nvvm_add_rn_f(a
 using namespace effc_cuda;
 
 namespace {
-
-typedef float float4_t __attribute__((ext_vector_type(4)));
 
 constexpr int kSparseThreads = 256;
 
@@ -327,7 +324,6 @@ struct Sparse24Int8MmaTile {
                                                             effc_index_t ldv, const unsigned char *indices,
                                                             effc_index_t ldi, const float *scales,
                                                             const float *bias, float *y, effc_index_t ldy) {
-    typedef unsigned uint4_t __attribute__((ext_vector_type(4)));
     unsigned *pool = reinterpret_cast<unsigned *>(sparseSharedPool);
     auto As = [&](int stage) { return pool + stage * StageWords; };
     auto Bs = [&](int stage) { return pool + stage * StageWords + BM * APitch; };
@@ -458,8 +454,8 @@ struct Sparse24Int8MmaTile {
           for (int e = 0; e < 2; ++e) {
             effc_index_t t = t0 + warpN * WN + j * 8 + 2 * tig + e;
             if (t < M)
-              y[t * ldy + o] = sparseAddRn(sparseMulRn((float)acc[i][j][2 * half + e], sparseMulRn(rowScale[t], scales[o])),
-                                           bias[o]);
+              y[t * ldy + o] = sparseAddRn(
+                  sparseMulRn((float)acc[i][j][2 * half + e], sparseMulRn(rowScale[t], scales[o])), bias[o]);
           }
       }
   }
@@ -468,20 +464,6 @@ struct Sparse24Int8MmaTile {
 //===----------------------------------------------------------------------===//
 // 2:4 on sparse tensor cores (bf16 or f16 products)
 //===----------------------------------------------------------------------===//
-
-/// Elements first .. first + 3 of a row (stride apart), zero past `limit` or when the row is outside: one
-/// 16-byte load when `vector` (unit stride, aligned rows) and all four are inside.
-__device__ __attribute__((always_inline)) inline float4_t loadFour(const float *row, effc_index_t first,
-                                                                   effc_index_t limit, effc_index_t stride,
-                                                                   bool inside, bool vector) {
-  if (vector && inside && first + 4 <= limit)
-    return *static_cast<const float4_t *>(__builtin_assume_aligned(row + first, 16));
-  float4_t four;
-#pragma unroll
-  for (int c = 0; c < 4; ++c)
-    four[c] = inside && first + c < limit ? row[(first + c) * stride] : 0.0f;
-  return four;
-}
 
 /// A thread's share of the rows a tensor-core tile stages per step: vector v is row first + (tid + v · 256) /
 /// vectorsPerRow (inside when below `limit`; outside rows point at row 0 and load zeros), and `next` holds
@@ -512,7 +494,8 @@ struct Sparse24MmaTile {
   static constexpr int WM = BM / WarpsM, WN = BN / WarpsN;
   static constexpr int MT = WM / 16, NT = WN / 8;
   static_assert(WM % 16 == 0 && WN % 8 == 0, "warp tiles are whole mma tiles");
-  // Rows of 16 (values) and 32 (x) 16-bit values padded by 8: the 8 row addresses of an ldmatrix phase hit distinct banks.
+  // Rows of 16 (values) and 32 (x) 16-bit values padded by 8: the 8 row addresses of an ldmatrix phase hit
+  // distinct banks.
   static constexpr int APitch = Entries + 8, BPitch = BK + 8;
   static constexpr int AVectors = BM * Entries / 4 / kSparseThreads; // float4s of values per thread and step
   static constexpr int XVectors = BN * BK / 4 / kSparseThreads;      // float4s of x per thread and step

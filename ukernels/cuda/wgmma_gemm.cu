@@ -86,16 +86,14 @@ using namespace effc_cuda;
 
 namespace {
 
-typedef float float4_t __attribute__((ext_vector_type(4)));
-typedef unsigned uint2_t __attribute__((ext_vector_type(2)));
-
 constexpr int kWgmmaThreads = 256;
 
 /// A wgmma shared-memory matrix descriptor: start address, leading (k) and stride (rows) byte offsets, each in
 /// units of 16 bytes (bits 0-13, 16-29, 32-45), no swizzle (bits 62-63 zero), base offset 0.
-__device__ inline unsigned long long matrixDescriptor(unsigned sharedAddr, unsigned leadingBytes, unsigned strideBytes) {
-  return (unsigned long long)((sharedAddr >> 4) & 0x3fffu) | (unsigned long long)((leadingBytes >> 4) & 0x3fffu) << 16 |
-         (unsigned long long)((strideBytes >> 4) & 0x3fffu) << 32;
+__device__ inline unsigned long long matrixDescriptor(unsigned sharedAddr, unsigned leadingBytes,
+                                                      unsigned strideBytes) {
+  auto field = [](unsigned bytes) { return (unsigned long long)((bytes >> 4) & 0x3fffu); };
+  return field(sharedAddr) | field(leadingBytes) << 16 | field(strideBytes) << 32;
 }
 
 template <Products P>
@@ -117,7 +115,9 @@ struct WgmmaTile {
   static_assert(BM == BN && AVectors == 4 && BGroups == 4 && kWgmmaThreads % BN == 0, "the staging below");
 
   /// Byte offset of element (row, k) of an operand tile.
-  __device__ static int offset(int row, int k) { return (row / 8) * SBO + (k / 8) * LBO + (row % 8) * 16 + (k % 8) * 2; }
+  __device__ static int offset(int row, int k) {
+    return (row / 8) * SBO + (k / 8) * LBO + (row % 8) * 16 + (k % 8) * 2;
+  }
 
   __device__ __attribute__((always_inline)) static void run(effc_index_t M, effc_index_t N, effc_index_t K,
                                                             const float *A, effc_index_t lda, const float *B,
@@ -146,13 +146,7 @@ struct WgmmaTile {
 #pragma unroll
       for (int v = 0; v < AVectors; ++v) {
         effc_index_t col = k0 + 4 * ((tid + v * kWgmmaThreads) % 8);
-        if (vectorA && aInside[v] && col + 4 <= K) {
-          aNext[v] = *static_cast<const float4_t *>(__builtin_assume_aligned(aRow[v] + col, 16));
-        } else {
-#pragma unroll
-          for (int e = 0; e < 4; ++e)
-            aNext[v][e] = aInside[v] && col + e < K ? aRow[v][col + e] : 0.0f;
-        }
+        aNext[v] = loadFour(aRow[v], col, K, 1, aInside[v], vectorA);
       }
 #pragma unroll
       for (int l = 0; l < BGroups; ++l) {

@@ -483,17 +483,17 @@ def EffcGpuGemmUkernelsPass : Pass<"effc-gpu-gemm-ukernels", "::mlir::ModuleOp">
   let summary = "Launch the device GEMM micro-kernel for f32 contractions on memrefs";
   let description = [{
     Replaces every `linalg.generic` that is an f32 matrix product `C[..., m, n] += A[..., m, k] · B[..., k, n]`
-    (a multiply-add body; the contiguous dimension of each operand is k, n and n) by a `gpu.launch` of
-    256 threads per block whose body calls the tiled device micro-kernel `effc_cuda_uk_sgemm_<BM>x<BN>`
-    (ukernels/cuda/gemm.cu) with raw pointers, sizes and leading dimensions. Loop dimensions of A and C
-    that B does not index (the rows of a linear layer's [B, S, K] input) form the M of one GEMM when both
-    operands have the identity layout; the remaining outer dimensions (a batched matmul's batch and heads)
-    are spread over block z, whose index the body turns into pointer offsets. Up to `max-gemv-rows` rows of
-    A (a decode step) take `effc_cuda_uk_sgemv_f32` (32 columns of C and all of K per block, so that N / 32
-    blocks stream B once); otherwise the 128 x 128 tile is used when it yields at least `min-large-tiles`
-    blocks, the 64 x 64 tile otherwise (`scf.if`s on the run-time sizes). With `precision=bf16` or `f16` the
-    tiles are the tensor-core GEMMs of ukernels/cuda/mma_gemm.cu, and with `wgmma` (sm_90a) the large tile is
-    the warpgroup GEMM of ukernels/cuda/wgmma_gemm.cu. Other linalg ops are left to the generic one-thread-per-element kernels.
+    (a multiply-add body; the contiguous dimension of each operand is k, n and n) by a `gpu.launch` of 256 threads per
+    block whose body calls the tiled device micro-kernel `effc_cuda_uk_sgemm_<BM>x<BN>` (ukernels/cuda/gemm.cu) with
+    raw pointers, sizes and leading dimensions. Loop dimensions of A and C that B does not index (the rows of a linear
+    layer's [B, S, K] input) form the M of one GEMM when both operands have the identity layout; the remaining outer
+    dimensions (a batched matmul's batch and heads) are spread over block z, whose index the body turns into pointer
+    offsets. Up to `max-gemv-rows` rows of A (a decode step) take `effc_cuda_uk_sgemv_f32` (32 columns of C and all of
+    K per block, so that N / 32 blocks stream B once); otherwise the 128 x 128 tile is used when it yields at least
+    `min-large-tiles` blocks, the 64 x 64 tile otherwise (`scf.if`s on the run-time sizes). With `precision=bf16` or
+    `f16` the tiles are the tensor-core GEMMs of ukernels/cuda/mma_gemm.cu, and with `wgmma` (sm_90a) the large tile
+    is the warpgroup GEMM of ukernels/cuda/wgmma_gemm.cu. Other linalg ops are left to the generic
+    one-thread-per-element kernels.
 
     Before:
     ```mlir

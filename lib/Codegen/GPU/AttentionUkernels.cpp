@@ -4,11 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Implements effc-gpu-attention-ukernels: the calls of the fused attention micro-kernel effc_uk_attention_f32
-// that convert-eff-to-linalg makes (f32 eff.attention without head_mask or bias; docs/spec/eff.md#effattention)
-// become a gpu.launch of its device counterpart in ukernels/cuda/attention.cu (prefill on tensor cores with
-// precision=bf16 or f16), so that --target=cuda never materialises the [B, H, S, L] scores. The call's operands are passed through: each buffer as a pointer with
-// its strides, the KV cache read in place.
+// Implements effc-gpu-attention-ukernels: the calls of the fused attention micro-kernel effc_uk_attention_f32 that
+// convert-eff-to-linalg makes (f32 eff.attention without head_mask or bias; docs/spec/eff.md#effattention) become a
+// gpu.launch of its device counterpart in ukernels/cuda/attention.cu (prefill on tensor cores with precision=bf16 or
+// f16), so that --target=cuda never materialises the [B, H, S, L] scores. The call's operands are passed through:
+// each buffer as a pointer with its strides, the KV cache read in place.
 //
 //===----------------------------------------------------------------------===//
 
@@ -141,10 +141,10 @@ public:
     Value kvHeads = arith::IndexCastOp::create(b, loc, b.getIndexType(), call.getOperand(kNumKvHeads));
     shape = {rows, buffers[kKey]->sizes[1], pastLen, heads, kvHeads, index(headDim)};
 
-    // One launch whose body picks the kernel (no scf.if around launches on the host, so that the launch
-    // stays on the stream of the code around it): up to decodeMaxRows query rows (a decode step) take the
-    // decode kernel, 256 threads and a block per row; more take the prefill kernel, 128 threads and a block
-    // per 16 rows (64 on tensor cores). Without queries (a grid of 0 blocks is invalid) one block runs and does nothing.
+    // One launch whose body picks the kernel (no scf.if around launches on the host, so that the launch stays on the
+    // stream of the code around it): up to decodeMaxRows query rows (a decode step) take the decode kernel, 256
+    // threads and a block per row; more take the prefill kernel, 128 threads and a block per 16 rows (64 on tensor
+    // cores). Without queries (a grid of 0 blocks is invalid) one block runs and does nothing.
     Value decode = cmp(arith::CmpIPredicate::sle, rows, index(decodeMaxRows));
     Value nonEmpty = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::sgt, batch, index(0)),
                                            cmp(arith::CmpIPredicate::sgt, rows, index(0)));
